@@ -1,0 +1,307 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "doveadm.h"
+#include "doveadm-cmd.h"
+#include "doveadm-mail.h"
+#include "doveadm-print.h"
+#include "import-remote-settings.h"
+#include "import-progress.h"
+#include "import-run.h"
+#include "doveadm-import-remote.h"
+
+#include <stdio.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+/* How often progress is shown: redrawn in place on a terminal, a plain line
+   otherwise (logs, control panels reading the output). */
+#define PROGRESS_TTY_INTERVAL_MSECS 250
+#define PROGRESS_PLAIN_INTERVAL_MSECS 5000
+
+struct import_remote_run_cmd_context {
+	struct doveadm_mail_cmd_context ctx;
+	struct import_remote_settings set;
+	bool stderr_is_tty;
+	bool quiet;
+	unsigned int last_progress_msecs;
+	size_t last_line_len;
+};
+
+static void
+import_remote_run_progress(const struct import_progress *progress,
+			   bool final, void *context)
+{
+	struct import_remote_run_cmd_context *ctx = context;
+	unsigned int interval = ctx->stderr_is_tty ?
+		PROGRESS_TTY_INTERVAL_MSECS : PROGRESS_PLAIN_INTERVAL_MSECS;
+	const char *line;
+
+	if (ctx->quiet)
+		return;
+	if (!final && progress->elapsed_msecs < ctx->last_progress_msecs + interval)
+		return;
+	ctx->last_progress_msecs = progress->elapsed_msecs;
+
+	line = import_progress_format_line(progress);
+	if (ctx->stderr_is_tty) {
+		/* redraw in place; pad over a longer previous line */
+		fprintf(stderr, "\r%s", line);
+		if (strlen(line) < ctx->last_line_len) {
+			fprintf(stderr, "%*s", (int)(ctx->last_line_len -
+						    strlen(line)), "");
+		}
+		ctx->last_line_len = strlen(line);
+		if (final)
+			fputc('\n', stderr);
+	} else {
+		fprintf(stderr, "progress: %s\n", line);
+	}
+	fflush(stderr);
+}
+
+static const char *
+import_remote_run_read_password(struct doveadm_mail_cmd_context *_ctx,
+				const char *path, bool from_stdin)
+{
+	const char *password, *error;
+	int fd;
+
+	if (from_stdin) {
+		if (import_remote_password_read_fd(STDIN_FILENO, _ctx->pool,
+						   &password, &error) < 0)
+			i_fatal_status(EX_USAGE, "--password-stdin: %s", error);
+		return password;
+	}
+	fd = open(path, O_RDONLY);
+	if (fd == -1)
+		i_fatal_status(EX_NOINPUT, "open(%s) failed: %m", path);
+	if (import_remote_password_read_fd(fd, _ctx->pool, &password,
+					   &error) < 0)
+		i_fatal_status(EX_DATAERR, "--password-file %s: %s", path, error);
+	i_close_fd(&fd);
+	return password;
+}
+
+static void
+import_remote_run_param_array(struct doveadm_mail_cmd_context *_ctx,
+			      const char *name, ARRAY_TYPE(const_string) *dest)
+{
+	const char *const *values;
+
+	if (!doveadm_cmd_param_array(_ctx->cctx, name, &values))
+		return;
+	for (; *values != NULL; values++) {
+		const char *value = p_strdup(_ctx->pool, *values);
+		array_push_back(dest, &value);
+	}
+}
+
+static void
+import_remote_run_init(struct doveadm_mail_cmd_context *_ctx,
+		       const char *const args[] ATTR_UNUSED)
+{
+	struct import_remote_run_cmd_context *ctx =
+		(struct import_remote_run_cmd_context *)_ctx;
+	struct import_remote_settings *set = &ctx->set;
+	const char *str, *password_file = NULL, *error;
+	int64_t port;
+	bool password_stdin = FALSE;
+
+	import_remote_settings_init(_ctx->pool, set);
+	if (doveadm_cmd_param_str(_ctx->cctx, "host", &str))
+		set->host = p_strdup(_ctx->pool, str);
+	if (doveadm_cmd_param_str(_ctx->cctx,
+				  DOVEADM_IMPORT_REMOTE_PARAM_SOURCE_USER, &str))
+		set->username = p_strdup(_ctx->pool, str);
+	if (doveadm_cmd_param_int64(_ctx->cctx, "port", &port)) {
+		if (port <= 0 || port > 65535)
+			i_fatal_status(EX_USAGE, "Invalid --port: %"PRId64, port);
+		set->port = (in_port_t)port;
+	}
+	if (doveadm_cmd_param_str(_ctx->cctx, "ssl", &str) &&
+	    import_remote_ssl_parse(str, &set->ssl) < 0) {
+		i_fatal_status(EX_USAGE,
+			"Invalid --ssl '%s': use imaps, starttls or none", str);
+	}
+	(void)doveadm_cmd_param_bool(_ctx->cctx, "tls-insecure",
+				     &set->tls_insecure);
+	(void)doveadm_cmd_param_str(_ctx->cctx, "password-file", &password_file);
+	(void)doveadm_cmd_param_bool(_ctx->cctx, "password-stdin",
+				     &password_stdin);
+	if (password_file != NULL && password_stdin)
+		i_fatal_status(EX_USAGE,
+			"Give either --password-file or --password-stdin");
+	import_remote_run_param_array(_ctx, "folder", &set->include_folders);
+	import_remote_run_param_array(_ctx, "exclude", &set->exclude_folders);
+	if (doveadm_cmd_param_str(_ctx->cctx, "dest-parent", &str) &&
+	    str[0] != '\0')
+		set->dest_parent = p_strdup(_ctx->pool, str);
+	(void)doveadm_cmd_param_bool(_ctx->cctx, "dry-run", &set->dry_run);
+	(void)doveadm_cmd_param_bool(_ctx->cctx, "quiet", &ctx->quiet);
+	if (doveadm_cmd_param_int64(_ctx->cctx, "timeout", &port)) {
+		if (port <= 0 || port > 3600)
+			i_fatal_status(EX_USAGE, "Invalid --timeout: %"PRId64, port);
+		set->connect_timeout_msecs = port * 1000;
+	}
+
+	if (password_file != NULL || password_stdin) {
+		set->password = import_remote_run_read_password(_ctx,
+			password_file, password_stdin);
+	}
+	if (import_remote_settings_check(set, &error) < 0)
+		i_fatal_status(EX_USAGE, "%s", error);
+	if (set->tls_insecure) {
+		i_warning("--tls-insecure: the source server's certificate is "
+			  "NOT verified; the password and mail can be "
+			  "intercepted");
+	}
+	ctx->stderr_is_tty = isatty(STDERR_FILENO) == 1;
+
+	if (set->dry_run) {
+		doveadm_print_header_simple("source");
+		doveadm_print_header_simple("destination");
+		doveadm_print_header("messages", "messages",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header("bytes", "bytes",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header_simple("note");
+	} else {
+		doveadm_print_header_simple("result");
+		doveadm_print_header("imported", "imported",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header("skipped_duplicates", "skipped_duplicates",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header("filtered_by_date", "filtered_by_date",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header("failed", "failed",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header("bytes", "bytes",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header("folders", "folders",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header_simple("seconds");
+		doveadm_print_header_simple("error");
+		doveadm_print_header_simple("error_title");
+		doveadm_print_header_simple("error_detail");
+		doveadm_print_header_simple("hint");
+	}
+}
+
+static void
+import_remote_run_print_plan(const struct import_run_result *result)
+{
+	const struct import_run_folder *folder;
+
+	array_foreach(&result->folders, folder) {
+		doveadm_print(folder->source_name);
+		doveadm_print(folder->dest_name == NULL ? "-" : folder->dest_name);
+		doveadm_print_num(folder->msgs);
+		doveadm_print_num(folder->bytes);
+		doveadm_print(folder->note == NULL ? "" : folder->note);
+	}
+}
+
+static void
+import_remote_run_print_summary(struct import_remote_run_cmd_context *ctx,
+				const struct import_run_result *result)
+{
+	const struct import_progress *p = &result->progress;
+	const struct import_remote_error_info *info =
+		import_remote_error_get_info(result->error.code);
+	const char *hint = import_remote_error_get_hint(result->error.code,
+							ctx->set.host);
+
+	doveadm_print(result->error.code == IMPORT_REMOTE_ERROR_NONE ?
+		      "completed" : "failed");
+	doveadm_print_num(p->imported);
+	doveadm_print_num(p->skipped_duplicates);
+	doveadm_print_num(p->filtered_by_date);
+	doveadm_print_num(p->failed);
+	doveadm_print_num(p->bytes_imported);
+	doveadm_print_num(p->folders_done);
+	doveadm_print(t_strdup_printf("%u.%u", p->elapsed_msecs / 1000,
+				      (p->elapsed_msecs % 1000) / 100));
+	if (result->error.code == IMPORT_REMOTE_ERROR_NONE) {
+		doveadm_print("");
+		doveadm_print("");
+		doveadm_print("");
+		doveadm_print("");
+	} else {
+		doveadm_print(info->name);
+		doveadm_print(info->title);
+		doveadm_print(result->error.detail == NULL ? "" :
+			      result->error.detail);
+		doveadm_print(hint);
+	}
+}
+
+static int
+import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
+		      struct mail_user *user)
+{
+	struct import_remote_run_cmd_context *ctx =
+		(struct import_remote_run_cmd_context *)_ctx;
+	struct import_run_result result;
+	const char *warning;
+	int ret;
+
+	ret = import_run(user, &ctx->set, import_remote_run_progress, ctx,
+			 _ctx->pool, &result);
+	array_foreach_elem(&result.warnings, warning)
+		i_warning("import-remote: %s", warning);
+	if (ctx->set.dry_run)
+		import_remote_run_print_plan(&result);
+	if (ret < 0) {
+		const struct import_remote_error_info *info =
+			import_remote_error_get_info(result.error.code);
+
+		i_error("import-remote: %s: %s", info->title,
+			result.error.detail);
+		_ctx->exit_code = info->exit_code;
+	}
+	if (!ctx->set.dry_run)
+		import_remote_run_print_summary(ctx, &result);
+	return ret;
+}
+
+static struct doveadm_mail_cmd_context *import_remote_run_alloc(void)
+{
+	struct import_remote_run_cmd_context *ctx;
+
+	ctx = doveadm_mail_cmd_alloc(struct import_remote_run_cmd_context);
+	ctx->ctx.v.init = import_remote_run_init;
+	ctx->ctx.v.run = import_remote_run_run;
+	doveadm_print_init(DOVEADM_PRINT_TYPE_FLOW);
+	return &ctx->ctx;
+}
+
+struct doveadm_cmd_ver2 doveadm_cmd_import_remote_run = {
+	.name = "import-remote run",
+	.cmd = doveadm_import_remote_mail_cmd,
+	.mail_cmd = import_remote_run_alloc,
+	.usage = "-u <user> "
+		"--host <host> --user <remote user> "
+		"(--password-file <path> | --password-stdin) "
+		"[--port <port>] [--ssl imaps|starttls|none] [--tls-insecure] "
+		"[--folder <pattern> ...] [--exclude <pattern> ...] "
+		"[--dest-parent <folder>] [--timeout <secs>] [--dry-run] [--quiet]",
+DOVEADM_CMD_PARAMS_START
+DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS
+DOVEADM_CMD_PARAM('\0', "host", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', "port", CMD_PARAM_INT64, 0)
+DOVEADM_CMD_PARAM('\0', "ssl", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', "tls-insecure", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('\0', "user", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', "password-file", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', "password-stdin", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('\0', "folder", CMD_PARAM_ARRAY, 0)
+DOVEADM_CMD_PARAM('\0', "exclude", CMD_PARAM_ARRAY, 0)
+DOVEADM_CMD_PARAM('\0', "dest-parent", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', "timeout", CMD_PARAM_INT64, 0)
+DOVEADM_CMD_PARAM('\0', "dry-run", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('\0', "quiet", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAMS_END
+};

@@ -1,0 +1,131 @@
+#ifndef IMAP_SOURCE_H
+#define IMAP_SOURCE_H
+
+#include "net.h"
+#include "imap-arg.h"
+#include "import-remote-error.h"
+#include "import-remote-settings.h"
+
+/* The remote IMAP session: one connection to the source server, built on
+   Dovecot's lib-imap parser and (ssl-)iostreams so that every failure keeps
+   its real cause (errno, resolver error, TLS verification result, IMAP
+   response code) and FETCH BODY[] literals can be streamed straight into
+   the local save instead of being buffered. */
+
+struct ssl_iostream_settings;
+struct imap_source;
+
+enum imap_source_capability {
+	IMAP_SOURCE_CAP_IMAP4REV1	= 0x0001,
+	IMAP_SOURCE_CAP_STARTTLS	= 0x0002,
+	IMAP_SOURCE_CAP_LOGINDISABLED	= 0x0004,
+	IMAP_SOURCE_CAP_AUTH_PLAIN	= 0x0008,
+	IMAP_SOURCE_CAP_SASL_IR		= 0x0010,
+	IMAP_SOURCE_CAP_LITERALPLUS	= 0x0020,
+	IMAP_SOURCE_CAP_NAMESPACE	= 0x0040,
+	IMAP_SOURCE_CAP_SPECIAL_USE	= 0x0080,
+	IMAP_SOURCE_CAP_LIST_EXTENDED	= 0x0100,
+	IMAP_SOURCE_CAP_UIDPLUS		= 0x0200,
+	IMAP_SOURCE_CAP_ESEARCH		= 0x0400,
+	IMAP_SOURCE_CAP_XLIST		= 0x0800,
+	IMAP_SOURCE_CAP_X_GM_EXT_1	= 0x1000,
+};
+
+struct imap_source_settings {
+	const char *host;
+	in_port_t port;
+	enum import_remote_ssl ssl;
+	const char *username;
+	const char *password;
+	/* CA settings; allow_invalid_cert = accept any certificate */
+	const struct ssl_iostream_settings *ssl_set;
+	unsigned int connect_timeout_msecs;
+	unsigned int cmd_timeout_msecs;
+};
+
+enum imap_source_reply_state {
+	IMAP_SOURCE_REPLY_OK,
+	IMAP_SOURCE_REPLY_NO,
+	IMAP_SOURCE_REPLY_BAD,
+};
+
+struct imap_source_reply {
+	enum imap_source_reply_state state;
+	/* response code key without brackets ("" if none), e.g. "OVERQUOTA" */
+	const char *resp_code;
+	/* full human-readable text, including the response code */
+	const char *text;
+};
+
+/* An untagged reply "* [num] name args...". num is 0 when the reply has no
+   number (e.g. "* LIST ..."). Return -1 to abort (after setting an error
+   with imap_source_set_error()). */
+typedef int imap_source_untagged_callback_t(uint32_t num, const char *name,
+					    const struct imap_arg *args,
+					    void *context);
+/* Called while an untagged reply is being parsed and a literal of the
+   given size comes next; args are the arguments so far, the last one being
+   the literal. Return 1 if the callback consumed exactly size bytes from
+   imap_source_get_input(), 0 to let the parser read the literal into
+   memory, -1 to abort (error set). */
+typedef int imap_source_literal_callback_t(uint32_t num, const char *name,
+					   const struct imap_arg *args,
+					   uoff_t size, void *context);
+
+/* Resolve, connect, secure, read the greeting, log in and learn the
+   server's capabilities and personal namespace. Returns 0 on success,
+   -1 with error_r set to a classified error. *src_r is set either way and
+   must be freed with imap_source_deinit(). */
+int imap_source_connect(const struct imap_source_settings *set,
+			struct event *event_parent,
+			struct imap_source **src_r,
+			struct import_remote_error *error_r);
+/* Say LOGOUT (if still connected) and free everything. */
+void imap_source_deinit(struct imap_source **src);
+
+bool imap_source_has_capability(struct imap_source *src,
+				enum imap_source_capability cap);
+/* Personal namespace prefix (e.g. "INBOX.") and hierarchy separator. */
+const char *imap_source_get_ns_prefix(struct imap_source *src);
+char imap_source_get_ns_separator(struct imap_source *src);
+
+/* Queue a command (without tag and CRLF). It is sent with the next
+   imap_source_flush() or wait, so several commands go out together
+   (pipelining). Returns the tag. */
+const char *imap_source_send(struct imap_source *src, const char *cmd);
+/* Read replies until the tagged reply for tag arrives. Untagged replies go
+   to untagged_callback (may be NULL), literals to literal_callback (may be
+   NULL). Returns 0 when a tagged reply arrived (it may be NO/BAD), -1 if
+   the connection failed or a callback aborted. */
+int imap_source_wait(struct imap_source *src, const char *tag,
+		     imap_source_untagged_callback_t *untagged_callback,
+		     imap_source_literal_callback_t *literal_callback,
+		     void *context, struct imap_source_reply *reply_r);
+/* imap_source_send() + imap_source_wait() */
+int imap_source_cmd(struct imap_source *src, const char *cmd,
+		    imap_source_untagged_callback_t *untagged_callback,
+		    void *context, struct imap_source_reply *reply_r);
+
+/* Append value as an IMAP string: quoted, or as a LITERAL+ literal when
+   it has 8-bit characters and the server takes LITERAL+. */
+void imap_source_append_string(struct imap_source *src, string_t *dest,
+			       const char *value);
+/* Read and throw away a literal (from a literal callback). */
+int imap_source_skip_literal(struct imap_source *src, uoff_t size);
+
+/* The connection's input stream, for literal callbacks. */
+struct istream *imap_source_get_input(struct imap_source *src);
+/* Wait until more input is available. Returns 0 when it is, -1 on
+   timeout/disconnection (error set). */
+int imap_source_wait_input(struct imap_source *src);
+
+/* Set the session's error (the first one wins) and mark it failed. */
+void imap_source_set_error(struct imap_source *src,
+			   enum import_remote_error_code code,
+			   const char *detail);
+const struct import_remote_error *imap_source_get_error(struct imap_source *src);
+/* Classify a tagged NO/BAD reply of a command that is not a login. */
+enum import_remote_error_code
+imap_source_reply_classify(const struct imap_source_reply *reply);
+
+#endif

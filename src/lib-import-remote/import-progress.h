@@ -1,0 +1,35 @@
+#ifndef IMPORT_PROGRESS_H
+#define IMPORT_PROGRESS_H
+
+/* Counters of a running import, and how they are shown to people. */
+struct import_progress {
+	/* display name of the folder being copied (NULL between folders) */
+	const char *folder;
+	unsigned int folders_done, folders_total;
+	/* messages handled (imported, skipped or failed) out of all */
+	unsigned int msgs_done, msgs_total;
+	uoff_t bytes_done, bytes_total;
+
+	unsigned int imported;
+	unsigned int skipped_duplicates;
+	unsigned int filtered_by_date;
+	unsigned int failed;
+	uoff_t bytes_imported;
+
+	/* milliseconds since the import started */
+	unsigned int elapsed_msecs;
+};
+
+/* Bytes per second so far (0 if unknown) */
+uoff_t import_progress_get_rate(const struct import_progress *progress);
+/* Estimated seconds left, -1 if unknown */
+int import_progress_get_eta_secs(const struct import_progress *progress);
+/* "12.3 MB" style size */
+const char *import_progress_format_size(uoff_t bytes);
+/* "1:02:03" / "2:03" style duration */
+const char *import_progress_format_duration(unsigned int secs);
+/* One progress line, e.g.
+   "INBOX: 1234/20396 msgs, 45.2/576.0 MB, 12.3 MB/s, ETA 0:42" */
+const char *import_progress_format_line(const struct import_progress *progress);
+
+#endif

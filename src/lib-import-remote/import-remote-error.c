@@ -1,0 +1,124 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+#include "lib.h"
+#include "import-remote-error.h"
+
+#include <sysexits.h>
+
+static const struct import_remote_error_info error_catalogue[] = {
+	{ IMPORT_REMOTE_ERROR_NONE, "ok", "OK", "", EX_OK },
+	{ IMPORT_REMOTE_ERROR_AUTH_FAILED, "auth_failed",
+	  "Authentication failed",
+	  "Re-check the username and password. Gmail, Yahoo and iCloud need "
+	  "an App Password. cPanel hosts: try the username without the domain "
+	  "(alice) or with it (alice@domain.com).", EX_NOPERM },
+	{ IMPORT_REMOTE_ERROR_CONNECT_TIMEOUT, "connect_timeout",
+	  "Connection timed out",
+	  "Verify the server address (see the old host's Connect Devices "
+	  "page) and make sure port 993 (or the port given) is open and not "
+	  "firewalled.", EX_TEMPFAIL },
+	{ IMPORT_REMOTE_ERROR_HOST_UNREACHABLE, "host_unreachable",
+	  "Host unreachable",
+	  "Verify the server address and port; make sure port 993 (or the "
+	  "port given) is open and not firewalled. \"Connection refused\" "
+	  "means nothing listens on that port.", EX_TEMPFAIL },
+	{ IMPORT_REMOTE_ERROR_TLS_FAILED, "tls_failed",
+	  "Secure connection failed",
+	  "The server's certificate could not be verified or the TLS "
+	  "handshake failed. Check the host name matches the certificate and "
+	  "that the certificate is current; trust a private CA with "
+	  "ssl_client_ca_file, or (only if you accept the risk) allow it with "
+	  "--tls-insecure.", EX_CONFIG },
+	{ IMPORT_REMOTE_ERROR_QUOTA_EXCEEDED, "quota_exceeded",
+	  "Mailbox quota exceeded",
+	  "Raise the user's quota (or upgrade the plan), or import recent "
+	  "mail first with --since and older mail later.", EX_CANTCREAT },
+	{ IMPORT_REMOTE_ERROR_THROTTLED, "throttled",
+	  "Source server is throttling",
+	  "The source server limits connections or bandwidth; try again "
+	  "later (Gmail allows about 2.5 GB a day over IMAP).", EX_TEMPFAIL },
+	{ IMPORT_REMOTE_ERROR_SOURCE_ERROR, "source_error",
+	  "Source server error",
+	  "The source server refused an operation; see the folder and the "
+	  "server's text. Re-running continues where it stopped.",
+	  EX_TEMPFAIL },
+	{ IMPORT_REMOTE_ERROR_DEST_ERROR, "dest_error",
+	  "Destination storage error",
+	  "Saving into the local mailbox failed; see the mailbox and the "
+	  "storage error in the Dovecot log.", EX_TEMPFAIL },
+	{ IMPORT_REMOTE_ERROR_CANCELLED, "cancelled", "Cancelled", "",
+	  EX_TEMPFAIL },
+	{ IMPORT_REMOTE_ERROR_INTERNAL, "internal", "Internal error",
+	  "This is a bug: report it with the log lines around the error.",
+	  EX_SOFTWARE },
+};
+
+const struct import_remote_error_info *
+import_remote_error_get_info(enum import_remote_error_code code)
+{
+	i_assert(code < IMPORT_REMOTE_ERROR_COUNT);
+	i_assert(error_catalogue[code].code == code);
+	return &error_catalogue[code];
+}
+
+enum import_remote_error_code import_remote_error_from_name(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < N_ELEMENTS(error_catalogue); i++) {
+		if (strcmp(error_catalogue[i].name, name) == 0)
+			return error_catalogue[i].code;
+	}
+	return IMPORT_REMOTE_ERROR_COUNT;
+}
+
+void import_remote_error_set(struct import_remote_error *error,
+			     enum import_remote_error_code code,
+			     const char *detail)
+{
+	i_assert(code != IMPORT_REMOTE_ERROR_NONE);
+
+	if (error->code != IMPORT_REMOTE_ERROR_NONE)
+		return;
+	error->code = code;
+	error->detail = detail;
+}
+
+static bool host_is_under(const char *host, const char *domain)
+{
+	size_t hlen = strlen(host), dlen = strlen(domain);
+
+	if (hlen < dlen || strcasecmp(host + hlen - dlen, domain) != 0)
+		return FALSE;
+	return hlen == dlen || host[hlen - dlen - 1] == '.';
+}
+
+const char *
+import_remote_error_get_hint(enum import_remote_error_code code,
+			     const char *source_host)
+{
+	const char *hint = import_remote_error_get_info(code)->hint;
+
+	if (code != IMPORT_REMOTE_ERROR_AUTH_FAILED || source_host == NULL)
+		return hint;
+	if (host_is_under(source_host, "gmail.com") ||
+	    host_is_under(source_host, "googlemail.com") ||
+	    host_is_under(source_host, "google.com")) {
+		return "Google (Gmail and Google Workspace) accepts no normal "
+			"password over IMAP: turn on 2-Step Verification, then "
+			"create an App Password and use it here. In Google "
+			"Workspace each user needs their own App Password.";
+	}
+	if (host_is_under(source_host, "yahoo.com") ||
+	    host_is_under(source_host, "aol.com")) {
+		return "Yahoo needs an App Password: create one in the Yahoo "
+			"account's security settings and use it here.";
+	}
+	if (host_is_under(source_host, "me.com") ||
+	    host_is_under(source_host, "icloud.com") ||
+	    host_is_under(source_host, "mac.com")) {
+		return "iCloud needs an app-specific password: create one at "
+			"the Apple ID account page and use it here.";
+	}
+	return hint;
+}

@@ -1,0 +1,57 @@
+#ifndef IMPORT_REMOTE_ERROR_H
+#define IMPORT_REMOTE_ERROR_H
+
+/* The error catalogue: stable codes that scripts and control panels key on,
+   each with the title users see, a hint on what to do, and the doveadm exit
+   code (sysexits) it maps to. */
+enum import_remote_error_code {
+	IMPORT_REMOTE_ERROR_NONE = 0,
+	IMPORT_REMOTE_ERROR_AUTH_FAILED,
+	IMPORT_REMOTE_ERROR_CONNECT_TIMEOUT,
+	IMPORT_REMOTE_ERROR_HOST_UNREACHABLE,
+	IMPORT_REMOTE_ERROR_TLS_FAILED,
+	IMPORT_REMOTE_ERROR_QUOTA_EXCEEDED,
+	IMPORT_REMOTE_ERROR_THROTTLED,
+	IMPORT_REMOTE_ERROR_SOURCE_ERROR,
+	IMPORT_REMOTE_ERROR_DEST_ERROR,
+	IMPORT_REMOTE_ERROR_CANCELLED,
+	IMPORT_REMOTE_ERROR_INTERNAL,
+
+	IMPORT_REMOTE_ERROR_COUNT
+};
+
+struct import_remote_error_info {
+	enum import_remote_error_code code;
+	/* stable machine-readable name, e.g. "auth_failed" */
+	const char *name;
+	/* short title users see, e.g. "Authentication failed" */
+	const char *title;
+	/* what to do about it */
+	const char *hint;
+	/* doveadm exit code */
+	int exit_code;
+};
+
+/* One occurred error: its code and the precise cause (never a password). */
+struct import_remote_error {
+	enum import_remote_error_code code;
+	const char *detail;
+};
+
+const struct import_remote_error_info *
+import_remote_error_get_info(enum import_remote_error_code code);
+/* Returns IMPORT_REMOTE_ERROR_COUNT if name is unknown. */
+enum import_remote_error_code import_remote_error_from_name(const char *name);
+
+/* Set error if none is set yet: the first cause is the real one. */
+void import_remote_error_set(struct import_remote_error *error,
+			     enum import_remote_error_code code,
+			     const char *detail);
+
+/* Hint adjusted for the source host, e.g. Gmail's App Password advice for
+   auth_failed. Returns the generic hint if nothing specific applies. */
+const char *
+import_remote_error_get_hint(enum import_remote_error_code code,
+			     const char *source_host);
+
+#endif

@@ -1,0 +1,176 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "safe-memset.h"
+#include "import-remote-settings.h"
+
+#include <time.h>
+#include <unistd.h>
+
+/* A password file line longer than this is surely not a password. */
+#define PASSWORD_MAX_LEN 4096
+
+void import_remote_settings_init(pool_t pool,
+				 struct import_remote_settings *set_r)
+{
+	i_zero(set_r);
+	set_r->ssl = IMPORT_REMOTE_SSL_IMAPS;
+	set_r->dedup = IMPORT_REMOTE_DEDUP_FOLDER;
+	set_r->connect_timeout_msecs = IMPORT_REMOTE_DEFAULT_CONNECT_TIMEOUT_MSECS;
+	set_r->cmd_timeout_msecs = IMPORT_REMOTE_DEFAULT_CMD_TIMEOUT_MSECS;
+	p_array_init(&set_r->include_folders, pool, 4);
+	p_array_init(&set_r->exclude_folders, pool, 4);
+}
+
+int import_remote_ssl_parse(const char *str, enum import_remote_ssl *ssl_r)
+{
+	if (strcasecmp(str, "imaps") == 0 || strcasecmp(str, "ssl") == 0 ||
+	    strcasecmp(str, "tls") == 0)
+		*ssl_r = IMPORT_REMOTE_SSL_IMAPS;
+	else if (strcasecmp(str, "starttls") == 0)
+		*ssl_r = IMPORT_REMOTE_SSL_STARTTLS;
+	else if (strcasecmp(str, "none") == 0)
+		*ssl_r = IMPORT_REMOTE_SSL_NONE;
+	else
+		return -1;
+	return 0;
+}
+
+const char *import_remote_ssl_name(enum import_remote_ssl ssl)
+{
+	switch (ssl) {
+	case IMPORT_REMOTE_SSL_IMAPS:
+		return "imaps";
+	case IMPORT_REMOTE_SSL_STARTTLS:
+		return "starttls";
+	case IMPORT_REMOTE_SSL_NONE:
+		return "none";
+	}
+	i_unreached();
+}
+
+int import_remote_dedup_parse(const char *str,
+			      enum import_remote_dedup *dedup_r)
+{
+	if (strcmp(str, "folder") == 0)
+		*dedup_r = IMPORT_REMOTE_DEDUP_FOLDER;
+	else if (strcmp(str, "account") == 0)
+		*dedup_r = IMPORT_REMOTE_DEDUP_ACCOUNT;
+	else if (strcmp(str, "off") == 0)
+		*dedup_r = IMPORT_REMOTE_DEDUP_OFF;
+	else
+		return -1;
+	return 0;
+}
+
+int import_remote_date_parse(const char *str, time_t *time_r)
+{
+	struct tm tm;
+	unsigned int y, m, d;
+	time_t t;
+
+	if (strlen(str) != 10 || str[4] != '-' || str[7] != '-')
+		return -1;
+	if (str_to_uint(t_strndup(str, 4), &y) < 0 ||
+	    str_to_uint(t_strndup(str + 5, 2), &m) < 0 ||
+	    str_to_uint(t_strndup(str + 8, 2), &d) < 0)
+		return -1;
+	if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
+		return -1;
+
+	i_zero(&tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	/* reject dates that timegm() normalized, e.g. 2024-02-31 */
+	if (tm.tm_mday != (int)d || tm.tm_mon != (int)m - 1)
+		return -1;
+	*time_r = t;
+	return 0;
+}
+
+in_port_t import_remote_settings_get_port(const struct import_remote_settings *set)
+{
+	if (set->port != 0)
+		return set->port;
+	return set->ssl == IMPORT_REMOTE_SSL_IMAPS ? 993 : 143;
+}
+
+int import_remote_settings_check(const struct import_remote_settings *set,
+				 const char **error_r)
+{
+	if (set->host == NULL || set->host[0] == '\0') {
+		*error_r = "Missing source host (--host)";
+		return -1;
+	}
+	if (strpbrk(set->host, " \t\r\n/") != NULL) {
+		*error_r = "Invalid source host name";
+		return -1;
+	}
+	if (set->username == NULL || set->username[0] == '\0') {
+		*error_r = "Missing source username (--user)";
+		return -1;
+	}
+	if (set->password == NULL || set->password[0] == '\0') {
+		*error_r = "Missing source password "
+			"(--password-file or --password-stdin)";
+		return -1;
+	}
+	if (set->since != 0 && set->before != 0 && set->since >= set->before) {
+		*error_r = "--since must be earlier than --before";
+		return -1;
+	}
+	return 0;
+}
+
+int import_remote_password_read_fd(int fd, pool_t pool, const char **password_r,
+				   const char **error_r)
+{
+	char buf[PASSWORD_MAX_LEN + 2];
+	size_t pos = 0, len;
+	ssize_t ret;
+	int result = 0;
+
+	/* plain read() into a stack buffer that is wiped afterwards, so the
+	   password leaves no copy behind in a stream buffer */
+	while (pos < sizeof(buf)) {
+		ret = read(fd, buf + pos, sizeof(buf) - pos);
+		if (ret == 0)
+			break;
+		if (ret < 0) {
+			if (errno == EINTR)
+				continue;
+			*error_r = t_strdup_printf("read() failed: %m");
+			safe_memset(buf, 0, sizeof(buf));
+			return -1;
+		}
+		pos += ret;
+		if (memchr(buf + pos - ret, '\n', ret) != NULL)
+			break;
+	}
+	for (len = 0; len < pos; len++) {
+		if (buf[len] == '\n' || buf[len] == '\r')
+			break;
+		if (buf[len] == '\0') {
+			*error_r = "Password contains a NUL byte";
+			result = -1;
+			break;
+		}
+	}
+	if (result == 0 && len > PASSWORD_MAX_LEN) {
+		*error_r = "Password is too long";
+		result = -1;
+	} else if (result == 0 && len == 0) {
+		*error_r = "Password is empty";
+		result = -1;
+	}
+	if (result == 0)
+		*password_r = p_strndup(pool, buf, len);
+	safe_memset(buf, 0, sizeof(buf));
+	return result;
+}

@@ -1,0 +1,71 @@
+#ifndef IMPORT_REMOTE_SETTINGS_H
+#define IMPORT_REMOTE_SETTINGS_H
+
+#include "net.h"
+
+/* How the connection to the source server is secured. */
+enum import_remote_ssl {
+	IMPORT_REMOTE_SSL_IMAPS = 0,
+	IMPORT_REMOTE_SSL_STARTTLS,
+	IMPORT_REMOTE_SSL_NONE,
+};
+
+enum import_remote_dedup {
+	IMPORT_REMOTE_DEDUP_FOLDER = 0,
+	IMPORT_REMOTE_DEDUP_ACCOUNT,
+	IMPORT_REMOTE_DEDUP_OFF,
+};
+
+/* Everything one import needs to know; filled by the doveadm command (or
+   later the job store) and validated with import_remote_settings_check(). */
+struct import_remote_settings {
+	const char *host;
+	in_port_t port; /* 0 = default for ssl mode */
+	enum import_remote_ssl ssl;
+	const char *username;
+	const char *password;
+	/* accept any certificate (said loudly) */
+	bool tls_insecure;
+
+	/* received-date filter; 0 = unset. since is inclusive, before
+	   exclusive, both whole days in the server's time (IMAP SEARCH) */
+	time_t since, before;
+	bool newest_first;
+
+	/* patterns matched against the remote folder name with '/' as
+	   separator and the namespace prefix removed */
+	ARRAY_TYPE(const_string) include_folders;
+	ARRAY_TYPE(const_string) exclude_folders;
+	/* import every folder under this local folder */
+	const char *dest_parent;
+	enum import_remote_dedup dedup;
+	bool dry_run;
+
+	unsigned int connect_timeout_msecs;
+	unsigned int cmd_timeout_msecs;
+};
+
+#define IMPORT_REMOTE_DEFAULT_CONNECT_TIMEOUT_MSECS (30*1000)
+#define IMPORT_REMOTE_DEFAULT_CMD_TIMEOUT_MSECS (5*60*1000)
+
+void import_remote_settings_init(pool_t pool,
+				 struct import_remote_settings *set_r);
+/* Returns 0 and the mode, or -1 for an unknown name. Accepts the DESIGN's
+   names: imaps|ssl|tls, starttls, none. */
+int import_remote_ssl_parse(const char *str, enum import_remote_ssl *ssl_r);
+const char *import_remote_ssl_name(enum import_remote_ssl ssl);
+int import_remote_dedup_parse(const char *str,
+			      enum import_remote_dedup *dedup_r);
+/* Parse YYYY-MM-DD into the UTC midnight timestamp. */
+int import_remote_date_parse(const char *str, time_t *time_r);
+/* Port for the settings (default by ssl mode). */
+in_port_t import_remote_settings_get_port(const struct import_remote_settings *set);
+/* Check the settings are complete and consistent. */
+int import_remote_settings_check(const struct import_remote_settings *set,
+				 const char **error_r);
+/* Read a password from a file or stream: the first line, without its line
+   ending. Fails on empty passwords. */
+int import_remote_password_read_fd(int fd, pool_t pool, const char **password_r,
+				   const char **error_r);
+
+#endif

@@ -1,0 +1,50 @@
+#ifndef IMPORT_RUN_H
+#define IMPORT_RUN_H
+
+#include "import-remote-error.h"
+#include "import-remote-settings.h"
+#include "import-progress.h"
+
+/* One import from start to end: connect to the source, build the folder
+   plan, and copy every selected folder into the user's local storage. */
+
+struct mail_user;
+
+struct import_run_folder {
+	const char *source_name;
+	/* NULL when the folder is not imported */
+	const char *dest_name;
+	/* "", or why the folder is skipped / failed */
+	const char *note;
+	unsigned int msgs;
+	uoff_t bytes;
+	unsigned int imported;
+	unsigned int failed;
+	bool selected;
+};
+ARRAY_DEFINE_TYPE(import_run_folder, struct import_run_folder);
+
+struct import_run_result {
+	struct import_progress progress;
+	ARRAY_TYPE(import_run_folder) folders;
+	/* warnings worth telling the user (e.g. a folder name that local
+	   storage cannot hold), in order */
+	ARRAY_TYPE(const_string) warnings;
+	struct import_remote_error error;
+};
+
+/* Called while running: often (the callee decides how often to show
+   anything) and once more with final=TRUE at the end. */
+typedef void import_run_progress_callback_t(const struct import_progress *progress,
+					    bool final, void *context);
+
+/* Run the import. Returns 0 if everything selected is now in the local
+   storage, -1 if not (result_r->error says why). result_r is allocated
+   from pool. */
+int import_run(struct mail_user *user,
+	       const struct import_remote_settings *set,
+	       import_run_progress_callback_t *progress_callback,
+	       void *context, pool_t pool,
+	       struct import_run_result *result_r);
+
+#endif

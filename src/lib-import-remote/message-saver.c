@@ -1,0 +1,142 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+#include "lib.h"
+#include "istream.h"
+#include "mail-storage.h"
+#include "message-saver.h"
+
+struct message_saver {
+	struct mailbox *box;
+	struct mailbox_transaction_context *trans;
+	unsigned int uncommitted_count;
+	uoff_t uncommitted_bytes;
+	unsigned int committed_count;
+};
+
+struct message_saver *message_saver_init(struct mailbox *box)
+{
+	struct message_saver *saver;
+
+	saver = i_new(struct message_saver, 1);
+	saver->box = box;
+	return saver;
+}
+
+void message_saver_deinit(struct message_saver **_saver)
+{
+	struct message_saver *saver = *_saver;
+
+	*_saver = NULL;
+	if (saver->trans != NULL)
+		mailbox_transaction_rollback(&saver->trans);
+	i_free(saver);
+}
+
+static void
+message_saver_set_storage_error(struct message_saver *saver,
+				struct import_remote_error *error_r)
+{
+	enum mail_error mail_error;
+	const char *errstr;
+
+	errstr = mailbox_get_last_internal_error(saver->box, &mail_error);
+	import_remote_error_set(error_r, mail_error == MAIL_ERROR_NOQUOTA ?
+		IMPORT_REMOTE_ERROR_QUOTA_EXCEEDED :
+		IMPORT_REMOTE_ERROR_DEST_ERROR,
+		t_strdup_printf("Saving to mailbox %s failed: %s",
+				mailbox_get_vname(saver->box), errstr));
+}
+
+int message_saver_commit(struct message_saver *saver,
+			 struct import_remote_error *error_r)
+{
+	if (saver->trans == NULL)
+		return 0;
+	if (mailbox_transaction_commit(&saver->trans) < 0) {
+		message_saver_set_storage_error(saver, error_r);
+		saver->uncommitted_count = 0;
+		saver->uncommitted_bytes = 0;
+		return -1;
+	}
+	saver->committed_count += saver->uncommitted_count;
+	saver->uncommitted_count = 0;
+	saver->uncommitted_bytes = 0;
+	return 0;
+}
+
+unsigned int message_saver_get_committed_count(struct message_saver *saver)
+{
+	return saver->committed_count;
+}
+
+int message_saver_save(struct message_saver *saver,
+		       const struct message_saver_mail *mail,
+		       struct istream *input, uoff_t size,
+		       message_saver_wait_callback_t *wait_callback,
+		       void *context, struct import_remote_error *error_r)
+{
+	struct mail_save_context *save_ctx;
+	struct mail_keywords *keywords = NULL;
+	ssize_t ret;
+	bool input_failed = FALSE;
+
+	if (saver->trans == NULL) {
+		saver->trans = mailbox_transaction_begin(saver->box,
+			MAILBOX_TRANSACTION_FLAG_EXTERNAL |
+			MAILBOX_TRANSACTION_FLAG_NO_NOTIFY, __func__);
+	}
+
+	save_ctx = mailbox_save_alloc(saver->trans);
+	if (mail->keywords != NULL && mail->keywords[0] != NULL)
+		keywords = mailbox_keywords_create_valid(saver->box,
+							 mail->keywords);
+	mailbox_save_set_flags(save_ctx, mail->flags, keywords);
+	if (keywords != NULL)
+		mailbox_keywords_unref(&keywords);
+	if (mail->received_date != (time_t)-1) {
+		mailbox_save_set_received_date(save_ctx, mail->received_date,
+					       mail->received_tz_offset);
+	}
+
+	/* input knows its size, so the quota plugin refuses an over-quota
+	   message before anything is written */
+	if (mailbox_save_begin(&save_ctx, input) < 0) {
+		message_saver_set_storage_error(saver, error_r);
+		return -1;
+	}
+	for (;;) {
+		if (mailbox_save_continue(save_ctx) < 0) {
+			mailbox_save_cancel(&save_ctx);
+			message_saver_set_storage_error(saver, error_r);
+			return -1;
+		}
+		ret = i_stream_read(input);
+		if (ret > 0 || ret == -2)
+			continue;
+		if (ret == -1)
+			break;
+		/* nothing more yet: wait for the network */
+		if (wait_callback(context) < 0) {
+			input_failed = TRUE;
+			break;
+		}
+	}
+	if (input->stream_errno != 0 || input_failed ||
+	    input->v_offset != size) {
+		/* the source broke off mid-message: save none of it */
+		mailbox_save_cancel(&save_ctx);
+		return 0;
+	}
+	if (mailbox_save_finish(&save_ctx) < 0) {
+		message_saver_set_storage_error(saver, error_r);
+		return -1;
+	}
+	saver->uncommitted_count++;
+	saver->uncommitted_bytes += input->v_offset;
+	if (saver->uncommitted_count >= MESSAGE_SAVER_COMMIT_MSGS ||
+	    saver->uncommitted_bytes >= MESSAGE_SAVER_COMMIT_BYTES) {
+		if (message_saver_commit(saver, error_r) < 0)
+			return -1;
+	}
+	return 1;
+}

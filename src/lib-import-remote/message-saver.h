@@ -1,0 +1,50 @@
+#ifndef MESSAGE_SAVER_H
+#define MESSAGE_SAVER_H
+
+#include "mail-types.h"
+#include "import-remote-error.h"
+
+/* Saves messages streamed from the source into one local mailbox through
+   the normal save path, so that the quota plugin checks every message.
+   Saves are committed in batches: a commit every MESSAGE_SAVER_COMMIT_MSGS
+   messages or MESSAGE_SAVER_COMMIT_BYTES bytes, whichever comes first, and
+   at message_saver_commit(). */
+#define MESSAGE_SAVER_COMMIT_MSGS 1000
+#define MESSAGE_SAVER_COMMIT_BYTES (64*1024*1024)
+
+struct mailbox;
+struct istream;
+struct message_saver;
+
+struct message_saver_mail {
+	enum mail_flags flags;
+	/* NULL-terminated, or NULL */
+	const char *const *keywords;
+	/* INTERNALDATE; (time_t)-1 if unknown */
+	time_t received_date;
+	int received_tz_offset;
+};
+
+/* Called when the message stream has no more data right now; returns 0
+   when more is available, -1 if the source failed. */
+typedef int message_saver_wait_callback_t(void *context);
+
+struct message_saver *message_saver_init(struct mailbox *box);
+/* Roll back whatever is not committed yet. */
+void message_saver_deinit(struct message_saver **saver);
+
+/* Save one message of size bytes read from input, which ends where the
+   message ends. A message that arrives short is not saved. Returns 1 when saved (not yet committed), 0 if the input failed (the
+   caller knows why), -1 if the local save failed (error set). */
+int message_saver_save(struct message_saver *saver,
+		       const struct message_saver_mail *mail,
+		       struct istream *input, uoff_t size,
+		       message_saver_wait_callback_t *wait_callback,
+		       void *context, struct import_remote_error *error_r);
+/* Commit saved messages. Returns 0 or -1 with error set. */
+int message_saver_commit(struct message_saver *saver,
+			 struct import_remote_error *error_r);
+/* Number of messages committed so far */
+unsigned int message_saver_get_committed_count(struct message_saver *saver);
+
+#endif

@@ -1,0 +1,248 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+#include "lib.h"
+#include "array.h"
+#include "test-common.h"
+#include "import-remote-error.h"
+#include "import-remote-settings.h"
+#include "import-progress.h"
+
+#include <unistd.h>
+
+static void test_ssl_parse(void)
+{
+	enum import_remote_ssl ssl;
+
+	test_begin("ssl mode parsing");
+	test_assert(import_remote_ssl_parse("imaps", &ssl) == 0 &&
+		    ssl == IMPORT_REMOTE_SSL_IMAPS);
+	test_assert(import_remote_ssl_parse("SSL", &ssl) == 0 &&
+		    ssl == IMPORT_REMOTE_SSL_IMAPS);
+	test_assert(import_remote_ssl_parse("tls", &ssl) == 0 &&
+		    ssl == IMPORT_REMOTE_SSL_IMAPS);
+	test_assert(import_remote_ssl_parse("starttls", &ssl) == 0 &&
+		    ssl == IMPORT_REMOTE_SSL_STARTTLS);
+	test_assert(import_remote_ssl_parse("none", &ssl) == 0 &&
+		    ssl == IMPORT_REMOTE_SSL_NONE);
+	test_assert(import_remote_ssl_parse("", &ssl) < 0);
+	test_assert(import_remote_ssl_parse("yes", &ssl) < 0);
+	test_assert_strcmp(import_remote_ssl_name(IMPORT_REMOTE_SSL_STARTTLS),
+			   "starttls");
+	test_end();
+}
+
+static void test_default_port(void)
+{
+	struct import_remote_settings set;
+
+	test_begin("default port by ssl mode");
+	import_remote_settings_init(pool_datastack_create(), &set);
+	test_assert(import_remote_settings_get_port(&set) == 993);
+	set.ssl = IMPORT_REMOTE_SSL_STARTTLS;
+	test_assert(import_remote_settings_get_port(&set) == 143);
+	set.ssl = IMPORT_REMOTE_SSL_NONE;
+	test_assert(import_remote_settings_get_port(&set) == 143);
+	set.port = 10993;
+	test_assert(import_remote_settings_get_port(&set) == 10993);
+	test_end();
+}
+
+static void test_date_parse(void)
+{
+	time_t t;
+
+	test_begin("date parsing");
+	test_assert(import_remote_date_parse("2024-01-01", &t) == 0 &&
+		    t == 1704067200);
+	test_assert(import_remote_date_parse("1970-01-01", &t) == 0 && t == 0);
+	test_assert(import_remote_date_parse("2024-02-29", &t) == 0);
+	test_assert(import_remote_date_parse("2023-02-29", &t) < 0);
+	test_assert(import_remote_date_parse("2024-02-31", &t) < 0);
+	test_assert(import_remote_date_parse("2024-13-01", &t) < 0);
+	test_assert(import_remote_date_parse("2024-1-01", &t) < 0);
+	test_assert(import_remote_date_parse("01-01-2024", &t) < 0);
+	test_assert(import_remote_date_parse("2024-01-01x", &t) < 0);
+	test_assert(import_remote_date_parse("", &t) < 0);
+	test_end();
+}
+
+static void test_settings_check(void)
+{
+	struct import_remote_settings set;
+	const char *error;
+
+	test_begin("settings check");
+	import_remote_settings_init(pool_datastack_create(), &set);
+	test_assert(import_remote_settings_check(&set, &error) < 0 &&
+		    strstr(error, "--host") != NULL);
+	set.host = "imap.example.com";
+	test_assert(import_remote_settings_check(&set, &error) < 0 &&
+		    strstr(error, "--user") != NULL);
+	set.username = "alice";
+	test_assert(import_remote_settings_check(&set, &error) < 0 &&
+		    strstr(error, "password") != NULL);
+	set.password = "secret";
+	test_assert(import_remote_settings_check(&set, &error) == 0);
+	set.host = "imap.example.com/x";
+	test_assert(import_remote_settings_check(&set, &error) < 0);
+	set.host = "imap.example.com";
+	set.since = 2000; set.before = 1000;
+	test_assert(import_remote_settings_check(&set, &error) < 0);
+	test_end();
+}
+
+static int pipe_with(const void *data, size_t size)
+{
+	int fd[2];
+
+	if (pipe(fd) < 0)
+		i_fatal("pipe() failed: %m");
+	if (write(fd[1], data, size) != (ssize_t)size)
+		i_fatal("write() failed: %m");
+	i_close_fd(&fd[1]);
+	return fd[0];
+}
+
+static void test_password_read(void)
+{
+	const char *password, *error;
+	int fd;
+
+	test_begin("password reading");
+	fd = pipe_with("s3cret pass\n", 12);
+	test_assert(import_remote_password_read_fd(fd, pool_datastack_create(),
+						   &password, &error) == 0);
+	test_assert_strcmp(password, "s3cret pass");
+	i_close_fd(&fd);
+
+	fd = pipe_with("crlf\r\nsecond line\n", 18);
+	test_assert(import_remote_password_read_fd(fd, pool_datastack_create(),
+						   &password, &error) == 0);
+	test_assert_strcmp(password, "crlf");
+	i_close_fd(&fd);
+
+	fd = pipe_with("no-newline", 10);
+	test_assert(import_remote_password_read_fd(fd, pool_datastack_create(),
+						   &password, &error) == 0);
+	test_assert_strcmp(password, "no-newline");
+	i_close_fd(&fd);
+
+	fd = pipe_with("\n", 1);
+	test_assert(import_remote_password_read_fd(fd, pool_datastack_create(),
+						   &password, &error) < 0);
+	test_assert(strstr(error, "empty") != NULL);
+	i_close_fd(&fd);
+
+	fd = pipe_with("a\0b\n", 4);
+	test_assert(import_remote_password_read_fd(fd, pool_datastack_create(),
+						   &password, &error) < 0);
+	i_close_fd(&fd);
+
+	/* non-ASCII passwords are kept byte for byte */
+	fd = pipe_with("p\xc3\xa4ss\n", 6);
+	test_assert(import_remote_password_read_fd(fd, pool_datastack_create(),
+						   &password, &error) == 0);
+	test_assert_strcmp(password, "p\xc3\xa4ss");
+	i_close_fd(&fd);
+	test_end();
+}
+
+static void test_error_catalogue(void)
+{
+	const struct import_remote_error_info *info;
+	struct import_remote_error error;
+	unsigned int i;
+
+	test_begin("error catalogue");
+	for (i = 1; i < IMPORT_REMOTE_ERROR_COUNT; i++) {
+		info = import_remote_error_get_info(i);
+		test_assert_idx(info->code == i, i);
+		test_assert_idx(info->name[0] != '\0' && info->title[0] != '\0', i);
+		test_assert_idx(info->exit_code != 0, i);
+		test_assert_idx(import_remote_error_from_name(info->name) == i, i);
+	}
+	test_assert(import_remote_error_from_name("nope") ==
+		    IMPORT_REMOTE_ERROR_COUNT);
+	info = import_remote_error_get_info(IMPORT_REMOTE_ERROR_AUTH_FAILED);
+	test_assert_strcmp(info->name, "auth_failed");
+	test_assert_strcmp(info->title, "Authentication failed");
+	test_assert(info->exit_code == 77);
+	test_assert_strcmp(import_remote_error_get_info(
+		IMPORT_REMOTE_ERROR_QUOTA_EXCEEDED)->title,
+		"Mailbox quota exceeded");
+	test_assert_strcmp(import_remote_error_get_info(
+		IMPORT_REMOTE_ERROR_CONNECT_TIMEOUT)->title,
+		"Connection timed out");
+	test_assert_strcmp(import_remote_error_get_info(
+		IMPORT_REMOTE_ERROR_HOST_UNREACHABLE)->title,
+		"Host unreachable");
+
+	/* provider-specific hints */
+	test_assert(strstr(import_remote_error_get_hint(
+		IMPORT_REMOTE_ERROR_AUTH_FAILED, "imap.gmail.com"),
+		"2-Step Verification") != NULL);
+	test_assert(strstr(import_remote_error_get_hint(
+		IMPORT_REMOTE_ERROR_AUTH_FAILED, "imap.mail.yahoo.com"),
+		"App Password") != NULL);
+	test_assert(strstr(import_remote_error_get_hint(
+		IMPORT_REMOTE_ERROR_AUTH_FAILED, "imap.mail.me.com"),
+		"app-specific") != NULL);
+	test_assert(strstr(import_remote_error_get_hint(
+		IMPORT_REMOTE_ERROR_AUTH_FAILED, "notgmail.com"),
+		"cPanel") != NULL);
+	test_assert(strstr(import_remote_error_get_hint(
+		IMPORT_REMOTE_ERROR_QUOTA_EXCEEDED, "imap.gmail.com"),
+		"--since") != NULL);
+
+	/* the first cause wins */
+	i_zero(&error);
+	import_remote_error_set(&error, IMPORT_REMOTE_ERROR_TLS_FAILED, "first");
+	import_remote_error_set(&error, IMPORT_REMOTE_ERROR_INTERNAL, "second");
+	test_assert(error.code == IMPORT_REMOTE_ERROR_TLS_FAILED);
+	test_assert_strcmp(error.detail, "first");
+	test_end();
+}
+
+static void test_progress_format(void)
+{
+	struct import_progress p;
+
+	test_begin("progress formatting");
+	test_assert_strcmp(import_progress_format_size(512), "0.5 kB");
+	test_assert_strcmp(import_progress_format_size(1536*1024), "1.5 MB");
+	test_assert_strcmp(import_progress_format_size(3ULL*1024*1024*1024),
+			   "3.00 GB");
+	test_assert_strcmp(import_progress_format_duration(59), "0:59");
+	test_assert_strcmp(import_progress_format_duration(3723), "1:02:03");
+
+	i_zero(&p);
+	p.folder = "INBOX";
+	p.folders_total = 2;
+	p.msgs_total = 100;
+	p.msgs_done = 25;
+	p.bytes_done = 10*1024*1024;
+	p.elapsed_msecs = 10000;
+	test_assert(import_progress_get_rate(&p) == 1024*1024);
+	/* 25 messages in 10 s: 75 more take 30 s */
+	test_assert(import_progress_get_eta_secs(&p) == 30);
+	test_assert_strcmp(import_progress_format_line(&p),
+		"INBOX: 25/100 msgs, 10.0 MB, 1.0 MB/s, ETA 0:30 [folder 1/2]");
+	p.msgs_done = 0;
+	test_assert(import_progress_get_eta_secs(&p) == -1);
+	test_end();
+}
+
+int main(void)
+{
+	static void (*const test_functions[])(void) = {
+		test_ssl_parse,
+		test_default_port,
+		test_date_parse,
+		test_settings_check,
+		test_password_read,
+		test_error_catalogue,
+		test_progress_format,
+		NULL
+	};
+	return test_run(test_functions);
+}
