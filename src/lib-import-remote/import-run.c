@@ -753,7 +753,7 @@ static int import_folder(struct import_run_ctx *run,
 {
 	struct import_folder_ctx ctx;
 	struct import_remote_error error;
-	unsigned int i;
+	unsigned int i, lost;
 	int ret = 0;
 
 	i_zero(&ctx);
@@ -781,6 +781,10 @@ static int import_folder(struct import_run_ctx *run,
 			imap_source_set_error(run->src, error.code, error.detail);
 			ret = -1;
 		}
+		/* count only what really landed */
+		lost = message_saver_get_lost_count(ctx.saver);
+		result->imported -= lost;
+		run->progress->imported -= lost;
 		message_saver_deinit(&ctx.saver);
 	}
 	if (ctx.box != NULL)

@@ -11,6 +11,8 @@ struct message_saver {
 	unsigned int uncommitted_count;
 	uoff_t uncommitted_bytes;
 	unsigned int committed_count;
+	/* saved, but dropped by a failed commit */
+	unsigned int lost_count;
 };
 
 struct message_saver *message_saver_init(struct mailbox *box)
@@ -47,15 +49,28 @@ message_saver_set_storage_error(struct message_saver *saver,
 				mailbox_get_vname(saver->box), errstr));
 }
 
+/* A failed save can leave the transaction inconsistent (sdbox's cancel
+   before its own save_begin ran aborts the wrong record), so, like
+   Dovecot's IMAP APPEND, never commit after one: roll the batch back. The
+   rolled back messages are simply not imported; a re-run brings them. */
+static void message_saver_rollback(struct message_saver *saver)
+{
+	if (saver->trans != NULL)
+		mailbox_transaction_rollback(&saver->trans);
+	saver->lost_count += saver->uncommitted_count;
+	saver->uncommitted_count = 0;
+	saver->uncommitted_bytes = 0;
+}
+
 int message_saver_commit(struct message_saver *saver,
 			 struct import_remote_error *error_r)
 {
 	if (saver->trans == NULL)
 		return 0;
 	if (mailbox_transaction_commit(&saver->trans) < 0) {
+		/* the transaction is gone: count its messages as lost */
 		message_saver_set_storage_error(saver, error_r);
-		saver->uncommitted_count = 0;
-		saver->uncommitted_bytes = 0;
+		message_saver_rollback(saver);
 		return -1;
 	}
 	saver->committed_count += saver->uncommitted_count;
@@ -67,6 +82,11 @@ int message_saver_commit(struct message_saver *saver,
 unsigned int message_saver_get_committed_count(struct message_saver *saver)
 {
 	return saver->committed_count;
+}
+
+unsigned int message_saver_get_lost_count(struct message_saver *saver)
+{
+	return saver->lost_count;
 }
 
 int message_saver_save(struct message_saver *saver,
@@ -102,12 +122,14 @@ int message_saver_save(struct message_saver *saver,
 	   message before anything is written */
 	if (mailbox_save_begin(&save_ctx, input) < 0) {
 		message_saver_set_storage_error(saver, error_r);
+		message_saver_rollback(saver);
 		return -1;
 	}
 	for (;;) {
 		if (mailbox_save_continue(save_ctx) < 0) {
-			mailbox_save_cancel(&save_ctx);
 			message_saver_set_storage_error(saver, error_r);
+			mailbox_save_cancel(&save_ctx);
+			message_saver_rollback(saver);
 			return -1;
 		}
 		ret = i_stream_read(input);
@@ -125,10 +147,12 @@ int message_saver_save(struct message_saver *saver,
 	    input->v_offset != size) {
 		/* the source broke off mid-message: save none of it */
 		mailbox_save_cancel(&save_ctx);
+		message_saver_rollback(saver);
 		return 0;
 	}
 	if (mailbox_save_finish(&save_ctx) < 0) {
 		message_saver_set_storage_error(saver, error_r);
+		message_saver_rollback(saver);
 		return -1;
 	}
 	saver->uncommitted_count++;

@@ -1,0 +1,182 @@
+#!/bin/bash
+# Integration tests for "doveadm import-remote run": a real Dovecot IMAP
+# server on 127.0.0.1 as the remote, a real Dovecot destination with the
+# quota plugin, every result checked message by message over IMAP.
+set -u
+TESTS_DIR=$(cd "$(dirname "$0")/.." && pwd)
+. "$TESTS_DIR/lib/servers.sh"
+. "$TESTS_DIR/lib/check.sh"
+TOOLS=$TESTS_DIR/tools
+
+ir_setup_workdir
+trap ir_cleanup EXIT
+OUT=$IR_WORK/out
+mkdir -p "$OUT"
+
+"$TOOLS/mkcorpus" -n 300 -s 7 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 0; }
+MANIFEST=$IR_WORK/corpus/manifest.json
+ir_source_start "$IR_WORK/corpus/Maildir" .
+ir_source_subscribe INBOX "Sent Items" Lists.dovecot "Folder with spaces"
+ir_dest_start 200k
+
+# import USER OUTNAME [extra options...]: runs the import, keeps stdout+stderr.
+# doveadm's own options (-o) go in $DOVEADM_OPTS.
+DOVEADM_OPTS=()
+import() {
+	local u=$1 name=$2; shift 2
+	doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" import-remote run -u "$u" --host 127.0.0.1 \
+		--user srcuser --password-file "$SRC_PASSWORD_FILE" "$@" \
+		>"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null
+	echo $? > "$OUT/$name.rc"
+}
+rc() { cat "$OUT/$1.rc"; }
+verify() {
+	local u=$1 name=$2; shift 2
+	"$TOOLS/imapverify" --port "$DEST_IMAP_PORT" --user "$u" \
+		--manifest "$MANIFEST" "$@" > "$OUT/$name.verify" 2>&1
+}
+
+# --- IMAPS into sdbox: everything lands byte-identical ---
+import sd imaps --port "$SRC_IMAPS_PORT" --ssl imaps
+check_eq "imaps: exit code 0" 0 "$(rc imaps)"
+check_eq "imaps: result completed" completed "$(flow_field "$OUT/imaps.out" result)"
+total=$(python3 -c "import json;m=json.load(open('$MANIFEST'));print(sum(len(v) for v in m['folders'].values()))")
+check_eq "imaps: summary counts every message" "$total" "$(flow_field "$OUT/imaps.out" imported)"
+check "imaps: sdbox destination equals the source (content, flags, keywords, dates, names)" \
+	verify sd imaps-sd --map "Sent Items=Sent"
+check_contains "imaps: progress line shown" "$OUT/imaps.err" "msgs,"
+subs=$(doveadm -c "$DEST_CONF" mailbox list -u sd -s | sort | tr '\n' '|')
+check_eq "imaps: subscriptions copied (special-use mapped)" "Folder with spaces|INBOX|Lists/dovecot|Sent|" "$subs"
+check "imaps: \\Noselect parent not created as a mailbox" \
+	sh -c "! doveadm -c '$DEST_CONF' mailbox status -u sd messages Lists >/dev/null 2>&1"
+check "imaps: empty folder created" \
+	sh -c "doveadm -c '$DEST_CONF' mailbox status -u sd messages Junk >/dev/null"
+check_not_contains "imaps: password not in output" "$OUT/imaps.out" srcpass
+check_not_contains "imaps: password not in errors" "$OUT/imaps.err" srcpass
+check_not_contains "imaps: password not in source log" "$IR_WORK/src/log/dovecot.log" srcpass
+
+# --- STARTTLS into maildir ---
+import md starttls --port "$SRC_IMAP_PORT" --ssl starttls
+check_eq "starttls: exit code 0" 0 "$(rc starttls)"
+check "starttls: maildir destination equals the source" \
+	verify md starttls-md --map "Sent Items=Sent"
+
+# --- plain IMAP, password from stdin ---
+ir_dest_reset_user sd
+doveadm -c "$DEST_CONF" import-remote run -u sd --host 127.0.0.1 --port "$SRC_IMAP_PORT" \
+	--ssl none --user srcuser --password-stdin <"$SRC_PASSWORD_FILE" \
+	>"$OUT/plain.out" 2>"$OUT/plain.err"
+check_eq "plain + --password-stdin: exit code 0" 0 "$?"
+check "plain: destination equals the source" verify sd plain-sd --map "Sent Items=Sent"
+
+# --- certificate checks ---
+DOVEADM_OPTS=(-o ssl_client_ca_file="$IR_WORK/ssl-other/ca.pem")
+import sd wrongca --port "$SRC_IMAPS_PORT"
+check_eq "untrusted certificate: exit code 78" 78 "$(rc wrongca)"
+check_eq "untrusted certificate: error tls_failed" tls_failed "$(flow_field "$OUT/wrongca.out" error)"
+check_contains "untrusted certificate: says why" "$OUT/wrongca.err" "certificate"
+ir_dest_reset_user sd
+import sd insecure --port "$SRC_IMAPS_PORT" --tls-insecure
+check_eq "--tls-insecure: accepted, exit code 0" 0 "$(rc insecure)"
+check_contains "--tls-insecure: said loudly" "$OUT/insecure.err" "NOT verified"
+import sd starttls-wrongca --port "$SRC_IMAP_PORT" --ssl starttls
+DOVEADM_OPTS=()
+check_eq "starttls untrusted certificate: tls_failed" tls_failed "$(flow_field "$OUT/starttls-wrongca.out" error)"
+
+# --- errors name their cause ---
+echo wrongpass > "$IR_WORK/wrong.pw"
+doveadm -c "$DEST_CONF" import-remote run -u sd --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
+	--user srcuser --password-file "$IR_WORK/wrong.pw" >"$OUT/badpw.out" 2>"$OUT/badpw.err"
+check_eq "wrong password: exit code 77" 77 "$?"
+check_eq "wrong password: error auth_failed" auth_failed "$(flow_field "$OUT/badpw.out" error)"
+check_contains "wrong password: title shown" "$OUT/badpw.err" "Authentication failed"
+check_contains "wrong password: hint shown" "$OUT/badpw.out" "App Password"
+closed=$(ir_free_port)
+import sd closed --port "$closed"
+check_eq "closed port: exit code 75" 75 "$(rc closed)"
+check_eq "closed port: error host_unreachable (not auth)" host_unreachable "$(flow_field "$OUT/closed.out" error)"
+check_contains "closed port: says refused" "$OUT/closed.err" "refused"
+doveadm -c "$DEST_CONF" import-remote run -u sd --host no-such-host.invalid \
+	--user srcuser --password-file "$SRC_PASSWORD_FILE" >"$OUT/dns.out" 2>"$OUT/dns.err"
+check_eq "unknown host name: error host_unreachable" host_unreachable "$(flow_field "$OUT/dns.out" error)"
+check_contains "unknown host name: says it can't resolve" "$OUT/dns.err" "resolve"
+# a listener that accepts but never greets
+python3 -c '
+import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(5)
+print(s.getsockname()[1], flush=True)
+c=[]
+t=time.time()
+while time.time()-t < 20:
+    s.settimeout(1)
+    try: c.append(s.accept())
+    except socket.timeout: pass
+' > "$IR_WORK/silent.port" &
+silent_pid=$!
+sleep 0.5
+import sd silent --port "$(head -1 "$IR_WORK/silent.port")" --ssl none --timeout 2
+kill $silent_pid 2>/dev/null
+check_eq "silent server: error connect_timeout" connect_timeout "$(flow_field "$OUT/silent.out" error)"
+check_eq "silent server: exit code 75" 75 "$(rc silent)"
+
+# --- usage errors ---
+doveadm -c "$DEST_CONF" import-remote run -u sd --host 127.0.0.1 --user srcuser \
+	>"$OUT/nopw.out" 2>"$OUT/nopw.err" </dev/null
+check_eq "no password option: exit code 64" 64 "$?"
+doveadm -c "$DEST_CONF" import-remote run -u sd --host 127.0.0.1 --user srcuser \
+	--password-file "$SRC_PASSWORD_FILE" --ssl bogus >"$OUT/badssl.out" 2>"$OUT/badssl.err"
+check_eq "bad --ssl: exit code 64" 64 "$?"
+doveadm -c "$DEST_CONF" import-remote run -u nosuchuser --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
+	--user srcuser --password-file "$SRC_PASSWORD_FILE" >"$OUT/nouser.out" 2>"$OUT/nouser.err"
+check_eq "unknown local user: exit code 67" 67 "$?"
+
+# --- dry run writes nothing ---
+ir_dest_reset_user sd
+import sd dryrun --port "$SRC_IMAPS_PORT" --dry-run
+check_eq "dry-run: exit code 0" 0 "$(rc dryrun)"
+check_contains "dry-run: plan shows the special-use mapping" "$OUT/dryrun.out" "source=Sent Items destination=Sent"
+check_contains "dry-run: plan shows the \\Noselect parent" "$OUT/dryrun.out" "source=Lists destination=-"
+check_eq "dry-run: no mailbox created" "" \
+	"$(doveadm -c "$DEST_CONF" mailbox list -u sd 2>/dev/null | grep -v '^INBOX$')"
+
+# --- folder selection and --dest-parent ---
+ir_dest_reset_user sd
+import sd select --port "$SRC_IMAPS_PORT" --folder 'Lists/*' --folder INBOX --exclude 'Lists/debian*'
+check_eq "--folder/--exclude: exit code 0" 0 "$(rc select)"
+check "--folder/--exclude: selected folders complete" \
+	verify sd select-v --only INBOX --only Lists/dovecot
+boxes=$(doveadm -c "$DEST_CONF" mailbox list -u sd | sort | tr '\n' '|')
+check_eq "--folder/--exclude: nothing else imported" "INBOX|Lists|Lists/dovecot|" "$boxes"
+ir_dest_reset_user sd
+import sd parent --port "$SRC_IMAPS_PORT" --dest-parent Imported
+check_eq "--dest-parent: exit code 0" 0 "$(rc parent)"
+check "--dest-parent: everything under Imported/, names kept" verify sd parent-v --parent Imported
+
+# --- quota is enforced (the user sdq has 200 kB) ---
+import sdq quota --port "$SRC_IMAPS_PORT"
+check_eq "quota: exit code 73" 73 "$(rc quota)"
+check_eq "quota: error quota_exceeded" quota_exceeded "$(flow_field "$OUT/quota.out" error)"
+check_contains "quota: title" "$OUT/quota.err" "Mailbox quota exceeded"
+check_contains "quota: hint" "$OUT/quota.out" "--since"
+used=$(doveadm -c "$DEST_CONF" -f tab quota get -u sdq | awk -F'\t' '$2=="STORAGE"{print $3}')
+check "quota: user not above the limit ($used kB of 200)" test "${used:-999}" -le 200
+check "quota: what was saved is intact" verify sdq quota-v --allow-missing --map "Sent Items=Sent"
+
+# --- a message larger than 50 MB is streamed, not buffered ---
+"$TOOLS/mkcorpus" -n 5 -s 9 --big-mb 60 -o "$IR_WORK/bigcorpus" >/dev/null
+ir_stop_instance "$IR_WORK/src"
+rm -rf "$IR_WORK/src/home/srcuser/Maildir"
+cp -a "$IR_WORK/bigcorpus/Maildir" "$IR_WORK/src/home/srcuser/Maildir"
+chown -R "$IR_OS_USER:" "$IR_WORK/src/home/srcuser"
+ir_start_instance "$SRC_CONF" "$IR_WORK/src"
+ir_wait_port "$SRC_IMAPS_PORT"
+ir_dest_reset_user sd
+/usr/bin/time -f '%M' -o "$OUT/big.rss" doveadm -c "$DEST_CONF" import-remote run -u sd \
+	--host 127.0.0.1 --port "$SRC_IMAPS_PORT" --user srcuser \
+	--password-file "$SRC_PASSWORD_FILE" >"$OUT/big.out" 2>"$OUT/big.err"
+check_eq "60 MB message: exit code 0" 0 "$?"
+MANIFEST=$IR_WORK/bigcorpus/manifest.json
+check "60 MB message: lands byte-identical" verify sd big-v --map "Sent Items=Sent"
+rss_kb=$(tail -1 "$OUT/big.rss")
+check "60 MB message: peak RSS ${rss_kb} kB stays under 32 MB" test "${rss_kb:-999999}" -lt 32768
+exit 0
