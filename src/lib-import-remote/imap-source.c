@@ -375,14 +375,21 @@ static void imap_source_parse_reply(const char *state, const char *text,
 	}
 }
 
+/* The reply's text: with IMAP_PARSE_FLAG_SERVER_TEXT a response code comes
+   as its own atom before the rest of the text. */
 static const char *imap_arg_text(const struct imap_arg *args)
 {
+	string_t *str = t_str_new(128);
 	const char *text;
 
-	if (args->type == IMAP_ARG_EOL ||
-	    !imap_arg_get_astring(args, &text))
-		return "";
-	return text;
+	for (; args->type != IMAP_ARG_EOL; args++) {
+		if (!imap_arg_get_astring(args, &text))
+			continue;
+		if (str_len(str) > 0)
+			str_append_c(str, ' ');
+		str_append(str, text);
+	}
+	return str_c(str);
 }
 
 /* Read one reply line. Untagged ones are dispatched; for a tagged one (or a

@@ -6,7 +6,7 @@
 
 uoff_t import_progress_get_rate(const struct import_progress *progress)
 {
-	if (progress->elapsed_msecs < 500)
+	if (progress->elapsed_msecs == 0)
 		return 0;
 	return progress->bytes_done * 1000 / progress->elapsed_msecs;
 }
