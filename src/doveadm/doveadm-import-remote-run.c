@@ -147,6 +147,12 @@ import_remote_run_init(struct doveadm_mail_cmd_context *_ctx,
 		set->connect_timeout_msecs = port * 1000;
 	}
 
+	if (doveadm_cmd_param_int64(_ctx->cctx, "fetch-chunk", &port)) {
+		if (port <= 0 || port > 1000000)
+			i_fatal_status(EX_USAGE, "Invalid --fetch-chunk: %"PRId64, port);
+		set->fetch_chunk = port;
+	}
+
 	if (password_file != NULL || password_stdin) {
 		set->password = import_remote_run_read_password(_ctx,
 			password_file, password_stdin);
@@ -287,7 +293,8 @@ struct doveadm_cmd_ver2 doveadm_cmd_import_remote_run = {
 		"(--password-file <path> | --password-stdin) "
 		"[--port <port>] [--ssl imaps|starttls|none] [--tls-insecure] "
 		"[--folder <pattern> ...] [--exclude <pattern> ...] "
-		"[--dest-parent <folder>] [--timeout <secs>] [--dry-run] [--quiet]",
+		"[--dest-parent <folder>] [--timeout <secs>] "
+		"[--fetch-chunk <n>] [--dry-run] [--quiet]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS
 DOVEADM_CMD_PARAM('\0', "host", CMD_PARAM_STR, 0)
@@ -301,6 +308,7 @@ DOVEADM_CMD_PARAM('\0', "folder", CMD_PARAM_ARRAY, 0)
 DOVEADM_CMD_PARAM('\0', "exclude", CMD_PARAM_ARRAY, 0)
 DOVEADM_CMD_PARAM('\0', "dest-parent", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "timeout", CMD_PARAM_INT64, 0)
+DOVEADM_CMD_PARAM('\0', "fetch-chunk", CMD_PARAM_INT64, 0)
 DOVEADM_CMD_PARAM('\0', "dry-run", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "quiet", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAMS_END

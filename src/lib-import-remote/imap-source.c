@@ -22,6 +22,16 @@
 /* Largest literal read into memory, e.g. a folder name or header field. */
 #define IMAP_SOURCE_MAX_INLINE_LITERAL (256*1024)
 
+/* A command sent and not yet waited for. Its tagged reply may arrive while
+   waiting for another one (the server may finish pipelined commands in any
+   order), so it is kept until asked for. */
+struct imap_source_command {
+	char *tag;
+	bool replied;
+	enum imap_source_reply_state state;
+	char *resp_code, *text;
+};
+
 enum imap_source_phase {
 	IMAP_SOURCE_PHASE_CONNECTING,
 	IMAP_SOURCE_PHASE_GREETING,
@@ -49,6 +59,7 @@ struct imap_source {
 	enum imap_source_phase phase;
 	enum imap_source_capability caps;
 	unsigned int tag_counter;
+	ARRAY(struct imap_source_command) commands;
 	const char *ns_prefix;
 	char ns_sep;
 
@@ -446,10 +457,16 @@ imap_source_read_line(struct imap_source *src,
 			continue;
 		}
 		if (ret < 0) {
+			const unsigned char *near;
+			size_t near_size;
+
+			near = i_stream_get_data(src->input, &near_size);
 			imap_source_set_error(src, IMPORT_REMOTE_ERROR_SOURCE_ERROR,
-				t_strdup_printf("%s: invalid reply from server: %s",
-					imap_source_addr(src),
-					imap_parser_get_error(src->parser, NULL)));
+				t_strdup_printf("%s: invalid reply from server: "
+					"%s (near '%s')", imap_source_addr(src),
+					imap_parser_get_error(src->parser, NULL),
+					str_sanitize(t_strndup(near,
+						I_MIN(near_size, 40)), 40)));
 			src->disconnected = TRUE;
 			return -1;
 		}
@@ -547,6 +564,10 @@ imap_source_read_line(struct imap_source *src,
 	} else if (strcasecmp(name, "OK") == 0 ||
 		   strcasecmp(name, "PREAUTH") == 0) {
 		imap_source_parse_resp_text(src, imap_arg_text(rest));
+	} else if (strcasecmp(name, "BAD") == 0) {
+		/* the server thinks we broke the protocol: worth knowing */
+		e_warning(src->event, "Server complained: %s",
+			  str_sanitize(imap_arg_text(rest), 200));
 	}
 	if (untagged_callback != NULL &&
 	    untagged_callback(num, name, rest, context) < 0)
@@ -603,9 +624,59 @@ int imap_source_skip_literal(struct imap_source *src, uoff_t size)
 	return 0;
 }
 
+static const char *imap_source_command_add(struct imap_source *src)
+{
+	struct imap_source_command *command;
+
+	command = array_append_space(&src->commands);
+	command->tag = i_strdup_printf("A%u", ++src->tag_counter);
+	return t_strdup(command->tag);
+}
+
+static struct imap_source_command *
+imap_source_command_find(struct imap_source *src, const char *tag,
+			 unsigned int *idx_r)
+{
+	struct imap_source_command *commands;
+	unsigned int i, count;
+
+	commands = array_get_modifiable(&src->commands, &count);
+	for (i = 0; i < count; i++) {
+		if (strcmp(commands[i].tag, tag) == 0) {
+			*idx_r = i;
+			return &commands[i];
+		}
+	}
+	return NULL;
+}
+
+static void imap_source_command_free(struct imap_source_command *command)
+{
+	i_free(command->tag);
+	i_free(command->resp_code);
+	i_free(command->text);
+}
+
+/* Hand out a stored reply (copied to the data stack) and forget the
+   command. */
+static void
+imap_source_command_finish(struct imap_source *src, unsigned int idx,
+			   struct imap_source_reply *reply_r)
+{
+	struct imap_source_command *command =
+		array_idx_modifiable(&src->commands, idx);
+
+	i_zero(reply_r);
+	reply_r->state = command->state;
+	reply_r->resp_code = t_strdup(command->resp_code);
+	reply_r->text = t_strdup(command->text);
+	imap_source_command_free(command);
+	array_delete(&src->commands, idx, 1);
+}
+
 const char *imap_source_send(struct imap_source *src, const char *cmd)
 {
-	const char *tag = t_strdup_printf("A%u", ++src->tag_counter);
+	const char *tag = imap_source_command_add(src);
 
 	o_stream_nsend_str(src->output, t_strconcat(tag, " ", cmd, "\r\n", NULL));
 	e_debug(src->event, "C: %s %s", tag,
@@ -618,29 +689,44 @@ int imap_source_wait(struct imap_source *src, const char *tag,
 		     imap_source_literal_callback_t *literal_callback,
 		     void *context, struct imap_source_reply *reply_r)
 {
+	struct imap_source_command *command;
+	struct imap_source_reply reply;
 	const char *reply_tag;
+	unsigned int idx;
 	int ret;
 
 	if (src->failed)
 		return -1;
+	command = imap_source_command_find(src, tag, &idx);
+	i_assert(command != NULL);
 	if (imap_source_flush(src) < 0)
 		return -1;
-	for (;;) {
+	while (!command->replied) {
 		ret = imap_source_read_line(src, untagged_callback,
 					    literal_callback, context,
-					    &reply_tag, reply_r);
+					    &reply_tag, &reply);
 		if (ret < 0)
 			return -1;
 		if (ret == 0)
 			continue;
-		if (strcmp(reply_tag, tag) == 0)
-			return 0;
-		imap_source_set_error(src, IMPORT_REMOTE_ERROR_SOURCE_ERROR,
-			t_strdup_printf("%s: unexpected reply tag %s while "
-					"waiting for %s", imap_source_addr(src),
-					str_sanitize(reply_tag, 20), tag));
-		return -1;
+		command = imap_source_command_find(src, reply_tag, &idx);
+		if (command == NULL || command->replied) {
+			imap_source_set_error(src,
+				IMPORT_REMOTE_ERROR_SOURCE_ERROR,
+				t_strdup_printf("%s: reply with an unknown tag "
+					"%s", imap_source_addr(src),
+					str_sanitize(reply_tag, 20)));
+			return -1;
+		}
+		command->replied = TRUE;
+		command->state = reply.state;
+		command->resp_code = i_strdup(reply.resp_code);
+		command->text = i_strdup(reply.text);
+		/* look up ours again: the array may have moved */
+		command = imap_source_command_find(src, tag, &idx);
 	}
+	imap_source_command_finish(src, idx, reply_r);
+	return 0;
 }
 
 int imap_source_cmd(struct imap_source *src, const char *cmd,
@@ -860,7 +946,7 @@ static int imap_source_authenticate_plain(struct imap_source *src)
 	if (imap_source_has_capability(src, IMAP_SOURCE_CAP_SASL_IR)) {
 		str_append(cmd, "AUTHENTICATE PLAIN ");
 		str_append_str(cmd, b64);
-		tag = t_strdup_printf("A%u", ++src->tag_counter);
+		tag = imap_source_command_add(src);
 		o_stream_nsend_str(src->output, t_strdup_printf(
 			"%s %s\r\n", tag, str_c(cmd)));
 		e_debug(src->event, "C: %s AUTHENTICATE PLAIN ...", tag);
@@ -1016,6 +1102,7 @@ int imap_source_connect(const struct imap_source_settings *set,
 	/* the password stays in the caller's memory only */
 	src->fd = -1;
 	src->ns_prefix = "";
+	i_array_init(&src->commands, 8);
 	src->event = event_create(event_parent);
 	event_set_append_log_prefix(src->event, t_strdup_printf(
 		"import-remote(%s): ", set->host));
@@ -1055,6 +1142,7 @@ void imap_source_deinit(struct imap_source **_src)
 {
 	struct imap_source *src = *_src;
 	struct imap_source_reply reply;
+	struct imap_source_command *command;
 	struct ioloop *prev_ioloop;
 
 	*_src = NULL;
@@ -1064,6 +1152,9 @@ void imap_source_deinit(struct imap_source **_src)
 		src->logging_out = TRUE;
 		(void)imap_source_cmd(src, "LOGOUT", NULL, NULL, &reply);
 	}
+	array_foreach_modifiable(&src->commands, command)
+		imap_source_command_free(command);
+	array_free(&src->commands);
 	if (src->parser != NULL)
 		imap_parser_unref(&src->parser);
 	if (src->ssl_io != NULL)

@@ -20,6 +20,7 @@ void import_remote_settings_init(pool_t pool,
 	set_r->dedup = IMPORT_REMOTE_DEDUP_FOLDER;
 	set_r->connect_timeout_msecs = IMPORT_REMOTE_DEFAULT_CONNECT_TIMEOUT_MSECS;
 	set_r->cmd_timeout_msecs = IMPORT_REMOTE_DEFAULT_CMD_TIMEOUT_MSECS;
+	set_r->fetch_chunk = IMPORT_REMOTE_DEFAULT_FETCH_CHUNK;
 	p_array_init(&set_r->include_folders, pool, 4);
 	p_array_init(&set_r->exclude_folders, pool, 4);
 }
@@ -119,6 +120,10 @@ int import_remote_settings_check(const struct import_remote_settings *set,
 	if (set->password == NULL || set->password[0] == '\0') {
 		*error_r = "Missing source password "
 			"(--password-file or --password-stdin)";
+		return -1;
+	}
+	if (set->fetch_chunk == 0) {
+		*error_r = "import_remote_fetch_chunk must be at least 1";
 		return -1;
 	}
 	if (set->since != 0 && set->before != 0 && set->since >= set->before) {

@@ -43,10 +43,13 @@ struct import_remote_settings {
 
 	unsigned int connect_timeout_msecs;
 	unsigned int cmd_timeout_msecs;
+	/* messages listed per FETCH (memory stays bounded by this) */
+	unsigned int fetch_chunk;
 };
 
 #define IMPORT_REMOTE_DEFAULT_CONNECT_TIMEOUT_MSECS (30*1000)
 #define IMPORT_REMOTE_DEFAULT_CMD_TIMEOUT_MSECS (5*60*1000)
+#define IMPORT_REMOTE_DEFAULT_FETCH_CHUNK 5000
 
 void import_remote_settings_init(pool_t pool,
 				 struct import_remote_settings *set_r);

@@ -18,9 +18,6 @@
 #include "message-saver.h"
 #include "import-run.h"
 
-/* Metadata is fetched in sequence ranges of this many messages, so memory
-   stays bounded whatever the folder's size. */
-#define IMPORT_RUN_META_CHUNK 5000
 /* One UID FETCH body command asks for at most this many messages; all of a
    chunk's commands are sent at once (pipelined). */
 #define IMPORT_RUN_BODY_CMD_UIDS 500
@@ -360,15 +357,15 @@ static int import_run_count(struct import_run_ctx *ctx)
 
 /* --- copying one folder --- */
 
-static void import_chunk_reset(struct import_chunk *chunk)
+/* Metadata is fetched in sequence ranges of set->fetch_chunk messages, so
+   memory stays bounded whatever the folder's size. */
+static void import_chunk_reset(struct import_chunk *chunk, unsigned int count)
 {
-	if (chunk->pool == NULL) {
+	if (chunk->pool == NULL)
 		chunk->pool = pool_alloconly_create("import chunk", 16384);
-		p_array_init(&chunk->msgs, chunk->pool, IMPORT_RUN_META_CHUNK);
-	} else {
+	else
 		p_clear(chunk->pool);
-		p_array_init(&chunk->msgs, chunk->pool, IMPORT_RUN_META_CHUNK);
-	}
+	p_array_init(&chunk->msgs, chunk->pool, count);
 }
 
 static void
@@ -640,11 +637,12 @@ import_folder_send_body_fetches(struct import_folder_ctx *ctx,
 static const char *
 import_folder_send_meta_fetch(struct import_folder_ctx *ctx, uint32_t first)
 {
-	uint32_t last = first + IMPORT_RUN_META_CHUNK - 1;
+	unsigned int chunk = ctx->run->set->fetch_chunk;
+	uint32_t last = first + chunk - 1;
 
-	if (last > ctx->exists)
+	if (last > ctx->exists || last < first)
 		last = ctx->exists;
-	import_chunk_reset(ctx->meta);
+	import_chunk_reset(ctx->meta, last - first + 1);
 	return imap_source_send(ctx->run->src, t_strdup_printf(
 		"FETCH %u:%u (UID RFC822.SIZE INTERNALDATE FLAGS)", first, last));
 }
@@ -703,9 +701,9 @@ static int import_folder_copy(struct import_folder_ctx *ctx)
 
 	ctx->saving = &ctx->chunks[0];
 	ctx->meta = &ctx->chunks[1];
-	import_chunk_reset(ctx->saving);
+	import_chunk_reset(ctx->saving, 1);
 	meta_tag = import_folder_send_meta_fetch(ctx, 1);
-	next_seq = I_MIN(ctx->exists, IMPORT_RUN_META_CHUNK) + 1;
+	next_seq = I_MIN(ctx->exists, run->set->fetch_chunk) + 1;
 	t_array_init(&body_tags, 8);
 	while (meta_tag != NULL) {
 		if (imap_source_wait(src, meta_tag, import_folder_untagged,
@@ -717,17 +715,21 @@ static int import_folder_copy(struct import_folder_ctx *ctx)
 		/* the chunk just listed is saved next */
 		tmp = ctx->saving; ctx->saving = ctx->meta; ctx->meta = tmp;
 
-		array_clear(&body_tags);
-		if (!run->set->dry_run)
-			import_folder_send_body_fetches(ctx, &body_tags);
-		/* ask for the next chunk's list right behind the bodies so the
-		   server never waits for us */
+		/* ask for the next chunk's list ahead of the bodies, so it is
+		   there when they are done. Never behind them: a command
+		   using sequence numbers pipelined after UID commands is
+		   ambiguous (RFC 3501 5.5), and Dovecot answers it with a
+		   "* BAD [CLIENTBUG]" that it may even write into the middle
+		   of a literal it is sending. */
 		meta_tag = NULL;
 		if (next_seq <= ctx->exists) {
 			meta_tag = import_folder_send_meta_fetch(ctx, next_seq);
 			next_seq = I_MIN(ctx->exists,
-				next_seq + IMPORT_RUN_META_CHUNK - 1) + 1;
+				next_seq + run->set->fetch_chunk - 1) + 1;
 		}
+		array_clear(&body_tags);
+		if (!run->set->dry_run)
+			import_folder_send_body_fetches(ctx, &body_tags);
 		array_foreach_elem(&body_tags, tag) {
 			if (imap_source_wait(src, tag, import_folder_untagged,
 					     import_folder_literal, ctx,
