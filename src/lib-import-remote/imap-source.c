@@ -713,8 +713,8 @@ int imap_source_wait(struct imap_source *src, const char *tag,
 		if (command == NULL || command->replied) {
 			imap_source_set_error(src,
 				IMPORT_REMOTE_ERROR_SOURCE_ERROR,
-				t_strdup_printf("%s: reply with an unknown tag "
-					"%s", imap_source_addr(src),
+				t_strdup_printf("%s: invalid reply from server: "
+					"unknown tag %s", imap_source_addr(src),
 					str_sanitize(reply_tag, 20)));
 			return -1;
 		}

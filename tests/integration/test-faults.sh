@@ -1,0 +1,56 @@
+#!/bin/bash
+# Faults a real server won't produce on demand, from tests/tools/fakeimapd:
+# strict pipelining checks, a connection cut in the middle of a message,
+# garbage instead of IMAP. The destination is a real Dovecot.
+set -u
+TESTS_DIR=$(cd "$(dirname "$0")/.." && pwd)
+. "$TESTS_DIR/lib/servers.sh"
+. "$TESTS_DIR/lib/check.sh"
+TOOLS=$TESTS_DIR/tools
+
+ir_setup_workdir
+trap ir_cleanup EXIT
+OUT=$IR_WORK/out
+mkdir -p "$OUT"
+ir_dest_start
+echo fakepass > "$IR_WORK/fake.pw"
+
+# fake NAME SCENARIO [import options...]: one import against fakeimapd
+fake() {
+	local name=$1 scenario=$2; shift 2
+	"$TOOLS/fakeimapd" --scenario "$scenario" --count 20 --timeout 60 \
+		--report "$OUT/$name.report" > "$OUT/$name.port" &
+	local pid=$! i
+	for i in $(seq 1 50); do [ -s "$OUT/$name.port" ] && break; sleep 0.1; done
+	ir_dest_reset_user sd
+	doveadm -c "$DEST_CONF" import-remote run -u sd --host 127.0.0.1 \
+		--port "$(head -1 "$OUT/$name.port")" --ssl none --user fake \
+		--password-file "$IR_WORK/fake.pw" --timeout 5 "$@" \
+		>"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null
+	echo $? > "$OUT/$name.rc"
+	wait "$pid"
+}
+report() { python3 -c "import json,sys;print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$OUT/$1.report" "$2"; }
+inbox_count() {
+	doveadm -c "$DEST_CONF" mailbox status -u sd messages INBOX 2>/dev/null | sed 's/.*=//'
+}
+
+fake pipe strict-pipelining --fetch-chunk 3
+check_eq "pipelining: exit code 0" 0 "$(cat "$OUT/pipe.rc")"
+check_eq "pipelining: no sequence command behind an unanswered UID FETCH" 0 "$(report pipe ambiguous)"
+check_eq "pipelining: every message imported" 20 "$(inbox_count)"
+check_not_contains "pipelining: server had nothing to complain about" "$OUT/pipe.err" "complained"
+
+fake cut cut-literal
+check_eq "cut mid-message: exit code 75" 75 "$(cat "$OUT/cut.rc")"
+check_eq "cut mid-message: error source_error" source_error "$(flow_field "$OUT/cut.out" error)"
+check_eq "cut mid-message: the server really cut" True "$(report cut ambiguous >/dev/null; report cut cut)"
+check_contains "cut mid-message: says it was cut in the middle of a message" "$OUT/cut.err" "in the middle of message"
+check_eq "cut mid-message: nothing half-written (uncommitted batch rolled back)" 0 "$(inbox_count)"
+check_eq "cut mid-message: summary counts no import" 0 "$(flow_field "$OUT/cut.out" imported)"
+
+fake garbage garbage
+check_eq "garbage reply: exit code 75" 75 "$(cat "$OUT/garbage.rc")"
+check_eq "garbage reply: error source_error" source_error "$(flow_field "$OUT/garbage.out" error)"
+check_contains "garbage reply: says the reply was invalid" "$OUT/garbage.err" "invalid reply"
+exit 0
