@@ -3,15 +3,7 @@
 # strict pipelining checks, a connection cut in the middle of a message,
 # garbage instead of IMAP. The destination is a real Dovecot.
 set -u
-TESTS_DIR=$(cd "$(dirname "$0")/.." && pwd)
-. "$TESTS_DIR/lib/servers.sh"
-. "$TESTS_DIR/lib/check.sh"
-TOOLS=$TESTS_DIR/tools
-
-ir_setup_workdir
-trap ir_cleanup EXIT
-OUT=$IR_WORK/out
-mkdir -p "$OUT"
+. "$(dirname "$0")/../lib/integration.sh"
 ir_dest_start
 echo fakepass > "$IR_WORK/fake.pw"
 

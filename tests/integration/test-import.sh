@@ -3,15 +3,7 @@
 # server on 127.0.0.1 as the remote, a real Dovecot destination with the
 # quota plugin, every result checked message by message over IMAP.
 set -u
-TESTS_DIR=$(cd "$(dirname "$0")/.." && pwd)
-. "$TESTS_DIR/lib/servers.sh"
-. "$TESTS_DIR/lib/check.sh"
-TOOLS=$TESTS_DIR/tools
-
-ir_setup_workdir
-trap ir_cleanup EXIT
-OUT=$IR_WORK/out
-mkdir -p "$OUT"
+. "$(dirname "$0")/../lib/integration.sh"
 
 "$TOOLS/mkcorpus" -n 300 -s 7 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 0; }
 MANIFEST=$IR_WORK/corpus/manifest.json
