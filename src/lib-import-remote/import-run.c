@@ -11,8 +11,8 @@
 #include "imap-util.h"
 #include "mail-namespace.h"
 #include "mail-storage.h"
-#include "mail-storage-settings.h"
 #include "mail-user.h"
+#include "import-remote-compat.h"
 #include "imap-source.h"
 #include "folder-plan.h"
 #include "message-saver.h"
@@ -214,27 +214,18 @@ static int import_run_list_remote(struct import_run_ctx *ctx)
 /* --- the folder plan --- */
 
 static void
-import_run_local_special_use(struct import_run_ctx *ctx,
-			     struct folder_plan_settings *plan_set)
+import_run_local_special_use(const char *name, const char *special_use,
+			     void *context)
 {
-	struct mailbox_settings *const *box_setp;
-	const char *const *uses;
+	struct folder_plan_settings *plan_set = context;
+	const char *const *uses = t_strsplit_spaces(special_use, " ");
 	enum folder_special_use use;
 
-	if (!array_is_created(&ctx->ns->set->mailboxes))
-		return;
-	array_foreach(&ctx->ns->set->mailboxes, box_setp) {
-		const struct mailbox_settings *box_set = *box_setp;
-
-		if (box_set->special_use == NULL)
-			continue;
-		uses = t_strsplit_spaces(box_set->special_use, " ");
-		for (; *uses != NULL; uses++) {
-			use = folder_special_use_parse(*uses);
-			if (use != FOLDER_SPECIAL_USE_NONE &&
-			    plan_set->local_special[use] == NULL)
-				plan_set->local_special[use] = box_set->name;
-		}
+	for (; *uses != NULL; uses++) {
+		use = folder_special_use_parse(*uses);
+		if (use != FOLDER_SPECIAL_USE_NONE &&
+		    plan_set->local_special[use] == NULL)
+			plan_set->local_special[use] = name;
 	}
 }
 
@@ -263,7 +254,8 @@ static void import_run_build_plan(struct import_run_ctx *ctx)
 	plan_set.dest_parent = ctx->set->dest_parent;
 	plan_set.include = import_run_patterns(&ctx->set->include_folders);
 	plan_set.exclude = import_run_patterns(&ctx->set->exclude_folders);
-	import_run_local_special_use(ctx, &plan_set);
+	import_remote_compat_special_use_mailboxes(ctx->ns,
+		import_run_local_special_use, &plan_set);
 	folder_plan_build(ctx->pool, &plan_set, &ctx->remote_folders,
 			  &ctx->plan);
 
@@ -804,7 +796,7 @@ static int import_folder(struct import_run_ctx *run,
 
 static void import_run_init_ssl(struct import_run_ctx *ctx)
 {
-	mail_user_init_ssl_client_settings(ctx->user, &ctx->ssl_set);
+	import_remote_compat_ssl_client_settings(ctx->user, &ctx->ssl_set);
 	if ((ctx->ssl_set.ca_file == NULL || ctx->ssl_set.ca_file[0] == '\0') &&
 	    (ctx->ssl_set.ca_dir == NULL || ctx->ssl_set.ca_dir[0] == '\0'))
 		ctx->ssl_set.ca_dir = IMPORT_RUN_DEFAULT_CA_DIR;
