@@ -139,6 +139,19 @@ import_remote_run_init(struct doveadm_mail_cmd_context *_ctx,
 	if (doveadm_cmd_param_str(_ctx->cctx, "dest-parent", &str) &&
 	    str[0] != '\0')
 		set->dest_parent = p_strdup(_ctx->pool, str);
+	if (doveadm_cmd_param_str(_ctx->cctx, "dedup", &str) &&
+	    import_remote_dedup_parse(str, &set->dedup) < 0) {
+		i_fatal_status(EX_USAGE,
+			"Invalid --dedup '%s': use folder, account or off", str);
+	}
+	if (doveadm_cmd_param_str(_ctx->cctx, "since", &str) &&
+	    import_remote_date_parse(str, &set->since) < 0)
+		i_fatal_status(EX_USAGE, "Invalid --since '%s': use YYYY-MM-DD", str);
+	if (doveadm_cmd_param_str(_ctx->cctx, "before", &str) &&
+	    import_remote_date_parse(str, &set->before) < 0)
+		i_fatal_status(EX_USAGE, "Invalid --before '%s': use YYYY-MM-DD", str);
+	(void)doveadm_cmd_param_bool(_ctx->cctx, "newest-first",
+				     &set->newest_first);
 	(void)doveadm_cmd_param_bool(_ctx->cctx, "dry-run", &set->dry_run);
 	(void)doveadm_cmd_param_bool(_ctx->cctx, "quiet", &ctx->quiet);
 	if (doveadm_cmd_param_int64(_ctx->cctx, "timeout", &port)) {
@@ -293,7 +306,9 @@ struct doveadm_cmd_ver2 doveadm_cmd_import_remote_run = {
 		"(--password-file <path> | --password-stdin) "
 		"[--port <port>] [--ssl imaps|starttls|none] [--tls-insecure] "
 		"[--folder <pattern> ...] [--exclude <pattern> ...] "
-		"[--dest-parent <folder>] [--timeout <secs>] "
+		"[--dest-parent <folder>] [--since YYYY-MM-DD] "
+		"[--before YYYY-MM-DD] [--newest-first] "
+		"[--dedup folder|account|off] [--timeout <secs>] "
 		"[--fetch-chunk <n>] [--dry-run] [--quiet]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS
@@ -309,6 +324,10 @@ DOVEADM_CMD_PARAM('\0', "exclude", CMD_PARAM_ARRAY, 0)
 DOVEADM_CMD_PARAM('\0', "dest-parent", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "timeout", CMD_PARAM_INT64, 0)
 DOVEADM_CMD_PARAM('\0', "fetch-chunk", CMD_PARAM_INT64, 0)
+DOVEADM_CMD_PARAM('\0', "since", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', "before", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', "newest-first", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('\0', "dedup", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "dry-run", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "quiet", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAMS_END

@@ -388,7 +388,7 @@ static void imap_source_parse_reply(const char *state, const char *text,
 
 /* The reply's text: with IMAP_PARSE_FLAG_SERVER_TEXT a response code comes
    as its own atom before the rest of the text. */
-static const char *imap_arg_text(const struct imap_arg *args)
+const char *imap_source_args_text(const struct imap_arg *args)
 {
 	string_t *str = t_str_new(128);
 	const char *text;
@@ -528,7 +528,7 @@ imap_source_read_line(struct imap_source *src,
 						imap_source_addr(src)));
 			return -1;
 		}
-		imap_source_parse_reply(state, imap_arg_text(&args[1]), reply_r);
+		imap_source_parse_reply(state, imap_source_args_text(&args[1]), reply_r);
 		if (reply_r->state == IMAP_SOURCE_REPLY_OK)
 			imap_source_parse_resp_text(src, reply_r->text);
 		*tag_r = tag;
@@ -539,7 +539,7 @@ imap_source_read_line(struct imap_source *src,
 	if (strcasecmp(name, "CAPABILITY") == 0) {
 		imap_source_handle_capability(src, rest);
 	} else if (strcasecmp(name, "BYE") == 0 && !src->logging_out) {
-		const char *text = imap_arg_text(rest);
+		const char *text = imap_source_args_text(rest);
 		struct imap_source_reply bye;
 
 		imap_source_parse_reply("NO", text, &bye);
@@ -563,11 +563,11 @@ imap_source_read_line(struct imap_source *src,
 		return -1;
 	} else if (strcasecmp(name, "OK") == 0 ||
 		   strcasecmp(name, "PREAUTH") == 0) {
-		imap_source_parse_resp_text(src, imap_arg_text(rest));
+		imap_source_parse_resp_text(src, imap_source_args_text(rest));
 	} else if (strcasecmp(name, "BAD") == 0) {
 		/* the server thinks we broke the protocol: worth knowing */
 		e_warning(src->event, "Server complained: %s",
-			  str_sanitize(imap_arg_text(rest), 200));
+			  str_sanitize(imap_source_args_text(rest), 200));
 	}
 	if (untagged_callback != NULL &&
 	    untagged_callback(num, name, rest, context) < 0)
@@ -605,12 +605,15 @@ void imap_source_append_string(struct imap_source *src, string_t *dest,
 	str_printfa(dest, "{%zu+}\r\n%s", strlen(value), value);
 }
 
-int imap_source_skip_literal(struct imap_source *src, uoff_t size)
+int imap_source_read_literal(struct imap_source *src, uoff_t size,
+			     imap_source_literal_data_callback_t *callback,
+			     void *context)
 {
+	const unsigned char *data;
 	size_t avail;
 
 	while (size > 0) {
-		avail = i_stream_get_data_size(src->input);
+		data = i_stream_get_data(src->input, &avail);
 		if (avail == 0) {
 			if (imap_source_read_more(src) < 0)
 				return -1;
@@ -618,10 +621,17 @@ int imap_source_skip_literal(struct imap_source *src, uoff_t size)
 		}
 		if (avail > size)
 			avail = size;
+		if (callback != NULL)
+			callback(data, avail, context);
 		i_stream_skip(src->input, avail);
 		size -= avail;
 	}
 	return 0;
+}
+
+int imap_source_skip_literal(struct imap_source *src, uoff_t size)
+{
+	return imap_source_read_literal(src, size, NULL, NULL);
 }
 
 static const char *imap_source_command_add(struct imap_source *src)

@@ -110,8 +110,18 @@ int imap_source_cmd(struct imap_source *src, const char *cmd,
    it has 8-bit characters and the server takes LITERAL+. */
 void imap_source_append_string(struct imap_source *src, string_t *dest,
 			       const char *value);
+/* Read a literal (from a literal callback), handing its data to callback
+   piece by piece. Returns 0, or -1 if the connection failed (error set). */
+typedef void imap_source_literal_data_callback_t(const unsigned char *data,
+						 size_t size, void *context);
+int imap_source_read_literal(struct imap_source *src, uoff_t size,
+			     imap_source_literal_data_callback_t *callback,
+			     void *context);
 /* Read and throw away a literal (from a literal callback). */
 int imap_source_skip_literal(struct imap_source *src, uoff_t size);
+/* The text of an untagged OK/NO/BAD/BYE reply's arguments, response code
+   included, e.g. "[UIDVALIDITY 42] UIDs valid". */
+const char *imap_source_args_text(const struct imap_arg *args);
 
 /* The connection's input stream, for literal callbacks. */
 struct istream *imap_source_get_input(struct imap_source *src);

@@ -4,74 +4,31 @@
 #include "array.h"
 #include "str.h"
 #include "time-util.h"
+#include "ioloop.h"
 #include "istream.h"
 #include "iostream-ssl.h"
 #include "imap-arg.h"
 #include "imap-date.h"
 #include "imap-util.h"
 #include "mail-namespace.h"
+#include "mailbox-list-iter.h"
 #include "mail-storage.h"
 #include "mail-user.h"
 #include "import-remote-compat.h"
 #include "imap-source.h"
 #include "folder-plan.h"
-#include "message-saver.h"
-#include "import-run.h"
+#include "dedup-index.h"
+#include "import-checkpoint.h"
+#include "import-run-private.h"
 
-/* One UID FETCH body command asks for at most this many messages; all of a
-   chunk's commands are sent at once (pipelined). */
-#define IMPORT_RUN_BODY_CMD_UIDS 500
 /* CA directory used when Dovecot's settings name no CA at all */
 #define IMPORT_RUN_DEFAULT_CA_DIR "/etc/ssl/certs"
 
-#define IMPORT_MAIL_FLAGS_MASK \
-	(MAIL_ANSWERED | MAIL_FLAGGED | MAIL_DELETED | MAIL_SEEN | MAIL_DRAFT)
-
-struct import_msg {
-	uint32_t seq, uid;
-	uoff_t size;
-	time_t received_date;
-	int received_tz;
-	enum mail_flags flags;
-	const char *const *keywords;
-	bool done;
-};
-
-struct import_chunk {
-	pool_t pool;
-	ARRAY(struct import_msg) msgs;
-};
-
-struct import_run_ctx {
-	pool_t pool;
-	struct mail_user *user;
-	const struct import_remote_settings *set;
-	struct import_run_result *result;
-	import_run_progress_callback_t *progress_callback;
-	void *context;
-
-	struct ssl_iostream_settings ssl_set;
-	struct imap_source *src;
-	struct mail_namespace *ns;
-	ARRAY_TYPE(remote_folder) remote_folders;
-	ARRAY_TYPE(folder_plan_entry) plan;
-
-	struct timeval start_time;
-	struct import_progress *progress;
-};
-
-struct import_folder_ctx {
-	struct import_run_ctx *run;
-	const struct folder_plan_entry *entry;
-	struct import_run_folder *result;
-	struct mailbox *box;
-	struct message_saver *saver;
-
-	uint32_t exists, uidvalidity;
-	/* the chunk whose bodies are being saved, and the one whose
-	   metadata is arriving */
-	struct import_chunk chunks[2];
-	struct import_chunk *saving, *meta;
+/* --newest-first copies in passes over received-date windows, newest
+   first, each ending where the previous one starts (days before now). The
+   last pass takes everything older. */
+static const unsigned int newest_first_window_days[] = {
+	7, 30, 90, 365, 3*365
 };
 
 static void import_run_update_elapsed(struct import_run_ctx *ctx)
@@ -83,7 +40,7 @@ static void import_run_update_elapsed(struct import_run_ctx *ctx)
 		timeval_diff_msecs(&now, &ctx->start_time);
 }
 
-static void import_run_progress(struct import_run_ctx *ctx, bool final)
+void import_run_progress(struct import_run_ctx *ctx, bool final)
 {
 	if (ctx->progress_callback == NULL)
 		return;
@@ -91,7 +48,7 @@ static void import_run_progress(struct import_run_ctx *ctx, bool final)
 	ctx->progress_callback(ctx->progress, final, ctx->context);
 }
 
-static void import_run_warning(struct import_run_ctx *ctx, const char *text)
+void import_run_warning(struct import_run_ctx *ctx, const char *text)
 {
 	text = p_strdup(ctx->pool, text);
 	array_push_back(&ctx->result->warnings, &text);
@@ -347,453 +304,6 @@ static int import_run_count(struct import_run_ctx *ctx)
 	return 0;
 }
 
-/* --- copying one folder --- */
-
-/* Metadata is fetched in sequence ranges of set->fetch_chunk messages, so
-   memory stays bounded whatever the folder's size. */
-static void import_chunk_reset(struct import_chunk *chunk, unsigned int count)
-{
-	if (chunk->pool == NULL)
-		chunk->pool = pool_alloconly_create("import chunk", 16384);
-	else
-		p_clear(chunk->pool);
-	p_array_init(&chunk->msgs, chunk->pool, count);
-}
-
-static void
-import_msg_parse_flags(struct import_chunk *chunk, struct import_msg *msg,
-		       const struct imap_arg *flags)
-{
-	ARRAY_TYPE(const_string) keywords;
-	const char *flag;
-
-	p_array_init(&keywords, chunk->pool, 4);
-	for (; flags->type != IMAP_ARG_EOL; flags++) {
-		if (!imap_arg_get_atom(flags, &flag))
-			continue;
-		if (flag[0] == '\\')
-			msg->flags |= imap_parse_system_flag(flag);
-		else {
-			flag = p_strdup(chunk->pool, flag);
-			array_push_back(&keywords, &flag);
-		}
-	}
-	msg->flags &= IMPORT_MAIL_FLAGS_MASK;
-	if (array_count(&keywords) > 0) {
-		array_append_zero(&keywords);
-		msg->keywords = array_front(&keywords);
-	}
-}
-
-static void
-import_folder_handle_meta(struct import_folder_ctx *ctx, uint32_t seq,
-			  const struct imap_arg *list)
-{
-	struct import_msg msg;
-	const struct imap_arg *flags;
-	const char *key, *value;
-	bool have_uid = FALSE, have_size = FALSE;
-	unsigned int i;
-
-	i_zero(&msg);
-	msg.seq = seq;
-	msg.received_date = (time_t)-1;
-	for (i = 0; list[i].type != IMAP_ARG_EOL &&
-		    list[i+1].type != IMAP_ARG_EOL; i += 2) {
-		if (!imap_arg_get_atom(&list[i], &key))
-			return;
-		if (strcasecmp(key, "UID") == 0) {
-			if (imap_arg_get_atom(&list[i+1], &value) &&
-			    str_to_uint32(value, &msg.uid) == 0 && msg.uid > 0)
-				have_uid = TRUE;
-		} else if (strcasecmp(key, "RFC822.SIZE") == 0) {
-			if (imap_arg_get_atom(&list[i+1], &value) &&
-			    str_to_uoff(value, &msg.size) == 0)
-				have_size = TRUE;
-		} else if (strcasecmp(key, "INTERNALDATE") == 0) {
-			if (!imap_arg_get_astring(&list[i+1], &value) ||
-			    !imap_parse_datetime(value, &msg.received_date,
-						 &msg.received_tz))
-				msg.received_date = (time_t)-1;
-		} else if (strcasecmp(key, "FLAGS") == 0) {
-			if (imap_arg_get_list(&list[i+1], &flags))
-				import_msg_parse_flags(ctx->meta, &msg, flags);
-		}
-	}
-	/* a FETCH with only FLAGS is a flag change notification */
-	if (!have_uid || !have_size)
-		return;
-	array_push_back(&ctx->meta->msgs, &msg);
-	ctx->result->bytes += msg.size;
-	ctx->run->progress->bytes_total += msg.size;
-}
-
-static int
-import_folder_untagged(uint32_t num, const char *name,
-		       const struct imap_arg *args, void *context)
-{
-	struct import_folder_ctx *ctx = context;
-	const struct imap_arg *list;
-	const char *text;
-
-	if (strcasecmp(name, "EXISTS") == 0) {
-		ctx->exists = num;
-	} else if (strcasecmp(name, "OK") == 0) {
-		if (imap_arg_get_atom(&args[0], &text) &&
-		    strncasecmp(text, "[UIDVALIDITY ", 13) == 0 &&
-		    str_to_uint32(t_strcut(text + 13, ']'),
-				  &ctx->uidvalidity) < 0)
-			ctx->uidvalidity = 0;
-	} else if (strcasecmp(name, "FETCH") == 0) {
-		if (imap_arg_get_list(&args[0], &list))
-			import_folder_handle_meta(ctx, num, list);
-	}
-	return 0;
-}
-
-static int import_msg_uid_cmp(const uint32_t *uid, const struct import_msg *msg)
-{
-	if (*uid < msg->uid)
-		return -1;
-	return *uid > msg->uid ? 1 : 0;
-}
-
-static int import_msg_seq_cmp(const uint32_t *seq, const struct import_msg *msg)
-{
-	if (*seq < msg->seq)
-		return -1;
-	return *seq > msg->seq ? 1 : 0;
-}
-
-static int import_folder_wait_input(void *context)
-{
-	struct imap_source *src = context;
-
-	return imap_source_wait_input(src);
-}
-
-static int
-import_folder_literal(uint32_t num, const char *name,
-		      const struct imap_arg *args, uoff_t size, void *context)
-{
-	struct import_folder_ctx *ctx = context;
-	struct import_run_ctx *run = ctx->run;
-	struct imap_source *src = run->src;
-	struct import_remote_error error;
-	struct message_saver_mail mail;
-	struct import_msg *msg = NULL;
-	const struct imap_arg *list;
-	const char *key, *value;
-	struct istream *input;
-	unsigned int i, count;
-	uint32_t uid = 0;
-	int ret;
-
-	if (strcasecmp(name, "FETCH") != 0 ||
-	    !imap_arg_get_list(&args[0], &list))
-		return 0;
-	/* the literal is the last argument; its key comes just before */
-	for (count = 0; list[count].type != IMAP_ARG_EOL; count++) ;
-	if (count < 2 || !imap_arg_get_atom(&list[count-2], &key) ||
-	    strcasecmp(key, "BODY[]") != 0)
-		return 0;
-	for (i = 0; i + 1 < count - 2; i += 2) {
-		if (imap_arg_get_atom(&list[i], &key) &&
-		    strcasecmp(key, "UID") == 0 &&
-		    imap_arg_get_atom(&list[i+1], &value) &&
-		    str_to_uint32(value, &uid) < 0)
-			uid = 0;
-	}
-	if (uid != 0) {
-		msg = array_bsearch(&ctx->saving->msgs, &uid,
-				    import_msg_uid_cmp);
-	} else {
-		/* UID comes after BODY[] on some servers */
-		msg = array_bsearch(&ctx->saving->msgs, &num,
-				    import_msg_seq_cmp);
-	}
-	if (msg == NULL || msg->done) {
-		/* not asked for (or twice): don't save it */
-		return imap_source_skip_literal(src, size) < 0 ? -1 : 1;
-	}
-	if (size != msg->size) {
-		/* RFC822.SIZE and the body disagree: the body is the truth */
-		run->progress->bytes_total += size;
-		run->progress->bytes_total -= msg->size;
-	}
-
-	i_zero(&mail);
-	mail.flags = msg->flags;
-	mail.keywords = msg->keywords;
-	mail.received_date = msg->received_date;
-	mail.received_tz_offset = msg->received_tz;
-
-	i_zero(&error);
-	input = i_stream_create_limit(imap_source_get_input(src), size);
-	ret = message_saver_save(ctx->saver, &mail, input, size,
-				 import_folder_wait_input, src, &error);
-	i_stream_unref(&input);
-	if (ret == 0) {
-		imap_source_set_error(src, IMPORT_REMOTE_ERROR_SOURCE_ERROR,
-			t_strdup_printf("Server disconnected in the middle of "
-					"message UID %u in %s", msg->uid,
-					ctx->entry->display_name));
-		return -1;
-	}
-	if (ret < 0) {
-		/* stop everything: the rest of the literal is left unread,
-		   so the connection can't be used any more either */
-		imap_source_set_error(src, error.code, error.detail);
-		return -1;
-	}
-	msg->done = TRUE;
-	ctx->result->imported++;
-	run->progress->imported++;
-	run->progress->msgs_done++;
-	run->progress->bytes_done += size;
-	run->progress->bytes_imported += size;
-	import_run_progress(run, FALSE);
-	return 1;
-}
-
-static int import_folder_open_local(struct import_folder_ctx *ctx)
-{
-	struct import_run_ctx *run = ctx->run;
-	struct mail_namespace *ns;
-	enum mail_error error;
-	const char *errstr;
-
-	ns = mail_namespace_find(run->user->namespaces, ctx->result->dest_name);
-	ctx->box = mailbox_alloc(ns->list, ctx->result->dest_name, 0);
-	if (run->set->dry_run)
-		return 0;
-	if (mailbox_create(ctx->box, NULL, FALSE) < 0) {
-		errstr = mailbox_get_last_internal_error(ctx->box, &error);
-		if (error != MAIL_ERROR_EXISTS) {
-			imap_source_set_error(run->src,
-				error == MAIL_ERROR_NOQUOTA ?
-				IMPORT_REMOTE_ERROR_QUOTA_EXCEEDED :
-				IMPORT_REMOTE_ERROR_DEST_ERROR,
-				t_strdup_printf("Creating mailbox %s failed: %s",
-						ctx->result->dest_name, errstr));
-			return -1;
-		}
-	}
-	if (mailbox_open(ctx->box) < 0) {
-		errstr = mailbox_get_last_internal_error(ctx->box, &error);
-		imap_source_set_error(run->src, IMPORT_REMOTE_ERROR_DEST_ERROR,
-			t_strdup_printf("Opening mailbox %s failed: %s",
-					ctx->result->dest_name, errstr));
-		return -1;
-	}
-	if (ctx->entry->remote->subscribed &&
-	    mailbox_set_subscribed(ctx->box, TRUE) < 0) {
-		errstr = mailbox_get_last_internal_error(ctx->box, &error);
-		import_run_warning(run, t_strdup_printf(
-			"Subscribing to %s failed: %s",
-			ctx->result->dest_name, errstr));
-	}
-	ctx->saver = message_saver_init(ctx->box);
-	return 0;
-}
-
-/* Send the body fetches for the chunk being saved. */
-static void
-import_folder_send_body_fetches(struct import_folder_ctx *ctx,
-				ARRAY_TYPE(const_string) *tags)
-{
-	const struct import_msg *msg;
-	string_t *uids = t_str_new(1024);
-	unsigned int n = 0;
-	const char *tag;
-
-	array_foreach(&ctx->saving->msgs, msg) {
-		if (str_len(uids) > 0)
-			str_append_c(uids, ',');
-		str_printfa(uids, "%u", msg->uid);
-		if (++n == IMPORT_RUN_BODY_CMD_UIDS) {
-			tag = imap_source_send(ctx->run->src, t_strdup_printf(
-				"UID FETCH %s (BODY.PEEK[])", str_c(uids)));
-			array_push_back(tags, &tag);
-			str_truncate(uids, 0);
-			n = 0;
-		}
-	}
-	if (n > 0) {
-		tag = imap_source_send(ctx->run->src, t_strdup_printf(
-			"UID FETCH %s (BODY.PEEK[])", str_c(uids)));
-		array_push_back(tags, &tag);
-	}
-}
-
-static const char *
-import_folder_send_meta_fetch(struct import_folder_ctx *ctx, uint32_t first)
-{
-	unsigned int chunk = ctx->run->set->fetch_chunk;
-	uint32_t last = first + chunk - 1;
-
-	if (last > ctx->exists || last < first)
-		last = ctx->exists;
-	import_chunk_reset(ctx->meta, last - first + 1);
-	return imap_source_send(ctx->run->src, t_strdup_printf(
-		"FETCH %u:%u (UID RFC822.SIZE INTERNALDATE FLAGS)", first, last));
-}
-
-static int
-import_folder_check_reply(struct import_folder_ctx *ctx, const char *what,
-			  const struct imap_source_reply *reply)
-{
-	if (reply->state == IMAP_SOURCE_REPLY_OK)
-		return 0;
-	imap_source_set_error(ctx->run->src,
-		imap_source_reply_classify(reply),
-		t_strdup_printf("%s of folder %s failed: %s", what,
-				ctx->entry->display_name, reply->text));
-	return -1;
-}
-
-/* Count the chunk's messages that the server did not send. */
-static void import_folder_chunk_done(struct import_folder_ctx *ctx)
-{
-	const struct import_msg *msg;
-	unsigned int missing = 0;
-
-	array_foreach(&ctx->saving->msgs, msg) {
-		if (!msg->done)
-			missing++;
-	}
-	if (missing > 0) {
-		ctx->result->failed += missing;
-		ctx->run->progress->failed += missing;
-		ctx->run->progress->msgs_done += missing;
-	}
-}
-
-static int import_folder_copy(struct import_folder_ctx *ctx)
-{
-	struct import_run_ctx *run = ctx->run;
-	struct imap_source *src = run->src;
-	struct imap_source_reply reply;
-	struct import_chunk *tmp;
-	ARRAY_TYPE(const_string) body_tags;
-	const char *meta_tag, *tag;
-	string_t *cmd;
-	uint32_t next_seq;
-
-	cmd = t_str_new(128);
-	str_append(cmd, "EXAMINE ");
-	imap_source_append_string(src, cmd, ctx->entry->remote->remote_name);
-	if (imap_source_cmd(src, str_c(cmd), import_folder_untagged, ctx,
-			    &reply) < 0)
-		return -1;
-	if (import_folder_check_reply(ctx, "Selecting", &reply) < 0)
-		return -1;
-	if (ctx->exists == 0)
-		return 0;
-
-	ctx->saving = &ctx->chunks[0];
-	ctx->meta = &ctx->chunks[1];
-	import_chunk_reset(ctx->saving, 1);
-	meta_tag = import_folder_send_meta_fetch(ctx, 1);
-	next_seq = I_MIN(ctx->exists, run->set->fetch_chunk) + 1;
-	t_array_init(&body_tags, 8);
-	while (meta_tag != NULL) {
-		if (imap_source_wait(src, meta_tag, import_folder_untagged,
-				     NULL, ctx, &reply) < 0)
-			return -1;
-		if (import_folder_check_reply(ctx, "Fetching message list",
-					      &reply) < 0)
-			return -1;
-		/* the chunk just listed is saved next */
-		tmp = ctx->saving; ctx->saving = ctx->meta; ctx->meta = tmp;
-
-		/* ask for the next chunk's list ahead of the bodies, so it is
-		   there when they are done. Never behind them: a command
-		   using sequence numbers pipelined after UID commands is
-		   ambiguous (RFC 3501 5.5), and Dovecot answers it with a
-		   "* BAD [CLIENTBUG]" that it may even write into the middle
-		   of a literal it is sending. */
-		meta_tag = NULL;
-		if (next_seq <= ctx->exists) {
-			meta_tag = import_folder_send_meta_fetch(ctx, next_seq);
-			next_seq = I_MIN(ctx->exists,
-				next_seq + run->set->fetch_chunk - 1) + 1;
-		}
-		array_clear(&body_tags);
-		if (!run->set->dry_run)
-			import_folder_send_body_fetches(ctx, &body_tags);
-		array_foreach_elem(&body_tags, tag) {
-			if (imap_source_wait(src, tag, import_folder_untagged,
-					     import_folder_literal, ctx,
-					     &reply) < 0)
-				return -1;
-			if (import_folder_check_reply(ctx, "Fetching messages",
-						      &reply) < 0)
-				return -1;
-		}
-		if (run->set->dry_run) {
-			run->progress->msgs_done +=
-				array_count(&ctx->saving->msgs);
-		} else {
-			import_folder_chunk_done(ctx);
-		}
-	}
-	return 0;
-}
-
-static int import_folder(struct import_run_ctx *run,
-			 const struct folder_plan_entry *entry,
-			 struct import_run_folder *result)
-{
-	struct import_folder_ctx ctx;
-	struct import_remote_error error;
-	unsigned int i, lost;
-	int ret = 0;
-
-	i_zero(&ctx);
-	ctx.run = run;
-	ctx.entry = entry;
-	ctx.result = result;
-	/* the STATUS count is replaced by what is really there */
-	run->progress->msgs_total -= result->msgs;
-	result->msgs = 0;
-	result->bytes = 0;
-	run->progress->folder = entry->display_name;
-
-	if (import_folder_open_local(&ctx) < 0)
-		ret = -1;
-	else T_BEGIN {
-		ret = import_folder_copy(&ctx);
-	} T_END;
-
-	result->msgs = ctx.exists;
-	run->progress->msgs_total += ctx.exists;
-	if (ctx.saver != NULL) {
-		/* keep what was saved, even when the folder failed */
-		i_zero(&error);
-		if (message_saver_commit(ctx.saver, &error) < 0) {
-			imap_source_set_error(run->src, error.code, error.detail);
-			ret = -1;
-		}
-		/* count only what really landed */
-		lost = message_saver_get_lost_count(ctx.saver);
-		result->imported -= lost;
-		run->progress->imported -= lost;
-		message_saver_deinit(&ctx.saver);
-	}
-	if (ctx.box != NULL)
-		mailbox_free(&ctx.box);
-	for (i = 0; i < N_ELEMENTS(ctx.chunks); i++)
-		pool_unref(&ctx.chunks[i].pool);
-	if (ret == 0 && result->failed > 0) {
-		result->note = p_strdup_printf(run->pool,
-			"%u messages not sent by the server", result->failed);
-	}
-	run->progress->folders_done++;
-	run->progress->folder = NULL;
-	return ret;
-}
-
 static void import_run_init_ssl(struct import_run_ctx *ctx)
 {
 	import_remote_compat_ssl_client_settings(ctx->user, &ctx->ssl_set);
@@ -804,31 +314,132 @@ static void import_run_init_ssl(struct import_run_ctx *ctx)
 	ctx->ssl_set.allow_invalid_cert = ctx->set->tls_insecure;
 }
 
-static int import_run_copy_all(struct import_run_ctx *ctx)
+/* Every local mailbox's identities, for --dedup account */
+static int import_run_build_account_index(struct import_run_ctx *ctx)
+{
+	struct mailbox_list_iterate_context *iter;
+	const struct mailbox_info *info;
+	struct mailbox *box;
+	const char *error;
+	int ret = 0;
+
+	ctx->account_index = dedup_index_init();
+	iter = mailbox_list_iter_init_namespaces(ctx->user->namespaces,
+		(const char *const []){ "*", NULL }, MAIL_NAMESPACE_TYPE_PRIVATE,
+		MAILBOX_LIST_ITER_RETURN_NO_FLAGS |
+		MAILBOX_LIST_ITER_NO_AUTO_BOXES);
+	while (ret == 0 && (info = mailbox_list_iter_next(iter)) != NULL) {
+		if ((info->flags & (MAILBOX_NOSELECT |
+				    MAILBOX_NONEXISTENT)) != 0)
+			continue;
+		box = mailbox_alloc(info->ns->list, info->vname, 0);
+		if (mailbox_open(box) == 0 &&
+		    dedup_index_add_mailbox(ctx->account_index, box,
+					    &error) < 0) {
+			imap_source_set_error(ctx->src,
+				IMPORT_REMOTE_ERROR_DEST_ERROR, error);
+			ret = -1;
+		}
+		mailbox_free(&box);
+	}
+	if (mailbox_list_iter_deinit(&iter) < 0 && ret == 0) {
+		imap_source_set_error(ctx->src, IMPORT_REMOTE_ERROR_DEST_ERROR,
+			"Listing the local mailboxes failed");
+		ret = -1;
+	}
+	return ret;
+}
+
+static void import_run_open_checkpoint(struct import_run_ctx *ctx)
+{
+	const char *error;
+
+	/* newest-first passes don't move through UIDs in order */
+	if (ctx->set->newest_first || ctx->set->dry_run)
+		return;
+	if (import_checkpoint_open(ctx->user, ctx->set, &ctx->checkpoint,
+				   &error) < 0) {
+		import_run_warning(ctx, t_strdup_printf(
+			"Resuming from a checkpoint disabled: %s", error));
+	}
+}
+
+/* One pass over every selected folder */
+static int import_run_pass(struct import_run_ctx *ctx)
 {
 	const struct folder_plan_entry *entries;
 	struct import_run_folder *folders;
 	unsigned int i, count;
-	bool folder_failed = FALSE;
 
 	entries = array_get(&ctx->plan, &count);
 	folders = array_front_modifiable(&ctx->result->folders);
+	ctx->progress->folders_done = 0;
 	for (i = 0; i < count; i++) {
 		if (!folders[i].selected)
 			continue;
-		if (import_folder(ctx, &entries[i], &folders[i]) == 0)
-			continue;
+		if (folder_import(ctx, &entries[i], &folders[i]) < 0) {
+			/* the session is unusable after an error */
+			folders[i].note = p_strdup(ctx->pool,
+				imap_source_get_error(ctx->src)->detail);
+			return -1;
+		}
+	}
+	return 0;
+}
 
-		const struct import_remote_error *error =
-			imap_source_get_error(ctx->src);
-		/* the connection is unusable after any error: see whether
-		   it is only this folder the server refused */
-		folders[i].note = p_strdup(ctx->pool, error->detail);
-		folder_failed = TRUE;
-		break;
+/* --newest-first: passes over received-date windows, newest first, within
+   the user's own --since/--before. */
+static int import_run_newest_first(struct import_run_ctx *ctx)
+{
+	const struct import_remote_settings *set = ctx->set;
+	struct import_progress *progress = ctx->progress;
+	time_t now = ioloop_time, window_since, window_before = 0;
+	unsigned int i;
+
+	for (i = 0; i <= N_ELEMENTS(newest_first_window_days); i++) {
+		/* midnight-aligned, so windows meet exactly in SEARCH's
+		   date granularity */
+		window_since = i < N_ELEMENTS(newest_first_window_days) ?
+			(now - (time_t)newest_first_window_days[i]*24*3600) /
+			86400 * 86400 : 0;
+		ctx->since = window_since;
+		ctx->before = window_before;
+		window_before = window_since;
+		if (set->since != 0 && (ctx->since == 0 || ctx->since < set->since))
+			ctx->since = set->since;
+		if (set->before != 0 && (ctx->before == 0 || ctx->before > set->before))
+			ctx->before = set->before;
+		if (ctx->since != 0 && ctx->before != 0 && ctx->since >= ctx->before)
+			continue;
+		if (import_run_pass(ctx) < 0)
+			return -1;
+	}
+	/* every pass leaves out what the other windows take: what no window
+	   took was left out by the user's own filter */
+	progress->filtered_by_date = progress->msgs_total -
+		I_MIN(progress->msgs_total, progress->imported +
+		      progress->skipped_duplicates + progress->failed);
+	progress->msgs_done = progress->msgs_total;
+	return 0;
+}
+
+static int import_run_copy_all(struct import_run_ctx *ctx)
+{
+	int ret;
+
+	if (ctx->set->dedup == IMPORT_REMOTE_DEDUP_ACCOUNT &&
+	    import_run_build_account_index(ctx) < 0)
+		return -1;
+	import_run_open_checkpoint(ctx);
+	if (ctx->set->newest_first)
+		ret = import_run_newest_first(ctx);
+	else {
+		ctx->since = ctx->set->since;
+		ctx->before = ctx->set->before;
+		ret = import_run_pass(ctx);
 	}
 	import_run_progress(ctx, TRUE);
-	return folder_failed ? -1 : 0;
+	return ret;
 }
 
 int import_run(struct mail_user *user,
@@ -898,6 +509,10 @@ int import_run(struct mail_user *user,
 		ret = -1;
 	}
 	import_run_update_elapsed(&ctx);
+	if (ctx.account_index != NULL)
+		dedup_index_deinit(&ctx.account_index);
+	if (ctx.checkpoint != NULL)
+		import_checkpoint_deinit(&ctx.checkpoint);
 	imap_source_deinit(&ctx.src);
 	return ret;
 }

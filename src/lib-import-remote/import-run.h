@@ -19,6 +19,8 @@ struct import_run_folder {
 	unsigned int msgs;
 	uoff_t bytes;
 	unsigned int imported;
+	/* already in the destination */
+	unsigned int skipped;
 	unsigned int failed;
 	bool selected;
 };

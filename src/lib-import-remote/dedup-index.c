@@ -1,0 +1,207 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+#include "lib.h"
+#include "hash.h"
+#include "hex-binary.h"
+#include "istream.h"
+#include "message-id.h"
+#include "message-size.h"
+#include "message-header-parser.h"
+#include "mail-storage.h"
+#include "mail-search-build.h"
+#include "dedup-index.h"
+
+static const char *const dedup_wanted_headers[] = { "Message-ID", NULL };
+
+struct dedup_index {
+	pool_t pool;
+	HASH_TABLE(const char *, void *) keys;
+};
+
+struct dedup_index *dedup_index_init(void)
+{
+	struct dedup_index *index;
+	pool_t pool;
+
+	pool = pool_alloconly_create("dedup index", 64*1024);
+	index = p_new(pool, struct dedup_index, 1);
+	index->pool = pool;
+	hash_table_create(&index->keys, pool, 1024, str_hash, strcmp);
+	return index;
+}
+
+void dedup_index_deinit(struct dedup_index **_index)
+{
+	struct dedup_index *index = *_index;
+
+	*_index = NULL;
+	hash_table_destroy(&index->keys);
+	pool_unref(&index->pool);
+}
+
+const char *dedup_message_id_normalize(const char *header_value)
+{
+	const char *value = header_value;
+
+	return message_id_get_next(&value);
+}
+
+const char *dedup_message_id_from_header(const unsigned char *data,
+					 size_t size)
+{
+	struct message_header_parser_ctx *parser;
+	struct message_header_line *hdr;
+	struct istream *input;
+	const char *msgid = NULL;
+
+	input = i_stream_create_from_data(data, size);
+	parser = message_parse_header_init(input, NULL,
+					   MESSAGE_HEADER_PARSER_FLAG_DROP_CR);
+	while (msgid == NULL &&
+	       message_parse_header_next(parser, &hdr) > 0) {
+		if (hdr->eoh || strcasecmp(hdr->name, "Message-ID") != 0)
+			continue;
+		if (hdr->continues) {
+			hdr->use_full_value = TRUE;
+			continue;
+		}
+		msgid = dedup_message_id_normalize(
+			t_strndup(hdr->full_value, hdr->full_value_len));
+		if (msgid == NULL)
+			break;
+	}
+	message_parse_header_deinit(&parser);
+	i_stream_unref(&input);
+	return msgid;
+}
+
+const char *dedup_key_message_id(const char *message_id, uoff_t size)
+{
+	return t_strdup_printf("m%"PRIuUOFF_T" %s", size, message_id);
+}
+
+const char *dedup_key_header_hash(const unsigned char hash[SHA1_RESULTLEN],
+				  uoff_t size)
+{
+	return t_strdup_printf("h%"PRIuUOFF_T" %s", size,
+			       binary_to_hex(hash, SHA1_RESULTLEN));
+}
+
+void dedup_header_hash_more(struct sha1_ctxt *ctx, const void *data,
+			    size_t size)
+{
+	const unsigned char *p = data, *cr;
+
+	while (size > 0 && (cr = memchr(p, '\r', size)) != NULL) {
+		sha1_loop(ctx, p, cr - p);
+		size -= cr - p + 1;
+		p = cr + 1;
+	}
+	sha1_loop(ctx, p, size);
+}
+
+bool dedup_index_contains(struct dedup_index *index, const char *key)
+{
+	return hash_table_lookup(index->keys, key) != NULL;
+}
+
+bool dedup_index_add(struct dedup_index *index, const char *key)
+{
+	const char *key_copy;
+
+	if (dedup_index_contains(index, key))
+		return FALSE;
+	key_copy = p_strdup(index->pool, key);
+	hash_table_insert(index->keys, key_copy, POINTER_CAST(1));
+	return TRUE;
+}
+
+unsigned int dedup_index_count(struct dedup_index *index)
+{
+	return hash_table_count(index->keys);
+}
+
+static int dedup_mail_header_hash(struct mail *mail, uoff_t vsize,
+				  const char **key_r)
+{
+	struct message_size hdr_size;
+	struct istream *input;
+	struct sha1_ctxt ctx;
+	unsigned char hash[SHA1_RESULTLEN];
+	const unsigned char *data;
+	size_t size;
+	uoff_t left;
+
+	if (mail_get_hdr_stream(mail, &hdr_size, &input) < 0)
+		return -1;
+	sha1_init(&ctx);
+	left = hdr_size.physical_size;
+	while (left > 0 && i_stream_read_more(input, &data, &size) > 0) {
+		if (size > left)
+			size = left;
+		dedup_header_hash_more(&ctx, data, size);
+		i_stream_skip(input, size);
+		left -= size;
+	}
+	if (input->stream_errno != 0)
+		return -1;
+	sha1_result(&ctx, hash);
+	*key_r = dedup_key_header_hash(hash, vsize);
+	return 0;
+}
+
+int dedup_index_add_mailbox(struct dedup_index *index, struct mailbox *box,
+			    const char **error_r)
+{
+	struct mailbox_transaction_context *trans;
+	struct mailbox_header_lookup_ctx *headers;
+	struct mail_search_args *search_args;
+	struct mail_search_context *search_ctx;
+	struct mail *mail;
+	const char *value, *msgid, *key;
+	uoff_t vsize;
+	int ret = 0;
+
+	headers = mailbox_header_lookup_init(box, dedup_wanted_headers);
+	trans = mailbox_transaction_begin(box, 0, __func__);
+	search_args = mail_search_build_init();
+	mail_search_build_add_all(search_args);
+	search_ctx = mailbox_search_init(trans, search_args, NULL,
+					 MAIL_FETCH_VIRTUAL_SIZE, headers);
+	mail_search_args_unref(&search_args);
+	while (mailbox_search_next(search_ctx, &mail)) T_BEGIN {
+		if (mail_get_virtual_size(mail, &vsize) < 0) {
+			if (!mail->expunged)
+				ret = -1;
+		} else if (mail_get_first_header(mail, "Message-ID", &value) > 0 &&
+			   (msgid = dedup_message_id_normalize(value)) != NULL) {
+			(void)dedup_index_add(index,
+				dedup_key_message_id(msgid, vsize));
+		} else if (dedup_mail_header_hash(mail, vsize, &key) == 0) {
+			(void)dedup_index_add(index, key);
+		} else if (!mail->expunged) {
+			ret = -1;
+		}
+	} T_END;
+	if (mailbox_search_deinit(&search_ctx) < 0)
+		ret = -1;
+	(void)mailbox_transaction_commit(&trans);
+	mailbox_header_lookup_unref(&headers);
+	if (ret < 0) {
+		*error_r = t_strdup_printf("Reading mailbox %s failed: %s",
+			mailbox_get_vname(box),
+			mailbox_get_last_internal_error(box, NULL));
+	}
+	return ret;
+}
+
+void dedup_index_want_cached(struct mail *dest_mail)
+{
+	struct mailbox_header_lookup_ctx *headers;
+
+	headers = mailbox_header_lookup_init(dest_mail->box,
+					     dedup_wanted_headers);
+	mail_add_temp_wanted_fields(dest_mail, MAIL_FETCH_VIRTUAL_SIZE,
+				    headers);
+	mailbox_header_lookup_unref(&headers);
+}
