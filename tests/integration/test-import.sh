@@ -11,34 +11,13 @@ ir_source_start "$IR_WORK/corpus/Maildir" .
 ir_source_subscribe INBOX "Sent Items" Lists.dovecot "Folder with spaces"
 ir_dest_start 200k
 
-# import USER OUTNAME [extra options...]: runs the import, keeps stdout+stderr.
-# doveadm's own options (-o) go in $DOVEADM_OPTS.
-DOVEADM_OPTS=()
-import() {
-	local u=$1 name=$2; shift 2
-	doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" import-remote run -u "$u" --host 127.0.0.1 \
-		--user srcuser --password-file "$SRC_PASSWORD_FILE" "$@" \
-		>"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null
-	echo $? > "$OUT/$name.rc"
-}
-rc() { cat "$OUT/$1.rc"; }
-# verify USER NAME [imapverify options]: the destination against the
-# manifest; byte-identical copies within a folder are expected once
-# (import-remote's default --dedup folder) unless $VERIFY_DEDUP says else.
-VERIFY_DEDUP=folder
-verify() {
-	local u=$1 name=$2; shift 2
-	"$TOOLS/imapverify" --port "$DEST_IMAP_PORT" --user "$u" \
-		--manifest "$MANIFEST" --dedup "$VERIFY_DEDUP" "$@" > "$OUT/$name.verify" 2>&1
-}
-
 # --- IMAPS into sdbox: everything lands byte-identical (--dedup off: even
 # the duplicates of the source) ---
 VERIFY_DEDUP=off
 import sd imaps --port "$SRC_IMAPS_PORT" --ssl imaps --dedup off
 check_eq "imaps: exit code 0" 0 "$(rc imaps)"
 check_eq "imaps: result completed" completed "$(flow_field "$OUT/imaps.out" result)"
-total=$(python3 -c "import json;m=json.load(open('$MANIFEST'));print(sum(len(v) for v in m['folders'].values()))")
+total=$(manifest_count)
 check_eq "imaps: summary counts every message" "$total" "$(flow_field "$OUT/imaps.out" imported)"
 check "imaps: sdbox destination equals the source (content, flags, keywords, dates, names)" \
 	verify sd imaps-sd --map "Sent Items=Sent"
