@@ -591,6 +591,7 @@ static void folder_import_decide(struct folder_import_ctx *ctx)
 		}
 		progress->msgs_done++;
 	}
+	import_run_check_quota(ctx->run);
 }
 
 /* After the bodies: count what the server did not send, commit, and
@@ -901,7 +902,7 @@ int folder_import(struct import_run_ctx *run,
 			"%u messages not sent by the server", result->failed);
 	} else if (ret == 0 && result->skipped > 0 && run->set->dry_run) {
 		result->note = p_strdup_printf(run->pool,
-			"%u already there", result->skipped);
+			"%u duplicates skipped", result->skipped);
 	}
 	run->progress->folders_done++;
 	run->progress->folder = NULL;

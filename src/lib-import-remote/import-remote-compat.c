@@ -5,7 +5,10 @@
 #include "mail-namespace.h"
 #include "mail-storage-settings.h"
 #include "mail-user.h"
+#include "quota.h"
 #include "import-remote-compat.h"
+
+#include <dlfcn.h>
 
 void import_remote_compat_ssl_client_settings(struct mail_user *user,
 		struct ssl_iostream_settings *ssl_set_r)
@@ -26,4 +29,53 @@ void import_remote_compat_special_use_mailboxes(struct mail_namespace *ns,
 			callback((*box_setp)->name, (*box_setp)->special_use,
 				 context);
 	}
+}
+
+int import_remote_compat_quota_remaining(struct mail_user *user,
+					 uint64_t *bytes_r,
+					 const char **error_r)
+{
+	/* the quota plugin's own functions, if it is loaded (Dovecot loads
+	   plugins with RTLD_GLOBAL) */
+	typeof(&quota_root_iter_init_user) iter_init =
+		dlsym(RTLD_DEFAULT, "quota_root_iter_init_user");
+	typeof(&quota_root_iter_next) iter_next =
+		dlsym(RTLD_DEFAULT, "quota_root_iter_next");
+	typeof(&quota_root_iter_deinit) iter_deinit =
+		dlsym(RTLD_DEFAULT, "quota_root_iter_deinit");
+	typeof(&quota_get_resource) get_resource =
+		dlsym(RTLD_DEFAULT, "quota_get_resource");
+	struct quota_root_iter *iter;
+	struct quota_root *root;
+	uint64_t value, limit, remaining = (uint64_t)-1;
+	const char *error;
+	int ret = 0;
+
+	if (iter_init == NULL || iter_next == NULL || iter_deinit == NULL ||
+	    get_resource == NULL)
+		return 0;
+	iter = iter_init(user);
+	while ((root = iter_next(iter)) != NULL) {
+		switch (get_resource(root, "", QUOTA_NAME_STORAGE_BYTES,
+				     &value, &limit, &error)) {
+		case QUOTA_GET_RESULT_LIMITED:
+			if (limit < value)
+				value = limit;
+			if (limit - value < remaining)
+				remaining = limit - value;
+			if (ret == 0)
+				ret = 1;
+			break;
+		case QUOTA_GET_RESULT_UNLIMITED:
+		case QUOTA_GET_RESULT_UNKNOWN_RESOURCE:
+			break;
+		default:
+			*error_r = error;
+			ret = -1;
+			break;
+		}
+	}
+	iter_deinit(&iter);
+	*bytes_r = remaining;
+	return ret;
 }

@@ -22,4 +22,12 @@ typedef void import_remote_special_use_callback_t(const char *name,
 void import_remote_compat_special_use_mailboxes(struct mail_namespace *ns,
 		import_remote_special_use_callback_t *callback, void *context);
 
+/* The storage the user may still fill before the quota is full, the
+   smallest over all quota roots. Returns 1 if limited, 0 if there is no
+   limit (or no quota plugin loaded), -1 on error. The quota plugin is
+   looked up at run time, so the doveadm plugin loads without it. */
+int import_remote_compat_quota_remaining(struct mail_user *user,
+					 uint64_t *bytes_r,
+					 const char **error_r);
+
 #endif

@@ -30,6 +30,10 @@ struct import_run_ctx {
 	/* NULL when the user has no home (or --newest-first) */
 	struct import_checkpoint *checkpoint;
 
+	/* quota pre-flight: what the user may still fill */
+	uint64_t quota_remaining;
+	bool quota_limited, quota_warned;
+
 	/* received-date window of the current pass (0 = open) */
 	time_t since, before;
 
@@ -38,6 +42,8 @@ struct import_run_ctx {
 };
 
 void import_run_progress(struct import_run_ctx *ctx, bool final);
+/* Warn (once) when what is selected so far exceeds the remaining quota */
+void import_run_check_quota(struct import_run_ctx *ctx);
 void import_run_warning(struct import_run_ctx *ctx, const char *text);
 
 /* Copy one folder of the plan (within ctx->since/before). Returns 0, or -1

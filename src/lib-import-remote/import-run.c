@@ -423,10 +423,43 @@ static int import_run_newest_first(struct import_run_ctx *ctx)
 	return 0;
 }
 
+static void import_run_quota_preflight(struct import_run_ctx *ctx)
+{
+	const char *error;
+	int ret;
+
+	ret = import_remote_compat_quota_remaining(ctx->user,
+						   &ctx->quota_remaining,
+						   &error);
+	if (ret < 0) {
+		import_run_warning(ctx, t_strdup_printf(
+			"Quota pre-flight check failed: %s", error));
+	}
+	ctx->quota_limited = ret > 0;
+}
+
+void import_run_check_quota(struct import_run_ctx *ctx)
+{
+	uoff_t selected = ctx->progress->bytes_total;
+
+	if (!ctx->quota_limited || ctx->quota_warned ||
+	    selected <= ctx->quota_remaining)
+		return;
+	ctx->quota_warned = TRUE;
+	import_run_warning(ctx, t_strdup_printf(
+		"The mail to import (%s so far) is more than the %s left in "
+		"the user's quota: the import will stop when the quota is "
+		"full. Raise the quota, or import recent mail first "
+		"(--since, --newest-first).",
+		import_progress_format_size(selected),
+		import_progress_format_size(ctx->quota_remaining)));
+}
+
 static int import_run_copy_all(struct import_run_ctx *ctx)
 {
 	int ret;
 
+	import_run_quota_preflight(ctx);
 	if (ctx->set->dedup == IMPORT_REMOTE_DEDUP_ACCOUNT &&
 	    import_run_build_account_index(ctx) < 0)
 		return -1;

@@ -137,7 +137,10 @@ check_eq "--dest-parent: exit code 0" 0 "$(rc parent)"
 check "--dest-parent: everything under Imported/, names kept" verify sd parent-v --parent Imported
 
 # --- quota is enforced (the user sdq has 200 kB) ---
+import sdq quota-dry --port "$SRC_IMAPS_PORT" --dry-run
+check_contains "quota pre-flight: dry-run warns the mail won't fit" "$OUT/quota-dry.err" "more than the 200.0 kB left in the user's quota"
 import sdq quota --port "$SRC_IMAPS_PORT"
+check_contains "quota pre-flight: the run warns too" "$OUT/quota.err" "left in the user's quota"
 check_eq "quota: exit code 73" 73 "$(rc quota)"
 check_eq "quota: error quota_exceeded" quota_exceeded "$(flow_field "$OUT/quota.out" error)"
 check_contains "quota: title" "$OUT/quota.err" "Mailbox quota exceeded"
