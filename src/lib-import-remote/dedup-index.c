@@ -13,10 +13,41 @@
 
 static const char *const dedup_wanted_headers[] = { "Message-ID", NULL };
 
+/* Identities are kept as 128 bits of their SHA1, not as strings: memory
+   per message stays small (~50 bytes) even for huge folders, and a
+   collision needs ~2^64 messages. */
+#define DEDUP_DIGEST_LEN 16
+
+struct dedup_digest {
+	unsigned char data[DEDUP_DIGEST_LEN];
+};
+
 struct dedup_index {
 	pool_t pool;
-	HASH_TABLE(const char *, void *) keys;
+	HASH_TABLE(struct dedup_digest *, void *) keys;
 };
+
+static unsigned int dedup_digest_hash(const struct dedup_digest *digest)
+{
+	unsigned int value;
+
+	memcpy(&value, digest->data, sizeof(value));
+	return value;
+}
+
+static int dedup_digest_cmp(const struct dedup_digest *d1,
+			    const struct dedup_digest *d2)
+{
+	return memcmp(d1->data, d2->data, DEDUP_DIGEST_LEN);
+}
+
+static void dedup_digest_get(const char *key, struct dedup_digest *digest_r)
+{
+	unsigned char sha1[SHA1_RESULTLEN];
+
+	sha1_get_digest(key, strlen(key), sha1);
+	memcpy(digest_r->data, sha1, DEDUP_DIGEST_LEN);
+}
 
 struct dedup_index *dedup_index_init(void)
 {
@@ -26,7 +57,8 @@ struct dedup_index *dedup_index_init(void)
 	pool = pool_alloconly_create("dedup index", 64*1024);
 	index = p_new(pool, struct dedup_index, 1);
 	index->pool = pool;
-	hash_table_create(&index->keys, pool, 1024, str_hash, strcmp);
+	hash_table_create(&index->keys, pool, 1024, dedup_digest_hash,
+			  dedup_digest_cmp);
 	return index;
 }
 
@@ -102,17 +134,22 @@ void dedup_header_hash_more(struct sha1_ctxt *ctx, const void *data,
 
 bool dedup_index_contains(struct dedup_index *index, const char *key)
 {
-	return hash_table_lookup(index->keys, key) != NULL;
+	struct dedup_digest digest;
+
+	dedup_digest_get(key, &digest);
+	return hash_table_lookup(index->keys, &digest) != NULL;
 }
 
 bool dedup_index_add(struct dedup_index *index, const char *key)
 {
-	const char *key_copy;
+	struct dedup_digest digest, *copy;
 
-	if (dedup_index_contains(index, key))
+	dedup_digest_get(key, &digest);
+	if (hash_table_lookup(index->keys, &digest) != NULL)
 		return FALSE;
-	key_copy = p_strdup(index->pool, key);
-	hash_table_insert(index->keys, key_copy, POINTER_CAST(1));
+	copy = p_new(index->pool, struct dedup_digest, 1);
+	*copy = digest;
+	hash_table_insert(index->keys, copy, POINTER_CAST(1));
 	return TRUE;
 }
 

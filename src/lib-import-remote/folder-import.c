@@ -4,6 +4,7 @@
 #include "array.h"
 #include "str.h"
 #include "istream.h"
+#include "time-util.h"
 #include "sha1.h"
 #include "imap-arg.h"
 #include "imap-date.h"
@@ -791,13 +792,15 @@ static int folder_import_open_local(struct folder_import_ctx *ctx)
 			ctx->result->dest_name, errstr));
 	}
 	if (!run->set->dry_run)
-		ctx->saver = message_saver_init(ctx->box);
+		ctx->saver = message_saver_init(ctx->box,
+			run->set->dedup != IMPORT_REMOTE_DEDUP_OFF);
 	return 0;
 }
 
 static int folder_import_setup_index(struct folder_import_ctx *ctx)
 {
 	struct import_run_ctx *run = ctx->run;
+	struct timeval start, end;
 	const char *error;
 
 	switch (run->set->dedup) {
@@ -811,12 +814,19 @@ static int folder_import_setup_index(struct folder_import_ctx *ctx)
 	}
 	ctx->index = dedup_index_init();
 	ctx->own_index = TRUE;
-	if (ctx->box != NULL &&
-	    dedup_index_add_mailbox(ctx->index, ctx->box, &error) < 0) {
+	if (ctx->box == NULL)
+		return 0;
+	i_gettimeofday(&start);
+	if (dedup_index_add_mailbox(ctx->index, ctx->box, &error) < 0) {
 		imap_source_set_error(ctx->src, IMPORT_REMOTE_ERROR_DEST_ERROR,
 				      error);
 		return -1;
 	}
+	i_gettimeofday(&end);
+	e_debug(run->user->event, "import-remote: Duplicate index of %s: "
+		"%u messages in %lld ms", ctx->result->dest_name,
+		dedup_index_count(ctx->index),
+		timeval_diff_usecs(&end, &start) / 1000);
 	return 0;
 }
 

@@ -3,6 +3,7 @@
 #include "lib.h"
 #include "istream.h"
 #include "mail-storage.h"
+#include "dedup-index.h"
 #include "message-saver.h"
 
 struct message_saver {
@@ -13,14 +14,17 @@ struct message_saver {
 	unsigned int committed_count;
 	/* saved, but dropped by a failed commit */
 	unsigned int lost_count;
+	bool cache_dedup_fields;
 };
 
-struct message_saver *message_saver_init(struct mailbox *box)
+struct message_saver *message_saver_init(struct mailbox *box,
+					 bool cache_dedup_fields)
 {
 	struct message_saver *saver;
 
 	saver = i_new(struct message_saver, 1);
 	saver->box = box;
+	saver->cache_dedup_fields = cache_dedup_fields;
 	return saver;
 }
 
@@ -107,6 +111,8 @@ int message_saver_save(struct message_saver *saver,
 	}
 
 	save_ctx = mailbox_save_alloc(saver->trans);
+	if (saver->cache_dedup_fields)
+		dedup_index_want_cached(mailbox_save_get_dest_mail(save_ctx));
 	if (mail->keywords != NULL && mail->keywords[0] != NULL)
 		keywords = mailbox_keywords_create_valid(saver->box,
 							 mail->keywords);

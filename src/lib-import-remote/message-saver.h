@@ -29,7 +29,9 @@ struct message_saver_mail {
    when more is available, -1 if the source failed. */
 typedef int message_saver_wait_callback_t(void *context);
 
-struct message_saver *message_saver_init(struct mailbox *box);
+/* cache_dedup_fields: have Dovecot cache what the duplicate index reads */
+struct message_saver *message_saver_init(struct mailbox *box,
+					 bool cache_dedup_fields);
 /* Roll back whatever is not committed yet. */
 void message_saver_deinit(struct message_saver **saver);
 
