@@ -140,7 +140,12 @@ bool dedup_index_contains(struct dedup_index *index, const char *key)
 	return hash_table_lookup(index->keys, &digest) != NULL;
 }
 
-bool dedup_index_add(struct dedup_index *index, const char *key)
+/* The value of a key is its UID in the indexed mailbox, or this for keys
+   without one (hash values can't be 0) */
+#define DEDUP_NO_UID ((uintptr_t)-1)
+
+static bool dedup_index_add_uid(struct dedup_index *index, const char *key,
+				uintptr_t uid)
 {
 	struct dedup_digest digest, *copy;
 
@@ -149,8 +154,24 @@ bool dedup_index_add(struct dedup_index *index, const char *key)
 		return FALSE;
 	copy = p_new(index->pool, struct dedup_digest, 1);
 	*copy = digest;
-	hash_table_insert(index->keys, copy, POINTER_CAST(1));
+	hash_table_insert(index->keys, copy, POINTER_CAST(uid));
 	return TRUE;
+}
+
+bool dedup_index_add(struct dedup_index *index, const char *key)
+{
+	return dedup_index_add_uid(index, key, DEDUP_NO_UID);
+}
+
+uint32_t dedup_index_lookup_uid(struct dedup_index *index, const char *key)
+{
+	struct dedup_digest digest;
+	uintptr_t value;
+
+	dedup_digest_get(key, &digest);
+	value = POINTER_CAST_TO(hash_table_lookup(index->keys, &digest),
+				uintptr_t);
+	return value == 0 || value == DEDUP_NO_UID ? 0 : (uint32_t)value;
 }
 
 unsigned int dedup_index_count(struct dedup_index *index)
@@ -188,7 +209,7 @@ static int dedup_mail_header_hash(struct mail *mail, uoff_t vsize,
 }
 
 int dedup_index_add_mailbox(struct dedup_index *index, struct mailbox *box,
-			    const char **error_r)
+			    bool remember_uids, const char **error_r)
 {
 	struct mailbox_transaction_context *trans;
 	struct mailbox_header_lookup_ctx *headers;
@@ -207,15 +228,17 @@ int dedup_index_add_mailbox(struct dedup_index *index, struct mailbox *box,
 					 MAIL_FETCH_VIRTUAL_SIZE, headers);
 	mail_search_args_unref(&search_args);
 	while (mailbox_search_next(search_ctx, &mail)) T_BEGIN {
+		uintptr_t uid = remember_uids ? mail->uid : DEDUP_NO_UID;
+
 		if (mail_get_virtual_size(mail, &vsize) < 0) {
 			if (!mail->expunged)
 				ret = -1;
 		} else if (mail_get_first_header(mail, "Message-ID", &value) > 0 &&
 			   (msgid = dedup_message_id_normalize(value)) != NULL) {
-			(void)dedup_index_add(index,
-				dedup_key_message_id(msgid, vsize));
+			(void)dedup_index_add_uid(index,
+				dedup_key_message_id(msgid, vsize), uid);
 		} else if (dedup_mail_header_hash(mail, vsize, &key) == 0) {
-			(void)dedup_index_add(index, key);
+			(void)dedup_index_add_uid(index, key, uid);
 		} else if (!mail->expunged) {
 			ret = -1;
 		}

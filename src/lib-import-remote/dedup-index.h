@@ -37,13 +37,16 @@ void dedup_header_hash_more(struct sha1_ctxt *ctx, const void *data,
 bool dedup_index_contains(struct dedup_index *index, const char *key);
 /* Returns FALSE if the key was already there. */
 bool dedup_index_add(struct dedup_index *index, const char *key);
+/* The UID of the message with this identity in the mailbox the index was
+   built from (with dedup_index_add_mailbox(..., TRUE)), or 0. */
+uint32_t dedup_index_lookup_uid(struct dedup_index *index, const char *key);
 unsigned int dedup_index_count(struct dedup_index *index);
 
 /* Add the identities of every message in box (opened). Message-IDs and
    sizes come from Dovecot's index/cache; only mail without a Message-ID
    has its header read. Returns 0, or -1 with error_r. */
 int dedup_index_add_mailbox(struct dedup_index *index, struct mailbox *box,
-			    const char **error_r);
+			    bool remember_uids, const char **error_r);
 
 /* Ask Dovecot to cache what dedup_index_add_mailbox() reads when it saves
    mail (the Message-ID header and the virtual size), so that the next

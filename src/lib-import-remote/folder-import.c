@@ -50,6 +50,8 @@ struct import_msg {
 	bool date_match;
 	/* the body was saved */
 	bool saved;
+	/* DUPLICATE of this message in the destination folder */
+	uint32_t dest_uid;
 };
 
 struct import_chunk {
@@ -571,8 +573,11 @@ static void folder_import_decide(struct folder_import_ctx *ctx)
 				msg->action = IMPORT_MSG_IMPORT;
 			} else if (dedup_index_add(ctx->index, msg->key))
 				msg->action = IMPORT_MSG_IMPORT;
-			else
+			else {
 				msg->action = IMPORT_MSG_DUPLICATE;
+				msg->dest_uid = dedup_index_lookup_uid(
+					ctx->index, msg->key);
+			}
 		}
 		switch (msg->action) {
 		case IMPORT_MSG_DUPLICATE:
@@ -593,6 +598,76 @@ static void folder_import_decide(struct folder_import_ctx *ctx)
 		progress->msgs_done++;
 	}
 	import_run_check_quota(ctx->run);
+}
+
+/* A crash can leave a message in the destination without its flags: sdbox
+   puts a message file that was written but whose save was not yet
+   committed back into the index, with no flags or keywords. A re-run finds
+   it as a duplicate; when the destination copy has no flags and no
+   keywords at all, it gets those of the source copy. A copy that has any
+   flag is left alone: its flags were set on purpose (by the import or by
+   the user since). */
+static int folder_import_add_missing_flags(struct folder_import_ctx *ctx)
+{
+	struct mailbox_transaction_context *trans;
+	const struct import_msg *msg;
+	struct mail_keywords *kw;
+	struct mail *mail;
+	ARRAY_TYPE(const_string) missing;
+	const char *const *have, *const *want;
+	enum mail_flags add;
+	unsigned int mended = 0;
+	int ret;
+
+	if (ctx->box == NULL || ctx->run->set->dry_run)
+		return 0;
+	trans = mailbox_transaction_begin(ctx->box,
+					  MAILBOX_TRANSACTION_FLAG_EXTERNAL,
+					  __func__);
+	mail = mail_alloc(trans, MAIL_FETCH_FLAGS, NULL);
+	t_array_init(&missing, 8);
+	array_foreach(&ctx->current->msgs, msg) {
+		if (msg->dest_uid == 0 ||
+		    (msg->flags == 0 && msg->keywords == NULL) ||
+		    !mail_set_uid(mail, msg->dest_uid))
+			continue;
+		have = mail_get_keywords(mail);
+		if ((mail_get_flags(mail) & IMPORT_MAIL_FLAGS_MASK) != 0 ||
+		    have[0] != NULL)
+			continue;
+		add = msg->flags;
+		array_clear(&missing);
+		for (want = msg->keywords; want != NULL && *want != NULL; want++) {
+			if (!str_array_find(have, *want))
+				array_push_back(&missing, want);
+		}
+		if (add != 0)
+			mail_update_flags(mail, MODIFY_ADD, add);
+		if (array_count(&missing) > 0) {
+			array_append_zero(&missing);
+			kw = mailbox_keywords_create_valid(ctx->box,
+							   array_front(&missing));
+			mail_update_keywords(mail, MODIFY_ADD, kw);
+			mailbox_keywords_unref(&kw);
+		}
+		if (add != 0 || array_count(&missing) > 0)
+			mended++;
+	}
+	mail_free(&mail);
+	ret = mailbox_transaction_commit(&trans);
+	if (ret < 0) {
+		imap_source_set_error(ctx->src, IMPORT_REMOTE_ERROR_DEST_ERROR,
+			t_strdup_printf("Updating flags in %s failed: %s",
+				ctx->result->dest_name,
+				mailbox_get_last_internal_error(ctx->box, NULL)));
+		return -1;
+	}
+	if (mended > 0) {
+		e_debug(ctx->run->user->event, "import-remote: %s: gave %u "
+			"existing messages their missing flags",
+			ctx->result->dest_name, mended);
+	}
+	return 0;
 }
 
 /* After the bodies: count what the server did not send, commit, and
@@ -702,6 +777,8 @@ static int folder_import_chunks(struct folder_import_ctx *ctx, uint32_t first)
 				return -1;
 		}
 		folder_import_decide(ctx);
+		if (folder_import_add_missing_flags(ctx) < 0)
+			return -1;
 		array_clear(&tags);
 		if (!ctx->run->set->dry_run)
 			folder_import_send_uid_fetches(ctx, TRUE, &tags);
@@ -817,7 +894,7 @@ static int folder_import_setup_index(struct folder_import_ctx *ctx)
 	if (ctx->box == NULL)
 		return 0;
 	i_gettimeofday(&start);
-	if (dedup_index_add_mailbox(ctx->index, ctx->box, &error) < 0) {
+	if (dedup_index_add_mailbox(ctx->index, ctx->box, TRUE, &error) < 0) {
 		imap_source_set_error(ctx->src, IMPORT_REMOTE_ERROR_DEST_ERROR,
 				      error);
 		return -1;

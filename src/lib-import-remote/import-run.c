@@ -334,7 +334,7 @@ static int import_run_build_account_index(struct import_run_ctx *ctx)
 			continue;
 		box = mailbox_alloc(info->ns->list, info->vname, 0);
 		if (mailbox_open(box) == 0 &&
-		    dedup_index_add_mailbox(ctx->account_index, box,
+		    dedup_index_add_mailbox(ctx->account_index, box, FALSE,
 					    &error) < 0) {
 			imap_source_set_error(ctx->src,
 				IMPORT_REMOTE_ERROR_DEST_ERROR, error);
