@@ -160,6 +160,11 @@ import_remote_run_init(struct doveadm_mail_cmd_context *_ctx,
 		set->connect_timeout_msecs = port * 1000;
 	}
 
+	if (doveadm_cmd_param_int64(_ctx->cctx, "throttle-retries", &port)) {
+		if (port < 0 || port > 100)
+			i_fatal_status(EX_USAGE, "Invalid --throttle-retries: %"PRId64, port);
+		set->throttle_retries = port;
+	}
 	if (doveadm_cmd_param_int64(_ctx->cctx, "fetch-chunk", &port)) {
 		if (port <= 0 || port > 1000000)
 			i_fatal_status(EX_USAGE, "Invalid --fetch-chunk: %"PRId64, port);
@@ -309,7 +314,7 @@ struct doveadm_cmd_ver2 doveadm_cmd_import_remote_run = {
 		"[--dest-parent <folder>] [--since YYYY-MM-DD] "
 		"[--before YYYY-MM-DD] [--newest-first] "
 		"[--dedup folder|account|off] [--timeout <secs>] "
-		"[--fetch-chunk <n>] [--dry-run] [--quiet]",
+		"[--fetch-chunk <n>] [--throttle-retries <n>] [--dry-run] [--quiet]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS
 DOVEADM_CMD_PARAM('\0', "host", CMD_PARAM_STR, 0)
@@ -324,6 +329,7 @@ DOVEADM_CMD_PARAM('\0', "exclude", CMD_PARAM_ARRAY, 0)
 DOVEADM_CMD_PARAM('\0', "dest-parent", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "timeout", CMD_PARAM_INT64, 0)
 DOVEADM_CMD_PARAM('\0', "fetch-chunk", CMD_PARAM_INT64, 0)
+DOVEADM_CMD_PARAM('\0', "throttle-retries", CMD_PARAM_INT64, 0)
 DOVEADM_CMD_PARAM('\0', "since", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "before", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "newest-first", CMD_PARAM_BOOL, 0)

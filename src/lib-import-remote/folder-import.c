@@ -5,6 +5,7 @@
 #include "str.h"
 #include "istream.h"
 #include "time-util.h"
+#include "sleep.h"
 #include "sha1.h"
 #include "imap-arg.h"
 #include "imap-date.h"
@@ -478,7 +479,7 @@ folder_import_send_uid_fetches(struct folder_import_ctx *ctx, bool bodies,
 	const char *tag;
 
 	array_foreach(&ctx->current->msgs, msg) {
-		if (bodies ? msg->action != IMPORT_MSG_IMPORT :
+		if (bodies ? (msg->action != IMPORT_MSG_IMPORT || msg->saved) :
 		    (msg->key != NULL || msg->action != IMPORT_MSG_UNDECIDED))
 			continue;
 		if (str_len(uids) > 0)
@@ -511,9 +512,12 @@ folder_import_check_reply(struct folder_import_ctx *ctx, const char *what,
 	return -1;
 }
 
+/* Wait for all the tagged replies. With throttled_r, a NO [THROTTLED]
+   is not an error but reported there (the caller waits and retries). */
 static int
 folder_import_wait_all(struct folder_import_ctx *ctx,
-		       const ARRAY_TYPE(const_string) *tags, const char *what)
+		       const ARRAY_TYPE(const_string) *tags, const char *what,
+		       const char **throttled_r)
 {
 	struct imap_source_reply reply;
 	const char *tag;
@@ -522,10 +526,53 @@ folder_import_wait_all(struct folder_import_ctx *ctx,
 		if (imap_source_wait(ctx->src, tag, folder_import_untagged,
 				     folder_import_literal, ctx, &reply) < 0)
 			return -1;
+		if (throttled_r != NULL &&
+		    reply.state == IMAP_SOURCE_REPLY_NO &&
+		    strcmp(reply.resp_code, "THROTTLED") == 0) {
+			*throttled_r = t_strdup(reply.text);
+			continue;
+		}
 		if (folder_import_check_reply(ctx, what, &reply) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+/* Fetch and save the chunk's bodies. When the server says [THROTTLED]
+   (Gmail's rate limits), wait and ask again for what is still missing:
+   1, 2, 4, ... seconds (at most a minute), --throttle-retries times. */
+static int folder_import_fetch_bodies(struct folder_import_ctx *ctx)
+{
+	const struct import_remote_settings *set = ctx->run->set;
+	ARRAY_TYPE(const_string) tags;
+	const char *throttled;
+	unsigned int attempt, delay_msecs = set->throttle_delay_msecs;
+
+	t_array_init(&tags, 8);
+	for (attempt = 0;; attempt++) {
+		array_clear(&tags);
+		folder_import_send_uid_fetches(ctx, TRUE, &tags);
+		throttled = NULL;
+		if (folder_import_wait_all(ctx, &tags, "Fetching messages",
+					   &throttled) < 0)
+			return -1;
+		if (throttled == NULL)
+			return 0;
+		if (attempt >= set->throttle_retries) {
+			imap_source_set_error(ctx->src,
+				IMPORT_REMOTE_ERROR_THROTTLED,
+				t_strdup_printf("Fetching messages of folder %s "
+					"failed after %u retries: %s",
+					ctx->entry->display_name, attempt,
+					throttled));
+			return -1;
+		}
+		e_warning(ctx->run->user->event, "import-remote: Source "
+			  "server is throttling (%s): waiting %u ms",
+			  throttled, delay_msecs);
+		i_sleep_msecs(delay_msecs);
+		delay_msecs = I_MIN(delay_msecs * 2, 60*1000);
+	}
 }
 
 /* --- deciding what to copy --- */
@@ -773,16 +820,15 @@ static int folder_import_chunks(struct folder_import_ctx *ctx, uint32_t first)
 			array_clear(&tags);
 			folder_import_send_uid_fetches(ctx, FALSE, &tags);
 			if (folder_import_wait_all(ctx, &tags,
-						   "Fetching message headers") < 0)
+						   "Fetching message headers",
+						   NULL) < 0)
 				return -1;
 		}
 		folder_import_decide(ctx);
 		if (folder_import_add_missing_flags(ctx) < 0)
 			return -1;
-		array_clear(&tags);
-		if (!ctx->run->set->dry_run)
-			folder_import_send_uid_fetches(ctx, TRUE, &tags);
-		if (folder_import_wait_all(ctx, &tags, "Fetching messages") < 0)
+		if (!ctx->run->set->dry_run &&
+		    folder_import_fetch_bodies(ctx) < 0)
 			return -1;
 		if (folder_import_chunk_done(ctx) < 0)
 			return -1;

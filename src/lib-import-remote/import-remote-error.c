@@ -35,8 +35,10 @@ static const struct import_remote_error_info error_catalogue[] = {
 	  "mail first with --since and older mail later.", EX_CANTCREAT },
 	{ IMPORT_REMOTE_ERROR_THROTTLED, "throttled",
 	  "Source server is throttling",
-	  "The source server limits connections or bandwidth; try again "
-	  "later (Gmail allows about 2.5 GB a day over IMAP).", EX_TEMPFAIL },
+	  "The source server limits connections or bandwidth. The import "
+	  "waits and retries by itself (--throttle-retries); if it still "
+	  "fails, run it again later: it continues where it stopped (Gmail "
+	  "allows about 2.5 GB a day over IMAP).", EX_TEMPFAIL },
 	{ IMPORT_REMOTE_ERROR_SOURCE_ERROR, "source_error",
 	  "Source server error",
 	  "The source server refused an operation; see the folder and the "

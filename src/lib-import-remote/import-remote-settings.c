@@ -21,6 +21,8 @@ void import_remote_settings_init(pool_t pool,
 	set_r->connect_timeout_msecs = IMPORT_REMOTE_DEFAULT_CONNECT_TIMEOUT_MSECS;
 	set_r->cmd_timeout_msecs = IMPORT_REMOTE_DEFAULT_CMD_TIMEOUT_MSECS;
 	set_r->fetch_chunk = IMPORT_REMOTE_DEFAULT_FETCH_CHUNK;
+	set_r->throttle_retries = IMPORT_REMOTE_DEFAULT_THROTTLE_RETRIES;
+	set_r->throttle_delay_msecs = IMPORT_REMOTE_DEFAULT_THROTTLE_DELAY_MSECS;
 	p_array_init(&set_r->include_folders, pool, 4);
 	p_array_init(&set_r->exclude_folders, pool, 4);
 }

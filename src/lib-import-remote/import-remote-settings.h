@@ -45,11 +45,16 @@ struct import_remote_settings {
 	unsigned int cmd_timeout_msecs;
 	/* messages listed per FETCH (memory stays bounded by this) */
 	unsigned int fetch_chunk;
+	/* on [THROTTLED]: retries, the first after this long, then doubling */
+	unsigned int throttle_retries;
+	unsigned int throttle_delay_msecs;
 };
 
 #define IMPORT_REMOTE_DEFAULT_CONNECT_TIMEOUT_MSECS (30*1000)
 #define IMPORT_REMOTE_DEFAULT_CMD_TIMEOUT_MSECS (5*60*1000)
 #define IMPORT_REMOTE_DEFAULT_FETCH_CHUNK 5000
+#define IMPORT_REMOTE_DEFAULT_THROTTLE_RETRIES 6
+#define IMPORT_REMOTE_DEFAULT_THROTTLE_DELAY_MSECS 1000
 
 void import_remote_settings_init(pool_t pool,
 				 struct import_remote_settings *set_r);

@@ -8,14 +8,16 @@ ir_dest_start
 echo fakepass > "$IR_WORK/fake.pw"
 
 # fake NAME SCENARIO [import options...]: one import against fakeimapd
+# ($FAKE_OPTS: extra fakeimapd options, $DOVEADM_OPTS: doveadm's own)
+FAKE_OPTS=()
 fake() {
 	local name=$1 scenario=$2; shift 2
 	"$TOOLS/fakeimapd" --scenario "$scenario" --count 20 --timeout 60 \
-		--report "$OUT/$name.report" > "$OUT/$name.port" &
+		"${FAKE_OPTS[@]}" --report "$OUT/$name.report" > "$OUT/$name.port" &
 	local pid=$! i
 	for i in $(seq 1 50); do [ -s "$OUT/$name.port" ] && break; sleep 0.1; done
 	ir_dest_reset_user sd
-	doveadm -c "$DEST_CONF" import-remote run -u sd --host 127.0.0.1 \
+	doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" import-remote run -u sd --host 127.0.0.1 \
 		--port "$(head -1 "$OUT/$name.port")" --ssl none --user fake \
 		--password-file "$IR_WORK/fake.pw" --timeout 5 "$@" \
 		>"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null
@@ -45,4 +47,30 @@ fake garbage garbage
 check_eq "garbage reply: exit code 75" 75 "$(cat "$OUT/garbage.rc")"
 check_eq "garbage reply: error source_error" source_error "$(flow_field "$OUT/garbage.out" error)"
 check_contains "garbage reply: says the reply was invalid" "$OUT/garbage.err" "invalid reply"
+fake throttled-once throttled-once
+check_eq "[THROTTLED] once: waits, retries and completes" 0 "$(cat "$OUT/throttled-once.rc")"
+check_eq "[THROTTLED] once: the server did throttle" 1 "$(report throttled-once throttled)"
+check_eq "[THROTTLED] once: every message imported" 20 "$(inbox_count)"
+check_contains "[THROTTLED] once: says it waits" "$OUT/throttled-once.err" "throttling"
+
+fake throttled throttled --throttle-retries 1
+check_eq "[THROTTLED]: gives up after the retries" 2 "$(report throttled throttled)"
+check_eq "[THROTTLED]: exit code 75" 75 "$(cat "$OUT/throttled.rc")"
+check_eq "[THROTTLED]: error throttled" throttled "$(flow_field "$OUT/throttled.out" error)"
+check_contains "[THROTTLED]: title" "$OUT/throttled.err" "Source server is throttling"
+check_contains "[THROTTLED]: hint" "$OUT/throttled.out" "2.5 GB a day"
+
+fake busy busy
+check_eq "BYE [UNAVAILABLE] at greeting: error throttled" throttled "$(flow_field "$OUT/busy.out" error)"
+check_contains "BYE [UNAVAILABLE] at greeting: server's words shown" "$OUT/busy.err" "Too many connections"
+
+# a trusted certificate that names another host
+FAKE_OPTS=(--tls "$IR_WORK/ssl-other/cert.pem" "$IR_WORK/ssl-other/key.pem")
+DOVEADM_OPTS=(-o ssl_client_ca_file="$IR_WORK/ssl-other/ca.pem")
+fake wronghost ok --ssl imaps
+check_eq "certificate for another host: error tls_failed" tls_failed "$(flow_field "$OUT/wronghost.out" error)"
+check_contains "certificate for another host: says so" "$OUT/wronghost.err" "host name"
+check_eq "certificate for another host: exit code 78" 78 "$(cat "$OUT/wronghost.rc")"
+FAKE_OPTS=()
+DOVEADM_OPTS=()
 exit 0
