@@ -1,0 +1,538 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "guid.h"
+#include "ioloop.h"
+#include "module-dir.h"
+#include "sql-api.h"
+#include "job-store.h"
+
+/* The schema this code writes. Each step in schema_steps[] takes the store
+   from version i to i+1; open applies the missing ones. */
+#define JOB_STORE_SCHEMA_VERSION 1
+/* lib-sql drivers are modules of Dovecot's module dir */
+#define JOB_STORE_SQL_MODULE_DIR MODULEDIR
+
+#define JOB_COLUMNS \
+	"id, username, status, source_host, source_port, source_ssl, " \
+	"source_user, options, created, started, finished, updated, worker, " \
+	"msgs_done, msgs_total, bytes_done, bytes_total, imported, skipped, " \
+	"filtered, failed, error_code, error_detail, cancel_requested"
+
+struct job_store {
+	struct sql_db *db;
+	bool pgsql;
+	unsigned int schema_version;
+};
+
+/* lib-sql's driver list is per process: the first store opened sets it
+   up (neither doveadm nor our worker has it otherwise), the last closed
+   tears it down. */
+static unsigned int job_store_refcount = 0;
+static struct module *job_store_sql_modules = NULL;
+
+static void job_store_drivers_ref(void)
+{
+	if (job_store_refcount++ > 0)
+		return;
+	sql_drivers_init();
+	sql_drivers_register_all();
+}
+
+static void job_store_drivers_unref(void)
+{
+	i_assert(job_store_refcount > 0);
+	if (--job_store_refcount > 0)
+		return;
+	if (job_store_sql_modules != NULL)
+		module_dir_unload(&job_store_sql_modules);
+	sql_drivers_deinit();
+}
+
+static const char *const job_status_names[JOB_STATUS_COUNT] = {
+	[JOB_STATUS_QUEUED] = "queued",
+	[JOB_STATUS_PREPARING] = "preparing",
+	[JOB_STATUS_RUNNING] = "running",
+	[JOB_STATUS_COMPLETED] = "completed",
+	[JOB_STATUS_FAILED] = "failed",
+	[JOB_STATUS_CANCELLED] = "cancelled",
+};
+
+const char *job_status_name(enum job_status status)
+{
+	i_assert(status < JOB_STATUS_COUNT);
+	return job_status_names[status];
+}
+
+int job_status_parse(const char *name, enum job_status *status_r)
+{
+	unsigned int i;
+
+	for (i = 0; i < JOB_STATUS_COUNT; i++) {
+		if (strcmp(job_status_names[i], name) == 0) {
+			*status_r = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+bool job_status_is_final(enum job_status status)
+{
+	return status == JOB_STATUS_COMPLETED || status == JOB_STATUS_FAILED ||
+		status == JOB_STATUS_CANCELLED;
+}
+
+/* the SQL of each schema step, per driver (id column differs) */
+static const char *job_store_schema_step(struct job_store *store,
+					 unsigned int version)
+{
+	switch (version) {
+	case 0:
+		return t_strdup_printf(
+			"CREATE TABLE import_remote_jobs ("
+			"id %s, "
+			"token VARCHAR(40) NOT NULL, "
+			"username VARCHAR(255) NOT NULL, "
+			"status VARCHAR(16) NOT NULL, "
+			"source_host VARCHAR(255) NOT NULL, "
+			"source_port INTEGER NOT NULL, "
+			"source_ssl VARCHAR(16) NOT NULL, "
+			"source_user VARCHAR(255) NOT NULL, "
+			"options TEXT NOT NULL, "
+			"created BIGINT NOT NULL, started BIGINT NOT NULL, "
+			"finished BIGINT NOT NULL, updated BIGINT NOT NULL, "
+			"worker VARCHAR(255) NOT NULL, "
+			"msgs_done BIGINT NOT NULL, msgs_total BIGINT NOT NULL, "
+			"bytes_done BIGINT NOT NULL, bytes_total BIGINT NOT NULL, "
+			"imported BIGINT NOT NULL, skipped BIGINT NOT NULL, "
+			"filtered BIGINT NOT NULL, failed BIGINT NOT NULL, "
+			"error_code VARCHAR(32) NOT NULL, "
+			"error_detail TEXT NOT NULL, "
+			"cancel_requested INTEGER NOT NULL)",
+			store->pgsql ? "BIGSERIAL PRIMARY KEY" :
+			"INTEGER PRIMARY KEY AUTOINCREMENT");
+	}
+	i_unreached();
+}
+
+struct job_store_commit_ctx {
+	bool done;
+	const char *error;
+};
+
+static void job_store_commit_callback(const struct sql_commit_result *result,
+				      struct job_store_commit_ctx *ctx)
+{
+	ctx->done = TRUE;
+	ctx->error = result->error == NULL ? NULL : t_strdup(result->error);
+}
+
+/* Commit and wait. Not sql_transaction_commit_s(): in 2.3 its sqlite
+   version ignores a failed COMMIT, sets no error for a failed transaction
+   and leaks the transaction's event. */
+static int job_store_commit(struct job_store *store,
+			    struct sql_transaction_context **trans,
+			    const char **error_r)
+{
+	struct job_store_commit_ctx ctx;
+
+	i_zero(&ctx);
+	sql_transaction_commit(trans, job_store_commit_callback, &ctx);
+	if (!ctx.done)
+		sql_wait(store->db);
+	i_assert(ctx.done);
+	if (ctx.error != NULL) {
+		*error_r = ctx.error;
+		return -1;
+	}
+	return 0;
+}
+
+static int job_store_load_driver(const struct sql_settings *set,
+				 struct sql_db **db_r, const char **error_r)
+{
+	struct module_dir_load_settings mod_set;
+
+	if (sql_init_full(set, db_r, error_r) == 0)
+		return 0;
+	/* the driver isn't registered in this process yet */
+	i_zero(&mod_set);
+	mod_set.abi_version = DOVECOT_ABI_VERSION;
+	mod_set.require_init_funcs = TRUE;
+	job_store_sql_modules = module_dir_load_missing(job_store_sql_modules,
+		JOB_STORE_SQL_MODULE_DIR,
+		t_strconcat("driver_", set->driver, NULL), &mod_set);
+	module_dir_init(job_store_sql_modules);
+	return sql_init_full(set, db_r, error_r);
+}
+
+static int job_store_query_version(struct job_store *store,
+				   const char **error_r)
+{
+	struct sql_result *result;
+	const char *value;
+	int ret;
+
+	result = sql_query_s(store->db, "SELECT value FROM import_remote_meta "
+			     "WHERE name = 'schema_version'");
+	ret = sql_result_next_row(result);
+	if (ret < 0) {
+		/* no meta table: a new database */
+		store->schema_version = 0;
+		ret = 0;
+	} else if (ret == 0) {
+		store->schema_version = 0;
+	} else {
+		value = sql_result_get_field_value(result, 0);
+		if (value == NULL ||
+		    str_to_uint(value, &store->schema_version) < 0) {
+			*error_r = "Invalid schema_version in import_remote_meta";
+			ret = -1;
+		} else {
+			ret = 0;
+		}
+	}
+	sql_result_unref(result);
+	return ret;
+}
+
+static int job_store_migrate(struct job_store *store, const char **error_r)
+{
+	struct sql_transaction_context *trans;
+	unsigned int version;
+
+	if (job_store_query_version(store, error_r) < 0)
+		return -1;
+	if (store->schema_version > JOB_STORE_SCHEMA_VERSION) {
+		*error_r = t_strdup_printf("The job store has schema version "
+			"%u, newer than this version understands (%u)",
+			store->schema_version, JOB_STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	if (store->schema_version == JOB_STORE_SCHEMA_VERSION)
+		return 0;
+
+	trans = sql_transaction_begin(store->db);
+	if (store->schema_version == 0) {
+		sql_update(trans, "CREATE TABLE IF NOT EXISTS import_remote_meta ("
+			   "name VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL)");
+	}
+	for (version = store->schema_version;
+	     version < JOB_STORE_SCHEMA_VERSION; version++)
+		sql_update(trans, job_store_schema_step(store, version));
+	sql_update(trans, "DELETE FROM import_remote_meta "
+		   "WHERE name = 'schema_version'");
+	sql_update(trans, t_strdup_printf(
+		"INSERT INTO import_remote_meta (name, value) "
+		"VALUES ('schema_version', '%u')", JOB_STORE_SCHEMA_VERSION));
+	if (job_store_commit(store, &trans, error_r) < 0)
+		return -1;
+	store->schema_version = JOB_STORE_SCHEMA_VERSION;
+	return 0;
+}
+
+int job_store_open(const char *driver, const char *connect_string,
+		   struct event *event_parent, struct job_store **store_r,
+		   const char **error_r)
+{
+	struct job_store *store;
+	struct sql_settings set;
+	const char *error;
+
+	i_zero(&set);
+	set.driver = driver;
+	set.connect_string = connect_string;
+	set.event_parent = event_parent;
+
+	store = i_new(struct job_store, 1);
+	store->pgsql = strcmp(driver, "pgsql") == 0;
+	job_store_drivers_ref();
+	if (job_store_load_driver(&set, &store->db, &error) < 0) {
+		*error_r = t_strdup_printf("Job store %s: %s", driver, error);
+		job_store_close(&store);
+		return -1;
+	}
+	if (sql_connect(store->db) < 0) {
+		*error_r = t_strdup_printf("Job store %s: cannot connect",
+					   driver);
+		job_store_close(&store);
+		return -1;
+	}
+	if (job_store_migrate(store, &error) < 0) {
+		*error_r = t_strdup_printf("Job store %s: %s", driver, error);
+		job_store_close(&store);
+		return -1;
+	}
+	*store_r = store;
+	return 0;
+}
+
+void job_store_close(struct job_store **_store)
+{
+	struct job_store *store = *_store;
+
+	*_store = NULL;
+	if (store->db != NULL) {
+		sql_disconnect(store->db);
+		sql_unref(&store->db);
+	}
+	job_store_drivers_unref();
+	i_free(store);
+}
+
+unsigned int job_store_get_schema_version(struct job_store *store)
+{
+	return store->schema_version;
+}
+
+int job_store_create(struct job_store *store, const struct job *job,
+		     unsigned long long *id_r, const char **error_r)
+{
+	struct sql_transaction_context *trans;
+	struct sql_statement *stmt;
+	struct sql_result *result;
+	guid_128_t guid;
+	const char *token, *value;
+	int ret;
+
+	/* a unique token finds the new row again, on every driver */
+	guid_128_generate(guid);
+	token = guid_128_to_string(guid);
+
+	trans = sql_transaction_begin(store->db);
+	stmt = sql_statement_init(store->db,
+		"INSERT INTO import_remote_jobs (token, username, status, "
+		"source_host, source_port, source_ssl, source_user, options, "
+		"created, started, finished, updated, worker, msgs_done, "
+		"msgs_total, bytes_done, bytes_total, imported, skipped, "
+		"filtered, failed, error_code, error_detail, cancel_requested) "
+		"VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, 0, 0, ?, '', "
+		"0, 0, 0, 0, 0, 0, 0, 0, '', '', 0)");
+	sql_statement_bind_str(stmt, 0, token);
+	sql_statement_bind_str(stmt, 1, job->username);
+	sql_statement_bind_str(stmt, 2, job->source_host);
+	sql_statement_bind_int64(stmt, 3, job->source_port);
+	sql_statement_bind_str(stmt, 4, job->source_ssl);
+	sql_statement_bind_str(stmt, 5, job->source_user);
+	sql_statement_bind_str(stmt, 6, job->options == NULL ? "" : job->options);
+	sql_statement_bind_int64(stmt, 7, ioloop_time);
+	sql_statement_bind_int64(stmt, 8, ioloop_time);
+	sql_update_stmt(trans, &stmt);
+	if (job_store_commit(store, &trans, error_r) < 0)
+		return -1;
+
+	stmt = sql_statement_init(store->db,
+		"SELECT id FROM import_remote_jobs WHERE token = ?");
+	sql_statement_bind_str(stmt, 0, token);
+	result = sql_statement_query_s(&stmt);
+	ret = sql_result_next_row(result);
+	if (ret <= 0) {
+		*error_r = ret < 0 ? t_strdup(sql_result_get_error(result)) :
+			"The new job disappeared";
+		ret = -1;
+	} else if ((value = sql_result_get_field_value(result, 0)) == NULL ||
+		   str_to_ullong(value, id_r) < 0) {
+		*error_r = "Invalid job id";
+		ret = -1;
+	} else {
+		ret = 0;
+	}
+	sql_result_unref(result);
+	return ret;
+}
+
+static const char *
+result_str(struct sql_result *result, pool_t pool, unsigned int idx)
+{
+	const char *value = sql_result_get_field_value(result, idx);
+
+	return p_strdup(pool, value == NULL ? "" : value);
+}
+
+static unsigned long long
+result_num(struct sql_result *result, unsigned int idx)
+{
+	const char *value = sql_result_get_field_value(result, idx);
+	unsigned long long num;
+
+	if (value == NULL || str_to_ullong(value, &num) < 0)
+		return 0;
+	return num;
+}
+
+/* One row in JOB_COLUMNS order */
+static int job_from_row(struct sql_result *result, pool_t pool,
+			struct job *job_r)
+{
+	i_zero(job_r);
+	job_r->id = result_num(result, 0);
+	job_r->username = result_str(result, pool, 1);
+	if (job_status_parse(sql_result_get_field_value(result, 2),
+			     &job_r->status) < 0)
+		return -1;
+	job_r->source_host = result_str(result, pool, 3);
+	job_r->source_port = result_num(result, 4);
+	job_r->source_ssl = result_str(result, pool, 5);
+	job_r->source_user = result_str(result, pool, 6);
+	job_r->options = result_str(result, pool, 7);
+	job_r->created = result_num(result, 8);
+	job_r->started = result_num(result, 9);
+	job_r->finished = result_num(result, 10);
+	job_r->updated = result_num(result, 11);
+	job_r->worker = result_str(result, pool, 12);
+	job_r->msgs_done = result_num(result, 13);
+	job_r->msgs_total = result_num(result, 14);
+	job_r->bytes_done = result_num(result, 15);
+	job_r->bytes_total = result_num(result, 16);
+	job_r->imported = result_num(result, 17);
+	job_r->skipped = result_num(result, 18);
+	job_r->filtered = result_num(result, 19);
+	job_r->failed = result_num(result, 20);
+	job_r->error_code = result_str(result, pool, 21);
+	job_r->error_detail = result_str(result, pool, 22);
+	job_r->cancel_requested = result_num(result, 23) != 0;
+	return 0;
+}
+
+/* Run a statement returning jobs. Returns the number of rows, or -1. */
+static int job_store_query_jobs(struct sql_statement *stmt, pool_t pool,
+				ARRAY_TYPE(job) *jobs, const char **error_r)
+{
+	struct sql_result *result;
+	struct job job;
+	int ret, count = 0;
+
+	result = sql_statement_query_s(&stmt);
+	while ((ret = sql_result_next_row(result)) > 0) {
+		if (job_from_row(result, pool, &job) < 0) {
+			*error_r = "Invalid job status in the job store";
+			sql_result_unref(result);
+			return -1;
+		}
+		array_push_back(jobs, &job);
+		count++;
+	}
+	if (ret < 0) {
+		*error_r = t_strdup(sql_result_get_error(result));
+		count = -1;
+	}
+	sql_result_unref(result);
+	return count;
+}
+
+int job_store_get(struct job_store *store, pool_t pool,
+		  unsigned long long id, struct job *job_r,
+		  const char **error_r)
+{
+	struct sql_statement *stmt;
+	ARRAY_TYPE(job) jobs;
+	int ret;
+
+	t_array_init(&jobs, 1);
+	stmt = sql_statement_init(store->db, "SELECT "JOB_COLUMNS
+				  " FROM import_remote_jobs WHERE id = ?");
+	sql_statement_bind_int64(stmt, 0, id);
+	ret = job_store_query_jobs(stmt, pool, &jobs, error_r);
+	if (ret <= 0)
+		return ret;
+	*job_r = *array_idx(&jobs, 0);
+	return 1;
+}
+
+int job_store_list_user(struct job_store *store, pool_t pool,
+			const char *username, ARRAY_TYPE(job) *jobs,
+			const char **error_r)
+{
+	struct sql_statement *stmt;
+
+	stmt = sql_statement_init(store->db, "SELECT "JOB_COLUMNS
+				  " FROM import_remote_jobs WHERE username = ?"
+				  " ORDER BY id DESC");
+	sql_statement_bind_str(stmt, 0, username);
+	return job_store_query_jobs(stmt, pool, jobs, error_r) < 0 ? -1 : 0;
+}
+
+int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
+		    struct job *job_r, const char **error_r)
+{
+	struct sql_transaction_context *trans;
+	struct sql_statement *stmt;
+	ARRAY_TYPE(job) jobs;
+	unsigned int affected = 0;
+	guid_128_t guid;
+	const char *claim;
+	int ret;
+
+	/* the claim is marked with a token of its own, to find the row */
+	guid_128_generate(guid);
+	claim = t_strdup_printf("%s/%s", worker, guid_128_to_string(guid));
+
+	trans = sql_transaction_begin(store->db);
+	stmt = sql_statement_init(store->db,
+		"UPDATE import_remote_jobs SET status = 'preparing', "
+		"worker = ?, started = ?, updated = ? "
+		"WHERE status = 'queued' AND id = ("
+		" SELECT j.id FROM import_remote_jobs j WHERE j.status = 'queued'"
+		" AND NOT EXISTS (SELECT 1 FROM import_remote_jobs l"
+		"  WHERE l.username = j.username"
+		"  AND l.status IN ('preparing', 'running'))"
+		" ORDER BY j.id LIMIT 1)");
+	sql_statement_bind_str(stmt, 0, claim);
+	sql_statement_bind_int64(stmt, 1, ioloop_time);
+	sql_statement_bind_int64(stmt, 2, ioloop_time);
+	sql_update_stmt_get_rows(trans, &stmt, &affected);
+	if (job_store_commit(store, &trans, error_r) < 0)
+		return -1;
+	if (affected == 0)
+		return 0;
+
+	t_array_init(&jobs, 1);
+	stmt = sql_statement_init(store->db, "SELECT "JOB_COLUMNS
+				  " FROM import_remote_jobs WHERE worker = ?");
+	sql_statement_bind_str(stmt, 0, claim);
+	ret = job_store_query_jobs(stmt, pool, &jobs, error_r);
+	if (ret <= 0) {
+		if (ret == 0)
+			*error_r = "The claimed job disappeared";
+		return -1;
+	}
+	*job_r = *array_idx(&jobs, 0);
+	return 1;
+}
+
+int job_store_update(struct job_store *store, const struct job *job,
+		     const char **error_r)
+{
+	struct sql_transaction_context *trans;
+	struct sql_statement *stmt;
+
+	trans = sql_transaction_begin(store->db);
+	stmt = sql_statement_init(store->db,
+		"UPDATE import_remote_jobs SET status = ?, started = ?, "
+		"finished = ?, updated = ?, msgs_done = ?, msgs_total = ?, "
+		"bytes_done = ?, bytes_total = ?, imported = ?, skipped = ?, "
+		"filtered = ?, failed = ?, error_code = ?, error_detail = ? "
+		"WHERE id = ?");
+	sql_statement_bind_str(stmt, 0, job_status_name(job->status));
+	sql_statement_bind_int64(stmt, 1, job->started);
+	sql_statement_bind_int64(stmt, 2, job->finished);
+	sql_statement_bind_int64(stmt, 3, ioloop_time);
+	sql_statement_bind_int64(stmt, 4, job->msgs_done);
+	sql_statement_bind_int64(stmt, 5, job->msgs_total);
+	sql_statement_bind_int64(stmt, 6, job->bytes_done);
+	sql_statement_bind_int64(stmt, 7, job->bytes_total);
+	sql_statement_bind_int64(stmt, 8, job->imported);
+	sql_statement_bind_int64(stmt, 9, job->skipped);
+	sql_statement_bind_int64(stmt, 10, job->filtered);
+	sql_statement_bind_int64(stmt, 11, job->failed);
+	sql_statement_bind_str(stmt, 12, job->error_code == NULL ? "" :
+			       job->error_code);
+	sql_statement_bind_str(stmt, 13, job->error_detail == NULL ? "" :
+			       job->error_detail);
+	sql_statement_bind_int64(stmt, 14, job->id);
+	sql_update_stmt(trans, &stmt);
+	return job_store_commit(store, &trans, error_r);
+}

@@ -1,0 +1,83 @@
+#ifndef JOB_STORE_H
+#define JOB_STORE_H
+
+/* The job store: import jobs persisted through Dovecot's lib-sql, SQLite by
+   default (one file), PostgreSQL when several Dovecot backends share one
+   queue. The schema is created and migrated on open, and versioned.
+
+   Claims are atomic: a queued job goes to exactly one worker (an UPDATE
+   that only succeeds while the job is still queued), and a user never has
+   two jobs preparing/running at once. */
+
+enum job_status {
+	JOB_STATUS_QUEUED = 0,
+	JOB_STATUS_PREPARING,
+	JOB_STATUS_RUNNING,
+	JOB_STATUS_COMPLETED,
+	JOB_STATUS_FAILED,
+	JOB_STATUS_CANCELLED,
+
+	JOB_STATUS_COUNT
+};
+
+struct job {
+	unsigned long long id;
+	const char *username;
+	enum job_status status;
+	const char *source_host;
+	unsigned int source_port;
+	const char *source_ssl;
+	const char *source_user;
+	/* the import options, serialized by the caller */
+	const char *options;
+	time_t created, started, finished, updated;
+	const char *worker;
+	unsigned int msgs_done, msgs_total;
+	unsigned long long bytes_done, bytes_total;
+	unsigned int imported, skipped, filtered, failed;
+	/* error catalogue name ("" if none) and the cause */
+	const char *error_code, *error_detail;
+	bool cancel_requested;
+};
+ARRAY_DEFINE_TYPE(job, struct job);
+
+struct job_store;
+
+/* "running" and "preparing" are the live states: a job in them has a
+   worker. */
+const char *job_status_name(enum job_status status);
+/* Returns -1 for an unknown name */
+int job_status_parse(const char *name, enum job_status *status_r);
+bool job_status_is_final(enum job_status status);
+
+/* Open the store: driver "sqlite" (connect_string = file path) or "pgsql"
+   (a libpq connect string). Loads the lib-sql driver module if needed,
+   creates or migrates the schema. */
+int job_store_open(const char *driver, const char *connect_string,
+		   struct event *event_parent, struct job_store **store_r,
+		   const char **error_r);
+void job_store_close(struct job_store **store);
+/* Schema version the store is at */
+unsigned int job_store_get_schema_version(struct job_store *store);
+
+/* Queue a job (status, times and counters are set here). */
+int job_store_create(struct job_store *store, const struct job *job,
+		     unsigned long long *id_r, const char **error_r);
+/* Returns 1 and the job, 0 if there is no such job, -1 on error. Strings
+   are allocated from pool. */
+int job_store_get(struct job_store *store, pool_t pool,
+		  unsigned long long id, struct job *job_r,
+		  const char **error_r);
+/* A user's jobs, newest first */
+int job_store_list_user(struct job_store *store, pool_t pool,
+			const char *username, ARRAY_TYPE(job) *jobs,
+			const char **error_r);
+/* Claim the oldest queued job whose user has no live job: it becomes
+   Preparing with this worker. Returns 1 and the job, 0 if none, -1. */
+int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
+		    struct job *job_r, const char **error_r);
+/* Write the job's status, counters and error. */
+int job_store_update(struct job_store *store, const struct job *job,
+		     const char **error_r);
+
+#endif

@@ -1,0 +1,150 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+#include "lib.h"
+#include "array.h"
+#include "ioloop.h"
+#include "unlink-directory.h"
+#include "test-common.h"
+#include "job-store.h"
+
+#include <unistd.h>
+
+static const char *db_path;
+
+static struct job_store *store_open(void)
+{
+	struct job_store *store;
+	const char *error;
+
+	if (job_store_open("sqlite", db_path, NULL, &store, &error) < 0)
+		i_fatal("job_store_open() failed: %s", error);
+	return store;
+}
+
+static unsigned long long
+create_job(struct job_store *store, const char *username)
+{
+	struct job job;
+	unsigned long long id;
+	const char *error;
+
+	i_zero(&job);
+	job.username = username;
+	job.source_host = "imap.example.org";
+	job.source_port = 993;
+	job.source_ssl = "imaps";
+	job.source_user = t_strconcat(username, "@example.org", NULL);
+	job.options = "dedup=folder";
+	if (job_store_create(store, &job, &id, &error) < 0)
+		i_fatal("job_store_create() failed: %s", error);
+	return id;
+}
+
+static void test_job_store_schema(void)
+{
+	struct job_store *store;
+
+	test_begin("job store: schema created and kept");
+	store = store_open();
+	test_assert(job_store_get_schema_version(store) == 1);
+	job_store_close(&store);
+	store = store_open();
+	test_assert(job_store_get_schema_version(store) == 1);
+	job_store_close(&store);
+	test_end();
+}
+
+static void test_job_store_claims(void)
+{
+	struct job_store *store;
+	unsigned long long a1, a2, b1;
+	pool_t pool = pool_alloconly_create("test jobs", 4096);
+	ARRAY_TYPE(job) jobs;
+	struct job job;
+	const char *error;
+
+	test_begin("job store: create, claim, one live job per user, history");
+	store = store_open();
+	a1 = create_job(store, "alice");
+	a2 = create_job(store, "alice");
+	b1 = create_job(store, "bob");
+	test_assert(a1 < a2 && a2 < b1);
+
+	test_assert(job_store_get(store, pool, a1, &job, &error) == 1);
+	test_assert(job.status == JOB_STATUS_QUEUED);
+	test_assert_strcmp(job.source_user, "alice@example.org");
+	test_assert(job.source_port == 993);
+	test_assert(job_store_get(store, pool, 999999, &job, &error) == 0);
+
+	/* oldest first; alice's second job waits for her first */
+	test_assert(job_store_claim(store, pool, "w1", &job, &error) == 1);
+	test_assert(job.id == a1 && job.status == JOB_STATUS_PREPARING);
+	test_assert(strncmp(job.worker, "w1/", 3) == 0);
+	test_assert(job_store_claim(store, pool, "w2", &job, &error) == 1);
+	test_assert(job.id == b1);
+	test_assert(job_store_claim(store, pool, "w3", &job, &error) == 0);
+
+	/* a1 finishes: a2 can go */
+	test_assert(job_store_get(store, pool, a1, &job, &error) == 1);
+	job.status = JOB_STATUS_COMPLETED;
+	job.imported = 42;
+	job.error_code = "";
+	test_assert(job_store_update(store, &job, &error) == 0);
+	test_assert(job_store_get(store, pool, a1, &job, &error) == 1);
+	test_assert(job.status == JOB_STATUS_COMPLETED && job.imported == 42);
+	test_assert(job_store_claim(store, pool, "w3", &job, &error) == 1);
+	test_assert(job.id == a2);
+	test_assert(job_store_claim(store, pool, "w4", &job, &error) == 0);
+
+	/* history: newest first */
+	t_array_init(&jobs, 4);
+	test_assert(job_store_list_user(store, pool, "alice", &jobs, &error) == 0);
+	test_assert(array_count(&jobs) == 2);
+	const struct job *listed = array_front(&jobs);
+	test_assert(listed[0].id == a2);
+	test_assert(listed[1].id == a1);
+	job_store_close(&store);
+	pool_unref(&pool);
+	test_end();
+}
+
+static void test_job_store_status_names(void)
+{
+	enum job_status status;
+	unsigned int i;
+
+	test_begin("job store: status names");
+	for (i = 0; i < JOB_STATUS_COUNT; i++) {
+		test_assert_idx(job_status_parse(job_status_name(i), &status) == 0 &&
+				status == i, i);
+	}
+	test_assert(job_status_parse("Running", &status) < 0);
+	test_assert(job_status_is_final(JOB_STATUS_FAILED));
+	test_assert(!job_status_is_final(JOB_STATUS_RUNNING));
+	test_end();
+}
+
+int main(void)
+{
+	static void (*const test_functions[])(void) = {
+		test_job_store_status_names,
+		test_job_store_schema,
+		test_job_store_claims,
+		NULL
+	};
+	struct ioloop *ioloop;
+	char dir[] = "/tmp/test-job-store.XXXXXX";
+	int ret;
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	lib_init();
+	ioloop = io_loop_create();
+	db_path = t_strconcat(dir, "/jobs.db", NULL);
+	ret = test_run(test_functions);
+	io_loop_destroy(&ioloop);
+	(void)unlink(db_path);
+	(void)rmdir(dir);
+	lib_deinit();
+	return ret;
+}
