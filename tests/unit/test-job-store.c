@@ -7,16 +7,17 @@
 #include "test-common.h"
 #include "job-store.h"
 
+#include <stdio.h>
 #include <unistd.h>
 
-static const char *db_path;
+static const char *db_driver, *db_connect;
 
 static struct job_store *store_open(void)
 {
 	struct job_store *store;
 	const char *error;
 
-	if (job_store_open("sqlite", db_path, NULL, &store, &error) < 0)
+	if (job_store_open(db_driver, db_connect, NULL, &store, &error) < 0)
 		i_fatal("job_store_open() failed: %s", error);
 	return store;
 }
@@ -124,7 +125,9 @@ static void test_job_store_status_names(void)
 	test_end();
 }
 
-int main(void)
+/* test-job-store [DRIVER CONNECT]: SQLite in a temp dir by default; the
+   integration tests run it against a throwaway PostgreSQL too. */
+int main(int argc, char *argv[])
 {
 	static void (*const test_functions[])(void) = {
 		test_job_store_status_names,
@@ -140,10 +143,18 @@ int main(void)
 		return 1;
 	lib_init();
 	ioloop = io_loop_create();
-	db_path = t_strconcat(dir, "/jobs.db", NULL);
+	if (argc == 3) {
+		db_driver = argv[1];
+		db_connect = argv[2];
+		printf("job store driver: %s\n", db_driver);
+	} else {
+		db_driver = "sqlite";
+		db_connect = t_strconcat(dir, "/jobs.db", NULL);
+	}
 	ret = test_run(test_functions);
 	io_loop_destroy(&ioloop);
-	(void)unlink(db_path);
+	if (argc != 3)
+		(void)unlink(db_connect);
 	(void)rmdir(dir);
 	lib_deinit();
 	return ret;
