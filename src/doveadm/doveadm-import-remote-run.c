@@ -62,43 +62,6 @@ import_remote_run_progress(const struct import_progress *progress,
 	fflush(stderr);
 }
 
-static const char *
-import_remote_run_read_password(struct doveadm_mail_cmd_context *_ctx,
-				const char *path, bool from_stdin)
-{
-	const char *password, *error;
-	int fd;
-
-	if (from_stdin) {
-		if (import_remote_password_read_fd(STDIN_FILENO, _ctx->pool,
-						   &password, &error) < 0)
-			i_fatal_status(EX_USAGE, "--password-stdin: %s", error);
-		return password;
-	}
-	fd = open(path, O_RDONLY);
-	if (fd == -1)
-		i_fatal_status(EX_NOINPUT, "open(%s) failed: %m", path);
-	if (import_remote_password_read_fd(fd, _ctx->pool, &password,
-					   &error) < 0)
-		i_fatal_status(EX_DATAERR, "--password-file %s: %s", path, error);
-	i_close_fd(&fd);
-	return password;
-}
-
-static void
-import_remote_run_param_array(struct doveadm_mail_cmd_context *_ctx,
-			      const char *name, ARRAY_TYPE(const_string) *dest)
-{
-	const char *const *values;
-
-	if (!doveadm_cmd_param_array(_ctx->cctx, name, &values))
-		return;
-	for (; *values != NULL; values++) {
-		const char *value = p_strdup(_ctx->pool, *values);
-		array_push_back(dest, &value);
-	}
-}
-
 static void
 import_remote_run_init(struct doveadm_mail_cmd_context *_ctx,
 		       const char *const args[] ATTR_UNUSED)
@@ -106,82 +69,9 @@ import_remote_run_init(struct doveadm_mail_cmd_context *_ctx,
 	struct import_remote_run_cmd_context *ctx =
 		(struct import_remote_run_cmd_context *)_ctx;
 	struct import_remote_settings *set = &ctx->set;
-	const char *str, *password_file = NULL, *error;
-	int64_t port;
-	bool password_stdin = FALSE;
-
-	import_remote_settings_init(_ctx->pool, set);
-	if (doveadm_cmd_param_str(_ctx->cctx, "host", &str))
-		set->host = p_strdup(_ctx->pool, str);
-	if (doveadm_cmd_param_str(_ctx->cctx,
-				  DOVEADM_IMPORT_REMOTE_PARAM_SOURCE_USER, &str))
-		set->username = p_strdup(_ctx->pool, str);
-	if (doveadm_cmd_param_int64(_ctx->cctx, "port", &port)) {
-		if (port <= 0 || port > 65535)
-			i_fatal_status(EX_USAGE, "Invalid --port: %"PRId64, port);
-		set->port = (in_port_t)port;
-	}
-	if (doveadm_cmd_param_str(_ctx->cctx, "ssl", &str) &&
-	    import_remote_ssl_parse(str, &set->ssl) < 0) {
-		i_fatal_status(EX_USAGE,
-			"Invalid --ssl '%s': use imaps, starttls or none", str);
-	}
-	(void)doveadm_cmd_param_bool(_ctx->cctx, "tls-insecure",
-				     &set->tls_insecure);
-	(void)doveadm_cmd_param_str(_ctx->cctx, "password-file", &password_file);
-	(void)doveadm_cmd_param_bool(_ctx->cctx, "password-stdin",
-				     &password_stdin);
-	if (password_file != NULL && password_stdin)
-		i_fatal_status(EX_USAGE,
-			"Give either --password-file or --password-stdin");
-	import_remote_run_param_array(_ctx, "folder", &set->include_folders);
-	import_remote_run_param_array(_ctx, "exclude", &set->exclude_folders);
-	if (doveadm_cmd_param_str(_ctx->cctx, "dest-parent", &str) &&
-	    str[0] != '\0')
-		set->dest_parent = p_strdup(_ctx->pool, str);
-	if (doveadm_cmd_param_str(_ctx->cctx, "dedup", &str) &&
-	    import_remote_dedup_parse(str, &set->dedup) < 0) {
-		i_fatal_status(EX_USAGE,
-			"Invalid --dedup '%s': use folder, account or off", str);
-	}
-	if (doveadm_cmd_param_str(_ctx->cctx, "since", &str) &&
-	    import_remote_date_parse(str, &set->since) < 0)
-		i_fatal_status(EX_USAGE, "Invalid --since '%s': use YYYY-MM-DD", str);
-	if (doveadm_cmd_param_str(_ctx->cctx, "before", &str) &&
-	    import_remote_date_parse(str, &set->before) < 0)
-		i_fatal_status(EX_USAGE, "Invalid --before '%s': use YYYY-MM-DD", str);
-	(void)doveadm_cmd_param_bool(_ctx->cctx, "newest-first",
-				     &set->newest_first);
+	doveadm_import_remote_read_options(_ctx, set);
 	(void)doveadm_cmd_param_bool(_ctx->cctx, "dry-run", &set->dry_run);
 	(void)doveadm_cmd_param_bool(_ctx->cctx, "quiet", &ctx->quiet);
-	if (doveadm_cmd_param_int64(_ctx->cctx, "timeout", &port)) {
-		if (port <= 0 || port > 3600)
-			i_fatal_status(EX_USAGE, "Invalid --timeout: %"PRId64, port);
-		set->connect_timeout_msecs = port * 1000;
-	}
-
-	if (doveadm_cmd_param_int64(_ctx->cctx, "throttle-retries", &port)) {
-		if (port < 0 || port > 100)
-			i_fatal_status(EX_USAGE, "Invalid --throttle-retries: %"PRId64, port);
-		set->throttle_retries = port;
-	}
-	if (doveadm_cmd_param_int64(_ctx->cctx, "fetch-chunk", &port)) {
-		if (port <= 0 || port > 1000000)
-			i_fatal_status(EX_USAGE, "Invalid --fetch-chunk: %"PRId64, port);
-		set->fetch_chunk = port;
-	}
-
-	if (password_file != NULL || password_stdin) {
-		set->password = import_remote_run_read_password(_ctx,
-			password_file, password_stdin);
-	}
-	if (import_remote_settings_check(set, &error) < 0)
-		i_fatal_status(EX_USAGE, "%s", error);
-	if (set->tls_insecure) {
-		i_warning("--tls-insecure: the source server's certificate is "
-			  "NOT verified; the password and mail can be "
-			  "intercepted");
-	}
 	ctx->stderr_is_tty = isatty(STDERR_FILENO) == 1;
 
 	if (set->dry_run) {
@@ -306,34 +196,11 @@ struct doveadm_cmd_ver2 doveadm_cmd_import_remote_run = {
 	.name = "import-remote run",
 	.cmd = doveadm_import_remote_mail_cmd,
 	.mail_cmd = import_remote_run_alloc,
-	.usage = "-u <user> "
-		"--host <host> --user <remote user> "
-		"(--password-file <path> | --password-stdin) "
-		"[--port <port>] [--ssl imaps|starttls|none] [--tls-insecure] "
-		"[--folder <pattern> ...] [--exclude <pattern> ...] "
-		"[--dest-parent <folder>] [--since YYYY-MM-DD] "
-		"[--before YYYY-MM-DD] [--newest-first] "
-		"[--dedup folder|account|off] [--timeout <secs>] "
-		"[--fetch-chunk <n>] [--throttle-retries <n>] [--dry-run] [--quiet]",
+	.usage = "-u <user> "DOVEADM_IMPORT_REMOTE_SOURCE_USAGE
+		" [--dry-run] [--quiet]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS
-DOVEADM_CMD_PARAM('\0', "host", CMD_PARAM_STR, 0)
-DOVEADM_CMD_PARAM('\0', "port", CMD_PARAM_INT64, 0)
-DOVEADM_CMD_PARAM('\0', "ssl", CMD_PARAM_STR, 0)
-DOVEADM_CMD_PARAM('\0', "tls-insecure", CMD_PARAM_BOOL, 0)
-DOVEADM_CMD_PARAM('\0', "user", CMD_PARAM_STR, 0)
-DOVEADM_CMD_PARAM('\0', "password-file", CMD_PARAM_STR, 0)
-DOVEADM_CMD_PARAM('\0', "password-stdin", CMD_PARAM_BOOL, 0)
-DOVEADM_CMD_PARAM('\0', "folder", CMD_PARAM_ARRAY, 0)
-DOVEADM_CMD_PARAM('\0', "exclude", CMD_PARAM_ARRAY, 0)
-DOVEADM_CMD_PARAM('\0', "dest-parent", CMD_PARAM_STR, 0)
-DOVEADM_CMD_PARAM('\0', "timeout", CMD_PARAM_INT64, 0)
-DOVEADM_CMD_PARAM('\0', "fetch-chunk", CMD_PARAM_INT64, 0)
-DOVEADM_CMD_PARAM('\0', "throttle-retries", CMD_PARAM_INT64, 0)
-DOVEADM_CMD_PARAM('\0', "since", CMD_PARAM_STR, 0)
-DOVEADM_CMD_PARAM('\0', "before", CMD_PARAM_STR, 0)
-DOVEADM_CMD_PARAM('\0', "newest-first", CMD_PARAM_BOOL, 0)
-DOVEADM_CMD_PARAM('\0', "dedup", CMD_PARAM_STR, 0)
+DOVEADM_IMPORT_REMOTE_SOURCE_PARAMS
 DOVEADM_CMD_PARAM('\0', "dry-run", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "quiet", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAMS_END
