@@ -4,6 +4,7 @@
 #include "array.h"
 #include "str.h"
 #include "safe-memset.h"
+#include "strescape.h"
 #include "import-remote-settings.h"
 
 #include <time.h>
@@ -180,4 +181,114 @@ int import_remote_password_read_fd(int fd, pool_t pool, const char **password_r,
 		*password_r = p_strndup(pool, buf, len);
 	safe_memset(buf, 0, sizeof(buf));
 	return result;
+}
+
+static const char *const dedup_names[] = { "folder", "account", "off" };
+
+const char *import_remote_settings_export(const struct import_remote_settings *set)
+{
+	string_t *str = t_str_new(128);
+	const char *pattern;
+
+	str_printfa(str, "dedup=%s", dedup_names[set->dedup]);
+	if (set->since != 0)
+		str_printfa(str, "\tsince=%ld", (long)set->since);
+	if (set->before != 0)
+		str_printfa(str, "\tbefore=%ld", (long)set->before);
+	if (set->newest_first)
+		str_append(str, "\tnewest_first=1");
+	if (set->tls_insecure)
+		str_append(str, "\ttls_insecure=1");
+	if (set->dest_parent != NULL) {
+		str_append(str, "\tdest_parent=");
+		str_append_tabescaped(str, set->dest_parent);
+	}
+	array_foreach_elem(&set->include_folders, pattern) {
+		str_append(str, "\tfolder=");
+		str_append_tabescaped(str, pattern);
+	}
+	array_foreach_elem(&set->exclude_folders, pattern) {
+		str_append(str, "\texclude=");
+		str_append_tabescaped(str, pattern);
+	}
+	str_printfa(str, "\tfetch_chunk=%u\tthrottle_retries=%u"
+		    "\tconnect_timeout_msecs=%u",
+		    set->fetch_chunk, set->throttle_retries,
+		    set->connect_timeout_msecs);
+	return str_c(str);
+}
+
+static int settings_import_uint(const char *value, unsigned int *num_r,
+				const char *key, const char **error_r)
+{
+	if (str_to_uint(value, num_r) < 0) {
+		*error_r = t_strdup_printf("Invalid %s: %s", key, value);
+		return -1;
+	}
+	return 0;
+}
+
+int import_remote_settings_import(pool_t pool, const char *str,
+				  struct import_remote_settings *set,
+				  const char **error_r)
+{
+	const char *const *fields, *key, *value;
+	long long num;
+
+	for (fields = t_strsplit_tabescaped(str); *fields != NULL; fields++) {
+		value = strchr(*fields, '=');
+		if (value == NULL) {
+			*error_r = t_strdup_printf("Invalid option: %s", *fields);
+			return -1;
+		}
+		key = t_strdup_until(*fields, value++);
+		if (strcmp(key, "dedup") == 0) {
+			if (import_remote_dedup_parse(value, &set->dedup) < 0) {
+				*error_r = t_strdup_printf("Invalid dedup: %s", value);
+				return -1;
+			}
+		} else if (strcmp(key, "since") == 0 ||
+			   strcmp(key, "before") == 0) {
+			if (str_to_llong(value, &num) < 0 || num < 0) {
+				*error_r = t_strdup_printf("Invalid %s: %s",
+							   key, value);
+				return -1;
+			}
+			if (key[0] == 's')
+				set->since = num;
+			else
+				set->before = num;
+		} else if (strcmp(key, "newest_first") == 0) {
+			set->newest_first = strcmp(value, "1") == 0;
+		} else if (strcmp(key, "tls_insecure") == 0) {
+			set->tls_insecure = strcmp(value, "1") == 0;
+		} else if (strcmp(key, "dest_parent") == 0) {
+			set->dest_parent = p_strdup(pool, value);
+		} else if (strcmp(key, "folder") == 0) {
+			value = p_strdup(pool, value);
+			array_push_back(&set->include_folders, &value);
+		} else if (strcmp(key, "exclude") == 0) {
+			value = p_strdup(pool, value);
+			array_push_back(&set->exclude_folders, &value);
+		} else if (strcmp(key, "fetch_chunk") == 0) {
+			if (settings_import_uint(value, &set->fetch_chunk,
+						 key, error_r) < 0)
+				return -1;
+		} else if (strcmp(key, "throttle_retries") == 0) {
+			if (settings_import_uint(value, &set->throttle_retries,
+						 key, error_r) < 0)
+				return -1;
+		} else if (strcmp(key, "connect_timeout_msecs") == 0) {
+			if (settings_import_uint(value,
+						 &set->connect_timeout_msecs,
+						 key, error_r) < 0)
+				return -1;
+		} else {
+			/* written by a newer version: ignoring an option
+			   could import something else than asked */
+			*error_r = t_strdup_printf("Unknown option: %s", key);
+			return -1;
+		}
+	}
+	return 0;
 }

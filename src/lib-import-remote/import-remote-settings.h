@@ -71,6 +71,12 @@ in_port_t import_remote_settings_get_port(const struct import_remote_settings *s
 /* Check the settings are complete and consistent. */
 int import_remote_settings_check(const struct import_remote_settings *set,
 				 const char **error_r);
+/* The import options (not the source account) as one line, for a queued
+   job, and back. import fills set, which must be initialized. */
+const char *import_remote_settings_export(const struct import_remote_settings *set);
+int import_remote_settings_import(pool_t pool, const char *str,
+				  struct import_remote_settings *set,
+				  const char **error_r);
 /* Read a password from a file or stream: the first line, without its line
    ending. Fails on empty passwords. */
 int import_remote_password_read_fd(int fd, pool_t pool, const char **password_r,

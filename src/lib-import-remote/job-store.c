@@ -11,7 +11,7 @@
 
 /* The schema this code writes. Each step in schema_steps[] takes the store
    from version i to i+1; open applies the missing ones. */
-#define JOB_STORE_SCHEMA_VERSION 1
+#define JOB_STORE_SCHEMA_VERSION 2
 /* lib-sql drivers are modules of Dovecot's module dir */
 #define JOB_STORE_SQL_MODULE_DIR MODULEDIR
 
@@ -19,7 +19,8 @@
 	"id, username, status, source_host, source_port, source_ssl, " \
 	"source_user, options, created, started, finished, updated, worker, " \
 	"msgs_done, msgs_total, bytes_done, bytes_total, imported, skipped, " \
-	"filtered, failed, error_code, error_detail, cancel_requested"
+	"filtered, failed, error_code, error_detail, cancel_requested, " \
+	"source_password"
 
 struct job_store {
 	struct sql_db *db;
@@ -114,6 +115,11 @@ static const char *job_store_schema_step(struct job_store *store,
 			"cancel_requested INTEGER NOT NULL)",
 			store->pgsql ? "BIGSERIAL PRIMARY KEY" :
 			"INTEGER PRIMARY KEY AUTOINCREMENT");
+	case 1:
+		/* the source password, encrypted (secret-box); '' once the
+		   job has ended */
+		return "ALTER TABLE import_remote_jobs ADD COLUMN "
+			"source_password TEXT NOT NULL DEFAULT ''";
 	}
 	i_unreached();
 }
@@ -308,9 +314,10 @@ int job_store_create(struct job_store *store, const struct job *job,
 		"source_host, source_port, source_ssl, source_user, options, "
 		"created, started, finished, updated, worker, msgs_done, "
 		"msgs_total, bytes_done, bytes_total, imported, skipped, "
-		"filtered, failed, error_code, error_detail, cancel_requested) "
+		"filtered, failed, error_code, error_detail, cancel_requested, "
+		"source_password) "
 		"VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, 0, 0, ?, '', "
-		"0, 0, 0, 0, 0, 0, 0, 0, '', '', 0)");
+		"0, 0, 0, 0, 0, 0, 0, 0, '', '', 0, ?)");
 	sql_statement_bind_str(stmt, 0, token);
 	sql_statement_bind_str(stmt, 1, job->username);
 	sql_statement_bind_str(stmt, 2, job->source_host);
@@ -320,6 +327,8 @@ int job_store_create(struct job_store *store, const struct job *job,
 	sql_statement_bind_str(stmt, 6, job->options == NULL ? "" : job->options);
 	sql_statement_bind_int64(stmt, 7, ioloop_time);
 	sql_statement_bind_int64(stmt, 8, ioloop_time);
+	sql_statement_bind_str(stmt, 9, job->source_password == NULL ? "" :
+			       job->source_password);
 	sql_update_stmt(trans, &stmt);
 	if (job_store_commit(store, &trans, error_r) < 0)
 		return -1;
@@ -394,6 +403,7 @@ static int job_from_row(struct sql_result *result, pool_t pool,
 	job_r->error_code = result_str(result, pool, 21);
 	job_r->error_detail = result_str(result, pool, 22);
 	job_r->cancel_requested = result_num(result, 23) != 0;
+	job_r->source_password = result_str(result, pool, 24);
 	return 0;
 }
 
@@ -456,7 +466,8 @@ int job_store_list_user(struct job_store *store, pool_t pool,
 }
 
 int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
-		    struct job *job_r, const char **error_r)
+		    unsigned int stale_secs, struct job *job_r,
+		    const char **error_r)
 {
 	struct sql_transaction_context *trans;
 	struct sql_statement *stmt;
@@ -471,18 +482,26 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 	claim = t_strdup_printf("%s/%s", worker, guid_128_to_string(guid));
 
 	trans = sql_transaction_begin(store->db);
+	/* claimable: queued, or live but not updated for stale_secs (its
+	   worker died); never while the user has another live job */
 	stmt = sql_statement_init(store->db,
 		"UPDATE import_remote_jobs SET status = 'preparing', "
 		"worker = ?, started = ?, updated = ? "
-		"WHERE status = 'queued' AND id = ("
-		" SELECT j.id FROM import_remote_jobs j WHERE j.status = 'queued'"
+		"WHERE (status = 'queued' OR (status IN ('preparing', 'running')"
+		" AND updated < ?)) AND id = ("
+		" SELECT j.id FROM import_remote_jobs j"
+		" WHERE (j.status = 'queued' OR (j.status IN ('preparing', 'running')"
+		"  AND j.updated < ?))"
 		" AND NOT EXISTS (SELECT 1 FROM import_remote_jobs l"
-		"  WHERE l.username = j.username"
-		"  AND l.status IN ('preparing', 'running'))"
+		"  WHERE l.username = j.username AND l.id <> j.id"
+		"  AND l.status IN ('preparing', 'running') AND l.updated >= ?)"
 		" ORDER BY j.id LIMIT 1)");
 	sql_statement_bind_str(stmt, 0, claim);
 	sql_statement_bind_int64(stmt, 1, ioloop_time);
 	sql_statement_bind_int64(stmt, 2, ioloop_time);
+	sql_statement_bind_int64(stmt, 3, ioloop_time - stale_secs);
+	sql_statement_bind_int64(stmt, 4, ioloop_time - stale_secs);
+	sql_statement_bind_int64(stmt, 5, ioloop_time - stale_secs);
 	sql_update_stmt_get_rows(trans, &stmt, &affected);
 	if (job_store_commit(store, &trans, error_r) < 0)
 		return -1;
@@ -514,8 +533,9 @@ int job_store_update(struct job_store *store, const struct job *job,
 		"UPDATE import_remote_jobs SET status = ?, started = ?, "
 		"finished = ?, updated = ?, msgs_done = ?, msgs_total = ?, "
 		"bytes_done = ?, bytes_total = ?, imported = ?, skipped = ?, "
-		"filtered = ?, failed = ?, error_code = ?, error_detail = ? "
-		"WHERE id = ?");
+		"filtered = ?, failed = ?, error_code = ?, error_detail = ?, "
+		"source_password = CASE WHEN ? = 1 THEN '' "
+		"ELSE source_password END WHERE id = ?");
 	sql_statement_bind_str(stmt, 0, job_status_name(job->status));
 	sql_statement_bind_int64(stmt, 1, job->started);
 	sql_statement_bind_int64(stmt, 2, job->finished);
@@ -532,7 +552,33 @@ int job_store_update(struct job_store *store, const struct job *job,
 			       job->error_code);
 	sql_statement_bind_str(stmt, 13, job->error_detail == NULL ? "" :
 			       job->error_detail);
-	sql_statement_bind_int64(stmt, 14, job->id);
+	/* the password is erased when the job ends */
+	sql_statement_bind_int64(stmt, 14, job_status_is_final(job->status));
+	sql_statement_bind_int64(stmt, 15, job->id);
+	sql_update_stmt(trans, &stmt);
+	return job_store_commit(store, &trans, error_r);
+}
+
+int job_store_cancel(struct job_store *store, unsigned long long id,
+		     const char **error_r)
+{
+	struct sql_transaction_context *trans;
+	struct sql_statement *stmt;
+
+	trans = sql_transaction_begin(store->db);
+	/* a queued job ends at once; a live one stops at its next update */
+	stmt = sql_statement_init(store->db,
+		"UPDATE import_remote_jobs SET status = 'cancelled', "
+		"finished = ?, updated = ?, error_code = 'cancelled', "
+		"source_password = '' WHERE id = ? AND status = 'queued'");
+	sql_statement_bind_int64(stmt, 0, ioloop_time);
+	sql_statement_bind_int64(stmt, 1, ioloop_time);
+	sql_statement_bind_int64(stmt, 2, id);
+	sql_update_stmt(trans, &stmt);
+	stmt = sql_statement_init(store->db,
+		"UPDATE import_remote_jobs SET cancel_requested = 1 "
+		"WHERE id = ? AND status IN ('preparing', 'running')");
+	sql_statement_bind_int64(stmt, 0, id);
 	sql_update_stmt(trans, &stmt);
 	return job_store_commit(store, &trans, error_r);
 }

@@ -37,6 +37,8 @@ struct job {
 	unsigned int imported, skipped, filtered, failed;
 	/* error catalogue name ("" if none) and the cause */
 	const char *error_code, *error_detail;
+	/* the source password, encrypted with secret-box; "" after the end */
+	const char *source_password;
 	bool cancel_requested;
 };
 ARRAY_DEFINE_TYPE(job, struct job);
@@ -73,11 +75,19 @@ int job_store_list_user(struct job_store *store, pool_t pool,
 			const char *username, ARRAY_TYPE(job) *jobs,
 			const char **error_r);
 /* Claim the oldest queued job whose user has no live job: it becomes
-   Preparing with this worker. Returns 1 and the job, 0 if none, -1. */
+   Preparing with this worker. A live job not updated for stale_secs (its
+   worker died) is claimable again: the import resumes safely. Returns 1 and
+   the job, 0 if none, -1. */
 int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
-		    struct job *job_r, const char **error_r);
-/* Write the job's status, counters and error. */
+		    unsigned int stale_secs, struct job *job_r,
+		    const char **error_r);
+/* Write the job's status, counters and error (and the time: a live job's
+   updates are its heartbeat). The password is erased once the job has
+   ended. */
 int job_store_update(struct job_store *store, const struct job *job,
+		     const char **error_r);
+/* Cancel: a queued job at once, a live one asks its worker to stop. */
+int job_store_cancel(struct job_store *store, unsigned long long id,
 		     const char **error_r);
 
 #endif

@@ -232,6 +232,45 @@ static void test_progress_format(void)
 	test_end();
 }
 
+static void test_settings_export_import(void)
+{
+	struct import_remote_settings set, set2;
+	pool_t pool = pool_alloconly_create("settings", 1024);
+	const char *str, *error, *pattern;
+
+	test_begin("settings export/import (queued jobs)");
+	import_remote_settings_init(pool, &set);
+	set.dedup = IMPORT_REMOTE_DEDUP_ACCOUNT;
+	set.since = 1704067200;
+	set.newest_first = TRUE;
+	set.dest_parent = "Imported\tstuff";
+	pattern = "Work/*";
+	array_push_back(&set.include_folders, &pattern);
+	pattern = "[Gmail]/All Mail";
+	array_push_back(&set.exclude_folders, &pattern);
+	set.fetch_chunk = 7;
+	str = import_remote_settings_export(&set);
+
+	import_remote_settings_init(pool, &set2);
+	test_assert(import_remote_settings_import(pool, str, &set2, &error) == 0);
+	test_assert(set2.dedup == IMPORT_REMOTE_DEDUP_ACCOUNT);
+	test_assert(set2.since == 1704067200 && set2.before == 0);
+	test_assert(set2.newest_first && !set2.tls_insecure);
+	test_assert_strcmp(set2.dest_parent, "Imported\tstuff");
+	test_assert(array_count(&set2.include_folders) == 1);
+	test_assert_strcmp(array_idx_elem(&set2.include_folders, 0), "Work/*");
+	test_assert_strcmp(array_idx_elem(&set2.exclude_folders, 0),
+			   "[Gmail]/All Mail");
+	test_assert(set2.fetch_chunk == 7);
+
+	import_remote_settings_init(pool, &set2);
+	test_assert(import_remote_settings_import(pool, "bogus=1", &set2, &error) < 0);
+	test_assert(import_remote_settings_import(pool, "dedup=maybe", &set2, &error) < 0);
+	test_assert(import_remote_settings_import(pool, "nokey", &set2, &error) < 0);
+	pool_unref(&pool);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
@@ -242,6 +281,7 @@ int main(void)
 		test_password_read,
 		test_error_catalogue,
 		test_progress_format,
+		test_settings_export_import,
 		NULL
 	};
 	return test_run(test_functions);

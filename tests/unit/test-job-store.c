@@ -3,6 +3,7 @@
 #include "lib.h"
 #include "array.h"
 #include "ioloop.h"
+#include "sleep.h"
 #include "unlink-directory.h"
 #include "test-common.h"
 #include "job-store.h"
@@ -36,6 +37,7 @@ create_job(struct job_store *store, const char *username)
 	job.source_ssl = "imaps";
 	job.source_user = t_strconcat(username, "@example.org", NULL);
 	job.options = "dedup=folder";
+	job.source_password = "v1:secret";
 	if (job_store_create(store, &job, &id, &error) < 0)
 		i_fatal("job_store_create() failed: %s", error);
 	return id;
@@ -47,10 +49,10 @@ static void test_job_store_schema(void)
 
 	test_begin("job store: schema created and kept");
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 1);
+	test_assert(job_store_get_schema_version(store) == 2);
 	job_store_close(&store);
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 1);
+	test_assert(job_store_get_schema_version(store) == 2);
 	job_store_close(&store);
 	test_end();
 }
@@ -78,12 +80,12 @@ static void test_job_store_claims(void)
 	test_assert(job_store_get(store, pool, 999999, &job, &error) == 0);
 
 	/* oldest first; alice's second job waits for her first */
-	test_assert(job_store_claim(store, pool, "w1", &job, &error) == 1);
+	test_assert(job_store_claim(store, pool, "w1", 60, &job, &error) == 1);
 	test_assert(job.id == a1 && job.status == JOB_STATUS_PREPARING);
 	test_assert(strncmp(job.worker, "w1/", 3) == 0);
-	test_assert(job_store_claim(store, pool, "w2", &job, &error) == 1);
+	test_assert(job_store_claim(store, pool, "w2", 60, &job, &error) == 1);
 	test_assert(job.id == b1);
-	test_assert(job_store_claim(store, pool, "w3", &job, &error) == 0);
+	test_assert(job_store_claim(store, pool, "w3", 60, &job, &error) == 0);
 
 	/* a1 finishes: a2 can go */
 	test_assert(job_store_get(store, pool, a1, &job, &error) == 1);
@@ -93,9 +95,15 @@ static void test_job_store_claims(void)
 	test_assert(job_store_update(store, &job, &error) == 0);
 	test_assert(job_store_get(store, pool, a1, &job, &error) == 1);
 	test_assert(job.status == JOB_STATUS_COMPLETED && job.imported == 42);
-	test_assert(job_store_claim(store, pool, "w3", &job, &error) == 1);
+	test_assert(job_store_claim(store, pool, "w3", 60, &job, &error) == 1);
 	test_assert(job.id == a2);
-	test_assert(job_store_claim(store, pool, "w4", &job, &error) == 0);
+	test_assert(job_store_claim(store, pool, "w4", 60, &job, &error) == 0);
+
+	/* the password is kept while the job lives, erased at its end */
+	test_assert(job_store_get(store, pool, a2, &job, &error) == 1);
+	test_assert_strcmp(job.source_password, "v1:secret");
+	test_assert(job_store_get(store, pool, a1, &job, &error) == 1);
+	test_assert_strcmp(job.source_password, "");
 
 	/* history: newest first */
 	t_array_init(&jobs, 4);
@@ -104,6 +112,44 @@ static void test_job_store_claims(void)
 	const struct job *listed = array_front(&jobs);
 	test_assert(listed[0].id == a2);
 	test_assert(listed[1].id == a1);
+	job_store_close(&store);
+	pool_unref(&pool);
+	test_end();
+}
+
+static void test_job_store_stale_and_cancel(void)
+{
+	struct job_store *store;
+	pool_t pool = pool_alloconly_create("test jobs", 4096);
+	unsigned long long c1, c2;
+	struct job job;
+	const char *error;
+
+	test_begin("job store: a dead worker's job is claimed again; cancel");
+	store = store_open();
+	c1 = create_job(store, "carol");
+	c2 = create_job(store, "carol");
+	test_assert(job_store_claim(store, pool, "w1", 60, &job, &error) == 1);
+	test_assert(job.id == c1);
+	/* not stale yet: nothing for carol */
+	test_assert(job_store_claim(store, pool, "w2", 60, &job, &error) == 0);
+	/* w1 has not updated the job for a second, which with stale_secs=0
+	   is stale (so are the earlier test's jobs: they come first, being
+	   older) */
+	i_sleep_msecs(1100);
+	io_loop_time_refresh();
+	while (job_store_claim(store, pool, "w2", 0, &job, &error) == 1 &&
+	       job.id != c1) ;
+	test_assert(job.id == c1 && strncmp(job.worker, "w2/", 3) == 0);
+
+	/* cancel: the queued one ends now, the live one is asked to stop */
+	test_assert(job_store_cancel(store, c2, &error) == 0);
+	test_assert(job_store_get(store, pool, c2, &job, &error) == 1);
+	test_assert(job.status == JOB_STATUS_CANCELLED);
+	test_assert_strcmp(job.source_password, "");
+	test_assert(job_store_cancel(store, c1, &error) == 0);
+	test_assert(job_store_get(store, pool, c1, &job, &error) == 1);
+	test_assert(job.status == JOB_STATUS_PREPARING && job.cancel_requested);
 	job_store_close(&store);
 	pool_unref(&pool);
 	test_end();
@@ -133,6 +179,7 @@ int main(int argc, char *argv[])
 		test_job_store_status_names,
 		test_job_store_schema,
 		test_job_store_claims,
+		test_job_store_stale_and_cancel,
 		NULL
 	};
 	struct ioloop *ioloop;
