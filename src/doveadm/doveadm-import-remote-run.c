@@ -30,7 +30,7 @@ struct import_remote_run_cmd_context {
 	size_t last_line_len;
 };
 
-static void
+static bool
 import_remote_run_progress(const struct import_progress *progress,
 			   bool final, void *context)
 {
@@ -40,9 +40,9 @@ import_remote_run_progress(const struct import_progress *progress,
 	const char *line;
 
 	if (ctx->quiet)
-		return;
+		return TRUE;
 	if (!final && progress->elapsed_msecs < ctx->last_progress_msecs + interval)
-		return;
+		return TRUE;
 	ctx->last_progress_msecs = progress->elapsed_msecs;
 
 	line = import_progress_format_line(progress);
@@ -60,6 +60,7 @@ import_remote_run_progress(const struct import_progress *progress,
 		fprintf(stderr, "progress: %s\n", line);
 	}
 	fflush(stderr);
+	return TRUE;
 }
 
 static void

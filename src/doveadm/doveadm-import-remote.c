@@ -40,6 +40,10 @@ void doveadm_import_remote_mail_cmd(struct doveadm_cmd_context *cctx)
 void doveadm_import_remote_plugin_init(struct module *module ATTR_UNUSED)
 {
 	doveadm_cmd_register_ver2(&doveadm_cmd_import_remote_run);
+	doveadm_cmd_register_ver2(&doveadm_cmd_import_remote_start);
+	doveadm_cmd_register_ver2(&doveadm_cmd_import_remote_status);
+	doveadm_cmd_register_ver2(&doveadm_cmd_import_remote_history);
+	doveadm_cmd_register_ver2(&doveadm_cmd_import_remote_cancel);
 }
 
 void doveadm_import_remote_plugin_deinit(void)

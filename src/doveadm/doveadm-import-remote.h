@@ -3,6 +3,10 @@
 
 /* One doveadm sub-command a file; this registers them all. */
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_run;
+extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_start;
+extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_status;
+extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_history;
+extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_cancel;
 
 /* Parameter name under which init() finds --user (the source account) */
 #define DOVEADM_IMPORT_REMOTE_PARAM_SOURCE_USER "source-user"

@@ -367,7 +367,8 @@ folder_import_save_body(struct folder_import_ctx *ctx, struct import_msg *msg,
 	run->progress->msgs_done++;
 	run->progress->bytes_done += size;
 	run->progress->bytes_imported += size;
-	import_run_progress(run, FALSE);
+	if (!import_run_progress(run, FALSE))
+		return -1;
 	return 1;
 }
 

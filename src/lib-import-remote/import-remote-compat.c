@@ -31,6 +31,14 @@ void import_remote_compat_special_use_mailboxes(struct mail_namespace *ns,
 	}
 }
 
+const char *import_remote_compat_plugin_setting(struct mail_user *user,
+						const char *name)
+{
+	const char *value = mail_user_plugin_getenv(user, name);
+
+	return value == NULL || value[0] == '\0' ? NULL : value;
+}
+
 int import_remote_compat_quota_remaining(struct mail_user *user,
 					 uint64_t *bytes_r,
 					 const char **error_r)

@@ -22,6 +22,10 @@ typedef void import_remote_special_use_callback_t(const char *name,
 void import_remote_compat_special_use_mailboxes(struct mail_namespace *ns,
 		import_remote_special_use_callback_t *callback, void *context);
 
+/* A plugin { } setting of the user, NULL if unset */
+const char *import_remote_compat_plugin_setting(struct mail_user *user,
+						const char *name);
+
 /* The storage the user may still fill before the quota is full, the
    smallest over all quota roots. Returns 1 if limited, 0 if there is no
    limit (or no quota plugin loaded), -1 on error. The quota plugin is

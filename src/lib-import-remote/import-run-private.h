@@ -41,7 +41,9 @@ struct import_run_ctx {
 	struct import_progress *progress;
 };
 
-void import_run_progress(struct import_run_ctx *ctx, bool final);
+/* Report progress. Returns FALSE if the import was cancelled (the source
+   session's error is then set). */
+bool import_run_progress(struct import_run_ctx *ctx, bool final);
 /* Warn (once) when what is selected so far exceeds the remaining quota */
 void import_run_check_quota(struct import_run_ctx *ctx);
 void import_run_warning(struct import_run_ctx *ctx, const char *text);

@@ -40,12 +40,17 @@ static void import_run_update_elapsed(struct import_run_ctx *ctx)
 		timeval_diff_msecs(&now, &ctx->start_time);
 }
 
-void import_run_progress(struct import_run_ctx *ctx, bool final)
+bool import_run_progress(struct import_run_ctx *ctx, bool final)
 {
 	if (ctx->progress_callback == NULL)
-		return;
+		return TRUE;
 	import_run_update_elapsed(ctx);
-	ctx->progress_callback(ctx->progress, final, ctx->context);
+	if (ctx->progress_callback(ctx->progress, final, ctx->context) ||
+	    final)
+		return TRUE;
+	imap_source_set_error(ctx->src, IMPORT_REMOTE_ERROR_CANCELLED,
+			      "The import was cancelled");
+	return FALSE;
 }
 
 void import_run_warning(struct import_run_ctx *ctx, const char *text)
@@ -471,7 +476,7 @@ static int import_run_copy_all(struct import_run_ctx *ctx)
 		ctx->before = ctx->set->before;
 		ret = import_run_pass(ctx);
 	}
-	import_run_progress(ctx, TRUE);
+	(void)import_run_progress(ctx, TRUE);
 	return ret;
 }
 

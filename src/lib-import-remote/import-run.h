@@ -36,8 +36,10 @@ struct import_run_result {
 };
 
 /* Called while running: often (the callee decides how often to show
-   anything) and once more with final=TRUE at the end. */
-typedef void import_run_progress_callback_t(const struct import_progress *progress,
+   anything) and once more with final=TRUE at the end. Returning FALSE
+   cancels the import: it stops after the message being saved, keeps what
+   is committed and fails with "cancelled". */
+typedef bool import_run_progress_callback_t(const struct import_progress *progress,
 					    bool final, void *context);
 
 /* Run the import. Returns 0 if everything selected is now in the local

@@ -1,0 +1,361 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+/* Queued imports: start, status, history, cancel. The job store and the
+   key that encrypts source passwords come from the user's plugin settings
+   import_remote_store and import_remote_key_file; the worker service
+   (import-remote-worker) runs the jobs. */
+
+#include "lib.h"
+#include "array.h"
+#include "time-util.h"
+#include "safe-memset.h"
+#include "doveadm.h"
+#include "doveadm-cmd.h"
+#include "doveadm-mail.h"
+#include "doveadm-print.h"
+#include "mail-user.h"
+#include "import-remote-compat.h"
+#include "import-remote-error.h"
+#include "import-remote-settings.h"
+#include "secret-box.h"
+#include "job-store.h"
+#include "job-runner.h"
+#include "doveadm-import-remote.h"
+
+struct import_remote_job_cmd_context {
+	struct doveadm_mail_cmd_context ctx;
+	struct import_remote_settings set;
+	int64_t job_id;
+	bool have_job_id;
+};
+
+static int
+import_remote_job_store_open(struct doveadm_mail_cmd_context *_ctx,
+			     struct mail_user *user, struct job_store **store_r,
+			     unsigned char key_r[SECRET_BOX_KEY_LEN])
+{
+	const char *uri, *key_file, *driver, *connect, *error;
+
+	uri = import_remote_compat_plugin_setting(user, "import_remote_store");
+	if (uri == NULL)
+		uri = JOB_RUNNER_DEFAULT_STORE;
+	if (job_runner_parse_store(uri, &driver, &connect, &error) < 0 ||
+	    job_store_open(driver, connect, user->event, store_r, &error) < 0) {
+		i_error("import-remote: %s", error);
+		_ctx->exit_code = EX_CONFIG;
+		return -1;
+	}
+	if (key_r == NULL)
+		return 0;
+	key_file = import_remote_compat_plugin_setting(user,
+						       "import_remote_key_file");
+	if (key_file == NULL)
+		key_file = JOB_RUNNER_DEFAULT_KEY_FILE;
+	if (secret_box_key_load(key_file, TRUE, key_r, &error) < 0) {
+		i_error("import-remote: %s", error);
+		_ctx->exit_code = EX_CONFIG;
+		job_store_close(store_r);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *job_time(time_t t)
+{
+	return t == 0 ? "" : t_strflocaltime("%Y-%m-%d %H:%M:%S", t);
+}
+
+/* --- start --- */
+
+static void import_remote_start_init(struct doveadm_mail_cmd_context *_ctx,
+				     const char *const args[] ATTR_UNUSED)
+{
+	struct import_remote_job_cmd_context *ctx =
+		(struct import_remote_job_cmd_context *)_ctx;
+
+	doveadm_import_remote_read_options(_ctx, &ctx->set);
+	doveadm_print_header_simple("job");
+	doveadm_print_header_simple("status");
+}
+
+static int import_remote_start_run(struct doveadm_mail_cmd_context *_ctx,
+				   struct mail_user *user)
+{
+	struct import_remote_job_cmd_context *ctx =
+		(struct import_remote_job_cmd_context *)_ctx;
+	unsigned char key[SECRET_BOX_KEY_LEN];
+	struct job_store *store;
+	struct job job;
+	unsigned long long id;
+	const char *error;
+	int ret;
+
+	if (import_remote_job_store_open(_ctx, user, &store, key) < 0)
+		return -1;
+	i_zero(&job);
+	job.username = user->username;
+	job.source_host = ctx->set.host;
+	job.source_port = import_remote_settings_get_port(&ctx->set);
+	job.source_ssl = import_remote_ssl_name(ctx->set.ssl);
+	job.source_user = ctx->set.username;
+	job.options = import_remote_settings_export(&ctx->set);
+	job.source_password = secret_box_encrypt(key, ctx->set.password);
+	safe_memset(key, 0, sizeof(key));
+	ret = job_store_create(store, &job, &id, &error);
+	job_store_close(&store);
+	if (ret < 0) {
+		i_error("import-remote: Queueing the job failed: %s", error);
+		_ctx->exit_code = EX_TEMPFAIL;
+		return -1;
+	}
+	doveadm_print(dec2str(id));
+	doveadm_print(job_status_name(JOB_STATUS_QUEUED));
+	return 0;
+}
+
+/* --- status, history --- */
+
+static void import_remote_job_read_id(struct doveadm_mail_cmd_context *_ctx)
+{
+	struct import_remote_job_cmd_context *ctx =
+		(struct import_remote_job_cmd_context *)_ctx;
+
+	ctx->have_job_id = doveadm_cmd_param_int64(_ctx->cctx, "job",
+						   &ctx->job_id);
+	if (ctx->have_job_id && ctx->job_id <= 0)
+		i_fatal_status(EX_USAGE, "Invalid job id");
+}
+
+static void import_remote_status_init(struct doveadm_mail_cmd_context *_ctx,
+				      const char *const args[] ATTR_UNUSED)
+{
+	import_remote_job_read_id(_ctx);
+	doveadm_print_header_simple("job");
+	doveadm_print_header_simple("status");
+	doveadm_print_header_simple("source");
+	doveadm_print_header_simple("messages");
+	doveadm_print_header("imported", "imported", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header("skipped", "skipped", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header("filtered", "filtered", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header("failed", "failed", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header("bytes", "bytes", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header_simple("created");
+	doveadm_print_header_simple("started");
+	doveadm_print_header_simple("finished");
+	doveadm_print_header_simple("error");
+	doveadm_print_header_simple("error_title");
+	doveadm_print_header_simple("error_detail");
+	doveadm_print_header_simple("hint");
+}
+
+static void import_remote_print_job(const struct job *job)
+{
+	enum import_remote_error_code code =
+		import_remote_error_from_name(job->error_code);
+
+	doveadm_print(dec2str(job->id));
+	doveadm_print(job_status_name(job->status));
+	doveadm_print(t_strdup_printf("%s@%s:%u", job->source_user,
+				      job->source_host, job->source_port));
+	doveadm_print(t_strdup_printf("%u/%u", job->msgs_done, job->msgs_total));
+	doveadm_print_num(job->imported);
+	doveadm_print_num(job->skipped);
+	doveadm_print_num(job->filtered);
+	doveadm_print_num(job->failed);
+	doveadm_print_num(job->bytes_done);
+	doveadm_print(job_time(job->created));
+	doveadm_print(job_time(job->started));
+	doveadm_print(job_time(job->finished));
+	if (code == IMPORT_REMOTE_ERROR_COUNT || code == IMPORT_REMOTE_ERROR_NONE) {
+		doveadm_print(job->error_code);
+		doveadm_print("");
+		doveadm_print(job->error_detail);
+		doveadm_print("");
+	} else {
+		doveadm_print(job->error_code);
+		doveadm_print(import_remote_error_get_info(code)->title);
+		doveadm_print(job->error_detail);
+		doveadm_print(import_remote_error_get_hint(code, job->source_host));
+	}
+}
+
+static int import_remote_status_run(struct doveadm_mail_cmd_context *_ctx,
+				    struct mail_user *user)
+{
+	struct import_remote_job_cmd_context *ctx =
+		(struct import_remote_job_cmd_context *)_ctx;
+	struct job_store *store;
+	ARRAY_TYPE(job) jobs;
+	const struct job *job;
+	struct job one;
+	const char *error;
+	pool_t pool;
+	int ret = 0;
+
+	if (import_remote_job_store_open(_ctx, user, &store, NULL) < 0)
+		return -1;
+	pool = pool_alloconly_create("jobs", 4096);
+	p_array_init(&jobs, pool, 16);
+	if (ctx->have_job_id) {
+		ret = job_store_get(store, pool, ctx->job_id, &one, &error);
+		if (ret > 0 && strcmp(one.username, user->username) != 0)
+			ret = 0;
+		if (ret > 0)
+			array_push_back(&jobs, &one);
+		else if (ret == 0) {
+			i_error("import-remote: No job %"PRId64" for %s",
+				ctx->job_id, user->username);
+			_ctx->exit_code = DOVEADM_EX_NOTFOUND;
+			ret = -1;
+		}
+	} else {
+		ret = job_store_list_user(store, pool, user->username,
+					  &jobs, &error);
+	}
+	if (ret < 0 && _ctx->exit_code == 0) {
+		i_error("import-remote: %s", error);
+		_ctx->exit_code = EX_TEMPFAIL;
+	}
+	array_foreach(&jobs, job)
+		import_remote_print_job(job);
+	job_store_close(&store);
+	pool_unref(&pool);
+	return ret < 0 ? -1 : 0;
+}
+
+/* --- cancel --- */
+
+static void import_remote_cancel_init(struct doveadm_mail_cmd_context *_ctx,
+				      const char *const args[] ATTR_UNUSED)
+{
+	struct import_remote_job_cmd_context *ctx =
+		(struct import_remote_job_cmd_context *)_ctx;
+
+	import_remote_job_read_id(_ctx);
+	if (!ctx->have_job_id)
+		i_fatal_status(EX_USAGE, "Which job? (import-remote cancel -u USER JOB)");
+	doveadm_print_header_simple("job");
+	doveadm_print_header_simple("status");
+}
+
+static int import_remote_cancel_run(struct doveadm_mail_cmd_context *_ctx,
+				    struct mail_user *user)
+{
+	struct import_remote_job_cmd_context *ctx =
+		(struct import_remote_job_cmd_context *)_ctx;
+	struct job_store *store;
+	struct job job;
+	const char *error;
+	pool_t pool;
+	int ret;
+
+	if (import_remote_job_store_open(_ctx, user, &store, NULL) < 0)
+		return -1;
+	pool = pool_alloconly_create("job", 1024);
+	ret = job_store_get(store, pool, ctx->job_id, &job, &error);
+	if (ret > 0 && strcmp(job.username, user->username) != 0)
+		ret = 0;
+	if (ret > 0 && !job_status_is_final(job.status))
+		ret = job_store_cancel(store, ctx->job_id, &error) < 0 ? -1 : 1;
+	if (ret > 0)
+		ret = job_store_get(store, pool, ctx->job_id, &job, &error);
+	if (ret > 0) {
+		doveadm_print(dec2str(job.id));
+		doveadm_print(job.status == JOB_STATUS_CANCELLED ||
+			      job_status_is_final(job.status) ?
+			      job_status_name(job.status) : "cancelling");
+	} else if (ret == 0) {
+		i_error("import-remote: No job %"PRId64" for %s",
+			ctx->job_id, user->username);
+		_ctx->exit_code = DOVEADM_EX_NOTFOUND;
+	} else {
+		i_error("import-remote: %s", error);
+		_ctx->exit_code = EX_TEMPFAIL;
+	}
+	job_store_close(&store);
+	pool_unref(&pool);
+	return ret > 0 ? 0 : -1;
+}
+
+static struct doveadm_mail_cmd_context *
+import_remote_job_alloc(void (*init)(struct doveadm_mail_cmd_context *ctx,
+				     const char *const args[]),
+			int (*run)(struct doveadm_mail_cmd_context *ctx,
+				   struct mail_user *user),
+			const char *print_type)
+{
+	struct import_remote_job_cmd_context *ctx;
+
+	ctx = doveadm_mail_cmd_alloc(struct import_remote_job_cmd_context);
+	ctx->ctx.v.init = init;
+	ctx->ctx.v.run = run;
+	doveadm_print_init(print_type);
+	return &ctx->ctx;
+}
+
+static struct doveadm_mail_cmd_context *import_remote_start_alloc(void)
+{
+	return import_remote_job_alloc(import_remote_start_init,
+		import_remote_start_run, DOVEADM_PRINT_TYPE_FLOW);
+}
+
+static struct doveadm_mail_cmd_context *import_remote_status_alloc(void)
+{
+	return import_remote_job_alloc(import_remote_status_init,
+		import_remote_status_run, DOVEADM_PRINT_TYPE_FLOW);
+}
+
+static struct doveadm_mail_cmd_context *import_remote_history_alloc(void)
+{
+	return import_remote_job_alloc(import_remote_status_init,
+		import_remote_status_run, DOVEADM_PRINT_TYPE_TABLE);
+}
+
+static struct doveadm_mail_cmd_context *import_remote_cancel_alloc(void)
+{
+	return import_remote_job_alloc(import_remote_cancel_init,
+		import_remote_cancel_run, DOVEADM_PRINT_TYPE_FLOW);
+}
+
+struct doveadm_cmd_ver2 doveadm_cmd_import_remote_start = {
+	.name = "import-remote start",
+	.cmd = doveadm_import_remote_mail_cmd,
+	.mail_cmd = import_remote_start_alloc,
+	.usage = "-u <user> "DOVEADM_IMPORT_REMOTE_SOURCE_USAGE,
+DOVEADM_CMD_PARAMS_START
+DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS
+DOVEADM_IMPORT_REMOTE_SOURCE_PARAMS
+DOVEADM_CMD_PARAMS_END
+};
+
+struct doveadm_cmd_ver2 doveadm_cmd_import_remote_status = {
+	.name = "import-remote status",
+	.cmd = doveadm_import_remote_mail_cmd,
+	.mail_cmd = import_remote_status_alloc,
+	.usage = "-u <user> [<job>]",
+DOVEADM_CMD_PARAMS_START
+DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS
+DOVEADM_CMD_PARAM('\0', "job", CMD_PARAM_INT64, CMD_PARAM_FLAG_POSITIONAL)
+DOVEADM_CMD_PARAMS_END
+};
+
+struct doveadm_cmd_ver2 doveadm_cmd_import_remote_history = {
+	.name = "import-remote history",
+	.cmd = doveadm_import_remote_mail_cmd,
+	.mail_cmd = import_remote_history_alloc,
+	.usage = "-u <user>",
+DOVEADM_CMD_PARAMS_START
+DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS
+DOVEADM_CMD_PARAMS_END
+};
+
+struct doveadm_cmd_ver2 doveadm_cmd_import_remote_cancel = {
+	.name = "import-remote cancel",
+	.cmd = doveadm_import_remote_mail_cmd,
+	.mail_cmd = import_remote_cancel_alloc,
+	.usage = "-u <user> <job>",
+DOVEADM_CMD_PARAMS_START
+DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS
+DOVEADM_CMD_PARAM('\0', "job", CMD_PARAM_INT64, CMD_PARAM_FLAG_POSITIONAL)
+DOVEADM_CMD_PARAMS_END
+};

@@ -1,0 +1,34 @@
+#ifndef JOB_RUNNER_H
+#define JOB_RUNNER_H
+
+#include "secret-box.h"
+
+/* Runs one claimed job for its (looked up) user: the import with the job's
+   source and options, its progress written to the job store every couple
+   of seconds (which is also the heartbeat that keeps the job claimed), a
+   cancel request obeyed, and the result (Completed, Failed with the error
+   catalogue's code, or Cancelled) stored at the end, with the password
+   erased. */
+
+#define JOB_RUNNER_UPDATE_INTERVAL_MSECS 2000
+
+struct mail_user;
+struct job;
+struct job_store;
+
+/* The job store and key file of a user's plugin settings:
+   import_remote_store = sqlite:/path/jobs.db | pgsql:<connect string>
+   import_remote_key_file = /path/key */
+#define JOB_RUNNER_DEFAULT_STORE "sqlite:/var/lib/dovecot/import-remote.db"
+#define JOB_RUNNER_DEFAULT_KEY_FILE "/var/lib/dovecot/import-remote.key"
+/* Split "driver:connect" */
+int job_runner_parse_store(const char *uri, const char **driver_r,
+			   const char **connect_r, const char **error_r);
+
+/* Returns 0 when the job ended (whatever its result), -1 if the store
+   could not be updated. */
+int job_runner_run(struct mail_user *user, struct job_store *store,
+		   struct job *job,
+		   const unsigned char key[SECRET_BOX_KEY_LEN]);
+
+#endif

@@ -1,0 +1,202 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+/* The import worker: claims queued jobs from the job store and runs them,
+   one at a time. Dovecot's master keeps import_remote_workers of them
+   running (service import-remote-worker { process_min_avail = N }); each
+   polls the store every couple of seconds. Run by hand with -1 it works
+   through the queue once and exits (tests, cron).
+
+   import-remote-worker [-c dovecot.conf] -s <driver:connect> -K <key file>
+                        [-t <stale secs>] [-1] */
+
+#include "lib.h"
+#include "ioloop.h"
+#include "hostpid.h"
+#include "safe-memset.h"
+#include "master-service.h"
+#include "mail-storage-service.h"
+#include "mail-user.h"
+#include "secret-box.h"
+#include "job-store.h"
+#include "job-runner.h"
+
+#include <unistd.h>
+
+#define WORKER_SERVICE_NAME "import-remote"
+#define WORKER_POLL_MSECS 2000
+/* a live job whose worker hasn't updated it this long is taken over */
+#define WORKER_DEFAULT_STALE_SECS 120
+
+static struct mail_storage_service_ctx *storage_service;
+static struct job_store *store;
+static unsigned char key[SECRET_BOX_KEY_LEN];
+static unsigned int stale_secs = WORKER_DEFAULT_STALE_SECS;
+static char *worker_name;
+static struct timeout *to_poll;
+
+static void worker_fail_job(struct job *job, const char *why)
+{
+	const char *error;
+
+	i_error("import-remote: Job %llu (%s): %s", job->id, job->username, why);
+	job->status = JOB_STATUS_FAILED;
+	job->finished = ioloop_time;
+	job->error_code = "dest_error";
+	job->error_detail = why;
+	if (job_store_update(store, job, &error) < 0)
+		i_error("import-remote: Job %llu: %s", job->id, error);
+}
+
+static void worker_run_job(struct job *job)
+{
+	struct mail_storage_service_input input;
+	struct mail_storage_service_user *service_user;
+	struct mail_user *user;
+	const char *error;
+	int ret;
+
+	i_zero(&input);
+	input.service = WORKER_SERVICE_NAME;
+	input.username = job->username;
+	ret = mail_storage_service_lookup_next(storage_service, &input,
+					       &service_user, &user, &error);
+	if (ret <= 0) {
+		worker_fail_job(job, ret == 0 ? "No such user" :
+				t_strdup_printf("User lookup failed: %s", error));
+		return;
+	}
+	i_info("import-remote: Job %llu: importing %s@%s into %s",
+	       job->id, job->source_user, job->source_host, job->username);
+	(void)job_runner_run(user, store, job, key);
+	i_info("import-remote: Job %llu: %s%s%s", job->id,
+	       job_status_name(job->status),
+	       job->error_code[0] == '\0' ? "" : ": ", job->error_code);
+	mail_user_deinit(&user);
+	mail_storage_service_user_unref(&service_user);
+}
+
+/* Run claimable jobs until there are none. Returns how many ran. */
+static unsigned int worker_run_queue(void)
+{
+	struct job job;
+	const char *error;
+	unsigned int count = 0;
+	pool_t pool;
+	int ret;
+
+	pool = pool_alloconly_create("import job", 2048);
+	for (;;) {
+		io_loop_time_refresh();
+		p_clear(pool);
+		ret = job_store_claim(store, pool, worker_name, stale_secs,
+				      &job, &error);
+		if (ret < 0) {
+			i_error("import-remote: Claiming a job failed: %s", error);
+			break;
+		}
+		if (ret == 0)
+			break;
+		T_BEGIN {
+			worker_run_job(&job);
+		} T_END;
+		count++;
+	}
+	pool_unref(&pool);
+	return count;
+}
+
+/* Read the mail settings as a user lookup will (same service name). Run
+   standalone with -c, this is where Dovecot re-executes the binary through
+   doveconf; it must happen before any job is claimed. */
+static int worker_read_settings(const char **error_r)
+{
+	struct mail_storage_service_input input;
+	const struct setting_parser_info *user_info;
+	const struct setting_parser_context *parser;
+	pool_t pool;
+	int ret;
+
+	i_zero(&input);
+	input.service = WORKER_SERVICE_NAME;
+	pool = pool_alloconly_create("worker settings", 1024);
+	ret = mail_storage_service_read_settings(storage_service, &input, pool,
+						 &user_info, &parser, error_r);
+	pool_unref(&pool);
+	return ret;
+}
+
+static void worker_poll(void *context ATTR_UNUSED)
+{
+	(void)worker_run_queue();
+}
+
+int main(int argc, char *argv[])
+{
+	const char *store_uri = NULL, *key_file = NULL, *driver, *connect;
+	const char *error;
+	bool once = FALSE;
+	int c;
+
+	master_service = master_service_init("import-remote-worker", 0,
+					     &argc, &argv, "s:K:t:1");
+	while ((c = master_getopt(master_service)) > 0) {
+		switch (c) {
+		case 's':
+			store_uri = optarg;
+			break;
+		case 'K':
+			key_file = optarg;
+			break;
+		case 't':
+			if (str_to_uint(optarg, &stale_secs) < 0)
+				i_fatal("Invalid -t: %s", optarg);
+			break;
+		case '1':
+			once = TRUE;
+			break;
+		default:
+			if (!master_service_parse_option(master_service, c, optarg))
+				return FATAL_DEFAULT;
+		}
+	}
+	if (store_uri == NULL)
+		store_uri = JOB_RUNNER_DEFAULT_STORE;
+	if (key_file == NULL)
+		key_file = JOB_RUNNER_DEFAULT_KEY_FILE;
+
+	master_service_init_log(master_service);
+	master_service_init_finish(master_service);
+
+	/* reads Dovecot's settings first: standalone, that re-executes this
+	   binary through doveconf, so nothing may be claimed before it */
+	storage_service = mail_storage_service_init(master_service, NULL,
+		MAIL_STORAGE_SERVICE_FLAG_USERDB_LOOKUP |
+		MAIL_STORAGE_SERVICE_FLAG_TEMP_PRIV_DROP |
+		MAIL_STORAGE_SERVICE_FLAG_NO_LOG_INIT);
+	if (worker_read_settings(&error) < 0)
+		i_fatal("import-remote: Reading the settings failed: %s", error);
+
+	worker_name = i_strdup_printf("%s:%s", my_hostname, my_pid);
+	if (job_runner_parse_store(store_uri, &driver, &connect, &error) < 0)
+		i_fatal("%s", error);
+	if (secret_box_key_load(key_file, TRUE, key, &error) < 0)
+		i_fatal("import-remote: %s", error);
+	if (job_store_open(driver, connect, NULL,
+			   &store, &error) < 0)
+		i_fatal("import-remote: %s", error);
+
+	if (once)
+		(void)worker_run_queue();
+	else {
+		to_poll = timeout_add(WORKER_POLL_MSECS, worker_poll, NULL);
+		master_service_run(master_service, NULL);
+		timeout_remove(&to_poll);
+	}
+
+	mail_storage_service_deinit(&storage_service);
+	job_store_close(&store);
+	safe_memset(key, 0, sizeof(key));
+	i_free(worker_name);
+	master_service_deinit(&master_service);
+	return 0;
+}

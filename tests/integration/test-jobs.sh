@@ -1,0 +1,132 @@
+#!/bin/bash
+# Queued imports: doveadm import-remote start/status/history/cancel and the
+# import-remote-worker that runs them, with the job store in SQLite and in
+# PostgreSQL, a failure with its catalogue entry, and a worker killed
+# mid-job whose job another worker takes over.
+set -u
+. "$(dirname "$0")/../lib/integration.sh"
+. "$TESTS_DIR/lib/pgsql.sh"
+WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
+
+"$TOOLS/mkcorpus" -n 200 -s 21 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 0; }
+MANIFEST=$IR_WORK/corpus/manifest.json
+ir_source_start "$IR_WORK/corpus/Maildir" .
+ir_dest_start
+total=$(manifest_count)
+
+# the store and key live where the mail user (who runs doveadm's mail
+# commands and, during an import, the worker) can write
+JOBS=$IR_WORK/jobs
+mkdir -p "$JOBS"
+chown "$IR_OS_USER:" "$JOBS"
+STORE=sqlite:$JOBS/jobs.db
+KEY=$JOBS/key
+jobs_opts() {
+	DOVEADM_OPTS=(-o "plugin/import_remote_store=$STORE" -o "plugin/import_remote_key_file=$KEY")
+}
+jobs_opts
+adm() { doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" "$@"; }
+worker() { "$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" "$@"; }
+start() {
+	local u=$1 name=$2; shift 2
+	adm import-remote start -u "$u" --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
+		--user srcuser "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null
+	echo $? > "$OUT/$name.rc"
+}
+status() { adm import-remote status -u "$1" "$2" 2>&1; }
+field() { flow_field "$OUT/$1.out" "$2"; }
+
+# --- a job from start to Completed ---
+start sd start1 --password-file "$SRC_PASSWORD_FILE"
+check_eq "start: exit code 0" 0 "$(rc start1)"
+job1=$(field start1 job)
+check_eq "start: prints the job, queued" "queued" "$(field start1 status)"
+status sd "$job1" > "$OUT/st1.out"
+check_eq "status: Queued before a worker runs" queued "$(field st1 status)"
+check "start: key file created, mode 0600" test "$(stat -c %a "$KEY")" = 600
+check_not_contains "start: the password is not stored in plain text" "$JOBS/jobs.db" srcpass
+worker -1 >"$OUT/worker1.out" 2>&1
+check_eq "worker: exits 0" 0 "$?"
+status sd "$job1" > "$OUT/st2.out"
+check_eq "status: Completed after the worker" completed "$(field st2 status)"
+check_eq "status: imported + skipped = all" "$total" $(( $(field st2 imported) + $(field st2 skipped) ))
+check "worker: the mailbox equals the source" verify sd jobs-v --map "Sent Items=Sent"
+check_eq "job store: password erased when the job ended" "" \
+	"$(python3 -c "import sqlite3,sys;print(sqlite3.connect(sys.argv[1]).execute('select source_password from import_remote_jobs where id=?',(int(sys.argv[2]),)).fetchone()[0])" "$JOBS/jobs.db" "$job1")"
+adm -f json import-remote status -u sd "$job1" > "$OUT/st-json.out" 2>&1
+check "status -f json: valid JSON with the job" python3 -c "import json,sys;d=json.load(open(sys.argv[1]));assert d[0]['status']=='completed'" "$OUT/st-json.out"
+
+# --- a failing job says what is wrong ---
+echo wrongpass > "$IR_WORK/wrong.pw"
+start sd start2 --password-file "$IR_WORK/wrong.pw"
+job2=$(field start2 job)
+worker -1 >/dev/null 2>&1
+status sd "$job2" > "$OUT/st3.out"
+check_eq "failed job: status failed" failed "$(field st3 status)"
+check_eq "failed job: error auth_failed" auth_failed "$(field st3 error)"
+check_contains "failed job: title" "$OUT/st3.out" "error_title=Authentication failed"
+check_contains "failed job: hint" "$OUT/st3.out" "App Password"
+
+# --- cancel a queued job; history newest first ---
+start sd start3 --password-file "$SRC_PASSWORD_FILE"
+job3=$(field start3 job)
+adm import-remote cancel -u sd "$job3" > "$OUT/cancel.out" 2>&1
+check_eq "cancel: a queued job is cancelled at once" cancelled "$(field cancel status)"
+worker -1 >/dev/null 2>&1
+status sd "$job3" > "$OUT/st4.out"
+check_eq "cancel: the worker leaves it alone" cancelled "$(field st4 status)"
+adm -f tab import-remote history -u sd > "$OUT/history.out" 2>&1
+check_eq "history: every job, newest first" "$job3 $job2 $job1" "$(awk -F'\t' 'NR>1{printf "%s ", $1}' "$OUT/history.out" | sed 's/ $//')"
+adm import-remote status -u sd 99999 >/dev/null 2>&1
+check_eq "status: unknown job exits 68" 68 "$?"
+adm import-remote status -u md "$job1" >/dev/null 2>&1
+check_eq "status: another user's job is not shown" 68 "$?"
+
+# --- a worker killed mid-job: another one takes the job over ---
+"$TOOLS/mkcorpus" -n 1500 -s 22 -o "$IR_WORK/corpus2" >/dev/null
+MANIFEST=$IR_WORK/corpus2/manifest.json
+ir_stop_instance "$IR_WORK/src"
+rm -rf "$IR_WORK/src/home/srcuser/Maildir"
+cp -a "$IR_WORK/corpus2/Maildir" "$IR_WORK/src/home/srcuser/Maildir"
+chown -R "$IR_OS_USER:" "$IR_WORK/src/home/srcuser"
+ir_start_instance "$SRC_CONF" "$IR_WORK/src"
+ir_wait_port "$SRC_IMAPS_PORT"
+ir_dest_reset_user md
+start md start4 --password-file "$SRC_PASSWORD_FILE" --fetch-chunk 100
+job4=$(field start4 job)
+worker -1 >/dev/null 2>&1 &
+wpid=$!
+for i in $(seq 1 100); do
+	st=$(status md "$job4" | sed -n 's/.*\bstatus=\([a-z]*\).*/\1/p')
+	[ "$st" = running ] && break
+	sleep 0.05
+done
+kill -9 "$wpid" 2>/dev/null
+wait "$wpid" 2>/dev/null
+st=$(status md "$job4" | sed -n 's/.*\bstatus=\([a-z]*\).*/\1/p')
+check "killed worker: the job was left live ($st)" test "$st" = running -o "$st" = preparing
+sleep 1.1
+worker -1 -t 0 >/dev/null 2>&1
+status md "$job4" > "$OUT/st5.out"
+check_eq "killed worker: another worker completes the job" completed "$(field st5 status)"
+check "killed worker: every message exactly once" verify md jobs-kill-v --map "Sent Items=Sent"
+
+# --- the same with the job store in PostgreSQL ---
+pgdir=$IR_WORK/pgsql
+if ir_pgsql_start "$pgdir"; then
+	chmod 755 "$pgdir"
+	STORE="pgsql:$PGSQL_CONNECT"
+	jobs_opts
+	ir_dest_reset_user sd
+	MANIFEST=$IR_WORK/corpus2/manifest.json
+	start sd pg1 --password-file "$SRC_PASSWORD_FILE"
+	check_eq "pgsql store: start exits 0" 0 "$(rc pg1)"
+	worker -1 >"$OUT/pgworker.out" 2>&1
+	status sd "$(field pg1 job)" > "$OUT/st6.out"
+	check_eq "pgsql store: the worker completes the job" completed "$(field st6 status)"
+	check "pgsql store: the mailbox equals the source" verify sd jobs-pg-v --map "Sent Items=Sent"
+	ir_pgsql_stop "$pgdir"
+else
+	fail "pgsql store: PostgreSQL could not be started"
+fi
+exit 0
