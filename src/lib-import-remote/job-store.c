@@ -93,7 +93,7 @@ static const char *job_store_schema_step(struct job_store *store,
 	switch (version) {
 	case 0:
 		return t_strdup_printf(
-			"CREATE TABLE import_remote_jobs ("
+			"CREATE TABLE IF NOT EXISTS import_remote_jobs ("
 			"id %s, "
 			"token VARCHAR(40) NOT NULL, "
 			"username VARCHAR(255) NOT NULL, "
@@ -205,7 +205,8 @@ static int job_store_query_version(struct job_store *store,
 	return ret;
 }
 
-static int job_store_migrate(struct job_store *store, const char **error_r)
+static int job_store_migrate_once(struct job_store *store,
+				  const char **error_r)
 {
 	struct sql_transaction_context *trans;
 	unsigned int version;
@@ -238,6 +239,21 @@ static int job_store_migrate(struct job_store *store, const char **error_r)
 		return -1;
 	store->schema_version = JOB_STORE_SCHEMA_VERSION;
 	return 0;
+}
+
+/* Several workers may start at once and race to create or migrate the
+   schema: when a migration fails, see whether another one did it. */
+static int job_store_migrate(struct job_store *store, const char **error_r)
+{
+	const char *error;
+
+	if (job_store_migrate_once(store, &error) == 0)
+		return 0;
+	if (job_store_query_version(store, error_r) == 0 &&
+	    store->schema_version == JOB_STORE_SCHEMA_VERSION)
+		return 0;
+	*error_r = error;
+	return -1;
 }
 
 int job_store_open(const char *driver, const char *connect_string,

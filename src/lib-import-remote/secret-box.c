@@ -29,6 +29,10 @@ static int secret_box_key_create(const char *path,
 
 	random_fill(key_r, SECRET_BOX_KEY_LEN);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd == -1 && errno == EEXIST) {
+		/* another process created it just now */
+		return secret_box_key_load(path, FALSE, key_r, error_r);
+	}
 	if (fd == -1) {
 		*error_r = t_strdup_printf("creat(%s) failed: %m", path);
 		return -1;

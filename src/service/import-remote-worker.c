@@ -12,6 +12,7 @@
 #include "lib.h"
 #include "ioloop.h"
 #include "hostpid.h"
+#include "restrict-access.h"
 #include "safe-memset.h"
 #include "master-service.h"
 #include "mail-storage-service.h"
@@ -105,6 +106,13 @@ static unsigned int worker_run_queue(void)
 	return count;
 }
 
+static bool worker_will_drop_root(void)
+{
+	const char *uid = getenv("RESTRICT_SETUID");
+
+	return uid != NULL && uid[0] != '\0' && strcmp(uid, "0") != 0;
+}
+
 /* Read the mail settings as a user lookup will (same service name). Run
    standalone with -c, this is where Dovecot re-executes the binary through
    doveconf; it must happen before any job is claimed. */
@@ -169,12 +177,21 @@ int main(int argc, char *argv[])
 
 	/* reads Dovecot's settings first: standalone, that re-executes this
 	   binary through doveconf, so nothing may be claimed before it */
+	/* as root (by hand, or service user = root) every user's uid is
+	   taken on and left again; as the service's own user (below) only
+	   that uid's users can be served, so no temporary drop */
 	storage_service = mail_storage_service_init(master_service, NULL,
 		MAIL_STORAGE_SERVICE_FLAG_USERDB_LOOKUP |
-		MAIL_STORAGE_SERVICE_FLAG_TEMP_PRIV_DROP |
-		MAIL_STORAGE_SERVICE_FLAG_NO_LOG_INIT);
+		MAIL_STORAGE_SERVICE_FLAG_NO_LOG_INIT |
+		(worker_will_drop_root() ? 0 :
+		 MAIL_STORAGE_SERVICE_FLAG_TEMP_PRIV_DROP));
 	if (worker_read_settings(&error) < 0)
 		i_fatal("import-remote: Reading the settings failed: %s", error);
+	/* under Dovecot's master, become the service's user (its "user"
+	   setting: the mail uid in single-uid setups) so that the job store
+	   and key are shared with doveadm, which works as the mail user */
+	restrict_access_by_env(RESTRICT_ACCESS_FLAG_ALLOW_ROOT, NULL);
+
 
 	worker_name = i_strdup_printf("%s:%s", my_hostname, my_pid);
 	if (job_runner_parse_store(store_uri, &driver, &connect, &error) < 0)

@@ -8,7 +8,37 @@ set -u
 . "$TESTS_DIR/lib/pgsql.sh"
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
-"$TOOLS/mkcorpus" -n 200 -s 21 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 0; }
+"$TOOLS/mkcorpus" -n 200 -s 21 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; # --- the worker as a Dovecot service: start is all an admin does ---
+STORE=sqlite:$JOBS/service.db
+ir_stop_instance "$IR_WORK/dst"
+# the workers run as the mail user (service user), so they need the userdb
+sed -i "/unix_listener auth-userdb/,/}/s/user = root/user = $IR_OS_USER/" "$DEST_CONF"
+cat >> "$DEST_CONF" <<CONF
+plugin {
+  import_remote_store = $STORE
+  import_remote_key_file = $KEY
+}
+service import-remote-worker {
+  executable = $WORKER -s $STORE -K $KEY
+  user = $IR_OS_USER
+  process_min_avail = 2
+  process_limit = 2
+}
+CONF
+ir_start_instance "$DEST_CONF" "$IR_WORK/dst"
+ir_wait_port "$DEST_IMAP_PORT"
+DOVEADM_OPTS=()
+ir_dest_reset_user sd
+start sd svc1 --password-file "$SRC_PASSWORD_FILE"
+check_eq "service: start exits 0" 0 "$(rc svc1)"
+for i in $(seq 1 100); do
+	status sd "$(field svc1 job)" > "$OUT/st7.out"
+	[ "$(field st7 status)" = completed ] && break
+	sleep 0.2
+done
+check_eq "service: a worker slot of Dovecot's master runs the job" completed "$(field st7 status)"
+check "service: the mailbox equals the source" verify sd jobs-svc-v --map "Sent Items=Sent"
+exit 0; }
 MANIFEST=$IR_WORK/corpus/manifest.json
 ir_source_start "$IR_WORK/corpus/Maildir" .
 ir_dest_start
@@ -101,8 +131,7 @@ for i in $(seq 1 100); do
 	[ "$st" = running ] && break
 	sleep 0.05
 done
-kill -9 "$wpid" 2>/dev/null
-wait "$wpid" 2>/dev/null
+{ kill -9 "$wpid"; wait "$wpid"; } 2>/dev/null
 st=$(status md "$job4" | sed -n 's/.*\bstatus=\([a-z]*\).*/\1/p')
 check "killed worker: the job was left live ($st)" test "$st" = running -o "$st" = preparing
 sleep 1.1
@@ -129,4 +158,34 @@ if ir_pgsql_start "$pgdir"; then
 else
 	fail "pgsql store: PostgreSQL could not be started"
 fi
+# --- the worker as a Dovecot service: start is all an admin does ---
+STORE=sqlite:$JOBS/service.db
+ir_stop_instance "$IR_WORK/dst"
+# the workers run as the mail user (service user), so they need the userdb
+sed -i "/unix_listener auth-userdb/,/}/s/user = root/user = $IR_OS_USER/" "$DEST_CONF"
+cat >> "$DEST_CONF" <<CONF
+plugin {
+  import_remote_store = $STORE
+  import_remote_key_file = $KEY
+}
+service import-remote-worker {
+  executable = $WORKER -s $STORE -K $KEY
+  user = $IR_OS_USER
+  process_min_avail = 2
+  process_limit = 2
+}
+CONF
+ir_start_instance "$DEST_CONF" "$IR_WORK/dst"
+ir_wait_port "$DEST_IMAP_PORT"
+DOVEADM_OPTS=()
+ir_dest_reset_user sd
+start sd svc1 --password-file "$SRC_PASSWORD_FILE"
+check_eq "service: start exits 0" 0 "$(rc svc1)"
+for i in $(seq 1 100); do
+	status sd "$(field svc1 job)" > "$OUT/st7.out"
+	[ "$(field st7 status)" = completed ] && break
+	sleep 0.2
+done
+check_eq "service: a worker slot of Dovecot's master runs the job" completed "$(field st7 status)"
+check "service: the mailbox equals the source" verify sd jobs-svc-v --map "Sent Items=Sent"
 exit 0
