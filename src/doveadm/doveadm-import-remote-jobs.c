@@ -8,6 +8,9 @@
 #include "lib.h"
 #include "array.h"
 #include "time-util.h"
+#include "ioloop.h"
+#include "sleep.h"
+#include "import-progress.h"
 #include "safe-memset.h"
 #include "doveadm.h"
 #include "doveadm-cmd.h"
@@ -21,6 +24,9 @@
 #include "job-store.h"
 #include "job-runner.h"
 #include "doveadm-import-remote.h"
+
+#include <stdio.h>
+#include <unistd.h>
 
 struct import_remote_job_cmd_context {
 	struct doveadm_mail_cmd_context ctx;
@@ -223,6 +229,100 @@ static int import_remote_status_run(struct doveadm_mail_cmd_context *_ctx,
 	return ret < 0 ? -1 : 0;
 }
 
+/* --- watch --- */
+
+#define WATCH_INTERVAL_MSECS 1000
+
+static void import_remote_watch_init(struct doveadm_mail_cmd_context *_ctx,
+				     const char *const args[] ATTR_UNUSED)
+{
+	struct import_remote_job_cmd_context *ctx =
+		(struct import_remote_job_cmd_context *)_ctx;
+
+	import_remote_job_read_id(_ctx);
+	if (!ctx->have_job_id)
+		i_fatal_status(EX_USAGE, "Which job? (import-remote watch -u USER JOB)");
+	import_remote_status_init(_ctx, args);
+}
+
+static void import_remote_watch_line(const struct job *job, bool tty)
+{
+	struct import_progress progress;
+	const char *line;
+
+	i_zero(&progress);
+	progress.msgs_done = job->msgs_done;
+	progress.msgs_total = job->msgs_total;
+	progress.bytes_done = job->bytes_done;
+	progress.bytes_total = job->bytes_total;
+	if (job->started != 0 && ioloop_time > job->started)
+		progress.elapsed_msecs = (ioloop_time - job->started) * 1000;
+	line = t_strdup_printf("job %llu %s: %s", job->id,
+			       job_status_name(job->status),
+			       import_progress_format_line(&progress));
+	if (tty)
+		fprintf(stderr, "\r%-100s", line);
+	else
+		fprintf(stderr, "progress: %s\n", line);
+	fflush(stderr);
+}
+
+static int import_remote_watch_run(struct doveadm_mail_cmd_context *_ctx,
+				   struct mail_user *user)
+{
+	struct import_remote_job_cmd_context *ctx =
+		(struct import_remote_job_cmd_context *)_ctx;
+	struct job_store *store;
+	struct job job;
+	const char *error;
+	bool tty = isatty(STDERR_FILENO) == 1;
+	unsigned int polls = 0;
+	pool_t pool;
+	int ret;
+
+	if (import_remote_job_store_open(_ctx, user, &store, NULL) < 0)
+		return -1;
+	pool = pool_alloconly_create("job", 1024);
+	for (;;) {
+		p_clear(pool);
+		io_loop_time_refresh();
+		ret = job_store_get(store, pool, ctx->job_id, &job, &error);
+		if (ret > 0 && strcmp(job.username, user->username) != 0)
+			ret = 0;
+		if (ret <= 0 || job_status_is_final(job.status))
+			break;
+		/* on a terminal every poll redraws; otherwise a line every
+		   five seconds */
+		if (tty || polls % 5 == 0)
+			import_remote_watch_line(&job, tty);
+		polls++;
+		i_sleep_msecs(WATCH_INTERVAL_MSECS);
+	}
+	if (tty && polls > 0)
+		fputc('\n', stderr);
+	if (ret > 0) {
+		enum import_remote_error_code code =
+			import_remote_error_from_name(job.error_code);
+
+		import_remote_print_job(&job);
+		if (job.status != JOB_STATUS_COMPLETED) {
+			_ctx->exit_code = code < IMPORT_REMOTE_ERROR_COUNT ?
+				import_remote_error_get_info(code)->exit_code :
+				EX_SOFTWARE;
+		}
+	} else if (ret == 0) {
+		i_error("import-remote: No job %"PRId64" for %s",
+			ctx->job_id, user->username);
+		_ctx->exit_code = DOVEADM_EX_NOTFOUND;
+	} else {
+		i_error("import-remote: %s", error);
+		_ctx->exit_code = EX_TEMPFAIL;
+	}
+	job_store_close(&store);
+	pool_unref(&pool);
+	return _ctx->exit_code == 0 ? 0 : -1;
+}
+
 /* --- cancel --- */
 
 static void import_remote_cancel_init(struct doveadm_mail_cmd_context *_ctx,
@@ -311,6 +411,12 @@ static struct doveadm_mail_cmd_context *import_remote_history_alloc(void)
 		import_remote_status_run, DOVEADM_PRINT_TYPE_TABLE);
 }
 
+static struct doveadm_mail_cmd_context *import_remote_watch_alloc(void)
+{
+	return import_remote_job_alloc(import_remote_watch_init,
+		import_remote_watch_run, DOVEADM_PRINT_TYPE_FLOW);
+}
+
 static struct doveadm_mail_cmd_context *import_remote_cancel_alloc(void)
 {
 	return import_remote_job_alloc(import_remote_cancel_init,
@@ -346,6 +452,17 @@ struct doveadm_cmd_ver2 doveadm_cmd_import_remote_history = {
 	.usage = "-u <user>",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS
+DOVEADM_CMD_PARAMS_END
+};
+
+struct doveadm_cmd_ver2 doveadm_cmd_import_remote_watch = {
+	.name = "import-remote watch",
+	.cmd = doveadm_import_remote_mail_cmd,
+	.mail_cmd = import_remote_watch_alloc,
+	.usage = "-u <user> <job>",
+DOVEADM_CMD_PARAMS_START
+DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS
+DOVEADM_CMD_PARAM('\0', "job", CMD_PARAM_INT64, CMD_PARAM_FLAG_POSITIONAL)
 DOVEADM_CMD_PARAMS_END
 };
 

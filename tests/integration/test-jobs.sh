@@ -83,14 +83,24 @@ check_eq "status: imported + skipped = all" "$total" $(( $(field st2 imported) +
 check "worker: the mailbox equals the source" verify sd jobs-v --map "Sent Items=Sent"
 check_eq "job store: password erased when the job ended" "" \
 	"$(python3 -c "import sqlite3,sys;print(sqlite3.connect(sys.argv[1]).execute('select source_password from import_remote_jobs where id=?',(int(sys.argv[2]),)).fetchone()[0])" "$JOBS/jobs.db" "$job1")"
+adm import-remote watch -u sd "$job1" > "$OUT/watch1.out" 2>&1
+check_eq "watch: a completed job: exit code 0" 0 "$?"
+check_eq "watch: a completed job: its final row" completed "$(field watch1 status)"
 adm -f json import-remote status -u sd "$job1" > "$OUT/st-json.out" 2>&1
 check "status -f json: valid JSON with the job" python3 -c "import json,sys;d=json.load(open(sys.argv[1]));assert d[0]['status']=='completed'" "$OUT/st-json.out"
 
-# --- a failing job says what is wrong ---
+# --- a failing job says what is wrong; watch follows it to the end ---
 echo wrongpass > "$IR_WORK/wrong.pw"
 start sd start2 --password-file "$IR_WORK/wrong.pw"
 job2=$(field start2 job)
+adm import-remote watch -u sd "$job2" > "$OUT/watch2.out" 2>"$OUT/watch2.err" &
+watch_pid=$!
+sleep 1.2
 worker -1 >/dev/null 2>&1
+wait "$watch_pid"
+check_eq "watch: exits with the failed job's exit code (77)" 77 "$?"
+check_eq "watch: ends with the job's final row" failed "$(field watch2 status)"
+check_contains "watch: shows progress lines while waiting" "$OUT/watch2.err" "job $job2 queued"
 status sd "$job2" > "$OUT/st3.out"
 check_eq "failed job: status failed" failed "$(field st3 status)"
 check_eq "failed job: error auth_failed" auth_failed "$(field st3 error)"
