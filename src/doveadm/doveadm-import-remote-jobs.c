@@ -323,6 +323,59 @@ static int import_remote_watch_run(struct doveadm_mail_cmd_context *_ctx,
 	return _ctx->exit_code == 0 ? 0 : -1;
 }
 
+/* --- retry --- */
+
+static void import_remote_retry_init(struct doveadm_mail_cmd_context *_ctx,
+				     const char *const args[] ATTR_UNUSED)
+{
+	struct import_remote_job_cmd_context *ctx =
+		(struct import_remote_job_cmd_context *)_ctx;
+
+	import_remote_job_read_id(_ctx);
+	if (!ctx->have_job_id)
+		i_fatal_status(EX_USAGE, "Which job? (import-remote retry -u USER JOB)");
+	doveadm_print_header_simple("job");
+	doveadm_print_header_simple("status");
+	doveadm_print_header_simple("retry_of");
+}
+
+static int import_remote_retry_run(struct doveadm_mail_cmd_context *_ctx,
+				   struct mail_user *user)
+{
+	struct import_remote_job_cmd_context *ctx =
+		(struct import_remote_job_cmd_context *)_ctx;
+	struct job_store *store;
+	struct job job;
+	unsigned long long new_id;
+	const char *error;
+	pool_t pool;
+	int ret;
+
+	if (import_remote_job_store_open(_ctx, user, &store, NULL) < 0)
+		return -1;
+	pool = pool_alloconly_create("job", 1024);
+	ret = job_store_get(store, pool, ctx->job_id, &job, &error);
+	if (ret > 0 && strcmp(job.username, user->username) != 0)
+		ret = 0;
+	if (ret > 0)
+		ret = job_store_retry(store, ctx->job_id, &new_id, &error);
+	if (ret > 0) {
+		doveadm_print(dec2str(new_id));
+		doveadm_print(job_status_name(JOB_STATUS_QUEUED));
+		doveadm_print(dec2str(ctx->job_id));
+	} else if (ret == 0) {
+		i_error("import-remote: No job %"PRId64" for %s",
+			ctx->job_id, user->username);
+		_ctx->exit_code = DOVEADM_EX_NOTFOUND;
+	} else {
+		i_error("import-remote: %s", error);
+		_ctx->exit_code = EX_DATAERR;
+	}
+	job_store_close(&store);
+	pool_unref(&pool);
+	return ret > 0 ? 0 : -1;
+}
+
 /* --- cancel --- */
 
 static void import_remote_cancel_init(struct doveadm_mail_cmd_context *_ctx,
@@ -417,6 +470,12 @@ static struct doveadm_mail_cmd_context *import_remote_watch_alloc(void)
 		import_remote_watch_run, DOVEADM_PRINT_TYPE_FLOW);
 }
 
+static struct doveadm_mail_cmd_context *import_remote_retry_alloc(void)
+{
+	return import_remote_job_alloc(import_remote_retry_init,
+		import_remote_retry_run, DOVEADM_PRINT_TYPE_FLOW);
+}
+
 static struct doveadm_mail_cmd_context *import_remote_cancel_alloc(void)
 {
 	return import_remote_job_alloc(import_remote_cancel_init,
@@ -459,6 +518,17 @@ struct doveadm_cmd_ver2 doveadm_cmd_import_remote_watch = {
 	.name = "import-remote watch",
 	.cmd = doveadm_import_remote_mail_cmd,
 	.mail_cmd = import_remote_watch_alloc,
+	.usage = "-u <user> <job>",
+DOVEADM_CMD_PARAMS_START
+DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS
+DOVEADM_CMD_PARAM('\0', "job", CMD_PARAM_INT64, CMD_PARAM_FLAG_POSITIONAL)
+DOVEADM_CMD_PARAMS_END
+};
+
+struct doveadm_cmd_ver2 doveadm_cmd_import_remote_retry = {
+	.name = "import-remote retry",
+	.cmd = doveadm_import_remote_mail_cmd,
+	.mail_cmd = import_remote_retry_alloc,
 	.usage = "-u <user> <job>",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS

@@ -44,6 +44,7 @@ void doveadm_import_remote_plugin_init(struct module *module ATTR_UNUSED)
 	doveadm_cmd_register_ver2(&doveadm_cmd_import_remote_status);
 	doveadm_cmd_register_ver2(&doveadm_cmd_import_remote_history);
 	doveadm_cmd_register_ver2(&doveadm_cmd_import_remote_watch);
+	doveadm_cmd_register_ver2(&doveadm_cmd_import_remote_retry);
 	doveadm_cmd_register_ver2(&doveadm_cmd_import_remote_cancel);
 }
 

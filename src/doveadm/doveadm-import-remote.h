@@ -7,6 +7,7 @@ extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_start;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_status;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_history;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_watch;
+extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_retry;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_cancel;
 
 /* Parameter name under which init() finds --user (the source account) */

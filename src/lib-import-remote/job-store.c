@@ -568,8 +568,11 @@ int job_store_update(struct job_store *store, const struct job *job,
 			       job->error_code);
 	sql_statement_bind_str(stmt, 13, job->error_detail == NULL ? "" :
 			       job->error_detail);
-	/* the password is erased when the job ends */
-	sql_statement_bind_int64(stmt, 14, job_status_is_final(job->status));
+	/* the password is erased when the job completes or is cancelled; a
+	   failed job keeps it (encrypted) until it is retried */
+	sql_statement_bind_int64(stmt, 14,
+		job->status == JOB_STATUS_COMPLETED ||
+		job->status == JOB_STATUS_CANCELLED);
 	sql_statement_bind_int64(stmt, 15, job->id);
 	sql_update_stmt(trans, &stmt);
 	return job_store_commit(store, &trans, error_r);
@@ -597,4 +600,42 @@ int job_store_cancel(struct job_store *store, unsigned long long id,
 	sql_statement_bind_int64(stmt, 0, id);
 	sql_update_stmt(trans, &stmt);
 	return job_store_commit(store, &trans, error_r);
+}
+
+int job_store_retry(struct job_store *store, unsigned long long id,
+		    unsigned long long *new_id_r, const char **error_r)
+{
+	struct sql_transaction_context *trans;
+	struct sql_statement *stmt;
+	struct job job;
+	pool_t pool;
+	int ret;
+
+	pool = pool_alloconly_create("job retry", 1024);
+	ret = job_store_get(store, pool, id, &job, error_r);
+	if (ret > 0 && job.status != JOB_STATUS_FAILED) {
+		*error_r = t_strdup_printf("Job %llu is %s, not failed",
+					   id, job_status_name(job.status));
+		ret = -1;
+	} else if (ret > 0 && job.source_password[0] == '\0') {
+		*error_r = t_strdup_printf("Job %llu has no stored password",
+					   id);
+		ret = -1;
+	} else if (ret > 0 && job_store_create(store, &job, new_id_r,
+					       error_r) < 0) {
+		ret = -1;
+	}
+	if (ret > 0) {
+		/* the password lives on in the new job only */
+		trans = sql_transaction_begin(store->db);
+		stmt = sql_statement_init(store->db,
+			"UPDATE import_remote_jobs SET source_password = '' "
+			"WHERE id = ?");
+		sql_statement_bind_int64(stmt, 0, id);
+		sql_update_stmt(trans, &stmt);
+		if (job_store_commit(store, &trans, error_r) < 0)
+			ret = -1;
+	}
+	pool_unref(&pool);
+	return ret;
 }

@@ -83,9 +83,14 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 		    const char **error_r);
 /* Write the job's status, counters and error (and the time: a live job's
    updates are its heartbeat). The password is erased once the job has
-   ended. */
+   completed or been cancelled (a failed job keeps it for a retry). */
 int job_store_update(struct job_store *store, const struct job *job,
 		     const char **error_r);
+/* Queue a failed job again, with the same source, options and (stored)
+   password, as a new job. Returns 1 and its id, 0 if there is no such
+   job, -1 (also when the job didn't fail). */
+int job_store_retry(struct job_store *store, unsigned long long id,
+		    unsigned long long *new_id_r, const char **error_r);
 /* Cancel: a queued job at once, a live one asks its worker to stop. */
 int job_store_cancel(struct job_store *store, unsigned long long id,
 		     const char **error_r);

@@ -107,6 +107,28 @@ check_eq "failed job: error auth_failed" auth_failed "$(field st3 error)"
 check_contains "failed job: title" "$OUT/st3.out" "error_title=Authentication failed"
 check_contains "failed job: hint" "$OUT/st3.out" "App Password"
 
+# --- retry: a job that failed because the server was down ---
+ir_stop_instance "$IR_WORK/src"
+ir_dest_reset_user md
+start md start5 --password-file "$SRC_PASSWORD_FILE"
+job5=$(field start5 job)
+worker -1 >/dev/null 2>&1
+status md "$job5" > "$OUT/st8.out"
+check_eq "retry: the job failed while the server was down" host_unreachable "$(field st8 error)"
+ir_start_instance "$SRC_CONF" "$IR_WORK/src"
+ir_wait_port "$SRC_IMAPS_PORT"
+adm import-remote retry -u md "$job5" > "$OUT/retry.out" 2>&1
+check_eq "retry: queues a new job" queued "$(field retry status)"
+job6=$(field retry job)
+worker -1 >/dev/null 2>&1
+status md "$job6" > "$OUT/st9.out"
+check_eq "retry: the new job completes with the same settings" completed "$(field st9 status)"
+check "retry: the mailbox equals the source" verify md jobs-retry-v --map "Sent Items=Sent"
+adm import-remote retry -u md "$job6" > /dev/null 2>&1
+check_eq "retry: a completed job can't be retried (65)" 65 "$?"
+check_eq "retry: the failed job no longer holds the password" "" \
+	"$(python3 -c "import sqlite3,sys;print(sqlite3.connect(sys.argv[1]).execute('select source_password from import_remote_jobs where id=?',(int(sys.argv[2]),)).fetchone()[0])" "$JOBS/jobs.db" "$job5")"
+
 # --- cancel a queued job; history newest first ---
 start sd start3 --password-file "$SRC_PASSWORD_FILE"
 job3=$(field start3 job)
