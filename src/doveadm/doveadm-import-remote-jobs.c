@@ -148,6 +148,7 @@ static void import_remote_status_init(struct doveadm_mail_cmd_context *_ctx,
 	doveadm_print_header_simple("created");
 	doveadm_print_header_simple("started");
 	doveadm_print_header_simple("finished");
+	doveadm_print_header("seconds", "seconds", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 	doveadm_print_header_simple("error");
 	doveadm_print_header_simple("error_title");
 	doveadm_print_header_simple("error_detail");
@@ -172,6 +173,10 @@ static void import_remote_print_job(const struct job *job)
 	doveadm_print(job_time(job->created));
 	doveadm_print(job_time(job->started));
 	doveadm_print(job_time(job->finished));
+	/* how long it ran (so far) */
+	doveadm_print_num(job->started == 0 ? 0 :
+			  (job->finished != 0 ? job->finished : ioloop_time) -
+			  job->started);
 	if (code == IMPORT_REMOTE_ERROR_COUNT || code == IMPORT_REMOTE_ERROR_NONE) {
 		doveadm_print(job->error_code);
 		doveadm_print("");
