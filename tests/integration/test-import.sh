@@ -151,12 +151,7 @@ check "quota: what was saved is intact" verify sdq quota-v --allow-missing --map
 
 # --- a message larger than 50 MB is streamed, not buffered ---
 "$TOOLS/mkcorpus" -n 5 -s 9 --big-mb 60 -o "$IR_WORK/bigcorpus" >/dev/null
-ir_stop_instance "$IR_WORK/src"
-rm -rf "$IR_WORK/src/home/srcuser/Maildir"
-cp -a "$IR_WORK/bigcorpus/Maildir" "$IR_WORK/src/home/srcuser/Maildir"
-chown -R "$IR_OS_USER:" "$IR_WORK/src/home/srcuser"
-ir_start_instance "$SRC_CONF" "$IR_WORK/src"
-ir_wait_port "$SRC_IMAPS_PORT"
+ir_source_replace "$IR_WORK/bigcorpus/Maildir"
 ir_dest_reset_user sd
 # --fetch-chunk 1: the next chunk's list is requested while the 60 MB body
 # is still on its way, the case where a badly ordered pipeline makes the

@@ -111,12 +111,7 @@ PY
 # --- kill -9 at several points, then a re-run: every message exactly once ---
 "$TOOLS/mkcorpus" -n 1500 -s 12 -o "$IR_WORK/corpus2" >/dev/null
 MANIFEST=$IR_WORK/corpus2/manifest.json
-ir_stop_instance "$IR_WORK/src"
-rm -rf "$IR_WORK/src/home/srcuser/Maildir"
-cp -a "$IR_WORK/corpus2/Maildir" "$IR_WORK/src/home/srcuser/Maildir"
-chown -R "$IR_OS_USER:" "$IR_WORK/src/home/srcuser"
-ir_start_instance "$SRC_CONF" "$IR_WORK/src"
-ir_wait_port "$SRC_IMAPS_PORT"
+ir_source_replace "$IR_WORK/corpus2/Maildir"
 ir_dest_reset_user sd
 killed=0
 for delay in 0.02 0.04 0.06 0.08 0.1 0.12 0.15 0.18 0.22 0.26; do

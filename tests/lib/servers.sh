@@ -190,6 +190,17 @@ CONF
 	export SRC_IMAP_PORT SRC_IMAPS_PORT SRC_CONF SRC_PASSWORD_FILE
 }
 
+# ir_source_replace MAILDIR: srcuser's mail becomes a copy of MAILDIR
+ir_source_replace() {
+	local w=$IR_WORK/src
+	ir_stop_instance "$w"
+	rm -rf "$w/home/srcuser/Maildir"
+	cp -a "$1" "$w/home/srcuser/Maildir"
+	chown -R "$IR_OS_USER:" "$w/home/srcuser"
+	ir_start_instance "$SRC_CONF" "$w"
+	ir_wait_port "$SRC_IMAPS_PORT" || ir_die "source IMAPS port did not open"
+}
+
 # ir_source_subscribe MAILBOX...
 ir_source_subscribe() {
 	local mb
