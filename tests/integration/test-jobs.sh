@@ -137,6 +137,25 @@ status md "$job4" > "$OUT/st5.out"
 check_eq "killed worker: another worker completes the job" completed "$(field st5 status)"
 check "killed worker: every message exactly once" verify md jobs-kill-v --map "Sent Items=Sent"
 
+# --- three workers at once: every job runs exactly once ---
+STORE=sqlite:$JOBS/concurrent.db
+jobs_opts
+for u in sd md sdq mdq sd md; do
+	ir_dest_reset_user "$u"
+done
+for u in sd md sdq mdq sd md; do
+	start "$u" conc >/dev/null --password-file "$SRC_PASSWORD_FILE"
+done
+for w in 1 2 3; do
+	worker -1 > "$OUT/conc-worker$w.log" 2>&1 &
+done
+wait
+runs=$(cat "$OUT"/conc-worker*.log | sed -n 's/.*Job \([0-9]*\): importing.*/\1/p' | sort | uniq -c | awk '{print $1}' | sort -u | tr '\n' ' ')
+check_eq "three workers: each of the 6 jobs ran exactly once" "1 " "$runs"
+check_eq "three workers: all 6 jobs ran" 6 "$(cat "$OUT"/conc-worker*.log | grep -c 'importing')"
+completed=$(python3 -c "import sqlite3,sys;print(sqlite3.connect(sys.argv[1]).execute(\"select count(*) from import_remote_jobs where status='completed'\").fetchone()[0])" "$JOBS/concurrent.db")
+check_eq "three workers: all 6 jobs completed" 6 "$completed"
+
 # --- the same with the job store in PostgreSQL ---
 pgdir=$IR_WORK/pgsql
 if ir_pgsql_start "$pgdir"; then
