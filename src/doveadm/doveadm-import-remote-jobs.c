@@ -35,6 +35,36 @@ struct import_remote_job_cmd_context {
 	bool have_job_id;
 };
 
+/* A job command without -u (an admin addressing a job by its id) has no
+   user, so it reads the global plugin { } settings. */
+static const char *
+import_remote_job_setting(struct mail_user *user, const char *name)
+{
+	if (user == NULL)
+		return doveadm_plugin_getenv(name);
+	return import_remote_compat_plugin_setting(user, name);
+}
+
+/* Jobs are visible to their own user; without -u, to the admin */
+static bool
+import_remote_job_visible(const struct job *job, struct mail_user *user)
+{
+	return user == NULL || strcmp(job->username, user->username) == 0;
+}
+
+static void
+import_remote_job_not_found(struct doveadm_mail_cmd_context *_ctx,
+			    int64_t job_id, struct mail_user *user)
+{
+	if (user == NULL)
+		i_error("import-remote: No job %"PRId64, job_id);
+	else {
+		i_error("import-remote: No job %"PRId64" for %s",
+			job_id, user->username);
+	}
+	_ctx->exit_code = DOVEADM_EX_NOTFOUND;
+}
+
 static int
 import_remote_job_store_open(struct doveadm_mail_cmd_context *_ctx,
 			     struct mail_user *user, struct job_store **store_r,
@@ -42,19 +72,20 @@ import_remote_job_store_open(struct doveadm_mail_cmd_context *_ctx,
 {
 	const char *uri, *key_file, *driver, *connect, *error;
 
-	uri = import_remote_compat_plugin_setting(user, "import_remote_store");
+	uri = import_remote_job_setting(user, "import_remote_store");
 	if (uri == NULL)
 		uri = JOB_RUNNER_DEFAULT_STORE;
 	if (job_runner_parse_store(uri, &driver, &connect, &error) < 0 ||
-	    job_store_open(driver, connect, user->event, store_r, &error) < 0) {
+	    job_store_open(driver, connect,
+			   user == NULL ? NULL : user->event,
+			   store_r, &error) < 0) {
 		i_error("import-remote: %s", error);
 		_ctx->exit_code = EX_CONFIG;
 		return -1;
 	}
 	if (key_r == NULL)
 		return 0;
-	key_file = import_remote_compat_plugin_setting(user,
-						       "import_remote_key_file");
+	key_file = import_remote_job_setting(user, "import_remote_key_file");
 	if (key_file == NULL)
 		key_file = JOB_RUNNER_DEFAULT_KEY_FILE;
 	if (secret_box_key_load(key_file, TRUE, key_r, &error) < 0) {
@@ -209,17 +240,16 @@ static int import_remote_status_run(struct doveadm_mail_cmd_context *_ctx,
 	p_array_init(&jobs, pool, 16);
 	if (ctx->have_job_id) {
 		ret = job_store_get(store, pool, ctx->job_id, &one, &error);
-		if (ret > 0 && strcmp(one.username, user->username) != 0)
+		if (ret > 0 && !import_remote_job_visible(&one, user))
 			ret = 0;
 		if (ret > 0)
 			array_push_back(&jobs, &one);
 		else if (ret == 0) {
-			i_error("import-remote: No job %"PRId64" for %s",
-				ctx->job_id, user->username);
-			_ctx->exit_code = DOVEADM_EX_NOTFOUND;
+			import_remote_job_not_found(_ctx, ctx->job_id, user);
 			ret = -1;
 		}
 	} else {
+		i_assert(user != NULL);
 		ret = job_store_list_user(store, pool, user->username,
 					  &jobs, &error);
 	}
@@ -246,7 +276,7 @@ static void import_remote_watch_init(struct doveadm_mail_cmd_context *_ctx,
 
 	import_remote_job_read_id(_ctx);
 	if (!ctx->have_job_id)
-		i_fatal_status(EX_USAGE, "Which job? (import-remote watch -u USER JOB)");
+		i_fatal_status(EX_USAGE, "Which job? (import-remote watch [-u USER] JOB)");
 	import_remote_status_init(_ctx, args);
 }
 
@@ -292,7 +322,7 @@ static int import_remote_watch_run(struct doveadm_mail_cmd_context *_ctx,
 		p_clear(pool);
 		io_loop_time_refresh();
 		ret = job_store_get(store, pool, ctx->job_id, &job, &error);
-		if (ret > 0 && strcmp(job.username, user->username) != 0)
+		if (ret > 0 && !import_remote_job_visible(&job, user))
 			ret = 0;
 		if (ret <= 0 || job_status_is_final(job.status))
 			break;
@@ -316,9 +346,7 @@ static int import_remote_watch_run(struct doveadm_mail_cmd_context *_ctx,
 				EX_SOFTWARE;
 		}
 	} else if (ret == 0) {
-		i_error("import-remote: No job %"PRId64" for %s",
-			ctx->job_id, user->username);
-		_ctx->exit_code = DOVEADM_EX_NOTFOUND;
+		import_remote_job_not_found(_ctx, ctx->job_id, user);
 	} else {
 		i_error("import-remote: %s", error);
 		_ctx->exit_code = EX_TEMPFAIL;
@@ -338,7 +366,7 @@ static void import_remote_retry_init(struct doveadm_mail_cmd_context *_ctx,
 
 	import_remote_job_read_id(_ctx);
 	if (!ctx->have_job_id)
-		i_fatal_status(EX_USAGE, "Which job? (import-remote retry -u USER JOB)");
+		i_fatal_status(EX_USAGE, "Which job? (import-remote retry [-u USER] JOB)");
 	doveadm_print_header_simple("job");
 	doveadm_print_header_simple("status");
 	doveadm_print_header_simple("retry_of");
@@ -360,7 +388,7 @@ static int import_remote_retry_run(struct doveadm_mail_cmd_context *_ctx,
 		return -1;
 	pool = pool_alloconly_create("job", 1024);
 	ret = job_store_get(store, pool, ctx->job_id, &job, &error);
-	if (ret > 0 && strcmp(job.username, user->username) != 0)
+	if (ret > 0 && !import_remote_job_visible(&job, user))
 		ret = 0;
 	if (ret > 0)
 		ret = job_store_retry(store, ctx->job_id, &new_id, &error);
@@ -369,9 +397,7 @@ static int import_remote_retry_run(struct doveadm_mail_cmd_context *_ctx,
 		doveadm_print(job_status_name(JOB_STATUS_QUEUED));
 		doveadm_print(dec2str(ctx->job_id));
 	} else if (ret == 0) {
-		i_error("import-remote: No job %"PRId64" for %s",
-			ctx->job_id, user->username);
-		_ctx->exit_code = DOVEADM_EX_NOTFOUND;
+		import_remote_job_not_found(_ctx, ctx->job_id, user);
 	} else {
 		i_error("import-remote: %s", error);
 		_ctx->exit_code = EX_DATAERR;
@@ -391,7 +417,7 @@ static void import_remote_cancel_init(struct doveadm_mail_cmd_context *_ctx,
 
 	import_remote_job_read_id(_ctx);
 	if (!ctx->have_job_id)
-		i_fatal_status(EX_USAGE, "Which job? (import-remote cancel -u USER JOB)");
+		i_fatal_status(EX_USAGE, "Which job? (import-remote cancel [-u USER] JOB)");
 	doveadm_print_header_simple("job");
 	doveadm_print_header_simple("status");
 }
@@ -411,7 +437,7 @@ static int import_remote_cancel_run(struct doveadm_mail_cmd_context *_ctx,
 		return -1;
 	pool = pool_alloconly_create("job", 1024);
 	ret = job_store_get(store, pool, ctx->job_id, &job, &error);
-	if (ret > 0 && strcmp(job.username, user->username) != 0)
+	if (ret > 0 && !import_remote_job_visible(&job, user))
 		ret = 0;
 	if (ret > 0 && !job_status_is_final(job.status))
 		ret = job_store_cancel(store, ctx->job_id, &error) < 0 ? -1 : 1;
@@ -423,9 +449,7 @@ static int import_remote_cancel_run(struct doveadm_mail_cmd_context *_ctx,
 			      job_status_is_final(job.status) ?
 			      job_status_name(job.status) : "cancelling");
 	} else if (ret == 0) {
-		i_error("import-remote: No job %"PRId64" for %s",
-			ctx->job_id, user->username);
-		_ctx->exit_code = DOVEADM_EX_NOTFOUND;
+		import_remote_job_not_found(_ctx, ctx->job_id, user);
 	} else {
 		i_error("import-remote: %s", error);
 		_ctx->exit_code = EX_TEMPFAIL;
@@ -487,6 +511,30 @@ static struct doveadm_mail_cmd_context *import_remote_cancel_alloc(void)
 		import_remote_cancel_run, DOVEADM_PRINT_TYPE_FLOW);
 }
 
+/* status, watch, retry and cancel of one job also work without -u: the admin
+   names the job and no user is looked up. With -u they go through doveadm's
+   mail command machinery like every other command. */
+static void doveadm_import_remote_job_cmd(struct doveadm_cmd_context *cctx)
+{
+	struct doveadm_mail_cmd_context *ctx;
+	const char *username;
+	int64_t job_id;
+
+	if (doveadm_cmd_param_str(cctx, "dest-user", &username) ||
+	    !doveadm_cmd_param_int64(cctx, "job", &job_id)) {
+		doveadm_import_remote_mail_cmd(cctx);
+		return;
+	}
+	ctx = cctx->cmd->mail_cmd();
+	ctx->cctx = cctx;
+	ctx->v.init(ctx, NULL);
+	(void)ctx->v.run(ctx, NULL);
+	doveadm_print_flush();
+	if (ctx->exit_code != 0)
+		doveadm_exit_code = ctx->exit_code;
+	pool_unref(&ctx->pool);
+}
+
 struct doveadm_cmd_ver2 doveadm_cmd_import_remote_start = {
 	.name = "import-remote start",
 	.cmd = doveadm_import_remote_mail_cmd,
@@ -500,9 +548,9 @@ DOVEADM_CMD_PARAMS_END
 
 struct doveadm_cmd_ver2 doveadm_cmd_import_remote_status = {
 	.name = "import-remote status",
-	.cmd = doveadm_import_remote_mail_cmd,
+	.cmd = doveadm_import_remote_job_cmd,
 	.mail_cmd = import_remote_status_alloc,
-	.usage = "-u <user> [<job>]",
+	.usage = "[-u <user>] [<job>]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS
 DOVEADM_CMD_PARAM('\0', "job", CMD_PARAM_INT64, CMD_PARAM_FLAG_POSITIONAL)
@@ -521,9 +569,9 @@ DOVEADM_CMD_PARAMS_END
 
 struct doveadm_cmd_ver2 doveadm_cmd_import_remote_watch = {
 	.name = "import-remote watch",
-	.cmd = doveadm_import_remote_mail_cmd,
+	.cmd = doveadm_import_remote_job_cmd,
 	.mail_cmd = import_remote_watch_alloc,
-	.usage = "-u <user> <job>",
+	.usage = "[-u <user>] <job>",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS
 DOVEADM_CMD_PARAM('\0', "job", CMD_PARAM_INT64, CMD_PARAM_FLAG_POSITIONAL)
@@ -532,9 +580,9 @@ DOVEADM_CMD_PARAMS_END
 
 struct doveadm_cmd_ver2 doveadm_cmd_import_remote_retry = {
 	.name = "import-remote retry",
-	.cmd = doveadm_import_remote_mail_cmd,
+	.cmd = doveadm_import_remote_job_cmd,
 	.mail_cmd = import_remote_retry_alloc,
-	.usage = "-u <user> <job>",
+	.usage = "[-u <user>] <job>",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS
 DOVEADM_CMD_PARAM('\0', "job", CMD_PARAM_INT64, CMD_PARAM_FLAG_POSITIONAL)
@@ -543,9 +591,9 @@ DOVEADM_CMD_PARAMS_END
 
 struct doveadm_cmd_ver2 doveadm_cmd_import_remote_cancel = {
 	.name = "import-remote cancel",
-	.cmd = doveadm_import_remote_mail_cmd,
+	.cmd = doveadm_import_remote_job_cmd,
 	.mail_cmd = import_remote_cancel_alloc,
-	.usage = "-u <user> <job>",
+	.usage = "[-u <user>] <job>",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS
 DOVEADM_CMD_PARAM('\0', "job", CMD_PARAM_INT64, CMD_PARAM_FLAG_POSITIONAL)

@@ -114,6 +114,25 @@ check_eq "status: unknown job exits 68" 68 "$?"
 adm import-remote status -u md "$job1" >/dev/null 2>&1
 check_eq "status: another user's job is not shown" 68 "$?"
 
+# --- an admin addresses a job by its id alone (no -u, no user lookup) ---
+# USER names no mail user here, so a user lookup would fail
+USER=nosuchuser adm import-remote status "$job1" > "$OUT/admin-st.out" 2>&1
+check_eq "no -u: status of a job by its id" completed "$(field admin-st status)"
+USER=nosuchuser adm import-remote watch "$job2" > "$OUT/admin-watch.out" 2>/dev/null
+check_eq "no -u: watch exits with the failed job's code (77)" 77 "$?"
+USER=nosuchuser adm import-remote status 99999 > /dev/null 2>"$OUT/admin-nf.err"
+check_eq "no -u: an unknown job exits 68" 68 "$?"
+check_contains "no -u: says which job is unknown" "$OUT/admin-nf.err" "No job 99999"
+start md admin1 --password-file "$SRC_PASSWORD_FILE"
+USER=nosuchuser adm import-remote cancel "$(field admin1 job)" > "$OUT/admin-cancel.out" 2>&1
+check_eq "no -u: cancel a queued job" cancelled "$(field admin-cancel status)"
+USER=nosuchuser adm import-remote retry "$job2" > "$OUT/admin-retry.out" 2>&1
+check_eq "no -u: retry a failed job queues a new one" queued "$(field admin-retry status)"
+USER=nosuchuser adm import-remote cancel "$(field admin-retry job)" > /dev/null 2>&1
+# without a job id, doveadm's rule: the user is $USER (here one without jobs)
+USER=nosuchuser adm import-remote status > "$OUT/admin-nouser.out" 2>&1
+check_not_contains "no -u and no job: no other user's jobs" "$OUT/admin-nouser.out" "status="
+
 # --- a worker killed mid-job: another one takes the job over ---
 "$TOOLS/mkcorpus" -n 1500 -s 22 -o "$IR_WORK/corpus2" >/dev/null
 MANIFEST=$IR_WORK/corpus2/manifest.json
