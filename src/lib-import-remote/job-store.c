@@ -482,8 +482,8 @@ int job_store_list_user(struct job_store *store, pool_t pool,
 }
 
 int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
-		    unsigned int stale_secs, struct job *job_r,
-		    const char **error_r)
+		    unsigned int stale_secs, unsigned int slots,
+		    struct job *job_r, const char **error_r)
 {
 	struct sql_transaction_context *trans;
 	struct sql_statement *stmt;
@@ -497,9 +497,18 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 	guid_128_generate(guid);
 	claim = t_strdup_printf("%s/%s", worker, guid_128_to_string(guid));
 
+	i_assert(slots > 0);
 	trans = sql_transaction_begin(store->db);
+	/* SQLite runs one writer at a time; PostgreSQL's READ COMMITTED would
+	   let two claims each see the other's job as not yet live (a user's
+	   second import, a slot too many): one claim at a time there too */
+	if (store->pgsql) {
+		sql_update(trans, "LOCK TABLE import_remote_jobs "
+			   "IN SHARE ROW EXCLUSIVE MODE");
+	}
 	/* claimable: queued, or live but not updated for stale_secs (its
-	   worker died); never while the user has another live job */
+	   worker died); never while the user has another live job or all
+	   slots are taken */
 	stmt = sql_statement_init(store->db,
 		"UPDATE import_remote_jobs SET status = 'preparing', "
 		"worker = ?, started = ?, updated = ? "
@@ -511,6 +520,9 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 		" AND NOT EXISTS (SELECT 1 FROM import_remote_jobs l"
 		"  WHERE l.username = j.username AND l.id <> j.id"
 		"  AND l.status IN ('preparing', 'running') AND l.updated >= ?)"
+		" AND (SELECT COUNT(*) FROM import_remote_jobs s"
+		"  WHERE s.status IN ('preparing', 'running')"
+		"  AND s.updated >= ?) < ?"
 		" ORDER BY j.id LIMIT 1)");
 	sql_statement_bind_str(stmt, 0, claim);
 	sql_statement_bind_int64(stmt, 1, ioloop_time);
@@ -518,6 +530,8 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 	sql_statement_bind_int64(stmt, 3, ioloop_time - stale_secs);
 	sql_statement_bind_int64(stmt, 4, ioloop_time - stale_secs);
 	sql_statement_bind_int64(stmt, 5, ioloop_time - stale_secs);
+	sql_statement_bind_int64(stmt, 6, ioloop_time - stale_secs);
+	sql_statement_bind_int64(stmt, 7, slots);
 	sql_update_stmt_get_rows(trans, &stmt, &affected);
 	if (job_store_commit(store, &trans, error_r) < 0)
 		return -1;

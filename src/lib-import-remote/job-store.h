@@ -74,13 +74,14 @@ int job_store_get(struct job_store *store, pool_t pool,
 int job_store_list_user(struct job_store *store, pool_t pool,
 			const char *username, ARRAY_TYPE(job) *jobs,
 			const char **error_r);
-/* Claim the oldest queued job whose user has no live job: it becomes
-   Preparing with this worker. A live job not updated for stale_secs (its
-   worker died) is claimable again: the import resumes safely. Returns 1 and
-   the job, 0 if none, -1. */
+/* Claim the oldest queued job whose user has no live job, if fewer than
+   slots jobs are live in the whole store: it becomes Preparing with this
+   worker. A live job not updated for stale_secs (its worker died) is
+   claimable again: the import resumes safely. Returns 1 and the job, 0 if
+   none, -1. */
 int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
-		    unsigned int stale_secs, struct job *job_r,
-		    const char **error_r);
+		    unsigned int stale_secs, unsigned int slots,
+		    struct job *job_r, const char **error_r);
 /* Write the job's status, counters and error (and the time: a live job's
    updates are its heartbeat). The password is erased once the job has
    completed or been cancelled (a failed job keeps it for a retry). */

@@ -1,19 +1,22 @@
 /* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
 
 /* The import worker: claims queued jobs from the job store and runs them,
-   one at a time. Dovecot's master keeps import_remote_workers of them
-   running (service import-remote-worker { process_min_avail = N }); each
-   polls the store every couple of seconds. Run by hand with -1 it works
-   through the queue once and exits (tests, cron).
+   one at a time. Dovecot's master keeps process_min_avail of them running
+   (service import-remote-worker); each polls the store every couple of
+   seconds. import_remote_workers (default 4) is the number of slots: no
+   more jobs than that are live at once in the whole store, however many
+   workers (or Dovecot backends sharing a PostgreSQL store) poll it. Run by
+   hand with -1 it works through the queue once and exits (tests, cron).
 
-   import-remote-worker [-c dovecot.conf] -s <driver:connect> -K <key file>
-                        [-t <stale secs>] [-1] */
+   import-remote-worker [-c dovecot.conf] [-s <driver:connect>]
+                        [-K <key file>] [-t <stale secs>] [-1] */
 
 #include "lib.h"
 #include "ioloop.h"
 #include "hostpid.h"
 #include "restrict-access.h"
 #include "safe-memset.h"
+#include "settings-parser.h"
 #include "master-service.h"
 #include "mail-storage-service.h"
 #include "mail-user.h"
@@ -27,11 +30,14 @@
 #define WORKER_POLL_MSECS 2000
 /* a live job whose worker hasn't updated it this long is taken over */
 #define WORKER_DEFAULT_STALE_SECS 120
+#define WORKER_DEFAULT_SLOTS 4
 
 static struct mail_storage_service_ctx *storage_service;
 static struct job_store *store;
 static unsigned char key[SECRET_BOX_KEY_LEN];
 static unsigned int stale_secs = WORKER_DEFAULT_STALE_SECS;
+/* how many jobs may be live at once in the whole store */
+static unsigned int slots = WORKER_DEFAULT_SLOTS;
 static char *worker_name;
 static struct timeout *to_poll;
 
@@ -90,7 +96,7 @@ static unsigned int worker_run_queue(void)
 		io_loop_time_refresh();
 		p_clear(pool);
 		ret = job_store_claim(store, pool, worker_name, stale_secs,
-				      &job, &error);
+				      slots, &job, &error);
 		if (ret < 0) {
 			i_error("import-remote: Claiming a job failed: %s", error);
 			break;
@@ -115,12 +121,19 @@ static bool worker_will_drop_root(void)
 
 /* Read the mail settings as a user lookup will (same service name). Run
    standalone with -c, this is where Dovecot re-executes the binary through
-   doveconf; it must happen before any job is claimed. */
-static int worker_read_settings(const char **error_r)
+   doveconf; it must happen before any job is claimed. The store, the key
+   and the slots are the global plugin { } settings (-s and -K win). */
+static int worker_read_settings(const char **store_uri,
+				const char **key_file, const char **error_r)
 {
 	struct mail_storage_service_input input;
 	const struct setting_parser_info *user_info;
+	const struct setting_parser_info *const *roots;
 	const struct setting_parser_context *parser;
+	const struct mail_user_settings *user_set = NULL;
+	const char *value;
+	void **sets;
+	unsigned int i;
 	pool_t pool;
 	int ret;
 
@@ -129,6 +142,37 @@ static int worker_read_settings(const char **error_r)
 	pool = pool_alloconly_create("worker settings", 1024);
 	ret = mail_storage_service_read_settings(storage_service, &input, pool,
 						 &user_info, &parser, error_r);
+	if (ret == 0) {
+		roots = settings_parser_get_roots(parser);
+		sets = settings_parser_get_list(parser);
+		for (i = 0; roots[i] != NULL; i++) {
+			if (roots[i] == user_info)
+				user_set = sets[i];
+		}
+		i_assert(user_set != NULL);
+	}
+	if (ret == 0 && *store_uri == NULL) {
+		value = mail_user_set_plugin_getenv(user_set,
+						    "import_remote_store");
+		*store_uri = value == NULL ? JOB_RUNNER_DEFAULT_STORE :
+			t_strdup(value);
+	}
+	if (ret == 0 && *key_file == NULL) {
+		value = mail_user_set_plugin_getenv(user_set,
+						    "import_remote_key_file");
+		*key_file = value == NULL ? JOB_RUNNER_DEFAULT_KEY_FILE :
+			t_strdup(value);
+	}
+	if (ret == 0) {
+		value = mail_user_set_plugin_getenv(user_set,
+						    "import_remote_workers");
+		if (value != NULL &&
+		    (str_to_uint(value, &slots) < 0 || slots == 0)) {
+			*error_r = t_strdup_printf(
+				"Invalid import_remote_workers: %s", value);
+			ret = -1;
+		}
+	}
 	pool_unref(&pool);
 	return ret;
 }
@@ -167,10 +211,6 @@ int main(int argc, char *argv[])
 				return FATAL_DEFAULT;
 		}
 	}
-	if (store_uri == NULL)
-		store_uri = JOB_RUNNER_DEFAULT_STORE;
-	if (key_file == NULL)
-		key_file = JOB_RUNNER_DEFAULT_KEY_FILE;
 
 	master_service_init_log(master_service);
 	master_service_init_finish(master_service);
@@ -185,7 +225,7 @@ int main(int argc, char *argv[])
 		MAIL_STORAGE_SERVICE_FLAG_NO_LOG_INIT |
 		(worker_will_drop_root() ? 0 :
 		 MAIL_STORAGE_SERVICE_FLAG_TEMP_PRIV_DROP));
-	if (worker_read_settings(&error) < 0)
+	if (worker_read_settings(&store_uri, &key_file, &error) < 0)
 		i_fatal("import-remote: Reading the settings failed: %s", error);
 	/* under Dovecot's master, become the service's user (its "user"
 	   setting: the mail uid in single-uid setups) so that the job store

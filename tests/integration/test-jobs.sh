@@ -193,6 +193,11 @@ if ir_pgsql_start "$pgdir"; then
 else
 	fail "pgsql store: PostgreSQL could not be started"
 fi
+# --- a slot count that makes no sense is a clear error ---
+worker -1 -o plugin/import_remote_workers=0 > "$OUT/badslots.out" 2>&1
+check "import_remote_workers=0: the worker refuses to start" test $? -ne 0
+check_contains "import_remote_workers=0: says why" "$OUT/badslots.out" "Invalid import_remote_workers: 0"
+
 # --- the worker as a Dovecot service: start is all an admin does ---
 STORE=sqlite:$JOBS/service.db
 ir_stop_instance "$IR_WORK/dst"
@@ -202,9 +207,11 @@ cat >> "$DEST_CONF" <<CONF
 plugin {
   import_remote_store = $STORE
   import_remote_key_file = $KEY
+  import_remote_workers = 2
 }
+# no -s/-K: the worker reads the plugin settings above
 service import-remote-worker {
-  executable = $WORKER -s $STORE -K $KEY
+  executable = $WORKER
   user = $IR_OS_USER
   process_min_avail = 2
   process_limit = 2
@@ -223,4 +230,6 @@ for i in $(seq 1 100); do
 done
 check_eq "service: a worker slot of Dovecot's master runs the job" completed "$(field st7 status)"
 check "service: the mailbox equals the source" verify sd jobs-svc-v --map "Sent Items=Sent"
+USER=nosuchuser adm import-remote status "$(field svc1 job)" > "$OUT/st10.out" 2>&1
+check_eq "service: no -u: the store from dovecot.conf's plugin { }" completed "$(field st10 status)"
 exit 0

@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <unistd.h>
 
+/* more than the other tests ever have live at once */
+#define SLOTS 4
+
 static const char *db_driver, *db_connect;
 
 static struct job_store *store_open(void)
@@ -57,6 +60,54 @@ static void test_job_store_schema(void)
 	test_end();
 }
 
+static void
+finish_job(struct job_store *store, pool_t pool, unsigned long long id)
+{
+	struct job job;
+	const char *error;
+
+	test_assert(job_store_get(store, pool, id, &job, &error) == 1);
+	job.status = JOB_STATUS_COMPLETED;
+	job.error_code = "";
+	test_assert(job_store_update(store, &job, &error) == 0);
+}
+
+/* runs first, on an empty store, and leaves no job live */
+static void test_job_store_slots(void)
+{
+	struct job_store *store;
+	pool_t pool = pool_alloconly_create("test jobs", 4096);
+	unsigned long long d1, e1, f1, g1;
+	struct job job;
+	const char *error;
+
+	test_begin("job store: no more live jobs than slots");
+	store = store_open();
+	d1 = create_job(store, "dave");
+	e1 = create_job(store, "erin");
+	f1 = create_job(store, "frank");
+	test_assert(job_store_claim(store, pool, "w1", 60, 2, &job, &error) == 1);
+	test_assert(job.id == d1);
+	test_assert(job_store_claim(store, pool, "w2", 60, 2, &job, &error) == 1);
+	test_assert(job.id == e1);
+	/* both slots taken: frank waits */
+	test_assert(job_store_claim(store, pool, "w3", 60, 2, &job, &error) == 0);
+	test_assert(job_store_claim(store, pool, "w3", 60, 3, &job, &error) == 1);
+	test_assert(job.id == f1);
+	/* a slot frees when its job ends */
+	g1 = create_job(store, "gina");
+	test_assert(job_store_claim(store, pool, "w4", 60, 3, &job, &error) == 0);
+	finish_job(store, pool, d1);
+	test_assert(job_store_claim(store, pool, "w4", 60, 3, &job, &error) == 1);
+	test_assert(job.id == g1);
+	finish_job(store, pool, e1);
+	finish_job(store, pool, f1);
+	finish_job(store, pool, g1);
+	job_store_close(&store);
+	pool_unref(&pool);
+	test_end();
+}
+
 static void test_job_store_claims(void)
 {
 	struct job_store *store;
@@ -80,12 +131,12 @@ static void test_job_store_claims(void)
 	test_assert(job_store_get(store, pool, 999999, &job, &error) == 0);
 
 	/* oldest first; alice's second job waits for her first */
-	test_assert(job_store_claim(store, pool, "w1", 60, &job, &error) == 1);
+	test_assert(job_store_claim(store, pool, "w1", 60, SLOTS, &job, &error) == 1);
 	test_assert(job.id == a1 && job.status == JOB_STATUS_PREPARING);
 	test_assert(strncmp(job.worker, "w1/", 3) == 0);
-	test_assert(job_store_claim(store, pool, "w2", 60, &job, &error) == 1);
+	test_assert(job_store_claim(store, pool, "w2", 60, SLOTS, &job, &error) == 1);
 	test_assert(job.id == b1);
-	test_assert(job_store_claim(store, pool, "w3", 60, &job, &error) == 0);
+	test_assert(job_store_claim(store, pool, "w3", 60, SLOTS, &job, &error) == 0);
 
 	/* a1 finishes: a2 can go */
 	test_assert(job_store_get(store, pool, a1, &job, &error) == 1);
@@ -95,9 +146,9 @@ static void test_job_store_claims(void)
 	test_assert(job_store_update(store, &job, &error) == 0);
 	test_assert(job_store_get(store, pool, a1, &job, &error) == 1);
 	test_assert(job.status == JOB_STATUS_COMPLETED && job.imported == 42);
-	test_assert(job_store_claim(store, pool, "w3", 60, &job, &error) == 1);
+	test_assert(job_store_claim(store, pool, "w3", 60, SLOTS, &job, &error) == 1);
 	test_assert(job.id == a2);
-	test_assert(job_store_claim(store, pool, "w4", 60, &job, &error) == 0);
+	test_assert(job_store_claim(store, pool, "w4", 60, SLOTS, &job, &error) == 0);
 
 	/* the password is kept while the job lives, erased at its end */
 	test_assert(job_store_get(store, pool, a2, &job, &error) == 1);
@@ -129,16 +180,16 @@ static void test_job_store_stale_and_cancel(void)
 	store = store_open();
 	c1 = create_job(store, "carol");
 	c2 = create_job(store, "carol");
-	test_assert(job_store_claim(store, pool, "w1", 60, &job, &error) == 1);
+	test_assert(job_store_claim(store, pool, "w1", 60, SLOTS, &job, &error) == 1);
 	test_assert(job.id == c1);
 	/* not stale yet: nothing for carol */
-	test_assert(job_store_claim(store, pool, "w2", 60, &job, &error) == 0);
+	test_assert(job_store_claim(store, pool, "w2", 60, SLOTS, &job, &error) == 0);
 	/* w1 has not updated the job for a second, which with stale_secs=0
 	   is stale (so are the earlier test's jobs: they come first, being
 	   older) */
 	i_sleep_msecs(1100);
 	io_loop_time_refresh();
-	while (job_store_claim(store, pool, "w2", 0, &job, &error) == 1 &&
+	while (job_store_claim(store, pool, "w2", 0, SLOTS, &job, &error) == 1 &&
 	       job.id != c1) ;
 	test_assert(job.id == c1 && strncmp(job.worker, "w2/", 3) == 0);
 
@@ -178,6 +229,7 @@ int main(int argc, char *argv[])
 	static void (*const test_functions[])(void) = {
 		test_job_store_status_names,
 		test_job_store_schema,
+		test_job_store_slots,
 		test_job_store_claims,
 		test_job_store_stale_and_cancel,
 		NULL
