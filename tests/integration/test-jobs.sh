@@ -157,23 +157,33 @@ check_eq "killed worker: another worker completes the job" completed "$(field st
 check "killed worker: every message exactly once" verify md jobs-kill-v --map "Sent Items=Sent"
 
 # --- three workers at once: every job runs exactly once ---
+# three_workers LABEL: six jobs of four users, three workers started at once
+three_workers() {
+	local label=$1 u ids=() id runs done_count=0
+	for u in sd md sdq mdq; do
+		ir_dest_reset_user "$u"
+	done
+	for u in sd md sdq mdq sd md; do
+		start "$u" conc >/dev/null --password-file "$SRC_PASSWORD_FILE"
+		ids+=("$(field conc job)")
+	done
+	rm -f "$OUT"/conc-worker*.log
+	for w in 1 2 3; do
+		worker -1 > "$OUT/conc-worker$w.log" 2>&1 &
+	done
+	wait
+	runs=$(cat "$OUT"/conc-worker*.log | sed -n 's/.*Job \([0-9]*\): importing.*/\1/p' | sort | uniq -c | awk '{print $1}' | sort -u | tr '\n' ' ')
+	check_eq "$label: each of the 6 jobs ran exactly once" "1 " "$runs"
+	check_eq "$label: all 6 jobs ran" 6 "$(cat "$OUT"/conc-worker*.log | grep -c 'importing')"
+	for id in "${ids[@]}"; do
+		adm import-remote status "$id" > "$OUT/conc-st.out" 2>&1
+		[ "$(field conc-st status)" = completed ] && done_count=$((done_count + 1))
+	done
+	check_eq "$label: all 6 jobs completed" 6 "$done_count"
+}
 STORE=sqlite:$JOBS/concurrent.db
 jobs_opts
-for u in sd md sdq mdq sd md; do
-	ir_dest_reset_user "$u"
-done
-for u in sd md sdq mdq sd md; do
-	start "$u" conc >/dev/null --password-file "$SRC_PASSWORD_FILE"
-done
-for w in 1 2 3; do
-	worker -1 > "$OUT/conc-worker$w.log" 2>&1 &
-done
-wait
-runs=$(cat "$OUT"/conc-worker*.log | sed -n 's/.*Job \([0-9]*\): importing.*/\1/p' | sort | uniq -c | awk '{print $1}' | sort -u | tr '\n' ' ')
-check_eq "three workers: each of the 6 jobs ran exactly once" "1 " "$runs"
-check_eq "three workers: all 6 jobs ran" 6 "$(cat "$OUT"/conc-worker*.log | grep -c 'importing')"
-completed=$(python3 -c "import sqlite3,sys;print(sqlite3.connect(sys.argv[1]).execute(\"select count(*) from import_remote_jobs where status='completed'\").fetchone()[0])" "$JOBS/concurrent.db")
-check_eq "three workers: all 6 jobs completed" 6 "$completed"
+three_workers "three workers"
 
 # --- the same with the job store in PostgreSQL ---
 pgdir=$IR_WORK/pgsql
@@ -189,6 +199,7 @@ if ir_pgsql_start "$pgdir"; then
 	status sd "$(field pg1 job)" > "$OUT/st6.out"
 	check_eq "pgsql store: the worker completes the job" completed "$(field st6 status)"
 	check "pgsql store: the mailbox equals the source" verify sd jobs-pg-v --map "Sent Items=Sent"
+	three_workers "pgsql store, three workers"
 	ir_pgsql_stop "$pgdir"
 else
 	fail "pgsql store: PostgreSQL could not be started"
