@@ -170,12 +170,16 @@ static void import_remote_status_init(struct doveadm_mail_cmd_context *_ctx,
 	doveadm_print_header_simple("job");
 	doveadm_print_header_simple("status");
 	doveadm_print_header_simple("source");
+	doveadm_print_header_simple("folders");
 	doveadm_print_header_simple("messages");
 	doveadm_print_header("imported", "imported", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 	doveadm_print_header("skipped", "skipped", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 	doveadm_print_header("filtered", "filtered", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 	doveadm_print_header("failed", "failed", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 	doveadm_print_header("bytes", "bytes", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	/* while it runs: bytes per second and seconds left */
+	doveadm_print_header("rate", "rate", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header_simple("eta");
 	doveadm_print_header_simple("created");
 	doveadm_print_header_simple("started");
 	doveadm_print_header_simple("finished");
@@ -186,21 +190,48 @@ static void import_remote_status_init(struct doveadm_mail_cmd_context *_ctx,
 	doveadm_print_header_simple("hint");
 }
 
+/* The job's counters as import_progress, to reuse its rate and ETA */
+static void import_remote_job_progress(const struct job *job,
+				       struct import_progress *progress_r)
+{
+	time_t end = job->finished != 0 ? job->finished : ioloop_time;
+
+	i_zero(progress_r);
+	progress_r->folders_done = job->folders_done;
+	progress_r->folders_total = job->folders_total;
+	progress_r->msgs_done = job->msgs_done;
+	progress_r->msgs_total = job->msgs_total;
+	progress_r->bytes_done = job->bytes_done;
+	progress_r->bytes_total = job->bytes_total;
+	if (job->started != 0 && end > job->started)
+		progress_r->elapsed_msecs = (end - job->started) * 1000;
+}
+
 static void import_remote_print_job(const struct job *job)
 {
 	enum import_remote_error_code code =
 		import_remote_error_from_name(job->error_code);
+	struct import_progress progress;
+	int eta;
+
+	import_remote_job_progress(job, &progress);
+	eta = job_status_is_final(job->status) ? -1 :
+		import_progress_get_eta_secs(&progress);
 
 	doveadm_print(dec2str(job->id));
 	doveadm_print(job_status_name(job->status));
 	doveadm_print(t_strdup_printf("%s@%s:%u", job->source_user,
 				      job->source_host, job->source_port));
+	doveadm_print(t_strdup_printf("%u/%u", job->folders_done,
+				      job->folders_total));
 	doveadm_print(t_strdup_printf("%u/%u", job->msgs_done, job->msgs_total));
 	doveadm_print_num(job->imported);
 	doveadm_print_num(job->skipped);
 	doveadm_print_num(job->filtered);
 	doveadm_print_num(job->failed);
 	doveadm_print_num(job->bytes_done);
+	doveadm_print_num(import_progress_get_rate(&progress));
+	doveadm_print(eta < 0 ? "" : dec2str(eta));
 	doveadm_print(job_time(job->created));
 	doveadm_print(job_time(job->started));
 	doveadm_print(job_time(job->finished));
@@ -285,13 +316,7 @@ static void import_remote_watch_line(const struct job *job, bool tty)
 	struct import_progress progress;
 	const char *line;
 
-	i_zero(&progress);
-	progress.msgs_done = job->msgs_done;
-	progress.msgs_total = job->msgs_total;
-	progress.bytes_done = job->bytes_done;
-	progress.bytes_total = job->bytes_total;
-	if (job->started != 0 && ioloop_time > job->started)
-		progress.elapsed_msecs = (ioloop_time - job->started) * 1000;
+	import_remote_job_progress(job, &progress);
 	line = t_strdup_printf("job %llu %s: %s", job->id,
 			       job_status_name(job->status),
 			       import_progress_format_line(&progress));

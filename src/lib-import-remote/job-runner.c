@@ -37,6 +37,8 @@ int job_runner_parse_store(const char *uri, const char **driver_r,
 static void job_runner_copy_progress(struct job *job,
 				     const struct import_progress *progress)
 {
+	job->folders_done = progress->folders_done;
+	job->folders_total = progress->folders_total;
 	job->msgs_done = progress->msgs_done;
 	job->msgs_total = progress->msgs_total;
 	job->bytes_done = progress->bytes_done;

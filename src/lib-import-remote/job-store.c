@@ -11,7 +11,7 @@
 
 /* The schema this code writes. Each step in schema_steps[] takes the store
    from version i to i+1; open applies the missing ones. */
-#define JOB_STORE_SCHEMA_VERSION 2
+#define JOB_STORE_SCHEMA_VERSION 4
 /* lib-sql drivers are modules of Dovecot's module dir */
 #define JOB_STORE_SQL_MODULE_DIR MODULEDIR
 
@@ -20,7 +20,7 @@
 	"source_user, options, created, started, finished, updated, worker, " \
 	"msgs_done, msgs_total, bytes_done, bytes_total, imported, skipped, " \
 	"filtered, failed, error_code, error_detail, cancel_requested, " \
-	"source_password"
+	"source_password, folders_done, folders_total"
 
 struct job_store {
 	struct sql_db *db;
@@ -120,6 +120,14 @@ static const char *job_store_schema_step(struct job_store *store,
 		   job has ended */
 		return "ALTER TABLE import_remote_jobs ADD COLUMN "
 			"source_password TEXT NOT NULL DEFAULT ''";
+	case 2:
+		/* folders copied out of all (SQLite adds one column at a
+		   time) */
+		return "ALTER TABLE import_remote_jobs ADD COLUMN "
+			"folders_done BIGINT NOT NULL DEFAULT 0";
+	case 3:
+		return "ALTER TABLE import_remote_jobs ADD COLUMN "
+			"folders_total BIGINT NOT NULL DEFAULT 0";
 	}
 	i_unreached();
 }
@@ -420,6 +428,8 @@ static int job_from_row(struct sql_result *result, pool_t pool,
 	job_r->error_detail = result_str(result, pool, 22);
 	job_r->cancel_requested = result_num(result, 23) != 0;
 	job_r->source_password = result_str(result, pool, 24);
+	job_r->folders_done = result_num(result, 25);
+	job_r->folders_total = result_num(result, 26);
 	return 0;
 }
 
@@ -565,7 +575,8 @@ int job_store_update(struct job_store *store, const struct job *job,
 		"bytes_done = ?, bytes_total = ?, imported = ?, skipped = ?, "
 		"filtered = ?, failed = ?, error_code = ?, error_detail = ?, "
 		"source_password = CASE WHEN ? = 1 THEN '' "
-		"ELSE source_password END WHERE id = ?");
+		"ELSE source_password END, folders_done = ?, "
+		"folders_total = ? WHERE id = ?");
 	sql_statement_bind_str(stmt, 0, job_status_name(job->status));
 	sql_statement_bind_int64(stmt, 1, job->started);
 	sql_statement_bind_int64(stmt, 2, job->finished);
@@ -587,7 +598,9 @@ int job_store_update(struct job_store *store, const struct job *job,
 	sql_statement_bind_int64(stmt, 14,
 		job->status == JOB_STATUS_COMPLETED ||
 		job->status == JOB_STATUS_CANCELLED);
-	sql_statement_bind_int64(stmt, 15, job->id);
+	sql_statement_bind_int64(stmt, 15, job->folders_done);
+	sql_statement_bind_int64(stmt, 16, job->folders_total);
+	sql_statement_bind_int64(stmt, 17, job->id);
 	sql_update_stmt(trans, &stmt);
 	return job_store_commit(store, &trans, error_r);
 }

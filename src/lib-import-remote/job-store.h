@@ -32,6 +32,7 @@ struct job {
 	const char *options;
 	time_t created, started, finished, updated;
 	const char *worker;
+	unsigned int folders_done, folders_total;
 	unsigned int msgs_done, msgs_total;
 	unsigned long long bytes_done, bytes_total;
 	unsigned int imported, skipped, filtered, failed;

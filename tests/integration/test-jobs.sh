@@ -50,6 +50,9 @@ check_eq "worker: exits 0" 0 "$?"
 status sd "$job1" > "$OUT/st2.out"
 check_eq "status: Completed after the worker" completed "$(field st2 status)"
 check_eq "status: imported + skipped = all" "$total" $(( $(field st2 imported) + $(field st2 skipped) ))
+folders=$(field st2 folders)
+check "status: every folder done ($folders)" test "${folders%/*}" = "${folders#*/}" -a "${folders#*/}" -gt 1
+check_eq "status: no ETA once the job has ended" "" "$(field st2 eta)"
 check "worker: the mailbox equals the source" verify sd jobs-v --map "Sent Items=Sent"
 check_eq "job store: password erased when the job ended" "" \
 	"$(python3 -c "import sqlite3,sys;print(sqlite3.connect(sys.argv[1]).execute('select source_password from import_remote_jobs where id=?',(int(sys.argv[2]),)).fetchone()[0])" "$JOBS/jobs.db" "$job1")"
@@ -204,6 +207,33 @@ if ir_pgsql_start "$pgdir"; then
 else
 	fail "pgsql store: PostgreSQL could not be started"
 fi
+# --- a store of an older schema (v2) is migrated on open, jobs kept ---
+python3 - "$JOBS/v2.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("""CREATE TABLE import_remote_jobs (id INTEGER PRIMARY KEY AUTOINCREMENT,
+ token VARCHAR(40) NOT NULL, username VARCHAR(255) NOT NULL, status VARCHAR(16) NOT NULL,
+ source_host VARCHAR(255) NOT NULL, source_port INTEGER NOT NULL, source_ssl VARCHAR(16) NOT NULL,
+ source_user VARCHAR(255) NOT NULL, options TEXT NOT NULL, created BIGINT NOT NULL,
+ started BIGINT NOT NULL, finished BIGINT NOT NULL, updated BIGINT NOT NULL,
+ worker VARCHAR(255) NOT NULL, msgs_done BIGINT NOT NULL, msgs_total BIGINT NOT NULL,
+ bytes_done BIGINT NOT NULL, bytes_total BIGINT NOT NULL, imported BIGINT NOT NULL,
+ skipped BIGINT NOT NULL, filtered BIGINT NOT NULL, failed BIGINT NOT NULL,
+ error_code VARCHAR(32) NOT NULL, error_detail TEXT NOT NULL, cancel_requested INTEGER NOT NULL,
+ source_password TEXT NOT NULL DEFAULT '')""")
+db.execute("CREATE TABLE import_remote_meta (name VARCHAR(64) PRIMARY KEY, value VARCHAR(255) NOT NULL)")
+db.execute("INSERT INTO import_remote_meta VALUES ('schema_version', '2')")
+db.execute("""INSERT INTO import_remote_jobs VALUES (7, 't', 'sd', 'completed', 'imap.example.org', 993,
+ 'imaps', 'old', '', 1, 2, 3, 3, '', 5, 5, 100, 100, 5, 0, 0, 0, '', '', 0, '')""")
+db.commit()
+PY
+chown "$IR_OS_USER:" "$JOBS/v2.db"
+USER=nosuchuser doveadm -c "$DEST_CONF" -o "plugin/import_remote_store=sqlite:$JOBS/v2.db" \
+	import-remote status 7 > "$OUT/v2.out" 2>&1
+check_eq "schema v2 store: its job is still there" "completed 5/5" "$(field v2 status) $(field v2 messages)"
+check_eq "schema v2 store: migrated to v4" 4 \
+	"$(python3 -c "import sqlite3,sys;print(sqlite3.connect(sys.argv[1]).execute(\"select value from import_remote_meta where name='schema_version'\").fetchone()[0])" "$JOBS/v2.db")"
+
 # --- a slot count that makes no sense is a clear error ---
 worker -1 -o plugin/import_remote_workers=0 > "$OUT/badslots.out" 2>&1
 check "import_remote_workers=0: the worker refuses to start" test $? -ne 0
