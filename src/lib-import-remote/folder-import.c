@@ -833,6 +833,11 @@ static int folder_import_chunks(struct folder_import_ctx *ctx, uint32_t first)
 			return -1;
 		if (folder_import_chunk_done(ctx) < 0)
 			return -1;
+		/* also when nothing was saved (a re-run that only skips): the
+		   job's heartbeat, without which a long re-run would look
+		   dead and be taken over, and its chance to see a cancel */
+		if (!import_run_progress(ctx->run, FALSE))
+			return -1;
 	}
 	return 0;
 }

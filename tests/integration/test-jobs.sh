@@ -136,6 +136,39 @@ USER=nosuchuser adm import-remote cancel "$(field admin-retry job)" > /dev/null 
 USER=nosuchuser adm import-remote status > "$OUT/admin-nouser.out" 2>&1
 check_not_contains "no -u and no job: no other user's jobs" "$OUT/admin-nouser.out" "status="
 
+# --- a re-run that only skips still beats (Running) and can be cancelled ---
+# 20 messages listed one at a time, 0.25 s each: a 5 s job that saves nothing
+echo fakepass > "$IR_WORK/fake.pw"
+"$TOOLS/fakeimapd" --scenario slow-list --count 20 --max-conns 2 --timeout 60 \
+	--report "$OUT/slow.report" > "$OUT/slow.port" &
+fake_pid=$!
+for i in $(seq 1 50); do [ -s "$OUT/slow.port" ] && break; sleep 0.1; done
+slow_src=(--host 127.0.0.1 --port "$(head -1 "$OUT/slow.port")" --ssl none
+	--user fake --password-file "$IR_WORK/fake.pw" --fetch-chunk 1)
+ir_dest_reset_user md
+adm import-remote run -u md "${slow_src[@]}" > "$OUT/slow-run.out" 2>&1 </dev/null
+check_eq "slow source: the first import saves all 20" 20 "$(flow_field "$OUT/slow-run.out" imported)"
+adm import-remote start -u md "${slow_src[@]}" > "$OUT/slow-start.out" 2>&1 </dev/null
+slow_job=$(field slow-start job)
+worker -1 > "$OUT/slow-worker.log" 2>&1 &
+wpid=$!
+# the heartbeat: a live job's "updated" moves on while it runs
+seen=
+for i in $(seq 1 80); do
+	seen=$(python3 -c "import sqlite3,sys
+r=sqlite3.connect(sys.argv[1]).execute('select status,updated-started from import_remote_jobs where id=?',(int(sys.argv[2]),)).fetchone()
+print('beat' if r[0] in ('preparing','running') and r[1]>=2 else 'final' if r[0] not in ('queued','preparing','running') else '')" "$JOBS/jobs.db" "$slow_job")
+	[ -n "$seen" ] && break
+	sleep 0.1
+done
+adm import-remote cancel -u md "$slow_job" > /dev/null 2>&1
+wait "$wpid"
+wait "$fake_pid"
+check_eq "skip-only re-run: its heartbeat goes on while it only skips" beat "$seen"
+status md "$slow_job" > "$OUT/slow-st.out"
+check_eq "skip-only re-run: a cancel stops it" cancelled "$(field slow-st status)"
+check "skip-only re-run: stopped before the end" test "$(field slow-st skipped)" -lt 20
+
 # --- a worker killed mid-job: another one takes the job over ---
 "$TOOLS/mkcorpus" -n 1500 -s 22 -o "$IR_WORK/corpus2" >/dev/null
 MANIFEST=$IR_WORK/corpus2/manifest.json
