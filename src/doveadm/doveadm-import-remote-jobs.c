@@ -45,11 +45,20 @@ import_remote_job_setting(struct mail_user *user, const char *name)
 	return import_remote_compat_plugin_setting(user, name);
 }
 
-/* Jobs are visible to their own user; without -u, to the admin */
-static bool
-import_remote_job_visible(const struct job *job, struct mail_user *user)
+/* Look up a job by id. Jobs are visible to their own user; without -u, to
+   the admin. Returns 1, 0 if there is no such job for this user, -1. */
+static int
+import_remote_job_get(struct job_store *store, pool_t pool,
+		      struct mail_user *user, int64_t job_id,
+		      struct job *job_r, const char **error_r)
 {
-	return user == NULL || strcmp(job->username, user->username) == 0;
+	int ret;
+
+	ret = job_store_get(store, pool, job_id, job_r, error_r);
+	if (ret > 0 && user != NULL &&
+	    strcmp(job_r->username, user->username) != 0)
+		ret = 0;
+	return ret;
 }
 
 static void
@@ -163,6 +172,20 @@ static void import_remote_job_read_id(struct doveadm_mail_cmd_context *_ctx)
 		i_fatal_status(EX_USAGE, "Invalid job id");
 }
 
+/* for the commands that act on one job */
+static void import_remote_job_require_id(struct doveadm_mail_cmd_context *_ctx,
+					 const char *command)
+{
+	struct import_remote_job_cmd_context *ctx =
+		(struct import_remote_job_cmd_context *)_ctx;
+
+	import_remote_job_read_id(_ctx);
+	if (!ctx->have_job_id) {
+		i_fatal_status(EX_USAGE, "Which job? (import-remote %s "
+			       "[-u USER] JOB)", command);
+	}
+}
+
 static void import_remote_status_init(struct doveadm_mail_cmd_context *_ctx,
 				      const char *const args[] ATTR_UNUSED)
 {
@@ -190,23 +213,6 @@ static void import_remote_status_init(struct doveadm_mail_cmd_context *_ctx,
 	doveadm_print_header_simple("hint");
 }
 
-/* The job's counters as import_progress, to reuse its rate and ETA */
-static void import_remote_job_progress(const struct job *job,
-				       struct import_progress *progress_r)
-{
-	time_t end = job->finished != 0 ? job->finished : ioloop_time;
-
-	i_zero(progress_r);
-	progress_r->folders_done = job->folders_done;
-	progress_r->folders_total = job->folders_total;
-	progress_r->msgs_done = job->msgs_done;
-	progress_r->msgs_total = job->msgs_total;
-	progress_r->bytes_done = job->bytes_done;
-	progress_r->bytes_total = job->bytes_total;
-	if (job->started != 0 && end > job->started)
-		progress_r->elapsed_msecs = (end - job->started) * 1000;
-}
-
 static void import_remote_print_job(const struct job *job)
 {
 	enum import_remote_error_code code =
@@ -214,7 +220,7 @@ static void import_remote_print_job(const struct job *job)
 	struct import_progress progress;
 	int eta;
 
-	import_remote_job_progress(job, &progress);
+	job_runner_get_progress(job, ioloop_time, &progress);
 	eta = job_status_is_final(job->status) ? -1 :
 		import_progress_get_eta_secs(&progress);
 
@@ -270,9 +276,8 @@ static int import_remote_status_run(struct doveadm_mail_cmd_context *_ctx,
 	pool = pool_alloconly_create("jobs", 4096);
 	p_array_init(&jobs, pool, 16);
 	if (ctx->have_job_id) {
-		ret = job_store_get(store, pool, ctx->job_id, &one, &error);
-		if (ret > 0 && !import_remote_job_visible(&one, user))
-			ret = 0;
+		ret = import_remote_job_get(store, pool, user, ctx->job_id,
+					    &one, &error);
 		if (ret > 0)
 			array_push_back(&jobs, &one);
 		else if (ret == 0) {
@@ -302,12 +307,7 @@ static int import_remote_status_run(struct doveadm_mail_cmd_context *_ctx,
 static void import_remote_watch_init(struct doveadm_mail_cmd_context *_ctx,
 				     const char *const args[] ATTR_UNUSED)
 {
-	struct import_remote_job_cmd_context *ctx =
-		(struct import_remote_job_cmd_context *)_ctx;
-
-	import_remote_job_read_id(_ctx);
-	if (!ctx->have_job_id)
-		i_fatal_status(EX_USAGE, "Which job? (import-remote watch [-u USER] JOB)");
+	import_remote_job_require_id(_ctx, "watch");
 	import_remote_status_init(_ctx, args);
 }
 
@@ -316,7 +316,7 @@ static void import_remote_watch_line(const struct job *job, bool tty)
 	struct import_progress progress;
 	const char *line;
 
-	import_remote_job_progress(job, &progress);
+	job_runner_get_progress(job, ioloop_time, &progress);
 	line = t_strdup_printf("job %llu %s: %s", job->id,
 			       job_status_name(job->status),
 			       import_progress_format_line(&progress));
@@ -346,9 +346,8 @@ static int import_remote_watch_run(struct doveadm_mail_cmd_context *_ctx,
 	for (;;) {
 		p_clear(pool);
 		io_loop_time_refresh();
-		ret = job_store_get(store, pool, ctx->job_id, &job, &error);
-		if (ret > 0 && !import_remote_job_visible(&job, user))
-			ret = 0;
+		ret = import_remote_job_get(store, pool, user, ctx->job_id,
+					    &job, &error);
 		if (ret <= 0 || job_status_is_final(job.status))
 			break;
 		/* on a terminal every poll redraws; otherwise a line every
@@ -386,12 +385,7 @@ static int import_remote_watch_run(struct doveadm_mail_cmd_context *_ctx,
 static void import_remote_retry_init(struct doveadm_mail_cmd_context *_ctx,
 				     const char *const args[] ATTR_UNUSED)
 {
-	struct import_remote_job_cmd_context *ctx =
-		(struct import_remote_job_cmd_context *)_ctx;
-
-	import_remote_job_read_id(_ctx);
-	if (!ctx->have_job_id)
-		i_fatal_status(EX_USAGE, "Which job? (import-remote retry [-u USER] JOB)");
+	import_remote_job_require_id(_ctx, "retry");
 	doveadm_print_header_simple("job");
 	doveadm_print_header_simple("status");
 	doveadm_print_header_simple("retry_of");
@@ -412,9 +406,8 @@ static int import_remote_retry_run(struct doveadm_mail_cmd_context *_ctx,
 	if (import_remote_job_store_open(_ctx, user, &store, NULL) < 0)
 		return -1;
 	pool = pool_alloconly_create("job", 1024);
-	ret = job_store_get(store, pool, ctx->job_id, &job, &error);
-	if (ret > 0 && !import_remote_job_visible(&job, user))
-		ret = 0;
+	ret = import_remote_job_get(store, pool, user, ctx->job_id,
+				    &job, &error);
 	if (ret > 0)
 		ret = job_store_retry(store, ctx->job_id, &new_id, &error);
 	if (ret > 0) {
@@ -437,12 +430,7 @@ static int import_remote_retry_run(struct doveadm_mail_cmd_context *_ctx,
 static void import_remote_cancel_init(struct doveadm_mail_cmd_context *_ctx,
 				      const char *const args[] ATTR_UNUSED)
 {
-	struct import_remote_job_cmd_context *ctx =
-		(struct import_remote_job_cmd_context *)_ctx;
-
-	import_remote_job_read_id(_ctx);
-	if (!ctx->have_job_id)
-		i_fatal_status(EX_USAGE, "Which job? (import-remote cancel [-u USER] JOB)");
+	import_remote_job_require_id(_ctx, "cancel");
 	doveadm_print_header_simple("job");
 	doveadm_print_header_simple("status");
 }
@@ -461,9 +449,8 @@ static int import_remote_cancel_run(struct doveadm_mail_cmd_context *_ctx,
 	if (import_remote_job_store_open(_ctx, user, &store, NULL) < 0)
 		return -1;
 	pool = pool_alloconly_create("job", 1024);
-	ret = job_store_get(store, pool, ctx->job_id, &job, &error);
-	if (ret > 0 && !import_remote_job_visible(&job, user))
-		ret = 0;
+	ret = import_remote_job_get(store, pool, user, ctx->job_id,
+				    &job, &error);
 	if (ret > 0 && !job_status_is_final(job.status))
 		ret = job_store_cancel(store, ctx->job_id, &error) < 0 ? -1 : 1;
 	if (ret > 0)

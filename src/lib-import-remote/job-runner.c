@@ -49,6 +49,22 @@ static void job_runner_copy_progress(struct job *job,
 	job->failed = progress->failed;
 }
 
+void job_runner_get_progress(const struct job *job, time_t now,
+			     struct import_progress *progress_r)
+{
+	time_t end = job->finished != 0 ? job->finished : now;
+
+	i_zero(progress_r);
+	progress_r->folders_done = job->folders_done;
+	progress_r->folders_total = job->folders_total;
+	progress_r->msgs_done = job->msgs_done;
+	progress_r->msgs_total = job->msgs_total;
+	progress_r->bytes_done = job->bytes_done;
+	progress_r->bytes_total = job->bytes_total;
+	if (job->started != 0 && end > job->started)
+		progress_r->elapsed_msecs = (end - job->started) * 1000;
+}
+
 static bool job_runner_progress(const struct import_progress *progress,
 				bool final, void *context)
 {

@@ -15,6 +15,7 @@
 struct mail_user;
 struct job;
 struct job_store;
+struct import_progress;
 
 /* The job store and key file of a user's plugin settings:
    import_remote_store = sqlite:/path/jobs.db | pgsql:<connect string>
@@ -24,6 +25,12 @@ struct job_store;
 /* Split "driver:connect" */
 int job_runner_parse_store(const char *uri, const char **driver_r,
 			   const char **connect_r, const char **error_r);
+
+/* A stored job's counters as import_progress (the reverse of what the
+   runner stores), to show its rate and ETA; elapsed up to now, or to its
+   end. */
+void job_runner_get_progress(const struct job *job, time_t now,
+			     struct import_progress *progress_r);
 
 /* Returns 0 when the job ended (whatever its result), -1 if the store
    could not be updated. */
