@@ -119,10 +119,38 @@ static bool worker_will_drop_root(void)
 	return uid != NULL && uid[0] != '\0' && strcmp(uid, "0") != 0;
 }
 
+/* The store, the key and the slots: the global plugin { } settings, unless
+   -s / -K gave them */
+static int worker_plugin_settings(const struct mail_user_settings *user_set,
+				  const char **store_uri, const char **key_file,
+				  const char **error_r)
+{
+	const char *value;
+
+	if (*store_uri == NULL) {
+		value = mail_user_set_plugin_getenv(user_set,
+						    "import_remote_store");
+		*store_uri = value == NULL ? JOB_RUNNER_DEFAULT_STORE :
+			t_strdup(value);
+	}
+	if (*key_file == NULL) {
+		value = mail_user_set_plugin_getenv(user_set,
+						    "import_remote_key_file");
+		*key_file = value == NULL ? JOB_RUNNER_DEFAULT_KEY_FILE :
+			t_strdup(value);
+	}
+	value = mail_user_set_plugin_getenv(user_set, "import_remote_workers");
+	if (value != NULL && (str_to_uint(value, &slots) < 0 || slots == 0)) {
+		*error_r = t_strdup_printf("Invalid import_remote_workers: %s",
+					   value);
+		return -1;
+	}
+	return 0;
+}
+
 /* Read the mail settings as a user lookup will (same service name). Run
    standalone with -c, this is where Dovecot re-executes the binary through
-   doveconf; it must happen before any job is claimed. The store, the key
-   and the slots are the global plugin { } settings (-s and -K win). */
+   doveconf; it must happen before any job is claimed. */
 static int worker_read_settings(const char **store_uri,
 				const char **key_file, const char **error_r)
 {
@@ -131,7 +159,6 @@ static int worker_read_settings(const char **store_uri,
 	const struct setting_parser_info *const *roots;
 	const struct setting_parser_context *parser;
 	const struct mail_user_settings *user_set = NULL;
-	const char *value;
 	void **sets;
 	unsigned int i;
 	pool_t pool;
@@ -139,6 +166,7 @@ static int worker_read_settings(const char **store_uri,
 
 	i_zero(&input);
 	input.service = WORKER_SERVICE_NAME;
+	/* the settings may live in the pool: read them before freeing it */
 	pool = pool_alloconly_create("worker settings", 1024);
 	ret = mail_storage_service_read_settings(storage_service, &input, pool,
 						 &user_info, &parser, error_r);
@@ -150,28 +178,8 @@ static int worker_read_settings(const char **store_uri,
 				user_set = sets[i];
 		}
 		i_assert(user_set != NULL);
-	}
-	if (ret == 0 && *store_uri == NULL) {
-		value = mail_user_set_plugin_getenv(user_set,
-						    "import_remote_store");
-		*store_uri = value == NULL ? JOB_RUNNER_DEFAULT_STORE :
-			t_strdup(value);
-	}
-	if (ret == 0 && *key_file == NULL) {
-		value = mail_user_set_plugin_getenv(user_set,
-						    "import_remote_key_file");
-		*key_file = value == NULL ? JOB_RUNNER_DEFAULT_KEY_FILE :
-			t_strdup(value);
-	}
-	if (ret == 0) {
-		value = mail_user_set_plugin_getenv(user_set,
-						    "import_remote_workers");
-		if (value != NULL &&
-		    (str_to_uint(value, &slots) < 0 || slots == 0)) {
-			*error_r = t_strdup_printf(
-				"Invalid import_remote_workers: %s", value);
-			ret = -1;
-		}
+		ret = worker_plugin_settings(user_set, store_uri, key_file,
+					     error_r);
 	}
 	pool_unref(&pool);
 	return ret;
