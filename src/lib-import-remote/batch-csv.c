@@ -1,0 +1,521 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+#include "lib.h"
+#include "array.h"
+#include "hash.h"
+#include "str.h"
+#include "str-sanitize.h"
+#include "unichar.h"
+
+#include <ctype.h>
+#include "batch-csv.h"
+
+static const char *const batch_csv_column_names[BATCH_CSV_COLUMN_COUNT] = {
+	[BATCH_CSV_SOURCE_EMAIL] = "source_email",
+	[BATCH_CSV_SOURCE_PASSWORD] = "source_password",
+	[BATCH_CSV_DESTINATION_USER] = "destination_user",
+	[BATCH_CSV_SOURCE_HOST] = "source_host",
+	[BATCH_CSV_SOURCE_PORT] = "source_port",
+	[BATCH_CSV_SOURCE_SECURITY] = "source_security",
+};
+/* the columns every file has */
+#define BATCH_CSV_REQUIRED_COLUMNS 3
+
+struct batch_csv_field {
+	const char *value;
+	unsigned int line;
+	bool quoted;
+};
+ARRAY_DEFINE_TYPE(batch_csv_field, struct batch_csv_field);
+
+struct batch_csv_parser {
+	pool_t pool;
+	const unsigned char *p, *end;
+	unsigned int line;
+	ARRAY_TYPE(const_string) *errors;
+	/* which field of a record holds which column (-1 = none) */
+	int field_column[BATCH_CSV_COLUMN_COUNT];
+	unsigned int field_count;
+};
+
+const char *batch_csv_column_name(enum batch_csv_column column)
+{
+	i_assert(column < BATCH_CSV_COLUMN_COUNT);
+	return batch_csv_column_names[column];
+}
+
+static void ATTR_FORMAT(4, 5)
+batch_csv_error(struct batch_csv_parser *parser, unsigned int line,
+		unsigned int column_pos, const char *fmt, ...)
+{
+	const char *msg;
+	va_list args;
+
+	va_start(args, fmt);
+	msg = t_strdup_vprintf(fmt, args);
+	va_end(args);
+	if (column_pos == 0)
+		msg = p_strdup_printf(parser->pool, "line %u: %s", line, msg);
+	else {
+		msg = p_strdup_printf(parser->pool, "line %u, column %u: %s",
+				      line, column_pos, msg);
+	}
+	array_push_back(parser->errors, &msg);
+}
+
+/* "line 4, column 5 (source_port): reason"; a column that isn't in the
+   file (pos 0) is only named */
+static const char *
+batch_csv_format_column_error(pool_t pool, unsigned int line,
+			      unsigned int pos, enum batch_csv_column column,
+			      const char *reason)
+{
+	if (pos == 0) {
+		return p_strdup_printf(pool, "line %u (%s): %s", line,
+				       batch_csv_column_name(column), reason);
+	}
+	return p_strdup_printf(pool, "line %u, column %u (%s): %s", line, pos,
+			       batch_csv_column_name(column), reason);
+}
+
+void batch_csv_add_row_error(pool_t pool, ARRAY_TYPE(const_string) *errors,
+			     const struct batch_csv_row *row,
+			     enum batch_csv_column column, const char *reason)
+{
+	const char *msg = batch_csv_format_column_error(pool, row->line,
+		row->column_pos[column], column, reason);
+
+	array_push_back(errors, &msg);
+}
+
+/* A quoted value, for messages: never a password's */
+static const char *batch_csv_quote(const char *value)
+{
+	return t_strdup_printf("'%s'", str_sanitize(value, 64));
+}
+
+static bool batch_csv_at_eol(struct batch_csv_parser *parser)
+{
+	return parser->p == parser->end || *parser->p == '\n' ||
+		(*parser->p == '\r' && parser->p + 1 < parser->end &&
+		 parser->p[1] == '\n');
+}
+
+static void batch_csv_skip_eol(struct batch_csv_parser *parser)
+{
+	if (parser->p < parser->end && *parser->p == '\r')
+		parser->p++;
+	if (parser->p < parser->end && *parser->p == '\n') {
+		parser->p++;
+		parser->line++;
+	}
+}
+
+/* One field; the parser stays on the ',' or line end after it. Returns 0,
+   or -1 on a quoting error (reported; the rest of the line is skipped). */
+static int batch_csv_read_field(struct batch_csv_parser *parser,
+				unsigned int field_idx,
+				struct batch_csv_field *field_r)
+{
+	string_t *value = t_str_new(64);
+	unsigned int start_line = parser->line;
+
+	i_zero(field_r);
+	field_r->line = start_line;
+	if (parser->p < parser->end && *parser->p == '"') {
+		/* quoted: "" is a quote; commas and line ends are data */
+		field_r->quoted = TRUE;
+		parser->p++;
+		for (;;) {
+			if (parser->p == parser->end) {
+				batch_csv_error(parser, start_line,
+					field_idx + 1,
+					"quoted field is never closed");
+				return -1;
+			}
+			if (*parser->p == '"') {
+				if (parser->p + 1 < parser->end &&
+				    parser->p[1] == '"') {
+					str_append_c(value, '"');
+					parser->p += 2;
+					continue;
+				}
+				parser->p++;
+				break;
+			}
+			if (*parser->p == '\n')
+				parser->line++;
+			str_append_c(value, *parser->p);
+			parser->p++;
+		}
+		if (!batch_csv_at_eol(parser) && *parser->p != ',') {
+			batch_csv_error(parser, parser->line, field_idx + 1,
+				"text after a closing quote (quote the whole "
+				"field and double the quotes inside it)");
+			return -1;
+		}
+	} else {
+		while (!batch_csv_at_eol(parser) && *parser->p != ',') {
+			if (*parser->p == '"') {
+				batch_csv_error(parser, parser->line,
+					field_idx + 1,
+					"quote inside an unquoted field (quote "
+					"the whole field and double the quotes "
+					"inside it)");
+				return -1;
+			}
+			str_append_c(value, *parser->p);
+			parser->p++;
+		}
+	}
+	field_r->value = p_strdup(parser->pool, str_c(value));
+	return 0;
+}
+
+static void batch_csv_skip_line(struct batch_csv_parser *parser)
+{
+	while (!batch_csv_at_eol(parser))
+		parser->p++;
+	batch_csv_skip_eol(parser);
+}
+
+/* One record. Returns 1, 0 at the end of the file, -1 on a quoting error
+   (reported, and the record skipped). Blank lines are skipped. */
+static int batch_csv_read_record(struct batch_csv_parser *parser,
+				 ARRAY_TYPE(batch_csv_field) *fields,
+				 unsigned int *line_r)
+{
+	struct batch_csv_field field;
+
+	array_clear(fields);
+	for (;;) {
+		const unsigned char *p = parser->p;
+
+		if (p == parser->end)
+			return 0;
+		while (p < parser->end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p == parser->end) {
+			parser->p = p;
+			return 0;
+		}
+		if (*p != '\n' && *p != '\r')
+			break;
+		parser->p = p;
+		if (!batch_csv_at_eol(parser))
+			break;
+		batch_csv_skip_eol(parser);
+	}
+	*line_r = parser->line;
+	for (;;) {
+		if (batch_csv_read_field(parser, array_count(fields),
+					 &field) < 0) {
+			batch_csv_skip_line(parser);
+			return -1;
+		}
+		array_push_back(fields, &field);
+		if (batch_csv_at_eol(parser))
+			break;
+		/* the ',' */
+		parser->p++;
+	}
+	batch_csv_skip_eol(parser);
+	return 1;
+}
+
+/* the value with surrounding blanks removed (unquoted fields only:
+   quoting keeps them) */
+static const char *
+batch_csv_field_value(pool_t pool, const struct batch_csv_field *field)
+{
+	const char *value = field->value;
+	size_t len;
+
+	if (field->quoted)
+		return value;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	len = strlen(value);
+	while (len > 0 && (value[len-1] == ' ' || value[len-1] == '\t'))
+		len--;
+	return p_strndup(pool, value, len);
+}
+
+static int batch_csv_parse_header(struct batch_csv_parser *parser,
+				  const ARRAY_TYPE(batch_csv_field) *fields,
+				  unsigned int line)
+{
+	const struct batch_csv_field *field;
+	unsigned int i, column;
+	const char *name;
+	int ret = 0;
+
+	for (column = 0; column < BATCH_CSV_COLUMN_COUNT; column++)
+		parser->field_column[column] = -1;
+	parser->field_count = array_count(fields);
+	array_foreach(fields, field) {
+		i = array_foreach_idx(fields, field);
+		name = t_str_lcase(batch_csv_field_value(
+			pool_datastack_create(), field));
+		for (column = 0; column < BATCH_CSV_COLUMN_COUNT; column++) {
+			if (strcmp(name, batch_csv_column_names[column]) == 0)
+				break;
+		}
+		if (column == BATCH_CSV_COLUMN_COUNT) {
+			batch_csv_error(parser, line, i + 1,
+				"unknown column %s in the header row (columns: "
+				"source_email, source_password, "
+				"destination_user, and optionally source_host, "
+				"source_port, source_security)",
+				batch_csv_quote(name));
+			ret = -1;
+		} else if (parser->field_column[column] != -1) {
+			batch_csv_error(parser, line, i + 1,
+				"column %s appears twice in the header row",
+				name);
+			ret = -1;
+		} else {
+			parser->field_column[column] = i;
+		}
+	}
+	for (column = 0; column < BATCH_CSV_REQUIRED_COLUMNS; column++) {
+		if (parser->field_column[column] == -1) {
+			batch_csv_error(parser, line, 0,
+				"the header row has no %s column",
+				batch_csv_column_names[column]);
+			ret = -1;
+		}
+	}
+	return ret;
+}
+
+static bool batch_csv_host_is_valid(const char *host)
+{
+	const char *p;
+
+	if (strlen(host) > 255)
+		return FALSE;
+	for (p = host; *p != '\0'; p++) {
+		if (!i_isalnum(*p) && strchr(".-_:[]", *p) == NULL)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static void batch_csv_column_error(struct batch_csv_parser *parser,
+				   unsigned int line,
+				   enum batch_csv_column column,
+				   const char *reason)
+{
+	int pos = parser->field_column[column];
+	const char *msg = batch_csv_format_column_error(parser->pool, line,
+		pos < 0 ? 0 : (unsigned int)pos + 1, column, reason);
+
+	array_push_back(parser->errors, &msg);
+}
+
+/* A field's checks common to every column. Returns the value, or NULL
+   (reported). */
+static const char *
+batch_csv_check_field(struct batch_csv_parser *parser, unsigned int line,
+		      const struct batch_csv_field *field,
+		      enum batch_csv_column column)
+{
+	const char *value;
+	const unsigned char *p;
+
+	/* a password keeps its blanks */
+	value = column == BATCH_CSV_SOURCE_PASSWORD ?
+		p_strdup(parser->pool, field->value) :
+		batch_csv_field_value(parser->pool, field);
+	if (strlen(value) > BATCH_CSV_MAX_FIELD_LEN) {
+		batch_csv_column_error(parser, line, column, t_strdup_printf(
+			"longer than %u bytes", BATCH_CSV_MAX_FIELD_LEN));
+		return NULL;
+	}
+	if (!uni_utf8_str_is_valid(value)) {
+		batch_csv_column_error(parser, line, column,
+			"not valid UTF-8 (save the file as CSV, UTF-8)");
+		return NULL;
+	}
+	for (p = (const unsigned char *)value; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			batch_csv_column_error(parser, line, column,
+				"contains a control character or line break");
+			return NULL;
+		}
+	}
+	return value;
+}
+
+/* Check one data record and fill row. Returns 0, or -1 (reported). */
+static int batch_csv_parse_row(struct batch_csv_parser *parser,
+			       const ARRAY_TYPE(batch_csv_field) *fields,
+			       unsigned int line,
+			       const struct batch_csv_defaults *defaults,
+			       struct batch_csv_row *row_r)
+{
+	const char *values[BATCH_CSV_COLUMN_COUNT];
+	unsigned int column, port;
+	int pos, ret = 0;
+
+	i_zero(row_r);
+	row_r->line = line;
+	row_r->dest_user = "";
+	if (array_count(fields) != parser->field_count) {
+		batch_csv_error(parser, line, 0, "%u fields, but the header "
+				"row has %u (quote fields that contain commas)",
+				array_count(fields), parser->field_count);
+		return -1;
+	}
+	for (column = 0; column < BATCH_CSV_COLUMN_COUNT; column++) {
+		pos = parser->field_column[column];
+		values[column] = "";
+		if (pos < 0)
+			continue;
+		row_r->column_pos[column] = pos + 1;
+		values[column] = batch_csv_check_field(parser, line,
+			array_idx(fields, pos), column);
+		if (values[column] == NULL) {
+			values[column] = "";
+			ret = -1;
+		}
+	}
+	if (ret < 0) {
+		/* still known for the duplicate check */
+		row_r->dest_user = values[BATCH_CSV_DESTINATION_USER];
+		return -1;
+	}
+
+	row_r->source_user = values[BATCH_CSV_SOURCE_EMAIL];
+	row_r->source_password = values[BATCH_CSV_SOURCE_PASSWORD];
+	row_r->dest_user = values[BATCH_CSV_DESTINATION_USER];
+	if (row_r->source_user[0] == '\0') {
+		batch_csv_column_error(parser, line, BATCH_CSV_SOURCE_EMAIL,
+				       "missing source email");
+		ret = -1;
+	}
+	if (row_r->source_password[0] == '\0') {
+		batch_csv_column_error(parser, line, BATCH_CSV_SOURCE_PASSWORD,
+				       "missing password");
+		ret = -1;
+	}
+	if (row_r->dest_user[0] == '\0') {
+		batch_csv_column_error(parser, line,
+				       BATCH_CSV_DESTINATION_USER,
+				       "missing destination user");
+		ret = -1;
+	}
+
+	row_r->host = values[BATCH_CSV_SOURCE_HOST][0] != '\0' ?
+		values[BATCH_CSV_SOURCE_HOST] : defaults->host;
+	if (row_r->host == NULL) {
+		batch_csv_column_error(parser, line, BATCH_CSV_SOURCE_HOST,
+			"no source host (give batch create --host, or a "
+			"source_host column)");
+		ret = -1;
+	} else if (!batch_csv_host_is_valid(row_r->host)) {
+		batch_csv_column_error(parser, line, BATCH_CSV_SOURCE_HOST,
+			t_strdup_printf("invalid host name %s (letters, digits, "
+					"'.', '-'; IDN names in their xn-- "
+					"form)", batch_csv_quote(row_r->host)));
+		ret = -1;
+	}
+	row_r->port = defaults->port;
+	if (values[BATCH_CSV_SOURCE_PORT][0] != '\0') {
+		if (str_to_uint(values[BATCH_CSV_SOURCE_PORT], &port) < 0 ||
+		    port == 0 || port > 65535) {
+			batch_csv_column_error(parser, line,
+				BATCH_CSV_SOURCE_PORT, t_strdup_printf(
+				"invalid port %s (1-65535)", batch_csv_quote(
+				values[BATCH_CSV_SOURCE_PORT])));
+			ret = -1;
+		} else {
+			row_r->port = port;
+		}
+	}
+	row_r->ssl = defaults->ssl;
+	if (values[BATCH_CSV_SOURCE_SECURITY][0] != '\0' &&
+	    import_remote_ssl_parse(values[BATCH_CSV_SOURCE_SECURITY],
+				    &row_r->ssl) < 0) {
+		batch_csv_column_error(parser, line, BATCH_CSV_SOURCE_SECURITY,
+			t_strdup_printf("invalid security %s (ssl, tls, "
+				"starttls or none)", batch_csv_quote(
+				values[BATCH_CSV_SOURCE_SECURITY])));
+		ret = -1;
+	}
+	return ret;
+}
+
+int batch_csv_parse(const unsigned char *data, size_t size, pool_t pool,
+		    const struct batch_csv_defaults *defaults,
+		    ARRAY_TYPE(batch_csv_row) *rows,
+		    ARRAY_TYPE(const_string) *errors)
+{
+	struct batch_csv_parser parser;
+	ARRAY_TYPE(batch_csv_field) fields;
+	HASH_TABLE(const char *, void *) dest_lines;
+	struct batch_csv_row row;
+	unsigned int line;
+	void *first_line;
+	int ret;
+
+	i_zero(&parser);
+	parser.pool = pool;
+	parser.p = data;
+	parser.end = data + size;
+	parser.line = 1;
+	parser.errors = errors;
+	/* a UTF-8 byte order mark, as spreadsheets write */
+	if (size >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
+		parser.p += 3;
+	if (memchr(data, '\0', size) != NULL) {
+		batch_csv_error(&parser, 1, 0, "the file contains NUL bytes: "
+				"not a text CSV file (save it as CSV, UTF-8)");
+		return -1;
+	}
+
+	t_array_init(&fields, 8);
+	ret = batch_csv_read_record(&parser, &fields, &line);
+	if (ret == 0) {
+		batch_csv_error(&parser, 1, 0, "the file is empty: it needs a "
+				"header row and a row per mailbox");
+		return -1;
+	}
+	if (ret < 0 || batch_csv_parse_header(&parser, &fields, line) < 0) {
+		/* rows can't be checked against a broken header */
+		return -1;
+	}
+
+	hash_table_create(&dest_lines, pool_datastack_create(), 0,
+			  strcase_hash, strcasecmp);
+	while ((ret = batch_csv_read_record(&parser, &fields, &line)) != 0) {
+		if (ret < 0)
+			continue;
+		ret = batch_csv_parse_row(&parser, &fields, line, defaults,
+					  &row);
+		if (row.dest_user == NULL || row.dest_user[0] == '\0')
+			continue;
+		/* a row with other errors still claims its destination */
+		first_line = hash_table_lookup(dest_lines, row.dest_user);
+		if (first_line != NULL) {
+			batch_csv_add_row_error(pool, errors, &row,
+				BATCH_CSV_DESTINATION_USER, t_strdup_printf(
+				"duplicate destination user %s (also on "
+				"line %u): one import per mailbox",
+				batch_csv_quote(row.dest_user),
+				POINTER_CAST_TO(first_line, unsigned int)));
+			continue;
+		}
+		hash_table_insert(dest_lines, row.dest_user,
+				  POINTER_CAST(row.line));
+		if (ret == 0)
+			array_push_back(rows, &row);
+	}
+	hash_table_destroy(&dest_lines);
+	if (array_count(errors) == 0 && array_count(rows) == 0) {
+		batch_csv_error(&parser, parser.line, 0, "no rows after the "
+				"header row: nothing to import");
+	}
+	return array_count(errors) == 0 ? 0 : -1;
+}

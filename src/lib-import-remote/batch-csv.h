@@ -1,0 +1,65 @@
+#ifndef BATCH_CSV_H
+#define BATCH_CSV_H
+
+#include "net.h"
+#include "import-remote-settings.h"
+
+/* The CSV of a bulk import (DESIGN §6): UTF-8, a header row, commas,
+   RFC 4180 quoting. Columns, by header name:
+     source_email,source_password,destination_user
+     [,source_host,source_port,source_security]
+   The file is hostile input: every problem is reported with its line and
+   column, and a password is never part of a message. */
+
+#define BATCH_CSV_MAX_FIELD_LEN 1024
+/* a bigger file is refused before it is parsed */
+#define BATCH_CSV_MAX_SIZE (64 * 1024 * 1024)
+
+enum batch_csv_column {
+	BATCH_CSV_SOURCE_EMAIL = 0,
+	BATCH_CSV_SOURCE_PASSWORD,
+	BATCH_CSV_DESTINATION_USER,
+	BATCH_CSV_SOURCE_HOST,
+	BATCH_CSV_SOURCE_PORT,
+	BATCH_CSV_SOURCE_SECURITY,
+
+	BATCH_CSV_COLUMN_COUNT
+};
+
+/* What a row doesn't say: batch create's --host/--port/--ssl */
+struct batch_csv_defaults {
+	const char *host; /* NULL = none */
+	in_port_t port; /* 0 = by security */
+	enum import_remote_ssl ssl;
+};
+
+struct batch_csv_row {
+	/* the line the row starts on (1 = the header) */
+	unsigned int line;
+	/* each column's place in the file, 1-based; 0 = not in the file */
+	unsigned int column_pos[BATCH_CSV_COLUMN_COUNT];
+	const char *source_user, *source_password, *dest_user;
+	const char *host;
+	in_port_t port;
+	enum import_remote_ssl ssl;
+};
+ARRAY_DEFINE_TYPE(batch_csv_row, struct batch_csv_row);
+
+const char *batch_csv_column_name(enum batch_csv_column column);
+
+/* Parse and validate the whole file. Rows go to rows, one message per
+   problem to errors ("line 4, column 5 (source_port): ..."). Returns 0 if
+   the file is valid (errors empty), -1 if not. Strings are allocated from
+   pool (passwords too: the caller wipes the pool's memory when done). */
+int batch_csv_parse(const unsigned char *data, size_t size, pool_t pool,
+		    const struct batch_csv_defaults *defaults,
+		    ARRAY_TYPE(batch_csv_row) *rows,
+		    ARRAY_TYPE(const_string) *errors);
+
+/* Add an error about a row's column (e.g. an unknown destination user
+   found by the caller). */
+void batch_csv_add_row_error(pool_t pool, ARRAY_TYPE(const_string) *errors,
+			     const struct batch_csv_row *row,
+			     enum batch_csv_column column, const char *reason);
+
+#endif
