@@ -7,26 +7,13 @@
 #include "ioloop.h"
 #include "module-dir.h"
 #include "sql-api.h"
-#include "job-store.h"
+#include "job-store-private.h"
 
 /* The schema this code writes. Each step in schema_steps[] takes the store
    from version i to i+1; open applies the missing ones. */
-#define JOB_STORE_SCHEMA_VERSION 4
+#define JOB_STORE_SCHEMA_VERSION 9
 /* lib-sql drivers are modules of Dovecot's module dir */
 #define JOB_STORE_SQL_MODULE_DIR MODULEDIR
-
-#define JOB_COLUMNS \
-	"id, username, status, source_host, source_port, source_ssl, " \
-	"source_user, options, created, started, finished, updated, worker, " \
-	"msgs_done, msgs_total, bytes_done, bytes_total, imported, skipped, " \
-	"filtered, failed, error_code, error_detail, cancel_requested, " \
-	"source_password, folders_done, folders_total"
-
-struct job_store {
-	struct sql_db *db;
-	bool pgsql;
-	unsigned int schema_version;
-};
 
 /* lib-sql's driver list is per process: the first store opened sets it
    up (neither doveadm nor our worker has it otherwise), the last closed
@@ -128,6 +115,38 @@ static const char *job_store_schema_step(struct job_store *store,
 	case 3:
 		return "ALTER TABLE import_remote_jobs ADD COLUMN "
 			"folders_total BIGINT NOT NULL DEFAULT 0";
+	case 4:
+		/* bulk imports: state is what the admin (or the storage
+		   check) set, the status shown is derived from the jobs */
+		return t_strdup_printf(
+			"CREATE TABLE IF NOT EXISTS import_remote_batches ("
+			"id %s, "
+			"token VARCHAR(40) NOT NULL, "
+			"created BIGINT NOT NULL, updated BIGINT NOT NULL, "
+			"state VARCHAR(16) NOT NULL, "
+			"pause_reason VARCHAR(32) NOT NULL, "
+			"storage_limit BIGINT NOT NULL, "
+			"notify VARCHAR(255) NOT NULL, "
+			"notified_completed INTEGER NOT NULL, "
+			"notified_half_failed INTEGER NOT NULL)",
+			store->pgsql ? "BIGSERIAL PRIMARY KEY" :
+			"INTEGER PRIMARY KEY AUTOINCREMENT");
+	case 5:
+		return "ALTER TABLE import_remote_jobs ADD COLUMN "
+			"batch_id BIGINT NOT NULL DEFAULT 0";
+	case 6:
+		/* the user's quota usage (bytes) as its job last saw it:
+		   a batch's storage limit is checked against their sum */
+		return "ALTER TABLE import_remote_jobs ADD COLUMN "
+			"quota_used BIGINT NOT NULL DEFAULT 0";
+	case 7:
+		/* the job that retried this one: a batch counts only the
+		   newest job of each user */
+		return "ALTER TABLE import_remote_jobs ADD COLUMN "
+			"superseded_by BIGINT NOT NULL DEFAULT 0";
+	case 8:
+		return "CREATE INDEX IF NOT EXISTS import_remote_jobs_batch "
+			"ON import_remote_jobs (batch_id)";
 	}
 	i_unreached();
 }
@@ -147,9 +166,9 @@ static void job_store_commit_callback(const struct sql_commit_result *result,
 /* Commit and wait. Not sql_transaction_commit_s(): in 2.3 its sqlite
    version ignores a failed COMMIT, sets no error for a failed transaction
    and leaks the transaction's event. */
-static int job_store_commit(struct job_store *store,
-			    struct sql_transaction_context **trans,
-			    const char **error_r)
+int job_store_commit(struct job_store *store,
+		     struct sql_transaction_context **trans,
+		     const char **error_r)
 {
 	struct job_store_commit_ctx ctx;
 
@@ -318,30 +337,24 @@ unsigned int job_store_get_schema_version(struct job_store *store)
 	return store->schema_version;
 }
 
-int job_store_create(struct job_store *store, const struct job *job,
-		     unsigned long long *id_r, const char **error_r)
+void job_store_add_job(struct job_store *store,
+		       struct sql_transaction_context *trans,
+		       const struct job *job, const char *token,
+		       const char *batch_token)
 {
-	struct sql_transaction_context *trans;
 	struct sql_statement *stmt;
-	struct sql_result *result;
-	guid_128_t guid;
-	const char *token, *value;
-	int ret;
 
-	/* a unique token finds the new row again, on every driver */
-	guid_128_generate(guid);
-	token = guid_128_to_string(guid);
-
-	trans = sql_transaction_begin(store->db);
-	stmt = sql_statement_init(store->db,
+	stmt = sql_statement_init(store->db, t_strdup_printf(
 		"INSERT INTO import_remote_jobs (token, username, status, "
 		"source_host, source_port, source_ssl, source_user, options, "
 		"created, started, finished, updated, worker, msgs_done, "
 		"msgs_total, bytes_done, bytes_total, imported, skipped, "
 		"filtered, failed, error_code, error_detail, cancel_requested, "
-		"source_password) "
+		"source_password, batch_id) "
 		"VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, 0, 0, ?, '', "
-		"0, 0, 0, 0, 0, 0, 0, 0, '', '', 0, ?)");
+		"0, 0, 0, 0, 0, 0, 0, 0, '', '', 0, ?, %s)",
+		batch_token == NULL ? "?" :
+		"(SELECT id FROM import_remote_batches WHERE token = ?)"));
 	sql_statement_bind_str(stmt, 0, token);
 	sql_statement_bind_str(stmt, 1, job->username);
 	sql_statement_bind_str(stmt, 2, job->source_host);
@@ -353,22 +366,42 @@ int job_store_create(struct job_store *store, const struct job *job,
 	sql_statement_bind_int64(stmt, 8, ioloop_time);
 	sql_statement_bind_str(stmt, 9, job->source_password == NULL ? "" :
 			       job->source_password);
+	if (batch_token == NULL)
+		sql_statement_bind_int64(stmt, 10, job->batch_id);
+	else
+		sql_statement_bind_str(stmt, 10, batch_token);
 	sql_update_stmt(trans, &stmt);
-	if (job_store_commit(store, &trans, error_r) < 0)
-		return -1;
+}
 
-	stmt = sql_statement_init(store->db,
-		"SELECT id FROM import_remote_jobs WHERE token = ?");
+const char *job_store_new_token(void)
+{
+	guid_128_t guid;
+
+	guid_128_generate(guid);
+	return guid_128_to_string(guid);
+}
+
+int job_store_id_by_token(struct job_store *store, const char *table,
+			  const char *token, unsigned long long *id_r,
+			  const char **error_r)
+{
+	struct sql_statement *stmt;
+	struct sql_result *result;
+	const char *value;
+	int ret;
+
+	stmt = sql_statement_init(store->db, t_strdup_printf(
+		"SELECT id FROM %s WHERE token = ?", table));
 	sql_statement_bind_str(stmt, 0, token);
 	result = sql_statement_query_s(&stmt);
 	ret = sql_result_next_row(result);
 	if (ret <= 0) {
 		*error_r = ret < 0 ? t_strdup(sql_result_get_error(result)) :
-			"The new job disappeared";
+			"The new row disappeared";
 		ret = -1;
 	} else if ((value = sql_result_get_field_value(result, 0)) == NULL ||
 		   str_to_ullong(value, id_r) < 0) {
-		*error_r = "Invalid job id";
+		*error_r = "Invalid id";
 		ret = -1;
 	} else {
 		ret = 0;
@@ -377,7 +410,22 @@ int job_store_create(struct job_store *store, const struct job *job,
 	return ret;
 }
 
-static const char *
+int job_store_create(struct job_store *store, const struct job *job,
+		     unsigned long long *id_r, const char **error_r)
+{
+	struct sql_transaction_context *trans;
+	/* a unique token finds the new row again, on every driver */
+	const char *token = job_store_new_token();
+
+	trans = sql_transaction_begin(store->db);
+	job_store_add_job(store, trans, job, token, NULL);
+	if (job_store_commit(store, &trans, error_r) < 0)
+		return -1;
+	return job_store_id_by_token(store, "import_remote_jobs", token,
+				     id_r, error_r);
+}
+
+const char *
 result_str(struct sql_result *result, pool_t pool, unsigned int idx)
 {
 	const char *value = sql_result_get_field_value(result, idx);
@@ -385,7 +433,7 @@ result_str(struct sql_result *result, pool_t pool, unsigned int idx)
 	return p_strdup(pool, value == NULL ? "" : value);
 }
 
-static unsigned long long
+unsigned long long
 result_num(struct sql_result *result, unsigned int idx)
 {
 	const char *value = sql_result_get_field_value(result, idx);
@@ -430,12 +478,15 @@ static int job_from_row(struct sql_result *result, pool_t pool,
 	job_r->source_password = result_str(result, pool, 24);
 	job_r->folders_done = result_num(result, 25);
 	job_r->folders_total = result_num(result, 26);
+	job_r->batch_id = result_num(result, 27);
+	job_r->quota_used = result_num(result, 28);
+	job_r->superseded_by = result_num(result, 29);
 	return 0;
 }
 
 /* Run a statement returning jobs. Returns the number of rows, or -1. */
-static int job_store_query_jobs(struct sql_statement *stmt, pool_t pool,
-				ARRAY_TYPE(job) *jobs, const char **error_r)
+int job_store_query_jobs(struct sql_statement *stmt, pool_t pool,
+			 ARRAY_TYPE(job) *jobs, const char **error_r)
 {
 	struct sql_result *result;
 	struct job job;
@@ -533,6 +584,9 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 		" AND (SELECT COUNT(*) FROM import_remote_jobs s"
 		"  WHERE s.status IN ('preparing', 'running')"
 		"  AND s.updated >= ?) < ?"
+		/* a paused or cancelled batch's jobs wait */
+		" AND (j.batch_id = 0 OR j.batch_id IN (SELECT b.id FROM"
+		"  import_remote_batches b WHERE b.state = 'active'))"
 		" ORDER BY j.id LIMIT 1)");
 	sql_statement_bind_str(stmt, 0, claim);
 	sql_statement_bind_int64(stmt, 1, ioloop_time);
@@ -576,7 +630,7 @@ int job_store_update(struct job_store *store, const struct job *job,
 		"filtered = ?, failed = ?, error_code = ?, error_detail = ?, "
 		"source_password = CASE WHEN ? = 1 THEN '' "
 		"ELSE source_password END, folders_done = ?, "
-		"folders_total = ? WHERE id = ?");
+		"folders_total = ?, quota_used = ?, worker = ? WHERE id = ?");
 	sql_statement_bind_str(stmt, 0, job_status_name(job->status));
 	sql_statement_bind_int64(stmt, 1, job->started);
 	sql_statement_bind_int64(stmt, 2, job->finished);
@@ -600,7 +654,9 @@ int job_store_update(struct job_store *store, const struct job *job,
 		job->status == JOB_STATUS_CANCELLED);
 	sql_statement_bind_int64(stmt, 15, job->folders_done);
 	sql_statement_bind_int64(stmt, 16, job->folders_total);
-	sql_statement_bind_int64(stmt, 17, job->id);
+	sql_statement_bind_int64(stmt, 17, job->quota_used);
+	sql_statement_bind_str(stmt, 18, job->worker == NULL ? "" : job->worker);
+	sql_statement_bind_int64(stmt, 19, job->id);
 	sql_update_stmt(trans, &stmt);
 	return job_store_commit(store, &trans, error_r);
 }
@@ -644,6 +700,10 @@ int job_store_retry(struct job_store *store, unsigned long long id,
 		*error_r = t_strdup_printf("Job %llu is %s, not failed",
 					   id, job_status_name(job.status));
 		ret = -1;
+	} else if (ret > 0 && job.superseded_by != 0) {
+		*error_r = t_strdup_printf("Job %llu was retried already, as "
+					   "job %llu", id, job.superseded_by);
+		ret = -1;
 	} else if (ret > 0 && job.source_password[0] == '\0') {
 		*error_r = t_strdup_printf("Job %llu has no stored password",
 					   id);
@@ -656,9 +716,10 @@ int job_store_retry(struct job_store *store, unsigned long long id,
 		/* the password lives on in the new job only */
 		trans = sql_transaction_begin(store->db);
 		stmt = sql_statement_init(store->db,
-			"UPDATE import_remote_jobs SET source_password = '' "
-			"WHERE id = ?");
-		sql_statement_bind_int64(stmt, 0, id);
+			"UPDATE import_remote_jobs SET source_password = '', "
+			"superseded_by = ? WHERE id = ?");
+		sql_statement_bind_int64(stmt, 0, *new_id_r);
+		sql_statement_bind_int64(stmt, 1, id);
 		sql_update_stmt(trans, &stmt);
 		if (job_store_commit(store, &trans, error_r) < 0)
 			ret = -1;

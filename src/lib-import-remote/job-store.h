@@ -40,6 +40,12 @@ struct job {
 	const char *error_code, *error_detail;
 	/* the source password, encrypted with secret-box; "" after the end */
 	const char *source_password;
+	/* the bulk import it belongs to, 0 if none */
+	unsigned long long batch_id;
+	/* the user's quota usage in bytes, as last seen by the job */
+	unsigned long long quota_used;
+	/* the job that retried this one, 0 if none */
+	unsigned long long superseded_by;
 	bool cancel_requested;
 };
 ARRAY_DEFINE_TYPE(job, struct job);
@@ -83,14 +89,14 @@ int job_store_list_user(struct job_store *store, pool_t pool,
 int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 		    unsigned int stale_secs, unsigned int slots,
 		    struct job *job_r, const char **error_r);
-/* Write the job's status, counters and error (and the time: a live job's
-   updates are its heartbeat). The password is erased once the job has
+/* Write the job's status, counters, quota usage, worker and error (and the
+   time: a live job's updates are its heartbeat). The password is erased once the job has
    completed or been cancelled (a failed job keeps it for a retry). */
 int job_store_update(struct job_store *store, const struct job *job,
 		     const char **error_r);
-/* Queue a failed job again, with the same source, options and (stored)
-   password, as a new job. Returns 1 and its id, 0 if there is no such
-   job, -1 (also when the job didn't fail). */
+/* Queue a failed job again, with the same source, options, batch and
+   (stored) password, as a new job that supersedes it. Returns 1 and its
+   id, 0 if there is no such job, -1 (also when the job didn't fail). */
 int job_store_retry(struct job_store *store, unsigned long long id,
 		    unsigned long long *new_id_r, const char **error_r);
 /* Cancel: a queued job at once, a live one asks its worker to stop. */

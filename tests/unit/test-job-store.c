@@ -7,6 +7,7 @@
 #include "unlink-directory.h"
 #include "test-common.h"
 #include "job-store.h"
+#include "batch-store.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -52,10 +53,10 @@ static void test_job_store_schema(void)
 
 	test_begin("job store: schema created and kept");
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 4);
+	test_assert(job_store_get_schema_version(store) == 9);
 	job_store_close(&store);
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 4);
+	test_assert(job_store_get_schema_version(store) == 9);
 	job_store_close(&store);
 	test_end();
 }
@@ -206,6 +207,191 @@ static void test_job_store_stale_and_cancel(void)
 	test_end();
 }
 
+static unsigned long long
+claim_batch_job(struct job_store *store, pool_t pool,
+		unsigned long long batch_id)
+{
+	struct job job;
+	const char *error;
+
+	/* jobs of the earlier tests may still be claimable: skip them */
+	while (job_store_claim(store, pool, "wb", 3600, 100, &job, &error) == 1) {
+		if (job.batch_id == batch_id)
+			return job.id;
+		test_assert(job.batch_id == 0);
+	}
+	return 0;
+}
+
+static void
+end_job(struct job_store *store, pool_t pool, unsigned long long id,
+	enum job_status status, unsigned long long quota_used)
+{
+	struct job job;
+	const char *error;
+
+	test_assert(job_store_get(store, pool, id, &job, &error) == 1);
+	job.status = status;
+	job.error_code = status == JOB_STATUS_FAILED ? "auth_failed" : "";
+	job.quota_used = quota_used;
+	test_assert(job_store_update(store, &job, &error) == 0);
+}
+
+static void test_batch_store(void)
+{
+	struct job_store *store;
+	pool_t pool = pool_alloconly_create("test batches", 4096);
+	ARRAY_TYPE(job) jobs;
+	ARRAY_TYPE(batch) batches;
+	const struct job *listed;
+	struct batch batch;
+	struct job job;
+	unsigned long long batch_id, j1, j2, j3, new_id;
+	const char *error;
+	unsigned int i;
+
+	test_begin("batch store: create, pause, resume, retry failed, cancel");
+	store = store_open();
+	t_array_init(&jobs, 3);
+	for (i = 1; i <= 3; i++) {
+		i_zero(&job);
+		job.username = t_strdup_printf("batch-u%u", i);
+		job.source_host = "imap.example.org";
+		job.source_port = 993;
+		job.source_ssl = "imaps";
+		job.source_user = t_strdup_printf("u%u@example.org", i);
+		job.options = "dedup=folder";
+		job.source_password = "v1:secret";
+		array_push_back(&jobs, &job);
+	}
+	i_zero(&batch);
+	batch.storage_limit = 1000;
+	batch.notify = "admin@example.org";
+	test_assert(batch_store_create(store, &batch, &jobs, &batch_id,
+				       &error) == 0);
+	test_assert(batch_store_get(store, pool, batch_id, &batch, &error) == 1);
+	test_assert(batch.state == BATCH_STATE_ACTIVE);
+	test_assert(batch.jobs_total == 3 &&
+		    batch.job_counts[JOB_STATUS_QUEUED] == 3);
+	test_assert(batch.storage_limit == 1000);
+	test_assert_strcmp(batch.notify, "admin@example.org");
+	test_assert(batch_get_status(&batch) == BATCH_STATUS_IN_PROGRESS);
+	test_assert(batch_store_get(store, pool, batch_id + 1000, &batch,
+				    &error) == 0);
+
+	/* paused: its jobs are not claimed */
+	test_assert(batch_store_pause(store, batch_id, BATCH_PAUSE_REASON_ADMIN,
+				      &error) == 1);
+	test_assert(batch_store_pause(store, batch_id, BATCH_PAUSE_REASON_STORAGE,
+				      &error) == 0);
+	test_assert(batch_store_get(store, pool, batch_id, &batch, &error) == 1);
+	test_assert(batch_get_status(&batch) == BATCH_STATUS_PAUSED);
+	test_assert_strcmp(batch.pause_reason, BATCH_PAUSE_REASON_ADMIN);
+	test_assert(claim_batch_job(store, pool, batch_id) == 0);
+	test_assert(batch_store_resume(store, batch_id, 2000, &error) == 1);
+	test_assert(batch_store_resume(store, batch_id, 3000, &error) == 0);
+	test_assert(batch_store_get(store, pool, batch_id, &batch, &error) == 1);
+	test_assert(batch.storage_limit == 2000 && batch.pause_reason[0] == '\0');
+	test_assert(batch_store_resume(store, batch_id, (unsigned long long)-1,
+				       &error) == 0);
+
+	/* CSV order; one fails, one completes, one fails */
+	j1 = claim_batch_job(store, pool, batch_id);
+	j2 = claim_batch_job(store, pool, batch_id);
+	j3 = claim_batch_job(store, pool, batch_id);
+	test_assert(j1 != 0 && j1 < j2 && j2 < j3);
+	end_job(store, pool, j1, JOB_STATUS_FAILED, 100);
+	end_job(store, pool, j2, JOB_STATUS_COMPLETED, 300);
+	test_assert(batch_store_get(store, pool, batch_id, &batch, &error) == 1);
+	test_assert(batch_get_status(&batch) == BATCH_STATUS_IN_PROGRESS);
+	test_assert(!batch_is_half_failed(&batch));
+	end_job(store, pool, j3, JOB_STATUS_FAILED, 50);
+	test_assert(batch_store_get(store, pool, batch_id, &batch, &error) == 1);
+	test_assert(batch_get_status(&batch) == BATCH_STATUS_COMPLETED_WITH_ERRORS);
+	test_assert(batch_is_half_failed(&batch));
+	test_assert(batch.quota_used == 450);
+	test_assert(batch_store_mark_notified(store, batch_id,
+			BATCH_EVENT_COMPLETED, &error) == 1);
+	test_assert(batch_store_mark_notified(store, batch_id,
+			BATCH_EVENT_COMPLETED, &error) == 0);
+	test_assert(batch_store_mark_notified(store, batch_id,
+			BATCH_EVENT_HALF_FAILED, &error) == 1);
+
+	/* retry-failed: new jobs take the failed ones' place */
+	test_assert(batch_store_retry_failed(store, batch_id, &error) == 2);
+	test_assert(batch_store_get(store, pool, batch_id, &batch, &error) == 1);
+	test_assert(batch.jobs_total == 3);
+	test_assert(batch.job_counts[JOB_STATUS_QUEUED] == 2 &&
+		    batch.job_counts[JOB_STATUS_COMPLETED] == 1 &&
+		    batch.job_counts[JOB_STATUS_FAILED] == 0);
+	test_assert(batch_get_status(&batch) == BATCH_STATUS_IN_PROGRESS);
+	test_assert(job_store_get(store, pool, j1, &job, &error) == 1);
+	test_assert(job.superseded_by > j3 && job.source_password[0] == '\0');
+	test_assert(job_store_retry(store, j1, &new_id, &error) < 0);
+	p_array_init(&jobs, pool, 4);
+	test_assert(batch_store_list_jobs(store, pool, batch_id, &jobs,
+					  &error) == 0);
+	test_assert(array_count(&jobs) == 3);
+	listed = array_front(&jobs);
+	test_assert(listed[0].id == j2 && listed[1].id > j3 &&
+		    listed[2].id > listed[1].id);
+	test_assert_strcmp(listed[1].username, "batch-u1");
+	test_assert(listed[1].batch_id == batch_id);
+	/* the end after the retry is a new occurrence */
+	test_assert(batch_store_mark_notified(store, batch_id,
+			BATCH_EVENT_COMPLETED, &error) == 1);
+
+	/* cancel: what is queued ends now */
+	test_assert(batch_store_cancel(store, batch_id, &error) == 1);
+	test_assert(batch_store_cancel(store, batch_id, &error) == 0);
+	test_assert(batch_store_get(store, pool, batch_id, &batch, &error) == 1);
+	test_assert(batch_get_status(&batch) == BATCH_STATUS_CANCELLED);
+	test_assert(batch.job_counts[JOB_STATUS_CANCELLED] == 2);
+	test_assert(batch_store_resume(store, batch_id, 5, &error) == 0);
+
+	p_array_init(&batches, pool, 4);
+	test_assert(batch_store_list(store, pool, &batches, &error) == 0);
+	test_assert(array_count(&batches) >= 1);
+	if (array_count(&batches) >= 1) {
+		const struct batch *newest = array_front(&batches);
+		test_assert(newest->id == batch_id);
+	}
+	job_store_close(&store);
+	pool_unref(&pool);
+	test_end();
+}
+
+static void test_batch_status(void)
+{
+	struct batch batch;
+
+	test_begin("batch store: status from state and jobs");
+	i_zero(&batch);
+	batch.jobs_total = 4;
+	batch.job_counts[JOB_STATUS_COMPLETED] = 4;
+	test_assert(batch_get_status(&batch) == BATCH_STATUS_COMPLETED);
+	test_assert_strcmp(batch_status_title(batch_get_status(&batch)), "Completed");
+	batch.job_counts[JOB_STATUS_COMPLETED] = 3;
+	batch.job_counts[JOB_STATUS_CANCELLED] = 1;
+	test_assert(batch_get_status(&batch) == BATCH_STATUS_COMPLETED_WITH_ERRORS);
+	test_assert(!batch_is_half_failed(&batch));
+	batch.job_counts[JOB_STATUS_CANCELLED] = 0;
+	batch.job_counts[JOB_STATUS_RUNNING] = 1;
+	test_assert(batch_get_status(&batch) == BATCH_STATUS_IN_PROGRESS);
+	batch.state = BATCH_STATE_PAUSED;
+	test_assert(batch_get_status(&batch) == BATCH_STATUS_PAUSED);
+	batch.state = BATCH_STATE_CANCELLED;
+	test_assert(batch_get_status(&batch) == BATCH_STATUS_CANCELLED);
+	test_assert_strcmp(batch_status_name(BATCH_STATUS_COMPLETED_WITH_ERRORS),
+			   "completed_with_errors");
+	/* exactly half is not more than half */
+	batch.job_counts[JOB_STATUS_FAILED] = 2;
+	test_assert(!batch_is_half_failed(&batch));
+	batch.job_counts[JOB_STATUS_FAILED] = 3;
+	test_assert(batch_is_half_failed(&batch));
+	test_end();
+}
+
 static void test_job_store_status_names(void)
 {
 	enum job_status status;
@@ -232,6 +418,8 @@ int main(int argc, char *argv[])
 		test_job_store_slots,
 		test_job_store_claims,
 		test_job_store_stale_and_cancel,
+		test_batch_store,
+		test_batch_status,
 		NULL
 	};
 	struct ioloop *ioloop;

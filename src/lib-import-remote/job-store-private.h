@@ -1,0 +1,53 @@
+#ifndef JOB_STORE_PRIVATE_H
+#define JOB_STORE_PRIVATE_H
+
+#include "job-store.h"
+
+/* Shared by job-store.c and batch-store.c: the store's tables live in one
+   database, one schema. */
+
+struct sql_db;
+struct sql_result;
+struct sql_statement;
+struct sql_transaction_context;
+
+#define JOB_COLUMNS \
+	"id, username, status, source_host, source_port, source_ssl, " \
+	"source_user, options, created, started, finished, updated, worker, " \
+	"msgs_done, msgs_total, bytes_done, bytes_total, imported, skipped, " \
+	"filtered, failed, error_code, error_detail, cancel_requested, " \
+	"source_password, folders_done, folders_total, batch_id, quota_used, " \
+	"superseded_by"
+
+struct job_store {
+	struct sql_db *db;
+	bool pgsql;
+	unsigned int schema_version;
+};
+
+/* Commit and wait for the result */
+int job_store_commit(struct job_store *store,
+		     struct sql_transaction_context **trans,
+		     const char **error_r);
+/* Run a statement selecting JOB_COLUMNS. Returns the number of rows, or
+   -1. */
+int job_store_query_jobs(struct sql_statement *stmt, pool_t pool,
+			 ARRAY_TYPE(job) *jobs, const char **error_r);
+/* A unique token that finds a new row again on every driver */
+const char *job_store_new_token(void);
+int job_store_id_by_token(struct job_store *store, const char *table,
+			  const char *token, unsigned long long *id_r,
+			  const char **error_r);
+/* Queue a job in trans, in the batch of batch_token if it isn't NULL
+   (else in job->batch_id). */
+void job_store_add_job(struct job_store *store,
+		       struct sql_transaction_context *trans,
+		       const struct job *job, const char *token,
+		       const char *batch_token);
+
+/* A field of a row: "" or 0 when NULL or not a number */
+const char *result_str(struct sql_result *result, pool_t pool,
+		       unsigned int idx);
+unsigned long long result_num(struct sql_result *result, unsigned int idx);
+
+#endif
