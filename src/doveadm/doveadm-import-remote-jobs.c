@@ -35,16 +35,6 @@ struct import_remote_job_cmd_context {
 	bool have_job_id;
 };
 
-/* A job command without -u (an admin addressing a job by its id) has no
-   user, so it reads the global plugin { } settings. */
-static const char *
-import_remote_job_setting(struct mail_user *user, const char *name)
-{
-	if (user == NULL)
-		return doveadm_plugin_getenv(name);
-	return import_remote_compat_plugin_setting(user, name);
-}
-
 /* Look up a job by id. Jobs are visible to their own user; without -u, to
    the admin. Returns 1, 0 if there is no such job for this user, -1. */
 static int
@@ -79,31 +69,8 @@ import_remote_job_store_open(struct doveadm_mail_cmd_context *_ctx,
 			     struct mail_user *user, struct job_store **store_r,
 			     unsigned char key_r[SECRET_BOX_KEY_LEN])
 {
-	const char *uri, *key_file, *driver, *connect, *error;
-
-	uri = import_remote_job_setting(user, "import_remote_store");
-	if (uri == NULL)
-		uri = JOB_RUNNER_DEFAULT_STORE;
-	if (job_runner_parse_store(uri, &driver, &connect, &error) < 0 ||
-	    job_store_open(driver, connect,
-			   user == NULL ? NULL : user->event,
-			   store_r, &error) < 0) {
-		i_error("import-remote: %s", error);
-		_ctx->exit_code = EX_CONFIG;
-		return -1;
-	}
-	if (key_r == NULL)
-		return 0;
-	key_file = import_remote_job_setting(user, "import_remote_key_file");
-	if (key_file == NULL)
-		key_file = JOB_RUNNER_DEFAULT_KEY_FILE;
-	if (secret_box_key_load(key_file, TRUE, key_r, &error) < 0) {
-		i_error("import-remote: %s", error);
-		_ctx->exit_code = EX_CONFIG;
-		job_store_close(store_r);
-		return -1;
-	}
-	return 0;
+	return doveadm_import_remote_store_open(user, store_r, key_r,
+						&_ctx->exit_code);
 }
 
 static const char *job_time(time_t t)

@@ -4,6 +4,11 @@
 #include "module-dir.h"
 #include "doveadm.h"
 #include "doveadm-cmd.h"
+#include "doveadm-util.h"
+#include "mail-user.h"
+#include "import-remote-compat.h"
+#include "job-store.h"
+#include "job-runner.h"
 #include "doveadm-import-remote.h"
 
 const char *doveadm_import_remote_plugin_version = DOVECOT_ABI_VERSION;
@@ -37,6 +42,48 @@ void doveadm_import_remote_mail_cmd(struct doveadm_cmd_context *cctx)
 	doveadm_cmd_ver2_to_mail_cmd_wrapper(cctx);
 }
 
+/* A command without -u (an admin addressing a job or a batch) has no user,
+   so it reads the global plugin { } settings. */
+static const char *
+import_remote_store_setting(struct mail_user *user, const char *name)
+{
+	if (user == NULL)
+		return doveadm_plugin_getenv(name);
+	return import_remote_compat_plugin_setting(user, name);
+}
+
+int doveadm_import_remote_store_open(struct mail_user *user,
+				     struct job_store **store_r,
+				     unsigned char key_r[SECRET_BOX_KEY_LEN],
+				     int *exit_code_r)
+{
+	const char *uri, *key_file, *driver, *connect, *error;
+
+	uri = import_remote_store_setting(user, "import_remote_store");
+	if (uri == NULL)
+		uri = JOB_RUNNER_DEFAULT_STORE;
+	if (job_runner_parse_store(uri, &driver, &connect, &error) < 0 ||
+	    job_store_open(driver, connect,
+			   user == NULL ? NULL : user->event,
+			   store_r, &error) < 0) {
+		i_error("import-remote: %s", error);
+		*exit_code_r = EX_CONFIG;
+		return -1;
+	}
+	if (key_r == NULL)
+		return 0;
+	key_file = import_remote_store_setting(user, "import_remote_key_file");
+	if (key_file == NULL)
+		key_file = JOB_RUNNER_DEFAULT_KEY_FILE;
+	if (secret_box_key_load(key_file, TRUE, key_r, &error) < 0) {
+		i_error("import-remote: %s", error);
+		*exit_code_r = EX_CONFIG;
+		job_store_close(store_r);
+		return -1;
+	}
+	return 0;
+}
+
 void doveadm_import_remote_plugin_init(struct module *module ATTR_UNUSED)
 {
 	doveadm_cmd_register_ver2(&doveadm_cmd_import_remote_run);
@@ -46,6 +93,13 @@ void doveadm_import_remote_plugin_init(struct module *module ATTR_UNUSED)
 	doveadm_cmd_register_ver2(&doveadm_cmd_import_remote_watch);
 	doveadm_cmd_register_ver2(&doveadm_cmd_import_remote_retry);
 	doveadm_cmd_register_ver2(&doveadm_cmd_import_remote_cancel);
+	doveadm_cmd_register_ver2(&doveadm_cmd_import_remote_batch_create);
+	doveadm_cmd_register_ver2(&doveadm_cmd_import_remote_batch_status);
+	doveadm_cmd_register_ver2(&doveadm_cmd_import_remote_batch_list);
+	doveadm_cmd_register_ver2(&doveadm_cmd_import_remote_batch_pause);
+	doveadm_cmd_register_ver2(&doveadm_cmd_import_remote_batch_resume);
+	doveadm_cmd_register_ver2(&doveadm_cmd_import_remote_batch_cancel);
+	doveadm_cmd_register_ver2(&doveadm_cmd_import_remote_batch_retry_failed);
 }
 
 void doveadm_import_remote_plugin_deinit(void)

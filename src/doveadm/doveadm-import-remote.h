@@ -1,6 +1,8 @@
 #ifndef DOVEADM_IMPORT_REMOTE_H
 #define DOVEADM_IMPORT_REMOTE_H
 
+#include "secret-box.h"
+
 /* One doveadm sub-command a file; this registers them all. */
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_run;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_start;
@@ -9,6 +11,13 @@ extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_history;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_watch;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_retry;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_cancel;
+extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_create;
+extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_status;
+extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_list;
+extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_pause;
+extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_resume;
+extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_cancel;
+extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_retry_failed;
 
 /* Parameter name under which init() finds --user (the source account) */
 #define DOVEADM_IMPORT_REMOTE_PARAM_SOURCE_USER "source-user"
@@ -18,15 +27,12 @@ extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_cancel;
 DOVEADM_CMD_PARAM('S', "socket-path", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('u', "dest-user", CMD_PARAM_STR, 0)
 
-/* The source account and import options, shared by run and start */
-#define DOVEADM_IMPORT_REMOTE_SOURCE_PARAMS \
+/* The source server and the import options: run, start, batch create */
+#define DOVEADM_IMPORT_REMOTE_JOB_PARAMS \
 DOVEADM_CMD_PARAM('\0', "host", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "port", CMD_PARAM_INT64, 0) \
 DOVEADM_CMD_PARAM('\0', "ssl", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "tls-insecure", CMD_PARAM_BOOL, 0) \
-DOVEADM_CMD_PARAM('\0', "user", CMD_PARAM_STR, 0) \
-DOVEADM_CMD_PARAM('\0', "password-file", CMD_PARAM_STR, 0) \
-DOVEADM_CMD_PARAM('\0', "password-stdin", CMD_PARAM_BOOL, 0) \
 DOVEADM_CMD_PARAM('\0', "folder", CMD_PARAM_ARRAY, 0) \
 DOVEADM_CMD_PARAM('\0', "exclude", CMD_PARAM_ARRAY, 0) \
 DOVEADM_CMD_PARAM('\0', "dest-parent", CMD_PARAM_STR, 0) \
@@ -37,26 +43,49 @@ DOVEADM_CMD_PARAM('\0', "since", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "before", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "newest-first", CMD_PARAM_BOOL, 0) \
 DOVEADM_CMD_PARAM('\0', "dedup", CMD_PARAM_STR, 0)
-#define DOVEADM_IMPORT_REMOTE_SOURCE_USAGE \
-	"--host <host> --user <remote user> " \
-	"(--password-file <path> | --password-stdin) " \
+/* ... and the source account: run and start */
+#define DOVEADM_IMPORT_REMOTE_SOURCE_PARAMS \
+DOVEADM_IMPORT_REMOTE_JOB_PARAMS \
+DOVEADM_CMD_PARAM('\0', "user", CMD_PARAM_STR, 0) \
+DOVEADM_CMD_PARAM('\0', "password-file", CMD_PARAM_STR, 0) \
+DOVEADM_CMD_PARAM('\0', "password-stdin", CMD_PARAM_BOOL, 0)
+#define DOVEADM_IMPORT_REMOTE_JOB_USAGE \
 	"[--port <port>] [--ssl imaps|starttls|none] [--tls-insecure] " \
 	"[--folder <pattern> ...] [--exclude <pattern> ...] " \
 	"[--dest-parent <folder>] [--since YYYY-MM-DD] " \
 	"[--before YYYY-MM-DD] [--newest-first] " \
 	"[--dedup folder|account|off] [--timeout <secs>] " \
 	"[--fetch-chunk <n>] [--throttle-retries <n>]"
+#define DOVEADM_IMPORT_REMOTE_SOURCE_USAGE \
+	"--host <host> --user <remote user> " \
+	"(--password-file <path> | --password-stdin) " \
+	DOVEADM_IMPORT_REMOTE_JOB_USAGE
 
+struct doveadm_cmd_context;
 struct doveadm_mail_cmd_context;
 struct import_remote_settings;
+/* Read the import options and --host/--port/--ssl, not the source account
+   (exits on usage errors). */
+void doveadm_import_remote_read_job_options(struct doveadm_cmd_context *cctx,
+					    pool_t pool,
+					    struct import_remote_settings *set);
 /* Read and check DOVEADM_IMPORT_REMOTE_SOURCE_PARAMS (exits on usage
    errors, with doveadm's exit codes). */
 void doveadm_import_remote_read_options(struct doveadm_mail_cmd_context *ctx,
 					struct import_remote_settings *set);
 
-struct doveadm_cmd_context;
 /* .cmd of every command that uses DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS */
 void doveadm_import_remote_mail_cmd(struct doveadm_cmd_context *cctx);
+
+struct mail_user;
+struct job_store;
+/* Open the job store (and load the password key unless key_r is NULL) of
+   the user's plugin settings, or the global ones when user is NULL. On
+   failure logs why and sets the exit code. */
+int doveadm_import_remote_store_open(struct mail_user *user,
+				     struct job_store **store_r,
+				     unsigned char key_r[SECRET_BOX_KEY_LEN],
+				     int *exit_code_r);
 
 void doveadm_import_remote_plugin_init(struct module *module);
 void doveadm_import_remote_plugin_deinit(void);

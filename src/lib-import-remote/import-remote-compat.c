@@ -87,3 +87,59 @@ int import_remote_compat_quota_remaining(struct mail_user *user,
 	*bytes_r = remaining;
 	return ret;
 }
+
+int import_remote_compat_quota_root_usage(struct mail_user *user,
+					  const char *root_name,
+					  const char *except_root,
+					  uint64_t *used_r, uint64_t *limit_r,
+					  const char **error_r)
+{
+	typeof(&quota_root_iter_init_user) iter_init =
+		dlsym(RTLD_DEFAULT, "quota_root_iter_init_user");
+	typeof(&quota_root_iter_next) iter_next =
+		dlsym(RTLD_DEFAULT, "quota_root_iter_next");
+	typeof(&quota_root_iter_deinit) iter_deinit =
+		dlsym(RTLD_DEFAULT, "quota_root_iter_deinit");
+	typeof(&quota_root_get_name) get_name =
+		dlsym(RTLD_DEFAULT, "quota_root_get_name");
+	typeof(&quota_get_resource) get_resource =
+		dlsym(RTLD_DEFAULT, "quota_get_resource");
+	struct quota_root_iter *iter;
+	struct quota_root *root;
+	const char *name, *error;
+	uint64_t value, limit;
+	int ret = 0;
+
+	*used_r = *limit_r = 0;
+	if (iter_init == NULL || iter_next == NULL || iter_deinit == NULL ||
+	    get_name == NULL || get_resource == NULL)
+		return 0;
+	iter = iter_init(user);
+	while (ret == 0 && (root = iter_next(iter)) != NULL) {
+		name = get_name(root);
+		if (root_name != NULL ? strcmp(name, root_name) != 0 :
+		    (except_root != NULL && strcmp(name, except_root) == 0))
+			continue;
+		switch (get_resource(root, "", QUOTA_NAME_STORAGE_BYTES,
+				     &value, &limit, &error)) {
+		case QUOTA_GET_RESULT_LIMITED:
+			*used_r = value;
+			*limit_r = limit;
+			ret = 1;
+			break;
+		case QUOTA_GET_RESULT_UNLIMITED:
+			*used_r = value;
+			ret = 1;
+			break;
+		case QUOTA_GET_RESULT_UNKNOWN_RESOURCE:
+			break;
+		default:
+			*error_r = t_strdup_printf("quota root %s: %s",
+						   name, error);
+			ret = -1;
+			break;
+		}
+	}
+	iter_deinit(&iter);
+	return ret;
+}

@@ -34,4 +34,14 @@ int import_remote_compat_quota_remaining(struct mail_user *user,
 					 uint64_t *bytes_r,
 					 const char **error_r);
 
+/* Storage used and its limit (0 = unlimited) in the user's quota root
+   named root_name, or, with root_name NULL, in the first root not named
+   except_root (NULL: the first root). Returns 1, 0 if there is no such
+   root (or no quota plugin), -1 on error. */
+int import_remote_compat_quota_root_usage(struct mail_user *user,
+					  const char *root_name,
+					  const char *except_root,
+					  uint64_t *used_r, uint64_t *limit_r,
+					  const char **error_r);
+
 #endif

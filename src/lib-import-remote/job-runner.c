@@ -4,11 +4,16 @@
 #include "array.h"
 #include "ioloop.h"
 #include "mail-user.h"
+#include "import-remote-compat.h"
 #include "import-remote-error.h"
 #include "import-remote-settings.h"
 #include "import-run.h"
 #include "job-store.h"
+#include "batch-store.h"
+#include "batch-notify.h"
 #include "job-runner.h"
+
+#define JOB_RUNNER_DEFAULT_PAUSE_PERCENT 90
 
 struct job_runner_ctx {
 	struct mail_user *user;
@@ -16,7 +21,13 @@ struct job_runner_ctx {
 	struct job *job;
 	pool_t pool;
 	unsigned int last_update_msecs;
-	bool cancelled, store_failed;
+	/* a batch's storage: the quota root its users share (plugin setting
+	   import_remote_shared_quota_root), and the usage that pauses it */
+	const char *shared_quota_root;
+	unsigned int pause_percent;
+	/* cancelled: the job ends Cancelled; paused: its batch paused, it
+	   goes back to the queue */
+	bool cancelled, paused, store_failed;
 };
 
 int job_runner_parse_store(const char *uri, const char **driver_r,
@@ -65,6 +76,161 @@ void job_runner_get_progress(const struct job *job, time_t now,
 		progress_r->elapsed_msecs = (end - job->started) * 1000;
 }
 
+static void job_runner_read_settings(struct job_runner_ctx *ctx)
+{
+	const char *value;
+
+	ctx->shared_quota_root = import_remote_compat_plugin_setting(ctx->user,
+		"import_remote_shared_quota_root");
+	ctx->pause_percent = JOB_RUNNER_DEFAULT_PAUSE_PERCENT;
+	value = import_remote_compat_plugin_setting(ctx->user,
+		"import_remote_pause_percent");
+	if (value != NULL &&
+	    (str_to_uint(t_strcut(value, '%'), &ctx->pause_percent) < 0 ||
+	     ctx->pause_percent == 0 || ctx->pause_percent > 100)) {
+		e_error(ctx->user->event, "import-remote: Invalid "
+			"import_remote_pause_percent '%s': using %u%%",
+			value, JOB_RUNNER_DEFAULT_PAUSE_PERCENT);
+		ctx->pause_percent = JOB_RUNNER_DEFAULT_PAUSE_PERCENT;
+	}
+}
+
+/* The user's own quota usage, for a batch's --storage-limit (the sum over
+   its users) */
+static void job_runner_read_quota(struct job_runner_ctx *ctx)
+{
+	uint64_t used, limit;
+	const char *error;
+
+	if (ctx->job->batch_id == 0)
+		return;
+	if (import_remote_compat_quota_root_usage(ctx->user, NULL,
+			ctx->shared_quota_root, &used, &limit, &error) < 0) {
+		e_error(ctx->user->event, "import-remote: Job %llu: "
+			"reading the quota failed: %s", ctx->job->id, error);
+		return;
+	}
+	ctx->job->quota_used = used;
+}
+
+static bool job_runner_over(uint64_t used, uint64_t limit,
+			    unsigned int percent)
+{
+	return limit > 0 && used >= limit / 100 * percent +
+		limit % 100 * percent / 100;
+}
+
+/* Has the storage the batch's users share reached pause_percent? */
+static bool job_runner_storage_full(struct job_runner_ctx *ctx,
+				    const struct batch *batch,
+				    const char **why_r)
+{
+	uint64_t used, limit;
+	const char *error;
+	int ret;
+
+	if (ctx->shared_quota_root != NULL) {
+		ret = import_remote_compat_quota_root_usage(ctx->user,
+			ctx->shared_quota_root, NULL, &used, &limit, &error);
+		if (ret < 0) {
+			e_error(ctx->user->event, "import-remote: Job %llu: "
+				"reading the shared quota failed: %s",
+				ctx->job->id, error);
+		} else if (ret > 0 &&
+			   job_runner_over(used, limit, ctx->pause_percent)) {
+			*why_r = t_strdup_printf("quota root %s: %"PRIu64
+				" of %"PRIu64" bytes used",
+				ctx->shared_quota_root, used, limit);
+			return TRUE;
+		}
+	}
+	if (job_runner_over(batch->quota_used, batch->storage_limit,
+			    ctx->pause_percent)) {
+		*why_r = t_strdup_printf("the batch's users use %llu of its "
+			"--storage-limit %llu bytes", batch->quota_used,
+			batch->storage_limit);
+		return TRUE;
+	}
+	return FALSE;
+}
+
+/* A batch job stops when its batch is paused or cancelled, and pauses the
+   batch when the storage its users share is (nearly) full. */
+static void job_runner_check_batch(struct job_runner_ctx *ctx)
+{
+	struct batch batch;
+	const char *why, *error;
+	int ret;
+
+	if (ctx->job->batch_id == 0)
+		return;
+	ret = batch_store_get(ctx->store, ctx->pool, ctx->job->batch_id,
+			      &batch, &error);
+	if (ret <= 0) {
+		e_error(ctx->user->event, "import-remote: Job %llu: "
+			"reading batch %llu failed: %s", ctx->job->id,
+			ctx->job->batch_id, ret == 0 ? "No such batch" : error);
+		return;
+	}
+	switch (batch.state) {
+	case BATCH_STATE_PAUSED:
+		ctx->paused = TRUE;
+		return;
+	case BATCH_STATE_CANCELLED:
+		ctx->cancelled = TRUE;
+		return;
+	case BATCH_STATE_ACTIVE:
+	case BATCH_STATE_COUNT:
+		break;
+	}
+	if (!job_runner_storage_full(ctx, &batch, &why))
+		return;
+	ctx->paused = TRUE;
+	ret = batch_store_pause(ctx->store, batch.id,
+				BATCH_PAUSE_REASON_STORAGE, &error);
+	if (ret < 0) {
+		e_error(ctx->user->event, "import-remote: Batch %llu: "
+			"pausing failed: %s", batch.id, error);
+	} else if (ret > 0) {
+		/* this worker paused it: it tells */
+		e_warning(ctx->user->event, "import-remote: Batch %llu paused "
+			  "at %u%% of its storage: %s", batch.id,
+			  ctx->pause_percent, why);
+		(void)batch_notify(ctx->user, ctx->store, batch.id,
+				   BATCH_EVENT_PAUSED_FOR_STORAGE,
+				   ctx->pause_percent);
+	}
+}
+
+/* After a batch job ended: tell when the batch completed, and when more
+   than half of its jobs failed, once each */
+static void job_runner_batch_events(struct job_runner_ctx *ctx)
+{
+	struct batch batch;
+	enum batch_status status;
+	const char *error;
+
+	if (ctx->job->batch_id == 0 ||
+	    batch_store_get(ctx->store, ctx->pool, ctx->job->batch_id,
+			    &batch, &error) <= 0)
+		return;
+	status = batch_get_status(&batch);
+	if (batch_is_half_failed(&batch) && !batch.notified_half_failed &&
+	    batch_store_mark_notified(ctx->store, batch.id,
+				      BATCH_EVENT_HALF_FAILED, &error) > 0) {
+		(void)batch_notify(ctx->user, ctx->store, batch.id,
+				   BATCH_EVENT_HALF_FAILED, ctx->pause_percent);
+	}
+	if ((status == BATCH_STATUS_COMPLETED ||
+	     status == BATCH_STATUS_COMPLETED_WITH_ERRORS) &&
+	    !batch.notified_completed &&
+	    batch_store_mark_notified(ctx->store, batch.id,
+				      BATCH_EVENT_COMPLETED, &error) > 0) {
+		(void)batch_notify(ctx->user, ctx->store, batch.id,
+				   BATCH_EVENT_COMPLETED, ctx->pause_percent);
+	}
+}
+
 static bool job_runner_progress(const struct import_progress *progress,
 				bool final, void *context)
 {
@@ -74,11 +240,12 @@ static bool job_runner_progress(const struct import_progress *progress,
 
 	if (final || progress->elapsed_msecs <
 	    ctx->last_update_msecs + JOB_RUNNER_UPDATE_INTERVAL_MSECS)
-		return !ctx->cancelled;
+		return !ctx->cancelled && !ctx->paused;
 	ctx->last_update_msecs = progress->elapsed_msecs;
 
 	io_loop_time_refresh();
 	job_runner_copy_progress(ctx->job, progress);
+	job_runner_read_quota(ctx);
 	ctx->job->status = JOB_STATUS_RUNNING;
 	if (job_store_update(ctx->store, ctx->job, &error) < 0) {
 		e_error(ctx->user->event, "import-remote: Job %llu: "
@@ -90,7 +257,8 @@ static bool job_runner_progress(const struct import_progress *progress,
 	if (job_store_get(ctx->store, ctx->pool, ctx->job->id, &current,
 			  &error) > 0 && current.cancel_requested)
 		ctx->cancelled = TRUE;
-	return !ctx->cancelled;
+	job_runner_check_batch(ctx);
+	return !ctx->cancelled && !ctx->paused;
 }
 
 static void job_runner_finish(struct job_runner_ctx *ctx,
@@ -101,7 +269,22 @@ static void job_runner_finish(struct job_runner_ctx *ctx,
 
 	io_loop_time_refresh();
 	job->finished = ioloop_time;
-	if (error->code == IMPORT_REMOTE_ERROR_NONE) {
+	job_runner_read_quota(ctx);
+	if (error->code == IMPORT_REMOTE_ERROR_QUOTA_EXCEEDED && !ctx->paused) {
+		/* the shared storage (not the user's own quota) filling up
+		   pauses the batch instead of failing the job */
+		job_runner_check_batch(ctx);
+	}
+	if (ctx->paused && (error->code == IMPORT_REMOTE_ERROR_CANCELLED ||
+			    error->code == IMPORT_REMOTE_ERROR_QUOTA_EXCEEDED)) {
+		/* its batch paused: back to the queue, to resume from what
+		   it committed */
+		job->status = JOB_STATUS_QUEUED;
+		job->finished = 0;
+		job->worker = "";
+		job->error_code = "";
+		job->error_detail = "";
+	} else if (error->code == IMPORT_REMOTE_ERROR_NONE) {
 		job->status = JOB_STATUS_COMPLETED;
 		job->error_code = "";
 		job->error_detail = "";
@@ -115,6 +298,8 @@ static void job_runner_finish(struct job_runner_ctx *ctx,
 		e_error(ctx->user->event, "import-remote: Job %llu: "
 			"storing the result failed: %s", job->id, errstr);
 		ctx->store_failed = TRUE;
+	} else if (job_status_is_final(job->status)) {
+		job_runner_batch_events(ctx);
 	}
 }
 
@@ -134,6 +319,7 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 	ctx.store = store;
 	ctx.job = job;
 	ctx.pool = pool_alloconly_create("import job", 1024);
+	job_runner_read_settings(&ctx);
 	pool = pool_alloconly_create("import job run", 4096);
 
 	i_zero(&error);
@@ -155,15 +341,23 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 	} else {
 		set.password = password;
 		job->status = JOB_STATUS_RUNNING;
+		job_runner_read_quota(&ctx);
 		if (job_store_update(store, job, &errstr) < 0) {
 			e_error(user->event, "import-remote: Job %llu: "
 				"updating the job store failed: %s",
 				job->id, errstr);
 		}
-		(void)import_run(user, &set, job_runner_progress, &ctx, pool,
-				 &result);
-		job_runner_copy_progress(job, &result.progress);
-		error = result.error;
+		/* a paused batch's (or a full storage's) job doesn't start */
+		job_runner_check_batch(&ctx);
+		if (ctx.paused || ctx.cancelled) {
+			import_remote_error_set(&error,
+				IMPORT_REMOTE_ERROR_CANCELLED, NULL);
+		} else {
+			(void)import_run(user, &set, job_runner_progress,
+					 &ctx, pool, &result);
+			job_runner_copy_progress(job, &result.progress);
+			error = result.error;
+		}
 	}
 	job_runner_finish(&ctx, &error);
 	pool_unref(&ctx.pool);

@@ -210,7 +210,7 @@ ir_source_subscribe() {
 	done
 }
 
-# ir_dest_start [SMALL_QUOTA]
+# ir_dest_start [SMALL_QUOTA]; $IR_DEST_EXTRA_CONF is appended to its config
 ir_dest_start() {
 	local small=${1:-100M} w=$IR_WORK/dst
 	mkdir -p "$w"/{run,state,log,home}
@@ -251,6 +251,8 @@ plugin {
   quota_vsizes = yes
 }
 CONF
+		# a test's own additions (e.g. a per-domain quota root)
+		printf '%s\n' "${IR_DEST_EXTRA_CONF:-}"
 	} > "$DEST_CONF"
 	local H=$w/home U="$IR_UID:$IR_GID"
 	{

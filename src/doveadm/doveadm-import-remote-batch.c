@@ -1,0 +1,584 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+/* Bulk imports: batch create | status | list | pause | resume | cancel |
+   retry-failed. Admin commands: no -u; the job store and the password key
+   come from the global plugin { } settings. */
+
+#include "lib.h"
+#include "array.h"
+#include "buffer.h"
+#include "ioloop.h"
+#include "safe-memset.h"
+#include "time-util.h"
+#include "master-service.h"
+#include "settings-parser.h"
+#include "str-sanitize.h"
+#include "doveadm.h"
+#include "doveadm-cmd.h"
+#include "doveadm-print.h"
+#include "mail-storage-service.h"
+#include "import-remote-error.h"
+#include "import-remote-settings.h"
+#include "secret-box.h"
+#include "batch-csv.h"
+#include "batch-store.h"
+#include "doveadm-import-remote.h"
+
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+/* --- create --- */
+
+/* Read the whole CSV (it is small: a line per mailbox). Exits on errors. */
+static buffer_t *batch_read_csv(const char *path)
+{
+	buffer_t *buf;
+	struct stat st;
+	ssize_t ret;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd == -1)
+		i_fatal_status(EX_NOINPUT, "open(%s) failed: %m", path);
+	if (fstat(fd, &st) < 0)
+		i_fatal_status(EX_NOINPUT, "fstat(%s) failed: %m", path);
+	if (!S_ISREG(st.st_mode))
+		i_fatal_status(EX_DATAERR, "%s: not a regular file", path);
+	if (st.st_size > BATCH_CSV_MAX_SIZE) {
+		i_fatal_status(EX_DATAERR, "%s: larger than %u MB: split it "
+			       "into several batches", path,
+			       BATCH_CSV_MAX_SIZE / (1024*1024));
+	}
+	/* sized so that it doesn't grow: no stray copies of passwords */
+	buf = buffer_create_dynamic(default_pool, st.st_size + 4096 + 1);
+	for (;;) {
+		unsigned char *data = buffer_append_space_unsafe(buf, 4096);
+
+		ret = read(fd, data, 4096);
+		buffer_set_used_size(buf, buf->used - 4096 +
+				     (ret < 0 ? 0 : ret));
+		if (ret <= 0)
+			break;
+		if (buf->used > BATCH_CSV_MAX_SIZE) {
+			i_fatal_status(EX_DATAERR, "%s: larger than %u MB",
+				       path, BATCH_CSV_MAX_SIZE / (1024*1024));
+		}
+	}
+	if (ret < 0)
+		i_fatal_status(EX_NOINPUT, "read(%s) failed: %m", path);
+	i_close_fd(&fd);
+	return buf;
+}
+
+static unsigned long long batch_parse_size(const char *str)
+{
+	uoff_t bytes;
+	const char *error;
+
+	if (settings_get_size(str, &bytes, &error) < 0 || bytes == 0) {
+		i_fatal_status(EX_USAGE, "Invalid --storage-limit '%s': use a "
+			       "size such as 500M, 50G or 2T", str);
+	}
+	return bytes;
+}
+
+static void batch_check_notify(const char *addr)
+{
+	const char *p;
+
+	/* it becomes an SMTP recipient: one plain address */
+	if (strlen(addr) > 254 || strchr(addr, '@') == NULL ||
+	    addr[0] == '@' || addr[strlen(addr)-1] == '@')
+		i_fatal_status(EX_USAGE, "Invalid --notify '%s': give one "
+			       "email address", str_sanitize(addr, 64));
+	for (p = addr; *p != '\0'; p++) {
+		if ((unsigned char)*p <= ' ' || strchr("<>,;()\"\\", *p) != NULL) {
+			i_fatal_status(EX_USAGE, "Invalid --notify '%s': give "
+				       "one email address",
+				       str_sanitize(addr, 64));
+		}
+	}
+}
+
+/* Every destination user must exist. Returns -1 if the user database
+   couldn't be asked. */
+static int batch_check_users(pool_t pool, const ARRAY_TYPE(batch_csv_row) *rows,
+			     ARRAY_TYPE(const_string) *errors)
+{
+	struct mail_storage_service_ctx *storage_service;
+	struct mail_storage_service_input input;
+	struct mail_storage_service_user *service_user;
+	const struct batch_csv_row *row;
+	const char *error;
+	int ret = 0;
+
+	storage_service = mail_storage_service_init(master_service, NULL,
+		MAIL_STORAGE_SERVICE_FLAG_USERDB_LOOKUP |
+		MAIL_STORAGE_SERVICE_FLAG_NO_CHDIR |
+		MAIL_STORAGE_SERVICE_FLAG_NO_LOG_INIT |
+		MAIL_STORAGE_SERVICE_FLAG_NO_PLUGINS |
+		MAIL_STORAGE_SERVICE_FLAG_NO_NAMESPACES |
+		MAIL_STORAGE_SERVICE_FLAG_NO_RESTRICT_ACCESS);
+	i_zero(&input);
+	input.service = "doveadm";
+	array_foreach(rows, row) {
+		input.username = row->dest_user;
+		switch (mail_storage_service_lookup(storage_service, &input,
+						    &service_user, &error)) {
+		case -1:
+			i_error("import-remote: Looking up user %s failed: %s",
+				row->dest_user, error);
+			ret = -1;
+			break;
+		case 0:
+			batch_csv_add_row_error(pool, errors, row,
+				BATCH_CSV_DESTINATION_USER, t_strdup_printf(
+				"unknown destination user '%s'",
+				str_sanitize(row->dest_user, 64)));
+			break;
+		default:
+			mail_storage_service_user_unref(&service_user);
+			break;
+		}
+		if (ret < 0)
+			break;
+	}
+	mail_storage_service_deinit(&storage_service);
+	return ret;
+}
+
+static void batch_wipe_passwords(ARRAY_TYPE(batch_csv_row) *rows)
+{
+	const struct batch_csv_row *row;
+
+	array_foreach(rows, row) {
+		safe_memset((char *)row->source_password, 0,
+			    strlen(row->source_password));
+	}
+}
+
+static void cmd_batch_create(struct doveadm_cmd_context *cctx)
+{
+	struct import_remote_settings set, check_set;
+	struct batch_csv_defaults defaults;
+	ARRAY_TYPE(batch_csv_row) rows;
+	ARRAY_TYPE(const_string) errors;
+	ARRAY_TYPE(job) jobs;
+	const struct batch_csv_row *row;
+	unsigned char key[SECRET_BOX_KEY_LEN];
+	struct job_store *store;
+	struct batch batch;
+	struct job job;
+	unsigned long long batch_id;
+	const char *path, *str, *error, *options;
+	buffer_t *csv;
+	pool_t pool;
+	int ret;
+
+	if (!doveadm_cmd_param_str(cctx, "csv", &path))
+		i_fatal_status(EX_USAGE, "Missing --csv <file>");
+	pool = pool_alloconly_create("batch create", 16384);
+	doveadm_import_remote_read_job_options(cctx, pool, &set);
+	/* the options every row shares must be consistent on their own */
+	check_set = set;
+	check_set.host = "host";
+	check_set.username = check_set.password = "x";
+	if (import_remote_settings_check(&check_set, &error) < 0)
+		i_fatal_status(EX_USAGE, "%s", error);
+	i_zero(&batch);
+	if (doveadm_cmd_param_str(cctx, "notify", &str)) {
+		batch_check_notify(str);
+		batch.notify = p_strdup(pool, str);
+	}
+	if (doveadm_cmd_param_str(cctx, "storage-limit", &str))
+		batch.storage_limit = batch_parse_size(str);
+
+	i_zero(&defaults);
+	defaults.host = set.host;
+	defaults.port = set.port;
+	defaults.ssl = set.ssl;
+	csv = batch_read_csv(path);
+	p_array_init(&rows, pool, 64);
+	p_array_init(&errors, pool, 8);
+	(void)batch_csv_parse(csv->data, csv->used, pool, &defaults,
+			      &rows, &errors);
+	safe_memset(buffer_get_modifiable_data(csv, NULL), 0, csv->used);
+	buffer_free(&csv);
+	if (batch_check_users(pool, &rows, &errors) < 0) {
+		batch_wipe_passwords(&rows);
+		doveadm_exit_code = EX_TEMPFAIL;
+		pool_unref(&pool);
+		return;
+	}
+	if (array_count(&errors) > 0) {
+		batch_wipe_passwords(&rows);
+		doveadm_print_init(DOVEADM_PRINT_TYPE_FLOW);
+		doveadm_print_header_simple("error");
+		array_foreach_elem(&errors, str)
+			doveadm_print(str);
+		i_error("import-remote: %s: %u error%s; nothing was queued",
+			path, array_count(&errors),
+			array_count(&errors) == 1 ? "" : "s");
+		doveadm_exit_code = EX_DATAERR;
+		pool_unref(&pool);
+		return;
+	}
+
+	if (doveadm_import_remote_store_open(NULL, &store, key,
+					     &doveadm_exit_code) < 0) {
+		batch_wipe_passwords(&rows);
+		pool_unref(&pool);
+		return;
+	}
+	options = import_remote_settings_export(&set);
+	p_array_init(&jobs, pool, array_count(&rows));
+	array_foreach(&rows, row) {
+		i_zero(&job);
+		job.username = row->dest_user;
+		job.source_host = row->host;
+		job.source_ssl = import_remote_ssl_name(row->ssl);
+		check_set = set;
+		check_set.port = row->port;
+		check_set.ssl = row->ssl;
+		job.source_port = import_remote_settings_get_port(&check_set);
+		job.source_user = row->source_user;
+		job.options = options;
+		job.source_password = p_strdup(pool,
+			secret_box_encrypt(key, row->source_password));
+		array_push_back(&jobs, &job);
+	}
+	safe_memset(key, 0, sizeof(key));
+	batch_wipe_passwords(&rows);
+	ret = batch_store_create(store, &batch, &jobs, &batch_id, &error);
+	job_store_close(&store);
+	if (ret < 0) {
+		i_error("import-remote: Queueing the batch failed: %s", error);
+		doveadm_exit_code = EX_TEMPFAIL;
+		pool_unref(&pool);
+		return;
+	}
+	doveadm_print_init(DOVEADM_PRINT_TYPE_FLOW);
+	doveadm_print_header_simple("batch");
+	doveadm_print_header_simple("status");
+	doveadm_print_header("jobs", "jobs", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print(dec2str(batch_id));
+	doveadm_print(batch_status_name(BATCH_STATUS_IN_PROGRESS));
+	doveadm_print_num(array_count(&jobs));
+	pool_unref(&pool);
+}
+
+/* --- the commands that act on one batch --- */
+
+/* Open the store and read the batch. Returns 1, or 0 on failure (logged,
+   exit code set). */
+static int batch_cmd_open(struct doveadm_cmd_context *cctx, pool_t pool,
+			  struct job_store **store_r, struct batch *batch_r)
+{
+	int64_t batch_id;
+	const char *error;
+	int ret;
+
+	if (!doveadm_cmd_param_int64(cctx, "batch", &batch_id) ||
+	    batch_id <= 0) {
+		i_fatal_status(EX_USAGE, "Which batch? (import-remote %s "
+			       "<batch>)", cctx->cmd->name +
+			       strlen("import-remote "));
+	}
+	if (doveadm_import_remote_store_open(NULL, store_r, NULL,
+					     &doveadm_exit_code) < 0)
+		return 0;
+	ret = batch_store_get(*store_r, pool, batch_id, batch_r, &error);
+	if (ret > 0)
+		return 1;
+	if (ret == 0) {
+		i_error("import-remote: No batch %"PRId64, batch_id);
+		doveadm_exit_code = DOVEADM_EX_NOTFOUND;
+	} else {
+		i_error("import-remote: %s", error);
+		doveadm_exit_code = EX_TEMPFAIL;
+	}
+	job_store_close(store_r);
+	return 0;
+}
+
+static void batch_print_header(const char *print_type)
+{
+	doveadm_print_init(print_type);
+	doveadm_print_header_simple("batch");
+	doveadm_print_header_simple("status");
+	doveadm_print_header_simple("status_title");
+	doveadm_print_header_simple("pause_reason");
+	doveadm_print_header("jobs", "jobs", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header("queued", "queued", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header("running", "running", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header("completed", "completed", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header("failed", "failed", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header("cancelled", "cancelled", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header("storage_used", "storage_used", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header("storage_limit", "storage_limit", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header_simple("notify");
+	doveadm_print_header_simple("created");
+}
+
+static void batch_print(const struct batch *batch)
+{
+	enum batch_status status = batch_get_status(batch);
+
+	doveadm_print(dec2str(batch->id));
+	doveadm_print(batch_status_name(status));
+	doveadm_print(batch_status_title(status));
+	doveadm_print(batch->pause_reason);
+	doveadm_print_num(batch->jobs_total);
+	doveadm_print_num(batch->job_counts[JOB_STATUS_QUEUED]);
+	doveadm_print_num(batch->job_counts[JOB_STATUS_PREPARING] +
+			  batch->job_counts[JOB_STATUS_RUNNING]);
+	doveadm_print_num(batch->job_counts[JOB_STATUS_COMPLETED]);
+	doveadm_print_num(batch->job_counts[JOB_STATUS_FAILED]);
+	doveadm_print_num(batch->job_counts[JOB_STATUS_CANCELLED]);
+	doveadm_print_num(batch->quota_used);
+	doveadm_print_num(batch->storage_limit);
+	doveadm_print(batch->notify);
+	doveadm_print(t_strflocaltime("%Y-%m-%d %H:%M:%S", batch->created));
+}
+
+static void cmd_batch_list(struct doveadm_cmd_context *cctx ATTR_UNUSED)
+{
+	struct job_store *store;
+	ARRAY_TYPE(batch) batches;
+	const struct batch *batch;
+	const char *error;
+	pool_t pool;
+
+	if (doveadm_import_remote_store_open(NULL, &store, NULL,
+					     &doveadm_exit_code) < 0)
+		return;
+	pool = pool_alloconly_create("batches", 4096);
+	p_array_init(&batches, pool, 16);
+	if (batch_store_list(store, pool, &batches, &error) < 0) {
+		i_error("import-remote: %s", error);
+		doveadm_exit_code = EX_TEMPFAIL;
+	} else {
+		batch_print_header(DOVEADM_PRINT_TYPE_TABLE);
+		array_foreach(&batches, batch)
+			batch_print(batch);
+	}
+	job_store_close(&store);
+	pool_unref(&pool);
+}
+
+/* batch status: the batch in every row (sticky), a row per job */
+static void batch_print_job(const struct job *job)
+{
+	enum import_remote_error_code code =
+		import_remote_error_from_name(job->error_code);
+	bool known = code != IMPORT_REMOTE_ERROR_COUNT &&
+		code != IMPORT_REMOTE_ERROR_NONE;
+
+	doveadm_print(dec2str(job->id));
+	doveadm_print(job->username);
+	doveadm_print(t_strdup_printf("%s@%s:%u", job->source_user,
+				      job->source_host, job->source_port));
+	doveadm_print(job_status_name(job->status));
+	doveadm_print(t_strdup_printf("%u/%u", job->msgs_done, job->msgs_total));
+	doveadm_print_num(job->imported);
+	doveadm_print_num(job->skipped);
+	doveadm_print_num(job->bytes_done);
+	doveadm_print(job->error_code);
+	doveadm_print(known ? import_remote_error_get_info(code)->title : "");
+	doveadm_print(job->error_detail);
+	doveadm_print(known ? import_remote_error_get_hint(code,
+				job->source_host) : "");
+}
+
+static void cmd_batch_status(struct doveadm_cmd_context *cctx)
+{
+	struct job_store *store;
+	struct batch batch;
+	ARRAY_TYPE(job) jobs;
+	const struct job *job;
+	const char *error;
+	pool_t pool;
+
+	pool = pool_alloconly_create("batch status", 4096);
+	if (batch_cmd_open(cctx, pool, &store, &batch) == 0) {
+		pool_unref(&pool);
+		return;
+	}
+	p_array_init(&jobs, pool, 64);
+	if (batch_store_list_jobs(store, pool, batch.id, &jobs, &error) < 0) {
+		i_error("import-remote: %s", error);
+		doveadm_exit_code = EX_TEMPFAIL;
+	} else {
+		enum batch_status status = batch_get_status(&batch);
+
+		doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
+		doveadm_print_header("batch", "batch",
+				     DOVEADM_PRINT_HEADER_FLAG_STICKY);
+		doveadm_print_header("batch_status", "batch_status",
+				     DOVEADM_PRINT_HEADER_FLAG_STICKY);
+		doveadm_print_header("batch_status_title", "batch_status_title",
+				     DOVEADM_PRINT_HEADER_FLAG_STICKY);
+		doveadm_print_header("pause_reason", "pause_reason",
+				     DOVEADM_PRINT_HEADER_FLAG_STICKY);
+		doveadm_print_header_simple("job");
+		doveadm_print_header_simple("destination");
+		doveadm_print_header_simple("source");
+		doveadm_print_header_simple("status");
+		doveadm_print_header_simple("messages");
+		doveadm_print_header("imported", "imported", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header("skipped", "skipped", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header("bytes", "bytes", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header_simple("error");
+		doveadm_print_header_simple("error_title");
+		doveadm_print_header_simple("error_detail");
+		doveadm_print_header_simple("hint");
+		doveadm_print_sticky("batch", dec2str(batch.id));
+		doveadm_print_sticky("batch_status", batch_status_name(status));
+		doveadm_print_sticky("batch_status_title",
+				     batch_status_title(status));
+		doveadm_print_sticky("pause_reason", batch.pause_reason);
+		array_foreach(&jobs, job)
+			batch_print_job(job);
+	}
+	job_store_close(&store);
+	pool_unref(&pool);
+}
+
+enum batch_action {
+	BATCH_ACTION_PAUSE,
+	BATCH_ACTION_RESUME,
+	BATCH_ACTION_CANCEL,
+	BATCH_ACTION_RETRY_FAILED,
+};
+
+static void batch_action(struct doveadm_cmd_context *cctx,
+			 enum batch_action action)
+{
+	struct job_store *store;
+	struct batch batch;
+	unsigned long long storage_limit = (unsigned long long)-1;
+	const char *str, *error = NULL;
+	pool_t pool;
+	int ret = 0;
+
+	if (action == BATCH_ACTION_RESUME &&
+	    doveadm_cmd_param_str(cctx, "storage-limit", &str))
+		storage_limit = batch_parse_size(str);
+	pool = pool_alloconly_create("batch action", 1024);
+	if (batch_cmd_open(cctx, pool, &store, &batch) == 0) {
+		pool_unref(&pool);
+		return;
+	}
+	if (batch.state == BATCH_STATE_CANCELLED &&
+	    action != BATCH_ACTION_CANCEL) {
+		i_error("import-remote: Batch %llu is cancelled", batch.id);
+		doveadm_exit_code = EX_DATAERR;
+		ret = -1;
+	} else switch (action) {
+	case BATCH_ACTION_PAUSE:
+		ret = batch_store_pause(store, batch.id,
+					BATCH_PAUSE_REASON_ADMIN, &error);
+		break;
+	case BATCH_ACTION_RESUME:
+		ret = batch_store_resume(store, batch.id, storage_limit,
+					 &error);
+		if (ret == 0 && storage_limit != (unsigned long long)-1) {
+			i_error("import-remote: Batch %llu is not paused: "
+				"--storage-limit not changed", batch.id);
+			doveadm_exit_code = EX_DATAERR;
+			ret = -1;
+		}
+		break;
+	case BATCH_ACTION_CANCEL:
+		ret = batch_store_cancel(store, batch.id, &error);
+		break;
+	case BATCH_ACTION_RETRY_FAILED:
+		ret = batch_store_retry_failed(store, batch.id, &error);
+		break;
+	}
+	if (ret < 0 && error != NULL) {
+		i_error("import-remote: %s", error);
+		doveadm_exit_code = EX_TEMPFAIL;
+	}
+	if (ret >= 0 && batch_store_get(store, pool, batch.id, &batch,
+					&error) > 0) {
+		batch_print_header(DOVEADM_PRINT_TYPE_FLOW);
+		batch_print(&batch);
+		if (action == BATCH_ACTION_RETRY_FAILED)
+			i_info("import-remote: %d failed job%s queued again",
+			       ret, ret == 1 ? "" : "s");
+	}
+	job_store_close(&store);
+	pool_unref(&pool);
+}
+
+static void cmd_batch_pause(struct doveadm_cmd_context *cctx)
+{
+	batch_action(cctx, BATCH_ACTION_PAUSE);
+}
+
+static void cmd_batch_resume(struct doveadm_cmd_context *cctx)
+{
+	batch_action(cctx, BATCH_ACTION_RESUME);
+}
+
+static void cmd_batch_cancel(struct doveadm_cmd_context *cctx)
+{
+	batch_action(cctx, BATCH_ACTION_CANCEL);
+}
+
+static void cmd_batch_retry_failed(struct doveadm_cmd_context *cctx)
+{
+	batch_action(cctx, BATCH_ACTION_RETRY_FAILED);
+}
+
+struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_create = {
+	.name = "import-remote batch create",
+	.cmd = cmd_batch_create,
+	.usage = "--csv <file> [--notify <address>] "
+		"[--storage-limit <size>] [--host <host>] "
+		DOVEADM_IMPORT_REMOTE_JOB_USAGE,
+DOVEADM_CMD_PARAMS_START
+DOVEADM_CMD_PARAM('\0', "csv", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', "notify", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', "storage-limit", CMD_PARAM_STR, 0)
+DOVEADM_IMPORT_REMOTE_JOB_PARAMS
+DOVEADM_CMD_PARAMS_END
+};
+
+struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_list = {
+	.name = "import-remote batch list",
+	.cmd = cmd_batch_list,
+	.usage = "",
+DOVEADM_CMD_PARAMS_START
+DOVEADM_CMD_PARAMS_END
+};
+
+#define BATCH_CMD(_name, _func) { \
+	.name = "import-remote batch "_name, \
+	.cmd = _func, \
+	.usage = "<batch>", \
+DOVEADM_CMD_PARAMS_START \
+DOVEADM_CMD_PARAM('\0', "batch", CMD_PARAM_INT64, CMD_PARAM_FLAG_POSITIONAL) \
+DOVEADM_CMD_PARAMS_END \
+}
+
+struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_status =
+	BATCH_CMD("status", cmd_batch_status);
+struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_pause =
+	BATCH_CMD("pause", cmd_batch_pause);
+struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_cancel =
+	BATCH_CMD("cancel", cmd_batch_cancel);
+struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_retry_failed =
+	BATCH_CMD("retry-failed", cmd_batch_retry_failed);
+
+struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_resume = {
+	.name = "import-remote batch resume",
+	.cmd = cmd_batch_resume,
+	.usage = "[--storage-limit <size>] <batch>",
+DOVEADM_CMD_PARAMS_START
+DOVEADM_CMD_PARAM('\0', "storage-limit", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', "batch", CMD_PARAM_INT64, CMD_PARAM_FLAG_POSITIONAL)
+DOVEADM_CMD_PARAMS_END
+};

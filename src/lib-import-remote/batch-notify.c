@@ -1,0 +1,221 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "hostpid.h"
+#include "ioloop.h"
+#include "guid.h"
+#include "ostream.h"
+#include "message-date.h"
+#include "smtp-address.h"
+#include "smtp-submit.h"
+#include "mail-user.h"
+#include "import-remote-compat.h"
+#include "import-remote-error.h"
+#include "batch-notify.h"
+
+#define BATCH_NOTIFY_SUBMISSION_TIMEOUT_SECS 30
+#define BATCH_NOTIFY_DEFAULT_SENDMAIL "/usr/sbin/sendmail"
+
+static const char *batch_notify_what(const struct batch *batch,
+				     enum batch_event event,
+				     unsigned int pause_percent)
+{
+	switch (event) {
+	case BATCH_EVENT_COMPLETED:
+		return batch_status_title(batch_get_status(batch));
+	case BATCH_EVENT_PAUSED_FOR_STORAGE:
+		return t_strdup_printf("Paused: storage limit (%u%% reached)",
+				       pause_percent);
+	case BATCH_EVENT_HALF_FAILED:
+		return "More than half of its jobs failed";
+	case BATCH_EVENT_COUNT:
+		break;
+	}
+	i_unreached();
+}
+
+static void batch_notify_append_next(string_t *str, const struct batch *batch,
+				     enum batch_event event,
+				     unsigned int pause_percent)
+{
+	switch (event) {
+	case BATCH_EVENT_PAUSED_FOR_STORAGE:
+		str_printfa(str, "The storage these users share reached %u%% "
+			    "of its limit. Running imports stopped at a safe "
+			    "point (what they copied is kept) and queued ones "
+			    "wait.\nFree space or raise the limit, then:\n"
+			    "  doveadm import-remote batch resume %llu"
+			    "%s\n\n", pause_percent, batch->id,
+			    batch->storage_limit > 0 ?
+			    " [--storage-limit SIZE]" : "");
+		break;
+	case BATCH_EVENT_HALF_FAILED:
+	case BATCH_EVENT_COMPLETED:
+		if (batch->job_counts[JOB_STATUS_FAILED] > 0) {
+			str_printfa(str, "After fixing the causes below, "
+				    "queue the failed imports again (they "
+				    "skip what they already copied):\n"
+				    "  doveadm import-remote batch "
+				    "retry-failed %llu\n\n", batch->id);
+		}
+		break;
+	case BATCH_EVENT_COUNT:
+		i_unreached();
+	}
+}
+
+const char *batch_notify_format(const struct batch *batch,
+				const ARRAY_TYPE(job) *jobs,
+				enum batch_event event, const char *from,
+				unsigned int pause_percent)
+{
+	string_t *str = t_str_new(1024);
+	const char *what = batch_notify_what(batch, event, pause_percent);
+	const struct job *job;
+	guid_128_t guid;
+	unsigned int i;
+
+	guid_128_generate(guid);
+	str_printfa(str, "From: %s\nTo: %s\n", from, batch->notify);
+	str_printfa(str, "Subject: Import batch %llu: %s\n", batch->id, what);
+	str_printfa(str, "Date: %s\n", message_date_create(ioloop_time));
+	str_printfa(str, "Message-ID: <import-remote-batch-%llu-%s@%s>\n",
+		    batch->id, guid_128_to_string(guid), my_hostname);
+	str_append(str, "Auto-Submitted: auto-generated\n"
+		   "MIME-Version: 1.0\n"
+		   "Content-Type: text/plain; charset=utf-8\n"
+		   "Content-Transfer-Encoding: 8bit\n\n");
+
+	str_printfa(str, "Import batch %llu: %s\n\n", batch->id, what);
+	str_printfa(str, "Status: %s\n",
+		    batch_status_title(batch_get_status(batch)));
+	str_printfa(str, "Jobs: %u\n", batch->jobs_total);
+	for (i = 0; i < JOB_STATUS_COUNT; i++) {
+		if (batch->job_counts[i] > 0) {
+			str_printfa(str, "  %s: %u\n", job_status_name(i),
+				    batch->job_counts[i]);
+		}
+	}
+	if (batch->storage_limit > 0) {
+		str_printfa(str, "Storage: %llu of %llu bytes used\n",
+			    batch->quota_used, batch->storage_limit);
+	}
+	str_append_c(str, '\n');
+	batch_notify_append_next(str, batch, event, pause_percent);
+
+	if (batch->job_counts[JOB_STATUS_FAILED] > 0) {
+		str_append(str, "Failed:\n");
+		array_foreach(jobs, job) {
+			enum import_remote_error_code code;
+			const char *title;
+
+			if (job->status != JOB_STATUS_FAILED)
+				continue;
+			code = import_remote_error_from_name(job->error_code);
+			title = code < IMPORT_REMOTE_ERROR_COUNT ?
+				import_remote_error_get_info(code)->title :
+				job->error_code;
+			/* the catalogue's title only: a server's own text
+			   stays in batch status */
+			str_printfa(str, "  %s (%s at %s): %s\n", job->username,
+				    job->source_user, job->source_host, title);
+		}
+	}
+	return str_c(str);
+}
+
+static int batch_notify_send(struct mail_user *user, const char *from,
+			     const char *to, const char *text,
+			     const char **error_r)
+{
+	struct smtp_submit_settings set;
+	struct smtp_submit_input input;
+	struct smtp_submit *submit;
+	struct smtp_address *mail_from, *rcpt_to;
+	struct ostream *output;
+	const char *value;
+	string_t *crlf;
+	int ret;
+
+	if (smtp_address_parse_mailbox(pool_datastack_create(), from, 0,
+				       &mail_from, error_r) < 0) {
+		*error_r = t_strdup_printf("import_remote_notify_from: %s",
+					   *error_r);
+		return -1;
+	}
+	if (smtp_address_parse_mailbox(pool_datastack_create(), to, 0,
+				       &rcpt_to, error_r) < 0)
+		return -1;
+
+	i_zero(&set);
+	set.hostname = my_hostname;
+	set.submission_timeout = BATCH_NOTIFY_SUBMISSION_TIMEOUT_SECS;
+	set.submission_host = import_remote_compat_plugin_setting(user,
+		"import_remote_submission_host");
+	value = import_remote_compat_plugin_setting(user,
+		"import_remote_sendmail_path");
+	set.sendmail_path = value != NULL ? value :
+		BATCH_NOTIFY_DEFAULT_SENDMAIL;
+	set.submission_ssl = "no";
+	i_zero(&input);
+	input.event_parent = user->event;
+
+	submit = smtp_submit_init_simple(&input, &set, mail_from);
+	smtp_submit_add_rcpt(submit, rcpt_to);
+	output = smtp_submit_send(submit);
+	/* SMTP wants CRLF line ends */
+	crlf = t_str_new(strlen(text) + 128);
+	for (; *text != '\0'; text++) {
+		if (*text == '\n')
+			str_append_c(crlf, '\r');
+		str_append_c(crlf, *text);
+	}
+	o_stream_nsend(output, str_data(crlf), str_len(crlf));
+	ret = smtp_submit_run(submit, error_r);
+	smtp_submit_deinit(&submit);
+	return ret > 0 ? 0 : -1;
+}
+
+int batch_notify(struct mail_user *user, struct job_store *store,
+		 unsigned long long batch_id, enum batch_event event,
+		 unsigned int pause_percent)
+{
+	struct batch batch;
+	ARRAY_TYPE(job) jobs;
+	const char *from, *text, *error;
+	pool_t pool;
+	int ret = 0;
+
+	pool = pool_alloconly_create("batch notify", 4096);
+	p_array_init(&jobs, pool, 64);
+	if (batch_store_get(store, pool, batch_id, &batch, &error) <= 0 ||
+	    batch_store_list_jobs(store, pool, batch_id, &jobs, &error) < 0) {
+		e_error(user->event, "import-remote: Batch %llu: "
+			"reading it for its notification failed: %s",
+			batch_id, error);
+		pool_unref(&pool);
+		return -1;
+	}
+	e_info(user->event, "import-remote: Batch %llu: %s (event %s)",
+	       batch_id, batch_notify_what(&batch, event, pause_percent),
+	       batch_event_name(event));
+	if (batch.notify[0] != '\0') {
+		from = import_remote_compat_plugin_setting(user,
+			"import_remote_notify_from");
+		if (from == NULL)
+			from = t_strconcat("postmaster@", my_hostname, NULL);
+		text = batch_notify_format(&batch, &jobs, event, from,
+					   pause_percent);
+		if (batch_notify_send(user, from, batch.notify, text,
+				      &error) < 0) {
+			e_error(user->event, "import-remote: Batch %llu: "
+				"emailing %s failed: %s", batch_id,
+				batch.notify, error);
+			ret = -1;
+		}
+	}
+	pool_unref(&pool);
+	return ret;
+}

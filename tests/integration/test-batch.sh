@@ -1,0 +1,263 @@
+#!/bin/bash
+# Bulk imports: doveadm import-remote batch create (CSV validation), status,
+# list, pause, resume, cancel, retry-failed; the worker pausing a batch when
+# the storage its users share (a --storage-limit, or a per-domain quota root
+# of the real quota plugin) reaches 90%, a user's own full quota failing
+# only that user's job; email notifications received by a real SMTP
+# listener on loopback, each exactly once.
+set -u
+. "$(dirname "$0")/../lib/integration.sh"
+WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
+
+"$TOOLS/mkcorpus" -n 40 -s 5 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 0; }
+MANIFEST=$IR_WORK/corpus/manifest.json
+
+# the SMTP listener that receives the notifications
+MAILS=$IR_WORK/mails
+mkdir -p "$MAILS"
+"$TOOLS/smtpsink" "$MAILS" > "$IR_WORK/smtpsink.port" &
+SMTP_PID=$!
+for i in $(seq 1 50); do [ -s "$IR_WORK/smtpsink.port" ] && break; sleep 0.1; done
+SMTP_PORT=$(head -1 "$IR_WORK/smtpsink.port")
+trap 'kill $SMTP_PID 2>/dev/null; ir_cleanup' EXIT
+
+JOBS=$IR_WORK/jobs
+mkdir -p "$JOBS" "$IR_WORK/domainquota"
+# a per-domain quota root next to each user's own: the storage a domain's
+# users share
+IR_DEST_EXTRA_CONF="plugin {
+  import_remote_store = sqlite:$JOBS/jobs.db
+  import_remote_key_file = $JOBS/key
+  import_remote_submission_host = 127.0.0.1:$SMTP_PORT
+  import_remote_notify_from = imports@example.test
+  import_remote_shared_quota_root = Domain quota
+  quota2 = dict:Domain quota:%d:file:$IR_WORK/domainquota/%d.quota
+}"
+export IR_DEST_EXTRA_CONF
+ir_source_start "$IR_WORK/corpus/Maildir" .
+ir_dest_start
+chown "$IR_OS_USER:" "$JOBS" "$IR_WORK/domainquota"
+total=$(manifest_count)
+
+# add_dest_user USER [EXTRA userdb fields]
+add_dest_user() {
+	local h=$IR_WORK/dst/home/$1
+	mkdir -p "$h"; chown "$IR_OS_USER:" "$h"
+	echo "$1:{PLAIN}destpass:$IR_UID:$IR_GID::$h::userdb_mail=sdbox:~/sdbox ${2:-}" >> "$IR_WORK/dst/passwd"
+}
+adm() { doveadm -c "$DEST_CONF" "$@"; }
+worker() { "$WORKER" -c "$DEST_CONF" -1 > "$OUT/worker.$1" 2>&1; }
+# batch_field OUT JOB_DESTINATION KEY: a job row's value in -f json status
+job_field() {
+	python3 -c 'import json,sys
+for r in json.load(open(sys.argv[1])):
+    if r["destination"] == sys.argv[2]: print(r[sys.argv[3]])' "$OUT/$1" "$2" "$3"
+}
+bstatus() { adm -f json import-remote batch status "$1" > "$OUT/$2" 2>"$OUT/$2.err"; }
+bfield() { python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))[0][sys.argv[2]])' "$OUT/$1" "$2"; }
+# mails_about BATCH SUBJECT: how many notifications have this subject
+mails_about() {
+	grep -l -x -F "Subject: Import batch $1: $2"$'\r' "$MAILS"/*.eml 2>/dev/null | wc -l
+}
+mails_of() { grep -l -F "Subject: Import batch $1:" "$MAILS"/*.eml 2>/dev/null | wc -l; }
+# used_bytes USER: the user's own quota usage
+used_bytes() {
+	adm -f tab quota get -u "$1" | awk -F'\t' '$1=="User quota" && $2=="STORAGE"{print $3*1024}'
+}
+
+for u in a1 a2 a3 a4 h1 h2 h3 p1 p2 c1 q2; do
+	add_dest_user "$u@a.test"
+done
+for u in s1 s2 s3; do
+	add_dest_user "$u@s.test"
+done
+add_dest_user q1@a.test "userdb_quota_rule=*:storage=20k"
+
+# --- the whole file is validated first; nothing is queued from a bad one ---
+cat > "$IR_WORK/bad.csv" <<'CSV'
+source_email,source_password,destination_user,source_host,source_port,source_security
+srcuser,Secret1,a1@a.test,127.0.0.1,99999,ssl
+srcuser,Secret2,nobody@a.test,127.0.0.1,993,ssl
+srcuser,,a2@a.test,127.0.0.1,993,ssl
+srcuser,Secret3,a1@a.test,127.0.0.1,993,smtp
+CSV
+adm import-remote batch create --csv "$IR_WORK/bad.csv" > "$OUT/bad.out" 2> "$OUT/bad.err"
+check_eq "create: an invalid CSV exits 65" 65 "$?"
+check_contains "create: bad port, with line and column" "$OUT/bad.out" "line 2, column 5 (source_port): invalid port '99999'"
+check_contains "create: unknown destination user" "$OUT/bad.out" "line 3, column 3 (destination_user): unknown destination user 'nobody@a.test'"
+check_contains "create: missing password" "$OUT/bad.out" "line 4, column 2 (source_password): missing password"
+check_contains "create: duplicate destination" "$OUT/bad.out" "line 5, column 3 (destination_user): duplicate destination user 'a1@a.test' (also on line 2)"
+check_contains "create: bad security value" "$OUT/bad.out" "line 5, column 6 (source_security): invalid security 'smtp'"
+check_contains "create: says nothing was queued" "$OUT/bad.err" "5 errors; nothing was queued"
+check "create: no password in any output" sh -c "! grep -q Secret '$OUT/bad.out' '$OUT/bad.err'"
+adm -f json import-remote batch list > "$OUT/list0.out" 2>&1
+check_eq "create: no batch stored from an invalid file" "[]" "$(tr -d ' \n' < "$OUT/list0.out")"
+adm import-remote batch create > /dev/null 2>&1
+check_eq "create: without --csv exits 64" 64 "$?"
+adm import-remote batch create --csv "$IR_WORK/bad.csv" --notify 'a@b>,c' > /dev/null 2>&1
+check_eq "create: an invalid --notify address exits 64" 64 "$?"
+
+# --- a batch with one failing user: Completed with errors, one email ---
+cat > "$IR_WORK/b1.csv" <<'CSV'
+source_email,source_password,destination_user
+srcuser,srcpass,a1@a.test
+"srcuser","srcpass",a2@a.test
+srcuser,srcpass,a3@a.test
+srcuser2,Pw2secret,a4@a.test
+CSV
+adm import-remote batch create --csv "$IR_WORK/b1.csv" --host 127.0.0.1 \
+	--port "$SRC_IMAPS_PORT" --notify admin@example.test > "$OUT/b1.out" 2>&1
+check_eq "create: exit code 0" 0 "$?"
+b1=$(flow_field "$OUT/b1.out" batch)
+check_eq "create: prints the batch, in progress, 4 jobs" "in_progress 4" "$(flow_field "$OUT/b1.out" status) $(flow_field "$OUT/b1.out" jobs)"
+check_not_contains "create: passwords are not stored in plain text" "$JOBS/jobs.db" Pw2secret
+bstatus "$b1" b1-st0
+check_eq "status: In Progress before a worker runs" "In Progress" "$(bfield b1-st0 batch_status_title)"
+check_eq "status: a row per job, queued" "queued queued queued queued" "$(python3 -c 'import json,sys;print(" ".join(r["status"] for r in json.load(open(sys.argv[1]))))' "$OUT/b1-st0")"
+worker b1
+bstatus "$b1" b1-st1
+check_eq "status: Completed with errors when one job failed" "completed_with_errors" "$(bfield b1-st1 batch_status)"
+check_eq "status: the others completed" "completed completed completed" "$(for u in a1 a2 a3; do job_field b1-st1 $u@a.test status; done | tr '\n' ' ' | sed 's/ $//')"
+check_eq "status: the failed job's error" "auth_failed" "$(job_field b1-st1 a4@a.test error)"
+check_eq "status: the failed job's title" "Authentication failed" "$(job_field b1-st1 a4@a.test error_title)"
+check "a batch job's mailbox equals the source" verify a2@a.test b1-v --map "Sent Items=Sent"
+check_eq "notify: one email when the batch completed with errors" 1 "$(mails_about "$b1" "Completed with errors")"
+mail1=$(grep -l -F "Subject: Import batch $b1:" "$MAILS"/*.eml | head -1)
+check_contains "notify: addressed to --notify" "${mail1%.eml}.env" "RCPT TO:<admin@example.test>"
+check_contains "notify: from import_remote_notify_from" "${mail1%.eml}.env" "MAIL FROM:<imports@example.test>"
+check_contains "notify: counts per status" "$mail1" "completed: 3"
+check_contains "notify: the failed user with its error title" "$mail1" "a4@a.test (srcuser2 at 127.0.0.1): Authentication failed"
+check_contains "notify: says how to retry" "$mail1" "doveadm import-remote batch retry-failed $b1"
+check_not_contains "notify: no password" "$mail1" "Pw2secret"
+
+# --- retry-failed: the failed job only, then Completed and a new email ---
+echo "srcuser2:{PLAIN}Pw2secret:$IR_UID:$IR_GID::$IR_WORK/src/home/srcuser::" >> "$IR_WORK/src/passwd"
+adm import-remote batch retry-failed "$b1" > "$OUT/b1-retry.out" 2> "$OUT/b1-retry.err"
+check_eq "retry-failed: exit code 0" 0 "$?"
+check_contains "retry-failed: says how many" "$OUT/b1-retry.err" "1 failed job queued again"
+check_eq "retry-failed: batch in progress again" in_progress "$(flow_field "$OUT/b1-retry.out" status)"
+bstatus "$b1" b1-st2
+check_eq "retry-failed: only the failed job is queued" "queued" "$(job_field b1-st2 a4@a.test status)"
+check_eq "retry-failed: still 4 jobs" 4 "$(python3 -c 'import json,sys;print(len(json.load(open(sys.argv[1]))))' "$OUT/b1-st2")"
+worker b1r
+bstatus "$b1" b1-st3
+check_eq "retry-failed: the batch completes" "Completed" "$(bfield b1-st3 batch_status_title)"
+check "retry-failed: the mailbox equals the source" verify a4@a.test b1r-v --map "Sent Items=Sent"
+check_eq "notify: the new completion is told once more" 1 "$(mails_about "$b1" "Completed")"
+check_eq "notify: two emails for this batch in all" 2 "$(mails_of "$b1")"
+
+# --- more than half failed: told once, besides the completion ---
+cat > "$IR_WORK/b2.csv" <<CSV
+source_email,source_password,destination_user,source_host,source_port,source_security
+srcuser,srcpass,h1@a.test,127.0.0.1,$SRC_IMAP_PORT,starttls
+srcuser,wrong,h2@a.test,127.0.0.1,$SRC_IMAP_PORT,starttls
+srcuser,wrong,h3@a.test,127.0.0.1,$SRC_IMAPS_PORT,tls
+CSV
+adm import-remote batch create --csv "$IR_WORK/b2.csv" --notify admin@example.test > "$OUT/b2.out" 2>&1
+b2=$(flow_field "$OUT/b2.out" batch)
+worker b2
+bstatus "$b2" b2-st
+check_eq "six columns: STARTTLS on the row's port completes" completed "$(job_field b2-st h1@a.test status)"
+check_eq "half failed: batch completed with errors" completed_with_errors "$(bfield b2-st batch_status)"
+check_eq "notify: more than half failed, told once" 1 "$(mails_about "$b2" "More than half of its jobs failed")"
+check_eq "notify: and the completion, once" 1 "$(mails_about "$b2" "Completed with errors")"
+worker b2again
+check_eq "notify: nothing told twice" 2 "$(mails_of "$b2")"
+
+# --- pause holds queued jobs; resume continues; cancel ends ---
+printf 'source_email,source_password,destination_user\nsrcuser,srcpass,p1@a.test\nsrcuser,srcpass,p2@a.test\n' > "$IR_WORK/b3.csv"
+adm import-remote batch create --csv "$IR_WORK/b3.csv" --host 127.0.0.1 --port "$SRC_IMAPS_PORT" > "$OUT/b3.out" 2>&1
+b3=$(flow_field "$OUT/b3.out" batch)
+adm import-remote batch pause "$b3" > "$OUT/b3-pause.out" 2>&1
+check_eq "pause: the batch is paused" "paused admin" "$(flow_field "$OUT/b3-pause.out" status) $(flow_field "$OUT/b3-pause.out" pause_reason)"
+worker b3
+bstatus "$b3" b3-st1
+check_eq "pause: the worker leaves its jobs queued" "queued queued" "$(job_field b3-st1 p1@a.test status) $(job_field b3-st1 p2@a.test status)"
+check_eq "pause: batch status Paused" Paused "$(bfield b3-st1 batch_status_title)"
+adm import-remote batch resume "$b3" > "$OUT/b3-resume.out" 2>&1
+check_eq "resume: in progress again" in_progress "$(flow_field "$OUT/b3-resume.out" status)"
+worker b3r
+bstatus "$b3" b3-st2
+check_eq "resume: the batch completes" completed "$(bfield b3-st2 batch_status)"
+check_eq "no --notify: no email" 0 "$(mails_of "$b3")"
+printf 'source_email,source_password,destination_user\nsrcuser,srcpass,c1@a.test\n' > "$IR_WORK/b4.csv"
+adm import-remote batch create --csv "$IR_WORK/b4.csv" --host 127.0.0.1 --port "$SRC_IMAPS_PORT" > "$OUT/b4.out" 2>&1
+b4=$(flow_field "$OUT/b4.out" batch)
+adm import-remote batch cancel "$b4" > "$OUT/b4-cancel.out" 2>&1
+check_eq "cancel: the batch is cancelled" cancelled "$(flow_field "$OUT/b4-cancel.out" status)"
+worker b4
+bstatus "$b4" b4-st
+check_eq "cancel: its queued job is cancelled, not run" cancelled "$(job_field b4-st c1@a.test status)"
+adm import-remote batch resume "$b4" > /dev/null 2>&1
+check_eq "resume: a cancelled batch can't be (65)" 65 "$?"
+adm import-remote batch status 99999 > /dev/null 2>&1
+check_eq "status: unknown batch exits 68" 68 "$?"
+adm import-remote batch list > "$OUT/list.out" 2>&1
+check "list: every batch" grep -q "^$b4 *cancelled" "$OUT/list.out"
+
+# --- --storage-limit: the batch pauses at 90% of the plan, resumes higher ---
+S=$(used_bytes a1@a.test)
+check "one mailbox's size is known ($S bytes)" test "${S:-0}" -gt 10000
+printf 'source_email,source_password,destination_user\nsrcuser,srcpass,s1@s.test\nsrcuser,srcpass,s2@s.test\nsrcuser,srcpass,s3@s.test\n' > "$IR_WORK/b5.csv"
+adm import-remote batch create --csv "$IR_WORK/b5.csv" --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
+	--storage-limit "$S" --notify admin@example.test > "$OUT/b5.out" 2>&1
+b5=$(flow_field "$OUT/b5.out" batch)
+worker b5
+bstatus "$b5" b5-st1
+check_eq "storage limit: the batch pauses for storage" "Paused storage limit" "$(bfield b5-st1 batch_status_title) $(bfield b5-st1 pause_reason)"
+check_eq "storage limit: the first user completed, the rest wait" "completed queued queued" \
+	"$(for u in s1 s2 s3; do job_field b5-st1 $u@s.test status; done | tr '\n' ' ' | sed 's/ $//')"
+check_eq "notify: paused for storage, told once" 1 "$(mails_about "$b5" "Paused: storage limit (90% reached)")"
+mail5=$(grep -l -F "Subject: Import batch $b5: Paused" "$MAILS"/*.eml | head -1)
+check_contains "notify: says how to resume" "$mail5" "doveadm import-remote batch resume $b5"
+check_contains "worker: logs why it paused" "$OUT/worker.b5" "--storage-limit $S bytes"
+adm import-remote batch resume --storage-limit $((S * 10)) "$b5" > "$OUT/b5-resume.out" 2>&1
+check_eq "resume --storage-limit: the new limit" $((S * 10)) "$(flow_field "$OUT/b5-resume.out" storage_limit)"
+worker b5r
+bstatus "$b5" b5-st2
+check_eq "storage limit: completes after the limit was raised" completed "$(bfield b5-st2 batch_status)"
+check "storage limit: the last mailbox equals the source" verify s3@s.test b5-v --map "Sent Items=Sent"
+check_eq "notify: paused once, completed once" "1 1" "$(mails_about "$b5" "Paused: storage limit (90% reached)") $(mails_about "$b5" "Completed")"
+
+# --- a per-domain quota root: full at 90% pauses the batch mid-import ---
+# the domain's users share 1.5 mailboxes' worth: the second one fills it
+dlimit=$(( S * 3 / 2 / 1024 ))
+for u in d1 d2 d3; do
+	add_dest_user "$u@d.test" "userdb_quota2_rule=*:storage=${dlimit}k"
+done
+# auth re-reads a changed passwd-file at most once a second: restart
+restart_dest() {
+	ir_stop_instance "$IR_WORK/dst"
+	ir_start_instance "$DEST_CONF" "$IR_WORK/dst"
+	ir_wait_port "$DEST_IMAP_PORT"
+}
+restart_dest
+printf 'source_email,source_password,destination_user\nsrcuser,srcpass,d1@d.test\nsrcuser,srcpass,d2@d.test\nsrcuser,srcpass,d3@d.test\n' > "$IR_WORK/b6.csv"
+adm import-remote batch create --csv "$IR_WORK/b6.csv" --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
+	--notify admin@example.test > "$OUT/b6.out" 2>&1
+b6=$(flow_field "$OUT/b6.out" batch)
+worker b6
+bstatus "$b6" b6-st1
+check_eq "domain quota: the batch pauses for storage" "paused storage limit" "$(bfield b6-st1 batch_status) $(bfield b6-st1 pause_reason)"
+check_eq "domain quota: the user that filled it is queued again, not failed" "completed queued queued" \
+	"$(for u in d1 d2 d3; do job_field b6-st1 $u@d.test status; done | tr '\n' ' ' | sed 's/ $//')"
+check_contains "worker: logs the shared quota root" "$OUT/worker.b6" "quota root Domain quota"
+check_eq "notify: paused for storage, once" 1 "$(mails_about "$b6" "Paused: storage limit (90% reached)")"
+sed -i "/@d.test:/s/storage=${dlimit}k/storage=$((dlimit * 10))k/" "$IR_WORK/dst/passwd"
+restart_dest
+adm import-remote batch resume "$b6" > /dev/null 2>&1
+worker b6r
+bstatus "$b6" b6-st2
+check_eq "domain quota: completes once the limit was raised" completed "$(bfield b6-st2 batch_status)"
+check "domain quota: the paused user's mailbox is complete, nothing twice" verify d2@d.test b6-v --map "Sent Items=Sent"
+
+# --- a user's own quota: that job fails, the batch goes on ---
+printf 'source_email,source_password,destination_user\nsrcuser,srcpass,q1@a.test\nsrcuser,srcpass,q2@a.test\n' > "$IR_WORK/b7.csv"
+adm import-remote batch create --csv "$IR_WORK/b7.csv" --host 127.0.0.1 --port "$SRC_IMAPS_PORT" > "$OUT/b7.out" 2>&1
+b7=$(flow_field "$OUT/b7.out" batch)
+worker b7
+bstatus "$b7" b7-st
+check_eq "own quota: that user's job fails quota_exceeded" "failed quota_exceeded" "$(job_field b7-st q1@a.test status) $(job_field b7-st q1@a.test error)"
+check_eq "own quota: the other user completes" completed "$(job_field b7-st q2@a.test status)"
+check_eq "own quota: Completed with errors, not paused" completed_with_errors "$(bfield b7-st batch_status)"
+exit 0
