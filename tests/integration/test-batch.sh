@@ -65,7 +65,7 @@ used_bytes() {
 	adm -f tab quota get -u "$1" | awk -F'\t' '$1=="User quota" && $2=="STORAGE"{print $3*1024}'
 }
 
-for u in a1 a2 a3 a4 h1 h2 h3 p1 p2 c1 q2; do
+for u in a1 a2 a3 a4 h1 h2 h3 p1 p2 c1 q2 m1; do
 	add_dest_user "$u@a.test"
 done
 for u in s1 s2 s3; do
@@ -190,6 +190,39 @@ bstatus "$b4" b4-st
 check_eq "cancel: its queued job is cancelled, not run" cancelled "$(job_field b4-st c1@a.test status)"
 adm import-remote batch resume "$b4" > /dev/null 2>&1
 check_eq "resume: a cancelled batch can't be (65)" 65 "$?"
+# --- pause stops a running job at a safe point; resume finishes it ---
+# 20 messages listed one at a time, 0.25 s each: a job of 5 s or more
+echo fakepass > "$IR_WORK/fake.pw"
+"$TOOLS/fakeimapd" --scenario slow-list --count 20 --max-conns 2 --timeout 90 \
+	--report "$OUT/slow.report" > "$OUT/slow.port" &
+fake_pid=$!
+for i in $(seq 1 50); do [ -s "$OUT/slow.port" ] && break; sleep 0.1; done
+printf 'source_email,source_password,destination_user,source_host,source_port,source_security\nfake,fakepass,m1@a.test,127.0.0.1,%s,none\n' \
+	"$(head -1 "$OUT/slow.port")" > "$IR_WORK/b8.csv"
+adm import-remote batch create --csv "$IR_WORK/b8.csv" --fetch-chunk 1 > "$OUT/b8.out" 2>&1
+b8=$(flow_field "$OUT/b8.out" batch)
+worker b8 &
+wpid=$!
+for i in $(seq 1 100); do
+	bstatus "$b8" b8-live
+	done_msgs=$(job_field b8-live m1@a.test messages)
+	[ "$(job_field b8-live m1@a.test status)" = running ] && [ "${done_msgs%/*}" -ge 2 ] && break
+	sleep 0.1
+done
+adm import-remote batch pause "$b8" > /dev/null 2>&1
+wait "$wpid"
+bstatus "$b8" b8-st1
+kept=$(adm -f tab mailbox status -u m1@a.test messages INBOX | tail -1 | cut -f2)
+check_eq "pause: the running job went back to the queue" queued "$(job_field b8-st1 m1@a.test status)"
+check "pause: it stopped part way, keeping what it committed ($kept of 20)" test "${kept:-0}" -gt 0 -a "${kept:-0}" -lt 20
+check_eq "pause: the batch is paused by the admin" "paused admin" "$(bfield b8-st1 batch_status) $(bfield b8-st1 pause_reason)"
+adm import-remote batch resume "$b8" > /dev/null 2>&1
+worker b8r
+wait "$fake_pid"
+bstatus "$b8" b8-st2
+check_eq "resume: the job completes" completed "$(job_field b8-st2 m1@a.test status)"
+check_eq "resume: every message once" 20 "$(adm -f tab mailbox status -u m1@a.test messages INBOX | tail -1 | cut -f2)"
+
 adm import-remote batch status 99999 > /dev/null 2>&1
 check_eq "status: unknown batch exits 68" 68 "$?"
 adm import-remote batch list > "$OUT/list.out" 2>&1
