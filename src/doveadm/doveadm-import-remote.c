@@ -11,6 +11,9 @@
 #include "job-runner.h"
 #include "doveadm-import-remote.h"
 
+#include <unistd.h>
+#include <sys/stat.h>
+
 const char *doveadm_import_remote_plugin_version = DOVECOT_ABI_VERSION;
 
 /* doveadm names the destination user parameter "user" (-u). Our commands
@@ -52,20 +55,61 @@ import_remote_store_setting(struct mail_user *user, const char *name)
 	return import_remote_compat_plugin_setting(user, name);
 }
 
+/* An admin command (no -u) runs as root, but the workers (and doveadm's
+   per-user commands) work as the mail user: files it creates must be that
+   user's. Take on the owner of the directory the file lives in, while
+   opening. Returns TRUE if the effective ids changed. */
+static bool import_remote_become_dir_owner(const char *path)
+{
+	const char *dir = t_strcut(path, '\0');
+	const char *slash = strrchr(dir, '/');
+	struct stat st;
+
+	if (geteuid() != 0 || slash == NULL)
+		return FALSE;
+	dir = slash == dir ? "/" : t_strdup_until(dir, slash);
+	if (stat(dir, &st) < 0 || st.st_uid == 0)
+		return FALSE;
+	if (setegid(st.st_gid) < 0 || seteuid(st.st_uid) < 0) {
+		i_error("import-remote: seteuid(%s owner) failed: %m", dir);
+		if (setegid(0) < 0)
+			i_fatal("import-remote: setegid(0) failed: %m");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void import_remote_become_root_again(bool changed)
+{
+	if (!changed)
+		return;
+	if (seteuid(0) < 0 || setegid(0) < 0)
+		i_fatal("import-remote: Returning to root failed: %m");
+}
+
 int doveadm_import_remote_store_open(struct mail_user *user,
 				     struct job_store **store_r,
 				     unsigned char key_r[SECRET_BOX_KEY_LEN],
 				     int *exit_code_r)
 {
 	const char *uri, *key_file, *driver, *connect, *error;
+	bool changed;
+	int ret;
 
 	uri = import_remote_store_setting(user, "import_remote_store");
 	if (uri == NULL)
 		uri = JOB_RUNNER_DEFAULT_STORE;
-	if (job_runner_parse_store(uri, &driver, &connect, &error) < 0 ||
-	    job_store_open(driver, connect,
-			   user == NULL ? NULL : user->event,
-			   store_r, &error) < 0) {
+	if (job_runner_parse_store(uri, &driver, &connect, &error) < 0) {
+		i_error("import-remote: %s", error);
+		*exit_code_r = EX_CONFIG;
+		return -1;
+	}
+	changed = user == NULL && strcmp(driver, "sqlite") == 0 &&
+		import_remote_become_dir_owner(connect);
+	ret = job_store_open(driver, connect, user == NULL ? NULL : user->event,
+			     store_r, &error);
+	import_remote_become_root_again(changed);
+	if (ret < 0) {
 		i_error("import-remote: %s", error);
 		*exit_code_r = EX_CONFIG;
 		return -1;
@@ -75,7 +119,10 @@ int doveadm_import_remote_store_open(struct mail_user *user,
 	key_file = import_remote_store_setting(user, "import_remote_key_file");
 	if (key_file == NULL)
 		key_file = JOB_RUNNER_DEFAULT_KEY_FILE;
-	if (secret_box_key_load(key_file, TRUE, key_r, &error) < 0) {
+	changed = user == NULL && import_remote_become_dir_owner(key_file);
+	ret = secret_box_key_load(key_file, TRUE, key_r, &error);
+	import_remote_become_root_again(changed);
+	if (ret < 0) {
 		i_error("import-remote: %s", error);
 		*exit_code_r = EX_CONFIG;
 		job_store_close(store_r);

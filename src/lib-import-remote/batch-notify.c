@@ -8,15 +8,12 @@
 #include "guid.h"
 #include "ostream.h"
 #include "message-date.h"
-#include "smtp-address.h"
-#include "smtp-submit.h"
+#include "json-parser.h"
 #include "mail-user.h"
 #include "import-remote-compat.h"
 #include "import-remote-error.h"
+#include "notify-outbox.h"
 #include "batch-notify.h"
-
-#define BATCH_NOTIFY_SUBMISSION_TIMEOUT_SECS 30
-#define BATCH_NOTIFY_DEFAULT_SENDMAIL "/usr/sbin/sendmail"
 
 static const char *batch_notify_what(const struct batch *batch,
 				     enum batch_event event,
@@ -126,65 +123,75 @@ const char *batch_notify_format(const struct batch *batch,
 	return str_c(str);
 }
 
-static int batch_notify_send(struct mail_user *user, const char *from,
-			     const char *to, const char *text,
-			     const char **error_r)
+static void json_append_str(string_t *json, const char *key,
+			    const char *value)
 {
-	struct smtp_submit_settings set;
-	struct smtp_submit_input input;
-	struct smtp_submit *submit;
-	struct smtp_address *mail_from, *rcpt_to;
-	struct ostream *output;
-	const char *value;
-	string_t *crlf;
-	int ret;
+	str_printfa(json, "\"%s\":\"", key);
+	json_append_escaped(json, value);
+	str_append_c(json, '"');
+}
 
-	if (smtp_address_parse_mailbox(pool_datastack_create(), from, 0,
-				       &mail_from, error_r) < 0) {
-		*error_r = t_strdup_printf("import_remote_notify_from: %s",
-					   *error_r);
-		return -1;
+const char *batch_notify_format_json(const struct batch *batch,
+				     const ARRAY_TYPE(job) *jobs,
+				     enum batch_event event)
+{
+	enum batch_status status = batch_get_status(batch);
+	string_t *json = t_str_new(512);
+	const struct job *job;
+	unsigned int i;
+	bool first = TRUE;
+
+	str_append_c(json, '{');
+	json_append_str(json, "event", batch_event_name(event));
+	str_printfa(json, ",\"batch\":%llu,", batch->id);
+	json_append_str(json, "status", batch_status_name(status));
+	str_append_c(json, ',');
+	json_append_str(json, "status_title", batch_status_title(status));
+	str_append_c(json, ',');
+	json_append_str(json, "pause_reason", batch->pause_reason);
+	str_printfa(json, ",\"time\":%ld,\"jobs\":{\"total\":%u",
+		    (long)ioloop_time, batch->jobs_total);
+	for (i = 0; i < JOB_STATUS_COUNT; i++) {
+		str_printfa(json, ",\"%s\":%u", job_status_name(i),
+			    batch->job_counts[i]);
 	}
-	if (smtp_address_parse_mailbox(pool_datastack_create(), to, 0,
-				       &rcpt_to, error_r) < 0)
-		return -1;
+	str_printfa(json, "},\"storage_used\":%llu,\"storage_limit\":%llu,"
+		    "\"failed\":[", batch->quota_used, batch->storage_limit);
+	array_foreach(jobs, job) {
+		enum import_remote_error_code code;
 
-	i_zero(&set);
-	set.hostname = my_hostname;
-	set.submission_timeout = BATCH_NOTIFY_SUBMISSION_TIMEOUT_SECS;
-	set.submission_host = import_remote_compat_plugin_setting(user,
-		"import_remote_submission_host");
-	value = import_remote_compat_plugin_setting(user,
-		"import_remote_sendmail_path");
-	set.sendmail_path = value != NULL ? value :
-		BATCH_NOTIFY_DEFAULT_SENDMAIL;
-	set.submission_ssl = "no";
-	i_zero(&input);
-	input.event_parent = user->event;
-
-	submit = smtp_submit_init_simple(&input, &set, mail_from);
-	smtp_submit_add_rcpt(submit, rcpt_to);
-	output = smtp_submit_send(submit);
-	/* SMTP wants CRLF line ends */
-	crlf = t_str_new(strlen(text) + 128);
-	for (; *text != '\0'; text++) {
-		if (*text == '\n')
-			str_append_c(crlf, '\r');
-		str_append_c(crlf, *text);
+		if (job->status != JOB_STATUS_FAILED)
+			continue;
+		code = import_remote_error_from_name(job->error_code);
+		if (!first)
+			str_append_c(json, ',');
+		first = FALSE;
+		str_printfa(json, "{\"job\":%llu,", job->id);
+		json_append_str(json, "destination", job->username);
+		str_append_c(json, ',');
+		json_append_str(json, "source", job->source_user);
+		str_append_c(json, ',');
+		json_append_str(json, "host", job->source_host);
+		str_append_c(json, ',');
+		json_append_str(json, "error", job->error_code);
+		str_append_c(json, ',');
+		json_append_str(json, "error_title",
+				code < IMPORT_REMOTE_ERROR_COUNT ?
+				import_remote_error_get_info(code)->title : "");
+		str_append_c(json, '}');
 	}
-	o_stream_nsend(output, str_data(crlf), str_len(crlf));
-	ret = smtp_submit_run(submit, error_r);
-	smtp_submit_deinit(&submit);
-	return ret > 0 ? 0 : -1;
+	str_append(json, "]}");
+	return str_c(json);
 }
 
 int batch_notify(struct mail_user *user, struct job_store *store,
 		 unsigned long long batch_id, enum batch_event event,
 		 unsigned int pause_percent)
 {
+	struct notify_message msg;
 	struct batch batch;
 	ARRAY_TYPE(job) jobs;
-	const char *from, *text, *error;
+	const char *from, *url, *error;
 	pool_t pool;
 	int ret = 0;
 
@@ -201,20 +208,38 @@ int batch_notify(struct mail_user *user, struct job_store *store,
 	e_info(user->event, "import-remote: Batch %llu: %s (event %s)",
 	       batch_id, batch_notify_what(&batch, event, pause_percent),
 	       batch_event_name(event));
+
+	/* the text is fixed now, delivered by a worker between imports */
+	i_zero(&msg);
+	msg.batch_id = batch_id;
+	msg.event = batch_event_name(event);
 	if (batch.notify[0] != '\0') {
 		from = import_remote_compat_plugin_setting(user,
 			"import_remote_notify_from");
 		if (from == NULL)
 			from = t_strconcat("postmaster@", my_hostname, NULL);
-		text = batch_notify_format(&batch, &jobs, event, from,
-					   pause_percent);
-		if (batch_notify_send(user, from, batch.notify, text,
-				      &error) < 0) {
-			e_error(user->event, "import-remote: Batch %llu: "
-				"emailing %s failed: %s", batch_id,
-				batch.notify, error);
+		msg.channel = NOTIFY_CHANNEL_EMAIL;
+		msg.sender = from;
+		msg.recipient = batch.notify;
+		msg.payload = batch_notify_format(&batch, &jobs, event, from,
+						  pause_percent);
+		if (notify_outbox_add(store, &msg, &error) < 0)
 			ret = -1;
-		}
+	}
+	url = import_remote_compat_plugin_setting(user,
+		"import_remote_webhook_url");
+	if (url != NULL && ret == 0) {
+		msg.channel = NOTIFY_CHANNEL_WEBHOOK;
+		msg.sender = "";
+		msg.recipient = url;
+		msg.payload = batch_notify_format_json(&batch, &jobs, event);
+		if (notify_outbox_add(store, &msg, &error) < 0)
+			ret = -1;
+	}
+	if (ret < 0) {
+		e_error(user->event, "import-remote: Batch %llu: "
+			"queueing its notification failed: %s",
+			batch_id, error);
 	}
 	pool_unref(&pool);
 	return ret;

@@ -3,14 +3,13 @@
 
 #include "batch-store.h"
 
-/* Telling the admin about a batch: a log line for every event, and an
-   email to the batch's --notify address with a summary (counts per
-   status, the failed users with their error titles).
+/* Telling the admin about a batch: a log line for every event, an email
+   to the batch's --notify address with a summary (counts per status, the
+   failed users with their error titles), and the same as JSON to
+   import_remote_webhook_url if that is set. Both are queued in the outbox
+   (notify-outbox.h) with their text fixed at the event; the worker delivers
+   them outside the imports (notify-deliver.c).
 
-   Mail goes out through the plugin settings
-     import_remote_submission_host = host[:port]   (SMTP), or
-     import_remote_sendmail_path = /usr/sbin/sendmail (the default)
-     import_remote_notify_from = address            (default postmaster@<host>)
    The caller makes sure each event is told once (batch_store_pause()'s or
    batch_store_mark_notified()'s result). */
 
@@ -22,8 +21,14 @@ const char *batch_notify_format(const struct batch *batch,
 				enum batch_event event, const char *from,
 				unsigned int pause_percent);
 
-/* Log the event and send the email, if the batch has an address. Returns
-   0, or -1 if the email could not be sent (logged). */
+/* The webhook's JSON body */
+const char *batch_notify_format_json(const struct batch *batch,
+				     const ARRAY_TYPE(job) *jobs,
+				     enum batch_event event);
+
+/* Log the event and queue its email (if the batch has an address) and its
+   webhook call (if import_remote_webhook_url is set). Returns 0, or -1
+   (logged). */
 int batch_notify(struct mail_user *user, struct job_store *store,
 		 unsigned long long batch_id, enum batch_event event,
 		 unsigned int pause_percent);

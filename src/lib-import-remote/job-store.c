@@ -11,7 +11,7 @@
 
 /* The schema this code writes. Each step in schema_steps[] takes the store
    from version i to i+1; open applies the missing ones. */
-#define JOB_STORE_SCHEMA_VERSION 9
+#define JOB_STORE_SCHEMA_VERSION 10
 /* lib-sql drivers are modules of Dovecot's module dir */
 #define JOB_STORE_SQL_MODULE_DIR MODULEDIR
 
@@ -147,6 +147,26 @@ static const char *job_store_schema_step(struct job_store *store,
 	case 8:
 		return "CREATE INDEX IF NOT EXISTS import_remote_jobs_batch "
 			"ON import_remote_jobs (batch_id)";
+	case 9:
+		/* notifications waiting to be delivered (notify-outbox.c) */
+		return t_strdup_printf(
+			"CREATE TABLE IF NOT EXISTS import_remote_notifications ("
+			"id %s, "
+			"batch_id BIGINT NOT NULL, "
+			"event VARCHAR(32) NOT NULL, "
+			"channel VARCHAR(16) NOT NULL, "
+			"sender VARCHAR(255) NOT NULL, "
+			"recipient TEXT NOT NULL, "
+			"payload TEXT NOT NULL, "
+			"state VARCHAR(16) NOT NULL, "
+			"created BIGINT NOT NULL, next_attempt BIGINT NOT NULL, "
+			"attempts INTEGER NOT NULL, "
+			"claimed_by VARCHAR(80) NOT NULL, "
+			"claimed_at BIGINT NOT NULL, "
+			"finished BIGINT NOT NULL, "
+			"last_error TEXT NOT NULL)",
+			store->pgsql ? "BIGSERIAL PRIMARY KEY" :
+			"INTEGER PRIMARY KEY AUTOINCREMENT");
 	}
 	i_unreached();
 }

@@ -23,8 +23,11 @@
 #include "secret-box.h"
 #include "job-store.h"
 #include "job-runner.h"
+#include "notify-outbox.h"
+#include "notify-deliver.h"
 
 #include <unistd.h>
+#include <sys/wait.h>
 
 #define WORKER_SERVICE_NAME "import-remote"
 #define WORKER_POLL_MSECS 2000
@@ -40,6 +43,12 @@ static unsigned int stale_secs = WORKER_DEFAULT_STALE_SECS;
 static unsigned int slots = WORKER_DEFAULT_SLOTS;
 static char *worker_name;
 static struct timeout *to_poll;
+/* the store again, for the notification deliverer's own connection */
+static const char *store_driver, *store_connect;
+static struct notify_deliver_settings notify_set;
+static pid_t notify_pid = 0;
+/* what lives as long as the process: settings */
+static pool_t worker_pool;
 
 static void worker_fail_job(struct job *job, const char *why)
 {
@@ -82,6 +91,64 @@ static void worker_run_job(struct job *job)
 	mail_storage_service_user_unref(&service_user);
 }
 
+/* The deliverer: a child process with a store connection of its own (the
+   parent's must not be shared across fork), ending without cleaning up
+   what it inherited */
+static void ATTR_NORETURN worker_notify_child(void)
+{
+	struct job_store *child_store;
+	const char *error;
+
+	if (job_store_open(store_driver, store_connect, NULL, &child_store,
+			   &error) < 0) {
+		i_error("import-remote: Notifications: %s", error);
+		_exit(1);
+	}
+	_exit(notify_deliver_due(child_store, worker_name, &notify_set) < 0 ?
+	      1 : 0);
+}
+
+/* Deliver due notifications in the background, one deliverer at a time:
+   an import never waits for a mail server or a webhook. */
+static void worker_notify(void)
+{
+	const char *error;
+	int status, ret;
+	pid_t pid;
+
+	if (notify_pid != 0) {
+		ret = waitpid(notify_pid, &status, WNOHANG);
+		if (ret == 0)
+			return;
+		notify_pid = 0;
+	}
+	io_loop_time_refresh();
+	ret = notify_outbox_count_due(store, &error);
+	if (ret < 0)
+		i_error("import-remote: Reading the notifications failed: %s", error);
+	if (ret <= 0)
+		return;
+	pid = fork();
+	if (pid < 0) {
+		i_error("import-remote: fork() failed: %m");
+		return;
+	}
+	if (pid == 0)
+		worker_notify_child();
+	notify_pid = pid;
+}
+
+/* -1 ends after the notifications it caused went out */
+static void worker_notify_wait(void)
+{
+	int status;
+
+	if (notify_pid != 0 && waitpid(notify_pid, &status, 0) < 0 &&
+	    errno != ECHILD)
+		i_error("import-remote: waitpid() failed: %m");
+	notify_pid = 0;
+}
+
 /* Run claimable jobs until there are none. Returns how many ran. */
 static unsigned int worker_run_queue(void)
 {
@@ -106,6 +173,7 @@ static unsigned int worker_run_queue(void)
 		T_BEGIN {
 			worker_run_job(&job);
 		} T_END;
+		worker_notify();
 		count++;
 	}
 	pool_unref(&pool);
@@ -117,6 +185,47 @@ static bool worker_will_drop_root(void)
 	const char *uid = getenv("RESTRICT_SETUID");
 
 	return uid != NULL && uid[0] != '\0' && strcmp(uid, "0") != 0;
+}
+
+static const char *
+worker_plugin_setting(const struct mail_user_settings *user_set,
+		      const char *name)
+{
+	const char *value = mail_user_set_plugin_getenv(user_set, name);
+
+	return value == NULL || value[0] == '\0' ? NULL :
+		p_strdup(worker_pool, value);
+}
+
+/* How batch notifications are delivered */
+static int worker_notify_settings(const struct mail_user_settings *user_set,
+				  const char **error_r)
+{
+	const char *value, *error;
+	unsigned int secs;
+
+	notify_set.submission_host = worker_plugin_setting(user_set,
+		"import_remote_submission_host");
+	notify_set.sendmail_path = worker_plugin_setting(user_set,
+		"import_remote_sendmail_path");
+	if (notify_set.sendmail_path == NULL)
+		notify_set.sendmail_path = NOTIFY_DELIVER_DEFAULT_SENDMAIL;
+	notify_set.webhook_secret = worker_plugin_setting(user_set,
+		"import_remote_webhook_secret");
+	notify_set.timeout_secs = NOTIFY_DELIVER_DEFAULT_TIMEOUT_SECS;
+	notify_set.retry_secs = NOTIFY_DELIVER_DEFAULT_RETRY_SECS;
+	value = mail_user_set_plugin_getenv(user_set,
+					    "import_remote_notify_retry_interval");
+	if (value != NULL && value[0] != '\0') {
+		if (settings_get_time(value, &secs, &error) < 0 || secs == 0) {
+			*error_r = t_strdup_printf("Invalid "
+				"import_remote_notify_retry_interval: %s",
+				value);
+			return -1;
+		}
+		notify_set.retry_secs = secs;
+	}
+	return 0;
 }
 
 /* The store, the key and the slots: the global plugin { } settings, unless
@@ -145,7 +254,7 @@ static int worker_plugin_settings(const struct mail_user_settings *user_set,
 					   value);
 		return -1;
 	}
-	return 0;
+	return worker_notify_settings(user_set, error_r);
 }
 
 /* Read the mail settings as a user lookup will (same service name). Run
@@ -188,6 +297,7 @@ static int worker_read_settings(const char **store_uri,
 static void worker_poll(void *context ATTR_UNUSED)
 {
 	(void)worker_run_queue();
+	worker_notify();
 }
 
 int main(int argc, char *argv[])
@@ -222,6 +332,7 @@ int main(int argc, char *argv[])
 
 	master_service_init_log(master_service);
 	master_service_init_finish(master_service);
+	worker_pool = pool_alloconly_create("import-remote-worker", 1024);
 
 	/* reads Dovecot's settings first: standalone, that re-executes this
 	   binary through doveconf, so nothing may be claimed before it */
@@ -244,15 +355,19 @@ int main(int argc, char *argv[])
 	worker_name = i_strdup_printf("%s:%s", my_hostname, my_pid);
 	if (job_runner_parse_store(store_uri, &driver, &connect, &error) < 0)
 		i_fatal("%s", error);
+	store_driver = p_strdup(worker_pool, driver);
+	store_connect = p_strdup(worker_pool, connect);
 	if (secret_box_key_load(key_file, TRUE, key, &error) < 0)
 		i_fatal("import-remote: %s", error);
 	if (job_store_open(driver, connect, NULL,
 			   &store, &error) < 0)
 		i_fatal("import-remote: %s", error);
 
-	if (once)
+	if (once) {
 		(void)worker_run_queue();
-	else {
+		worker_notify();
+		worker_notify_wait();
+	} else {
 		to_poll = timeout_add(WORKER_POLL_MSECS, worker_poll, NULL);
 		master_service_run(master_service, NULL);
 		timeout_remove(&to_poll);
@@ -262,6 +377,7 @@ int main(int argc, char *argv[])
 	job_store_close(&store);
 	safe_memset(key, 0, sizeof(key));
 	i_free(worker_name);
+	pool_unref(&worker_pool);
 	master_service_deinit(&master_service);
 	return 0;
 }

@@ -19,7 +19,13 @@ mkdir -p "$MAILS"
 SMTP_PID=$!
 for i in $(seq 1 50); do [ -s "$IR_WORK/smtpsink.port" ] && break; sleep 0.1; done
 SMTP_PORT=$(head -1 "$IR_WORK/smtpsink.port")
-trap 'kill $SMTP_PID 2>/dev/null; ir_cleanup' EXIT
+# ... and the HTTP listener for the webhook; its first call fails
+HOOKS=$IR_WORK/hooks
+"$TOOLS/httpsink" "$HOOKS" --fail-first 1 > "$IR_WORK/httpsink.port" &
+HTTP_PID=$!
+for i in $(seq 1 50); do [ -s "$IR_WORK/httpsink.port" ] && break; sleep 0.1; done
+HTTP_PORT=$(head -1 "$IR_WORK/httpsink.port")
+trap 'kill $SMTP_PID $HTTP_PID 2>/dev/null; ir_cleanup' EXIT
 
 JOBS=$IR_WORK/jobs
 mkdir -p "$JOBS" "$IR_WORK/domainquota"
@@ -30,6 +36,9 @@ IR_DEST_EXTRA_CONF="plugin {
   import_remote_key_file = $JOBS/key
   import_remote_submission_host = 127.0.0.1:$SMTP_PORT
   import_remote_notify_from = imports@example.test
+  import_remote_webhook_url = http://127.0.0.1:$HTTP_PORT/hooks/import
+  import_remote_webhook_secret = hook-s3cret
+  import_remote_notify_retry_interval = 1s
   import_remote_shared_quota_root = Domain quota
   quota2 = dict:Domain quota:%d:file:$IR_WORK/domainquota/%d.quota
 }"
@@ -111,6 +120,9 @@ check_eq "create: exit code 0" 0 "$?"
 b1=$(flow_field "$OUT/b1.out" batch)
 check_eq "create: prints the batch, in progress, 4 jobs" "in_progress 4" "$(flow_field "$OUT/b1.out" status) $(flow_field "$OUT/b1.out" jobs)"
 check_not_contains "create: passwords are not stored in plain text" "$JOBS/jobs.db" Pw2secret
+# doveadm ran as root; the workers run as the mail user
+check_eq "create: the store and key it made are the mail user's" "$IR_OS_USER $IR_OS_USER" \
+	"$(stat -c %U "$JOBS/jobs.db") $(stat -c %U "$JOBS/key")"
 bstatus "$b1" b1-st0
 check_eq "status: In Progress before a worker runs" "In Progress" "$(bfield b1-st0 batch_status_title)"
 check_eq "status: a row per job, queued" "queued queued queued queued" "$(python3 -c 'import json,sys;print(" ".join(r["status"] for r in json.load(open(sys.argv[1]))))' "$OUT/b1-st0")"
@@ -130,6 +142,19 @@ check_contains "notify: the failed user with its error title" "$mail1" "a4@a.tes
 check_contains "notify: says how to retry" "$mail1" "doveadm import-remote batch retry-failed $b1"
 check_not_contains "notify: no password" "$mail1" "Pw2secret"
 
+# the webhook: the same event as signed JSON; its first call failed (500)
+check_eq "webhook: the first call was answered 500" "Status: 500" "$(grep Status: "$HOOKS/1.headers")"
+check_eq "webhook: the event" "completed $b1 completed_with_errors" \
+	"$(python3 -c 'import json,sys;d=json.load(open(sys.argv[1]));print(d["event"],d["batch"],d["status"])' "$HOOKS/1.json")"
+check_eq "webhook: the failed user with its error" "a4@a.test auth_failed Authentication failed" \
+	"$(python3 -c 'import json,sys;f=json.load(open(sys.argv[1]))["failed"][0];print(f["destination"],f["error"],f["error_title"])' "$HOOKS/1.json")"
+check "webhook: signed with HMAC-SHA256 of the body" python3 -c '
+import hmac,hashlib,sys
+body=open(sys.argv[1]+".json","rb").read()
+sig=[l.split(": ",1)[1].strip() for l in open(sys.argv[1]+".headers") if l.lower().startswith("x-import-remote-signature:")][0]
+assert sig=="sha256="+hmac.new(b"hook-s3cret",body,hashlib.sha256).hexdigest(), sig' "$HOOKS/1"
+check_not_contains "webhook: no password" "$HOOKS/1.json" "Pw2secret"
+
 # --- retry-failed: the failed job only, then Completed and a new email ---
 echo "srcuser2:{PLAIN}Pw2secret:$IR_UID:$IR_GID::$IR_WORK/src/home/srcuser::" >> "$IR_WORK/src/passwd"
 adm import-remote batch retry-failed "$b1" > "$OUT/b1-retry.out" 2> "$OUT/b1-retry.err"
@@ -145,6 +170,29 @@ check_eq "retry-failed: the batch completes" "Completed" "$(bfield b1-st3 batch_
 check "retry-failed: the mailbox equals the source" verify a4@a.test b1r-v --map "Sent Items=Sent"
 check_eq "notify: the new completion is told once more" 1 "$(mails_about "$b1" "Completed")"
 check_eq "notify: two emails for this batch in all" 2 "$(mails_of "$b1")"
+# the failed call was retried (after 1 s, by the next worker): same delivery
+hook_status() { python3 - "$HOOKS" "$@" <<'PY'
+import glob, json, os, sys
+d = sys.argv[1]
+rows = []
+for h in sorted(glob.glob(d + "/*.headers"), key=lambda p: int(os.path.basename(p).split(".")[0])):
+    hd = dict(l.rstrip("\n").split(": ", 1) for l in open(h) if ": " in l)
+    body = json.load(open(h[:-len(".headers")] + ".json"))
+    rows.append((hd.get("X-Import-Remote-Delivery"), hd["Status"], body["batch"], body["event"]))
+what = sys.argv[2]
+if what == "retried":
+    first = rows[0]
+    print("yes" if any(r[0] == first[0] and r[1] == "204" for r in rows[1:]) else "no")
+elif what == "accepted":
+    ok = [r for r in rows if r[1] == "204"]
+    ids = [r[0] for r in ok]
+    print("unique" if len(ids) == len(set(ids)) else "repeated")
+else:
+    print(sum(1 for r in rows if r[1] == "204" and str(r[2]) == what and r[3] == sys.argv[3]))
+PY
+}
+check_eq "webhook: the failed call was delivered again, same delivery id" yes "$(hook_status retried)"
+check_eq "webhook: the completions of this batch, once each" 2 "$(hook_status "$b1" completed)"
 
 # --- more than half failed: told once, besides the completion ---
 cat > "$IR_WORK/b2.csv" <<CSV
@@ -163,6 +211,7 @@ check_eq "notify: more than half failed, told once" 1 "$(mails_about "$b2" "More
 check_eq "notify: and the completion, once" 1 "$(mails_about "$b2" "Completed with errors")"
 worker b2again
 check_eq "notify: nothing told twice" 2 "$(mails_of "$b2")"
+check_eq "webhook: more than half failed, once" 1 "$(hook_status "$b2" half_failed)"
 
 # --- pause holds queued jobs; resume continues; cancel ends ---
 printf 'source_email,source_password,destination_user\nsrcuser,srcpass,p1@a.test\nsrcuser,srcpass,p2@a.test\n' > "$IR_WORK/b3.csv"
@@ -293,4 +342,6 @@ bstatus "$b7" b7-st
 check_eq "own quota: that user's job fails quota_exceeded" "failed quota_exceeded" "$(job_field b7-st q1@a.test status) $(job_field b7-st q1@a.test error)"
 check_eq "own quota: the other user completes" completed "$(job_field b7-st q2@a.test status)"
 check_eq "own quota: Completed with errors, not paused" completed_with_errors "$(bfield b7-st batch_status)"
+check_eq "webhook: paused for storage, once per pause" "1 1" "$(hook_status "$b5" paused_for_storage) $(hook_status "$b6" paused_for_storage)"
+check_eq "webhook: no delivery accepted twice" unique "$(hook_status accepted)"
 exit 0

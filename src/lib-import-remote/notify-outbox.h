@@ -1,0 +1,49 @@
+#ifndef NOTIFY_OUTBOX_H
+#define NOTIFY_OUTBOX_H
+
+#include "job-store.h"
+
+/* Notifications waiting to be delivered, in the job store: an event adds
+   one row per channel (email, webhook) with its text fixed at that moment;
+   a worker claims due rows atomically and delivers them outside the
+   imports. A failed delivery is retried later, with a doubling delay, up
+   to NOTIFY_OUTBOX_MAX_ATTEMPTS times. */
+
+#define NOTIFY_OUTBOX_MAX_ATTEMPTS 8
+/* a claim older than this is assumed dead (its deliverer crashed) */
+#define NOTIFY_OUTBOX_CLAIM_TIMEOUT_SECS 600
+
+enum notify_channel {
+	NOTIFY_CHANNEL_EMAIL = 0,
+	NOTIFY_CHANNEL_WEBHOOK,
+};
+
+struct notify_message {
+	unsigned long long id;
+	unsigned long long batch_id;
+	const char *event;
+	enum notify_channel channel;
+	/* email: envelope sender and recipient; webhook: the URL in recipient */
+	const char *sender, *recipient;
+	/* email: the message; webhook: the JSON body */
+	const char *payload;
+	unsigned int attempts;
+};
+ARRAY_DEFINE_TYPE(notify_message, struct notify_message);
+
+int notify_outbox_add(struct job_store *store,
+		      const struct notify_message *msg, const char **error_r);
+/* Rows due now. Returns their number, or -1. */
+int notify_outbox_count_due(struct job_store *store, const char **error_r);
+/* Claim up to max due rows for this deliverer. Returns 0, or -1. */
+int notify_outbox_claim(struct job_store *store, pool_t pool,
+			const char *deliverer, unsigned int max,
+			ARRAY_TYPE(notify_message) *msgs, const char **error_r);
+/* After a delivery attempt: sent, or (error != NULL) retried after
+   retry_secs * 2^(attempts-1) until the attempts run out. Returns 0, or
+   -1. */
+int notify_outbox_finish(struct job_store *store,
+			 const struct notify_message *msg, const char *error,
+			 unsigned int retry_secs, const char **error_r);
+
+#endif

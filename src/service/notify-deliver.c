@@ -1,0 +1,203 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "hostpid.h"
+#include "hex-binary.h"
+#include "hmac.h"
+#include "ostream.h"
+#include "smtp-address.h"
+#include "smtp-submit.h"
+#include "notify-outbox.h"
+#include "notify-deliver.h"
+
+#include <curl/curl.h>
+
+/* claimed at a time; the loop goes on while there are more */
+#define NOTIFY_DELIVER_CLAIM_COUNT 20
+
+static int notify_deliver_email(const struct notify_message *msg,
+				const struct notify_deliver_settings *set,
+				const char **error_r)
+{
+	struct smtp_submit_settings smtp_set;
+	struct smtp_submit_input input;
+	struct smtp_submit *submit;
+	struct smtp_address *mail_from, *rcpt_to;
+	struct ostream *output;
+	const char *p;
+	string_t *crlf;
+	int ret;
+
+	if (smtp_address_parse_mailbox(pool_datastack_create(), msg->sender,
+				       0, &mail_from, error_r) < 0) {
+		*error_r = t_strdup_printf("Invalid sender %s: %s",
+					   msg->sender, *error_r);
+		return -1;
+	}
+	if (smtp_address_parse_mailbox(pool_datastack_create(),
+				       msg->recipient, 0, &rcpt_to,
+				       error_r) < 0) {
+		*error_r = t_strdup_printf("Invalid recipient %s: %s",
+					   msg->recipient, *error_r);
+		return -1;
+	}
+	i_zero(&smtp_set);
+	smtp_set.hostname = my_hostname;
+	smtp_set.submission_host = set->submission_host;
+	smtp_set.sendmail_path = set->sendmail_path;
+	smtp_set.submission_timeout = set->timeout_secs;
+	smtp_set.submission_ssl = "no";
+	i_zero(&input);
+
+	submit = smtp_submit_init_simple(&input, &smtp_set, mail_from);
+	smtp_submit_add_rcpt(submit, rcpt_to);
+	output = smtp_submit_send(submit);
+	/* the outbox keeps '\n'; SMTP wants CRLF */
+	crlf = t_str_new(strlen(msg->payload) + 128);
+	for (p = msg->payload; *p != '\0'; p++) {
+		if (*p == '\n')
+			str_append_c(crlf, '\r');
+		str_append_c(crlf, *p);
+	}
+	o_stream_nsend(output, str_data(crlf), str_len(crlf));
+	ret = smtp_submit_run(submit, error_r);
+	smtp_submit_deinit(&submit);
+	return ret > 0 ? 0 : -1;
+}
+
+static size_t notify_deliver_discard(char *ptr ATTR_UNUSED, size_t size,
+				     size_t nmemb, void *context ATTR_UNUSED)
+{
+	return size * nmemb;
+}
+
+static const char *
+notify_deliver_signature(const char *secret, const char *body)
+{
+	unsigned char digest[SHA256_RESULTLEN];
+	struct hmac_context ctx;
+
+	hmac_init(&ctx, (const unsigned char *)secret, strlen(secret),
+		  &hash_method_sha256);
+	hmac_update(&ctx, body, strlen(body));
+	hmac_final(&ctx, digest);
+	return t_strconcat("sha256=", binary_to_hex(digest, sizeof(digest)),
+			   NULL);
+}
+
+static int notify_deliver_webhook(const struct notify_message *msg,
+				  const struct notify_deliver_settings *set,
+				  const char **error_r)
+{
+	struct curl_slist *headers = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	long status = 0;
+	CURLcode res;
+	CURL *curl;
+
+	curl = curl_easy_init();
+	if (curl == NULL) {
+		*error_r = "curl_easy_init() failed";
+		return -1;
+	}
+	headers = curl_slist_append(headers, "Content-Type: application/json");
+	headers = curl_slist_append(headers, t_strconcat(
+		"X-Import-Remote-Event: ", msg->event, NULL));
+	/* the same id on every attempt: the receiver can drop a repeat */
+	headers = curl_slist_append(headers, t_strdup_printf(
+		"X-Import-Remote-Delivery: %llu", msg->id));
+	if (set->webhook_secret != NULL) {
+		headers = curl_slist_append(headers, t_strconcat(
+			NOTIFY_DELIVER_SIGNATURE_HEADER": ",
+			notify_deliver_signature(set->webhook_secret,
+						 msg->payload), NULL));
+	}
+	curl_easy_setopt(curl, CURLOPT_URL, msg->recipient);
+	/* a webhook is HTTP(S), and follows no redirects */
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, msg->payload);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE,
+			 (long)strlen(msg->payload));
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "dovecot-import-remote");
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)set->timeout_secs);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, notify_deliver_discard);
+
+	res = curl_easy_perform(curl);
+	if (res == CURLE_OK)
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(curl);
+	if (res != CURLE_OK) {
+		*error_r = t_strdup_printf("POST %s failed: %s", msg->recipient,
+			errbuf[0] != '\0' ? errbuf : curl_easy_strerror(res));
+		return -1;
+	}
+	if (status < 200 || status > 299) {
+		*error_r = t_strdup_printf("POST %s: HTTP status %ld",
+					   msg->recipient, status);
+		return -1;
+	}
+	return 0;
+}
+
+int notify_deliver_due(struct job_store *store, const char *deliverer,
+		       const struct notify_deliver_settings *set)
+{
+	ARRAY_TYPE(notify_message) msgs;
+	const struct notify_message *msg;
+	const char *error, *store_error;
+	unsigned int delivered = 0, claimed;
+	pool_t pool;
+	int ret;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	pool = pool_alloconly_create("notifications", 4096);
+	do {
+		p_clear(pool);
+		p_array_init(&msgs, pool, NOTIFY_DELIVER_CLAIM_COUNT);
+		if (notify_outbox_claim(store, pool, deliverer,
+					NOTIFY_DELIVER_CLAIM_COUNT, &msgs,
+					&store_error) < 0) {
+			i_error("import-remote: Claiming notifications "
+				"failed: %s", store_error);
+			pool_unref(&pool);
+			return -1;
+		}
+		claimed = array_count(&msgs);
+		array_foreach(&msgs, msg) T_BEGIN {
+			ret = msg->channel == NOTIFY_CHANNEL_EMAIL ?
+				notify_deliver_email(msg, set, &error) :
+				notify_deliver_webhook(msg, set, &error);
+			if (ret == 0) {
+				delivered++;
+				i_info("import-remote: Batch %llu: %s "
+				       "notification delivered (%s)",
+				       msg->batch_id, msg->event,
+				       msg->channel == NOTIFY_CHANNEL_EMAIL ?
+				       msg->recipient : "webhook");
+			} else {
+				i_error("import-remote: Batch %llu: %s "
+					"notification: %s%s", msg->batch_id,
+					msg->event, error,
+					msg->attempts + 1 >=
+					NOTIFY_OUTBOX_MAX_ATTEMPTS ?
+					" (giving up)" : " (will retry)");
+			}
+			if (notify_outbox_finish(store, msg,
+						 ret == 0 ? NULL : error,
+						 set->retry_secs,
+						 &store_error) < 0) {
+				i_error("import-remote: Storing a notification's "
+					"result failed: %s", store_error);
+			}
+		} T_END;
+	} while (claimed == NOTIFY_DELIVER_CLAIM_COUNT);
+	pool_unref(&pool);
+	curl_global_cleanup();
+	return delivered;
+}
