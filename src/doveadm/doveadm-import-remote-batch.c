@@ -261,7 +261,7 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 	doveadm_print_init(DOVEADM_PRINT_TYPE_FLOW);
 	doveadm_print_header_simple("batch");
 	doveadm_print_header_simple("status");
-	doveadm_print_header("jobs", "jobs", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_import_remote_header_num("jobs");
 	doveadm_print(dec2str(batch_id));
 	doveadm_print(batch_status_name(BATCH_STATUS_IN_PROGRESS));
 	doveadm_print_num(array_count(&jobs));
@@ -309,14 +309,14 @@ static void batch_print_header(const char *print_type)
 	doveadm_print_header_simple("status");
 	doveadm_print_header_simple("status_title");
 	doveadm_print_header_simple("pause_reason");
-	doveadm_print_header("jobs", "jobs", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-	doveadm_print_header("queued", "queued", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-	doveadm_print_header("running", "running", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-	doveadm_print_header("completed", "completed", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-	doveadm_print_header("failed", "failed", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-	doveadm_print_header("cancelled", "cancelled", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-	doveadm_print_header("storage_used", "storage_used", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-	doveadm_print_header("storage_limit", "storage_limit", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_import_remote_header_num("jobs");
+	doveadm_import_remote_header_num("queued");
+	doveadm_import_remote_header_num("running");
+	doveadm_import_remote_header_num("completed");
+	doveadm_import_remote_header_num("failed");
+	doveadm_import_remote_header_num("cancelled");
+	doveadm_import_remote_header_num("storage_used");
+	doveadm_import_remote_header_num("storage_limit");
 	doveadm_print_header_simple("notify");
 	doveadm_print_header_simple("created");
 }
@@ -370,11 +370,6 @@ static void cmd_batch_list(struct doveadm_cmd_context *cctx ATTR_UNUSED)
 /* batch status: the batch in every row (sticky), a row per job */
 static void batch_print_job(const struct job *job)
 {
-	enum import_remote_error_code code =
-		import_remote_error_from_name(job->error_code);
-	bool known = code != IMPORT_REMOTE_ERROR_COUNT &&
-		code != IMPORT_REMOTE_ERROR_NONE;
-
 	doveadm_print(dec2str(job->id));
 	doveadm_print(job->username);
 	doveadm_print(t_strdup_printf("%s@%s:%u", job->source_user,
@@ -384,11 +379,7 @@ static void batch_print_job(const struct job *job)
 	doveadm_print_num(job->imported);
 	doveadm_print_num(job->skipped);
 	doveadm_print_num(job->bytes_done);
-	doveadm_print(job->error_code);
-	doveadm_print(known ? import_remote_error_get_info(code)->title : "");
-	doveadm_print(job->error_detail);
-	doveadm_print(known ? import_remote_error_get_hint(code,
-				job->source_host) : "");
+	doveadm_import_remote_print_error(job);
 }
 
 static void cmd_batch_status(struct doveadm_cmd_context *cctx)
@@ -426,13 +417,10 @@ static void cmd_batch_status(struct doveadm_cmd_context *cctx)
 		doveadm_print_header_simple("source");
 		doveadm_print_header_simple("status");
 		doveadm_print_header_simple("messages");
-		doveadm_print_header("imported", "imported", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-		doveadm_print_header("skipped", "skipped", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-		doveadm_print_header("bytes", "bytes", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-		doveadm_print_header_simple("error");
-		doveadm_print_header_simple("error_title");
-		doveadm_print_header_simple("error_detail");
-		doveadm_print_header_simple("hint");
+		doveadm_import_remote_header_num("imported");
+		doveadm_import_remote_header_num("skipped");
+		doveadm_import_remote_header_num("bytes");
+		doveadm_import_remote_header_error();
 		doveadm_print_sticky("batch", dec2str(batch.id));
 		doveadm_print_sticky("batch_status", batch_status_name(status));
 		doveadm_print_sticky("batch_status_title",

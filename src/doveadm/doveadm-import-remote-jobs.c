@@ -162,28 +162,23 @@ static void import_remote_status_init(struct doveadm_mail_cmd_context *_ctx,
 	doveadm_print_header_simple("source");
 	doveadm_print_header_simple("folders");
 	doveadm_print_header_simple("messages");
-	doveadm_print_header("imported", "imported", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-	doveadm_print_header("skipped", "skipped", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-	doveadm_print_header("filtered", "filtered", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-	doveadm_print_header("failed", "failed", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-	doveadm_print_header("bytes", "bytes", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_import_remote_header_num("imported");
+	doveadm_import_remote_header_num("skipped");
+	doveadm_import_remote_header_num("filtered");
+	doveadm_import_remote_header_num("failed");
+	doveadm_import_remote_header_num("bytes");
 	/* while it runs: bytes per second and seconds left */
-	doveadm_print_header("rate", "rate", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_import_remote_header_num("rate");
 	doveadm_print_header_simple("eta");
 	doveadm_print_header_simple("created");
 	doveadm_print_header_simple("started");
 	doveadm_print_header_simple("finished");
-	doveadm_print_header("seconds", "seconds", DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-	doveadm_print_header_simple("error");
-	doveadm_print_header_simple("error_title");
-	doveadm_print_header_simple("error_detail");
-	doveadm_print_header_simple("hint");
+	doveadm_import_remote_header_num("seconds");
+	doveadm_import_remote_header_error();
 }
 
 static void import_remote_print_job(const struct job *job)
 {
-	enum import_remote_error_code code =
-		import_remote_error_from_name(job->error_code);
 	struct import_progress progress;
 	int eta;
 
@@ -212,17 +207,7 @@ static void import_remote_print_job(const struct job *job)
 	doveadm_print_num(job->started == 0 ? 0 :
 			  (job->finished != 0 ? job->finished : ioloop_time) -
 			  job->started);
-	if (code == IMPORT_REMOTE_ERROR_COUNT || code == IMPORT_REMOTE_ERROR_NONE) {
-		doveadm_print(job->error_code);
-		doveadm_print("");
-		doveadm_print(job->error_detail);
-		doveadm_print("");
-	} else {
-		doveadm_print(job->error_code);
-		doveadm_print(import_remote_error_get_info(code)->title);
-		doveadm_print(job->error_detail);
-		doveadm_print(import_remote_error_get_hint(code, job->source_host));
-	}
+	doveadm_import_remote_print_error(job);
 }
 
 static int import_remote_status_run(struct doveadm_mail_cmd_context *_ctx,

@@ -5,6 +5,8 @@
 #include "doveadm.h"
 #include "doveadm-cmd.h"
 #include "doveadm-util.h"
+#include "doveadm-print.h"
+#include "import-remote-error.h"
 #include "mail-user.h"
 #include "import-remote-compat.h"
 #include "job-store.h"
@@ -129,6 +131,33 @@ int doveadm_import_remote_store_open(struct mail_user *user,
 		return -1;
 	}
 	return 0;
+}
+
+void doveadm_import_remote_header_num(const char *name)
+{
+	doveadm_print_header(name, name, DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+}
+
+void doveadm_import_remote_header_error(void)
+{
+	doveadm_print_header_simple("error");
+	doveadm_print_header_simple("error_title");
+	doveadm_print_header_simple("error_detail");
+	doveadm_print_header_simple("hint");
+}
+
+void doveadm_import_remote_print_error(const struct job *job)
+{
+	enum import_remote_error_code code =
+		import_remote_error_from_name(job->error_code);
+	bool known = code != IMPORT_REMOTE_ERROR_COUNT &&
+		code != IMPORT_REMOTE_ERROR_NONE;
+
+	doveadm_print(job->error_code);
+	doveadm_print(known ? import_remote_error_get_info(code)->title : "");
+	doveadm_print(job->error_detail);
+	doveadm_print(known ? import_remote_error_get_hint(code,
+				job->source_host) : "");
 }
 
 void doveadm_import_remote_plugin_init(struct module *module ATTR_UNUSED)

@@ -87,6 +87,14 @@ int doveadm_import_remote_store_open(struct mail_user *user,
 				     unsigned char key_r[SECRET_BOX_KEY_LEN],
 				     int *exit_code_r);
 
+/* doveadm_print headers: a number column; error, error_title,
+   error_detail and hint */
+void doveadm_import_remote_header_num(const char *name);
+void doveadm_import_remote_header_error(void);
+struct job;
+/* The job's error, its catalogue title, detail and provider-aware hint */
+void doveadm_import_remote_print_error(const struct job *job);
+
 void doveadm_import_remote_plugin_init(struct module *module);
 void doveadm_import_remote_plugin_deinit(void);
 

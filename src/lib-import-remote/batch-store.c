@@ -314,19 +314,7 @@ int batch_store_cancel(struct job_store *store, unsigned long long id,
 	sql_statement_bind_int64(stmt, 1, id);
 	sql_update_stmt_get_rows(trans, &stmt, &affected);
 	/* what has not started ends now; what runs stops at a safe point */
-	stmt = sql_statement_init(store->db,
-		"UPDATE import_remote_jobs SET status = 'cancelled', "
-		"finished = ?, updated = ?, error_code = 'cancelled', "
-		"source_password = '' WHERE batch_id = ? AND status = 'queued'");
-	sql_statement_bind_int64(stmt, 0, ioloop_time);
-	sql_statement_bind_int64(stmt, 1, ioloop_time);
-	sql_statement_bind_int64(stmt, 2, id);
-	sql_update_stmt(trans, &stmt);
-	stmt = sql_statement_init(store->db,
-		"UPDATE import_remote_jobs SET cancel_requested = 1 "
-		"WHERE batch_id = ? AND status IN ('preparing', 'running')");
-	sql_statement_bind_int64(stmt, 0, id);
-	sql_update_stmt(trans, &stmt);
+	job_store_add_cancel(store, trans, "batch_id", id);
 	if (job_store_commit(store, &trans, error_r) < 0)
 		return -1;
 	return affected > 0 ? 1 : 0;

@@ -39,33 +39,45 @@ const char *import_remote_compat_plugin_setting(struct mail_user *user,
 	return value == NULL || value[0] == '\0' ? NULL : value;
 }
 
+/* The quota plugin's own functions, if it is loaded (Dovecot loads plugins
+   with RTLD_GLOBAL): the doveadm plugin and the worker load without it */
+struct import_remote_quota_funcs {
+	typeof(&quota_root_iter_init_user) iter_init;
+	typeof(&quota_root_iter_next) iter_next;
+	typeof(&quota_root_iter_deinit) iter_deinit;
+	typeof(&quota_root_get_name) get_name;
+	typeof(&quota_get_resource) get_resource;
+};
+
+static bool import_remote_quota_funcs(struct import_remote_quota_funcs *f)
+{
+	f->iter_init = dlsym(RTLD_DEFAULT, "quota_root_iter_init_user");
+	f->iter_next = dlsym(RTLD_DEFAULT, "quota_root_iter_next");
+	f->iter_deinit = dlsym(RTLD_DEFAULT, "quota_root_iter_deinit");
+	f->get_name = dlsym(RTLD_DEFAULT, "quota_root_get_name");
+	f->get_resource = dlsym(RTLD_DEFAULT, "quota_get_resource");
+	return f->iter_init != NULL && f->iter_next != NULL &&
+		f->iter_deinit != NULL && f->get_name != NULL &&
+		f->get_resource != NULL;
+}
+
 int import_remote_compat_quota_remaining(struct mail_user *user,
 					 uint64_t *bytes_r,
 					 const char **error_r)
 {
-	/* the quota plugin's own functions, if it is loaded (Dovecot loads
-	   plugins with RTLD_GLOBAL) */
-	typeof(&quota_root_iter_init_user) iter_init =
-		dlsym(RTLD_DEFAULT, "quota_root_iter_init_user");
-	typeof(&quota_root_iter_next) iter_next =
-		dlsym(RTLD_DEFAULT, "quota_root_iter_next");
-	typeof(&quota_root_iter_deinit) iter_deinit =
-		dlsym(RTLD_DEFAULT, "quota_root_iter_deinit");
-	typeof(&quota_get_resource) get_resource =
-		dlsym(RTLD_DEFAULT, "quota_get_resource");
+	struct import_remote_quota_funcs f;
 	struct quota_root_iter *iter;
 	struct quota_root *root;
 	uint64_t value, limit, remaining = (uint64_t)-1;
 	const char *error;
 	int ret = 0;
 
-	if (iter_init == NULL || iter_next == NULL || iter_deinit == NULL ||
-	    get_resource == NULL)
+	if (!import_remote_quota_funcs(&f))
 		return 0;
-	iter = iter_init(user);
-	while ((root = iter_next(iter)) != NULL) {
-		switch (get_resource(root, "", QUOTA_NAME_STORAGE_BYTES,
-				     &value, &limit, &error)) {
+	iter = f.iter_init(user);
+	while ((root = f.iter_next(iter)) != NULL) {
+		switch (f.get_resource(root, "", QUOTA_NAME_STORAGE_BYTES,
+				       &value, &limit, &error)) {
 		case QUOTA_GET_RESULT_LIMITED:
 			if (limit < value)
 				value = limit;
@@ -83,7 +95,7 @@ int import_remote_compat_quota_remaining(struct mail_user *user,
 			break;
 		}
 	}
-	iter_deinit(&iter);
+	f.iter_deinit(&iter);
 	*bytes_r = remaining;
 	return ret;
 }
@@ -94,16 +106,7 @@ int import_remote_compat_quota_root_usage(struct mail_user *user,
 					  uint64_t *used_r, uint64_t *limit_r,
 					  const char **error_r)
 {
-	typeof(&quota_root_iter_init_user) iter_init =
-		dlsym(RTLD_DEFAULT, "quota_root_iter_init_user");
-	typeof(&quota_root_iter_next) iter_next =
-		dlsym(RTLD_DEFAULT, "quota_root_iter_next");
-	typeof(&quota_root_iter_deinit) iter_deinit =
-		dlsym(RTLD_DEFAULT, "quota_root_iter_deinit");
-	typeof(&quota_root_get_name) get_name =
-		dlsym(RTLD_DEFAULT, "quota_root_get_name");
-	typeof(&quota_get_resource) get_resource =
-		dlsym(RTLD_DEFAULT, "quota_get_resource");
+	struct import_remote_quota_funcs f;
 	struct quota_root_iter *iter;
 	struct quota_root *root;
 	const char *name, *error;
@@ -111,17 +114,16 @@ int import_remote_compat_quota_root_usage(struct mail_user *user,
 	int ret = 0;
 
 	*used_r = *limit_r = 0;
-	if (iter_init == NULL || iter_next == NULL || iter_deinit == NULL ||
-	    get_name == NULL || get_resource == NULL)
+	if (!import_remote_quota_funcs(&f))
 		return 0;
-	iter = iter_init(user);
-	while (ret == 0 && (root = iter_next(iter)) != NULL) {
-		name = get_name(root);
+	iter = f.iter_init(user);
+	while (ret == 0 && (root = f.iter_next(iter)) != NULL) {
+		name = f.get_name(root);
 		if (root_name != NULL ? strcmp(name, root_name) != 0 :
 		    (except_root != NULL && strcmp(name, except_root) == 0))
 			continue;
-		switch (get_resource(root, "", QUOTA_NAME_STORAGE_BYTES,
-				     &value, &limit, &error)) {
+		switch (f.get_resource(root, "", QUOTA_NAME_STORAGE_BYTES,
+				       &value, &limit, &error)) {
 		case QUOTA_GET_RESULT_LIMITED:
 			*used_r = value;
 			*limit_r = limit;
@@ -140,6 +142,6 @@ int import_remote_compat_quota_root_usage(struct mail_user *user,
 			break;
 		}
 	}
-	iter_deinit(&iter);
+	f.iter_deinit(&iter);
 	return ret;
 }

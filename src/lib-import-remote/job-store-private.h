@@ -45,6 +45,12 @@ void job_store_add_job(struct job_store *store,
 		       const struct job *job, const char *token,
 		       const char *batch_token);
 
+/* Cancel in trans the jobs whose id_column ("id", "batch_id") is id: the
+   queued ones now, the live ones at their next heartbeat */
+void job_store_add_cancel(struct job_store *store,
+			  struct sql_transaction_context *trans,
+			  const char *id_column, unsigned long long id);
+
 /* A field of a row: "" or 0 when NULL or not a number */
 const char *result_str(struct sql_result *result, pool_t pool,
 		       unsigned int idx);

@@ -681,27 +681,37 @@ int job_store_update(struct job_store *store, const struct job *job,
 	return job_store_commit(store, &trans, error_r);
 }
 
-int job_store_cancel(struct job_store *store, unsigned long long id,
-		     const char **error_r)
+void job_store_add_cancel(struct job_store *store,
+			  struct sql_transaction_context *trans,
+			  const char *id_column, unsigned long long id)
 {
-	struct sql_transaction_context *trans;
 	struct sql_statement *stmt;
 
-	trans = sql_transaction_begin(store->db);
 	/* a queued job ends at once; a live one stops at its next update */
-	stmt = sql_statement_init(store->db,
+	stmt = sql_statement_init(store->db, t_strdup_printf(
 		"UPDATE import_remote_jobs SET status = 'cancelled', "
 		"finished = ?, updated = ?, error_code = 'cancelled', "
-		"source_password = '' WHERE id = ? AND status = 'queued'");
+		"source_password = '' WHERE %s = ? AND status = 'queued'",
+		id_column));
 	sql_statement_bind_int64(stmt, 0, ioloop_time);
 	sql_statement_bind_int64(stmt, 1, ioloop_time);
 	sql_statement_bind_int64(stmt, 2, id);
 	sql_update_stmt(trans, &stmt);
-	stmt = sql_statement_init(store->db,
+	stmt = sql_statement_init(store->db, t_strdup_printf(
 		"UPDATE import_remote_jobs SET cancel_requested = 1 "
-		"WHERE id = ? AND status IN ('preparing', 'running')");
+		"WHERE %s = ? AND status IN ('preparing', 'running')",
+		id_column));
 	sql_statement_bind_int64(stmt, 0, id);
 	sql_update_stmt(trans, &stmt);
+}
+
+int job_store_cancel(struct job_store *store, unsigned long long id,
+		     const char **error_r)
+{
+	struct sql_transaction_context *trans;
+
+	trans = sql_transaction_begin(store->db);
+	job_store_add_cancel(store, trans, "id", id);
 	return job_store_commit(store, &trans, error_r);
 }
 
