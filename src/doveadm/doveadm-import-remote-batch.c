@@ -30,6 +30,9 @@
 
 /* --- create --- */
 
+/* the errors of a broken file shown at the most (all are counted) */
+#define BATCH_CREATE_MAX_ERRORS 1000
+
 /* Read the whole CSV (it is small: a line per mailbox). Exits on errors. */
 static buffer_t *batch_read_csv(const char *path)
 {
@@ -173,6 +176,7 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 	unsigned long long batch_id;
 	const char *path, *str, *error, *options;
 	buffer_t *csv;
+	unsigned int printed = 0;
 	pool_t pool;
 	int ret;
 
@@ -215,8 +219,15 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 		batch_wipe_passwords(&rows);
 		doveadm_print_init(DOVEADM_PRINT_TYPE_FLOW);
 		doveadm_print_header_simple("error");
-		array_foreach_elem(&errors, str)
+		array_foreach_elem(&errors, str) {
+			if (printed++ == BATCH_CREATE_MAX_ERRORS) {
+				doveadm_print(t_strdup_printf("... and %u more",
+					array_count(&errors) -
+					BATCH_CREATE_MAX_ERRORS));
+				break;
+			}
 			doveadm_print(str);
+		}
 		i_error("import-remote: %s: %u error%s; nothing was queued",
 			path, array_count(&errors),
 			array_count(&errors) == 1 ? "" : "s");

@@ -486,6 +486,14 @@ int batch_csv_parse(const unsigned char *data, size_t size, pool_t pool,
 		/* rows can't be checked against a broken header */
 		return -1;
 	}
+	if (parser.field_column[BATCH_CSV_SOURCE_HOST] == -1 &&
+	    defaults->host == NULL) {
+		/* said once, not on every row */
+		batch_csv_error(&parser, line, 0, "no source_host column and "
+				"no --host: give batch create --host, or a "
+				"source_host column");
+		return -1;
+	}
 
 	hash_table_create(&dest_lines, pool_datastack_create(), 0,
 			  strcase_hash, strcasecmp);

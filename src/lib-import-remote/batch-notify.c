@@ -9,8 +9,6 @@
 #include "ostream.h"
 #include "message-date.h"
 #include "json-parser.h"
-#include "mail-user.h"
-#include "import-remote-compat.h"
 #include "import-remote-error.h"
 #include "notify-outbox.h"
 #include "batch-notify.h"
@@ -184,14 +182,43 @@ const char *batch_notify_format_json(const struct batch *batch,
 	return str_c(json);
 }
 
-int batch_notify(struct mail_user *user, struct job_store *store,
-		 unsigned long long batch_id, enum batch_event event,
-		 unsigned int pause_percent)
+int batch_notify_settings_read(const char *(*getenv)(const char *name,
+						      void *context),
+			       void *context, pool_t pool,
+			       struct batch_notify_settings *set_r,
+			       const char **error_r)
+{
+	const char *value;
+
+	i_zero(set_r);
+	value = getenv("import_remote_notify_from", context);
+	set_r->from = value == NULL || value[0] == '\0' ? NULL :
+		p_strdup(pool, value);
+	value = getenv("import_remote_webhook_url", context);
+	set_r->webhook_url = value == NULL || value[0] == '\0' ? NULL :
+		p_strdup(pool, value);
+	set_r->pause_percent = BATCH_NOTIFY_DEFAULT_PAUSE_PERCENT;
+	value = getenv("import_remote_pause_percent", context);
+	if (value != NULL && value[0] != '\0' &&
+	    (str_to_uint(t_strcut(value, '%'), &set_r->pause_percent) < 0 ||
+	     set_r->pause_percent == 0 || set_r->pause_percent > 100)) {
+		set_r->pause_percent = BATCH_NOTIFY_DEFAULT_PAUSE_PERCENT;
+		*error_r = t_strdup_printf("Invalid import_remote_pause_percent "
+			"'%s' (1-100): using %u%%", value,
+			BATCH_NOTIFY_DEFAULT_PAUSE_PERCENT);
+		return -1;
+	}
+	return 0;
+}
+
+int batch_notify(struct event *event, struct job_store *store,
+		 unsigned long long batch_id, enum batch_event batch_event,
+		 const struct batch_notify_settings *set)
 {
 	struct notify_message msg;
 	struct batch batch;
 	ARRAY_TYPE(job) jobs;
-	const char *from, *url, *error;
+	const char *from, *error;
 	pool_t pool;
 	int ret = 0;
 
@@ -199,48 +226,77 @@ int batch_notify(struct mail_user *user, struct job_store *store,
 	p_array_init(&jobs, pool, 64);
 	if (batch_store_get(store, pool, batch_id, &batch, &error) <= 0 ||
 	    batch_store_list_jobs(store, pool, batch_id, &jobs, &error) < 0) {
-		e_error(user->event, "import-remote: Batch %llu: "
+		e_error(event, "import-remote: Batch %llu: "
 			"reading it for its notification failed: %s",
 			batch_id, error);
 		pool_unref(&pool);
 		return -1;
 	}
-	e_info(user->event, "import-remote: Batch %llu: %s (event %s)",
-	       batch_id, batch_notify_what(&batch, event, pause_percent),
-	       batch_event_name(event));
+	e_info(event, "import-remote: Batch %llu: %s (event %s)", batch_id,
+	       batch_notify_what(&batch, batch_event, set->pause_percent),
+	       batch_event_name(batch_event));
 
 	/* the text is fixed now, delivered by a worker between imports */
 	i_zero(&msg);
 	msg.batch_id = batch_id;
-	msg.event = batch_event_name(event);
+	msg.event = batch_event_name(batch_event);
 	if (batch.notify[0] != '\0') {
-		from = import_remote_compat_plugin_setting(user,
-			"import_remote_notify_from");
-		if (from == NULL)
-			from = t_strconcat("postmaster@", my_hostname, NULL);
+		from = set->from != NULL ? set->from :
+			t_strconcat("postmaster@", my_hostname, NULL);
 		msg.channel = NOTIFY_CHANNEL_EMAIL;
 		msg.sender = from;
 		msg.recipient = batch.notify;
-		msg.payload = batch_notify_format(&batch, &jobs, event, from,
-						  pause_percent);
+		msg.payload = batch_notify_format(&batch, &jobs, batch_event,
+						  from, set->pause_percent);
 		if (notify_outbox_add(store, &msg, &error) < 0)
 			ret = -1;
 	}
-	url = import_remote_compat_plugin_setting(user,
-		"import_remote_webhook_url");
-	if (url != NULL && ret == 0) {
+	if (set->webhook_url != NULL && ret == 0) {
 		msg.channel = NOTIFY_CHANNEL_WEBHOOK;
 		msg.sender = "";
-		msg.recipient = url;
-		msg.payload = batch_notify_format_json(&batch, &jobs, event);
+		msg.recipient = set->webhook_url;
+		msg.payload = batch_notify_format_json(&batch, &jobs,
+						       batch_event);
 		if (notify_outbox_add(store, &msg, &error) < 0)
 			ret = -1;
 	}
 	if (ret < 0) {
-		e_error(user->event, "import-remote: Batch %llu: "
+		e_error(event, "import-remote: Batch %llu: "
 			"queueing its notification failed: %s",
 			batch_id, error);
 	}
 	pool_unref(&pool);
 	return ret;
+}
+
+void batch_notify_job_ended(struct event *event, struct job_store *store,
+			    unsigned long long batch_id,
+			    const struct batch_notify_settings *set)
+{
+	struct batch batch;
+	enum batch_status status;
+	const char *error;
+	pool_t pool;
+
+	pool = pool_alloconly_create("batch events", 1024);
+	if (batch_store_get(store, pool, batch_id, &batch, &error) <= 0) {
+		pool_unref(&pool);
+		return;
+	}
+	status = batch_get_status(&batch);
+	if (batch_is_half_failed(&batch) && !batch.notified_half_failed &&
+	    batch_store_mark_notified(store, batch.id,
+				      BATCH_EVENT_HALF_FAILED, &error) > 0) {
+		(void)batch_notify(event, store, batch.id,
+				   BATCH_EVENT_HALF_FAILED, set);
+	}
+	if ((status == BATCH_STATUS_COMPLETED ||
+	     status == BATCH_STATUS_COMPLETED_WITH_ERRORS) &&
+	    !batch.notified_completed &&
+	    batch_store_mark_notified(store, batch.id,
+				      BATCH_EVENT_COMPLETED, &error) > 0) {
+		(void)batch_notify(event, store, batch.id,
+				   BATCH_EVENT_COMPLETED, set);
+	}
+	pool_unref(&pool);
 }

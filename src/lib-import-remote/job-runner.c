@@ -13,8 +13,6 @@
 #include "batch-notify.h"
 #include "job-runner.h"
 
-#define JOB_RUNNER_DEFAULT_PAUSE_PERCENT 90
-
 struct job_runner_ctx {
 	struct mail_user *user;
 	struct job_store *store;
@@ -24,7 +22,7 @@ struct job_runner_ctx {
 	/* a batch's storage: the quota root its users share (plugin setting
 	   import_remote_shared_quota_root), and the usage that pauses it */
 	const char *shared_quota_root;
-	unsigned int pause_percent;
+	struct batch_notify_settings notify_set;
 	/* cancelled: the job ends Cancelled; paused: its batch paused, it
 	   goes back to the queue */
 	bool cancelled, paused, store_failed;
@@ -76,23 +74,24 @@ void job_runner_get_progress(const struct job *job, time_t now,
 		progress_r->elapsed_msecs = (end - job->started) * 1000;
 }
 
-static void job_runner_read_settings(struct job_runner_ctx *ctx)
+static const char *job_runner_getenv(const char *name, void *context)
 {
-	const char *value;
+	struct mail_user *user = context;
+
+	return import_remote_compat_plugin_setting(user, name);
+}
+
+/* (from pool: ctx->pool is cleared at every heartbeat) */
+static void job_runner_read_settings(struct job_runner_ctx *ctx, pool_t pool)
+{
+	const char *error;
 
 	ctx->shared_quota_root = import_remote_compat_plugin_setting(ctx->user,
 		"import_remote_shared_quota_root");
-	ctx->pause_percent = JOB_RUNNER_DEFAULT_PAUSE_PERCENT;
-	value = import_remote_compat_plugin_setting(ctx->user,
-		"import_remote_pause_percent");
-	if (value != NULL &&
-	    (str_to_uint(t_strcut(value, '%'), &ctx->pause_percent) < 0 ||
-	     ctx->pause_percent == 0 || ctx->pause_percent > 100)) {
-		e_error(ctx->user->event, "import-remote: Invalid "
-			"import_remote_pause_percent '%s': using %u%%",
-			value, JOB_RUNNER_DEFAULT_PAUSE_PERCENT);
-		ctx->pause_percent = JOB_RUNNER_DEFAULT_PAUSE_PERCENT;
-	}
+	if (batch_notify_settings_read(job_runner_getenv, ctx->user,
+				       pool, &ctx->notify_set,
+				       &error) < 0)
+		e_error(ctx->user->event, "import-remote: %s", error);
 }
 
 /* The user's own quota usage, for a batch's --storage-limit (the sum over
@@ -137,7 +136,7 @@ static bool job_runner_storage_full(struct job_runner_ctx *ctx,
 				"reading the shared quota failed: %s",
 				ctx->job->id, error);
 		} else if (ret > 0 &&
-			   job_runner_over(used, limit, ctx->pause_percent)) {
+			   job_runner_over(used, limit, ctx->notify_set.pause_percent)) {
 			*why_r = t_strdup_printf("quota root %s: %"PRIu64
 				" of %"PRIu64" bytes used",
 				ctx->shared_quota_root, used, limit);
@@ -145,7 +144,7 @@ static bool job_runner_storage_full(struct job_runner_ctx *ctx,
 		}
 	}
 	if (job_runner_over(batch->quota_used, batch->storage_limit,
-			    ctx->pause_percent)) {
+			    ctx->notify_set.pause_percent)) {
 		*why_r = t_strdup_printf("the batch's users use %llu of its "
 			"--storage-limit %llu bytes", batch->quota_used,
 			batch->storage_limit);
@@ -195,39 +194,10 @@ static void job_runner_check_batch(struct job_runner_ctx *ctx)
 		/* this worker paused it: it tells */
 		e_warning(ctx->user->event, "import-remote: Batch %llu paused "
 			  "at %u%% of its storage: %s", batch.id,
-			  ctx->pause_percent, why);
-		(void)batch_notify(ctx->user, ctx->store, batch.id,
+			  ctx->notify_set.pause_percent, why);
+		(void)batch_notify(ctx->user->event, ctx->store, batch.id,
 				   BATCH_EVENT_PAUSED_FOR_STORAGE,
-				   ctx->pause_percent);
-	}
-}
-
-/* After a batch job ended: tell when the batch completed, and when more
-   than half of its jobs failed, once each */
-static void job_runner_batch_events(struct job_runner_ctx *ctx)
-{
-	struct batch batch;
-	enum batch_status status;
-	const char *error;
-
-	if (ctx->job->batch_id == 0 ||
-	    batch_store_get(ctx->store, ctx->pool, ctx->job->batch_id,
-			    &batch, &error) <= 0)
-		return;
-	status = batch_get_status(&batch);
-	if (batch_is_half_failed(&batch) && !batch.notified_half_failed &&
-	    batch_store_mark_notified(ctx->store, batch.id,
-				      BATCH_EVENT_HALF_FAILED, &error) > 0) {
-		(void)batch_notify(ctx->user, ctx->store, batch.id,
-				   BATCH_EVENT_HALF_FAILED, ctx->pause_percent);
-	}
-	if ((status == BATCH_STATUS_COMPLETED ||
-	     status == BATCH_STATUS_COMPLETED_WITH_ERRORS) &&
-	    !batch.notified_completed &&
-	    batch_store_mark_notified(ctx->store, batch.id,
-				      BATCH_EVENT_COMPLETED, &error) > 0) {
-		(void)batch_notify(ctx->user, ctx->store, batch.id,
-				   BATCH_EVENT_COMPLETED, ctx->pause_percent);
+				   &ctx->notify_set);
 	}
 }
 
@@ -298,8 +268,9 @@ static void job_runner_finish(struct job_runner_ctx *ctx,
 		e_error(ctx->user->event, "import-remote: Job %llu: "
 			"storing the result failed: %s", job->id, errstr);
 		ctx->store_failed = TRUE;
-	} else if (job_status_is_final(job->status)) {
-		job_runner_batch_events(ctx);
+	} else if (job_status_is_final(job->status) && job->batch_id != 0) {
+		batch_notify_job_ended(ctx->user->event, ctx->store,
+				       job->batch_id, &ctx->notify_set);
 	}
 }
 
@@ -319,8 +290,8 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 	ctx.store = store;
 	ctx.job = job;
 	ctx.pool = pool_alloconly_create("import job", 1024);
-	job_runner_read_settings(&ctx);
 	pool = pool_alloconly_create("import job run", 4096);
+	job_runner_read_settings(&ctx, pool);
 
 	i_zero(&error);
 	import_remote_settings_init(pool, &set);

@@ -23,6 +23,7 @@
 #include "secret-box.h"
 #include "job-store.h"
 #include "job-runner.h"
+#include "batch-notify.h"
 #include "notify-outbox.h"
 #include "notify-deliver.h"
 
@@ -46,6 +47,9 @@ static struct timeout *to_poll;
 /* the store again, for the notification deliverer's own connection */
 static const char *store_driver, *store_connect;
 static struct notify_deliver_settings notify_set;
+/* for a batch's events told without a user (its job failed before one) */
+static struct batch_notify_settings batch_notify_set;
+static struct event *worker_event;
 static pid_t notify_pid = 0;
 /* what lives as long as the process: settings */
 static pool_t worker_pool;
@@ -61,6 +65,10 @@ static void worker_fail_job(struct job *job, const char *why)
 	job->error_detail = why;
 	if (job_store_update(store, job, &error) < 0)
 		i_error("import-remote: Job %llu: %s", job->id, error);
+	else if (job->batch_id != 0) {
+		batch_notify_job_ended(worker_event, store, job->batch_id,
+				       &batch_notify_set);
+	}
 }
 
 static void worker_run_job(struct job *job)
@@ -197,12 +205,24 @@ worker_plugin_setting(const struct mail_user_settings *user_set,
 		p_strdup(worker_pool, value);
 }
 
-/* How batch notifications are delivered */
+static const char *worker_getenv(const char *name, void *context)
+{
+	const struct mail_user_settings *user_set = context;
+
+	return mail_user_set_plugin_getenv(user_set, name);
+}
+
+/* How batch notifications are made and delivered */
 static int worker_notify_settings(const struct mail_user_settings *user_set,
 				  const char **error_r)
 {
 	const char *value, *error;
 	unsigned int secs;
+
+	if (batch_notify_settings_read(worker_getenv, (void *)user_set,
+				       worker_pool, &batch_notify_set,
+				       &error) < 0)
+		i_error("import-remote: %s", error);
 
 	notify_set.submission_host = worker_plugin_setting(user_set,
 		"import_remote_submission_host");
@@ -333,6 +353,7 @@ int main(int argc, char *argv[])
 	master_service_init_log(master_service);
 	master_service_init_finish(master_service);
 	worker_pool = pool_alloconly_create("import-remote-worker", 1024);
+	worker_event = event_create(NULL);
 
 	/* reads Dovecot's settings first: standalone, that re-executes this
 	   binary through doveconf, so nothing may be claimed before it */
@@ -377,6 +398,7 @@ int main(int argc, char *argv[])
 	job_store_close(&store);
 	safe_memset(key, 0, sizeof(key));
 	i_free(worker_name);
+	event_unref(&worker_event);
 	pool_unref(&worker_pool);
 	master_service_deinit(&master_service);
 	return 0;

@@ -55,6 +55,12 @@ add_dest_user() {
 	echo "$1:{PLAIN}destpass:$IR_UID:$IR_GID::$h::userdb_mail=sdbox:~/sdbox ${2:-}" >> "$IR_WORK/dst/passwd"
 }
 adm() { doveadm -c "$DEST_CONF" "$@"; }
+# auth re-reads a changed passwd-file at most once a second: restart
+restart_dest() {
+	ir_stop_instance "$IR_WORK/dst"
+	ir_start_instance "$DEST_CONF" "$IR_WORK/dst"
+	ir_wait_port "$DEST_IMAP_PORT"
+}
 worker() { "$WORKER" -c "$DEST_CONF" -1 > "$OUT/worker.$1" 2>&1; }
 # batch_field OUT JOB_DESTINATION KEY: a job row's value in -f json status
 job_field() {
@@ -74,7 +80,7 @@ used_bytes() {
 	adm -f tab quota get -u "$1" | awk -F'\t' '$1=="User quota" && $2=="STORAGE"{print $3*1024}'
 }
 
-for u in a1 a2 a3 a4 h1 h2 h3 p1 p2 c1 q2 m1; do
+for u in a1 a2 a3 a4 h1 h2 h3 p1 p2 c1 q2 m1 m2 gone; do
 	add_dest_user "$u@a.test"
 done
 for u in s1 s2 s3; do
@@ -272,6 +278,43 @@ bstatus "$b8" b8-st2
 check_eq "resume: the job completes" completed "$(job_field b8-st2 m1@a.test status)"
 check_eq "resume: every message once" 20 "$(adm -f tab mailbox status -u m1@a.test messages INBOX | tail -1 | cut -f2)"
 
+# --- cancel stops a running job at a safe point ---
+"$TOOLS/fakeimapd" --scenario slow-list --count 20 --max-conns 1 --timeout 90 \
+	--report "$OUT/slow2.report" > "$OUT/slow2.port" &
+fake_pid=$!
+for i in $(seq 1 50); do [ -s "$OUT/slow2.port" ] && break; sleep 0.1; done
+printf 'source_email,source_password,destination_user,source_host,source_port,source_security\nfake,fakepass,m2@a.test,127.0.0.1,%s,none\n' \
+	"$(head -1 "$OUT/slow2.port")" > "$IR_WORK/b9.csv"
+adm import-remote batch create --csv "$IR_WORK/b9.csv" --fetch-chunk 1 > "$OUT/b9.out" 2>&1
+b9=$(flow_field "$OUT/b9.out" batch)
+worker b9 &
+wpid=$!
+for i in $(seq 1 100); do
+	bstatus "$b9" b9-live
+	done_msgs=$(job_field b9-live m2@a.test messages)
+	[ "$(job_field b9-live m2@a.test status)" = running ] && [ "${done_msgs%/*}" -ge 2 ] && break
+	sleep 0.1
+done
+adm import-remote batch cancel "$b9" > /dev/null 2>&1
+wait "$wpid"
+wait "$fake_pid"
+bstatus "$b9" b9-st
+kept=$(adm -f tab mailbox status -u m2@a.test messages INBOX | tail -1 | cut -f2)
+check_eq "cancel: the running job ends Cancelled" "cancelled cancelled" "$(job_field b9-st m2@a.test status) $(bfield b9-st batch_status)"
+check "cancel: it stopped part way, keeping what it committed ($kept of 20)" test "${kept:-0}" -gt 0 -a "${kept:-0}" -lt 20
+
+# --- a destination user gone before its job ran: failed, and told ---
+printf 'source_email,source_password,destination_user\nsrcuser,srcpass,gone@a.test\n' > "$IR_WORK/b10.csv"
+adm import-remote batch create --csv "$IR_WORK/b10.csv" --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
+	--notify admin@example.test > "$OUT/b10.out" 2>&1
+b10=$(flow_field "$OUT/b10.out" batch)
+sed -i '/^gone@a.test:/d' "$IR_WORK/dst/passwd"
+restart_dest
+worker b10
+bstatus "$b10" b10-st
+check_eq "vanished user: the job fails" "failed dest_error" "$(job_field b10-st gone@a.test status) $(job_field b10-st gone@a.test error)"
+check_eq "vanished user: the batch's end is still told" 1 "$(mails_about "$b10" "Completed with errors")"
+
 adm import-remote batch status 99999 > /dev/null 2>&1
 check_eq "status: unknown batch exits 68" 68 "$?"
 adm import-remote batch list > "$OUT/list.out" 2>&1
@@ -307,12 +350,6 @@ dlimit=$(( S * 3 / 2 / 1024 ))
 for u in d1 d2 d3; do
 	add_dest_user "$u@d.test" "userdb_quota2_rule=*:storage=${dlimit}k"
 done
-# auth re-reads a changed passwd-file at most once a second: restart
-restart_dest() {
-	ir_stop_instance "$IR_WORK/dst"
-	ir_start_instance "$DEST_CONF" "$IR_WORK/dst"
-	ir_wait_port "$DEST_IMAP_PORT"
-}
 restart_dest
 printf 'source_email,source_password,destination_user\nsrcuser,srcpass,d1@d.test\nsrcuser,srcpass,d2@d.test\nsrcuser,srcpass,d3@d.test\n' > "$IR_WORK/b6.csv"
 adm import-remote batch create --csv "$IR_WORK/b6.csv" --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \

@@ -153,6 +153,11 @@ static void test_batch_csv_header_errors(void)
 	test_assert(has_error("the header row has no destination_user column"));
 	/* rows aren't checked against a broken header */
 	test_assert(!has_error("line 2"));
+	/* no host anywhere: said once */
+	test_assert(parse("source_email,source_password,destination_user\n"
+			  "a@x,pw,a\nb@x,pw,b\n", NULL) < 0);
+	test_assert(array_count(&errors) == 1);
+	test_assert(has_error("line 1: no source_host column and no --host"));
 	test_assert(parse("source_email,source_email,source_password,"
 			  "destination_user\n", "h") < 0);
 	test_assert(has_error("line 1, column 2: column source_email appears twice"));
