@@ -117,8 +117,9 @@ static void ATTR_NORETURN worker_notify_child(void)
 }
 
 /* Deliver due notifications in the background, one deliverer at a time:
-   an import never waits for a mail server or a webhook. */
-static void worker_notify(void)
+   an import never waits for a mail server or a webhook. Returns TRUE if a
+   deliverer was started. */
+static bool worker_notify(void)
 {
 	const char *error;
 	int status, ret;
@@ -127,7 +128,7 @@ static void worker_notify(void)
 	if (notify_pid != 0) {
 		ret = waitpid(notify_pid, &status, WNOHANG);
 		if (ret == 0)
-			return;
+			return FALSE;
 		notify_pid = 0;
 	}
 	io_loop_time_refresh();
@@ -135,18 +136,18 @@ static void worker_notify(void)
 	if (ret < 0)
 		i_error("import-remote: Reading the notifications failed: %s", error);
 	if (ret <= 0)
-		return;
+		return FALSE;
 	pid = fork();
 	if (pid < 0) {
 		i_error("import-remote: fork() failed: %m");
-		return;
+		return FALSE;
 	}
 	if (pid == 0)
 		worker_notify_child();
 	notify_pid = pid;
+	return TRUE;
 }
 
-/* -1 ends after the notifications it caused went out */
 static void worker_notify_wait(void)
 {
 	int status;
@@ -155,6 +156,15 @@ static void worker_notify_wait(void)
 	    errno != ECHILD)
 		i_error("import-remote: waitpid() failed: %m");
 	notify_pid = 0;
+}
+
+/* -1 ends after the notifications it caused went out, also those that
+   came up while a deliverer was busy (a failed one waits for its retry) */
+static void worker_notify_drain(void)
+{
+	do {
+		worker_notify_wait();
+	} while (worker_notify());
 }
 
 /* Run claimable jobs until there are none. Returns how many ran. */
@@ -181,7 +191,7 @@ static unsigned int worker_run_queue(void)
 		T_BEGIN {
 			worker_run_job(&job);
 		} T_END;
-		worker_notify();
+		(void)worker_notify();
 		count++;
 	}
 	pool_unref(&pool);
@@ -317,7 +327,7 @@ static int worker_read_settings(const char **store_uri,
 static void worker_poll(void *context ATTR_UNUSED)
 {
 	(void)worker_run_queue();
-	worker_notify();
+	(void)worker_notify();
 }
 
 int main(int argc, char *argv[])
@@ -386,8 +396,7 @@ int main(int argc, char *argv[])
 
 	if (once) {
 		(void)worker_run_queue();
-		worker_notify();
-		worker_notify_wait();
+		worker_notify_drain();
 	} else {
 		to_poll = timeout_add(WORKER_POLL_MSECS, worker_poll, NULL);
 		master_service_run(master_service, NULL);

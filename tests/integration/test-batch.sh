@@ -80,7 +80,7 @@ used_bytes() {
 	adm -f tab quota get -u "$1" | awk -F'\t' '$1=="User quota" && $2=="STORAGE"{print $3*1024}'
 }
 
-for u in a1 a2 a3 a4 h1 h2 h3 p1 p2 c1 q2 m1 m2 gone; do
+for u in a1 a2 a3 a4 h1 h2 h3 h4 h5 h6 p1 p2 c1 q2 m1 m2 gone; do
 	add_dest_user "$u@a.test"
 done
 for u in s1 s2 s3; do
@@ -381,4 +381,29 @@ check_eq "own quota: the other user completes" completed "$(job_field b7-st q2@a
 check_eq "own quota: Completed with errors, not paused" completed_with_errors "$(bfield b7-st batch_status)"
 check_eq "webhook: paused for storage, once per pause" "1 1" "$(hook_status "$b5" paused_for_storage) $(hook_status "$b6" paused_for_storage)"
 check_eq "webhook: no delivery accepted twice" unique "$(hook_status accepted)"
+
+# --- a slow webhook holds up no import: the next job starts at once ---
+echo 5 > "$HOOKS/delay"
+cat > "$IR_WORK/b11.csv" <<CSV
+source_email,source_password,destination_user
+srcuser,wrong,h4@a.test
+srcuser,wrong,h5@a.test
+srcuser,srcpass,h6@a.test
+CSV
+adm import-remote batch create --csv "$IR_WORK/b11.csv" --host 127.0.0.1 --port "$SRC_IMAPS_PORT" > "$OUT/b11.out" 2>&1
+b11=$(flow_field "$OUT/b11.out" batch)
+worker b11
+rm -f "$HOOKS/delay"
+hook=$(grep -l "\"batch\":$b11,\"status\"" "$HOOKS"/*.json | head -1)
+check "webhook: the slow call was made" test -n "$hook"
+# when the half-failed call came in (it was answered 5 s later) and when
+# the last job ended
+check "slow webhook: the last job ended before the call was answered" python3 -c '
+import os,sqlite3,sys
+db=sqlite3.connect(sys.argv[1])
+fin=db.execute("select max(finished) from import_remote_jobs where batch_id=? and status=?",(int(sys.argv[2]),"completed")).fetchone()[0]
+arrived=os.path.getmtime(sys.argv[3])
+assert fin is not None and fin < arrived + 4, (fin, arrived)' "$JOBS/jobs.db" "$b11" "$hook"
+check_eq "slow webhook: the events came after it, delivered by the same run" "1 1" \
+	"$(hook_status "$b11" half_failed) $(hook_status "$b11" completed)"
 exit 0
