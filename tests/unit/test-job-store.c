@@ -8,6 +8,7 @@
 #include "test-common.h"
 #include "job-store.h"
 #include "batch-store.h"
+#include "notify-outbox.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -392,6 +393,78 @@ static void test_batch_status(void)
 	test_end();
 }
 
+static void test_notify_outbox(void)
+{
+	struct job_store *store;
+	pool_t pool = pool_alloconly_create("test outbox", 4096);
+	ARRAY_TYPE(notify_message) msgs, msgs2;
+	const struct notify_message *claimed;
+	struct notify_message msg;
+	const char *error;
+	unsigned int i;
+
+	test_begin("notify outbox: add, claim once, retry with backoff, give up");
+	store = store_open();
+	i_zero(&msg);
+	msg.batch_id = 7;
+	msg.event = "completed";
+	msg.channel = NOTIFY_CHANNEL_EMAIL;
+	msg.sender = "from@example.org";
+	msg.recipient = "admin@example.org";
+	msg.payload = "Subject: x\n\nbody\n";
+	test_assert(notify_outbox_add(store, &msg, &error) == 0);
+	msg.channel = NOTIFY_CHANNEL_WEBHOOK;
+	msg.recipient = "http://127.0.0.1:1/hook";
+	msg.payload = "{}";
+	test_assert(notify_outbox_add(store, &msg, &error) == 0);
+	test_assert(notify_outbox_count_due(store, &error) == 2);
+
+	/* two deliverers: each row goes to one */
+	p_array_init(&msgs, pool, 4);
+	p_array_init(&msgs2, pool, 4);
+	test_assert(notify_outbox_claim(store, pool, "d1", 1, &msgs, &error) == 0);
+	test_assert(notify_outbox_claim(store, pool, "d2", 10, &msgs2, &error) == 0);
+	test_assert(array_count(&msgs) == 1 && array_count(&msgs2) == 1);
+	if (array_count(&msgs) == 1 && array_count(&msgs2) == 1) {
+		claimed = array_front(&msgs);
+		test_assert(claimed->channel == NOTIFY_CHANNEL_EMAIL);
+		test_assert_strcmp(claimed->recipient, "admin@example.org");
+		test_assert_strcmp(claimed->payload, "Subject: x\n\nbody\n");
+		test_assert(claimed->batch_id == 7 && claimed->attempts == 0);
+		test_assert(notify_outbox_count_due(store, &error) == 0);
+		/* sent: gone */
+		test_assert(notify_outbox_finish(store, claimed, NULL, 100,
+						 &error) == 0);
+		/* failed: due again only after the delay */
+		claimed = array_front(&msgs2);
+		test_assert(claimed->channel == NOTIFY_CHANNEL_WEBHOOK);
+		test_assert(notify_outbox_finish(store, claimed, "HTTP 500",
+						 100, &error) == 0);
+		test_assert(notify_outbox_count_due(store, &error) == 0);
+		/* the test can't wait 100 s: a retry delay of 0 makes it due
+		   at once; attempts are counted and after the last one it is
+		   given up */
+		test_assert(notify_outbox_finish(store, claimed, "HTTP 500",
+						 0, &error) == 0);
+		for (i = 1; i < NOTIFY_OUTBOX_MAX_ATTEMPTS; i++) {
+			array_clear(&msgs2);
+			test_assert_idx(notify_outbox_claim(store, pool, "d2", 10,
+							    &msgs2, &error) == 0 &&
+					array_count(&msgs2) == 1, i);
+			if (array_count(&msgs2) != 1)
+				break;
+			claimed = array_front(&msgs2);
+			test_assert_idx(claimed->attempts == i, i);
+			test_assert(notify_outbox_finish(store, claimed, "down",
+							 0, &error) == 0);
+		}
+		test_assert(notify_outbox_count_due(store, &error) == 0);
+	}
+	job_store_close(&store);
+	pool_unref(&pool);
+	test_end();
+}
+
 static void test_job_store_status_names(void)
 {
 	enum job_status status;
@@ -420,6 +493,7 @@ int main(int argc, char *argv[])
 		test_job_store_stale_and_cancel,
 		test_batch_store,
 		test_batch_status,
+		test_notify_outbox,
 		NULL
 	};
 	struct ioloop *ioloop;
