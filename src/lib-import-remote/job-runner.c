@@ -43,17 +43,23 @@ int job_runner_parse_store(const char *uri, const char **driver_r,
 	return 0;
 }
 
+/* The run's progress as the job's: a run that continues an earlier one
+   (after a pause, or its worker's death) finds what that one imported
+   already there, so it counts it as skipped: it is counted as imported. */
 static void job_runner_copy_progress(struct job *job,
 				     const struct import_progress *progress)
 {
+	unsigned long long base = job->run_base_imported;
+
 	job->folders_done = progress->folders_done;
 	job->folders_total = progress->folders_total;
 	job->msgs_done = progress->msgs_done;
 	job->msgs_total = progress->msgs_total;
-	job->bytes_done = progress->bytes_done;
-	job->bytes_total = progress->bytes_total;
-	job->imported = progress->imported;
-	job->skipped = progress->skipped_duplicates;
+	job->bytes_done = job->run_base_bytes + progress->bytes_done;
+	job->bytes_total = job->run_base_bytes + progress->bytes_total;
+	job->imported = base + progress->imported;
+	job->skipped = progress->skipped_duplicates > base ?
+		progress->skipped_duplicates - base : 0;
 	job->filtered = progress->filtered_by_date;
 	job->failed = progress->failed;
 }
@@ -68,8 +74,11 @@ void job_runner_get_progress(const struct job *job, time_t now,
 	progress_r->folders_total = job->folders_total;
 	progress_r->msgs_done = job->msgs_done;
 	progress_r->msgs_total = job->msgs_total;
-	progress_r->bytes_done = job->bytes_done;
-	progress_r->bytes_total = job->bytes_total;
+	/* the rate and ETA are this run's (it started at job->started) */
+	progress_r->bytes_done = job->bytes_done -
+		I_MIN(job->bytes_done, job->run_base_bytes);
+	progress_r->bytes_total = job->bytes_total -
+		I_MIN(job->bytes_total, job->run_base_bytes);
 	if (job->started != 0 && end > job->started)
 		progress_r->elapsed_msecs = (end - job->started) * 1000;
 }
@@ -311,6 +320,9 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 					errstr));
 	} else {
 		set.password = password;
+		/* what an earlier run of this job imported stays counted */
+		job->run_base_imported = job->imported;
+		job->run_base_bytes = job->bytes_done;
 		job->status = JOB_STATUS_RUNNING;
 		job_runner_read_quota(&ctx);
 		if (job_store_update(store, job, &errstr) < 0) {

@@ -11,7 +11,7 @@
 
 /* The schema this code writes. Each step in schema_steps[] takes the store
    from version i to i+1; open applies the missing ones. */
-#define JOB_STORE_SCHEMA_VERSION 10
+#define JOB_STORE_SCHEMA_VERSION 12
 /* lib-sql drivers are modules of Dovecot's module dir */
 #define JOB_STORE_SQL_MODULE_DIR MODULEDIR
 
@@ -167,6 +167,14 @@ static const char *job_store_schema_step(struct job_store *store,
 			"last_error TEXT NOT NULL)",
 			store->pgsql ? "BIGSERIAL PRIMARY KEY" :
 			"INTEGER PRIMARY KEY AUTOINCREMENT");
+	case 10:
+		/* what earlier runs of the job (before a pause or a worker's
+		   death) imported: the current run's rate leaves them out */
+		return "ALTER TABLE import_remote_jobs ADD COLUMN "
+			"run_base_imported BIGINT NOT NULL DEFAULT 0";
+	case 11:
+		return "ALTER TABLE import_remote_jobs ADD COLUMN "
+			"run_base_bytes BIGINT NOT NULL DEFAULT 0";
 	}
 	i_unreached();
 }
@@ -501,6 +509,8 @@ static int job_from_row(struct sql_result *result, pool_t pool,
 	job_r->batch_id = result_num(result, 27);
 	job_r->quota_used = result_num(result, 28);
 	job_r->superseded_by = result_num(result, 29);
+	job_r->run_base_imported = result_num(result, 30);
+	job_r->run_base_bytes = result_num(result, 31);
 	return 0;
 }
 
@@ -650,7 +660,8 @@ int job_store_update(struct job_store *store, const struct job *job,
 		"filtered = ?, failed = ?, error_code = ?, error_detail = ?, "
 		"source_password = CASE WHEN ? = 1 THEN '' "
 		"ELSE source_password END, folders_done = ?, "
-		"folders_total = ?, quota_used = ?, worker = ? WHERE id = ?");
+		"folders_total = ?, quota_used = ?, worker = ?, "
+		"run_base_imported = ?, run_base_bytes = ? WHERE id = ?");
 	sql_statement_bind_str(stmt, 0, job_status_name(job->status));
 	sql_statement_bind_int64(stmt, 1, job->started);
 	sql_statement_bind_int64(stmt, 2, job->finished);
@@ -676,7 +687,9 @@ int job_store_update(struct job_store *store, const struct job *job,
 	sql_statement_bind_int64(stmt, 16, job->folders_total);
 	sql_statement_bind_int64(stmt, 17, job->quota_used);
 	sql_statement_bind_str(stmt, 18, job->worker == NULL ? "" : job->worker);
-	sql_statement_bind_int64(stmt, 19, job->id);
+	sql_statement_bind_int64(stmt, 19, job->run_base_imported);
+	sql_statement_bind_int64(stmt, 20, job->run_base_bytes);
+	sql_statement_bind_int64(stmt, 21, job->id);
 	sql_update_stmt(trans, &stmt);
 	return job_store_commit(store, &trans, error_r);
 }

@@ -46,6 +46,9 @@ struct job {
 	unsigned long long quota_used;
 	/* the job that retried this one, 0 if none */
 	unsigned long long superseded_by;
+	/* what earlier runs of this job imported (messages, bytes): a run
+	   after a pause or a worker's death counts on from there */
+	unsigned long long run_base_imported, run_base_bytes;
 	bool cancel_requested;
 };
 ARRAY_DEFINE_TYPE(job, struct job);

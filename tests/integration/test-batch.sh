@@ -277,6 +277,8 @@ wait "$fake_pid"
 bstatus "$b8" b8-st2
 check_eq "resume: the job completes" completed "$(job_field b8-st2 m1@a.test status)"
 check_eq "resume: every message once" 20 "$(adm -f tab mailbox status -u m1@a.test messages INBOX | tail -1 | cut -f2)"
+check_eq "resume: the job counts what both runs imported" "imported 20 skipped 0" \
+	"imported $(job_field b8-st2 m1@a.test imported) skipped $(job_field b8-st2 m1@a.test skipped)"
 
 # --- cancel stops a running job at a safe point ---
 "$TOOLS/fakeimapd" --scenario slow-list --count 20 --max-conns 1 --timeout 90 \
@@ -369,6 +371,9 @@ worker b6r
 bstatus "$b6" b6-st2
 check_eq "domain quota: completes once the limit was raised" completed "$(bfield b6-st2 batch_status)"
 check "domain quota: the paused user's mailbox is complete, nothing twice" verify d2@d.test b6-v --map "Sent Items=Sent"
+check_eq "domain quota: the resumed job counts all it imported, as the others do" \
+	"$(job_field b6-st2 d1@d.test imported) $(job_field b6-st2 d1@d.test skipped)" \
+	"$(job_field b6-st2 d2@d.test imported) $(job_field b6-st2 d2@d.test skipped)"
 
 # --- a user's own quota: that job fails, the batch goes on ---
 printf 'source_email,source_password,destination_user\nsrcuser,srcpass,q1@a.test\nsrcuser,srcpass,q2@a.test\n' > "$IR_WORK/b7.csv"
