@@ -13,6 +13,7 @@
 #include "master-service.h"
 #include "settings-parser.h"
 #include "str-sanitize.h"
+#include "smtp-address.h"
 #include "doveadm.h"
 #include "doveadm-cmd.h"
 #include "doveadm-print.h"
@@ -86,21 +87,18 @@ static unsigned long long batch_parse_size(const char *str)
 	return bytes;
 }
 
+/* It becomes an SMTP recipient: one plain address, as the SMTP client
+   will parse it */
 static void batch_check_notify(const char *addr)
 {
-	const char *p;
+	const char *error;
 
-	/* it becomes an SMTP recipient: one plain address */
-	if (strlen(addr) > 254 || strchr(addr, '@') == NULL ||
-	    addr[0] == '@' || addr[strlen(addr)-1] == '@')
+	if (strlen(addr) > 254 ||
+	    smtp_address_parse_mailbox(pool_datastack_create(), addr, 0,
+				       NULL, &error) < 0 ||
+	    strchr(addr, '@') == NULL) {
 		i_fatal_status(EX_USAGE, "Invalid --notify '%s': give one "
 			       "email address", str_sanitize(addr, 64));
-	for (p = addr; *p != '\0'; p++) {
-		if ((unsigned char)*p <= ' ' || strchr("<>,;()\"\\", *p) != NULL) {
-			i_fatal_status(EX_USAGE, "Invalid --notify '%s': give "
-				       "one email address",
-				       str_sanitize(addr, 64));
-		}
 	}
 }
 
