@@ -245,25 +245,34 @@ bstatus "$b4" b4-st
 check_eq "cancel: its queued job is cancelled, not run" cancelled "$(job_field b4-st c1@a.test status)"
 adm import-remote batch resume "$b4" > /dev/null 2>&1
 check_eq "resume: a cancelled batch can't be (65)" 65 "$?"
-# --- pause stops a running job at a safe point; resume finishes it ---
-# 20 messages listed one at a time, 0.25 s each: a job of 5 s or more
+# slow_batch NAME USER CONNS: a batch of one job from a scripted server
+# that lists 20 messages one at a time, 0.25 s each (a job of 5 s or
+# more); a worker runs it in the background ($wpid) and this returns once
+# the job is running and has committed two messages. Sets $batch, $fake_pid.
 echo fakepass > "$IR_WORK/fake.pw"
-"$TOOLS/fakeimapd" --scenario slow-list --count 20 --max-conns 2 --timeout 90 \
-	--report "$OUT/slow.report" > "$OUT/slow.port" &
-fake_pid=$!
-for i in $(seq 1 50); do [ -s "$OUT/slow.port" ] && break; sleep 0.1; done
-printf 'source_email,source_password,destination_user,source_host,source_port,source_security\nfake,fakepass,m1@a.test,127.0.0.1,%s,none\n' \
-	"$(head -1 "$OUT/slow.port")" > "$IR_WORK/b8.csv"
-adm import-remote batch create --csv "$IR_WORK/b8.csv" --fetch-chunk 1 > "$OUT/b8.out" 2>&1
-b8=$(flow_field "$OUT/b8.out" batch)
-worker b8 &
-wpid=$!
-for i in $(seq 1 100); do
-	bstatus "$b8" b8-live
-	done_msgs=$(job_field b8-live m1@a.test messages)
-	[ "$(job_field b8-live m1@a.test status)" = running ] && [ "${done_msgs%/*}" -ge 2 ] && break
-	sleep 0.1
-done
+slow_batch() {
+	local name=$1 u=$2 i done_msgs
+	"$TOOLS/fakeimapd" --scenario slow-list --count 20 --max-conns "$3" --timeout 90 \
+		--report "$OUT/$name.report" > "$OUT/$name.port" &
+	fake_pid=$!
+	for i in $(seq 1 50); do [ -s "$OUT/$name.port" ] && break; sleep 0.1; done
+	printf 'source_email,source_password,destination_user,source_host,source_port,source_security\nfake,fakepass,%s,127.0.0.1,%s,none\n' \
+		"$u" "$(head -1 "$OUT/$name.port")" > "$IR_WORK/$name.csv"
+	adm import-remote batch create --csv "$IR_WORK/$name.csv" --fetch-chunk 1 > "$OUT/$name.out" 2>&1
+	batch=$(flow_field "$OUT/$name.out" batch)
+	worker "$name" &
+	wpid=$!
+	for i in $(seq 1 100); do
+		bstatus "$batch" "$name-live"
+		done_msgs=$(job_field "$name-live" "$u" messages)
+		[ "$(job_field "$name-live" "$u" status)" = running ] && [ "${done_msgs%/*}" -ge 2 ] && break
+		sleep 0.1
+	done
+}
+
+# --- pause stops a running job at a safe point; resume finishes it ---
+slow_batch b8 m1@a.test 2
+b8=$batch
 adm import-remote batch pause "$b8" > /dev/null 2>&1
 wait "$wpid"
 bstatus "$b8" b8-st1
@@ -281,22 +290,8 @@ check_eq "resume: the job counts what both runs imported" "imported 20 skipped 0
 	"imported $(job_field b8-st2 m1@a.test imported) skipped $(job_field b8-st2 m1@a.test skipped)"
 
 # --- cancel stops a running job at a safe point ---
-"$TOOLS/fakeimapd" --scenario slow-list --count 20 --max-conns 1 --timeout 90 \
-	--report "$OUT/slow2.report" > "$OUT/slow2.port" &
-fake_pid=$!
-for i in $(seq 1 50); do [ -s "$OUT/slow2.port" ] && break; sleep 0.1; done
-printf 'source_email,source_password,destination_user,source_host,source_port,source_security\nfake,fakepass,m2@a.test,127.0.0.1,%s,none\n' \
-	"$(head -1 "$OUT/slow2.port")" > "$IR_WORK/b9.csv"
-adm import-remote batch create --csv "$IR_WORK/b9.csv" --fetch-chunk 1 > "$OUT/b9.out" 2>&1
-b9=$(flow_field "$OUT/b9.out" batch)
-worker b9 &
-wpid=$!
-for i in $(seq 1 100); do
-	bstatus "$b9" b9-live
-	done_msgs=$(job_field b9-live m2@a.test messages)
-	[ "$(job_field b9-live m2@a.test status)" = running ] && [ "${done_msgs%/*}" -ge 2 ] && break
-	sleep 0.1
-done
+slow_batch b9 m2@a.test 1
+b9=$batch
 adm import-remote batch cancel "$b9" > /dev/null 2>&1
 wait "$wpid"
 wait "$fake_pid"
