@@ -11,4 +11,5 @@ cat "$OUT/scale.out"
 check_eq "scale: 200 users through 4 worker slots: Completed, every mailbox verified" 0 "$rc"
 check_contains "scale: all 200 jobs completed" "$OUT/scale.out" "| 200 | 4 | completed | 200 |"
 check_contains "scale: 200/200 mailboxes verified" "$OUT/scale.out" "| 200/200 |"
+check_contains "scale: the service's workers told the end once, by email and webhook" "$OUT/scale.out" "notifications: email 1, webhook 1"
 exit 0
