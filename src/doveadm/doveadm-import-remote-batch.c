@@ -23,6 +23,7 @@
 #include "secret-box.h"
 #include "batch-csv.h"
 #include "batch-store.h"
+#include "notify-outbox.h"
 #include "doveadm-import-remote.h"
 
 #include <unistd.h>
@@ -327,12 +328,24 @@ static void batch_print_header(const char *print_type)
 	doveadm_import_remote_header_num("storage_used");
 	doveadm_import_remote_header_num("storage_limit");
 	doveadm_print_header_simple("notify");
+	/* the notifications of its events: delivered, waiting (or being
+	   retried), given up */
+	doveadm_import_remote_header_num("notifications_sent");
+	doveadm_import_remote_header_num("notifications_pending");
+	doveadm_import_remote_header_num("notifications_failed");
 	doveadm_print_header_simple("created");
 }
 
-static void batch_print(const struct batch *batch)
+static void batch_print(struct job_store *store, const struct batch *batch)
 {
 	enum batch_status status = batch_get_status(batch);
+	struct notify_outbox_counts counts;
+	const char *error;
+
+	if (notify_outbox_count_batch(store, batch->id, &counts, &error) < 0) {
+		i_error("import-remote: %s", error);
+		i_zero(&counts);
+	}
 
 	doveadm_print(dec2str(batch->id));
 	doveadm_print(batch_status_name(status));
@@ -348,6 +361,9 @@ static void batch_print(const struct batch *batch)
 	doveadm_print_num(batch->quota_used);
 	doveadm_print_num(batch->storage_limit);
 	doveadm_print(batch->notify);
+	doveadm_print_num(counts.sent);
+	doveadm_print_num(counts.pending);
+	doveadm_print_num(counts.failed);
 	doveadm_print(t_strflocaltime("%Y-%m-%d %H:%M:%S", batch->created));
 }
 
@@ -370,7 +386,7 @@ static void cmd_batch_list(struct doveadm_cmd_context *cctx ATTR_UNUSED)
 	} else {
 		batch_print_header(DOVEADM_PRINT_TYPE_TABLE);
 		array_foreach(&batches, batch)
-			batch_print(batch);
+			batch_print(store, batch);
 	}
 	job_store_close(&store);
 	pool_unref(&pool);
@@ -501,7 +517,7 @@ static void batch_action(struct doveadm_cmd_context *cctx,
 	if (ret >= 0 && batch_store_get(store, pool, batch.id, &batch,
 					&error) > 0) {
 		batch_print_header(DOVEADM_PRINT_TYPE_FLOW);
-		batch_print(&batch);
+		batch_print(store, &batch);
 		if (action == BATCH_ACTION_RETRY_FAILED)
 			i_info("import-remote: %d failed job%s queued again",
 			       ret, ret == 1 ? "" : "s");

@@ -160,3 +160,38 @@ int notify_outbox_finish(struct job_store *store,
 	sql_update_stmt(trans, &stmt);
 	return job_store_commit(store, &trans, error_r);
 }
+
+int notify_outbox_count_batch(struct job_store *store,
+			      unsigned long long batch_id,
+			      struct notify_outbox_counts *counts_r,
+			      const char **error_r)
+{
+	struct sql_statement *stmt;
+	struct sql_result *result;
+	const char *state;
+	unsigned int count;
+	int ret;
+
+	i_zero(counts_r);
+	stmt = sql_statement_init(store->db,
+		"SELECT state, COUNT(*) FROM import_remote_notifications "
+		"WHERE batch_id = ? GROUP BY state");
+	sql_statement_bind_int64(stmt, 0, batch_id);
+	result = sql_statement_query_s(&stmt);
+	while ((ret = sql_result_next_row(result)) > 0) {
+		state = sql_result_get_field_value(result, 0);
+		count = result_num(result, 1);
+		if (state == NULL)
+			continue;
+		if (strcmp(state, "sent") == 0)
+			counts_r->sent += count;
+		else if (strcmp(state, "failed") == 0)
+			counts_r->failed += count;
+		else
+			counts_r->pending += count;
+	}
+	if (ret < 0)
+		*error_r = t_strdup(sql_result_get_error(result));
+	sql_result_unref(result);
+	return ret < 0 ? -1 : 0;
+}

@@ -31,6 +31,11 @@ struct notify_message {
 };
 ARRAY_DEFINE_TYPE(notify_message, struct notify_message);
 
+/* How a batch's notifications stand */
+struct notify_outbox_counts {
+	unsigned int sent, pending, failed;
+};
+
 int notify_outbox_add(struct job_store *store,
 		      const struct notify_message *msg, const char **error_r);
 /* Rows due now. Returns their number, or -1. */
@@ -45,5 +50,11 @@ int notify_outbox_claim(struct job_store *store, pool_t pool,
 int notify_outbox_finish(struct job_store *store,
 			 const struct notify_message *msg, const char *error,
 			 unsigned int retry_secs, const char **error_r);
+
+/* Count a batch's notifications by state. Returns 0, or -1. */
+int notify_outbox_count_batch(struct job_store *store,
+			      unsigned long long batch_id,
+			      struct notify_outbox_counts *counts_r,
+			      const char **error_r);
 
 #endif

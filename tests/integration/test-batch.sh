@@ -199,6 +199,10 @@ PY
 }
 check_eq "webhook: the failed call was delivered again, same delivery id" yes "$(hook_status retried)"
 check_eq "webhook: the completions of this batch, once each" 2 "$(hook_status "$b1" completed)"
+adm -f json import-remote batch list > "$OUT/list-b1.json" 2>&1
+check_eq "list: the batch's notifications, all delivered" "4 0 0" "$(python3 -c 'import json,sys
+b=[b for b in json.load(open(sys.argv[1])) if b["batch"]==sys.argv[2]][0]
+print(b["notifications_sent"],b["notifications_pending"],b["notifications_failed"])' "$OUT/list-b1.json" "$b1")"
 
 # --- more than half failed: told once, besides the completion ---
 cat > "$IR_WORK/b2.csv" <<CSV
