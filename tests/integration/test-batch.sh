@@ -7,6 +7,7 @@
 # listener on loopback, each exactly once.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
+. "$TESTS_DIR/lib/pgsql.sh"
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 40 -s 5 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 0; }
@@ -80,7 +81,7 @@ used_bytes() {
 	adm -f tab quota get -u "$1" | awk -F'\t' '$1=="User quota" && $2=="STORAGE"{print $3*1024}'
 }
 
-for u in a1 a2 a3 a4 h1 h2 h3 h4 h5 h6 p1 p2 c1 q2 m1 m2 gone; do
+for u in a1 a2 a3 a4 h1 h2 h3 h4 h5 h6 p1 p2 c1 q2 m1 m2 gone g1 g2; do
 	add_dest_user "$u@a.test"
 done
 for u in s1 s2 s3; do
@@ -410,4 +411,24 @@ arrived=os.path.getmtime(sys.argv[3])
 assert fin is not None and fin < arrived + 4, (fin, arrived)' "$JOBS/jobs.db" "$b11" "$hook"
 check_eq "slow webhook: the events came after it, delivered by the same run" "1 1" \
 	"$(hook_status "$b11" half_failed) $(hook_status "$b11" completed)"
+# --- the same on a PostgreSQL store: batch, worker, notifications ---
+pgdir=$IR_WORK/pgsql
+if ir_pgsql_start "$pgdir"; then
+	PG=(-o "plugin/import_remote_store=pgsql:$PGSQL_CONNECT")
+	printf 'source_email,source_password,destination_user\nsrcuser,srcpass,g1@a.test\nsrcuser,wrong,g2@a.test\n' > "$IR_WORK/bpg.csv"
+	adm "${PG[@]}" import-remote batch create --csv "$IR_WORK/bpg.csv" --host 127.0.0.1 \
+		--port "$SRC_IMAPS_PORT" --notify pg@example.test > "$OUT/bpg.out" 2>&1
+	bpg=$(flow_field "$OUT/bpg.out" batch)
+	"$WORKER" -c "$DEST_CONF" "${PG[@]}" -1 > "$OUT/worker.bpg" 2>&1
+	adm "${PG[@]}" -f json import-remote batch status "$bpg" > "$OUT/bpg-st" 2>&1
+	check_eq "pgsql store: the batch completes with errors" "completed_with_errors completed failed" \
+		"$(bfield bpg-st batch_status) $(job_field bpg-st g1@a.test status) $(job_field bpg-st g2@a.test status)"
+	check "pgsql store: the mailbox equals the source" verify g1@a.test bpg-v --map "Sent Items=Sent"
+	check_eq "pgsql store: the end told once by email" 1 \
+		"$(grep -l -F 'To: pg@example.test' "$MAILS"/*.eml | xargs grep -l -F "Subject: Import batch $bpg: Completed with errors" | wc -l)"
+	check_not_contains "pgsql store: the deliverer had no trouble" "$OUT/worker.bpg" "Error"
+	ir_pgsql_stop "$pgdir"
+else
+	fail "pgsql store: PostgreSQL could not be started"
+fi
 exit 0
