@@ -11,7 +11,7 @@
 
 /* The schema this code writes. Each step in schema_steps[] takes the store
    from version i to i+1; open applies the missing ones. */
-#define JOB_STORE_SCHEMA_VERSION 12
+#define JOB_STORE_SCHEMA_VERSION 14
 /* lib-sql drivers are modules of Dovecot's module dir */
 #define JOB_STORE_SQL_MODULE_DIR MODULEDIR
 
@@ -175,6 +175,14 @@ static const char *job_store_schema_step(struct job_store *store,
 	case 11:
 		return "ALTER TABLE import_remote_jobs ADD COLUMN "
 			"run_base_bytes BIGINT NOT NULL DEFAULT 0";
+	case 12:
+		/* the history grows for ever: claims look at the queued and
+		   live jobs, status and history at one user's */
+		return "CREATE INDEX IF NOT EXISTS import_remote_jobs_status "
+			"ON import_remote_jobs (status)";
+	case 13:
+		return "CREATE INDEX IF NOT EXISTS import_remote_jobs_username "
+			"ON import_remote_jobs (username)";
 	}
 	i_unreached();
 }
