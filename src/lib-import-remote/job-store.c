@@ -736,11 +736,37 @@ int job_store_cancel(struct job_store *store, unsigned long long id,
 	return job_store_commit(store, &trans, error_r);
 }
 
-int job_store_retry(struct job_store *store, unsigned long long id,
-		    unsigned long long *new_id_r, const char **error_r)
+/* Set the job's superseded_by (and erase its password) if it is still
+   "from". Returns 1 if it was, 0 if not, -1. */
+static int job_store_set_superseded(struct job_store *store,
+				    unsigned long long id,
+				    unsigned long long from,
+				    unsigned long long to,
+				    const char **error_r)
 {
 	struct sql_transaction_context *trans;
 	struct sql_statement *stmt;
+	unsigned int affected = 0;
+
+	trans = sql_transaction_begin(store->db);
+	stmt = sql_statement_init(store->db,
+		"UPDATE import_remote_jobs SET superseded_by = ?, "
+		"source_password = CASE WHEN ? = 1 THEN '' "
+		"ELSE source_password END WHERE id = ? AND superseded_by = ?");
+	sql_statement_bind_int64(stmt, 0, to);
+	/* the password lives on in the new job only */
+	sql_statement_bind_int64(stmt, 1, to != id && to != 0);
+	sql_statement_bind_int64(stmt, 2, id);
+	sql_statement_bind_int64(stmt, 3, from);
+	sql_update_stmt_get_rows(trans, &stmt, &affected);
+	if (job_store_commit(store, &trans, error_r) < 0)
+		return -1;
+	return affected > 0 ? 1 : 0;
+}
+
+int job_store_retry(struct job_store *store, unsigned long long id,
+		    unsigned long long *new_id_r, const char **error_r)
+{
 	struct job job;
 	pool_t pool;
 	int ret;
@@ -751,30 +777,33 @@ int job_store_retry(struct job_store *store, unsigned long long id,
 		*error_r = t_strdup_printf("Job %llu is %s, not failed",
 					   id, job_status_name(job.status));
 		ret = -1;
-	} else if (ret > 0 && job.superseded_by != 0) {
-		*error_r = t_strdup_printf("Job %llu was retried already, as "
-					   "job %llu", id, job.superseded_by);
-		ret = -1;
-	} else if (ret > 0 && job.source_password[0] == '\0') {
+	} else if (ret > 0 && job.source_password[0] == '\0' &&
+		   job.superseded_by == 0) {
 		*error_r = t_strdup_printf("Job %llu has no stored password",
 					   id);
 		ret = -1;
-	} else if (ret > 0 && job_store_create(store, &job, new_id_r,
-					       error_r) < 0) {
+	} else if (ret > 0) {
+		/* one retry per job, also when two come at once: the one
+		   that marks the job (as superseded by itself, meanwhile)
+		   goes on */
+		ret = job_store_set_superseded(store, id, 0, id, error_r);
+		if (ret == 0) {
+			*error_r = t_strdup_printf("Job %llu was retried "
+				"already", id);
+			ret = -1;
+		}
+	}
+	if (ret > 0 && job_store_create(store, &job, new_id_r, error_r) < 0) {
+		/* not retried after all */
+		const char *error;
+
+		if (job_store_set_superseded(store, id, id, 0, &error) < 0)
+			i_error("import-remote: Job %llu: %s", id, error);
 		ret = -1;
 	}
-	if (ret > 0) {
-		/* the password lives on in the new job only */
-		trans = sql_transaction_begin(store->db);
-		stmt = sql_statement_init(store->db,
-			"UPDATE import_remote_jobs SET source_password = '', "
-			"superseded_by = ? WHERE id = ?");
-		sql_statement_bind_int64(stmt, 0, *new_id_r);
-		sql_statement_bind_int64(stmt, 1, id);
-		sql_update_stmt(trans, &stmt);
-		if (job_store_commit(store, &trans, error_r) < 0)
-			ret = -1;
-	}
+	if (ret > 0 &&
+	    job_store_set_superseded(store, id, id, *new_id_r, error_r) < 0)
+		ret = -1;
 	pool_unref(&pool);
 	return ret;
 }
