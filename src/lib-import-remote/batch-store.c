@@ -248,21 +248,6 @@ int batch_store_list_jobs(struct job_store *store, pool_t pool,
 	return job_store_query_jobs(stmt, pool, jobs, error_r) < 0 ? -1 : 0;
 }
 
-/* Run one UPDATE; returns the rows it changed, or -1 */
-static int batch_store_update(struct job_store *store,
-			      struct sql_statement *stmt,
-			      const char **error_r)
-{
-	struct sql_transaction_context *trans;
-	unsigned int affected = 0;
-
-	trans = sql_transaction_begin(store->db);
-	sql_update_stmt_get_rows(trans, &stmt, &affected);
-	if (job_store_commit(store, &trans, error_r) < 0)
-		return -1;
-	return affected > 0 ? 1 : 0;
-}
-
 int batch_store_pause(struct job_store *store, unsigned long long id,
 		      const char *reason, const char **error_r)
 {
@@ -275,7 +260,7 @@ int batch_store_pause(struct job_store *store, unsigned long long id,
 	sql_statement_bind_str(stmt, 0, reason);
 	sql_statement_bind_int64(stmt, 1, ioloop_time);
 	sql_statement_bind_int64(stmt, 2, id);
-	return batch_store_update(store, stmt, error_r);
+	return job_store_update_rows(store, stmt, error_r);
 }
 
 int batch_store_resume(struct job_store *store, unsigned long long id,
@@ -295,7 +280,7 @@ int batch_store_resume(struct job_store *store, unsigned long long id,
 	sql_statement_bind_int64(stmt, 2,
 		storage_limit == (unsigned long long)-1 ? 0 : storage_limit);
 	sql_statement_bind_int64(stmt, 3, id);
-	return batch_store_update(store, stmt, error_r);
+	return job_store_update_rows(store, stmt, error_r);
 }
 
 int batch_store_cancel(struct job_store *store, unsigned long long id,
@@ -352,7 +337,7 @@ int batch_store_retry_failed(struct job_store *store, unsigned long long id,
 		"notified_half_failed = 0, updated = ? WHERE id = ?");
 	sql_statement_bind_int64(stmt, 0, ioloop_time);
 	sql_statement_bind_int64(stmt, 1, id);
-	if (batch_store_update(store, stmt, error_r) < 0)
+	if (job_store_update_rows(store, stmt, error_r) < 0)
 		return -1;
 	return count;
 }
@@ -378,5 +363,5 @@ int batch_store_mark_notified(struct job_store *store, unsigned long long id,
 		"UPDATE import_remote_batches SET %s = 1 "
 		"WHERE id = ? AND %s = 0", column, column));
 	sql_statement_bind_int64(stmt, 0, id);
-	return batch_store_update(store, stmt, error_r);
+	return job_store_update_rows(store, stmt, error_r);
 }

@@ -738,17 +738,27 @@ int job_store_cancel(struct job_store *store, unsigned long long id,
 
 /* Set the job's superseded_by (and erase its password) if it is still
    "from". Returns 1 if it was, 0 if not, -1. */
+int job_store_update_rows(struct job_store *store, struct sql_statement *stmt,
+			  const char **error_r)
+{
+	struct sql_transaction_context *trans;
+	unsigned int affected = 0;
+
+	trans = sql_transaction_begin(store->db);
+	sql_update_stmt_get_rows(trans, &stmt, &affected);
+	if (job_store_commit(store, &trans, error_r) < 0)
+		return -1;
+	return affected > 0 ? 1 : 0;
+}
+
 static int job_store_set_superseded(struct job_store *store,
 				    unsigned long long id,
 				    unsigned long long from,
 				    unsigned long long to,
 				    const char **error_r)
 {
-	struct sql_transaction_context *trans;
 	struct sql_statement *stmt;
-	unsigned int affected = 0;
 
-	trans = sql_transaction_begin(store->db);
 	stmt = sql_statement_init(store->db,
 		"UPDATE import_remote_jobs SET superseded_by = ?, "
 		"source_password = CASE WHEN ? = 1 THEN '' "
@@ -758,10 +768,7 @@ static int job_store_set_superseded(struct job_store *store,
 	sql_statement_bind_int64(stmt, 1, to != id && to != 0);
 	sql_statement_bind_int64(stmt, 2, id);
 	sql_statement_bind_int64(stmt, 3, from);
-	sql_update_stmt_get_rows(trans, &stmt, &affected);
-	if (job_store_commit(store, &trans, error_r) < 0)
-		return -1;
-	return affected > 0 ? 1 : 0;
+	return job_store_update_rows(store, stmt, error_r);
 }
 
 int job_store_retry(struct job_store *store, unsigned long long id,

@@ -128,7 +128,6 @@ int notify_outbox_finish(struct job_store *store,
 			 const struct notify_message *msg, const char *error,
 			 unsigned int retry_secs, const char **error_r)
 {
-	struct sql_transaction_context *trans;
 	struct sql_statement *stmt;
 	unsigned int attempts = msg->attempts + 1;
 	unsigned long long delay = retry_secs;
@@ -146,7 +145,6 @@ int notify_outbox_finish(struct job_store *store,
 	if (delay > NOTIFY_OUTBOX_MAX_DELAY_SECS)
 		delay = NOTIFY_OUTBOX_MAX_DELAY_SECS;
 
-	trans = sql_transaction_begin(store->db);
 	stmt = sql_statement_init(store->db,
 		"UPDATE import_remote_notifications SET state = ?, "
 		"attempts = ?, next_attempt = ?, claimed_by = '', "
@@ -157,8 +155,7 @@ int notify_outbox_finish(struct job_store *store,
 	sql_statement_bind_int64(stmt, 3, error == NULL ? ioloop_time : 0);
 	sql_statement_bind_str(stmt, 4, error == NULL ? "" : error);
 	sql_statement_bind_int64(stmt, 5, msg->id);
-	sql_update_stmt(trans, &stmt);
-	return job_store_commit(store, &trans, error_r);
+	return job_store_update_rows(store, stmt, error_r) < 0 ? -1 : 0;
 }
 
 int notify_outbox_count_batch(struct job_store *store,
