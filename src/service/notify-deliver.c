@@ -50,6 +50,9 @@ static int notify_deliver_email(const struct notify_message *msg,
 	smtp_set.submission_timeout = set->timeout_secs;
 	smtp_set.submission_ssl = "no";
 	i_zero(&input);
+	/* a worker run by hand as root hands mail to sendmail as root, as
+	   cron does; the service's workers run as the mail user */
+	input.allow_root = TRUE;
 
 	submit = smtp_submit_init_simple(&input, &smtp_set, mail_from);
 	smtp_submit_add_rcpt(submit, rcpt_to);

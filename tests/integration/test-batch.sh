@@ -411,6 +411,23 @@ arrived=os.path.getmtime(sys.argv[3])
 assert fin is not None and fin < arrived + 4, (fin, arrived)' "$JOBS/jobs.db" "$b11" "$hook"
 check_eq "slow webhook: the events came after it, delivered by the same run" "1 1" \
 	"$(hook_status "$b11" half_failed) $(hook_status "$b11" completed)"
+# --- without import_remote_submission_host, mail goes to sendmail ---
+# (run as the worker runs: the mail user, who can write in $JOBS)
+cat > "$IR_WORK/sendmail" <<SH
+#!/bin/sh
+echo "\$@" > "$JOBS/sendmail.args"
+cat > "$JOBS/sendmail.msg"
+SH
+chmod 755 "$IR_WORK/sendmail"
+printf 'source_email,source_password,destination_user\nsrcuser,wrong,h4@a.test\n' > "$IR_WORK/bsm.csv"
+adm import-remote batch create --csv "$IR_WORK/bsm.csv" --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
+	--notify sm@example.test > "$OUT/bsm.out" 2>&1
+bsm=$(flow_field "$OUT/bsm.out" batch)
+"$WORKER" -c "$DEST_CONF" -o plugin/import_remote_submission_host= \
+	-o "plugin/import_remote_sendmail_path=$IR_WORK/sendmail" -1 > "$OUT/worker.bsm" 2>&1
+check_eq "sendmail: called with the envelope" "-i -f imports@example.test -- sm@example.test" "$(cat "$JOBS/sendmail.args" 2>/dev/null)"
+check_contains "sendmail: gets the notification" "$JOBS/sendmail.msg" "Subject: Import batch $bsm: Completed with errors"
+
 # --- the same on a PostgreSQL store: batch, worker, notifications ---
 pgdir=$IR_WORK/pgsql
 if ir_pgsql_start "$pgdir"; then
