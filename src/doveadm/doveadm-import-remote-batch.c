@@ -106,7 +106,7 @@ static void batch_check_notify(const char *addr)
 /* Every destination user must exist. Returns -1 if the user database
    couldn't be asked. */
 static int batch_check_users(pool_t pool, const ARRAY_TYPE(batch_csv_row) *rows,
-			     ARRAY_TYPE(const_string) *errors)
+			     ARRAY_TYPE(batch_csv_error) *errors)
 {
 	struct mail_storage_service_ctx *storage_service;
 	struct mail_storage_service_input input;
@@ -160,12 +160,77 @@ static void batch_wipe_passwords(ARRAY_TYPE(batch_csv_row) *rows)
 	}
 }
 
+/* What create (or --dry-run) says about the file: a row per problem, or
+   with --dry-run a row per job it would queue. One set of columns for
+   both, so that a program reads either the same way. */
+static void batch_print_check_header(void)
+{
+	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
+	doveadm_print_header_simple("result");
+	doveadm_import_remote_header_num("line");
+	doveadm_print_header_simple("column");
+	doveadm_print_header_simple("field");
+	doveadm_print_header_simple("destination");
+	doveadm_print_header_simple("source");
+	doveadm_print_header_simple("error");
+}
+
+static void batch_print_errors(const ARRAY_TYPE(batch_csv_error) *errors)
+{
+	const struct batch_csv_error *error;
+	unsigned int printed = 0;
+
+	batch_print_check_header();
+	array_foreach(errors, error) {
+		if (printed++ == BATCH_CREATE_MAX_ERRORS) {
+			doveadm_print("error");
+			doveadm_print_num(0);
+			doveadm_print("");
+			doveadm_print("");
+			doveadm_print("");
+			doveadm_print("");
+			doveadm_print(t_strdup_printf("... and %u more",
+				array_count(errors) - BATCH_CREATE_MAX_ERRORS));
+			break;
+		}
+		doveadm_print("error");
+		doveadm_print_num(error->line);
+		doveadm_print(error->column == 0 ? "" : dec2str(error->column));
+		doveadm_print(error->field == NULL ? "" : error->field);
+		doveadm_print("");
+		doveadm_print("");
+		doveadm_print(batch_csv_error_str(error));
+	}
+}
+
+static void batch_print_plan(const ARRAY_TYPE(batch_csv_row) *rows,
+			     const struct import_remote_settings *set)
+{
+	struct import_remote_settings row_set = *set;
+	const struct batch_csv_row *row;
+
+	batch_print_check_header();
+	array_foreach(rows, row) {
+		row_set.port = row->port;
+		row_set.ssl = row->ssl;
+		doveadm_print("ok");
+		doveadm_print_num(row->line);
+		doveadm_print("");
+		doveadm_print("");
+		doveadm_print(row->dest_user);
+		doveadm_print(t_strdup_printf("%s@%s:%u/%s", row->source_user,
+			row->host, import_remote_settings_get_port(&row_set),
+			import_remote_ssl_name(row->ssl)));
+		doveadm_print("");
+	}
+}
+
 static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 {
 	struct import_remote_settings set, check_set;
 	struct batch_csv_defaults defaults;
 	ARRAY_TYPE(batch_csv_row) rows;
-	ARRAY_TYPE(const_string) errors;
+	ARRAY_TYPE(batch_csv_error) errors;
 	ARRAY_TYPE(job) jobs;
 	const struct batch_csv_row *row;
 	unsigned char key[SECRET_BOX_KEY_LEN];
@@ -175,10 +240,11 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 	unsigned long long batch_id;
 	const char *path, *str, *error, *options;
 	buffer_t *csv;
-	unsigned int printed = 0;
+	bool dry_run = FALSE;
 	pool_t pool;
 	int ret;
 
+	(void)doveadm_cmd_param_bool(cctx, "dry-run", &dry_run);
 	if (!doveadm_cmd_param_str(cctx, "csv", &path))
 		i_fatal_status(EX_USAGE, "Missing --csv <file>");
 	pool = pool_alloconly_create("batch create", 16384);
@@ -216,21 +282,21 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 	}
 	if (array_count(&errors) > 0) {
 		batch_wipe_passwords(&rows);
-		doveadm_print_init(DOVEADM_PRINT_TYPE_FLOW);
-		doveadm_print_header_simple("error");
-		array_foreach_elem(&errors, str) {
-			if (printed++ == BATCH_CREATE_MAX_ERRORS) {
-				doveadm_print(t_strdup_printf("... and %u more",
-					array_count(&errors) -
-					BATCH_CREATE_MAX_ERRORS));
-				break;
-			}
-			doveadm_print(str);
+		batch_print_errors(&errors);
+		/* a dry run's answer is its rows (the doveadm HTTP API
+		   returns no rows with a failure) */
+		if (!dry_run) {
+			i_error("import-remote: %s: %u error%s; nothing was "
+				"queued", path, array_count(&errors),
+				array_count(&errors) == 1 ? "" : "s");
+			doveadm_exit_code = EX_DATAERR;
 		}
-		i_error("import-remote: %s: %u error%s; nothing was queued",
-			path, array_count(&errors),
-			array_count(&errors) == 1 ? "" : "s");
-		doveadm_exit_code = EX_DATAERR;
+		pool_unref(&pool);
+		return;
+	}
+	if (dry_run) {
+		batch_print_plan(&rows, &set);
+		batch_wipe_passwords(&rows);
 		pool_unref(&pool);
 		return;
 	}
@@ -549,11 +615,12 @@ static void cmd_batch_retry_failed(struct doveadm_cmd_context *cctx)
 struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_create = {
 	.name = "import-remote batch create",
 	.cmd = cmd_batch_create,
-	.usage = "--csv <file> [--notify <address>] "
+	.usage = "--csv <file> [--dry-run] [--notify <address>] "
 		"[--storage-limit <size>] [--host <host>] "
 		DOVEADM_IMPORT_REMOTE_JOB_USAGE,
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('\0', "csv", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', "dry-run", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "notify", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "storage-limit", CMD_PARAM_STR, 0)
 DOVEADM_IMPORT_REMOTE_JOB_PARAMS

@@ -32,7 +32,7 @@ struct batch_csv_parser {
 	pool_t pool;
 	const unsigned char *p, *end;
 	unsigned int line;
-	ARRAY_TYPE(const_string) *errors;
+	ARRAY_TYPE(batch_csv_error) *errors;
 	/* which field of a record holds which column (-1 = none) */
 	int field_column[BATCH_CSV_COLUMN_COUNT];
 	unsigned int field_count;
@@ -44,48 +44,50 @@ const char *batch_csv_column_name(enum batch_csv_column column)
 	return batch_csv_column_names[column];
 }
 
+const char *batch_csv_error_str(const struct batch_csv_error *error)
+{
+	string_t *str = t_str_new(128);
+
+	str_printfa(str, "line %u", error->line);
+	if (error->column != 0)
+		str_printfa(str, ", column %u", error->column);
+	if (error->field != NULL)
+		str_printfa(str, " (%s)", error->field);
+	str_printfa(str, ": %s", error->reason);
+	return str_c(str);
+}
+
+static void
+batch_csv_push_error(pool_t pool, ARRAY_TYPE(batch_csv_error) *errors,
+		     unsigned int line, unsigned int column,
+		     const char *field, const char *reason)
+{
+	struct batch_csv_error *error = array_append_space(errors);
+
+	error->line = line;
+	error->column = column;
+	error->field = field;
+	error->reason = p_strdup(pool, reason);
+}
+
 static void ATTR_FORMAT(4, 5)
 batch_csv_error(struct batch_csv_parser *parser, unsigned int line,
 		unsigned int column_pos, const char *fmt, ...)
 {
-	const char *msg;
 	va_list args;
 
 	va_start(args, fmt);
-	msg = t_strdup_vprintf(fmt, args);
+	batch_csv_push_error(parser->pool, parser->errors, line, column_pos,
+			     NULL, t_strdup_vprintf(fmt, args));
 	va_end(args);
-	if (column_pos == 0)
-		msg = p_strdup_printf(parser->pool, "line %u: %s", line, msg);
-	else {
-		msg = p_strdup_printf(parser->pool, "line %u, column %u: %s",
-				      line, column_pos, msg);
-	}
-	array_push_back(parser->errors, &msg);
 }
 
-/* "line 4, column 5 (source_port): reason"; a column that isn't in the
-   file (pos 0) is only named */
-static const char *
-batch_csv_format_column_error(pool_t pool, unsigned int line,
-			      unsigned int pos, enum batch_csv_column column,
-			      const char *reason)
-{
-	if (pos == 0) {
-		return p_strdup_printf(pool, "line %u (%s): %s", line,
-				       batch_csv_column_name(column), reason);
-	}
-	return p_strdup_printf(pool, "line %u, column %u (%s): %s", line, pos,
-			       batch_csv_column_name(column), reason);
-}
-
-void batch_csv_add_row_error(pool_t pool, ARRAY_TYPE(const_string) *errors,
+void batch_csv_add_row_error(pool_t pool, ARRAY_TYPE(batch_csv_error) *errors,
 			     const struct batch_csv_row *row,
 			     enum batch_csv_column column, const char *reason)
 {
-	const char *msg = batch_csv_format_column_error(pool, row->line,
-		row->column_pos[column], column, reason);
-
-	array_push_back(errors, &msg);
+	batch_csv_push_error(pool, errors, row->line, row->column_pos[column],
+			     batch_csv_column_name(column), reason);
 }
 
 /* A quoted value, for messages: never a password's */
@@ -308,10 +310,10 @@ static void batch_csv_column_error(struct batch_csv_parser *parser,
 				   const char *reason)
 {
 	int pos = parser->field_column[column];
-	const char *msg = batch_csv_format_column_error(parser->pool, line,
-		pos < 0 ? 0 : (unsigned int)pos + 1, column, reason);
 
-	array_push_back(parser->errors, &msg);
+	batch_csv_push_error(parser->pool, parser->errors, line,
+			     pos < 0 ? 0 : (unsigned int)pos + 1,
+			     batch_csv_column_name(column), reason);
 }
 
 /* A field's checks common to every column. Returns the value, or NULL
@@ -450,7 +452,7 @@ static int batch_csv_parse_row(struct batch_csv_parser *parser,
 int batch_csv_parse(const unsigned char *data, size_t size, pool_t pool,
 		    const struct batch_csv_defaults *defaults,
 		    ARRAY_TYPE(batch_csv_row) *rows,
-		    ARRAY_TYPE(const_string) *errors)
+		    ARRAY_TYPE(batch_csv_error) *errors)
 {
 	struct batch_csv_parser parser;
 	ARRAY_TYPE(batch_csv_field) fields;

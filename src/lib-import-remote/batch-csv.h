@@ -45,20 +45,33 @@ struct batch_csv_row {
 };
 ARRAY_DEFINE_TYPE(batch_csv_row, struct batch_csv_row);
 
-const char *batch_csv_column_name(enum batch_csv_column column);
+/* One problem in the file */
+struct batch_csv_error {
+	unsigned int line;
+	/* its place in the file, 0 if the problem isn't one field's */
+	unsigned int column;
+	/* the column's name, NULL if none */
+	const char *field;
+	const char *reason;
+};
+ARRAY_DEFINE_TYPE(batch_csv_error, struct batch_csv_error);
 
-/* Parse and validate the whole file. Rows go to rows, one message per
-   problem to errors ("line 4, column 5 (source_port): ..."). Returns 0 if
-   the file is valid (errors empty), -1 if not. Strings are allocated from
-   pool (passwords too: the caller wipes the pool's memory when done). */
+const char *batch_csv_column_name(enum batch_csv_column column);
+/* "line 4, column 5 (source_port): invalid port '99999' (1-65535)" */
+const char *batch_csv_error_str(const struct batch_csv_error *error);
+
+/* Parse and validate the whole file. Rows go to rows, every problem to
+   errors. Returns 0 if the file is valid (errors empty), -1 if not.
+   Strings are allocated from pool (passwords too: the caller wipes them
+   when done). */
 int batch_csv_parse(const unsigned char *data, size_t size, pool_t pool,
 		    const struct batch_csv_defaults *defaults,
 		    ARRAY_TYPE(batch_csv_row) *rows,
-		    ARRAY_TYPE(const_string) *errors);
+		    ARRAY_TYPE(batch_csv_error) *errors);
 
 /* Add an error about a row's column (e.g. an unknown destination user
    found by the caller). */
-void batch_csv_add_row_error(pool_t pool, ARRAY_TYPE(const_string) *errors,
+void batch_csv_add_row_error(pool_t pool, ARRAY_TYPE(batch_csv_error) *errors,
 			     const struct batch_csv_row *row,
 			     enum batch_csv_column column, const char *reason);
 

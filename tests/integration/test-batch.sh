@@ -30,6 +30,8 @@ trap 'kill $SMTP_PID $HTTP_PID 2>/dev/null; ir_cleanup' EXIT
 
 JOBS=$IR_WORK/jobs
 mkdir -p "$JOBS" "$IR_WORK/domainquota"
+# doveadm's HTTP API, as a control panel drives it
+API_PORT=$(ir_free_port)
 # a per-domain quota root next to each user's own: the storage a domain's
 # users share
 IR_DEST_EXTRA_CONF="plugin {
@@ -42,6 +44,13 @@ IR_DEST_EXTRA_CONF="plugin {
   import_remote_notify_retry_interval = 1s
   import_remote_shared_quota_root = Domain quota
   quota2 = dict:Domain quota:%d:file:$IR_WORK/domainquota/%d.quota
+}
+doveadm_api_key = api-s3cret
+service doveadm {
+  inet_listener http {
+    address = 127.0.0.1
+    port = $API_PORT
+  }
 }"
 export IR_DEST_EXTRA_CONF
 ir_source_start "$IR_WORK/corpus/Maildir" .
@@ -56,6 +65,11 @@ add_dest_user() {
 	echo "$1:{PLAIN}destpass:$IR_UID:$IR_GID::$h::userdb_mail=sdbox:~/sdbox ${2:-}" >> "$IR_WORK/dst/passwd"
 }
 adm() { doveadm -c "$DEST_CONF" "$@"; }
+# api JSON: a doveadm HTTP API request, its answer on stdout
+api() {
+	curl -s -H "Authorization: X-Dovecot-API $(printf api-s3cret | base64)" \
+		-H 'Content-Type: application/json' -d "$1" "http://127.0.0.1:$API_PORT/doveadm/v1"
+}
 # auth re-reads a changed passwd-file at most once a second: restart
 restart_dest() {
 	ir_stop_instance "$IR_WORK/dst"
@@ -106,6 +120,15 @@ check_contains "create: duplicate destination" "$OUT/bad.out" "line 5, column 3 
 check_contains "create: bad security value" "$OUT/bad.out" "line 5, column 6 (source_security): invalid security 'smtp'"
 check_contains "create: says nothing was queued" "$OUT/bad.err" "5 errors; nothing was queued"
 check "create: no password in any output" sh -c "! grep -q Secret '$OUT/bad.out' '$OUT/bad.err'"
+adm -f json import-remote batch create --csv "$IR_WORK/bad.csv" --dry-run > "$OUT/bad-dry.json" 2> "$OUT/bad-dry.err"
+check_eq "create --dry-run: an invalid CSV's problems as rows, exit 0" "0 error 2 5 source_port" \
+	"$? $(python3 -c 'import json,sys;r=json.load(open(sys.argv[1]))[0];print(r["result"],r["line"],r["column"],r["field"])' "$OUT/bad-dry.json")"
+api '[["importRemoteBatchCreate",{"csv":"'"$IR_WORK/bad.csv"'","dryRun":true},"t1"]]' > "$OUT/api-bad.json"
+check_eq "HTTP API: a dry run returns every problem" "5 unknown destination user 'nobody@a.test'" \
+	"$(python3 -c 'import json,sys;r=json.load(open(sys.argv[1]))[0][1];print(len(r),[e["error"] for e in r if e["line"]==3][0].split(": ",1)[1])' "$OUT/api-bad.json")"
+check_not_contains "HTTP API: no password in the answer" "$OUT/api-bad.json" "Secret"
+api '[["importRemoteBatchCreate",{"csv":"'"$IR_WORK/bad.csv"'"},"t2"]]' > "$OUT/api-bad2.json"
+check_contains "HTTP API: create of an invalid CSV fails with 65" "$OUT/api-bad2.json" '"exitCode":65'
 adm -f json import-remote batch list > "$OUT/list0.out" 2>&1
 check_eq "create: no batch stored from an invalid file" "[]" "$(tr -d ' \n' < "$OUT/list0.out")"
 adm import-remote batch create > /dev/null 2>&1
@@ -121,6 +144,12 @@ srcuser,srcpass,a1@a.test
 srcuser,srcpass,a3@a.test
 srcuser2,Pw2secret,a4@a.test
 CSV
+adm -f json import-remote batch create --csv "$IR_WORK/b1.csv" --host 127.0.0.1 \
+	--port "$SRC_IMAPS_PORT" --dry-run > "$OUT/b1-dry.json" 2> "$OUT/b1-dry.err"
+check_eq "create --dry-run: a row per job it would queue" "ok 2 a1@a.test srcuser@127.0.0.1:$SRC_IMAPS_PORT/imaps 4" \
+	"$(python3 -c 'import json,sys;d=json.load(open(sys.argv[1]));r=d[0];print(r["result"],r["line"],r["destination"],r["source"],len(d))' "$OUT/b1-dry.json")"
+adm -f json import-remote batch list > "$OUT/list0b.out" 2>&1
+check_eq "create --dry-run: queues nothing" "[]" "$(tr -d ' \n' < "$OUT/list0b.out")"
 adm import-remote batch create --csv "$IR_WORK/b1.csv" --host 127.0.0.1 \
 	--port "$SRC_IMAPS_PORT" --notify admin@example.test > "$OUT/b1.out" 2>&1
 check_eq "create: exit code 0" 0 "$?"
@@ -200,6 +229,9 @@ PY
 }
 check_eq "webhook: the failed call was delivered again, same delivery id" yes "$(hook_status retried)"
 check_eq "webhook: the completions of this batch, once each" 2 "$(hook_status "$b1" completed)"
+api '[["importRemoteBatchStatus",{"batch":'"$b1"'},"t3"]]' > "$OUT/api-st.json"
+check_eq "HTTP API: batch status" "Completed 4" \
+	"$(python3 -c 'import json,sys;r=json.load(open(sys.argv[1]))[0][1];print(r[0]["batch_status_title"],len(r))' "$OUT/api-st.json")"
 adm -f json import-remote batch list > "$OUT/list-b1.json" 2>&1
 check_eq "list: the batch's notifications, all delivered" "4 0 0" "$(python3 -c 'import json,sys
 b=[b for b in json.load(open(sys.argv[1])) if b["batch"]==sys.argv[2]][0]

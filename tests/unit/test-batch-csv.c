@@ -8,7 +8,7 @@
 
 static pool_t pool;
 static ARRAY_TYPE(batch_csv_row) rows;
-static ARRAY_TYPE(const_string) errors;
+static ARRAY_TYPE(batch_csv_error) errors;
 
 static int parse(const char *csv, const char *default_host)
 {
@@ -26,10 +26,10 @@ static int parse(const char *csv, const char *default_host)
 
 static bool has_error(const char *needle)
 {
-	const char *error;
+	const struct batch_csv_error *error;
 
-	array_foreach_elem(&errors, error) {
-		if (strstr(error, needle) != NULL)
+	array_foreach(&errors, error) {
+		if (strstr(batch_csv_error_str(error), needle) != NULL)
 			return TRUE;
 	}
 	return FALSE;
