@@ -240,11 +240,12 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 	unsigned long long batch_id;
 	const char *path, *str, *error, *options;
 	buffer_t *csv;
-	bool dry_run = FALSE;
+	bool dry_run = FALSE, remove_csv = FALSE;
 	pool_t pool;
 	int ret;
 
 	(void)doveadm_cmd_param_bool(cctx, "dry-run", &dry_run);
+	(void)doveadm_cmd_param_bool(cctx, "remove-csv", &remove_csv);
 	if (!doveadm_cmd_param_str(cctx, "csv", &path))
 		i_fatal_status(EX_USAGE, "Missing --csv <file>");
 	pool = pool_alloconly_create("batch create", 16384);
@@ -334,6 +335,10 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 		pool_unref(&pool);
 		return;
 	}
+	/* the passwords are in the store now, encrypted: the plain text
+	   copy can go */
+	if (remove_csv && unlink(path) < 0)
+		i_error("import-remote: unlink(%s) failed: %m", path);
 	doveadm_print_init(DOVEADM_PRINT_TYPE_FLOW);
 	doveadm_print_header_simple("batch");
 	doveadm_print_header_simple("status");
@@ -615,12 +620,13 @@ static void cmd_batch_retry_failed(struct doveadm_cmd_context *cctx)
 struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_create = {
 	.name = "import-remote batch create",
 	.cmd = cmd_batch_create,
-	.usage = "--csv <file> [--dry-run] [--notify <address>] "
+	.usage = "--csv <file> [--dry-run] [--remove-csv] [--notify <address>] "
 		"[--storage-limit <size>] [--host <host>] "
 		DOVEADM_IMPORT_REMOTE_JOB_USAGE,
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('\0', "csv", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "dry-run", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('\0', "remove-csv", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "notify", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "storage-limit", CMD_PARAM_STR, 0)
 DOVEADM_IMPORT_REMOTE_JOB_PARAMS

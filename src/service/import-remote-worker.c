@@ -112,8 +112,8 @@ static void ATTR_NORETURN worker_notify_child(void)
 		i_error("import-remote: Notifications: %s", error);
 		_exit(1);
 	}
-	_exit(notify_deliver_due(child_store, worker_name, &notify_set) < 0 ?
-	      1 : 0);
+	_exit(notify_deliver_due(child_store, worker_name, &notify_set,
+				 worker_event) < 0 ? 1 : 0);
 }
 
 /* Deliver due notifications in the background, one deliverer at a time:

@@ -19,7 +19,7 @@
 
 static int notify_deliver_email(const struct notify_message *msg,
 				const struct notify_deliver_settings *set,
-				const char **error_r)
+				struct event *event, const char **error_r)
 {
 	struct smtp_submit_settings smtp_set;
 	struct smtp_submit_input input;
@@ -50,6 +50,7 @@ static int notify_deliver_email(const struct notify_message *msg,
 	smtp_set.submission_timeout = set->timeout_secs;
 	smtp_set.submission_ssl = "no";
 	i_zero(&input);
+	input.event_parent = event;
 	/* a worker run by hand as root hands mail to sendmail as root, as
 	   cron does; the service's workers run as the mail user */
 	input.allow_root = TRUE;
@@ -149,7 +150,8 @@ static int notify_deliver_webhook(const struct notify_message *msg,
 }
 
 int notify_deliver_due(struct job_store *store, const char *deliverer,
-		       const struct notify_deliver_settings *set)
+		       const struct notify_deliver_settings *set,
+		       struct event *event)
 {
 	ARRAY_TYPE(notify_message) msgs;
 	const struct notify_message *msg;
@@ -166,7 +168,7 @@ int notify_deliver_due(struct job_store *store, const char *deliverer,
 		if (notify_outbox_claim(store, pool, deliverer,
 					NOTIFY_DELIVER_CLAIM_COUNT, &msgs,
 					&store_error) < 0) {
-			i_error("import-remote: Claiming notifications "
+			e_error(event, "import-remote: Claiming notifications "
 				"failed: %s", store_error);
 			pool_unref(&pool);
 			return -1;
@@ -174,17 +176,17 @@ int notify_deliver_due(struct job_store *store, const char *deliverer,
 		claimed = array_count(&msgs);
 		array_foreach(&msgs, msg) T_BEGIN {
 			ret = msg->channel == NOTIFY_CHANNEL_EMAIL ?
-				notify_deliver_email(msg, set, &error) :
+				notify_deliver_email(msg, set, event, &error) :
 				notify_deliver_webhook(msg, set, &error);
 			if (ret == 0) {
 				delivered++;
-				i_info("import-remote: Batch %llu: %s "
+				e_info(event, "import-remote: Batch %llu: %s "
 				       "notification delivered (%s)",
 				       msg->batch_id, msg->event,
 				       msg->channel == NOTIFY_CHANNEL_EMAIL ?
 				       msg->recipient : "webhook");
 			} else {
-				i_error("import-remote: Batch %llu: %s "
+				e_error(event, "import-remote: Batch %llu: %s "
 					"notification: %s%s", msg->batch_id,
 					msg->event, error,
 					msg->attempts + 1 >=
@@ -195,7 +197,7 @@ int notify_deliver_due(struct job_store *store, const char *deliverer,
 						 ret == 0 ? NULL : error,
 						 set->retry_secs,
 						 &store_error) < 0) {
-				i_error("import-remote: Storing a notification's "
+				e_error(event, "import-remote: Storing a notification's "
 					"result failed: %s", store_error);
 			}
 		} T_END;

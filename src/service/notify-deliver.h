@@ -7,6 +7,7 @@
    own, so that a slow or dead endpoint never holds up an import. */
 
 struct job_store;
+struct event;
 
 /* From the global plugin { } settings */
 struct notify_deliver_settings {
@@ -26,9 +27,10 @@ struct notify_deliver_settings {
 /* the webhook's signature header: "sha256=<hex HMAC of the body>" */
 #define NOTIFY_DELIVER_SIGNATURE_HEADER "X-Import-Remote-Signature"
 
-/* Claim and deliver every due notification. Returns how many were
-   delivered, or -1 if the store failed. */
+/* Claim and deliver every due notification (logging to event). Returns
+   how many were delivered, or -1 if the store failed. */
 int notify_deliver_due(struct job_store *store, const char *deliverer,
-		       const struct notify_deliver_settings *set);
+		       const struct notify_deliver_settings *set,
+		       struct event *event);
 
 #endif

@@ -111,8 +111,9 @@ srcuser,Secret2,nobody@a.test,127.0.0.1,993,ssl
 srcuser,,a2@a.test,127.0.0.1,993,ssl
 srcuser,Secret3,a1@a.test,127.0.0.1,993,smtp
 CSV
-adm import-remote batch create --csv "$IR_WORK/bad.csv" > "$OUT/bad.out" 2> "$OUT/bad.err"
+adm import-remote batch create --csv "$IR_WORK/bad.csv" --remove-csv > "$OUT/bad.out" 2> "$OUT/bad.err"
 check_eq "create: an invalid CSV exits 65" 65 "$?"
+check "create --remove-csv: a file with problems is kept, to be fixed" test -e "$IR_WORK/bad.csv"
 check_contains "create: bad port, with line and column" "$OUT/bad.out" "line 2, column 5 (source_port): invalid port '99999'"
 check_contains "create: unknown destination user" "$OUT/bad.out" "line 3, column 3 (destination_user): unknown destination user 'nobody@a.test'"
 check_contains "create: missing password" "$OUT/bad.out" "line 4, column 2 (source_password): missing password"
@@ -150,9 +151,11 @@ check_eq "create --dry-run: a row per job it would queue" "ok 2 a1@a.test srcuse
 	"$(python3 -c 'import json,sys;d=json.load(open(sys.argv[1]));r=d[0];print(r["result"],r["line"],r["destination"],r["source"],len(d))' "$OUT/b1-dry.json")"
 adm -f json import-remote batch list > "$OUT/list0b.out" 2>&1
 check_eq "create --dry-run: queues nothing" "[]" "$(tr -d ' \n' < "$OUT/list0b.out")"
-adm import-remote batch create --csv "$IR_WORK/b1.csv" --host 127.0.0.1 \
+cp "$IR_WORK/b1.csv" "$IR_WORK/b1-copy.csv"
+adm import-remote batch create --csv "$IR_WORK/b1-copy.csv" --remove-csv --host 127.0.0.1 \
 	--port "$SRC_IMAPS_PORT" --notify admin@example.test > "$OUT/b1.out" 2>&1
 check_eq "create: exit code 0" 0 "$?"
+check "create --remove-csv: the plain text passwords are gone with the file" test ! -e "$IR_WORK/b1-copy.csv"
 b1=$(flow_field "$OUT/b1.out" batch)
 check_eq "create: prints the batch, in progress, 4 jobs" "in_progress 4" "$(flow_field "$OUT/b1.out" status) $(flow_field "$OUT/b1.out" jobs)"
 check_not_contains "create: passwords are not stored in plain text" "$JOBS/jobs.db" Pw2secret
