@@ -277,7 +277,12 @@ static void job_runner_finish(struct job_runner_ctx *ctx,
 		e_error(ctx->user->event, "import-remote: Job %llu: "
 			"storing the result failed: %s", job->id, errstr);
 		ctx->store_failed = TRUE;
-	} else if (job_status_is_final(job->status) && job->batch_id != 0) {
+		return;
+	}
+	e_info(ctx->user->event, "import-remote: Job %llu: %s%s%s", job->id,
+	       job_status_name(job->status),
+	       job->error_code[0] == '\0' ? "" : ": ", job->error_code);
+	if (job_status_is_final(job->status) && job->batch_id != 0) {
 		batch_notify_job_ended(ctx->user->event, ctx->store,
 				       job->batch_id, &ctx->notify_set);
 	}

@@ -92,9 +92,6 @@ static void worker_run_job(struct job *job)
 	i_info("import-remote: Job %llu: importing %s@%s into %s",
 	       job->id, job->source_user, job->source_host, job->username);
 	(void)job_runner_run(user, store, job, key);
-	i_info("import-remote: Job %llu: %s%s%s", job->id,
-	       job_status_name(job->status),
-	       job->error_code[0] == '\0' ? "" : ": ", job->error_code);
 	mail_user_deinit(&user);
 	mail_storage_service_user_unref(&service_user);
 }
