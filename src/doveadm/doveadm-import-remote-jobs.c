@@ -175,6 +175,8 @@ static void import_remote_status_init(struct doveadm_mail_cmd_context *_ctx,
 	doveadm_print_header_simple("finished");
 	doveadm_import_remote_header_num("seconds");
 	doveadm_import_remote_header_error();
+	/* the bulk import it is part of, if any */
+	doveadm_print_header_simple("batch");
 }
 
 static void import_remote_print_job(const struct job *job)
@@ -208,6 +210,7 @@ static void import_remote_print_job(const struct job *job)
 			  (job->finished != 0 ? job->finished : ioloop_time) -
 			  job->started);
 	doveadm_import_remote_print_error(job);
+	doveadm_print(job->batch_id == 0 ? "" : dec2str(job->batch_id));
 }
 
 static int import_remote_status_run(struct doveadm_mail_cmd_context *_ctx,

@@ -172,6 +172,9 @@ check_eq "status: the others completed" "completed completed completed" "$(for u
 check_eq "status: the failed job's error" "auth_failed" "$(job_field b1-st1 a4@a.test error)"
 check_eq "status: the failed job's title" "Authentication failed" "$(job_field b1-st1 a4@a.test error_title)"
 check "a batch job's mailbox equals the source" verify a2@a.test b1-v --map "Sent Items=Sent"
+adm import-remote status -u a2@a.test > "$OUT/a2-status.out" 2>&1
+check_eq "a user's own status shows the batch the job is part of" "completed $b1" \
+	"$(flow_field "$OUT/a2-status.out" status) $(flow_field "$OUT/a2-status.out" batch)"
 check_eq "notify: one email when the batch completed with errors" 1 "$(mails_about "$b1" "Completed with errors")"
 mail1=$(grep -l -F "Subject: Import batch $b1:" "$MAILS"/*.eml | head -1)
 check_contains "notify: addressed to --notify" "${mail1%.eml}.env" "RCPT TO:<admin@example.test>"
