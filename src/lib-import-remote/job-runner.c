@@ -104,21 +104,24 @@ static void job_runner_read_settings(struct job_runner_ctx *ctx, pool_t pool)
 }
 
 /* The user's own quota usage, for a batch's --storage-limit (the sum over
-   its users) */
+   its users). Without a quota (plugin) to ask, what the job imported is
+   the best there is. */
 static void job_runner_read_quota(struct job_runner_ctx *ctx)
 {
 	uint64_t used, limit;
 	const char *error;
+	int ret;
 
 	if (ctx->job->batch_id == 0)
 		return;
-	if (import_remote_compat_quota_root_usage(ctx->user, NULL,
-			ctx->shared_quota_root, &used, &limit, &error) < 0) {
+	ret = import_remote_compat_quota_root_usage(ctx->user, NULL,
+		ctx->shared_quota_root, &used, &limit, &error);
+	if (ret < 0) {
 		e_error(ctx->user->event, "import-remote: Job %llu: "
 			"reading the quota failed: %s", ctx->job->id, error);
 		return;
 	}
-	ctx->job->quota_used = used;
+	ctx->job->quota_used = ret > 0 ? used : ctx->job->bytes_done;
 }
 
 static bool job_runner_over(uint64_t used, uint64_t limit,

@@ -101,6 +101,10 @@ done
 for u in s1 s2 s3; do
 	add_dest_user "$u@s.test"
 done
+# users without the quota plugin
+for u in n1 n2; do
+	add_dest_user "$u@n.test" "userdb_mail_plugins=notify"
+done
 add_dest_user q1@a.test "userdb_quota_rule=*:storage=20k"
 
 # --- the whole file is validated first; nothing is queued from a bad one ---
@@ -383,6 +387,17 @@ bstatus "$b5" b5-st2
 check_eq "storage limit: completes after the limit was raised" completed "$(bfield b5-st2 batch_status)"
 check "storage limit: the last mailbox equals the source" verify s3@s.test b5-v --map "Sent Items=Sent"
 check_eq "notify: paused once, completed once" "1 1" "$(mails_about "$b5" "Paused: storage limit (90% reached)") $(mails_about "$b5" "Completed")"
+
+# --- users without a quota: --storage-limit counts what their jobs imported ---
+printf 'source_email,source_password,destination_user\nsrcuser,srcpass,n1@n.test\nsrcuser,srcpass,n2@n.test\n' > "$IR_WORK/bnq.csv"
+adm import-remote batch create --csv "$IR_WORK/bnq.csv" --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
+	--storage-limit "$S" > "$OUT/bnq.out" 2>&1
+bnq=$(flow_field "$OUT/bnq.out" batch)
+worker bnq
+bstatus "$bnq" bnq-st
+check_eq "no quota plugin: the imported bytes count against --storage-limit" "paused storage limit completed queued" \
+	"$(bfield bnq-st batch_status) $(bfield bnq-st pause_reason) $(job_field bnq-st n1@n.test status) $(job_field bnq-st n2@n.test status)"
+adm import-remote batch cancel "$bnq" > /dev/null 2>&1
 
 # --- a per-domain quota root: full at 90% pauses the batch mid-import ---
 # the domain's users share 1.5 mailboxes' worth: the second one fills it
