@@ -305,6 +305,16 @@ int batch_store_cancel(struct job_store *store, unsigned long long id,
 	return affected > 0 ? 1 : 0;
 }
 
+static bool batch_store_job_superseded(struct job_store *store, pool_t pool,
+				       unsigned long long job_id)
+{
+	struct job job;
+	const char *error;
+
+	return job_store_get(store, pool, job_id, &job, &error) > 0 &&
+		job.superseded_by != 0;
+}
+
 int batch_store_retry_failed(struct job_store *store, unsigned long long id,
 			     const char **error_r)
 {
@@ -323,10 +333,11 @@ int batch_store_retry_failed(struct job_store *store, unsigned long long id,
 			break;
 		if (job->status != JOB_STATUS_FAILED)
 			continue;
-		if (job_store_retry(store, job->id, &new_id, error_r) <= 0)
-			ret = -1;
-		else
+		if (job_store_retry(store, job->id, &new_id, error_r) > 0)
 			count++;
+		else if (!batch_store_job_superseded(store, pool, job->id))
+			ret = -1;
+		/* else another retry-failed took it meanwhile */
 	}
 	pool_unref(&pool);
 	if (ret < 0)
