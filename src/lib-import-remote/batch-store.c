@@ -51,12 +51,6 @@ const char *batch_status_title(enum batch_status status)
 	return batch_status_titles[status];
 }
 
-const char *batch_state_name(enum batch_state state)
-{
-	i_assert(state < BATCH_STATE_COUNT);
-	return batch_state_names[state];
-}
-
 const char *batch_event_name(enum batch_event event)
 {
 	i_assert(event < BATCH_EVENT_COUNT);

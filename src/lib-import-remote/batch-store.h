@@ -55,7 +55,6 @@ ARRAY_DEFINE_TYPE(batch, struct batch);
 const char *batch_status_name(enum batch_status status);
 /* "In Progress", "Paused", ... for people */
 const char *batch_status_title(enum batch_status status);
-const char *batch_state_name(enum batch_state state);
 
 /* Cancelled or paused as the admin said, else by its jobs: In Progress
    while any is queued or live, Completed when all completed, Completed

@@ -132,14 +132,6 @@ void dedup_header_hash_more(struct sha1_ctxt *ctx, const void *data,
 	sha1_loop(ctx, p, size);
 }
 
-bool dedup_index_contains(struct dedup_index *index, const char *key)
-{
-	struct dedup_digest digest;
-
-	dedup_digest_get(key, &digest);
-	return hash_table_lookup(index->keys, &digest) != NULL;
-}
-
 /* The value of a key is its UID in the indexed mailbox, or this for keys
    without one (hash values can't be 0) */
 #define DEDUP_NO_UID ((uintptr_t)-1)

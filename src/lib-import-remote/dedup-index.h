@@ -34,7 +34,6 @@ const char *dedup_key_header_hash(const unsigned char hash[SHA1_RESULTLEN],
 void dedup_header_hash_more(struct sha1_ctxt *ctx, const void *data,
 			    size_t size);
 
-bool dedup_index_contains(struct dedup_index *index, const char *key);
 /* Returns FALSE if the key was already there. */
 bool dedup_index_add(struct dedup_index *index, const char *key);
 /* The UID of the message with this identity in the mailbox the index was

@@ -116,11 +116,6 @@ const char *imap_source_get_ns_prefix(struct imap_source *src)
 	return src->ns_prefix;
 }
 
-char imap_source_get_ns_separator(struct imap_source *src)
-{
-	return src->ns_sep;
-}
-
 struct istream *imap_source_get_input(struct imap_source *src)
 {
 	return src->input;

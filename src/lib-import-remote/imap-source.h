@@ -85,9 +85,8 @@ void imap_source_deinit(struct imap_source **src);
 
 bool imap_source_has_capability(struct imap_source *src,
 				enum imap_source_capability cap);
-/* Personal namespace prefix (e.g. "INBOX.") and hierarchy separator. */
+/* Personal namespace prefix (e.g. "INBOX.") */
 const char *imap_source_get_ns_prefix(struct imap_source *src);
-char imap_source_get_ns_separator(struct imap_source *src);
 
 /* Queue a command (without tag and CRLF). It is sent with the next
    imap_source_flush() or wait, so several commands go out together

@@ -139,11 +139,6 @@ void import_checkpoint_deinit(struct import_checkpoint **_cp)
 	pool_unref(&cp->pool);
 }
 
-const char *import_checkpoint_get_path(struct import_checkpoint *cp)
-{
-	return cp->path;
-}
-
 static struct import_checkpoint_folder *
 import_checkpoint_find(struct import_checkpoint *cp, const char *remote_name)
 {

@@ -34,6 +34,5 @@ bool import_checkpoint_get(struct import_checkpoint *cp,
 int import_checkpoint_set(struct import_checkpoint *cp,
 			  const char *remote_name, uint32_t uidvalidity,
 			  uint32_t last_uid, const char **error_r);
-const char *import_checkpoint_get_path(struct import_checkpoint *cp);
 
 #endif

@@ -11,7 +11,6 @@ struct message_saver {
 	struct mailbox_transaction_context *trans;
 	unsigned int uncommitted_count;
 	uoff_t uncommitted_bytes;
-	unsigned int committed_count;
 	/* saved, but dropped by a failed commit */
 	unsigned int lost_count;
 	bool cache_dedup_fields;
@@ -77,15 +76,9 @@ int message_saver_commit(struct message_saver *saver,
 		message_saver_rollback(saver);
 		return -1;
 	}
-	saver->committed_count += saver->uncommitted_count;
 	saver->uncommitted_count = 0;
 	saver->uncommitted_bytes = 0;
 	return 0;
-}
-
-unsigned int message_saver_get_committed_count(struct message_saver *saver)
-{
-	return saver->committed_count;
 }
 
 unsigned int message_saver_get_lost_count(struct message_saver *saver)

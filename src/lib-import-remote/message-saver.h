@@ -46,8 +46,6 @@ int message_saver_save(struct message_saver *saver,
 /* Commit saved messages. Returns 0 or -1 with error set. */
 int message_saver_commit(struct message_saver *saver,
 			 struct import_remote_error *error_r);
-/* Number of messages committed so far */
-unsigned int message_saver_get_committed_count(struct message_saver *saver);
 /* Number of saved messages that a failed commit dropped */
 unsigned int message_saver_get_lost_count(struct message_saver *saver);
 
