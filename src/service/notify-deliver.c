@@ -2,10 +2,12 @@
 
 #include "lib.h"
 #include "array.h"
-#include "str.h"
+#include "buffer.h"
 #include "hostpid.h"
 #include "hex-binary.h"
 #include "hmac.h"
+#include "istream.h"
+#include "istream-crlf.h"
 #include "ostream.h"
 #include "smtp-address.h"
 #include "smtp-submit.h"
@@ -22,12 +24,11 @@ static int notify_deliver_email(const struct notify_message *msg,
 				struct event *event, const char **error_r)
 {
 	struct smtp_submit_settings smtp_set;
-	struct smtp_submit_input input;
+	struct smtp_submit_input submit_input;
 	struct smtp_submit *submit;
 	struct smtp_address *mail_from, *rcpt_to;
+	struct istream *data, *input;
 	struct ostream *output;
-	const char *p;
-	string_t *crlf;
 	int ret;
 
 	if (smtp_address_parse_mailbox(pool_datastack_create(), msg->sender,
@@ -49,23 +50,21 @@ static int notify_deliver_email(const struct notify_message *msg,
 	smtp_set.sendmail_path = set->sendmail_path;
 	smtp_set.submission_timeout = set->timeout_secs;
 	smtp_set.submission_ssl = "no";
-	i_zero(&input);
-	input.event_parent = event;
+	i_zero(&submit_input);
+	submit_input.event_parent = event;
 	/* a worker run by hand as root hands mail to sendmail as root, as
 	   cron does; the service's workers run as the mail user */
-	input.allow_root = TRUE;
+	submit_input.allow_root = TRUE;
 
-	submit = smtp_submit_init_simple(&input, &smtp_set, mail_from);
+	submit = smtp_submit_init_simple(&submit_input, &smtp_set, mail_from);
 	smtp_submit_add_rcpt(submit, rcpt_to);
 	output = smtp_submit_send(submit);
 	/* the outbox keeps '\n'; SMTP wants CRLF */
-	crlf = t_str_new(strlen(msg->payload) + 128);
-	for (p = msg->payload; *p != '\0'; p++) {
-		if (*p == '\n')
-			str_append_c(crlf, '\r');
-		str_append_c(crlf, *p);
-	}
-	o_stream_nsend(output, str_data(crlf), str_len(crlf));
+	data = i_stream_create_from_data(msg->payload, strlen(msg->payload));
+	input = i_stream_create_crlf(data);
+	o_stream_nsend_istream(output, input);
+	i_stream_unref(&input);
+	i_stream_unref(&data);
 	ret = smtp_submit_run(submit, error_r);
 	smtp_submit_deinit(&submit);
 	return ret > 0 ? 0 : -1;
@@ -80,15 +79,11 @@ static size_t notify_deliver_discard(char *ptr ATTR_UNUSED, size_t size,
 static const char *
 notify_deliver_signature(const char *secret, const char *body)
 {
-	unsigned char digest[SHA256_RESULTLEN];
-	struct hmac_context ctx;
+	buffer_t *digest = t_hmac_str(&hash_method_sha256,
+		(const unsigned char *)secret, strlen(secret), body);
 
-	hmac_init(&ctx, (const unsigned char *)secret, strlen(secret),
-		  &hash_method_sha256);
-	hmac_update(&ctx, body, strlen(body));
-	hmac_final(&ctx, digest);
-	return t_strconcat("sha256=", binary_to_hex(digest, sizeof(digest)),
-			   NULL);
+	return t_strconcat("sha256=",
+			   binary_to_hex(digest->data, digest->used), NULL);
 }
 
 static int notify_deliver_webhook(const struct notify_message *msg,
