@@ -203,23 +203,30 @@ static void batch_print_errors(const ARRAY_TYPE(batch_csv_error) *errors)
 	}
 }
 
-static void batch_print_plan(const ARRAY_TYPE(batch_csv_row) *rows,
-			     const struct import_remote_settings *set)
+/* The port a row's import connects to (0 in the row: by its security) */
+static in_port_t batch_row_port(const struct batch_csv_row *row)
 {
-	struct import_remote_settings row_set = *set;
+	struct import_remote_settings row_set;
+
+	i_zero(&row_set);
+	row_set.port = row->port;
+	row_set.ssl = row->ssl;
+	return import_remote_settings_get_port(&row_set);
+}
+
+static void batch_print_plan(const ARRAY_TYPE(batch_csv_row) *rows)
+{
 	const struct batch_csv_row *row;
 
 	batch_print_check_header();
 	array_foreach(rows, row) {
-		row_set.port = row->port;
-		row_set.ssl = row->ssl;
 		doveadm_print("ok");
 		doveadm_print_num(row->line);
 		doveadm_print("");
 		doveadm_print("");
 		doveadm_print(row->dest_user);
 		doveadm_print(t_strdup_printf("%s@%s:%u/%s", row->source_user,
-			row->host, import_remote_settings_get_port(&row_set),
+			row->host, batch_row_port(row),
 			import_remote_ssl_name(row->ssl)));
 		doveadm_print("");
 	}
@@ -296,7 +303,7 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 		return;
 	}
 	if (dry_run) {
-		batch_print_plan(&rows, &set);
+		batch_print_plan(&rows);
 		batch_wipe_passwords(&rows);
 		pool_unref(&pool);
 		return;
@@ -315,10 +322,7 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 		job.username = row->dest_user;
 		job.source_host = row->host;
 		job.source_ssl = import_remote_ssl_name(row->ssl);
-		check_set = set;
-		check_set.port = row->port;
-		check_set.ssl = row->ssl;
-		job.source_port = import_remote_settings_get_port(&check_set);
+		job.source_port = batch_row_port(row);
 		job.source_user = row->source_user;
 		job.options = options;
 		job.source_password = p_strdup(pool,

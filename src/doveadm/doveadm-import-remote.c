@@ -63,13 +63,12 @@ import_remote_store_setting(struct mail_user *user, const char *name)
    opening. Returns TRUE if the effective ids changed. */
 static bool import_remote_become_dir_owner(const char *path)
 {
-	const char *dir = t_strcut(path, '\0');
-	const char *slash = strrchr(dir, '/');
+	const char *slash = strrchr(path, '/'), *dir;
 	struct stat st;
 
 	if (geteuid() != 0 || slash == NULL)
 		return FALSE;
-	dir = slash == dir ? "/" : t_strdup_until(dir, slash);
+	dir = slash == path ? "/" : t_strdup_until(path, slash);
 	if (stat(dir, &st) < 0 || st.st_uid == 0)
 		return FALSE;
 	if (setegid(st.st_gid) < 0 || seteuid(st.st_uid) < 0) {

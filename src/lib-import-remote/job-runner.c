@@ -124,6 +124,8 @@ static void job_runner_read_quota(struct job_runner_ctx *ctx)
 	ctx->job->quota_used = ret > 0 ? used : ctx->job->bytes_done;
 }
 
+/* used >= percent% of limit (a limit of 0 is none), without overflowing
+   limit * percent */
 static bool job_runner_over(uint64_t used, uint64_t limit,
 			    unsigned int percent)
 {
