@@ -2,7 +2,7 @@
 
 /* Bulk imports: batch create | status | list | pause | resume | cancel |
    retry-failed. Admin commands: no -u; the job store and the password key
-   come from the global plugin { } settings. */
+   come from the global settings. */
 
 #include "lib.h"
 #include "array.h"
@@ -10,14 +10,13 @@
 #include "ioloop.h"
 #include "safe-memset.h"
 #include "time-util.h"
-#include "master-service.h"
-#include "settings-parser.h"
 #include "str-sanitize.h"
 #include "smtp-address.h"
 #include "doveadm.h"
 #include "doveadm-cmd.h"
 #include "doveadm-print.h"
 #include "mail-storage-service.h"
+#include "import-remote-compat.h"
 #include "import-remote-error.h"
 #include "import-remote-settings.h"
 #include "secret-box.h"
@@ -81,7 +80,7 @@ static unsigned long long batch_parse_size(const char *str)
 	uoff_t bytes;
 	const char *error;
 
-	if (settings_get_size(str, &bytes, &error) < 0 || bytes == 0) {
+	if (import_remote_compat_parse_size(str, &bytes, &error) < 0 || bytes == 0) {
 		i_fatal_status(EX_USAGE, "Invalid --storage-limit '%s': use a "
 			       "size such as 500M, 50G or 2T", str);
 	}
@@ -110,12 +109,11 @@ static int batch_check_users(pool_t pool, const ARRAY_TYPE(batch_csv_row) *rows,
 {
 	struct mail_storage_service_ctx *storage_service;
 	struct mail_storage_service_input input;
-	struct mail_storage_service_user *service_user;
 	const struct batch_csv_row *row;
 	const char *error;
 	int ret = 0;
 
-	storage_service = mail_storage_service_init(master_service, NULL,
+	storage_service = import_remote_compat_storage_service_init(
 		MAIL_STORAGE_SERVICE_FLAG_USERDB_LOOKUP |
 		MAIL_STORAGE_SERVICE_FLAG_NO_CHDIR |
 		MAIL_STORAGE_SERVICE_FLAG_NO_LOG_INIT |
@@ -126,8 +124,8 @@ static int batch_check_users(pool_t pool, const ARRAY_TYPE(batch_csv_row) *rows,
 	input.service = "doveadm";
 	array_foreach(rows, row) {
 		input.username = row->dest_user;
-		switch (mail_storage_service_lookup(storage_service, &input,
-						    &service_user, &error)) {
+		switch (import_remote_compat_user_exists(storage_service,
+							 &input, &error)) {
 		case -1:
 			i_error("import-remote: Looking up user %s failed: %s",
 				row->dest_user, error);
@@ -140,7 +138,6 @@ static int batch_check_users(pool_t pool, const ARRAY_TYPE(batch_csv_row) *rows,
 				str_sanitize(row->dest_user, 64)));
 			break;
 		default:
-			mail_storage_service_user_unref(&service_user);
 			break;
 		}
 		if (ret < 0)
@@ -309,7 +306,7 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 		return;
 	}
 
-	if (doveadm_import_remote_store_open(NULL, &store, key,
+	if (doveadm_import_remote_store_open(cctx, NULL, &store, key,
 					     &doveadm_exit_code) < 0) {
 		batch_wipe_passwords(&rows);
 		pool_unref(&pool);
@@ -370,7 +367,7 @@ static int batch_cmd_open(struct doveadm_cmd_context *cctx, pool_t pool,
 			       "<batch>)", cctx->cmd->name +
 			       strlen("import-remote "));
 	}
-	if (doveadm_import_remote_store_open(NULL, store_r, NULL,
+	if (doveadm_import_remote_store_open(cctx, NULL, store_r, NULL,
 					     &doveadm_exit_code) < 0)
 		return 0;
 	ret = batch_store_get(*store_r, pool, batch_id, batch_r, &error);
@@ -442,7 +439,7 @@ static void batch_print(struct job_store *store, const struct batch *batch)
 	doveadm_print(t_strflocaltime("%Y-%m-%d %H:%M:%S", batch->created));
 }
 
-static void cmd_batch_list(struct doveadm_cmd_context *cctx ATTR_UNUSED)
+static void cmd_batch_list(struct doveadm_cmd_context *cctx)
 {
 	struct job_store *store;
 	ARRAY_TYPE(batch) batches;
@@ -450,7 +447,7 @@ static void cmd_batch_list(struct doveadm_cmd_context *cctx ATTR_UNUSED)
 	const char *error;
 	pool_t pool;
 
-	if (doveadm_import_remote_store_open(NULL, &store, NULL,
+	if (doveadm_import_remote_store_open(cctx, NULL, &store, NULL,
 					     &doveadm_exit_code) < 0)
 		return;
 	pool = pool_alloconly_create("batches", 4096);

@@ -23,16 +23,39 @@
 #include "secret-box.h"
 #include "job-store.h"
 #include "job-runner.h"
+#include "doveadm-import-remote-compat.h"
 #include "doveadm-import-remote.h"
 
 #include <stdio.h>
 #include <unistd.h>
 
-struct import_remote_job_cmd_context {
-	struct doveadm_mail_cmd_context ctx;
-	struct import_remote_settings set;
+/* What a command acting on jobs was asked: the same whether it runs as a
+   mail command (-u: for that user's jobs) or as an admin's (no user) */
+struct import_remote_job_request {
+	struct doveadm_cmd_context *cctx;
 	int64_t job_id;
 	bool have_job_id;
+	int exit_code;
+};
+
+/* status, history, watch, retry, cancel */
+struct import_remote_job_cmd {
+	/* for "Which job?" */
+	const char *name;
+	const char *print_type;
+	bool require_job_id;
+	void (*print_headers)(void);
+	int (*act)(struct import_remote_job_request *req,
+		   struct mail_user *user);
+};
+
+struct import_remote_job_cmd_context {
+	struct doveadm_mail_cmd_context ctx;
+	/* start: the import's options */
+	struct import_remote_settings set;
+	/* the others */
+	const struct import_remote_job_cmd *cmd;
+	struct import_remote_job_request req;
 };
 
 /* Look up a job by id. Jobs are visible to their own user; without -u, to
@@ -52,7 +75,7 @@ import_remote_job_get(struct job_store *store, pool_t pool,
 }
 
 static void
-import_remote_job_not_found(struct doveadm_mail_cmd_context *_ctx,
+import_remote_job_not_found(struct import_remote_job_request *req,
 			    int64_t job_id, struct mail_user *user)
 {
 	if (user == NULL)
@@ -61,16 +84,15 @@ import_remote_job_not_found(struct doveadm_mail_cmd_context *_ctx,
 		i_error("import-remote: No job %"PRId64" for %s",
 			job_id, user->username);
 	}
-	_ctx->exit_code = DOVEADM_EX_NOTFOUND;
+	req->exit_code = DOVEADM_EX_NOTFOUND;
 }
 
 static int
-import_remote_job_store_open(struct doveadm_mail_cmd_context *_ctx,
-			     struct mail_user *user, struct job_store **store_r,
-			     unsigned char key_r[SECRET_BOX_KEY_LEN])
+import_remote_job_store_open(struct import_remote_job_request *req,
+			     struct mail_user *user, struct job_store **store_r)
 {
-	return doveadm_import_remote_store_open(user, store_r, key_r,
-						&_ctx->exit_code);
+	return doveadm_import_remote_store_open(req->cctx, user, store_r,
+						NULL, &req->exit_code);
 }
 
 static const char *job_time(time_t t)
@@ -80,8 +102,7 @@ static const char *job_time(time_t t)
 
 /* --- start --- */
 
-static void import_remote_start_init(struct doveadm_mail_cmd_context *_ctx,
-				     const char *const args[] ATTR_UNUSED)
+static void import_remote_start_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 {
 	struct import_remote_job_cmd_context *ctx =
 		(struct import_remote_job_cmd_context *)_ctx;
@@ -103,7 +124,8 @@ static int import_remote_start_run(struct doveadm_mail_cmd_context *_ctx,
 	const char *error;
 	int ret;
 
-	if (import_remote_job_store_open(_ctx, user, &store, key) < 0)
+	if (doveadm_import_remote_store_open(_ctx->cctx, user, &store, key,
+					     &_ctx->exit_code) < 0)
 		return -1;
 	i_zero(&job);
 	job.username = user->username;
@@ -128,35 +150,8 @@ static int import_remote_start_run(struct doveadm_mail_cmd_context *_ctx,
 
 /* --- status, history --- */
 
-static void import_remote_job_read_id(struct doveadm_mail_cmd_context *_ctx)
+static void import_remote_status_headers(void)
 {
-	struct import_remote_job_cmd_context *ctx =
-		(struct import_remote_job_cmd_context *)_ctx;
-
-	ctx->have_job_id = doveadm_cmd_param_int64(_ctx->cctx, "job",
-						   &ctx->job_id);
-	if (ctx->have_job_id && ctx->job_id <= 0)
-		i_fatal_status(EX_USAGE, "Invalid job id");
-}
-
-/* for the commands that act on one job */
-static void import_remote_job_require_id(struct doveadm_mail_cmd_context *_ctx,
-					 const char *command)
-{
-	struct import_remote_job_cmd_context *ctx =
-		(struct import_remote_job_cmd_context *)_ctx;
-
-	import_remote_job_read_id(_ctx);
-	if (!ctx->have_job_id) {
-		i_fatal_status(EX_USAGE, "Which job? (import-remote %s "
-			       "[-u USER] JOB)", command);
-	}
-}
-
-static void import_remote_status_init(struct doveadm_mail_cmd_context *_ctx,
-				      const char *const args[] ATTR_UNUSED)
-{
-	import_remote_job_read_id(_ctx);
 	doveadm_print_header_simple("job");
 	doveadm_print_header_simple("status");
 	doveadm_print_header_simple("source");
@@ -213,11 +208,9 @@ static void import_remote_print_job(const struct job *job)
 	doveadm_print(job->batch_id == 0 ? "" : dec2str(job->batch_id));
 }
 
-static int import_remote_status_run(struct doveadm_mail_cmd_context *_ctx,
+static int import_remote_status_act(struct import_remote_job_request *req,
 				    struct mail_user *user)
 {
-	struct import_remote_job_cmd_context *ctx =
-		(struct import_remote_job_cmd_context *)_ctx;
 	struct job_store *store;
 	ARRAY_TYPE(job) jobs;
 	const struct job *job;
@@ -226,27 +219,30 @@ static int import_remote_status_run(struct doveadm_mail_cmd_context *_ctx,
 	pool_t pool;
 	int ret = 0;
 
-	if (import_remote_job_store_open(_ctx, user, &store, NULL) < 0)
+	if (!req->have_job_id && user == NULL) {
+		i_fatal_status(EX_USAGE, "Whose jobs? "
+			       "(import-remote status -u USER | JOB)");
+	}
+	if (import_remote_job_store_open(req, user, &store) < 0)
 		return -1;
 	pool = pool_alloconly_create("jobs", 4096);
 	p_array_init(&jobs, pool, 16);
-	if (ctx->have_job_id) {
-		ret = import_remote_job_get(store, pool, user, ctx->job_id,
+	if (req->have_job_id) {
+		ret = import_remote_job_get(store, pool, user, req->job_id,
 					    &one, &error);
 		if (ret > 0)
 			array_push_back(&jobs, &one);
 		else if (ret == 0) {
-			import_remote_job_not_found(_ctx, ctx->job_id, user);
+			import_remote_job_not_found(req, req->job_id, user);
 			ret = -1;
 		}
 	} else {
-		i_assert(user != NULL);
 		ret = job_store_list_user(store, pool, user->username,
 					  &jobs, &error);
 	}
-	if (ret < 0 && _ctx->exit_code == 0) {
+	if (ret < 0 && req->exit_code == 0) {
 		i_error("import-remote: %s", error);
-		_ctx->exit_code = EX_TEMPFAIL;
+		req->exit_code = EX_TEMPFAIL;
 	}
 	array_foreach(&jobs, job)
 		import_remote_print_job(job);
@@ -258,13 +254,6 @@ static int import_remote_status_run(struct doveadm_mail_cmd_context *_ctx,
 /* --- watch --- */
 
 #define WATCH_INTERVAL_MSECS 1000
-
-static void import_remote_watch_init(struct doveadm_mail_cmd_context *_ctx,
-				     const char *const args[] ATTR_UNUSED)
-{
-	import_remote_job_require_id(_ctx, "watch");
-	import_remote_status_init(_ctx, args);
-}
 
 static void import_remote_watch_line(const struct job *job, bool tty)
 {
@@ -282,11 +271,9 @@ static void import_remote_watch_line(const struct job *job, bool tty)
 	fflush(stderr);
 }
 
-static int import_remote_watch_run(struct doveadm_mail_cmd_context *_ctx,
+static int import_remote_watch_act(struct import_remote_job_request *req,
 				   struct mail_user *user)
 {
-	struct import_remote_job_cmd_context *ctx =
-		(struct import_remote_job_cmd_context *)_ctx;
 	struct job_store *store;
 	struct job job;
 	const char *error;
@@ -295,13 +282,13 @@ static int import_remote_watch_run(struct doveadm_mail_cmd_context *_ctx,
 	pool_t pool;
 	int ret;
 
-	if (import_remote_job_store_open(_ctx, user, &store, NULL) < 0)
+	if (import_remote_job_store_open(req, user, &store) < 0)
 		return -1;
 	pool = pool_alloconly_create("job", 1024);
 	for (;;) {
 		p_clear(pool);
 		io_loop_time_refresh();
-		ret = import_remote_job_get(store, pool, user, ctx->job_id,
+		ret = import_remote_job_get(store, pool, user, req->job_id,
 					    &job, &error);
 		if (ret <= 0 || job_status_is_final(job.status))
 			break;
@@ -320,37 +307,33 @@ static int import_remote_watch_run(struct doveadm_mail_cmd_context *_ctx,
 
 		import_remote_print_job(&job);
 		if (job.status != JOB_STATUS_COMPLETED) {
-			_ctx->exit_code = code < IMPORT_REMOTE_ERROR_COUNT ?
+			req->exit_code = code < IMPORT_REMOTE_ERROR_COUNT ?
 				import_remote_error_get_info(code)->exit_code :
 				EX_SOFTWARE;
 		}
 	} else if (ret == 0) {
-		import_remote_job_not_found(_ctx, ctx->job_id, user);
+		import_remote_job_not_found(req, req->job_id, user);
 	} else {
 		i_error("import-remote: %s", error);
-		_ctx->exit_code = EX_TEMPFAIL;
+		req->exit_code = EX_TEMPFAIL;
 	}
 	job_store_close(&store);
 	pool_unref(&pool);
-	return _ctx->exit_code == 0 ? 0 : -1;
+	return req->exit_code == 0 ? 0 : -1;
 }
 
 /* --- retry --- */
 
-static void import_remote_retry_init(struct doveadm_mail_cmd_context *_ctx,
-				     const char *const args[] ATTR_UNUSED)
+static void import_remote_retry_headers(void)
 {
-	import_remote_job_require_id(_ctx, "retry");
 	doveadm_print_header_simple("job");
 	doveadm_print_header_simple("status");
 	doveadm_print_header_simple("retry_of");
 }
 
-static int import_remote_retry_run(struct doveadm_mail_cmd_context *_ctx,
+static int import_remote_retry_act(struct import_remote_job_request *req,
 				   struct mail_user *user)
 {
-	struct import_remote_job_cmd_context *ctx =
-		(struct import_remote_job_cmd_context *)_ctx;
 	struct job_store *store;
 	struct job job;
 	unsigned long long new_id;
@@ -358,22 +341,22 @@ static int import_remote_retry_run(struct doveadm_mail_cmd_context *_ctx,
 	pool_t pool;
 	int ret;
 
-	if (import_remote_job_store_open(_ctx, user, &store, NULL) < 0)
+	if (import_remote_job_store_open(req, user, &store) < 0)
 		return -1;
 	pool = pool_alloconly_create("job", 1024);
-	ret = import_remote_job_get(store, pool, user, ctx->job_id,
+	ret = import_remote_job_get(store, pool, user, req->job_id,
 				    &job, &error);
 	if (ret > 0)
-		ret = job_store_retry(store, ctx->job_id, &new_id, &error);
+		ret = job_store_retry(store, req->job_id, &new_id, &error);
 	if (ret > 0) {
 		doveadm_print(dec2str(new_id));
 		doveadm_print(job_status_name(JOB_STATUS_QUEUED));
-		doveadm_print(dec2str(ctx->job_id));
+		doveadm_print(dec2str(req->job_id));
 	} else if (ret == 0) {
-		import_remote_job_not_found(_ctx, ctx->job_id, user);
+		import_remote_job_not_found(req, req->job_id, user);
 	} else {
 		i_error("import-remote: %s", error);
-		_ctx->exit_code = EX_DATAERR;
+		req->exit_code = EX_DATAERR;
 	}
 	job_store_close(&store);
 	pool_unref(&pool);
@@ -382,124 +365,198 @@ static int import_remote_retry_run(struct doveadm_mail_cmd_context *_ctx,
 
 /* --- cancel --- */
 
-static void import_remote_cancel_init(struct doveadm_mail_cmd_context *_ctx,
-				      const char *const args[] ATTR_UNUSED)
+static void import_remote_cancel_headers(void)
 {
-	import_remote_job_require_id(_ctx, "cancel");
 	doveadm_print_header_simple("job");
 	doveadm_print_header_simple("status");
 }
 
-static int import_remote_cancel_run(struct doveadm_mail_cmd_context *_ctx,
+static int import_remote_cancel_act(struct import_remote_job_request *req,
 				    struct mail_user *user)
 {
-	struct import_remote_job_cmd_context *ctx =
-		(struct import_remote_job_cmd_context *)_ctx;
 	struct job_store *store;
 	struct job job;
 	const char *error;
 	pool_t pool;
 	int ret;
 
-	if (import_remote_job_store_open(_ctx, user, &store, NULL) < 0)
+	if (import_remote_job_store_open(req, user, &store) < 0)
 		return -1;
 	pool = pool_alloconly_create("job", 1024);
-	ret = import_remote_job_get(store, pool, user, ctx->job_id,
+	ret = import_remote_job_get(store, pool, user, req->job_id,
 				    &job, &error);
 	if (ret > 0 && !job_status_is_final(job.status))
-		ret = job_store_cancel(store, ctx->job_id, &error) < 0 ? -1 : 1;
+		ret = job_store_cancel(store, req->job_id, &error) < 0 ? -1 : 1;
 	if (ret > 0)
-		ret = job_store_get(store, pool, ctx->job_id, &job, &error);
+		ret = job_store_get(store, pool, req->job_id, &job, &error);
 	if (ret > 0) {
 		doveadm_print(dec2str(job.id));
 		doveadm_print(job.status == JOB_STATUS_CANCELLED ||
 			      job_status_is_final(job.status) ?
 			      job_status_name(job.status) : "cancelling");
 	} else if (ret == 0) {
-		import_remote_job_not_found(_ctx, ctx->job_id, user);
+		import_remote_job_not_found(req, req->job_id, user);
 	} else {
 		i_error("import-remote: %s", error);
-		_ctx->exit_code = EX_TEMPFAIL;
+		req->exit_code = EX_TEMPFAIL;
 	}
 	job_store_close(&store);
 	pool_unref(&pool);
 	return ret > 0 ? 0 : -1;
 }
 
+static const struct import_remote_job_cmd import_remote_job_status = {
+	"status", DOVEADM_PRINT_TYPE_FLOW, FALSE,
+	import_remote_status_headers, import_remote_status_act,
+};
+static const struct import_remote_job_cmd import_remote_job_history = {
+	"history", DOVEADM_PRINT_TYPE_TABLE, FALSE,
+	import_remote_status_headers, import_remote_status_act,
+};
+static const struct import_remote_job_cmd import_remote_job_watch = {
+	"watch", DOVEADM_PRINT_TYPE_FLOW, TRUE,
+	import_remote_status_headers, import_remote_watch_act,
+};
+static const struct import_remote_job_cmd import_remote_job_retry = {
+	"retry", DOVEADM_PRINT_TYPE_FLOW, TRUE,
+	import_remote_retry_headers, import_remote_retry_act,
+};
+static const struct import_remote_job_cmd import_remote_job_cancel = {
+	"cancel", DOVEADM_PRINT_TYPE_FLOW, TRUE,
+	import_remote_cancel_headers, import_remote_cancel_act,
+};
+
+/* Read the job id and print the headers. Exits on usage errors. */
+static void
+import_remote_job_request_init(const struct import_remote_job_cmd *cmd,
+			       struct doveadm_cmd_context *cctx,
+			       struct import_remote_job_request *req_r)
+{
+	i_zero(req_r);
+	req_r->cctx = cctx;
+	req_r->have_job_id = doveadm_cmd_param_int64(cctx, "job",
+						     &req_r->job_id);
+	if (req_r->have_job_id && req_r->job_id <= 0)
+		i_fatal_status(EX_USAGE, "Invalid job id");
+	if (cmd->require_job_id && !req_r->have_job_id) {
+		i_fatal_status(EX_USAGE, "Which job? (import-remote %s "
+			       "[-u USER] JOB)", cmd->name);
+	}
+	cmd->print_headers();
+}
+
+/* as a mail command (-u): for the user doveadm looked up */
+static void import_remote_job_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
+{
+	struct import_remote_job_cmd_context *ctx =
+		(struct import_remote_job_cmd_context *)_ctx;
+
+	import_remote_job_request_init(ctx->cmd, _ctx->cctx, &ctx->req);
+}
+
+static int import_remote_job_run(struct doveadm_mail_cmd_context *_ctx,
+				 struct mail_user *user)
+{
+	struct import_remote_job_cmd_context *ctx =
+		(struct import_remote_job_cmd_context *)_ctx;
+	int ret;
+
+	ret = ctx->cmd->act(&ctx->req, user);
+	if (ctx->req.exit_code != 0)
+		_ctx->exit_code = ctx->req.exit_code;
+	return ret;
+}
+
 static struct doveadm_mail_cmd_context *
-import_remote_job_alloc(void (*init)(struct doveadm_mail_cmd_context *ctx,
-				     const char *const args[]),
-			int (*run)(struct doveadm_mail_cmd_context *ctx,
-				   struct mail_user *user),
-			const char *print_type)
+import_remote_job_alloc(const struct import_remote_job_cmd *cmd)
 {
 	struct import_remote_job_cmd_context *ctx;
 
 	ctx = doveadm_mail_cmd_alloc(struct import_remote_job_cmd_context);
-	ctx->ctx.v.init = init;
-	ctx->ctx.v.run = run;
-	doveadm_print_init(print_type);
+	ctx->cmd = cmd;
+	ctx->ctx.v.init = import_remote_job_init;
+	ctx->ctx.v.run = import_remote_job_run;
+	doveadm_print_init(cmd->print_type);
 	return &ctx->ctx;
 }
 
 static struct doveadm_mail_cmd_context *import_remote_start_alloc(void)
 {
-	return import_remote_job_alloc(import_remote_start_init,
-		import_remote_start_run, DOVEADM_PRINT_TYPE_FLOW);
+	struct import_remote_job_cmd_context *ctx;
+
+	ctx = doveadm_mail_cmd_alloc(struct import_remote_job_cmd_context);
+	ctx->ctx.v.init = import_remote_start_init;
+	ctx->ctx.v.run = import_remote_start_run;
+	doveadm_print_init(DOVEADM_PRINT_TYPE_FLOW);
+	return &ctx->ctx;
 }
 
 static struct doveadm_mail_cmd_context *import_remote_status_alloc(void)
 {
-	return import_remote_job_alloc(import_remote_status_init,
-		import_remote_status_run, DOVEADM_PRINT_TYPE_FLOW);
+	return import_remote_job_alloc(&import_remote_job_status);
 }
 
 static struct doveadm_mail_cmd_context *import_remote_history_alloc(void)
 {
-	return import_remote_job_alloc(import_remote_status_init,
-		import_remote_status_run, DOVEADM_PRINT_TYPE_TABLE);
+	return import_remote_job_alloc(&import_remote_job_history);
 }
 
 static struct doveadm_mail_cmd_context *import_remote_watch_alloc(void)
 {
-	return import_remote_job_alloc(import_remote_watch_init,
-		import_remote_watch_run, DOVEADM_PRINT_TYPE_FLOW);
+	return import_remote_job_alloc(&import_remote_job_watch);
 }
 
 static struct doveadm_mail_cmd_context *import_remote_retry_alloc(void)
 {
-	return import_remote_job_alloc(import_remote_retry_init,
-		import_remote_retry_run, DOVEADM_PRINT_TYPE_FLOW);
+	return import_remote_job_alloc(&import_remote_job_retry);
 }
 
 static struct doveadm_mail_cmd_context *import_remote_cancel_alloc(void)
 {
-	return import_remote_job_alloc(import_remote_cancel_init,
-		import_remote_cancel_run, DOVEADM_PRINT_TYPE_FLOW);
+	return import_remote_job_alloc(&import_remote_job_cancel);
 }
 
-/* status, watch, retry and cancel of one job also work without -u: the admin
-   names the job and no user is looked up. With -u they go through doveadm's
-   mail command machinery like every other command. */
-static void doveadm_import_remote_job_cmd(struct doveadm_cmd_context *cctx)
+/* status, watch, retry and cancel of one job also work without -u: the
+   admin names the job, no user is looked up and no mail command runs.
+   With -u they go through doveadm's mail command machinery like every
+   other command. */
+static void
+import_remote_job_admin_cmd(struct doveadm_cmd_context *cctx,
+			    const struct import_remote_job_cmd *cmd)
 {
-	struct doveadm_mail_cmd_context *ctx;
+	struct import_remote_job_request req;
 	const char *username;
-	int64_t job_id;
 
 	if (doveadm_cmd_param_str(cctx, "dest-user", &username) ||
-	    !doveadm_cmd_param_int64(cctx, "job", &job_id)) {
+	    !doveadm_cmd_param_int64(cctx, "job", &req.job_id)) {
 		doveadm_import_remote_mail_cmd(cctx);
 		return;
 	}
-	ctx = cctx->cmd->mail_cmd();
-	ctx->cctx = cctx;
-	ctx->v.init(ctx, NULL);
-	(void)ctx->v.run(ctx, NULL);
-	doveadm_print_flush();
-	if (ctx->exit_code != 0)
-		doveadm_exit_code = ctx->exit_code;
-	pool_unref(&ctx->pool);
+	doveadm_print_init(cmd->print_type);
+	import_remote_job_request_init(cmd, cctx, &req);
+	(void)cmd->act(&req, NULL);
+	if (req.exit_code != 0)
+		doveadm_exit_code = req.exit_code;
+}
+
+static void import_remote_status_cmd(struct doveadm_cmd_context *cctx)
+{
+	import_remote_job_admin_cmd(cctx, &import_remote_job_status);
+}
+
+static void import_remote_watch_cmd(struct doveadm_cmd_context *cctx)
+{
+	import_remote_job_admin_cmd(cctx, &import_remote_job_watch);
+}
+
+static void import_remote_retry_cmd(struct doveadm_cmd_context *cctx)
+{
+	import_remote_job_admin_cmd(cctx, &import_remote_job_retry);
+}
+
+static void import_remote_cancel_cmd(struct doveadm_cmd_context *cctx)
+{
+	import_remote_job_admin_cmd(cctx, &import_remote_job_cancel);
 }
 
 struct doveadm_cmd_ver2 doveadm_cmd_import_remote_start = {
@@ -515,7 +572,7 @@ DOVEADM_CMD_PARAMS_END
 
 struct doveadm_cmd_ver2 doveadm_cmd_import_remote_status = {
 	.name = "import-remote status",
-	.cmd = doveadm_import_remote_job_cmd,
+	.cmd = import_remote_status_cmd,
 	.mail_cmd = import_remote_status_alloc,
 	.usage = "[-u <user>] [<job>]",
 DOVEADM_CMD_PARAMS_START
@@ -536,7 +593,7 @@ DOVEADM_CMD_PARAMS_END
 
 struct doveadm_cmd_ver2 doveadm_cmd_import_remote_watch = {
 	.name = "import-remote watch",
-	.cmd = doveadm_import_remote_job_cmd,
+	.cmd = import_remote_watch_cmd,
 	.mail_cmd = import_remote_watch_alloc,
 	.usage = "[-u <user>] <job>",
 DOVEADM_CMD_PARAMS_START
@@ -547,7 +604,7 @@ DOVEADM_CMD_PARAMS_END
 
 struct doveadm_cmd_ver2 doveadm_cmd_import_remote_retry = {
 	.name = "import-remote retry",
-	.cmd = doveadm_import_remote_job_cmd,
+	.cmd = import_remote_retry_cmd,
 	.mail_cmd = import_remote_retry_alloc,
 	.usage = "[-u <user>] <job>",
 DOVEADM_CMD_PARAMS_START
@@ -558,7 +615,7 @@ DOVEADM_CMD_PARAMS_END
 
 struct doveadm_cmd_ver2 doveadm_cmd_import_remote_cancel = {
 	.name = "import-remote cancel",
-	.cmd = doveadm_import_remote_job_cmd,
+	.cmd = import_remote_cancel_cmd,
 	.mail_cmd = import_remote_cancel_alloc,
 	.usage = "[-u <user>] <job>",
 DOVEADM_CMD_PARAMS_START

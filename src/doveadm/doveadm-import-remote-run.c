@@ -10,6 +10,7 @@
 #include "import-remote-settings.h"
 #include "import-progress.h"
 #include "import-run.h"
+#include "doveadm-import-remote-compat.h"
 #include "doveadm-import-remote.h"
 
 #include <stdio.h>
@@ -63,9 +64,7 @@ import_remote_run_progress(const struct import_progress *progress,
 	return TRUE;
 }
 
-static void
-import_remote_run_init(struct doveadm_mail_cmd_context *_ctx,
-		       const char *const args[] ATTR_UNUSED)
+static void import_remote_run_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 {
 	struct import_remote_run_cmd_context *ctx =
 		(struct import_remote_run_cmd_context *)_ctx;

@@ -80,9 +80,10 @@ void doveadm_import_remote_mail_cmd(struct doveadm_cmd_context *cctx);
 struct mail_user;
 struct job_store;
 /* Open the job store (and load the password key unless key_r is NULL) of
-   the user's plugin settings, or the global ones when user is NULL. On
+   the user's settings, or the command's global ones when user is NULL. On
    failure logs why and sets the exit code. */
-int doveadm_import_remote_store_open(struct mail_user *user,
+int doveadm_import_remote_store_open(struct doveadm_cmd_context *cctx,
+				     struct mail_user *user,
 				     struct job_store **store_r,
 				     unsigned char key_r[SECRET_BOX_KEY_LEN],
 				     int *exit_code_r);

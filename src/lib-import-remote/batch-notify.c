@@ -8,7 +8,8 @@
 #include "guid.h"
 #include "ostream.h"
 #include "message-date.h"
-#include "json-parser.h"
+#include "import-remote-compat.h"
+#include "import-remote-config.h"
 #include "import-remote-error.h"
 #include "notify-outbox.h"
 #include "batch-notify.h"
@@ -125,7 +126,7 @@ static void json_append_str(string_t *json, const char *key,
 			    const char *value)
 {
 	str_printfa(json, "\"%s\":\"", key);
-	json_append_escaped(json, value);
+	import_remote_compat_json_append_escaped(json, value);
 	str_append_c(json, '"');
 }
 
@@ -182,38 +183,9 @@ const char *batch_notify_format_json(const struct batch *batch,
 	return str_c(json);
 }
 
-int batch_notify_settings_read(const char *(*getenv)(const char *name,
-						      void *context),
-			       void *context, pool_t pool,
-			       struct batch_notify_settings *set_r,
-			       const char **error_r)
-{
-	const char *value;
-
-	i_zero(set_r);
-	value = getenv("import_remote_notify_from", context);
-	set_r->from = value == NULL || value[0] == '\0' ? NULL :
-		p_strdup(pool, value);
-	value = getenv("import_remote_webhook_url", context);
-	set_r->webhook_url = value == NULL || value[0] == '\0' ? NULL :
-		p_strdup(pool, value);
-	set_r->pause_percent = BATCH_NOTIFY_DEFAULT_PAUSE_PERCENT;
-	value = getenv("import_remote_pause_percent", context);
-	if (value != NULL && value[0] != '\0' &&
-	    (str_to_uint(t_strcut(value, '%'), &set_r->pause_percent) < 0 ||
-	     set_r->pause_percent == 0 || set_r->pause_percent > 100)) {
-		set_r->pause_percent = BATCH_NOTIFY_DEFAULT_PAUSE_PERCENT;
-		*error_r = t_strdup_printf("Invalid import_remote_pause_percent "
-			"'%s' (1-100): using %u%%", value,
-			BATCH_NOTIFY_DEFAULT_PAUSE_PERCENT);
-		return -1;
-	}
-	return 0;
-}
-
 int batch_notify(struct event *event, struct job_store *store,
 		 unsigned long long batch_id, enum batch_event batch_event,
-		 const struct batch_notify_settings *set)
+		 const struct import_remote_config *set)
 {
 	struct notify_message msg;
 	struct batch batch;
@@ -233,7 +205,7 @@ int batch_notify(struct event *event, struct job_store *store,
 		return -1;
 	}
 	e_info(event, "import-remote: Batch %llu: %s (event %s)", batch_id,
-	       batch_notify_what(&batch, batch_event, set->pause_percent),
+	       batch_notify_what(&batch, batch_event, set->import_remote_pause_percent),
 	       batch_event_name(batch_event));
 
 	/* the text is fixed now, delivered by a worker between imports */
@@ -241,20 +213,22 @@ int batch_notify(struct event *event, struct job_store *store,
 	msg.batch_id = batch_id;
 	msg.event = batch_event_name(batch_event);
 	if (batch.notify[0] != '\0') {
-		from = set->from != NULL ? set->from :
-			t_strconcat("postmaster@", my_hostname, NULL);
+		from = import_remote_config_str(set->import_remote_notify_from);
+		if (from == NULL)
+			from = t_strconcat("postmaster@", my_hostname, NULL);
 		msg.channel = NOTIFY_CHANNEL_EMAIL;
 		msg.sender = from;
 		msg.recipient = batch.notify;
 		msg.payload = batch_notify_format(&batch, &jobs, batch_event,
-						  from, set->pause_percent);
+						  from, set->import_remote_pause_percent);
 		if (notify_outbox_add(store, &msg, &error) < 0)
 			ret = -1;
 	}
-	if (set->webhook_url != NULL && ret == 0) {
+	if (import_remote_config_str(set->import_remote_webhook_url) != NULL &&
+	    ret == 0) {
 		msg.channel = NOTIFY_CHANNEL_WEBHOOK;
 		msg.sender = "";
-		msg.recipient = set->webhook_url;
+		msg.recipient = set->import_remote_webhook_url;
 		msg.payload = batch_notify_format_json(&batch, &jobs,
 						       batch_event);
 		if (notify_outbox_add(store, &msg, &error) < 0)
@@ -271,7 +245,7 @@ int batch_notify(struct event *event, struct job_store *store,
 
 void batch_notify_job_ended(struct event *event, struct job_store *store,
 			    unsigned long long batch_id,
-			    const struct batch_notify_settings *set)
+			    const struct import_remote_config *set)
 {
 	struct batch batch;
 	enum batch_status status;

@@ -13,6 +13,7 @@
 #include "mail-namespace.h"
 #include "mail-storage.h"
 #include "mail-user.h"
+#include "import-remote-compat.h"
 #include "imap-source.h"
 #include "message-saver.h"
 #include "dedup-index.h"
@@ -294,7 +295,8 @@ static int import_msg_seq_cmp(const uint32_t *seq, const struct import_msg *msg)
 static struct import_msg *
 folder_import_find_uid(struct import_chunk *chunk, uint32_t uid)
 {
-	return array_bsearch(&chunk->msgs, &uid, import_msg_uid_cmp);
+	return import_remote_array_bsearch_modifiable(&chunk->msgs, &uid,
+						      import_msg_uid_cmp);
 }
 
 /* The UID given before the literal of a FETCH reply, or 0 */
@@ -427,8 +429,8 @@ folder_import_literal(uint32_t num, const char *name,
 		msg = folder_import_find_uid(ctx->current, uid);
 	else {
 		/* UID comes after the literal on some servers */
-		msg = array_bsearch(&ctx->current->msgs, &num,
-				    import_msg_seq_cmp);
+		msg = import_remote_array_bsearch_modifiable(
+			&ctx->current->msgs, &num, import_msg_seq_cmp);
 	}
 	if (msg == NULL || (body && (msg->saved ||
 				     msg->action != IMPORT_MSG_IMPORT)) ||

@@ -13,6 +13,7 @@
 #include "imap-arg.h"
 #include "imap-parser.h"
 #include "imap-quote.h"
+#include "import-remote-compat.h"
 #include "imap-source.h"
 
 #include <netdb.h>
@@ -830,7 +831,7 @@ static int imap_source_ssl_handshaked(const char **error_r, void *context)
 	if (ssl_iostream_check_cert_validity(src->ssl_io, src->set.host,
 					     &error) == 0)
 		return 0;
-	if (src->set.ssl_set->allow_invalid_cert) {
+	if (src->set.tls_insecure) {
 		e_warning(src->event, "Accepting an invalid certificate "
 			  "(--tls-insecure): %s", error);
 		return 0;
@@ -850,10 +851,9 @@ static int imap_source_ssl_start(struct imap_source *src)
 			t_strdup_printf("Cannot initialize TLS: %s", error));
 		return -1;
 	}
-	if (io_stream_create_ssl_client(src->ssl_ctx, src->set.host,
-					src->set.ssl_set, &src->input,
-					&src->output, &src->ssl_io,
-					&error) < 0) {
+	if (import_remote_compat_ssl_client_create(src->ssl_ctx, src->set.host,
+			src->set.ssl_set, src->set.tls_insecure, src->event,
+			&src->input, &src->output, &src->ssl_io, &error) < 0) {
 		imap_source_set_error(src, IMPORT_REMOTE_ERROR_TLS_FAILED,
 			t_strdup_printf("Cannot start TLS: %s", error));
 		return -1;

@@ -37,8 +37,10 @@ struct imap_source_settings {
 	enum import_remote_ssl ssl;
 	const char *username;
 	const char *password;
-	/* CA settings; allow_invalid_cert = accept any certificate */
+	/* the TLS client settings (CA, protocols) */
 	const struct ssl_iostream_settings *ssl_set;
+	/* accept any certificate */
+	bool tls_insecure;
 	unsigned int connect_timeout_msecs;
 	unsigned int cmd_timeout_msecs;
 };

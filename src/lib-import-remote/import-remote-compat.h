@@ -1,17 +1,67 @@
 #ifndef IMPORT_REMOTE_COMPAT_H
 #define IMPORT_REMOTE_COMPAT_H
 
-/* Every Dovecot API this project uses whose shape differs between 2.3 and
-   2.4 is called through here, so that supporting 2.4 (typed settings,
-   settings_get()) changes this file only. */
+/* Every Dovecot call whose shape differs between 2.3 and 2.4 is made
+   through here (import-remote-compat.c, with DOVECOT_PREREQ()), so that the
+   engine, the worker and the doveadm commands read the same on both.
+   Settings are read in import-remote-config.c. */
 
+#include "net.h"
+
+struct event;
+struct istream;
+struct ostream;
 struct mail_user;
 struct mail_namespace;
+struct mail_storage_service_ctx;
+struct mail_storage_service_input;
+struct ssl_iostream;
+struct ssl_iostream_context;
 struct ssl_iostream_settings;
+struct smtp_submit_input;
+struct sql_db;
+struct import_remote_config;
 
-/* The user's TLS client settings (ssl_client_ca_file/_dir, ...). */
-void import_remote_compat_ssl_client_settings(struct mail_user *user,
-		struct ssl_iostream_settings *ssl_set_r);
+/* --- strings, arrays, JSON --- */
+
+#if DOVECOT_PREREQ(2, 4, 0)
+#  define import_remote_str_begins(str, prefix) str_begins_with(str, prefix)
+/* the element found, for changing it */
+#  define import_remote_array_bsearch_modifiable(array, key, cmp) \
+	array_bsearch_modifiable(array, key, cmp)
+#else
+#  define import_remote_str_begins(str, prefix) str_begins(str, prefix)
+#  define import_remote_array_bsearch_modifiable(array, key, cmp) \
+	array_bsearch(array, key, cmp)
+#endif
+
+/* JSON string contents, escaped */
+void import_remote_compat_json_append_escaped(string_t *dest, const char *src);
+
+/* "10M", "1G": bytes. Returns 0, or -1 with an error. */
+int import_remote_compat_parse_size(const char *str, uoff_t *bytes_r,
+				    const char **error_r);
+
+/* --- TLS --- */
+
+/* The user's TLS client settings (ssl_client_ca_file/_dir, protocols, ...;
+   /etc/ssl/certs when no CA is set). allow_invalid_cert: accept any
+   certificate. Free with import_remote_compat_ssl_client_settings_free(). */
+int import_remote_compat_ssl_client_settings(struct mail_user *user,
+		pool_t pool, bool allow_invalid_cert,
+		const struct ssl_iostream_settings **set_r,
+		const char **error_r);
+void import_remote_compat_ssl_client_settings_free(
+		const struct ssl_iostream_settings **set);
+/* TLS on the streams, to host, with settings from
+   import_remote_compat_ssl_client_settings() */
+int import_remote_compat_ssl_client_create(struct ssl_iostream_context *ctx,
+		const char *host, const struct ssl_iostream_settings *set,
+		bool allow_invalid_cert, struct event *event_parent,
+		struct istream **input, struct ostream **output,
+		struct ssl_iostream **ssl_io_r, const char **error_r);
+
+/* --- mail storage --- */
 
 /* Call callback for every mailbox of the namespace's configuration that has
    a special_use (e.g. "\Sent"; several may be space-separated). Names are
@@ -22,9 +72,28 @@ typedef void import_remote_special_use_callback_t(const char *name,
 void import_remote_compat_special_use_mailboxes(struct mail_namespace *ns,
 		import_remote_special_use_callback_t *callback, void *context);
 
-/* A plugin { } setting of the user, NULL if unset */
-const char *import_remote_compat_plugin_setting(struct mail_user *user,
-						const char *name);
+/* The storage service of a standalone program (the worker) or a doveadm
+   command: mail_storage_service_init() */
+struct mail_storage_service_ctx *
+import_remote_compat_storage_service_init(unsigned int flags);
+/* Look the user up and create its mail user. Returns 1, 0 if there is no
+   such user, -1 on error. Free with import_remote_compat_user_deinit(). */
+int import_remote_compat_user_lookup(struct mail_storage_service_ctx *ctx,
+		const struct mail_storage_service_input *input,
+		struct mail_user **user_r, const char **error_r);
+void import_remote_compat_user_deinit(struct mail_user **user);
+/* Only the userdb lookup (does the user exist?). Returns 1, 0, -1. */
+int import_remote_compat_user_exists(struct mail_storage_service_ctx *ctx,
+		const struct mail_storage_service_input *input,
+		const char **error_r);
+/* The global import_remote_* settings of a standalone program using the
+   storage service ctx as service_name. Reading them may re-execute the
+   program through doveconf (standalone with -c), so nothing may happen
+   before. Free with import_remote_config_free(). */
+int import_remote_compat_service_config(struct mail_storage_service_ctx *ctx,
+		const char *service_name,
+		const struct import_remote_config **set_r,
+		const char **error_r);
 
 /* The storage the user may still fill before the quota is full, the
    smallest over all quota roots. Returns 1 if limited, 0 if there is no
@@ -43,5 +112,23 @@ int import_remote_compat_quota_root_usage(struct mail_user *user,
 					  const char *except_root,
 					  uint64_t *used_r, uint64_t *limit_r,
 					  const char **error_r);
+
+/* --- lib-sql, smtp-submit --- */
+
+/* Register the SQL drivers (sql_drivers_init() and all built-in ones),
+   and unregister them, with the driver modules loaded meanwhile */
+void import_remote_compat_sql_drivers_init(void);
+void import_remote_compat_sql_drivers_deinit(void);
+/* Connect to driver ("sqlite", "pgsql") with the connect string of
+   import_remote_store (a path for sqlite, a libpq string for pgsql; on 2.4
+   turned into lib-sql's settings), loading the driver's module when it
+   isn't registered yet. */
+int import_remote_compat_sql_init(const char *driver,
+				  const char *connect_string,
+				  struct event *event_parent,
+				  struct sql_db **db_r, const char **error_r);
+
+/* smtp-submit may run sendmail as root (2.3 must be told; 2.4 allows it) */
+void import_remote_compat_smtp_submit_allow_root(struct smtp_submit_input *input);
 
 #endif

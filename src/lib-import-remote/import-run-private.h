@@ -19,7 +19,7 @@ struct import_run_ctx {
 	import_run_progress_callback_t *progress_callback;
 	void *context;
 
-	struct ssl_iostream_settings ssl_set;
+	const struct ssl_iostream_settings *ssl_set;
 	struct imap_source *src;
 	struct mail_namespace *ns;
 	ARRAY_TYPE(remote_folder) remote_folders;

@@ -22,7 +22,6 @@
 #include "import-run-private.h"
 
 /* CA directory used when Dovecot's settings name no CA at all */
-#define IMPORT_RUN_DEFAULT_CA_DIR "/etc/ssl/certs"
 
 /* --newest-first copies in passes over received-date windows, newest
    first, each ending where the previous one starts (days before now). The
@@ -309,14 +308,18 @@ static int import_run_count(struct import_run_ctx *ctx)
 	return 0;
 }
 
-static void import_run_init_ssl(struct import_run_ctx *ctx)
+static int import_run_init_ssl(struct import_run_ctx *ctx)
 {
-	import_remote_compat_ssl_client_settings(ctx->user, &ctx->ssl_set);
-	if ((ctx->ssl_set.ca_file == NULL || ctx->ssl_set.ca_file[0] == '\0') &&
-	    (ctx->ssl_set.ca_dir == NULL || ctx->ssl_set.ca_dir[0] == '\0'))
-		ctx->ssl_set.ca_dir = IMPORT_RUN_DEFAULT_CA_DIR;
-	ctx->ssl_set.verify_remote_cert = !ctx->set->tls_insecure;
-	ctx->ssl_set.allow_invalid_cert = ctx->set->tls_insecure;
+	const char *error;
+
+	if (import_remote_compat_ssl_client_settings(ctx->user, ctx->pool,
+			ctx->set->tls_insecure, &ctx->ssl_set, &error) < 0) {
+		import_remote_error_set(&ctx->result->error,
+			IMPORT_REMOTE_ERROR_TLS_FAILED, p_strdup_printf(ctx->pool,
+			"Reading the TLS client settings failed: %s", error));
+		return -1;
+	}
+	return 0;
 }
 
 /* Every local mailbox's identities, for --dedup account */
@@ -506,7 +509,8 @@ int import_run(struct mail_user *user,
 	i_gettimeofday(&ctx.start_time);
 
 	ctx.ns = mail_namespace_find_inbox(user->namespaces);
-	import_run_init_ssl(&ctx);
+	if (import_run_init_ssl(&ctx) < 0)
+		return -1;
 
 	i_zero(&src_set);
 	src_set.host = set->host;
@@ -514,7 +518,8 @@ int import_run(struct mail_user *user,
 	src_set.ssl = set->ssl;
 	src_set.username = set->username;
 	src_set.password = set->password;
-	src_set.ssl_set = &ctx.ssl_set;
+	src_set.ssl_set = ctx.ssl_set;
+	src_set.tls_insecure = set->tls_insecure;
 	src_set.connect_timeout_msecs = set->connect_timeout_msecs;
 	src_set.cmd_timeout_msecs = set->cmd_timeout_msecs;
 
@@ -552,5 +557,6 @@ int import_run(struct mail_user *user,
 	if (ctx.checkpoint != NULL)
 		import_checkpoint_deinit(&ctx.checkpoint);
 	imap_source_deinit(&ctx.src);
+	import_remote_compat_ssl_client_settings_free(&ctx.ssl_set);
 	return ret;
 }

@@ -5,6 +5,7 @@
 #include "ioloop.h"
 #include "mail-user.h"
 #include "import-remote-compat.h"
+#include "import-remote-config.h"
 #include "import-remote-error.h"
 #include "import-remote-settings.h"
 #include "import-run.h"
@@ -19,29 +20,16 @@ struct job_runner_ctx {
 	struct job *job;
 	pool_t pool;
 	unsigned int last_update_msecs;
-	/* a batch's storage: the quota root its users share (plugin setting
-	   import_remote_shared_quota_root), and the usage that pauses it */
+	/* the user's settings (the worker's if the user's are invalid): a
+	   batch's shared quota root, the share of it that pauses the batch,
+	   how its events are told */
+	const struct import_remote_config *set, *user_set;
+	/* import_remote_shared_quota_root, NULL if unset */
 	const char *shared_quota_root;
-	struct batch_notify_settings notify_set;
 	/* cancelled: the job ends Cancelled; paused: its batch paused, it
 	   goes back to the queue */
 	bool cancelled, paused, store_failed;
 };
-
-int job_runner_parse_store(const char *uri, const char **driver_r,
-			   const char **connect_r, const char **error_r)
-{
-	const char *p = strchr(uri, ':');
-
-	if (p == NULL || p == uri || p[1] == '\0') {
-		*error_r = t_strdup_printf("Invalid import_remote_store '%s': "
-			"use sqlite:<path> or pgsql:<connect string>", uri);
-		return -1;
-	}
-	*driver_r = t_strdup_until(uri, p);
-	*connect_r = p + 1;
-	return 0;
-}
 
 /* The run's progress as the job's: a run that continues an earlier one
    (after a pause, or its worker's death) finds what that one imported
@@ -83,24 +71,18 @@ void job_runner_get_progress(const struct job *job, time_t now,
 		progress_r->elapsed_msecs = (end - job->started) * 1000;
 }
 
-static const char *job_runner_getenv(const char *name, void *context)
+static int job_runner_read_settings(struct job_runner_ctx *ctx,
+				    const char **error_r)
 {
-	struct mail_user *user = context;
+	int ret;
 
-	return import_remote_compat_plugin_setting(user, name);
-}
-
-/* (from pool: ctx->pool is cleared at every heartbeat) */
-static void job_runner_read_settings(struct job_runner_ctx *ctx, pool_t pool)
-{
-	const char *error;
-
-	ctx->shared_quota_root = import_remote_compat_plugin_setting(ctx->user,
-		"import_remote_shared_quota_root");
-	if (batch_notify_settings_read(job_runner_getenv, ctx->user,
-				       pool, &ctx->notify_set,
-				       &error) < 0)
-		e_error(ctx->user->event, "import-remote: %s", error);
+	ret = import_remote_config_get_user(ctx->user, &ctx->user_set,
+					    error_r);
+	if (ret == 0)
+		ctx->set = ctx->user_set;
+	ctx->shared_quota_root = import_remote_config_str(
+		ctx->set->import_remote_shared_quota_root);
+	return ret;
 }
 
 /* The user's own quota usage, for a batch's --storage-limit (the sum over
@@ -150,7 +132,7 @@ static bool job_runner_storage_full(struct job_runner_ctx *ctx,
 				"reading the shared quota failed: %s",
 				ctx->job->id, error);
 		} else if (ret > 0 &&
-			   job_runner_over(used, limit, ctx->notify_set.pause_percent)) {
+			   job_runner_over(used, limit, ctx->set->import_remote_pause_percent)) {
 			*why_r = t_strdup_printf("quota root %s: %"PRIu64
 				" of %"PRIu64" bytes used",
 				ctx->shared_quota_root, used, limit);
@@ -158,7 +140,7 @@ static bool job_runner_storage_full(struct job_runner_ctx *ctx,
 		}
 	}
 	if (job_runner_over(batch->quota_used, batch->storage_limit,
-			    ctx->notify_set.pause_percent)) {
+			    ctx->set->import_remote_pause_percent)) {
 		*why_r = t_strdup_printf("the batch's users use %llu of its "
 			"--storage-limit %llu bytes", batch->quota_used,
 			batch->storage_limit);
@@ -208,10 +190,10 @@ static void job_runner_check_batch(struct job_runner_ctx *ctx)
 		/* this worker paused it: it tells */
 		e_warning(ctx->user->event, "import-remote: Batch %llu paused "
 			  "at %u%% of its storage: %s", batch.id,
-			  ctx->notify_set.pause_percent, why);
+			  ctx->set->import_remote_pause_percent, why);
 		(void)batch_notify(ctx->user->event, ctx->store, batch.id,
 				   BATCH_EVENT_PAUSED_FOR_STORAGE,
-				   &ctx->notify_set);
+				   ctx->set);
 	}
 }
 
@@ -289,13 +271,14 @@ static void job_runner_finish(struct job_runner_ctx *ctx,
 	       job->error_code[0] == '\0' ? "" : ": ", job->error_code);
 	if (job_status_is_final(job->status) && job->batch_id != 0) {
 		batch_notify_job_ended(ctx->user->event, ctx->store,
-				       job->batch_id, &ctx->notify_set);
+				       job->batch_id, ctx->set);
 	}
 }
 
 int job_runner_run(struct mail_user *user, struct job_store *store,
 		   struct job *job,
-		   const unsigned char key[SECRET_BOX_KEY_LEN])
+		   const unsigned char key[SECRET_BOX_KEY_LEN],
+		   const struct import_remote_config *global_set)
 {
 	struct job_runner_ctx ctx;
 	struct import_remote_settings set;
@@ -308,16 +291,19 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 	ctx.user = user;
 	ctx.store = store;
 	ctx.job = job;
+	ctx.set = global_set;
 	ctx.pool = pool_alloconly_create("import job", 1024);
 	pool = pool_alloconly_create("import job run", 4096);
-	job_runner_read_settings(&ctx, pool);
 
 	i_zero(&error);
 	import_remote_settings_init(pool, &set);
 	set.host = job->source_host;
 	set.port = job->source_port;
 	set.username = job->source_user;
-	if (import_remote_ssl_parse(job->source_ssl, &set.ssl) < 0 ||
+	if (job_runner_read_settings(&ctx, &errstr) < 0) {
+		import_remote_error_set(&error, IMPORT_REMOTE_ERROR_INTERNAL,
+			t_strdup_printf("Invalid settings: %s", errstr));
+	} else if (import_remote_ssl_parse(job->source_ssl, &set.ssl) < 0 ||
 	    import_remote_settings_import(pool, job->options, &set,
 					  &errstr) < 0) {
 		import_remote_error_set(&error, IMPORT_REMOTE_ERROR_INTERNAL,
@@ -353,6 +339,7 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 		}
 	}
 	job_runner_finish(&ctx, &error);
+	import_remote_config_free(&ctx.user_set);
 	pool_unref(&ctx.pool);
 	pool_unref(&pool);
 	return ctx.store_failed ? -1 : 0;

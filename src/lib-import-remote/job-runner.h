@@ -17,14 +17,7 @@ struct job;
 struct job_store;
 struct import_progress;
 
-/* The job store and key file of a user's plugin settings:
-   import_remote_store = sqlite:/path/jobs.db | pgsql:<connect string>
-   import_remote_key_file = /path/key */
-#define JOB_RUNNER_DEFAULT_STORE "sqlite:/var/lib/dovecot/import-remote.db"
-#define JOB_RUNNER_DEFAULT_KEY_FILE "/var/lib/dovecot/import-remote.key"
-/* Split "driver:connect" */
-int job_runner_parse_store(const char *uri, const char **driver_r,
-			   const char **connect_r, const char **error_r);
+struct import_remote_config;
 
 /* A stored job's counters as import_progress (the reverse of what the
    runner stores), to show its rate and ETA; elapsed up to now, or to its
@@ -32,10 +25,13 @@ int job_runner_parse_store(const char *uri, const char **driver_r,
 void job_runner_get_progress(const struct job *job, time_t now,
 			     struct import_progress *progress_r);
 
-/* Returns 0 when the job ended (whatever its result), -1 if the store
-   could not be updated. */
+/* Run the job with the user's settings; global_set (the worker's) stands
+   in if those are invalid, for the job's failure to be told. Returns 0
+   when the job ended (whatever its result), -1 if the store could not be
+   updated. */
 int job_runner_run(struct mail_user *user, struct job_store *store,
 		   struct job *job,
-		   const unsigned char key[SECRET_BOX_KEY_LEN]);
+		   const unsigned char key[SECRET_BOX_KEY_LEN],
+		   const struct import_remote_config *global_set);
 
 #endif

@@ -5,28 +5,24 @@
 #include "str.h"
 #include "guid.h"
 #include "ioloop.h"
-#include "module-dir.h"
 #include "sql-api.h"
+#include "import-remote-compat.h"
 #include "job-store-private.h"
 
 /* The schema this code writes. Each step in schema_steps[] takes the store
    from version i to i+1; open applies the missing ones. */
 #define JOB_STORE_SCHEMA_VERSION 14
-/* lib-sql drivers are modules of Dovecot's module dir */
-#define JOB_STORE_SQL_MODULE_DIR MODULEDIR
 
 /* lib-sql's driver list is per process: the first store opened sets it
    up (neither doveadm nor our worker has it otherwise), the last closed
    tears it down. */
 static unsigned int job_store_refcount = 0;
-static struct module *job_store_sql_modules = NULL;
 
 static void job_store_drivers_ref(void)
 {
 	if (job_store_refcount++ > 0)
 		return;
-	sql_drivers_init();
-	sql_drivers_register_all();
+	import_remote_compat_sql_drivers_init();
 }
 
 static void job_store_drivers_unref(void)
@@ -34,9 +30,7 @@ static void job_store_drivers_unref(void)
 	i_assert(job_store_refcount > 0);
 	if (--job_store_refcount > 0)
 		return;
-	if (job_store_sql_modules != NULL)
-		module_dir_unload(&job_store_sql_modules);
-	sql_drivers_deinit();
+	import_remote_compat_sql_drivers_deinit();
 }
 
 static const char *const job_status_names[JOB_STATUS_COUNT] = {
@@ -220,24 +214,6 @@ int job_store_commit(struct job_store *store,
 	return 0;
 }
 
-static int job_store_load_driver(const struct sql_settings *set,
-				 struct sql_db **db_r, const char **error_r)
-{
-	struct module_dir_load_settings mod_set;
-
-	if (sql_init_full(set, db_r, error_r) == 0)
-		return 0;
-	/* the driver isn't registered in this process yet */
-	i_zero(&mod_set);
-	mod_set.abi_version = DOVECOT_ABI_VERSION;
-	mod_set.require_init_funcs = TRUE;
-	job_store_sql_modules = module_dir_load_missing(job_store_sql_modules,
-		JOB_STORE_SQL_MODULE_DIR,
-		t_strconcat("driver_", set->driver, NULL), &mod_set);
-	module_dir_init(job_store_sql_modules);
-	return sql_init_full(set, db_r, error_r);
-}
-
 static int job_store_query_version(struct job_store *store,
 				   const char **error_r)
 {
@@ -324,18 +300,13 @@ int job_store_open(const char *driver, const char *connect_string,
 		   const char **error_r)
 {
 	struct job_store *store;
-	struct sql_settings set;
 	const char *error;
-
-	i_zero(&set);
-	set.driver = driver;
-	set.connect_string = connect_string;
-	set.event_parent = event_parent;
 
 	store = i_new(struct job_store, 1);
 	store->pgsql = strcmp(driver, "pgsql") == 0;
 	job_store_drivers_ref();
-	if (job_store_load_driver(&set, &store->db, &error) < 0) {
+	if (import_remote_compat_sql_init(driver, connect_string, event_parent,
+					  &store->db, &error) < 0) {
 		*error_r = t_strdup_printf("Job store %s: %s", driver, error);
 		job_store_close(&store);
 		return -1;

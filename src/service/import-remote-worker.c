@@ -20,8 +20,11 @@
 #include "master-service.h"
 #include "mail-storage-service.h"
 #include "mail-user.h"
+#include "import-remote-compat.h"
+#include "import-remote-config.h"
 #include "secret-box.h"
 #include "job-store.h"
+#include "job-store-open.h"
 #include "job-runner.h"
 #include "batch-notify.h"
 #include "notify-outbox.h"
@@ -34,25 +37,21 @@
 #define WORKER_POLL_MSECS 2000
 /* a live job whose worker hasn't updated it this long is taken over */
 #define WORKER_DEFAULT_STALE_SECS 120
-#define WORKER_DEFAULT_SLOTS 4
 
 static struct mail_storage_service_ctx *storage_service;
 static struct job_store *store;
 static unsigned char key[SECRET_BOX_KEY_LEN];
 static unsigned int stale_secs = WORKER_DEFAULT_STALE_SECS;
-/* how many jobs may be live at once in the whole store */
-static unsigned int slots = WORKER_DEFAULT_SLOTS;
 static char *worker_name;
 static struct timeout *to_poll;
-/* the store again, for the notification deliverer's own connection */
-static const char *store_driver, *store_connect;
-static struct notify_deliver_settings notify_set;
-/* for a batch's events told without a user (its job failed before one) */
-static struct batch_notify_settings batch_notify_set;
+/* the global settings: the store, the slots (import_remote_workers: how
+   many jobs may be live at once in the whole store), notifications */
+static const struct import_remote_config *worker_set;
+/* worker_set with -s and -K applied: the store and the key, also for
+   the notification deliverer's own connection */
+static struct import_remote_config store_set;
 static struct event *worker_event;
 static pid_t notify_pid = 0;
-/* what lives as long as the process: settings */
-static pool_t worker_pool;
 
 static void worker_fail_job(struct job *job, const char *why)
 {
@@ -67,14 +66,13 @@ static void worker_fail_job(struct job *job, const char *why)
 		i_error("import-remote: Job %llu: %s", job->id, error);
 	else if (job->batch_id != 0) {
 		batch_notify_job_ended(worker_event, store, job->batch_id,
-				       &batch_notify_set);
+				       worker_set);
 	}
 }
 
 static void worker_run_job(struct job *job)
 {
 	struct mail_storage_service_input input;
-	struct mail_storage_service_user *service_user;
 	struct mail_user *user;
 	const char *error;
 	int ret;
@@ -82,8 +80,8 @@ static void worker_run_job(struct job *job)
 	i_zero(&input);
 	input.service = WORKER_SERVICE_NAME;
 	input.username = job->username;
-	ret = mail_storage_service_lookup_next(storage_service, &input,
-					       &service_user, &user, &error);
+	ret = import_remote_compat_user_lookup(storage_service, &input,
+					       &user, &error);
 	if (ret <= 0) {
 		worker_fail_job(job, ret == 0 ? "No such user" :
 				t_strdup_printf("User lookup failed: %s", error));
@@ -91,9 +89,8 @@ static void worker_run_job(struct job *job)
 	}
 	i_info("import-remote: Job %llu: importing %s@%s into %s",
 	       job->id, job->source_user, job->source_host, job->username);
-	(void)job_runner_run(user, store, job, key);
-	mail_user_deinit(&user);
-	mail_storage_service_user_unref(&service_user);
+	(void)job_runner_run(user, store, job, key, worker_set);
+	import_remote_compat_user_deinit(&user);
 }
 
 /* The deliverer: a child process with a store connection of its own (the
@@ -104,12 +101,12 @@ static void ATTR_NORETURN worker_notify_child(void)
 	struct job_store *child_store;
 	const char *error;
 
-	if (job_store_open(store_driver, store_connect, NULL, &child_store,
-			   &error) < 0) {
+	if (job_store_open_config(&store_set, NULL, 0, &child_store, NULL,
+				  &error) < 0) {
 		i_error("import-remote: Notifications: %s", error);
 		_exit(1);
 	}
-	_exit(notify_deliver_due(child_store, worker_name, &notify_set,
+	_exit(notify_deliver_due(child_store, worker_name, worker_set,
 				 worker_event) < 0 ? 1 : 0);
 }
 
@@ -178,7 +175,8 @@ static unsigned int worker_run_queue(void)
 		io_loop_time_refresh();
 		p_clear(pool);
 		ret = job_store_claim(store, pool, worker_name, stale_secs,
-				      slots, &job, &error);
+				      worker_set->import_remote_workers,
+				      &job, &error);
 		if (ret < 0) {
 			i_error("import-remote: Claiming a job failed: %s", error);
 			break;
@@ -202,125 +200,6 @@ static bool worker_will_drop_root(void)
 	return uid != NULL && uid[0] != '\0' && strcmp(uid, "0") != 0;
 }
 
-static const char *
-worker_plugin_setting(const struct mail_user_settings *user_set,
-		      const char *name)
-{
-	const char *value = mail_user_set_plugin_getenv(user_set, name);
-
-	return value == NULL || value[0] == '\0' ? NULL :
-		p_strdup(worker_pool, value);
-}
-
-static const char *worker_getenv(const char *name, void *context)
-{
-	const struct mail_user_settings *user_set = context;
-
-	return mail_user_set_plugin_getenv(user_set, name);
-}
-
-/* How batch notifications are made and delivered */
-static int worker_notify_settings(const struct mail_user_settings *user_set,
-				  const char **error_r)
-{
-	const char *value, *error;
-	unsigned int secs;
-
-	if (batch_notify_settings_read(worker_getenv, (void *)user_set,
-				       worker_pool, &batch_notify_set,
-				       &error) < 0)
-		i_error("import-remote: %s", error);
-
-	notify_set.submission_host = worker_plugin_setting(user_set,
-		"import_remote_submission_host");
-	notify_set.sendmail_path = worker_plugin_setting(user_set,
-		"import_remote_sendmail_path");
-	if (notify_set.sendmail_path == NULL)
-		notify_set.sendmail_path = NOTIFY_DELIVER_DEFAULT_SENDMAIL;
-	notify_set.webhook_secret = worker_plugin_setting(user_set,
-		"import_remote_webhook_secret");
-	notify_set.timeout_secs = NOTIFY_DELIVER_DEFAULT_TIMEOUT_SECS;
-	notify_set.retry_secs = NOTIFY_DELIVER_DEFAULT_RETRY_SECS;
-	value = mail_user_set_plugin_getenv(user_set,
-					    "import_remote_notify_retry_interval");
-	if (value != NULL && value[0] != '\0') {
-		if (settings_get_time(value, &secs, &error) < 0 || secs == 0) {
-			*error_r = t_strdup_printf("Invalid "
-				"import_remote_notify_retry_interval: %s",
-				value);
-			return -1;
-		}
-		notify_set.retry_secs = secs;
-	}
-	return 0;
-}
-
-/* The store, the key and the slots: the global plugin { } settings, unless
-   -s / -K gave them */
-static int worker_plugin_settings(const struct mail_user_settings *user_set,
-				  const char **store_uri, const char **key_file,
-				  const char **error_r)
-{
-	const char *value;
-
-	if (*store_uri == NULL) {
-		value = mail_user_set_plugin_getenv(user_set,
-						    "import_remote_store");
-		*store_uri = value == NULL ? JOB_RUNNER_DEFAULT_STORE :
-			t_strdup(value);
-	}
-	if (*key_file == NULL) {
-		value = mail_user_set_plugin_getenv(user_set,
-						    "import_remote_key_file");
-		*key_file = value == NULL ? JOB_RUNNER_DEFAULT_KEY_FILE :
-			t_strdup(value);
-	}
-	value = mail_user_set_plugin_getenv(user_set, "import_remote_workers");
-	if (value != NULL && (str_to_uint(value, &slots) < 0 || slots == 0)) {
-		*error_r = t_strdup_printf("Invalid import_remote_workers: %s",
-					   value);
-		return -1;
-	}
-	return worker_notify_settings(user_set, error_r);
-}
-
-/* Read the mail settings as a user lookup will (same service name). Run
-   standalone with -c, this is where Dovecot re-executes the binary through
-   doveconf; it must happen before any job is claimed. */
-static int worker_read_settings(const char **store_uri,
-				const char **key_file, const char **error_r)
-{
-	struct mail_storage_service_input input;
-	const struct setting_parser_info *user_info;
-	const struct setting_parser_info *const *roots;
-	const struct setting_parser_context *parser;
-	const struct mail_user_settings *user_set = NULL;
-	void **sets;
-	unsigned int i;
-	pool_t pool;
-	int ret;
-
-	i_zero(&input);
-	input.service = WORKER_SERVICE_NAME;
-	/* the settings may live in the pool: read them before freeing it */
-	pool = pool_alloconly_create("worker settings", 1024);
-	ret = mail_storage_service_read_settings(storage_service, &input, pool,
-						 &user_info, &parser, error_r);
-	if (ret == 0) {
-		roots = settings_parser_get_roots(parser);
-		sets = settings_parser_get_list(parser);
-		for (i = 0; roots[i] != NULL; i++) {
-			if (roots[i] == user_info)
-				user_set = sets[i];
-		}
-		i_assert(user_set != NULL);
-		ret = worker_plugin_settings(user_set, store_uri, key_file,
-					     error_r);
-	}
-	pool_unref(&pool);
-	return ret;
-}
-
 static void worker_poll(void *context ATTR_UNUSED)
 {
 	(void)worker_run_queue();
@@ -329,7 +208,7 @@ static void worker_poll(void *context ATTR_UNUSED)
 
 int main(int argc, char *argv[])
 {
-	const char *store_uri = NULL, *key_file = NULL, *driver, *connect;
+	const char *store_uri = NULL, *key_file = NULL;
 	const char *error;
 	bool once = FALSE;
 	int c;
@@ -359,7 +238,6 @@ int main(int argc, char *argv[])
 
 	master_service_init_log(master_service);
 	master_service_init_finish(master_service);
-	worker_pool = pool_alloconly_create("import-remote-worker", 1024);
 	worker_event = event_create(NULL);
 
 	/* reads Dovecot's settings first: standalone, that re-executes this
@@ -367,13 +245,20 @@ int main(int argc, char *argv[])
 	/* as root (by hand, or service user = root) every user's uid is
 	   taken on and left again; as the service's own user (below) only
 	   that uid's users can be served, so no temporary drop */
-	storage_service = mail_storage_service_init(master_service, NULL,
+	storage_service = import_remote_compat_storage_service_init(
 		MAIL_STORAGE_SERVICE_FLAG_USERDB_LOOKUP |
 		MAIL_STORAGE_SERVICE_FLAG_NO_LOG_INIT |
 		(worker_will_drop_root() ? 0 :
 		 MAIL_STORAGE_SERVICE_FLAG_TEMP_PRIV_DROP));
-	if (worker_read_settings(&store_uri, &key_file, &error) < 0)
+	if (import_remote_compat_service_config(storage_service,
+						WORKER_SERVICE_NAME,
+						&worker_set, &error) < 0)
 		i_fatal("import-remote: Reading the settings failed: %s", error);
+	store_set = *worker_set;
+	if (store_uri != NULL)
+		store_set.import_remote_store = store_uri;
+	if (key_file != NULL)
+		store_set.import_remote_key_file = key_file;
 	/* under Dovecot's master, become the service's user (its "user"
 	   setting: the mail uid in single-uid setups) so that the job store
 	   and key are shared with doveadm, which works as the mail user */
@@ -381,14 +266,8 @@ int main(int argc, char *argv[])
 
 
 	worker_name = i_strdup_printf("%s:%s", my_hostname, my_pid);
-	if (job_runner_parse_store(store_uri, &driver, &connect, &error) < 0)
-		i_fatal("%s", error);
-	store_driver = p_strdup(worker_pool, driver);
-	store_connect = p_strdup(worker_pool, connect);
-	if (secret_box_key_load(key_file, TRUE, key, &error) < 0)
-		i_fatal("import-remote: %s", error);
-	if (job_store_open(driver, connect, NULL,
-			   &store, &error) < 0)
+	if (job_store_open_config(&store_set, NULL, 0, &store, key,
+				  &error) < 0)
 		i_fatal("import-remote: %s", error);
 
 	if (once) {
@@ -405,7 +284,7 @@ int main(int argc, char *argv[])
 	safe_memset(key, 0, sizeof(key));
 	i_free(worker_name);
 	event_unref(&worker_event);
-	pool_unref(&worker_pool);
+	import_remote_config_free(&worker_set);
 	master_service_deinit(&master_service);
 	return 0;
 }

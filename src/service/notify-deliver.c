@@ -11,6 +11,8 @@
 #include "ostream.h"
 #include "smtp-address.h"
 #include "smtp-submit.h"
+#include "import-remote-compat.h"
+#include "import-remote-config.h"
 #include "notify-outbox.h"
 #include "notify-deliver.h"
 
@@ -20,7 +22,7 @@
 #define NOTIFY_DELIVER_CLAIM_COUNT 20
 
 static int notify_deliver_email(const struct notify_message *msg,
-				const struct notify_deliver_settings *set,
+				const struct import_remote_config *set,
 				struct event *event, const char **error_r)
 {
 	struct smtp_submit_settings smtp_set;
@@ -46,15 +48,15 @@ static int notify_deliver_email(const struct notify_message *msg,
 	}
 	i_zero(&smtp_set);
 	smtp_set.hostname = my_hostname;
-	smtp_set.submission_host = set->submission_host;
-	smtp_set.sendmail_path = set->sendmail_path;
-	smtp_set.submission_timeout = set->timeout_secs;
+	smtp_set.submission_host = set->import_remote_submission_host;
+	smtp_set.sendmail_path = set->import_remote_sendmail_path;
+	smtp_set.submission_timeout = NOTIFY_DELIVER_TIMEOUT_SECS;
 	smtp_set.submission_ssl = "no";
 	i_zero(&submit_input);
 	submit_input.event_parent = event;
 	/* a worker run by hand as root hands mail to sendmail as root, as
 	   cron does; the service's workers run as the mail user */
-	submit_input.allow_root = TRUE;
+	import_remote_compat_smtp_submit_allow_root(&submit_input);
 
 	submit = smtp_submit_init_simple(&submit_input, &smtp_set, mail_from);
 	smtp_submit_add_rcpt(submit, rcpt_to);
@@ -87,7 +89,7 @@ notify_deliver_signature(const char *secret, const char *body)
 }
 
 static int notify_deliver_webhook(const struct notify_message *msg,
-				  const struct notify_deliver_settings *set,
+				  const struct import_remote_config *set,
 				  const char **error_r)
 {
 	struct curl_slist *headers = NULL;
@@ -107,10 +109,10 @@ static int notify_deliver_webhook(const struct notify_message *msg,
 	/* the same id on every attempt: the receiver can drop a repeat */
 	headers = curl_slist_append(headers, t_strdup_printf(
 		"X-Import-Remote-Delivery: %llu", msg->id));
-	if (set->webhook_secret != NULL) {
+	if (import_remote_config_str(set->import_remote_webhook_secret) != NULL) {
 		headers = curl_slist_append(headers, t_strconcat(
 			NOTIFY_DELIVER_SIGNATURE_HEADER": ",
-			notify_deliver_signature(set->webhook_secret,
+			notify_deliver_signature(set->import_remote_webhook_secret,
 						 msg->payload), NULL));
 	}
 	curl_easy_setopt(curl, CURLOPT_URL, msg->recipient);
@@ -121,7 +123,7 @@ static int notify_deliver_webhook(const struct notify_message *msg,
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE,
 			 (long)strlen(msg->payload));
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "dovecot-import-remote");
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)set->timeout_secs);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)NOTIFY_DELIVER_TIMEOUT_SECS);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, notify_deliver_discard);
@@ -145,7 +147,7 @@ static int notify_deliver_webhook(const struct notify_message *msg,
 }
 
 int notify_deliver_due(struct job_store *store, const char *deliverer,
-		       const struct notify_deliver_settings *set,
+		       const struct import_remote_config *set,
 		       struct event *event)
 {
 	ARRAY_TYPE(notify_message) msgs;
@@ -190,7 +192,7 @@ int notify_deliver_due(struct job_store *store, const char *deliverer,
 			}
 			if (notify_outbox_finish(store, msg,
 						 ret == 0 ? NULL : error,
-						 set->retry_secs,
+						 set->import_remote_notify_retry_interval,
 						 &store_error) < 0) {
 				e_error(event, "import-remote: Storing a notification's "
 					"result failed: %s", store_error);

@@ -1,0 +1,73 @@
+#ifndef IMPORT_REMOTE_CONFIG_H
+#define IMPORT_REMOTE_CONFIG_H
+
+/* Every import_remote_* setting of Dovecot's configuration, in one struct,
+   declared once (import-remote-config-info.c: name, type, default, check)
+   and read here only. On Dovecot 2.4 the declaration is a settings module
+   (src/settings/) that Dovecot's config loads, so doveconf checks the
+   values and protocol/userdb overrides apply; they are read with
+   settings_get(). On 2.3 the same declaration parses the plugin { }
+   settings.
+
+   (struct import_remote_settings, elsewhere, is one import's options: the
+   source server, the folders, the date filter.) */
+
+struct event;
+struct mail_user;
+
+struct import_remote_config {
+	pool_t pool;
+	/* the job store: sqlite:<path> | pgsql:<libpq connect string> */
+	const char *import_remote_store;
+	/* the key that encrypts stored source passwords */
+	const char *import_remote_key_file;
+	/* slots: how many jobs run at once in the whole store */
+	unsigned int import_remote_workers;
+
+	/* batches: pause at this share (1-100) of the shared storage */
+	unsigned int import_remote_pause_percent;
+	/* the quota root the batch's users share (e.g. a per-domain one) */
+	const char *import_remote_shared_quota_root;
+
+	/* notifications: SMTP host[:port], else sendmail */
+	const char *import_remote_submission_host;
+	const char *import_remote_sendmail_path;
+	/* empty = postmaster@<hostname> */
+	const char *import_remote_notify_from;
+	/* empty = no webhook */
+	const char *import_remote_webhook_url;
+	/* the webhook's HMAC key; empty = unsigned */
+	const char *import_remote_webhook_secret;
+	/* a failed delivery's first retry (seconds), doubling after */
+	unsigned int import_remote_notify_retry_interval;
+};
+
+extern const struct setting_parser_info import_remote_config_setting_parser_info;
+
+/* Where a reader without a user (an admin command, the worker) finds the
+   global settings on Dovecot 2.3: the plugin { } environment through
+   getenv. Unused on 2.4, where the event's settings are read. */
+typedef const char *import_remote_config_getenv_t(const char *name,
+						   void *context);
+
+/* The settings as they apply to the user (userdb fields and protocol
+   filters included). Free with import_remote_config_free(). Returns 0, or
+   -1 with an error naming the bad setting. */
+int import_remote_config_get_user(struct mail_user *user,
+				  const struct import_remote_config **set_r,
+				  const char **error_r);
+/* The global settings: from the event on 2.4, from getenv on 2.3. */
+int import_remote_config_get(struct event *event,
+			     import_remote_config_getenv_t *getenv,
+			     void *getenv_context,
+			     const struct import_remote_config **set_r,
+			     const char **error_r);
+void import_remote_config_free(const struct import_remote_config **set);
+
+/* A string setting that is set (not empty), or NULL */
+static inline const char *import_remote_config_str(const char *value)
+{
+	return value == NULL || value[0] == '\0' ? NULL : value;
+}
+
+#endif
