@@ -3,7 +3,8 @@
 # loads plugins only from its compiled-in module directory, so the scripts
 # that need the plugin (tests, demo, benchmarks) run in a private mount
 # namespace in which that directory is a tmpfs holding the system's
-# modules and the built plugin. The system's module directory is never
+# modules and the built plugin (on Dovecot 2.4 also the settings module
+# directory, with the built settings module). The system's module directory is never
 # written, and runs of different builds side by side do not see each
 # other's plugin. Needs root.
 #
@@ -20,20 +21,33 @@ ir_private_namespace() {
 		bash "$script" "$@"
 }
 
+# ir_overlay_dir DIR FILE... : DIR becomes a tmpfs holding its own .so
+# files and FILE...
+ir_overlay_dir() {
+	local dir=$1 tmp
+	shift
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/import-remote-modules.XXXXXX")
+	cp -p "$dir"/*.so "$tmp"/ 2>/dev/null
+	# a tmpfs lives as long as the namespace: nothing to clean up after
+	mount -t tmpfs -o mode=755 import-remote-modules "$dir" ||
+		{ rm -rf "$tmp"; return 1; }
+	cp -p "$tmp"/*.so "$dir"/ 2>/dev/null
+	rm -rf "$tmp"
+	install -m 644 "$@" "$dir/"
+}
+
 ir_use_built_plugin() {
-	local builddir=$1 moddir tmp
+	local builddir=$1 libs
 	[ -n "${IR_PLUGIN_NS:-}" ] ||
 		{ echo "ir_use_built_plugin: not in a private namespace" >&2; return 1; }
 	# shellcheck disable=SC1091
 	. /usr/lib/dovecot/dovecot-config
-	moddir=$dovecot_moduledir/doveadm
-	tmp=$(mktemp -d "${TMPDIR:-/tmp}/import-remote-modules.XXXXXX")
-	cp -p "$moddir"/*.so "$tmp"/ 2>/dev/null
-	# a tmpfs lives as long as the namespace: nothing to clean up after
-	mount -t tmpfs -o mode=755 import-remote-modules "$moddir" ||
-		{ rm -rf "$tmp"; return 1; }
-	cp -p "$tmp"/*.so "$moddir"/ 2>/dev/null
-	rm -rf "$tmp"
-	install -m 644 "$builddir/src/.libs/lib10_doveadm_import_remote_plugin.so" \
-		"$moddir/"
+	libs=$builddir/src/.libs
+	ir_overlay_dir "$dovecot_moduledir/doveadm" \
+		"$libs/lib10_doveadm_import_remote_plugin.so" || return 1
+	# Dovecot 2.4: the settings module, for the config process
+	if [ -f "$libs/libimport_remote_settings.so" ]; then
+		ir_overlay_dir "$dovecot_moduledir/settings" \
+			"$libs/libimport_remote_settings.so" || return 1
+	fi
 }
