@@ -51,7 +51,7 @@ int import_remote_compat_parse_size(const char *str, uoff_t *bytes_r,
 
 #if DOVECOT_PREREQ(2, 4, 0)
 int import_remote_compat_ssl_client_settings(struct mail_user *user,
-		pool_t pool, bool allow_invalid_cert ATTR_UNUSED,
+		pool_t pool ATTR_UNUSED, bool allow_invalid_cert ATTR_UNUSED,
 		const struct ssl_iostream_settings **set_r,
 		const char **error_r)
 {
@@ -63,8 +63,9 @@ int import_remote_compat_ssl_client_settings(struct mail_user *user,
 		return -1;
 	ssl_client_settings_to_iostream_set(ssl_set, &set);
 	settings_free(ssl_set);
-	/* the copy keeps set's pool (and so the settings) referenced */
-	copy = p_new(pool, struct ssl_iostream_settings, 1);
+	/* in set's own pool: lib-ssl-iostream's context cache keeps the
+	   settings it was made of (with a reference to their pool) */
+	copy = p_new(set->pool, struct ssl_iostream_settings, 1);
 	*copy = *set;
 	if (copy->ca.content == NULL && copy->ca.path == NULL &&
 	    (copy->ca_dir == NULL || copy->ca_dir[0] == '\0'))
@@ -464,6 +465,41 @@ static void import_remote_sql_load_driver(const char *driver)
 /* import_remote_store's connect string as lib-sql's settings, on an event
    of its own: sqlite_path, or a pgsql { } filter named by the libpq host
    with the other keywords as its parameters */
+/* A libpq connect string ("host=/run/postgresql dbname=mail user=x") as a
+   pgsql { } filter: its name is the host (a unix socket directory can't
+   be a name in an override's path: then a fixed name, and the host as a
+   parameter, which libpq takes over the name); every keyword is a
+   parameter. No host: localhost. */
+static void
+import_remote_sql_pgsql_settings(struct settings_instance *instance,
+				 const char *connect_string)
+{
+	const char *const *args = t_strsplit_spaces(connect_string, " ");
+	const char *const *arg, *host = "localhost", *key, *value, *prefix;
+
+	for (arg = args; *arg != NULL; arg++) {
+		if (str_begins(*arg, "host=", &value) && value[0] != '\0')
+			host = value;
+	}
+	if (strchr(host, '/') != NULL)
+		host = "unix-socket";
+	settings_override(instance, "pgsql", host,
+			  SETTINGS_OVERRIDE_TYPE_CODE);
+	prefix = t_strdup_printf("pgsql/%s/pgsql_parameters/", host);
+	/* at least one parameter: Dovecot 2.4.1 crashes without */
+	settings_override(instance, t_strconcat(prefix, "application_name",
+						NULL),
+			  "dovecot-import-remote", SETTINGS_OVERRIDE_TYPE_CODE);
+	for (arg = args; *arg != NULL; arg++) {
+		value = strchr(*arg, '=');
+		if (value == NULL)
+			continue;
+		key = t_strdup_until(*arg, value++);
+		settings_override(instance, t_strconcat(prefix, key, NULL),
+				  value, SETTINGS_OVERRIDE_TYPE_CODE);
+	}
+}
+
 static struct event *
 import_remote_sql_event(const char *driver, const char *connect_string,
 			struct event *event_parent)
@@ -489,31 +525,7 @@ import_remote_sql_event(const char *driver, const char *connect_string,
 		settings_override(instance, "sqlite_path", connect_string,
 				  SETTINGS_OVERRIDE_TYPE_CODE);
 	} else {
-		const char *const *args = t_strsplit_spaces(connect_string, " ");
-		const char *host = "localhost", *key, *value, *prefix;
-
-		for (; *args != NULL; args++) {
-			value = strchr(*args, '=');
-			if (value != NULL &&
-			    strcmp(t_strdup_until(*args, value), "host") == 0)
-				host = value + 1;
-		}
-		settings_override(instance, "pgsql", host,
-				  SETTINGS_OVERRIDE_TYPE_CODE);
-		prefix = t_strdup_printf("pgsql/%s/",
-					 settings_section_escape(host));
-		args = t_strsplit_spaces(connect_string, " ");
-		for (; *args != NULL; args++) {
-			value = strchr(*args, '=');
-			if (value == NULL)
-				continue;
-			key = t_strdup_until(*args, value++);
-			if (strcmp(key, "host") == 0)
-				continue;
-			settings_override(instance, t_strconcat(prefix,
-				"pgsql_parameters/", key, NULL), value,
-				SETTINGS_OVERRIDE_TYPE_CODE);
-		}
+		import_remote_sql_pgsql_settings(instance, connect_string);
 	}
 	event = event_create(event_parent);
 	event_set_ptr(event, SETTINGS_EVENT_INSTANCE, instance);

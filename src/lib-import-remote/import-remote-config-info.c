@@ -62,7 +62,8 @@ import_remote_config_check(void *_set, pool_t pool ATTR_UNUSED,
 		return FALSE;
 	}
 	if (set->import_remote_workers == 0) {
-		*error_r = "import_remote_workers: must be at least 1";
+		*error_r = "import_remote_workers: Invalid value 0: "
+			"use 1 or more";
 		return FALSE;
 	}
 	if (set->import_remote_pause_percent == 0 ||
@@ -74,7 +75,7 @@ import_remote_config_check(void *_set, pool_t pool ATTR_UNUSED,
 	}
 	if (set->import_remote_notify_retry_interval == 0) {
 		*error_r = "import_remote_notify_retry_interval: "
-			"must be at least 1s";
+			"Invalid value 0: use 1s or more";
 		return FALSE;
 	}
 	return TRUE;

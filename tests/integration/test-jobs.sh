@@ -22,7 +22,8 @@ chown "$IR_OS_USER:" "$JOBS"
 STORE=sqlite:$JOBS/jobs.db
 KEY=$JOBS/key
 jobs_opts() {
-	DOVEADM_OPTS=(-o "plugin/import_remote_store=$STORE" -o "plugin/import_remote_key_file=$KEY")
+	DOVEADM_OPTS=()
+	ir_set_opt DOVEADM_OPTS "import_remote_store=$STORE" "import_remote_key_file=$KEY"
 }
 jobs_opts
 adm() { doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" "$@"; }
@@ -261,29 +262,30 @@ db.execute("""INSERT INTO import_remote_jobs VALUES (7, 't', 'sd', 'completed', 
 db.commit()
 PY
 chown "$IR_OS_USER:" "$JOBS/v2.db"
-USER=nosuchuser doveadm -c "$DEST_CONF" -o "plugin/import_remote_store=sqlite:$JOBS/v2.db" \
+V2_OPTS=()
+ir_set_opt V2_OPTS "import_remote_store=sqlite:$JOBS/v2.db"
+USER=nosuchuser doveadm -c "$DEST_CONF" "${V2_OPTS[@]}" \
 	import-remote status 7 > "$OUT/v2.out" 2>&1
 check_eq "schema v2 store: its job is still there" "completed 5/5" "$(field v2 status) $(field v2 messages)"
 check_eq "schema v2 store: migrated to v14" 14 \
 	"$(python3 -c "import sqlite3,sys;print(sqlite3.connect(sys.argv[1]).execute(\"select value from import_remote_meta where name='schema_version'\").fetchone()[0])" "$JOBS/v2.db")"
 
 # --- a slot count that makes no sense is a clear error ---
-worker -1 -o plugin/import_remote_workers=0 > "$OUT/badslots.out" 2>&1
+BAD_OPTS=()
+ir_set_opt BAD_OPTS import_remote_workers=0
+worker -1 "${BAD_OPTS[@]}" > "$OUT/badslots.out" 2>&1
 check "import_remote_workers=0: the worker refuses to start" test $? -ne 0
-check_contains "import_remote_workers=0: says why" "$OUT/badslots.out" "Invalid import_remote_workers: 0"
+check_contains "import_remote_workers=0: says why" "$OUT/badslots.out" "import_remote_workers: Invalid value 0"
 
 # --- the worker as a Dovecot service: start is all an admin does ---
 STORE=sqlite:$JOBS/service.db
 ir_stop_instance "$IR_WORK/dst"
 # the workers run as the mail user (service user), so they need the userdb
 sed -i "/unix_listener auth-userdb/,/}/s/user = root/user = $IR_OS_USER/" "$DEST_CONF"
+ir_conf_settings "import_remote_store = $STORE" "import_remote_key_file = $KEY" \
+	"import_remote_workers = 2" >> "$DEST_CONF"
 cat >> "$DEST_CONF" <<CONF
-plugin {
-  import_remote_store = $STORE
-  import_remote_key_file = $KEY
-  import_remote_workers = 2
-}
-# no -s/-K: the worker reads the plugin settings above
+# no -s/-K: the worker reads the settings above
 service import-remote-worker {
   executable = $WORKER
   user = $IR_OS_USER
@@ -305,5 +307,5 @@ done
 check_eq "service: a worker slot of Dovecot's master runs the job" completed "$(field st7 status)"
 check "service: the mailbox equals the source" verify sd jobs-svc-v --map "Sent Items=Sent"
 USER=nosuchuser adm import-remote status "$(field svc1 job)" > "$OUT/st10.out" 2>&1
-check_eq "service: no -u: the store from dovecot.conf's plugin { }" completed "$(field st10 status)"
+check_eq "service: no -u: the store from dovecot.conf's settings" completed "$(field st10 status)"
 exit 0
