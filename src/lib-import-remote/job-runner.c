@@ -26,6 +26,8 @@ struct job_runner_ctx {
 	const struct import_remote_config *set, *user_set;
 	/* import_remote_shared_quota_root, NULL if unset */
 	const char *shared_quota_root;
+	/* the user has no such quota root: said once */
+	bool shared_quota_root_missing;
 	/* cancelled: the job ends Cancelled; paused: its batch paused, it
 	   goes back to the queue */
 	bool cancelled, paused, store_failed;
@@ -131,6 +133,14 @@ static bool job_runner_storage_full(struct job_runner_ctx *ctx,
 			e_error(ctx->user->event, "import-remote: Job %llu: "
 				"reading the shared quota failed: %s",
 				ctx->job->id, error);
+		} else if (ret == 0 && !ctx->shared_quota_root_missing) {
+			/* e.g. a 2.3 per-domain dict root on Dovecot 2.4 */
+			ctx->shared_quota_root_missing = TRUE;
+			e_warning(ctx->user->event, "import-remote: Job %llu: "
+				  "import_remote_shared_quota_root: No quota "
+				  "root named '%s' (only --storage-limit "
+				  "pauses this batch)", ctx->job->id,
+				  ctx->shared_quota_root);
 		} else if (ret > 0 &&
 			   job_runner_over(used, limit, ctx->set->import_remote_pause_percent)) {
 			*why_r = t_strdup_printf("quota root %s: %"PRIu64

@@ -14,9 +14,9 @@
 #include "lib.h"
 #include "ioloop.h"
 #include "hostpid.h"
+#include "fd-util.h"
 #include "restrict-access.h"
 #include "safe-memset.h"
-#include "settings-parser.h"
 #include "master-service.h"
 #include "mail-storage-service.h"
 #include "mail-user.h"
@@ -27,7 +27,6 @@
 #include "job-store-open.h"
 #include "job-runner.h"
 #include "batch-notify.h"
-#include "notify-outbox.h"
 #include "notify-deliver.h"
 
 #include <unistd.h>
@@ -51,7 +50,9 @@ static const struct import_remote_config *worker_set;
    the notification deliverer's own connection */
 static struct import_remote_config store_set;
 static struct event *worker_event;
+/* the deliverer process and the pipe that tells it to deliver */
 static pid_t notify_pid = 0;
+static int notify_fd = -1;
 
 static void worker_fail_job(struct job *job, const char *why)
 {
@@ -93,72 +94,75 @@ static void worker_run_job(struct job *job)
 	import_remote_compat_user_deinit(&user);
 }
 
-/* The deliverer: a child process with a store connection of its own (the
-   parent's must not be shared across fork), ending without cleaning up
-   what it inherited */
-static void ATTR_NORETURN worker_notify_child(void)
+/* The deliverer: a child process, forked before the worker opens the store
+   so that it shares no database connection with it (lib-sql keeps
+   connections cached per process; one must never be used on both sides of
+   a fork). It delivers whenever the worker pokes it through the pipe, and
+   once more when the pipe closes (the worker ended), then exits. */
+static void ATTR_NORETURN worker_deliverer_main(int fd)
 {
-	struct job_store *child_store;
+	struct job_store *child_store = NULL;
 	const char *error;
+	char buf[64];
+	ssize_t ret;
+	int status = 0;
 
-	if (job_store_open_config(&store_set, NULL, 0, &child_store, NULL,
-				  &error) < 0) {
-		i_error("import-remote: Notifications: %s", error);
-		_exit(1);
-	}
-	_exit(notify_deliver_due(child_store, worker_name, worker_set,
-				 worker_event) < 0 ? 1 : 0);
+	do {
+		/* pokes that came meanwhile are all served by one round */
+		ret = read(fd, buf, sizeof(buf));
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (child_store == NULL &&
+		    job_store_open_config(&store_set, NULL, 0, &child_store,
+					  NULL, &error) < 0) {
+			i_error("import-remote: Notifications: %s", error);
+			_exit(1);
+		}
+		io_loop_time_refresh();
+		if (notify_deliver_due(child_store, worker_name, worker_set,
+				       worker_event) < 0)
+			status = 1;
+	} while (ret > 0);
+	_exit(status);
 }
 
-/* Deliver due notifications in the background, one deliverer at a time:
-   an import never waits for a mail server or a webhook. Returns TRUE if a
-   deliverer was started. */
-static bool worker_notify(void)
+static void worker_deliverer_start(void)
 {
-	const char *error;
-	int status, ret;
-	pid_t pid;
+	int fd[2];
 
-	if (notify_pid != 0) {
-		ret = waitpid(notify_pid, &status, WNOHANG);
-		if (ret == 0)
-			return FALSE;
-		notify_pid = 0;
+	if (pipe(fd) < 0)
+		i_fatal("import-remote: pipe() failed: %m");
+	notify_pid = fork();
+	if (notify_pid < 0)
+		i_fatal("import-remote: fork() failed: %m");
+	if (notify_pid == 0) {
+		i_close_fd(&fd[1]);
+		worker_deliverer_main(fd[0]);
 	}
-	io_loop_time_refresh();
-	ret = notify_outbox_count_due(store, &error);
-	if (ret < 0)
-		i_error("import-remote: Reading the notifications failed: %s", error);
-	if (ret <= 0)
-		return FALSE;
-	pid = fork();
-	if (pid < 0) {
-		i_error("import-remote: fork() failed: %m");
-		return FALSE;
-	}
-	if (pid == 0)
-		worker_notify_child();
-	notify_pid = pid;
-	return TRUE;
+	i_close_fd(&fd[0]);
+	notify_fd = fd[1];
+	fd_set_nonblock(notify_fd, TRUE);
 }
 
-static void worker_notify_wait(void)
+/* Have due notifications delivered in the background: an import never
+   waits for a mail server or a webhook. */
+static void worker_notify(void)
+{
+	/* a full pipe means a round is due anyway */
+	if (write(notify_fd, "", 1) < 0 && errno != EAGAIN)
+		i_error("import-remote: Poking the deliverer failed: %m");
+}
+
+/* -1 ends after the notifications it caused went out (a failed one waits
+   for its retry) */
+static void worker_notify_drain(void)
 {
 	int status;
 
-	if (notify_pid != 0 && waitpid(notify_pid, &status, 0) < 0 &&
-	    errno != ECHILD)
+	i_close_fd(&notify_fd);
+	if (waitpid(notify_pid, &status, 0) < 0)
 		i_error("import-remote: waitpid() failed: %m");
 	notify_pid = 0;
-}
-
-/* -1 ends after the notifications it caused went out, also those that
-   came up while a deliverer was busy (a failed one waits for its retry) */
-static void worker_notify_drain(void)
-{
-	do {
-		worker_notify_wait();
-	} while (worker_notify());
 }
 
 /* Run claimable jobs until there are none. Returns how many ran. */
@@ -186,7 +190,7 @@ static unsigned int worker_run_queue(void)
 		T_BEGIN {
 			worker_run_job(&job);
 		} T_END;
-		(void)worker_notify();
+		worker_notify();
 		count++;
 	}
 	pool_unref(&pool);
@@ -203,7 +207,7 @@ static bool worker_will_drop_root(void)
 static void worker_poll(void *context ATTR_UNUSED)
 {
 	(void)worker_run_queue();
-	(void)worker_notify();
+	worker_notify();
 }
 
 int main(int argc, char *argv[])
@@ -266,6 +270,7 @@ int main(int argc, char *argv[])
 
 
 	worker_name = i_strdup_printf("%s:%s", my_hostname, my_pid);
+	worker_deliverer_start();
 	if (job_store_open_config(&store_set, NULL, 0, &store, key,
 				  &error) < 0)
 		i_fatal("import-remote: %s", error);
@@ -277,6 +282,7 @@ int main(int argc, char *argv[])
 		to_poll = timeout_add(WORKER_POLL_MSECS, worker_poll, NULL);
 		master_service_run(master_service, NULL);
 		timeout_remove(&to_poll);
+		worker_notify_drain();
 	}
 
 	mail_storage_service_deinit(&storage_service);
