@@ -58,7 +58,8 @@ import_remote_config_read(struct event *event ATTR_UNUSED,
 		if (value == NULL || value[0] == '\0')
 			continue;
 		if (settings_parse_keyvalue(parser, def->key, value) <= 0) {
-			*error_r = t_strdup(settings_parser_get_error(parser));
+			*error_r = t_strdup_printf("%s: %s", def->key,
+				settings_parser_get_error(parser));
 			ret = -1;
 		}
 	}
