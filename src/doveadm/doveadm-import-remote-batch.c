@@ -7,6 +7,7 @@
 #include "lib.h"
 #include "array.h"
 #include "buffer.h"
+#include "istream.h"
 #include "ioloop.h"
 #include "safe-memset.h"
 #include "time-util.h"
@@ -34,62 +35,109 @@
 /* the errors of a broken file shown at the most (all are counted) */
 #define BATCH_CREATE_MAX_ERRORS 1000
 
-/* Read the whole CSV (it is small: a line per mailbox). Exits on errors. */
-static buffer_t *batch_read_csv(const char *path)
+/* Append to a buffer that holds passwords: when it must grow, the old
+   copy is wiped before it is freed */
+static void batch_csv_append(buffer_t **_buf, const void *data, size_t size)
 {
+	buffer_t *buf = *_buf, *bigger;
+
+	if (buf->used + size + 1 > buffer_get_size(buf)) {
+		bigger = buffer_create_dynamic(default_pool,
+			I_MAX(buffer_get_size(buf) * 2, buf->used + size + 1));
+		buffer_append_buf(bigger, buf, 0, SIZE_MAX);
+		safe_memset(buffer_get_modifiable_data(buf, NULL), 0,
+			    buf->used);
+		buffer_free(&buf);
+		*_buf = buf = bigger;
+	}
+	buffer_append(buf, data, size);
+}
+
+/* Read the whole CSV (it is small: a line per mailbox). --csv is a stream
+   parameter: on the command line doveadm opens the file named, with the
+   rights of whoever runs doveadm; over doveadm's HTTP API the caller sends
+   the content, so no caller can make the server read a file of its own.
+   Returns NULL on errors (logged, exit code set). */
+static buffer_t *batch_read_csv(struct istream *input)
+{
+	const char *name = i_stream_get_name(input);
+	const unsigned char *data;
 	buffer_t *buf;
-	struct stat st;
-	ssize_t ret;
-	int fd;
+	uoff_t size;
+	size_t n;
 
-	fd = open(path, O_RDONLY);
-	if (fd == -1)
-		i_fatal_status(EX_NOINPUT, "open(%s) failed: %m", path);
-	if (fstat(fd, &st) < 0)
-		i_fatal_status(EX_NOINPUT, "fstat(%s) failed: %m", path);
-	if (!S_ISREG(st.st_mode))
-		i_fatal_status(EX_DATAERR, "%s: not a regular file", path);
-	if (st.st_size > BATCH_CSV_MAX_SIZE) {
-		i_fatal_status(EX_DATAERR, "%s: larger than %u MB: split it "
-			       "into several batches", path,
-			       BATCH_CSV_MAX_SIZE / (1024*1024));
-	}
-	/* sized so that it doesn't grow: no stray copies of passwords */
-	buf = buffer_create_dynamic(default_pool, st.st_size + 4096 + 1);
-	for (;;) {
-		unsigned char *data = buffer_append_space_unsafe(buf, 4096);
-
-		ret = read(fd, data, 4096);
-		buffer_set_used_size(buf, buf->used - 4096 +
-				     (ret < 0 ? 0 : ret));
-		if (ret <= 0)
+	/* sized so that it doesn't grow if the size is known: no stray
+	   copies of passwords */
+	if (i_stream_get_size(input, TRUE, &size) <= 0)
+		size = 64 * 1024;
+	buf = buffer_create_dynamic(default_pool,
+		I_MIN(size, BATCH_CSV_MAX_SIZE) + 1);
+	/* over the HTTP API doveadm has already read it to its end */
+	i_stream_seek(input, 0);
+	while (i_stream_read_more(input, &data, &n) > 0) {
+		if (buf->used + n > BATCH_CSV_MAX_SIZE) {
+			(void)doveadm_import_remote_fail(&doveadm_exit_code,
+				EX_DATAERR, "%s: larger than %u MB: split it "
+				"into several batches", name,
+				BATCH_CSV_MAX_SIZE / (1024*1024));
 			break;
-		if (buf->used > BATCH_CSV_MAX_SIZE) {
-			i_fatal_status(EX_DATAERR, "%s: larger than %u MB",
-				       path, BATCH_CSV_MAX_SIZE / (1024*1024));
 		}
+		batch_csv_append(&buf, data, n);
+		/* the stream's own copy goes too */
+		safe_memset((void *)data, 0, n);
+		i_stream_skip(input, n);
 	}
-	if (ret < 0)
-		i_fatal_status(EX_NOINPUT, "read(%s) failed: %m", path);
-	i_close_fd(&fd);
+	if (input->stream_errno != 0) {
+		(void)doveadm_import_remote_fail(&doveadm_exit_code,
+			input->stream_errno == ENOENT ||
+			input->stream_errno == EACCES ? EX_NOINPUT : EX_IOERR,
+			"--csv: %s", i_stream_get_error(input));
+	}
+	if (doveadm_exit_code != 0) {
+		safe_memset(buffer_get_modifiable_data(buf, NULL), 0,
+			    buf->used);
+		buffer_free(&buf);
+	}
 	return buf;
 }
 
-static unsigned long long batch_parse_size(const char *str)
+/* --remove-csv: the file read, if it is still the one at its name. Only
+   on the command line: over doveadm's HTTP API there is no file. */
+static void batch_remove_csv(struct istream *input)
+{
+	const char *path = i_stream_get_name(input);
+	const struct stat *st;
+	struct stat path_st;
+
+	if (i_stream_stat(input, TRUE, &st) < 0 || !S_ISREG(st->st_mode) ||
+	    lstat(path, &path_st) < 0 || path_st.st_dev != st->st_dev ||
+	    path_st.st_ino != st->st_ino) {
+		i_error("import-remote: --remove-csv: %s is not the file "
+			"that was read; not removed", path);
+		return;
+	}
+	if (unlink(path) < 0)
+		i_error("import-remote: unlink(%s) failed: %m", path);
+}
+
+static int batch_parse_size(const char *str, unsigned long long *bytes_r)
 {
 	uoff_t bytes;
 	const char *error;
 
-	if (import_remote_compat_parse_size(str, &bytes, &error) < 0 || bytes == 0) {
-		i_fatal_status(EX_USAGE, "Invalid --storage-limit '%s': use a "
-			       "size such as 500M, 50G or 2T", str);
+	if (import_remote_compat_parse_size(str, &bytes, &error) < 0 ||
+	    bytes == 0) {
+		return doveadm_import_remote_fail(&doveadm_exit_code, EX_USAGE,
+			"Invalid --storage-limit '%s': use a size such as "
+			"500M, 50G or 2T", str_sanitize(str, 64));
 	}
-	return bytes;
+	*bytes_r = bytes;
+	return 0;
 }
 
 /* It becomes an SMTP recipient: one plain address, as the SMTP client
    will parse it */
-static void batch_check_notify(const char *addr)
+static int batch_check_notify(const char *addr)
 {
 	const char *error;
 
@@ -97,9 +145,11 @@ static void batch_check_notify(const char *addr)
 	    smtp_address_parse_mailbox(pool_datastack_create(), addr, 0,
 				       NULL, &error) < 0 ||
 	    strchr(addr, '@') == NULL) {
-		i_fatal_status(EX_USAGE, "Invalid --notify '%s': give one "
-			       "email address", str_sanitize(addr, 64));
+		return doveadm_import_remote_fail(&doveadm_exit_code, EX_USAGE,
+			"Invalid --notify '%s': give one email address",
+			str_sanitize(addr, 64));
 	}
+	return 0;
 }
 
 /* Every destination user must exist. Returns -1 if the user database
@@ -242,7 +292,8 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 	struct batch batch;
 	struct job job;
 	unsigned long long batch_id;
-	const char *path, *str, *error, *options;
+	const char *str, *error, *options;
+	struct istream *input;
 	buffer_t *csv;
 	bool dry_run = FALSE, remove_csv = FALSE;
 	pool_t pool;
@@ -250,29 +301,51 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 
 	(void)doveadm_cmd_param_bool(cctx, "dry-run", &dry_run);
 	(void)doveadm_cmd_param_bool(cctx, "remove-csv", &remove_csv);
-	if (!doveadm_cmd_param_str(cctx, "csv", &path))
-		i_fatal_status(EX_USAGE, "Missing --csv <file>");
+	if (!doveadm_cmd_param_istream(cctx, "csv", &input)) {
+		(void)doveadm_import_remote_fail(&doveadm_exit_code, EX_USAGE,
+						 "Missing --csv <file>");
+		return;
+	}
+	if (remove_csv && cctx->conn_type != DOVEADM_CONNECTION_TYPE_CLI) {
+		(void)doveadm_import_remote_fail(&doveadm_exit_code, EX_USAGE,
+			"--remove-csv works on the command line only "
+			"(there is no file here)");
+		return;
+	}
 	pool = pool_alloconly_create("batch create", 16384);
-	doveadm_import_remote_read_job_options(cctx, pool, &set);
+	i_zero(&batch);
+	if (doveadm_import_remote_read_job_options(cctx, pool, &set,
+						   &doveadm_exit_code) < 0) {
+		pool_unref(&pool);
+		return;
+	}
 	/* the options every row shares must be consistent on their own */
 	check_set = set;
 	check_set.host = "host";
 	check_set.username = check_set.password = "x";
-	if (import_remote_settings_check(&check_set, &error) < 0)
-		i_fatal_status(EX_USAGE, "%s", error);
-	i_zero(&batch);
-	if (doveadm_cmd_param_str(cctx, "notify", &str)) {
-		batch_check_notify(str);
+	if (import_remote_settings_check(&check_set, &error) < 0) {
+		(void)doveadm_import_remote_fail(&doveadm_exit_code, EX_USAGE,
+						 "%s", error);
+	} else if (doveadm_cmd_param_str(cctx, "notify", &str) &&
+		   batch_check_notify(str) == 0)
 		batch.notify = p_strdup(pool, str);
+	if (doveadm_exit_code == 0 &&
+	    doveadm_cmd_param_str(cctx, "storage-limit", &str))
+		(void)batch_parse_size(str, &batch.storage_limit);
+	if (doveadm_exit_code != 0) {
+		pool_unref(&pool);
+		return;
 	}
-	if (doveadm_cmd_param_str(cctx, "storage-limit", &str))
-		batch.storage_limit = batch_parse_size(str);
 
 	i_zero(&defaults);
 	defaults.host = set.host;
 	defaults.port = set.port;
 	defaults.ssl = set.ssl;
-	csv = batch_read_csv(path);
+	csv = batch_read_csv(input);
+	if (csv == NULL) {
+		pool_unref(&pool);
+		return;
+	}
 	p_array_init(&rows, pool, 64);
 	p_array_init(&errors, pool, 8);
 	(void)batch_csv_parse(csv->data, csv->used, pool, &defaults,
@@ -292,7 +365,7 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 		   returns no rows with a failure) */
 		if (!dry_run) {
 			i_error("import-remote: %s: %u error%s; nothing was "
-				"queued", path, array_count(&errors),
+				"queued", i_stream_get_name(input), array_count(&errors),
 				array_count(&errors) == 1 ? "" : "s");
 			doveadm_exit_code = EX_DATAERR;
 		}
@@ -338,8 +411,8 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 	}
 	/* the passwords are in the store now, encrypted: the plain text
 	   copy can go */
-	if (remove_csv && unlink(path) < 0)
-		i_error("import-remote: unlink(%s) failed: %m", path);
+	if (remove_csv)
+		batch_remove_csv(input);
 	doveadm_print_init(DOVEADM_PRINT_TYPE_FLOW);
 	doveadm_print_header_simple("batch");
 	doveadm_print_header_simple("status");
@@ -363,9 +436,10 @@ static int batch_cmd_open(struct doveadm_cmd_context *cctx, pool_t pool,
 
 	if (!doveadm_cmd_param_int64(cctx, "batch", &batch_id) ||
 	    batch_id <= 0) {
-		i_fatal_status(EX_USAGE, "Which batch? (import-remote %s "
-			       "<batch>)", cctx->cmd->name +
-			       strlen("import-remote "));
+		(void)doveadm_import_remote_fail(&doveadm_exit_code, EX_USAGE,
+			"Which batch? (import-remote %s <batch>)",
+			cctx->cmd->name + strlen("import-remote "));
+		return 0;
 	}
 	if (doveadm_import_remote_store_open(cctx, NULL, store_r, NULL,
 					     &doveadm_exit_code) < 0)
@@ -548,8 +622,9 @@ static void batch_action(struct doveadm_cmd_context *cctx,
 	int ret = 0;
 
 	if (action == BATCH_ACTION_RESUME &&
-	    doveadm_cmd_param_str(cctx, "storage-limit", &str))
-		storage_limit = batch_parse_size(str);
+	    doveadm_cmd_param_str(cctx, "storage-limit", &str) &&
+	    batch_parse_size(str, &storage_limit) < 0)
+		return;
 	pool = pool_alloconly_create("batch action", 1024);
 	if (batch_cmd_open(cctx, pool, &store, &batch) == 0) {
 		pool_unref(&pool);
@@ -625,7 +700,7 @@ struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_create = {
 		"[--storage-limit <size>] [--host <host>] "
 		DOVEADM_IMPORT_REMOTE_JOB_USAGE,
 DOVEADM_CMD_PARAMS_START
-DOVEADM_CMD_PARAM('\0', "csv", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', "csv", CMD_PARAM_ISTREAM, 0)
 DOVEADM_CMD_PARAM('\0', "dry-run", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "remove-csv", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "notify", CMD_PARAM_STR, 0)

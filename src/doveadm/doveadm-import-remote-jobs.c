@@ -107,7 +107,8 @@ static void import_remote_start_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 	struct import_remote_job_cmd_context *ctx =
 		(struct import_remote_job_cmd_context *)_ctx;
 
-	doveadm_import_remote_read_options(_ctx, &ctx->set);
+	if (doveadm_import_remote_read_options(_ctx, &ctx->set) < 0)
+		return;
 	doveadm_print_header_simple("job");
 	doveadm_print_header_simple("status");
 }
@@ -124,6 +125,9 @@ static int import_remote_start_run(struct doveadm_mail_cmd_context *_ctx,
 	const char *error;
 	int ret;
 
+	/* 2.3 runs the command even when init() failed */
+	if (_ctx->exit_code != 0)
+		return -1;
 	if (doveadm_import_remote_store_open(_ctx->cctx, user, &store, key,
 					     &_ctx->exit_code) < 0)
 		return -1;
@@ -220,8 +224,8 @@ static int import_remote_status_act(struct import_remote_job_request *req,
 	int ret = 0;
 
 	if (!req->have_job_id && user == NULL) {
-		i_fatal_status(EX_USAGE, "Whose jobs? "
-			       "(import-remote status -u USER | JOB)");
+		return doveadm_import_remote_fail(&req->exit_code, EX_USAGE,
+			"Whose jobs? (import-remote status -u USER | JOB)");
 	}
 	if (import_remote_job_store_open(req, user, &store) < 0)
 		return -1;
@@ -426,8 +430,8 @@ static const struct import_remote_job_cmd import_remote_job_cancel = {
 	import_remote_cancel_headers, import_remote_cancel_act,
 };
 
-/* Read the job id and print the headers. Exits on usage errors. */
-static void
+/* Read the job id and print the headers. Returns 0, or -1 (usage). */
+static int
 import_remote_job_request_init(const struct import_remote_job_cmd *cmd,
 			       struct doveadm_cmd_context *cctx,
 			       struct import_remote_job_request *req_r)
@@ -436,13 +440,17 @@ import_remote_job_request_init(const struct import_remote_job_cmd *cmd,
 	req_r->cctx = cctx;
 	req_r->have_job_id = doveadm_cmd_param_int64(cctx, "job",
 						     &req_r->job_id);
-	if (req_r->have_job_id && req_r->job_id <= 0)
-		i_fatal_status(EX_USAGE, "Invalid job id");
+	if (req_r->have_job_id && req_r->job_id <= 0) {
+		return doveadm_import_remote_fail(&req_r->exit_code, EX_USAGE,
+						  "Invalid job id");
+	}
 	if (cmd->require_job_id && !req_r->have_job_id) {
-		i_fatal_status(EX_USAGE, "Which job? (import-remote %s "
-			       "[-u USER] JOB)", cmd->name);
+		return doveadm_import_remote_fail(&req_r->exit_code, EX_USAGE,
+			"Which job? (import-remote %s [-u USER] JOB)",
+			cmd->name);
 	}
 	cmd->print_headers();
+	return 0;
 }
 
 /* as a mail command (-u): for the user doveadm looked up */
@@ -451,7 +459,9 @@ static void import_remote_job_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 	struct import_remote_job_cmd_context *ctx =
 		(struct import_remote_job_cmd_context *)_ctx;
 
-	import_remote_job_request_init(ctx->cmd, _ctx->cctx, &ctx->req);
+	if (import_remote_job_request_init(ctx->cmd, _ctx->cctx,
+					   &ctx->req) < 0)
+		_ctx->exit_code = ctx->req.exit_code;
 }
 
 static int import_remote_job_run(struct doveadm_mail_cmd_context *_ctx,
@@ -461,6 +471,9 @@ static int import_remote_job_run(struct doveadm_mail_cmd_context *_ctx,
 		(struct import_remote_job_cmd_context *)_ctx;
 	int ret;
 
+	/* 2.3 runs the command even when init() failed */
+	if (ctx->req.exit_code != 0)
+		return -1;
 	ret = ctx->cmd->act(&ctx->req, user);
 	if (ctx->req.exit_code != 0)
 		_ctx->exit_code = ctx->req.exit_code;
@@ -533,8 +546,8 @@ import_remote_job_admin_cmd(struct doveadm_cmd_context *cctx,
 		return;
 	}
 	doveadm_print_init(cmd->print_type);
-	import_remote_job_request_init(cmd, cctx, &req);
-	(void)cmd->act(&req, NULL);
+	if (import_remote_job_request_init(cmd, cctx, &req) == 0)
+		(void)cmd->act(&req, NULL);
 	if (req.exit_code != 0)
 		doveadm_exit_code = req.exit_code;
 }

@@ -2,6 +2,7 @@
 
 #include "lib.h"
 #include "array.h"
+#include "istream.h"
 #include "doveadm.h"
 #include "doveadm-cmd.h"
 #include "doveadm-mail.h"
@@ -9,29 +10,34 @@
 #include "doveadm-import-remote.h"
 
 #include <unistd.h>
-#include <fcntl.h>
 
-static const char *
+/* --password-file is a stream parameter: on the command line doveadm
+   opens the file named, with the rights of whoever runs doveadm; over
+   doveadm's HTTP API the caller sends the content itself, so no caller can
+   make the server read a file of its own. */
+static int
 import_remote_read_password(struct doveadm_mail_cmd_context *_ctx,
-				const char *path, bool from_stdin)
+			    struct istream *input, const char **password_r)
 {
-	const char *password, *error;
-	int fd;
+	const char *error;
 
-	if (from_stdin) {
+	if (input == NULL) {
 		if (import_remote_password_read_fd(STDIN_FILENO, _ctx->pool,
-						   &password, &error) < 0)
-			i_fatal_status(EX_USAGE, "--password-stdin: %s", error);
-		return password;
+						   password_r, &error) < 0) {
+			return doveadm_import_remote_fail(&_ctx->exit_code,
+				EX_USAGE, "--password-stdin: %s", error);
+		}
+		return 0;
 	}
-	fd = open(path, O_RDONLY);
-	if (fd == -1)
-		i_fatal_status(EX_NOINPUT, "open(%s) failed: %m", path);
-	if (import_remote_password_read_fd(fd, _ctx->pool, &password,
-					   &error) < 0)
-		i_fatal_status(EX_DATAERR, "--password-file %s: %s", path, error);
-	i_close_fd(&fd);
-	return password;
+	/* over the HTTP API doveadm has already read it to its end */
+	i_stream_seek(input, 0);
+	if (import_remote_password_read_stream(input, _ctx->pool, password_r,
+					       &error) < 0) {
+		return doveadm_import_remote_fail(&_ctx->exit_code,
+			input->stream_errno == 0 ? EX_DATAERR : EX_NOINPUT,
+			"--password-file: %s", error);
+	}
+	return 0;
 }
 
 static void
@@ -48,9 +54,14 @@ import_remote_param_array(struct doveadm_cmd_context *cctx, pool_t pool,
 	}
 }
 
-void doveadm_import_remote_read_job_options(struct doveadm_cmd_context *cctx,
-					    pool_t pool,
-					    struct import_remote_settings *set)
+/* a usage error of an option */
+#define IMPORT_REMOTE_USAGE(...) \
+	doveadm_import_remote_fail(exit_code_r, EX_USAGE, __VA_ARGS__)
+
+int doveadm_import_remote_read_job_options(struct doveadm_cmd_context *cctx,
+					   pool_t pool,
+					   struct import_remote_settings *set,
+					   int *exit_code_r)
 {
 	const char *str;
 	int64_t num;
@@ -60,12 +71,12 @@ void doveadm_import_remote_read_job_options(struct doveadm_cmd_context *cctx,
 		set->host = p_strdup(pool, str);
 	if (doveadm_cmd_param_int64(cctx, "port", &num)) {
 		if (num <= 0 || num > 65535)
-			i_fatal_status(EX_USAGE, "Invalid --port: %"PRId64, num);
+			return IMPORT_REMOTE_USAGE("Invalid --port: %"PRId64, num);
 		set->port = (in_port_t)num;
 	}
 	if (doveadm_cmd_param_str(cctx, "ssl", &str) &&
 	    import_remote_ssl_parse(str, &set->ssl) < 0) {
-		i_fatal_status(EX_USAGE,
+		return IMPORT_REMOTE_USAGE(
 			"Invalid --ssl '%s': use imaps, starttls or none", str);
 	}
 	(void)doveadm_cmd_param_bool(cctx, "tls-insecure", &set->tls_insecure);
@@ -75,29 +86,31 @@ void doveadm_import_remote_read_job_options(struct doveadm_cmd_context *cctx,
 		set->dest_parent = p_strdup(pool, str);
 	if (doveadm_cmd_param_str(cctx, "dedup", &str) &&
 	    import_remote_dedup_parse(str, &set->dedup) < 0) {
-		i_fatal_status(EX_USAGE,
+		return IMPORT_REMOTE_USAGE(
 			"Invalid --dedup '%s': use folder, account or off", str);
 	}
 	if (doveadm_cmd_param_str(cctx, "since", &str) &&
 	    import_remote_date_parse(str, &set->since) < 0)
-		i_fatal_status(EX_USAGE, "Invalid --since '%s': use YYYY-MM-DD", str);
+		return IMPORT_REMOTE_USAGE("Invalid --since '%s': use YYYY-MM-DD", str);
 	if (doveadm_cmd_param_str(cctx, "before", &str) &&
 	    import_remote_date_parse(str, &set->before) < 0)
-		i_fatal_status(EX_USAGE, "Invalid --before '%s': use YYYY-MM-DD", str);
+		return IMPORT_REMOTE_USAGE("Invalid --before '%s': use YYYY-MM-DD", str);
 	(void)doveadm_cmd_param_bool(cctx, "newest-first", &set->newest_first);
 	if (doveadm_cmd_param_int64(cctx, "timeout", &num)) {
 		if (num <= 0 || num > 3600)
-			i_fatal_status(EX_USAGE, "Invalid --timeout: %"PRId64, num);
+			return IMPORT_REMOTE_USAGE("Invalid --timeout: %"PRId64, num);
 		set->connect_timeout_msecs = num * 1000;
 	}
 	if (doveadm_cmd_param_int64(cctx, "throttle-retries", &num)) {
-		if (num < 0 || num > 100)
-			i_fatal_status(EX_USAGE, "Invalid --throttle-retries: %"PRId64, num);
+		if (num < 0 || num > 100) {
+			return IMPORT_REMOTE_USAGE(
+				"Invalid --throttle-retries: %"PRId64, num);
+		}
 		set->throttle_retries = num;
 	}
 	if (doveadm_cmd_param_int64(cctx, "fetch-chunk", &num)) {
 		if (num <= 0 || num > 1000000)
-			i_fatal_status(EX_USAGE, "Invalid --fetch-chunk: %"PRId64, num);
+			return IMPORT_REMOTE_USAGE("Invalid --fetch-chunk: %"PRId64, num);
 		set->fetch_chunk = num;
 	}
 	if (set->tls_insecure) {
@@ -105,28 +118,49 @@ void doveadm_import_remote_read_job_options(struct doveadm_cmd_context *cctx,
 			  "NOT verified; the password and mail can be "
 			  "intercepted");
 	}
+	return 0;
 }
 
-void doveadm_import_remote_read_options(struct doveadm_mail_cmd_context *_ctx,
-					struct import_remote_settings *set)
+int doveadm_import_remote_read_options(struct doveadm_mail_cmd_context *_ctx,
+				       struct import_remote_settings *set)
 {
-	const char *str, *password_file = NULL, *error;
+	const char *str, *error;
+	struct istream *password_file = NULL;
 	bool password_stdin = FALSE;
+	int *exit_code_r = &_ctx->exit_code;
 
-	doveadm_import_remote_read_job_options(_ctx->cctx, _ctx->pool, set);
+	if (doveadm_import_remote_read_job_options(_ctx->cctx, _ctx->pool, set,
+						   exit_code_r) < 0)
+		return -1;
 	if (doveadm_cmd_param_str(_ctx->cctx,
 				  DOVEADM_IMPORT_REMOTE_PARAM_SOURCE_USER, &str))
 		set->username = p_strdup(_ctx->pool, str);
-	(void)doveadm_cmd_param_str(_ctx->cctx, "password-file", &password_file);
+	(void)doveadm_cmd_param_istream(_ctx->cctx, "password-file",
+					&password_file);
 	(void)doveadm_cmd_param_bool(_ctx->cctx, "password-stdin",
 				     &password_stdin);
-	if (password_file != NULL && password_stdin)
-		i_fatal_status(EX_USAGE,
+	if (password_file != NULL && password_stdin) {
+		return IMPORT_REMOTE_USAGE(
 			"Give either --password-file or --password-stdin");
-	if (password_file != NULL || password_stdin) {
-		set->password = import_remote_read_password(_ctx,
-			password_file, password_stdin);
 	}
+	if ((password_file != NULL || password_stdin) &&
+	    import_remote_read_password(_ctx,
+			password_stdin ? NULL : password_file,
+			&set->password) < 0)
+		return -1;
 	if (import_remote_settings_check(set, &error) < 0)
-		i_fatal_status(EX_USAGE, "%s", error);
+		return IMPORT_REMOTE_USAGE("%s", error);
+	return 0;
+}
+
+int doveadm_import_remote_fail(int *exit_code_r, int exit_code,
+			       const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	i_error("import-remote: %s", t_strdup_vprintf(fmt, args));
+	va_end(args);
+	*exit_code_r = exit_code;
+	return -1;
 }

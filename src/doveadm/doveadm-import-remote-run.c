@@ -69,7 +69,9 @@ static void import_remote_run_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 	struct import_remote_run_cmd_context *ctx =
 		(struct import_remote_run_cmd_context *)_ctx;
 	struct import_remote_settings *set = &ctx->set;
-	doveadm_import_remote_read_options(_ctx, set);
+
+	if (doveadm_import_remote_read_options(_ctx, set) < 0)
+		return;
 	(void)doveadm_cmd_param_bool(_ctx->cctx, "dry-run", &set->dry_run);
 	(void)doveadm_cmd_param_bool(_ctx->cctx, "quiet", &ctx->quiet);
 	ctx->stderr_is_tty = isatty(STDERR_FILENO) == 1;
@@ -162,6 +164,9 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 	const char *warning;
 	int ret;
 
+	/* 2.3 runs the command even when init() failed */
+	if (_ctx->exit_code != 0)
+		return -1;
 	ret = import_run(user, &ctx->set, import_remote_run_progress, ctx,
 			 _ctx->pool, &result);
 	array_foreach_elem(&result.warnings, warning)

@@ -47,7 +47,7 @@ DOVEADM_CMD_PARAM('\0', "dedup", CMD_PARAM_STR, 0)
 #define DOVEADM_IMPORT_REMOTE_SOURCE_PARAMS \
 DOVEADM_IMPORT_REMOTE_JOB_PARAMS \
 DOVEADM_CMD_PARAM('\0', "user", CMD_PARAM_STR, 0) \
-DOVEADM_CMD_PARAM('\0', "password-file", CMD_PARAM_STR, 0) \
+DOVEADM_CMD_PARAM('\0', "password-file", CMD_PARAM_ISTREAM, 0) \
 DOVEADM_CMD_PARAM('\0', "password-stdin", CMD_PARAM_BOOL, 0)
 #define DOVEADM_IMPORT_REMOTE_JOB_USAGE \
 	"[--port <port>] [--ssl imaps|starttls|none] [--tls-insecure] " \
@@ -64,15 +64,22 @@ DOVEADM_CMD_PARAM('\0', "password-stdin", CMD_PARAM_BOOL, 0)
 struct doveadm_cmd_context;
 struct doveadm_mail_cmd_context;
 struct import_remote_settings;
-/* Read the import options and --host/--port/--ssl, not the source account
-   (exits on usage errors). */
-void doveadm_import_remote_read_job_options(struct doveadm_cmd_context *cctx,
-					    pool_t pool,
-					    struct import_remote_settings *set);
-/* Read and check DOVEADM_IMPORT_REMOTE_SOURCE_PARAMS (exits on usage
-   errors, with doveadm's exit codes). */
-void doveadm_import_remote_read_options(struct doveadm_mail_cmd_context *ctx,
-					struct import_remote_settings *set);
+/* A failure the caller must see (a usage error, bad input): logged, and
+   its exit code put in *exit_code_r. Never i_fatal() in a command: over
+   doveadm's HTTP API that ends the server process, and the caller gets no
+   answer. Returns -1. */
+int doveadm_import_remote_fail(int *exit_code_r, int exit_code,
+			       const char *fmt, ...) ATTR_FORMAT(3, 4);
+/* Read the import options and --host/--port/--ssl, not the source account.
+   Returns 0, or -1 after doveadm_import_remote_fail(). */
+int doveadm_import_remote_read_job_options(struct doveadm_cmd_context *cctx,
+					   pool_t pool,
+					   struct import_remote_settings *set,
+					   int *exit_code_r);
+/* Read and check DOVEADM_IMPORT_REMOTE_SOURCE_PARAMS into the mail
+   command's exit code. Returns 0, or -1. */
+int doveadm_import_remote_read_options(struct doveadm_mail_cmd_context *ctx,
+				       struct import_remote_settings *set);
 
 /* .cmd of every command that uses DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS */
 void doveadm_import_remote_mail_cmd(struct doveadm_cmd_context *cctx);

@@ -5,6 +5,7 @@
 #include "str.h"
 #include "safe-memset.h"
 #include "strescape.h"
+#include "istream.h"
 #include "import-remote-settings.h"
 
 #include <time.h>
@@ -136,31 +137,15 @@ int import_remote_settings_check(const struct import_remote_settings *set,
 	return 0;
 }
 
-int import_remote_password_read_fd(int fd, pool_t pool, const char **password_r,
-				   const char **error_r)
+/* The password: the first line of what was read. Wipes buf. */
+static int
+import_remote_password_from(char *buf, size_t buf_size, size_t pos,
+			    pool_t pool, const char **password_r,
+			    const char **error_r)
 {
-	char buf[PASSWORD_MAX_LEN + 2];
-	size_t pos = 0, len;
-	ssize_t ret;
+	size_t len;
 	int result = 0;
 
-	/* plain read() into a stack buffer that is wiped afterwards, so the
-	   password leaves no copy behind in a stream buffer */
-	while (pos < sizeof(buf)) {
-		ret = read(fd, buf + pos, sizeof(buf) - pos);
-		if (ret == 0)
-			break;
-		if (ret < 0) {
-			if (errno == EINTR)
-				continue;
-			*error_r = t_strdup_printf("read() failed: %m");
-			safe_memset(buf, 0, sizeof(buf));
-			return -1;
-		}
-		pos += ret;
-		if (memchr(buf + pos - ret, '\n', ret) != NULL)
-			break;
-	}
 	for (len = 0; len < pos; len++) {
 		if (buf[len] == '\n' || buf[len] == '\r')
 			break;
@@ -179,8 +164,65 @@ int import_remote_password_read_fd(int fd, pool_t pool, const char **password_r,
 	}
 	if (result == 0)
 		*password_r = p_strndup(pool, buf, len);
-	safe_memset(buf, 0, sizeof(buf));
+	safe_memset(buf, 0, buf_size);
 	return result;
+}
+
+int import_remote_password_read_fd(int fd, pool_t pool, const char **password_r,
+				   const char **error_r)
+{
+	char buf[PASSWORD_MAX_LEN + 2];
+	size_t pos = 0;
+	ssize_t ret;
+
+	/* plain read() into a stack buffer that is wiped afterwards, so the
+	   password leaves no copy behind in a stream buffer */
+	while (pos < sizeof(buf)) {
+		ret = read(fd, buf + pos, sizeof(buf) - pos);
+		if (ret == 0)
+			break;
+		if (ret < 0) {
+			if (errno == EINTR)
+				continue;
+			*error_r = t_strdup_printf("read() failed: %m");
+			safe_memset(buf, 0, sizeof(buf));
+			return -1;
+		}
+		pos += ret;
+		if (memchr(buf + pos - ret, '\n', ret) != NULL)
+			break;
+	}
+	return import_remote_password_from(buf, sizeof(buf), pos, pool,
+					   password_r, error_r);
+}
+
+int import_remote_password_read_stream(struct istream *input, pool_t pool,
+				       const char **password_r,
+				       const char **error_r)
+{
+	char buf[PASSWORD_MAX_LEN + 2];
+	const unsigned char *data;
+	size_t pos = 0, size;
+	int ret;
+
+	while (pos < sizeof(buf) &&
+	       (ret = i_stream_read_more(input, &data, &size)) > 0) {
+		size = I_MIN(size, sizeof(buf) - pos);
+		memcpy(buf + pos, data, size);
+		/* the stream's own copy goes too */
+		safe_memset((void *)data, 0, size);
+		i_stream_skip(input, size);
+		pos += size;
+		if (memchr(buf + pos - size, '\n', size) != NULL)
+			break;
+	}
+	if (input->stream_errno != 0) {
+		*error_r = t_strdup(i_stream_get_error(input));
+		safe_memset(buf, 0, sizeof(buf));
+		return -1;
+	}
+	return import_remote_password_from(buf, sizeof(buf), pos, pool,
+					   password_r, error_r);
 }
 
 static const char *const dedup_names[] = { "folder", "account", "off" };

@@ -81,5 +81,12 @@ int import_remote_settings_import(pool_t pool, const char *str,
    ending. Fails on empty passwords. */
 int import_remote_password_read_fd(int fd, pool_t pool, const char **password_r,
 				   const char **error_r);
+/* The same from a stream (e.g. doveadm's --password-file parameter: a file
+   on the command line, the content itself over doveadm's HTTP API); the
+   stream's buffer is wiped of what was read. */
+struct istream;
+int import_remote_password_read_stream(struct istream *input, pool_t pool,
+				       const char **password_r,
+				       const char **error_r);
 
 #endif

@@ -133,12 +133,31 @@ check "create: no password in any output" sh -c "! grep -q Secret '$OUT/bad.out'
 adm -f json import-remote batch create --csv "$IR_WORK/bad.csv" --dry-run > "$OUT/bad-dry.json" 2> "$OUT/bad-dry.err"
 check_eq "create --dry-run: an invalid CSV's problems as rows, exit 0" "0 error 2 5 source_port" \
 	"$? $(python3 -c 'import json,sys;r=json.load(open(sys.argv[1]))[0];print(r["result"],r["line"],r["column"],r["field"])' "$OUT/bad-dry.json")"
-api '[["importRemoteBatchCreate",{"csv":"'"$IR_WORK/bad.csv"'","dryRun":true},"t1"]]' > "$OUT/api-bad.json"
+# over the HTTP API --csv is the file's content, never a path on the server
+json_of() { python3 -c 'import json,sys;print(json.dumps(open(sys.argv[1]).read()))' "$1"; }
+api '[["importRemoteBatchCreate",{"csv":'"$(json_of "$IR_WORK/bad.csv")"',"dryRun":true},"t1"]]' > "$OUT/api-bad.json"
 check_eq "HTTP API: a dry run returns every problem" "5 unknown destination user 'nobody@a.test'" \
 	"$(python3 -c 'import json,sys;r=json.load(open(sys.argv[1]))[0][1];print(len(r),[e["error"] for e in r if e["line"]==3][0].split(": ",1)[1])' "$OUT/api-bad.json")"
 check_not_contains "HTTP API: no password in the answer" "$OUT/api-bad.json" "Secret"
 api '[["importRemoteBatchCreate",{"csv":"'"$IR_WORK/bad.csv"'"},"t2"]]' > "$OUT/api-bad2.json"
 check_contains "HTTP API: create of an invalid CSV fails with 65" "$OUT/api-bad2.json" '"exitCode":65'
+# a file only root may read, named where the content belongs: never read
+ROOTONLY=$IR_WORK/root-only.csv
+printf 'source_email,source_password,destination_user\nsrcuser,TOPSECRET,a1@a.test\n' > "$ROOTONLY"
+chmod 600 "$ROOTONLY"
+api '[["importRemoteBatchCreate",{"csv":"'"$ROOTONLY"'","dryRun":true},"t4"]]' > "$OUT/api-path.json"
+check_contains "HTTP API: a path given as --csv is taken as content, not read" "$OUT/api-path.json" \
+	"unknown column '$(echo "$ROOTONLY" | tr '[:upper:]' '[:lower:]')'"
+check_not_contains "HTTP API: the root-only file's content is not in the answer" "$OUT/api-path.json" "TOPSECRET"
+api '[["importRemoteBatchCreate",{"csv":'"$(json_of "$IR_WORK/bad.csv")"',"removeCsv":true},"t5"]]' > "$OUT/api-rm.json"
+check_contains "HTTP API: --remove-csv is refused (no file there)" "$OUT/api-rm.json" '"exitCode":64'
+printf 'srcpass\n' > "$IR_WORK/root-only.pw"
+chmod 600 "$IR_WORK/root-only.pw"
+api '[["importRemoteRun",{"destUser":"a1@a.test","host":"127.0.0.1","port":'"$SRC_IMAPS_PORT"',"user":"srcuser","passwordFile":"'"$IR_WORK/root-only.pw"'"},"t6"]]' > "$OUT/api-pw.json"
+check_contains "HTTP API: a path given as --password-file is the password, the file isn't read" \
+	"$OUT/api-pw.json" '"exitCode":77'
+api '[["importRemoteRun",{"destUser":"a1@a.test","host":"127.0.0.1","port":'"$SRC_IMAPS_PORT"',"user":"srcuser","passwordFile":"srcpass\n","dryRun":true},"t7"]]' > "$OUT/api-pw2.json"
+check_contains "HTTP API: the password's content is what it takes" "$OUT/api-pw2.json" '"destination":"INBOX"'
 adm -f json import-remote batch list > "$OUT/list0.out" 2>&1
 check_eq "create: no batch stored from an invalid file" "[]" "$(tr -d ' \n' < "$OUT/list0.out")"
 adm import-remote batch create > /dev/null 2>&1
