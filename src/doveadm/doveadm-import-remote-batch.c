@@ -32,8 +32,6 @@
 
 /* --- create --- */
 
-/* the errors of a broken file shown at the most (all are counted) */
-#define BATCH_CREATE_MAX_ERRORS 1000
 
 /* Append to a buffer that holds passwords: when it must grow, the old
    copy is wiped before it is freed */
@@ -152,10 +150,12 @@ static int batch_check_notify(const char *addr)
 	return 0;
 }
 
-/* Every destination user must exist. Returns -1 if the user database
+/* Every destination user must exist (those that don't are errors, counted
+   in *more_errors once the list is full). Returns -1 if the user database
    couldn't be asked. */
 static int batch_check_users(pool_t pool, const ARRAY_TYPE(batch_csv_row) *rows,
-			     ARRAY_TYPE(batch_csv_error) *errors)
+			     ARRAY_TYPE(batch_csv_error) *errors,
+			     unsigned int *more_errors)
 {
 	struct mail_storage_service_ctx *storage_service;
 	struct mail_storage_service_input input;
@@ -182,10 +182,11 @@ static int batch_check_users(pool_t pool, const ARRAY_TYPE(batch_csv_row) *rows,
 			ret = -1;
 			break;
 		case 0:
-			batch_csv_add_row_error(pool, errors, row,
+			if (!batch_csv_add_row_error(pool, errors, row,
 				BATCH_CSV_DESTINATION_USER, t_strdup_printf(
 				"unknown destination user '%s'",
-				str_sanitize(row->dest_user, 64)));
+				str_sanitize(row->dest_user, 64))))
+				(*more_errors)++;
 			break;
 		default:
 			break;
@@ -222,24 +223,14 @@ static void batch_print_check_header(void)
 	doveadm_print_header_simple("error");
 }
 
-static void batch_print_errors(const ARRAY_TYPE(batch_csv_error) *errors)
+/* the problems found, and "... and N more" for those only counted */
+static void batch_print_errors(const ARRAY_TYPE(batch_csv_error) *errors,
+			       unsigned int more_errors)
 {
 	const struct batch_csv_error *error;
-	unsigned int printed = 0;
 
 	batch_print_check_header();
 	array_foreach(errors, error) {
-		if (printed++ == BATCH_CREATE_MAX_ERRORS) {
-			doveadm_print("error");
-			doveadm_print_num(0);
-			doveadm_print("");
-			doveadm_print("");
-			doveadm_print("");
-			doveadm_print("");
-			doveadm_print(t_strdup_printf("... and %u more",
-				array_count(errors) - BATCH_CREATE_MAX_ERRORS));
-			break;
-		}
 		doveadm_print("error");
 		doveadm_print_num(error->line);
 		doveadm_print(error->column == 0 ? "" : dec2str(error->column));
@@ -247,6 +238,15 @@ static void batch_print_errors(const ARRAY_TYPE(batch_csv_error) *errors)
 		doveadm_print("");
 		doveadm_print("");
 		doveadm_print(batch_csv_error_str(error));
+	}
+	if (more_errors > 0) {
+		doveadm_print("error");
+		doveadm_print_num(0);
+		doveadm_print("");
+		doveadm_print("");
+		doveadm_print("");
+		doveadm_print("");
+		doveadm_print(t_strdup_printf("... and %u more", more_errors));
 	}
 }
 
@@ -296,6 +296,7 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 	struct istream *input;
 	buffer_t *csv;
 	bool dry_run = FALSE, remove_csv = FALSE;
+	unsigned int more_errors = 0;
 	pool_t pool;
 	int ret;
 
@@ -349,10 +350,10 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 	p_array_init(&rows, pool, 64);
 	p_array_init(&errors, pool, 8);
 	(void)batch_csv_parse(csv->data, csv->used, pool, &defaults,
-			      &rows, &errors);
+			      &rows, &errors, &more_errors);
 	safe_memset(buffer_get_modifiable_data(csv, NULL), 0, csv->used);
 	buffer_free(&csv);
-	if (batch_check_users(pool, &rows, &errors) < 0) {
+	if (batch_check_users(pool, &rows, &errors, &more_errors) < 0) {
 		batch_wipe_passwords(&rows);
 		doveadm_exit_code = EX_TEMPFAIL;
 		pool_unref(&pool);
@@ -360,13 +361,15 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 	}
 	if (array_count(&errors) > 0) {
 		batch_wipe_passwords(&rows);
-		batch_print_errors(&errors);
+		batch_print_errors(&errors, more_errors);
 		/* a dry run's answer is its rows (the doveadm HTTP API
 		   returns no rows with a failure) */
 		if (!dry_run) {
+			unsigned int count = array_count(&errors) + more_errors;
+
 			i_error("import-remote: %s: %u error%s; nothing was "
-				"queued", i_stream_get_name(input), array_count(&errors),
-				array_count(&errors) == 1 ? "" : "s");
+				"queued", str_sanitize(i_stream_get_name(input), 128),
+				count, count == 1 ? "" : "s");
 			doveadm_exit_code = EX_DATAERR;
 		}
 		pool_unref(&pool);

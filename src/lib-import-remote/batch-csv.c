@@ -27,16 +27,24 @@ struct batch_csv_field {
 	bool quoted;
 };
 ARRAY_DEFINE_TYPE(batch_csv_field, struct batch_csv_field);
+/* destination user -> the line it is first on */
+HASH_TABLE_DEFINE_TYPE(batch_csv_dest_lines, const char *, void *);
 
 struct batch_csv_parser {
 	pool_t pool;
 	const unsigned char *p, *end;
 	unsigned int line;
 	ARRAY_TYPE(batch_csv_error) *errors;
+	/* problems beyond BATCH_CSV_MAX_ERRORS */
+	unsigned int more_errors;
 	/* which field of a record holds which column (-1 = none) */
 	int field_column[BATCH_CSV_COLUMN_COUNT];
+	/* the header's fields; 0 while reading the header */
 	unsigned int field_count;
 };
+/* fields read of a record at the most: one more than a valid record has,
+   to tell that it has too many */
+#define BATCH_CSV_MAX_FIELDS (BATCH_CSV_COLUMN_COUNT + 1)
 
 const char *batch_csv_column_name(enum batch_csv_column column)
 {
@@ -57,17 +65,31 @@ const char *batch_csv_error_str(const struct batch_csv_error *error)
 	return str_c(str);
 }
 
-static void
+static bool
 batch_csv_push_error(pool_t pool, ARRAY_TYPE(batch_csv_error) *errors,
 		     unsigned int line, unsigned int column,
 		     const char *field, const char *reason)
 {
-	struct batch_csv_error *error = array_append_space(errors);
+	struct batch_csv_error *error;
 
+	if (array_count(errors) >= BATCH_CSV_MAX_ERRORS)
+		return FALSE;
+	error = array_append_space(errors);
 	error->line = line;
 	error->column = column;
 	error->field = field;
 	error->reason = p_strdup(pool, reason);
+	return TRUE;
+}
+
+static void
+batch_csv_parser_push_error(struct batch_csv_parser *parser, unsigned int line,
+			    unsigned int column, const char *field,
+			    const char *reason)
+{
+	if (!batch_csv_push_error(parser->pool, parser->errors, line, column,
+				  field, reason))
+		parser->more_errors++;
 }
 
 static void ATTR_FORMAT(4, 5)
@@ -77,17 +99,18 @@ batch_csv_error(struct batch_csv_parser *parser, unsigned int line,
 	va_list args;
 
 	va_start(args, fmt);
-	batch_csv_push_error(parser->pool, parser->errors, line, column_pos,
-			     NULL, t_strdup_vprintf(fmt, args));
+	batch_csv_parser_push_error(parser, line, column_pos, NULL,
+				    t_strdup_vprintf(fmt, args));
 	va_end(args);
 }
 
-void batch_csv_add_row_error(pool_t pool, ARRAY_TYPE(batch_csv_error) *errors,
+bool batch_csv_add_row_error(pool_t pool, ARRAY_TYPE(batch_csv_error) *errors,
 			     const struct batch_csv_row *row,
 			     enum batch_csv_column column, const char *reason)
 {
-	batch_csv_push_error(pool, errors, row->line, row->column_pos[column],
-			     batch_csv_column_name(column), reason);
+	return batch_csv_push_error(pool, errors, row->line,
+				    row->column_pos[column],
+				    batch_csv_column_name(column), reason);
 }
 
 /* A quoted value, for messages: never a password's */
@@ -119,7 +142,13 @@ static int batch_csv_read_field(struct batch_csv_parser *parser,
 				unsigned int field_idx,
 				struct batch_csv_field *field_r)
 {
-	string_t *value = t_str_new(64);
+	/* what is longer than the longest value allowed is cut (and
+	   reported by batch_csv_check_field()) */
+	string_t *value = t_str_new(128);
+#define BATCH_CSV_APPEND(c) STMT_START { \
+	if (str_len(value) <= BATCH_CSV_MAX_FIELD_LEN) \
+		str_append_c(value, (c)); \
+	} STMT_END
 	unsigned int start_line = parser->line;
 
 	i_zero(field_r);
@@ -138,7 +167,7 @@ static int batch_csv_read_field(struct batch_csv_parser *parser,
 			if (*parser->p == '"') {
 				if (parser->p + 1 < parser->end &&
 				    parser->p[1] == '"') {
-					str_append_c(value, '"');
+					BATCH_CSV_APPEND('"');
 					parser->p += 2;
 					continue;
 				}
@@ -147,7 +176,7 @@ static int batch_csv_read_field(struct batch_csv_parser *parser,
 			}
 			if (*parser->p == '\n')
 				parser->line++;
-			str_append_c(value, *parser->p);
+			BATCH_CSV_APPEND(*parser->p);
 			parser->p++;
 		}
 		if (!batch_csv_at_eol(parser) && *parser->p != ',') {
@@ -166,11 +195,14 @@ static int batch_csv_read_field(struct batch_csv_parser *parser,
 					"inside it)");
 				return -1;
 			}
-			str_append_c(value, *parser->p);
+			BATCH_CSV_APPEND(*parser->p);
 			parser->p++;
 		}
 	}
-	field_r->value = p_strdup(parser->pool, str_c(value));
+#undef BATCH_CSV_APPEND
+	/* the record's values live on the data stack: the row keeps what
+	   it needs in the pool */
+	field_r->value = str_c(value);
 	return 0;
 }
 
@@ -218,6 +250,22 @@ static int batch_csv_read_record(struct batch_csv_parser *parser,
 		array_push_back(fields, &field);
 		if (batch_csv_at_eol(parser))
 			break;
+		if (array_count(fields) == BATCH_CSV_MAX_FIELDS) {
+			/* no need to read (and keep) the rest */
+			if (parser->field_count == 0) {
+				batch_csv_error(parser, *line_r, 0,
+					"the header row has more than the %u "
+					"known columns", BATCH_CSV_COLUMN_COUNT);
+			} else {
+				batch_csv_error(parser, *line_r, 0,
+					"more than %u fields, but the header "
+					"row has %u (quote fields that contain "
+					"commas)", BATCH_CSV_MAX_FIELDS,
+					parser->field_count);
+			}
+			batch_csv_skip_line(parser);
+			return -1;
+		}
 		/* the ',' */
 		parser->p++;
 	}
@@ -311,9 +359,9 @@ static void batch_csv_column_error(struct batch_csv_parser *parser,
 {
 	int pos = parser->field_column[column];
 
-	batch_csv_push_error(parser->pool, parser->errors, line,
-			     pos < 0 ? 0 : (unsigned int)pos + 1,
-			     batch_csv_column_name(column), reason);
+	batch_csv_parser_push_error(parser, line,
+				    pos < 0 ? 0 : (unsigned int)pos + 1,
+				    batch_csv_column_name(column), reason);
 }
 
 /* A field's checks common to every column. Returns the value, or NULL
@@ -449,17 +497,50 @@ static int batch_csv_parse_row(struct batch_csv_parser *parser,
 	return ret;
 }
 
-int batch_csv_parse(const unsigned char *data, size_t size, pool_t pool,
-		    const struct batch_csv_defaults *defaults,
-		    ARRAY_TYPE(batch_csv_row) *rows,
-		    ARRAY_TYPE(batch_csv_error) *errors)
+/* Check a record and keep it as a row if it is valid; a destination
+   named twice is an error on its second row. */
+static void
+batch_csv_add_row(struct batch_csv_parser *parser,
+		  const ARRAY_TYPE(batch_csv_field) *fields, unsigned int line,
+		  const struct batch_csv_defaults *defaults,
+		  HASH_TABLE_TYPE(batch_csv_dest_lines) dest_lines,
+		  ARRAY_TYPE(batch_csv_row) *rows)
+{
+	struct batch_csv_row row;
+	void *first_line;
+	int ret;
+
+	ret = batch_csv_parse_row(parser, fields, line, defaults, &row);
+	if (row.dest_user == NULL || row.dest_user[0] == '\0')
+		return;
+	/* a row with other errors still claims its destination */
+	first_line = hash_table_lookup(dest_lines, row.dest_user);
+	if (first_line != NULL) {
+		batch_csv_parser_push_error(parser, row.line,
+			row.column_pos[BATCH_CSV_DESTINATION_USER],
+			batch_csv_column_name(BATCH_CSV_DESTINATION_USER),
+			t_strdup_printf("duplicate destination user %s (also "
+				"on line %u): one import per mailbox",
+				batch_csv_quote(row.dest_user),
+				POINTER_CAST_TO(first_line, unsigned int)));
+		return;
+	}
+	hash_table_insert(dest_lines, row.dest_user, POINTER_CAST(row.line));
+	if (ret == 0)
+		array_push_back(rows, &row);
+}
+
+static int
+batch_csv_parse_file(const unsigned char *data, size_t size, pool_t pool,
+		     const struct batch_csv_defaults *defaults,
+		     ARRAY_TYPE(batch_csv_row) *rows,
+		     ARRAY_TYPE(batch_csv_error) *errors,
+		     unsigned int *more_errors_r)
 {
 	struct batch_csv_parser parser;
 	ARRAY_TYPE(batch_csv_field) fields;
-	HASH_TABLE(const char *, void *) dest_lines;
-	struct batch_csv_row row;
+	HASH_TABLE_TYPE(batch_csv_dest_lines) dest_lines;
 	unsigned int line;
-	void *first_line;
 	int ret;
 
 	i_zero(&parser);
@@ -468,6 +549,7 @@ int batch_csv_parse(const unsigned char *data, size_t size, pool_t pool,
 	parser.end = data + size;
 	parser.line = 1;
 	parser.errors = errors;
+	*more_errors_r = 0;
 	/* a UTF-8 byte order mark, as spreadsheets write */
 	if (size >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
 		parser.p += 3;
@@ -477,7 +559,8 @@ int batch_csv_parse(const unsigned char *data, size_t size, pool_t pool,
 		return -1;
 	}
 
-	t_array_init(&fields, 8);
+	/* never grows: a record has BATCH_CSV_MAX_FIELDS at the most */
+	t_array_init(&fields, BATCH_CSV_MAX_FIELDS);
 	ret = batch_csv_read_record(&parser, &fields, &line);
 	if (ret == 0) {
 		batch_csv_error(&parser, 1, 0, "the file is empty: it needs a "
@@ -486,6 +569,7 @@ int batch_csv_parse(const unsigned char *data, size_t size, pool_t pool,
 	}
 	if (ret < 0 || batch_csv_parse_header(&parser, &fields, line) < 0) {
 		/* rows can't be checked against a broken header */
+		*more_errors_r = parser.more_errors;
 		return -1;
 	}
 	if (parser.field_column[BATCH_CSV_SOURCE_HOST] == -1 &&
@@ -497,35 +581,35 @@ int batch_csv_parse(const unsigned char *data, size_t size, pool_t pool,
 		return -1;
 	}
 
-	hash_table_create(&dest_lines, pool_datastack_create(), 0,
+	hash_table_create(&dest_lines, default_pool, 0,
 			  strcase_hash, strcasecmp);
-	while ((ret = batch_csv_read_record(&parser, &fields, &line)) != 0) {
-		if (ret < 0)
-			continue;
-		ret = batch_csv_parse_row(&parser, &fields, line, defaults,
-					  &row);
-		if (row.dest_user == NULL || row.dest_user[0] == '\0')
-			continue;
-		/* a row with other errors still claims its destination */
-		first_line = hash_table_lookup(dest_lines, row.dest_user);
-		if (first_line != NULL) {
-			batch_csv_add_row_error(pool, errors, &row,
-				BATCH_CSV_DESTINATION_USER, t_strdup_printf(
-				"duplicate destination user %s (also on "
-				"line %u): one import per mailbox",
-				batch_csv_quote(row.dest_user),
-				POINTER_CAST_TO(first_line, unsigned int)));
-			continue;
-		}
-		hash_table_insert(dest_lines, row.dest_user,
-				  POINTER_CAST(row.line));
-		if (ret == 0)
-			array_push_back(rows, &row);
-	}
+	do T_BEGIN {
+		/* a record's garbage goes with it */
+		ret = batch_csv_read_record(&parser, &fields, &line);
+		if (ret > 0)
+			batch_csv_add_row(&parser, &fields, line, defaults,
+					  dest_lines, rows);
+	} T_END; while (ret != 0);
 	hash_table_destroy(&dest_lines);
 	if (array_count(errors) == 0 && array_count(rows) == 0) {
 		batch_csv_error(&parser, parser.line, 0, "no rows after the "
 				"header row: nothing to import");
 	}
+	*more_errors_r = parser.more_errors;
 	return array_count(errors) == 0 ? 0 : -1;
+}
+
+int batch_csv_parse(const unsigned char *data, size_t size, pool_t pool,
+		    const struct batch_csv_defaults *defaults,
+		    ARRAY_TYPE(batch_csv_row) *rows,
+		    ARRAY_TYPE(batch_csv_error) *errors,
+		    unsigned int *more_errors_r)
+{
+	int ret;
+
+	T_BEGIN {
+		ret = batch_csv_parse_file(data, size, pool, defaults, rows,
+					   errors, more_errors_r);
+	} T_END;
+	return ret;
 }

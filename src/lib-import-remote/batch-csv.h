@@ -14,6 +14,9 @@
 #define BATCH_CSV_MAX_FIELD_LEN 1024
 /* a bigger file is refused before it is parsed */
 #define BATCH_CSV_MAX_SIZE (64 * 1024 * 1024)
+/* problems listed at the most; the rest are only counted, so that a
+   hostile file can't make memory grow with it */
+#define BATCH_CSV_MAX_ERRORS 1000
 
 enum batch_csv_column {
 	BATCH_CSV_SOURCE_EMAIL = 0,
@@ -60,18 +63,23 @@ const char *batch_csv_column_name(enum batch_csv_column column);
 /* "line 4, column 5 (source_port): invalid port '99999' (1-65535)" */
 const char *batch_csv_error_str(const struct batch_csv_error *error);
 
-/* Parse and validate the whole file. Rows go to rows, every problem to
-   errors. Returns 0 if the file is valid (errors empty), -1 if not.
-   Strings are allocated from pool (passwords too: the caller wipes them
-   when done). */
+/* Parse and validate the whole file. Rows go to rows, the first
+   BATCH_CSV_MAX_ERRORS problems to errors, the number of the others to
+   *more_errors_r. Returns 0 if the file is valid (no problems), -1 if not.
+   Memory grows with the rows kept, not with the file: a record is read in
+   constant memory (at most the known columns, field values cut at
+   BATCH_CSV_MAX_FIELD_LEN). Strings are allocated from pool (passwords
+   too: the caller wipes them when done). */
 int batch_csv_parse(const unsigned char *data, size_t size, pool_t pool,
 		    const struct batch_csv_defaults *defaults,
 		    ARRAY_TYPE(batch_csv_row) *rows,
-		    ARRAY_TYPE(batch_csv_error) *errors);
+		    ARRAY_TYPE(batch_csv_error) *errors,
+		    unsigned int *more_errors_r);
 
 /* Add an error about a row's column (e.g. an unknown destination user
-   found by the caller). */
-void batch_csv_add_row_error(pool_t pool, ARRAY_TYPE(batch_csv_error) *errors,
+   found by the caller). Returns FALSE (and adds nothing) if errors holds
+   BATCH_CSV_MAX_ERRORS already: the caller counts it. */
+bool batch_csv_add_row_error(pool_t pool, ARRAY_TYPE(batch_csv_error) *errors,
 			     const struct batch_csv_row *row,
 			     enum batch_csv_column column, const char *reason);
 

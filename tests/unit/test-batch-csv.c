@@ -9,6 +9,7 @@
 static pool_t pool;
 static ARRAY_TYPE(batch_csv_row) rows;
 static ARRAY_TYPE(batch_csv_error) errors;
+static unsigned int more_errors;
 
 static int parse(const char *csv, const char *default_host)
 {
@@ -21,7 +22,7 @@ static int parse(const char *csv, const char *default_host)
 	p_array_init(&rows, pool, 8);
 	p_array_init(&errors, pool, 8);
 	return batch_csv_parse((const unsigned char *)csv, strlen(csv), pool,
-			       &defaults, &rows, &errors);
+			       &defaults, &rows, &errors, &more_errors);
 }
 
 static bool has_error(const char *needle)
@@ -205,7 +206,8 @@ static void test_batch_csv_hostile(void)
 	p_array_init(&rows, pool, 8);
 	p_array_init(&errors, pool, 8);
 	test_assert(batch_csv_parse(nul_csv, sizeof(nul_csv) - 1, pool,
-				    &defaults, &rows, &errors) < 0);
+				    &defaults, &rows, &errors,
+				    &more_errors) < 0);
 	test_assert(has_error("NUL bytes"));
 	/* an overlong field */
 	big = t_str_new(4096);
@@ -223,10 +225,52 @@ static void test_batch_csv_hostile(void)
 	test_end();
 }
 
+/* A hostile file can't make memory grow with it: the header has at most
+   the known columns, a record at most one field more, problems beyond
+   BATCH_CSV_MAX_ERRORS are only counted. */
+static void test_batch_csv_limits(void)
+{
+	string_t *csv = t_str_new(1024 * 64);
+	unsigned int i;
+
+	test_begin("batch csv: limits");
+	/* a header of 20000 columns: one problem, not 20000 */
+	for (i = 0; i < 20000; i++)
+		str_append(csv, "a,");
+	str_append(csv, "a\nx,y,z\n");
+	test_assert(parse(str_c(csv), "h") < 0);
+	test_assert(has_error("line 1: the header row has more than the 6 known columns"));
+	test_assert(array_count(&errors) == 1 && more_errors == 0);
+
+	/* a row of 20000 fields: the same */
+	str_truncate(csv, 0);
+	str_append(csv, "source_email,source_password,destination_user\na@x,pw,");
+	for (i = 0; i < 20000; i++)
+		str_append(csv, "u,");
+	str_append(csv, "u\n");
+	test_assert(parse(str_c(csv), "h") < 0);
+	test_assert(has_error("line 2: more than 7 fields, but the header row has 3"));
+	test_assert(array_count(&errors) == 1);
+
+	/* 5000 rows for one destination: 4999 duplicates, the first
+	   BATCH_CSV_MAX_ERRORS listed, the others counted */
+	str_truncate(csv, 0);
+	str_append(csv, "source_email,source_password,destination_user\n");
+	for (i = 0; i < 5000; i++)
+		str_append(csv, "a@x,pw,same@y\n");
+	test_assert(parse(str_c(csv), "h") < 0);
+	test_assert(array_count(&errors) == BATCH_CSV_MAX_ERRORS);
+	test_assert(more_errors == 4999 - BATCH_CSV_MAX_ERRORS);
+	test_assert(has_error("line 1001, column 3 (destination_user): duplicate destination user 'same@y' (also on line 2)"));
+	test_assert(array_count(&rows) == 1);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
 		test_batch_csv_three_columns,
+		test_batch_csv_limits,
 		test_batch_csv_six_columns,
 		test_batch_csv_row_errors,
 		test_batch_csv_duplicates,
