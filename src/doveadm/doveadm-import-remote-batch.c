@@ -21,6 +21,7 @@
 #include "import-remote-error.h"
 #include "import-remote-settings.h"
 #include "secret-box.h"
+#include "job-secret.h"
 #include "batch-csv.h"
 #include "batch-store.h"
 #include "notify-outbox.h"
@@ -399,7 +400,7 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 		job.source_user = row->source_user;
 		job.options = options;
 		job.source_password = p_strdup(pool,
-			secret_box_encrypt(key, row->source_password));
+			job_secret_encrypt(key, &job, row->source_password));
 		array_push_back(&jobs, &job);
 	}
 	safe_memset(key, 0, sizeof(key));

@@ -21,6 +21,7 @@
 #include "import-remote-error.h"
 #include "import-remote-settings.h"
 #include "secret-box.h"
+#include "job-secret.h"
 #include "job-store.h"
 #include "job-runner.h"
 #include "doveadm-import-remote-compat.h"
@@ -138,8 +139,9 @@ static int import_remote_start_run(struct doveadm_mail_cmd_context *_ctx,
 	job.source_ssl = import_remote_ssl_name(ctx->set.ssl);
 	job.source_user = ctx->set.username;
 	job.options = import_remote_settings_export(&ctx->set);
-	job.source_password = secret_box_encrypt(key, ctx->set.password);
+	job.source_password = job_secret_encrypt(key, &job, ctx->set.password);
 	safe_memset(key, 0, sizeof(key));
+	safe_memset((char *)ctx->set.password, 0, strlen(ctx->set.password));
 	ret = job_store_create(store, &job, &id, &error);
 	job_store_close(&store);
 	if (ret < 0) {

@@ -3,6 +3,7 @@
 #include "lib.h"
 #include "array.h"
 #include "ioloop.h"
+#include "safe-memset.h"
 #include "mail-user.h"
 #include "import-remote-compat.h"
 #include "import-remote-config.h"
@@ -10,6 +11,7 @@
 #include "import-remote-settings.h"
 #include "import-run.h"
 #include "job-store.h"
+#include "job-secret.h"
 #include "batch-store.h"
 #include "batch-notify.h"
 #include "job-runner.h"
@@ -319,8 +321,8 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 		import_remote_error_set(&error, IMPORT_REMOTE_ERROR_INTERNAL,
 			t_strdup_printf("Invalid job options: %s",
 					job->options));
-	} else if (secret_box_decrypt(key, job->source_password, pool,
-				      &password, &errstr) < 0) {
+	} else if (job_secret_decrypt(key, job, pool, &password,
+				      &errstr) < 0) {
 		import_remote_error_set(&error, IMPORT_REMOTE_ERROR_INTERNAL,
 			t_strdup_printf("The source password can't be read: %s",
 					errstr));
@@ -347,6 +349,7 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 			job_runner_copy_progress(job, &result.progress);
 			error = result.error;
 		}
+		safe_memset((char *)password, 0, strlen(password));
 	}
 	job_runner_finish(&ctx, &error);
 	import_remote_config_free(&ctx.user_set);

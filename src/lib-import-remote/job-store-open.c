@@ -3,6 +3,7 @@
 #include "lib.h"
 #include "import-remote-config.h"
 #include "job-store.h"
+#include "job-secret.h"
 #include "job-store-open.h"
 
 #include <unistd.h>
@@ -78,6 +79,10 @@ int job_store_open_config(const struct import_remote_config *set,
 	ret = secret_box_key_load(set->import_remote_key_file, TRUE, key_r,
 				  error_r);
 	job_store_become_root_again(changed);
+	/* passwords stored before they were bound to their jobs are bound
+	   now, by the first one with the key */
+	if (ret == 0 && job_secret_upgrade(*store_r, key_r, error_r) < 0)
+		ret = -1;
 	if (ret < 0)
 		job_store_close(store_r);
 	return ret;

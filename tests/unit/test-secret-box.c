@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <dirent.h>
 
 static const char *test_dir;
 
@@ -28,28 +29,45 @@ static void test_secret_box_roundtrip(void)
 	test_assert(secret_box_key_load(path, FALSE, key2, &error) == 0);
 	test_assert(memcmp(key, key2, sizeof(key)) == 0);
 
-	secret = secret_box_encrypt(key, "p\xc3\xa4ss word");
-	test_assert(strncmp(secret, "v1:", 3) == 0);
+	secret = secret_box_encrypt(key, "p\xc3\xa4ss word", "job 1");
+	test_assert(strncmp(secret, "v2:", 3) == 0);
 	test_assert(strstr(secret, "ss word") == NULL);
-	test_assert(secret_box_decrypt(key, secret, pool, &plain, &error) == 0);
+	test_assert(secret_box_decrypt(key, secret, "job 1", pool, &plain,
+				       &error) == 0);
 	test_assert_strcmp(plain, "p\xc3\xa4ss word");
 	/* a new IV each time */
-	secret2 = secret_box_encrypt(key, "p\xc3\xa4ss word");
+	secret2 = secret_box_encrypt(key, "p\xc3\xa4ss word", "job 1");
 	test_assert(strcmp(secret, secret2) != 0);
+	/* bound to its context: moved to another, it doesn't decrypt */
+	test_assert(secret_box_decrypt(key, secret, "job 2", pool, &plain,
+				       &error) < 0);
+	test_assert(strstr(error, "belongs to another job") != NULL);
+	test_assert(secret_box_decrypt(key, secret, "", pool, &plain,
+				       &error) < 0);
 
 	/* tampering and a wrong key fail */
 	str = t_str_new(128);
 	str_append(str, secret);
 	str_c_modifiable(str)[10] = str_c(str)[10] == 'A' ? 'B' : 'A';
-	test_assert(secret_box_decrypt(key, str_c(str), pool, &plain, &error) < 0);
+	test_assert(secret_box_decrypt(key, str_c(str), "job 1", pool, &plain,
+				       &error) < 0);
 	key2[0] ^= 1;
-	test_assert(secret_box_decrypt(key2, secret, pool, &plain, &error) < 0);
-	test_assert(secret_box_decrypt(key, "v1:AAAA", pool, &plain, &error) < 0);
-	test_assert(secret_box_decrypt(key, "plain", pool, &plain, &error) < 0);
+	test_assert(secret_box_decrypt(key2, secret, "job 1", pool, &plain,
+				       &error) < 0);
+	test_assert(secret_box_decrypt(key, "v2:AAAA", "job 1", pool, &plain,
+				       &error) < 0);
+	test_assert(secret_box_decrypt(key, "plain", "job 1", pool, &plain,
+				       &error) < 0);
+	/* a v1 value (no context) is read only to be converted */
+	test_assert(secret_box_is_v1("v1:AAAA") && !secret_box_is_v1(secret));
+	test_assert(secret_box_decrypt(key, "v1:AAAA", "job 1", pool, &plain,
+				       &error) < 0);
+	test_assert(secret_box_decrypt_v1(key, secret, pool, &plain,
+					  &error) < 0);
 	/* empty password round-trips too */
-	secret = secret_box_encrypt(key, "");
-	test_assert(secret_box_decrypt(key, secret, pool, &plain, &error) == 0 &&
-		    plain[0] == '\0');
+	secret = secret_box_encrypt(key, "", "job 1");
+	test_assert(secret_box_decrypt(key, secret, "job 1", pool, &plain,
+				       &error) == 0 && plain[0] == '\0');
 	i_unlink(path);
 	pool_unref(&pool);
 	test_end();
@@ -59,6 +77,9 @@ static void test_secret_box_bad_key_file(void)
 {
 	unsigned char key[SECRET_BOX_KEY_LEN];
 	const char *path, *error;
+	DIR *dir;
+	struct dirent *d;
+	unsigned int files = 0;
 	int fd;
 
 	test_begin("secret box: bad key file");
@@ -69,6 +90,26 @@ static void test_secret_box_bad_key_file(void)
 	test_assert(secret_box_key_load(path, TRUE, key, &error) < 0);
 	test_assert(strstr(error, "hex digits") != NULL);
 	i_unlink(path);
+
+	/* a key others may read is refused */
+	test_assert(secret_box_key_load(path, TRUE, key, &error) == 0);
+	test_assert(chmod(path, 0640) == 0);
+	test_assert(secret_box_key_load(path, FALSE, key, &error) < 0);
+	test_assert(strstr(error, "accessible to others (mode 0640): chmod 600") != NULL);
+	test_assert(chmod(path, 0604) == 0);
+	test_assert(secret_box_key_load(path, FALSE, key, &error) < 0);
+	test_assert(chmod(path, 0400) == 0);
+	test_assert(secret_box_key_load(path, FALSE, key, &error) == 0);
+	i_unlink(path);
+	/* creating it leaves no temporary file behind */
+	dir = opendir(test_dir);
+	while (dir != NULL && (d = readdir(dir)) != NULL) {
+		if (d->d_name[0] != '.' || strstr(d->d_name, "key") != NULL)
+			files++;
+	}
+	if (dir != NULL)
+		(void)closedir(dir);
+	test_assert(files == 0);
 	test_end();
 }
 
