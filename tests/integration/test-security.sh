@@ -1,0 +1,86 @@
+#!/bin/bash
+# A store, files and networks that can't be turned against the import: a
+# password copied into another job doesn't decrypt there (so it never
+# reaches that job's host), a key file others may read is refused.
+set -u
+. "$(dirname "$0")/../lib/integration.sh"
+WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
+
+"$TOOLS/mkcorpus" -n 20 -s 31 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 0; }
+MANIFEST=$IR_WORK/corpus/manifest.json
+ir_source_start "$IR_WORK/corpus/Maildir" .
+ir_dest_start
+JOBS=$IR_WORK/jobs
+mkdir -p "$JOBS"
+chown "$IR_OS_USER:" "$JOBS"
+STORE=sqlite:$JOBS/jobs.db
+KEY=$JOBS/key
+DOVEADM_OPTS=()
+ir_set_opt DOVEADM_OPTS "import_remote_store=$STORE" "import_remote_key_file=$KEY"
+adm() { doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" "$@"; }
+sql() { python3 -c 'import sqlite3,sys;db=sqlite3.connect(sys.argv[1]);r=db.execute(sys.argv[2]).fetchall();db.commit();print("\n".join("|".join(str(c) for c in row) for row in r))' "$JOBS/jobs.db" "$1"; }
+
+# a listener that records whatever reaches it: the copier's "server"
+CAPTURE=$IR_WORK/captured
+python3 - "$CAPTURE" > "$IR_WORK/capture.port" <<'PY' &
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(5)
+print(s.getsockname()[1], flush=True)
+s.settimeout(60)
+with open(sys.argv[1], "ab") as out:
+    while True:
+        try:
+            c, _ = s.accept()
+        except socket.timeout:
+            break
+        out.write(b"CONNECTION\n"); out.flush()
+        c.sendall(b"* OK ready\r\n")
+        c.settimeout(5)
+        try:
+            while True:
+                data = c.recv(4096)
+                if not data:
+                    break
+                out.write(data); out.flush()
+                c.sendall(b"* BYE\r\n")
+        except OSError:
+            pass
+        c.close()
+PY
+CAPTURE_PID=$!
+trap 'kill $CAPTURE_PID 2>/dev/null; ir_cleanup' EXIT
+for i in $(seq 1 50); do [ -s "$IR_WORK/capture.port" ] && break; sleep 0.1; done
+CAPTURE_PORT=$(head -1 "$IR_WORK/capture.port")
+touch "$CAPTURE"
+
+# --- a password copied into another job does not decrypt there ---
+adm import-remote start -u sd --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
+	--user srcuser --password-file "$SRC_PASSWORD_FILE" > "$OUT/a.out" 2>&1
+job_a=$(flow_field "$OUT/a.out" job)
+echo other > "$IR_WORK/other.pw"
+adm import-remote start -u md --host 127.0.0.1 --port "$CAPTURE_PORT" --ssl none \
+	--user srcuser --password-file "$IR_WORK/other.pw" > "$OUT/b.out" 2>&1
+job_b=$(flow_field "$OUT/b.out" job)
+sql "update import_remote_jobs set source_password = (select source_password from import_remote_jobs where id = ${job_a:-0}) where id = ${job_b:-0}" > /dev/null
+check_eq "moved password: job B now holds job A's ciphertext" 1 \
+	"$(sql "select count(*) from import_remote_jobs j, import_remote_jobs k where j.id = ${job_b:-0} and k.id = ${job_a:-0} and j.source_password = k.source_password and j.source_password like 'v2:%'")"
+"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/worker.log" 2>&1
+adm import-remote status "${job_b:-0}" > "$OUT/b-st.out" 2>&1
+check_eq "moved password: that job fails" "failed internal" \
+	"$(flow_field "$OUT/b-st.out" status) $(flow_field "$OUT/b-st.out" error)"
+check_contains "moved password: says the password belongs to another job" "$OUT/b-st.out" \
+	"belongs to another job"
+check_not_contains "moved password: the copier's host never saw it" "$CAPTURE" "srcpass"
+check_not_contains "moved password: no connection was even made" "$CAPTURE" "CONNECTION"
+adm import-remote status "${job_a:-0}" > "$OUT/a-st.out" 2>&1
+check_eq "moved password: the job it belongs to completes" completed "$(flow_field "$OUT/a-st.out" status)"
+check "moved password: that job's mailbox equals the source" verify sd sec-a-v --map "Sent Items=Sent"
+
+# --- a key file others may read is refused ---
+chmod 644 "$KEY"
+adm import-remote start -u sd --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
+	--user srcuser --password-file "$SRC_PASSWORD_FILE" > "$OUT/perm.out" 2>&1
+check_eq "key file mode 0644: refused (config error)" 78 "$?"
+check_contains "key file mode 0644: says why and what to do" "$OUT/perm.out" "accessible to others (mode 0644): chmod 600"
+chmod 600 "$KEY"
+exit 0
