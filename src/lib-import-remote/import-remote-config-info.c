@@ -7,6 +7,7 @@
 #include "lib.h"
 #include "settings-parser.h"
 #include "import-remote-config.h"
+#include "outbound-guard.h"
 
 #undef DEF
 #define DEF(type, name) \
@@ -24,6 +25,8 @@ static const struct setting_define import_remote_config_setting_defines[] = {
 	DEF(STR, import_remote_webhook_url),
 	DEF(STR, import_remote_webhook_secret),
 	DEF(TIME, import_remote_notify_retry_interval),
+	DEF(STR, import_remote_allowed_networks),
+	DEF(BOOL, import_remote_allow_plaintext),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -39,6 +42,8 @@ static const struct import_remote_config import_remote_config_defaults = {
 	.import_remote_webhook_url = "",
 	.import_remote_webhook_secret = "",
 	.import_remote_notify_retry_interval = 30,
+	.import_remote_allowed_networks = "",
+	.import_remote_allow_plaintext = FALSE,
 };
 
 static bool
@@ -47,6 +52,7 @@ import_remote_config_check(void *_set, pool_t pool ATTR_UNUSED,
 {
 	struct import_remote_config *set = _set;
 	const char *store = set->import_remote_store, *p;
+	struct outbound_guard *guard;
 
 	p = strchr(store, ':');
 	if (p == NULL || p == store || p[1] == '\0' ||
@@ -73,6 +79,10 @@ import_remote_config_check(void *_set, pool_t pool ATTR_UNUSED,
 			set->import_remote_pause_percent);
 		return FALSE;
 	}
+	if (outbound_guard_init(set->import_remote_allowed_networks, &guard,
+				error_r) < 0)
+		return FALSE;
+	outbound_guard_deinit(&guard);
 	if (set->import_remote_notify_retry_interval == 0) {
 		*error_r = "import_remote_notify_retry_interval: "
 			"Invalid value 0: use 1s or more";

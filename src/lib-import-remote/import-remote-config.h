@@ -40,6 +40,12 @@ struct import_remote_config {
 	const char *import_remote_webhook_secret;
 	/* a failed delivery's first retry (seconds), doubling after */
 	unsigned int import_remote_notify_retry_interval;
+
+	/* networks besides the public Internet that sources may be in
+	   (space-separated; outbound-guard.h) */
+	const char *import_remote_allowed_networks;
+	/* --ssl none (the password in clear over the network) is allowed */
+	bool import_remote_allow_plaintext;
 };
 
 extern const struct setting_parser_info import_remote_config_setting_parser_info;

@@ -1,0 +1,138 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+#include "lib.h"
+#include "array.h"
+#include "outbound-guard.h"
+
+struct outbound_network {
+	struct ip_addr ip;
+	unsigned int bits;
+};
+ARRAY_DEFINE_TYPE(outbound_network, struct outbound_network);
+
+struct outbound_guard {
+	pool_t pool;
+	ARRAY_TYPE(outbound_network) allowed;
+};
+
+/* What is not the public Internet (IANA special-purpose registries) */
+static const struct {
+	const char *network;
+	const char *kind;
+} outbound_special[] = {
+	{ "0.0.0.0/8", "a \"this network\" address" },
+	{ "10.0.0.0/8", "a private address" },
+	{ "100.64.0.0/10", "a shared (carrier-grade NAT) address" },
+	{ "127.0.0.0/8", "a loopback address" },
+	{ "169.254.0.0/16", "a link-local address" },
+	{ "172.16.0.0/12", "a private address" },
+	{ "192.0.0.0/24", "an IETF protocol address" },
+	{ "192.0.2.0/24", "a documentation address" },
+	{ "192.88.99.0/24", "a 6to4 relay address" },
+	{ "192.168.0.0/16", "a private address" },
+	{ "198.18.0.0/15", "a benchmarking address" },
+	{ "198.51.100.0/24", "a documentation address" },
+	{ "203.0.113.0/24", "a documentation address" },
+	{ "224.0.0.0/4", "a multicast address" },
+	{ "240.0.0.0/4", "a reserved address" },
+	{ "::/128", "the unspecified address" },
+	{ "::1/128", "a loopback address" },
+	{ "100::/64", "a discard address" },
+	{ "2001::/23", "an IETF protocol address" },
+	{ "2001:db8::/32", "a documentation address" },
+	{ "fc00::/7", "a private (unique local) address" },
+	{ "fe80::/10", "a link-local address" },
+	{ "fec0::/10", "a site-local address" },
+	{ "ff00::/8", "a multicast address" },
+};
+
+int outbound_guard_init(const char *allowed_networks,
+			struct outbound_guard **guard_r, const char **error_r)
+{
+	struct outbound_guard *guard;
+	struct outbound_network net;
+	const char *const *nets;
+	pool_t pool;
+
+	pool = pool_alloconly_create("outbound guard", 256);
+	guard = p_new(pool, struct outbound_guard, 1);
+	guard->pool = pool;
+	p_array_init(&guard->allowed, pool, 4);
+	for (nets = t_strsplit_spaces(allowed_networks, " ,");
+	     *nets != NULL; nets++) {
+		if (net_parse_range(*nets, &net.ip, &net.bits) < 0) {
+			*error_r = t_strdup_printf(
+				"import_remote_allowed_networks: Invalid "
+				"network '%s' (e.g. 10.1.2.0/24 or 2001:db8::/32)",
+				*nets);
+			pool_unref(&pool);
+			return -1;
+		}
+		array_push_back(&guard->allowed, &net);
+	}
+	*guard_r = guard;
+	return 0;
+}
+
+void outbound_guard_deinit(struct outbound_guard **_guard)
+{
+	struct outbound_guard *guard = *_guard;
+
+	*_guard = NULL;
+	if (guard != NULL)
+		pool_unref(&guard->pool);
+}
+
+/* The IPv4 address carried by NAT64 (64:ff9b::/96) or 6to4 (2002::/16)
+   addresses, which reach IPv4 hosts */
+static bool outbound_embedded_ipv4(const struct ip_addr *ip,
+				   struct ip_addr *ipv4_r)
+{
+	static const unsigned char nat64[12] = {
+		0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0
+	};
+	const unsigned char *b = ip->u.ip6.s6_addr;
+
+	if (ip->family != AF_INET6)
+		return FALSE;
+	i_zero(ipv4_r);
+	ipv4_r->family = AF_INET;
+	if (memcmp(b, nat64, sizeof(nat64)) == 0)
+		memcpy(&ipv4_r->u.ip4, b + 12, 4);
+	else if (b[0] == 0x20 && b[1] == 0x02)
+		memcpy(&ipv4_r->u.ip4, b + 2, 4);
+	else
+		return FALSE;
+	return TRUE;
+}
+
+static const char *outbound_special_kind(const struct ip_addr *ip)
+{
+	struct ip_addr net_ip, ipv4;
+	unsigned int i, bits;
+
+	if (outbound_embedded_ipv4(ip, &ipv4))
+		return outbound_special_kind(&ipv4);
+	for (i = 0; i < N_ELEMENTS(outbound_special); i++) {
+		if (net_parse_range(outbound_special[i].network, &net_ip,
+				    &bits) < 0)
+			i_unreached();
+		/* IPv4-mapped IPv6 addresses are matched as IPv4 */
+		if (net_is_in_network(ip, &net_ip, bits))
+			return outbound_special[i].kind;
+	}
+	return NULL;
+}
+
+bool outbound_guard_allows(const struct outbound_guard *guard,
+			   const struct ip_addr *ip, const char **kind_r)
+{
+	const struct outbound_network *net;
+
+	array_foreach(&guard->allowed, net) {
+		if (net_is_in_network(ip, &net->ip, net->bits))
+			return TRUE;
+	}
+	*kind_r = outbound_special_kind(ip);
+	return *kind_r == NULL;
+}
