@@ -272,8 +272,8 @@ static void batch_print_plan(const ARRAY_TYPE(batch_csv_row) *rows)
 		doveadm_print_num(row->line);
 		doveadm_print("");
 		doveadm_print("");
-		doveadm_print(row->dest_user);
-		doveadm_print(t_strdup_printf("%s@%s:%u/%s", row->source_user,
+		doveadm_import_remote_print_text(row->dest_user);
+		doveadm_import_remote_print_text(t_strdup_printf("%s@%s:%u/%s", row->source_user,
 			row->host, batch_row_port(row),
 			import_remote_ssl_name(row->ssl)));
 		doveadm_print("");
@@ -500,7 +500,7 @@ static void batch_print(struct job_store *store, const struct batch *batch)
 	doveadm_print(dec2str(batch->id));
 	doveadm_print(batch_status_name(status));
 	doveadm_print(batch_status_title(status));
-	doveadm_print(batch->pause_reason);
+	doveadm_import_remote_print_text(batch->pause_reason);
 	doveadm_print_num(batch->jobs_total);
 	doveadm_print_num(batch->job_counts[JOB_STATUS_QUEUED]);
 	doveadm_print_num(batch->job_counts[JOB_STATUS_PREPARING] +
@@ -510,7 +510,7 @@ static void batch_print(struct job_store *store, const struct batch *batch)
 	doveadm_print_num(batch->job_counts[JOB_STATUS_CANCELLED]);
 	doveadm_print_num(batch->quota_used);
 	doveadm_print_num(batch->storage_limit);
-	doveadm_print(batch->notify);
+	doveadm_import_remote_print_text(batch->notify);
 	doveadm_print_num(counts.sent);
 	doveadm_print_num(counts.pending);
 	doveadm_print_num(counts.failed);
@@ -546,9 +546,9 @@ static void cmd_batch_list(struct doveadm_cmd_context *cctx)
 static void batch_print_job(const struct job *job)
 {
 	doveadm_print(dec2str(job->id));
-	doveadm_print(job->username);
-	doveadm_print(t_strdup_printf("%s@%s:%u", job->source_user,
-				      job->source_host, job->source_port));
+	doveadm_import_remote_print_text(job->username);
+	doveadm_import_remote_print_text(t_strdup_printf("%s@%s:%u",
+		job->source_user, job->source_host, job->source_port));
 	doveadm_print(job_status_name(job->status));
 	doveadm_print(t_strdup_printf("%u/%u", job->msgs_done, job->msgs_total));
 	doveadm_print_num(job->imported);

@@ -191,8 +191,8 @@ static void import_remote_print_job(const struct job *job)
 
 	doveadm_print(dec2str(job->id));
 	doveadm_print(job_status_name(job->status));
-	doveadm_print(t_strdup_printf("%s@%s:%u", job->source_user,
-				      job->source_host, job->source_port));
+	doveadm_import_remote_print_text(t_strdup_printf("%s@%s:%u",
+		job->source_user, job->source_host, job->source_port));
 	doveadm_print(t_strdup_printf("%u/%u", job->folders_done,
 				      job->folders_total));
 	doveadm_print(t_strdup_printf("%u/%u", job->msgs_done, job->msgs_total));

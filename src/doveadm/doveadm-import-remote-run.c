@@ -7,6 +7,7 @@
 #include "doveadm-cmd.h"
 #include "doveadm-mail.h"
 #include "doveadm-print.h"
+#include "str-sanitize.h"
 #include "import-remote-settings.h"
 #include "import-progress.h"
 #include "import-run.h"
@@ -112,11 +113,12 @@ import_remote_run_print_plan(const struct import_run_result *result)
 	const struct import_run_folder *folder;
 
 	array_foreach(&result->folders, folder) {
-		doveadm_print(folder->source_name);
-		doveadm_print(folder->dest_name == NULL ? "-" : folder->dest_name);
+		doveadm_import_remote_print_text(folder->source_name);
+		doveadm_import_remote_print_text(folder->dest_name == NULL ?
+						 "-" : folder->dest_name);
 		doveadm_print_num(folder->msgs);
 		doveadm_print_num(folder->bytes);
-		doveadm_print(folder->note == NULL ? "" : folder->note);
+		doveadm_import_remote_print_text(folder->note);
 	}
 }
 
@@ -148,8 +150,7 @@ import_remote_run_print_summary(struct import_remote_run_cmd_context *ctx,
 	} else {
 		doveadm_print(info->name);
 		doveadm_print(info->title);
-		doveadm_print(result->error.detail == NULL ? "" :
-			      result->error.detail);
+		doveadm_import_remote_print_text(result->error.detail);
 		doveadm_print(hint);
 	}
 }
@@ -170,7 +171,7 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 	ret = import_run(user, &ctx->set, import_remote_run_progress, ctx,
 			 _ctx->pool, &result);
 	array_foreach_elem(&result.warnings, warning)
-		i_warning("import-remote: %s", warning);
+		i_warning("import-remote: %s", str_sanitize_utf8(warning, 4096));
 	if (ctx->set.dry_run)
 		import_remote_run_print_plan(&result);
 	if (ret < 0) {
@@ -178,7 +179,8 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 			import_remote_error_get_info(result.error.code);
 
 		i_error("import-remote: %s: %s", info->title,
-			result.error.detail);
+			str_sanitize_utf8(result.error.detail == NULL ? "" :
+					  result.error.detail, 4096));
 		_ctx->exit_code = info->exit_code;
 	}
 	if (!ctx->set.dry_run)

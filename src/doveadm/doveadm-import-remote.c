@@ -6,6 +6,7 @@
 #include "doveadm-cmd.h"
 #include "doveadm-util.h"
 #include "doveadm-print.h"
+#include "str-sanitize.h"
 #include "import-remote-error.h"
 #include "mail-user.h"
 #include "import-remote-config.h"
@@ -72,6 +73,11 @@ int doveadm_import_remote_store_open(struct doveadm_cmd_context *cctx,
 	return ret;
 }
 
+void doveadm_import_remote_print_text(const char *text)
+{
+	doveadm_print(text == NULL ? "" : str_sanitize_utf8(text, 4096));
+}
+
 void doveadm_import_remote_header_num(const char *name)
 {
 	doveadm_print_header(name, name, DOVEADM_PRINT_HEADER_FLAG_NUMBER);
@@ -92,9 +98,9 @@ void doveadm_import_remote_print_error(const struct job *job)
 	bool known = code != IMPORT_REMOTE_ERROR_COUNT &&
 		code != IMPORT_REMOTE_ERROR_NONE;
 
-	doveadm_print(job->error_code);
+	doveadm_import_remote_print_text(job->error_code);
 	doveadm_print(known ? import_remote_error_get_info(code)->title : "");
-	doveadm_print(job->error_detail);
+	doveadm_import_remote_print_text(job->error_detail);
 	doveadm_print(known ? import_remote_error_get_hint(code,
 				job->source_host) : "");
 }

@@ -95,6 +95,11 @@ int doveadm_import_remote_store_open(struct doveadm_cmd_context *cctx,
 				     unsigned char key_r[SECRET_BOX_KEY_LEN],
 				     int *exit_code_r);
 
+/* Print text that came from outside (a server's reply, a folder name, a
+   store row): control characters (line breaks, escapes) become '?', so
+   that it can't forge lines in flow/tab output or a terminal's display. */
+void doveadm_import_remote_print_text(const char *text);
+
 /* doveadm_print headers: a number column; error, error_title,
    error_detail and hint */
 void doveadm_import_remote_header_num(const char *name);

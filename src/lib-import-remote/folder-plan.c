@@ -94,6 +94,15 @@ static const char *remote_name_decode(const char *name, const char **error_r)
 	return NULL;
 }
 
+static bool folder_name_has_control_chars(const char *name)
+{
+	for (; *name != '\0'; name++) {
+		if ((unsigned char)*name < 0x20 || *name == 0x7f)
+			return TRUE;
+	}
+	return FALSE;
+}
+
 static bool name_is_inbox(const char *name)
 {
 	return strcasecmp(name, "INBOX") == 0;
@@ -156,7 +165,14 @@ folder_plan_translate(const struct folder_plan_settings *set,
 		}
 		if (parts[i][0] == '\0' && error == NULL)
 			error = "The folder name has an empty level";
-		else if (strchr(parts[i], set->local_separator) != NULL &&
+		else if (folder_name_has_control_chars(parts[i]) &&
+			 error == NULL) {
+			/* Dovecot refuses them, and they would reach logs
+			   and output as they are */
+			error = "The folder name contains control characters "
+				"(a line break, an escape), which local "
+				"storage cannot hold";
+		} else if (strchr(parts[i], set->local_separator) != NULL &&
 			 error == NULL) {
 			error = t_strdup_printf(
 				"The folder name contains the local hierarchy "

@@ -83,4 +83,25 @@ adm import-remote start -u sd --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
 check_eq "key file mode 0644: refused (config error)" 78 "$?"
 check_contains "key file mode 0644: says why and what to do" "$OUT/perm.out" "accessible to others (mode 0644): chmod 600"
 chmod 600 "$KEY"
+# --- a folder name or server text can't forge output lines ---
+# modified UTF-7 "&AAo-" is a line break, "&ABs-" an escape: a folder named
+# "x&AAo-result=completed imported=999&ABs-[31m" on the source
+evil='.x&AAo-result=completed imported=999&ABs-[31m'
+mkdir -p "$IR_WORK/src/home/srcuser/Maildir/$evil"/{cur,new,tmp}
+cp "$IR_WORK/corpus/Maildir/cur/"* "$IR_WORK/src/home/srcuser/Maildir/$evil/cur/" 2>/dev/null
+chown -R "$IR_OS_USER:" "$IR_WORK/src/home/srcuser/Maildir"
+import sd evil-dry --port "$SRC_IMAPS_PORT" --dry-run
+check_contains "control characters: the folder is in the plan" "$OUT/evil-dry.out" "imported=999"
+check_eq "control characters: no forged line in flow output" 0 \
+	"$(grep -c '^result=completed imported=999' "$OUT/evil-dry.out")"
+check_eq "control characters: no escape character in the output" 0 \
+	"$(tr -cd '\033' < "$OUT/evil-dry.out" | wc -c)"
+import sd evil --port "$SRC_IMAPS_PORT"
+check_eq "control characters: no escape character in warnings or errors" 0 \
+	"$(cat "$OUT/evil.out" "$OUT/evil.err" | tr -cd '\033' | wc -c)"
+check_eq "control characters: that folder is skipped, the import goes on" "0 completed" \
+	"$(rc evil) $(flow_field "$OUT/evil.out" result)"
+check_contains "control characters: the skipped folder is warned about" "$OUT/evil.err" \
+	"contains control characters"
+check "control characters: every other folder is complete" verify sd sec-evil-v --map "Sent Items=Sent"
 exit 0

@@ -92,6 +92,8 @@ static void test_plan_names_kept(void)
 	add_remote("&ZeVnLIqe- &MOEw,DDr-", '/', FALSE, 0);
 	add_remote("bad&-utf7&", '/', FALSE, 0);
 	add_remote("flat", '\0', FALSE, 0);
+	add_remote("x&AAo-result=completed", '/', FALSE, 0);
+	add_remote("esc&ABs-[31m/sub", '/', FALSE, 0);
 	folder_plan_build(pool, &set, &remote, &plan);
 
 	test_assert_strcmp(find_entry(&plan, "Entw&APw-rfe")->dest_name,
@@ -110,6 +112,12 @@ static void test_plan_names_kept(void)
 	e = find_entry(&plan, "bad&-utf7&");
 	test_assert(e->error != NULL);
 	test_assert_strcmp(find_entry(&plan, "flat")->dest_name, "flat");
+	/* a line break or an escape in a name: reported and skipped */
+	e = find_entry(&plan, "x&AAo-result=completed");
+	test_assert(e->error != NULL && strstr(e->error, "control characters") != NULL);
+	test_assert(!folder_plan_entry_is_imported(e));
+	e = find_entry(&plan, "esc&ABs-[31m/sub");
+	test_assert(e->error != NULL && strstr(e->error, "control characters") != NULL);
 	test_end();
 }
 
