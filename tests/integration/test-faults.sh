@@ -4,6 +4,7 @@
 # garbage instead of IMAP. The destination is a real Dovecot.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
+plan 27
 ir_dest_start
 echo fakepass > "$IR_WORK/fake.pw"
 
@@ -14,11 +15,11 @@ fake() {
 	local name=$1 scenario=$2; shift 2
 	"$TOOLS/fakeimapd" --scenario "$scenario" --count 20 --timeout 60 \
 		"${FAKE_OPTS[@]}" --report "$OUT/$name.report" > "$OUT/$name.port" &
-	local pid=$! i
-	for i in $(seq 1 50); do [ -s "$OUT/$name.port" ] && break; sleep 0.1; done
+	local pid=$!
+	ir_kill_on_exit "$pid"
 	ir_dest_reset_user sd
 	doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" import-remote run -u sd --host 127.0.0.1 \
-		--port "$(head -1 "$OUT/$name.port")" --ssl none --user fake \
+		--port "$(port_of "$OUT/$name.port")" --ssl none --user fake \
 		--password-file "$IR_WORK/fake.pw" --timeout 5 "$@" \
 		>"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null
 	echo $? > "$OUT/$name.rc"

@@ -17,6 +17,11 @@ ir_private_namespace() {
 	local script=$1
 	shift
 	[ -n "${IR_PLUGIN_NS:-}" ] && return 0
+	# without one the script goes on, and ir_use_built_plugin says why
+	if ! unshare --mount --propagation private true 2>/dev/null; then
+		echo "built-plugin.sh: cannot make a private mount namespace (unshare)" >&2
+		return 1
+	fi
 	IR_PLUGIN_NS=1 exec unshare --mount --propagation private \
 		bash "$script" "$@"
 }
@@ -40,9 +45,16 @@ ir_use_built_plugin() {
 	local builddir=$1 libs
 	[ -n "${IR_PLUGIN_NS:-}" ] ||
 		{ echo "ir_use_built_plugin: not in a private namespace" >&2; return 1; }
-	# shellcheck disable=SC1091
-	. /usr/lib/dovecot/dovecot-config
+	local config=/usr/lib/dovecot/dovecot-config dovecot_moduledir=
+	[ -r "$config" ] ||
+		{ echo "ir_use_built_plugin: no $config (dovecot-dev)" >&2; return 1; }
+	# shellcheck disable=SC1090
+	. "$config"
+	[ -n "$dovecot_moduledir" ] && [ -d "$dovecot_moduledir/doveadm" ] ||
+		{ echo "ir_use_built_plugin: no doveadm module dir in $config" >&2; return 1; }
 	libs=$builddir/src/.libs
+	[ -f "$libs/lib10_doveadm_import_remote_plugin.so" ] ||
+		{ echo "ir_use_built_plugin: the plugin is not built in $builddir" >&2; return 1; }
 	ir_overlay_dir "$dovecot_moduledir/doveadm" \
 		"$libs/lib10_doveadm_import_remote_plugin.so" || return 1
 	# Dovecot 2.4: the settings module, for the config process

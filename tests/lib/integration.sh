@@ -1,15 +1,52 @@
 # shellcheck shell=bash
 # Sourced first by every integration test: helpers, a fresh work dir that
-# is removed on exit (with its servers stopped), $OUT for outputs.
+# is removed on exit (with its servers stopped), $OUT for outputs. Run
+# alone (not from tests/run-tests), a script prints its own tally at the end.
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+IR_STANDALONE=0
+[ -n "${IR_RESULTS:-}" ] || IR_STANDALONE=1
 . "$TESTS_DIR/lib/servers.sh"
 . "$TESTS_DIR/lib/check.sh"
 TOOLS=$TESTS_DIR/tools
 
+# ir_kill_on_exit PID... : background helpers (sinks, fake servers) that
+# must not outlive the script
+IR_KILL_PIDS=()
+ir_kill_on_exit() { IR_KILL_PIDS+=("$@"); }
+
+ir_exit() {
+	local pid
+	for pid in "${IR_KILL_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	if [ "$IR_STANDALONE" = 1 ] && [ -n "${IR_WORK:-}" ]; then
+		ir_tally "$IR_RESULTS" "$IR_PLAN" "$(basename "$0")"
+		echo "# $(basename "$0"): $IR_PASSED passed, $IR_FAILED failed"
+	fi
+	declare -F ir_pgsql_stop_all >/dev/null && ir_pgsql_stop_all
+	ir_cleanup
+}
+
 ir_setup_workdir
-trap ir_cleanup EXIT
+trap ir_exit EXIT
+# tests/run-tests' timeout sends TERM: clean up on the way out
+trap 'exit 143' TERM INT HUP
+[ "$IR_STANDALONE" = 1 ] && IR_RESULTS=$IR_WORK/results
 OUT=$IR_WORK/out
 mkdir -p "$OUT"
+
+# port_of FILE: the port a helper (fakeimapd, smtpsink, httpsink) prints on
+# its first line, once it is there (at most 10 s)
+port_of() {
+	local i port
+	for i in $(seq 1 100); do
+		port=$(head -1 "$1" 2>/dev/null)
+		[[ $port =~ ^[0-9]+$ ]] && { echo "$port"; return 0; }
+		sleep 0.1
+	done
+	echo "port_of: no port in $1" >&2
+	return 1
+}
 
 # import USER NAME [options...]: "doveadm import-remote run" from the source
 # server's srcuser, stdout/stderr/exit code kept as $OUT/NAME.{out,err,rc}.
@@ -39,4 +76,12 @@ manifest_count() {
 	python3 -c 'import json,sys
 m=json.load(open(sys.argv[1])); tag=sys.argv[2] if len(sys.argv)>2 else None
 print(sum(1 for v in m["folders"].values() for e in v if tag is None or tag in e["tags"]))' "$MANIFEST" "$@"
+}
+
+# dest_messages USER: messages in all of the user's mailboxes (fails, and
+# prints nothing, when doveadm does)
+dest_messages() {
+	local out
+	out=$(doveadm -c "$DEST_CONF" -f tab mailbox status -u "$1" messages '*') || return 1
+	echo "$out" | awk 'NR > 1 { n += $NF } END { print n + 0 }'
 }
