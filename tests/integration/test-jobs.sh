@@ -6,9 +6,10 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/pgsql.sh"
+plan 84
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
-"$TOOLS/mkcorpus" -n 200 -s 21 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 0; }
+"$TOOLS/mkcorpus" -n 200 -s 21 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
 MANIFEST=$IR_WORK/corpus/manifest.json
 ir_source_start "$IR_WORK/corpus/Maildir" .
 ir_dest_start
@@ -27,7 +28,27 @@ jobs_opts() {
 }
 jobs_opts
 adm() { doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" "$@"; }
-worker() { "$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" "$@"; }
+# worker NAME [options]: one worker through the queue (-1), its log in
+# $OUT/worker-NAME.log; a check that it exited 0
+worker() {
+	local name=$1
+	shift
+	"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 "$@" > "$OUT/worker-$name.log" 2>&1
+	check_eq "worker ($name): exits 0" 0 "$?"
+}
+# worker_bg NAME [options]: the same in the background; $wpid is the
+# worker process itself (a simple command, not a function's subshell)
+worker_bg() {
+	local name=$1
+	shift
+	"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 "$@" > "$OUT/worker-$name.log" 2>&1 &
+	wpid=$!
+}
+# job_password ID: the stored (encrypted) source password of a job;
+# fails when the store, the table or the row is missing
+job_password() {
+	sqlite_value "$JOBS/jobs.db" 'select source_password from import_remote_jobs where id=?' "$1"
+}
 start() {
 	local u=$1 name=$2; shift 2
 	adm import-remote start -u "$u" --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
@@ -46,17 +67,16 @@ status sd "$job1" > "$OUT/st1.out"
 check_eq "status: Queued before a worker runs" queued "$(field st1 status)"
 check "start: key file created, mode 0600" test "$(stat -c %a "$KEY")" = 600
 check_not_contains "start: the password is not stored in plain text" "$JOBS/jobs.db" srcpass
-worker -1 >"$OUT/worker1.out" 2>&1
-check_eq "worker: exits 0" 0 "$?"
+check "job store: the password is kept (encrypted) while the job waits" test -n "$(job_password "$job1")"
+worker first
 status sd "$job1" > "$OUT/st2.out"
 check_eq "status: Completed after the worker" completed "$(field st2 status)"
-check_eq "status: imported + skipped = all" "$total" $(( $(field st2 imported) + $(field st2 skipped) ))
+check_eq "status: imported + skipped = all" "$total" "$(sum "$(field st2 imported)" "$(field st2 skipped)")"
 folders=$(field st2 folders)
 check "status: every folder done ($folders)" test "${folders%/*}" = "${folders#*/}" -a "${folders#*/}" -gt 1
-check_eq "status: no ETA once the job has ended" "" "$(field st2 eta)"
+check_eq "status: no ETA once the job has ended" "eta=" "$(grep -o '\beta=[^ ]*' "$OUT/st2.out")"
 check "worker: the mailbox equals the source" verify sd jobs-v --map "Sent Items=Sent"
-check_eq "job store: password erased when the job ended" "" \
-	"$(python3 -c "import sqlite3,sys;print(sqlite3.connect(sys.argv[1]).execute('select source_password from import_remote_jobs where id=?',(int(sys.argv[2]),)).fetchone()[0])" "$JOBS/jobs.db" "$job1")"
+check_empty "job store: password erased when the job ended" job_password "$job1"
 adm import-remote watch -u sd "$job1" > "$OUT/watch1.out" 2>&1
 check_eq "watch: a completed job: exit code 0" 0 "$?"
 check_eq "watch: a completed job: its final row" completed "$(field watch1 status)"
@@ -69,8 +89,9 @@ start sd start2 --password-file "$IR_WORK/wrong.pw"
 job2=$(field start2 job)
 adm import-remote watch -u sd "$job2" > "$OUT/watch2.out" 2>"$OUT/watch2.err" &
 watch_pid=$!
-sleep 1.2
-worker -1 >/dev/null 2>&1
+# the worker starts once watch has shown the job waiting
+for i in $(seq 1 100); do grep -qF "job $job2 queued" "$OUT/watch2.err" && break; sleep 0.1; done
+worker failing
 wait "$watch_pid"
 check_eq "watch: exits with the failed job's exit code (77)" 77 "$?"
 check_eq "watch: ends with the job's final row" failed "$(field watch2 status)"
@@ -86,29 +107,30 @@ ir_stop_instance "$IR_WORK/src"
 ir_dest_reset_user md
 start md start5 --password-file "$SRC_PASSWORD_FILE"
 job5=$(field start5 job)
-worker -1 >/dev/null 2>&1
+worker server-down
 status md "$job5" > "$OUT/st8.out"
 check_eq "retry: the job failed while the server was down" host_unreachable "$(field st8 error)"
+check "retry: a failed job keeps its password until it is retried" test -n "$(job_password "$job5")"
 ir_start_instance "$SRC_CONF" "$IR_WORK/src"
 ir_wait_port "$SRC_IMAPS_PORT"
 adm import-remote retry -u md "$job5" > "$OUT/retry.out" 2>&1
 check_eq "retry: queues a new job" queued "$(field retry status)"
 job6=$(field retry job)
-worker -1 >/dev/null 2>&1
+worker retried
 status md "$job6" > "$OUT/st9.out"
 check_eq "retry: the new job completes with the same settings" completed "$(field st9 status)"
 check "retry: the mailbox equals the source" verify md jobs-retry-v --map "Sent Items=Sent"
 adm import-remote retry -u md "$job6" > /dev/null 2>&1
 check_eq "retry: a completed job can't be retried (65)" 65 "$?"
-check_eq "retry: the failed job no longer holds the password" "" \
-	"$(python3 -c "import sqlite3,sys;print(sqlite3.connect(sys.argv[1]).execute('select source_password from import_remote_jobs where id=?',(int(sys.argv[2]),)).fetchone()[0])" "$JOBS/jobs.db" "$job5")"
+check_empty "retry: the failed job no longer holds the password" job_password "$job5"
 
 # --- cancel a queued job; history newest first ---
 start sd start3 --password-file "$SRC_PASSWORD_FILE"
 job3=$(field start3 job)
 adm import-remote cancel -u sd "$job3" > "$OUT/cancel.out" 2>&1
 check_eq "cancel: a queued job is cancelled at once" cancelled "$(field cancel status)"
-worker -1 >/dev/null 2>&1
+worker after-cancel
+check_not_contains "cancel: the worker did not run it" "$OUT/worker-after-cancel.log" "Job $job3: importing"
 status sd "$job3" > "$OUT/st4.out"
 check_eq "cancel: the worker leaves it alone" cancelled "$(field st4 status)"
 adm -f tab import-remote history -u sd > "$OUT/history.out" 2>&1
@@ -135,6 +157,7 @@ check_eq "no -u: retry a failed job queues a new one" queued "$(field admin-retr
 USER=nosuchuser adm import-remote cancel "$(field admin-retry job)" > /dev/null 2>&1
 # without a job id, doveadm's rule: the user is $USER (here one without jobs)
 USER=nosuchuser adm import-remote status > "$OUT/admin-nouser.out" 2>&1
+check_eq "no -u and no job: exit code 0" 0 "$?"
 check_not_contains "no -u and no job: no other user's jobs" "$OUT/admin-nouser.out" "status="
 
 # --- a re-run that only skips still beats (Running) and can be cancelled ---
@@ -143,16 +166,15 @@ echo fakepass > "$IR_WORK/fake.pw"
 "$TOOLS/fakeimapd" --scenario slow-list --count 20 --max-conns 2 --timeout 60 \
 	--report "$OUT/slow.report" > "$OUT/slow.port" &
 fake_pid=$!
-for i in $(seq 1 50); do [ -s "$OUT/slow.port" ] && break; sleep 0.1; done
-slow_src=(--host 127.0.0.1 --port "$(head -1 "$OUT/slow.port")" --ssl none
+ir_kill_on_exit "$fake_pid"
+slow_src=(--host 127.0.0.1 --port "$(port_of "$OUT/slow.port")" --ssl none
 	--user fake --password-file "$IR_WORK/fake.pw" --fetch-chunk 1)
 ir_dest_reset_user md
 adm import-remote run -u md "${slow_src[@]}" > "$OUT/slow-run.out" 2>&1 </dev/null
 check_eq "slow source: the first import saves all 20" 20 "$(flow_field "$OUT/slow-run.out" imported)"
 adm import-remote start -u md "${slow_src[@]}" > "$OUT/slow-start.out" 2>&1 </dev/null
 slow_job=$(field slow-start job)
-worker -1 > "$OUT/slow-worker.log" 2>&1 &
-wpid=$!
+worker_bg slow
 # the heartbeat: a live job's "updated" moves on while it runs
 seen=
 for i in $(seq 1 80); do
@@ -164,6 +186,7 @@ print('beat' if r[0] in ('preparing','running') and r[1]>=2 else 'final' if r[0]
 done
 adm import-remote cancel -u md "$slow_job" > /dev/null 2>&1
 wait "$wpid"
+check_eq "skip-only re-run: the worker exits 0" 0 "$?"
 wait "$fake_pid"
 check_eq "skip-only re-run: its heartbeat goes on while it only skips" beat "$seen"
 status md "$slow_job" > "$OUT/slow-st.out"
@@ -173,30 +196,50 @@ check "skip-only re-run: stopped before the end" test "$(field slow-st skipped)"
 # --- a worker killed mid-job: another one takes the job over ---
 "$TOOLS/mkcorpus" -n 1500 -s 22 -o "$IR_WORK/corpus2" >/dev/null
 MANIFEST=$IR_WORK/corpus2/manifest.json
+total2=$(manifest_count)
 ir_source_replace "$IR_WORK/corpus2/Maildir"
 ir_dest_reset_user md
 start md start4 --password-file "$SRC_PASSWORD_FILE" --fetch-chunk 100
 job4=$(field start4 job)
-worker -1 >/dev/null 2>&1 &
-wpid=$!
-for i in $(seq 1 100); do
-	st=$(status md "$job4" | sed -n 's/.*\bstatus=\([a-z]*\).*/\1/p')
-	[ "$st" = running ] && break
+worker_bg killed
+# kill it once it has committed mail, well before the end
+saved=0
+for i in $(seq 1 600); do
+	saved=$(dest_messages md)
+	[ "${saved:-0}" -ge 100 ] && break
+	kill -0 "$wpid" 2>/dev/null || break
 	sleep 0.05
 done
-{ kill -9 "$wpid"; wait "$wpid"; } 2>/dev/null
+# $wpid must be the worker itself (by now past its re-exec through
+# doveconf): killing a subshell would leave the worker running beside the
+# one that takes over
+check_eq "killed worker: the process to kill is the worker itself" \
+	"$(readlink -f "$WORKER")" "$(readlink "/proc/$wpid/exe")"
+kill -9 "$wpid" 2>/dev/null
+wait "$wpid" 2>/dev/null
+wrc=$?
+saved=$(dest_messages md)
+check_eq "killed worker: it died of the SIGKILL (exit 137)" 137 "$wrc"
+check "killed worker: it was killed mid-job ($saved of $total2 messages saved)" \
+	test "${saved:-0}" -gt 0 -a "${saved:-0}" -lt "$total2"
+check_exit "killed worker: no worker of this store is left running" 1 \
+	pgrep -f -- "$WORKER .*-s $STORE"
 st=$(status md "$job4" | sed -n 's/.*\bstatus=\([a-z]*\).*/\1/p')
 check "killed worker: the job was left live ($st)" test "$st" = running -o "$st" = preparing
+# -t 0: a live job not updated in this second counts as its worker's death
 sleep 1.1
-worker -1 -t 0 >/dev/null 2>&1
+worker takeover -t 0
+check_contains "killed worker: the other worker took the job over" \
+	"$OUT/worker-takeover.log" "Job $job4: importing"
 status md "$job4" > "$OUT/st5.out"
 check_eq "killed worker: another worker completes the job" completed "$(field st5 status)"
 check "killed worker: every message exactly once" verify md jobs-kill-v --map "Sent Items=Sent"
 
 # --- three workers at once: every job runs exactly once ---
-# three_workers LABEL: six jobs of four users, three workers started at once
+# three_workers LABEL: six jobs of four users (two each for sd and md),
+# three workers started at once
 three_workers() {
-	local label=$1 u ids=() id runs done_count=0
+	local label=$1 u ids=() id runs done_count=0 pids=() rcs=() w
 	for u in sd md sdq mdq; do
 		ir_dest_reset_user "$u"
 	done
@@ -204,19 +247,27 @@ three_workers() {
 		start "$u" conc >/dev/null --password-file "$SRC_PASSWORD_FILE"
 		ids+=("$(field conc job)")
 	done
-	rm -f "$OUT"/conc-worker*.log
+	rm -f "$OUT"/worker-conc*.log
 	for w in 1 2 3; do
-		worker -1 > "$OUT/conc-worker$w.log" 2>&1 &
+		worker_bg "conc$w"
+		pids+=("$wpid")
 	done
-	wait
-	runs=$(cat "$OUT"/conc-worker*.log | sed -n 's/.*Job \([0-9]*\): importing.*/\1/p' | sort | uniq -c | awk '{print $1}' | sort -u | tr '\n' ' ')
+	for w in "${pids[@]}"; do
+		wait "$w"
+		rcs+=("$?")
+	done
+	check_eq "$label: the three workers exit 0" "0 0 0" "${rcs[*]}"
+	runs=$(cat "$OUT"/worker-conc*.log | sed -n 's/.*Job \([0-9]*\): importing.*/\1/p' | sort | uniq -c | awk '{print $1}' | sort -u | tr '\n' ' ')
 	check_eq "$label: each of the 6 jobs ran exactly once" "1 " "$runs"
-	check_eq "$label: all 6 jobs ran" 6 "$(cat "$OUT"/conc-worker*.log | grep -c 'importing')"
+	check_eq "$label: all 6 jobs ran" 6 "$(cat "$OUT"/worker-conc*.log | grep -c 'importing')"
 	for id in "${ids[@]}"; do
 		adm import-remote status "$id" > "$OUT/conc-st.out" 2>&1
 		[ "$(field conc-st status)" = completed ] && done_count=$((done_count + 1))
 	done
 	check_eq "$label: all 6 jobs completed" 6 "$done_count"
+	# a user's second job never ran beside the first
+	check "$label: two jobs of one user: every message exactly once" \
+		eval 'verify sd conc-sd-v --map "Sent Items=Sent" && verify md conc-md-v --map "Sent Items=Sent"'
 }
 STORE=sqlite:$JOBS/concurrent.db
 jobs_opts
@@ -232,7 +283,7 @@ if ir_pgsql_start "$pgdir"; then
 	MANIFEST=$IR_WORK/corpus2/manifest.json
 	start sd pg1 --password-file "$SRC_PASSWORD_FILE"
 	check_eq "pgsql store: start exits 0" 0 "$(rc pg1)"
-	worker -1 >"$OUT/pgworker.out" 2>&1
+	worker pg
 	status sd "$(field pg1 job)" > "$OUT/st6.out"
 	check_eq "pgsql store: the worker completes the job" completed "$(field st6 status)"
 	check "pgsql store: the mailbox equals the source" verify sd jobs-pg-v --map "Sent Items=Sent"
@@ -273,8 +324,10 @@ check_eq "schema v2 store: migrated to v14" 14 \
 # --- a slot count that makes no sense is a clear error ---
 BAD_OPTS=()
 ir_set_opt BAD_OPTS import_remote_workers=0
-worker -1 "${BAD_OPTS[@]}" > "$OUT/badslots.out" 2>&1
-check "import_remote_workers=0: the worker refuses to start" test $? -ne 0
+"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 "${BAD_OPTS[@]}" > "$OUT/badslots.out" 2>&1
+wrc=$?
+check "import_remote_workers=0: the worker refuses to start (exit $wrc: an error, not a crash)" \
+	test "$wrc" -gt 0 -a "$wrc" -lt 128
 check_contains "import_remote_workers=0: says why" "$OUT/badslots.out" "import_remote_workers: Invalid value 0"
 
 # --- the worker as a Dovecot service: start is all an admin does ---
