@@ -6,7 +6,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/pgsql.sh"
-plan 84
+plan 85
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 200 -s 21 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -224,7 +224,8 @@ check "killed worker: it was killed mid-job ($saved of $total2 messages saved)" 
 	test "${saved:-0}" -gt 0 -a "${saved:-0}" -lt "$total2"
 check_exit "killed worker: no worker of this store is left running" 1 \
 	pgrep -f -- "$WORKER .*-s $STORE"
-st=$(status md "$job4" | sed -n 's/.*\bstatus=\([a-z]*\).*/\1/p')
+status md "$job4" > "$OUT/st-killed.out"
+st=$(field st-killed status)
 check "killed worker: the job was left live ($st)" test "$st" = running -o "$st" = preparing
 # -t 0: a live job not updated in this second counts as its worker's death
 sleep 1.1
@@ -233,6 +234,8 @@ check_contains "killed worker: the other worker took the job over" \
 	"$OUT/worker-takeover.log" "Job $job4: importing"
 status md "$job4" > "$OUT/st5.out"
 check_eq "killed worker: another worker completes the job" completed "$(field st5 status)"
+check_eq "killed worker: the job accounts for every message (imported + skipped)" "$total2" \
+	"$(sum "$(field st5 imported)" "$(field st5 skipped)")"
 check "killed worker: every message exactly once" verify md jobs-kill-v --map "Sent Items=Sent"
 
 # --- three workers at once: every job runs exactly once ---
