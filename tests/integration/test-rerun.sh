@@ -19,7 +19,8 @@ dups_cross=$(manifest_count dup-cross-folder)
 # log_mark: how many lines the source's info log has now
 log_mark() { wc -l < "$SRC_LOG"; }
 # bodies_since MARK: message bodies the source sent to the sessions that
-# logged in after MARK. Dovecot logs a session's end (with body_count)
+# logged in after MARK. Dovecot logs a session's end (body_count, in the
+# "Logged out" or "Disconnected" line)
 # after the client is gone: wait for every one of them (at most 10 s);
 # fails (prints nothing) if one never ends or there was no session.
 bodies_since() {
@@ -29,7 +30,8 @@ path, mark = sys.argv[1], int(sys.argv[2])
 deadline = time.time() + 10
 while True:
     lines = open(path, errors="replace").read().splitlines()[mark:]
-    started = set(re.findall(r"Login: user=<srcuser>.*session=<([^>]+)>", "\n".join(lines)))
+    # "Login:" on Dovecot 2.3, "Logged in:" on 2.4
+    started = set(re.findall(r"(?:Login|Logged in): user=<srcuser>.*session=<([^>]+)>", "\n".join(lines)))
     ended = {}
     for l in lines:
         m = re.search(r"imap\(srcuser\)<\d+><([^>]+)>:.*\bbody_count=(\d+)", l)
