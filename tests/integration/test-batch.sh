@@ -8,7 +8,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/pgsql.sh"
-plan 137
+plan 142
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 40 -s 5 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }

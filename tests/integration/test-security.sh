@@ -4,9 +4,10 @@
 # reaches that job's host), a key file others may read is refused.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
+plan 18
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
-"$TOOLS/mkcorpus" -n 20 -s 31 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 0; }
+"$TOOLS/mkcorpus" -n 20 -s 31 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
 MANIFEST=$IR_WORK/corpus/manifest.json
 ir_source_start "$IR_WORK/corpus/Maildir" .
 ir_dest_start
@@ -48,9 +49,8 @@ with open(sys.argv[1], "ab") as out:
         c.close()
 PY
 CAPTURE_PID=$!
-trap 'kill $CAPTURE_PID 2>/dev/null; ir_cleanup' EXIT
-for i in $(seq 1 50); do [ -s "$IR_WORK/capture.port" ] && break; sleep 0.1; done
-CAPTURE_PORT=$(head -1 "$IR_WORK/capture.port")
+ir_kill_on_exit "$CAPTURE_PID"
+CAPTURE_PORT=$(port_of "$IR_WORK/capture.port") || exit 1
 touch "$CAPTURE"
 
 # --- a password copied into another job does not decrypt there ---
@@ -65,6 +65,7 @@ sql "update import_remote_jobs set source_password = (select source_password fro
 check_eq "moved password: job B now holds job A's ciphertext" 1 \
 	"$(sql "select count(*) from import_remote_jobs j, import_remote_jobs k where j.id = ${job_b:-0} and k.id = ${job_a:-0} and j.source_password = k.source_password and j.source_password like 'v2:%'")"
 "$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/worker.log" 2>&1
+check_eq "moved password: the worker exits 0" 0 "$?"
 adm import-remote status "${job_b:-0}" > "$OUT/b-st.out" 2>&1
 check_eq "moved password: that job fails" "failed internal" \
 	"$(flow_field "$OUT/b-st.out" status) $(flow_field "$OUT/b-st.out" error)"
@@ -72,6 +73,9 @@ check_contains "moved password: says the password belongs to another job" "$OUT/
 	"belongs to another job"
 check_not_contains "moved password: the copier's host never saw it" "$CAPTURE" "srcpass"
 check_not_contains "moved password: no connection was even made" "$CAPTURE" "CONNECTION"
+# ... by a listener that would have recorded one
+(exec 3<>"/dev/tcp/127.0.0.1/$CAPTURE_PORT" && printf 'a1 LOGOUT\r\n' >&3 && sleep 0.5) 2>/dev/null
+check_contains "moved password: the listener records a connection (control)" "$CAPTURE" "CONNECTION"
 adm import-remote status "${job_a:-0}" > "$OUT/a-st.out" 2>&1
 check_eq "moved password: the job it belongs to completes" completed "$(flow_field "$OUT/a-st.out" status)"
 check "moved password: that job's mailbox equals the source" verify sd sec-a-v --map "Sent Items=Sent"
