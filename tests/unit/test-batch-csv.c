@@ -59,6 +59,8 @@ static void test_batch_csv_three_columns(void)
 	test_assert(row->ssl == IMPORT_REMOTE_SSL_IMAPS);
 	row = array_idx(&rows, 1);
 	test_assert(row->line == 4);
+	/* a quoted value outlives its record */
+	test_assert_strcmp(row->source_user, "b@old.example");
 	test_assert_strcmp(row->source_password, "p,w \"2\" ");
 	test_assert_strcmp(row->dest_user, "b@new.example");
 	row = array_idx(&rows, 2);
