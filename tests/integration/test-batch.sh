@@ -165,8 +165,10 @@ ROOTONLY=$IR_WORK/root-only.csv
 printf 'source_email,source_password,destination_user\nsrcuser,TOPSECRET,a1@a.test\n' > "$ROOTONLY"
 chmod 600 "$ROOTONLY"
 api '[["importRemoteBatchCreate",{"csv":"'"$ROOTONLY"'","dryRun":true},"t4"]]' > "$OUT/api-path.json"
+# (the path as a header row: the error shows it cut short when it is long)
+rootonly_lc=$(echo "$ROOTONLY" | tr '[:upper:]' '[:lower:]')
 check_contains "HTTP API: a path given as --csv is taken as content, not read" "$OUT/api-path.json" \
-	"unknown column '$(echo "$ROOTONLY" | tr '[:upper:]' '[:lower:]')'"
+	"unknown column '${rootonly_lc:0:30}"
 check_not_contains "HTTP API: the root-only file's content is not in the answer" "$OUT/api-path.json" "TOPSECRET"
 api '[["importRemoteBatchCreate",{"csv":'"$(json_of "$IR_WORK/bad.csv")"',"removeCsv":true},"t5"]]' > "$OUT/api-rm.json"
 check_contains "HTTP API: --remove-csv is refused (no file there)" "$OUT/api-rm.json" '"exitCode":64'
