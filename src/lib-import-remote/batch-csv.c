@@ -282,7 +282,7 @@ batch_csv_field_value(pool_t pool, const struct batch_csv_field *field)
 	size_t len;
 
 	if (field->quoted)
-		return value;
+		return p_strdup(pool, value);
 	while (*value == ' ' || *value == '\t')
 		value++;
 	len = strlen(value);
