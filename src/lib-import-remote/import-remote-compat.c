@@ -49,6 +49,20 @@ int import_remote_compat_parse_size(const char *str, uoff_t *bytes_r,
 
 /* --- TLS --- */
 
+/* import_remote_ssl_min_protocol of the user (from data stack) */
+static int import_remote_ssl_min_protocol(struct mail_user *user,
+					  const char **min_protocol_r,
+					  const char **error_r)
+{
+	const struct import_remote_config *set;
+
+	if (import_remote_config_get_user(user, &set, error_r) < 0)
+		return -1;
+	*min_protocol_r = t_strdup(set->import_remote_ssl_min_protocol);
+	import_remote_config_free(&set);
+	return 0;
+}
+
 #if DOVECOT_PREREQ(2, 4, 0)
 int import_remote_compat_ssl_client_settings(struct mail_user *user,
 		pool_t pool ATTR_UNUSED, bool allow_invalid_cert ATTR_UNUSED,
@@ -58,7 +72,10 @@ int import_remote_compat_ssl_client_settings(struct mail_user *user,
 	const struct ssl_settings *ssl_set;
 	const struct ssl_iostream_settings *set;
 	struct ssl_iostream_settings *copy;
+	const char *min_protocol;
 
+	if (import_remote_ssl_min_protocol(user, &min_protocol, error_r) < 0)
+		return -1;
 	if (ssl_client_settings_get(user->event, &ssl_set, error_r) < 0)
 		return -1;
 	ssl_client_settings_to_iostream_set(ssl_set, &set);
@@ -73,6 +90,7 @@ int import_remote_compat_ssl_client_settings(struct mail_user *user,
 	/* a certificate that fails verification fails the handshake's
 	   callback unless --tls-insecure, given per connection */
 	copy->allow_invalid_cert = FALSE;
+	copy->min_protocol = p_strdup(copy->pool, min_protocol);
 	*set_r = copy;
 	return 0;
 }
@@ -105,10 +123,13 @@ int import_remote_compat_ssl_client_create(struct ssl_iostream_context *ctx,
 int import_remote_compat_ssl_client_settings(struct mail_user *user,
 		pool_t pool, bool allow_invalid_cert,
 		const struct ssl_iostream_settings **set_r,
-		const char **error_r ATTR_UNUSED)
+		const char **error_r)
 {
 	struct ssl_iostream_settings *set;
+	const char *min_protocol;
 
+	if (import_remote_ssl_min_protocol(user, &min_protocol, error_r) < 0)
+		return -1;
 	set = p_new(pool, struct ssl_iostream_settings, 1);
 	mail_user_init_ssl_client_settings(user, set);
 	if ((set->ca_file == NULL || set->ca_file[0] == '\0') &&
@@ -116,6 +137,7 @@ int import_remote_compat_ssl_client_settings(struct mail_user *user,
 		set->ca_dir = IMPORT_REMOTE_DEFAULT_CA_DIR;
 	set->verify_remote_cert = !allow_invalid_cert;
 	set->allow_invalid_cert = allow_invalid_cert;
+	set->min_protocol = p_strdup(pool, min_protocol);
 	*set_r = set;
 	return 0;
 }

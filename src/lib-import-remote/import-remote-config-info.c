@@ -27,6 +27,7 @@ static const struct setting_define import_remote_config_setting_defines[] = {
 	DEF(TIME, import_remote_notify_retry_interval),
 	DEF(STR, import_remote_allowed_networks),
 	DEF(BOOL, import_remote_allow_plaintext),
+	DEF(STR, import_remote_ssl_min_protocol),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -44,6 +45,7 @@ static const struct import_remote_config import_remote_config_defaults = {
 	.import_remote_notify_retry_interval = 30,
 	.import_remote_allowed_networks = "",
 	.import_remote_allow_plaintext = FALSE,
+	.import_remote_ssl_min_protocol = "TLSv1.2",
 };
 
 static bool
@@ -77,6 +79,15 @@ import_remote_config_check(void *_set, pool_t pool ATTR_UNUSED,
 		*error_r = t_strdup_printf("import_remote_pause_percent: "
 			"Invalid value %u: use 1-100",
 			set->import_remote_pause_percent);
+		return FALSE;
+	}
+	if (strcmp(set->import_remote_ssl_min_protocol, "TLSv1") != 0 &&
+	    strcmp(set->import_remote_ssl_min_protocol, "TLSv1.1") != 0 &&
+	    strcmp(set->import_remote_ssl_min_protocol, "TLSv1.2") != 0 &&
+	    strcmp(set->import_remote_ssl_min_protocol, "TLSv1.3") != 0) {
+		*error_r = t_strdup_printf("import_remote_ssl_min_protocol: "
+			"Invalid value '%s': use TLSv1, TLSv1.1, TLSv1.2 or "
+			"TLSv1.3", set->import_remote_ssl_min_protocol);
 		return FALSE;
 	}
 	if (outbound_guard_init(set->import_remote_allowed_networks, &guard,

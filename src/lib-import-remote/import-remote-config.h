@@ -46,6 +46,9 @@ struct import_remote_config {
 	const char *import_remote_allowed_networks;
 	/* --ssl none (the password in clear over the network) is allowed */
 	bool import_remote_allow_plaintext;
+	/* the oldest TLS version a source may speak (whatever Dovecot's
+	   ssl_min_protocol allows its own clients) */
+	const char *import_remote_ssl_min_protocol;
 };
 
 extern const struct setting_parser_info import_remote_config_setting_parser_info;

@@ -4,7 +4,7 @@
 # reaches that job's host), a key file others may read is refused.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 18
+plan 21
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 20 -s 31 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -108,4 +108,48 @@ check_eq "control characters: that folder is skipped, the import goes on" "0 com
 check_contains "control characters: the skipped folder is warned about" "$OUT/evil.err" \
 	"contains control characters"
 check "control characters: every other folder is complete" verify sd sec-evil-v --map "Sent Items=Sent"
+# --- the oldest TLS a source may speak is import_remote_ssl_min_protocol ---
+# a source that speaks TLS 1.2 at most (and then refuses the login)
+python3 - "$IR_WORK/ssl" > "$IR_WORK/tls12.port" <<'PY' &
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+ctx.load_cert_chain(sys.argv[1] + "/cert.pem", sys.argv[1] + "/key.pem")
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(5)
+print(s.getsockname()[1], flush=True)
+s.settimeout(60)
+for _ in range(2):
+    try:
+        c, _ = s.accept()
+        t = ctx.wrap_socket(c, server_side=True)
+        t.sendall(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n")
+        f = t.makefile("rb")
+        for line in f:
+            tag = line.split(b" ")[0]
+            if b"LOGIN" in line.upper() or b"AUTHENTICATE" in line.upper():
+                t.sendall(tag + b" NO [AUTHENTICATIONFAILED] no\r\n")
+            elif b"LOGOUT" in line.upper():
+                t.sendall(b"* BYE\r\n" + tag + b" OK\r\n"); break
+            else:
+                t.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + tag + b" OK\r\n")
+        t.close()
+    except (OSError, ssl.SSLError):
+        pass
+PY
+TLS12_PID=$!
+for i in $(seq 1 50); do [ -s "$IR_WORK/tls12.port" ] && break; sleep 0.1; done
+tls12_port=$(head -1 "$IR_WORK/tls12.port")
+import sd tls12 --port "$tls12_port"
+check_eq "TLS 1.2 source, default minimum: the handshake succeeds (login refused)" auth_failed \
+	"$(flow_field "$OUT/tls12.out" error)"
+TLS_OPTS=()
+ir_set_opt TLS_OPTS import_remote_ssl_min_protocol=TLSv1.3
+DOVEADM_OPTS=("${TLS_OPTS[@]}")
+import sd tls13 --port "$tls12_port"
+DOVEADM_OPTS=()
+check_eq "import_remote_ssl_min_protocol=TLSv1.3: a TLS 1.2 source is refused" "78 tls_failed" \
+	"$(rc tls13) $(flow_field "$OUT/tls13.out" error)"
+check_contains "import_remote_ssl_min_protocol=TLSv1.3: says it was the protocol version" \
+	"$OUT/tls13.out" "protocol"
+kill "$TLS12_PID" 2>/dev/null
 exit 0
