@@ -6,53 +6,54 @@
 #include <sysexits.h>
 
 static const struct import_remote_error_info error_catalogue[] = {
-	{ IMPORT_REMOTE_ERROR_NONE, "ok", "OK", "", EX_OK },
+	{ IMPORT_REMOTE_ERROR_NONE, "ok", "OK", "", EX_OK, FALSE },
 	{ IMPORT_REMOTE_ERROR_AUTH_FAILED, "auth_failed",
 	  "Authentication failed",
 	  "Re-check the username and password. Gmail, Yahoo and iCloud need "
 	  "an App Password. cPanel hosts: try the username without the domain "
-	  "(alice) or with it (alice@domain.com).", EX_NOPERM },
+	  "(alice) or with it (alice@domain.com).", EX_NOPERM, FALSE },
 	{ IMPORT_REMOTE_ERROR_CONNECT_TIMEOUT, "connect_timeout",
 	  "Connection timed out",
 	  "Verify the server address (see the old host's Connect Devices "
 	  "page) and make sure port 993 (or the port given) is open and not "
-	  "firewalled.", EX_TEMPFAIL },
+	  "firewalled.", EX_TEMPFAIL, TRUE },
 	{ IMPORT_REMOTE_ERROR_HOST_UNREACHABLE, "host_unreachable",
 	  "Host unreachable",
 	  "Verify the server address and port; make sure port 993 (or the "
 	  "port given) is open and not firewalled. \"Connection refused\" "
-	  "means nothing listens on that port.", EX_TEMPFAIL },
+	  "means nothing listens on that port.", EX_TEMPFAIL, TRUE },
 	{ IMPORT_REMOTE_ERROR_TLS_FAILED, "tls_failed",
 	  "Secure connection failed",
 	  "The server's certificate could not be verified or the TLS "
 	  "handshake failed. Check the host name matches the certificate and "
 	  "that the certificate is current; trust a private CA with "
 	  "ssl_client_ca_file, or (only if you accept the risk) allow it with "
-	  "--tls-insecure.", EX_CONFIG },
+	  "--tls-insecure.", EX_CONFIG, FALSE },
 	{ IMPORT_REMOTE_ERROR_QUOTA_EXCEEDED, "quota_exceeded",
 	  "Mailbox quota exceeded",
 	  "Raise the user's quota (or upgrade the plan), or import recent "
-	  "mail first with --since and older mail later.", EX_CANTCREAT },
+	  "mail first with --since and older mail later.", EX_CANTCREAT,
+	  FALSE },
 	{ IMPORT_REMOTE_ERROR_THROTTLED, "throttled",
 	  "Source server is throttling",
 	  "The source server limits connections or bandwidth. The import "
 	  "waits and retries by itself (--throttle-retries); if it still "
 	  "fails, run it again later: it continues where it stopped (Gmail "
-	  "allows about 2.5 GB a day over IMAP).", EX_TEMPFAIL },
+	  "allows about 2.5 GB a day over IMAP).", EX_TEMPFAIL, TRUE },
 	{ IMPORT_REMOTE_ERROR_SOURCE_ERROR, "source_error",
 	  "Source server error",
 	  "The source server refused an operation; see the folder and the "
 	  "server's text. Re-running continues where it stopped.",
-	  EX_TEMPFAIL },
+	  EX_TEMPFAIL, TRUE },
 	{ IMPORT_REMOTE_ERROR_DEST_ERROR, "dest_error",
 	  "Destination storage error",
 	  "Saving into the local mailbox failed; see the mailbox and the "
-	  "storage error in the Dovecot log.", EX_TEMPFAIL },
+	  "storage error in the Dovecot log.", EX_TEMPFAIL, TRUE },
 	{ IMPORT_REMOTE_ERROR_CANCELLED, "cancelled", "Cancelled", "",
-	  EX_TEMPFAIL },
+	  EX_TEMPFAIL, FALSE },
 	{ IMPORT_REMOTE_ERROR_INTERNAL, "internal", "Internal error",
 	  "This is a bug: report it with the log lines around the error.",
-	  EX_SOFTWARE },
+	  EX_SOFTWARE, FALSE },
 };
 
 const struct import_remote_error_info *

@@ -30,6 +30,12 @@ struct import_remote_error_info {
 	const char *hint;
 	/* doveadm exit code */
 	int exit_code;
+	/* the cause may go away by itself (a network, a busy or throttling
+	   server, a local storage that is locked or rebuilding an index
+	   after a crash): a queued job that ends with it is tried again
+	   later. Not: what needs someone to act (credentials, certificate,
+	   quota), or a bug. */
+	bool transient;
 };
 
 /* One occurred error: its code and the precise cause (never a password). */

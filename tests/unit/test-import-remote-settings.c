@@ -194,6 +194,29 @@ static void test_error_catalogue(void)
 		IMPORT_REMOTE_ERROR_QUOTA_EXCEEDED, "imap.gmail.com"),
 		"--since") != NULL);
 
+	/* what a queued job retries by itself: what may pass; never what
+	   needs someone to act */
+	test_assert(import_remote_error_get_info(
+		IMPORT_REMOTE_ERROR_CONNECT_TIMEOUT)->transient);
+	test_assert(import_remote_error_get_info(
+		IMPORT_REMOTE_ERROR_HOST_UNREACHABLE)->transient);
+	test_assert(import_remote_error_get_info(
+		IMPORT_REMOTE_ERROR_THROTTLED)->transient);
+	test_assert(import_remote_error_get_info(
+		IMPORT_REMOTE_ERROR_SOURCE_ERROR)->transient);
+	test_assert(!import_remote_error_get_info(
+		IMPORT_REMOTE_ERROR_AUTH_FAILED)->transient);
+	test_assert(!import_remote_error_get_info(
+		IMPORT_REMOTE_ERROR_TLS_FAILED)->transient);
+	test_assert(!import_remote_error_get_info(
+		IMPORT_REMOTE_ERROR_QUOTA_EXCEEDED)->transient);
+	test_assert(import_remote_error_get_info(
+		IMPORT_REMOTE_ERROR_DEST_ERROR)->transient);
+	test_assert(!import_remote_error_get_info(
+		IMPORT_REMOTE_ERROR_CANCELLED)->transient);
+	test_assert(!import_remote_error_get_info(
+		IMPORT_REMOTE_ERROR_INTERNAL)->transient);
+
 	/* the first cause wins */
 	i_zero(&error);
 	import_remote_error_set(&error, IMPORT_REMOTE_ERROR_TLS_FAILED, "first");
