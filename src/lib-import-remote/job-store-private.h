@@ -17,7 +17,8 @@ struct sql_transaction_context;
 	"msgs_done, msgs_total, bytes_done, bytes_total, imported, skipped, " \
 	"filtered, failed, error_code, error_detail, cancel_requested, " \
 	"source_password, folders_done, folders_total, batch_id, quota_used, " \
-	"superseded_by, run_base_imported, run_base_bytes"
+	"superseded_by, run_base_imported, run_base_bytes, retry_count, " \
+	"retry_limit, retry_at"
 
 struct job_store {
 	struct sql_db *db;

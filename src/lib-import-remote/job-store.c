@@ -11,7 +11,7 @@
 
 /* The schema this code writes. Each step in schema_steps[] takes the store
    from version i to i+1; open applies the missing ones. */
-#define JOB_STORE_SCHEMA_VERSION 14
+#define JOB_STORE_SCHEMA_VERSION 17
 
 /* lib-sql's driver list is per process: the first store opened sets it
    up (neither doveadm nor our worker has it otherwise), the last closed
@@ -177,6 +177,17 @@ static const char *job_store_schema_step(struct job_store *store,
 	case 13:
 		return "CREATE INDEX IF NOT EXISTS import_remote_jobs_username "
 			"ON import_remote_jobs (username)";
+	case 14:
+		/* a job that ended with a transient error is queued again
+		   by itself: which retry it is, of how many, and when */
+		return "ALTER TABLE import_remote_jobs ADD COLUMN "
+			"retry_count BIGINT NOT NULL DEFAULT 0";
+	case 15:
+		return "ALTER TABLE import_remote_jobs ADD COLUMN "
+			"retry_limit BIGINT NOT NULL DEFAULT 0";
+	case 16:
+		return "ALTER TABLE import_remote_jobs ADD COLUMN "
+			"retry_at BIGINT NOT NULL DEFAULT 0";
 	}
 	i_unreached();
 }
@@ -490,6 +501,12 @@ static int job_from_row(struct sql_result *result, pool_t pool,
 	job_r->superseded_by = result_num(result, 29);
 	job_r->run_base_imported = result_num(result, 30);
 	job_r->run_base_bytes = result_num(result, 31);
+	job_r->retry_count = result_num(result, 32);
+	job_r->retry_limit = result_num(result, 33);
+	job_r->retry_at = result_num(result, 34);
+	/* an update of this copy of the job succeeds only while it has
+	   the worker it was read with */
+	job_r->claim = job_r->worker;
 	return 0;
 }
 
@@ -576,17 +593,18 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 		sql_update(trans, "LOCK TABLE import_remote_jobs "
 			   "IN SHARE ROW EXCLUSIVE MODE");
 	}
-	/* claimable: queued, or live but not updated for stale_secs (its
-	   worker died); never while the user has another live job or all
-	   slots are taken */
+	/* claimable: queued (a retry once its time has come), or live but
+	   not updated for stale_secs (its worker died; the claim changes
+	   the worker, which fences that one's updates off); never while the
+	   user has another live job or all slots are taken */
 	stmt = sql_statement_init(store->db,
 		"UPDATE import_remote_jobs SET status = 'preparing', "
 		"worker = ?, started = ?, updated = ? "
 		"WHERE (status = 'queued' OR (status IN ('preparing', 'running')"
 		" AND updated < ?)) AND id = ("
 		" SELECT j.id FROM import_remote_jobs j"
-		" WHERE (j.status = 'queued' OR (j.status IN ('preparing', 'running')"
-		"  AND j.updated < ?))"
+		" WHERE ((j.status = 'queued' AND j.retry_at <= ?)"
+		"  OR (j.status IN ('preparing', 'running') AND j.updated < ?))"
 		" AND NOT EXISTS (SELECT 1 FROM import_remote_jobs l"
 		"  WHERE l.username = j.username AND l.id <> j.id"
 		"  AND l.status IN ('preparing', 'running') AND l.updated >= ?)"
@@ -601,10 +619,11 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 	sql_statement_bind_int64(stmt, 1, ioloop_time);
 	sql_statement_bind_int64(stmt, 2, ioloop_time);
 	sql_statement_bind_int64(stmt, 3, ioloop_time - stale_secs);
-	sql_statement_bind_int64(stmt, 4, ioloop_time - stale_secs);
+	sql_statement_bind_int64(stmt, 4, ioloop_time);
 	sql_statement_bind_int64(stmt, 5, ioloop_time - stale_secs);
 	sql_statement_bind_int64(stmt, 6, ioloop_time - stale_secs);
-	sql_statement_bind_int64(stmt, 7, slots);
+	sql_statement_bind_int64(stmt, 7, ioloop_time - stale_secs);
+	sql_statement_bind_int64(stmt, 8, slots);
 	sql_update_stmt_get_rows(trans, &stmt, &affected);
 	if (job_store_commit(store, &trans, error_r) < 0)
 		return -1;
@@ -628,10 +647,9 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 int job_store_update(struct job_store *store, const struct job *job,
 		     const char **error_r)
 {
-	struct sql_transaction_context *trans;
 	struct sql_statement *stmt;
 
-	trans = sql_transaction_begin(store->db);
+	i_assert(job->claim != NULL);
 	stmt = sql_statement_init(store->db,
 		"UPDATE import_remote_jobs SET status = ?, started = ?, "
 		"finished = ?, updated = ?, msgs_done = ?, msgs_total = ?, "
@@ -640,7 +658,8 @@ int job_store_update(struct job_store *store, const struct job *job,
 		"source_password = CASE WHEN ? = 1 THEN '' "
 		"ELSE source_password END, folders_done = ?, "
 		"folders_total = ?, quota_used = ?, worker = ?, "
-		"run_base_imported = ?, run_base_bytes = ? WHERE id = ?");
+		"run_base_imported = ?, run_base_bytes = ?, retry_count = ?, "
+		"retry_limit = ?, retry_at = ? WHERE id = ? AND worker = ?");
 	sql_statement_bind_str(stmt, 0, job_status_name(job->status));
 	sql_statement_bind_int64(stmt, 1, job->started);
 	sql_statement_bind_int64(stmt, 2, job->finished);
@@ -668,9 +687,13 @@ int job_store_update(struct job_store *store, const struct job *job,
 	sql_statement_bind_str(stmt, 18, job->worker == NULL ? "" : job->worker);
 	sql_statement_bind_int64(stmt, 19, job->run_base_imported);
 	sql_statement_bind_int64(stmt, 20, job->run_base_bytes);
-	sql_statement_bind_int64(stmt, 21, job->id);
-	sql_update_stmt(trans, &stmt);
-	return job_store_commit(store, &trans, error_r);
+	sql_statement_bind_int64(stmt, 21, job->retry_count);
+	sql_statement_bind_int64(stmt, 22, job->retry_limit);
+	sql_statement_bind_int64(stmt, 23, job->retry_at);
+	sql_statement_bind_int64(stmt, 24, job->id);
+	/* the fence: another worker that took the job over has changed it */
+	sql_statement_bind_str(stmt, 25, job->claim);
+	return job_store_update_rows(store, stmt, error_r);
 }
 
 void job_store_add_cancel(struct job_store *store,

@@ -49,6 +49,15 @@ struct job {
 	/* what earlier runs of this job imported (messages, bytes): a run
 	   after a pause or a worker's death counts on from there */
 	unsigned long long run_base_imported, run_base_bytes;
+	/* automatic retries after transient errors: the number of this
+	   (or the next) one, the limit it was scheduled under, and, while
+	   the job waits Queued for it, when it may run (0: now) */
+	unsigned int retry_count, retry_limit;
+	time_t retry_at;
+	/* not stored: the worker this copy was read with (a claim's
+	   token); job_store_update() changes the job only while it is
+	   still that */
+	const char *claim;
 	bool cancel_requested;
 };
 ARRAY_DEFINE_TYPE(job, struct job);
@@ -86,15 +95,20 @@ int job_store_list_user(struct job_store *store, pool_t pool,
 			const char **error_r);
 /* Claim the oldest queued job whose user has no live job, if fewer than
    slots jobs are live in the whole store: it becomes Preparing with this
-   worker. A live job not updated for stale_secs (its worker died) is
-   claimable again: the import resumes safely. Returns 1 and the job, 0 if
-   none, -1. */
+   worker. A job waiting for a retry is claimable from its retry_at on. A
+   live job not updated for stale_secs (its worker died, or stopped
+   beating) is claimable again: the import resumes safely. Each claim
+   has a token of its own (job->worker = job->claim = "worker/guid").
+   Returns 1 and the job, 0 if none, -1. */
 int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 		    unsigned int stale_secs, unsigned int slots,
 		    struct job *job_r, const char **error_r);
-/* Write the job's status, counters, quota usage, worker and error (and the
-   time: a live job's updates are its heartbeat). The password is erased once the job has
-   completed or been cancelled (a failed job keeps it for a retry). */
+/* Write the job's status, counters, quota usage, worker, error and retry
+   (and the time: a live job's updates are its heartbeat), fenced by
+   job->claim: only while the job's worker is still that. The password is
+   erased once the job has completed or been cancelled (a failed job keeps
+   it for a retry). Returns 1 if written, 0 if the job has another worker
+   now (its claim was taken over: the caller must stop at once), -1. */
 int job_store_update(struct job_store *store, const struct job *job,
 		     const char **error_r);
 /* Queue a failed job again, with the same source, options, batch and

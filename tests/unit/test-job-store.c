@@ -54,10 +54,10 @@ static void test_job_store_schema(void)
 
 	test_begin("job store: schema created and kept");
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 14);
+	test_assert(job_store_get_schema_version(store) == 17);
 	job_store_close(&store);
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 14);
+	test_assert(job_store_get_schema_version(store) == 17);
 	job_store_close(&store);
 	test_end();
 }
@@ -71,7 +71,7 @@ finish_job(struct job_store *store, pool_t pool, unsigned long long id)
 	test_assert(job_store_get(store, pool, id, &job, &error) == 1);
 	job.status = JOB_STATUS_COMPLETED;
 	job.error_code = "";
-	test_assert(job_store_update(store, &job, &error) == 0);
+	test_assert(job_store_update(store, &job, &error) == 1);
 }
 
 /* runs first, on an empty store, and leaves no job live */
@@ -145,7 +145,7 @@ static void test_job_store_claims(void)
 	job.status = JOB_STATUS_COMPLETED;
 	job.imported = 42;
 	job.error_code = "";
-	test_assert(job_store_update(store, &job, &error) == 0);
+	test_assert(job_store_update(store, &job, &error) == 1);
 	test_assert(job_store_get(store, pool, a1, &job, &error) == 1);
 	test_assert(job.status == JOB_STATUS_COMPLETED && job.imported == 42);
 	test_assert(job_store_claim(store, pool, "w3", 60, SLOTS, &job, &error) == 1);
@@ -208,6 +208,97 @@ static void test_job_store_stale_and_cancel(void)
 	test_end();
 }
 
+/* a job's claim fences its updates: once another worker has taken the
+   job over, the first one's updates change nothing */
+static void test_job_store_fence(void)
+{
+	struct job_store *store;
+	pool_t pool = pool_alloconly_create("test jobs", 4096);
+	struct job job, old, current;
+	unsigned long long id;
+	const char *error;
+
+	test_begin("job store: updates are fenced by the claim");
+	store = store_open();
+	id = create_job(store, "fiona");
+	/* older tests' live jobs may be claimable too */
+	while (job_store_claim(store, pool, "w1", 60, 100, &job, &error) == 1 &&
+	       job.id != id) ;
+	test_assert(job.id == id && strcmp(job.claim, job.worker) == 0);
+	job.status = JOB_STATUS_RUNNING;
+	job.imported = 5;
+	test_assert(job_store_update(store, &job, &error) == 1);
+	old = job;
+
+	/* w1 stops beating: w2 takes the job over */
+	i_sleep_msecs(1100);
+	io_loop_time_refresh();
+	while (job_store_claim(store, pool, "w2", 0, 100, &job, &error) == 1 &&
+	       job.id != id) ;
+	test_assert(job.id == id && strncmp(job.worker, "w2/", 3) == 0);
+
+	/* w1's heartbeat and its result are refused */
+	old.imported = 99;
+	test_assert(job_store_update(store, &old, &error) == 0);
+	old.status = JOB_STATUS_COMPLETED;
+	test_assert(job_store_update(store, &old, &error) == 0);
+	test_assert(job_store_get(store, pool, id, &current, &error) == 1);
+	test_assert(current.status == JOB_STATUS_PREPARING &&
+		    current.imported == 5 &&
+		    strcmp(current.worker, job.worker) == 0);
+	/* w2's go through */
+	job.status = JOB_STATUS_COMPLETED;
+	job.error_code = "";
+	test_assert(job_store_update(store, &job, &error) == 1);
+	test_assert(job_store_get(store, pool, id, &current, &error) == 1);
+	test_assert(current.status == JOB_STATUS_COMPLETED);
+	job_store_close(&store);
+	pool_unref(&pool);
+	test_end();
+}
+
+/* a job queued again for a retry waits for its time */
+static void test_job_store_retry_at(void)
+{
+	struct job_store *store;
+	pool_t pool = pool_alloconly_create("test jobs", 4096);
+	struct job job;
+	unsigned long long id;
+	const char *error;
+
+	test_begin("job store: a retry waits for its time");
+	store = store_open();
+	id = create_job(store, "gus");
+	while (job_store_claim(store, pool, "w1", 3600, 100, &job, &error) == 1 &&
+	       job.id != id) ;
+	test_assert(job.id == id && job.retry_count == 0 && job.retry_at == 0);
+	/* what the runner does after a transient error */
+	job.status = JOB_STATUS_QUEUED;
+	job.worker = "";
+	job.error_code = "connect_timeout";
+	job.retry_count = 1;
+	job.retry_limit = 5;
+	job.retry_at = ioloop_time + 2;
+	test_assert(job_store_update(store, &job, &error) == 1);
+	test_assert(job_store_get(store, pool, id, &job, &error) == 1);
+	test_assert(job.status == JOB_STATUS_QUEUED && job.retry_count == 1 &&
+		    job.retry_limit == 5 && job.retry_at == ioloop_time + 2);
+	test_assert_strcmp(job.error_code, "connect_timeout");
+	/* the password stays for the retry */
+	test_assert_strcmp(job.source_password, "v1:secret");
+	test_assert(job_store_claim(store, pool, "w2", 3600, 100, &job, &error) == 0);
+	i_sleep_msecs(2100);
+	io_loop_time_refresh();
+	test_assert(job_store_claim(store, pool, "w2", 3600, 100, &job, &error) == 1);
+	test_assert(job.id == id && job.retry_count == 1);
+	job.status = JOB_STATUS_COMPLETED;
+	job.error_code = "";
+	test_assert(job_store_update(store, &job, &error) == 1);
+	job_store_close(&store);
+	pool_unref(&pool);
+	test_end();
+}
+
 static unsigned long long
 claim_batch_job(struct job_store *store, pool_t pool,
 		unsigned long long batch_id)
@@ -235,7 +326,7 @@ end_job(struct job_store *store, pool_t pool, unsigned long long id,
 	job.status = status;
 	job.error_code = status == JOB_STATUS_FAILED ? "auth_failed" : "";
 	job.quota_used = quota_used;
-	test_assert(job_store_update(store, &job, &error) == 0);
+	test_assert(job_store_update(store, &job, &error) == 1);
 }
 
 static void test_batch_store(void)
@@ -491,6 +582,8 @@ int main(int argc, char *argv[])
 		test_job_store_slots,
 		test_job_store_claims,
 		test_job_store_stale_and_cancel,
+		test_job_store_fence,
+		test_job_store_retry_at,
 		test_batch_store,
 		test_batch_status,
 		test_notify_outbox,
