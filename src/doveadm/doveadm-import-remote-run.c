@@ -168,7 +168,7 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 	/* 2.3 runs the command even when init() failed */
 	if (_ctx->exit_code != 0)
 		return -1;
-	ret = import_run(user, &ctx->set, import_remote_run_progress, ctx,
+	ret = import_run(user, &ctx->set, import_remote_run_progress, NULL, ctx,
 			 _ctx->pool, &result);
 	array_foreach_elem(&result.warnings, warning)
 		i_warning("import-remote: %s", str_sanitize_utf8(warning, 4096));

@@ -574,7 +574,8 @@ static int folder_import_fetch_bodies(struct folder_import_ctx *ctx)
 			  "server is throttling (%s): waiting %u ms",
 			  throttled, delay_msecs);
 		i_sleep_msecs(delay_msecs);
-		delay_msecs = I_MIN(delay_msecs * 2, 60*1000);
+		delay_msecs = I_MIN(delay_msecs * 2,
+				    IMPORT_REMOTE_MAX_THROTTLE_DELAY_MSECS);
 	}
 }
 
@@ -922,9 +923,12 @@ static int folder_import_open_local(struct folder_import_ctx *ctx)
 			"Subscribing to %s failed: %s",
 			ctx->result->dest_name, errstr));
 	}
-	if (!run->set->dry_run)
+	if (!run->set->dry_run) {
 		ctx->saver = message_saver_init(ctx->box,
 			run->set->dedup != IMPORT_REMOTE_DEDUP_OFF);
+		message_saver_set_commit_callback(ctx->saver,
+			run->commit_callback, run->context);
+	}
 	return 0;
 }
 

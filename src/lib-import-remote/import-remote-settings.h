@@ -55,6 +55,9 @@ struct import_remote_settings {
 #define IMPORT_REMOTE_DEFAULT_FETCH_CHUNK 5000
 #define IMPORT_REMOTE_DEFAULT_THROTTLE_RETRIES 6
 #define IMPORT_REMOTE_DEFAULT_THROTTLE_DELAY_MSECS 1000
+/* the longest [THROTTLED] back-off sleep: the longest wait of an import
+   that runs no ioloop (a job's takeover time must be longer) */
+#define IMPORT_REMOTE_MAX_THROTTLE_DELAY_MSECS (60*1000)
 
 void import_remote_settings_init(pool_t pool,
 				 struct import_remote_settings *set_r);

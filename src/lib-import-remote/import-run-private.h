@@ -17,6 +17,7 @@ struct import_run_ctx {
 	const struct import_remote_settings *set;
 	struct import_run_result *result;
 	import_run_progress_callback_t *progress_callback;
+	import_run_commit_callback_t *commit_callback;
 	void *context;
 
 	const struct ssl_iostream_settings *ssl_set;

@@ -486,6 +486,7 @@ static int import_run_copy_all(struct import_run_ctx *ctx)
 int import_run(struct mail_user *user,
 	       const struct import_remote_settings *set,
 	       import_run_progress_callback_t *progress_callback,
+	       import_run_commit_callback_t *commit_callback,
 	       void *context, pool_t pool,
 	       struct import_run_result *result_r)
 {
@@ -505,6 +506,7 @@ int import_run(struct mail_user *user,
 	ctx.result = result_r;
 	ctx.progress = &result_r->progress;
 	ctx.progress_callback = progress_callback;
+	ctx.commit_callback = commit_callback;
 	ctx.context = context;
 	i_gettimeofday(&ctx.start_time);
 

@@ -41,13 +41,19 @@ struct import_run_result {
    is committed and fails with "cancelled". */
 typedef bool import_run_progress_callback_t(const struct import_progress *progress,
 					    bool final, void *context);
+/* Asked before saved mail (msgs messages, bytes bytes) is committed.
+   Returning FALSE rolls it back and ends the import with "cancelled": its
+   caller may no longer write (a job that another worker has taken over). */
+typedef bool import_run_commit_callback_t(unsigned int msgs, uoff_t bytes,
+					  void *context);
 
 /* Run the import. Returns 0 if everything selected is now in the local
    storage, -1 if not (result_r->error says why). result_r is allocated
-   from pool. */
+   from pool. commit_callback may be NULL. */
 int import_run(struct mail_user *user,
 	       const struct import_remote_settings *set,
 	       import_run_progress_callback_t *progress_callback,
+	       import_run_commit_callback_t *commit_callback,
 	       void *context, pool_t pool,
 	       struct import_run_result *result_r);
 

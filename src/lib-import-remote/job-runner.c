@@ -345,7 +345,7 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 				IMPORT_REMOTE_ERROR_CANCELLED, NULL);
 		} else {
 			(void)import_run(user, &set, job_runner_progress,
-					 &ctx, pool, &result);
+					 NULL, &ctx, pool, &result);
 			job_runner_copy_progress(job, &result.progress);
 			error = result.error;
 		}

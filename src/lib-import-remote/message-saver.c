@@ -13,6 +13,8 @@ struct message_saver {
 	uoff_t uncommitted_bytes;
 	/* saved, but dropped by a failed commit */
 	unsigned int lost_count;
+	message_saver_commit_callback_t *commit_callback;
+	void *commit_context;
 	bool cache_dedup_fields;
 };
 
@@ -35,6 +37,14 @@ void message_saver_deinit(struct message_saver **_saver)
 	if (saver->trans != NULL)
 		mailbox_transaction_rollback(&saver->trans);
 	i_free(saver);
+}
+
+void message_saver_set_commit_callback(struct message_saver *saver,
+				       message_saver_commit_callback_t *callback,
+				       void *context)
+{
+	saver->commit_callback = callback;
+	saver->commit_context = context;
 }
 
 static void
@@ -70,6 +80,18 @@ int message_saver_commit(struct message_saver *saver,
 {
 	if (saver->trans == NULL)
 		return 0;
+	if (saver->commit_callback != NULL &&
+	    !saver->commit_callback(saver->uncommitted_count,
+				    saver->uncommitted_bytes,
+				    saver->commit_context)) {
+		import_remote_error_set(error_r, IMPORT_REMOTE_ERROR_CANCELLED,
+			t_strdup_printf("%u messages saved to mailbox %s were "
+				"not committed: the import may no longer write",
+				saver->uncommitted_count,
+				mailbox_get_vname(saver->box)));
+		message_saver_rollback(saver);
+		return -1;
+	}
 	if (mailbox_transaction_commit(&saver->trans) < 0) {
 		/* the transaction is gone: count its messages as lost */
 		message_saver_set_storage_error(saver, error_r);

@@ -28,12 +28,20 @@ struct message_saver_mail {
 /* Called when the message stream has no more data right now; returns 0
    when more is available, -1 if the source failed. */
 typedef int message_saver_wait_callback_t(void *context);
+/* Asked before every commit of msgs messages of bytes bytes: FALSE rolls
+   them back instead (whoever saves them may no longer write). */
+typedef bool message_saver_commit_callback_t(unsigned int msgs, uoff_t bytes,
+					     void *context);
 
 /* cache_dedup_fields: have Dovecot cache what the duplicate index reads */
 struct message_saver *message_saver_init(struct mailbox *box,
 					 bool cache_dedup_fields);
 /* Roll back whatever is not committed yet. */
 void message_saver_deinit(struct message_saver **saver);
+/* Ask callback before each commit (NULL: commit always) */
+void message_saver_set_commit_callback(struct message_saver *saver,
+				       message_saver_commit_callback_t *callback,
+				       void *context);
 
 /* Save one message of size bytes read from input, which ends where the
    message ends. A message that arrives short is not saved. Returns 1 when saved (not yet committed), 0 if the input failed (the
@@ -43,7 +51,8 @@ int message_saver_save(struct message_saver *saver,
 		       struct istream *input, uoff_t size,
 		       message_saver_wait_callback_t *wait_callback,
 		       void *context, struct import_remote_error *error_r);
-/* Commit saved messages. Returns 0 or -1 with error set. */
+/* Commit saved messages. Returns 0 or -1 with error set ("cancelled"
+   when the commit callback refused it). */
 int message_saver_commit(struct message_saver *saver,
 			 struct import_remote_error *error_r);
 /* Number of saved messages that a failed commit dropped */
