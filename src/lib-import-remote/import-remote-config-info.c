@@ -17,6 +17,8 @@ static const struct setting_define import_remote_config_setting_defines[] = {
 	DEF(STR, import_remote_store),
 	DEF(STR, import_remote_key_file),
 	DEF(UINT, import_remote_workers),
+	DEF(UINT, import_remote_job_retries),
+	DEF(TIME, import_remote_job_retry_delay),
 	DEF(UINT, import_remote_pause_percent),
 	DEF(STR, import_remote_shared_quota_root),
 	DEF(STR, import_remote_submission_host),
@@ -35,6 +37,8 @@ static const struct import_remote_config import_remote_config_defaults = {
 	.import_remote_store = "sqlite:/var/lib/dovecot/import-remote.db",
 	.import_remote_key_file = "/var/lib/dovecot/import-remote.key",
 	.import_remote_workers = 4,
+	.import_remote_job_retries = 5,
+	.import_remote_job_retry_delay = 60,
 	.import_remote_pause_percent = 90,
 	.import_remote_shared_quota_root = "",
 	.import_remote_submission_host = "",
@@ -72,6 +76,11 @@ import_remote_config_check(void *_set, pool_t pool ATTR_UNUSED,
 	if (set->import_remote_workers == 0) {
 		*error_r = "import_remote_workers: Invalid value 0: "
 			"use 1 or more";
+		return FALSE;
+	}
+	if (set->import_remote_job_retry_delay == 0) {
+		*error_r = "import_remote_job_retry_delay: "
+			"Invalid value 0: use 1s or more";
 		return FALSE;
 	}
 	if (set->import_remote_pause_percent == 0 ||

@@ -23,6 +23,13 @@ struct import_remote_config {
 	const char *import_remote_key_file;
 	/* slots: how many jobs run at once in the whole store */
 	unsigned int import_remote_workers;
+	/* a job that ended with a transient error (the error catalogue's
+	   "transient") is queued again by itself this many times (0: never),
+	   the first after import_remote_job_retry_delay (seconds), the next
+	   ones 5, 15, 60 and 240 times as long (job_runner_retry_delay()).
+	   Tests set the delay to 1s. */
+	unsigned int import_remote_job_retries;
+	unsigned int import_remote_job_retry_delay;
 
 	/* batches: pause at this share (1-100) of the shared storage */
 	unsigned int import_remote_pause_percent;

@@ -3,6 +3,7 @@
 #include "lib.h"
 #include "array.h"
 #include "ioloop.h"
+#include "time-util.h"
 #include "safe-memset.h"
 #include "mail-user.h"
 #include "import-remote-compat.h"
@@ -30,10 +31,55 @@ struct job_runner_ctx {
 	const char *shared_quota_root;
 	/* the user has no such quota root: said once */
 	bool shared_quota_root_missing;
+	/* the worker's -t */
+	unsigned int takeover_secs;
+
+	/* the heartbeat: it writes the run's progress (NULL before the run
+	   reports any) */
+	struct timeout *to_heartbeat;
+	const struct import_progress *progress;
+	/* what this run has committed: the job's imported messages and
+	   bytes are those (saved but uncommitted mail may yet be rolled
+	   back, and a worker taking the job over counts on from them) */
+	unsigned int committed_msgs;
+	uoff_t committed_bytes;
+	/* in the runner's own use of the store or the user's storage: a
+	   heartbeat firing meanwhile (in a nested ioloop) waits */
+	bool busy;
+	/* a commit was refused because the store could not be written: the
+	   run ended "cancelled", but that is a failure to retry */
+	bool commit_store_failed;
+
 	/* cancelled: the job ends Cancelled; paused: its batch paused, it
-	   goes back to the queue */
-	bool cancelled, paused, store_failed;
+	   goes back to the queue; claim_lost: another worker took it over,
+	   nothing more may be written */
+	bool cancelled, paused, claim_lost, store_failed;
 };
+
+/* The writes that matter (before a commit, the result): a store that is
+   busy (SQLite lets a writer wait a second, and with a write-ahead log
+   refuses at once a write based on an outdated read) is tried again */
+#define JOB_RUNNER_WRITE_ATTEMPTS 3
+
+/* The ioloop switch callback has no context: the job this process runs */
+static struct job_runner_ctx *job_runner_current = NULL;
+
+/* The 2nd to 5th retries wait this many times the first's delay */
+static const unsigned int job_runner_retry_factors[] = { 1, 5, 15, 60, 240 };
+
+unsigned int job_runner_retry_delay(unsigned int retry_delay_secs,
+				    unsigned int retry)
+{
+	unsigned int factor;
+
+	i_assert(retry > 0);
+	factor = job_runner_retry_factors[I_MIN(retry,
+		N_ELEMENTS(job_runner_retry_factors)) - 1];
+	/* a delay too long to count is as good as never */
+	if (retry_delay_secs > UINT_MAX / factor)
+		return UINT_MAX;
+	return retry_delay_secs * factor;
+}
 
 /* The run's progress as the job's: a run that continues an earlier one
    (after a pause, or its worker's death) finds what that one imported
@@ -61,6 +107,9 @@ void job_runner_get_progress(const struct job *job, time_t now,
 {
 	time_t end = job->finished != 0 ? job->finished : now;
 
+	/* queued (again: a retry, a paused batch): not running now */
+	if (job->status == JOB_STATUS_QUEUED)
+		end = job->started;
 	i_zero(progress_r);
 	progress_r->folders_done = job->folders_done;
 	progress_r->folders_total = job->folders_total;
@@ -73,6 +122,50 @@ void job_runner_get_progress(const struct job *job, time_t now,
 		I_MIN(job->bytes_total, job->run_base_bytes);
 	if (job->started != 0 && end > job->started)
 		progress_r->elapsed_msecs = (end - job->started) * 1000;
+}
+
+static const char *job_runner_retries(unsigned int count)
+{
+	return t_strdup_printf("%u %s", count, count == 1 ? "retry" : "retries");
+}
+
+const char *job_runner_status_text(const struct job *job, time_t now)
+{
+	const char *status = job_status_name(job->status);
+	enum import_remote_error_code code;
+	const char *when, *after = "";
+
+	if (job->retry_count == 0)
+		return status;
+	switch (job->status) {
+	case JOB_STATUS_QUEUED:
+		code = import_remote_error_from_name(job->error_code);
+		if (code != IMPORT_REMOTE_ERROR_COUNT &&
+		    code != IMPORT_REMOTE_ERROR_NONE) {
+			after = t_strdup_printf(" after: %s",
+				import_remote_error_get_info(code)->title);
+		}
+		/* the day only when it is not today */
+		when = strcmp(t_strflocaltime("%Y-%m-%d", job->retry_at),
+			      t_strflocaltime("%Y-%m-%d", now)) == 0 ?
+			t_strflocaltime("%H:%M", job->retry_at) :
+			t_strflocaltime("%Y-%m-%d %H:%M", job->retry_at);
+		return t_strdup_printf("queued \xE2\x80\x94 retry %u of %u at %s%s",
+				       job->retry_count, job->retry_limit,
+				       when, after);
+	case JOB_STATUS_PREPARING:
+	case JOB_STATUS_RUNNING:
+		return t_strdup_printf("%s \xE2\x80\x94 retry %u of %u", status,
+				       job->retry_count, job->retry_limit);
+	case JOB_STATUS_COMPLETED:
+	case JOB_STATUS_FAILED:
+	case JOB_STATUS_CANCELLED:
+		return t_strdup_printf("%s after %s", status,
+				       job_runner_retries(job->retry_count));
+	case JOB_STATUS_COUNT:
+		break;
+	}
+	i_unreached();
 }
 
 static int job_runner_read_settings(struct job_runner_ctx *ctx,
@@ -209,42 +302,216 @@ static void job_runner_check_batch(struct job_runner_ctx *ctx)
 	}
 }
 
+/* --- one owner per job: the heartbeat and the fence --- */
+
+/* Write the job (with the run's progress so far): the heartbeat. Fenced by
+   the claim: returns 1 if the job is still ours, 0 if another worker has
+   taken it over (claim_lost is set), -1 if the store failed. */
+static int job_runner_write(struct job_runner_ctx *ctx)
+{
+	const char *error;
+	int ret;
+
+	i_assert(!ctx->claim_lost);
+	/* the time the store gets as "updated": the takeover counts from
+	   it */
+	io_loop_time_refresh();
+	if (ctx->progress != NULL) {
+		job_runner_copy_progress(ctx->job, ctx->progress);
+		ctx->job->imported = ctx->job->run_base_imported +
+			ctx->committed_msgs;
+		ctx->job->bytes_done = ctx->job->run_base_bytes +
+			ctx->committed_bytes;
+	}
+	ret = job_store_update(ctx->store, ctx->job, &error);
+	if (ret < 0) {
+		e_error(ctx->user->event, "import-remote: Job %llu: "
+			"updating the job store failed: %s", ctx->job->id, error);
+		ctx->store_failed = TRUE;
+	} else if (ret == 0) {
+		e_warning(ctx->user->event, "import-remote: Job %llu: another "
+			  "worker has taken the job over: stopping without "
+			  "committing more", ctx->job->id);
+		ctx->claim_lost = TRUE;
+	}
+	return ret;
+}
+
+static int job_runner_write_retry(struct job_runner_ctx *ctx)
+{
+	unsigned int i;
+	int ret = -1;
+
+	for (i = 0; i < JOB_RUNNER_WRITE_ATTEMPTS && ret < 0; i++)
+		ret = job_runner_write(ctx);
+	return ret;
+}
+
+/* The commits, from the import's save path: only while the job is ours.
+   A fenced write just before each one confirms it, whatever this process
+   went through since the last heartbeat (blocked, stopped) and whatever
+   takeover time the other workers use: a worker that claimed the job
+   meanwhile has made the write fail. What remains is the commit itself,
+   which must take less than the takeover time (nobody can claim the job
+   sooner after the write). */
+static bool job_runner_may_commit(unsigned int msgs, uoff_t bytes,
+				  void *context)
+{
+	struct job_runner_ctx *ctx = context;
+	int ret;
+
+	if (ctx->claim_lost)
+		return FALSE;
+	i_assert(!ctx->busy);
+	ctx->busy = TRUE;
+	ret = job_runner_write_retry(ctx);
+	ctx->busy = FALSE;
+	if (ret < 0)
+		ctx->commit_store_failed = TRUE;
+	if (ret <= 0)
+		return FALSE;
+	/* counted from the next write on: should this process die in the
+	   middle of the commit, the next owner counts the mail as skipped
+	   rather than twice */
+	ctx->committed_msgs += msgs;
+	ctx->committed_bytes += bytes;
+	return TRUE;
+}
+
+static void job_runner_heartbeat(struct job_runner_ctx *ctx)
+{
+	struct job current;
+	const char *error;
+
+	/* the runner's own store use runs a nested ioloop (pgsql): not in
+	   the middle of that */
+	if (ctx->busy || ctx->claim_lost)
+		return;
+	ctx->busy = TRUE;
+	if (job_runner_write(ctx) > 0 &&
+	    job_store_get(ctx->store, pool_datastack_create(), ctx->job->id,
+			  &current, &error) > 0 && current.cancel_requested)
+		ctx->cancelled = TRUE;
+	ctx->busy = FALSE;
+}
+
+/* The heartbeat timer follows whichever ioloop is current: the import
+   runs ioloops of its own while it waits for the source (and lib-sql while
+   it waits for PostgreSQL), and a timer in any other one would not fire
+   then. While the runner uses the store itself it stays put: the nested
+   loop it would move into ends within the call. */
+static void job_runner_ioloop_switched(struct ioloop *prev_ioloop ATTR_UNUSED)
+{
+	struct job_runner_ctx *ctx = job_runner_current;
+
+	if (ctx != NULL && ctx->to_heartbeat != NULL && !ctx->busy)
+		ctx->to_heartbeat = io_loop_move_timeout(&ctx->to_heartbeat);
+}
+
+static void job_runner_heartbeat_start(struct job_runner_ctx *ctx)
+{
+	/* a few beats within the takeover time, whatever it is */
+	unsigned int msecs = I_MIN(JOB_RUNNER_UPDATE_INTERVAL_MSECS,
+				   ctx->takeover_secs * 1000 / 4);
+
+	i_assert(job_runner_current == NULL);
+	job_runner_current = ctx;
+	ctx->to_heartbeat = timeout_add(I_MAX(msecs, 250),
+					job_runner_heartbeat, ctx);
+	io_loop_add_switch_callback(job_runner_ioloop_switched);
+}
+
+static void job_runner_heartbeat_stop(struct job_runner_ctx *ctx)
+{
+	if (job_runner_current != ctx)
+		return;
+	io_loop_remove_switch_callback(job_runner_ioloop_switched);
+	timeout_remove(&ctx->to_heartbeat);
+	job_runner_current = NULL;
+}
+
+/* --- the run --- */
+
 static bool job_runner_progress(const struct import_progress *progress,
 				bool final, void *context)
 {
 	struct job_runner_ctx *ctx = context;
-	struct job current;
-	const char *error;
 
-	if (final || progress->elapsed_msecs <
-	    ctx->last_update_msecs + JOB_RUNNER_UPDATE_INTERVAL_MSECS)
-		return !ctx->cancelled && !ctx->paused;
-	ctx->last_update_msecs = progress->elapsed_msecs;
-
-	io_loop_time_refresh();
-	job_runner_copy_progress(ctx->job, progress);
-	job_runner_read_quota(ctx);
-	ctx->job->status = JOB_STATUS_RUNNING;
-	if (job_store_update(ctx->store, ctx->job, &error) < 0) {
-		e_error(ctx->user->event, "import-remote: Job %llu: "
-			"updating the job store failed: %s", ctx->job->id, error);
-		ctx->store_failed = TRUE;
+	/* what the heartbeat writes */
+	ctx->progress = progress;
+	if (!final && !ctx->claim_lost && progress->elapsed_msecs >=
+	    ctx->last_update_msecs + JOB_RUNNER_UPDATE_INTERVAL_MSECS) {
+		/* a safe point in the import: the user's storage may be
+		   looked at here */
+		ctx->last_update_msecs = progress->elapsed_msecs;
+		ctx->busy = TRUE;
+		p_clear(ctx->pool);
+		job_runner_read_quota(ctx);
+		job_runner_check_batch(ctx);
+		ctx->busy = FALSE;
 	}
-	/* was it cancelled meanwhile? */
-	p_clear(ctx->pool);
-	if (job_store_get(ctx->store, ctx->pool, ctx->job->id, &current,
-			  &error) > 0 && current.cancel_requested)
-		ctx->cancelled = TRUE;
-	job_runner_check_batch(ctx);
-	return !ctx->cancelled && !ctx->paused;
+	return !ctx->cancelled && !ctx->paused && !ctx->claim_lost;
+}
+
+/* The job goes back to the queue: no worker, no end */
+static void job_runner_requeue(struct job *job)
+{
+	job->status = JOB_STATUS_QUEUED;
+	job->finished = 0;
+	job->worker = "";
+}
+
+/* A transient error: queue the job again for a later retry, if it has
+   retries left. Returns TRUE if it did. */
+static bool job_runner_schedule_retry(struct job_runner_ctx *ctx,
+				      const struct import_remote_error *error)
+{
+	struct job *job = ctx->job;
+	unsigned int delay;
+
+	if (!import_remote_error_get_info(error->code)->transient ||
+	    ctx->cancelled ||
+	    job->retry_count >= ctx->set->import_remote_job_retries)
+		return FALSE;
+	job->retry_count++;
+	job->retry_limit = ctx->set->import_remote_job_retries;
+	delay = job_runner_retry_delay(ctx->set->import_remote_job_retry_delay,
+				       job->retry_count);
+	io_loop_time_refresh();
+	job->retry_at = ioloop_time + I_MIN(delay, (time_t)INT_MAX);
+	job_runner_requeue(job);
+	/* the cause stays, to say why it waits */
+	job->error_code = import_remote_error_get_info(error->code)->name;
+	job->error_detail = error->detail == NULL ? "" : error->detail;
+	return TRUE;
 }
 
 static void job_runner_finish(struct job_runner_ctx *ctx,
 			      const struct import_remote_error *error)
 {
+	struct import_remote_error store_error;
 	struct job *job = ctx->job;
-	const char *errstr;
+	bool retry = FALSE;
 
+	job_runner_heartbeat_stop(ctx);
+	if (ctx->claim_lost) {
+		/* its new owner goes on from what is committed */
+		e_info(ctx->user->event, "import-remote: Job %llu: left to "
+		       "the worker that took it over", job->id);
+		return;
+	}
+	if (ctx->commit_store_failed &&
+	    error->code == IMPORT_REMOTE_ERROR_CANCELLED &&
+	    !ctx->cancelled && !ctx->paused) {
+		/* nobody cancelled it: the store failed it (and the saved
+		   mail was rolled back) */
+		i_zero(&store_error);
+		import_remote_error_set(&store_error,
+			IMPORT_REMOTE_ERROR_DEST_ERROR, "The job store could not "
+			"be written before a commit: the saved mail was not "
+			"committed");
+		error = &store_error;
+	}
 	io_loop_time_refresh();
 	job->finished = ioloop_time;
 	job_runner_read_quota(ctx);
@@ -257,25 +524,32 @@ static void job_runner_finish(struct job_runner_ctx *ctx,
 			    error->code == IMPORT_REMOTE_ERROR_QUOTA_EXCEEDED)) {
 		/* its batch paused: back to the queue, to resume from what
 		   it committed */
-		job->status = JOB_STATUS_QUEUED;
-		job->finished = 0;
-		job->worker = "";
+		job_runner_requeue(job);
 		job->error_code = "";
 		job->error_detail = "";
 	} else if (error->code == IMPORT_REMOTE_ERROR_NONE) {
 		job->status = JOB_STATUS_COMPLETED;
 		job->error_code = "";
 		job->error_detail = "";
+	} else if (job_runner_schedule_retry(ctx, error)) {
+		/* not an end: its batch counts it as in progress */
+		retry = TRUE;
 	} else {
 		job->status = error->code == IMPORT_REMOTE_ERROR_CANCELLED ?
 			JOB_STATUS_CANCELLED : JOB_STATUS_FAILED;
 		job->error_code = import_remote_error_get_info(error->code)->name;
 		job->error_detail = error->detail == NULL ? "" : error->detail;
 	}
-	if (job_store_update(ctx->store, job, &errstr) < 0) {
-		e_error(ctx->user->event, "import-remote: Job %llu: "
-			"storing the result failed: %s", job->id, errstr);
-		ctx->store_failed = TRUE;
+	ctx->progress = NULL;
+	if (job_runner_write_retry(ctx) <= 0) {
+		/* not stored, or not ours any more: no result to tell */
+		return;
+	}
+	if (retry) {
+		e_info(ctx->user->event, "import-remote: Job %llu: %s: "
+		       "retry %u of %u at %s", job->id, job->error_code,
+		       job->retry_count, job->retry_limit,
+		       t_strflocaltime("%Y-%m-%d %H:%M:%S", job->retry_at));
 		return;
 	}
 	e_info(ctx->user->event, "import-remote: Job %llu: %s%s%s", job->id,
@@ -290,7 +564,8 @@ static void job_runner_finish(struct job_runner_ctx *ctx,
 int job_runner_run(struct mail_user *user, struct job_store *store,
 		   struct job *job,
 		   const unsigned char key[SECRET_BOX_KEY_LEN],
-		   const struct import_remote_config *global_set)
+		   const struct import_remote_config *global_set,
+		   unsigned int takeover_secs)
 {
 	struct job_runner_ctx ctx;
 	struct import_remote_settings set;
@@ -304,8 +579,10 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 	ctx.store = store;
 	ctx.job = job;
 	ctx.set = global_set;
+	ctx.takeover_secs = takeover_secs;
 	ctx.pool = pool_alloconly_create("import job", 1024);
 	pool = pool_alloconly_create("import job run", 4096);
+	job_runner_heartbeat_start(&ctx);
 
 	i_zero(&error);
 	import_remote_settings_init(pool, &set);
@@ -333,25 +610,28 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 		job->run_base_bytes = job->bytes_done;
 		job->status = JOB_STATUS_RUNNING;
 		job_runner_read_quota(&ctx);
-		if (job_store_update(store, job, &errstr) < 0) {
-			e_error(user->event, "import-remote: Job %llu: "
-				"updating the job store failed: %s",
-				job->id, errstr);
-		}
+		ctx.busy = TRUE;
+		(void)job_runner_write(&ctx);
 		/* a paused batch's (or a full storage's) job doesn't start */
-		job_runner_check_batch(&ctx);
-		if (ctx.paused || ctx.cancelled) {
+		if (!ctx.claim_lost)
+			job_runner_check_batch(&ctx);
+		ctx.busy = FALSE;
+		if (ctx.paused || ctx.cancelled || ctx.claim_lost) {
 			import_remote_error_set(&error,
 				IMPORT_REMOTE_ERROR_CANCELLED, NULL);
 		} else {
 			(void)import_run(user, &set, job_runner_progress,
-					 NULL, &ctx, pool, &result);
+					 job_runner_may_commit, &ctx, pool,
+					 &result);
+			/* the result is the job's from here on */
+			ctx.progress = NULL;
 			job_runner_copy_progress(job, &result.progress);
 			error = result.error;
 		}
 		safe_memset((char *)password, 0, strlen(password));
 	}
 	job_runner_finish(&ctx, &error);
+	job_runner_heartbeat_stop(&ctx);
 	import_remote_config_free(&ctx.user_set);
 	pool_unref(&ctx.pool);
 	pool_unref(&pool);

@@ -5,11 +5,14 @@
    (service import-remote-worker); each polls the store every couple of
    seconds. import_remote_workers (default 4) is the number of slots: no
    more jobs than that are live at once in the whole store, however many
-   workers (or Dovecot backends sharing a PostgreSQL store) poll it. Run by
-   hand with -1 it works through the queue once and exits (tests, cron).
+   workers (or Dovecot backends sharing a PostgreSQL store) poll it. -t is
+   the takeover time (default 120 s): a live job not written for that long
+   is claimed by another worker (job-runner.h says what it must exceed).
+   Run by hand with -1 it works through the queue once and exits (tests,
+   cron).
 
    import-remote-worker [-c dovecot.conf] [-s <driver:connect>]
-                        [-K <key file>] [-t <stale secs>] [-1] */
+                        [-K <key file>] [-t <takeover secs>] [-1] */
 
 #include "lib.h"
 #include "ioloop.h"
@@ -22,6 +25,7 @@
 #include "mail-user.h"
 #include "import-remote-compat.h"
 #include "import-remote-config.h"
+#include "import-remote-settings.h"
 #include "secret-box.h"
 #include "job-store.h"
 #include "job-store-open.h"
@@ -34,13 +38,12 @@
 
 #define WORKER_SERVICE_NAME "import-remote"
 #define WORKER_POLL_MSECS 2000
-/* a live job whose worker hasn't updated it this long is taken over */
-#define WORKER_DEFAULT_STALE_SECS 120
 
 static struct mail_storage_service_ctx *storage_service;
 static struct job_store *store;
 static unsigned char key[SECRET_BOX_KEY_LEN];
-static unsigned int stale_secs = WORKER_DEFAULT_STALE_SECS;
+/* -t: a live job whose worker hasn't written it this long is taken over */
+static unsigned int takeover_secs = JOB_RUNNER_DEFAULT_TAKEOVER_SECS;
 static char *worker_name;
 static struct timeout *to_poll;
 /* the global settings: the store, the slots (import_remote_workers: how
@@ -57,15 +60,17 @@ static int notify_fd = -1;
 static void worker_fail_job(struct job *job, const char *why)
 {
 	const char *error;
+	int ret;
 
 	i_error("import-remote: Job %llu (%s): %s", job->id, job->username, why);
 	job->status = JOB_STATUS_FAILED;
 	job->finished = ioloop_time;
 	job->error_code = "dest_error";
 	job->error_detail = why;
-	if (job_store_update(store, job, &error) < 0)
+	ret = job_store_update(store, job, &error);
+	if (ret < 0)
 		i_error("import-remote: Job %llu: %s", job->id, error);
-	else if (job->batch_id != 0) {
+	else if (ret > 0 && job->batch_id != 0) {
 		batch_notify_job_ended(worker_event, store, job->batch_id,
 				       worker_set);
 	}
@@ -90,7 +95,7 @@ static void worker_run_job(struct job *job)
 	}
 	i_info("import-remote: Job %llu: importing %s@%s into %s",
 	       job->id, job->source_user, job->source_host, job->username);
-	(void)job_runner_run(user, store, job, key, worker_set);
+	(void)job_runner_run(user, store, job, key, worker_set, takeover_secs);
 	import_remote_compat_user_deinit(&user);
 }
 
@@ -178,7 +183,7 @@ static unsigned int worker_run_queue(void)
 	for (;;) {
 		io_loop_time_refresh();
 		p_clear(pool);
-		ret = job_store_claim(store, pool, worker_name, stale_secs,
+		ret = job_store_claim(store, pool, worker_name, takeover_secs,
 				      worker_set->import_remote_workers,
 				      &job, &error);
 		if (ret < 0) {
@@ -228,7 +233,7 @@ int main(int argc, char *argv[])
 			key_file = optarg;
 			break;
 		case 't':
-			if (str_to_uint(optarg, &stale_secs) < 0)
+			if (str_to_uint(optarg, &takeover_secs) < 0)
 				i_fatal("Invalid -t: %s", optarg);
 			break;
 		case '1':
@@ -258,6 +263,15 @@ int main(int argc, char *argv[])
 						WORKER_SERVICE_NAME,
 						&worker_set, &error) < 0)
 		i_fatal("import-remote: Reading the settings failed: %s", error);
+	if (takeover_secs * 1000ULL <= IMPORT_REMOTE_MAX_THROTTLE_DELAY_MSECS) {
+		/* safe, but its jobs may be taken over needlessly */
+		i_warning("import-remote: -t %u is not longer than the longest "
+			  "wait of an import without a heartbeat (a throttling "
+			  "back-off, %u s): such a job is taken over, and its "
+			  "first worker stops without committing more",
+			  takeover_secs,
+			  IMPORT_REMOTE_MAX_THROTTLE_DELAY_MSECS / 1000);
+	}
 	store_set = *worker_set;
 	if (store_uri != NULL)
 		store_set.import_remote_store = store_uri;
