@@ -555,6 +555,7 @@ static void batch_print_job(const struct job *job)
 	doveadm_print_num(job->skipped);
 	doveadm_print_num(job->bytes_done);
 	doveadm_import_remote_print_error(job);
+	doveadm_import_remote_print_retry(job);
 }
 
 static void cmd_batch_status(struct doveadm_cmd_context *cctx)
@@ -596,6 +597,7 @@ static void cmd_batch_status(struct doveadm_cmd_context *cctx)
 		doveadm_import_remote_header_num("skipped");
 		doveadm_import_remote_header_num("bytes");
 		doveadm_import_remote_header_error();
+		doveadm_import_remote_header_retry();
 		doveadm_print_sticky("batch", dec2str(batch.id));
 		doveadm_print_sticky("batch_status", batch_status_name(status));
 		doveadm_print_sticky("batch_status_title",

@@ -178,6 +178,7 @@ static void import_remote_status_headers(void)
 	doveadm_import_remote_header_error();
 	/* the bulk import it is part of, if any */
 	doveadm_print_header_simple("batch");
+	doveadm_import_remote_header_retry();
 }
 
 static void import_remote_print_job(const struct job *job)
@@ -212,6 +213,7 @@ static void import_remote_print_job(const struct job *job)
 			  job->started);
 	doveadm_import_remote_print_error(job);
 	doveadm_print(job->batch_id == 0 ? "" : dec2str(job->batch_id));
+	doveadm_import_remote_print_retry(job);
 }
 
 static int import_remote_status_act(struct import_remote_job_request *req,
@@ -268,7 +270,7 @@ static void import_remote_watch_line(const struct job *job, bool tty)
 
 	job_runner_get_progress(job, ioloop_time, &progress);
 	line = t_strdup_printf("job %llu %s: %s", job->id,
-			       job_status_name(job->status),
+			       job_runner_status_text(job, ioloop_time),
 			       import_progress_format_line(&progress));
 	if (tty)
 		fprintf(stderr, "\r%-100s", line);

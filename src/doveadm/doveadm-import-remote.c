@@ -1,6 +1,8 @@
 /* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
 
 #include "lib.h"
+#include "ioloop.h"
+#include "time-util.h"
 #include "module-dir.h"
 #include "doveadm.h"
 #include "doveadm-cmd.h"
@@ -11,6 +13,7 @@
 #include "mail-user.h"
 #include "import-remote-config.h"
 #include "job-store.h"
+#include "job-runner.h"
 #include "job-store-open.h"
 #include "doveadm-import-remote-compat.h"
 #include "doveadm-import-remote.h"
@@ -121,6 +124,24 @@ static struct doveadm_cmd_ver2 *const doveadm_import_remote_commands[] = {
 	&doveadm_cmd_import_remote_batch_cancel,
 	&doveadm_cmd_import_remote_batch_retry_failed,
 };
+void doveadm_import_remote_header_retry(void)
+{
+	doveadm_print_header_simple("status_text");
+	doveadm_import_remote_header_num("retry");
+	doveadm_import_remote_header_num("retry_limit");
+	doveadm_print_header_simple("retry_at");
+}
+
+void doveadm_import_remote_print_retry(const struct job *job)
+{
+	bool waiting = job->status == JOB_STATUS_QUEUED && job->retry_at != 0;
+
+	doveadm_print(job_runner_status_text(job, ioloop_time));
+	doveadm_print_num(job->retry_count);
+	doveadm_print_num(job->retry_limit);
+	doveadm_print(!waiting ? "" :
+		      t_strflocaltime("%Y-%m-%d %H:%M:%S", job->retry_at));
+}
 
 void doveadm_import_remote_plugin_init(struct module *module ATTR_UNUSED)
 {

@@ -107,6 +107,12 @@ void doveadm_import_remote_header_error(void);
 struct job;
 /* The job's error, its catalogue title, detail and provider-aware hint */
 void doveadm_import_remote_print_error(const struct job *job);
+/* doveadm_print headers: status_text, retry, retry_limit, retry_at */
+void doveadm_import_remote_header_retry(void);
+/* How the job stands in words ("queued — retry 2 of 5 at 14:05 after:
+   Connection timed out"), the number of its automatic retry (0: none yet),
+   of how many, and while it waits for it, when it runs */
+void doveadm_import_remote_print_retry(const struct job *job);
 
 void doveadm_import_remote_plugin_init(struct module *module);
 void doveadm_import_remote_plugin_deinit(void);
