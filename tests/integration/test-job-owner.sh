@@ -1,0 +1,208 @@
+#!/bin/bash
+# One owner per job, provably: the workers of Dovecot's import-remote-worker
+# service, two slots, taking a job over after 5 s without a heartbeat
+# (-t 5).
+# - The source stalls for 12 s in the middle of a folder: the heartbeat
+#   (a timer, whatever the import waits on) keeps the job its worker's; no
+#   takeover, every message once, the job's counts right.
+# - The worker itself is frozen (SIGSTOP) in the middle of a folder: the
+#   other one takes the job over and completes it; the first, woken up,
+#   finds its claim gone and stops without committing anything more.
+# - kill -9 soak: real worker processes killed at random while a batch of
+#   users runs (-t 2): every mailbox ends with every message exactly once.
+set -u
+. "$(dirname "$0")/../lib/integration.sh"
+plan 19
+WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
+SOAK_KILLS=${SOAK_KILLS:-30}
+
+"$TOOLS/mkcorpus" -n 2000 -s 41 --layout inbox-only -o "$IR_WORK/corpus" >/dev/null ||
+	{ fail "mkcorpus"; exit 1; }
+MANIFEST=$IR_WORK/corpus/manifest.json
+JOBS=$IR_WORK/jobs
+mkdir -p "$JOBS"
+# (a job whose worker was killed in the middle of a commit may find the
+# storage rebuilding an index: it is retried, without waiting minutes)
+IR_DEST_EXTRA_CONF="$(ir_conf_settings \
+	"import_remote_store = sqlite:$JOBS/jobs.db" \
+	"import_remote_key_file = $JOBS/key" \
+	"import_remote_workers = 2" \
+	"import_remote_job_retry_delay = 1s")
+service import-remote-worker {
+  executable = $WORKER -t 5
+  user = $IR_OS_USER
+  process_min_avail = 2
+  process_limit = 2
+}"
+export IR_DEST_EXTRA_CONF
+ir_source_start "$IR_WORK/corpus/Maildir" .
+ir_dest_start
+chown "$IR_OS_USER:" "$JOBS"
+# the workers run as the mail user, and look users up as that user
+restart_dest() {
+	ir_stop_instance "$IR_WORK/dst"
+	sed -i "/unix_listener auth-userdb/,/}/s/user = root/user = $IR_OS_USER/" "$DEST_CONF"
+	ir_start_instance "$DEST_CONF" "$IR_WORK/dst"
+	ir_wait_port "$DEST_IMAP_PORT"
+}
+restart_dest
+DEST_LOG=$IR_WORK/dst/log/dovecot.log
+DEST_INFO_LOG=$IR_WORK/dst/log/dovecot-info.log
+
+adm() { doveadm -c "$DEST_CONF" "$@"; }
+start() {
+	local u=$1 name=$2; shift 2
+	adm import-remote start -u "$u" --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
+		--user srcuser --password-file "$SRC_PASSWORD_FILE" "$@" \
+		>"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null
+}
+field() { flow_field "$OUT/$1.out" "$2"; }
+# sql QUERY [PARAM...]: one value from the job store
+sql() { sqlite_value "$JOBS/jobs.db" "$@"; }
+# worker_pid JOB: the process of the job's worker ("host:pid/claim")
+worker_pid() { sql "select worker from import_remote_jobs where id=?" "$1" | sed -n 's,^[^/]*:\([0-9]*\)/.*,\1,p'; }
+# wait_for SECS COMMAND...: until the command succeeds (a function when
+# it must look again each time)
+wait_for() {
+	local secs=$1 i
+	shift
+	for i in $(seq 1 $((secs * 10))); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+job_is() { [ "$(sql "select status from import_remote_jobs where id=?" "$1")" = "$2" ]; }
+# source_imap_pid: the source server's imap process (one client at a time)
+source_imap_pid() {
+	ps -o pid=,comm= --ppid "$(cat "$IR_WORK/src/run/master.pid")" | awk '$2=="imap"{print $1}' | head -1
+}
+source_connected() { [ -n "$(source_imap_pid)" ]; }
+# taken_over JOB PID: the job has a worker other than PID
+taken_over() { [ "$(worker_pid "$1")" != "$2" ]; }
+# source_sent_past PID BYTES: until the process has written BYTES (its
+# socket writes: the mail it sends), polled every 10 ms
+source_sent_past() {
+	python3 - "$1" "$2" <<'PY'
+import sys, time
+pid, limit = sys.argv[1], int(sys.argv[2])
+for _ in range(6000):
+    try:
+        io = dict(l.split(": ") for l in open("/proc/%s/io" % pid).read().splitlines())
+    except OSError:
+        sys.exit(1)
+    if int(io["wchar"]) >= limit:
+        sys.exit(0)
+    time.sleep(0.01)
+sys.exit(1)
+PY
+}
+corpus_bytes=$(python3 -c 'import json,sys;m=json.load(open(sys.argv[1]));print(sum(e["size"] for v in m["folders"].values() for e in v))' "$MANIFEST")
+total=$(manifest_count)
+
+# --- a source that stalls longer than the takeover time ---
+ir_dest_reset_user sd
+start sd stall
+job=$(field stall job)
+wait_for 30 source_connected
+imap_pid=$(source_imap_pid)
+# a third of the mail sent: in the middle of the folder's bodies
+source_sent_past "$imap_pid" $((corpus_bytes / 3))
+kill -STOP "$imap_pid"
+claim=$(sql "select worker from import_remote_jobs where id=?" "$job")
+check "stall: the source stopped in the middle of the import" job_is "$job" running
+sleep 12
+kill -CONT "$imap_pid"
+wait_for 120 job_is "$job" completed
+check_eq "stall: the job completes" completed "$(sql "select status from import_remote_jobs where id=?" "$job")"
+check_eq "stall: no takeover: the worker that claimed it completed it" "$claim" \
+	"$(sql "select worker from import_remote_jobs where id=?" "$job")"
+check_not_contains "stall: nobody lost a claim" "$DEST_LOG" "taken the job over"
+check "stall: every message exactly once" verify sd stall-v --map "Sent Items=Sent"
+check_eq "stall: the job's count is what landed" "$(dest_messages sd)" \
+	"$(sql "select imported from import_remote_jobs where id=?" "$job")"
+check_eq "stall: imported + skipped = all" "$total" \
+	"$(sql "select imported + skipped from import_remote_jobs where id=?" "$job")"
+
+# --- a worker frozen longer than the takeover time: the fence ---
+ir_dest_reset_user md
+start md frozen
+job=$(field frozen job)
+wait_for 30 source_connected
+imap_pid=$(source_imap_pid)
+source_sent_past "$imap_pid" $((corpus_bytes / 3))
+# frozen while it waits for the source, not in a commit: a process
+# frozen with a mailbox locked would hold up the other one too
+kill -STOP "$imap_pid"
+sleep 1
+first=$(worker_pid "$job")
+kill -STOP "$first"
+kill -CONT "$imap_pid"
+check "frozen: the worker stopped in the middle of the import" job_is "$job" running
+# the other worker takes it over and completes it meanwhile
+wait_for 60 taken_over "$job" "$first"
+check "frozen: the other worker took the job over" taken_over "$job" "$first"
+wait_for 120 job_is "$job" completed
+check "frozen: the new owner completed the job" job_is "$job" completed
+kill -CONT "$first"
+wait_for 60 grep -q "Job $job: left to the worker that took it over" "$DEST_INFO_LOG"
+check_contains "frozen: the first worker, woken up, finds the job taken over" "$DEST_LOG" \
+	"Job $job: another worker has taken the job over: stopping without committing more"
+check_contains "frozen: ... and leaves it" "$DEST_INFO_LOG" "Job $job: left to the worker that took it over"
+check "frozen: the job stays completed" job_is "$job" completed
+check "frozen: every message exactly once" verify md frozen-v --map "Sent Items=Sent"
+check_eq "frozen: imported + skipped = all" "$total" \
+	"$(sql "select imported + skipped from import_remote_jobs where id=?" "$job")"
+check "frozen: imported counts nothing twice" \
+	test "$(sql "select imported from import_remote_jobs where id=?" "$job")" -le "$(dest_messages md)"
+
+# --- kill -9 soak: random worker processes killed while a batch runs ---
+"$TOOLS/mkcorpus" -n 600 -s 42 -o "$IR_WORK/corpus2" >/dev/null || { fail "mkcorpus"; exit 1; }
+MANIFEST=$IR_WORK/corpus2/manifest.json
+ir_source_replace "$IR_WORK/corpus2/Maildir"
+ir_stop_instance "$IR_WORK/dst"
+sed -i -e "s,executable = $WORKER -t 5,executable = $WORKER -t 3," \
+	-e 's/import_remote_workers = 2/import_remote_workers = 4/' \
+	-e 's/process_min_avail = 2/process_min_avail = 4/' \
+	-e 's/process_limit = 2/process_limit = 4/' "$DEST_CONF"
+SOAK_USERS=
+echo "source_email,source_password,destination_user" > "$IR_WORK/soak.csv"
+for i in $(seq -w 1 32); do
+	u=k$i@soak.test h=$IR_WORK/dst/home/k$i@soak.test
+	mkdir -p "$h"; chown "$IR_OS_USER:" "$h"
+	echo "$u:{PLAIN}destpass:$IR_UID:$IR_GID::$h::$(ir_userdb_mail sdbox '~/sdbox')" >> "$IR_WORK/dst/passwd"
+	echo "srcuser,srcpass,$u" >> "$IR_WORK/soak.csv"
+	SOAK_USERS="$SOAK_USERS $u"
+done
+restart_dest
+t0=$(date +%s)
+adm import-remote batch create --csv "$IR_WORK/soak.csv" --host 127.0.0.1 \
+	--port "$SRC_IMAPS_PORT" --fetch-chunk 10 > "$OUT/soak.out" 2>&1
+batch=$(field soak batch)
+kills=0
+batch_done() { [ "$(sql "select count(*) from import_remote_jobs where batch_id=? and status in ('queued','preparing','running')" "$batch")" = 0 ]; }
+while [ $kills -lt "$SOAK_KILLS" ] && ! batch_done; do
+	sleep "0.$((RANDOM % 5 + 1))"
+	# one of the worker processes that run a job right now
+	pid=$(python3 -c 'import sqlite3,sys
+for (w,) in sqlite3.connect(sys.argv[1],timeout=30).execute(sys.argv[2]):
+    print(w.split("/")[0].rsplit(":",1)[1])' "$JOBS/jobs.db" \
+		"select worker from import_remote_jobs where batch_id=$batch and status in ('preparing','running')" |
+		while read -r p; do
+			[ "$(ps -o comm= -p "$p")" = import-remote-w ] && echo "$p"
+		done | shuf -n 1)
+	[ -n "$pid" ] || continue
+	kill -9 "$pid" && kills=$((kills + 1))
+done
+wait_for 150 batch_done
+t1=$(date +%s)
+echo "# soak: $kills kills, batch done in $((t1 - t0)) s"
+check "soak: at least 20 worker processes killed while the batch ran ($kills)" test "$kills" -ge 20
+check_eq "soak: every job completed" 32 \
+	"$(sql "select count(*) from import_remote_jobs where batch_id=? and status='completed'" "$batch")"
+verified=0
+for u in $SOAK_USERS; do
+	verify "$u" "soak-$u" --map "Sent Items=Sent" && verified=$((verified + 1))
+done
+check_eq "soak: every mailbox has every message exactly once" 32 "$verified"
+exit 0
