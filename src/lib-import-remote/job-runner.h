@@ -18,7 +18,9 @@
    write finds the job taken over, the import commits nothing more, stops
    at its next progress report, and the runner leaves the job to its new
    owner. (A commit must take less than the takeover time, -t, counted
-   from the write before it: nobody can claim the job sooner.) */
+   from the write before it: nobody can claim the job sooner.) A write
+   that fails (the store busy a few times in a row) refuses the commit as
+   well: the run ends dest_error, a transient error, and is retried. */
 
 #define JOB_RUNNER_UPDATE_INTERVAL_MSECS 2000
 
