@@ -6,6 +6,7 @@
 
 #include "lib.h"
 #include "settings-parser.h"
+#include "utc-mktime.h"
 #include "import-remote-config.h"
 #include "outbound-guard.h"
 
@@ -30,6 +31,16 @@ static const struct setting_define import_remote_config_setting_defines[] = {
 	DEF(STR, import_remote_allowed_networks),
 	DEF(BOOL, import_remote_allow_plaintext),
 	DEF(STR, import_remote_ssl_min_protocol),
+	DEF(STR, import_remote_source_host),
+	DEF(IN_PORT, import_remote_source_port),
+	DEF(STR, import_remote_source_ssl),
+	DEF(STR, import_remote_source_user),
+	DEF(STR, import_remote_source_password),
+	DEF(STR, import_remote_source_mode),
+	DEF(TIME, import_remote_sync_interval),
+	DEF(STR, import_remote_sync_until),
+	DEF(BOOL, import_remote_notice),
+	DEF(STR, import_remote_notice_template),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -50,7 +61,82 @@ static const struct import_remote_config import_remote_config_defaults = {
 	.import_remote_allowed_networks = "",
 	.import_remote_allow_plaintext = FALSE,
 	.import_remote_ssl_min_protocol = "TLSv1.2",
+	.import_remote_source_host = "",
+	.import_remote_source_port = 0,
+	.import_remote_source_ssl = "imaps",
+	.import_remote_source_user = "",
+	.import_remote_source_password = "",
+	.import_remote_source_mode = "once",
+	.import_remote_sync_interval = 60*60,
+	.import_remote_sync_until = "",
+	.import_remote_notice = TRUE,
+	.import_remote_notice_template = "",
 };
+
+/* YYYY-MM-DD as the UTC midnight it begins with */
+static bool import_remote_config_parse_day(const char *str, time_t *time_r)
+{
+	struct tm tm;
+	unsigned int y, m, d;
+
+	if (strlen(str) != 10 || str[4] != '-' || str[7] != '-' ||
+	    str_to_uint(t_strndup(str, 4), &y) < 0 ||
+	    str_to_uint(t_strndup(str + 5, 2), &m) < 0 ||
+	    str_to_uint(str + 8, &d) < 0 ||
+	    y < 1970 || m < 1 || m > 12 || d < 1 || d > 31)
+		return FALSE;
+	i_zero(&tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	*time_r = utc_mktime(&tm);
+	return *time_r != (time_t)-1;
+}
+
+static bool
+import_remote_config_check_source(struct import_remote_config *set,
+				  const char **error_r)
+{
+	set->parsed_sync_until = 0;
+	if (strcmp(set->import_remote_source_ssl, "imaps") != 0 &&
+	    strcmp(set->import_remote_source_ssl, "ssl") != 0 &&
+	    strcmp(set->import_remote_source_ssl, "tls") != 0 &&
+	    strcmp(set->import_remote_source_ssl, "starttls") != 0 &&
+	    strcmp(set->import_remote_source_ssl, "none") != 0) {
+		*error_r = t_strdup_printf("import_remote_source_ssl: Invalid "
+			"value '%s': use imaps, starttls or none",
+			set->import_remote_source_ssl);
+		return FALSE;
+	}
+	if (strcmp(set->import_remote_source_mode, "once") != 0 &&
+	    strcmp(set->import_remote_source_mode, "sync") != 0) {
+		*error_r = t_strdup_printf("import_remote_source_mode: Invalid "
+			"value '%s': use once or sync",
+			set->import_remote_source_mode);
+		return FALSE;
+	}
+	if (set->import_remote_sync_until[0] != '\0' &&
+	    !import_remote_config_parse_day(set->import_remote_sync_until,
+					    &set->parsed_sync_until)) {
+		*error_r = t_strdup_printf("import_remote_sync_until: Invalid "
+			"date '%s': use YYYY-MM-DD",
+			set->import_remote_sync_until);
+		return FALSE;
+	}
+	if (strcmp(set->import_remote_source_mode, "sync") == 0 &&
+	    set->import_remote_source_host[0] != '\0' &&
+	    set->parsed_sync_until == 0) {
+		*error_r = "import_remote_source_mode = sync needs "
+			"import_remote_sync_until (the cut-over date)";
+		return FALSE;
+	}
+	if (set->import_remote_sync_interval == 0) {
+		*error_r = "import_remote_sync_interval: Invalid value 0: "
+			"use 1m or more";
+		return FALSE;
+	}
+	return TRUE;
+}
 
 static bool
 import_remote_config_check(void *_set, pool_t pool ATTR_UNUSED,
@@ -101,6 +187,8 @@ import_remote_config_check(void *_set, pool_t pool ATTR_UNUSED,
 	}
 	if (outbound_guard_init(set->import_remote_allowed_networks, &guard,
 				error_r) < 0)
+		return FALSE;
+	if (!import_remote_config_check_source(set, error_r))
 		return FALSE;
 	outbound_guard_deinit(&guard);
 	if (set->import_remote_notify_retry_interval == 0) {

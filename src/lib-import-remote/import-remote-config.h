@@ -12,6 +12,8 @@
    (struct import_remote_settings, elsewhere, is one import's options: the
    source server, the folders, the date filter.) */
 
+#include "net.h"
+
 struct event;
 struct mail_user;
 
@@ -56,6 +58,26 @@ struct import_remote_config {
 	/* the oldest TLS version a source may speak (whatever Dovecot's
 	   ssl_min_protocol allows its own clients) */
 	const char *import_remote_ssl_min_protocol;
+
+	/* automatic imports (the mail plugin), normally userdb fields: the
+	   user's old mailbox; an empty host means none */
+	const char *import_remote_source_host;
+	in_port_t import_remote_source_port;
+	const char *import_remote_source_ssl;
+	const char *import_remote_source_user;
+	const char *import_remote_source_password;
+	/* once: imported once; sync: again at most every sync_interval
+	   until sync_until (YYYY-MM-DD), new mail only */
+	const char *import_remote_source_mode;
+	unsigned int import_remote_sync_interval;
+	const char *import_remote_sync_until;
+	/* a message into the user's INBOX when the import ends, its text
+	   from this template file (empty: built in) */
+	bool import_remote_notice;
+	const char *import_remote_notice_template;
+
+	/* parsed */
+	time_t parsed_sync_until;
 };
 
 extern const struct setting_parser_info import_remote_config_setting_parser_info;
