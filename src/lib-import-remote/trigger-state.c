@@ -7,6 +7,7 @@
 #include "strescape.h"
 #include "safe-mkstemp.h"
 #include "write-full.h"
+#include "mail-user.h"
 #include "import-remote-compat.h"
 #include "trigger-state.h"
 
@@ -29,6 +30,15 @@ const char *trigger_state_name(enum trigger_state_kind state)
 {
 	i_assert(state < N_ELEMENTS(trigger_state_names));
 	return trigger_state_names[state];
+}
+
+const char *trigger_state_path(struct mail_user *user)
+{
+	const char *home;
+
+	if (mail_user_get_home(user, &home) <= 0)
+		return NULL;
+	return t_strconcat(home, "/"TRIGGER_STATE_FILE_NAME, NULL);
 }
 
 const char *trigger_source_key(const char *host, unsigned int port,

@@ -38,6 +38,10 @@ const char *trigger_source_key(const char *host, unsigned int port,
 
 const char *trigger_state_name(enum trigger_state_kind state);
 
+struct mail_user;
+/* The user's state file, NULL if the user has no home */
+const char *trigger_state_path(struct mail_user *user);
+
 /* Returns 1 and the state, 0 if there is none (no file, or not a valid
    one), -1 on error. */
 int trigger_state_read(const char *path, pool_t pool,

@@ -1,0 +1,144 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+/* The mail plugin (mail_plugins = import_remote): a user whose settings -
+   normally userdb fields - name their old mailbox (import_remote_source_*)
+   gets it imported at their first IMAP or POP3 login, queued exactly as
+   "doveadm import-remote start" does, once or (sync) again until a
+   cut-over date. A login is never delayed by it and never fails because of
+   it: what a login must know is in a state file in the user's home
+   (trigger-state.h); when the store has to be asked, that happens after
+   the login, and a failure is logged and tried again at a later login.
+
+   While the import runs, and after it, the user reads its state over IMAP
+   METADATA: /private/vendor/vendor.dovecot/import-remote on the server
+   (mailbox ""), JSON. */
+
+#include "lib.h"
+#include "ioloop.h"
+#include "module-context.h"
+#include "mail-user.h"
+#include "mail-storage-private.h"
+#include "mail-storage-hooks.h"
+#include "mailbox-attribute.h"
+#include "import-remote-config.h"
+#include "trigger-state.h"
+#include "trigger-queue.h"
+#include "import-remote-plugin.h"
+
+#define IMPORT_REMOTE_USER_CONTEXT(obj) \
+	MODULE_CONTEXT_REQUIRE(obj, import_remote_user_module)
+
+struct import_remote_user {
+	union mail_user_module_context module_ctx;
+	/* runs the store's part after the login */
+	struct timeout *to_queue;
+};
+
+const char *import_remote_plugin_version = DOVECOT_ABI_VERSION;
+
+static MODULE_CONTEXT_DEFINE_INIT(import_remote_user_module,
+				  &mail_user_module_register);
+
+static void import_remote_user_deinit(struct mail_user *user)
+{
+	struct import_remote_user *iuser = IMPORT_REMOTE_USER_CONTEXT(user);
+
+	timeout_remove(&iuser->to_queue);
+	iuser->module_ctx.super.deinit(user);
+}
+
+static void import_remote_queue(struct mail_user *user)
+{
+	struct import_remote_user *iuser = IMPORT_REMOTE_USER_CONTEXT(user);
+	const char *error;
+
+	timeout_remove(&iuser->to_queue);
+	if (trigger_queue(user, &error) < 0) {
+		e_error(user->event, "import-remote: Queueing the automatic "
+			"import failed (tried again at a later login): %s",
+			error);
+	}
+}
+
+static bool import_remote_service_is_login(const char *service)
+{
+	/* a user logging in, not mail delivered to them (lmtp, lda),
+	   indexing or an admin's doveadm */
+	return service != NULL &&
+		(strcmp(service, "imap") == 0 || strcmp(service, "pop3") == 0);
+}
+
+static void import_remote_mail_user_created(struct mail_user *user)
+{
+	struct mail_user_vfuncs *v = user->vlast;
+	struct import_remote_user *iuser;
+	const char *error;
+	int ret;
+
+	if (user->autocreated || user->session_restored ||
+	    !import_remote_service_is_login(user->service))
+		return;
+	ret = trigger_queue_needed(user, &error);
+	if (ret < 0) {
+		e_error(user->event, "import-remote: %s", error);
+		return;
+	}
+	if (ret == 0)
+		return;
+
+	iuser = p_new(user->pool, struct import_remote_user, 1);
+	iuser->module_ctx.super = *v;
+	user->vlast = &iuser->module_ctx.super;
+	v->deinit = import_remote_user_deinit;
+	MODULE_CONTEXT_SET(user, import_remote_user_module, iuser);
+	/* after the login has been answered */
+	iuser->to_queue = timeout_add_short(0, import_remote_queue, user);
+}
+
+static int
+import_remote_attribute_get(struct mailbox *box, const char *key ATTR_UNUSED,
+			    struct mail_attribute_value *value_r)
+{
+	struct mail_user *user = box->storage->user;
+	struct trigger_state state;
+	const char *path, *error;
+	int ret;
+
+	path = trigger_state_path(user);
+	if (path == NULL)
+		return 0;
+	ret = trigger_state_read(path, pool_datastack_create(), &state, &error);
+	if (ret < 0) {
+		mail_storage_set_critical(box->storage, "import-remote: %s",
+					  error);
+		return -1;
+	}
+	if (ret == 0)
+		return 0;
+	value_r->value = trigger_state_json(&state);
+	return 1;
+}
+
+static const struct mailbox_attribute_internal import_remote_iattr_status = {
+	.type = MAIL_ATTRIBUTE_TYPE_PRIVATE,
+	.key = MAILBOX_ATTRIBUTE_PREFIX_DOVECOT_PVT_SERVER
+		"vendor/vendor.dovecot/import-remote",
+	.rank = MAIL_ATTRIBUTE_INTERNAL_RANK_AUTHORITY,
+	.get = import_remote_attribute_get,
+};
+
+static struct mail_storage_hooks import_remote_mail_storage_hooks = {
+	.mail_user_created = import_remote_mail_user_created,
+};
+
+void import_remote_plugin_init(struct module *module)
+{
+	mail_storage_hooks_add(module, &import_remote_mail_storage_hooks);
+	mailbox_attribute_register_internal(&import_remote_iattr_status);
+}
+
+void import_remote_plugin_deinit(void)
+{
+	mailbox_attribute_unregister_internal(&import_remote_iattr_status);
+	mail_storage_hooks_remove(&import_remote_mail_storage_hooks);
+}
