@@ -13,6 +13,7 @@
 #include "import-run.h"
 #include "job-store.h"
 #include "job-secret.h"
+#include "trigger-job.h"
 #include "batch-store.h"
 #include "batch-notify.h"
 #include "job-runner.h"
@@ -54,6 +55,8 @@ struct job_runner_ctx {
 	   goes back to the queue; claim_lost: another worker took it over,
 	   nothing more may be written */
 	bool cancelled, paused, claim_lost, store_failed;
+	/* the automatic import (mail plugin) this job is, if any */
+	struct trigger_job *trigger;
 };
 
 /* The writes that matter (before a commit, the result): a store that is
@@ -328,6 +331,8 @@ static int job_runner_write(struct job_runner_ctx *ctx)
 		e_error(ctx->user->event, "import-remote: Job %llu: "
 			"updating the job store failed: %s", ctx->job->id, error);
 		ctx->store_failed = TRUE;
+	} else if (ret > 0 && ctx->progress != NULL) {
+		trigger_job_progress(ctx->trigger, ctx->job);
 	} else if (ret == 0) {
 		e_warning(ctx->user->event, "import-remote: Job %llu: another "
 			  "worker has taken the job over: stopping without "
@@ -545,6 +550,10 @@ static void job_runner_finish(struct job_runner_ctx *ctx,
 		/* not stored, or not ours any more: no result to tell */
 		return;
 	}
+	if (job->status != JOB_STATUS_QUEUED || retry) {
+		trigger_job_end(&ctx->trigger, ctx->store, ctx->set, job,
+				retry);
+	}
 	if (retry) {
 		e_info(ctx->user->event, "import-remote: Job %llu: %s: "
 		       "retry %u of %u at %s", job->id, job->error_code,
@@ -611,6 +620,7 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 		job->status = JOB_STATUS_RUNNING;
 		job_runner_read_quota(&ctx);
 		ctx.busy = TRUE;
+		ctx.trigger = trigger_job_begin(store, user, job);
 		(void)job_runner_write(&ctx);
 		/* a paused batch's (or a full storage's) job doesn't start */
 		if (!ctx.claim_lost)
@@ -632,6 +642,7 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 	}
 	job_runner_finish(&ctx, &error);
 	job_runner_heartbeat_stop(&ctx);
+	trigger_job_free(&ctx.trigger);
 	import_remote_config_free(&ctx.user_set);
 	pool_unref(&ctx.pool);
 	pool_unref(&pool);

@@ -11,7 +11,7 @@
 
 /* The schema this code writes. Each step in schema_steps[] takes the store
    from version i to i+1; open applies the missing ones. */
-#define JOB_STORE_SCHEMA_VERSION 17
+#define JOB_STORE_SCHEMA_VERSION 18
 
 /* lib-sql's driver list is per process: the first store opened sets it
    up (neither doveadm nor our worker has it otherwise), the last closed
@@ -188,6 +188,17 @@ static const char *job_store_schema_step(struct job_store *store,
 	case 16:
 		return "ALTER TABLE import_remote_jobs ADD COLUMN "
 			"retry_at BIGINT NOT NULL DEFAULT 0";
+	case 17:
+		/* automatic imports (trigger-store.h): a row per user and
+		   source */
+		return "CREATE TABLE IF NOT EXISTS import_remote_triggers ("
+			"username VARCHAR(255) NOT NULL, "
+			"source_key VARCHAR(64) NOT NULL, "
+			"job_id BIGINT NOT NULL DEFAULT 0, "
+			"claim VARCHAR(255) NOT NULL DEFAULT '', "
+			"claimed BIGINT NOT NULL DEFAULT 0, "
+			"completed BIGINT NOT NULL DEFAULT 0, "
+			"PRIMARY KEY (username, source_key))";
 	}
 	i_unreached();
 }

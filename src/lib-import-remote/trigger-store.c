@@ -106,15 +106,16 @@ int trigger_store_set_job(struct job_store *store, const char *username,
 }
 
 int trigger_store_find_job(struct job_store *store, pool_t pool,
-			   unsigned long long job_id, const char **username_r,
-			   const char **source_key_r, const char **error_r)
+			   unsigned long long job_id,
+			   const char **source_key_r, time_t *completed_r,
+			   const char **error_r)
 {
 	struct sql_statement *stmt;
 	struct sql_result *result;
 	int ret;
 
 	stmt = sql_statement_init(store->db,
-		"SELECT username, source_key FROM import_remote_triggers "
+		"SELECT source_key, completed FROM import_remote_triggers "
 		"WHERE job_id = ?");
 	sql_statement_bind_int64(stmt, 0, job_id);
 	result = sql_statement_query_s(&stmt);
@@ -122,8 +123,8 @@ int trigger_store_find_job(struct job_store *store, pool_t pool,
 	if (ret < 0)
 		*error_r = t_strdup(sql_result_get_error(result));
 	else if (ret > 0) {
-		*username_r = result_str(result, pool, 0);
-		*source_key_r = result_str(result, pool, 1);
+		*source_key_r = result_str(result, pool, 0);
+		*completed_r = result_num(result, 1);
 	}
 	sql_result_unref(result);
 	return ret;

@@ -33,11 +33,12 @@ int trigger_store_claim(struct job_store *store, const char *username,
 int trigger_store_set_job(struct job_store *store, const char *username,
 			  const char *source_key, const char *claim,
 			  unsigned long long job_id, const char **error_r);
-/* Which trigger's job is job_id? Returns 1 and the user and source key,
-   0 if none, -1. */
+/* Which trigger's job is job_id? Returns 1 and the source key and when a
+   job of it last completed (0: never), 0 if none, -1. */
 int trigger_store_find_job(struct job_store *store, pool_t pool,
-			   unsigned long long job_id, const char **username_r,
-			   const char **source_key_r, const char **error_r);
+			   unsigned long long job_id,
+			   const char **source_key_r, time_t *completed_r,
+			   const char **error_r);
 /* The row's job completed now */
 int trigger_store_completed(struct job_store *store, const char *username,
 			    const char *source_key, unsigned long long job_id,

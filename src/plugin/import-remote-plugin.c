@@ -39,11 +39,16 @@ const char *import_remote_plugin_version = DOVECOT_ABI_VERSION;
 static MODULE_CONTEXT_DEFINE_INIT(import_remote_user_module,
 				  &mail_user_module_register);
 
+static void import_remote_queue(struct mail_user *user);
+
 static void import_remote_user_deinit(struct mail_user *user)
 {
 	struct import_remote_user *iuser = IMPORT_REMOTE_USER_CONTEXT(user);
 
-	timeout_remove(&iuser->to_queue);
+	/* a session that ended at once (a POP3 client's LOGIN + QUIT):
+	   queued now */
+	if (iuser->to_queue != NULL)
+		import_remote_queue(user);
 	iuser->module_ctx.super.deinit(user);
 }
 

@@ -1,12 +1,12 @@
 # shellcheck shell=bash
-# Lets Dovecot load the freshly built plugin without installing it: doveadm
-# loads plugins only from its compiled-in module directory, so the scripts
-# that need the plugin (tests, demo, benchmarks) run in a private mount
-# namespace in which that directory is a tmpfs holding the system's
-# modules and the built plugin (on Dovecot 2.4 also the settings module
-# directory, with the built settings module). The system's module directory is never
-# written, and runs of different builds side by side do not see each
-# other's plugin. Needs root.
+# Lets Dovecot load the freshly built plugins without installing them:
+# Dovecot loads modules only from its compiled-in module directory, so the
+# scripts that need them (tests, demo, benchmarks) run in a private mount
+# namespace in which that directory is a tmpfs holding a copy of the
+# system's modules and the built ones (the doveadm plugin, the mail plugin
+# and, on Dovecot 2.4, the settings module). The system's module directory
+# is never written, and runs of different builds side by side do not see
+# each other's plugins. Needs root.
 #
 #   . tests/lib/built-plugin.sh
 #   ir_private_namespace "$0" "$@"     # first: re-executes the script once
@@ -26,19 +26,16 @@ ir_private_namespace() {
 		bash "$script" "$@"
 }
 
-# ir_overlay_dir DIR FILE... : DIR becomes a tmpfs holding its own .so
-# files and FILE...
+# ir_overlay_dir DIR : DIR becomes a tmpfs holding a copy of what it held
 ir_overlay_dir() {
 	local dir=$1 tmp
-	shift
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/import-remote-modules.XXXXXX")
-	cp -p "$dir"/*.so "$tmp"/ 2>/dev/null
+	cp -a "$dir"/. "$tmp"/
 	# a tmpfs lives as long as the namespace: nothing to clean up after
 	mount -t tmpfs -o mode=755 import-remote-modules "$dir" ||
 		{ rm -rf "$tmp"; return 1; }
-	cp -p "$tmp"/*.so "$dir"/ 2>/dev/null
+	cp -a "$tmp"/. "$dir"/
 	rm -rf "$tmp"
-	install -m 644 "$@" "$dir/"
 }
 
 ir_use_built_plugin() {
@@ -55,11 +52,16 @@ ir_use_built_plugin() {
 	libs=$builddir/src/.libs
 	[ -f "$libs/lib10_doveadm_import_remote_plugin.so" ] ||
 		{ echo "ir_use_built_plugin: the plugin is not built in $builddir" >&2; return 1; }
-	ir_overlay_dir "$dovecot_moduledir/doveadm" \
-		"$libs/lib10_doveadm_import_remote_plugin.so" || return 1
+	# the whole module dir (1.8 MB): the mail plugin goes in it, the
+	# doveadm plugin in doveadm/, the 2.4 settings module in settings/
+	ir_overlay_dir "$dovecot_moduledir" || return 1
+	install -m 644 "$libs/lib10_doveadm_import_remote_plugin.so" \
+		"$dovecot_moduledir/doveadm/" || return 1
+	install -m 644 "$libs/lib20_import_remote_plugin.so" \
+		"$dovecot_moduledir/" || return 1
 	# Dovecot 2.4: the settings module, for the config process
 	if [ -f "$libs/libimport_remote_settings.so" ]; then
-		ir_overlay_dir "$dovecot_moduledir/settings" \
-			"$libs/libimport_remote_settings.so" || return 1
+		install -m 644 "$libs/libimport_remote_settings.so" \
+			"$dovecot_moduledir/settings/" || return 1
 	fi
 }

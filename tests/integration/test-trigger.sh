@@ -1,0 +1,160 @@
+#!/bin/bash
+# Automatic imports (the mail plugin): a user whose userdb fields name
+# their old mailbox gets it imported at their first IMAP or POP3 login, one
+# job whatever the number of logins, run by the worker; the user finds a
+# notice in INBOX and reads the state over IMAP METADATA; once means once,
+# sync imports new mail until the cut-over date; a store that is down
+# never fails a login.
+set -u
+. "$(dirname "$0")/../lib/integration.sh"
+plan 28
+script_timeout 600
+WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
+CLIENT=$TOOLS/mailclient
+
+"$TOOLS/mkcorpus" -n 30 -s 41 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
+MANIFEST=$IR_WORK/corpus/manifest.json
+ir_source_start "$IR_WORK/corpus/Maildir" .
+JOBS=$IR_WORK/jobs
+mkdir -p "$JOBS"
+POP3_PORT=$(ir_free_port)
+listen=address
+ir_dovecot_24 && listen=listen
+IR_DEST_EXTRA_CONF="$(ir_conf_settings \
+	"import_remote_store = sqlite:$JOBS/jobs.db" \
+	"import_remote_key_file = $JOBS/key" \
+	"import_remote_notify_from = imports@example.test" \
+	"import_remote_allowed_networks = 127.0.0.0/8")
+protocols = imap pop3
+service pop3-login {
+  inet_listener pop3 {
+    $listen = 127.0.0.1
+    port = $POP3_PORT
+  }
+}"
+if ir_dovecot_24; then
+	IR_DEST_EXTRA_CONF="$IR_DEST_EXTRA_CONF
+mail_plugins {
+  import_remote = yes
+}
+mail_attribute {
+  dict file {
+    path = %{home}/dovecot-attributes
+  }
+}
+imap_metadata = yes"
+else
+	IR_DEST_EXTRA_CONF="$IR_DEST_EXTRA_CONF
+mail_plugins = \$mail_plugins import_remote
+protocol imap {
+  mail_plugins = \$mail_plugins import_remote
+  imap_metadata = yes
+}
+mail_attribute_dict = file:%h/dovecot-attributes"
+fi
+export IR_DEST_EXTRA_CONF
+ir_dest_start
+chown "$IR_OS_USER:" "$JOBS"
+
+SOURCE="userdb_import_remote_source_host=127.0.0.1 userdb_import_remote_source_port=$SRC_IMAPS_PORT userdb_import_remote_source_user=srcuser"
+# add_user USER EXTRA-FIELDS
+add_user() {
+	local h=$IR_WORK/dst/home/$1
+	mkdir -p "$h"; chown "$IR_OS_USER:" "$h"
+	echo "$1:{PLAIN}destpass:$IR_UID:$IR_GID::$h::$(ir_userdb_mail sdbox '~/sdbox') $2" >> "$IR_WORK/dst/passwd"
+}
+tomorrow=$(date -u -d tomorrow +%F)
+yesterday=$(date -u -d yesterday +%F)
+add_user t1 "$SOURCE userdb_import_remote_source_password=srcpass"
+add_user t2 "$SOURCE userdb_import_remote_source_password=srcpass"
+add_user t3 "$SOURCE userdb_import_remote_source_password=srcpass"
+add_user t4 "$SOURCE userdb_import_remote_source_password=wrong"
+add_user t5 "$SOURCE userdb_import_remote_source_password=srcpass userdb_import_remote_source_mode=sync userdb_import_remote_sync_interval=1s userdb_import_remote_sync_until=$tomorrow"
+add_user t7 "$SOURCE userdb_import_remote_source_password=srcpass userdb_import_remote_store=sqlite:/nonexistent/import-remote/jobs.db"
+add_user plain ""
+ir_stop_instance "$IR_WORK/dst"
+ir_start_instance "$DEST_CONF" "$IR_WORK/dst"
+ir_wait_port "$DEST_IMAP_PORT"
+
+jobs_of() { sqlite_value "$JOBS/jobs.db" "select count(*) from import_remote_jobs where username = ?" "$1"; }
+worker() { "$WORKER" -c "$DEST_CONF" -1 > "$OUT/worker.$1" 2>&1; echo $? > "$OUT/worker.$1.rc"; }
+login() { "$CLIENT" --port "$DEST_IMAP_PORT" --user "$@"; }
+
+# --- an IMAP login queues the import: one job ---
+login t1 login > "$OUT/t1-login" 2>&1
+check_eq "IMAP login: accepted" 0 "$?"
+check_eq "IMAP login: one job queued for the user" 1 "$(jobs_of t1)"
+check_eq "IMAP login: the job is for the userdb's source" "srcuser 127.0.0.1 $SRC_IMAPS_PORT queued" \
+	"$(sqlite_value "$JOBS/jobs.db" "select source_user || ' ' || source_host || ' ' || source_port || ' ' || status from import_remote_jobs where username = 't1'")"
+check "IMAP login: the password is stored encrypted" test "$(sqlite_value "$JOBS/jobs.db" "select source_password like 'v2:%' from import_remote_jobs where username = 't1'")" = 1
+check_not_contains "IMAP login: the password is not logged" "$IR_WORK/dst/log/dovecot.log" "srcpass"
+login plain login > /dev/null 2>&1
+check_eq "a user without a source: nothing queued" 0 "$(jobs_of plain)"
+
+# --- 50 logins at once: still one job ---
+login t2 --logins 50 login > "$OUT/t2-login" 2>&1
+check_eq "50 concurrent logins: all accepted" 0 "$?"
+check_eq "50 concurrent logins: one job" 1 "$(jobs_of t2)"
+
+# --- a POP3 login ---
+"$CLIENT" --port "$POP3_PORT" --user t3 --pop3 login > "$OUT/t3-login" 2>&1
+check_eq "POP3 login: accepted" 0 "$?"
+check_eq "POP3 login: one job" 1 "$(jobs_of t3)"
+
+# --- a store that is down fails no login ---
+login t7 login > "$OUT/t7-login" 2>&1
+check_eq "store down: the login is still accepted" 0 "$?"
+check_contains "store down: logged, to be tried again" "$IR_WORK/dst/log/dovecot.log" \
+	"Queueing the automatic import failed (tried again at a later login)"
+
+# --- the worker runs them; the user finds a notice and the state ---
+login t4 login > /dev/null 2>&1
+worker w1
+check_eq "worker: exits 0" 0 "$(cat "$OUT/worker.w1.rc")"
+check_eq "the job completes" completed \
+	"$(sqlite_value "$JOBS/jobs.db" "select status from import_remote_jobs where username = 't1'")"
+"$CLIENT" --port "$DEST_IMAP_PORT" --user t1 search "has been imported" > "$OUT/t1-notice"
+imported=$(sqlite_value "$JOBS/jobs.db" "select imported from import_remote_jobs where username = 't1'")
+check_contains "notice: completed, with the count" "$OUT/t1-notice" "Messages imported: ${imported:-none}"
+check_eq "notice: exactly one" 1 "$(grep -c '^--$' "$OUT/t1-notice")"
+# the notice is the one message the source didn't have
+doveadm -c "$DEST_CONF" expunge -u t1 mailbox INBOX subject "has been imported"
+check "the mailbox equals the source" verify t1 trig-t1-v --map "Sent Items=Sent"
+"$CLIENT" --port "$DEST_IMAP_PORT" --user t4 search "failed" > "$OUT/t4-notice"
+check_contains "failure notice: the catalogue's title" "$OUT/t4-notice" "Authentication failed"
+check_contains "failure notice: the hint" "$OUT/t4-notice" "What to do: "
+check_not_contains "failure notice: no password" "$OUT/t4-notice" "wrong"
+
+# --- the state over IMAP METADATA: the user's own, nobody else's ---
+"$CLIENT" --port "$DEST_IMAP_PORT" --user t1 metadata /private/vendor/vendor.dovecot/import-remote > "$OUT/t1-meta" 2>&1
+check_contains "METADATA: the user reads the state" "$OUT/t1-meta" '"state":"completed"'
+check_contains "METADATA: with the counts" "$OUT/t1-meta" "\"imported\":${imported:-none}"
+"$CLIENT" --port "$DEST_IMAP_PORT" --user plain metadata /private/vendor/vendor.dovecot/import-remote > "$OUT/plain-meta" 2>&1
+check_eq "METADATA: another user doesn't see it (no entry)" 3 "$?"
+
+# --- once: never again ---
+login t1 login > /dev/null 2>&1
+check_eq "once: a later login queues nothing" 1 "$(jobs_of t1)"
+
+# --- sync: new mail comes over until the cut-over date ---
+login t5 login > /dev/null 2>&1
+worker w2
+check_eq "sync: the first import completes" completed \
+	"$(sqlite_value "$JOBS/jobs.db" "select status from import_remote_jobs where username = 't5' order by id desc limit 1")"
+new=$IR_WORK/src/home/srcuser/Maildir/new/$(date +%s).sync.host:2,
+printf 'From: a@example.org\r\nSubject: arrived later\r\nMessage-ID: <later@example.org>\r\n\r\nnew mail\r\n' > "$new"
+chown "$IR_OS_USER:" "$new"
+sleep 2
+login t5 login > /dev/null 2>&1
+check_eq "sync: a login after the interval queues the next run" 2 "$(jobs_of t5)"
+worker w3
+"$CLIENT" --port "$DEST_IMAP_PORT" --user t5 search "arrived later" > "$OUT/t5-new"
+check_eq "sync: the new mail came over" 1 "$(grep -c '^--$' "$OUT/t5-new")"
+sed -i "/^t5:/s/sync_until=$tomorrow/sync_until=$yesterday/" "$IR_WORK/dst/passwd"
+ir_stop_instance "$IR_WORK/dst"
+ir_start_instance "$DEST_CONF" "$IR_WORK/dst"
+ir_wait_port "$DEST_IMAP_PORT"
+sleep 2
+login t5 login > /dev/null 2>&1
+check_eq "sync: after the cut-over date no more runs" 2 "$(jobs_of t5)"
+exit 0
