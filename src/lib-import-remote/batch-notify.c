@@ -212,7 +212,12 @@ int batch_notify(struct event *event, struct job_store *store,
 	i_zero(&msg);
 	msg.batch_id = batch_id;
 	msg.event = batch_event_name(batch_event);
-	if (batch.notify[0] != '\0') {
+	if (batch.notify[0] != '\0' &&
+	    !batch_store_notify_is_authentic(store, &batch)) {
+		e_error(event, "import-remote: Batch %llu: its notify address "
+			"was changed in the store, not by batch create: no "
+			"email", batch_id);
+	} else if (batch.notify[0] != '\0') {
 		from = import_remote_config_str(set->import_remote_notify_from);
 		if (from == NULL)
 			from = t_strconcat("postmaster@", my_hostname, NULL);

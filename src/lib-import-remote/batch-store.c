@@ -5,11 +5,13 @@
 #include "ioloop.h"
 #include "sql-api.h"
 #include "job-store-private.h"
+#include "secret-box.h"
 #include "batch-store.h"
 
 #define BATCH_COLUMNS \
 	"id, created, updated, state, pause_reason, storage_limit, notify, " \
-	"notified_completed, notified_half_failed"
+	"notified_completed, notified_half_failed, notify_mac"
+#define BATCH_NOTIFY_MAC_PURPOSE "import-remote batch notify address"
 
 static const char *const batch_status_names[BATCH_STATUS_COUNT] = {
 	[BATCH_STATUS_IN_PROGRESS] = "in_progress",
@@ -97,6 +99,16 @@ static int batch_state_parse(const char *name, enum batch_state *state_r)
 	return -1;
 }
 
+bool batch_store_notify_is_authentic(struct job_store *store,
+				     const struct batch *batch)
+{
+	const unsigned char *key = job_store_get_key(store);
+	const char *mac_parts[] = { batch->notify, NULL };
+
+	return key != NULL && secret_box_mac_verify(key,
+		BATCH_NOTIFY_MAC_PURPOSE, mac_parts, batch->notify_mac);
+}
+
 int batch_store_create(struct job_store *store, const struct batch *batch,
 		       const ARRAY_TYPE(job) *jobs,
 		       unsigned long long *id_r, const char **error_r)
@@ -105,19 +117,27 @@ int batch_store_create(struct job_store *store, const struct batch *batch,
 	struct sql_statement *stmt;
 	const struct job *job;
 	const char *token = job_store_new_token();
+	const char *notify = batch->notify == NULL ? "" : batch->notify;
+	const unsigned char *key = job_store_get_key(store);
+	const char *mac_parts[] = { notify, NULL };
 
+	if (key == NULL) {
+		*error_r = "No key to authenticate the batch's notify address";
+		return -1;
+	}
 	trans = sql_transaction_begin(store->db);
 	stmt = sql_statement_init(store->db,
 		"INSERT INTO import_remote_batches (token, created, updated, "
 		"state, pause_reason, storage_limit, notify, "
-		"notified_completed, notified_half_failed) "
-		"VALUES (?, ?, ?, 'active', '', ?, ?, 0, 0)");
+		"notified_completed, notified_half_failed, notify_mac) "
+		"VALUES (?, ?, ?, 'active', '', ?, ?, 0, 0, ?)");
 	sql_statement_bind_str(stmt, 0, token);
 	sql_statement_bind_int64(stmt, 1, ioloop_time);
 	sql_statement_bind_int64(stmt, 2, ioloop_time);
 	sql_statement_bind_int64(stmt, 3, batch->storage_limit);
-	sql_statement_bind_str(stmt, 4, batch->notify == NULL ? "" :
-			       batch->notify);
+	sql_statement_bind_str(stmt, 4, notify);
+	sql_statement_bind_str(stmt, 5, secret_box_mac(key,
+		BATCH_NOTIFY_MAC_PURPOSE, mac_parts));
 	sql_update_stmt(trans, &stmt);
 	array_foreach(jobs, job) {
 		job_store_add_job(store, trans, job, job_store_new_token(),
@@ -186,6 +206,7 @@ static int batch_store_query(struct job_store *store,
 		batch.notify = result_str(result, pool, 6);
 		batch.notified_completed = result_num(result, 7) != 0;
 		batch.notified_half_failed = result_num(result, 8) != 0;
+		batch.notify_mac = result_str(result, pool, 9);
 		array_push_back(batches, &batch);
 	}
 	if (ret < 0 && *error_r == NULL)

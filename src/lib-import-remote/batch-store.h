@@ -38,8 +38,9 @@ struct batch {
 	const char *pause_reason;
 	/* the plan size (bytes) its users share, 0 if none */
 	unsigned long long storage_limit;
-	/* where notifications go, "" for nowhere */
-	const char *notify;
+	/* where notifications go, "" for nowhere, and its authenticator
+	   (batch_store_notify_is_authentic()) */
+	const char *notify, *notify_mac;
 	/* each notification is sent once per occurrence */
 	bool notified_completed, notified_half_failed;
 
@@ -63,8 +64,13 @@ enum batch_status batch_get_status(const struct batch *batch);
 /* More than half of its jobs have failed */
 bool batch_is_half_failed(const struct batch *batch);
 
+/* Was the notify address set by one with the key (batch create), and not
+   changed in the store since? */
+bool batch_store_notify_is_authentic(struct job_store *store,
+				     const struct batch *batch);
 /* Store a batch and queue its jobs, in one transaction: all or nothing.
-   jobs' batch_id is ignored. */
+   jobs' batch_id is ignored. Needs the store's key (its notify address is
+   authenticated). */
 int batch_store_create(struct job_store *store, const struct batch *batch,
 		       const ARRAY_TYPE(job) *jobs,
 		       unsigned long long *id_r, const char **error_r);

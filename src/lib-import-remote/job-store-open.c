@@ -83,6 +83,8 @@ int job_store_open_config(const struct import_remote_config *set,
 	   now, by the first one with the key */
 	if (ret == 0 && job_secret_upgrade(*store_r, key_r, error_r) < 0)
 		ret = -1;
+	if (ret == 0)
+		job_store_set_key(*store_r, key_r);
 	if (ret < 0)
 		job_store_close(store_r);
 	return ret;

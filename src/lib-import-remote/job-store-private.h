@@ -2,6 +2,7 @@
 #define JOB_STORE_PRIVATE_H
 
 #include "job-store.h"
+#include "secret-box.h"
 
 /* Shared by job-store.c and batch-store.c: the store's tables live in one
    database, one schema. */
@@ -22,6 +23,11 @@ struct sql_transaction_context;
 
 struct job_store {
 	struct sql_db *db;
+	/* the key file's key, when the opener loaded it
+	   (job_store_set_key()): what the store holds of notifications is
+	   authenticated with it */
+	unsigned char key[SECRET_BOX_KEY_LEN];
+	bool have_key;
 	bool pgsql;
 	unsigned int schema_version;
 };

@@ -4,6 +4,7 @@
 #include "array.h"
 #include "str.h"
 #include "guid.h"
+#include "safe-memset.h"
 #include "ioloop.h"
 #include "sql-api.h"
 #include "import-remote-compat.h"
@@ -11,7 +12,7 @@
 
 /* The schema this code writes. Each step in schema_steps[] takes the store
    from version i to i+1; open applies the missing ones. */
-#define JOB_STORE_SCHEMA_VERSION 18
+#define JOB_STORE_SCHEMA_VERSION 20
 
 /* lib-sql's driver list is per process: the first store opened sets it
    up (neither doveadm nor our worker has it otherwise), the last closed
@@ -199,6 +200,15 @@ static const char *job_store_schema_step(struct job_store *store,
 			"claimed BIGINT NOT NULL DEFAULT 0, "
 			"completed BIGINT NOT NULL DEFAULT 0, "
 			"PRIMARY KEY (username, source_key))";
+	case 18:
+		/* notifications authenticated with the key file: whoever
+		   can write the store can't make the deliverer send or sign
+		   a text of their own (notify-outbox.c) */
+		return "ALTER TABLE import_remote_notifications ADD COLUMN "
+			"mac VARCHAR(64) NOT NULL DEFAULT ''";
+	case 19:
+		return "ALTER TABLE import_remote_batches ADD COLUMN "
+			"notify_mac VARCHAR(64) NOT NULL DEFAULT ''";
 	}
 	i_unreached();
 }
@@ -353,12 +363,24 @@ void job_store_close(struct job_store **_store)
 	struct job_store *store = *_store;
 
 	*_store = NULL;
+	safe_memset(store->key, 0, sizeof(store->key));
 	if (store->db != NULL) {
 		sql_disconnect(store->db);
 		sql_unref(&store->db);
 	}
 	job_store_drivers_unref();
 	i_free(store);
+}
+
+void job_store_set_key(struct job_store *store, const unsigned char *key)
+{
+	memcpy(store->key, key, sizeof(store->key));
+	store->have_key = TRUE;
+}
+
+const unsigned char *job_store_get_key(struct job_store *store)
+{
+	return store->have_key ? store->key : NULL;
 }
 
 unsigned int job_store_get_schema_version(struct job_store *store)

@@ -78,6 +78,10 @@ int job_store_open(const char *driver, const char *connect_string,
 		   struct event *event_parent, struct job_store **store_r,
 		   const char **error_r);
 void job_store_close(struct job_store **store);
+/* The key file's key (secret-box.h), which authenticates what the store
+   holds of notifications; NULL until job_store_set_key() */
+void job_store_set_key(struct job_store *store, const unsigned char *key);
+const unsigned char *job_store_get_key(struct job_store *store);
 /* Schema version the store is at */
 unsigned int job_store_get_schema_version(struct job_store *store);
 

@@ -4,11 +4,13 @@
 #include "array.h"
 #include "ioloop.h"
 #include "sql-api.h"
+#include "secret-box.h"
 #include "job-store-private.h"
 #include "notify-outbox.h"
 
 #define NOTIFY_COLUMNS \
-	"id, batch_id, event, channel, sender, recipient, payload, attempts"
+	"id, batch_id, event, channel, sender, recipient, payload, attempts, mac"
+#define NOTIFY_MAC_PURPOSE "import-remote notification"
 /* the longest a retry waits */
 #define NOTIFY_OUTBOX_MAX_DELAY_SECS (6*60*60)
 
@@ -17,19 +19,49 @@ static const char *notify_channel_name(enum notify_channel channel)
 	return channel == NOTIFY_CHANNEL_EMAIL ? "email" : "webhook";
 }
 
+/* what the deliverer will send, where, as what: all of it authenticated */
+static const char *
+notify_outbox_mac(const unsigned char *key, const struct notify_message *msg)
+{
+	const char *parts[] = {
+		notify_channel_name(msg->channel),
+		msg->sender == NULL ? "" : msg->sender,
+		msg->recipient, msg->payload, NULL
+	};
+	return secret_box_mac(key, NOTIFY_MAC_PURPOSE, parts);
+}
+
+bool notify_outbox_verify(struct job_store *store,
+			  const struct notify_message *msg)
+{
+	const unsigned char *key = job_store_get_key(store);
+	const char *parts[] = {
+		notify_channel_name(msg->channel), msg->sender,
+		msg->recipient, msg->payload, NULL
+	};
+
+	return key != NULL && secret_box_mac_verify(key, NOTIFY_MAC_PURPOSE,
+						     parts, msg->mac);
+}
+
 int notify_outbox_add(struct job_store *store,
 		      const struct notify_message *msg, const char **error_r)
 {
 	struct sql_transaction_context *trans;
 	struct sql_statement *stmt;
+	const unsigned char *key = job_store_get_key(store);
 
+	if (key == NULL) {
+		*error_r = "No key to authenticate the notification with";
+		return -1;
+	}
 	trans = sql_transaction_begin(store->db);
 	stmt = sql_statement_init(store->db,
 		"INSERT INTO import_remote_notifications (batch_id, event, "
 		"channel, sender, recipient, payload, state, created, "
 		"next_attempt, attempts, claimed_by, claimed_at, finished, "
-		"last_error) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, 0, '', "
-		"0, 0, '')");
+		"last_error, mac) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, 0, "
+		"'', 0, 0, '', ?)");
 	sql_statement_bind_int64(stmt, 0, msg->batch_id);
 	sql_statement_bind_str(stmt, 1, msg->event);
 	sql_statement_bind_str(stmt, 2, notify_channel_name(msg->channel));
@@ -38,6 +70,7 @@ int notify_outbox_add(struct job_store *store,
 	sql_statement_bind_str(stmt, 5, msg->payload);
 	sql_statement_bind_int64(stmt, 6, ioloop_time);
 	sql_statement_bind_int64(stmt, 7, ioloop_time);
+	sql_statement_bind_str(stmt, 8, notify_outbox_mac(key, msg));
 	sql_update_stmt(trans, &stmt);
 	return job_store_commit(store, &trans, error_r);
 }
@@ -116,6 +149,7 @@ int notify_outbox_claim(struct job_store *store, pool_t pool,
 		msg.recipient = result_str(result, pool, 5);
 		msg.payload = result_str(result, pool, 6);
 		msg.attempts = result_num(result, 7);
+		msg.mac = result_str(result, pool, 8);
 		array_push_back(msgs, &msg);
 	}
 	if (ret < 0)
@@ -126,7 +160,8 @@ int notify_outbox_claim(struct job_store *store, pool_t pool,
 
 int notify_outbox_finish(struct job_store *store,
 			 const struct notify_message *msg, const char *error,
-			 unsigned int retry_secs, const char **error_r)
+			 unsigned int retry_secs, bool give_up,
+			 const char **error_r)
 {
 	struct sql_statement *stmt;
 	unsigned int attempts = msg->attempts + 1;
@@ -135,7 +170,7 @@ int notify_outbox_finish(struct job_store *store,
 
 	if (error == NULL)
 		state = "sent";
-	else if (attempts >= NOTIFY_OUTBOX_MAX_ATTEMPTS)
+	else if (attempts >= NOTIFY_OUTBOX_MAX_ATTEMPTS || give_up)
 		state = "failed";
 	else
 		state = "pending";

@@ -28,6 +28,8 @@ struct notify_message {
 	/* email: the message; webhook: the JSON body */
 	const char *payload;
 	unsigned int attempts;
+	/* their authenticator (notify_outbox_verify()) */
+	const char *mac;
 };
 ARRAY_DEFINE_TYPE(notify_message, struct notify_message);
 
@@ -36,8 +38,15 @@ struct notify_outbox_counts {
 	unsigned int sent, pending, failed;
 };
 
+/* Queue it, authenticated with the store's key (job_store_set_key()):
+   without one it fails. */
 int notify_outbox_add(struct job_store *store,
 		      const struct notify_message *msg, const char **error_r);
+/* Was it queued by one with the key, unchanged since? (Whoever can write
+   the store but not read the key can't make the deliverer send or sign a
+   text of their own.) */
+bool notify_outbox_verify(struct job_store *store,
+			  const struct notify_message *msg);
 /* Rows due now. Returns their number, or -1. */
 int notify_outbox_count_due(struct job_store *store, const char **error_r);
 /* Claim up to max due rows for this deliverer. Returns 0, or -1. */
@@ -45,11 +54,12 @@ int notify_outbox_claim(struct job_store *store, pool_t pool,
 			const char *deliverer, unsigned int max,
 			ARRAY_TYPE(notify_message) *msgs, const char **error_r);
 /* After a delivery attempt: sent, or (error != NULL) retried after
-   retry_secs * 2^(attempts-1) until the attempts run out. Returns 0, or
-   -1. */
+   retry_secs * 2^(attempts-1) until the attempts run out, or given up at
+   once (give_up). Returns 0, or -1. */
 int notify_outbox_finish(struct job_store *store,
 			 const struct notify_message *msg, const char *error,
-			 unsigned int retry_secs, const char **error_r);
+			 unsigned int retry_secs, bool give_up,
+			 const char **error_r);
 
 /* Count a batch's notifications by state. Returns 0, or -1. */
 int notify_outbox_count_batch(struct job_store *store,

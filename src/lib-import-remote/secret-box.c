@@ -9,6 +9,8 @@
 #include "safe-memset.h"
 #include "write-full.h"
 #include "safe-mkstemp.h"
+#include "hmac.h"
+#include "sha2.h"
 #include "secret-box.h"
 
 #include <fcntl.h>
@@ -240,4 +242,32 @@ int secret_box_decrypt_v1(const unsigned char key[SECRET_BOX_KEY_LEN],
 {
 	return secret_box_open(key, secret, SECRET_BOX_PREFIX_V1, NULL, pool,
 			       plaintext_r, error_r);
+}
+
+const char *secret_box_mac(const unsigned char key[SECRET_BOX_KEY_LEN],
+			   const char *purpose, const char *const *parts)
+{
+	unsigned char digest[SHA256_RESULTLEN];
+	struct hmac_context ctx;
+	const char *len;
+
+	hmac_init(&ctx, key, SECRET_BOX_KEY_LEN, &hash_method_sha256);
+	hmac_update(&ctx, purpose, strlen(purpose) + 1);
+	for (; *parts != NULL; parts++) {
+		len = t_strdup_printf("%zu:", strlen(*parts));
+		hmac_update(&ctx, len, strlen(len));
+		hmac_update(&ctx, *parts, strlen(*parts));
+	}
+	hmac_final(&ctx, digest);
+	return binary_to_hex(digest, sizeof(digest));
+}
+
+bool secret_box_mac_verify(const unsigned char key[SECRET_BOX_KEY_LEN],
+			   const char *purpose, const char *const *parts,
+			   const char *mac)
+{
+	const char *expected = secret_box_mac(key, purpose, parts);
+
+	return strlen(mac) == strlen(expected) &&
+		mem_equals_timing_safe(mac, expected, strlen(expected));
 }

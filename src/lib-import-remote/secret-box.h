@@ -30,6 +30,16 @@ const char *secret_box_encrypt(const unsigned char key[SECRET_BOX_KEY_LEN],
 int secret_box_decrypt(const unsigned char key[SECRET_BOX_KEY_LEN],
 		       const char *secret, const char *context, pool_t pool,
 		       const char **plaintext_r, const char **error_r);
+/* An authenticator of parts (each with its length) for purpose, under the
+   key: hex HMAC-SHA256. What the store holds beside it can't be changed by
+   whoever can write the store but not read the key. */
+const char *secret_box_mac(const unsigned char key[SECRET_BOX_KEY_LEN],
+			   const char *purpose, const char *const *parts);
+/* mac == secret_box_mac(...), in constant time */
+bool secret_box_mac_verify(const unsigned char key[SECRET_BOX_KEY_LEN],
+			   const char *purpose, const char *const *parts,
+			   const char *mac);
+
 /* TRUE if secret is a v1 value (no context), to be converted with
    secret_box_decrypt_v1() + secret_box_encrypt() */
 bool secret_box_is_v1(const char *secret);

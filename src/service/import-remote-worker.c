@@ -106,6 +106,7 @@ static void worker_run_job(struct job *job)
    once more when the pipe closes (the worker ended), then exits. */
 static void ATTR_NORETURN worker_deliverer_main(int fd)
 {
+	unsigned char child_key[SECRET_BOX_KEY_LEN];
 	struct job_store *child_store = NULL;
 	const char *error;
 	char buf[64];
@@ -117,9 +118,10 @@ static void ATTR_NORETURN worker_deliverer_main(int fd)
 		ret = read(fd, buf, sizeof(buf));
 		if (ret < 0 && errno == EINTR)
 			continue;
+		/* with the key: it authenticates what it delivers */
 		if (child_store == NULL &&
 		    job_store_open_config(&store_set, NULL, 0, &child_store,
-					  NULL, &error) < 0) {
+					  child_key, &error) < 0) {
 			i_error("import-remote: Notifications: %s", error);
 			_exit(1);
 		}

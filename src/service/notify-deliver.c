@@ -146,6 +146,29 @@ static int notify_deliver_webhook(const struct notify_message *msg,
 	return 0;
 }
 
+/* Queued by one with the key, unchanged since, and a webhook call to the
+   configured URL only: whoever can write the store can't make this send
+   or sign a text of their own, or send it elsewhere. */
+static bool
+notify_deliver_is_authentic(struct job_store *store,
+			    const struct notify_message *msg,
+			    const struct import_remote_config *set,
+			    const char **error_r)
+{
+	if (!notify_outbox_verify(store, msg)) {
+		*error_r = "Not authentic: changed in the store, or queued "
+			"without the key file's key; not sent";
+		return FALSE;
+	}
+	if (msg->channel == NOTIFY_CHANNEL_WEBHOOK &&
+	    strcmp(msg->recipient, set->import_remote_webhook_url) != 0) {
+		*error_r = "The webhook URL is not import_remote_webhook_url "
+			"(any more); not sent";
+		return FALSE;
+	}
+	return TRUE;
+}
+
 int notify_deliver_due(struct job_store *store, const char *deliverer,
 		       const struct import_remote_config *set,
 		       struct event *event)
@@ -172,9 +195,19 @@ int notify_deliver_due(struct job_store *store, const char *deliverer,
 		}
 		claimed = array_count(&msgs);
 		array_foreach(&msgs, msg) T_BEGIN {
-			ret = msg->channel == NOTIFY_CHANNEL_EMAIL ?
-				notify_deliver_email(msg, set, event, &error) :
-				notify_deliver_webhook(msg, set, &error);
+			bool give_up = FALSE;
+
+			if (!notify_deliver_is_authentic(store, msg, set,
+							 &error)) {
+				/* never sent, however often tried */
+				give_up = TRUE;
+				ret = -1;
+			} else if (msg->channel == NOTIFY_CHANNEL_EMAIL) {
+				ret = notify_deliver_email(msg, set, event,
+							   &error);
+			} else {
+				ret = notify_deliver_webhook(msg, set, &error);
+			}
 			if (ret == 0) {
 				delivered++;
 				e_info(event, "import-remote: Batch %llu: %s "
@@ -186,14 +219,14 @@ int notify_deliver_due(struct job_store *store, const char *deliverer,
 				e_error(event, "import-remote: Batch %llu: %s "
 					"notification: %s%s", msg->batch_id,
 					msg->event, error,
-					msg->attempts + 1 >=
+					give_up || msg->attempts + 1 >=
 					NOTIFY_OUTBOX_MAX_ATTEMPTS ?
 					" (giving up)" : " (will retry)");
 			}
 			if (notify_outbox_finish(store, msg,
 						 ret == 0 ? NULL : error,
 						 set->import_remote_notify_retry_interval,
-						 &store_error) < 0) {
+						 give_up, &store_error) < 0) {
 				e_error(event, "import-remote: Storing a notification's "
 					"result failed: %s", store_error);
 			}

@@ -4,7 +4,7 @@
 # reaches that job's host), a key file others may read is refused.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 21
+plan 29
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 20 -s 31 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -142,14 +142,50 @@ tls12_port=$(head -1 "$IR_WORK/tls12.port")
 import sd tls12 --port "$tls12_port"
 check_eq "TLS 1.2 source, default minimum: the handshake succeeds (login refused)" auth_failed \
 	"$(flow_field "$OUT/tls12.out" error)"
-TLS_OPTS=()
-ir_set_opt TLS_OPTS import_remote_ssl_min_protocol=TLSv1.3
-DOVEADM_OPTS=("${TLS_OPTS[@]}")
+STORE_OPTS=("${DOVEADM_OPTS[@]}")
+ir_set_opt DOVEADM_OPTS import_remote_ssl_min_protocol=TLSv1.3
 import sd tls13 --port "$tls12_port"
-DOVEADM_OPTS=()
+DOVEADM_OPTS=("${STORE_OPTS[@]}")
 check_eq "import_remote_ssl_min_protocol=TLSv1.3: a TLS 1.2 source is refused" "78 tls_failed" \
 	"$(rc tls13) $(flow_field "$OUT/tls13.out" error)"
 check_contains "import_remote_ssl_min_protocol=TLSv1.3: says it was the protocol version" \
 	"$OUT/tls13.out" "protocol"
 kill "$TLS12_PID" 2>/dev/null
+# --- the store can't make the deliverer send or sign a text of its own ---
+MAILS=$IR_WORK/mails
+HOOKS=$IR_WORK/hooks
+mkdir -p "$MAILS" "$HOOKS"
+"$TOOLS/smtpsink" "$MAILS" > "$IR_WORK/smtpsink.port" &
+SMTP_PID=$!
+"$TOOLS/httpsink" "$HOOKS" > "$IR_WORK/httpsink.port" &
+HTTP_PID=$!
+trap 'kill $CAPTURE_PID $SMTP_PID $HTTP_PID 2>/dev/null; ir_cleanup' EXIT
+for i in $(seq 1 50); do [ -s "$IR_WORK/smtpsink.port" ] && [ -s "$IR_WORK/httpsink.port" ] && break; sleep 0.1; done
+HOOK_URL=http://127.0.0.1:$(head -1 "$IR_WORK/httpsink.port")/hook
+NOTIFY_OPTS=()
+ir_set_opt NOTIFY_OPTS "import_remote_submission_host=127.0.0.1:$(head -1 "$IR_WORK/smtpsink.port")" \
+	"import_remote_webhook_url=$HOOK_URL" import_remote_notify_retry_interval=1s
+printf 'source_email,source_password,destination_user\nsrcuser,wrong,md\n' > "$IR_WORK/bn.csv"
+adm import-remote batch create --csv "$IR_WORK/bn.csv" --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
+	--notify admin@example.test > "$OUT/bn.out" 2>&1
+bn=$(flow_field "$OUT/bn.out" batch)
+# whoever can write the store sends the summary elsewhere ...
+sql "update import_remote_batches set notify = 'evil@example.net' where id = ${bn:-0}" > /dev/null
+"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" "${NOTIFY_OPTS[@]}" -1 > "$OUT/worker.bn" 2>&1
+check_eq "changed notify address: the worker exits 0" 0 "$?"
+check_contains "changed notify address: no email, and says why" "$OUT/worker.bn" \
+	"its notify address was changed in the store, not by batch create: no email"
+check_eq "changed notify address: nothing reached the SMTP server" 0 "$(ls "$MAILS" | grep -c '\.eml$')"
+# (two events: more than half failed, and completed with errors)
+check_eq "changed notify address: the webhook calls still went out" 2 "$(ls "$HOOKS" | grep -c '\.json$')"
+# ... or writes a notification of their own, or changes one
+sql "insert into import_remote_notifications (batch_id, event, channel, sender, recipient, payload, state, created, next_attempt, attempts, claimed_by, claimed_at, finished, last_error, mac) values (${bn:-0}, 'completed', 'webhook', '', '$HOOK_URL', '{\"forged\":1}', 'pending', 0, 0, 0, '', 0, 0, '', '')" > /dev/null
+sql "insert into import_remote_notifications (batch_id, event, channel, sender, recipient, payload, state, created, next_attempt, attempts, claimed_by, claimed_at, finished, last_error, mac) select batch_id, event, channel, sender, recipient, '{\"changed\":1}', 'pending', 0, 0, 0, '', 0, 0, '', mac from import_remote_notifications where channel = 'webhook' and batch_id = ${bn:-0} and state = 'sent' limit 1" > /dev/null
+"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" "${NOTIFY_OPTS[@]}" -1 > "$OUT/worker.forged" 2>&1
+check_eq "forged notifications: the worker exits 0" 0 "$?"
+check_eq "forged notifications: neither was sent (signed)" 2 "$(ls "$HOOKS" | grep -c '\.json$')"
+check_eq "forged notifications: both refused as not authentic" 2 \
+	"$(grep -c 'Not authentic: changed in the store' "$OUT/worker.forged")"
+check_eq "forged notifications: given up at once, not retried" 2 \
+	"$(sql "select count(*) from import_remote_notifications where state = 'failed' and attempts = 1")"
 exit 0

@@ -6,6 +6,7 @@
 #include "sleep.h"
 #include "unlink-directory.h"
 #include "test-common.h"
+#include "secret-box.h"
 #include "job-store.h"
 #include "batch-store.h"
 #include "notify-outbox.h"
@@ -17,6 +18,7 @@
 #define SLOTS 4
 
 static const char *db_driver, *db_connect;
+static const unsigned char test_key[SECRET_BOX_KEY_LEN] = { 1, 2, 3 };
 
 static struct job_store *store_open(void)
 {
@@ -25,6 +27,9 @@ static struct job_store *store_open(void)
 
 	if (job_store_open(db_driver, db_connect, NULL, &store, &error) < 0)
 		i_fatal("job_store_open() failed: %s", error);
+	/* what the openers with a key file have: notifications and batch
+	   notify addresses are authenticated with it */
+	job_store_set_key(store, test_key);
 	return store;
 }
 
@@ -54,10 +59,10 @@ static void test_job_store_schema(void)
 
 	test_begin("job store: schema created and kept");
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 18);
+	test_assert(job_store_get_schema_version(store) == 20);
 	job_store_close(&store);
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 18);
+	test_assert(job_store_get_schema_version(store) == 20);
 	job_store_close(&store);
 	test_end();
 }
@@ -489,8 +494,9 @@ static void test_notify_outbox(void)
 	struct job_store *store;
 	pool_t pool = pool_alloconly_create("test outbox", 4096);
 	ARRAY_TYPE(notify_message) msgs, msgs2;
+	static const unsigned char other_key[SECRET_BOX_KEY_LEN] = { 9 };
 	const struct notify_message *claimed;
-	struct notify_message msg;
+	struct notify_message msg, claimed_copy;
 	const char *error;
 	unsigned int i;
 
@@ -523,20 +529,32 @@ static void test_notify_outbox(void)
 		test_assert_strcmp(claimed->payload, "Subject: x\n\nbody\n");
 		test_assert(claimed->batch_id == 7 && claimed->attempts == 0);
 		test_assert(notify_outbox_count_due(store, &error) == 0);
+		/* queued with the key, unchanged: authentic; changed or
+		   under another key: not */
+		test_assert(notify_outbox_verify(store, claimed));
+		claimed_copy = *claimed;
+		claimed_copy.payload = "Subject: y\n\nbody\n";
+		test_assert(!notify_outbox_verify(store, &claimed_copy));
+		claimed_copy = *claimed;
+		claimed_copy.recipient = "evil@example.net";
+		test_assert(!notify_outbox_verify(store, &claimed_copy));
+		job_store_set_key(store, other_key);
+		test_assert(!notify_outbox_verify(store, claimed));
+		job_store_set_key(store, test_key);
 		/* sent: gone */
-		test_assert(notify_outbox_finish(store, claimed, NULL, 100,
+		test_assert(notify_outbox_finish(store, claimed, NULL, 100, FALSE,
 						 &error) == 0);
 		/* failed: due again only after the delay */
 		claimed = array_front(&msgs2);
 		test_assert(claimed->channel == NOTIFY_CHANNEL_WEBHOOK);
 		test_assert(notify_outbox_finish(store, claimed, "HTTP 500",
-						 100, &error) == 0);
+						 100, FALSE, &error) == 0);
 		test_assert(notify_outbox_count_due(store, &error) == 0);
 		/* the test can't wait 100 s: a retry delay of 0 makes it due
 		   at once; attempts are counted and after the last one it is
 		   given up */
 		test_assert(notify_outbox_finish(store, claimed, "HTTP 500",
-						 0, &error) == 0);
+						 0, FALSE, &error) == 0);
 		for (i = 1; i < NOTIFY_OUTBOX_MAX_ATTEMPTS; i++) {
 			array_clear(&msgs2);
 			test_assert_idx(notify_outbox_claim(store, pool, "d2", 10,
@@ -547,7 +565,7 @@ static void test_notify_outbox(void)
 			claimed = array_front(&msgs2);
 			test_assert_idx(claimed->attempts == i, i);
 			test_assert(notify_outbox_finish(store, claimed, "down",
-							 0, &error) == 0);
+							 0, FALSE, &error) == 0);
 		}
 		test_assert(notify_outbox_count_due(store, &error) == 0);
 	}
