@@ -603,7 +603,7 @@ int job_store_list_user(struct job_store *store, pool_t pool,
 
 int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 		    unsigned int stale_secs, unsigned int slots,
-		    struct job *job_r, const char **error_r)
+		    time_t due_by, struct job *job_r, const char **error_r)
 {
 	struct sql_transaction_context *trans;
 	struct sql_statement *stmt;
@@ -652,7 +652,7 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 	sql_statement_bind_int64(stmt, 1, ioloop_time);
 	sql_statement_bind_int64(stmt, 2, ioloop_time);
 	sql_statement_bind_int64(stmt, 3, ioloop_time - stale_secs);
-	sql_statement_bind_int64(stmt, 4, ioloop_time);
+	sql_statement_bind_int64(stmt, 4, due_by);
 	sql_statement_bind_int64(stmt, 5, ioloop_time - stale_secs);
 	sql_statement_bind_int64(stmt, 6, ioloop_time - stale_secs);
 	sql_statement_bind_int64(stmt, 7, ioloop_time - stale_secs);

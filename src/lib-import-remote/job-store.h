@@ -99,14 +99,16 @@ int job_store_list_user(struct job_store *store, pool_t pool,
 			const char **error_r);
 /* Claim the oldest queued job whose user has no live job, if fewer than
    slots jobs are live in the whole store: it becomes Preparing with this
-   worker. A job waiting for a retry is claimable from its retry_at on. A
+   worker. A job waiting for a retry is claimable once its retry_at is at
+   or before due_by (the caller's pass start: a job failing during a pass
+   is not retried within that pass). A
    live job not updated for stale_secs (its worker died, or stopped
    beating) is claimable again: the import resumes safely. Each claim
    has a token of its own (job->worker = job->claim = "worker/guid").
    Returns 1 and the job, 0 if none, -1. */
 int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 		    unsigned int stale_secs, unsigned int slots,
-		    struct job *job_r, const char **error_r);
+		    time_t due_by, struct job *job_r, const char **error_r);
 /* Write the job's status, counters, quota usage, worker, error and retry
    (and the time: a live job's updates are its heartbeat), fenced by
    job->claim: only while the job's worker is still that. The password is

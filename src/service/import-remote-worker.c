@@ -172,22 +172,27 @@ static void worker_notify_drain(void)
 	notify_pid = 0;
 }
 
-/* Run claimable jobs until there are none. Returns how many ran. */
+/* Run claimable jobs until there are none. Returns how many ran. A
+   retry falling due during the pass waits for the next one: a failing
+   job is never retried back to back however long the pass. */
 static unsigned int worker_run_queue(void)
 {
 	struct job job;
 	const char *error;
 	unsigned int count = 0;
+	time_t pass_start;
 	pool_t pool;
 	int ret;
 
 	pool = pool_alloconly_create("import job", 2048);
+	io_loop_time_refresh();
+	pass_start = ioloop_time;
 	for (;;) {
 		io_loop_time_refresh();
 		p_clear(pool);
 		ret = job_store_claim(store, pool, worker_name, takeover_secs,
 				      worker_set->import_remote_workers,
-				      &job, &error);
+				      pass_start, &job, &error);
 		if (ret < 0) {
 			i_error("import-remote: Claiming a job failed: %s", error);
 			break;

@@ -93,19 +93,19 @@ static void test_job_store_slots(void)
 	d1 = create_job(store, "dave");
 	e1 = create_job(store, "erin");
 	f1 = create_job(store, "frank");
-	test_assert(job_store_claim(store, pool, "w1", 60, 2, &job, &error) == 1);
+	test_assert(job_store_claim(store, pool, "w1", 60, 2, ioloop_time, &job, &error) == 1);
 	test_assert(job.id == d1);
-	test_assert(job_store_claim(store, pool, "w2", 60, 2, &job, &error) == 1);
+	test_assert(job_store_claim(store, pool, "w2", 60, 2, ioloop_time, &job, &error) == 1);
 	test_assert(job.id == e1);
 	/* both slots taken: frank waits */
-	test_assert(job_store_claim(store, pool, "w3", 60, 2, &job, &error) == 0);
-	test_assert(job_store_claim(store, pool, "w3", 60, 3, &job, &error) == 1);
+	test_assert(job_store_claim(store, pool, "w3", 60, 2, ioloop_time, &job, &error) == 0);
+	test_assert(job_store_claim(store, pool, "w3", 60, 3, ioloop_time, &job, &error) == 1);
 	test_assert(job.id == f1);
 	/* a slot frees when its job ends */
 	g1 = create_job(store, "gina");
-	test_assert(job_store_claim(store, pool, "w4", 60, 3, &job, &error) == 0);
+	test_assert(job_store_claim(store, pool, "w4", 60, 3, ioloop_time, &job, &error) == 0);
 	finish_job(store, pool, d1);
-	test_assert(job_store_claim(store, pool, "w4", 60, 3, &job, &error) == 1);
+	test_assert(job_store_claim(store, pool, "w4", 60, 3, ioloop_time, &job, &error) == 1);
 	test_assert(job.id == g1);
 	finish_job(store, pool, e1);
 	finish_job(store, pool, f1);
@@ -138,12 +138,12 @@ static void test_job_store_claims(void)
 	test_assert(job_store_get(store, pool, 999999, &job, &error) == 0);
 
 	/* oldest first; alice's second job waits for her first */
-	test_assert(job_store_claim(store, pool, "w1", 60, SLOTS, &job, &error) == 1);
+	test_assert(job_store_claim(store, pool, "w1", 60, SLOTS, ioloop_time, &job, &error) == 1);
 	test_assert(job.id == a1 && job.status == JOB_STATUS_PREPARING);
 	test_assert(strncmp(job.worker, "w1/", 3) == 0);
-	test_assert(job_store_claim(store, pool, "w2", 60, SLOTS, &job, &error) == 1);
+	test_assert(job_store_claim(store, pool, "w2", 60, SLOTS, ioloop_time, &job, &error) == 1);
 	test_assert(job.id == b1);
-	test_assert(job_store_claim(store, pool, "w3", 60, SLOTS, &job, &error) == 0);
+	test_assert(job_store_claim(store, pool, "w3", 60, SLOTS, ioloop_time, &job, &error) == 0);
 
 	/* a1 finishes: a2 can go */
 	test_assert(job_store_get(store, pool, a1, &job, &error) == 1);
@@ -153,9 +153,9 @@ static void test_job_store_claims(void)
 	test_assert(job_store_update(store, &job, &error) == 1);
 	test_assert(job_store_get(store, pool, a1, &job, &error) == 1);
 	test_assert(job.status == JOB_STATUS_COMPLETED && job.imported == 42);
-	test_assert(job_store_claim(store, pool, "w3", 60, SLOTS, &job, &error) == 1);
+	test_assert(job_store_claim(store, pool, "w3", 60, SLOTS, ioloop_time, &job, &error) == 1);
 	test_assert(job.id == a2);
-	test_assert(job_store_claim(store, pool, "w4", 60, SLOTS, &job, &error) == 0);
+	test_assert(job_store_claim(store, pool, "w4", 60, SLOTS, ioloop_time, &job, &error) == 0);
 
 	/* the password is kept while the job lives, erased at its end */
 	test_assert(job_store_get(store, pool, a2, &job, &error) == 1);
@@ -187,16 +187,16 @@ static void test_job_store_stale_and_cancel(void)
 	store = store_open();
 	c1 = create_job(store, "carol");
 	c2 = create_job(store, "carol");
-	test_assert(job_store_claim(store, pool, "w1", 60, SLOTS, &job, &error) == 1);
+	test_assert(job_store_claim(store, pool, "w1", 60, SLOTS, ioloop_time, &job, &error) == 1);
 	test_assert(job.id == c1);
 	/* not stale yet: nothing for carol */
-	test_assert(job_store_claim(store, pool, "w2", 60, SLOTS, &job, &error) == 0);
+	test_assert(job_store_claim(store, pool, "w2", 60, SLOTS, ioloop_time, &job, &error) == 0);
 	/* w1 has not updated the job for a second, which with stale_secs=0
 	   is stale (so are the earlier test's jobs: they come first, being
 	   older) */
 	i_sleep_msecs(1100);
 	io_loop_time_refresh();
-	while (job_store_claim(store, pool, "w2", 0, SLOTS, &job, &error) == 1 &&
+	while (job_store_claim(store, pool, "w2", 0, SLOTS, ioloop_time, &job, &error) == 1 &&
 	       job.id != c1) ;
 	test_assert(job.id == c1 && strncmp(job.worker, "w2/", 3) == 0);
 
@@ -227,7 +227,7 @@ static void test_job_store_fence(void)
 	store = store_open();
 	id = create_job(store, "fiona");
 	/* older tests' live jobs may be claimable too */
-	while (job_store_claim(store, pool, "w1", 60, 100, &job, &error) == 1 &&
+	while (job_store_claim(store, pool, "w1", 60, 100, ioloop_time, &job, &error) == 1 &&
 	       job.id != id) ;
 	test_assert(job.id == id && strcmp(job.claim, job.worker) == 0);
 	job.status = JOB_STATUS_RUNNING;
@@ -238,7 +238,7 @@ static void test_job_store_fence(void)
 	/* w1 stops beating: w2 takes the job over */
 	i_sleep_msecs(1100);
 	io_loop_time_refresh();
-	while (job_store_claim(store, pool, "w2", 0, 100, &job, &error) == 1 &&
+	while (job_store_claim(store, pool, "w2", 0, 100, ioloop_time, &job, &error) == 1 &&
 	       job.id != id) ;
 	test_assert(job.id == id && strncmp(job.worker, "w2/", 3) == 0);
 
@@ -274,7 +274,7 @@ static void test_job_store_retry_at(void)
 	test_begin("job store: a retry waits for its time");
 	store = store_open();
 	id = create_job(store, "gus");
-	while (job_store_claim(store, pool, "w1", 3600, 100, &job, &error) == 1 &&
+	while (job_store_claim(store, pool, "w1", 3600, 100, ioloop_time, &job, &error) == 1 &&
 	       job.id != id) ;
 	test_assert(job.id == id && job.retry_count == 0 && job.retry_at == 0);
 	/* what the runner does after a transient error */
@@ -291,10 +291,11 @@ static void test_job_store_retry_at(void)
 	test_assert_strcmp(job.error_code, "connect_timeout");
 	/* the password stays for the retry */
 	test_assert_strcmp(job.source_password, "v1:secret");
-	test_assert(job_store_claim(store, pool, "w2", 3600, 100, &job, &error) == 0);
-	i_sleep_msecs(2100);
-	io_loop_time_refresh();
-	test_assert(job_store_claim(store, pool, "w2", 3600, 100, &job, &error) == 1);
+	/* due_by is the caller's "now" (its pass start) */
+	test_assert(job_store_claim(store, pool, "w2", 3600, 100,
+				    ioloop_time + 1, &job, &error) == 0);
+	test_assert(job_store_claim(store, pool, "w2", 3600, 100,
+				    ioloop_time + 2, &job, &error) == 1);
 	test_assert(job.id == id && job.retry_count == 1);
 	job.status = JOB_STATUS_COMPLETED;
 	job.error_code = "";
@@ -312,7 +313,7 @@ claim_batch_job(struct job_store *store, pool_t pool,
 	const char *error;
 
 	/* jobs of the earlier tests may still be claimable: skip them */
-	while (job_store_claim(store, pool, "wb", 3600, 100, &job, &error) == 1) {
+	while (job_store_claim(store, pool, "wb", 3600, 100, ioloop_time, &job, &error) == 1) {
 		if (job.batch_id == batch_id)
 			return job.id;
 		test_assert(job.batch_id == 0);
