@@ -7,9 +7,6 @@
 #include "time-util.h"
 #include "sleep.h"
 #include "sha1.h"
-#include "imap-arg.h"
-#include "imap-date.h"
-#include "imap-util.h"
 #include "mail-namespace.h"
 #include "mail-storage.h"
 #include "mail-user.h"
@@ -18,7 +15,9 @@
 #include "message-saver.h"
 #include "dedup-index.h"
 #include "import-checkpoint.h"
-#include "import-run-private.h"
+#include "folder-plan.h"
+#include "folder-import.h"
+#include "import-run-context.h"
 
 #include <time.h>
 
@@ -120,114 +119,61 @@ static bool folder_import_date_filter(struct folder_import_ctx *ctx)
 	return ctx->run->since != 0 || ctx->run->before != 0;
 }
 
-/* --- parsing replies --- */
-
-static void
-import_msg_parse_flags(struct import_chunk *chunk, struct import_msg *msg,
-		       const struct imap_arg *flags)
-{
-	ARRAY_TYPE(const_string) keywords;
-	const char *flag;
-
-	p_array_init(&keywords, chunk->pool, 4);
-	for (; flags->type != IMAP_ARG_EOL; flags++) {
-		if (!imap_arg_get_atom(flags, &flag))
-			continue;
-		if (flag[0] == '\\')
-			msg->flags |= imap_parse_system_flag(flag);
-		else {
-			flag = p_strdup(chunk->pool, flag);
-			array_push_back(&keywords, &flag);
-		}
-	}
-	msg->flags &= IMPORT_MAIL_FLAGS_MASK;
-	if (array_count(&keywords) > 0) {
-		array_append_zero(&keywords);
-		msg->keywords = array_front(&keywords);
-	}
-}
+/* --- replies --- */
 
 static struct import_msg *
 folder_import_find_uid(struct import_chunk *chunk, uint32_t uid);
 
-/* "BODY[HEADER.FIELDS (MESSAGE-ID)] value": the section is an atom, a list
-   and an atom "]" before the value. Returns how many args it took. */
-static unsigned int
-folder_import_header_fields(const struct imap_arg *args, const char **msgid_r)
+static const char *const *
+import_chunk_keywords(struct import_chunk *chunk, const char *const *keywords)
 {
-	const char *value;
-
-	*msgid_r = NULL;
-	if (args[0].type == IMAP_ARG_EOL || !imap_arg_atom_equals(&args[1], "]") ||
-	    args[2].type == IMAP_ARG_EOL)
-		return 0;
-	if (imap_arg_get_nstring(&args[2], &value) && value != NULL) {
-		*msgid_r = dedup_message_id_from_header(
-			(const unsigned char *)value, args[2].str_len);
-	}
-	return 3;
+	if (keywords == NULL)
+		return NULL;
+	return (const char *const *)p_strarray_dup(chunk->pool, keywords);
 }
 
+/* A message of the list being fetched (ctx->next), or a header sent as a
+   quoted string for one of the current chunk */
 static void
 folder_import_handle_fetch(struct folder_import_ctx *ctx, uint32_t seq,
-			   const struct imap_arg *list)
+			   const struct imap_reply_fetch *fetch)
 {
 	struct import_msg msg, *old;
-	const struct imap_arg *flags;
-	const char *key, *value, *msgid = NULL;
-	bool have_uid = FALSE, have_size = FALSE;
-	unsigned int i;
+	const char *msgid = NULL;
 
-	i_zero(&msg);
-	msg.seq = seq;
-	msg.received_date = (time_t)-1;
-	for (i = 0; list[i].type != IMAP_ARG_EOL &&
-		    list[i+1].type != IMAP_ARG_EOL; i += 2) {
-		if (!imap_arg_get_atom(&list[i], &key))
-			return;
-		if (strcasecmp(key, "UID") == 0) {
-			if (imap_arg_get_atom(&list[i+1], &value) &&
-			    str_to_uint32(value, &msg.uid) == 0 && msg.uid > 0)
-				have_uid = TRUE;
-		} else if (strcasecmp(key, "RFC822.SIZE") == 0) {
-			if (imap_arg_get_atom(&list[i+1], &value) &&
-			    str_to_uoff(value, &msg.size) == 0)
-				have_size = TRUE;
-		} else if (strcasecmp(key, "INTERNALDATE") == 0) {
-			if (!imap_arg_get_astring(&list[i+1], &value) ||
-			    !imap_parse_datetime(value, &msg.received_date,
-						 &msg.received_tz))
-				msg.received_date = (time_t)-1;
-		} else if (strcasecmp(key, "FLAGS") == 0) {
-			if (imap_arg_get_list(&list[i+1], &flags))
-				import_msg_parse_flags(ctx->next, &msg, flags);
-		} else if (strcasecmp(key, "BODY[HEADER.FIELDS") == 0) {
-			unsigned int n = folder_import_header_fields(&list[i+1],
-								     &msgid);
-			if (n == 0)
-				return;
-			i += n - 1;
-		} else if (strcasecmp(key, "BODY[HEADER]") == 0) {
-			/* a header sent as a quoted string, not a literal */
-			if (have_uid && imap_arg_get_string(&list[i+1], &value) &&
-			    (old = folder_import_find_uid(ctx->current,
-							  msg.uid)) != NULL &&
-			    old->key == NULL) {
-				unsigned char hash[SHA1_RESULTLEN];
+	if (fetch->have_header && fetch->uid != 0 &&
+	    (old = folder_import_find_uid(ctx->current, fetch->uid)) != NULL &&
+	    old->key == NULL) {
+		/* a header sent as a quoted string, not a literal */
+		unsigned char hash[SHA1_RESULTLEN];
 
-				sha1_init(&ctx->hdr_hash);
-				dedup_header_hash_more(&ctx->hdr_hash, value,
-						       list[i+1].str_len);
-				sha1_result(&ctx->hdr_hash, hash);
-				old->key = p_strdup(ctx->current->pool,
-					dedup_key_header_hash(hash, old->size));
-			}
-		}
+		sha1_init(&ctx->hdr_hash);
+		dedup_header_hash_more(&ctx->hdr_hash, fetch->header,
+				       fetch->header_size);
+		sha1_result(&ctx->hdr_hash, hash);
+		old->key = p_strdup(ctx->current->pool,
+				    dedup_key_header_hash(hash, old->size));
 	}
 	/* only the message list FETCH has both; body and header FETCHes and
 	   flag change notifications don't carry RFC822.SIZE */
-	if (!have_uid || !have_size)
+	if (fetch->uid == 0 || !fetch->have_size)
 		return;
+
+	i_zero(&msg);
+	msg.seq = seq;
+	msg.uid = fetch->uid;
+	msg.size = fetch->size;
+	msg.received_date = (time_t)-1;
+	if (fetch->have_internaldate) {
+		msg.received_date = fetch->internaldate;
+		msg.received_tz = fetch->internaldate_tz_offset;
+	}
+	msg.flags = fetch->flags & IMPORT_MAIL_FLAGS_MASK;
+	msg.keywords = import_chunk_keywords(ctx->next, fetch->keywords);
+	if (fetch->header_fields != NULL) {
+		msgid = dedup_message_id_from_header(fetch->header_fields,
+						     fetch->header_fields_size);
+	}
 	if (msgid != NULL) {
 		msg.key = p_strdup(ctx->next->pool,
 				   dedup_key_message_id(msgid, msg.size));
@@ -236,44 +182,45 @@ folder_import_handle_fetch(struct folder_import_ctx *ctx, uint32_t seq,
 }
 
 static int
-folder_import_untagged(uint32_t num, const char *name,
-		       const struct imap_arg *args, void *context)
+folder_import_untagged(const struct imap_reply *reply, void *context)
 {
 	struct folder_import_ctx *ctx = context;
-	const struct imap_arg *list;
-	const char *text, *atom;
-	uint32_t seq;
+	unsigned int i;
 
-	if (strcasecmp(name, "EXISTS") == 0) {
-		ctx->exists = num;
-	} else if (strcasecmp(name, "OK") == 0) {
-		text = imap_source_args_text(args);
-		if (strncasecmp(text, "[UIDVALIDITY ", 13) == 0 &&
-		    str_to_uint32(t_strcut(text + 13, ']'),
-				  &ctx->uidvalidity) < 0)
-			ctx->uidvalidity = 0;
-		else if (strncasecmp(text, "[UIDNEXT ", 9) == 0 &&
-			 str_to_uint32(t_strcut(text + 9, ']'),
-				       &ctx->uidnext) < 0)
-			ctx->uidnext = 0;
-	} else if (strcasecmp(name, "FETCH") == 0) {
-		if (imap_arg_get_list(&args[0], &list))
-			folder_import_handle_fetch(ctx, num, list);
-	} else if (strcasecmp(name, "SEARCH") == 0) {
-		for (; args->type != IMAP_ARG_EOL; args++) {
-			if (imap_arg_get_atom(args, &atom) &&
-			    str_to_uint32(atom, &seq) == 0)
-				array_push_back(&ctx->next->matches, &seq);
+	switch (reply->type) {
+	case IMAP_REPLY_EXISTS:
+		ctx->exists = reply->num;
+		break;
+	case IMAP_REPLY_RESP:
+		if (strcmp(reply->resp.state, "OK") != 0)
+			break;
+		if (strcmp(reply->resp.code, "UIDVALIDITY") == 0) {
+			if (str_to_uint32(reply->resp.code_arg,
+					  &ctx->uidvalidity) < 0)
+				ctx->uidvalidity = 0;
+		} else if (strcmp(reply->resp.code, "UIDNEXT") == 0) {
+			if (str_to_uint32(reply->resp.code_arg,
+					  &ctx->uidnext) < 0)
+				ctx->uidnext = 0;
 		}
-	} else if (strcasecmp(name, "ESEARCH") == 0) {
-		/* (TAG "x") MIN n */
-		for (; args->type != IMAP_ARG_EOL &&
-		       args[1].type != IMAP_ARG_EOL; args++) {
-			if (imap_arg_atom_equals(&args[0], "MIN") &&
-			    imap_arg_get_atom(&args[1], &atom) &&
-			    str_to_uint32(atom, &ctx->min_seq) == 0)
-				ctx->have_min_seq = TRUE;
+		break;
+	case IMAP_REPLY_FETCH:
+		folder_import_handle_fetch(ctx, reply->num, &reply->fetch);
+		break;
+	case IMAP_REPLY_SEARCH:
+		for (i = 0; i < reply->search.count; i++) {
+			array_push_back(&ctx->next->matches,
+					&reply->search.numbers[i]);
 		}
+		break;
+	case IMAP_REPLY_ESEARCH:
+		if (reply->esearch.have_min) {
+			ctx->min_seq = reply->esearch.min;
+			ctx->have_min_seq = TRUE;
+		}
+		break;
+	default:
+		break;
 	}
 	return 0;
 }
@@ -299,22 +246,11 @@ folder_import_find_uid(struct import_chunk *chunk, uint32_t uid)
 						      import_msg_uid_cmp);
 }
 
-/* The UID given before the literal of a FETCH reply, or 0 */
-static uint32_t fetch_args_get_uid(const struct imap_arg *list,
-				   unsigned int count)
+static struct import_msg *
+folder_import_find_seq(struct import_chunk *chunk, uint32_t seq)
 {
-	const char *key, *value;
-	uint32_t uid;
-	unsigned int i;
-
-	for (i = 0; i + 1 < count; i += 2) {
-		if (imap_arg_get_atom(&list[i], &key) &&
-		    strcasecmp(key, "UID") == 0 &&
-		    imap_arg_get_atom(&list[i+1], &value) &&
-		    str_to_uint32(value, &uid) == 0)
-			return uid;
-	}
-	return 0;
+	return import_remote_array_bsearch_modifiable(&chunk->msgs, &seq,
+						      import_msg_seq_cmp);
 }
 
 /* --- literals: bodies (saved) and headers (hashed) --- */
@@ -351,7 +287,9 @@ folder_import_save_body(struct folder_import_ctx *ctx, struct import_msg *msg,
 				 folder_import_wait_input, ctx->src, &error);
 	i_stream_unref(&input);
 	if (ret == 0) {
-		imap_source_set_error(ctx->src, IMPORT_REMOTE_ERROR_SOURCE_ERROR,
+		/* a stall timeout is the session's own error */
+		import_run_ctx_source_failed(run);
+		import_run_ctx_set_error(run, IMPORT_REMOTE_ERROR_SOURCE_ERROR,
 			t_strdup_printf("Server disconnected in the middle of "
 					"message UID %u in %s", msg->uid,
 					ctx->entry->display_name));
@@ -360,7 +298,7 @@ folder_import_save_body(struct folder_import_ctx *ctx, struct import_msg *msg,
 	if (ret < 0) {
 		/* stop everything: the rest of the literal is left unread,
 		   so the connection can't be used any more either */
-		imap_source_set_error(ctx->src, error.code, error.detail);
+		import_run_ctx_set_error(run, error.code, error.detail);
 		return -1;
 	}
 	msg->saved = TRUE;
@@ -369,7 +307,7 @@ folder_import_save_body(struct folder_import_ctx *ctx, struct import_msg *msg,
 	run->progress->msgs_done++;
 	run->progress->bytes_done += size;
 	run->progress->bytes_imported += size;
-	if (!import_run_progress(run, FALSE))
+	if (!import_run_ctx_progress(run, FALSE))
 		return -1;
 	return 1;
 }
@@ -399,47 +337,36 @@ folder_import_hash_header(struct folder_import_ctx *ctx, struct import_msg *msg,
 }
 
 static int
-folder_import_literal(uint32_t num, const char *name,
-		      const struct imap_arg *args, uoff_t size, void *context)
+folder_import_literal(const struct imap_reply_fetch_literal *lit, void *context)
 {
 	struct folder_import_ctx *ctx = context;
 	struct import_msg *msg;
-	const struct imap_arg *list;
-	const char *key;
-	unsigned int count;
-	uint32_t uid;
 	bool body;
 
-	if (strcasecmp(name, "FETCH") != 0 ||
-	    !imap_arg_get_list(&args[0], &list))
-		return 0;
-	/* the literal is the last argument; its key comes just before */
-	for (count = 0; list[count].type != IMAP_ARG_EOL; count++) ;
-	if (count < 2 || !imap_arg_get_atom(&list[count-2], &key))
-		return 0;
-	if (strcasecmp(key, "BODY[]") == 0)
+	switch (lit->section) {
+	case IMAP_FETCH_SECTION_BODY:
 		body = TRUE;
-	else if (strcasecmp(key, "BODY[HEADER]") == 0)
+		break;
+	case IMAP_FETCH_SECTION_HEADER:
 		body = FALSE;
-	else
+		break;
+	default:
 		return 0;
-
-	uid = fetch_args_get_uid(list, count - 2);
-	if (uid != 0)
-		msg = folder_import_find_uid(ctx->current, uid);
+	}
+	if (lit->uid != 0)
+		msg = folder_import_find_uid(ctx->current, lit->uid);
 	else {
 		/* UID comes after the literal on some servers */
-		msg = import_remote_array_bsearch_modifiable(
-			&ctx->current->msgs, &num, import_msg_seq_cmp);
+		msg = folder_import_find_seq(ctx->current, lit->seq);
 	}
 	if (msg == NULL || (body && (msg->saved ||
 				     msg->action != IMPORT_MSG_IMPORT)) ||
 	    (!body && msg->key != NULL)) {
 		/* not asked for (or twice): throw it away */
-		return imap_source_skip_literal(ctx->src, size) < 0 ? -1 : 1;
+		return imap_source_skip_literal(ctx->src, lit->size) < 0 ? -1 : 1;
 	}
-	return body ? folder_import_save_body(ctx, msg, size) :
-		folder_import_hash_header(ctx, msg, size);
+	return body ? folder_import_save_body(ctx, msg, lit->size) :
+		folder_import_hash_header(ctx, msg, lit->size);
 }
 
 /* --- sending commands --- */
@@ -509,7 +436,7 @@ folder_import_check_reply(struct folder_import_ctx *ctx, const char *what,
 {
 	if (reply->state == IMAP_SOURCE_REPLY_OK)
 		return 0;
-	imap_source_set_error(ctx->src, imap_source_reply_classify(reply),
+	import_run_ctx_set_error(ctx->run, imap_source_reply_classify(reply),
 		t_strdup_printf("%s of folder %s failed: %s", what,
 				ctx->entry->display_name, reply->text));
 	return -1;
@@ -562,7 +489,7 @@ static int folder_import_fetch_bodies(struct folder_import_ctx *ctx)
 		if (throttled == NULL)
 			return 0;
 		if (attempt >= set->throttle_retries) {
-			imap_source_set_error(ctx->src,
+			import_run_ctx_set_error(ctx->run,
 				IMPORT_REMOTE_ERROR_THROTTLED,
 				t_strdup_printf("Fetching messages of folder %s "
 					"failed after %u retries: %s",
@@ -648,7 +575,7 @@ static void folder_import_decide(struct folder_import_ctx *ctx)
 		}
 		progress->msgs_done++;
 	}
-	import_run_check_quota(ctx->run);
+	import_run_ctx_check_quota(ctx->run);
 }
 
 /* A crash can leave a message in the destination without its flags: sdbox
@@ -707,7 +634,7 @@ static int folder_import_add_missing_flags(struct folder_import_ctx *ctx)
 	mail_free(&mail);
 	ret = mailbox_transaction_commit(&trans);
 	if (ret < 0) {
-		imap_source_set_error(ctx->src, IMPORT_REMOTE_ERROR_DEST_ERROR,
+		import_run_ctx_set_error(ctx->run, IMPORT_REMOTE_ERROR_DEST_ERROR,
 			t_strdup_printf("Updating flags in %s failed: %s",
 				ctx->result->dest_name,
 				mailbox_get_last_internal_error(ctx->box, NULL)));
@@ -754,7 +681,7 @@ static int folder_import_chunk_done(struct folder_import_ctx *ctx)
 	}
 	i_zero(&error);
 	if (message_saver_commit(ctx->saver, &error) < 0) {
-		imap_source_set_error(ctx->src, error.code, error.detail);
+		import_run_ctx_set_error(ctx->run, error.code, error.detail);
 		return -1;
 	}
 	if (run->checkpoint != NULL && last_uid > ctx->done_uid &&
@@ -763,7 +690,7 @@ static int folder_import_chunk_done(struct folder_import_ctx *ctx)
 					  ctx->entry->remote->remote_name,
 					  ctx->uidvalidity, last_uid,
 					  &errstr) < 0)
-			import_run_warning(run, errstr);
+			import_run_ctx_warning(run, errstr);
 		else
 			ctx->done_uid = last_uid;
 	}
@@ -839,7 +766,7 @@ static int folder_import_chunks(struct folder_import_ctx *ctx, uint32_t first)
 		/* also when nothing was saved (a re-run that only skips): the
 		   job's heartbeat, without which a long re-run would look
 		   dead and be taken over, and its chance to see a cancel */
-		if (!import_run_progress(ctx->run, FALSE))
+		if (!import_run_ctx_progress(ctx->run, FALSE))
 			return -1;
 	}
 	return 0;
@@ -895,7 +822,7 @@ static int folder_import_open_local(struct folder_import_ctx *ctx)
 	if (!run->set->dry_run && mailbox_create(ctx->box, NULL, FALSE) < 0) {
 		errstr = mailbox_get_last_internal_error(ctx->box, &error);
 		if (error != MAIL_ERROR_EXISTS) {
-			imap_source_set_error(ctx->src,
+			import_run_ctx_set_error(ctx->run,
 				error == MAIL_ERROR_NOQUOTA ?
 				IMPORT_REMOTE_ERROR_QUOTA_EXCEEDED :
 				IMPORT_REMOTE_ERROR_DEST_ERROR,
@@ -911,7 +838,7 @@ static int folder_import_open_local(struct folder_import_ctx *ctx)
 			mailbox_free(&ctx->box);
 			return 0;
 		}
-		imap_source_set_error(ctx->src, IMPORT_REMOTE_ERROR_DEST_ERROR,
+		import_run_ctx_set_error(ctx->run, IMPORT_REMOTE_ERROR_DEST_ERROR,
 			t_strdup_printf("Opening mailbox %s failed: %s",
 					ctx->result->dest_name, errstr));
 		return -1;
@@ -919,7 +846,7 @@ static int folder_import_open_local(struct folder_import_ctx *ctx)
 	if (!run->set->dry_run && ctx->entry->remote->subscribed &&
 	    mailbox_set_subscribed(ctx->box, TRUE) < 0) {
 		errstr = mailbox_get_last_internal_error(ctx->box, &error);
-		import_run_warning(run, t_strdup_printf(
+		import_run_ctx_warning(run, t_strdup_printf(
 			"Subscribing to %s failed: %s",
 			ctx->result->dest_name, errstr));
 	}
@@ -953,8 +880,8 @@ static int folder_import_setup_index(struct folder_import_ctx *ctx)
 		return 0;
 	i_gettimeofday(&start);
 	if (dedup_index_add_mailbox(ctx->index, ctx->box, TRUE, &error) < 0) {
-		imap_source_set_error(ctx->src, IMPORT_REMOTE_ERROR_DEST_ERROR,
-				      error);
+		import_run_ctx_set_error(ctx->run, IMPORT_REMOTE_ERROR_DEST_ERROR,
+					 error);
 		return -1;
 	}
 	i_gettimeofday(&end);
@@ -1020,12 +947,16 @@ int folder_import(struct import_run_ctx *run,
 	T_BEGIN {
 		ret = folder_import_run(&ctx);
 	} T_END;
+	if (ret < 0) {
+		/* the first cause is the real one */
+		import_run_ctx_source_failed(run);
+	}
 
 	if (ctx.saver != NULL) {
 		/* keep what was saved, even when the folder failed */
 		i_zero(&error);
 		if (message_saver_commit(ctx.saver, &error) < 0) {
-			imap_source_set_error(run->src, error.code, error.detail);
+			import_run_ctx_set_error(run, error.code, error.detail);
 			ret = -1;
 		}
 		/* count only what really landed */

@@ -2,7 +2,7 @@
 #define IMAP_SOURCE_H
 
 #include "net.h"
-#include "imap-arg.h"
+#include "imap-reply.h"
 #include "import-remote-error.h"
 #include "import-remote-settings.h"
 
@@ -45,34 +45,16 @@ struct imap_source_settings {
 	unsigned int cmd_timeout_msecs;
 };
 
-enum imap_source_reply_state {
-	IMAP_SOURCE_REPLY_OK,
-	IMAP_SOURCE_REPLY_NO,
-	IMAP_SOURCE_REPLY_BAD,
-};
-
-struct imap_source_reply {
-	enum imap_source_reply_state state;
-	/* response code key without brackets ("" if none), e.g. "OVERQUOTA" */
-	const char *resp_code;
-	/* full human-readable text, including the response code */
-	const char *text;
-};
-
-/* An untagged reply "* [num] name args...". num is 0 when the reply has no
-   number (e.g. "* LIST ..."). Return -1 to abort (after setting an error
-   with imap_source_set_error()). */
-typedef int imap_source_untagged_callback_t(uint32_t num, const char *name,
-					    const struct imap_arg *args,
+/* An untagged reply. Return -1 to abort: the session is then unusable
+   (the caller knows why; the session has no error of its own). */
+typedef int imap_source_untagged_callback_t(const struct imap_reply *reply,
 					    void *context);
-/* Called while an untagged reply is being parsed and a literal of the
-   given size comes next; args are the arguments so far, the last one being
-   the literal. Return 1 if the callback consumed exactly size bytes from
+/* Called while a FETCH reply is being parsed and a literal comes next.
+   Return 1 if the callback consumed exactly lit->size bytes from
    imap_source_get_input(), 0 to let the parser read the literal into
-   memory, -1 to abort (error set). */
-typedef int imap_source_literal_callback_t(uint32_t num, const char *name,
-					   const struct imap_arg *args,
-					   uoff_t size, void *context);
+   memory, -1 to abort (as above). */
+typedef int imap_source_literal_callback_t(const struct imap_reply_fetch_literal *lit,
+					   void *context);
 
 /* Resolve, connect, secure, read the greeting, log in and learn the
    server's capabilities and personal namespace. Returns 0 on success,
@@ -120,20 +102,15 @@ int imap_source_read_literal(struct imap_source *src, uoff_t size,
 			     void *context);
 /* Read and throw away a literal (from a literal callback). */
 int imap_source_skip_literal(struct imap_source *src, uoff_t size);
-/* The text of an untagged OK/NO/BAD/BYE reply's arguments, response code
-   included, e.g. "[UIDVALIDITY 42] UIDs valid". */
-const char *imap_source_args_text(const struct imap_arg *args);
-
 /* The connection's input stream, for literal callbacks. */
 struct istream *imap_source_get_input(struct imap_source *src);
 /* Wait until more input is available. Returns 0 when it is, -1 on
    timeout/disconnection (error set). */
 int imap_source_wait_input(struct imap_source *src);
 
-/* Set the session's error (the first one wins) and mark it failed. */
-void imap_source_set_error(struct imap_source *src,
-			   enum import_remote_error_code code,
-			   const char *detail);
+/* The session's own error: the connection, the protocol or the login
+   failed. Its code is IMPORT_REMOTE_ERROR_NONE when the session stopped
+   only because a callback aborted (then the caller has the error). */
 const struct import_remote_error *imap_source_get_error(struct imap_source *src);
 /* Classify a tagged NO/BAD reply of a command that is not a login. */
 enum import_remote_error_code

@@ -1,0 +1,20 @@
+#ifndef FOLDER_IMPORT_H
+#define FOLDER_IMPORT_H
+
+/* One folder of the plan: EXAMINE, resume after the checkpoint, then chunk
+   by chunk: the date filter's SEARCH, the message list, header hashes where
+   needed, the decision, bodies streamed into the local mailbox, commit,
+   checkpoint. */
+
+struct import_run_ctx;
+struct folder_plan_entry;
+struct import_run_folder;
+
+/* Copy one folder of the plan (within run->since/before). Returns 0, or -1
+   with the run's error set (or the session's, see
+   import_run_ctx_source_failed()). */
+int folder_import(struct import_run_ctx *run,
+		  const struct folder_plan_entry *entry,
+		  struct import_run_folder *result);
+
+#endif

@@ -1,0 +1,166 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+/* The command queue: commands are tagged and buffered, sent together
+   (pipelining), and their tagged replies, which may come in any order, are
+   kept until asked for. */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "ostream.h"
+#include "str-sanitize.h"
+#include "imap-source-private.h"
+
+bool imap_source_str_needs_literal(const char *value)
+{
+	for (; *value != '\0'; value++) {
+		if (*value == '\r' || *value == '\n' ||
+		    (unsigned char)*value >= 0x80)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+void imap_source_append_string(struct imap_source *src, string_t *dest,
+			       const char *value)
+{
+	if (!imap_source_str_needs_literal(value) ||
+	    !imap_source_has_capability(src, IMAP_SOURCE_CAP_LITERALPLUS)) {
+		/* servers without LITERAL+ that send 8-bit names (UTF8=ACCEPT)
+		   take them back quoted */
+		str_append_c(dest, '"');
+		for (; *value != '\0'; value++) {
+			if (*value == '"' || *value == '\\')
+				str_append_c(dest, '\\');
+			if (*value != '\r' && *value != '\n')
+				str_append_c(dest, *value);
+		}
+		str_append_c(dest, '"');
+		return;
+	}
+	str_printfa(dest, "{%zu+}\r\n%s", strlen(value), value);
+}
+
+const char *imap_source_command_add(struct imap_source *src)
+{
+	struct imap_source_command *command;
+
+	command = array_append_space(&src->commands);
+	command->tag = i_strdup_printf("A%u", ++src->tag_counter);
+	return t_strdup(command->tag);
+}
+
+static struct imap_source_command *
+imap_source_command_find(struct imap_source *src, const char *tag,
+			 unsigned int *idx_r)
+{
+	struct imap_source_command *commands;
+	unsigned int i, count;
+
+	commands = array_get_modifiable(&src->commands, &count);
+	for (i = 0; i < count; i++) {
+		if (strcmp(commands[i].tag, tag) == 0) {
+			*idx_r = i;
+			return &commands[i];
+		}
+	}
+	return NULL;
+}
+
+static void imap_source_command_free(struct imap_source_command *command)
+{
+	i_free(command->tag);
+	i_free(command->resp_code);
+	i_free(command->text);
+}
+
+void imap_source_commands_free(struct imap_source *src)
+{
+	struct imap_source_command *command;
+
+	array_foreach_modifiable(&src->commands, command)
+		imap_source_command_free(command);
+	array_free(&src->commands);
+}
+
+/* Hand out a stored reply (copied to the data stack) and forget the
+   command. */
+static void
+imap_source_command_finish(struct imap_source *src, unsigned int idx,
+			   struct imap_source_reply *reply_r)
+{
+	struct imap_source_command *command =
+		array_idx_modifiable(&src->commands, idx);
+
+	i_zero(reply_r);
+	reply_r->state = command->state;
+	reply_r->resp_code = t_strdup(command->resp_code);
+	reply_r->text = t_strdup(command->text);
+	imap_source_command_free(command);
+	array_delete(&src->commands, idx, 1);
+}
+
+const char *imap_source_send(struct imap_source *src, const char *cmd)
+{
+	const char *tag = imap_source_command_add(src);
+
+	o_stream_nsend_str(src->output, t_strconcat(tag, " ", cmd, "\r\n", NULL));
+	e_debug(src->event, "C: %s %s", tag,
+		strncasecmp(cmd, "LOGIN ", 6) == 0 ? "LOGIN ..." : cmd);
+	return tag;
+}
+
+int imap_source_wait(struct imap_source *src, const char *tag,
+		     imap_source_untagged_callback_t *untagged_callback,
+		     imap_source_literal_callback_t *literal_callback,
+		     void *context, struct imap_source_reply *reply_r)
+{
+	struct imap_source_command *command;
+	struct imap_source_reply reply;
+	const char *reply_tag;
+	unsigned int idx;
+	int ret;
+
+	if (src->failed)
+		return -1;
+	command = imap_source_command_find(src, tag, &idx);
+	i_assert(command != NULL);
+	if (imap_source_flush(src) < 0)
+		return -1;
+	while (!command->replied) {
+		ret = imap_source_read_line(src, untagged_callback,
+					    literal_callback, context,
+					    &reply_tag, &reply);
+		if (ret < 0)
+			return -1;
+		if (ret == 0)
+			continue;
+		command = imap_source_command_find(src, reply_tag, &idx);
+		if (command == NULL || command->replied) {
+			imap_source_set_error(src,
+				IMPORT_REMOTE_ERROR_SOURCE_ERROR,
+				t_strdup_printf("%s: invalid reply from server: "
+					"unknown tag %s", imap_source_addr(src),
+					str_sanitize(reply_tag, 20)));
+			return -1;
+		}
+		command->replied = TRUE;
+		command->state = reply.state;
+		command->resp_code = i_strdup(reply.resp_code);
+		command->text = i_strdup(reply.text);
+		/* look up ours again: the array may have moved */
+		command = imap_source_command_find(src, tag, &idx);
+	}
+	imap_source_command_finish(src, idx, reply_r);
+	return 0;
+}
+
+int imap_source_cmd(struct imap_source *src, const char *cmd,
+		    imap_source_untagged_callback_t *untagged_callback,
+		    void *context, struct imap_source_reply *reply_r)
+{
+	const char *tag = imap_source_send(src, cmd);
+
+	return imap_source_wait(src, tag, untagged_callback, NULL,
+				context, reply_r);
+}

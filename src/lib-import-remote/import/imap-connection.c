@@ -1,0 +1,322 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+/* The session's connection: TCP (every address of the host in turn), TLS
+   with certificate checks, and waiting for the socket with the phase's
+   timeout. Each failure is classified by its real cause and kept as the
+   session's error. */
+
+#include "lib.h"
+#include "ioloop.h"
+#include "istream.h"
+#include "ostream.h"
+#include "iostream-ssl.h"
+#include "imap-parser.h"
+#include "import-remote-compat.h"
+#include "imap-source-private.h"
+
+#include <netdb.h>
+
+void imap_source_set_error(struct imap_source *src,
+			   enum import_remote_error_code code,
+			   const char *detail)
+{
+	if (!src->failed) {
+		e_debug(src->event, "Failed: %s", detail);
+		import_remote_error_set(&src->error, code,
+					p_strdup(src->pool, detail));
+	}
+	src->failed = TRUE;
+}
+
+const char *imap_source_addr(struct imap_source *src)
+{
+	return t_strdup_printf("%s:%u", src->set.host, src->set.port);
+}
+
+void imap_source_set_io_error(struct imap_source *src, const char *why)
+{
+	enum import_remote_error_code code;
+
+	src->disconnected = TRUE;
+	if (src->cert_error != NULL) {
+		imap_source_set_error(src, IMPORT_REMOTE_ERROR_TLS_FAILED,
+			t_strdup_printf("%s: %s", imap_source_addr(src),
+					src->cert_error));
+		return;
+	}
+	if (src->ssl_io != NULL && !ssl_iostream_is_handshaked(src->ssl_io)) {
+		const char *ssl_error = ssl_iostream_get_last_error(src->ssl_io);
+
+		imap_source_set_error(src, IMPORT_REMOTE_ERROR_TLS_FAILED,
+			t_strdup_printf("%s: TLS handshake failed: %s",
+					imap_source_addr(src),
+					ssl_error != NULL ? ssl_error : why));
+		return;
+	}
+	switch (src->phase) {
+	case IMAP_SOURCE_PHASE_CONNECTING:
+		code = IMPORT_REMOTE_ERROR_HOST_UNREACHABLE;
+		break;
+	case IMAP_SOURCE_PHASE_GREETING:
+	case IMAP_SOURCE_PHASE_LOGIN:
+	case IMAP_SOURCE_PHASE_READY:
+	default:
+		code = IMPORT_REMOTE_ERROR_SOURCE_ERROR;
+		break;
+	}
+	imap_source_set_error(src, code, t_strdup_printf(
+		"%s: %s", imap_source_addr(src), why));
+}
+
+static void imap_source_wait_ready(struct imap_source *src)
+{
+	src->wait_done = TRUE;
+	io_loop_stop(src->ioloop);
+}
+
+static void imap_source_wait_timeout(struct imap_source *src)
+{
+	src->wait_timed_out = TRUE;
+	io_loop_stop(src->ioloop);
+}
+
+static unsigned int imap_source_current_timeout(struct imap_source *src)
+{
+	return src->phase == IMAP_SOURCE_PHASE_READY ?
+		src->set.cmd_timeout_msecs : src->set.connect_timeout_msecs;
+}
+
+/* Run the session's private ioloop until the fd is ready (for output, or
+   input on the possibly TLS-wrapped stream) or the timeout hits. The loop is
+   current only while waiting: everything else (local saves included) runs
+   on the caller's ioloop, so nothing of theirs ends up in ours. A private
+   loop is needed because the caller may itself be running inside its
+   ioloop (doveadm-server), which can't be run recursively. */
+int imap_source_wait_io(struct imap_source *src, bool for_output)
+{
+	unsigned int msecs = imap_source_current_timeout(src);
+	struct ioloop *prev_ioloop = current_ioloop;
+
+	i_assert(src->io == NULL && src->to == NULL);
+
+	io_loop_set_current(src->ioloop);
+	src->wait_done = FALSE;
+	src->wait_timed_out = FALSE;
+	if (for_output || src->input == NULL)
+		src->io = io_add(src->fd, IO_WRITE, imap_source_wait_ready, src);
+	else
+		src->io = io_add_istream(src->input, imap_source_wait_ready, src);
+	src->to = timeout_add(msecs, imap_source_wait_timeout, src);
+	io_loop_run(src->ioloop);
+	io_remove(&src->io);
+	timeout_remove(&src->to);
+	io_loop_set_current(prev_ioloop);
+
+	if (!src->wait_timed_out)
+		return 0;
+
+	src->disconnected = TRUE;
+	switch (src->phase) {
+	case IMAP_SOURCE_PHASE_CONNECTING:
+		imap_source_set_error(src, IMPORT_REMOTE_ERROR_CONNECT_TIMEOUT,
+			t_strdup_printf("connect(%s) timed out after %u seconds",
+					imap_source_addr(src), msecs/1000));
+		break;
+	case IMAP_SOURCE_PHASE_GREETING:
+		imap_source_set_error(src, IMPORT_REMOTE_ERROR_CONNECT_TIMEOUT,
+			t_strdup_printf("%s: no server greeting in %u seconds",
+					imap_source_addr(src), msecs/1000));
+		break;
+	case IMAP_SOURCE_PHASE_LOGIN:
+		imap_source_set_error(src, IMPORT_REMOTE_ERROR_CONNECT_TIMEOUT,
+			t_strdup_printf("%s: login timed out after %u seconds",
+					imap_source_addr(src), msecs/1000));
+		break;
+	case IMAP_SOURCE_PHASE_READY:
+		imap_source_set_error(src, IMPORT_REMOTE_ERROR_SOURCE_ERROR,
+			t_strdup_printf("%s: server stopped answering for "
+					"%u seconds", imap_source_addr(src),
+					msecs/1000));
+		break;
+	}
+	return -1;
+}
+
+int imap_source_wait_input(struct imap_source *src)
+{
+	if (src->failed)
+		return -1;
+	return imap_source_wait_io(src, FALSE);
+}
+
+int imap_source_flush(struct imap_source *src)
+{
+	int ret;
+
+	while ((ret = o_stream_flush(src->output)) == 0) {
+		if (imap_source_wait_io(src, TRUE) < 0)
+			return -1;
+	}
+	if (ret < 0) {
+		imap_source_set_io_error(src, t_strdup_printf("write() failed: %s",
+			o_stream_get_error(src->output)));
+		return -1;
+	}
+	return 0;
+}
+
+int imap_source_read_more(struct imap_source *src)
+{
+	ssize_t ret;
+
+	for (;;) {
+		ret = i_stream_read(src->input);
+		if (ret > 0)
+			return 0;
+		if (ret == -2) {
+			imap_source_set_error(src, IMPORT_REMOTE_ERROR_SOURCE_ERROR,
+				t_strdup_printf("%s: server sent a reply line "
+						"longer than %u bytes",
+						imap_source_addr(src),
+						IMAP_SOURCE_MAX_LINE_LENGTH));
+			return -1;
+		}
+		if (ret < 0) {
+			imap_source_set_io_error(src, src->input->stream_errno == 0 ?
+				"Server disconnected" :
+				t_strdup_printf("Server disconnected: %s",
+					i_stream_get_error(src->input)));
+			return -1;
+		}
+		/* ret == 0: the server hasn't sent more yet. Our commands may
+		   still be sitting in the output buffer. */
+		if (o_stream_get_buffer_used_size(src->output) > 0 &&
+		    imap_source_flush(src) < 0)
+			return -1;
+		if (imap_source_wait_io(src, FALSE) < 0)
+			return -1;
+	}
+}
+
+static int imap_source_connect_ip(struct imap_source *src,
+				  const struct ip_addr *ip, const char **error_r)
+{
+	int err;
+
+	src->fd = net_connect_ip(ip, src->set.port, NULL);
+	if (src->fd == -1) {
+		*error_r = t_strdup_printf("connect(%s, %u) failed: %m",
+					   net_ip2addr(ip), src->set.port);
+		return -1;
+	}
+	if (imap_source_wait_io(src, TRUE) < 0) {
+		/* timed out: error already set */
+		return -2;
+	}
+	err = net_geterror(src->fd);
+	if (err != 0) {
+		*error_r = t_strdup_printf("connect(%s, %u) failed: %s",
+					   net_ip2addr(ip), src->set.port,
+					   strerror(err));
+		i_close_fd(&src->fd);
+		return -1;
+	}
+	src->ip = *ip;
+	return 0;
+}
+
+int imap_source_tcp_connect(struct imap_source *src)
+{
+	struct ip_addr *ips, ip;
+	unsigned int i, ips_count;
+	const char *error = NULL;
+	int ret;
+
+	if (net_addr2ip(src->set.host, &ip) == 0) {
+		ips = &ip;
+		ips_count = 1;
+	} else {
+		ret = net_gethostbyname(src->set.host, &ips, &ips_count);
+		if (ret != 0) {
+			imap_source_set_error(src,
+				IMPORT_REMOTE_ERROR_HOST_UNREACHABLE,
+				t_strdup_printf("Cannot resolve host name %s: %s",
+						src->set.host,
+						net_gethosterror(ret)));
+			return -1;
+		}
+	}
+	for (i = 0; i < ips_count; i++) {
+		ret = imap_source_connect_ip(src, &ips[i], &error);
+		if (ret == 0)
+			return 0;
+		if (ret == -2)
+			return -1;
+		e_debug(src->event, "%s", error);
+	}
+	i_assert(error != NULL);
+	imap_source_set_error(src, IMPORT_REMOTE_ERROR_HOST_UNREACHABLE, error);
+	return -1;
+}
+
+static int imap_source_ssl_handshaked(const char **error_r, void *context)
+{
+	struct imap_source *src = context;
+	const char *error;
+
+	if (ssl_iostream_check_cert_validity(src->ssl_io, src->set.host,
+					     &error) == 0)
+		return 0;
+	if (src->set.tls_insecure) {
+		e_warning(src->event, "Accepting an invalid certificate "
+			  "(--tls-insecure): %s", error);
+		return 0;
+	}
+	src->cert_error = p_strdup(src->pool, error);
+	*error_r = error;
+	return -1;
+}
+
+int imap_source_ssl_start(struct imap_source *src)
+{
+	const char *error;
+
+	if (ssl_iostream_client_context_cache_get(src->set.ssl_set,
+						  &src->ssl_ctx, &error) < 0) {
+		imap_source_set_error(src, IMPORT_REMOTE_ERROR_TLS_FAILED,
+			t_strdup_printf("Cannot initialize TLS: %s", error));
+		return -1;
+	}
+	if (import_remote_compat_ssl_client_create(src->ssl_ctx, src->set.host,
+			src->set.ssl_set, src->set.tls_insecure, src->event,
+			&src->input, &src->output, &src->ssl_io, &error) < 0) {
+		imap_source_set_error(src, IMPORT_REMOTE_ERROR_TLS_FAILED,
+			t_strdup_printf("Cannot start TLS: %s", error));
+		return -1;
+	}
+	ssl_iostream_set_handshake_callback(src->ssl_io,
+					    imap_source_ssl_handshaked, src);
+	if (ssl_iostream_handshake(src->ssl_io) < 0) {
+		imap_source_set_io_error(src, "TLS handshake failed");
+		return -1;
+	}
+	imap_parser_set_streams(src->parser, src->input, NULL);
+	return 0;
+}
+
+
+void imap_source_connection_close(struct imap_source *src)
+{
+	if (src->parser != NULL)
+		imap_parser_unref(&src->parser);
+	if (src->ssl_io != NULL)
+		ssl_iostream_destroy(&src->ssl_io);
+	if (src->input != NULL)
+		i_stream_destroy(&src->input);
+	if (src->output != NULL)
+		o_stream_destroy(&src->output);
+	if (src->ssl_ctx != NULL)
+		ssl_iostream_context_unref(&src->ssl_ctx);
+	if (src->fd != -1)
+		i_close_fd(&src->fd);
+}

@@ -1,0 +1,116 @@
+#ifndef IMAP_SOURCE_PRIVATE_H
+#define IMAP_SOURCE_PRIVATE_H
+
+#include "imap-source.h"
+
+/* Shared by the session's files, one concern each, each calling only the
+   ones listed before it:
+   imap-connection.c  TCP and TLS, waiting for the socket with timeouts,
+                      the session's error
+   imap-reader.c      reply lines through lib-imap's parser, literals,
+                      capabilities, what a reply's code means
+   imap-commands.c    the command queue: tags, pipelined replies
+   imap-login.c       greeting, STARTTLS, login, namespace
+   imap-source.c      the session's life: connect, end */
+
+/* Longest reply line (literals streamed aside) and thus the input buffer. */
+#define IMAP_SOURCE_MAX_LINE_LENGTH (1024*1024)
+/* Largest literal read into memory, e.g. a folder name or header field. */
+#define IMAP_SOURCE_MAX_INLINE_LITERAL (256*1024)
+
+/* A command sent and not yet waited for. Its tagged reply may arrive while
+   waiting for another one (the server may finish pipelined commands in any
+   order), so it is kept until asked for. */
+struct imap_source_command {
+	char *tag;
+	bool replied;
+	enum imap_source_reply_state state;
+	char *resp_code, *text;
+};
+
+enum imap_source_phase {
+	IMAP_SOURCE_PHASE_CONNECTING,
+	IMAP_SOURCE_PHASE_GREETING,
+	IMAP_SOURCE_PHASE_LOGIN,
+	IMAP_SOURCE_PHASE_READY,
+};
+
+struct imap_source {
+	pool_t pool;
+	struct event *event;
+	struct imap_source_settings set;
+	struct ioloop *ioloop;
+
+	struct ip_addr ip;
+	int fd;
+	struct istream *input;
+	struct ostream *output;
+	struct ssl_iostream_context *ssl_ctx;
+	struct ssl_iostream *ssl_io;
+	struct imap_parser *parser;
+	struct io *io;
+	struct timeout *to;
+	bool wait_done, wait_timed_out;
+
+	enum imap_source_phase phase;
+	enum imap_source_capability caps;
+	unsigned int tag_counter;
+	ARRAY(struct imap_source_command) commands;
+	const char *ns_prefix;
+	char ns_sep;
+
+	/* the certificate verification failure, if that was the cause */
+	const char *cert_error;
+	struct import_remote_error error;
+	bool failed, disconnected, logging_out;
+};
+
+/* imap-connection.c */
+/* Set the session's error (the first one wins) and mark it failed. */
+void imap_source_set_error(struct imap_source *src,
+			   enum import_remote_error_code code,
+			   const char *detail);
+/* "host:port", for error texts */
+const char *imap_source_addr(struct imap_source *src);
+/* Resolve and connect (each address in turn). Returns 0 or -1 (error set). */
+int imap_source_tcp_connect(struct imap_source *src);
+/* Wrap the connection in TLS and start the handshake. */
+int imap_source_ssl_start(struct imap_source *src);
+/* Wait until the socket is ready (or the phase's timeout hits: error set,
+   -1). */
+int imap_source_wait_io(struct imap_source *src, bool for_output);
+/* Send what is buffered. Returns 0 or -1 (error set). */
+int imap_source_flush(struct imap_source *src);
+/* Read more input into the buffer. Returns 0 when there is more, -1 on
+   error (set). */
+int imap_source_read_more(struct imap_source *src);
+/* The connection failed: classify by what we were doing and why. */
+void imap_source_set_io_error(struct imap_source *src, const char *why);
+/* Close the connection and free its streams */
+void imap_source_connection_close(struct imap_source *src);
+
+/* imap-reader.c */
+/* Read one reply line. Untagged ones are dispatched; for a tagged one (or a
+   "+" continuation, tag "+") *tag_r is set. Returns 1 for tagged, 0 for
+   untagged, -1 on error. */
+int imap_source_read_line(struct imap_source *src,
+			  imap_source_untagged_callback_t *untagged_callback,
+			  imap_source_literal_callback_t *literal_callback,
+			  void *context, const char **tag_r,
+			  struct imap_source_reply *reply_r);
+/* Learn capabilities from a CAPABILITY reply or [CAPABILITY ...] code */
+void imap_source_set_capabilities(struct imap_source *src,
+				  const char *const *names);
+
+/* imap-commands.c */
+/* A new command's tag (the command is written by the caller) */
+const char *imap_source_command_add(struct imap_source *src);
+void imap_source_commands_free(struct imap_source *src);
+/* TRUE if value can't be sent as a quoted string */
+bool imap_source_str_needs_literal(const char *value);
+
+/* imap-login.c */
+int imap_source_read_greeting(struct imap_source *src);
+int imap_source_login(struct imap_source *src);
+
+#endif

@@ -1,0 +1,72 @@
+#ifndef IMPORT_RUN_CONTEXT_H
+#define IMPORT_RUN_CONTEXT_H
+
+#include "import-run.h"
+
+/* The state of one import that every part of it shares: its settings and
+   user, the source session, the progress (and its callback, which can
+   cancel), the warnings, the quota pre-flight and the run's error. The run
+   (import-run.c) owns it; folder imports (folder-import.c) use it. */
+
+struct imap_source;
+struct dedup_index;
+struct import_checkpoint;
+
+struct import_run_ctx {
+	pool_t pool;
+	struct mail_user *user;
+	const struct import_remote_settings *set;
+	struct import_run_result *result;
+	struct import_progress *progress;
+	import_run_progress_callback_t *progress_callback;
+	import_run_commit_callback_t *commit_callback;
+	void *context;
+	struct timeval start_time;
+
+	/* the session with the source server */
+	struct imap_source *src;
+
+	/* --dedup account: one index over every local mailbox */
+	struct dedup_index *account_index;
+	/* NULL when the user has no home (or --newest-first) */
+	struct import_checkpoint *checkpoint;
+
+	/* quota pre-flight: what the user may still fill */
+	uint64_t quota_remaining;
+	bool quota_limited, quota_warned;
+
+	/* received-date window of the current pass (0 = open) */
+	time_t since, before;
+
+	/* why the run failed (the first cause); the session's own error is
+	   taken when nothing else is known (import_run_ctx_source_failed()) */
+	struct import_remote_error error;
+};
+
+void import_run_ctx_init(struct import_run_ctx *ctx, pool_t pool,
+			 struct mail_user *user,
+			 const struct import_remote_settings *set,
+			 import_run_progress_callback_t *progress_callback,
+			 void *context, struct import_run_result *result);
+
+/* Set the progress's elapsed time */
+void import_run_ctx_update_elapsed(struct import_run_ctx *ctx);
+/* Report progress. Returns FALSE if the import was cancelled (the run's
+   error is then set). */
+bool import_run_ctx_progress(struct import_run_ctx *ctx, bool final);
+void import_run_ctx_warning(struct import_run_ctx *ctx, const char *text);
+/* Set the run's error unless one is set already (the first is the
+   cause). */
+void import_run_ctx_set_error(struct import_run_ctx *ctx,
+			      enum import_remote_error_code code,
+			      const char *detail);
+/* A call to the session failed: its error becomes the run's, unless the
+   run already knows why (e.g. a callback that aborted). */
+void import_run_ctx_source_failed(struct import_run_ctx *ctx);
+
+/* Learn what the user's quota leaves (warns if that can't be read) */
+void import_run_ctx_quota_preflight(struct import_run_ctx *ctx);
+/* Warn (once) when what is selected so far exceeds the remaining quota */
+void import_run_ctx_check_quota(struct import_run_ctx *ctx);
+
+#endif
