@@ -17,7 +17,7 @@ static const char *imap_reply_args_text(const struct imap_arg *args)
 	const char *text;
 
 	for (; args->type != IMAP_ARG_EOL; args++) {
-		if (!imap_arg_get_astring(args, &text))
+		if (!imap_arg_get_astring(args, &text) || text[0] == '\0')
 			continue;
 		if (str_len(str) > 0)
 			str_append_c(str, ' ');

@@ -1,0 +1,268 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+#include "lib.h"
+#include "istream.h"
+#include "imap-arg.h"
+#include "imap-parser.h"
+#include "test-common.h"
+#include "imap-reply.h"
+
+/* The flags the session reads replies with */
+#define TEST_PARSE_FLAGS \
+	(IMAP_PARSE_FLAG_ATOM_ALLCHARS | IMAP_PARSE_FLAG_LITERAL8 | \
+	 IMAP_PARSE_FLAG_SERVER_TEXT)
+
+struct test_line {
+	struct istream *input;
+	struct imap_parser *parser;
+	const struct imap_arg *args;
+};
+
+/* Parse one reply line (after its tag) */
+static void test_line_parse(struct test_line *line, const char *text,
+			    enum imap_parser_flags extra_flags)
+{
+	int ret;
+
+	line->input = i_stream_create_from_data(text, strlen(text));
+	line->parser = imap_parser_create(line->input, NULL, 65536, NULL);
+	/* the tag */
+	(void)i_stream_read(line->input);
+	test_assert(imap_parser_read_word(line->parser) != NULL);
+	ret = imap_parser_read_args(line->parser, 0,
+				    TEST_PARSE_FLAGS | extra_flags,
+				    &line->args);
+	test_assert(ret > 0 || (extra_flags != 0 && ret >= 0));
+}
+
+static void test_line_free(struct test_line *line)
+{
+	imap_parser_unref(&line->parser);
+	i_stream_unref(&line->input);
+}
+
+static void test_untagged(const char *text, struct imap_reply *reply_r)
+{
+	struct test_line line;
+
+	test_line_parse(&line, text, 0);
+	imap_reply_parse_untagged(line.args, reply_r);
+	test_line_free(&line);
+}
+
+static void test_imap_reply_list(void)
+{
+	struct imap_reply reply;
+
+	test_begin("imap reply: LIST, LSUB, XLIST");
+	test_untagged("* LIST (\\HasNoChildren \\Sent) \"/\" \"Sent Items\"\r\n",
+		      &reply);
+	test_assert(reply.type == IMAP_REPLY_LIST);
+	test_assert_strcmp(reply.list.mailbox, "Sent Items");
+	test_assert(reply.list.separator == '/' && !reply.list.lsub);
+	test_assert(reply.list.special_use == FOLDER_SPECIAL_USE_SENT);
+	test_assert(!reply.list.noselect && !reply.list.subscribed);
+
+	test_untagged("* LIST (\\Noselect \\Subscribed) NIL Lists\r\n", &reply);
+	test_assert(reply.type == IMAP_REPLY_LIST);
+	test_assert(reply.list.separator == '\0');
+	test_assert(reply.list.noselect && reply.list.subscribed);
+
+	test_untagged("* LSUB () \".\" INBOX.Foo\r\n", &reply);
+	test_assert(reply.type == IMAP_REPLY_LIST && reply.list.lsub);
+	test_assert_strcmp(reply.list.mailbox, "INBOX.Foo");
+
+	test_untagged("* XLIST (\\Inbox) \"/\" Inbox\r\n", &reply);
+	test_assert(reply.type == IMAP_REPLY_LIST);
+	test_assert(reply.list.special_use == FOLDER_SPECIAL_USE_NONE);
+
+	/* hostile: a reply without its mailbox is no LIST */
+	test_untagged("* LIST (\\HasNoChildren) \"/\"\r\n", &reply);
+	test_assert(reply.type == IMAP_REPLY_OTHER);
+	test_assert_strcmp(reply.name, "LIST");
+	test_untagged("* LIST \"/\" \"/\" x\r\n", &reply);
+	test_assert(reply.type == IMAP_REPLY_OTHER);
+	test_end();
+}
+
+static void test_imap_reply_status_search(void)
+{
+	struct imap_reply reply;
+
+	test_begin("imap reply: STATUS, EXISTS, SEARCH, ESEARCH, resp codes");
+	test_untagged("* STATUS \"Sent Items\" (UIDNEXT 5 MESSAGES 42)\r\n", &reply);
+	test_assert(reply.type == IMAP_REPLY_STATUS);
+	test_assert_strcmp(reply.status.mailbox, "Sent Items");
+	test_assert(reply.status.have_messages && reply.status.messages == 42);
+	/* hostile numbers are absent, not garbage */
+	test_untagged("* STATUS x (MESSAGES 99999999999)\r\n", &reply);
+	test_assert(reply.type == IMAP_REPLY_STATUS && !reply.status.have_messages);
+	test_untagged("* STATUS x (MESSAGES -1)\r\n", &reply);
+	test_assert(reply.type == IMAP_REPLY_STATUS && !reply.status.have_messages);
+
+	test_untagged("* 17 EXISTS\r\n", &reply);
+	test_assert(reply.type == IMAP_REPLY_EXISTS && reply.num == 17);
+
+	test_untagged("* SEARCH 4 2 9 x\r\n", &reply);
+	test_assert(reply.type == IMAP_REPLY_SEARCH);
+	test_assert(reply.search.count == 3 && reply.search.numbers[0] == 4 &&
+		    reply.search.numbers[2] == 9);
+
+	test_untagged("* ESEARCH (TAG \"A5\") UID MIN 12 COUNT 3\r\n", &reply);
+	test_assert(reply.type == IMAP_REPLY_ESEARCH);
+	test_assert(reply.esearch.have_min && reply.esearch.min == 12);
+	test_untagged("* ESEARCH (TAG \"A5\")\r\n", &reply);
+	test_assert(reply.type == IMAP_REPLY_ESEARCH && !reply.esearch.have_min);
+
+	test_untagged("* OK [UIDVALIDITY 1234] UIDs valid\r\n", &reply);
+	test_assert(reply.type == IMAP_REPLY_RESP);
+	test_assert_strcmp(reply.resp.state, "OK");
+	test_assert_strcmp(reply.resp.code, "UIDVALIDITY");
+	test_assert_strcmp(reply.resp.code_arg, "1234");
+	test_untagged("* BYE [UNAVAILABLE] Server shutting down.\r\n", &reply);
+	test_assert_strcmp(reply.resp.state, "BYE");
+	test_assert_strcmp(reply.resp.code, "UNAVAILABLE");
+	test_assert_strcmp(reply.resp.text, "[UNAVAILABLE] Server shutting down.");
+
+	test_untagged("* NAMESPACE ((\"INBOX.\" \".\")) NIL NIL\r\n", &reply);
+	test_assert(reply.type == IMAP_REPLY_NAMESPACE);
+	test_assert(reply.namespace_.have_personal);
+	test_assert_strcmp(reply.namespace_.prefix, "INBOX.");
+	test_assert(reply.namespace_.separator == '.');
+	test_untagged("* NAMESPACE NIL NIL NIL\r\n", &reply);
+	test_assert(reply.type == IMAP_REPLY_NAMESPACE &&
+		    !reply.namespace_.have_personal);
+	test_end();
+}
+
+static void test_imap_reply_fetch(void)
+{
+	struct imap_reply reply;
+
+	test_begin("imap reply: FETCH");
+	test_untagged("* 3 FETCH (UID 7 RFC822.SIZE 1234 INTERNALDATE "
+		"\"01-Jan-2024 10:00:00 +0100\" FLAGS (\\Seen \\Recent $Work) "
+		"BODY[HEADER.FIELDS (MESSAGE-ID)] {31}\r\n"
+		"Message-ID: <a@example.org>\r\n\r\n)\r\n", &reply);
+	test_assert(reply.type == IMAP_REPLY_FETCH && reply.num == 3);
+	test_assert(reply.fetch.uid == 7);
+	test_assert(reply.fetch.have_size && reply.fetch.size == 1234);
+	test_assert(reply.fetch.have_internaldate &&
+		    reply.fetch.internaldate == 1704099600 &&
+		    reply.fetch.internaldate_tz_offset == 60);
+	test_assert(reply.fetch.have_flags &&
+		    reply.fetch.flags == MAIL_SEEN);
+	test_assert(reply.fetch.keywords != NULL &&
+		    strcmp(reply.fetch.keywords[0], "$Work") == 0 &&
+		    reply.fetch.keywords[1] == NULL);
+	test_assert(reply.fetch.have_header_fields &&
+		    reply.fetch.header_fields_size == 31 &&
+		    memcmp(reply.fetch.header_fields, "Message-ID:", 11) == 0);
+
+	/* NIL header, no UID: absent */
+	test_untagged("* 4 FETCH (FLAGS () BODY[HEADER.FIELDS (MESSAGE-ID)] NIL)\r\n",
+		      &reply);
+	test_assert(reply.type == IMAP_REPLY_FETCH && reply.fetch.uid == 0);
+	test_assert(reply.fetch.have_header_fields &&
+		    reply.fetch.header_fields == NULL);
+	test_assert(reply.fetch.keywords == NULL);
+
+	/* hostile values are absent, not garbage */
+	test_untagged("* 5 FETCH (UID 99999999999 RFC822.SIZE x "
+		      "INTERNALDATE \"yesterday\")\r\n", &reply);
+	test_assert(reply.type == IMAP_REPLY_FETCH);
+	test_assert(reply.fetch.uid == 0 && !reply.fetch.have_size &&
+		    !reply.fetch.have_internaldate);
+	test_untagged("* 5 FETCH (\"UID\" 5)\r\n", &reply);
+	test_assert(reply.type == IMAP_REPLY_OTHER);
+	test_untagged("* FETCH (UID 5)\r\n", &reply);
+	test_assert(reply.type == IMAP_REPLY_OTHER);
+	test_untagged("* 6 FETCH UID\r\n", &reply);
+	test_assert(reply.type == IMAP_REPLY_OTHER);
+	test_end();
+}
+
+static void test_imap_reply_fetch_literal(void)
+{
+	struct imap_reply_fetch_literal lit;
+	struct test_line line;
+	uoff_t size;
+
+	test_begin("imap reply: FETCH up to a literal");
+	test_line_parse(&line, "* 3 FETCH (UID 7 BODY[] {100}\r\n",
+			IMAP_PARSE_FLAG_LITERAL_SIZE);
+	test_assert(imap_parser_get_literal_size(line.parser, &size) &&
+		    size == 100);
+	test_assert(imap_reply_parse_fetch_literal(line.args, size, &lit));
+	test_assert(lit.seq == 3 && lit.uid == 7 && lit.size == 100);
+	test_assert(lit.section == IMAP_FETCH_SECTION_BODY);
+	test_line_free(&line);
+
+	/* the UID after the literal: not known yet */
+	test_line_parse(&line, "* 4 FETCH (BODY[HEADER] {10}\r\n",
+			IMAP_PARSE_FLAG_LITERAL_SIZE);
+	test_assert(imap_parser_get_literal_size(line.parser, &size));
+	test_assert(imap_reply_parse_fetch_literal(line.args, size, &lit));
+	test_assert(lit.seq == 4 && lit.uid == 0);
+	test_assert(lit.section == IMAP_FETCH_SECTION_HEADER);
+	test_line_free(&line);
+
+	test_line_parse(&line, "* 4 FETCH (UID 9 BODY[TEXT] {10}\r\n",
+			IMAP_PARSE_FLAG_LITERAL_SIZE);
+	test_assert(imap_parser_get_literal_size(line.parser, &size));
+	test_assert(imap_reply_parse_fetch_literal(line.args, size, &lit));
+	test_assert(lit.section == IMAP_FETCH_SECTION_OTHER);
+	test_line_free(&line);
+
+	test_line_parse(&line, "* LIST () \"/\" {10}\r\n",
+			IMAP_PARSE_FLAG_LITERAL_SIZE);
+	test_assert(imap_parser_get_literal_size(line.parser, &size));
+	test_assert(!imap_reply_parse_fetch_literal(line.args, size, &lit));
+	test_line_free(&line);
+	test_end();
+}
+
+static void test_imap_reply_tagged(void)
+{
+	struct imap_source_reply reply;
+	struct test_line line;
+
+	test_begin("imap reply: tagged");
+	test_line_parse(&line, "A1 NO [THROTTLED] Account exceeded limits\r\n", 0);
+	test_assert(imap_reply_parse_tagged(line.args, &reply));
+	test_assert(reply.state == IMAP_SOURCE_REPLY_NO);
+	test_assert_strcmp(reply.resp_code, "THROTTLED");
+	test_assert_strcmp(reply.text, "[THROTTLED] Account exceeded limits");
+	test_line_free(&line);
+
+	/* Gmail: the code after the text */
+	test_line_parse(&line, "A2 OK Success [THROTTLED]\r\n", 0);
+	test_assert(imap_reply_parse_tagged(line.args, &reply));
+	test_assert(reply.state == IMAP_SOURCE_REPLY_OK);
+	test_assert_strcmp(reply.resp_code, "");
+	test_assert_strcmp(reply.text, "Success [THROTTLED]");
+	test_line_free(&line);
+
+	test_line_parse(&line, "A3 BAD\r\n", 0);
+	test_assert(imap_reply_parse_tagged(line.args, &reply));
+	test_assert(reply.state == IMAP_SOURCE_REPLY_BAD);
+	test_line_free(&line);
+
+	test_line_parse(&line, "A4 (x)\r\n", 0);
+	test_assert(!imap_reply_parse_tagged(line.args, &reply));
+	test_line_free(&line);
+	test_end();
+}
+
+int main(void)
+{
+	static void (*const test_functions[])(void) = {
+		test_imap_reply_list,
+		test_imap_reply_status_search,
+		test_imap_reply_fetch,
+		test_imap_reply_fetch_literal,
+		test_imap_reply_tagged,
+		NULL
+	};
+	return test_run(test_functions);
+}
