@@ -15,6 +15,7 @@
 #include "doveadm-import-remote.h"
 
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
 
@@ -104,6 +105,16 @@ static void import_remote_run_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 		doveadm_print_header_simple("error_title");
 		doveadm_print_header_simple("error_detail");
 		doveadm_print_header_simple("hint");
+		doveadm_print_header("reconnects", "reconnects",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header_simple("last_disconnect");
+		/* a row per failed message (result=message_failed) */
+		doveadm_print_header_simple("folder");
+		doveadm_print_header_simple("uid");
+		doveadm_print_header_simple("size");
+		doveadm_print_header_simple("message_id");
+		doveadm_print_header_simple("received");
+		doveadm_print_header_simple("reason");
 	}
 }
 
@@ -129,8 +140,9 @@ import_remote_run_print_summary(struct import_remote_run_cmd_context *ctx,
 	const struct import_progress *p = &result->progress;
 	const struct import_remote_error_info *info =
 		import_remote_error_get_info(result->error.code);
-	const char *hint = import_remote_error_get_hint(result->error.code,
-							ctx->set.host);
+	const char *hint = import_remote_error_get_hint_detail(
+		result->error.code, result->error.detail, ctx->set.host);
+	unsigned int i;
 
 	doveadm_print(result->error.code == IMPORT_REMOTE_ERROR_NONE ?
 		      "completed" : "failed");
@@ -152,6 +164,47 @@ import_remote_run_print_summary(struct import_remote_run_cmd_context *ctx,
 		doveadm_print(info->title);
 		doveadm_import_remote_print_text(result->error.detail);
 		doveadm_print(hint);
+	}
+	doveadm_print_num(p->reconnects);
+	doveadm_print(p->last_disconnect == NULL ? "" : p->last_disconnect);
+	for (i = 0; i < 6; i++)
+		doveadm_print("");
+}
+
+/* "2024-01-31T10:00:00Z", "" if unknown */
+static const char *import_remote_run_date(time_t t)
+{
+	struct tm *tm;
+	char buf[32];
+
+	if (t == 0 || (tm = gmtime(&t)) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", tm) == 0)
+		return "";
+	return t_strdup(buf);
+}
+
+/* The messages that could not be imported, a row each after the summary */
+static void
+import_remote_run_print_failed(const struct import_run_result *result)
+{
+	const struct import_failed_message *msg;
+	unsigned int i;
+
+	array_foreach(&result->failed_messages, msg) {
+		doveadm_print("message_failed");
+		/* the summary's columns: 0 where a number is due (JSON) */
+		for (i = 0; i < 6; i++)
+			doveadm_print_num(0);
+		for (i = 0; i < 5; i++)
+			doveadm_print("");
+		doveadm_print_num(0);
+		doveadm_print("");
+		doveadm_print(msg->folder);
+		doveadm_print(dec2str(msg->uid));
+		doveadm_print(dec2str(msg->size));
+		doveadm_print(msg->message_id);
+		doveadm_print(import_remote_run_date(msg->received));
+		doveadm_print(msg->reason);
 	}
 }
 
@@ -183,8 +236,16 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 					  result.error.detail, 4096));
 		_ctx->exit_code = info->exit_code;
 	}
-	if (!ctx->set.dry_run)
+	if (result.progress.failed > 0) {
+		i_warning("import-remote: %u messages could not be imported "
+			  "and were skipped (the rows with "
+			  "result=message_failed say why)",
+			  result.progress.failed);
+	}
+	if (!ctx->set.dry_run) {
 		import_remote_run_print_summary(ctx, &result);
+		import_remote_run_print_failed(&result);
+	}
 	return ret;
 }
 

@@ -104,8 +104,8 @@ void doveadm_import_remote_print_error(const struct job *job)
 	doveadm_import_remote_print_text(job->error_code);
 	doveadm_print(known ? import_remote_error_get_info(code)->title : "");
 	doveadm_import_remote_print_text(job->error_detail);
-	doveadm_print(known ? import_remote_error_get_hint(code,
-				job->source_host) : "");
+	doveadm_print(known ? import_remote_error_get_hint_detail(code,
+				job->error_detail, job->source_host) : "");
 }
 
 static struct doveadm_cmd_ver2 *const doveadm_import_remote_commands[] = {

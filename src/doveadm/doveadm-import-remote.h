@@ -37,6 +37,8 @@ DOVEADM_CMD_PARAM('\0', "folder", CMD_PARAM_ARRAY, 0) \
 DOVEADM_CMD_PARAM('\0', "exclude", CMD_PARAM_ARRAY, 0) \
 DOVEADM_CMD_PARAM('\0', "dest-parent", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "timeout", CMD_PARAM_INT64, 0) \
+DOVEADM_CMD_PARAM('\0', "stall-timeout", CMD_PARAM_INT64, 0) \
+DOVEADM_CMD_PARAM('\0', "reconnects", CMD_PARAM_INT64, 0) \
 DOVEADM_CMD_PARAM('\0', "fetch-chunk", CMD_PARAM_INT64, 0) \
 DOVEADM_CMD_PARAM('\0', "throttle-retries", CMD_PARAM_INT64, 0) \
 DOVEADM_CMD_PARAM('\0', "since", CMD_PARAM_STR, 0) \
@@ -55,6 +57,7 @@ DOVEADM_CMD_PARAM('\0', "password-stdin", CMD_PARAM_BOOL, 0)
 	"[--dest-parent <folder>] [--since YYYY-MM-DD] " \
 	"[--before YYYY-MM-DD] [--newest-first] " \
 	"[--dedup folder|account|off] [--timeout <secs>] " \
+	"[--stall-timeout <secs>] [--reconnects <n>] " \
 	"[--fetch-chunk <n>] [--throttle-retries <n>]"
 #define DOVEADM_IMPORT_REMOTE_SOURCE_USAGE \
 	"--host <host> --user <remote user> " \

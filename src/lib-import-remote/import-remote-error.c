@@ -54,6 +54,12 @@ static const struct import_remote_error_info error_catalogue[] = {
 	{ IMPORT_REMOTE_ERROR_INTERNAL, "internal", "Internal error",
 	  "This is a bug: report it with the log lines around the error.",
 	  EX_SOFTWARE, FALSE },
+	{ IMPORT_REMOTE_ERROR_CONNECTION_LOST, "connection_lost",
+	  "Connection lost",
+	  "The connection to the source server kept breaking (reset, closed, "
+	  "or no answer) and reconnecting did not help (--reconnects). What "
+	  "was copied is kept: run the import again later, it continues "
+	  "where it stopped.", EX_TEMPFAIL, TRUE },
 };
 
 const struct import_remote_error_info *
@@ -94,6 +100,41 @@ static bool host_is_under(const char *host, const char *domain)
 	if (hlen < dlen || strcasecmp(host + hlen - dlen, domain) != 0)
 		return FALSE;
 	return hlen == dlen || host[hlen - dlen - 1] == '.';
+}
+
+/* The server's reply asks for an app-specific password (Gmail:
+   "[ALERT] Application-specific password required: ...") */
+static bool detail_asks_app_password(const char *detail)
+{
+	const char *alert = strstr(t_str_lcase(detail), "[alert]");
+
+	return alert != NULL &&
+		(strstr(alert, "application-specific password") != NULL ||
+		 strstr(alert, "application specific password") != NULL ||
+		 strstr(alert, "app-specific password") != NULL ||
+		 strstr(alert, "app password") != NULL);
+}
+
+const char *
+import_remote_error_get_hint_detail(enum import_remote_error_code code,
+				    const char *detail,
+				    const char *source_host)
+{
+	if (detail != NULL && code == IMPORT_REMOTE_ERROR_AUTH_FAILED &&
+	    detail_asks_app_password(detail)) {
+		return "The server says it needs an app-specific password "
+			"(an App Password), not the account's normal one: "
+			"create one in the account's security settings (Gmail: "
+			"turn on 2-Step Verification first) and use it here.";
+	}
+	if (detail != NULL && code == IMPORT_REMOTE_ERROR_CONNECT_TIMEOUT &&
+	    strstr(detail, IMPORT_REMOTE_DETAIL_NO_GREETING) != NULL) {
+		return "The server accepted the connection but said nothing: "
+			"the port may belong to another service or expect TLS "
+			"from the start (993 is IMAPS: --ssl imaps; 143 is "
+			"plain or STARTTLS), or the server is overloaded.";
+	}
+	return import_remote_error_get_hint(code, source_host);
 }
 
 const char *

@@ -16,6 +16,7 @@ enum import_remote_error_code {
 	IMPORT_REMOTE_ERROR_DEST_ERROR,
 	IMPORT_REMOTE_ERROR_CANCELLED,
 	IMPORT_REMOTE_ERROR_INTERNAL,
+	IMPORT_REMOTE_ERROR_CONNECTION_LOST,
 
 	IMPORT_REMOTE_ERROR_COUNT
 };
@@ -54,10 +55,21 @@ void import_remote_error_set(struct import_remote_error *error,
 			     enum import_remote_error_code code,
 			     const char *detail);
 
+/* In an error's detail: the server accepted the connection and then said
+   nothing (the hint differs from a connect that timed out) */
+#define IMPORT_REMOTE_DETAIL_NO_GREETING "connected, but no greeting"
+
 /* Hint adjusted for the source host, e.g. Gmail's App Password advice for
    auth_failed. Returns the generic hint if nothing specific applies. */
 const char *
 import_remote_error_get_hint(enum import_remote_error_code code,
 			     const char *source_host);
+/* The same, also adjusted for what happened (detail may be NULL): the
+   server's own words ("[ALERT] Application-specific password required")
+   or a silent server. */
+const char *
+import_remote_error_get_hint_detail(enum import_remote_error_code code,
+				    const char *detail,
+				    const char *source_host);
 
 #endif

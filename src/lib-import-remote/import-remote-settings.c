@@ -25,6 +25,7 @@ void import_remote_settings_init(pool_t pool,
 	set_r->fetch_chunk = IMPORT_REMOTE_DEFAULT_FETCH_CHUNK;
 	set_r->throttle_retries = IMPORT_REMOTE_DEFAULT_THROTTLE_RETRIES;
 	set_r->throttle_delay_msecs = IMPORT_REMOTE_DEFAULT_THROTTLE_DELAY_MSECS;
+	set_r->reconnects = IMPORT_REMOTE_DEFAULT_RECONNECTS;
 	p_array_init(&set_r->include_folders, pool, 4);
 	p_array_init(&set_r->exclude_folders, pool, 4);
 }
@@ -128,6 +129,10 @@ int import_remote_settings_check(const struct import_remote_settings *set,
 	}
 	if (set->fetch_chunk == 0) {
 		*error_r = "import_remote_fetch_chunk must be at least 1";
+		return -1;
+	}
+	if (set->cmd_timeout_msecs < 1000) {
+		*error_r = "--stall-timeout must be at least 1 second";
 		return -1;
 	}
 	if (set->since != 0 && set->before != 0 && set->since >= set->before) {
@@ -257,6 +262,8 @@ const char *import_remote_settings_export(const struct import_remote_settings *s
 		    "\tconnect_timeout_msecs=%u",
 		    set->fetch_chunk, set->throttle_retries,
 		    set->connect_timeout_msecs);
+	str_printfa(str, "\tstall_timeout_msecs=%u\treconnects=%u",
+		    set->cmd_timeout_msecs, set->reconnects);
 	return str_c(str);
 }
 
@@ -323,6 +330,14 @@ int import_remote_settings_import(pool_t pool, const char *str,
 		} else if (strcmp(key, "connect_timeout_msecs") == 0) {
 			if (settings_import_uint(value,
 						 &set->connect_timeout_msecs,
+						 key, error_r) < 0)
+				return -1;
+		} else if (strcmp(key, "stall_timeout_msecs") == 0) {
+			if (settings_import_uint(value, &set->cmd_timeout_msecs,
+						 key, error_r) < 0)
+				return -1;
+		} else if (strcmp(key, "reconnects") == 0) {
+			if (settings_import_uint(value, &set->reconnects,
 						 key, error_r) < 0)
 				return -1;
 		} else {

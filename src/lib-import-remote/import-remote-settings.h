@@ -42,7 +42,12 @@ struct import_remote_settings {
 	bool dry_run;
 
 	unsigned int connect_timeout_msecs;
+	/* a server that sends nothing for this long (a reply is due) is
+	   taken for gone: --stall-timeout */
 	unsigned int cmd_timeout_msecs;
+	/* a lost connection is reconnected at most this many times in a
+	   row without new mail committed in between: --reconnects */
+	unsigned int reconnects;
 	/* messages listed per FETCH (memory stays bounded by this) */
 	unsigned int fetch_chunk;
 	/* on [THROTTLED]: retries, the first after this long, then doubling */
@@ -55,8 +60,10 @@ struct import_remote_settings {
 #define IMPORT_REMOTE_DEFAULT_FETCH_CHUNK 5000
 #define IMPORT_REMOTE_DEFAULT_THROTTLE_RETRIES 6
 #define IMPORT_REMOTE_DEFAULT_THROTTLE_DELAY_MSECS 1000
-/* the longest [THROTTLED] back-off sleep: the longest wait of an import
-   that runs no ioloop (a job's takeover time must be longer) */
+#define IMPORT_REMOTE_DEFAULT_RECONNECTS 10
+/* the longest wait of an import: a [THROTTLED] back-off, a pause between
+   paced downloads, a reconnect's back-off. Every wait runs an ioloop and
+   reports progress at least once a second. */
 #define IMPORT_REMOTE_MAX_THROTTLE_DELAY_MSECS (60*1000)
 
 void import_remote_settings_init(pool_t pool,

@@ -1,20 +1,26 @@
 #!/bin/bash
 # Faults a real server won't produce on demand, from tests/tools/fakeimapd:
-# strict pipelining checks, a connection cut in the middle of a message,
-# garbage instead of IMAP. The destination is a real Dovecot.
+# strict pipelining checks, connections cut or closed in the middle of a
+# message, a stalled server, garbage instead of IMAP, a stream that loses
+# its sync, bytes that differ from what the server said, throttling in
+# both of Gmail's forms, a message the server won't send. The destination
+# is a real Dovecot; after each import it is checked message by message
+# (imapverify) against what fakeimapd served.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 27
+plan 101
 ir_dest_start
 echo fakepass > "$IR_WORK/fake.pw"
 
 # fake NAME SCENARIO [import options...]: one import against fakeimapd
-# ($FAKE_OPTS: extra fakeimapd options, $DOVEADM_OPTS: doveadm's own)
+# ($FAKE_OPTS: extra fakeimapd options, $DOVEADM_OPTS: doveadm's own).
+# $OUT/NAME.manifest lists what a correct import brings.
 FAKE_OPTS=()
 fake() {
 	local name=$1 scenario=$2; shift 2
-	"$TOOLS/fakeimapd" --scenario "$scenario" --count 20 --timeout 60 \
-		"${FAKE_OPTS[@]}" --report "$OUT/$name.report" > "$OUT/$name.port" &
+	"$TOOLS/fakeimapd" --scenario "$scenario" --count 20 --timeout 120 \
+		"${FAKE_OPTS[@]}" --report "$OUT/$name.report" \
+		--manifest "$OUT/$name.manifest" > "$OUT/$name.port" &
 	local pid=$!
 	ir_kill_on_exit "$pid"
 	ir_dest_reset_user sd
@@ -23,35 +29,149 @@ fake() {
 		--password-file "$IR_WORK/fake.pw" --timeout 5 "$@" \
 		>"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null
 	echo $? > "$OUT/$name.rc"
+	# it may still wait for a connection that is not needed
+	kill "$pid" 2>/dev/null
 	wait "$pid"
 }
 report() { python3 -c "import json,sys;print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$OUT/$1.report" "$2"; }
 inbox_count() {
 	doveadm -c "$DEST_CONF" mailbox status -u sd messages INBOX 2>/dev/null | sed 's/.*=//'
 }
+inbox_vsize() {
+	doveadm -c "$DEST_CONF" mailbox status -u sd vsize INBOX 2>/dev/null | sed 's/.*=//'
+}
+# fake_verify NAME: the destination holds exactly what NAME's manifest says
+fake_verify() {
+	MANIFEST=$OUT/$1.manifest verify sd "$1"
+}
+# row NAME RESULT KEY: KEY of the first row whose result is RESULT
+row() {
+	grep "^result=$2 " "$OUT/$1.out" > "$OUT/$1.$2.row"
+	flow_field "$OUT/$1.$2.row" "$3"
+}
 
 fake pipe strict-pipelining --fetch-chunk 3
 check_eq "pipelining: exit code 0" 0 "$(cat "$OUT/pipe.rc")"
 check_eq "pipelining: no sequence command behind an unanswered UID FETCH" 0 "$(report pipe ambiguous)"
-check_eq "pipelining: every message imported" 20 "$(inbox_count)"
+check "pipelining: every message imported, byte for byte" fake_verify pipe
 check_not_contains "pipelining: server had nothing to complain about" "$OUT/pipe.err" "complained"
 
+# --- a connection cut in the middle of a message: reconnect, go on ---
+FAKE_OPTS=(--max-conns 2)
 fake cut cut-literal
-check_eq "cut mid-message: exit code 75" 75 "$(cat "$OUT/cut.rc")"
-check_eq "cut mid-message: error source_error" source_error "$(flow_field "$OUT/cut.out" error)"
-check_eq "cut mid-message: the server really cut" True "$(report cut ambiguous >/dev/null; report cut cut)"
-check_contains "cut mid-message: says it was cut in the middle of a message" "$OUT/cut.err" "in the middle of message"
-check_eq "cut mid-message: nothing half-written (uncommitted batch rolled back)" 0 "$(inbox_count)"
-check_eq "cut mid-message: summary counts no import" 0 "$(flow_field "$OUT/cut.out" imported)"
+check_eq "cut mid-message: the server really cut" True "$(report cut cut)"
+check_eq "cut mid-message: exit code 0" 0 "$(cat "$OUT/cut.rc")"
+check_eq "cut mid-message: reconnected once" 1 "$(flow_field "$OUT/cut.out" reconnects)"
+check_contains "cut mid-message: the cause is shown" "$OUT/cut.out" "last_disconnect=127.0.0.1:"
+check_contains "cut mid-message: says it was cut in the middle of a message" "$OUT/cut.err" "in the middle of message UID 3"
+check "cut mid-message: every message there once, byte for byte" fake_verify cut
+check_eq "cut mid-message: summary counts every message once" 20 "$(flow_field "$OUT/cut.out" imported)"
+check_eq "cut mid-message: nothing failed" 0 "$(flow_field "$OUT/cut.out" failed)"
 
-fake garbage garbage
+# no reconnects allowed: what is complete is kept and counted, no byte more
+FAKE_OPTS=()
+fake cut0 cut-literal --reconnects 0
+check_eq "cut, --reconnects 0: exit code 75" 75 "$(cat "$OUT/cut0.rc")"
+check_eq "cut, --reconnects 0: error connection_lost (not dest_error)" connection_lost "$(flow_field "$OUT/cut0.out" error)"
+check_eq "cut, --reconnects 0: the two messages before the cut are kept" 2 "$(inbox_count)"
+check_eq "cut, --reconnects 0: counted as imported" 2 "$(flow_field "$OUT/cut0.out" imported)"
+check_eq "cut, --reconnects 0: bytes count only what was committed" "$(inbox_vsize)" "$(flow_field "$OUT/cut0.out" bytes)"
+check_contains "cut, --reconnects 0: the hint says a re-run continues" "$OUT/cut0.out" "continues where it stopped"
+
+# the same message cut every time: given up after 3 tries, the rest goes on
+FAKE_OPTS=(--max-conns 3 --left-out 3)
+fake cutall cut-literal-always --reconnects 2
+check_eq "cut every time: the server cut 3 connections" 3 "$(report cutall connections)"
+check_eq "cut every time: message UID 3 recorded as failed" 3 "$(row cutall message_failed uid)"
+check_contains "cut every time: why" "$OUT/cutall.message_failed.row" "the connection broke 3 times"
+check_eq "cut every time: failed=1" 1 "$(flow_field "$OUT/cutall.out" failed)"
+check "cut every time: the messages before it are there, byte for byte" \
+	sh -c "MANIFEST=$OUT/cutall.manifest '$TOOLS/imapverify' --port $DEST_IMAP_PORT --user sd --manifest $OUT/cutall.manifest --allow-missing >/dev/null"
+check_eq "cut every time: those two kept" 2 "$(inbox_count)"
+
+# --- BYE in the middle of a FETCH is a disconnect, not throttling ---
+FAKE_OPTS=(--max-conns 2)
+fake bye bye-fetch
+check_eq "BYE mid-FETCH: the server said BYE" True "$(report bye bye)"
+check_eq "BYE mid-FETCH: exit code 0" 0 "$(cat "$OUT/bye.rc")"
+check_contains "BYE mid-FETCH: the server's words are the cause" "$OUT/bye.out" "last_disconnect=127.0.0.1:"
+check_contains "BYE mid-FETCH: ... its words" "$OUT/bye.out" "Server shutting down"
+check_not_contains "BYE mid-FETCH: not called throttling" "$OUT/bye.err" "throttl"
+check "BYE mid-FETCH: every message there once, byte for byte" fake_verify bye
+FAKE_OPTS=()
+fake bye0 bye-fetch --reconnects 0
+check_eq "BYE mid-FETCH, --reconnects 0: error connection_lost" connection_lost "$(flow_field "$OUT/bye0.out" error)"
+check_eq "BYE mid-FETCH, --reconnects 0: title" "Connection lost" "$(grep -o 'error_title=Connection lost' "$OUT/bye0.out" | sed 's/.*=//')"
+
+# --- a server that stops answering: --stall-timeout, then reconnect ---
+FAKE_OPTS=(--max-conns 2)
+fake stall stall-fetch --stall-timeout 2
+check_eq "stall: the server stalled" True "$(report stall stalled)"
+check_eq "stall: exit code 0" 0 "$(cat "$OUT/stall.rc")"
+check_contains "stall: --stall-timeout 2 named as the cause" "$OUT/stall.out" "stopped answering for 2 seconds"
+check "stall: every message there once, byte for byte" fake_verify stall
+
+# --- the reply stream loses its sync: nothing of that message is kept ---
+FAKE_OPTS=(--max-conns 2)
+fake short short-literal
+check_eq "short literal: the server sent one" True "$(report short short)"
+check_eq "short literal: exit code 0" 0 "$(cat "$OUT/short.rc")"
+check_contains "short literal: seen as a broken reply" "$OUT/short.out" "invalid reply from server"
+check "short literal: no corrupt copy, every message once, byte for byte" fake_verify short
+
+# garbage on every connection: the tries end with the real cause
+FAKE_OPTS=(--max-conns 2)
+fake garbage garbage --reconnects 1
 check_eq "garbage reply: exit code 75" 75 "$(cat "$OUT/garbage.rc")"
 check_eq "garbage reply: error source_error" source_error "$(flow_field "$OUT/garbage.out" error)"
 check_contains "garbage reply: says the reply was invalid" "$OUT/garbage.err" "invalid reply"
+check_eq "garbage reply: tried a new connection once" 2 "$(report garbage connections)"
+
+# --- bytes that differ from what the server said ---
+FAKE_OPTS=()
+fake size size-mismatch
+check_eq "wrong RFC822.SIZE: exit code 0" 0 "$(cat "$OUT/size.rc")"
+check_contains "wrong RFC822.SIZE, same bytes twice: kept and said so" "$OUT/size.err" "the server sent the same 4152 bytes twice (its RFC822.SIZE says 4252): kept as sent"
+check_eq "wrong RFC822.SIZE: fetched twice, not more" 2 "$(report size commands | python3 -c 'import ast,sys; print(ast.literal_eval(sys.stdin.read())["UID FETCH"])')"
+check "wrong RFC822.SIZE: every message there, byte for byte" fake_verify size
+
+fake corrupt size-corrupt
+check_eq "different bytes each time: exit code 0 (one bad message)" 0 "$(cat "$OUT/corrupt.rc")"
+check_eq "different bytes each time: sent twice" 2 "$(report corrupt corrupt_sends)"
+check_eq "different bytes each time: recorded as failed" 3 "$(row corrupt message_failed uid)"
+check_contains "different bytes each time: why" "$OUT/corrupt.message_failed.row" "corrupt"
+check "different bytes each time: not kept, the others there byte for byte" fake_verify corrupt
+
+fake nul nul-bytes
+check_eq "NUL bytes: exit code 0" 0 "$(cat "$OUT/nul.rc")"
+check_contains "NUL bytes: not accepted silently" "$OUT/nul.err" "NUL bytes included"
+check "NUL bytes: every message there, byte for byte (Dovecot serves NUL as 0x80)" fake_verify nul
+
+# --- NO for one UID: recorded, skipped, the import completes ---
+fake one no-one-uid
+check_eq "NO for one UID: exit code 0" 0 "$(cat "$OUT/one.rc")"
+check_eq "NO for one UID: result completed" completed "$(flow_field "$OUT/one.out" result)"
+check_eq "NO for one UID: failed=1" 1 "$(flow_field "$OUT/one.out" failed)"
+check_eq "NO for one UID: its row names the UID" 7 "$(row one message_failed uid)"
+check_eq "NO for one UID: ... the folder" INBOX "$(row one message_failed folder)"
+check_eq "NO for one UID: ... the Message-ID" fake7@example.org "$(row one message_failed message_id)"
+check_eq "NO for one UID: ... the date" 2024-01-01T10:00:00Z "$(row one message_failed received)"
+check_contains "NO for one UID: ... and the server's words" "$OUT/one.message_failed.row" "Some messages could not be FETCHed"
+check "NO for one UID: the other 19 there, byte for byte" fake_verify one
+DOVEADM_OPTS=(-f json)
+fake onejson no-one-uid
+DOVEADM_OPTS=()
+check "NO for one UID: -f json has a row per failed message" python3 -c '
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert rows[0]["result"] == "completed" and rows[0]["failed"] == 1, rows[0]
+assert [r["uid"] for r in rows if r["result"] == "message_failed"] == ["7"], rows' "$OUT/onejson.out"
+
+# --- throttling ---
 fake throttled-once throttled-once
 check_eq "[THROTTLED] once: waits, retries and completes" 0 "$(cat "$OUT/throttled-once.rc")"
 check_eq "[THROTTLED] once: the server did throttle" 1 "$(report throttled-once throttled)"
-check_eq "[THROTTLED] once: every message imported" 20 "$(inbox_count)"
+check "[THROTTLED] once: every message there, byte for byte" fake_verify throttled-once
 check_contains "[THROTTLED] once: says it waits" "$OUT/throttled-once.err" "throttling"
 
 fake throttled throttled --throttle-retries 1
@@ -61,9 +181,54 @@ check_eq "[THROTTLED]: error throttled" throttled "$(flow_field "$OUT/throttled.
 check_contains "[THROTTLED]: title" "$OUT/throttled.err" "Source server is throttling"
 check_contains "[THROTTLED]: hint" "$OUT/throttled.out" "2.5 GB a day"
 
-fake busy busy
+# waits of 1, 2, 4 and 8 s against a 6 s idle timeout: kept alive
+FAKE_OPTS=(--throttle-times 4 --idle-timeout 6 --max-conns 2)
+fake keepalive throttled
+check_eq "[THROTTLED], idle timeout: exit code 0" 0 "$(cat "$OUT/keepalive.rc")"
+check_eq "[THROTTLED], idle timeout: the server throttled 4 times" 4 "$(report keepalive throttled)"
+check_eq "[THROTTLED], idle timeout: the session was kept alive (one connection)" 1 "$(report keepalive connections)"
+check_eq "[THROTTLED], idle timeout: ... by NOOP" True "$(report keepalive commands | python3 -c 'import ast,sys; print(ast.literal_eval(sys.stdin.read()).get("NOOP", 0) >= 1)')"
+check "[THROTTLED], idle timeout: every message there, byte for byte" fake_verify keepalive
+# a server that drops an idle session sooner: reconnect after the wait
+FAKE_OPTS=(--throttle-times 3 --idle-timeout 3 --max-conns 2)
+fake idleclose throttled
+check_eq "[THROTTLED], short idle timeout: the server closed the idle session" 1 "$(report idleclose idle_closes)"
+check_eq "[THROTTLED], short idle timeout: exit code 0" 0 "$(cat "$OUT/idleclose.rc")"
+check "[THROTTLED], short idle timeout: every message there, byte for byte" fake_verify idleclose
+# Gmail's "OK Success [THROTTLED]": paced, not just retried
+FAKE_OPTS=(--count 120 --throttle-times 2 --idle-timeout 6)
+fake pace throttled-ok --fetch-chunk 40
+check_eq "OK [THROTTLED]: exit code 0" 0 "$(cat "$OUT/pace.rc")"
+check_eq "OK [THROTTLED]: the server said it twice" 2 "$(report pace throttled)"
+check "OK [THROTTLED]: the next fetches waited (about 1 s, then 2 s)" python3 -c '
+import json, sys
+gaps = json.load(open(sys.argv[1]))["body_fetch_gaps"]
+assert len(gaps) >= 2 and gaps[0] >= 0.9 and gaps[1] >= 1.9, gaps' "$OUT/pace.report"
+check_contains "OK [THROTTLED]: says it slows down" "$OUT/pace.err" "slow down"
+check "OK [THROTTLED]: every message there, byte for byte" fake_verify pace
+FAKE_OPTS=()
+
+# --- connecting ---
+# BYE [UNAVAILABLE] as greeting: throttled, retried (--reconnects)
+FAKE_OPTS=(--max-conns 2)
+fake busy busy --reconnects 1
 check_eq "BYE [UNAVAILABLE] at greeting: error throttled" throttled "$(flow_field "$OUT/busy.out" error)"
 check_contains "BYE [UNAVAILABLE] at greeting: server's words shown" "$OUT/busy.err" "Too many connections"
+check_eq "BYE [UNAVAILABLE] at greeting: tried again (as the hint says)" 2 "$(report busy connections)"
+
+# accepts the connection and says nothing
+FAKE_OPTS=()
+fake silent silent
+check_eq "silent server: exit code 75" 75 "$(cat "$OUT/silent.rc")"
+check_eq "silent server: error connect_timeout" connect_timeout "$(flow_field "$OUT/silent.out" error)"
+check_contains "silent server: says it connected but got no greeting" "$OUT/silent.out" "connected, but no greeting"
+check_contains "silent server: hint fits (not the firewall one)" "$OUT/silent.out" "accepted the connection but said nothing"
+
+# the login refused with Gmail's [ALERT]: the App Password hint, whatever
+# the host is called
+fake alert alert-login
+check_eq "[ALERT] login refused: error auth_failed" auth_failed "$(flow_field "$OUT/alert.out" error)"
+check_contains "[ALERT] login refused: the App Password hint (host 127.0.0.1)" "$OUT/alert.out" "app-specific password (an App Password)"
 
 # a trusted certificate that names another host
 FAKE_OPTS=(--tls "$IR_WORK/ssl-other/cert.pem" "$IR_WORK/ssl-other/key.pem")
@@ -72,6 +237,7 @@ fake wronghost ok --ssl imaps
 check_eq "certificate for another host: error tls_failed" tls_failed "$(flow_field "$OUT/wronghost.out" error)"
 check_contains "certificate for another host: says so" "$OUT/wronghost.err" "host name"
 check_eq "certificate for another host: exit code 78" 78 "$(cat "$OUT/wronghost.rc")"
+check_eq "certificate for another host: not retried" 1 "$(report wronghost connections)"
 FAKE_OPTS=()
 DOVEADM_OPTS=()
 exit 0

@@ -216,6 +216,40 @@ static void test_error_catalogue(void)
 		IMPORT_REMOTE_ERROR_CANCELLED)->transient);
 	test_assert(!import_remote_error_get_info(
 		IMPORT_REMOTE_ERROR_INTERNAL)->transient);
+	test_assert(import_remote_error_get_info(
+		IMPORT_REMOTE_ERROR_CONNECTION_LOST)->transient);
+
+	test_assert_strcmp(import_remote_error_get_info(
+		IMPORT_REMOTE_ERROR_CONNECTION_LOST)->name, "connection_lost");
+	test_assert(import_remote_error_get_info(
+		IMPORT_REMOTE_ERROR_CONNECTION_LOST)->exit_code == 75);
+
+	/* the hint follows what the server said, whatever the host */
+	test_assert(strstr(import_remote_error_get_hint_detail(
+		IMPORT_REMOTE_ERROR_AUTH_FAILED, "host:993: login as a "
+		"rejected: [ALERT] Application-specific password required: "
+		"https://support.google.com/accounts/answer/185833 (Failure)",
+		"mail.example.com"), "app-specific password") != NULL);
+	test_assert(strstr(import_remote_error_get_hint_detail(
+		IMPORT_REMOTE_ERROR_AUTH_FAILED, "host:993: login as a "
+		"rejected: [AUTHENTICATIONFAILED] Invalid credentials",
+		"mail.example.com"), "cPanel") != NULL);
+	/* an [ALERT] about something else is no App Password case */
+	test_assert(strstr(import_remote_error_get_hint_detail(
+		IMPORT_REMOTE_ERROR_AUTH_FAILED, "[ALERT] Please log in via "
+		"your web browser", "mail.example.com"), "cPanel") != NULL);
+	test_assert(strstr(import_remote_error_get_hint_detail(
+		IMPORT_REMOTE_ERROR_AUTH_FAILED, NULL, "imap.gmail.com"),
+		"2-Step Verification") != NULL);
+	/* a server that accepted the connection and said nothing */
+	test_assert(strstr(import_remote_error_get_hint_detail(
+		IMPORT_REMOTE_ERROR_CONNECT_TIMEOUT, "host:143: "
+		IMPORT_REMOTE_DETAIL_NO_GREETING " in 30 seconds",
+		"mail.example.com"), "said nothing") != NULL);
+	test_assert(strstr(import_remote_error_get_hint_detail(
+		IMPORT_REMOTE_ERROR_CONNECT_TIMEOUT, "connect(host:993) timed "
+		"out after 30 seconds", "mail.example.com"),
+		"firewalled") != NULL);
 
 	/* the first cause wins */
 	i_zero(&error);
@@ -250,6 +284,11 @@ static void test_progress_format(void)
 	test_assert(import_progress_get_eta_secs(&p) == 30);
 	test_assert_strcmp(import_progress_format_line(&p),
 		"INBOX: 25/100 msgs, 10.0 MB, 1.0 MB/s, ETA 0:30 [folder 1/2]");
+	p.reconnects = 2;
+	p.last_disconnect = "host:993: Server disconnected";
+	test_assert_strcmp(import_progress_format_line(&p),
+		"INBOX: 25/100 msgs, 10.0 MB, 1.0 MB/s, ETA 0:30 [folder 1/2], "
+		"reconnects=2 (last: host:993: Server disconnected)");
 	p.msgs_done = 0;
 	test_assert(import_progress_get_eta_secs(&p) == -1);
 	test_end();
@@ -272,6 +311,8 @@ static void test_settings_export_import(void)
 	pattern = "[Gmail]/All Mail";
 	array_push_back(&set.exclude_folders, &pattern);
 	set.fetch_chunk = 7;
+	set.reconnects = 3;
+	set.cmd_timeout_msecs = 20000;
 	str = import_remote_settings_export(&set);
 
 	import_remote_settings_init(pool, &set2);
@@ -285,6 +326,18 @@ static void test_settings_export_import(void)
 	test_assert_strcmp(array_idx_elem(&set2.exclude_folders, 0),
 			   "[Gmail]/All Mail");
 	test_assert(set2.fetch_chunk == 7);
+	test_assert(set2.reconnects == 3);
+	test_assert(set2.cmd_timeout_msecs == 20000);
+
+	/* a job queued before these options existed gets the defaults */
+	import_remote_settings_init(pool, &set2);
+	test_assert(import_remote_settings_import(pool, "dedup=folder", &set2,
+						  &error) == 0);
+	test_assert(set2.reconnects == IMPORT_REMOTE_DEFAULT_RECONNECTS);
+	test_assert(set2.cmd_timeout_msecs ==
+		    IMPORT_REMOTE_DEFAULT_CMD_TIMEOUT_MSECS);
+	test_assert(import_remote_settings_import(pool, "reconnects=x", &set2,
+						  &error) < 0);
 
 	import_remote_settings_init(pool, &set2);
 	test_assert(import_remote_settings_import(pool, "bogus=1", &set2, &error) < 0);

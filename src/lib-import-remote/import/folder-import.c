@@ -4,14 +4,16 @@
 #include "array.h"
 #include "str.h"
 #include "istream.h"
+#include "ostream.h"
+#include "iostream-temp.h"
 #include "time-util.h"
-#include "sleep.h"
 #include "sha1.h"
 #include "mail-namespace.h"
 #include "mail-storage.h"
 #include "mail-user.h"
 #include "import-remote-compat.h"
 #include "imap-source.h"
+#include "message-check.h"
 #include "message-saver.h"
 #include "dedup-index.h"
 #include "import-checkpoint.h"
@@ -22,8 +24,20 @@
 #include <time.h>
 
 /* One UID FETCH body command asks for at most this many messages; all of a
-   chunk's commands are sent at once (pipelined). */
+   chunk's commands are sent at once (pipelined). While pacing for a
+   server that says [THROTTLED], fewer, one command at a time. */
 #define FOLDER_IMPORT_BODY_CMD_UIDS 500
+#define FOLDER_IMPORT_PACED_CMD_UIDS 50
+/* A message that was being sent each time the connection broke, this many
+   times, is given up (recorded as failed): one message that can't get
+   through doesn't use up every reconnect */
+#define FOLDER_IMPORT_MAX_LOSSES 3
+/* Local saves failing this many times in a row: the destination itself is
+   broken, not the messages */
+#define FOLDER_IMPORT_MAX_DEST_FAILURES 10
+/* A message is received whole before it is saved: in memory up to this
+   size, in an (unlinked) temporary file beyond */
+#define FOLDER_IMPORT_MESSAGE_MEMORY_MAX (1024*1024)
 
 #define IMPORT_MAIL_FLAGS_MASK \
 	(MAIL_ANSWERED | MAIL_FLAGGED | MAIL_DELETED | MAIL_SEEN | MAIL_DRAFT)
@@ -37,35 +51,88 @@ enum import_msg_action {
 	IMPORT_MSG_DONE_BEFORE,
 };
 
+/* Where a message to import stands */
+enum import_msg_state {
+	/* its body is still to be fetched */
+	IMPORT_MSG_STATE_WANTED = 0,
+	/* saved, waiting for the commit */
+	IMPORT_MSG_STATE_SAVED,
+	IMPORT_MSG_STATE_COMMITTED,
+	/* given up and recorded as failed */
+	IMPORT_MSG_STATE_FAILED,
+};
+
+/* The server's bytes looked wrong (a size other than RFC822.SIZE, NUL
+   bytes): they are fetched again, and kept only if the same bytes come */
+enum import_msg_check {
+	IMPORT_MSG_CHECK_NONE = 0,
+	/* the next fetch only takes the digest */
+	IMPORT_MSG_CHECK_DIGEST,
+	/* the next fetch saves it, kept if it matches the digest */
+	IMPORT_MSG_CHECK_COMPARE,
+};
+
 struct import_msg {
 	uint32_t seq, uid;
-	uoff_t size;
+	/* RFC822.SIZE, and the size really saved */
+	uoff_t size, saved_size;
 	time_t received_date;
 	int received_tz;
 	enum mail_flags flags;
 	const char *const *keywords;
+	/* for the failed message report; NULL if none */
+	const char *message_id;
 	/* identity for dedup; NULL while unknown */
 	const char *key;
 	enum import_msg_action action;
+	enum import_msg_state state;
+	enum import_msg_check check;
+	/* what the earlier fetch sent (IMPORT_MSG_CHECK_COMPARE) */
+	uoff_t check_size;
+	unsigned char *check_digest;
+	/* the connection broke while its body was on the way */
+	unsigned int losses;
 	/* the date filter's SEARCH matched it */
 	bool date_match;
-	/* the body was saved */
-	bool saved;
+	/* its body arrived in this round of fetches */
+	bool sent;
+	/* to be asked for alone (a NO or no answer for it in a group), and
+	   asked for alone in this round */
+	bool alone, asked_alone;
+	/* the server's NO when asked for alone */
+	const char *refused;
 	/* DUPLICATE of this message in the destination folder */
 	uint32_t dest_uid;
 };
 
+enum import_chunk_state {
+	/* nothing in it (or all of it is handled) */
+	IMPORT_CHUNK_DONE = 0,
+	/* its message list arrived */
+	IMPORT_CHUNK_LISTED,
+	/* every message has its identity */
+	IMPORT_CHUNK_HASHED,
+	/* what to copy is decided and counted */
+	IMPORT_CHUNK_DECIDED,
+};
+
 struct import_chunk {
 	pool_t pool;
+	enum import_chunk_state state;
 	ARRAY(struct import_msg) msgs;
 	/* sequences the date filter's SEARCH returned */
 	ARRAY_TYPE(uint32_t) matches;
 	const char *search_tag, *meta_tag;
 };
 
+/* A UID FETCH of bodies on its way: which messages it asked for */
+struct folder_fetch_cmd {
+	const char *tag;
+	unsigned int first, count;
+};
+
 struct folder_import_ctx {
 	struct import_run_ctx *run;
-	struct imap_source *src;
 	const struct folder_plan_entry *entry;
 	struct import_run_folder *result;
 	struct mailbox *box;
@@ -74,15 +141,40 @@ struct folder_import_ctx {
 	bool own_index;
 
 	uint32_t exists, uidvalidity, uidnext;
-	/* from SEARCH RETURN (MIN): first sequence after the checkpoint */
+	/* from SEARCH RETURN (MIN): first sequence after a UID */
 	uint32_t min_seq;
 	bool have_min_seq;
+	/* from FETCH n (UID), when finding the place again */
+	uint32_t probe_seq, probe_uid;
+	/* from a plain SEARCH: the lowest number */
+	uint32_t search_min;
 	/* checkpoint: everything up to this UID is already there */
 	uint32_t done_uid;
+
+	/* the next sequence to list, and the last message listed */
+	uint32_t next_first;
+	uint32_t listed_uid, listed_seq;
+	/* after a reconnect: lists drop what is not above this UID (it was
+	   listed before) */
+	uint32_t list_floor_uid;
 
 	/* the chunk being decided and saved, and the one being listed */
 	struct import_chunk chunks[2];
 	struct import_chunk *current, *next;
+
+	/* where temporary copies of messages go */
+	const char *temp_prefix;
+	/* the message whose body is being received: it is saved when its
+	   FETCH reply is complete (a literal shorter than announced shows
+	   only then), never half of it */
+	struct import_msg *pending_msg;
+	uint32_t pending_seq;
+	struct ostream *pending_output;
+	struct message_check pending_check;
+	/* a NO [THROTTLED] answer in the current round of fetches */
+	const char *throttled;
+	/* local saves that failed in a row */
+	unsigned int dest_failures;
 
 	/* header hash of the message whose BODY[HEADER] is being read */
 	struct sha1_ctxt hdr_hash;
@@ -110,6 +202,7 @@ static void import_chunk_reset(struct import_chunk *chunk, unsigned int count)
 		p_clear(chunk->pool);
 	p_array_init(&chunk->msgs, chunk->pool, count);
 	p_array_init(&chunk->matches, chunk->pool, 16);
+	chunk->state = IMPORT_CHUNK_DONE;
 	chunk->search_tag = NULL;
 	chunk->meta_tag = NULL;
 }
@@ -119,10 +212,301 @@ static bool folder_import_date_filter(struct folder_import_ctx *ctx)
 	return ctx->run->since != 0 || ctx->run->before != 0;
 }
 
-/* --- replies --- */
+static struct imap_source *folder_import_src(struct folder_import_ctx *ctx)
+{
+	/* not kept: a reconnect replaces it */
+	return ctx->run->src;
+}
+
+/* --- finding messages --- */
+
+static int import_msg_uid_cmp(const uint32_t *uid, const struct import_msg *msg)
+{
+	if (*uid < msg->uid)
+		return -1;
+	return *uid > msg->uid ? 1 : 0;
+}
+
+static int import_msg_seq_cmp(const uint32_t *seq, const struct import_msg *msg)
+{
+	if (*seq < msg->seq)
+		return -1;
+	return *seq > msg->seq ? 1 : 0;
+}
 
 static struct import_msg *
-folder_import_find_uid(struct import_chunk *chunk, uint32_t uid);
+folder_import_find_uid(struct import_chunk *chunk, uint32_t uid)
+{
+	return import_remote_array_bsearch_modifiable(&chunk->msgs, &uid,
+						      import_msg_uid_cmp);
+}
+
+static struct import_msg *
+folder_import_find_seq(struct import_chunk *chunk, uint32_t seq)
+{
+	return import_remote_array_bsearch_modifiable(&chunk->msgs, &seq,
+						      import_msg_seq_cmp);
+}
+
+/* --- what happens to a message --- */
+
+static void folder_import_failed(struct folder_import_ctx *ctx,
+				 struct import_msg *msg, const char *reason)
+{
+	struct import_failed_message failed;
+
+	i_assert(msg->state == IMPORT_MSG_STATE_WANTED);
+
+	i_zero(&failed);
+	failed.folder = ctx->entry->display_name;
+	failed.uid = msg->uid;
+	failed.size = msg->size;
+	failed.message_id = msg->message_id == NULL ? "" : msg->message_id;
+	failed.received = msg->received_date == (time_t)-1 ? 0 :
+		msg->received_date;
+	failed.reason = reason;
+	import_run_ctx_message_failed(ctx->run, &failed);
+	msg->state = IMPORT_MSG_STATE_FAILED;
+	ctx->result->failed++;
+	ctx->run->progress->msgs_done++;
+}
+
+/* Everything saved and not committed was rolled back: fetch it again */
+static void folder_import_rolled_back(struct folder_import_ctx *ctx)
+{
+	struct import_progress *progress = ctx->run->progress;
+	struct import_msg *msg;
+
+	array_foreach_modifiable(&ctx->current->msgs, msg) {
+		if (msg->state != IMPORT_MSG_STATE_SAVED)
+			continue;
+		msg->state = IMPORT_MSG_STATE_WANTED;
+		progress->msgs_done--;
+		progress->bytes_done -= msg->saved_size;
+	}
+}
+
+/* Commit what is saved: only now is it imported. Returns 0, or -1 (the
+   run's error set: the destination failed). */
+static int folder_import_commit(struct folder_import_ctx *ctx)
+{
+	struct import_progress *progress = ctx->run->progress;
+	struct import_remote_error error;
+	struct import_msg *msg;
+
+	if (ctx->saver == NULL)
+		return 0;
+	i_zero(&error);
+	if (message_saver_commit(ctx->saver, &error) < 0) {
+		folder_import_rolled_back(ctx);
+		import_run_ctx_set_error(ctx->run, error.code, error.detail);
+		return -1;
+	}
+	array_foreach_modifiable(&ctx->current->msgs, msg) {
+		if (msg->state != IMPORT_MSG_STATE_SAVED)
+			continue;
+		msg->state = IMPORT_MSG_STATE_COMMITTED;
+		ctx->result->imported++;
+		progress->imported++;
+		progress->bytes_imported += msg->saved_size;
+	}
+	return 0;
+}
+
+/* A local save failed and everything uncommitted was rolled back. Over
+   quota: the import stops. Otherwise the destination refused this one
+   message: it is recorded and skipped, unless the destination keeps
+   failing. Returns 0 to go on, -1 to stop (the run's error set). */
+static int
+folder_import_save_failed(struct folder_import_ctx *ctx, struct import_msg *msg,
+			  const struct import_remote_error *error)
+{
+	folder_import_rolled_back(ctx);
+	if (error->code == IMPORT_REMOTE_ERROR_QUOTA_EXCEEDED ||
+	    ++ctx->dest_failures >= FOLDER_IMPORT_MAX_DEST_FAILURES) {
+		import_run_ctx_set_error(ctx->run, error->code, error->detail);
+		return -1;
+	}
+	if (msg->state == IMPORT_MSG_STATE_WANTED)
+		folder_import_failed(ctx, msg, error->detail);
+	return 0;
+}
+
+static void folder_import_pending_drop(struct folder_import_ctx *ctx)
+{
+	ctx->pending_msg = NULL;
+	if (ctx->pending_output != NULL)
+		o_stream_destroy(&ctx->pending_output);
+}
+
+/* The digest of a message in hand (when it was not taken on the way) */
+static int folder_import_digest_input(struct istream *input,
+				      unsigned char digest_r[SHA256_RESULTLEN])
+{
+	struct message_check check;
+	const unsigned char *data;
+	size_t size;
+
+	message_check_init(&check, TRUE);
+	while (i_stream_read_more(input, &data, &size) > 0) {
+		message_check_more(&check, data, size);
+		i_stream_skip(input, size);
+	}
+	if (input->stream_errno != 0)
+		return -1;
+	message_check_digest(&check, digest_r);
+	i_stream_seek(input, 0);
+	return 0;
+}
+
+/* The server sent bytes that look wrong: keep their digest, and fetch the
+   message again to compare */
+static int folder_import_compare_later(struct folder_import_ctx *ctx,
+				       struct import_msg *msg,
+				       struct istream *input)
+{
+	msg->check_size = ctx->pending_check.size;
+	msg->check_digest = p_malloc(ctx->current->pool, SHA256_RESULTLEN);
+	if (ctx->pending_check.want_digest)
+		message_check_digest(&ctx->pending_check, msg->check_digest);
+	else if (folder_import_digest_input(input, msg->check_digest) < 0) {
+		import_run_ctx_set_error(ctx->run, IMPORT_REMOTE_ERROR_DEST_ERROR,
+			t_strdup_printf("Reading the temporary copy of message "
+					"UID %u failed: %s", msg->uid,
+					i_stream_get_error(input)));
+		return -1;
+	}
+	msg->check = IMPORT_MSG_CHECK_COMPARE;
+	e_debug(ctx->run->user->event, "import-remote: Message UID %u in %s: "
+		"%"PRIuUOFF_T" bytes (RFC822.SIZE %"PRIuUOFF_T"), "
+		"%"PRIuUOFF_T" NUL bytes: fetching it again to compare",
+		msg->uid, ctx->entry->display_name, ctx->pending_check.size,
+		msg->size, ctx->pending_check.nul_count);
+	return 0;
+}
+
+/* The body was sent twice: the same bytes (the server's RFC822.SIZE is
+   just wrong, or the message really has NUL bytes) are kept, other bytes
+   mean corruption. Returns TRUE to keep it. */
+static bool folder_import_compare(struct folder_import_ctx *ctx,
+				  struct import_msg *msg)
+{
+	unsigned char digest[SHA256_RESULTLEN];
+
+	message_check_digest(&ctx->pending_check, digest);
+	if (ctx->pending_check.size == msg->check_size &&
+	    memcmp(digest, msg->check_digest, sizeof(digest)) == 0) {
+		e_warning(ctx->run->user->event, "import-remote: "
+			  "Message UID %u in %s: the server sent the same "
+			  "%"PRIuUOFF_T" bytes twice%s (its RFC822.SIZE says "
+			  "%"PRIuUOFF_T"): kept as sent",
+			  msg->uid, ctx->entry->display_name,
+			  ctx->pending_check.size,
+			  ctx->pending_check.nul_count > 0 ?
+			  ", NUL bytes included" : "", msg->size);
+		return TRUE;
+	}
+	folder_import_failed(ctx, msg, t_strdup_printf(
+		"the server sent different bytes each time (%"PRIuUOFF_T", "
+		"then %"PRIuUOFF_T" bytes; RFC822.SIZE %"PRIuUOFF_T"): corrupt",
+		msg->check_size, ctx->pending_check.size, msg->size));
+	return FALSE;
+}
+
+/* The message's FETCH reply is complete (whole: it is the message asked
+   for, and parsed): save it, drop it, or fetch it again. Returns 0, or -1
+   to stop. */
+static int folder_import_pending_done(struct folder_import_ctx *ctx, bool whole)
+{
+	struct import_msg *msg = ctx->pending_msg;
+	struct import_progress *progress = ctx->run->progress;
+	struct import_remote_error error;
+	struct message_saver_mail mail;
+	struct istream *input;
+	bool suspicious;
+	int ret = 0;
+
+	if (!whole || ctx->pending_output == NULL) {
+		folder_import_pending_drop(ctx);
+		return 0;
+	}
+	ctx->pending_msg = NULL;
+	if (o_stream_finish(ctx->pending_output) < 0) {
+		import_run_ctx_set_error(ctx->run, IMPORT_REMOTE_ERROR_DEST_ERROR,
+			t_strdup_printf("Writing the temporary copy of message "
+					"UID %u failed: %s", msg->uid,
+					o_stream_get_error(ctx->pending_output)));
+		o_stream_destroy(&ctx->pending_output);
+		return -1;
+	}
+	input = iostream_temp_finish(&ctx->pending_output, IO_BLOCK_SIZE);
+	suspicious = ctx->pending_check.size != msg->size ||
+		ctx->pending_check.nul_count > 0;
+
+	if (msg->check == IMPORT_MSG_CHECK_COMPARE) {
+		if (!folder_import_compare(ctx, msg)) {
+			i_stream_unref(&input);
+			return 0;
+		}
+	} else if (suspicious) {
+		/* IMAP allows no NUL bytes in a message, and RFC822.SIZE is
+		   its size: see whether the server sends the same again */
+		ret = folder_import_compare_later(ctx, msg, input);
+		i_stream_unref(&input);
+		return ret;
+	}
+
+	i_zero(&mail);
+	mail.flags = msg->flags;
+	mail.keywords = msg->keywords;
+	mail.received_date = msg->received_date;
+	mail.received_tz_offset = msg->received_tz;
+	i_zero(&error);
+	if (message_saver_save(ctx->saver, &mail, input, &error) < 0) {
+		i_stream_unref(&input);
+		return folder_import_save_failed(ctx, msg, &error);
+	}
+	i_stream_unref(&input);
+	ctx->dest_failures = 0;
+	msg->state = IMPORT_MSG_STATE_SAVED;
+	msg->saved_size = ctx->pending_check.size;
+	if (msg->saved_size != msg->size) {
+		/* RFC822.SIZE and the body disagree: the body is the truth */
+		progress->bytes_total += msg->saved_size;
+		progress->bytes_total -= I_MIN(msg->size, progress->bytes_total);
+	}
+	progress->msgs_done++;
+	progress->bytes_done += msg->saved_size;
+	if (message_saver_want_commit(ctx->saver) &&
+	    folder_import_commit(ctx) < 0)
+		return -1;
+	if (!import_run_ctx_progress(ctx->run, FALSE))
+		return -1;
+	return 0;
+}
+
+/* The session failed: nothing of the message on its way is kept (it was
+   not saved yet), everything saved is committed. Returns 0, or -1 if the
+   commit failed. */
+static int folder_import_connection_lost(struct folder_import_ctx *ctx)
+{
+	struct import_msg *msg = ctx->pending_msg, *m;
+
+	/* what a broken connection sent proves nothing about a message:
+	   a digest taken from it is forgotten */
+	array_foreach_modifiable(&ctx->current->msgs, m)
+		m->check = IMPORT_MSG_CHECK_NONE;
+	folder_import_pending_drop(ctx);
+	if (msg != NULL && msg->state == IMPORT_MSG_STATE_WANTED &&
+	    ++msg->losses >= FOLDER_IMPORT_MAX_LOSSES) {
+		folder_import_failed(ctx, msg, t_strdup_printf(
+			"the connection broke %u times while the server sent "
+			"it", msg->losses));
+	}
+	return folder_import_commit(ctx);
+}
+
+/* --- replies --- */
 
 static const char *const *
 import_chunk_keywords(struct import_chunk *chunk, const char *const *keywords)
@@ -158,6 +542,10 @@ folder_import_handle_fetch(struct folder_import_ctx *ctx, uint32_t seq,
 	   flag change notifications don't carry RFC822.SIZE */
 	if (fetch->uid == 0 || !fetch->have_size)
 		return;
+	if (fetch->uid <= ctx->list_floor_uid) {
+		/* listed before the connection was lost */
+		return;
+	}
 
 	i_zero(&msg);
 	msg.seq = seq;
@@ -175,6 +563,7 @@ folder_import_handle_fetch(struct folder_import_ctx *ctx, uint32_t seq,
 						     fetch->header_fields_size);
 	}
 	if (msgid != NULL) {
+		msg.message_id = p_strdup(ctx->next->pool, msgid);
 		msg.key = p_strdup(ctx->next->pool,
 				   dedup_key_message_id(msgid, msg.size));
 	}
@@ -187,6 +576,17 @@ folder_import_untagged(const struct imap_reply *reply, void *context)
 	struct folder_import_ctx *ctx = context;
 	unsigned int i;
 
+	if (ctx->pending_msg != NULL && reply->num == ctx->pending_seq &&
+	    strcasecmp(reply->name, "FETCH") == 0) {
+		/* the body's FETCH reply is complete; one that does not
+		   parse, or is about another message, is not kept */
+		bool whole = reply->type == IMAP_REPLY_FETCH &&
+			(reply->fetch.uid == 0 ||
+			 reply->fetch.uid == ctx->pending_msg->uid);
+
+		if (folder_import_pending_done(ctx, whole) < 0)
+			return -1;
+	}
 	switch (reply->type) {
 	case IMAP_REPLY_EXISTS:
 		ctx->exists = reply->num;
@@ -205,12 +605,17 @@ folder_import_untagged(const struct imap_reply *reply, void *context)
 		}
 		break;
 	case IMAP_REPLY_FETCH:
+		if (reply->num == ctx->probe_seq && reply->fetch.uid != 0)
+			ctx->probe_uid = reply->fetch.uid;
 		folder_import_handle_fetch(ctx, reply->num, &reply->fetch);
 		break;
 	case IMAP_REPLY_SEARCH:
 		for (i = 0; i < reply->search.count; i++) {
 			array_push_back(&ctx->next->matches,
 					&reply->search.numbers[i]);
+			if (ctx->search_min == 0 ||
+			    reply->search.numbers[i] < ctx->search_min)
+				ctx->search_min = reply->search.numbers[i];
 		}
 		break;
 	case IMAP_REPLY_ESEARCH:
@@ -225,89 +630,38 @@ folder_import_untagged(const struct imap_reply *reply, void *context)
 	return 0;
 }
 
-static int import_msg_uid_cmp(const uint32_t *uid, const struct import_msg *msg)
-{
-	if (*uid < msg->uid)
-		return -1;
-	return *uid > msg->uid ? 1 : 0;
-}
-
-static int import_msg_seq_cmp(const uint32_t *seq, const struct import_msg *msg)
-{
-	if (*seq < msg->seq)
-		return -1;
-	return *seq > msg->seq ? 1 : 0;
-}
-
-static struct import_msg *
-folder_import_find_uid(struct import_chunk *chunk, uint32_t uid)
-{
-	return import_remote_array_bsearch_modifiable(&chunk->msgs, &uid,
-						      import_msg_uid_cmp);
-}
-
-static struct import_msg *
-folder_import_find_seq(struct import_chunk *chunk, uint32_t seq)
-{
-	return import_remote_array_bsearch_modifiable(&chunk->msgs, &seq,
-						      import_msg_seq_cmp);
-}
-
 /* --- literals: bodies (saved) and headers (hashed) --- */
 
-static int folder_import_wait_input(void *context)
+static void folder_import_pending_data(const unsigned char *data, size_t size,
+				       void *context)
 {
-	return imap_source_wait_input(context);
+	struct folder_import_ctx *ctx = context;
+
+	message_check_more(&ctx->pending_check, data, size);
+	o_stream_nsend(ctx->pending_output, data, size);
 }
 
+/* Receive a body whole; it is saved when its FETCH reply is complete */
 static int
-folder_import_save_body(struct folder_import_ctx *ctx, struct import_msg *msg,
-			uoff_t size)
+folder_import_receive_body(struct folder_import_ctx *ctx, struct import_msg *msg,
+			   const struct imap_reply_fetch_literal *lit)
 {
-	struct import_run_ctx *run = ctx->run;
-	struct import_remote_error error;
-	struct message_saver_mail mail;
-	struct istream *input;
-	int ret;
+	const char *what;
 
-	if (size != msg->size) {
-		/* RFC822.SIZE and the body disagree: the body is the truth */
-		run->progress->bytes_total += size;
-		run->progress->bytes_total -= msg->size;
-	}
-	i_zero(&mail);
-	mail.flags = msg->flags;
-	mail.keywords = msg->keywords;
-	mail.received_date = msg->received_date;
-	mail.received_tz_offset = msg->received_tz;
-
-	i_zero(&error);
-	input = i_stream_create_limit(imap_source_get_input(ctx->src), size);
-	ret = message_saver_save(ctx->saver, &mail, input, size,
-				 folder_import_wait_input, ctx->src, &error);
-	i_stream_unref(&input);
-	if (ret == 0) {
-		/* a stall timeout is the session's own error */
-		import_run_ctx_source_failed(run);
-		import_run_ctx_set_error(run, IMPORT_REMOTE_ERROR_SOURCE_ERROR,
-			t_strdup_printf("Server disconnected in the middle of "
-					"message UID %u in %s", msg->uid,
-					ctx->entry->display_name));
-		return -1;
-	}
-	if (ret < 0) {
-		/* stop everything: the rest of the literal is left unread,
-		   so the connection can't be used any more either */
-		import_run_ctx_set_error(run, error.code, error.detail);
-		return -1;
-	}
-	msg->saved = TRUE;
-	ctx->result->imported++;
-	run->progress->imported++;
-	run->progress->msgs_done++;
-	run->progress->bytes_done += size;
-	run->progress->bytes_imported += size;
-	if (!import_run_ctx_progress(run, FALSE))
+	msg->sent = TRUE;
+	ctx->pending_msg = msg;
+	ctx->pending_seq = lit->seq;
+	/* a digest is wanted to compare two fetches, and where the size
+	   already says that the server's bytes look wrong */
+	message_check_init(&ctx->pending_check,
+			   msg->check == IMPORT_MSG_CHECK_COMPARE ||
+			   lit->size != msg->size);
+	ctx->pending_output = iostream_temp_create_sized(ctx->temp_prefix, 0,
+		"import-remote message", FOLDER_IMPORT_MESSAGE_MEMORY_MAX);
+	what = t_strdup_printf("message UID %u in %s", msg->uid,
+			       ctx->entry->display_name);
+	if (imap_source_read_literal(folder_import_src(ctx), lit->size, what,
+				     folder_import_pending_data, ctx) < 0)
 		return -1;
 	return 1;
 }
@@ -327,8 +681,8 @@ folder_import_hash_header(struct folder_import_ctx *ctx, struct import_msg *msg,
 	unsigned char hash[SHA1_RESULTLEN];
 
 	sha1_init(&ctx->hdr_hash);
-	if (imap_source_read_literal(ctx->src, size, folder_import_hash_data,
-				     ctx) < 0)
+	if (imap_source_read_literal(folder_import_src(ctx), size, NULL,
+				     folder_import_hash_data, ctx) < 0)
 		return -1;
 	sha1_result(&ctx->hdr_hash, hash);
 	msg->key = p_strdup(ctx->current->pool,
@@ -359,13 +713,15 @@ folder_import_literal(const struct imap_reply_fetch_literal *lit, void *context)
 		/* UID comes after the literal on some servers */
 		msg = folder_import_find_seq(ctx->current, lit->seq);
 	}
-	if (msg == NULL || (body && (msg->saved ||
-				     msg->action != IMPORT_MSG_IMPORT)) ||
+	if (msg == NULL || ctx->pending_msg != NULL ||
+	    (body && (msg->state != IMPORT_MSG_STATE_WANTED ||
+		      msg->action != IMPORT_MSG_IMPORT)) ||
 	    (!body && msg->key != NULL)) {
 		/* not asked for (or twice): throw it away */
-		return imap_source_skip_literal(ctx->src, lit->size) < 0 ? -1 : 1;
+		return imap_source_skip_literal(folder_import_src(ctx),
+						lit->size) < 0 ? -1 : 1;
 	}
-	return body ? folder_import_save_body(ctx, msg, lit->size) :
+	return body ? folder_import_receive_body(ctx, msg, lit) :
 		folder_import_hash_header(ctx, msg, lit->size);
 }
 
@@ -373,12 +729,19 @@ folder_import_literal(const struct imap_reply_fetch_literal *lit, void *context)
 
 /* List the next chunk: [SEARCH for the date filter and] FETCH the message
    list. Sequence-number commands: they are always sent before the chunk's
-   UID commands, never behind them (see folder_import_chunks()). */
-static void folder_import_send_list(struct folder_import_ctx *ctx,
-				    uint32_t first, uint32_t last)
+   UID commands, never behind them (see folder_import_chunks()). Returns
+   FALSE if there is nothing more to list. */
+static bool folder_import_send_list(struct folder_import_ctx *ctx)
 {
 	struct import_run_ctx *run = ctx->run;
+	struct imap_source *src = folder_import_src(ctx);
 	string_t *cmd = t_str_new(128);
+	uint32_t first = ctx->next_first, last;
+
+	if (first > ctx->exists)
+		return FALSE;
+	last = I_MIN(ctx->exists, first + run->set->fetch_chunk - 1);
+	ctx->next_first = last + 1;
 
 	import_chunk_reset(ctx->next, last - first + 1);
 	if (folder_import_date_filter(ctx)) {
@@ -387,47 +750,14 @@ static void folder_import_send_list(struct folder_import_ctx *ctx,
 			str_printfa(cmd, " SINCE %s", imap_search_date(run->since));
 		if (run->before != 0)
 			str_printfa(cmd, " BEFORE %s", imap_search_date(run->before));
-		ctx->next->search_tag = imap_source_send(ctx->src, str_c(cmd));
+		ctx->next->search_tag = imap_source_send(src, str_c(cmd));
 		str_truncate(cmd, 0);
 	}
 	str_printfa(cmd, "FETCH %u:%u (UID RFC822.SIZE INTERNALDATE FLAGS%s)",
 		    first, last, ctx->index == NULL ? "" :
 		    " BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]");
-	ctx->next->meta_tag = imap_source_send(ctx->src, str_c(cmd));
-}
-
-/* Send UID FETCH commands for the chunk's messages matching action:
-   FOLDER_IMPORT_BODY_CMD_UIDS a command, all at once. */
-static void
-folder_import_send_uid_fetches(struct folder_import_ctx *ctx, bool bodies,
-			       ARRAY_TYPE(const_string) *tags)
-{
-	const struct import_msg *msg;
-	string_t *uids = t_str_new(1024);
-	const char *items = bodies ? "BODY.PEEK[]" : "BODY.PEEK[HEADER]";
-	unsigned int n = 0;
-	const char *tag;
-
-	array_foreach(&ctx->current->msgs, msg) {
-		if (bodies ? (msg->action != IMPORT_MSG_IMPORT || msg->saved) :
-		    (msg->key != NULL || msg->action != IMPORT_MSG_UNDECIDED))
-			continue;
-		if (str_len(uids) > 0)
-			str_append_c(uids, ',');
-		str_printfa(uids, "%u", msg->uid);
-		if (++n == FOLDER_IMPORT_BODY_CMD_UIDS) {
-			tag = imap_source_send(ctx->src, t_strdup_printf(
-				"UID FETCH %s (%s)", str_c(uids), items));
-			array_push_back(tags, &tag);
-			str_truncate(uids, 0);
-			n = 0;
-		}
-	}
-	if (n > 0) {
-		tag = imap_source_send(ctx->src, t_strdup_printf(
-			"UID FETCH %s (%s)", str_c(uids), items));
-		array_push_back(tags, &tag);
-	}
+	ctx->next->meta_tag = imap_source_send(src, str_c(cmd));
+	return TRUE;
 }
 
 static int
@@ -442,65 +772,251 @@ folder_import_check_reply(struct folder_import_ctx *ctx, const char *what,
 	return -1;
 }
 
-/* Wait for all the tagged replies. With throttled_r, a NO [THROTTLED]
-   is not an error but reported there (the caller waits and retries). */
-static int
-folder_import_wait_all(struct folder_import_ctx *ctx,
-		       const ARRAY_TYPE(const_string) *tags, const char *what,
-		       const char **throttled_r)
+/* Send UID FETCH BODY.PEEK[HEADER] for the chunk's messages without an
+   identity, FOLDER_IMPORT_BODY_CMD_UIDS a command, all at once. */
+static void
+folder_import_send_header_fetches(struct folder_import_ctx *ctx,
+				  ARRAY_TYPE(const_string) *tags)
 {
-	struct imap_source_reply reply;
+	struct imap_source *src = folder_import_src(ctx);
+	const struct import_msg *msg;
+	string_t *uids = t_str_new(1024);
+	unsigned int n = 0;
 	const char *tag;
 
-	array_foreach_elem(tags, tag) {
-		if (imap_source_wait(ctx->src, tag, folder_import_untagged,
+	array_foreach(&ctx->current->msgs, msg) {
+		if (msg->key != NULL || msg->action != IMPORT_MSG_UNDECIDED)
+			continue;
+		if (str_len(uids) > 0)
+			str_append_c(uids, ',');
+		str_printfa(uids, "%u", msg->uid);
+		if (++n == FOLDER_IMPORT_BODY_CMD_UIDS) {
+			tag = imap_source_send(src, t_strdup_printf(
+				"UID FETCH %s (BODY.PEEK[HEADER])", str_c(uids)));
+			array_push_back(tags, &tag);
+			str_truncate(uids, 0);
+			n = 0;
+		}
+	}
+	if (n > 0) {
+		tag = imap_source_send(src, t_strdup_printf(
+			"UID FETCH %s (BODY.PEEK[HEADER])", str_c(uids)));
+		array_push_back(tags, &tag);
+	}
+}
+
+static int folder_import_fetch_headers(struct folder_import_ctx *ctx)
+{
+	struct imap_source_reply reply;
+	ARRAY_TYPE(const_string) tags;
+	const char *tag;
+
+	t_array_init(&tags, 8);
+	folder_import_send_header_fetches(ctx, &tags);
+	array_foreach_elem(&tags, tag) {
+		if (imap_source_wait(folder_import_src(ctx), tag,
+				     folder_import_untagged,
 				     folder_import_literal, ctx, &reply) < 0)
 			return -1;
-		if (throttled_r != NULL &&
-		    reply.state == IMAP_SOURCE_REPLY_NO &&
-		    strcmp(reply.resp_code, "THROTTLED") == 0) {
-			*throttled_r = t_strdup(reply.text);
-			continue;
-		}
-		if (folder_import_check_reply(ctx, what, &reply) < 0)
+		if (folder_import_check_reply(ctx, "Fetching message headers",
+					      &reply) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-/* Fetch and save the chunk's bodies. When the server says [THROTTLED]
-   (Gmail's rate limits), wait and ask again for what is still missing:
-   1, 2, 4, ... seconds (at most a minute), --throttle-retries times. */
+/* Gmail says "OK Success [THROTTLED]" when it delivered but wants us to
+   slow down; the code may come after the text */
+static bool imap_reply_is_throttled_ok(const struct imap_source_reply *reply)
+{
+	return reply->state == IMAP_SOURCE_REPLY_OK &&
+		(strcmp(reply->resp_code, "THROTTLED") == 0 ||
+		 strstr(t_str_ucase(reply->text), "[THROTTLED]") != NULL);
+}
+
+static void folder_import_pace(struct folder_import_ctx *ctx, bool throttled)
+{
+	struct import_run_ctx *run = ctx->run;
+
+	if (throttled) {
+		if (run->pace_msecs == 0) {
+			run->pace_msecs = run->set->throttle_delay_msecs;
+			e_warning(run->user->event, "import-remote: Source "
+				  "server asks to slow down ([THROTTLED]): "
+				  "pacing the downloads");
+		} else {
+			run->pace_msecs = I_MIN(run->pace_msecs * 2,
+				IMPORT_REMOTE_MAX_THROTTLE_DELAY_MSECS);
+		}
+	} else if (run->pace_msecs > 0) {
+		/* it went through: a little faster again */
+		run->pace_msecs /= 2;
+		if (run->pace_msecs < run->set->throttle_delay_msecs / 4)
+			run->pace_msecs = 0;
+	}
+}
+
+/* Wait for one body command's reply and judge it */
+static int
+folder_import_wait_body_cmd(struct folder_import_ctx *ctx,
+			    const struct folder_fetch_cmd *cmd,
+			    struct import_msg *const *asked)
+{
+	struct imap_source_reply reply;
+	struct import_msg *msg;
+
+	if (imap_source_wait(folder_import_src(ctx), cmd->tag,
+			     folder_import_untagged, folder_import_literal,
+			     ctx, &reply) < 0)
+		return -1;
+	if (ctx->pending_msg != NULL) {
+		/* its FETCH reply ended in a way we could not read */
+		folder_import_pending_drop(ctx);
+	}
+	folder_import_pace(ctx, imap_reply_is_throttled_ok(&reply));
+	if (reply.state == IMAP_SOURCE_REPLY_OK)
+		return 0;
+	if (reply.state == IMAP_SOURCE_REPLY_NO &&
+	    strcmp(reply.resp_code, "THROTTLED") == 0) {
+		ctx->throttled = t_strdup(reply.text);
+		return 0;
+	}
+	if (reply.state != IMAP_SOURCE_REPLY_NO)
+		return folder_import_check_reply(ctx, "Fetching messages", &reply);
+	/* NO: some message of it can't be sent. Asked for alone, that is
+	   the one; else each one not sent is asked for alone next. */
+	if (cmd->count == 1) {
+		msg = asked[cmd->first];
+		msg->refused = p_strdup(ctx->current->pool, reply.text);
+	}
+	return 0;
+}
+
+/* One round: ask for every body still wanted and wait for them. Returns 1
+   if something was asked for, 0 if nothing is wanted, -1 on error. */
+static int folder_import_fetch_round(struct folder_import_ctx *ctx)
+{
+	struct import_run_ctx *run = ctx->run;
+	ARRAY(struct import_msg *) asked;
+	ARRAY(struct folder_fetch_cmd) cmds;
+	struct folder_fetch_cmd *cmd = NULL;
+	struct import_msg *msg, *const *asked_msgs;
+	unsigned int i, per_cmd;
+	bool paced = run->pace_msecs > 0, prev_alone = FALSE;
+	string_t *uids = t_str_new(1024);
+
+	per_cmd = paced ? FOLDER_IMPORT_PACED_CMD_UIDS :
+		FOLDER_IMPORT_BODY_CMD_UIDS;
+	t_array_init(&asked, 64);
+	t_array_init(&cmds, 8);
+	array_foreach_modifiable(&ctx->current->msgs, msg) {
+		if (msg->action != IMPORT_MSG_IMPORT ||
+		    msg->state != IMPORT_MSG_STATE_WANTED)
+			continue;
+		msg->sent = FALSE;
+		msg->asked_alone = FALSE;
+		if (cmd == NULL || cmd->count == per_cmd || msg->alone ||
+		    prev_alone) {
+			cmd = array_append_space(&cmds);
+			cmd->first = array_count(&asked);
+		}
+		array_push_back(&asked, &msg);
+		cmd->count++;
+		prev_alone = msg->alone;
+	}
+	if (array_count(&asked) == 0)
+		return 0;
+	asked_msgs = array_front(&asked);
+	array_foreach_modifiable(&cmds, cmd)
+		asked_msgs[cmd->first]->asked_alone = cmd->count == 1;
+
+	ctx->throttled = NULL;
+	array_foreach_modifiable(&cmds, cmd) {
+		if (paced) {
+			/* one at a time, each after a pause */
+			if (run->pace_msecs > 0 &&
+			    import_run_ctx_sleep(run, run->pace_msecs, TRUE,
+						 folder_import_untagged,
+						 folder_import_literal, ctx) < 0)
+				return -1;
+		}
+		str_truncate(uids, 0);
+		for (i = 0; i < cmd->count; i++) {
+			if (i > 0)
+				str_append_c(uids, ',');
+			str_printfa(uids, "%u", asked_msgs[cmd->first + i]->uid);
+		}
+		cmd->tag = imap_source_send(folder_import_src(ctx),
+			t_strdup_printf("UID FETCH %s (BODY.PEEK[])",
+					str_c(uids)));
+		if (!paced)
+			continue;
+		if (folder_import_wait_body_cmd(ctx, cmd, asked_msgs) < 0)
+			return -1;
+		cmd->tag = NULL;
+	}
+	array_foreach_modifiable(&cmds, cmd) {
+		if (cmd->tag != NULL &&
+		    folder_import_wait_body_cmd(ctx, cmd, asked_msgs) < 0)
+			return -1;
+	}
+
+	/* what was asked for and did not come */
+	for (i = 0; i < array_count(&asked); i++) {
+		msg = asked_msgs[i];
+		if (msg->sent || msg->state != IMPORT_MSG_STATE_WANTED)
+			continue;
+		if (msg->refused != NULL) {
+			folder_import_failed(ctx, msg, t_strdup_printf(
+				"the server refused to send it: %s",
+				msg->refused));
+		} else if (ctx->throttled != NULL) {
+			/* asked for again after the wait */
+		} else if (!msg->asked_alone) {
+			msg->alone = TRUE;
+		} else {
+			folder_import_failed(ctx, msg,
+				"listed by the server but not sent");
+		}
+	}
+	return 1;
+}
+
+/* Fetch and save the chunk's bodies, round by round, until every one is
+   saved or given up. When the server says NO [THROTTLED] (Gmail's rate
+   limits), wait and ask again for what is still missing: 1, 2, 4, ...
+   seconds (at most a minute), --throttle-retries times, the session kept
+   alive meanwhile. */
 static int folder_import_fetch_bodies(struct folder_import_ctx *ctx)
 {
-	const struct import_remote_settings *set = ctx->run->set;
-	ARRAY_TYPE(const_string) tags;
-	const char *throttled;
-	unsigned int attempt, delay_msecs = set->throttle_delay_msecs;
+	struct import_run_ctx *run = ctx->run;
+	const struct import_remote_settings *set = run->set;
+	unsigned int attempt = 0, delay_msecs = set->throttle_delay_msecs;
+	int ret;
 
-	t_array_init(&tags, 8);
-	for (attempt = 0;; attempt++) {
-		array_clear(&tags);
-		folder_import_send_uid_fetches(ctx, TRUE, &tags);
-		throttled = NULL;
-		if (folder_import_wait_all(ctx, &tags, "Fetching messages",
-					   &throttled) < 0)
-			return -1;
-		if (throttled == NULL)
-			return 0;
+	for (;;) {
+		ret = folder_import_fetch_round(ctx);
+		if (ret <= 0)
+			return ret;
+		if (ctx->throttled == NULL)
+			continue;
 		if (attempt >= set->throttle_retries) {
-			import_run_ctx_set_error(ctx->run,
+			import_run_ctx_set_error(run,
 				IMPORT_REMOTE_ERROR_THROTTLED,
 				t_strdup_printf("Fetching messages of folder %s "
 					"failed after %u retries: %s",
 					ctx->entry->display_name, attempt,
-					throttled));
+					ctx->throttled));
 			return -1;
 		}
-		e_warning(ctx->run->user->event, "import-remote: Source "
+		attempt++;
+		e_warning(run->user->event, "import-remote: Source "
 			  "server is throttling (%s): waiting %u ms",
-			  throttled, delay_msecs);
-		i_sleep_msecs(delay_msecs);
+			  ctx->throttled, delay_msecs);
+		if (import_run_ctx_sleep(run, delay_msecs, TRUE,
+					 folder_import_untagged,
+					 folder_import_literal, ctx) < 0)
+			return -1;
 		delay_msecs = I_MIN(delay_msecs * 2,
 				    IMPORT_REMOTE_MAX_THROTTLE_DELAY_MSECS);
 	}
@@ -522,6 +1038,8 @@ static bool folder_import_classify(struct folder_import_ctx *ctx)
 
 	array_sort(&ctx->current->matches, uint32_cmp);
 	array_foreach_modifiable(&ctx->current->msgs, msg) {
+		if (msg->action != IMPORT_MSG_UNDECIDED)
+			continue;
 		if (msg->uid <= ctx->done_uid)
 			msg->action = IMPORT_MSG_DONE_BEFORE;
 		else if (folder_import_date_filter(ctx) &&
@@ -648,14 +1166,13 @@ static int folder_import_add_missing_flags(struct folder_import_ctx *ctx)
 	return 0;
 }
 
-/* After the bodies: count what the server did not send, commit, and
-   move the checkpoint. */
+/* After the bodies: commit, and move the checkpoint up to where everything
+   is in the destination (a failed message stops it, so that a re-run
+   tries it again). */
 static int folder_import_chunk_done(struct folder_import_ctx *ctx)
 {
 	struct import_run_ctx *run = ctx->run;
-	struct import_remote_error error;
 	const struct import_msg *msg;
-	unsigned int missing = 0;
 	uint32_t last_uid = 0;
 	const char *errstr;
 
@@ -668,21 +1185,13 @@ static int folder_import_chunk_done(struct folder_import_ctx *ctx)
 		}
 		return 0;
 	}
-	array_foreach(&ctx->current->msgs, msg) {
-		if (msg->action == IMPORT_MSG_IMPORT && !msg->saved)
-			missing++;
-		else if (missing == 0)
-			last_uid = msg->uid;
-	}
-	if (missing > 0) {
-		ctx->result->failed += missing;
-		run->progress->failed += missing;
-		run->progress->msgs_done += missing;
-	}
-	i_zero(&error);
-	if (message_saver_commit(ctx->saver, &error) < 0) {
-		import_run_ctx_set_error(ctx->run, error.code, error.detail);
+	if (folder_import_commit(ctx) < 0)
 		return -1;
+	array_foreach(&ctx->current->msgs, msg) {
+		if (msg->action == IMPORT_MSG_IMPORT &&
+		    msg->state != IMPORT_MSG_STATE_COMMITTED)
+			break;
+		last_uid = msg->uid;
 	}
 	if (run->checkpoint != NULL && last_uid > ctx->done_uid &&
 	    !folder_import_date_filter(ctx)) {
@@ -697,79 +1206,85 @@ static int folder_import_chunk_done(struct folder_import_ctx *ctx)
 	return 0;
 }
 
-/* Copy the folder's messages from sequence first on, chunk by chunk. */
-static int folder_import_chunks(struct folder_import_ctx *ctx, uint32_t first)
+/* Wait for the next chunk's list and make it the current chunk */
+static int folder_import_receive_list(struct folder_import_ctx *ctx)
 {
+	struct imap_source *src = folder_import_src(ctx);
 	struct imap_source_reply reply;
 	struct import_chunk *tmp;
-	ARRAY_TYPE(const_string) tags;
-	unsigned int chunk_size = ctx->run->set->fetch_chunk;
-	uint32_t next_first;
+	const struct import_msg *last;
 
-	t_array_init(&tags, 8);
-	ctx->current = &ctx->chunks[0];
-	ctx->next = &ctx->chunks[1];
-	import_chunk_reset(ctx->current, 1);
-	next_first = first;
-	if (next_first <= ctx->exists) {
-		uint32_t last = I_MIN(ctx->exists, next_first + chunk_size - 1);
-		folder_import_send_list(ctx, next_first, last);
-		next_first = last + 1;
+	if (ctx->next->search_tag != NULL &&
+	    (imap_source_wait(src, ctx->next->search_tag,
+			      folder_import_untagged, NULL, ctx, &reply) < 0 ||
+	     folder_import_check_reply(ctx, "Searching by date", &reply) < 0))
+		return -1;
+	if (imap_source_wait(src, ctx->next->meta_tag,
+			     folder_import_untagged, NULL, ctx, &reply) < 0 ||
+	    folder_import_check_reply(ctx, "Fetching message list", &reply) < 0)
+		return -1;
+	tmp = ctx->current; ctx->current = ctx->next; ctx->next = tmp;
+	ctx->next->search_tag = NULL;
+	ctx->next->meta_tag = NULL;
+	ctx->current->search_tag = NULL;
+	ctx->current->meta_tag = NULL;
+	ctx->current->state = IMPORT_CHUNK_LISTED;
+	if (array_count(&ctx->current->msgs) > 0) {
+		last = array_back(&ctx->current->msgs);
+		ctx->listed_uid = last->uid;
+		ctx->listed_seq = last->seq;
 	}
-	while (ctx->next->meta_tag != NULL) {
-		if (ctx->next->search_tag != NULL &&
-		    (imap_source_wait(ctx->src, ctx->next->search_tag,
-				      folder_import_untagged, NULL, ctx,
-				      &reply) < 0 ||
-		     folder_import_check_reply(ctx, "Searching by date",
-					       &reply) < 0))
-			return -1;
-		if (imap_source_wait(ctx->src, ctx->next->meta_tag,
-				     folder_import_untagged, NULL, ctx,
-				     &reply) < 0 ||
-		    folder_import_check_reply(ctx, "Fetching message list",
-					      &reply) < 0)
-			return -1;
-		/* the chunk just listed is handled next */
-		tmp = ctx->current; ctx->current = ctx->next; ctx->next = tmp;
+	return 0;
+}
 
+/* Copy the folder's messages from ctx->next_first on, chunk by chunk. The
+   state of the current chunk says where to go on, also after the
+   connection was lost and made again. */
+static int folder_import_chunks(struct folder_import_ctx *ctx)
+{
+	struct import_chunk *current;
+
+	for (;;) {
 		/* ask for the next chunk's list ahead of this chunk's UID
 		   commands, so it is there when they are done. Never behind
 		   them: a command using sequence numbers pipelined after UID
 		   commands is ambiguous (RFC 3501 5.5), and Dovecot answers
 		   it with a "* BAD [CLIENTBUG]" that it may even write into
 		   the middle of a literal it is sending. */
-		ctx->next->meta_tag = NULL;
-		if (next_first <= ctx->exists) {
-			uint32_t last = I_MIN(ctx->exists,
-					      next_first + chunk_size - 1);
-			folder_import_send_list(ctx, next_first, last);
-			next_first = last + 1;
-		}
-
-		if (folder_import_classify(ctx)) {
-			array_clear(&tags);
-			folder_import_send_uid_fetches(ctx, FALSE, &tags);
-			if (folder_import_wait_all(ctx, &tags,
-						   "Fetching message headers",
-						   NULL) < 0)
+		if (ctx->next->meta_tag == NULL &&
+		    !folder_import_send_list(ctx) &&
+		    ctx->current->state == IMPORT_CHUNK_DONE)
+			return 0;
+		if (ctx->current->state == IMPORT_CHUNK_DONE) {
+			if (folder_import_receive_list(ctx) < 0)
 				return -1;
+			continue;
 		}
-		folder_import_decide(ctx);
-		if (folder_import_add_missing_flags(ctx) < 0)
-			return -1;
+		current = ctx->current;
+		if (current->state == IMPORT_CHUNK_LISTED) {
+			if (folder_import_classify(ctx) &&
+			    folder_import_fetch_headers(ctx) < 0)
+				return -1;
+			current->state = IMPORT_CHUNK_HASHED;
+		}
+		if (current->state == IMPORT_CHUNK_HASHED) {
+			folder_import_decide(ctx);
+			if (folder_import_add_missing_flags(ctx) < 0)
+				return -1;
+			current->state = IMPORT_CHUNK_DECIDED;
+		}
 		if (!ctx->run->set->dry_run &&
 		    folder_import_fetch_bodies(ctx) < 0)
 			return -1;
 		if (folder_import_chunk_done(ctx) < 0)
 			return -1;
+		current->state = IMPORT_CHUNK_DONE;
 		/* also when nothing was saved (a re-run that only skips): the
 		   job's heartbeat, without which a long re-run would look
 		   dead and be taken over, and its chance to see a cancel */
 		if (!import_run_ctx_progress(ctx->run, FALSE))
 			return -1;
 	}
-	return 0;
 }
 
 /* Where to start: after the checkpoint, if there is one for this
@@ -778,6 +1293,7 @@ static int folder_import_resume(struct folder_import_ctx *ctx,
 				uint32_t *first_r)
 {
 	struct import_run_ctx *run = ctx->run;
+	struct imap_source *src = folder_import_src(ctx);
 	struct imap_source_reply reply;
 	uint32_t last_uid;
 
@@ -793,12 +1309,13 @@ static int folder_import_resume(struct folder_import_ctx *ctx,
 		*first_r = ctx->exists + 1;
 		return 0;
 	}
-	if (!imap_source_has_capability(ctx->src, IMAP_SOURCE_CAP_ESEARCH)) {
+	if (!imap_source_has_capability(src, IMAP_SOURCE_CAP_ESEARCH)) {
 		/* list everything; what the checkpoint covers is skipped
 		   without looking further */
 		return 0;
 	}
-	if (imap_source_cmd(ctx->src, t_strdup_printf(
+	ctx->have_min_seq = FALSE;
+	if (imap_source_cmd(src, t_strdup_printf(
 			"SEARCH RETURN (MIN) UID %u:*", last_uid + 1),
 			folder_import_untagged, ctx, &reply) < 0 ||
 	    folder_import_check_reply(ctx, "Searching for new mail",
@@ -808,6 +1325,140 @@ static int folder_import_resume(struct folder_import_ctx *ctx,
 	   already handled message; the checkpoint check then skips it */
 	*first_r = ctx->have_min_seq ? ctx->min_seq : ctx->exists + 1;
 	return 0;
+}
+
+/* After a reconnect: the sequence of the first message above uid (which
+   was at seq before). Messages expunged meanwhile shift sequences; a
+   FETCH of the old place tells whether any did. */
+static int folder_import_seq_after(struct folder_import_ctx *ctx,
+				   uint32_t uid, uint32_t seq,
+				   uint32_t *seq_r)
+{
+	struct imap_source *src = folder_import_src(ctx);
+	struct imap_source_reply reply;
+
+	if (seq != 0 && seq <= ctx->exists) {
+		ctx->probe_seq = seq;
+		ctx->probe_uid = 0;
+		if (imap_source_cmd(src, t_strdup_printf("FETCH %u (UID)", seq),
+				    folder_import_untagged, ctx, &reply) < 0)
+			return -1;
+		ctx->probe_seq = 0;
+		if (ctx->probe_uid == uid) {
+			*seq_r = seq + 1;
+			return 0;
+		}
+	}
+	ctx->have_min_seq = FALSE;
+	ctx->search_min = 0;
+	if (imap_source_has_capability(src, IMAP_SOURCE_CAP_ESEARCH)) {
+		if (imap_source_cmd(src, t_strdup_printf(
+				"SEARCH RETURN (MIN) UID %u:*", uid + 1),
+				folder_import_untagged, ctx, &reply) < 0 ||
+		    folder_import_check_reply(ctx, "Searching for new mail",
+					      &reply) < 0)
+			return -1;
+		*seq_r = ctx->have_min_seq ? ctx->min_seq : ctx->exists + 1;
+	} else {
+		/* the matches land in the next chunk, which is listed
+		   again anyway */
+		if (imap_source_cmd(src, t_strdup_printf(
+				"SEARCH UID %u:*", uid + 1),
+				folder_import_untagged, ctx, &reply) < 0 ||
+		    folder_import_check_reply(ctx, "Searching for new mail",
+					      &reply) < 0)
+			return -1;
+		*seq_r = ctx->search_min != 0 ? ctx->search_min :
+			ctx->exists + 1;
+	}
+	/* "UID n:*" always matches the highest UID: the list floor drops
+	   it if it was listed */
+	return 0;
+}
+
+static int folder_import_select(struct folder_import_ctx *ctx)
+{
+	struct imap_source *src = folder_import_src(ctx);
+	struct imap_source_reply reply;
+	string_t *cmd;
+
+	ctx->exists = ctx->uidnext = ctx->uidvalidity = 0;
+	cmd = t_str_new(128);
+	str_append(cmd, "EXAMINE ");
+	imap_source_append_string(src, cmd, ctx->entry->remote->remote_name);
+	if (imap_source_cmd(src, str_c(cmd), folder_import_untagged, ctx,
+			    &reply) < 0 ||
+	    folder_import_check_reply(ctx, "Selecting", &reply) < 0)
+		return -1;
+	return 0;
+}
+
+/* The first EXAMINE: count what is there, start after the checkpoint */
+static int folder_import_start(struct folder_import_ctx *ctx)
+{
+	struct import_progress *progress = ctx->run->progress;
+	uint32_t first;
+
+	if (folder_import_select(ctx) < 0)
+		return -1;
+	/* the STATUS count is replaced by what is really there */
+	progress->msgs_total -= I_MIN(ctx->result->msgs, progress->msgs_total);
+	ctx->result->msgs = ctx->exists;
+	progress->msgs_total += ctx->exists;
+
+	if (folder_import_resume(ctx, &first) < 0)
+		return -1;
+	if (first > 1) {
+		/* what the checkpoint covers counts as already there */
+		unsigned int before = I_MIN(first - 1, ctx->exists);
+		progress->skipped_duplicates += before;
+		progress->msgs_done += before;
+		ctx->result->skipped += before;
+	}
+	ctx->next_first = first;
+	return 0;
+}
+
+/* After a reconnect: EXAMINE again and find the place after the last
+   message listed (the current chunk's messages are asked for by UID). */
+static int folder_import_restart(struct folder_import_ctx *ctx)
+{
+	struct import_progress *progress = ctx->run->progress;
+	uint32_t old_uidvalidity = ctx->uidvalidity;
+	uint32_t old_exists = ctx->exists, floor_uid, floor_seq;
+
+	if (folder_import_select(ctx) < 0)
+		return -1;
+	if (ctx->uidvalidity != old_uidvalidity) {
+		import_run_ctx_set_error(ctx->run,
+			IMPORT_REMOTE_ERROR_SOURCE_ERROR, t_strdup_printf(
+			"Folder %s changed its UIDVALIDITY (%u, now %u) while "
+			"it was imported: run the import again",
+			ctx->entry->display_name, old_uidvalidity,
+			ctx->uidvalidity));
+		return -1;
+	}
+	if (ctx->exists != old_exists) {
+		progress->msgs_total += ctx->exists;
+		progress->msgs_total -= I_MIN(old_exists, progress->msgs_total);
+		ctx->result->msgs = ctx->exists;
+	}
+	/* the list on its way was lost with the connection */
+	import_chunk_reset(ctx->next, 1);
+	if (ctx->listed_uid >= ctx->done_uid) {
+		floor_uid = ctx->listed_uid;
+		floor_seq = ctx->listed_seq;
+	} else {
+		floor_uid = ctx->done_uid;
+		floor_seq = 0;
+	}
+	ctx->list_floor_uid = floor_uid;
+	if (floor_uid == 0) {
+		ctx->next_first = 1;
+		return 0;
+	}
+	return folder_import_seq_after(ctx, floor_uid, floor_seq,
+				       &ctx->next_first);
 }
 
 static int folder_import_open_local(struct folder_import_ctx *ctx)
@@ -894,38 +1545,36 @@ static int folder_import_setup_index(struct folder_import_ctx *ctx)
 
 static int folder_import_run(struct folder_import_ctx *ctx)
 {
-	struct imap_source_reply reply;
-	string_t *cmd;
-	uint32_t first;
+	bool started = FALSE;
+	int ret;
 
 	if (folder_import_open_local(ctx) < 0 ||
 	    folder_import_setup_index(ctx) < 0)
 		return -1;
-
-	cmd = t_str_new(128);
-	str_append(cmd, "EXAMINE ");
-	imap_source_append_string(ctx->src, cmd,
-				  ctx->entry->remote->remote_name);
-	if (imap_source_cmd(ctx->src, str_c(cmd), folder_import_untagged, ctx,
-			    &reply) < 0 ||
-	    folder_import_check_reply(ctx, "Selecting", &reply) < 0)
-		return -1;
-	/* the STATUS count is replaced by what is really there */
-	ctx->run->progress->msgs_total -= I_MIN(ctx->result->msgs,
-						ctx->run->progress->msgs_total);
-	ctx->result->msgs = ctx->exists;
-	ctx->run->progress->msgs_total += ctx->exists;
-
-	if (folder_import_resume(ctx, &first) < 0)
-		return -1;
-	if (first > 1) {
-		/* what the checkpoint covers counts as already there */
-		unsigned int before = I_MIN(first - 1, ctx->exists);
-		ctx->run->progress->skipped_duplicates += before;
-		ctx->run->progress->msgs_done += before;
-		ctx->result->skipped += before;
+	for (;;) {
+		if (!started) {
+			ret = folder_import_start(ctx);
+			started = ret == 0;
+		} else {
+			ret = folder_import_restart(ctx);
+		}
+		if (ret == 0)
+			ret = folder_import_chunks(ctx);
+		if (ret == 0)
+			return 0;
+		/* keep what is complete, then try a new connection */
+		if (folder_import_connection_lost(ctx) < 0 ||
+		    !import_run_ctx_reconnect(ctx->run))
+			return -1;
 	}
-	return folder_import_chunks(ctx, first);
+}
+
+static const char *folder_import_temp_prefix(struct import_run_ctx *run)
+{
+	string_t *prefix = t_str_new(128);
+
+	mail_user_set_get_temp_prefix(prefix, run->user->set);
+	return p_strdup(run->pool, str_c(prefix));
 }
 
 int folder_import(struct import_run_ctx *run,
@@ -933,15 +1582,18 @@ int folder_import(struct import_run_ctx *run,
 		  struct import_run_folder *result)
 {
 	struct folder_import_ctx ctx;
-	struct import_remote_error error;
-	unsigned int i, lost;
+	unsigned int i;
 	int ret;
 
 	i_zero(&ctx);
 	ctx.run = run;
-	ctx.src = run->src;
 	ctx.entry = entry;
 	ctx.result = result;
+	ctx.current = &ctx.chunks[0];
+	ctx.next = &ctx.chunks[1];
+	ctx.temp_prefix = folder_import_temp_prefix(run);
+	import_chunk_reset(ctx.current, 1);
+	import_chunk_reset(ctx.next, 1);
 	run->progress->folder = entry->display_name;
 
 	T_BEGIN {
@@ -951,18 +1603,11 @@ int folder_import(struct import_run_ctx *run,
 		/* the first cause is the real one */
 		import_run_ctx_source_failed(run);
 	}
-
+	folder_import_pending_drop(&ctx);
 	if (ctx.saver != NULL) {
 		/* keep what was saved, even when the folder failed */
-		i_zero(&error);
-		if (message_saver_commit(ctx.saver, &error) < 0) {
-			import_run_ctx_set_error(run, error.code, error.detail);
+		if (folder_import_commit(&ctx) < 0)
 			ret = -1;
-		}
-		/* count only what really landed */
-		lost = message_saver_get_lost_count(ctx.saver);
-		result->imported -= lost;
-		run->progress->imported -= lost;
 		message_saver_deinit(&ctx.saver);
 	}
 	if (ctx.own_index)
@@ -975,7 +1620,7 @@ int folder_import(struct import_run_ctx *run,
 	}
 	if (ret == 0 && result->failed > 0) {
 		result->note = p_strdup_printf(run->pool,
-			"%u messages not sent by the server", result->failed);
+			"%u messages failed", result->failed);
 	} else if (ret == 0 && result->skipped > 0 && run->set->dry_run) {
 		result->note = p_strdup_printf(run->pool,
 			"%u duplicates skipped", result->skipped);

@@ -137,7 +137,8 @@ int imap_source_wait(struct imap_source *src, const char *tag,
 			continue;
 		command = imap_source_command_find(src, reply_tag, &idx);
 		if (command == NULL || command->replied) {
-			imap_source_set_error(src,
+			/* out of sync with the server */
+			imap_source_set_retryable_error(src,
 				IMPORT_REMOTE_ERROR_SOURCE_ERROR,
 				t_strdup_printf("%s: invalid reply from server: "
 					"unknown tag %s", imap_source_addr(src),

@@ -28,15 +28,37 @@ void imap_source_set_error(struct imap_source *src,
 	src->failed = TRUE;
 }
 
+void imap_source_set_retryable_error(struct imap_source *src,
+				     enum import_remote_error_code code,
+				     const char *detail)
+{
+	if (!src->failed)
+		src->retryable = TRUE;
+	imap_source_set_error(src, code, detail);
+}
+
 const char *imap_source_addr(struct imap_source *src)
 {
 	return t_strdup_printf("%s:%u", src->set.host, src->set.port);
 }
 
+/* The TCP connection under TLS was closed or reset (rather than TLS
+   failing on what the server sent) */
+static bool imap_source_tcp_cut(struct imap_source *src)
+{
+	struct istream *plain = src->plain_input;
+
+	if (plain == NULL)
+		return FALSE;
+	if (plain->stream_errno == 0)
+		return plain->eof;
+	return plain->stream_errno == ECONNRESET ||
+		plain->stream_errno == EPIPE ||
+		plain->stream_errno == ECONNABORTED;
+}
+
 void imap_source_set_io_error(struct imap_source *src, const char *why)
 {
-	enum import_remote_error_code code;
-
 	src->disconnected = TRUE;
 	if (src->cert_error != NULL) {
 		imap_source_set_error(src, IMPORT_REMOTE_ERROR_TLS_FAILED,
@@ -47,25 +69,32 @@ void imap_source_set_io_error(struct imap_source *src, const char *why)
 	if (src->ssl_io != NULL && !ssl_iostream_is_handshaked(src->ssl_io)) {
 		const char *ssl_error = ssl_iostream_get_last_error(src->ssl_io);
 
+		/* a server refusing the handshake sends an alert and closes
+		   the connection: that is TLS failing, not the network */
+		if (imap_source_tcp_cut(src) &&
+		    (ssl_error == NULL || strstr(ssl_error, "alert") == NULL)) {
+			/* no certificate was judged: the network, not TLS */
+			imap_source_set_retryable_error(src,
+				IMPORT_REMOTE_ERROR_CONNECTION_LOST,
+				t_strdup_printf("%s: connection lost during the "
+					"TLS handshake, before any certificate "
+					"was seen: %s", imap_source_addr(src),
+					ssl_error != NULL ? ssl_error : why));
+			return;
+		}
 		imap_source_set_error(src, IMPORT_REMOTE_ERROR_TLS_FAILED,
 			t_strdup_printf("%s: TLS handshake failed: %s",
 					imap_source_addr(src),
 					ssl_error != NULL ? ssl_error : why));
 		return;
 	}
-	switch (src->phase) {
-	case IMAP_SOURCE_PHASE_CONNECTING:
-		code = IMPORT_REMOTE_ERROR_HOST_UNREACHABLE;
-		break;
-	case IMAP_SOURCE_PHASE_GREETING:
-	case IMAP_SOURCE_PHASE_LOGIN:
-	case IMAP_SOURCE_PHASE_READY:
-	default:
-		code = IMPORT_REMOTE_ERROR_SOURCE_ERROR;
-		break;
+	if (src->phase == IMAP_SOURCE_PHASE_CONNECTING) {
+		imap_source_set_error(src, IMPORT_REMOTE_ERROR_HOST_UNREACHABLE,
+			t_strdup_printf("%s: %s", imap_source_addr(src), why));
+		return;
 	}
-	imap_source_set_error(src, code, t_strdup_printf(
-		"%s: %s", imap_source_addr(src), why));
+	imap_source_set_retryable_error(src, IMPORT_REMOTE_ERROR_CONNECTION_LOST,
+		t_strdup_printf("%s: %s", imap_source_addr(src), why));
 }
 
 static void imap_source_wait_ready(struct imap_source *src)
@@ -77,6 +106,15 @@ static void imap_source_wait_ready(struct imap_source *src)
 static void imap_source_wait_timeout(struct imap_source *src)
 {
 	src->wait_timed_out = TRUE;
+	io_loop_stop(src->ioloop);
+}
+
+static void imap_source_wait_tick(struct imap_source *src)
+{
+	if (src->set.tick_callback == NULL ||
+	    src->set.tick_callback(src->set.tick_context))
+		return;
+	src->wait_aborted = TRUE;
 	io_loop_stop(src->ioloop);
 }
 
@@ -96,22 +134,31 @@ int imap_source_wait_io(struct imap_source *src, bool for_output)
 {
 	unsigned int msecs = imap_source_current_timeout(src);
 	struct ioloop *prev_ioloop = current_ioloop;
+	struct timeout *to_tick;
 
 	i_assert(src->io == NULL && src->to == NULL);
 
 	io_loop_set_current(src->ioloop);
 	src->wait_done = FALSE;
 	src->wait_timed_out = FALSE;
+	src->wait_aborted = FALSE;
 	if (for_output || src->input == NULL)
 		src->io = io_add(src->fd, IO_WRITE, imap_source_wait_ready, src);
 	else
 		src->io = io_add_istream(src->input, imap_source_wait_ready, src);
 	src->to = timeout_add(msecs, imap_source_wait_timeout, src);
+	to_tick = timeout_add(1000, imap_source_wait_tick, src);
 	io_loop_run(src->ioloop);
 	io_remove(&src->io);
 	timeout_remove(&src->to);
+	timeout_remove(&to_tick);
 	io_loop_set_current(prev_ioloop);
 
+	if (src->wait_aborted) {
+		/* the caller stopped it: it has the error */
+		src->failed = TRUE;
+		return -1;
+	}
 	if (!src->wait_timed_out)
 		return 0;
 
@@ -124,8 +171,12 @@ int imap_source_wait_io(struct imap_source *src, bool for_output)
 		break;
 	case IMAP_SOURCE_PHASE_GREETING:
 		imap_source_set_error(src, IMPORT_REMOTE_ERROR_CONNECT_TIMEOUT,
-			t_strdup_printf("%s: no server greeting in %u seconds",
-					imap_source_addr(src), msecs/1000));
+			t_strdup_printf("%s: "IMPORT_REMOTE_DETAIL_NO_GREETING
+					"%s in %u seconds", imap_source_addr(src),
+					src->ssl_io != NULL &&
+					!ssl_iostream_is_handshaked(src->ssl_io) ?
+					" (nor a TLS handshake)" : "",
+					msecs/1000));
 		break;
 	case IMAP_SOURCE_PHASE_LOGIN:
 		imap_source_set_error(src, IMPORT_REMOTE_ERROR_CONNECT_TIMEOUT,
@@ -133,20 +184,17 @@ int imap_source_wait_io(struct imap_source *src, bool for_output)
 					imap_source_addr(src), msecs/1000));
 		break;
 	case IMAP_SOURCE_PHASE_READY:
-		imap_source_set_error(src, IMPORT_REMOTE_ERROR_SOURCE_ERROR,
+		imap_source_set_retryable_error(src,
+			IMPORT_REMOTE_ERROR_CONNECTION_LOST,
 			t_strdup_printf("%s: server stopped answering for "
-					"%u seconds", imap_source_addr(src),
-					msecs/1000));
+					"%u seconds%s%s (--stall-timeout)",
+					imap_source_addr(src), msecs/1000,
+					src->reading == NULL ? "" :
+					" in the middle of ",
+					src->reading == NULL ? "" : src->reading));
 		break;
 	}
 	return -1;
-}
-
-int imap_source_wait_input(struct imap_source *src)
-{
-	if (src->failed)
-		return -1;
-	return imap_source_wait_io(src, FALSE);
 }
 
 int imap_source_flush(struct imap_source *src)
@@ -182,9 +230,13 @@ int imap_source_read_more(struct imap_source *src)
 			return -1;
 		}
 		if (ret < 0) {
+			const char *where = src->reading == NULL ? "" :
+				t_strconcat(" in the middle of ", src->reading,
+					    NULL);
+
 			imap_source_set_io_error(src, src->input->stream_errno == 0 ?
-				"Server disconnected" :
-				t_strdup_printf("Server disconnected: %s",
+				t_strconcat("Server disconnected", where, NULL) :
+				t_strdup_printf("Server disconnected%s: %s", where,
 					i_stream_get_error(src->input)));
 			return -1;
 		}
@@ -287,6 +339,8 @@ int imap_source_ssl_start(struct imap_source *src)
 			t_strdup_printf("Cannot initialize TLS: %s", error));
 		return -1;
 	}
+	src->plain_input = src->input;
+	i_stream_ref(src->plain_input);
 	if (import_remote_compat_ssl_client_create(src->ssl_ctx, src->set.host,
 			src->set.ssl_set, src->set.tls_insecure, src->event,
 			&src->input, &src->output, &src->ssl_io, &error) < 0) {
@@ -307,6 +361,8 @@ int imap_source_ssl_start(struct imap_source *src)
 
 void imap_source_connection_close(struct imap_source *src)
 {
+	if (src->plain_input != NULL)
+		i_stream_unref(&src->plain_input);
 	if (src->parser != NULL)
 		imap_parser_unref(&src->parser);
 	if (src->ssl_io != NULL)

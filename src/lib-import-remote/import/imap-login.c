@@ -68,6 +68,12 @@ static int imap_source_login_failed(struct imap_source *src,
 	code = imap_source_reply_classify(reply);
 	if (code == IMPORT_REMOTE_ERROR_SOURCE_ERROR)
 		code = IMPORT_REMOTE_ERROR_AUTH_FAILED;
+	if (code == IMPORT_REMOTE_ERROR_THROTTLED) {
+		imap_source_set_retryable_error(src, code, t_strdup_printf(
+			"%s: login as %s refused for now: %s",
+			imap_source_addr(src), src->set.username, reply->text));
+		return -1;
+	}
 	imap_source_set_error(src, code, t_strdup_printf(
 		"%s: login as %s rejected: %s", imap_source_addr(src),
 		src->set.username, reply->text));

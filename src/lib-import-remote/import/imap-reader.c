@@ -87,15 +87,17 @@ static int imap_source_handle_untagged(struct imap_source *src,
 		src->disconnected = TRUE;
 		if (src->phase == IMAP_SOURCE_PHASE_READY ||
 		    src->phase == IMAP_SOURCE_PHASE_LOGIN) {
-			imap_source_set_error(src,
-				imap_source_reply_classify(&bye),
+			/* a disconnect, whatever its code says (e.g.
+			   [UNAVAILABLE] Server shutting down) */
+			imap_source_set_retryable_error(src,
+				IMPORT_REMOTE_ERROR_CONNECTION_LOST,
 				t_strdup_printf("%s: server closed the "
 					"connection: %s", imap_source_addr(src),
 					reply->resp.text));
 			return -1;
 		}
 		/* BYE as greeting: e.g. too many connections */
-		imap_source_set_error(src,
+		imap_source_set_retryable_error(src,
 			bye.resp_code[0] != '\0' ?
 			imap_source_reply_classify(&bye) :
 			IMPORT_REMOTE_ERROR_THROTTLED,
@@ -171,7 +173,11 @@ int imap_source_read_line(struct imap_source *src,
 			size_t near_size;
 
 			near = i_stream_get_data(src->input, &near_size);
-			imap_source_set_error(src, IMPORT_REMOTE_ERROR_SOURCE_ERROR,
+			/* the reply stream lost its sync (e.g. a literal
+			   shorter than announced): a new connection starts
+			   clean */
+			imap_source_set_retryable_error(src,
+				IMPORT_REMOTE_ERROR_SOURCE_ERROR,
 				t_strdup_printf("%s: invalid reply from server: "
 					"%s (near '%s')", imap_source_addr(src),
 					imap_parser_get_error(src->parser, NULL),
@@ -195,7 +201,7 @@ int imap_source_read_line(struct imap_source *src,
 		}
 		if (ret == 0) {
 			if (literal_size > IMAP_SOURCE_MAX_INLINE_LITERAL) {
-				imap_source_set_error(src,
+				imap_source_set_retryable_error(src,
 					IMPORT_REMOTE_ERROR_SOURCE_ERROR,
 					t_strdup_printf("%s: server sent an "
 						"unexpected %"PRIuUOFF_T"-byte "
@@ -220,7 +226,8 @@ int imap_source_read_line(struct imap_source *src,
 			break;
 		}
 		if (size >= 2 || (size == 1 && data[0] != '\r')) {
-			imap_source_set_error(src, IMPORT_REMOTE_ERROR_SOURCE_ERROR,
+			imap_source_set_retryable_error(src,
+				IMPORT_REMOTE_ERROR_SOURCE_ERROR,
 				t_strdup_printf("%s: invalid reply from server: "
 					"garbage after reply line",
 					imap_source_addr(src)));
@@ -263,16 +270,22 @@ int imap_source_read_line(struct imap_source *src,
 }
 
 int imap_source_read_literal(struct imap_source *src, uoff_t size,
+			     const char *what,
 			     imap_source_literal_data_callback_t *callback,
 			     void *context)
 {
 	const unsigned char *data;
 	size_t avail;
+	int ret;
 
 	while (size > 0) {
 		data = i_stream_get_data(src->input, &avail);
 		if (avail == 0) {
-			if (imap_source_read_more(src) < 0)
+			/* for error texts: what broke off */
+			src->reading = what;
+			ret = imap_source_read_more(src);
+			src->reading = NULL;
+			if (ret < 0)
 				return -1;
 			continue;
 		}
@@ -288,6 +301,5 @@ int imap_source_read_literal(struct imap_source *src, uoff_t size,
 
 int imap_source_skip_literal(struct imap_source *src, uoff_t size)
 {
-	return imap_source_read_literal(src, size, NULL, NULL);
+	return imap_source_read_literal(src, size, NULL, NULL, NULL);
 }
-

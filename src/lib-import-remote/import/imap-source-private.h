@@ -43,14 +43,21 @@ struct imap_source {
 
 	struct ip_addr ip;
 	int fd;
+	/* the TCP stream under TLS (the same as input without TLS) */
+	struct istream *plain_input;
 	struct istream *input;
 	struct ostream *output;
 	struct ssl_iostream_context *ssl_ctx;
 	struct ssl_iostream *ssl_io;
 	struct imap_parser *parser;
+	/* what is being read, for error texts (e.g. "message UID 3 in
+	   INBOX"), NULL if nothing in particular */
+	const char *reading;
 	struct io *io;
 	struct timeout *to;
-	bool wait_done, wait_timed_out;
+	/* when the current wait times out (ioloop time, msecs) */
+	struct timeval wait_deadline;
+	bool wait_done, wait_timed_out, wait_aborted;
 
 	enum imap_source_phase phase;
 	enum imap_source_capability caps;
@@ -63,6 +70,8 @@ struct imap_source {
 	const char *cert_error;
 	struct import_remote_error error;
 	bool failed, disconnected, logging_out;
+	/* a new connection may fix what failed */
+	bool retryable;
 };
 
 /* imap-connection.c */
@@ -70,6 +79,10 @@ struct imap_source {
 void imap_source_set_error(struct imap_source *src,
 			   enum import_remote_error_code code,
 			   const char *detail);
+/* The same, for a failure a new connection may fix */
+void imap_source_set_retryable_error(struct imap_source *src,
+				     enum import_remote_error_code code,
+				     const char *detail);
 /* "host:port", for error texts */
 const char *imap_source_addr(struct imap_source *src);
 /* Resolve and connect (each address in turn). Returns 0 or -1 (error set). */

@@ -15,14 +15,14 @@ const struct import_remote_error *imap_source_get_error(struct imap_source *src)
 	return &src->error;
 }
 
+bool imap_source_is_retryable(struct imap_source *src)
+{
+	return src->failed && src->retryable;
+}
+
 const char *imap_source_get_ns_prefix(struct imap_source *src)
 {
 	return src->ns_prefix;
-}
-
-struct istream *imap_source_get_input(struct imap_source *src)
-{
-	return src->input;
 }
 
 int imap_source_connect(const struct imap_source_settings *set,

@@ -31,6 +31,11 @@ enum imap_source_capability {
 	IMAP_SOURCE_CAP_X_GM_EXT_1	= 0x1000,
 };
 
+/* Called about once a second while the session waits for the server.
+   Returning FALSE stops the wait: the session fails without an error of
+   its own (the caller knows why, e.g. the import was cancelled). */
+typedef bool imap_source_tick_callback_t(void *context);
+
 struct imap_source_settings {
 	const char *host;
 	in_port_t port;
@@ -42,7 +47,11 @@ struct imap_source_settings {
 	/* accept any certificate */
 	bool tls_insecure;
 	unsigned int connect_timeout_msecs;
+	/* a reply that is due and does not come for this long: the server
+	   is taken for gone */
 	unsigned int cmd_timeout_msecs;
+	imap_source_tick_callback_t *tick_callback;
+	void *tick_context;
 };
 
 /* An untagged reply. Return -1 to abort: the session is then unusable
@@ -50,11 +59,15 @@ struct imap_source_settings {
 typedef int imap_source_untagged_callback_t(const struct imap_reply *reply,
 					    void *context);
 /* Called while a FETCH reply is being parsed and a literal comes next.
-   Return 1 if the callback consumed exactly lit->size bytes from
-   imap_source_get_input(), 0 to let the parser read the literal into
-   memory, -1 to abort (as above). */
+   Return 1 if the callback consumed the literal (imap_source_read_literal()
+   or _skip_literal()), 0 to let the parser read it into memory, -1 to
+   abort (as above). */
 typedef int imap_source_literal_callback_t(const struct imap_reply_fetch_literal *lit,
 					   void *context);
+
+/* Data of a literal, piece by piece */
+typedef void imap_source_literal_data_callback_t(const unsigned char *data,
+						 size_t size, void *context);
 
 /* Resolve, connect, secure, read the greeting, log in and learn the
    server's capabilities and personal namespace. Returns 0 on success,
@@ -94,24 +107,27 @@ int imap_source_cmd(struct imap_source *src, const char *cmd,
 void imap_source_append_string(struct imap_source *src, string_t *dest,
 			       const char *value);
 /* Read a literal (from a literal callback), handing its data to callback
-   piece by piece. Returns 0, or -1 if the connection failed (error set). */
-typedef void imap_source_literal_data_callback_t(const unsigned char *data,
-						 size_t size, void *context);
+   piece by piece. what (may be NULL) names it for error texts, e.g.
+   "message UID 3 in INBOX". Returns 0, or -1 if the connection failed
+   (error set). */
 int imap_source_read_literal(struct imap_source *src, uoff_t size,
+			     const char *what,
 			     imap_source_literal_data_callback_t *callback,
 			     void *context);
 /* Read and throw away a literal (from a literal callback). */
 int imap_source_skip_literal(struct imap_source *src, uoff_t size);
-/* The connection's input stream, for literal callbacks. */
-struct istream *imap_source_get_input(struct imap_source *src);
-/* Wait until more input is available. Returns 0 when it is, -1 on
-   timeout/disconnection (error set). */
-int imap_source_wait_input(struct imap_source *src);
 
 /* The session's own error: the connection, the protocol or the login
    failed. Its code is IMPORT_REMOTE_ERROR_NONE when the session stopped
    only because a callback aborted (then the caller has the error). */
 const struct import_remote_error *imap_source_get_error(struct imap_source *src);
+/* TRUE if the session failed in a way that a new connection may fix: the
+   connection broke (reset, closed, a BYE, no answer, a TLS handshake cut
+   before any certificate was seen), the reply stream lost its sync, or
+   the server refused the connection for now (a BYE greeting). FALSE for
+   causes that would come back: a refused or unresolvable host, a server
+   that never greets, a login or certificate that is not accepted. */
+bool imap_source_is_retryable(struct imap_source *src);
 /* Classify a tagged NO/BAD reply of a command that is not a login. */
 enum import_remote_error_code
 imap_source_reply_classify(const struct imap_source_reply *reply);

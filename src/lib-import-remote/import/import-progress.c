@@ -77,5 +77,9 @@ const char *import_progress_format_line(const struct import_progress *progress)
 		str_printfa(str, ", ETA %s", import_progress_format_duration(eta));
 	str_printfa(str, " [folder %u/%u]", progress->folders_done +
 		    (progress->folder != NULL ? 1 : 0), progress->folders_total);
+	if (progress->reconnects > 0) {
+		str_printfa(str, ", reconnects=%u (last: %s)",
+			    progress->reconnects, progress->last_disconnect);
+	}
 	return str_c(str);
 }

@@ -16,6 +16,11 @@ struct import_progress {
 	unsigned int failed;
 	uoff_t bytes_imported;
 
+	/* times the source connection was lost and made again, and why it
+	   was lost the last time (NULL if never) */
+	unsigned int reconnects;
+	const char *last_disconnect;
+
 	/* milliseconds since the import started */
 	unsigned int elapsed_msecs;
 };
@@ -29,7 +34,8 @@ const char *import_progress_format_size(uoff_t bytes);
 /* "1:02:03" / "2:03" style duration */
 const char *import_progress_format_duration(unsigned int secs);
 /* One progress line, e.g.
-   "INBOX: 1234/20396 msgs, 45.2/576.0 MB, 12.3 MB/s, ETA 0:42" */
+   "INBOX: 1234/20396 msgs, 45.2/576.0 MB, 12.3 MB/s, ETA 0:42 [folder 1/3]"
+   (and ", reconnects=N (last: why)" once the connection was lost) */
 const char *import_progress_format_line(const struct import_progress *progress);
 
 #endif

@@ -3,10 +3,22 @@
 #include "lib.h"
 #include "array.h"
 #include "time-util.h"
+#include "sleep.h"
 #include "mail-user.h"
 #include "import-remote-compat.h"
 #include "imap-source.h"
 #include "import-run-context.h"
+
+/* While waiting (throttled, pacing) the session hears from us this often,
+   so that a server's idle timeout doesn't end it */
+#define IMPORT_RUN_KEEPALIVE_MSECS 3000
+/* The longest wait between reconnects */
+#define IMPORT_RUN_RECONNECT_MAX_DELAY_MSECS IMPORT_REMOTE_MAX_THROTTLE_DELAY_MSECS
+
+static bool import_run_ctx_tick(void *context)
+{
+	return import_run_ctx_progress(context, FALSE);
+}
 
 void import_run_ctx_init(struct import_run_ctx *ctx, pool_t pool,
 			 struct mail_user *user,
@@ -23,6 +35,25 @@ void import_run_ctx_init(struct import_run_ctx *ctx, pool_t pool,
 	ctx->progress_callback = progress_callback;
 	ctx->context = context;
 	i_gettimeofday(&ctx->start_time);
+
+	ctx->src_set.host = set->host;
+	ctx->src_set.port = import_remote_settings_get_port(set);
+	ctx->src_set.ssl = set->ssl;
+	ctx->src_set.username = set->username;
+	ctx->src_set.password = set->password;
+	ctx->src_set.tls_insecure = set->tls_insecure;
+	ctx->src_set.connect_timeout_msecs = set->connect_timeout_msecs;
+	ctx->src_set.cmd_timeout_msecs = set->cmd_timeout_msecs;
+	ctx->src_set.tick_callback = import_run_ctx_tick;
+	ctx->src_set.tick_context = ctx;
+}
+
+void import_run_ctx_deinit(struct import_run_ctx *ctx)
+{
+	if (ctx->src != NULL)
+		imap_source_deinit(&ctx->src);
+	if (ctx->ssl_set != NULL)
+		import_remote_compat_ssl_client_settings_free(&ctx->ssl_set);
 }
 
 void import_run_ctx_update_elapsed(struct import_run_ctx *ctx)
@@ -47,10 +78,174 @@ bool import_run_ctx_progress(struct import_run_ctx *ctx, bool final)
 	return FALSE;
 }
 
+int import_run_ctx_sleep(struct import_run_ctx *ctx, unsigned int msecs,
+			 bool keepalive,
+			 imap_source_untagged_callback_t *untagged_callback,
+			 imap_source_literal_callback_t *literal_callback,
+			 void *context)
+{
+	struct imap_source_reply reply;
+	unsigned int slice, idle_msecs = 0;
+	const char *tag;
+
+	while (msecs > 0) {
+		slice = I_MIN(msecs, 1000);
+		i_sleep_msecs(slice);
+		msecs -= slice;
+		idle_msecs += slice;
+		if (!import_run_ctx_progress(ctx, FALSE))
+			return -1;
+		if (keepalive && ctx->src != NULL &&
+		    idle_msecs >= IMPORT_RUN_KEEPALIVE_MSECS) {
+			idle_msecs = 0;
+			tag = imap_source_send(ctx->src, "NOOP");
+			if (imap_source_wait(ctx->src, tag, untagged_callback,
+					     literal_callback, context,
+					     &reply) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* How much mail has moved on (counts only go up within a run) */
+static unsigned int import_run_ctx_progress_mark(struct import_run_ctx *ctx)
+{
+	return ctx->progress->msgs_done + ctx->progress->folders_done;
+}
+
+/* The wait before reconnect attempt n (1, 2, ...) in a row: none for the
+   first one after a connection that worked (a cut link: at once), unless
+   the server asked us to wait; then 1, 2, 4 ... 60 seconds. */
+static unsigned int
+import_run_reconnect_delay_msecs(unsigned int attempt, bool server_busy)
+{
+	unsigned int n;
+
+	if (attempt <= 1 && !server_busy)
+		return 0;
+	n = attempt - (server_busy ? 1 : 2);
+	if (n >= 6)
+		return IMPORT_RUN_RECONNECT_MAX_DELAY_MSECS;
+	return I_MIN(1000U << n, IMPORT_RUN_RECONNECT_MAX_DELAY_MSECS);
+}
+
+static void import_run_ctx_give_up(struct import_run_ctx *ctx,
+				   const struct import_remote_error *error)
+{
+	if (ctx->progress->reconnects == 0) {
+		import_run_ctx_set_error(ctx, error->code, error->detail);
+		return;
+	}
+	import_run_ctx_set_error(ctx, error->code, t_strdup_printf(
+		"%s (gave up after %u reconnects in a row, --reconnects)",
+		error->detail, ctx->reconnects_in_row));
+}
+
+bool import_run_ctx_reconnect(struct import_run_ctx *ctx)
+{
+	const struct import_remote_error *error;
+	struct import_remote_error last;
+	unsigned int delay_msecs, mark;
+
+	/* a cause of our own (a cancel, a local save) stays the cause */
+	if (ctx->error.code != IMPORT_REMOTE_ERROR_NONE || ctx->src == NULL)
+		return FALSE;
+	error = imap_source_get_error(ctx->src);
+	if (!imap_source_is_retryable(ctx->src) ||
+	    error->code == IMPORT_REMOTE_ERROR_NONE) {
+		import_run_ctx_source_failed(ctx);
+		return FALSE;
+	}
+	mark = import_run_ctx_progress_mark(ctx);
+	if (mark != ctx->progress_mark) {
+		/* mail moved on since the last reconnect */
+		ctx->reconnects_in_row = 0;
+		ctx->progress_mark = mark;
+	}
+	last = *error;
+	last.detail = p_strdup(ctx->pool, error->detail);
+	for (;;) {
+		if (ctx->reconnects_in_row >= ctx->set->reconnects) {
+			import_run_ctx_give_up(ctx, &last);
+			return FALSE;
+		}
+		ctx->reconnects_in_row++;
+		ctx->progress->reconnects++;
+		ctx->progress->last_disconnect = last.detail;
+		delay_msecs = import_run_reconnect_delay_msecs(
+			ctx->reconnects_in_row,
+			last.code == IMPORT_REMOTE_ERROR_THROTTLED);
+		e_warning(ctx->user->event, "import-remote: %s: reconnecting "
+			  "in %u s (%u of %u)", last.detail,
+			  delay_msecs / 1000, ctx->reconnects_in_row,
+			  ctx->set->reconnects);
+		imap_source_deinit(&ctx->src);
+		if (delay_msecs > 0 &&
+		    import_run_ctx_sleep(ctx, delay_msecs, FALSE,
+					 NULL, NULL, NULL) < 0)
+			return FALSE;
+		if (imap_source_connect(&ctx->src_set, ctx->user->event,
+					&ctx->src, &last) == 0) {
+			ctx->progress_mark = import_run_ctx_progress_mark(ctx);
+			return TRUE;
+		}
+		last.detail = p_strdup(ctx->pool, last.detail);
+		if (ctx->error.code != IMPORT_REMOTE_ERROR_NONE) {
+			/* cancelled while connecting */
+			return FALSE;
+		}
+		/* the server may just be restarting: only a login or a
+		   certificate that is refused ends the tries */
+		if (last.code == IMPORT_REMOTE_ERROR_AUTH_FAILED ||
+		    last.code == IMPORT_REMOTE_ERROR_TLS_FAILED ||
+		    last.code == IMPORT_REMOTE_ERROR_INTERNAL) {
+			import_run_ctx_set_error(ctx, last.code, last.detail);
+			return FALSE;
+		}
+	}
+}
+
+int import_run_ctx_connect(struct import_run_ctx *ctx)
+{
+	struct import_remote_error error;
+
+	i_assert(ctx->src == NULL);
+
+	i_zero(&error);
+	if (imap_source_connect(&ctx->src_set, ctx->user->event, &ctx->src,
+				&error) == 0)
+		return 0;
+	/* e.g. cut during the TLS handshake, or a BYE for a greeting */
+	return import_run_ctx_reconnect(ctx) ? 0 : -1;
+}
+
 void import_run_ctx_warning(struct import_run_ctx *ctx, const char *text)
 {
 	text = p_strdup(ctx->pool, text);
 	array_push_back(&ctx->result->warnings, &text);
+}
+
+void import_run_ctx_message_failed(struct import_run_ctx *ctx,
+				   const struct import_failed_message *msg)
+{
+	struct import_failed_message *copy;
+
+	e_warning(ctx->user->event, "import-remote: Message UID %u in %s "
+		  "(%"PRIuUOFF_T" bytes, Message-ID <%s>) not imported: %s",
+		  msg->uid, msg->folder, msg->size, msg->message_id,
+		  msg->reason);
+	ctx->progress->failed++;
+	if (array_count(&ctx->result->failed_messages) >=
+	    IMPORT_RUN_MAX_FAILED_LISTED)
+		return;
+	copy = array_append_space(&ctx->result->failed_messages);
+	copy->folder = p_strdup(ctx->pool, msg->folder);
+	copy->uid = msg->uid;
+	copy->size = msg->size;
+	copy->message_id = p_strdup(ctx->pool, msg->message_id);
+	copy->received = msg->received;
+	copy->reason = p_strdup(ctx->pool, msg->reason);
 }
 
 void import_run_ctx_set_error(struct import_run_ctx *ctx,

@@ -1,14 +1,17 @@
 #ifndef IMPORT_RUN_CONTEXT_H
 #define IMPORT_RUN_CONTEXT_H
 
+#include "iostream-ssl.h"
+#include "imap-source.h"
 #include "import-run.h"
 
 /* The state of one import that every part of it shares: its settings and
-   user, the source session, the progress (and its callback, which can
-   cancel), the warnings, the quota pre-flight and the run's error. The run
-   (import-run.c) owns it; folder imports (folder-import.c) use it. */
+   user, the source session (and getting it back when the connection is
+   lost), the progress (and its callback, which can cancel), waiting, the
+   warnings, the failed messages, the quota pre-flight and the run's error.
+   The run (import-run.c) owns it; folder imports (folder-import.c) use
+   it. */
 
-struct imap_source;
 struct dedup_index;
 struct import_checkpoint;
 
@@ -23,8 +26,16 @@ struct import_run_ctx {
 	void *context;
 	struct timeval start_time;
 
-	/* the session with the source server */
+	/* the session with the source server, and how to get a new one */
 	struct imap_source *src;
+	struct imap_source_settings src_set;
+	const struct ssl_iostream_settings *ssl_set;
+	/* reconnects since mail last moved on (--reconnects bounds it), and
+	   where the progress stood at the last one */
+	unsigned int reconnects_in_row;
+	unsigned int progress_mark;
+	/* [THROTTLED] in an OK reply: wait this long between body fetches */
+	unsigned int pace_msecs;
 
 	/* --dedup account: one index over every local mailbox */
 	struct dedup_index *account_index;
@@ -48,13 +59,37 @@ void import_run_ctx_init(struct import_run_ctx *ctx, pool_t pool,
 			 const struct import_remote_settings *set,
 			 import_run_progress_callback_t *progress_callback,
 			 void *context, struct import_run_result *result);
+void import_run_ctx_deinit(struct import_run_ctx *ctx);
+
+/* Connect to the source (reconnecting if the first try is cut off).
+   Returns 0, or -1 with the run's error set. */
+int import_run_ctx_connect(struct import_run_ctx *ctx);
+/* The session failed: if a new connection may fix it and --reconnects
+   allows, wait (1, 2, 4 ... 60 s after the first try, see the .c) and
+   connect again. Returns TRUE with a new ctx->src, FALSE with the run's
+   error set (the session's, a cancel, or what a reconnect ran into). */
+bool import_run_ctx_reconnect(struct import_run_ctx *ctx);
 
 /* Set the progress's elapsed time */
 void import_run_ctx_update_elapsed(struct import_run_ctx *ctx);
 /* Report progress. Returns FALSE if the import was cancelled (the run's
    error is then set). */
 bool import_run_ctx_progress(struct import_run_ctx *ctx, bool final);
+/* Wait msecs, reporting progress every second (a cancel ends the wait).
+   With keepalive the session is sent a NOOP every few seconds so that an
+   idle timeout doesn't end it; untagged replies that arrive meanwhile go
+   to the callbacks. Returns 0, or -1 if cancelled (error set) or the
+   session failed. */
+int import_run_ctx_sleep(struct import_run_ctx *ctx, unsigned int msecs,
+			 bool keepalive,
+			 imap_source_untagged_callback_t *untagged_callback,
+			 imap_source_literal_callback_t *literal_callback,
+			 void *context);
+
 void import_run_ctx_warning(struct import_run_ctx *ctx, const char *text);
+/* Record a message that could not be imported (and count it) */
+void import_run_ctx_message_failed(struct import_run_ctx *ctx,
+				   const struct import_failed_message *msg);
 /* Set the run's error unless one is set already (the first is the
    cause). */
 void import_run_ctx_set_error(struct import_run_ctx *ctx,

@@ -29,7 +29,6 @@ static const unsigned int newest_first_window_days[] = {
 /* The run: its shared context, and what only the run itself needs */
 struct import_run {
 	struct import_run_ctx ctx;
-	const struct ssl_iostream_settings *ssl_set;
 	struct mail_namespace *ns;
 	ARRAY_TYPE(remote_folder) remote_folders;
 	ARRAY_TYPE(folder_plan_entry) plan;
@@ -93,7 +92,9 @@ static int import_run_list_remote(struct import_run *run)
 	struct imap_source_reply reply;
 	const char *list_tag, *lsub_tag = NULL;
 
-	p_array_init(&run->remote_folders, run->ctx.pool, 32);
+	if (!array_is_created(&run->remote_folders))
+		p_array_init(&run->remote_folders, run->ctx.pool, 32);
+	array_clear(&run->remote_folders);
 	if (imap_source_has_capability(src, IMAP_SOURCE_CAP_LIST_EXTENDED)) {
 		list_tag = imap_source_send(src,
 			imap_source_has_capability(src, IMAP_SOURCE_CAP_SPECIAL_USE) ?
@@ -255,18 +256,18 @@ static int import_run_count(struct import_run *run)
 	return 0;
 }
 
-static int import_run_init_ssl(struct import_run *run)
+static int import_run_init_ssl(struct import_run_ctx *ctx)
 {
-	struct import_run_ctx *ctx = &run->ctx;
 	const char *error;
 
 	if (import_remote_compat_ssl_client_settings(ctx->user, ctx->pool,
-			ctx->set->tls_insecure, &run->ssl_set, &error) < 0) {
+			ctx->set->tls_insecure, &ctx->ssl_set, &error) < 0) {
 		import_run_ctx_set_error(ctx, IMPORT_REMOTE_ERROR_TLS_FAILED,
 			t_strdup_printf("Reading the TLS client settings "
 					"failed: %s", error));
 		return -1;
 	}
+	ctx->src_set.ssl_set = ctx->ssl_set;
 	return 0;
 }
 
@@ -405,6 +406,23 @@ static int import_run_copy_all(struct import_run *run)
 	return ret;
 }
 
+/* What the source has: its folders, the plan, the counts. Can be done
+   again after a reconnect. Returns 0, or -1 when the session failed. */
+static int import_run_prepare(struct import_run *run)
+{
+	struct import_run_ctx *ctx = &run->ctx;
+
+	if (array_is_created(&run->plan))
+		array_clear(&run->plan);
+	array_clear(&ctx->result->folders);
+	ctx->progress->folders_total = 0;
+	ctx->progress->msgs_total = 0;
+	if (import_run_list_remote(run) < 0)
+		return -1;
+	import_run_build_plan(run);
+	return import_run_count(run);
+}
+
 int import_run(struct mail_user *user,
 	       const struct import_remote_settings *set,
 	       import_run_progress_callback_t *progress_callback,
@@ -414,41 +432,27 @@ int import_run(struct mail_user *user,
 {
 	struct import_run run;
 	struct import_run_ctx *ctx = &run.ctx;
-	struct imap_source_settings src_set;
 	int ret = 0;
 
 	i_zero(result_r);
 	p_array_init(&result_r->folders, pool, 32);
 	p_array_init(&result_r->warnings, pool, 4);
+	p_array_init(&result_r->failed_messages, pool, 4);
 
 	i_zero(&run);
 	import_run_ctx_init(ctx, pool, user, set, progress_callback, context,
 			    result_r);
 	ctx->commit_callback = commit_callback;
 	run.ns = mail_namespace_find_inbox(user->namespaces);
-
-	i_zero(&src_set);
-	src_set.host = set->host;
-	src_set.port = import_remote_settings_get_port(set);
-	src_set.ssl = set->ssl;
-	src_set.username = set->username;
-	src_set.password = set->password;
-	src_set.ssl_set = run.ssl_set;
-	src_set.tls_insecure = set->tls_insecure;
-	src_set.connect_timeout_msecs = set->connect_timeout_msecs;
-	src_set.cmd_timeout_msecs = set->cmd_timeout_msecs;
-
-	if (import_run_init_ssl(&run) < 0)
-		ret = -1;
-	else if (imap_source_connect(&src_set, user->event, &ctx->src,
-				     &ctx->error) < 0)
-		ret = -1;
-	else if (import_run_list_remote(&run) < 0)
+	if (import_run_init_ssl(ctx) < 0 ||
+	    import_run_ctx_connect(ctx) < 0)
 		ret = -1;
 	else {
-		import_run_build_plan(&run);
-		if (import_run_count(&run) < 0 ||
-		    import_run_copy_all(&run) < 0)
+		while ((ret = import_run_prepare(&run)) < 0) {
+			if (!import_run_ctx_reconnect(ctx))
+				break;
+		}
+		if (ret == 0 && import_run_copy_all(&run) < 0)
 			ret = -1;
 	}
 	if (ret < 0) {
@@ -460,22 +464,12 @@ int import_run(struct mail_user *user,
 		}
 		result_r->error = ctx->error;
 		result_r->error.detail = p_strdup(pool, ctx->error.detail);
-	} else if (result_r->progress.failed > 0) {
-		import_remote_error_set(&result_r->error,
-			IMPORT_REMOTE_ERROR_SOURCE_ERROR,
-			p_strdup_printf(pool, "%u messages were listed by the "
-					"server but not sent",
-					result_r->progress.failed));
-		ret = -1;
 	}
 	import_run_ctx_update_elapsed(ctx);
 	if (ctx->account_index != NULL)
 		dedup_index_deinit(&ctx->account_index);
 	if (ctx->checkpoint != NULL)
 		import_checkpoint_deinit(&ctx->checkpoint);
-	if (ctx->src != NULL)
-		imap_source_deinit(&ctx->src);
-	if (run.ssl_set != NULL)
-		import_remote_compat_ssl_client_settings_free(&run.ssl_set);
+	import_run_ctx_deinit(ctx);
 	return ret;
 }

@@ -26,12 +26,32 @@ struct import_run_folder {
 };
 ARRAY_DEFINE_TYPE(import_run_folder, struct import_run_folder);
 
+/* A message that could not be imported: it was skipped, the import went
+   on */
+struct import_failed_message {
+	/* the source folder as shown in the plan */
+	const char *folder;
+	uint32_t uid;
+	/* RFC822.SIZE */
+	uoff_t size;
+	/* "" if it has none */
+	const char *message_id;
+	/* INTERNALDATE, 0 if unknown */
+	time_t received;
+	const char *reason;
+};
+ARRAY_DEFINE_TYPE(import_failed_message, struct import_failed_message);
+
+/* Failed messages listed in a result at most (progress.failed counts all) */
+#define IMPORT_RUN_MAX_FAILED_LISTED 10000
+
 struct import_run_result {
 	struct import_progress progress;
 	ARRAY_TYPE(import_run_folder) folders;
 	/* warnings worth telling the user (e.g. a folder name that local
 	   storage cannot hold), in order */
 	ARRAY_TYPE(const_string) warnings;
+	ARRAY_TYPE(import_failed_message) failed_messages;
 	struct import_remote_error error;
 };
 
@@ -48,8 +68,10 @@ typedef bool import_run_commit_callback_t(unsigned int msgs, uoff_t bytes,
 					  void *context);
 
 /* Run the import. Returns 0 if everything selected is now in the local
-   storage, -1 if not (result_r->error says why). result_r is allocated
-   from pool. commit_callback may be NULL. */
+   storage, except the messages in result_r->failed_messages, -1 if not
+   (result_r->error says why). result_r is allocated from pool. The
+   progress callback is called at least once a second, whatever the
+   import waits for. commit_callback may be NULL. */
 int import_run(struct mail_user *user,
 	       const struct import_remote_settings *set,
 	       import_run_progress_callback_t *progress_callback,

@@ -11,8 +11,6 @@ struct message_saver {
 	struct mailbox_transaction_context *trans;
 	unsigned int uncommitted_count;
 	uoff_t uncommitted_bytes;
-	/* saved, but dropped by a failed commit */
-	unsigned int lost_count;
 	message_saver_commit_callback_t *commit_callback;
 	void *commit_context;
 	bool cache_dedup_fields;
@@ -29,13 +27,20 @@ struct message_saver *message_saver_init(struct mailbox *box,
 	return saver;
 }
 
+static void message_saver_rollback(struct message_saver *saver)
+{
+	if (saver->trans != NULL)
+		mailbox_transaction_rollback(&saver->trans);
+	saver->uncommitted_count = 0;
+	saver->uncommitted_bytes = 0;
+}
+
 void message_saver_deinit(struct message_saver **_saver)
 {
 	struct message_saver *saver = *_saver;
 
 	*_saver = NULL;
-	if (saver->trans != NULL)
-		mailbox_transaction_rollback(&saver->trans);
+	message_saver_rollback(saver);
 	i_free(saver);
 }
 
@@ -62,17 +67,10 @@ message_saver_set_storage_error(struct message_saver *saver,
 				mailbox_get_vname(saver->box), errstr));
 }
 
-/* A failed save can leave the transaction inconsistent (sdbox's cancel
-   before its own save_begin ran aborts the wrong record), so, like
-   Dovecot's IMAP APPEND, never commit after one: roll the batch back. The
-   rolled back messages are simply not imported; a re-run brings them. */
-static void message_saver_rollback(struct message_saver *saver)
+bool message_saver_want_commit(struct message_saver *saver)
 {
-	if (saver->trans != NULL)
-		mailbox_transaction_rollback(&saver->trans);
-	saver->lost_count += saver->uncommitted_count;
-	saver->uncommitted_count = 0;
-	saver->uncommitted_bytes = 0;
+	return saver->uncommitted_count >= MESSAGE_SAVER_COMMIT_MSGS ||
+		saver->uncommitted_bytes >= MESSAGE_SAVER_COMMIT_BYTES;
 }
 
 int message_saver_commit(struct message_saver *saver,
@@ -92,32 +90,24 @@ int message_saver_commit(struct message_saver *saver,
 		message_saver_rollback(saver);
 		return -1;
 	}
-	if (mailbox_transaction_commit(&saver->trans) < 0) {
-		/* the transaction is gone: count its messages as lost */
-		message_saver_set_storage_error(saver, error_r);
-		message_saver_rollback(saver);
-		return -1;
-	}
 	saver->uncommitted_count = 0;
 	saver->uncommitted_bytes = 0;
+	if (mailbox_transaction_commit(&saver->trans) < 0) {
+		/* the transaction is gone, and its messages with it */
+		message_saver_set_storage_error(saver, error_r);
+		return -1;
+	}
 	return 0;
-}
-
-unsigned int message_saver_get_lost_count(struct message_saver *saver)
-{
-	return saver->lost_count;
 }
 
 int message_saver_save(struct message_saver *saver,
 		       const struct message_saver_mail *mail,
-		       struct istream *input, uoff_t size,
-		       message_saver_wait_callback_t *wait_callback,
-		       void *context, struct import_remote_error *error_r)
+		       struct istream *input,
+		       struct import_remote_error *error_r)
 {
 	struct mail_save_context *save_ctx;
 	struct mail_keywords *keywords = NULL;
 	ssize_t ret;
-	bool input_failed = FALSE;
 
 	if (saver->trans == NULL) {
 		saver->trans = mailbox_transaction_begin(saver->box,
@@ -139,49 +129,34 @@ int message_saver_save(struct message_saver *saver,
 					       mail->received_tz_offset);
 	}
 
-	/* input knows its size, so the quota plugin refuses an over-quota
-	   message before anything is written */
-	if (mailbox_save_begin(&save_ctx, input) < 0) {
-		message_saver_set_storage_error(saver, error_r);
-		message_saver_rollback(saver);
-		return -1;
-	}
-	for (;;) {
+	/* the input knows its size, so the quota plugin refuses an
+	   over-quota message before anything is written */
+	if (mailbox_save_begin(&save_ctx, input) < 0)
+		goto failed;
+	do {
 		if (mailbox_save_continue(save_ctx) < 0) {
-			message_saver_set_storage_error(saver, error_r);
 			mailbox_save_cancel(&save_ctx);
-			message_saver_rollback(saver);
-			return -1;
+			goto failed;
 		}
-		ret = i_stream_read(input);
-		if (ret > 0 || ret == -2)
-			continue;
-		if (ret == -1)
-			break;
-		/* nothing more yet: wait for the network */
-		if (wait_callback(context) < 0) {
-			input_failed = TRUE;
-			break;
-		}
-	}
-	if (input->stream_errno != 0 || input_failed ||
-	    input->v_offset != size) {
-		/* the source broke off mid-message: save none of it */
+	} while ((ret = i_stream_read(input)) > 0 || ret == -2);
+	i_assert(ret == -1);
+	if (input->stream_errno != 0) {
+		/* the message's own (temporary) copy failed */
 		mailbox_save_cancel(&save_ctx);
-		message_saver_rollback(saver);
-		return 0;
+		goto failed;
 	}
-	if (mailbox_save_finish(&save_ctx) < 0) {
-		message_saver_set_storage_error(saver, error_r);
-		message_saver_rollback(saver);
-		return -1;
-	}
+	if (mailbox_save_finish(&save_ctx) < 0)
+		goto failed;
 	saver->uncommitted_count++;
 	saver->uncommitted_bytes += input->v_offset;
-	if (saver->uncommitted_count >= MESSAGE_SAVER_COMMIT_MSGS ||
-	    saver->uncommitted_bytes >= MESSAGE_SAVER_COMMIT_BYTES) {
-		if (message_saver_commit(saver, error_r) < 0)
-			return -1;
+	return 0;
+failed:
+	message_saver_set_storage_error(saver, error_r);
+	if (input->stream_errno != 0) {
+		error_r->detail = t_strdup_printf("%s (reading %s: %s)",
+			error_r->detail, i_stream_get_name(input),
+			i_stream_get_error(input));
 	}
-	return 1;
+	message_saver_rollback(saver);
+	return -1;
 }
