@@ -102,13 +102,15 @@ int doveadm_import_remote_read_job_options(struct doveadm_cmd_context *cctx,
 		set->connect_timeout_msecs = num * 1000;
 	}
 	if (doveadm_cmd_param_int64(cctx, "stall-timeout", &num)) {
-		if (num <= 0 || num > 24*3600)
-			i_fatal_status(EX_USAGE, "Invalid --stall-timeout: %"PRId64, num);
+		if (num <= 0 || num > 24*3600) {
+			return IMPORT_REMOTE_USAGE(
+				"Invalid --stall-timeout: %"PRId64, num);
+		}
 		set->cmd_timeout_msecs = num * 1000;
 	}
 	if (doveadm_cmd_param_int64(cctx, "reconnects", &num)) {
 		if (num < 0 || num > 1000)
-			i_fatal_status(EX_USAGE, "Invalid --reconnects: %"PRId64, num);
+			return IMPORT_REMOTE_USAGE("Invalid --reconnects: %"PRId64, num);
 		set->reconnects = num;
 	}
 	if (doveadm_cmd_param_int64(cctx, "throttle-retries", &num)) {

@@ -336,6 +336,11 @@ int import_remote_settings_import(pool_t pool, const char *str,
 			if (settings_import_uint(value, &set->cmd_timeout_msecs,
 						 key, error_r) < 0)
 				return -1;
+			if (set->cmd_timeout_msecs < 1000) {
+				*error_r = t_strdup_printf("Invalid %s: %s",
+							   key, value);
+				return -1;
+			}
 		} else if (strcmp(key, "reconnects") == 0) {
 			if (settings_import_uint(value, &set->reconnects,
 						 key, error_r) < 0)

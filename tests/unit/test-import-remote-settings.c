@@ -338,6 +338,8 @@ static void test_settings_export_import(void)
 		    IMPORT_REMOTE_DEFAULT_CMD_TIMEOUT_MSECS);
 	test_assert(import_remote_settings_import(pool, "reconnects=x", &set2,
 						  &error) < 0);
+	test_assert(import_remote_settings_import(pool, "stall_timeout_msecs=0",
+						  &set2, &error) < 0);
 
 	import_remote_settings_init(pool, &set2);
 	test_assert(import_remote_settings_import(pool, "bogus=1", &set2, &error) < 0);
