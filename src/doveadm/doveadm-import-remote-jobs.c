@@ -24,6 +24,7 @@
 #include "job-secret.h"
 #include "job-store.h"
 #include "job-runner.h"
+#include "failed-message-store.h"
 #include "doveadm-import-remote-compat.h"
 #include "doveadm-import-remote.h"
 
@@ -413,6 +414,50 @@ static int import_remote_cancel_act(struct import_remote_job_request *req,
 	return ret > 0 ? 0 : -1;
 }
 
+/* --- report: the messages a job could not import --- */
+
+static void import_remote_report_headers(void)
+{
+	doveadm_print_header_simple("job");
+	doveadm_import_remote_header_failed_message();
+}
+
+static int import_remote_report_act(struct import_remote_job_request *req,
+				    struct mail_user *user)
+{
+	struct job_store *store;
+	ARRAY_TYPE(import_failed_message) msgs;
+	const struct import_failed_message *msg;
+	struct job job;
+	const char *error;
+	pool_t pool;
+	int ret;
+
+	if (import_remote_job_store_open(req, user, &store) < 0)
+		return -1;
+	pool = pool_alloconly_create("failed messages", 4096);
+	p_array_init(&msgs, pool, 16);
+	ret = import_remote_job_get(store, pool, user, req->job_id,
+				    &job, &error);
+	if (ret > 0) {
+		ret = failed_message_store_list(store, pool, job.id, &msgs,
+						&error) < 0 ? -1 : 1;
+	}
+	if (ret == 0)
+		import_remote_job_not_found(req, req->job_id, user);
+	else if (ret < 0) {
+		i_error("import-remote: %s", error);
+		req->exit_code = EX_TEMPFAIL;
+	}
+	array_foreach(&msgs, msg) {
+		doveadm_print(dec2str(job.id));
+		doveadm_import_remote_print_failed_message(msg);
+	}
+	job_store_close(&store);
+	pool_unref(&pool);
+	return ret > 0 ? 0 : -1;
+}
+
 static const struct import_remote_job_cmd import_remote_job_status = {
 	"status", DOVEADM_PRINT_TYPE_FLOW, FALSE,
 	import_remote_status_headers, import_remote_status_act,
@@ -432,6 +477,10 @@ static const struct import_remote_job_cmd import_remote_job_retry = {
 static const struct import_remote_job_cmd import_remote_job_cancel = {
 	"cancel", DOVEADM_PRINT_TYPE_FLOW, TRUE,
 	import_remote_cancel_headers, import_remote_cancel_act,
+};
+static const struct import_remote_job_cmd import_remote_job_report = {
+	"report", DOVEADM_PRINT_TYPE_TABLE, TRUE,
+	import_remote_report_headers, import_remote_report_act,
 };
 
 /* Read the job id and print the headers. Returns 0, or -1 (usage). */
@@ -533,7 +582,13 @@ static struct doveadm_mail_cmd_context *import_remote_cancel_alloc(void)
 	return import_remote_job_alloc(&import_remote_job_cancel);
 }
 
-/* status, watch, retry and cancel of one job also work without -u: the
+static struct doveadm_mail_cmd_context *import_remote_report_alloc(void)
+{
+	return import_remote_job_alloc(&import_remote_job_report);
+}
+
+/* status, watch, retry, cancel and report of one job also work without
+   -u: the
    admin names the job, no user is looked up and no mail command runs.
    With -u they go through doveadm's mail command machinery like every
    other command. */
@@ -574,6 +629,11 @@ static void import_remote_retry_cmd(struct doveadm_cmd_context *cctx)
 static void import_remote_cancel_cmd(struct doveadm_cmd_context *cctx)
 {
 	import_remote_job_admin_cmd(cctx, &import_remote_job_cancel);
+}
+
+static void import_remote_report_cmd(struct doveadm_cmd_context *cctx)
+{
+	import_remote_job_admin_cmd(cctx, &import_remote_job_report);
 }
 
 struct doveadm_cmd_ver2 doveadm_cmd_import_remote_start = {
@@ -634,6 +694,17 @@ struct doveadm_cmd_ver2 doveadm_cmd_import_remote_cancel = {
 	.name = "import-remote cancel",
 	.cmd = import_remote_cancel_cmd,
 	.mail_cmd = import_remote_cancel_alloc,
+	.usage = "[-u <user>] <job>",
+DOVEADM_CMD_PARAMS_START
+DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS
+DOVEADM_CMD_PARAM('\0', "job", CMD_PARAM_INT64, CMD_PARAM_FLAG_POSITIONAL)
+DOVEADM_CMD_PARAMS_END
+};
+
+struct doveadm_cmd_ver2 doveadm_cmd_import_remote_report = {
+	.name = "import-remote report",
+	.cmd = import_remote_report_cmd,
+	.mail_cmd = import_remote_report_alloc,
 	.usage = "[-u <user>] <job>",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS

@@ -15,7 +15,6 @@
 #include "doveadm-import-remote.h"
 
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
 
@@ -109,12 +108,7 @@ static void import_remote_run_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 		doveadm_print_header_simple("last_disconnect");
 		/* a row per failed message (result=message_failed) */
-		doveadm_print_header_simple("folder");
-		doveadm_print_header_simple("uid");
-		doveadm_print_header_simple("size");
-		doveadm_print_header_simple("message_id");
-		doveadm_print_header_simple("received");
-		doveadm_print_header_simple("reason");
+		doveadm_import_remote_header_failed_message();
 	}
 }
 
@@ -166,21 +160,10 @@ import_remote_run_print_summary(struct import_remote_run_cmd_context *ctx,
 		doveadm_print(hint);
 	}
 	doveadm_print_num(p->reconnects);
-	doveadm_print(p->last_disconnect == NULL ? "" : p->last_disconnect);
+	/* a server's words (a BYE's text) can be in it */
+	doveadm_import_remote_print_text(p->last_disconnect);
 	for (i = 0; i < 6; i++)
 		doveadm_print("");
-}
-
-/* "2024-01-31T10:00:00Z", "" if unknown */
-static const char *import_remote_run_date(time_t t)
-{
-	struct tm *tm;
-	char buf[32];
-
-	if (t == 0 || (tm = gmtime(&t)) == NULL ||
-	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", tm) == 0)
-		return "";
-	return t_strdup(buf);
 }
 
 /* The messages that could not be imported, a row each after the summary */
@@ -199,12 +182,7 @@ import_remote_run_print_failed(const struct import_run_result *result)
 			doveadm_print("");
 		doveadm_print_num(0);
 		doveadm_print("");
-		doveadm_print(msg->folder);
-		doveadm_print(dec2str(msg->uid));
-		doveadm_print(dec2str(msg->size));
-		doveadm_print(msg->message_id);
-		doveadm_print(import_remote_run_date(msg->received));
-		doveadm_print(msg->reason);
+		doveadm_import_remote_print_failed_message(msg);
 	}
 }
 

@@ -15,8 +15,11 @@
 #include "job-store.h"
 #include "job-runner.h"
 #include "job-store-open.h"
+#include "import-run.h"
 #include "doveadm-import-remote-compat.h"
 #include "doveadm-import-remote.h"
+
+#include <time.h>
 
 const char *doveadm_import_remote_plugin_version = DOVECOT_ABI_VERSION;
 
@@ -81,6 +84,40 @@ void doveadm_import_remote_print_text(const char *text)
 	doveadm_print(text == NULL ? "" : str_sanitize_utf8(text, 4096));
 }
 
+/* "2024-01-31T10:00:00Z", "" if unknown */
+static const char *doveadm_import_remote_date(time_t t)
+{
+	struct tm *tm;
+	char buf[32];
+
+	if (t == 0 || (tm = gmtime(&t)) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", tm) == 0)
+		return "";
+	return t_strdup(buf);
+}
+
+void doveadm_import_remote_header_failed_message(void)
+{
+	doveadm_print_header_simple("folder");
+	doveadm_print_header_simple("uid");
+	doveadm_print_header_simple("size");
+	doveadm_print_header_simple("message_id");
+	doveadm_print_header_simple("received");
+	doveadm_print_header_simple("reason");
+}
+
+void doveadm_import_remote_print_failed_message(
+	const struct import_failed_message *msg)
+{
+	/* the folder name, Message-ID and reason come from the server */
+	doveadm_import_remote_print_text(msg->folder);
+	doveadm_print(dec2str(msg->uid));
+	doveadm_print(dec2str(msg->size));
+	doveadm_import_remote_print_text(msg->message_id);
+	doveadm_print(doveadm_import_remote_date(msg->received));
+	doveadm_import_remote_print_text(msg->reason);
+}
+
 void doveadm_import_remote_header_num(const char *name)
 {
 	doveadm_print_header(name, name, DOVEADM_PRINT_HEADER_FLAG_NUMBER);
@@ -116,6 +153,7 @@ static struct doveadm_cmd_ver2 *const doveadm_import_remote_commands[] = {
 	&doveadm_cmd_import_remote_watch,
 	&doveadm_cmd_import_remote_retry,
 	&doveadm_cmd_import_remote_cancel,
+	&doveadm_cmd_import_remote_report,
 	&doveadm_cmd_import_remote_batch_create,
 	&doveadm_cmd_import_remote_batch_status,
 	&doveadm_cmd_import_remote_batch_list,

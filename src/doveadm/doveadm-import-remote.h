@@ -11,6 +11,7 @@ extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_history;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_watch;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_retry;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_cancel;
+extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_report;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_create;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_status;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_list;
@@ -107,6 +108,12 @@ void doveadm_import_remote_print_text(const char *text);
    error_detail and hint */
 void doveadm_import_remote_header_num(const char *name);
 void doveadm_import_remote_header_error(void);
+struct import_failed_message;
+/* folder, uid, size, message_id, received, reason: a message that was not
+   imported (run's result=message_failed rows, report) */
+void doveadm_import_remote_header_failed_message(void);
+void doveadm_import_remote_print_failed_message(
+	const struct import_failed_message *msg);
 struct job;
 /* The job's error, its catalogue title, detail and provider-aware hint */
 void doveadm_import_remote_print_error(const struct job *job);

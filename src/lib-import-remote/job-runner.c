@@ -16,6 +16,7 @@
 #include "trigger-job.h"
 #include "batch-store.h"
 #include "batch-notify.h"
+#include "failed-message-store.h"
 #include "job-runner.h"
 
 struct job_runner_ctx {
@@ -637,6 +638,13 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 			ctx.progress = NULL;
 			job_runner_copy_progress(job, &result.progress);
 			error = result.error;
+			/* for status and report: what this run skipped */
+			if (failed_message_store_replace(store, job->id,
+					&result.failed_messages, &errstr) < 0) {
+				e_error(user->event, "import-remote: Job %llu: "
+					"storing its failed messages failed: %s",
+					job->id, errstr);
+			}
 		}
 		safe_memset((char *)password, 0, strlen(password));
 	}

@@ -12,7 +12,7 @@
 
 /* The schema this code writes. Each step in schema_steps[] takes the store
    from version i to i+1; open applies the missing ones. */
-#define JOB_STORE_SCHEMA_VERSION 20
+#define JOB_STORE_SCHEMA_VERSION 22
 
 /* lib-sql's driver list is per process: the first store opened sets it
    up (neither doveadm nor our worker has it otherwise), the last closed
@@ -209,6 +209,19 @@ static const char *job_store_schema_step(struct job_store *store,
 	case 19:
 		return "ALTER TABLE import_remote_batches ADD COLUMN "
 			"notify_mac VARCHAR(64) NOT NULL DEFAULT ''";
+	case 20:
+		/* messages a job could not import (failed-message-store.c) */
+		return "CREATE TABLE IF NOT EXISTS import_remote_failed_messages ("
+			"job_id BIGINT NOT NULL, "
+			"folder TEXT NOT NULL, "
+			"uid BIGINT NOT NULL, "
+			"size BIGINT NOT NULL, "
+			"message_id TEXT NOT NULL, "
+			"received BIGINT NOT NULL, "
+			"reason TEXT NOT NULL)";
+	case 21:
+		return "CREATE INDEX IF NOT EXISTS import_remote_failed_messages_job "
+			"ON import_remote_failed_messages (job_id)";
 	}
 	i_unreached();
 }

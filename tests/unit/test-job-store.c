@@ -10,6 +10,7 @@
 #include "job-store.h"
 #include "batch-store.h"
 #include "notify-outbox.h"
+#include "failed-message-store.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -59,11 +60,75 @@ static void test_job_store_schema(void)
 
 	test_begin("job store: schema created and kept");
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 20);
+	test_assert(job_store_get_schema_version(store) == 22);
 	job_store_close(&store);
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 20);
+	test_assert(job_store_get_schema_version(store) == 22);
 	job_store_close(&store);
+	test_end();
+}
+
+static void test_failed_message_store(void)
+{
+	struct job_store *store;
+	ARRAY_TYPE(import_failed_message) msgs, got;
+	struct import_failed_message *msg;
+	const struct import_failed_message *m;
+	pool_t pool = pool_alloconly_create("failed messages", 1024);
+	unsigned long long a, b;
+	const char *error;
+
+	test_begin("job store: failed messages of a job");
+	store = store_open();
+	a = create_job(store, "fm-a");
+	b = create_job(store, "fm-b");
+	p_array_init(&msgs, pool, 4);
+	msg = array_append_space(&msgs);
+	msg->folder = "Lists/it's \"odd\"\ttab";
+	msg->uid = 4294967295U;
+	msg->size = 123456789012ULL;
+	msg->message_id = "a'b@example.org";
+	msg->received = 1704103200;
+	msg->reason = "the server refused to send it: NO [x] 'quoted'";
+	msg = array_append_space(&msgs);
+	msg->folder = "INBOX";
+	msg->uid = 7;
+	msg->size = 10;
+	msg->message_id = "";
+	msg->received = 0;
+	msg->reason = "corrupt";
+	test_assert(failed_message_store_replace(store, a, &msgs, &error) == 0);
+	array_delete(&msgs, 1, 1);
+	test_assert(failed_message_store_replace(store, b, &msgs, &error) == 0);
+
+	/* by folder and UID, every field as it was */
+	p_array_init(&got, pool, 4);
+	test_assert(failed_message_store_list(store, pool, a, &got, &error) == 0);
+	test_assert(array_count(&got) == 2);
+	if (array_count(&got) == 2) {
+		m = array_idx(&got, 0);
+		test_assert_strcmp(m->folder, "INBOX");
+		test_assert(m->uid == 7 && m->size == 10 && m->received == 0);
+		test_assert_strcmp(m->message_id, "");
+		m = array_idx(&got, 1);
+		test_assert_strcmp(m->folder, "Lists/it's \"odd\"\ttab");
+		test_assert(m->uid == 4294967295U && m->size == 123456789012ULL);
+		test_assert_strcmp(m->message_id, "a'b@example.org");
+		test_assert(m->received == 1704103200);
+		test_assert_strcmp(m->reason, "the server refused to send it: "
+				   "NO [x] 'quoted'");
+	}
+
+	/* a later run replaces the list, of that job only */
+	array_clear(&msgs);
+	test_assert(failed_message_store_replace(store, a, &msgs, &error) == 0);
+	array_clear(&got);
+	test_assert(failed_message_store_list(store, pool, a, &got, &error) == 0);
+	test_assert(array_count(&got) == 0);
+	test_assert(failed_message_store_list(store, pool, b, &got, &error) == 0);
+	test_assert(array_count(&got) == 1);
+	job_store_close(&store);
+	pool_unref(&pool);
 	test_end();
 }
 
@@ -606,6 +671,8 @@ int main(int argc, char *argv[])
 		test_batch_store,
 		test_batch_status,
 		test_notify_outbox,
+		/* last: its queued jobs would be claimed by the others */
+		test_failed_message_store,
 		NULL
 	};
 	struct ioloop *ioloop;
