@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#define IMPORT_CHECKPOINT_DIR ".dovecot-import-remote"
 #define IMPORT_CHECKPOINT_VERSION "1"
 
 struct import_checkpoint_folder {
@@ -112,7 +111,7 @@ int import_checkpoint_open(struct mail_user *user,
 	}
 	if (ret == 0 || home == NULL || home[0] == '\0')
 		return 0;
-	dir = t_strconcat(home, "/"IMPORT_CHECKPOINT_DIR, NULL);
+	dir = t_strconcat(home, "/"IMPORT_REMOTE_HOME_DIR, NULL);
 	if (mkdir_parents(dir, 0700) < 0 && errno != EEXIST) {
 		*error_r = t_strdup_printf("mkdir(%s) failed: %m", dir);
 		return -1;

@@ -12,6 +12,10 @@
 
    Stored in the user's home: ~/.dovecot-import-remote/<source>.checkpoint */
 
+/* The import's own directory in the user's home (checkpoints, the marks
+   of running imports) */
+#define IMPORT_REMOTE_HOME_DIR ".dovecot-import-remote"
+
 struct mail_user;
 struct import_remote_settings;
 struct import_checkpoint;

@@ -7,6 +7,7 @@
 #include "mail-user.h"
 #include "import-remote-compat.h"
 #include "imap-source.h"
+#include "import-tempfiles.h"
 #include "import-run-context.h"
 
 /* While waiting (throttled, pacing) the session hears from us this often,
@@ -50,6 +51,8 @@ void import_run_ctx_init(struct import_run_ctx *ctx, pool_t pool,
 
 void import_run_ctx_deinit(struct import_run_ctx *ctx)
 {
+	if (ctx->tempfiles != NULL)
+		import_tempfiles_end(&ctx->tempfiles);
 	if (ctx->src != NULL)
 		imap_source_deinit(&ctx->src);
 	if (ctx->ssl_set != NULL)

@@ -14,6 +14,7 @@
 
 struct dedup_index;
 struct import_checkpoint;
+struct import_tempfiles;
 
 struct import_run_ctx {
 	pool_t pool;
@@ -41,6 +42,8 @@ struct import_run_ctx {
 	struct dedup_index *account_index;
 	/* NULL when the user has no home (or --newest-first) */
 	struct import_checkpoint *checkpoint;
+	/* this import's mark for cleaning up after it if it is killed */
+	struct import_tempfiles *tempfiles;
 
 	/* quota pre-flight: what the user may still fill */
 	uint64_t quota_remaining;

@@ -17,6 +17,7 @@
 #include "dedup-index.h"
 #include "import-checkpoint.h"
 #include "folder-import.h"
+#include "import-tempfiles.h"
 #include "import-run-context.h"
 
 /* --newest-first copies in passes over received-date windows, newest
@@ -385,11 +386,32 @@ static int import_run_newest_first(struct import_run *run)
 	return 0;
 }
 
+/* A killed import of this user may have left temporary files */
+static void import_run_clean_up_killed(struct import_run_ctx *ctx)
+{
+	unsigned int cleaned;
+	const char *error;
+
+	if (ctx->set->dry_run)
+		return;
+	ctx->tempfiles = import_tempfiles_begin(ctx->user, &cleaned, &error);
+	if (cleaned > 0) {
+		e_info(ctx->user->event, "import-remote: Deleted %u temporary "
+		       "files that an import which was killed left in the "
+		       "user's mailboxes", cleaned);
+	}
+	if (error != NULL) {
+		import_run_ctx_warning(ctx, t_strdup_printf(
+			"Cleaning up after killed imports: %s", error));
+	}
+}
+
 static int import_run_copy_all(struct import_run *run)
 {
 	struct import_run_ctx *ctx = &run->ctx;
 	int ret;
 
+	import_run_clean_up_killed(ctx);
 	import_run_ctx_quota_preflight(ctx);
 	if (ctx->set->dedup == IMPORT_REMOTE_DEDUP_ACCOUNT &&
 	    import_run_build_account_index(ctx) < 0)
