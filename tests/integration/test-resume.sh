@@ -1,0 +1,178 @@
+#!/bin/bash
+# Imports finish by themselves: a real Dovecot source behind a link that
+# breaks connections on purpose (tests/tools/faultproxy): cut in the middle
+# of a body (reset and close), 5 cuts at random offsets, a cut every 3 MB,
+# a cut during the TLS handshake; every time the destination is checked
+# message by message. Also: a message the destination refuses (too large)
+# is recorded and skipped, for run and for a queued job (report); a
+# killed import's temporary files are gone after the next run.
+set -u
+. "$(dirname "$0")/../lib/integration.sh"
+plan 44
+script_timeout 900
+WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
+
+# about 11 MB in 14 folders
+"$TOOLS/mkcorpus" -n 800 -s 31 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
+MANIFEST=$IR_WORK/corpus/manifest.json
+ir_source_start "$IR_WORK/corpus/Maildir" .
+ir_dest_start
+total=$(manifest_count)
+
+# proxy NAME OPTIONS...: a faultproxy in front of the source's IMAPS port;
+# its port in $pport, its report in $OUT/NAME.proxy
+proxy() {
+	local name=$1
+	shift
+	"$TOOLS/faultproxy" --target "127.0.0.1:$SRC_IMAPS_PORT" \
+		--report "$OUT/$name.proxy" "$@" > "$OUT/$name.pport" &
+	ppid_=$!
+	ir_kill_on_exit "$ppid_"
+	pport=$(port_of "$OUT/$name.pport")
+}
+proxy_end() { kill "$ppid_"; wait "$ppid_" 2>/dev/null; }
+preport() { python3 -c "import json,sys;print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$OUT/$1.proxy" "$2"; }
+cuts() { python3 -c "import json,sys;print(len(json.load(open(sys.argv[1]))['cuts']))" "$OUT/$1.proxy"; }
+field() { flow_field "$OUT/$1.out" "$2"; }
+
+# through NAME PROXY-OPTIONS... -- IMPORT-OPTIONS...: an import into an
+# empty sd through a proxy that breaks as told
+through() {
+	local name=$1 popts=()
+	shift
+	while [ $# -gt 0 ] && [ "$1" != "--" ]; do popts+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	proxy "$name" "${popts[@]}"
+	ir_dest_reset_user sd
+	import sd "$name" --port "$pport" "$@"
+	proxy_end
+}
+
+through rst --cut-after 1500k --rst
+check_eq "cut mid-body (reset): the link cut once" 1 "$(cuts rst)"
+check_eq "cut mid-body (reset): exit code 0" 0 "$(rc rst)"
+check_eq "cut mid-body (reset): reconnected once" 1 "$(field rst reconnects)"
+check_contains "cut mid-body (reset): the cause" "$OUT/rst.out" "Connection reset by peer"
+check "cut mid-body (reset): every message there once, byte for byte" verify sd rst-v --map "Sent Items=Sent"
+check_eq "cut mid-body (reset): imported + skipped = all" "$total" $(( $(field rst imported) + $(field rst skipped_duplicates) ))
+
+through fin --cut-after 2500k
+check_eq "cut mid-body (close): exit code 0" 0 "$(rc fin)"
+check_eq "cut mid-body (close): reconnected once" 1 "$(field fin reconnects)"
+check_contains "cut mid-body (close): says a message broke off" "$OUT/fin.err" "in the middle of message UID"
+check "cut mid-body (close): every message there once, byte for byte" verify sd fin-v --map "Sent Items=Sent"
+
+through five --cuts 5 --cut-random 200k 2M --rst --seed 7
+check_eq "5 cuts at random offsets: the link cut 5 times" 5 "$(cuts five)"
+check_eq "5 cuts at random offsets: exit code 0" 0 "$(rc five)"
+check_eq "5 cuts at random offsets: reconnected 5 times" 5 "$(field five reconnects)"
+check "5 cuts at random offsets: every message there once, byte for byte" verify sd five-v --map "Sent Items=Sent"
+check_eq "5 cuts at random offsets: nothing failed" 0 "$(field five failed)"
+
+through every3 --cut-every 3M
+check_eq "a cut every 3 MB: the link cut at least 3 times" True "$(python3 -c "print($(cuts every3) >= 3)")"
+check_eq "a cut every 3 MB: exit code 0 (the import finishes)" 0 "$(rc every3)"
+check "a cut every 3 MB: every message there once, byte for byte" verify sd every3-v --map "Sent Items=Sent"
+check_eq "a cut every 3 MB: bytes = what the destination holds" "$(field rst bytes)" "$(field every3 bytes)"
+
+# the TLS handshake cut before the server's certificate came
+through tls --cut-after 0 --rst
+check_eq "cut in the TLS handshake: exit code 0" 0 "$(rc tls)"
+check_contains "cut in the TLS handshake: seen as a lost connection" "$OUT/tls.out" "connection lost during the TLS handshake, before any certificate was seen"
+check "cut in the TLS handshake: every message there, byte for byte" verify sd tls-v --map "Sent Items=Sent"
+through tls0 --cut-after 0 -- --reconnects 0
+check_eq "cut in the TLS handshake, --reconnects 0: error connection_lost, not tls_failed" connection_lost "$(field tls0 error)"
+check_not_contains "cut in the TLS handshake, --reconnects 0: no certificate hint" "$OUT/tls0.out" "ssl_client_ca_file"
+check_eq "cut in the TLS handshake, --reconnects 0: exit code 75" 75 "$(rc tls0)"
+
+# --- a killed import leaves temporary files; the next run removes them ---
+# the link stalls after 3 MB: the import waits with saved, uncommitted mail
+proxy stall --pause-after 3M
+ir_dest_reset_user sd
+doveadm -c "$DEST_CONF" import-remote run -u sd --host 127.0.0.1 --port "$pport" \
+	--user srcuser --password-file "$SRC_PASSWORD_FILE" --quiet \
+	>"$OUT/killed.out" 2>"$OUT/killed.err" </dev/null &
+kpid=$!
+ir_kill_on_exit "$kpid"
+tempfiles() { find "$IR_WORK/dst/home/sd" -name '.temp.*' -type f | wc -l; }
+for i in $(seq 1 200); do
+	[ "$(preport stall paused 2>/dev/null)" = True ] && [ "$(tempfiles)" -gt 0 ] && break
+	sleep 0.1
+done
+kill -9 "$kpid"
+wait "$kpid" 2>/dev/null
+proxy_end
+left=$(tempfiles)
+check_eq "kill -9: the import had uncommitted messages on disk" True "$(python3 -c "print($left > 0)")"
+import sd afterkill --port "$SRC_IMAPS_PORT"
+check_eq "after kill -9: the next run exits 0" 0 "$(rc afterkill)"
+check_eq "after kill -9: the next run deleted the killed import's temporary files" 0 "$(tempfiles)"
+check_contains "after kill -9: and said so" "$OUT/afterkill.err" "Deleted $left temporary files"
+check "after kill -9: every message there once, byte for byte" verify sd afterkill-v --map "Sent Items=Sent"
+check_empty "after kill -9: no mark of a running import is left" \
+	ls "$IR_WORK/dst/home/sd/.dovecot-import-remote/running"
+
+# --- a message the destination refuses: recorded and skipped ---
+"$TOOLS/mkcorpus" -n 40 -s 32 --big-mb 3 -o "$IR_WORK/big" >/dev/null || { fail "mkcorpus --big-mb"; exit 1; }
+ir_source_replace "$IR_WORK/big/Maildir"
+MANIFEST=$IR_WORK/big/small.json
+python3 - "$IR_WORK/big/manifest.json" "$MANIFEST" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["folders"] = {f: [e for e in v if e["size"] < 2 * 1024 * 1024]
+                for f, v in m["folders"].items()}
+json.dump(m, open(sys.argv[2], "w"))
+PY
+big_folder=$(python3 -c 'import json,sys
+m = json.load(open(sys.argv[1]))
+print([f for f, v in m["folders"].items() if any(e["size"] >= 2*1024*1024 for e in v)][0])' "$IR_WORK/big/manifest.json")
+if ir_dovecot_24; then
+	MAXSIZE_OPT=(-o quota_mail_size=2M)
+else
+	MAXSIZE_OPT=(-o plugin/quota_max_mail_size=2M)
+fi
+DOVEADM_OPTS=("${MAXSIZE_OPT[@]}")
+ir_dest_reset_user sd
+import sd big --port "$SRC_IMAPS_PORT" --ssl imaps
+DOVEADM_OPTS=()
+check_eq "too large for the destination: exit code 0 (one bad message)" 0 "$(rc big)"
+check_eq "too large for the destination: failed=1" 1 "$(field big failed)"
+grep '^result=message_failed ' "$OUT/big.out" > "$OUT/big.row"
+check_contains "too large for the destination: its row names the folder" "$OUT/big.row" "folder=$big_folder"
+check_contains "too large for the destination: ... and why" "$OUT/big.row" "reason=Saving to mailbox"
+check "too large for the destination: everything else there, byte for byte" \
+	verify sd big-v --map "Sent Items=Sent"
+
+# the same as a queued job: the failed message is stored with the job
+JOBS=$IR_WORK/jobs
+mkdir -p "$JOBS"
+chown "$IR_OS_USER:" "$JOBS"
+DOVEADM_OPTS=()
+ir_set_opt DOVEADM_OPTS "import_remote_store=sqlite:$JOBS/jobs.db" "import_remote_key_file=$JOBS/key"
+ir_dest_reset_user sd
+doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" import-remote start -u sd --host 127.0.0.1 \
+	--port "$SRC_IMAPS_PORT" --user srcuser --password-file "$SRC_PASSWORD_FILE" \
+	>"$OUT/start.out" 2>"$OUT/start.err" </dev/null
+job=$(field start job)
+"$WORKER" -c "$DEST_CONF" -s "sqlite:$JOBS/jobs.db" -K "$JOBS/key" -1 "${MAXSIZE_OPT[@]}" \
+	>"$OUT/worker.log" 2>&1
+check_eq "queued job with a refused message: the worker exits 0" 0 "$?"
+doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" import-remote status -u sd "$job" >"$OUT/jstatus.out" 2>&1
+check_eq "queued job with a refused message: Completed" completed "$(field jstatus status)"
+check_eq "queued job with a refused message: failed=1 in status" 1 "$(field jstatus failed)"
+doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" -f json import-remote report -u sd "$job" >"$OUT/report.json" 2>"$OUT/report.err"
+check_eq "report: exit code 0" 0 "$?"
+check "report -f json: one row, the refused message, with its reason" python3 -c '
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert len(rows) == 1, rows
+r = rows[0]
+assert r["job"] == sys.argv[2] and r["folder"] == sys.argv[3], r
+assert int(r["size"]) >= 2 * 1024 * 1024 and r["reason"].startswith("Saving to mailbox"), r
+assert r["message_id"] != "" and r["received"].endswith("Z"), r' "$OUT/report.json" "$job" "$big_folder"
+doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" import-remote report "$job" >"$OUT/report-admin.out" 2>&1
+check_contains "report without -u (the admin's form): the same row" "$OUT/report-admin.out" "$big_folder"
+check_exit "report of another user's job: not found" 68 \
+	doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" import-remote report -u md "$job"
+check "queued job: everything else there, byte for byte" verify sd job-v --map "Sent Items=Sent"
+exit 0
