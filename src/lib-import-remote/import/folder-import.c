@@ -1245,19 +1245,23 @@ static int folder_import_chunks(struct folder_import_ctx *ctx)
 	struct import_chunk *current;
 
 	for (;;) {
-		/* ask for the next chunk's list ahead of this chunk's UID
-		   commands, so it is there when they are done. Never behind
-		   them: a command using sequence numbers pipelined after UID
-		   commands is ambiguous (RFC 3501 5.5), and Dovecot answers
-		   it with a "* BAD [CLIENTBUG]" that it may even write into
-		   the middle of a literal it is sending. */
-		if (ctx->next->meta_tag == NULL &&
-		    !folder_import_send_list(ctx) &&
-		    ctx->current->state == IMPORT_CHUNK_DONE)
-			return 0;
 		if (ctx->current->state == IMPORT_CHUNK_DONE) {
+			if (ctx->next->meta_tag == NULL &&
+			    !folder_import_send_list(ctx))
+				return 0;
 			if (folder_import_receive_list(ctx) < 0)
 				return -1;
+			/* ask for the next chunk's list ahead of this chunk's
+			   UID commands, so it is there when they are done.
+			   Never behind them: a command using sequence numbers
+			   pipelined after UID commands is ambiguous (RFC 3501
+			   5.5), and Dovecot answers it with a "* BAD
+			   [CLIENTBUG]" that it may even write into the middle
+			   of a literal it is sending. After a reconnect the
+			   list is asked for only when the chunk is done: a
+			   link that keeps breaking would otherwise have it
+			   sent again and again. */
+			(void)folder_import_send_list(ctx);
 			continue;
 		}
 		current = ctx->current;
