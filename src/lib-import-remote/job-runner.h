@@ -33,8 +33,10 @@ struct import_remote_config;
 
 /* The worker's -t: a live job not written for this long is taken over by
    another worker. It should be longer than the longest stretch of an
-   import that runs no ioloop (and so beats no heartbeat): a [THROTTLED]
-   back-off sleep, at most IMPORT_REMOTE_MAX_THROTTLE_DELAY_MSECS. A
+   import that runs no ioloop (and so beats no heartbeat): local work such
+   as a save or a commit; the import's waits ([THROTTLED] back-off, pacing,
+   a reconnect's back-off, each at most
+   IMPORT_REMOTE_MAX_THROTTLE_DELAY_MSECS) run an ioloop. A
    shorter one is safe, only wasteful: such a job is taken over, and its
    first worker stops without committing more. */
 #define JOB_RUNNER_DEFAULT_TAKEOVER_SECS 120

@@ -3,7 +3,7 @@
 #include "lib.h"
 #include "array.h"
 #include "time-util.h"
-#include "sleep.h"
+#include "ioloop.h"
 #include "mail-user.h"
 #include "import-remote-compat.h"
 #include "imap-source.h"
@@ -81,6 +81,24 @@ bool import_run_ctx_progress(struct import_run_ctx *ctx, bool final)
 	return FALSE;
 }
 
+static void import_run_ctx_wake(struct ioloop *ioloop)
+{
+	io_loop_stop(ioloop);
+}
+
+/* Wait msecs in an ioloop of its own: timers of the caller's that follow
+   the current ioloop (a job's heartbeat) go on firing meanwhile */
+static void import_run_ctx_pause(unsigned int msecs)
+{
+	struct ioloop *ioloop = io_loop_create();
+	struct timeout *to;
+
+	to = timeout_add_short(msecs, import_run_ctx_wake, ioloop);
+	io_loop_run(ioloop);
+	timeout_remove(&to);
+	io_loop_destroy(&ioloop);
+}
+
 int import_run_ctx_sleep(struct import_run_ctx *ctx, unsigned int msecs,
 			 bool keepalive,
 			 imap_source_untagged_callback_t *untagged_callback,
@@ -93,7 +111,7 @@ int import_run_ctx_sleep(struct import_run_ctx *ctx, unsigned int msecs,
 
 	while (msecs > 0) {
 		slice = I_MIN(msecs, 1000);
-		i_sleep_msecs(slice);
+		import_run_ctx_pause(slice);
 		msecs -= slice;
 		idle_msecs += slice;
 		if (!import_run_ctx_progress(ctx, FALSE))

@@ -78,7 +78,8 @@ void import_run_ctx_update_elapsed(struct import_run_ctx *ctx);
 /* Report progress. Returns FALSE if the import was cancelled (the run's
    error is then set). */
 bool import_run_ctx_progress(struct import_run_ctx *ctx, bool final);
-/* Wait msecs, reporting progress every second (a cancel ends the wait).
+/* Wait msecs, reporting progress every second (a cancel ends the wait),
+   in an ioloop (a job's heartbeat timer beats meanwhile).
    With keepalive the session is sent a NOOP every few seconds so that an
    idle timeout doesn't end it; untagged replies that arrive meanwhile go
    to the callbacks. Returns 0, or -1 if cancelled (error set) or the
