@@ -638,8 +638,10 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 			ctx.progress = NULL;
 			job_runner_copy_progress(job, &result.progress);
 			error = result.error;
-			/* for status and report: what this run skipped */
-			if (failed_message_store_replace(store, job->id,
+			/* for status and report: what this run skipped
+			   (not if another worker owns the job now) */
+			if (!ctx.claim_lost &&
+			    failed_message_store_replace(store, job->id,
 					&result.failed_messages, &errstr) < 0) {
 				e_error(user->event, "import-remote: Job %llu: "
 					"storing its failed messages failed: %s",
