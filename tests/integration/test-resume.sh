@@ -8,7 +8,7 @@
 # killed import's temporary files are gone after the next run.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 44
+plan 48
 script_timeout 900
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
@@ -99,6 +99,7 @@ for i in $(seq 1 200); do
 	[ "$(preport stall paused 2>/dev/null)" = True ] && [ "$(tempfiles)" -gt 0 ] && break
 	sleep 0.1
 done
+killed_mark=$(ls "$IR_WORK/dst/home/sd/.dovecot-import-remote/running")
 kill -9 "$kpid"
 wait "$kpid" 2>/dev/null
 proxy_end
@@ -111,6 +112,24 @@ check_contains "after kill -9: and said so" "$OUT/afterkill.err" "Deleted $left 
 check "after kill -9: every message there once, byte for byte" verify sd afterkill-v --map "Sent Items=Sent"
 check_empty "after kill -9: no mark of a running import is left" \
 	ls "$IR_WORK/dst/home/sd/.dovecot-import-remote/running"
+
+# a commit killed half-way: sdbox names a message's file u.N, then writes
+# the index. Made here: the last INBOX message expunged, its file put back
+# as the next UID's, the checkpoint gone, the killed import's mark back
+inbox_dir=$(dirname "$(find "$IR_WORK/dst/home/sd" -path '*/INBOX/dbox-Mails/u.*' | head -1)")
+last=$(ls "$inbox_dir" | sed -n 's/^u\.\([0-9]*\)$/\1/p' | sort -n | tail -1)
+cp -p "$inbox_dir/u.$last" "$IR_WORK/orphan"
+doveadm -c "$DEST_CONF" expunge -u sd mailbox INBOX uid "$last"
+mv "$IR_WORK/orphan" "$inbox_dir/u.$((last + 1))"
+rm -f "$IR_WORK/dst/home/sd/.dovecot-import-remote/"*.checkpoint
+running_dir=$IR_WORK/dst/home/sd/.dovecot-import-remote/running
+touch "$running_dir/$killed_mark"
+chown --reference="$running_dir" "$running_dir/$killed_mark"
+import sd orphan --port "$SRC_IMAPS_PORT"
+check_eq "a commit killed half-way: the next run exits 0" 0 "$(rc orphan)"
+check_contains "a commit killed half-way: the mailbox was rebuilt" "$OUT/orphan.err" "it was rebuilt"
+check_eq "a commit killed half-way: that message is not copied again" 0 "$(field orphan imported)"
+check "a commit killed half-way: every message there once, byte for byte" verify sd orphan-v --map "Sent Items=Sent"
 
 # --- a message the destination refuses: recorded and skipped ---
 "$TOOLS/mkcorpus" -n 40 -s 32 --big-mb 3 -o "$IR_WORK/big" >/dev/null || { fail "mkcorpus --big-mb"; exit 1; }

@@ -8,6 +8,7 @@
 #include "mail-namespace.h"
 #include "mail-user.h"
 #include "mailbox-list-iter.h"
+#include "mail-storage.h"
 #include "import-checkpoint.h"
 #include "import-tempfiles.h"
 
@@ -59,22 +60,30 @@ bool import_tempfiles_name_matches(const char *fname, const char *pid,
 		p[1 + pid_len] == '.';
 }
 
-/* Delete what the dead processes left in one directory */
+/* Delete what the dead processes left in one directory; *max_sdbox_uid_r
+   is the highest N of the sdbox mail files u.N there (0: none) */
 static unsigned int
 import_tempfiles_clean_dir(const char *dir,
-			   const ARRAY_TYPE(const_string) *dead_pids)
+			   const ARRAY_TYPE(const_string) *dead_pids,
+			   uint32_t *max_sdbox_uid_r)
 {
 	DIR *dirp;
 	struct dirent *d;
 	const char *pid;
 	unsigned int count = 0;
+	uint32_t uid;
 
+	*max_sdbox_uid_r = 0;
 	dirp = opendir(dir);
 	if (dirp == NULL)
 		return 0;
 	while ((d = readdir(dirp)) != NULL) {
 		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
 			continue;
+		if (strncmp(d->d_name, "u.", 2) == 0 &&
+		    str_to_uint32(d->d_name + 2, &uid) == 0 &&
+		    uid > *max_sdbox_uid_r)
+			*max_sdbox_uid_r = uid;
 		array_foreach_elem(dead_pids, pid) {
 			if (import_tempfiles_name_matches(d->d_name, pid,
 							  my_hostname)) {
@@ -89,6 +98,41 @@ import_tempfiles_clean_dir(const char *dir,
 	return count;
 }
 
+/* A process killed in the middle of an sdbox commit may have given its
+   files their final names (u.N) without the index knowing them: the next
+   save of that UID then fails ("already exists, rebuilding index"). Such
+   a mailbox is rebuilt now, under its index lock: the files become mail
+   of the mailbox, which the duplicate check then sees. Returns TRUE if
+   it was rebuilt. */
+static bool
+import_tempfiles_sdbox_recover(const struct mailbox_info *info,
+			       uint32_t max_uid)
+{
+	struct mailbox *box;
+	struct mailbox_status status;
+	bool rebuilt = FALSE;
+
+	box = mailbox_alloc(info->ns->list, info->vname, 0);
+	if (mailbox_get_status(box, STATUS_UIDNEXT, &status) == 0 &&
+	    max_uid >= status.uidnext) {
+		if (mailbox_sync(box, MAILBOX_SYNC_FLAG_FORCE_RESYNC) < 0) {
+			e_warning(info->ns->user->event, "import-remote: "
+				  "Rebuilding mailbox %s failed: %s",
+				  info->vname,
+				  mailbox_get_last_internal_error(box, NULL));
+		} else {
+			e_warning(info->ns->user->event, "import-remote: "
+				  "Mailbox %s had mail files (up to u.%u) that "
+				  "its index didn't know, left by a killed "
+				  "import: it was rebuilt", info->vname,
+				  max_uid);
+			rebuilt = TRUE;
+		}
+	}
+	mailbox_free(&box);
+	return rebuilt;
+}
+
 static unsigned int
 import_tempfiles_clean_mailboxes(struct mail_user *user,
 				 const ARRAY_TYPE(const_string) *dead_pids,
@@ -98,6 +142,7 @@ import_tempfiles_clean_mailboxes(struct mail_user *user,
 	const struct mailbox_info *info;
 	const char *path;
 	unsigned int count = 0;
+	uint32_t max_uid, max_tmp_uid;
 
 	iter = mailbox_list_iter_init_namespaces(user->namespaces,
 		(const char *const []){ "*", NULL }, MAIL_NAMESPACE_TYPE_PRIVATE,
@@ -110,9 +155,14 @@ import_tempfiles_clean_mailboxes(struct mail_user *user,
 				MAILBOX_LIST_PATH_TYPE_MAILBOX, &path) > 0) {
 			/* sdbox writes them among the mails, maildir in
 			   tmp/ */
-			count += import_tempfiles_clean_dir(path, dead_pids);
+			count += import_tempfiles_clean_dir(path, dead_pids,
+							    &max_uid);
 			count += import_tempfiles_clean_dir(
-				t_strconcat(path, "/tmp", NULL), dead_pids);
+				t_strconcat(path, "/tmp", NULL), dead_pids,
+				&max_tmp_uid);
+			if (max_uid > 0)
+				(void)import_tempfiles_sdbox_recover(info,
+								     max_uid);
 		}
 	} T_END;
 	if (mailbox_list_iter_deinit(&iter) < 0)

@@ -12,7 +12,13 @@
    removed when it ends. An import that finds a mark of this host whose
    process is gone deletes that process's temporary files in the user's
    mailboxes, then the mark. A mark of another host (shared storage) is
-   left to an import on that host. */
+   left to an import on that host.
+
+   A process killed in the middle of an sdbox commit may also leave mail
+   files with their final names (u.N) that the index doesn't know; the
+   next save of that UID would fail. An sdbox mailbox with a u.N beyond
+   its UIDNEXT is rebuilt then (those messages become mail of the mailbox,
+   and the duplicate check skips them). */
 
 struct mail_user;
 struct import_tempfiles;
