@@ -189,8 +189,10 @@ check_eq "[THROTTLED], idle timeout: the server throttled 4 times" 4 "$(report k
 check_eq "[THROTTLED], idle timeout: the session was kept alive (one connection)" 1 "$(report keepalive connections)"
 check_eq "[THROTTLED], idle timeout: ... by NOOP" True "$(report keepalive commands | python3 -c 'import ast,sys; print(ast.literal_eval(sys.stdin.read()).get("NOOP", 0) >= 1)')"
 check "[THROTTLED], idle timeout: every message there, byte for byte" fake_verify keepalive
-# a server that drops an idle session sooner: reconnect after the wait
-FAKE_OPTS=(--throttle-times 3 --idle-timeout 3 --max-conns 2)
+# a server that drops an idle session sooner than the keep-alive NOOP (3 s):
+# the waits of 1 and 2 s pass, the 4 s one loses the session: reconnect
+# after the wait
+FAKE_OPTS=(--throttle-times 3 --idle-timeout 2.5 --max-conns 2)
 fake idleclose throttled
 check_eq "[THROTTLED], short idle timeout: the server closed the idle session" 1 "$(report idleclose idle_closes)"
 check_eq "[THROTTLED], short idle timeout: exit code 0" 0 "$(cat "$OUT/idleclose.rc")"
