@@ -235,7 +235,20 @@ ir_stop_instance() {
 	rm -f "$w/run/master.pid"
 }
 
-# ir_source_start MAILDIR [SEP] [EXTRA_USERS...]: srcuser gets a copy of MAILDIR
+# ir_special_use_conf "LINES" : a namespace's mailbox { special_use } blocks
+# (inside namespace { }), one per line "NAME=\\Use"
+ir_special_use_conf() {
+	local entry
+	while IFS= read -r entry; do
+		[ -n "$entry" ] || continue
+		printf '  mailbox "%s" {\n    special_use = %s\n  }\n' "${entry%%=*}" "${entry#*=}"
+	done <<< "$1"
+}
+
+# ir_source_start MAILDIR [SEP] [EXTRA_USERS...]: srcuser gets a copy of MAILDIR.
+# $IR_SOURCE_SPECIAL_USE (lines "NAME=\\Use", NAME with SEP) replaces the
+# default special-use mailboxes ("Sent Items", Drafts, Trash, Junk); set and
+# empty: none at all.
 ir_source_start() {
 	local maildir=$1 sep=${2:-.} w=$IR_WORK/src
 	shift 2 || shift $#
@@ -252,20 +265,12 @@ namespace inbox {
   inbox = yes
   separator = $sep
   prefix =
-  mailbox "Sent Items" {
-    special_use = \\Sent
-  }
-  mailbox Drafts {
-    special_use = \\Drafts
-  }
-  mailbox Trash {
-    special_use = \\Trash
-  }
-  mailbox Junk {
-    special_use = \\Junk
-  }
-}
 CONF
+		ir_special_use_conf "${IR_SOURCE_SPECIAL_USE-"Sent Items=\\Sent
+Drafts=\\Drafts
+Trash=\\Trash
+Junk=\\Junk"}"
+		echo "}"
 	} > "$SRC_CONF"
 	echo "srcuser:{PLAIN}srcpass:$IR_UID:$IR_GID::$w/home/srcuser::" > "$w/passwd"
 	chown root:dovecot "$w/passwd"; chmod 640 "$w/passwd"
@@ -299,7 +304,9 @@ ir_source_subscribe() {
 	done
 }
 
-# ir_dest_start [SMALL_QUOTA]; $IR_DEST_EXTRA_CONF is appended to its config
+# ir_dest_start [SMALL_QUOTA]; $IR_DEST_EXTRA_CONF is appended to its config;
+# $IR_DEST_SPECIAL_USE replaces its special-use mailboxes (Sent, Drafts,
+# Trash, Junk) as $IR_SOURCE_SPECIAL_USE does the source's
 ir_dest_start() {
 	local small=${1:-100M} w=$IR_WORK/dst
 	mkdir -p "$w"/{run,state,log,home}
@@ -315,18 +322,12 @@ namespace inbox {
   inbox = yes
   separator = /
   prefix =
-  mailbox Sent {
-    special_use = \\Sent
-  }
-  mailbox Drafts {
-    special_use = \\Drafts
-  }
-  mailbox Trash {
-    special_use = \\Trash
-  }
-  mailbox Junk {
-    special_use = \\Junk
-  }
+CONF
+		ir_special_use_conf "${IR_DEST_SPECIAL_USE-"Sent=\\Sent
+Drafts=\\Drafts
+Trash=\\Trash
+Junk=\\Junk"}"
+		cat <<CONF
 }
 mailbox_list_index = yes
 mail_fsync = never
