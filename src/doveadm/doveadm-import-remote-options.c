@@ -96,6 +96,7 @@ int doveadm_import_remote_read_job_options(struct doveadm_cmd_context *cctx,
 	    import_remote_date_parse(str, &set->before) < 0)
 		return IMPORT_REMOTE_USAGE("Invalid --before '%s': use YYYY-MM-DD", str);
 	(void)doveadm_cmd_param_bool(cctx, "newest-first", &set->newest_first);
+	(void)doveadm_cmd_param_bool(cctx, "mirror", &set->mirror);
 	if (doveadm_cmd_param_int64(cctx, "timeout", &num)) {
 		if (num <= 0 || num > 3600)
 			return IMPORT_REMOTE_USAGE("Invalid --timeout: %"PRId64, num);

@@ -45,6 +45,7 @@ DOVEADM_CMD_PARAM('\0', "throttle-retries", CMD_PARAM_INT64, 0) \
 DOVEADM_CMD_PARAM('\0', "since", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "before", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "newest-first", CMD_PARAM_BOOL, 0) \
+DOVEADM_CMD_PARAM('\0', "mirror", CMD_PARAM_BOOL, 0) \
 DOVEADM_CMD_PARAM('\0', "dedup", CMD_PARAM_STR, 0)
 /* ... and the source account: run and start */
 #define DOVEADM_IMPORT_REMOTE_SOURCE_PARAMS \
@@ -57,7 +58,7 @@ DOVEADM_CMD_PARAM('\0', "password-stdin", CMD_PARAM_BOOL, 0)
 	"[--folder <pattern> ...] [--exclude <pattern> ...] " \
 	"[--dest-parent <folder>] [--since YYYY-MM-DD] " \
 	"[--before YYYY-MM-DD] [--newest-first] " \
-	"[--dedup folder|account|off] [--timeout <secs>] " \
+	"[--dedup folder|account|off] [--mirror] [--timeout <secs>] " \
 	"[--stall-timeout <secs>] [--reconnects <n>] " \
 	"[--fetch-chunk <n>] [--throttle-retries <n>]"
 #define DOVEADM_IMPORT_REMOTE_SOURCE_USAGE \

@@ -244,6 +244,8 @@ const char *import_remote_settings_export(const struct import_remote_settings *s
 		str_printfa(str, "\tbefore=%ld", (long)set->before);
 	if (set->newest_first)
 		str_append(str, "\tnewest_first=1");
+	if (set->mirror)
+		str_append(str, "\tmirror=1");
 	if (set->tls_insecure)
 		str_append(str, "\ttls_insecure=1");
 	if (set->dest_parent != NULL) {
@@ -309,6 +311,8 @@ int import_remote_settings_import(pool_t pool, const char *str,
 				set->before = num;
 		} else if (strcmp(key, "newest_first") == 0) {
 			set->newest_first = strcmp(value, "1") == 0;
+		} else if (strcmp(key, "mirror") == 0) {
+			set->mirror = strcmp(value, "1") == 0;
 		} else if (strcmp(key, "tls_insecure") == 0) {
 			set->tls_insecure = strcmp(value, "1") == 0;
 		} else if (strcmp(key, "dest_parent") == 0) {

@@ -39,6 +39,9 @@ struct import_remote_settings {
 	/* import every folder under this local folder */
 	const char *dest_parent;
 	enum import_remote_dedup dedup;
+	/* copy every folder as the server lists it: no Gmail handling (All
+	   Mail, Starred and Important as folders too) */
+	bool mirror;
 	bool dry_run;
 
 	unsigned int connect_timeout_msecs;

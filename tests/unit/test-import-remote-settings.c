@@ -305,6 +305,7 @@ static void test_settings_export_import(void)
 	set.dedup = IMPORT_REMOTE_DEDUP_ACCOUNT;
 	set.since = 1704067200;
 	set.newest_first = TRUE;
+	set.mirror = TRUE;
 	set.dest_parent = "Imported\tstuff";
 	pattern = "Work/*";
 	array_push_back(&set.include_folders, &pattern);
@@ -320,6 +321,7 @@ static void test_settings_export_import(void)
 	test_assert(set2.dedup == IMPORT_REMOTE_DEDUP_ACCOUNT);
 	test_assert(set2.since == 1704067200 && set2.before == 0);
 	test_assert(set2.newest_first && !set2.tls_insecure);
+	test_assert(set2.mirror);
 	test_assert_strcmp(set2.dest_parent, "Imported\tstuff");
 	test_assert(array_count(&set2.include_folders) == 1);
 	test_assert_strcmp(array_idx_elem(&set2.include_folders, 0), "Work/*");
@@ -340,6 +342,11 @@ static void test_settings_export_import(void)
 						  &error) < 0);
 	test_assert(import_remote_settings_import(pool, "stall_timeout_msecs=0",
 						  &set2, &error) < 0);
+
+	/* not given: Gmail handling stays on */
+	import_remote_settings_init(pool, &set2);
+	test_assert(import_remote_settings_import(pool, "dedup=folder", &set2, &error) == 0);
+	test_assert(!set2.mirror);
 
 	import_remote_settings_init(pool, &set2);
 	test_assert(import_remote_settings_import(pool, "bogus=1", &set2, &error) < 0);
