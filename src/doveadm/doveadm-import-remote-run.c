@@ -82,7 +82,15 @@ static void import_remote_run_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 		doveadm_print_header_simple("destination");
 		doveadm_print_header("messages", "messages",
 				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header("to_copy", "to copy",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header("duplicates", "duplicates",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header("filtered", "filtered",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 		doveadm_print_header("bytes", "bytes",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header("bytes_to_copy", "bytes to copy",
 				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 		doveadm_print_header_simple("note");
 	} else {
@@ -109,22 +117,100 @@ static void import_remote_run_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 		doveadm_print_header_simple("last_disconnect");
 		/* a row per failed message (result=message_failed) */
 		doveadm_import_remote_header_failed_message();
+		/* what copying every folder as it is would have stored */
+		doveadm_print_header("mirror_messages", "mirror_messages",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header("mirror_bytes", "mirror_bytes",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 	}
+}
+
+static const char *plural(unsigned int n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/* The plan's rows by local name (INBOX first), as a person looks for
+   them; a folder that is not copied by its own name */
+static int
+import_remote_run_folder_cmp(const struct import_run_folder *const *f1,
+			     const struct import_run_folder *const *f2)
+{
+	const char *n1 = (*f1)->dest_name != NULL ? (*f1)->dest_name :
+		(*f1)->source_name;
+	const char *n2 = (*f2)->dest_name != NULL ? (*f2)->dest_name :
+		(*f2)->source_name;
+	bool inbox1 = strcmp(n1, "INBOX") == 0, inbox2 = strcmp(n2, "INBOX") == 0;
+	int ret;
+
+	if (inbox1 != inbox2)
+		return inbox1 ? -1 : 1;
+	ret = strcmp(n1, n2);
+	return ret != 0 ? ret : strcmp((*f1)->source_name, (*f2)->source_name);
 }
 
 static void
 import_remote_run_print_plan(const struct import_run_result *result)
 {
 	const struct import_run_folder *folder;
+	ARRAY(const struct import_run_folder *) sorted;
+	unsigned int msgs = 0, to_copy = 0, duplicates = 0, filtered = 0;
+	unsigned int copied_folders = 0;
+	uoff_t bytes = 0, bytes_to_copy = 0;
+	const char *note;
 
-	array_foreach(&result->folders, folder) {
+	t_array_init(&sorted, array_count(&result->folders));
+	array_foreach(&result->folders, folder)
+		array_push_back(&sorted, &folder);
+	array_sort(&sorted, import_remote_run_folder_cmp);
+
+	array_foreach_elem(&sorted, folder) {
 		doveadm_import_remote_print_text(folder->source_name);
 		doveadm_import_remote_print_text(folder->dest_name == NULL ?
 						 "-" : folder->dest_name);
 		doveadm_print_num(folder->msgs);
-		doveadm_print_num(folder->bytes);
-		doveadm_import_remote_print_text(folder->note);
+		doveadm_print_num(folder->to_copy);
+		doveadm_print_num(folder->skipped);
+		doveadm_print_num(folder->filtered);
+		doveadm_print_num(folder->listed_bytes);
+		doveadm_print_num(folder->bytes_to_copy);
+		note = folder->reason;
+		if (folder->note[0] != '\0') {
+			note = note[0] == '\0' ? folder->note :
+				t_strdup_printf("%s; %s", note, folder->note);
+		}
+		doveadm_import_remote_print_text(note);
+
+		msgs += folder->msgs;
+		to_copy += folder->to_copy;
+		duplicates += folder->skipped;
+		filtered += folder->filtered;
+		bytes += folder->listed_bytes;
+		bytes_to_copy += folder->bytes_to_copy;
+		if (folder->dest_name != NULL)
+			copied_folders++;
 	}
+
+	/* the totals: no folder row has an empty destination */
+	doveadm_print("total");
+	doveadm_print("");
+	doveadm_print_num(msgs);
+	doveadm_print_num(to_copy);
+	doveadm_print_num(duplicates);
+	doveadm_print_num(filtered);
+	doveadm_print_num(bytes);
+	doveadm_print_num(bytes_to_copy);
+	doveadm_print(t_strdup_printf(
+		"%u %s into %u %s (%s); a copy of every folder as it is: "
+		"%u %s (%s)%s", to_copy, plural(to_copy, "message", "messages"),
+		copied_folders, plural(copied_folders, "folder", "folders"),
+		import_progress_format_size(bytes_to_copy),
+		result->mirror_msgs,
+		plural(result->mirror_msgs, "message", "messages"),
+		import_progress_format_size(result->mirror_bytes),
+		result->gmail ? "; Gmail: labels as folders, All Mail's "
+		"other mail once, Starred and Important not copied "
+		"(--mirror copies them all)" : ""));
 }
 
 static void
@@ -164,6 +250,8 @@ import_remote_run_print_summary(struct import_remote_run_cmd_context *ctx,
 	doveadm_import_remote_print_text(p->last_disconnect);
 	for (i = 0; i < 6; i++)
 		doveadm_print("");
+	doveadm_print_num(result->mirror_msgs);
+	doveadm_print_num(result->mirror_bytes);
 }
 
 /* The messages that could not be imported, a row each after the summary */
@@ -183,7 +271,25 @@ import_remote_run_print_failed(const struct import_run_result *result)
 		doveadm_print_num(0);
 		doveadm_print("");
 		doveadm_import_remote_print_failed_message(msg);
+		doveadm_print_num(0);
+		doveadm_print_num(0);
 	}
+}
+
+/* What Gmail handling saved, said where people read it */
+static void
+import_remote_run_print_gmail(const struct import_run_result *result)
+{
+	const struct import_progress *p = &result->progress;
+
+	if (!result->gmail)
+		return;
+	i_info("import-remote: Gmail: stored %u %s (%s); copying every "
+	       "folder as it is (--mirror) would have stored %u (%s)",
+	       p->imported, plural(p->imported, "message", "messages"),
+	       import_progress_format_size(p->bytes_imported),
+	       result->mirror_msgs,
+	       import_progress_format_size(result->mirror_bytes));
 }
 
 static int
@@ -223,6 +329,8 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 	if (!ctx->set.dry_run) {
 		import_remote_run_print_summary(ctx, &result);
 		import_remote_run_print_failed(&result);
+		if (!ctx->quiet)
+			import_remote_run_print_gmail(&result);
 	}
 	return ret;
 }

@@ -125,6 +125,7 @@ static void test_plan_special_use(void)
 {
 	struct folder_plan_settings set;
 	ARRAY_TYPE(folder_plan_entry) plan;
+	const struct folder_plan_entry *e;
 
 	test_begin("folder plan: special-use folders");
 	plan_init(&set);
@@ -140,14 +141,23 @@ static void test_plan_special_use(void)
 	add_remote("Sent Items", '/', FALSE, 0);
 	folder_plan_build(pool, &set, &remote, &plan);
 
-	test_assert_strcmp(find_entry(&plan, "[Gmail]/Sent Mail")->dest_name, "Sent");
+	e = find_entry(&plan, "[Gmail]/Sent Mail");
+	test_assert_strcmp(e->dest_name, "Sent");
+	test_assert_strcmp(e->reason, "\\Sent");
+	test_assert(!e->special_use_fallback);
 	test_assert_strcmp(find_entry(&plan, "[Gmail]/Bin")->dest_name, "Trash");
-	/* no local \Drafts: the name is kept */
-	test_assert_strcmp(find_entry(&plan, "[Gmail]/Drafts")->dest_name,
-			   "[Gmail]/Drafts");
-	test_assert_strcmp(find_entry(&plan, "[Gmail]/All Mail")->dest_name,
-			   "[Gmail]/All Mail");
+	/* no local \Drafts: the usual name, and the plan says why */
+	e = find_entry(&plan, "[Gmail]/Drafts");
+	test_assert_strcmp(e->dest_name, "Drafts");
+	test_assert(e->special_use_fallback);
+	test_assert_strcmp(e->reason, "\\Drafts, into Drafts: no local mailbox "
+			   "has special_use \\Drafts");
+	/* no usual name for \All: kept (not Gmail handling here) */
+	e = find_entry(&plan, "[Gmail]/All Mail");
+	test_assert_strcmp(e->dest_name, "[Gmail]/All Mail");
+	test_assert(e->action == FOLDER_PLAN_COPY && !e->special_use_fallback);
 	test_assert_strcmp(find_entry(&plan, "Sent Items")->dest_name, "Sent Items");
+	test_assert_strcmp(find_entry(&plan, "Sent Items")->reason, "");
 	test_assert(find_entry(&plan, "[Gmail]")->noselect);
 	test_end();
 
@@ -164,10 +174,167 @@ static void test_plan_special_use(void)
 	folder_plan_build(pool, &set, &remote, &plan);
 	test_assert_strcmp(find_entry(&plan, "Sent Items")->dest_name, "Sent");
 	test_assert_strcmp(find_entry(&plan, "Junk E-mail")->dest_name, "Junk");
-	test_assert_strcmp(find_entry(&plan, "Deleted Items")->dest_name, "Trash");
+	e = find_entry(&plan, "Deleted Items");
+	test_assert_strcmp(e->dest_name, "Trash");
+	test_assert_strcmp(e->reason, "\\Trash (by its name: the server marks "
+			   "no folder)");
 	/* only top-level names count */
 	test_assert_strcmp(find_entry(&plan, "Archive.Sent Items")->dest_name,
 			   "Archive/Sent Items");
+	test_end();
+
+	test_begin("folder plan: special use without a local mailbox of it");
+	plan_init(&set);
+	set.ns_prefix = "INBOX.";
+	add_remote("INBOX", '.', FALSE, 0);
+	add_remote("INBOX.Sent Items", '.', FALSE, FOLDER_SPECIAL_USE_SENT);
+	add_remote("INBOX.Brouillons", '.', FALSE, FOLDER_SPECIAL_USE_DRAFTS);
+	add_remote("INBOX.Deleted Items", '.', FALSE, FOLDER_SPECIAL_USE_TRASH);
+	add_remote("INBOX.Junk Email", '.', FALSE, FOLDER_SPECIAL_USE_JUNK);
+	add_remote("INBOX.Old mail", '.', FALSE, FOLDER_SPECIAL_USE_ARCHIVE);
+	add_remote("INBOX.Lists", '.', FALSE, 0);
+	folder_plan_build(pool, &set, &remote, &plan);
+	test_assert_strcmp(find_entry(&plan, "INBOX.Sent Items")->dest_name, "Sent");
+	test_assert_strcmp(find_entry(&plan, "INBOX.Brouillons")->dest_name, "Drafts");
+	test_assert_strcmp(find_entry(&plan, "INBOX.Deleted Items")->dest_name, "Trash");
+	test_assert_strcmp(find_entry(&plan, "INBOX.Junk Email")->dest_name, "Junk");
+	e = find_entry(&plan, "INBOX.Old mail");
+	test_assert_strcmp(e->dest_name, "Archive");
+	test_assert(e->special_use_fallback);
+	e = find_entry(&plan, "INBOX.Lists");
+	test_assert_strcmp(e->dest_name, "Lists");
+	test_assert(!e->special_use_fallback);
+	test_assert_strcmp(e->reason, "namespace prefix INBOX. dropped");
+	test_assert_strcmp(find_entry(&plan, "INBOX")->reason, "");
+	test_end();
+}
+
+static void
+add_gmail_layout(const char *parent)
+{
+	/* listed as a Gmail-like server may: INBOX last, All Mail first */
+	add_remote(t_strconcat(parent, "/All Mail", NULL), '/', FALSE,
+		   FOLDER_SPECIAL_USE_ALL);
+	add_remote(parent, '/', TRUE, 0);
+	add_remote(t_strconcat(parent, "/Important", NULL), '/', FALSE,
+		   FOLDER_SPECIAL_USE_IMPORTANT);
+	add_remote("Work", '/', FALSE, 0);
+	add_remote(t_strconcat(parent, "/Starred", NULL), '/', FALSE,
+		   FOLDER_SPECIAL_USE_FLAGGED);
+	add_remote(t_strconcat(parent, "/Sent Mail", NULL), '/', FALSE,
+		   FOLDER_SPECIAL_USE_SENT);
+	add_remote(t_strconcat(parent, "/Spam", NULL), '/', FALSE,
+		   FOLDER_SPECIAL_USE_JUNK);
+	add_remote("INBOX", '/', FALSE, 0);
+}
+
+static void test_plan_gmail(void)
+{
+	struct folder_plan_settings set;
+	ARRAY_TYPE(folder_plan_entry) plan;
+	ARRAY_TYPE(uint32_t) order;
+	const struct folder_plan_entry *e;
+	const char *const expected_order[] = {
+		"INBOX", "[Gmail]/Sent Mail", "[Gmail]/Spam", "Work",
+		"[Gmail]/Important", "[Gmail]/Starred", "[Gmail]/All Mail",
+	};
+	unsigned int i;
+	uint32_t idx;
+
+	test_begin("folder plan: Gmail's layout is recognised");
+	plan_init(&set);
+	add_gmail_layout("[Gmail]");
+	test_assert(folder_plan_is_gmail(&remote, ""));
+	plan_init(&set);
+	add_gmail_layout("[Google Mail]");
+	test_assert(folder_plan_is_gmail(&remote, ""));
+	/* a server with an \All folder of its own is not Gmail */
+	plan_init(&set);
+	add_gmail_layout("Virtual");
+	test_assert(!folder_plan_is_gmail(&remote, ""));
+	/* nor is one with a folder called [Gmail] but no \All */
+	plan_init(&set);
+	add_remote("INBOX", '/', FALSE, 0);
+	add_remote("[Gmail]/Sent Mail", '/', FALSE, FOLDER_SPECIAL_USE_SENT);
+	test_assert(!folder_plan_is_gmail(&remote, ""));
+	plan_init(&set);
+	add_remote("[Gmailish]", '/', TRUE, 0);
+	add_remote("All", '/', FALSE, FOLDER_SPECIAL_USE_ALL);
+	test_assert(!folder_plan_is_gmail(&remote, ""));
+	test_end();
+
+	test_begin("folder plan: Gmail's labels");
+	plan_init(&set);
+	set.gmail = TRUE;
+	set.local_special[FOLDER_SPECIAL_USE_SENT] = "Sent";
+	add_gmail_layout("[Gmail]");
+	folder_plan_build(pool, &set, &remote, &plan);
+	e = find_entry(&plan, "[Gmail]/All Mail");
+	test_assert(e->action == FOLDER_PLAN_COPY_REMAINING);
+	test_assert(folder_plan_entry_is_imported(e));
+	/* the user has no \Archive mailbox: the usual name */
+	test_assert_strcmp(e->dest_name, "Archive");
+	test_assert(e->special_use_fallback);
+	test_assert_strcmp(e->reason, "Gmail's All Mail (\\All): only mail no "
+			   "other folder has, into Archive: no local mailbox "
+			   "has special_use \\Archive");
+	e = find_entry(&plan, "[Gmail]/Starred");
+	test_assert(e->action == FOLDER_PLAN_COUNT_ONLY);
+	test_assert(!folder_plan_entry_is_imported(e) &&
+		    folder_plan_entry_is_examined(e));
+	test_assert(e->dest_name == NULL);
+	test_assert(strstr(e->reason, "not copied") != NULL);
+	e = find_entry(&plan, "[Gmail]/Important");
+	test_assert(e->action == FOLDER_PLAN_COUNT_ONLY);
+	test_assert(strstr(e->reason, "$Important") == NULL);
+	test_assert(find_entry(&plan, "Work")->action == FOLDER_PLAN_COPY);
+	test_assert_strcmp(find_entry(&plan, "[Gmail]/Sent Mail")->dest_name, "Sent");
+	test_assert_strcmp(find_entry(&plan, "[Gmail]/Spam")->dest_name, "Junk");
+
+	/* real folders first, \All last, whatever the listing order */
+	t_array_init(&order, 8);
+	folder_plan_import_order(&plan, &order);
+	i = 0;
+	array_foreach_elem(&order, idx) {
+		e = array_idx(&plan, idx);
+		if (!folder_plan_entry_is_examined(e))
+			continue;
+		test_assert_idx(i < N_ELEMENTS(expected_order) &&
+				strcmp(e->remote->remote_name,
+				       expected_order[i]) == 0, i);
+		i++;
+	}
+	test_assert(i == N_ELEMENTS(expected_order));
+	test_end();
+
+	test_begin("folder plan: Gmail's labels, a local \\Archive, X-GM-LABELS");
+	plan_init(&set);
+	set.gmail = TRUE;
+	set.gmail_labels = TRUE;
+	set.local_special[FOLDER_SPECIAL_USE_ARCHIVE] = "Old mail";
+	add_gmail_layout("[Gmail]");
+	folder_plan_build(pool, &set, &remote, &plan);
+	e = find_entry(&plan, "[Gmail]/All Mail");
+	test_assert_strcmp(e->dest_name, "Old mail");
+	test_assert(!e->special_use_fallback);
+	test_assert_strcmp(e->reason, "Gmail's All Mail (\\All): only mail no "
+			   "other folder has, into the local \\Archive mailbox");
+	test_assert(strstr(find_entry(&plan, "[Gmail]/Important")->reason,
+			   "$Important") != NULL);
+	test_end();
+
+	test_begin("folder plan: Gmail's labels under --dest-parent");
+	plan_init(&set);
+	set.gmail = TRUE;
+	set.dest_parent = "Gmail";
+	add_gmail_layout("[Gmail]");
+	folder_plan_build(pool, &set, &remote, &plan);
+	e = find_entry(&plan, "[Gmail]/All Mail");
+	test_assert(e->action == FOLDER_PLAN_COPY_REMAINING);
+	test_assert_strcmp(e->dest_name, "Gmail/[Gmail]/All Mail");
+	test_assert_strcmp(e->reason, "Gmail's All Mail (\\All): only mail no "
+			   "other folder has");
+	test_assert(find_entry(&plan, "[Gmail]/Starred")->dest_name == NULL);
 	test_end();
 }
 
@@ -206,6 +373,7 @@ static void test_plan_patterns_and_parent(void)
 	test_assert_strcmp(find_entry(&plan, "INBOX")->dest_name, "Imported/INBOX");
 	test_assert_strcmp(find_entry(&plan, "Sent")->dest_name, "Imported/Sent");
 	test_assert_strcmp(find_entry(&plan, "a.b")->dest_name, "Imported/a/b");
+	test_assert_strcmp(find_entry(&plan, "a.b")->reason, "under --dest-parent");
 	test_end();
 }
 
@@ -218,6 +386,8 @@ static void test_special_use_parse(void)
 	test_assert(folder_special_use_parse("Sent") == FOLDER_SPECIAL_USE_NONE);
 	test_assert_strcmp(folder_special_use_flag(FOLDER_SPECIAL_USE_ARCHIVE),
 			   "\\Archive");
+	test_assert(folder_special_use_parse("\\Important") ==
+		    FOLDER_SPECIAL_USE_IMPORTANT);
 	test_end();
 }
 
@@ -228,6 +398,7 @@ int main(void)
 		test_plan_names_kept,
 		test_plan_special_use,
 		test_plan_patterns_and_parent,
+		test_plan_gmail,
 		test_special_use_parse,
 		NULL
 	};

@@ -103,6 +103,8 @@ struct import_msg {
 	const char *refused;
 	/* DUPLICATE of this message in the destination folder */
 	uint32_t dest_uid;
+	/* Gmail: one of its labels is a folder that is copied */
+	bool gmail_covered;
 };
 
 enum import_chunk_state {
@@ -138,16 +140,25 @@ struct folder_import_ctx {
 	struct mailbox *box;
 	struct message_saver *saver;
 	struct dedup_index *index;
-	bool own_index;
+	bool own_index, index_ready;
+	/* Gmail without labels: what this folder copies is remembered here,
+	   so that All Mail leaves it out (even in a dry run) */
+	struct dedup_index *gmail_index;
+	/* Gmail's Starred or Important: list and count, copy nothing */
+	bool count_only;
+	/* ask for each message's X-GM-LABELS */
+	bool want_labels;
 
 	uint32_t exists, uidvalidity, uidnext;
-	/* from SEARCH RETURN (MIN): first sequence after a UID */
+	/* from SEARCH RETURN (MIN), or UID FETCH n:* (UID) without ESEARCH:
+	   first sequence after a UID */
 	uint32_t min_seq;
 	bool have_min_seq;
+	/* UID FETCH n:* (UID) is looking for min_seq above this UID */
+	bool finding_first;
+	uint32_t find_above_uid;
 	/* from FETCH n (UID), when finding the place again */
 	uint32_t probe_seq, probe_uid;
-	/* from a plain SEARCH: the lowest number */
-	uint32_t search_min;
 	/* checkpoint: everything up to this UID is already there */
 	uint32_t done_uid;
 
@@ -210,6 +221,12 @@ static void import_chunk_reset(struct import_chunk *chunk, unsigned int count)
 static bool folder_import_date_filter(struct folder_import_ctx *ctx)
 {
 	return ctx->run->since != 0 || ctx->run->before != 0;
+}
+
+/* Are message identities needed: for duplicates, or for Gmail's All Mail */
+static bool folder_import_want_keys(struct folder_import_ctx *ctx)
+{
+	return ctx->index != NULL || ctx->gmail_index != NULL;
 }
 
 static struct imap_source *folder_import_src(struct folder_import_ctx *ctx)
@@ -509,11 +526,54 @@ static int folder_import_connection_lost(struct folder_import_ctx *ctx)
 /* --- replies --- */
 
 static const char *const *
-import_chunk_keywords(struct import_chunk *chunk, const char *const *keywords)
+import_chunk_keywords(struct import_chunk *chunk, const char *const *keywords,
+		      bool important)
 {
+	ARRAY_TYPE(const_string) all;
+
+	if (important && (keywords == NULL ||
+			  !str_array_icase_find(keywords, "$Important"))) {
+		/* Gmail's Important label as the keyword of RFC 8457 */
+		t_array_init(&all, 8);
+		if (keywords != NULL) {
+			array_append(&all, keywords,
+				     str_array_length(keywords));
+		}
+		array_push_back(&all, (const char *const []){ "$Important" });
+		array_append_zero(&all);
+		keywords = array_front(&all);
+	}
 	if (keywords == NULL)
 		return NULL;
 	return (const char *const *)p_strarray_dup(chunk->pool, keywords);
+}
+
+static bool gmail_label_find(const char *const *labels, const char *label)
+{
+	for (; *labels != NULL; labels++) {
+		if (label[0] == '\\' ? strcasecmp(*labels, label) == 0 :
+		    strcmp(*labels, label) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* Gmail: in All Mail, does a label of the message name a folder that is
+   copied (then that folder brings it)? And is it Important? */
+static void
+folder_import_gmail_labels(struct folder_import_ctx *ctx,
+			   const char *const *labels, bool *covered_r,
+			   bool *important_r)
+{
+	*covered_r = FALSE;
+	*important_r = FALSE;
+	for (; *labels != NULL; labels++) {
+		if (strcasecmp(*labels, "\\Important") == 0)
+			*important_r = TRUE;
+		if (ctx->entry->action == FOLDER_PLAN_COPY_REMAINING &&
+		    gmail_label_find(ctx->run->gmail_copied_labels, *labels))
+			*covered_r = TRUE;
+	}
 }
 
 /* A message of the list being fetched (ctx->next), or a header sent as a
@@ -524,6 +584,7 @@ folder_import_handle_fetch(struct folder_import_ctx *ctx, uint32_t seq,
 {
 	struct import_msg msg, *old;
 	const char *msgid = NULL;
+	bool important = FALSE;
 
 	if (fetch->have_header && fetch->uid != 0 &&
 	    (old = folder_import_find_uid(ctx->current, fetch->uid)) != NULL &&
@@ -537,6 +598,16 @@ folder_import_handle_fetch(struct folder_import_ctx *ctx, uint32_t seq,
 		sha1_result(&ctx->hdr_hash, hash);
 		old->key = p_strdup(ctx->current->pool,
 				    dedup_key_header_hash(hash, old->size));
+	}
+	if (ctx->finding_first) {
+		/* UID FETCH n:* (UID): the messages above a UID ("*" also
+		   matches the last message, however old) */
+		if (fetch->uid > ctx->find_above_uid &&
+		    (!ctx->have_min_seq || seq < ctx->min_seq)) {
+			ctx->min_seq = seq;
+			ctx->have_min_seq = TRUE;
+		}
+		return;
 	}
 	/* only the message list FETCH has both; body and header FETCHes and
 	   flag change notifications don't carry RFC822.SIZE */
@@ -557,7 +628,12 @@ folder_import_handle_fetch(struct folder_import_ctx *ctx, uint32_t seq,
 		msg.received_tz = fetch->internaldate_tz_offset;
 	}
 	msg.flags = fetch->flags & IMPORT_MAIL_FLAGS_MASK;
-	msg.keywords = import_chunk_keywords(ctx->next, fetch->keywords);
+	if (ctx->want_labels && fetch->have_gm_labels) {
+		folder_import_gmail_labels(ctx, fetch->gm_labels,
+					   &msg.gmail_covered, &important);
+	}
+	msg.keywords = import_chunk_keywords(ctx->next, fetch->keywords,
+					     important);
 	if (fetch->header_fields != NULL) {
 		msgid = dedup_message_id_from_header(fetch->header_fields,
 						     fetch->header_fields_size);
@@ -613,9 +689,6 @@ folder_import_untagged(const struct imap_reply *reply, void *context)
 		for (i = 0; i < reply->search.count; i++) {
 			array_push_back(&ctx->next->matches,
 					&reply->search.numbers[i]);
-			if (ctx->search_min == 0 ||
-			    reply->search.numbers[i] < ctx->search_min)
-				ctx->search_min = reply->search.numbers[i];
 		}
 		break;
 	case IMAP_REPLY_ESEARCH:
@@ -753,9 +826,15 @@ static bool folder_import_send_list(struct folder_import_ctx *ctx)
 		ctx->next->search_tag = imap_source_send(src, str_c(cmd));
 		str_truncate(cmd, 0);
 	}
-	str_printfa(cmd, "FETCH %u:%u (UID RFC822.SIZE INTERNALDATE FLAGS%s)",
-		    first, last, ctx->index == NULL ? "" :
-		    " BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]");
+	if (ctx->count_only)
+		str_printfa(cmd, "FETCH %u:%u (UID RFC822.SIZE)", first, last);
+	else {
+		str_printfa(cmd, "FETCH %u:%u (UID RFC822.SIZE INTERNALDATE "
+			    "FLAGS%s%s)", first, last,
+			    ctx->want_labels ? " X-GM-LABELS" : "",
+			    !folder_import_want_keys(ctx) ? "" :
+			    " BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]");
+	}
 	ctx->next->meta_tag = imap_source_send(src, str_c(cmd));
 	return TRUE;
 }
@@ -1046,7 +1125,10 @@ static bool folder_import_classify(struct folder_import_ctx *ctx)
 			 array_bsearch(&ctx->current->matches, &msg->seq,
 				       uint32_cmp) == NULL)
 			msg->action = IMPORT_MSG_FILTERED;
-		else if (ctx->index == NULL)
+		else if (ctx->count_only || msg->gmail_covered) {
+			/* copies of mail that other folders bring */
+			msg->action = IMPORT_MSG_DUPLICATE;
+		} else if (!folder_import_want_keys(ctx))
 			msg->action = IMPORT_MSG_IMPORT;
 		else if (msg->key == NULL)
 			need_hash = TRUE;
@@ -1067,13 +1149,23 @@ static void folder_import_decide(struct folder_import_ctx *ctx)
 				/* the server sent no header: nothing to
 				   compare with, so copy it */
 				msg->action = IMPORT_MSG_IMPORT;
-			} else if (dedup_index_add(ctx->index, msg->key))
+			} else if (ctx->index == NULL ||
+				   dedup_index_add(ctx->index, msg->key))
 				msg->action = IMPORT_MSG_IMPORT;
 			else {
 				msg->action = IMPORT_MSG_DUPLICATE;
 				msg->dest_uid = dedup_index_lookup_uid(
 					ctx->index, msg->key);
 			}
+			if (msg->action == IMPORT_MSG_IMPORT &&
+			    msg->key != NULL && ctx->gmail_index != NULL &&
+			    ctx->gmail_index != ctx->index)
+				(void)dedup_index_add(ctx->gmail_index, msg->key);
+		}
+		if (msg->action != IMPORT_MSG_FILTERED &&
+		    msg->action != IMPORT_MSG_DONE_BEFORE) {
+			ctx->result->listed++;
+			ctx->result->listed_bytes += msg->size;
 		}
 		switch (msg->action) {
 		case IMPORT_MSG_DUPLICATE:
@@ -1083,9 +1175,11 @@ static void folder_import_decide(struct folder_import_ctx *ctx)
 			break;
 		case IMPORT_MSG_FILTERED:
 			progress->filtered_by_date++;
+			ctx->result->filtered++;
 			break;
 		case IMPORT_MSG_IMPORT:
-			ctx->result->bytes += msg->size;
+			ctx->result->to_copy++;
+			ctx->result->bytes_to_copy += msg->size;
 			progress->bytes_total += msg->size;
 			continue;
 		case IMPORT_MSG_UNDECIDED:
@@ -1194,7 +1288,7 @@ static int folder_import_chunk_done(struct folder_import_ctx *ctx)
 		last_uid = msg->uid;
 	}
 	if (run->checkpoint != NULL && last_uid > ctx->done_uid &&
-	    !folder_import_date_filter(ctx)) {
+	    ctx->uidvalidity != 0 && !folder_import_date_filter(ctx)) {
 		if (import_checkpoint_set(run->checkpoint,
 					  ctx->entry->remote->remote_name,
 					  ctx->uidvalidity, last_uid,
@@ -1291,44 +1385,87 @@ static int folder_import_chunks(struct folder_import_ctx *ctx)
 	}
 }
 
+/* The sequence of the first message above uid, if ESEARCH can't say:
+   UID FETCH uid+1:* (UID) answers with those messages (and the last one),
+   a line each, where listing the folder would fetch every header. */
+static int folder_import_find_first(struct folder_import_ctx *ctx,
+				    uint32_t uid, uint32_t *seq_r)
+{
+	struct imap_source_reply reply;
+	int ret;
+
+	ctx->have_min_seq = FALSE;
+	ctx->finding_first = TRUE;
+	ctx->find_above_uid = uid;
+	ret = imap_source_cmd(folder_import_src(ctx), t_strdup_printf(
+			"UID FETCH %u:* (UID)", uid + 1),
+			folder_import_untagged, ctx, &reply);
+	ctx->finding_first = FALSE;
+	if (ret < 0 ||
+	    folder_import_check_reply(ctx, "Searching for new mail",
+				      &reply) < 0)
+		return -1;
+	*seq_r = ctx->have_min_seq ? ctx->min_seq : ctx->exists + 1;
+	return 0;
+}
+
+/* The sequence of the first message above uid: SEARCH RETURN (MIN), or
+   without ESEARCH folder_import_find_first() */
+static int folder_import_first_after(struct folder_import_ctx *ctx,
+				     uint32_t uid, uint32_t *seq_r)
+{
+	struct imap_source *src = folder_import_src(ctx);
+	struct imap_source_reply reply;
+
+	if (ctx->exists == 0) {
+		*seq_r = 1;
+		return 0;
+	}
+	if (!imap_source_has_capability(src, IMAP_SOURCE_CAP_ESEARCH))
+		return folder_import_find_first(ctx, uid, seq_r);
+	ctx->have_min_seq = FALSE;
+	if (imap_source_cmd(src, t_strdup_printf(
+			"SEARCH RETURN (MIN) UID %u:*", uid + 1),
+			folder_import_untagged, ctx, &reply) < 0 ||
+	    folder_import_check_reply(ctx, "Searching for new mail",
+				      &reply) < 0)
+		return -1;
+	/* "UID n:*" always matches the highest UID, so MIN may point at a
+	   message at or below uid; the checkpoint (or the list floor after
+	   a reconnect) then skips it */
+	*seq_r = ctx->have_min_seq ? ctx->min_seq : ctx->exists + 1;
+	return 0;
+}
+
 /* Where to start: after the checkpoint, if there is one for this
    UIDVALIDITY. Returns the first sequence to list (> exists: nothing). */
 static int folder_import_resume(struct folder_import_ctx *ctx,
 				uint32_t *first_r)
 {
 	struct import_run_ctx *run = ctx->run;
-	struct imap_source *src = folder_import_src(ctx);
-	struct imap_source_reply reply;
-	uint32_t last_uid;
+	const struct remote_folder *remote = ctx->entry->remote;
+	uint32_t last_uid, uidnext = ctx->uidnext;
 
 	*first_r = 1;
+	if (uidnext == 0 && remote->status_uidvalidity == ctx->uidvalidity) {
+		/* EXAMINE without UIDNEXT (Courier): STATUS's, from a moment
+		   earlier. Mail that came since is only left for the next
+		   run: the checkpoint stays before it. */
+		uidnext = remote->status_uidnext;
+	}
 	if (run->checkpoint == NULL || folder_import_date_filter(ctx) ||
+	    ctx->uidvalidity == 0 ||
 	    !import_checkpoint_get(run->checkpoint,
 				   ctx->entry->remote->remote_name,
 				   ctx->uidvalidity, &last_uid))
 		return 0;
 	ctx->done_uid = last_uid;
-	if (ctx->uidnext != 0 && last_uid >= ctx->uidnext - 1) {
+	if (uidnext != 0 && last_uid >= uidnext - 1) {
 		/* nothing new since */
 		*first_r = ctx->exists + 1;
 		return 0;
 	}
-	if (!imap_source_has_capability(src, IMAP_SOURCE_CAP_ESEARCH)) {
-		/* list everything; what the checkpoint covers is skipped
-		   without looking further */
-		return 0;
-	}
-	ctx->have_min_seq = FALSE;
-	if (imap_source_cmd(src, t_strdup_printf(
-			"SEARCH RETURN (MIN) UID %u:*", last_uid + 1),
-			folder_import_untagged, ctx, &reply) < 0 ||
-	    folder_import_check_reply(ctx, "Searching for new mail",
-				      &reply) < 0)
-		return -1;
-	/* "UID n:*" always matches the highest UID, so MIN may point at an
-	   already handled message; the checkpoint check then skips it */
-	*first_r = ctx->have_min_seq ? ctx->min_seq : ctx->exists + 1;
-	return 0;
+	return folder_import_first_after(ctx, last_uid, first_r);
 }
 
 /* After a reconnect: the sequence of the first message above uid (which
@@ -1353,31 +1490,9 @@ static int folder_import_seq_after(struct folder_import_ctx *ctx,
 			return 0;
 		}
 	}
-	ctx->have_min_seq = FALSE;
-	ctx->search_min = 0;
-	if (imap_source_has_capability(src, IMAP_SOURCE_CAP_ESEARCH)) {
-		if (imap_source_cmd(src, t_strdup_printf(
-				"SEARCH RETURN (MIN) UID %u:*", uid + 1),
-				folder_import_untagged, ctx, &reply) < 0 ||
-		    folder_import_check_reply(ctx, "Searching for new mail",
-					      &reply) < 0)
-			return -1;
-		*seq_r = ctx->have_min_seq ? ctx->min_seq : ctx->exists + 1;
-	} else {
-		/* the matches land in the next chunk, which is listed
-		   again anyway */
-		if (imap_source_cmd(src, t_strdup_printf(
-				"SEARCH UID %u:*", uid + 1),
-				folder_import_untagged, ctx, &reply) < 0 ||
-		    folder_import_check_reply(ctx, "Searching for new mail",
-					      &reply) < 0)
-			return -1;
-		*seq_r = ctx->search_min != 0 ? ctx->search_min :
-			ctx->exists + 1;
-	}
 	/* "UID n:*" always matches the highest UID: the list floor drops
 	   it if it was listed */
-	return 0;
+	return folder_import_first_after(ctx, uid, seq_r);
 }
 
 static int folder_import_select(struct folder_import_ctx *ctx)
@@ -1394,6 +1509,10 @@ static int folder_import_select(struct folder_import_ctx *ctx)
 			    &reply) < 0 ||
 	    folder_import_check_reply(ctx, "Selecting", &reply) < 0)
 		return -1;
+	if (ctx->uidvalidity == 0) {
+		/* EXAMINE without UIDVALIDITY: STATUS's */
+		ctx->uidvalidity = ctx->entry->remote->status_uidvalidity;
+	}
 	return 0;
 }
 
@@ -1472,6 +1591,8 @@ static int folder_import_open_local(struct folder_import_ctx *ctx)
 	enum mail_error error;
 	const char *errstr;
 
+	if (ctx->count_only)
+		return 0;
 	ns = mail_namespace_find(run->user->namespaces, ctx->result->dest_name);
 	ctx->box = mailbox_alloc(ns->list, ctx->result->dest_name, 0);
 	if (!run->set->dry_run && mailbox_create(ctx->box, NULL, FALSE) < 0) {
@@ -1520,6 +1641,18 @@ static int folder_import_setup_index(struct folder_import_ctx *ctx)
 	struct timeval start, end;
 	const char *error;
 
+	if (ctx->index_ready)
+		return 0;
+	ctx->index_ready = TRUE;
+	if (ctx->count_only)
+		return 0;
+	if (ctx->entry->action == FOLDER_PLAN_COPY_REMAINING &&
+	    run->gmail_index != NULL) {
+		/* Gmail's All Mail: what is not in any other folder */
+		ctx->index = run->gmail_index;
+		return 0;
+	}
+	ctx->gmail_index = run->gmail_index;
 	switch (run->set->dedup) {
 	case IMPORT_REMOTE_DEDUP_OFF:
 		return 0;
@@ -1552,8 +1685,7 @@ static int folder_import_run(struct folder_import_ctx *ctx)
 	bool started = FALSE;
 	int ret;
 
-	if (folder_import_open_local(ctx) < 0 ||
-	    folder_import_setup_index(ctx) < 0)
+	if (folder_import_open_local(ctx) < 0)
 		return -1;
 	for (;;) {
 		if (!started) {
@@ -1562,6 +1694,11 @@ static int folder_import_run(struct folder_import_ctx *ctx)
 		} else {
 			ret = folder_import_restart(ctx);
 		}
+		/* the destination's identities only when there is mail to
+		   look at: a re-run over unchanged folders reads none */
+		if (ret == 0 && ctx->next_first <= ctx->exists &&
+		    folder_import_setup_index(ctx) < 0)
+			return -1;
 		if (ret == 0)
 			ret = folder_import_chunks(ctx);
 		if (ret == 0)
@@ -1593,6 +1730,8 @@ int folder_import(struct import_run_ctx *run,
 	ctx.run = run;
 	ctx.entry = entry;
 	ctx.result = result;
+	ctx.count_only = entry->action == FOLDER_PLAN_COUNT_ONLY;
+	ctx.want_labels = run->gmail_labels && !ctx.count_only;
 	ctx.current = &ctx.chunks[0];
 	ctx.next = &ctx.chunks[1];
 	ctx.temp_prefix = folder_import_temp_prefix(run);
@@ -1623,11 +1762,9 @@ int folder_import(struct import_run_ctx *run,
 			pool_unref(&ctx.chunks[i].pool);
 	}
 	if (ret == 0 && result->failed > 0) {
-		result->note = p_strdup_printf(run->pool,
-			"%u messages failed", result->failed);
-	} else if (ret == 0 && result->skipped > 0 && run->set->dry_run) {
-		result->note = p_strdup_printf(run->pool,
-			"%u duplicates skipped", result->skipped);
+		result->note = p_strdup_printf(run->pool, "%u %s failed",
+			result->failed,
+			result->failed == 1 ? "message" : "messages");
 	}
 	run->progress->folders_done++;
 	run->progress->folder = NULL;

@@ -17,7 +17,22 @@ static const char *special_use_flags[FOLDER_SPECIAL_USE_COUNT] = {
 	[FOLDER_SPECIAL_USE_ARCHIVE] = "\\Archive",
 	[FOLDER_SPECIAL_USE_ALL] = "\\All",
 	[FOLDER_SPECIAL_USE_FLAGGED] = "\\Flagged",
+	[FOLDER_SPECIAL_USE_IMPORTANT] = "\\Important",
 };
+
+/* Where a special-use folder lands when the user has no mailbox of that
+   use: the name mail clients and Dovecot's example configuration use */
+static const char *const special_use_usual_names[FOLDER_SPECIAL_USE_COUNT] = {
+	[FOLDER_SPECIAL_USE_SENT] = "Sent",
+	[FOLDER_SPECIAL_USE_DRAFTS] = "Drafts",
+	[FOLDER_SPECIAL_USE_TRASH] = "Trash",
+	[FOLDER_SPECIAL_USE_JUNK] = "Junk",
+	[FOLDER_SPECIAL_USE_ARCHIVE] = "Archive",
+};
+
+/* Gmail's top-level parent of its own folders ("[Google Mail]" in the UK
+   and Germany) */
+static const char *const gmail_parents[] = { "[Gmail]", "[Google Mail]" };
 
 /* Well-known top-level names of servers that don't announce special-use
    (old Exchange, Courier, cPanel setups). Used only when the server marks
@@ -125,6 +140,11 @@ patterns_match(const char *const *patterns, const char *name)
 }
 
 static void
+folder_plan_map(const struct folder_plan_settings *set,
+		struct folder_plan_entry *entry, const char *name,
+		bool prefix_dropped, pool_t pool);
+
+static void
 folder_plan_translate(const struct folder_plan_settings *set,
 		      struct folder_plan_entry *entry, pool_t pool)
 {
@@ -132,13 +152,16 @@ folder_plan_translate(const struct folder_plan_settings *set,
 	const char *name, *error = NULL, *const *parts;
 	string_t *display, *dest;
 	size_t prefix_len = strlen(set->ns_prefix);
+	bool prefix_dropped = FALSE;
 	unsigned int i;
 
 	name = rf->remote_name;
 	/* drop the personal namespace prefix ("INBOX." → "") */
 	if (prefix_len > 0 && strncmp(name, set->ns_prefix, prefix_len) == 0 &&
-	    name[prefix_len] != '\0')
+	    name[prefix_len] != '\0') {
 		name += prefix_len;
+		prefix_dropped = TRUE;
+	}
 
 	name = remote_name_decode(name, &error);
 	if (name == NULL) {
@@ -190,19 +213,134 @@ folder_plan_translate(const struct folder_plan_settings *set,
 		entry->error = p_strdup(pool, error);
 		return;
 	}
+	folder_plan_map(set, entry, str_c(dest), prefix_dropped, pool);
+}
+
+static const char *
+folder_plan_special_use_text(const struct folder_plan_entry *entry,
+			     bool by_name)
+{
+	const char *flag = folder_special_use_flag(entry->special_use);
+
+	return by_name ? t_strdup_printf("%s (by its name: the server marks no "
+					 "folder)", flag) : flag;
+}
+
+/* Where a translated name lands, and why */
+static void
+folder_plan_map(const struct folder_plan_settings *set,
+		struct folder_plan_entry *entry, const char *name,
+		bool prefix_dropped, pool_t pool)
+{
+	const struct remote_folder *rf = entry->remote;
+	enum folder_special_use use = entry->special_use;
+	bool by_name = use != rf->special_use;
+	const char *reason = "", *missing = NULL;
+
+	entry->special_use_fallback = FALSE;
+
+	if (entry->action == FOLDER_PLAN_COUNT_ONLY) {
+		entry->dest_name = NULL;
+		entry->reason = use == FOLDER_SPECIAL_USE_FLAGGED ?
+			"not copied: Gmail's stars are the \\Flagged flag of "
+			"each message" :
+			!set->gmail_labels ?
+			"not copied: Gmail's Important label (\\Important)" :
+			"not copied: Gmail's Important label (\\Important); "
+			"its messages get the $Important keyword";
+		return;
+	}
+	if (entry->action == FOLDER_PLAN_COPY_REMAINING)
+		use = FOLDER_SPECIAL_USE_ARCHIVE;
 
 	if (set->dest_parent != NULL && set->dest_parent[0] != '\0') {
 		entry->dest_name = p_strdup_printf(pool, "%s%c%s",
-			set->dest_parent, set->local_separator, str_c(dest));
-		return;
+			set->dest_parent, set->local_separator, name);
+		reason = "under --dest-parent";
+	} else if (use != FOLDER_SPECIAL_USE_NONE &&
+		   set->local_special[use] != NULL) {
+		entry->dest_name = p_strdup(pool, set->local_special[use]);
+		reason = folder_plan_special_use_text(entry, by_name);
+	} else if (use != FOLDER_SPECIAL_USE_NONE &&
+		   special_use_usual_names[use] != NULL) {
+		/* never silently under the remote name */
+		entry->dest_name = p_strdup(pool, special_use_usual_names[use]);
+		missing = folder_special_use_flag(use);
+		entry->special_use_fallback = TRUE;
+		reason = t_strdup_printf("%s, into %s: no local mailbox has "
+					 "special_use %s",
+					 folder_plan_special_use_text(entry, by_name),
+					 entry->dest_name, missing);
+	} else {
+		entry->dest_name = p_strdup(pool, name);
+		if (use != FOLDER_SPECIAL_USE_NONE)
+			reason = folder_plan_special_use_text(entry, by_name);
+		else if (prefix_dropped) {
+			reason = t_strdup_printf("namespace prefix %s dropped",
+						 set->ns_prefix);
+		}
 	}
-	if (entry->special_use != FOLDER_SPECIAL_USE_NONE &&
-	    set->local_special[entry->special_use] != NULL) {
-		entry->dest_name = p_strdup(pool,
-			set->local_special[entry->special_use]);
-		return;
+	if (entry->action == FOLDER_PLAN_COPY_REMAINING) {
+		reason = t_strconcat("Gmail's All Mail (\\All): only mail no "
+			"other folder has",
+			set->dest_parent != NULL && set->dest_parent[0] != '\0' ? "" :
+			missing != NULL ? t_strdup_printf(", into %s: no local "
+				"mailbox has special_use %s", entry->dest_name,
+				missing) :
+			", into the local \\Archive mailbox", NULL);
 	}
-	entry->dest_name = p_strdup(pool, str_c(dest));
+	entry->reason = p_strdup(pool, reason);
+}
+
+static bool folder_plan_is_gmail_parent(const char *name, const char *ns_prefix,
+					char separator)
+{
+	size_t prefix_len = strlen(ns_prefix), len;
+	unsigned int i;
+
+	if (prefix_len > 0 && strncmp(name, ns_prefix, prefix_len) == 0)
+		name += prefix_len;
+	for (i = 0; i < N_ELEMENTS(gmail_parents); i++) {
+		len = strlen(gmail_parents[i]);
+		if (strncmp(name, gmail_parents[i], len) == 0 &&
+		    (name[len] == '\0' ||
+		     (separator != '\0' && name[len] == separator)))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+bool folder_plan_is_gmail(const ARRAY_TYPE(remote_folder) *remote_folders,
+			  const char *ns_prefix)
+{
+	const struct remote_folder *rf;
+	bool all = FALSE, parent = FALSE;
+
+	array_foreach(remote_folders, rf) {
+		if (rf->special_use == FOLDER_SPECIAL_USE_ALL)
+			all = TRUE;
+		if (folder_plan_is_gmail_parent(rf->remote_name, ns_prefix,
+						rf->separator))
+			parent = TRUE;
+	}
+	return all && parent;
+}
+
+static enum folder_plan_action
+folder_plan_action(const struct folder_plan_settings *set,
+		   enum folder_special_use use)
+{
+	if (!set->gmail)
+		return FOLDER_PLAN_COPY;
+	switch (use) {
+	case FOLDER_SPECIAL_USE_ALL:
+		return FOLDER_PLAN_COPY_REMAINING;
+	case FOLDER_SPECIAL_USE_FLAGGED:
+	case FOLDER_SPECIAL_USE_IMPORTANT:
+		return FOLDER_PLAN_COUNT_ONLY;
+	default:
+		return FOLDER_PLAN_COPY;
+	}
 }
 
 void folder_plan_build(pool_t pool, const struct folder_plan_settings *set,
@@ -224,6 +362,7 @@ void folder_plan_build(pool_t pool, const struct folder_plan_settings *set,
 		entry->remote = rf;
 		entry->noselect = rf->noselect;
 		entry->special_use = rf->special_use;
+		entry->action = folder_plan_action(set, rf->special_use);
 		folder_plan_translate(set, entry, pool);
 		if (!server_marks_special_use && entry->error == NULL &&
 		    strchr(entry->display_name, '/') == NULL)
@@ -241,7 +380,56 @@ void folder_plan_build(pool_t pool, const struct folder_plan_settings *set,
 	} T_END;
 }
 
-bool folder_plan_entry_is_imported(const struct folder_plan_entry *entry)
+bool folder_plan_entry_is_examined(const struct folder_plan_entry *entry)
 {
 	return !entry->noselect && !entry->excluded && entry->error == NULL;
+}
+
+bool folder_plan_entry_is_imported(const struct folder_plan_entry *entry)
+{
+	return folder_plan_entry_is_examined(entry) &&
+		entry->action != FOLDER_PLAN_COUNT_ONLY;
+}
+
+/* 0 = first */
+static unsigned int
+folder_plan_import_rank(const struct folder_plan_entry *entry)
+{
+	if (entry->error == NULL && name_is_inbox(entry->display_name))
+		return 0;
+	switch (entry->special_use) {
+	case FOLDER_SPECIAL_USE_SENT:
+	case FOLDER_SPECIAL_USE_DRAFTS:
+	case FOLDER_SPECIAL_USE_TRASH:
+	case FOLDER_SPECIAL_USE_JUNK:
+	case FOLDER_SPECIAL_USE_ARCHIVE:
+		return 1;
+	case FOLDER_SPECIAL_USE_NONE:
+		return 2;
+	case FOLDER_SPECIAL_USE_FLAGGED:
+	case FOLDER_SPECIAL_USE_IMPORTANT:
+		return 3;
+	case FOLDER_SPECIAL_USE_ALL:
+		return 4;
+	case FOLDER_SPECIAL_USE_COUNT:
+		break;
+	}
+	i_unreached();
+}
+
+void folder_plan_import_order(const ARRAY_TYPE(folder_plan_entry) *entries,
+			      ARRAY_TYPE(uint32_t) *order_r)
+{
+	const struct folder_plan_entry *entry;
+	unsigned int rank;
+	uint32_t idx;
+
+	for (rank = 0; rank <= 4; rank++) {
+		array_foreach(entries, entry) {
+			if (folder_plan_import_rank(entry) != rank)
+				continue;
+			idx = array_foreach_idx(entries, entry);
+			array_push_back(order_r, &idx);
+		}
+	}
 }

@@ -7,8 +7,13 @@
    - the remote separator becomes the local one, modified UTF-7 is decoded,
      every other character is kept as it is;
    - special-use folders (\Sent, \Drafts, \Trash, \Junk, \Archive) land in
-     the user's local special-use mailbox, when the user has one;
+     the user's local special-use mailbox, or in the mailbox of the usual
+     name (Sent, Drafts, ...) when the user has none;
+   - Gmail: All Mail brings only the mail no other folder has, into the
+     \Archive mailbox; Starred and Important are listed, not copied;
    - \Noselect parents are not created;
+   - every mapping says why (its reason), and real folders are imported
+     before aggregate ones (folder_plan_import_order());
    - --folder/--exclude patterns and --dest-parent are applied;
    - a name the local storage cannot hold is reported, never altered. */
 
@@ -21,6 +26,7 @@ enum folder_special_use {
 	FOLDER_SPECIAL_USE_ARCHIVE,
 	FOLDER_SPECIAL_USE_ALL,
 	FOLDER_SPECIAL_USE_FLAGGED,
+	FOLDER_SPECIAL_USE_IMPORTANT,
 
 	FOLDER_SPECIAL_USE_COUNT
 };
@@ -33,6 +39,8 @@ struct remote_folder {
 	bool noselect;
 	bool subscribed;
 	enum folder_special_use special_use;
+	/* from STATUS, 0 if unknown: used where EXAMINE leaves them out */
+	uint32_t status_uidnext, status_uidvalidity;
 };
 ARRAY_DEFINE_TYPE(remote_folder, struct remote_folder);
 
@@ -49,6 +57,22 @@ struct folder_plan_settings {
 	const char *const *exclude;
 	/* the user's local special-use mailboxes, NULL where none */
 	const char *local_special[FOLDER_SPECIAL_USE_COUNT];
+	/* handle the folders as Gmail's labels (folder_plan_is_gmail()) */
+	bool gmail;
+	/* the server tells each message's labels (X-GM-LABELS) */
+	bool gmail_labels;
+};
+
+/* What the import does with a folder it opens */
+enum folder_plan_action {
+	/* copy its messages into dest_name */
+	FOLDER_PLAN_COPY = 0,
+	/* Gmail's All Mail: copy only what no other folder has (each other
+	   folder is one of the message's labels) */
+	FOLDER_PLAN_COPY_REMAINING,
+	/* an aggregate of other folders' mail (Gmail's Starred, Important):
+	   listed and counted, not copied */
+	FOLDER_PLAN_COUNT_ONLY,
 };
 
 struct folder_plan_entry {
@@ -58,7 +82,14 @@ struct folder_plan_entry {
 	const char *display_name;
 	/* local mailbox name (vname), NULL if the name can't be held */
 	const char *dest_name;
+	/* why the folder lands there or is not copied ("" if it keeps its
+	   name), e.g. "\Trash" */
+	const char *reason;
 	enum folder_special_use special_use;
+	enum folder_plan_action action;
+	/* a special-use folder that lands in the mailbox of the usual name:
+	   the user has no mailbox of that use */
+	bool special_use_fallback;
 	/* not created or imported: a \Noselect parent */
 	bool noselect;
 	/* left out by --folder/--exclude */
@@ -72,6 +103,12 @@ ARRAY_DEFINE_TYPE(folder_plan_entry, struct folder_plan_entry);
 enum folder_special_use folder_special_use_parse(const char *flag);
 const char *folder_special_use_flag(enum folder_special_use use);
 
+/* TRUE if the folders are laid out like Gmail's: an \All folder and a
+   "[Gmail]" (or "[Google Mail]") parent. The X-GM-EXT-1 capability says
+   so too (the caller checks it). */
+bool folder_plan_is_gmail(const ARRAY_TYPE(remote_folder) *remote_folders,
+			  const char *ns_prefix);
+
 /* Build the plan for all remote folders. Entries are allocated from pool. */
 void folder_plan_build(pool_t pool, const struct folder_plan_settings *set,
 		       const ARRAY_TYPE(remote_folder) *remote_folders,
@@ -79,5 +116,15 @@ void folder_plan_build(pool_t pool, const struct folder_plan_settings *set,
 
 /* TRUE if the entry's messages are to be imported */
 bool folder_plan_entry_is_imported(const struct folder_plan_entry *entry);
+/* TRUE if the import opens the folder: imported, or only counted */
+bool folder_plan_entry_is_examined(const struct folder_plan_entry *entry);
+
+/* The order in which to import the entries (indexes into entries): INBOX,
+   special-use folders, the user's folders, aggregates (\Flagged,
+   \Important), \All last; otherwise as listed. Whatever order the server
+   lists them in, every real folder is complete before an aggregate's
+   copies of its mail are looked at (--dedup account keeps the first). */
+void folder_plan_import_order(const ARRAY_TYPE(folder_plan_entry) *entries,
+			      ARRAY_TYPE(uint32_t) *order_r);
 
 #endif

@@ -160,10 +160,17 @@ static void imap_reply_parse_status(const struct imap_arg *args,
 		return;
 	for (i = 0; list[i].type != IMAP_ARG_EOL &&
 		    list[i+1].type != IMAP_ARG_EOL; i += 2) {
-		if (imap_arg_get_atom(&list[i], &key) &&
-		    strcasecmp(key, "MESSAGES") == 0 &&
+		if (!imap_arg_get_atom(&list[i], &key))
+			continue;
+		if (strcasecmp(key, "MESSAGES") == 0 &&
 		    imap_reply_get_uint32(&list[i+1], &status->messages))
 			status->have_messages = TRUE;
+		else if (strcasecmp(key, "UIDNEXT") == 0 &&
+			 !imap_reply_get_uint32(&list[i+1], &status->uidnext))
+			status->uidnext = 0;
+		else if (strcasecmp(key, "UIDVALIDITY") == 0 &&
+			 !imap_reply_get_uint32(&list[i+1], &status->uidvalidity))
+			status->uidvalidity = 0;
 	}
 	reply->type = IMAP_REPLY_STATUS;
 }
@@ -217,6 +224,23 @@ static void imap_reply_parse_flags(const struct imap_arg *args,
 		fetch->keywords = array_front(&keywords);
 	}
 	fetch->have_flags = TRUE;
+}
+
+/* X-GM-LABELS (label ...): atoms ("\Inbox") and strings */
+static void imap_reply_parse_gm_labels(const struct imap_arg *args,
+				       struct imap_reply_fetch *fetch)
+{
+	ARRAY_TYPE(const_string) labels;
+	const char *label;
+
+	t_array_init(&labels, 8);
+	for (; args->type != IMAP_ARG_EOL; args++) {
+		if (imap_arg_get_astring(args, &label))
+			array_push_back(&labels, &label);
+	}
+	array_append_zero(&labels);
+	fetch->gm_labels = array_front(&labels);
+	fetch->have_gm_labels = TRUE;
 }
 
 /* "BODY[HEADER.FIELDS (MESSAGE-ID)] value": the section is an atom, a list
@@ -274,6 +298,9 @@ static void imap_reply_parse_fetch(const struct imap_arg *args,
 		} else if (strcasecmp(key, "FLAGS") == 0) {
 			if (imap_arg_get_list(&list[i+1], &flags))
 				imap_reply_parse_flags(flags, fetch);
+		} else if (strcasecmp(key, "X-GM-LABELS") == 0) {
+			if (imap_arg_get_list(&list[i+1], &flags))
+				imap_reply_parse_gm_labels(flags, fetch);
 		} else if (strcasecmp(key, "BODY[HEADER.FIELDS") == 0) {
 			n = imap_reply_parse_header_fields(&list[i+1], fetch);
 			if (n == 0) {

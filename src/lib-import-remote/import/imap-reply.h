@@ -71,6 +71,8 @@ struct imap_reply_status {
 	const char *mailbox;
 	bool have_messages;
 	uint32_t messages;
+	/* 0 if not given */
+	uint32_t uidnext, uidvalidity;
 };
 
 struct imap_reply_namespace {
@@ -112,6 +114,10 @@ struct imap_reply_fetch {
 	bool have_header;
 	const unsigned char *header;
 	size_t header_size;
+	/* Gmail's X-GM-LABELS: the message's labels as sent (modified UTF-7
+	   names, or system labels such as "\Inbox"), NULL-terminated */
+	bool have_gm_labels;
+	const char *const *gm_labels;
 };
 
 struct imap_reply {

@@ -49,6 +49,16 @@ struct import_run_ctx {
 	uint64_t quota_remaining;
 	bool quota_limited, quota_warned;
 
+	/* Gmail: the message lists tell each message's labels (X-GM-LABELS) */
+	bool gmail_labels;
+	/* ... and these labels' folders are copied: a message of All Mail
+	   that has one of them is copied there, not again (NULL-terminated) */
+	const char *const *gmail_copied_labels;
+	/* Gmail without X-GM-LABELS: the identities of the user's mail and of
+	   what this run copies; All Mail brings only what is not in it (the
+	   same as account_index with --dedup account) */
+	struct dedup_index *gmail_index;
+
 	/* received-date window of the current pass (0 = open) */
 	time_t since, before;
 

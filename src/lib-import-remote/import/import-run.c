@@ -33,6 +33,8 @@ struct import_run {
 	struct mail_namespace *ns;
 	ARRAY_TYPE(remote_folder) remote_folders;
 	ARRAY_TYPE(folder_plan_entry) plan;
+	/* the plan's entries in the order they are imported */
+	ARRAY_TYPE(uint32_t) order;
 };
 
 /* --- remote folder list --- */
@@ -163,12 +165,48 @@ import_run_patterns(const ARRAY_TYPE(const_string) *patterns)
 	return array_front(&copy);
 }
 
+/* Gmail's labels of the folders that are copied as folders: the folder's
+   name for the user's own labels, a system label for the others */
+static void import_run_gmail_labels(struct import_run *run)
+{
+	static const char *const system_labels[FOLDER_SPECIAL_USE_COUNT] = {
+		[FOLDER_SPECIAL_USE_SENT] = "\\Sent",
+		[FOLDER_SPECIAL_USE_DRAFTS] = "\\Draft",
+		[FOLDER_SPECIAL_USE_TRASH] = "\\Trash",
+		[FOLDER_SPECIAL_USE_JUNK] = "\\Spam",
+		[FOLDER_SPECIAL_USE_FLAGGED] = "\\Starred",
+		[FOLDER_SPECIAL_USE_IMPORTANT] = "\\Important",
+	};
+	struct import_run_ctx *ctx = &run->ctx;
+	const struct folder_plan_entry *entry;
+	ARRAY_TYPE(const_string) labels;
+	const char *label;
+
+	p_array_init(&labels, ctx->pool, array_count(&run->plan) + 2);
+	array_foreach(&run->plan, entry) {
+		if (!folder_plan_entry_is_imported(entry) ||
+		    entry->action != FOLDER_PLAN_COPY)
+			continue;
+		if (strcasecmp(entry->remote->remote_name, "INBOX") == 0)
+			label = "\\Inbox";
+		else {
+			array_push_back(&labels, &entry->remote->remote_name);
+			label = system_labels[entry->special_use];
+		}
+		if (label != NULL)
+			array_push_back(&labels, &label);
+	}
+	array_append_zero(&labels);
+	ctx->gmail_copied_labels = array_front(&labels);
+}
+
 static void import_run_build_plan(struct import_run *run)
 {
 	struct import_run_ctx *ctx = &run->ctx;
 	struct folder_plan_settings plan_set;
 	const struct folder_plan_entry *entry;
 	struct import_run_folder *folder;
+	bool x_gm_ext_1;
 
 	i_zero(&plan_set);
 	plan_set.ns_prefix = imap_source_get_ns_prefix(ctx->src);
@@ -178,43 +216,82 @@ static void import_run_build_plan(struct import_run *run)
 	plan_set.exclude = import_run_patterns(&ctx->set->exclude_folders);
 	import_remote_compat_special_use_mailboxes(run->ns,
 		import_run_local_special_use, &plan_set);
+	/* Gmail: its capability, or (behind a proxy, or a copy of a Gmail
+	   account on another server) its folder layout */
+	x_gm_ext_1 = imap_source_has_capability(ctx->src,
+						IMAP_SOURCE_CAP_X_GM_EXT_1);
+	plan_set.gmail = !ctx->set->mirror &&
+		(x_gm_ext_1 || folder_plan_is_gmail(&run->remote_folders,
+						    plan_set.ns_prefix));
+	plan_set.gmail_labels = plan_set.gmail && x_gm_ext_1;
+	ctx->result->gmail = plan_set.gmail;
+	ctx->gmail_labels = plan_set.gmail_labels;
 	folder_plan_build(ctx->pool, &plan_set, &run->remote_folders,
 			  &run->plan);
+	p_array_init(&run->order, ctx->pool, array_count(&run->plan));
+	folder_plan_import_order(&run->plan, &run->order);
+	if (ctx->gmail_labels)
+		import_run_gmail_labels(run);
 
 	array_foreach(&run->plan, entry) {
 		folder = array_append_space(&ctx->result->folders);
 		folder->source_name = entry->display_name;
-		folder->selected = folder_plan_entry_is_imported(entry);
-		if (folder->selected) {
+		folder->selected = folder_plan_entry_is_examined(entry);
+		folder->reason = entry->reason == NULL ? "" : entry->reason;
+		folder->note = "";
+		if (folder_plan_entry_is_imported(entry)) {
 			/* local names are relative to the namespace prefix */
 			folder->dest_name = strcasecmp(entry->dest_name, "INBOX") == 0 ?
 				entry->dest_name :
 				p_strconcat(ctx->pool, run->ns->prefix,
 					    entry->dest_name, NULL);
-			folder->note = "";
+		}
+		if (folder->selected)
 			ctx->progress->folders_total++;
-		} else if (entry->error != NULL) {
-			folder->note = entry->error;
+		else if (entry->error != NULL) {
+			folder->reason = entry->error;
 			import_run_ctx_warning(ctx, t_strdup_printf(
 				"Folder %s not imported: %s",
 				entry->display_name, entry->error));
 		} else if (entry->noselect) {
-			folder->note = "not selectable (parent only)";
+			folder->reason = "not selectable (parent only)";
 		} else {
-			folder->note = "excluded";
+			folder->reason = "excluded by --folder/--exclude";
+		}
+		if (entry->special_use_fallback && folder->dest_name != NULL) {
+			import_run_ctx_warning(ctx, t_strdup_printf(
+				"Folder %s lands in %s: no local mailbox has "
+				"special_use %s (Dovecot takes it from the "
+				"namespace's mailbox settings)",
+				entry->display_name, folder->dest_name,
+				folder_special_use_flag(entry->special_use ==
+					FOLDER_SPECIAL_USE_ALL ?
+					FOLDER_SPECIAL_USE_ARCHIVE :
+					entry->special_use)));
 		}
 	}
 }
 
-/* Count what is to be copied: STATUS for every selected folder, all sent
-   at once. */
+/* Count what is to be copied: STATUS for every folder the import opens,
+   all sent at once. UIDNEXT and UIDVALIDITY are kept for servers whose
+   EXAMINE leaves them out (Courier): the checkpoint needs them to skip an
+   unchanged folder. */
+struct import_run_status_context {
+	struct import_run_folder *folder;
+	struct remote_folder *remote;
+};
+
 static int
 import_run_status_callback(const struct imap_reply *reply, void *context)
 {
-	struct import_run_folder *folder = context;
+	struct import_run_status_context *sctx = context;
 
-	if (reply->type == IMAP_REPLY_STATUS && reply->status.have_messages)
-		folder->msgs = reply->status.messages;
+	if (reply->type != IMAP_REPLY_STATUS)
+		return 0;
+	if (reply->status.have_messages)
+		sctx->folder->msgs = reply->status.messages;
+	sctx->remote->status_uidnext = reply->status.uidnext;
+	sctx->remote->status_uidvalidity = reply->status.uidvalidity;
 	return 0;
 }
 
@@ -223,6 +300,7 @@ static int import_run_count(struct import_run *run)
 	struct import_run_ctx *ctx = &run->ctx;
 	const struct folder_plan_entry *entries;
 	struct import_run_folder *folders;
+	struct import_run_status_context sctx;
 	struct imap_source_reply reply;
 	ARRAY_TYPE(const_string) tags;
 	const char *tag;
@@ -239,7 +317,7 @@ static int import_run_count(struct import_run *run)
 			str_append(cmd, "STATUS ");
 			imap_source_append_string(ctx->src, cmd,
 						  entries[i].remote->remote_name);
-			str_append(cmd, " (MESSAGES)");
+			str_append(cmd, " (MESSAGES UIDNEXT UIDVALIDITY)");
 			tag = imap_source_send(ctx->src, str_c(cmd));
 		}
 		array_push_back(&tags, &tag);
@@ -248,9 +326,13 @@ static int import_run_count(struct import_run *run)
 		tag = array_idx_elem(&tags, i);
 		if (tag == NULL)
 			continue;
+		/* the plan has an entry per remote folder, in their order */
+		sctx.folder = &folders[i];
+		sctx.remote = array_idx_modifiable(&run->remote_folders, i);
+		i_assert(sctx.remote == entries[i].remote);
 		/* each reply comes before its tagged OK, in order */
 		if (imap_source_wait(ctx->src, tag, import_run_status_callback,
-				     NULL, &folders[i], &reply) < 0)
+				     NULL, &sctx, &reply) < 0)
 			return -1;
 		ctx->progress->msgs_total += folders[i].msgs;
 	}
@@ -272,7 +354,8 @@ static int import_run_init_ssl(struct import_run_ctx *ctx)
 	return 0;
 }
 
-/* Every local mailbox's identities, for --dedup account */
+/* Every local mailbox's identities: for --dedup account, and for Gmail's
+   All Mail when the server doesn't tell labels */
 static int import_run_build_account_index(struct import_run_ctx *ctx)
 {
 	struct mailbox_list_iterate_context *iter;
@@ -328,12 +411,13 @@ static int import_run_pass(struct import_run *run)
 	struct import_run_ctx *ctx = &run->ctx;
 	const struct folder_plan_entry *entries;
 	struct import_run_folder *folders;
-	unsigned int i, count;
+	unsigned int count;
+	uint32_t i;
 
 	entries = array_get(&run->plan, &count);
 	folders = array_front_modifiable(&ctx->result->folders);
 	ctx->progress->folders_done = 0;
-	for (i = 0; i < count; i++) {
+	array_foreach_elem(&run->order, i) {
 		if (!folders[i].selected)
 			continue;
 		if (folder_import(ctx, &entries[i], &folders[i]) < 0) {
@@ -413,9 +497,12 @@ static int import_run_copy_all(struct import_run *run)
 
 	import_run_clean_up_killed(ctx);
 	import_run_ctx_quota_preflight(ctx);
-	if (ctx->set->dedup == IMPORT_REMOTE_DEDUP_ACCOUNT &&
+	if ((ctx->set->dedup == IMPORT_REMOTE_DEDUP_ACCOUNT ||
+	     (ctx->result->gmail && !ctx->gmail_labels)) &&
 	    import_run_build_account_index(ctx) < 0)
 		return -1;
+	if (ctx->result->gmail && !ctx->gmail_labels)
+		ctx->gmail_index = ctx->account_index;
 	import_run_open_checkpoint(ctx);
 	if (ctx->set->newest_first)
 		ret = import_run_newest_first(run);
@@ -443,6 +530,16 @@ static int import_run_prepare(struct import_run *run)
 		return -1;
 	import_run_build_plan(run);
 	return import_run_count(run);
+}
+
+static void import_run_sum_mirror(struct import_run_result *result)
+{
+	const struct import_run_folder *folder;
+
+	array_foreach(&result->folders, folder) {
+		result->mirror_msgs += folder->listed;
+		result->mirror_bytes += folder->listed_bytes;
+	}
 }
 
 int import_run(struct mail_user *user,
@@ -487,7 +584,9 @@ int import_run(struct mail_user *user,
 		result_r->error = ctx->error;
 		result_r->error.detail = p_strdup(pool, ctx->error.detail);
 	}
+	import_run_sum_mirror(result_r);
 	import_run_ctx_update_elapsed(ctx);
+	ctx->gmail_index = NULL;
 	if (ctx->account_index != NULL)
 		dedup_index_deinit(&ctx->account_index);
 	if (ctx->checkpoint != NULL)

@@ -12,16 +12,27 @@ struct mail_user;
 
 struct import_run_folder {
 	const char *source_name;
-	/* NULL when the folder is not imported */
+	/* NULL when the folder's messages are not copied */
 	const char *dest_name;
-	/* "", or why the folder is skipped / failed */
+	/* why it lands there or is not copied ("" if it keeps its name) */
+	const char *reason;
+	/* "", or what went wrong */
 	const char *note;
+	/* messages in the folder */
 	unsigned int msgs;
-	uoff_t bytes;
+	/* listed by this run and kept by the date filter: what copying the
+	   folder as it is would store (less what a checkpoint covers) */
+	unsigned int listed;
+	uoff_t listed_bytes;
+	/* decided to copy (in a dry run: would copy) */
+	unsigned int to_copy;
+	uoff_t bytes_to_copy;
 	unsigned int imported;
-	/* already in the destination */
+	/* already in the destination, or a copy of mail stored elsewhere */
 	unsigned int skipped;
+	unsigned int filtered;
 	unsigned int failed;
+	/* the import opens it (to copy or to count its messages) */
 	bool selected;
 };
 ARRAY_DEFINE_TYPE(import_run_folder, struct import_run_folder);
@@ -53,6 +64,12 @@ struct import_run_result {
 	ARRAY_TYPE(const_string) warnings;
 	ARRAY_TYPE(import_failed_message) failed_messages;
 	struct import_remote_error error;
+	/* the folders were handled as Gmail's labels */
+	bool gmail;
+	/* what copying every folder as it is would have stored in this run:
+	   the sums of the folders' listed and listed_bytes */
+	unsigned int mirror_msgs;
+	uoff_t mirror_bytes;
 };
 
 /* Called while running: often (the callee decides how often to show
