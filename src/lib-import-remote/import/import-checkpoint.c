@@ -34,11 +34,13 @@ struct import_checkpoint {
 static const char *
 import_checkpoint_signature(const struct import_remote_settings *set)
 {
-	return t_strdup_printf("since=%ld\tbefore=%ld\tdedup=%d\tparent=%s",
+	/* (--mirror only when given: older checkpoints stay valid) */
+	return t_strdup_printf("since=%ld\tbefore=%ld\tdedup=%d\tparent=%s%s",
 			       (long)set->since, (long)set->before,
 			       (int)set->dedup,
 			       set->dest_parent == NULL ? "" :
-			       str_tabescape(set->dest_parent));
+			       str_tabescape(set->dest_parent),
+			       set->mirror ? "\tmirror=1" : "");
 }
 
 static const char *import_checkpoint_file_name(const char *host,
