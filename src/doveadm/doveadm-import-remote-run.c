@@ -82,7 +82,7 @@ static void import_remote_run_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 		doveadm_print_header_simple("destination");
 		doveadm_print_header("messages", "messages",
 				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-		doveadm_print_header("to_copy", "to copy",
+		doveadm_print_header("to_copy", "to_copy",
 				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 		doveadm_print_header("duplicates", "duplicates",
 				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
@@ -90,7 +90,7 @@ static void import_remote_run_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 		doveadm_print_header("bytes", "bytes",
 				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-		doveadm_print_header("bytes_to_copy", "bytes to copy",
+		doveadm_print_header("bytes_to_copy", "bytes_to_copy",
 				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 		doveadm_print_header_simple("note");
 	} else {
