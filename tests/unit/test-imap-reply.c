@@ -135,6 +135,52 @@ static void test_imap_reply_status_search(void)
 	test_end();
 }
 
+/* What the folder handling reads: STATUS UIDNEXT/UIDVALIDITY (Courier's
+   EXAMINE has no UIDNEXT), Gmail's X-GM-LABELS and \Important */
+static void test_imap_reply_folders(void)
+{
+	struct imap_reply reply;
+
+	test_begin("imap reply: STATUS UIDNEXT/UIDVALIDITY, X-GM-LABELS");
+	test_untagged("* STATUS INBOX (MESSAGES 3 UIDNEXT 21 UIDVALIDITY 42)\r\n",
+		      &reply);
+	test_assert(reply.type == IMAP_REPLY_STATUS);
+	test_assert(reply.status.uidnext == 21 && reply.status.uidvalidity == 42);
+	test_untagged("* STATUS INBOX (MESSAGES 3)\r\n", &reply);
+	test_assert(reply.status.uidnext == 0 && reply.status.uidvalidity == 0);
+	/* hostile: not a number is unknown, never a wrong one */
+	test_untagged("* STATUS INBOX (UIDNEXT x UIDVALIDITY 99999999999)\r\n",
+		      &reply);
+	test_assert(reply.type == IMAP_REPLY_STATUS);
+	test_assert(reply.status.uidnext == 0 && reply.status.uidvalidity == 0);
+
+	test_untagged("* 4 FETCH (X-GM-LABELS (\\Inbox \\Important \"Caf&AOk-\" "
+		      "Work) UID 8 RFC822.SIZE 100)\r\n", &reply);
+	test_assert(reply.type == IMAP_REPLY_FETCH);
+	test_assert(reply.fetch.have_gm_labels);
+	test_assert(str_array_length(reply.fetch.gm_labels) == 4);
+	test_assert_strcmp(reply.fetch.gm_labels[0], "\\Inbox");
+	test_assert_strcmp(reply.fetch.gm_labels[1], "\\Important");
+	test_assert_strcmp(reply.fetch.gm_labels[2], "Caf&AOk-");
+	test_assert_strcmp(reply.fetch.gm_labels[3], "Work");
+	test_assert(reply.fetch.uid == 8 && reply.fetch.have_size);
+	test_untagged("* 4 FETCH (X-GM-LABELS () UID 8)\r\n", &reply);
+	test_assert(reply.fetch.have_gm_labels && reply.fetch.gm_labels[0] == NULL);
+	test_untagged("* 4 FETCH (UID 8)\r\n", &reply);
+	test_assert(!reply.fetch.have_gm_labels);
+	/* hostile: not a list is no labels */
+	test_untagged("* 4 FETCH (X-GM-LABELS Work UID 8)\r\n", &reply);
+	test_assert(!reply.fetch.have_gm_labels && reply.fetch.uid == 8);
+
+	test_untagged("* LIST (\\HasNoChildren \\Important) \"/\" "
+		      "\"[Gmail]/Important\"\r\n", &reply);
+	test_assert(reply.list.special_use == FOLDER_SPECIAL_USE_IMPORTANT);
+	test_untagged("* LIST (\\All \\HasNoChildren) \"/\" "
+		      "\"[Gmail]/All Mail\"\r\n", &reply);
+	test_assert(reply.list.special_use == FOLDER_SPECIAL_USE_ALL);
+	test_end();
+}
+
 static void test_imap_reply_fetch(void)
 {
 	struct imap_reply reply;
@@ -259,6 +305,7 @@ int main(void)
 	static void (*const test_functions[])(void) = {
 		test_imap_reply_list,
 		test_imap_reply_status_search,
+		test_imap_reply_folders,
 		test_imap_reply_fetch,
 		test_imap_reply_fetch_literal,
 		test_imap_reply_tagged,
