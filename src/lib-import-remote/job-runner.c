@@ -216,10 +216,33 @@ static bool job_runner_over(uint64_t used, uint64_t limit,
 		limit % 100 * percent / 100;
 }
 
-/* Has the storage the batch's users share reached pause_percent? */
+/* A save was refused for quota: was it the shared root? It has less room
+   left than the user's own quota (which may have no limit). What the
+   refused batch saved was rolled back, so the shared root's usage alone
+   may still be under pause_percent. */
+static bool job_runner_shared_refused(struct job_runner_ctx *ctx,
+				      uint64_t shared_used,
+				      uint64_t shared_limit)
+{
+	uint64_t used, limit, shared_left;
+	const char *error;
+
+	if (shared_limit == 0)
+		return FALSE;
+	shared_left = shared_used >= shared_limit ? 0 :
+		shared_limit - shared_used;
+	if (import_remote_compat_quota_root_usage(ctx->user, NULL,
+			ctx->shared_quota_root, &used, &limit, &error) <= 0 ||
+	    limit == 0)
+		return TRUE;
+	return shared_left <= (used >= limit ? 0 : limit - used);
+}
+
+/* Has the storage the batch's users share reached pause_percent (or, with
+   save_refused, refused a save)? */
 static bool job_runner_storage_full(struct job_runner_ctx *ctx,
 				    const struct batch *batch,
-				    const char **why_r)
+				    bool save_refused, const char **why_r)
 {
 	uint64_t used, limit;
 	const char *error;
@@ -241,7 +264,9 @@ static bool job_runner_storage_full(struct job_runner_ctx *ctx,
 				  "pauses this batch)", ctx->job->id,
 				  ctx->shared_quota_root);
 		} else if (ret > 0 &&
-			   job_runner_over(used, limit, ctx->set->import_remote_pause_percent)) {
+			   (job_runner_over(used, limit, ctx->set->import_remote_pause_percent) ||
+			    (save_refused &&
+			     job_runner_shared_refused(ctx, used, limit)))) {
 			*why_r = t_strdup_printf("quota root %s: %"PRIu64
 				" of %"PRIu64" bytes used",
 				ctx->shared_quota_root, used, limit);
@@ -259,8 +284,10 @@ static bool job_runner_storage_full(struct job_runner_ctx *ctx,
 }
 
 /* A batch job stops when its batch is paused or cancelled, and pauses the
-   batch when the storage its users share is (nearly) full. */
-static void job_runner_check_batch(struct job_runner_ctx *ctx)
+   batch when the storage its users share is (nearly) full, or refused a
+   save (save_refused: the job failed for quota). */
+static void job_runner_check_batch(struct job_runner_ctx *ctx,
+				   bool save_refused)
 {
 	struct batch batch;
 	const char *why, *error;
@@ -287,7 +314,7 @@ static void job_runner_check_batch(struct job_runner_ctx *ctx)
 	case BATCH_STATE_COUNT:
 		break;
 	}
-	if (!job_runner_storage_full(ctx, &batch, &why))
+	if (!job_runner_storage_full(ctx, &batch, save_refused, &why))
 		return;
 	ctx->paused = TRUE;
 	ret = batch_store_pause(ctx->store, batch.id,
@@ -453,7 +480,7 @@ static bool job_runner_progress(const struct import_progress *progress,
 		ctx->busy = TRUE;
 		p_clear(ctx->pool);
 		job_runner_read_quota(ctx);
-		job_runner_check_batch(ctx);
+		job_runner_check_batch(ctx, FALSE);
 		ctx->busy = FALSE;
 	}
 	return !ctx->cancelled && !ctx->paused && !ctx->claim_lost;
@@ -524,7 +551,7 @@ static void job_runner_finish(struct job_runner_ctx *ctx,
 	if (error->code == IMPORT_REMOTE_ERROR_QUOTA_EXCEEDED && !ctx->paused) {
 		/* the shared storage (not the user's own quota) filling up
 		   pauses the batch instead of failing the job */
-		job_runner_check_batch(ctx);
+		job_runner_check_batch(ctx, TRUE);
 	}
 	if (ctx->paused && (error->code == IMPORT_REMOTE_ERROR_CANCELLED ||
 			    error->code == IMPORT_REMOTE_ERROR_QUOTA_EXCEEDED)) {
@@ -625,7 +652,7 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 		(void)job_runner_write(&ctx);
 		/* a paused batch's (or a full storage's) job doesn't start */
 		if (!ctx.claim_lost)
-			job_runner_check_batch(&ctx);
+			job_runner_check_batch(&ctx, FALSE);
 		ctx.busy = FALSE;
 		if (ctx.paused || ctx.cancelled || ctx.claim_lost) {
 			import_remote_error_set(&error,
