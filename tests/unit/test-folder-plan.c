@@ -233,6 +233,7 @@ static void test_plan_gmail(void)
 	struct folder_plan_settings set;
 	ARRAY_TYPE(folder_plan_entry) plan;
 	ARRAY_TYPE(uint32_t) order;
+	struct folder_plan_labels *labels;
 	const struct folder_plan_entry *e;
 	const char *const expected_order[] = {
 		"INBOX", "[Gmail]/Sent Mail", "[Gmail]/Spam", "Work",
@@ -321,6 +322,24 @@ static void test_plan_gmail(void)
 			   "other folder has, into the local \\Archive mailbox");
 	test_assert(strstr(find_entry(&plan, "[Gmail]/Important")->reason,
 			   "$Important") != NULL);
+
+	/* the labels of the folders copied as folders */
+	labels = folder_plan_copied_labels(pool, &plan);
+	test_assert(folder_plan_labels_contain(labels, "\\Inbox"));
+	test_assert(folder_plan_labels_contain(labels, "\\INBOX"));
+	test_assert(folder_plan_labels_contain(labels, "\\Sent"));
+	test_assert(folder_plan_labels_contain(labels, "\\Spam"));
+	test_assert(folder_plan_labels_contain(labels, "Work"));
+	/* the user's own labels match exactly */
+	test_assert(!folder_plan_labels_contain(labels, "work"));
+	/* aggregates are not copied as folders: their mail comes from All
+	   Mail, which itself is no label */
+	test_assert(!folder_plan_labels_contain(labels, "\\Important"));
+	test_assert(!folder_plan_labels_contain(labels, "\\Starred"));
+	test_assert(!folder_plan_labels_contain(labels, "[Gmail]/All Mail"));
+	test_assert(!folder_plan_labels_contain(labels, "\\Draft"));
+	folder_plan_labels_free(&labels);
+	test_assert(labels == NULL);
 	test_end();
 
 	test_begin("folder plan: Gmail's labels under --dest-parent");

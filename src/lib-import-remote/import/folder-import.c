@@ -548,16 +548,6 @@ import_chunk_keywords(struct import_chunk *chunk, const char *const *keywords,
 	return (const char *const *)p_strarray_dup(chunk->pool, keywords);
 }
 
-static bool gmail_label_find(const char *const *labels, const char *label)
-{
-	for (; *labels != NULL; labels++) {
-		if (label[0] == '\\' ? strcasecmp(*labels, label) == 0 :
-		    strcmp(*labels, label) == 0)
-			return TRUE;
-	}
-	return FALSE;
-}
-
 /* Gmail: in All Mail, does a label of the message name a folder that is
    copied (then that folder brings it)? And is it Important? */
 static void
@@ -571,7 +561,8 @@ folder_import_gmail_labels(struct folder_import_ctx *ctx,
 		if (strcasecmp(*labels, "\\Important") == 0)
 			*important_r = TRUE;
 		if (ctx->entry->action == FOLDER_PLAN_COPY_REMAINING &&
-		    gmail_label_find(ctx->run->gmail_copied_labels, *labels))
+		    folder_plan_labels_contain(ctx->run->gmail_copied_labels,
+					       *labels))
 			*covered_r = TRUE;
 	}
 }

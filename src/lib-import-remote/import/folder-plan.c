@@ -2,6 +2,7 @@
 
 #include "lib.h"
 #include "array.h"
+#include "hash.h"
 #include "str.h"
 #include "unichar.h"
 #include "imap-utf7.h"
@@ -33,6 +34,21 @@ static const char *const special_use_usual_names[FOLDER_SPECIAL_USE_COUNT] = {
 /* Gmail's top-level parent of its own folders ("[Google Mail]" in the UK
    and Germany) */
 static const char *const gmail_parents[] = { "[Gmail]", "[Google Mail]" };
+
+/* Gmail's labels of its special-use folders (X-GM-LABELS) */
+static const char *const gmail_system_labels[FOLDER_SPECIAL_USE_COUNT] = {
+	[FOLDER_SPECIAL_USE_SENT] = "\\Sent",
+	[FOLDER_SPECIAL_USE_DRAFTS] = "\\Draft",
+	[FOLDER_SPECIAL_USE_TRASH] = "\\Trash",
+	[FOLDER_SPECIAL_USE_JUNK] = "\\Spam",
+	[FOLDER_SPECIAL_USE_FLAGGED] = "\\Starred",
+	[FOLDER_SPECIAL_USE_IMPORTANT] = "\\Important",
+};
+
+struct folder_plan_labels {
+	/* Gmail's own labels in lower case, the user's as they are */
+	HASH_TABLE(const char *, const char *) labels;
+};
 
 /* Well-known top-level names of servers that don't announce special-use
    (old Exchange, Courier, cPanel setups). Used only when the server marks
@@ -432,4 +448,60 @@ void folder_plan_import_order(const ARRAY_TYPE(folder_plan_entry) *entries,
 			array_push_back(order_r, &idx);
 		}
 	}
+}
+
+/* Gmail's own labels ("\\Inbox") match whatever their case */
+static const char *folder_plan_label_key(const char *label)
+{
+	return label[0] == '\\' ? t_str_lcase(label) : label;
+}
+
+static void folder_plan_labels_add(struct folder_plan_labels *labels,
+				   pool_t pool, const char *label)
+{
+	const char *key = p_strdup(pool, folder_plan_label_key(label));
+
+	hash_table_update(labels->labels, key, key);
+}
+
+struct folder_plan_labels *
+folder_plan_copied_labels(pool_t pool,
+			  const ARRAY_TYPE(folder_plan_entry) *entries)
+{
+	struct folder_plan_labels *labels;
+	const struct folder_plan_entry *entry;
+	const char *label;
+
+	labels = p_new(pool, struct folder_plan_labels, 1);
+	hash_table_create(&labels->labels, pool, 0, str_hash, strcmp);
+	array_foreach(entries, entry) {
+		if (!folder_plan_entry_is_imported(entry) ||
+		    entry->action != FOLDER_PLAN_COPY)
+			continue;
+		if (name_is_inbox(entry->remote->remote_name))
+			label = "\\Inbox";
+		else {
+			folder_plan_labels_add(labels, pool,
+					       entry->remote->remote_name);
+			label = gmail_system_labels[entry->special_use];
+		}
+		if (label != NULL)
+			folder_plan_labels_add(labels, pool, label);
+	}
+	return labels;
+}
+
+bool folder_plan_labels_contain(struct folder_plan_labels *labels,
+				const char *label)
+{
+	return hash_table_lookup(labels->labels,
+				 folder_plan_label_key(label)) != NULL;
+}
+
+void folder_plan_labels_free(struct folder_plan_labels **_labels)
+{
+	struct folder_plan_labels *labels = *_labels;
+
+	*_labels = NULL;
+	hash_table_destroy(&labels->labels);
 }

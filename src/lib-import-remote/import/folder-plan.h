@@ -119,6 +119,20 @@ bool folder_plan_entry_is_imported(const struct folder_plan_entry *entry);
 /* TRUE if the import opens the folder: imported, or only counted */
 bool folder_plan_entry_is_examined(const struct folder_plan_entry *entry);
 
+/* Gmail: the labels (as X-GM-LABELS names them) of the entries copied as
+   folders: a folder's name for the user's own labels, \Inbox, \Sent,
+   \Draft, \Trash, \Spam, \Starred or \Important for Gmail's. A message of
+   All Mail with one of them is copied by that folder. Allocated from pool;
+   free with folder_plan_labels_free(). */
+struct folder_plan_labels;
+struct folder_plan_labels *
+folder_plan_copied_labels(pool_t pool,
+			  const ARRAY_TYPE(folder_plan_entry) *entries);
+/* TRUE if label is one of them (Gmail's own case-insensitively) */
+bool folder_plan_labels_contain(struct folder_plan_labels *labels,
+				const char *label);
+void folder_plan_labels_free(struct folder_plan_labels **labels);
+
 /* The order in which to import the entries (indexes into entries): INBOX,
    special-use folders, the user's folders, aggregates (\Flagged,
    \Important), \All last; otherwise as listed. Whatever order the server

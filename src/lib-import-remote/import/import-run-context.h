@@ -14,6 +14,7 @@
 
 struct dedup_index;
 struct import_checkpoint;
+struct folder_plan_labels;
 struct import_tempfiles;
 
 struct import_run_ctx {
@@ -52,8 +53,8 @@ struct import_run_ctx {
 	/* Gmail: the message lists tell each message's labels (X-GM-LABELS) */
 	bool gmail_labels;
 	/* ... and these labels' folders are copied: a message of All Mail
-	   that has one of them is copied there, not again (NULL-terminated) */
-	const char *const *gmail_copied_labels;
+	   that has one of them is copied there, not again */
+	struct folder_plan_labels *gmail_copied_labels;
 	/* Gmail without X-GM-LABELS: the identities of the user's mail and of
 	   what this run copies; All Mail brings only what is not in it (the
 	   same as account_index with --dedup account) */

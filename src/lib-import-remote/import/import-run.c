@@ -165,41 +165,6 @@ import_run_patterns(const ARRAY_TYPE(const_string) *patterns)
 	return array_front(&copy);
 }
 
-/* Gmail's labels of the folders that are copied as folders: the folder's
-   name for the user's own labels, a system label for the others */
-static void import_run_gmail_labels(struct import_run *run)
-{
-	static const char *const system_labels[FOLDER_SPECIAL_USE_COUNT] = {
-		[FOLDER_SPECIAL_USE_SENT] = "\\Sent",
-		[FOLDER_SPECIAL_USE_DRAFTS] = "\\Draft",
-		[FOLDER_SPECIAL_USE_TRASH] = "\\Trash",
-		[FOLDER_SPECIAL_USE_JUNK] = "\\Spam",
-		[FOLDER_SPECIAL_USE_FLAGGED] = "\\Starred",
-		[FOLDER_SPECIAL_USE_IMPORTANT] = "\\Important",
-	};
-	struct import_run_ctx *ctx = &run->ctx;
-	const struct folder_plan_entry *entry;
-	ARRAY_TYPE(const_string) labels;
-	const char *label;
-
-	p_array_init(&labels, ctx->pool, array_count(&run->plan) + 2);
-	array_foreach(&run->plan, entry) {
-		if (!folder_plan_entry_is_imported(entry) ||
-		    entry->action != FOLDER_PLAN_COPY)
-			continue;
-		if (strcasecmp(entry->remote->remote_name, "INBOX") == 0)
-			label = "\\Inbox";
-		else {
-			array_push_back(&labels, &entry->remote->remote_name);
-			label = system_labels[entry->special_use];
-		}
-		if (label != NULL)
-			array_push_back(&labels, &label);
-	}
-	array_append_zero(&labels);
-	ctx->gmail_copied_labels = array_front(&labels);
-}
-
 static void import_run_build_plan(struct import_run *run)
 {
 	struct import_run_ctx *ctx = &run->ctx;
@@ -230,8 +195,12 @@ static void import_run_build_plan(struct import_run *run)
 			  &run->plan);
 	p_array_init(&run->order, ctx->pool, array_count(&run->plan));
 	folder_plan_import_order(&run->plan, &run->order);
-	if (ctx->gmail_labels)
-		import_run_gmail_labels(run);
+	if (ctx->gmail_copied_labels != NULL)
+		folder_plan_labels_free(&ctx->gmail_copied_labels);
+	if (ctx->gmail_labels) {
+		ctx->gmail_copied_labels =
+			folder_plan_copied_labels(ctx->pool, &run->plan);
+	}
 
 	array_foreach(&run->plan, entry) {
 		folder = array_append_space(&ctx->result->folders);
@@ -587,6 +556,8 @@ int import_run(struct mail_user *user,
 	import_run_sum_mirror(result_r);
 	import_run_ctx_update_elapsed(ctx);
 	ctx->gmail_index = NULL;
+	if (ctx->gmail_copied_labels != NULL)
+		folder_plan_labels_free(&ctx->gmail_copied_labels);
 	if (ctx->account_index != NULL)
 		dedup_index_deinit(&ctx->account_index);
 	if (ctx->checkpoint != NULL)
