@@ -30,7 +30,7 @@ struct import_tempfiles_dead {
 	const char *mark_path;
 };
 
-static bool str_ends_with(const char *str, const char *suffix)
+static bool import_tempfiles_ends_with(const char *str, const char *suffix)
 {
 	size_t len = strlen(str), slen = strlen(suffix);
 
@@ -43,7 +43,7 @@ bool import_tempfiles_name_matches(const char *fname, const char *pid,
 	const char *p;
 	size_t pid_len = strlen(pid);
 
-	if (!str_ends_with(fname, t_strconcat(".", host, NULL)))
+	if (!import_tempfiles_ends_with(fname, t_strconcat(".", host, NULL)))
 		return FALSE;
 	if (fname[0] == '.')
 		fname++;
