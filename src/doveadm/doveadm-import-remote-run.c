@@ -157,7 +157,7 @@ import_remote_run_print_plan(const struct import_run_result *result)
 	unsigned int msgs = 0, to_copy = 0, duplicates = 0, filtered = 0;
 	unsigned int copied_folders = 0;
 	uoff_t bytes = 0, bytes_to_copy = 0;
-	const char *note;
+	const char *note, *last_dest = NULL;
 
 	t_array_init(&sorted, array_count(&result->folders));
 	array_foreach(&result->folders, folder)
@@ -187,8 +187,12 @@ import_remote_run_print_plan(const struct import_run_result *result)
 		filtered += folder->filtered;
 		bytes += folder->listed_bytes;
 		bytes_to_copy += folder->bytes_to_copy;
-		if (folder->dest_name != NULL)
+		/* (sorted: folders that land in one mailbox are together) */
+		if (folder->dest_name != NULL &&
+		    (last_dest == NULL || strcmp(folder->dest_name, last_dest) != 0)) {
 			copied_folders++;
+			last_dest = folder->dest_name;
+		}
 	}
 
 	/* the totals: no folder row has an empty destination */
