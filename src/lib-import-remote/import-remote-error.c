@@ -60,6 +60,14 @@ static const struct import_remote_error_info error_catalogue[] = {
 	  "or no answer) and reconnecting did not help (--reconnects). What "
 	  "was copied is kept: run the import again later, it continues "
 	  "where it stopped.", EX_TEMPFAIL, TRUE },
+	/* says nothing about what answers at the address: the guard decides
+	   before any packet is sent */
+	{ IMPORT_REMOTE_ERROR_SOURCE_NOT_ALLOWED, "source_not_allowed",
+	  "Source server not allowed",
+	  "Imports connect only to public Internet addresses. If the old "
+	  "server is in your own network, the administrator adds its network "
+	  "to import_remote_allowed_networks (e.g. 10.1.2.0/24).",
+	  EX_NOPERM, FALSE },
 };
 
 const struct import_remote_error_info *
@@ -133,6 +141,13 @@ import_remote_error_get_hint_detail(enum import_remote_error_code code,
 			"the port may belong to another service or expect TLS "
 			"from the start (993 is IMAPS: --ssl imaps; 143 is "
 			"plain or STARTTLS), or the server is overloaded.";
+	}
+	if (detail != NULL && code == IMPORT_REMOTE_ERROR_SOURCE_NOT_ALLOWED &&
+	    strstr(detail, IMPORT_REMOTE_DETAIL_PLAINTEXT) != NULL) {
+		return "Use --ssl imaps or --ssl starttls: without TLS the "
+			"password crosses the network in clear. Only where the "
+			"network is trusted, the administrator may allow it with "
+			"import_remote_allow_plaintext = yes.";
 	}
 	return import_remote_error_get_hint(code, source_host);
 }

@@ -17,6 +17,7 @@ enum import_remote_error_code {
 	IMPORT_REMOTE_ERROR_CANCELLED,
 	IMPORT_REMOTE_ERROR_INTERNAL,
 	IMPORT_REMOTE_ERROR_CONNECTION_LOST,
+	IMPORT_REMOTE_ERROR_SOURCE_NOT_ALLOWED,
 
 	IMPORT_REMOTE_ERROR_COUNT
 };
@@ -58,6 +59,9 @@ void import_remote_error_set(struct import_remote_error *error,
 /* In an error's detail: the server accepted the connection and then said
    nothing (the hint differs from a connect that timed out) */
 #define IMPORT_REMOTE_DETAIL_NO_GREETING "connected, but no greeting"
+/* In a source_not_allowed error's detail: it was --ssl none, not the
+   address (the hint names the other setting) */
+#define IMPORT_REMOTE_DETAIL_PLAINTEXT "Plain-text login (--ssl none) is not allowed"
 
 /* Hint adjusted for the source host, e.g. Gmail's App Password advice for
    auth_failed. Returns the generic hint if nothing specific applies. */

@@ -4,6 +4,8 @@
 #include "array.h"
 #include "outbound-guard.h"
 
+#include <ifaddrs.h>
+
 struct outbound_network {
 	struct ip_addr ip;
 	unsigned int bits;
@@ -13,6 +15,9 @@ ARRAY_DEFINE_TYPE(outbound_network, struct outbound_network);
 struct outbound_guard {
 	pool_t pool;
 	ARRAY_TYPE(outbound_network) allowed;
+	/* this server's own addresses (a public one reaches our own
+	   services just as loopback does) */
+	ARRAY(struct ip_addr) own;
 };
 
 /* What is not the public Internet (IANA special-purpose registries) */
@@ -46,6 +51,37 @@ static const struct {
 	{ "ff00::/8", "a multicast address" },
 };
 
+static void outbound_guard_add_own(struct outbound_guard *guard)
+{
+	struct ifaddrs *ifaddrs, *ifa;
+	struct ip_addr ip;
+
+	p_array_init(&guard->own, guard->pool, 4);
+	if (getifaddrs(&ifaddrs) < 0) {
+		/* the special networks are refused all the same; a public
+		   address of our own would not be recognised */
+		i_error("import-remote: getifaddrs() failed: %m");
+		return;
+	}
+	for (ifa = ifaddrs; ifa != NULL; ifa = ifa->ifa_next) {
+		if (ifa->ifa_addr == NULL ||
+		    (ifa->ifa_addr->sa_family != AF_INET &&
+		     ifa->ifa_addr->sa_family != AF_INET6))
+			continue;
+		i_zero(&ip);
+		ip.family = ifa->ifa_addr->sa_family;
+		if (ip.family == AF_INET) {
+			ip.u.ip4 = ((const struct sockaddr_in *)
+				    (const void *)ifa->ifa_addr)->sin_addr;
+		} else {
+			ip.u.ip6 = ((const struct sockaddr_in6 *)
+				    (const void *)ifa->ifa_addr)->sin6_addr;
+		}
+		array_push_back(&guard->own, &ip);
+	}
+	freeifaddrs(ifaddrs);
+}
+
 int outbound_guard_init(const char *allowed_networks,
 			struct outbound_guard **guard_r, const char **error_r)
 {
@@ -70,6 +106,7 @@ int outbound_guard_init(const char *allowed_networks,
 		}
 		array_push_back(&guard->allowed, &net);
 	}
+	outbound_guard_add_own(guard);
 	*guard_r = guard;
 	return 0;
 }
@@ -128,11 +165,20 @@ bool outbound_guard_allows(const struct outbound_guard *guard,
 			   const struct ip_addr *ip, const char **kind_r)
 {
 	const struct outbound_network *net;
+	const struct ip_addr *own;
 
 	array_foreach(&guard->allowed, net) {
 		if (net_is_in_network(ip, &net->ip, net->bits))
 			return TRUE;
 	}
 	*kind_r = outbound_special_kind(ip);
-	return *kind_r == NULL;
+	if (*kind_r != NULL)
+		return FALSE;
+	array_foreach(&guard->own, own) {
+		if (net_ip_compare(ip, own)) {
+			*kind_r = "an address of this server";
+			return FALSE;
+		}
+	}
+	return TRUE;
 }

@@ -4,7 +4,7 @@
 # reaches that job's host), a key file others may read is refused.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 29
+plan 48
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 20 -s 31 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -151,6 +151,74 @@ check_eq "import_remote_ssl_min_protocol=TLSv1.3: a TLS 1.2 source is refused" "
 check_contains "import_remote_ssl_min_protocol=TLSv1.3: says it was the protocol version" \
 	"$OUT/tls13.out" "protocol"
 kill "$TLS12_PID" 2>/dev/null
+# --- imports connect only where the administrator allows ---
+# the settings as they are by default (the harness allows loopback and
+# plain text for the other tests)
+GUARD_OPTS=("${DOVEADM_OPTS[@]}")
+ir_set_opt GUARD_OPTS import_remote_allowed_networks= import_remote_allow_plaintext=no
+guarded() {
+	local host=$1 name=$2; shift 2
+	doveadm -c "$DEST_CONF" "${GUARD_OPTS[@]}" import-remote run -u sd --host "$host" \
+		--user srcuser --password-file "$SRC_PASSWORD_FILE" "$@" \
+		>"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null
+	echo $? > "$OUT/$name.rc"
+}
+conns_before=$(grep -c CONNECTION "$CAPTURE")
+guarded 127.0.0.1 g-lo --port "$CAPTURE_PORT"
+check_eq "guard: 127.0.0.1 is refused by default" "77 source_not_allowed" \
+	"$(rc g-lo) $(flow_field "$OUT/g-lo.out" error)"
+check_contains "guard: says what kind of address it is" "$OUT/g-lo.out" "127.0.0.1 is a loopback address"
+check_contains "guard: the hint names the setting" "$OUT/g-lo.out" "import_remote_allowed_networks"
+guarded localhost g-name --port "$CAPTURE_PORT"
+check_eq "guard: a name that resolves to loopback is refused" "77 source_not_allowed" \
+	"$(rc g-name) $(flow_field "$OUT/g-name.out" error)"
+check_contains "guard: ... naming the address it resolved to" "$OUT/g-name.out" "localhost ("
+# with no network here, a connect to these would fail otherwise
+# (host_unreachable or connect_timeout), and only after trying
+guarded 10.0.0.1 g-10 --timeout 3
+check_eq "guard: 10.0.0.1 is refused before any connect" "77 source_not_allowed" \
+	"$(rc g-10) $(flow_field "$OUT/g-10.out" error)"
+guarded 169.254.169.254 g-meta --timeout 3
+check_eq "guard: the cloud metadata address is refused" "77 source_not_allowed" \
+	"$(rc g-meta) $(flow_field "$OUT/g-meta.out" error)"
+check_contains "guard: ... as link-local" "$OUT/g-meta.out" "a link-local address"
+ir_set_opt GUARD_OPTS import_remote_allowed_networks=127.0.0.0/8
+guarded 127.0.0.1 g-plain --port "$CAPTURE_PORT" --ssl none
+check_eq "guard: --ssl none is refused by default" "77 source_not_allowed" \
+	"$(rc g-plain) $(flow_field "$OUT/g-plain.out" error)"
+check_contains "guard: ... and the hint names its setting" "$OUT/g-plain.out" "import_remote_allow_plaintext = yes"
+check_eq "guard: nothing reached the listener" "$conns_before" "$(grep -c CONNECTION "$CAPTURE")"
+# this server's own public address (1.2.3.4, on the loopback of a network
+# namespace of its own: no packet leaves): without the guard, a connect
+# there would be refused (host_unreachable)
+unshare -n sh -c 'ip link set lo up && ip addr add 1.2.3.4/32 dev lo && "$@"' sh \
+	doveadm -c "$DEST_CONF" "${GUARD_OPTS[@]}" import-remote run -u sd --host 1.2.3.4 \
+	--user srcuser --password-file "$SRC_PASSWORD_FILE" > "$OUT/g-own.out" 2>&1 </dev/null
+check_eq "guard: this server's own public address is refused" "77 source_not_allowed" \
+	"$? $(flow_field "$OUT/g-own.out" error)"
+check_contains "guard: ... as this server's" "$OUT/g-own.out" "1.2.3.4 is an address of this server"
+guarded 127.0.0.1 g-ok --port "$SRC_IMAPS_PORT"
+check_eq "guard: a network in import_remote_allowed_networks is allowed" "0 completed" \
+	"$(rc g-ok) $(flow_field "$OUT/g-ok.out" result)"
+# a batch's rows are jobs like any other: the worker refuses them alike
+printf 'source_email,source_password,destination_user,source_host,source_port\n%s\n%s\n%s\n' \
+	"srcuser,x,md,127.0.0.1,$CAPTURE_PORT" "srcuser,x,sd,10.0.0.1,993" \
+	"srcuser,x,mdq,169.254.169.254,993" > "$IR_WORK/guard.csv"
+doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" import-remote batch create --csv "$IR_WORK/guard.csv" \
+	--host 127.0.0.1 > "$OUT/g-batch.out" 2>&1
+gb=$(flow_field "$OUT/g-batch.out" batch)
+check_eq "guard: the batch is queued (3 jobs)" 3 \
+	"$(sql "select count(*) from import_remote_jobs where batch_id = ${gb:-0}")"
+GUARD_WORKER_OPTS=()
+ir_set_opt GUARD_WORKER_OPTS import_remote_allowed_networks= import_remote_job_retries=3 \
+	import_remote_job_retry_delay=1s
+"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" "${GUARD_WORKER_OPTS[@]}" -1 > "$OUT/worker.guard" 2>&1
+check_eq "guard: the worker exits 0" 0 "$?"
+check_eq "guard: every row's job failed as not allowed" "3" \
+	"$(sql "select count(*) from import_remote_jobs where batch_id = ${gb:-0} and status = 'failed' and error_code = 'source_not_allowed'")"
+check_eq "guard: ... and is not queued again (not transient)" 0 \
+	"$(sql "select count(*) from import_remote_jobs where batch_id = ${gb:-0} and status <> 'failed'")"
+check_eq "guard: nothing reached the listener from the batch either" "$conns_before" "$(grep -c CONNECTION "$CAPTURE")"
 # --- the store can't make the deliverer send or sign a text of its own ---
 MAILS=$IR_WORK/mails
 HOOKS=$IR_WORK/hooks

@@ -362,6 +362,20 @@ plugin {
 }
 CONF
 		fi
+		# the test servers are on loopback, and most tests log in
+		# to the source without TLS: allowed here, unless a test
+		# sets either itself or asks for the defaults
+		# (IR_DEST_GUARD_DEFAULTS=1)
+		if [ "${IR_DEST_GUARD_DEFAULTS:-0}" != 1 ]; then
+			case ${IR_DEST_EXTRA_CONF:-} in
+			*import_remote_allowed_networks*) ;;
+			*) ir_conf_settings "import_remote_allowed_networks = 127.0.0.0/8" ;;
+			esac
+			case ${IR_DEST_EXTRA_CONF:-} in
+			*import_remote_allow_plaintext*) ;;
+			*) ir_conf_settings "import_remote_allow_plaintext = yes" ;;
+			esac
+		fi
 		# a test's own additions (e.g. a per-domain quota root)
 		printf '%s\n' "${IR_DEST_EXTRA_CONF:-}"
 	} > "$DEST_CONF"

@@ -223,6 +223,15 @@ static void test_error_catalogue(void)
 		IMPORT_REMOTE_ERROR_CONNECTION_LOST)->name, "connection_lost");
 	test_assert(import_remote_error_get_info(
 		IMPORT_REMOTE_ERROR_CONNECTION_LOST)->exit_code == 75);
+	/* a source the settings refuse stays refused: not retried */
+	info = import_remote_error_get_info(IMPORT_REMOTE_ERROR_SOURCE_NOT_ALLOWED);
+	test_assert_strcmp(info->name, "source_not_allowed");
+	test_assert(info->exit_code == 77 && !info->transient);
+	test_assert(strstr(info->hint, "import_remote_allowed_networks") != NULL);
+	test_assert(strstr(import_remote_error_get_hint_detail(
+		IMPORT_REMOTE_ERROR_SOURCE_NOT_ALLOWED,
+		IMPORT_REMOTE_DETAIL_PLAINTEXT " (import_remote_allow_plaintext)",
+		"mail.example.com"), "import_remote_allow_plaintext = yes") != NULL);
 
 	/* the hint follows what the server said, whatever the host */
 	test_assert(strstr(import_remote_error_get_hint_detail(

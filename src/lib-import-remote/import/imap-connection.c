@@ -12,6 +12,7 @@
 #include "iostream-ssl.h"
 #include "imap-parser.h"
 #include "import-remote-compat.h"
+#include "outbound-guard.h"
 #include "imap-source-private.h"
 
 #include <netdb.h>
@@ -277,6 +278,39 @@ static int imap_source_connect_ip(struct imap_source *src,
 	return 0;
 }
 
+/* Keep the addresses the guard allows. If it allows none, fail with the
+   first one's kind: before any packet is sent to them, and saying nothing
+   about what might answer there. */
+static int imap_source_guard_ips(struct imap_source *src,
+				 struct ip_addr *ips, unsigned int *_count)
+{
+	const char *kind, *first_kind = NULL, *first_ip = NULL, *name;
+	unsigned int i, count = *_count, allowed = 0;
+
+	for (i = 0; i < count; i++) {
+		if (outbound_guard_allows(src->set.guard, &ips[i], &kind)) {
+			ips[allowed++] = ips[i];
+			continue;
+		}
+		e_debug(src->event, "Not connecting to %s: %s",
+			net_ip2addr(&ips[i]), kind);
+		if (first_kind == NULL) {
+			first_kind = kind;
+			first_ip = t_strdup(net_ip2addr(&ips[i]));
+		}
+	}
+	*_count = allowed;
+	if (allowed > 0)
+		return 0;
+	name = strcmp(first_ip, src->set.host) == 0 ? first_ip :
+		t_strdup_printf("%s (%s)", src->set.host, first_ip);
+	imap_source_set_error(src, IMPORT_REMOTE_ERROR_SOURCE_NOT_ALLOWED,
+		t_strdup_printf("%s is %s, not a public Internet address, and "
+				"not in import_remote_allowed_networks",
+				name, first_kind));
+	return -1;
+}
+
 int imap_source_tcp_connect(struct imap_source *src)
 {
 	struct ip_addr *ips, ip;
@@ -298,6 +332,16 @@ int imap_source_tcp_connect(struct imap_source *src)
 			return -1;
 		}
 	}
+	if (ips_count == 0) {
+		imap_source_set_error(src, IMPORT_REMOTE_ERROR_HOST_UNREACHABLE,
+			t_strdup_printf("Host name %s has no addresses",
+					src->set.host));
+		return -1;
+	}
+	/* resolved once: what is checked is what is connected to */
+	if (src->set.guard != NULL &&
+	    imap_source_guard_ips(src, ips, &ips_count) < 0)
+		return -1;
 	for (i = 0; i < ips_count; i++) {
 		ret = imap_source_connect_ip(src, &ips[i], &error);
 		if (ret == 0)

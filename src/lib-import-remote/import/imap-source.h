@@ -13,6 +13,7 @@
    the local save instead of being buffered. */
 
 struct ssl_iostream_settings;
+struct outbound_guard;
 struct imap_source;
 
 enum imap_source_capability {
@@ -42,6 +43,8 @@ struct imap_source_settings {
 	enum import_remote_ssl ssl;
 	const char *username;
 	const char *password;
+	/* the addresses that may be connected to (outbound-guard.h) */
+	const struct outbound_guard *guard;
 	/* the TLS client settings (CA, protocols) */
 	const struct ssl_iostream_settings *ssl_set;
 	/* accept any certificate */

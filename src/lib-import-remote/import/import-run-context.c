@@ -6,6 +6,8 @@
 #include "ioloop.h"
 #include "mail-user.h"
 #include "import-remote-compat.h"
+#include "import-remote-config.h"
+#include "outbound-guard.h"
 #include "imap-source.h"
 #include "import-tempfiles.h"
 #include "import-run-context.h"
@@ -57,6 +59,7 @@ void import_run_ctx_deinit(struct import_run_ctx *ctx)
 		imap_source_deinit(&ctx->src);
 	if (ctx->ssl_set != NULL)
 		import_remote_compat_ssl_client_settings_free(&ctx->ssl_set);
+	outbound_guard_deinit(&ctx->guard);
 }
 
 void import_run_ctx_update_elapsed(struct import_run_ctx *ctx)
@@ -220,6 +223,7 @@ bool import_run_ctx_reconnect(struct import_run_ctx *ctx)
 		   certificate that is refused ends the tries */
 		if (last.code == IMPORT_REMOTE_ERROR_AUTH_FAILED ||
 		    last.code == IMPORT_REMOTE_ERROR_TLS_FAILED ||
+		    last.code == IMPORT_REMOTE_ERROR_SOURCE_NOT_ALLOWED ||
 		    last.code == IMPORT_REMOTE_ERROR_INTERNAL) {
 			import_run_ctx_set_error(ctx, last.code, last.detail);
 			return FALSE;
@@ -227,11 +231,51 @@ bool import_run_ctx_reconnect(struct import_run_ctx *ctx)
 	}
 }
 
+/* What the administrator allows whoever queues an import to connect to:
+   whatever the job says, the settings (the user's, with userdb and
+   protocol overrides) decide */
+static int import_run_ctx_init_guard(struct import_run_ctx *ctx)
+{
+	const struct import_remote_config *set;
+	const char *error;
+	int ret;
+
+	if (import_remote_config_get_user(ctx->user, &set, &error) < 0) {
+		import_run_ctx_set_error(ctx, IMPORT_REMOTE_ERROR_INTERNAL,
+					 error);
+		return -1;
+	}
+	if (ctx->set->ssl == IMPORT_REMOTE_SSL_NONE &&
+	    !set->import_remote_allow_plaintext) {
+		import_run_ctx_set_error(ctx,
+			IMPORT_REMOTE_ERROR_SOURCE_NOT_ALLOWED,
+			IMPORT_REMOTE_DETAIL_PLAINTEXT
+			" (import_remote_allow_plaintext)");
+		import_remote_config_free(&set);
+		return -1;
+	}
+	ret = outbound_guard_init(set->import_remote_allowed_networks,
+				  &ctx->guard, &error);
+	import_remote_config_free(&set);
+	if (ret < 0) {
+		/* the settings check refuses it first; a userdb override
+		   might not be checked */
+		import_run_ctx_set_error(ctx, IMPORT_REMOTE_ERROR_INTERNAL,
+					 error);
+		return -1;
+	}
+	ctx->src_set.guard = ctx->guard;
+	return 0;
+}
+
 int import_run_ctx_connect(struct import_run_ctx *ctx)
 {
 	struct import_remote_error error;
 
 	i_assert(ctx->src == NULL);
+
+	if (ctx->guard == NULL && import_run_ctx_init_guard(ctx) < 0)
+		return -1;
 
 	i_zero(&error);
 	if (imap_source_connect(&ctx->src_set, ctx->user->event, &ctx->src,

@@ -32,6 +32,7 @@ struct import_run_ctx {
 	struct imap_source *src;
 	struct imap_source_settings src_set;
 	const struct ssl_iostream_settings *ssl_set;
+	struct outbound_guard *guard;
 	/* reconnects since mail last moved on (--reconnects bounds it), and
 	   where the progress stood at the last one */
 	unsigned int reconnects_in_row;
@@ -75,8 +76,10 @@ void import_run_ctx_init(struct import_run_ctx *ctx, pool_t pool,
 			 void *context, struct import_run_result *result);
 void import_run_ctx_deinit(struct import_run_ctx *ctx);
 
-/* Connect to the source (reconnecting if the first try is cut off).
-   Returns 0, or -1 with the run's error set. */
+/* Connect to the source (reconnecting if the first try is cut off), if the
+   administrator's settings allow it (outbound-guard.h,
+   import_remote_allow_plaintext). Returns 0, or -1 with the run's error
+   set. */
 int import_run_ctx_connect(struct import_run_ctx *ctx);
 /* The session failed: if a new connection may fix it and --reconnects
    allows, wait (1, 2, 4 ... 60 s after the first try, see the .c) and
