@@ -7,7 +7,7 @@
 # never fails a login.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 28
+plan 33
 script_timeout 600
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 CLIENT=$TOOLS/mailclient
@@ -72,6 +72,11 @@ add_user t4 "$SOURCE userdb_import_remote_source_password=wrong"
 add_user t5 "$SOURCE userdb_import_remote_source_password=srcpass userdb_import_remote_source_mode=sync userdb_import_remote_sync_interval=1s userdb_import_remote_sync_until=$tomorrow"
 add_user t7 "$SOURCE userdb_import_remote_source_password=srcpass userdb_import_remote_store=sqlite:/nonexistent/import-remote/jobs.db"
 add_user plain ""
+# sources the settings don't allow (import_remote_allowed_networks is
+# loopback only here): a private address, a name that resolves to one
+GUARDED="userdb_import_remote_source_user=srcuser userdb_import_remote_source_password=srcpass"
+add_user g1 "userdb_import_remote_source_host=10.0.0.1 $GUARDED"
+add_user g2 "userdb_import_remote_source_host=old-mail.example.test $GUARDED"
 ir_stop_instance "$IR_WORK/dst"
 ir_start_instance "$DEST_CONF" "$IR_WORK/dst"
 ir_wait_port "$DEST_IMAP_PORT"
@@ -157,4 +162,20 @@ ir_wait_port "$DEST_IMAP_PORT"
 sleep 2
 login t5 login > /dev/null 2>&1
 check_eq "sync: after the cut-over date no more runs" 2 "$(jobs_of t5)"
+
+# --- a source the settings don't allow: refused when its job runs ---
+login g1 login > /dev/null 2>&1
+login g2 login > /dev/null 2>&1
+# the worker resolves old-mail.example.test with a hosts file of its own
+printf '10.0.0.2 old-mail.example.test\n' > "$IR_WORK/hosts"
+unshare --mount sh -c 'mount --bind "$1" /etc/hosts && shift && exec "$@"' sh "$IR_WORK/hosts" \
+	"$WORKER" -c "$DEST_CONF" -1 > "$OUT/worker.g" 2>&1
+guard_result() { sqlite_value "$JOBS/jobs.db" "select status || ' ' || error_code from import_remote_jobs where username = ?" "$1"; }
+check_eq "outbound guard: a private address from userdb is refused" "failed source_not_allowed" "$(guard_result g1)"
+check_eq "outbound guard: a name resolving to a private address is refused" "failed source_not_allowed" "$(guard_result g2)"
+check_eq "outbound guard: ... saying the address it resolved to" 1 \
+	"$(sqlite_value "$JOBS/jobs.db" "select count(*) from import_remote_jobs where username = 'g2' and error_detail like 'old-mail.example.test (10.0.0.2) is a private address%'")"
+"$CLIENT" --port "$DEST_IMAP_PORT" --user g1 search "failed" > "$OUT/g1-notice"
+check_contains "outbound guard: the user's notice has the title" "$OUT/g1-notice" "Source server not allowed"
+check_contains "outbound guard: ... and the hint" "$OUT/g1-notice" "import_remote_allowed_networks"
 exit 0
