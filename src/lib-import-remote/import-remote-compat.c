@@ -32,11 +32,6 @@
 /* used when the user's settings name no CA */
 #define IMPORT_REMOTE_DEFAULT_CA_DIR "/etc/ssl/certs"
 
-void import_remote_compat_json_append_escaped(string_t *dest, const char *src)
-{
-	json_append_escaped(dest, src);
-}
-
 int import_remote_compat_parse_size(const char *str, uoff_t *bytes_r,
 				    const char **error_r)
 {
@@ -472,14 +467,8 @@ static void import_remote_sql_load_driver(const char *driver)
 	i_zero(&mod_set);
 	mod_set.abi_version = DOVECOT_ABI_VERSION;
 	mod_set.require_init_funcs = TRUE;
-#if DOVECOT_PREREQ(2, 4, 0)
-	const char *names[] = { name, NULL };
-	import_remote_sql_modules = module_dir_load_missing(
-		import_remote_sql_modules, MODULEDIR, names, &mod_set);
-#else
-	import_remote_sql_modules = module_dir_load_missing(
+	import_remote_sql_modules = import_remote_compat_module_load(
 		import_remote_sql_modules, MODULEDIR, name, &mod_set);
-#endif
 	module_dir_init(import_remote_sql_modules);
 }
 

@@ -22,6 +22,26 @@ struct smtp_submit_input;
 struct sql_db;
 struct import_remote_config;
 
+/* --- modules --- */
+
+#include "module-dir.h"
+
+/* Load the module called name from dir, unless modules has it already
+   (2.4 takes a list of names, 2.3 a string) */
+static inline struct module *
+import_remote_compat_module_load(struct module *modules, const char *dir,
+				 const char *name,
+				 const struct module_dir_load_settings *set)
+{
+#if DOVECOT_PREREQ(2, 4, 0)
+	const char *names[] = { name, NULL };
+
+	return module_dir_load_missing(modules, dir, names, set);
+#else
+	return module_dir_load_missing(modules, dir, name, set);
+#endif
+}
+
 /* --- strings, arrays, JSON --- */
 
 #if DOVECOT_PREREQ(2, 4, 0)
@@ -35,8 +55,18 @@ struct import_remote_config;
 	array_bsearch(array, key, cmp)
 #endif
 
-/* JSON string contents, escaped */
-void import_remote_compat_json_append_escaped(string_t *dest, const char *src);
+/* JSON string contents, escaped (inline: the mail plugin has no other
+   use for this file's code) */
+#if DOVECOT_PREREQ(2, 4, 0)
+#  include "json-generator.h"
+#else
+#  include "json-parser.h"
+#endif
+static inline void
+import_remote_compat_json_append_escaped(string_t *dest, const char *src)
+{
+	json_append_escaped(dest, src);
+}
 
 /* "10M", "1G": bytes. Returns 0, or -1 with an error. */
 int import_remote_compat_parse_size(const char *str, uoff_t *bytes_r,

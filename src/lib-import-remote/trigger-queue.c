@@ -12,100 +12,8 @@
 #include "job-secret.h"
 #include "trigger-state.h"
 #include "trigger-store.h"
+#include "trigger-due.h"
 #include "trigger-queue.h"
-
-/* The import the user's settings ask for, as "start" would take it */
-static int
-trigger_import_settings(const struct import_remote_config *set, pool_t pool,
-			struct import_remote_settings *import_set_r,
-			const char **error_r)
-{
-	import_remote_settings_init(pool, import_set_r);
-	import_set_r->host = p_strdup(pool, set->import_remote_source_host);
-	import_set_r->port = set->import_remote_source_port;
-	import_set_r->username = p_strdup(pool, set->import_remote_source_user);
-	import_set_r->password =
-		p_strdup(pool, set->import_remote_source_password);
-	if (import_remote_ssl_parse(set->import_remote_source_ssl,
-				    &import_set_r->ssl) < 0)
-		i_unreached(); /* checked with the settings */
-	return import_remote_settings_check(import_set_r, error_r);
-}
-
-static const char *
-trigger_key(const struct import_remote_settings *import_set)
-{
-	return trigger_source_key(import_set->host,
-		import_remote_settings_get_port(import_set),
-		import_remote_ssl_name(import_set->ssl), import_set->username);
-}
-
-/* Need the store not be asked: the state file, about this source, says
-   the import is done (or under way, recently), or not due yet? */
-static bool
-trigger_state_is_settled(const struct trigger_state *state, const char *key,
-			 const struct import_remote_config *set, time_t now)
-{
-	bool sync = strcmp(set->import_remote_source_mode, "sync") == 0;
-
-	if (strcmp(state->source_key, key) != 0)
-		return FALSE;
-	switch (state->state) {
-	case TRIGGER_STATE_NONE:
-		break;
-	case TRIGGER_STATE_QUEUED:
-	case TRIGGER_STATE_RUNNING:
-		return now < state->updated + TRIGGER_QUEUE_RECHECK_SECS;
-	case TRIGGER_STATE_COMPLETED:
-		return !sync || now >= set->parsed_sync_until ||
-			now < state->next_due;
-	case TRIGGER_STATE_FAILED:
-		/* tried again after the interval (a fixed password changes
-		   nothing the state file knows of) */
-		return now < state->updated +
-			(time_t)set->import_remote_sync_interval;
-	}
-	return FALSE;
-}
-
-int trigger_queue_needed(struct mail_user *user, const char **error_r)
-{
-	const struct import_remote_config *set;
-	struct import_remote_settings import_set;
-	struct trigger_state state;
-	const char *path;
-	pool_t pool;
-	int ret;
-
-	if (import_remote_config_get_user(user, &set, error_r) < 0)
-		return -1;
-	if (set->import_remote_source_host[0] == '\0') {
-		import_remote_config_free(&set);
-		return 0;
-	}
-	pool = pool_alloconly_create("import-remote trigger", 512);
-	path = trigger_state_path(user);
-	ret = trigger_import_settings(set, pool, &import_set, error_r);
-	if (ret == 0 && path != NULL) {
-		ret = trigger_state_read(path, pool, &state, error_r);
-		if (ret > 0) {
-			ret = trigger_state_is_settled(&state,
-				trigger_key(&import_set), set, ioloop_time) ?
-				0 : 1;
-		} else if (ret == 0) {
-			ret = 1;
-		}
-	} else if (ret == 0) {
-		/* no home for a state file: the store is asked every time */
-		ret = 1;
-	}
-	if (ret < 0) {
-		*error_r = t_strdup_printf("Automatic import: %s", *error_r);
-	}
-	pool_unref(&pool);
-	import_remote_config_free(&set);
-	return ret;
-}
 
 /* The job a trigger row names, followed to its newest retry. Returns 1,
    0 if there is none, -1. */
@@ -180,7 +88,7 @@ trigger_queue_job(struct job_store *store, struct mail_user *user,
 
 	ret = trigger_store_claim(store, user->username, source_key,
 				  row->job_id, claim,
-				  TRIGGER_QUEUE_RECHECK_SECS, error_r);
+				  TRIGGER_DUE_RECHECK_SECS, error_r);
 	if (ret <= 0)
 		return ret;
 	i_zero(&job);
@@ -220,7 +128,7 @@ int trigger_queue(struct mail_user *user, const char **error_r)
 	if (import_remote_config_get_user(user, &set, error_r) < 0)
 		return -1;
 	pool = pool_alloconly_create("import-remote trigger", 1024);
-	ret = trigger_import_settings(set, pool, &import_set, error_r);
+	ret = trigger_due_import_settings(set, pool, &import_set, error_r);
 	if (ret == 0)
 		ret = job_store_open_config(set, user->event, 0, &store, key,
 					    error_r);
@@ -229,7 +137,7 @@ int trigger_queue(struct mail_user *user, const char **error_r)
 		import_remote_config_free(&set);
 		return -1;
 	}
-	source_key = trigger_key(&import_set);
+	source_key = trigger_due_source_key(&import_set);
 	i_zero(&state);
 	state.source_key = source_key;
 	state.error_code = state.error_title = "";

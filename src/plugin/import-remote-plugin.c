@@ -8,6 +8,8 @@
    it: what a login must know is in a state file in the user's home
    (trigger-state.h); when the store has to be asked, that happens after
    the login, and a failure is logged and tried again at a later login.
+   Only then is the store's code loaded (import-remote-queue.h): a login
+   whose import is settled loads no SQL driver and no crypto library.
 
    While the import runs, and after it, the user reads its state over IMAP
    METADATA: /private/vendor/vendor.dovecot/import-remote on the server
@@ -20,9 +22,11 @@
 #include "mail-storage-private.h"
 #include "mail-storage-hooks.h"
 #include "mailbox-attribute.h"
+#include "import-remote-compat.h"
 #include "import-remote-config.h"
 #include "trigger-state.h"
-#include "trigger-queue.h"
+#include "trigger-due.h"
+#include "import-remote-queue.h"
 #include "import-remote-plugin.h"
 
 #define IMPORT_REMOTE_USER_CONTEXT(obj) \
@@ -35,6 +39,10 @@ struct import_remote_user {
 };
 
 const char *import_remote_plugin_version = DOVECOT_ABI_VERSION;
+
+/* the queueing module, once loaded */
+static struct module *import_remote_queue_modules = NULL;
+static import_remote_queue_user_t *import_remote_queue_func = NULL;
 
 static MODULE_CONTEXT_DEFINE_INIT(import_remote_user_module,
 				  &mail_user_module_register);
@@ -52,13 +60,53 @@ static void import_remote_user_deinit(struct mail_user *user)
 	iuser->module_ctx.super.deinit(user);
 }
 
+static int import_remote_queue_load(struct mail_user *user,
+				    const char **error_r)
+{
+	struct module_dir_load_settings mod_set;
+	struct module *module;
+
+	if (import_remote_queue_func != NULL)
+		return 0;
+	i_zero(&mod_set);
+	mod_set.abi_version = DOVECOT_ABI_VERSION;
+	mod_set.require_init_funcs = TRUE;
+	mod_set.debug = event_want_debug(user->event);
+	/* a login never fails because of it: say so and go on */
+	mod_set.ignore_missing = TRUE;
+	mod_set.ignore_dlopen_errors = TRUE;
+	import_remote_queue_modules = import_remote_compat_module_load(
+		import_remote_queue_modules,
+		MODULEDIR"/"IMPORT_REMOTE_QUEUE_MODULE_DIR,
+		IMPORT_REMOTE_QUEUE_MODULE_NAME, &mod_set);
+	module_dir_init(import_remote_queue_modules);
+	for (module = import_remote_queue_modules; module != NULL;
+	     module = module->next) {
+		if (strcmp(module->name, IMPORT_REMOTE_QUEUE_MODULE_NAME) == 0)
+			break;
+	}
+	if (module != NULL) {
+		import_remote_queue_func =
+			module_get_symbol(module, IMPORT_REMOTE_QUEUE_SYMBOL);
+	}
+	if (import_remote_queue_func == NULL) {
+		*error_r = "The module "IMPORT_REMOTE_QUEUE_MODULE_NAME
+			" is missing from "MODULEDIR"/"
+			IMPORT_REMOTE_QUEUE_MODULE_DIR" or could not be loaded "
+			"(mail_debug=yes says why)";
+		return -1;
+	}
+	return 0;
+}
+
 static void import_remote_queue(struct mail_user *user)
 {
 	struct import_remote_user *iuser = IMPORT_REMOTE_USER_CONTEXT(user);
 	const char *error;
 
 	timeout_remove(&iuser->to_queue);
-	if (trigger_queue(user, &error) < 0) {
+	if (import_remote_queue_load(user, &error) < 0 ||
+	    import_remote_queue_func(user, &error) < 0) {
 		e_error(user->event, "import-remote: Queueing the automatic "
 			"import failed (tried again at a later login): %s",
 			error);
@@ -83,7 +131,7 @@ static void import_remote_mail_user_created(struct mail_user *user)
 	if (user->autocreated || user->session_restored ||
 	    !import_remote_service_is_login(user->service))
 		return;
-	ret = trigger_queue_needed(user, &error);
+	ret = trigger_due_at_login(user, &error);
 	if (ret < 0) {
 		e_error(user->event, "import-remote: %s", error);
 		return;
@@ -144,6 +192,11 @@ void import_remote_plugin_init(struct module *module)
 
 void import_remote_plugin_deinit(void)
 {
+	import_remote_queue_func = NULL;
+	if (import_remote_queue_modules != NULL) {
+		module_dir_deinit(import_remote_queue_modules);
+		module_dir_unload(&import_remote_queue_modules);
+	}
 	mailbox_attribute_unregister_internal(&import_remote_iattr_status);
 	mail_storage_hooks_remove(&import_remote_mail_storage_hooks);
 }

@@ -7,7 +7,7 @@
 # never fails a login.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 33
+plan 38
 script_timeout 600
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 CLIENT=$TOOLS/mailclient
@@ -71,6 +71,7 @@ add_user t3 "$SOURCE userdb_import_remote_source_password=srcpass"
 add_user t4 "$SOURCE userdb_import_remote_source_password=wrong"
 add_user t5 "$SOURCE userdb_import_remote_source_password=srcpass userdb_import_remote_source_mode=sync userdb_import_remote_sync_interval=1s userdb_import_remote_sync_until=$tomorrow"
 add_user t7 "$SOURCE userdb_import_remote_source_password=srcpass userdb_import_remote_store=sqlite:/nonexistent/import-remote/jobs.db"
+add_user t6 "$SOURCE userdb_import_remote_source_password=srcpass"
 add_user plain ""
 # sources the settings don't allow (import_remote_allowed_networks is
 # loopback only here): a private address, a name that resolves to one
@@ -111,6 +112,23 @@ login t7 login > "$OUT/t7-login" 2>&1
 check_eq "store down: the login is still accepted" 0 "$?"
 check_contains "store down: logged, to be tried again" "$IR_WORK/dst/log/dovecot.log" \
 	"Queueing the automatic import failed (tried again at a later login)"
+
+# --- the store's code is loaded only by a login that queues ---
+PLUGIN_SO=${IR_BUILDDIR:-$TESTS_DIR/..}/src/.libs/lib20_import_remote_plugin.so
+check_eq "the mail plugin needs no SQL or crypto library" 0 \
+	"$(objdump -p "$PLUGIN_SO" | grep -cE 'NEEDED.*(libcrypto|libssl|libdovecot-sql)')"
+check_eq "... nor any job store code" 0 "$(nm -u "$PLUGIN_SO" | grep -cE ' (sql_|job_store_|secret_box_)')"
+# without its queueing module a login still succeeds, and says why
+dovecot_moduledir=$(. /usr/lib/dovecot/dovecot-config && echo "$dovecot_moduledir")
+QUEUE_SO=$dovecot_moduledir/import-remote/lib20_import_remote_queue.so
+mv "$QUEUE_SO" "$IR_WORK/queue.so.away"
+login t6 login > "$OUT/t6-login" 2>&1
+check_eq "queueing module missing: the login is accepted" "0 0" "$? $(jobs_of t6)"
+check_contains "queueing module missing: logged, to be tried again" "$IR_WORK/dst/log/dovecot.log" \
+	"import_remote_queue is missing from"
+mv "$IR_WORK/queue.so.away" "$QUEUE_SO"
+login t6 login > /dev/null 2>&1
+check_eq "queueing module back: the next login queues the job" 1 "$(jobs_of t6)"
 
 # --- the worker runs them; the user finds a notice and the state ---
 login t4 login > /dev/null 2>&1

@@ -52,13 +52,18 @@ ir_use_built_plugin() {
 	libs=$builddir/src/.libs
 	[ -f "$libs/lib10_doveadm_import_remote_plugin.so" ] ||
 		{ echo "ir_use_built_plugin: the plugin is not built in $builddir" >&2; return 1; }
-	# the whole module dir (1.8 MB): the mail plugin goes in it, the
-	# doveadm plugin in doveadm/, the 2.4 settings module in settings/
+	# the whole module dir (1.8 MB): the mail plugin goes in it (its
+	# queueing module in import-remote/), the doveadm plugin in doveadm/,
+	# the 2.4 settings module in settings/
 	ir_overlay_dir "$dovecot_moduledir" || return 1
 	install -m 644 "$libs/lib10_doveadm_import_remote_plugin.so" \
 		"$dovecot_moduledir/doveadm/" || return 1
 	install -m 644 "$libs/lib20_import_remote_plugin.so" \
 		"$dovecot_moduledir/" || return 1
+	# ... and the module it loads to queue an import
+	install -d "$dovecot_moduledir/import-remote" &&
+	install -m 644 "$libs/lib20_import_remote_queue.so" \
+		"$dovecot_moduledir/import-remote/" || return 1
 	# Dovecot 2.4: the settings module, for the config process
 	if [ -f "$libs/libimport_remote_settings.so" ]; then
 		install -m 644 "$libs/libimport_remote_settings.so" \
