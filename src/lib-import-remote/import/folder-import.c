@@ -352,8 +352,11 @@ folder_import_save_failed(struct folder_import_ctx *ctx, struct import_msg *msg,
 static void folder_import_pending_drop(struct folder_import_ctx *ctx)
 {
 	ctx->pending_msg = NULL;
-	if (ctx->pending_output != NULL)
+	if (ctx->pending_output != NULL) {
+		/* thrown away: its write errors no longer matter */
+		o_stream_abort(ctx->pending_output);
 		o_stream_destroy(&ctx->pending_output);
+	}
 }
 
 /* The digest of a message in hand (when it was not taken on the way) */

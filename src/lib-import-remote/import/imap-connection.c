@@ -413,8 +413,12 @@ void imap_source_connection_close(struct imap_source *src)
 		ssl_iostream_destroy(&src->ssl_io);
 	if (src->input != NULL)
 		i_stream_destroy(&src->input);
-	if (src->output != NULL)
+	if (src->output != NULL) {
+		/* a connection that broke: what it failed to send is no
+		   longer of interest */
+		o_stream_ignore_last_errors(src->output);
 		o_stream_destroy(&src->output);
+	}
 	if (src->ssl_ctx != NULL)
 		ssl_iostream_context_unref(&src->ssl_ctx);
 	if (src->fd != -1)
