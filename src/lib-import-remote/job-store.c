@@ -228,14 +228,16 @@ static const char *job_store_schema_step(struct job_store *store,
 
 struct job_store_commit_ctx {
 	bool done;
-	const char *error;
+	char *error;
 };
 
 static void job_store_commit_callback(const struct sql_commit_result *result,
 				      struct job_store_commit_ctx *ctx)
 {
 	ctx->done = TRUE;
-	ctx->error = result->error == NULL ? NULL : t_strdup(result->error);
+	/* not the data stack: with PostgreSQL this runs in an I/O handler
+	   of lib-sql's own ioloop, whose data stack frame ends with it */
+	ctx->error = i_strdup(result->error);
 }
 
 /* Commit and wait. Not sql_transaction_commit_s(): in 2.3 its sqlite
@@ -253,7 +255,8 @@ int job_store_commit(struct job_store *store,
 		sql_wait(store->db);
 	i_assert(ctx.done);
 	if (ctx.error != NULL) {
-		*error_r = ctx.error;
+		*error_r = t_strdup(ctx.error);
+		i_free(ctx.error);
 		return -1;
 	}
 	return 0;
