@@ -249,6 +249,9 @@ check_not_contains "webhook: no password" "$HOOKS/1.json" "Pw2secret"
 
 # --- retry-failed: the failed job only, then Completed and a new email ---
 echo "srcuser2:{PLAIN}Pw2secret:$IR_UID:$IR_GID::$IR_WORK/src/home/srcuser::" >> "$IR_WORK/src/passwd"
+# the source's auth looks at a changed passwd-file at most once a second
+# (db-passwd-file.c: last_sync_time): not in the second of the last lookup
+sleep 1.1
 adm import-remote batch retry-failed "$b1" > "$OUT/b1-retry.out" 2> "$OUT/b1-retry.err"
 check_eq "retry-failed: exit code 0" 0 "$?"
 check_contains "retry-failed: says how many" "$OUT/b1-retry.err" "1 failed job queued again"

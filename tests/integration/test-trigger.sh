@@ -180,6 +180,8 @@ ir_wait_port "$DEST_IMAP_PORT"
 sleep 2
 login t5 login > /dev/null 2>&1
 check_eq "sync: after the cut-over date no more runs" 2 "$(jobs_of t5)"
+# (if not: what the jobs were, for the log)
+[ "$(jobs_of t5)" = 2 ] || sqlite_value "$JOBS/jobs.db" "select group_concat(id || ' ' || status || ' ' || error_code || ' ' || error_detail || ' created ' || created || ' superseded_by ' || superseded_by, ' | ') from import_remote_jobs where username = 't5'" | sed 's/^/    /'
 
 # --- a source the settings don't allow: refused when its job runs ---
 login g1 login > /dev/null 2>&1
