@@ -39,6 +39,8 @@ struct job_runner_ctx {
 	/* the heartbeat: it writes the run's progress (NULL before the run
 	   reports any) */
 	struct timeout *to_heartbeat;
+	/* the runner's ioloop, where the store's connection lives */
+	struct ioloop *ioloop;
 	const struct import_progress *progress;
 	/* what this run has committed: the job's imported messages and
 	   bytes are those (saved but uncommitted mail may yet be rolled
@@ -370,6 +372,27 @@ static int job_runner_write(struct job_runner_ctx *ctx)
 	return ret;
 }
 
+/* The store is used from the runner's own ioloop even when the import
+   waits in one of its own: lib-sql's PostgreSQL driver moves its
+   connection's I/O into whichever ioloop is current when a query ends, and
+   the import's ioloop is destroyed when its wait ends (the connection's
+   I/O with it). */
+static struct ioloop *job_runner_store_enter(struct job_runner_ctx *ctx)
+{
+	struct ioloop *prev_ioloop = current_ioloop;
+
+	i_assert(ctx->busy);
+	if (ctx->ioloop != NULL && prev_ioloop != ctx->ioloop)
+		io_loop_set_current(ctx->ioloop);
+	return prev_ioloop;
+}
+
+static void job_runner_store_leave(struct ioloop *prev_ioloop)
+{
+	if (current_ioloop != prev_ioloop)
+		io_loop_set_current(prev_ioloop);
+}
+
 static int job_runner_write_retry(struct job_runner_ctx *ctx)
 {
 	unsigned int i;
@@ -391,13 +414,16 @@ static bool job_runner_may_commit(unsigned int msgs, uoff_t bytes,
 				  void *context)
 {
 	struct job_runner_ctx *ctx = context;
+	struct ioloop *prev_ioloop;
 	int ret;
 
 	if (ctx->claim_lost)
 		return FALSE;
 	i_assert(!ctx->busy);
 	ctx->busy = TRUE;
+	prev_ioloop = job_runner_store_enter(ctx);
 	ret = job_runner_write_retry(ctx);
+	job_runner_store_leave(prev_ioloop);
 	ctx->busy = FALSE;
 	if (ret < 0)
 		ctx->commit_store_failed = TRUE;
@@ -418,13 +444,17 @@ static void job_runner_heartbeat(struct job_runner_ctx *ctx)
 
 	/* the runner's own store use runs a nested ioloop (pgsql): not in
 	   the middle of that */
+	struct ioloop *prev_ioloop;
+
 	if (ctx->busy || ctx->claim_lost)
 		return;
 	ctx->busy = TRUE;
+	prev_ioloop = job_runner_store_enter(ctx);
 	if (job_runner_write(ctx) > 0 &&
 	    job_store_get(ctx->store, pool_datastack_create(), ctx->job->id,
 			  &current, &error) > 0 && current.cancel_requested)
 		ctx->cancelled = TRUE;
+	job_runner_store_leave(prev_ioloop);
 	ctx->busy = FALSE;
 }
 
@@ -449,6 +479,7 @@ static void job_runner_heartbeat_start(struct job_runner_ctx *ctx)
 
 	i_assert(job_runner_current == NULL);
 	job_runner_current = ctx;
+	ctx->ioloop = current_ioloop;
 	ctx->to_heartbeat = timeout_add(I_MAX(msecs, 250),
 					job_runner_heartbeat, ctx);
 	io_loop_add_switch_callback(job_runner_ioloop_switched);
@@ -469,6 +500,7 @@ static bool job_runner_progress(const struct import_progress *progress,
 				bool final, void *context)
 {
 	struct job_runner_ctx *ctx = context;
+	struct ioloop *prev_ioloop;
 
 	/* what the heartbeat writes */
 	ctx->progress = progress;
@@ -478,9 +510,11 @@ static bool job_runner_progress(const struct import_progress *progress,
 		   looked at here */
 		ctx->last_update_msecs = progress->elapsed_msecs;
 		ctx->busy = TRUE;
+		prev_ioloop = job_runner_store_enter(ctx);
 		p_clear(ctx->pool);
 		job_runner_read_quota(ctx);
 		job_runner_check_batch(ctx, FALSE);
+		job_runner_store_leave(prev_ioloop);
 		ctx->busy = FALSE;
 	}
 	return !ctx->cancelled && !ctx->paused && !ctx->claim_lost;

@@ -8,7 +8,8 @@
 #include "mail-namespace.h"
 #include "mail-user.h"
 #include "mailbox-list-iter.h"
-#include "mail-storage.h"
+#include "mail-storage-private.h"
+#include "mail-index.h"
 #include "import-checkpoint.h"
 #include "import-tempfiles.h"
 
@@ -100,37 +101,62 @@ import_tempfiles_clean_dir(const char *dir,
 
 /* A process killed in the middle of an sdbox commit may have given its
    files their final names (u.N) without the index knowing them: the next
-   save of that UID then fails ("already exists, rebuilding index"). Such
-   a mailbox is rebuilt now, under its index lock: the files become mail
-   of the mailbox, which the duplicate check then sees. Returns TRUE if
-   it was rebuilt. */
-static bool
-import_tempfiles_sdbox_recover(const struct mailbox_info *info,
-			       uint32_t max_uid)
+   save of that UID then fails ("already exists, rebuilding index"), and a
+   rebuild would make them mail without the flags, keywords and dates that
+   were only in the lost index transaction. They were never committed, so
+   they are deleted - under the index's lock, which every commit holds
+   while it names its files, so that no live delivery's files are among
+   them. The import then copies those messages again, whole. Returns how
+   many were deleted. */
+static unsigned int
+import_tempfiles_sdbox_drop_uncommitted(const struct mailbox_info *info,
+					const char *dir)
 {
 	struct mailbox *box;
-	struct mailbox_status status;
-	bool rebuilt = FALSE;
+	struct mail_index_sync_ctx *sync_ctx;
+	struct mail_index_view *view;
+	struct mail_index_transaction *trans;
+	DIR *dirp;
+	struct dirent *d;
+	uint32_t uid, next_uid;
+	unsigned int count = 0;
 
 	box = mailbox_alloc(info->ns->list, info->vname, 0);
-	if (mailbox_get_status(box, STATUS_UIDNEXT, &status) == 0 &&
-	    max_uid >= status.uidnext) {
-		if (mailbox_sync(box, MAILBOX_SYNC_FLAG_FORCE_RESYNC) < 0) {
-			e_warning(info->ns->user->event, "import-remote: "
-				  "Rebuilding mailbox %s failed: %s",
-				  info->vname,
-				  mailbox_get_last_internal_error(box, NULL));
-		} else {
-			e_warning(info->ns->user->event, "import-remote: "
-				  "Mailbox %s had mail files (up to u.%u) that "
-				  "its index didn't know, left by a killed "
-				  "import: it was rebuilt", info->vname,
-				  max_uid);
-			rebuilt = TRUE;
+	if (mailbox_open(box) < 0 ||
+	    strcmp(box->storage->name, "sdbox") != 0) {
+		mailbox_free(&box);
+		return 0;
+	}
+	if (mail_index_sync_begin(box->index, &sync_ctx, &view, &trans,
+				  0) <= 0) {
+		e_warning(info->ns->user->event, "import-remote: Mailbox %s: "
+			  "looking for mail files a killed import left failed: "
+			  "%s", info->vname,
+			  mailbox_get_last_internal_error(box, NULL));
+		mailbox_free(&box);
+		return 0;
+	}
+	next_uid = mail_index_get_header(view)->next_uid;
+	if ((dirp = opendir(dir)) != NULL) {
+		while ((d = readdir(dirp)) != NULL) {
+			if (strncmp(d->d_name, "u.", 2) == 0 &&
+			    str_to_uint32(d->d_name + 2, &uid) == 0 &&
+			    uid >= next_uid &&
+			    i_unlink_if_exists(t_strdup_printf("%s/%s",
+					dir, d->d_name)) > 0)
+				count++;
 		}
+		(void)closedir(dirp);
+	}
+	mail_index_sync_rollback(&sync_ctx);
+	if (count > 0) {
+		e_warning(info->ns->user->event, "import-remote: Mailbox %s: "
+			  "deleted %u mail file(s) a killed import had not "
+			  "committed (from u.%u on): they are copied again",
+			  info->vname, count, next_uid);
 	}
 	mailbox_free(&box);
-	return rebuilt;
+	return count;
 }
 
 static unsigned int
@@ -160,9 +186,10 @@ import_tempfiles_clean_mailboxes(struct mail_user *user,
 			count += import_tempfiles_clean_dir(
 				t_strconcat(path, "/tmp", NULL), dead_pids,
 				&max_tmp_uid);
-			if (max_uid > 0)
-				(void)import_tempfiles_sdbox_recover(info,
-								     max_uid);
+			if (max_uid > 0) {
+				count += import_tempfiles_sdbox_drop_uncommitted(
+					info, path);
+			}
 		}
 	} T_END;
 	if (mailbox_list_iter_deinit(&iter) < 0)
