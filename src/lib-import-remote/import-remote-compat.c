@@ -332,7 +332,7 @@ import_remote_quota_storage(const struct import_remote_quota_funcs *f,
 }
 
 int import_remote_compat_quota_remaining(struct mail_user *user,
-					 uint64_t *bytes_r,
+					 uint64_t *bytes_r, uint64_t *limit_r,
 					 const char **error_r)
 {
 	struct import_remote_quota_funcs f;
@@ -342,6 +342,7 @@ int import_remote_compat_quota_remaining(struct mail_user *user,
 	const char *error;
 	int ret = 0;
 
+	*limit_r = 0;
 	if (!import_remote_quota_funcs(&f))
 		return 0;
 	iter = f.iter_init(user);
@@ -351,8 +352,10 @@ int import_remote_compat_quota_remaining(struct mail_user *user,
 		case QUOTA_GET_RESULT_LIMITED:
 			if (limit < value)
 				value = limit;
-			if (limit - value < remaining)
+			if (limit - value < remaining) {
 				remaining = limit - value;
+				*limit_r = limit;
+			}
 			if (ret == 0)
 				ret = 1;
 			break;
@@ -384,6 +387,7 @@ int import_remote_compat_quota_root_usage(struct mail_user *user,
 	int ret = 0;
 
 	*used_r = *limit_r = 0;
+	*limit_r = 0;
 	if (!import_remote_quota_funcs(&f))
 		return 0;
 	iter = f.iter_init(user);

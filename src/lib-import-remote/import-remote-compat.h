@@ -126,11 +126,11 @@ int import_remote_compat_service_config(struct mail_storage_service_ctx *ctx,
 		const char **error_r);
 
 /* The storage the user may still fill before the quota is full, the
-   smallest over all quota roots. Returns 1 if limited, 0 if there is no
+   smallest over all quota roots (limit_r: that root's limit). Returns 1 if limited, 0 if there is no
    limit (or no quota plugin loaded), -1 on error. The quota plugin is
    looked up at run time, so the doveadm plugin loads without it. */
 int import_remote_compat_quota_remaining(struct mail_user *user,
-					 uint64_t *bytes_r,
+					 uint64_t *bytes_r, uint64_t *limit_r,
 					 const char **error_r);
 
 /* Storage used and its limit (0 = unlimited) in the user's quota root

@@ -32,6 +32,11 @@ struct import_remote_config {
 	   Tests set the delay to 1s. */
 	unsigned int import_remote_job_retries;
 	unsigned int import_remote_job_retry_delay;
+	/* one run of an import ends (run_timeout, classified; what it
+	   copied is kept) after this long (seconds, 0 = never) */
+	unsigned int import_remote_run_timeout;
+	/* a source listing more folders is refused (0 = no limit) */
+	unsigned int import_remote_max_folders;
 
 	/* batches: pause at this share (1-100) of the shared storage */
 	unsigned int import_remote_pause_percent;

@@ -68,6 +68,17 @@ static const struct import_remote_error_info error_catalogue[] = {
 	  "server is in your own network, the administrator adds its network "
 	  "to import_remote_allowed_networks (e.g. 10.1.2.0/24).",
 	  EX_NOPERM, FALSE },
+	{ IMPORT_REMOTE_ERROR_INTERRUPTED, "interrupted", "Interrupted",
+	  "The process running the import was stopped (SIGTERM, SIGINT: a "
+	  "restart, Ctrl-C). What was copied is kept: run the import again, "
+	  "it continues where it stopped; a queued job is run again by "
+	  "itself.", EX_TEMPFAIL, TRUE },
+	{ IMPORT_REMOTE_ERROR_RUN_TIMEOUT, "run_timeout",
+	  "Import took too long",
+	  "The import ran as long as import_remote_run_timeout allows (a "
+	  "very big mailbox, a slow or stalling server). What was copied is "
+	  "kept: run it again, it continues where it stopped, or raise the "
+	  "setting.", EX_TEMPFAIL, TRUE },
 };
 
 const struct import_remote_error_info *

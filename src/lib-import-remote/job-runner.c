@@ -594,6 +594,12 @@ static void job_runner_finish(struct job_runner_ctx *ctx,
 		job_runner_requeue(job);
 		job->error_code = "";
 		job->error_detail = "";
+	} else if (error->code == IMPORT_REMOTE_ERROR_INTERRUPTED) {
+		/* the worker is stopping (SIGTERM): back to the queue, for
+		   the next worker to go on from what it committed */
+		job_runner_requeue(job);
+		job->error_code = "";
+		job->error_detail = "";
 	} else if (error->code == IMPORT_REMOTE_ERROR_NONE) {
 		job->status = JOB_STATUS_COMPLETED;
 		job->error_code = "";

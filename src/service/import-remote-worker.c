@@ -188,6 +188,10 @@ static unsigned int worker_run_queue(void)
 	io_loop_time_refresh();
 	pass_start = ioloop_time;
 	for (;;) {
+		if (master_service_is_killed(master_service)) {
+			/* stopping: the rest is for the next worker */
+			break;
+		}
 		io_loop_time_refresh();
 		p_clear(pool);
 		ret = job_store_claim(store, pool, worker_name, takeover_secs,

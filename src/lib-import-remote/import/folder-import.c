@@ -38,6 +38,11 @@
 /* A message is received whole before it is saved: in memory up to this
    size, in an (unlinked) temporary file beyond */
 #define FOLDER_IMPORT_MESSAGE_MEMORY_MAX (1024*1024)
+/* A literal of a message may be at most twice its RFC822.SIZE and this
+   much (a server may count LF line ends and send CRLF): a bigger one is
+   refused unread. A header (BODY[HEADER]) also at most this big. */
+#define FOLDER_IMPORT_LITERAL_SLACK (64*1024)
+#define FOLDER_IMPORT_MAX_HEADER_SIZE (8*1024*1024)
 
 #define IMPORT_MAIL_FLAGS_MASK \
 	(MAIL_ANSWERED | MAIL_FLAGGED | MAIL_DELETED | MAIL_SEEN | MAIL_DRAFT)
@@ -125,6 +130,12 @@ struct import_chunk {
 	/* sequences the date filter's SEARCH returned */
 	ARRAY_TYPE(uint32_t) matches;
 	const char *search_tag, *meta_tag;
+	/* the sequences its list asks for: a FETCH or SEARCH reply about
+	   another one is not ours (unsolicited) and is not kept */
+	uint32_t first_seq, last_seq;
+	/* FETCH replies of the list in that range, before any was left
+	   out as listed before a reconnect */
+	unsigned int replies;
 };
 
 /* A UID FETCH of bodies on its way: which messages it asked for */
@@ -162,8 +173,9 @@ struct folder_import_ctx {
 	/* checkpoint: everything up to this UID is already there */
 	uint32_t done_uid;
 
-	/* the next sequence to list, and the last message listed */
-	uint32_t next_first;
+	/* the next sequence to list (64 bits: never wraps after the highest
+	   sequence, 2^32-1), and the last message listed */
+	uint64_t next_first;
 	uint32_t listed_uid, listed_seq;
 	/* after a reconnect: lists drop what is not above this UID (it was
 	   listed before) */
@@ -216,6 +228,15 @@ static void import_chunk_reset(struct import_chunk *chunk, unsigned int count)
 	chunk->state = IMPORT_CHUNK_DONE;
 	chunk->search_tag = NULL;
 	chunk->meta_tag = NULL;
+	chunk->first_seq = chunk->last_seq = 0;
+	chunk->replies = 0;
+}
+
+/* Is seq one that the list on its way asked for? */
+static bool import_chunk_listing(const struct import_chunk *chunk, uint32_t seq)
+{
+	return chunk->meta_tag != NULL &&
+		seq >= chunk->first_seq && seq <= chunk->last_seq;
 }
 
 static bool folder_import_date_filter(struct folder_import_ctx *ctx)
@@ -607,6 +628,18 @@ folder_import_handle_fetch(struct folder_import_ctx *ctx, uint32_t seq,
 	   flag change notifications don't carry RFC822.SIZE */
 	if (fetch->uid == 0 || !fetch->have_size)
 		return;
+	if (!import_chunk_listing(ctx->next, seq)) {
+		/* unsolicited: not a message the list asked for */
+		return;
+	}
+	if (array_count(&ctx->next->msgs) > 0) {
+		const struct import_msg *prev = array_back(&ctx->next->msgs);
+
+		/* each message once, in order (they are looked up by both) */
+		if (seq <= prev->seq || fetch->uid <= prev->uid)
+			return;
+	}
+	ctx->next->replies++;
 	if (fetch->uid <= ctx->list_floor_uid) {
 		/* listed before the connection was lost */
 		return;
@@ -680,9 +713,18 @@ folder_import_untagged(const struct imap_reply *reply, void *context)
 		folder_import_handle_fetch(ctx, reply->num, &reply->fetch);
 		break;
 	case IMAP_REPLY_SEARCH:
+		if (ctx->next->search_tag == NULL)
+			break;
 		for (i = 0; i < reply->search.count; i++) {
-			array_push_back(&ctx->next->matches,
-					&reply->search.numbers[i]);
+			uint32_t seq = reply->search.numbers[i];
+
+			/* only what was searched, at most once each */
+			if (seq < ctx->next->first_seq ||
+			    seq > ctx->next->last_seq ||
+			    array_count(&ctx->next->matches) >
+			    ctx->next->last_seq - ctx->next->first_seq)
+				continue;
+			array_push_back(&ctx->next->matches, &seq);
 		}
 		break;
 	case IMAP_REPLY_ESEARCH:
@@ -757,6 +799,59 @@ folder_import_hash_header(struct folder_import_ctx *ctx, struct import_msg *msg,
 	return 1;
 }
 
+/* The most bytes a literal of a message of RFC822.SIZE size may hold */
+static uoff_t folder_import_literal_max(uoff_t size)
+{
+	if (size > (UOFF_T_MAX - FOLDER_IMPORT_LITERAL_SLACK) / 2)
+		return UOFF_T_MAX;
+	return size * 2 + FOLDER_IMPORT_LITERAL_SLACK;
+}
+
+/* A literal far bigger than the message it is for is not read: the
+   message is given up as corrupt, the connection dropped (the literal
+   can't be skipped). Returns -1. */
+static int
+folder_import_refuse_literal(struct folder_import_ctx *ctx,
+			     struct import_msg *msg, const char *what,
+			     uoff_t size)
+{
+	const char *reason;
+
+	reason = t_strdup_printf("the server announced a %"PRIuUOFF_T"-byte "
+		"%s for it (RFC822.SIZE %"PRIuUOFF_T"): refused unread, "
+		"corrupt", size, what, msg->size);
+	if (msg->state == IMPORT_MSG_STATE_WANTED)
+		folder_import_failed(ctx, msg, reason);
+	return imap_source_refuse_literal(folder_import_src(ctx),
+		t_strdup_printf("message UID %u in %s: %s", msg->uid,
+				ctx->entry->display_name, reason));
+}
+
+/* The body coming is no bigger than what the user's quota can still
+   take (with Dovecot's default quota_grace of 10 %% of the limit): it is
+   received whole (a temporary file) before the save, where the quota
+   plugin would refuse it only after it was all written. Returns FALSE
+   with the run's error set if it does not fit. */
+static bool
+folder_import_fits_quota(struct folder_import_ctx *ctx, struct import_msg *msg,
+			 uoff_t size)
+{
+	struct import_run_ctx *run = ctx->run;
+	uint64_t used = run->progress->bytes_done, left;
+
+	if (!run->quota_limited)
+		return TRUE;
+	left = run->quota_remaining > used ? run->quota_remaining - used : 0;
+	if (size <= left || size - left <= run->quota_grace)
+		return TRUE;
+	import_run_ctx_set_error(run, IMPORT_REMOTE_ERROR_QUOTA_EXCEEDED,
+		t_strdup_printf("Message UID %u in %s (%"PRIuUOFF_T" bytes) "
+			"does not fit in the %s left in the user's quota: not "
+			"downloaded", msg->uid, ctx->entry->display_name, size,
+			import_progress_format_size(left)));
+	return FALSE;
+}
+
 static int
 folder_import_literal(const struct imap_reply_fetch_literal *lit, void *context)
 {
@@ -784,12 +879,24 @@ folder_import_literal(const struct imap_reply_fetch_literal *lit, void *context)
 	    (body && (msg->state != IMPORT_MSG_STATE_WANTED ||
 		      msg->action != IMPORT_MSG_IMPORT)) ||
 	    (!body && msg->key != NULL)) {
-		/* not asked for (or twice): throw it away */
+		/* not asked for (or twice): throw it away (a big one
+		   ends the connection) */
 		return imap_source_skip_literal(folder_import_src(ctx),
 						lit->size) < 0 ? -1 : 1;
 	}
-	return body ? folder_import_receive_body(ctx, msg, lit) :
-		folder_import_hash_header(ctx, msg, lit->size);
+	if (!body) {
+		if (lit->size > FOLDER_IMPORT_MAX_HEADER_SIZE ||
+		    lit->size > folder_import_literal_max(msg->size)) {
+			return folder_import_refuse_literal(ctx, msg, "header",
+							    lit->size);
+		}
+		return folder_import_hash_header(ctx, msg, lit->size);
+	}
+	if (lit->size > folder_import_literal_max(msg->size))
+		return folder_import_refuse_literal(ctx, msg, "body", lit->size);
+	if (!folder_import_fits_quota(ctx, msg, lit->size))
+		return -1;
+	return folder_import_receive_body(ctx, msg, lit);
 }
 
 /* --- sending commands --- */
@@ -803,21 +910,26 @@ static bool folder_import_send_list(struct folder_import_ctx *ctx)
 	struct import_run_ctx *run = ctx->run;
 	struct imap_source *src = folder_import_src(ctx);
 	string_t *cmd = t_str_new(128);
-	uint32_t first = ctx->next_first, last;
+	uint32_t first, last;
 
-	if (first > ctx->exists)
+	if (ctx->next_first > ctx->exists)
 		return FALSE;
-	last = I_MIN(ctx->exists, first + run->set->fetch_chunk - 1);
-	ctx->next_first = last + 1;
+	first = ctx->next_first;
+	last = I_MIN(ctx->exists, ctx->next_first + run->set->fetch_chunk - 1);
+	ctx->next_first = (uint64_t)last + 1;
 
 	import_chunk_reset(ctx->next, last - first + 1);
+	ctx->next->first_seq = first;
+	ctx->next->last_seq = last;
 	if (folder_import_date_filter(ctx)) {
 		str_printfa(cmd, "SEARCH %u:%u", first, last);
 		if (run->since != 0)
 			str_printfa(cmd, " SINCE %s", imap_search_date(run->since));
 		if (run->before != 0)
 			str_printfa(cmd, " BEFORE %s", imap_search_date(run->before));
-		ctx->next->search_tag = imap_source_send(src, str_c(cmd));
+		/* (kept beyond this chunk's data stack frame) */
+		ctx->next->search_tag = p_strdup(ctx->next->pool,
+			imap_source_send(src, str_c(cmd)));
 		str_truncate(cmd, 0);
 	}
 	if (ctx->count_only)
@@ -829,7 +941,8 @@ static bool folder_import_send_list(struct folder_import_ctx *ctx)
 			    !folder_import_want_keys(ctx) ? "" :
 			    " BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]");
 	}
-	ctx->next->meta_tag = imap_source_send(src, str_c(cmd));
+	ctx->next->meta_tag = p_strdup(ctx->next->pool,
+				       imap_source_send(src, str_c(cmd)));
 	return TRUE;
 }
 
@@ -858,7 +971,8 @@ folder_import_send_header_fetches(struct folder_import_ctx *ctx,
 	const char *tag;
 
 	array_foreach(&ctx->current->msgs, msg) {
-		if (msg->key != NULL || msg->action != IMPORT_MSG_UNDECIDED)
+		if (msg->key != NULL || msg->action != IMPORT_MSG_UNDECIDED ||
+		    msg->state == IMPORT_MSG_STATE_FAILED)
 			continue;
 		if (str_len(uids) > 0)
 			str_append_c(uids, ',');
@@ -1111,7 +1225,8 @@ static bool folder_import_classify(struct folder_import_ctx *ctx)
 
 	array_sort(&ctx->current->matches, uint32_cmp);
 	array_foreach_modifiable(&ctx->current->msgs, msg) {
-		if (msg->action != IMPORT_MSG_UNDECIDED)
+		if (msg->action != IMPORT_MSG_UNDECIDED ||
+		    msg->state == IMPORT_MSG_STATE_FAILED)
 			continue;
 		if (msg->uid <= ctx->done_uid)
 			msg->action = IMPORT_MSG_DONE_BEFORE;
@@ -1138,6 +1253,15 @@ static void folder_import_decide(struct folder_import_ctx *ctx)
 	struct import_msg *msg;
 
 	array_foreach_modifiable(&ctx->current->msgs, msg) {
+		if (msg->state == IMPORT_MSG_STATE_FAILED) {
+			/* given up while its header was read (and counted
+			   then): the checkpoint stops before it, for a re-run
+			   to try it again */
+			msg->action = IMPORT_MSG_IMPORT;
+			ctx->result->listed++;
+			ctx->result->listed_bytes += msg->size;
+			continue;
+		}
 		if (msg->action == IMPORT_MSG_UNDECIDED) {
 			if (msg->key == NULL) {
 				/* the server sent no header: nothing to
@@ -1294,6 +1418,28 @@ static int folder_import_chunk_done(struct folder_import_ctx *ctx)
 	return 0;
 }
 
+/* The server said the folder holds more messages than it lists (a
+   hostile EXISTS, or mail expunged meanwhile): what it lists is what there
+   is, up to first (which it did not list) */
+static void folder_import_list_ended(struct folder_import_ctx *ctx,
+				     uint32_t first)
+{
+	struct import_progress *progress = ctx->run->progress;
+	uint32_t exists = first - 1;
+
+	if (exists >= ctx->exists)
+		return;
+	import_run_ctx_warning(ctx->run, t_strdup_printf(
+		"Folder %s: the server said it holds %u messages but listed "
+		"none from %u on: taken as %u", ctx->entry->display_name,
+		ctx->exists, first, exists));
+	progress->msgs_total -= I_MIN(ctx->exists - exists,
+				      progress->msgs_total);
+	ctx->exists = exists;
+	ctx->result->msgs = exists;
+	ctx->next_first = (uint64_t)exists + 1;
+}
+
 /* Wait for the next chunk's list and make it the current chunk */
 static int folder_import_receive_list(struct folder_import_ctx *ctx)
 {
@@ -1317,6 +1463,8 @@ static int folder_import_receive_list(struct folder_import_ctx *ctx)
 	ctx->current->search_tag = NULL;
 	ctx->current->meta_tag = NULL;
 	ctx->current->state = IMPORT_CHUNK_LISTED;
+	if (ctx->current->replies == 0)
+		folder_import_list_ended(ctx, ctx->current->first_seq);
 	if (array_count(&ctx->current->msgs) > 0) {
 		last = array_back(&ctx->current->msgs);
 		ctx->listed_uid = last->uid;
@@ -1328,62 +1476,75 @@ static int folder_import_receive_list(struct folder_import_ctx *ctx)
 /* Copy the folder's messages from ctx->next_first on, chunk by chunk. The
    state of the current chunk says where to go on, also after the
    connection was lost and made again. */
+static int folder_import_chunk_step(struct folder_import_ctx *ctx);
+
 static int folder_import_chunks(struct folder_import_ctx *ctx)
 {
-	struct import_chunk *current;
+	int ret;
 
-	for (;;) {
-		if (ctx->current->state == IMPORT_CHUNK_DONE) {
-			if (ctx->next->meta_tag == NULL &&
-			    !folder_import_send_list(ctx))
-				return 0;
-			if (folder_import_receive_list(ctx) < 0)
-				return -1;
-			/* ask for the next chunk's list ahead of this chunk's
-			   UID commands, so it is there when they are done.
-			   Never behind them: a command using sequence numbers
-			   pipelined after UID commands is ambiguous (RFC 3501
-			   5.5), and Dovecot answers it with a "* BAD
-			   [CLIENTBUG]" that it may even write into the middle
-			   of a literal it is sending. After a reconnect the
-			   list is asked for only when the chunk is done: a
-			   link that keeps breaking would otherwise have it
-			   sent again and again. */
-			(void)folder_import_send_list(ctx);
-			continue;
-		}
-		current = ctx->current;
-		if (current->state == IMPORT_CHUNK_LISTED) {
-			if (folder_import_classify(ctx) &&
-			    folder_import_fetch_headers(ctx) < 0)
-				return -1;
-			current->state = IMPORT_CHUNK_HASHED;
-		}
-		if (current->state == IMPORT_CHUNK_HASHED) {
-			folder_import_decide(ctx);
-			if (folder_import_add_missing_flags(ctx) < 0)
-				return -1;
-			current->state = IMPORT_CHUNK_DECIDED;
-		}
-		if (!ctx->run->set->dry_run &&
-		    folder_import_fetch_bodies(ctx) < 0)
+	/* a data stack frame per step: nothing of a chunk's stays behind it
+	   (what outlives it is in the chunk's pool) */
+	do T_BEGIN {
+		ret = folder_import_chunk_step(ctx);
+	} T_END; while (ret > 0);
+	return ret;
+}
+
+/* One chunk listed, or one chunk decided and copied. Returns 1 to go on,
+   0 when the folder is done, -1 on error. */
+static int folder_import_chunk_step(struct folder_import_ctx *ctx)
+{
+	struct import_chunk *current = ctx->current;
+
+	if (current->state == IMPORT_CHUNK_DONE) {
+		if (ctx->next->meta_tag == NULL &&
+		    !folder_import_send_list(ctx))
+			return 0;
+		if (folder_import_receive_list(ctx) < 0)
 			return -1;
-		if (folder_import_chunk_done(ctx) < 0)
-			return -1;
-		current->state = IMPORT_CHUNK_DONE;
-		/* also when nothing was saved (a re-run that only skips): the
-		   job's heartbeat, without which a long re-run would look
-		   dead and be taken over, and its chance to see a cancel */
-		if (!import_run_ctx_progress(ctx->run, FALSE))
-			return -1;
+		/* ask for the next chunk's list ahead of this chunk's UID
+		   commands, so it is there when they are done. Never behind
+		   them: a command using sequence numbers pipelined after UID
+		   commands is ambiguous (RFC 3501 5.5), and Dovecot answers
+		   it with a "* BAD [CLIENTBUG]" that it may even write into
+		   the middle of a literal it is sending. After a reconnect
+		   the list is asked for only when the chunk is done: a link
+		   that keeps breaking would otherwise have it sent again and
+		   again. */
+		(void)folder_import_send_list(ctx);
+		return 1;
 	}
+	if (current->state == IMPORT_CHUNK_LISTED) {
+		if (folder_import_classify(ctx) &&
+		    folder_import_fetch_headers(ctx) < 0)
+			return -1;
+		current->state = IMPORT_CHUNK_HASHED;
+	}
+	if (current->state == IMPORT_CHUNK_HASHED) {
+		folder_import_decide(ctx);
+		if (folder_import_add_missing_flags(ctx) < 0)
+			return -1;
+		current->state = IMPORT_CHUNK_DECIDED;
+	}
+	if (!ctx->run->set->dry_run &&
+	    folder_import_fetch_bodies(ctx) < 0)
+		return -1;
+	if (folder_import_chunk_done(ctx) < 0)
+		return -1;
+	current->state = IMPORT_CHUNK_DONE;
+	/* also when nothing was saved (a re-run that only skips): the job's
+	   heartbeat, without which a long re-run would look dead and be
+	   taken over, and its chance to see a cancel */
+	if (!import_run_ctx_progress(ctx->run, FALSE))
+		return -1;
+	return 1;
 }
 
 /* The sequence of the first message above uid, if ESEARCH can't say:
    UID FETCH uid+1:* (UID) answers with those messages (and the last one),
    a line each, where listing the folder would fetch every header. */
 static int folder_import_find_first(struct folder_import_ctx *ctx,
-				    uint32_t uid, uint32_t *seq_r)
+				    uint32_t uid, uint64_t *seq_r)
 {
 	struct imap_source_reply reply;
 	int ret;
@@ -1399,14 +1560,14 @@ static int folder_import_find_first(struct folder_import_ctx *ctx,
 	    folder_import_check_reply(ctx, "Searching for new mail",
 				      &reply) < 0)
 		return -1;
-	*seq_r = ctx->have_min_seq ? ctx->min_seq : ctx->exists + 1;
+	*seq_r = ctx->have_min_seq ? ctx->min_seq : (uint64_t)ctx->exists + 1;
 	return 0;
 }
 
 /* The sequence of the first message above uid: SEARCH RETURN (MIN), or
    without ESEARCH folder_import_find_first() */
 static int folder_import_first_after(struct folder_import_ctx *ctx,
-				     uint32_t uid, uint32_t *seq_r)
+				     uint32_t uid, uint64_t *seq_r)
 {
 	struct imap_source *src = folder_import_src(ctx);
 	struct imap_source_reply reply;
@@ -1427,14 +1588,14 @@ static int folder_import_first_after(struct folder_import_ctx *ctx,
 	/* "UID n:*" always matches the highest UID, so MIN may point at a
 	   message at or below uid; the checkpoint (or the list floor after
 	   a reconnect) then skips it */
-	*seq_r = ctx->have_min_seq ? ctx->min_seq : ctx->exists + 1;
+	*seq_r = ctx->have_min_seq ? ctx->min_seq : (uint64_t)ctx->exists + 1;
 	return 0;
 }
 
 /* Where to start: after the checkpoint, if there is one for this
    UIDVALIDITY. Returns the first sequence to list (> exists: nothing). */
 static int folder_import_resume(struct folder_import_ctx *ctx,
-				uint32_t *first_r)
+				uint64_t *first_r)
 {
 	struct import_run_ctx *run = ctx->run;
 	const struct remote_folder *remote = ctx->entry->remote;
@@ -1456,7 +1617,7 @@ static int folder_import_resume(struct folder_import_ctx *ctx,
 	ctx->done_uid = last_uid;
 	if (uidnext != 0 && last_uid >= uidnext - 1) {
 		/* nothing new since */
-		*first_r = ctx->exists + 1;
+		*first_r = (uint64_t)ctx->exists + 1;
 		return 0;
 	}
 	return folder_import_first_after(ctx, last_uid, first_r);
@@ -1467,7 +1628,7 @@ static int folder_import_resume(struct folder_import_ctx *ctx,
    FETCH of the old place tells whether any did. */
 static int folder_import_seq_after(struct folder_import_ctx *ctx,
 				   uint32_t uid, uint32_t seq,
-				   uint32_t *seq_r)
+				   uint64_t *seq_r)
 {
 	struct imap_source *src = folder_import_src(ctx);
 	struct imap_source_reply reply;
@@ -1480,7 +1641,7 @@ static int folder_import_seq_after(struct folder_import_ctx *ctx,
 			return -1;
 		ctx->probe_seq = 0;
 		if (ctx->probe_uid == uid) {
-			*seq_r = seq + 1;
+			*seq_r = (uint64_t)seq + 1;
 			return 0;
 		}
 	}
@@ -1507,6 +1668,16 @@ static int folder_import_select(struct folder_import_ctx *ctx)
 		/* EXAMINE without UIDVALIDITY: STATUS's */
 		ctx->uidvalidity = ctx->entry->remote->status_uidvalidity;
 	}
+	if (ctx->uidnext != 0 && ctx->exists > ctx->uidnext - 1) {
+		/* each message has its own UID below UIDNEXT */
+		import_run_ctx_set_error(ctx->run,
+			IMPORT_REMOTE_ERROR_SOURCE_ERROR, t_strdup_printf(
+			"Folder %s: the server says it holds %u messages, but "
+			"its UIDNEXT %u leaves room for at most %u: invalid",
+			ctx->entry->display_name, ctx->exists, ctx->uidnext,
+			ctx->uidnext - 1));
+		return -1;
+	}
 	return 0;
 }
 
@@ -1514,7 +1685,7 @@ static int folder_import_select(struct folder_import_ctx *ctx)
 static int folder_import_start(struct folder_import_ctx *ctx)
 {
 	struct import_progress *progress = ctx->run->progress;
-	uint32_t first;
+	uint64_t first;
 
 	if (folder_import_select(ctx) < 0)
 		return -1;
@@ -1527,7 +1698,7 @@ static int folder_import_start(struct folder_import_ctx *ctx)
 		return -1;
 	if (first > 1) {
 		/* what the checkpoint covers counts as already there */
-		unsigned int before = I_MIN(first - 1, ctx->exists);
+		unsigned int before = I_MIN(first - 1, (uint64_t)ctx->exists);
 		progress->skipped_duplicates += before;
 		progress->msgs_done += before;
 		ctx->result->skipped += before;
@@ -1543,6 +1714,7 @@ static int folder_import_restart(struct folder_import_ctx *ctx)
 	struct import_progress *progress = ctx->run->progress;
 	uint32_t old_uidvalidity = ctx->uidvalidity;
 	uint32_t old_exists = ctx->exists, floor_uid, floor_seq;
+	uint64_t seq;
 
 	if (folder_import_select(ctx) < 0)
 		return -1;
@@ -1574,8 +1746,10 @@ static int folder_import_restart(struct folder_import_ctx *ctx)
 		ctx->next_first = 1;
 		return 0;
 	}
-	return folder_import_seq_after(ctx, floor_uid, floor_seq,
-				       &ctx->next_first);
+	if (folder_import_seq_after(ctx, floor_uid, floor_seq, &seq) < 0)
+		return -1;
+	ctx->next_first = seq;
+	return 0;
 }
 
 static int folder_import_open_local(struct folder_import_ctx *ctx)

@@ -4,6 +4,7 @@
 #include "array.h"
 #include "hash.h"
 #include "str.h"
+#include "str-sanitize.h"
 #include "unichar.h"
 #include "imap-utf7.h"
 #include "imap-match.h"
@@ -171,6 +172,13 @@ folder_plan_translate(const struct folder_plan_settings *set,
 	bool prefix_dropped = FALSE;
 	unsigned int i;
 
+	if (rf->name_too_long) {
+		entry->display_name = p_strdup_printf(pool, "%s...",
+			str_sanitize(rf->remote_name, 64));
+		entry->error = p_strdup_printf(pool, "its name is longer than "
+			"%u bytes", FOLDER_PLAN_MAX_NAME_LENGTH);
+		return;
+	}
 	name = rf->remote_name;
 	/* drop the personal namespace prefix ("INBOX." → "") */
 	if (prefix_len > 0 && strncmp(name, set->ns_prefix, prefix_len) == 0 &&

@@ -41,8 +41,16 @@ struct remote_folder {
 	enum folder_special_use special_use;
 	/* from STATUS, 0 if unknown: used where EXAMINE leaves them out */
 	uint32_t status_uidnext, status_uidvalidity;
+	/* the name was longer than FOLDER_PLAN_MAX_NAME_LENGTH: remote_name
+	   is only its start (to be named), the folder is not imported */
+	bool name_too_long;
 };
 ARRAY_DEFINE_TYPE(remote_folder, struct remote_folder);
+
+/* A remote folder name longer than this (bytes, as sent) is not imported:
+   no local mailbox name is that long in practice, and a server's list of
+   them would take memory by its own measure */
+#define FOLDER_PLAN_MAX_NAME_LENGTH 1024
 
 struct folder_plan_settings {
 	/* remote personal namespace prefix, e.g. "INBOX." or "" */

@@ -9,6 +9,7 @@
 #include "str.h"
 #include "ostream.h"
 #include "str-sanitize.h"
+#include "safe-memset.h"
 #include "imap-source-private.h"
 
 bool imap_source_str_needs_literal(const char *value)
@@ -110,14 +111,68 @@ const char *imap_source_send(struct imap_source *src, const char *cmd)
 	return tag;
 }
 
+/* Read a reply line; a tagged reply is stored with its command. Returns 0,
+   or -1 on error. */
+static int
+imap_source_wait_line(struct imap_source *src,
+		      imap_source_untagged_callback_t *untagged_callback,
+		      imap_source_literal_callback_t *literal_callback,
+		      void *context)
+{
+	struct imap_source_command *command;
+	struct imap_source_reply reply;
+	const char *reply_tag;
+	unsigned int idx;
+	int ret;
+
+	ret = imap_source_read_line(src, untagged_callback, literal_callback,
+				    context, &reply_tag, &reply);
+	if (ret <= 0)
+		return ret;
+	command = imap_source_command_find(src, reply_tag, &idx);
+	if (command == NULL || command->replied) {
+		/* out of sync with the server */
+		imap_source_set_retryable_error(src,
+			IMPORT_REMOTE_ERROR_SOURCE_ERROR,
+			t_strdup_printf("%s: invalid reply from server: "
+				"unknown tag %s", imap_source_addr(src),
+				str_sanitize(reply_tag, 20)));
+		return -1;
+	}
+	command->replied = TRUE;
+	command->state = reply.state;
+	command->resp_code = i_strdup(reply.resp_code);
+	command->text = i_strdup(reply.text);
+	return 0;
+}
+
+const char *imap_source_send_secret(struct imap_source *src,
+				    const char *verb, string_t *args)
+{
+	const char *tag = imap_source_command_add(src);
+	const struct const_iovec iov[] = {
+		{ tag, strlen(tag) },
+		{ " ", 1 },
+		{ verb, strlen(verb) },
+		{ " ", 1 },
+		{ str_data(args), str_len(args) },
+		{ "\r\n", 2 },
+	};
+
+	/* straight into the output buffer: no copy of it is left behind */
+	o_stream_nsendv(src->output, iov, N_ELEMENTS(iov));
+	e_debug(src->event, "C: %s %s ...", tag, verb);
+	safe_memset(buffer_get_modifiable_data(args, NULL), 0, str_len(args));
+	str_truncate(args, 0);
+	return tag;
+}
+
 int imap_source_wait(struct imap_source *src, const char *tag,
 		     imap_source_untagged_callback_t *untagged_callback,
 		     imap_source_literal_callback_t *literal_callback,
 		     void *context, struct imap_source_reply *reply_r)
 {
 	struct imap_source_command *command;
-	struct imap_source_reply reply;
-	const char *reply_tag;
 	unsigned int idx;
 	int ret;
 
@@ -128,27 +183,14 @@ int imap_source_wait(struct imap_source *src, const char *tag,
 	if (imap_source_flush(src) < 0)
 		return -1;
 	while (!command->replied) {
-		ret = imap_source_read_line(src, untagged_callback,
-					    literal_callback, context,
-					    &reply_tag, &reply);
+		/* a line's data stack is freed with it: a server may send
+		   any number of untagged replies before the tagged one */
+		T_BEGIN {
+			ret = imap_source_wait_line(src, untagged_callback,
+						    literal_callback, context);
+		} T_END;
 		if (ret < 0)
 			return -1;
-		if (ret == 0)
-			continue;
-		command = imap_source_command_find(src, reply_tag, &idx);
-		if (command == NULL || command->replied) {
-			/* out of sync with the server */
-			imap_source_set_retryable_error(src,
-				IMPORT_REMOTE_ERROR_SOURCE_ERROR,
-				t_strdup_printf("%s: invalid reply from server: "
-					"unknown tag %s", imap_source_addr(src),
-					str_sanitize(reply_tag, 20)));
-			return -1;
-		}
-		command->replied = TRUE;
-		command->state = reply.state;
-		command->resp_code = i_strdup(reply.resp_code);
-		command->text = i_strdup(reply.text);
 		/* look up ours again: the array may have moved */
 		command = imap_source_command_find(src, tag, &idx);
 	}

@@ -7,6 +7,7 @@
 
 #include "lib.h"
 #include "ioloop.h"
+#include "time-util.h"
 #include "istream.h"
 #include "ostream.h"
 #include "iostream-ssl.h"
@@ -110,10 +111,28 @@ static void imap_source_wait_timeout(struct imap_source *src)
 	io_loop_stop(src->ioloop);
 }
 
+bool imap_source_tick(struct imap_source *src)
+{
+	struct timeval now;
+
+	if (src->set.tick_callback == NULL)
+		return TRUE;
+	i_gettimeofday(&now);
+	/* (a timer may fire a little early) */
+	if (timeval_diff_msecs(&now, &src->last_tick) <
+	    IMAP_SOURCE_TICK_MSECS - 50)
+		return TRUE;
+	src->last_tick = now;
+	if (src->set.tick_callback(src->set.tick_context))
+		return TRUE;
+	/* the caller stopped it: it has the error */
+	src->failed = TRUE;
+	return FALSE;
+}
+
 static void imap_source_wait_tick(struct imap_source *src)
 {
-	if (src->set.tick_callback == NULL ||
-	    src->set.tick_callback(src->set.tick_context))
+	if (imap_source_tick(src))
 		return;
 	src->wait_aborted = TRUE;
 	io_loop_stop(src->ioloop);
@@ -139,6 +158,10 @@ int imap_source_wait_io(struct imap_source *src, bool for_output)
 
 	i_assert(src->io == NULL && src->to == NULL);
 
+	/* also when each wait is short (a server that sends a byte at a
+	   time): a cancel, a signal or the run's deadline is seen */
+	if (!imap_source_tick(src))
+		return -1;
 	io_loop_set_current(src->ioloop);
 	src->wait_done = FALSE;
 	src->wait_timed_out = FALSE;
@@ -148,7 +171,7 @@ int imap_source_wait_io(struct imap_source *src, bool for_output)
 	else
 		src->io = io_add_istream(src->input, imap_source_wait_ready, src);
 	src->to = timeout_add(msecs, imap_source_wait_timeout, src);
-	to_tick = timeout_add(1000, imap_source_wait_tick, src);
+	to_tick = timeout_add(IMAP_SOURCE_TICK_MSECS, imap_source_wait_tick, src);
 	io_loop_run(src->ioloop);
 	io_remove(&src->io);
 	timeout_remove(&src->to);
@@ -219,6 +242,9 @@ int imap_source_read_more(struct imap_source *src)
 	ssize_t ret;
 
 	for (;;) {
+		/* a server sending fast never lets the session wait */
+		if (!imap_source_tick(src))
+			return -1;
 		ret = i_stream_read(src->input);
 		if (ret > 0)
 			return 0;

@@ -98,14 +98,11 @@ static int imap_source_authenticate_plain(struct imap_source *src)
 	base64_encode(str_data(plain), str_len(plain), b64);
 	safe_memset(str_c_modifiable(plain), 0, str_len(plain));
 
-	cmd = t_str_new(128);
 	if (imap_source_has_capability(src, IMAP_SOURCE_CAP_SASL_IR)) {
-		str_append(cmd, "AUTHENTICATE PLAIN ");
+		cmd = t_str_new(128);
+		str_append(cmd, "PLAIN ");
 		str_append_str(cmd, b64);
-		tag = imap_source_command_add(src);
-		o_stream_nsend_str(src->output, t_strdup_printf(
-			"%s %s\r\n", tag, str_c(cmd)));
-		e_debug(src->event, "C: %s AUTHENTICATE PLAIN ...", tag);
+		tag = imap_source_send_secret(src, "AUTHENTICATE", cmd);
 	} else {
 		tag = imap_source_send(src, "AUTHENTICATE PLAIN");
 		if (imap_source_flush(src) < 0)
@@ -122,12 +119,10 @@ static int imap_source_authenticate_plain(struct imap_source *src)
 			safe_memset(str_c_modifiable(b64), 0, str_len(b64));
 			return imap_source_login_failed(src, &reply);
 		}
-		o_stream_nsend_str(src->output, t_strdup_printf(
-			"%s\r\n", str_c(b64)));
+		o_stream_nsend(src->output, str_data(b64), str_len(b64));
+		o_stream_nsend(src->output, "\r\n", 2);
 	}
 	safe_memset(str_c_modifiable(b64), 0, str_len(b64));
-	if (str_len(cmd) > 0)
-		safe_memset(str_c_modifiable(cmd), 0, str_len(cmd));
 
 	if (imap_source_wait(src, tag, NULL, NULL, NULL, &reply) < 0)
 		return -1;
@@ -139,8 +134,8 @@ static int imap_source_authenticate_plain(struct imap_source *src)
 static int imap_source_login_cmd(struct imap_source *src)
 {
 	struct imap_source_reply reply;
+	const char *tag;
 	string_t *cmd;
-	int ret;
 
 	if (strpbrk(src->set.username, "\r\n") != NULL ||
 	    strpbrk(src->set.password, "\r\n") != NULL) {
@@ -157,13 +152,11 @@ static int imap_source_login_cmd(struct imap_source *src)
 		return -1;
 	}
 	cmd = t_str_new(128);
-	str_append(cmd, "LOGIN ");
 	imap_source_append_string(src, cmd, src->set.username);
 	str_append_c(cmd, ' ');
 	imap_source_append_string(src, cmd, src->set.password);
-	ret = imap_source_cmd(src, str_c(cmd), NULL, NULL, &reply);
-	safe_memset(str_c_modifiable(cmd), 0, str_len(cmd));
-	if (ret < 0)
+	tag = imap_source_send_secret(src, "LOGIN", cmd);
+	if (imap_source_wait(src, tag, NULL, NULL, NULL, &reply) < 0)
 		return -1;
 	if (reply.state != IMAP_SOURCE_REPLY_OK)
 		return imap_source_login_failed(src, &reply);

@@ -299,7 +299,22 @@ int imap_source_read_literal(struct imap_source *src, uoff_t size,
 	return 0;
 }
 
+int imap_source_refuse_literal(struct imap_source *src, const char *detail)
+{
+	/* the rest of the line can't be found without reading it */
+	imap_source_set_retryable_error(src, IMPORT_REMOTE_ERROR_SOURCE_ERROR,
+		t_strdup_printf("%s: %s", imap_source_addr(src), detail));
+	src->disconnected = TRUE;
+	return -1;
+}
+
 int imap_source_skip_literal(struct imap_source *src, uoff_t size)
 {
+	if (size > IMAP_SOURCE_MAX_INLINE_LITERAL) {
+		/* nobody asked for it: not worth a second of reading */
+		return imap_source_refuse_literal(src, t_strdup_printf(
+			"server sent an unexpected %"PRIuUOFF_T"-byte literal",
+			size));
+	}
 	return imap_source_read_literal(src, size, NULL, NULL, NULL);
 }

@@ -3,14 +3,20 @@
 #include "lib.h"
 #include "array.h"
 #include "str.h"
+#include "str-sanitize.h"
 #include "imap-arg.h"
 #include "imap-date.h"
 #include "imap-util.h"
 #include "imap-reply.h"
 
+/* Longer server text is cut (a CAPABILITY code fits easily) */
+#define IMAP_REPLY_MAX_TEXT_CHARS 4096
+
 /* The text of a status reply's arguments, response code included: with
    IMAP_PARSE_FLAG_SERVER_TEXT a response code comes as its own atom before
-   the rest of the text. */
+   the rest of the text. It goes into logs, error details and output lines:
+   sanitized here, once (control characters replaced, at most
+   IMAP_REPLY_MAX_TEXT_CHARS characters). */
 static const char *imap_reply_args_text(const struct imap_arg *args)
 {
 	string_t *str = t_str_new(128);
@@ -23,7 +29,7 @@ static const char *imap_reply_args_text(const struct imap_arg *args)
 			str_append_c(str, ' ');
 		str_append(str, text);
 	}
-	return str_c(str);
+	return str_sanitize_utf8(str_c(str), IMAP_REPLY_MAX_TEXT_CHARS);
 }
 
 void imap_reply_split_resp_code(const char *text, const char **code_r,

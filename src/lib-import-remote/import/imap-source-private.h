@@ -15,8 +15,15 @@
 
 /* Longest reply line (literals streamed aside) and thus the input buffer. */
 #define IMAP_SOURCE_MAX_LINE_LENGTH (1024*1024)
-/* Largest literal read into memory, e.g. a folder name or header field. */
+/* Largest literal read into memory, e.g. a folder name or header field,
+   and the largest one thrown away unread (one nobody asked for). */
 #define IMAP_SOURCE_MAX_INLINE_LITERAL (256*1024)
+/* Lists ("(") in one reply line: lib-imap's parser allocates for each, so
+   a line of nested parentheses would take ~200 bytes a byte. Our replies
+   have a handful (FETCH, FLAGS, X-GM-LABELS, HEADER.FIELDS). */
+#define IMAP_SOURCE_MAX_LISTS_PER_LINE 100
+/* How often the tick callback runs, whether the session waits or reads */
+#define IMAP_SOURCE_TICK_MSECS 1000
 
 /* A command sent and not yet waited for. Its tagged reply may arrive while
    waiting for another one (the server may finish pipelined commands in any
@@ -58,6 +65,8 @@ struct imap_source {
 	/* when the current wait times out (ioloop time, msecs) */
 	struct timeval wait_deadline;
 	bool wait_done, wait_timed_out, wait_aborted;
+	/* when the tick callback last ran */
+	struct timeval last_tick;
 
 	enum imap_source_phase phase;
 	enum imap_source_capability caps;
@@ -94,6 +103,9 @@ int imap_source_ssl_start(struct imap_source *src);
 int imap_source_wait_io(struct imap_source *src, bool for_output);
 /* Send what is buffered. Returns 0 or -1 (error set). */
 int imap_source_flush(struct imap_source *src);
+/* Run the tick callback if it is due. Returns FALSE if it stopped the
+   session (failed, without an error of its own). */
+bool imap_source_tick(struct imap_source *src);
 /* Read more input into the buffer. Returns 0 when there is more, -1 on
    error (set). */
 int imap_source_read_more(struct imap_source *src);
@@ -119,6 +131,11 @@ void imap_source_set_capabilities(struct imap_source *src,
 /* A new command's tag (the command is written by the caller) */
 const char *imap_source_command_add(struct imap_source *src);
 void imap_source_commands_free(struct imap_source *src);
+/* Queue a command whose arguments are a secret (a login): args go into
+   the output buffer without a copy and are wiped. Logged as "verb ...".
+   Returns the tag. */
+const char *imap_source_send_secret(struct imap_source *src,
+				    const char *verb, string_t *args);
 /* TRUE if value can't be sent as a quoted string */
 bool imap_source_str_needs_literal(const char *value);
 

@@ -5,6 +5,7 @@
 #include "lib.h"
 #include "array.h"
 #include "ioloop.h"
+#include "time-util.h"
 #include "istream.h"
 #include "ostream.h"
 #include "imap-parser.h"
@@ -30,6 +31,9 @@ int imap_source_connect(const struct imap_source_settings *set,
 			struct imap_source **src_r,
 			struct import_remote_error *error_r)
 {
+	const struct imap_parser_params parser_params = {
+		.list_count_limit = IMAP_SOURCE_MAX_LISTS_PER_LINE,
+	};
 	struct imap_source *src;
 	struct ioloop *prev_ioloop;
 	pool_t pool;
@@ -43,6 +47,7 @@ int imap_source_connect(const struct imap_source_settings *set,
 	/* the password stays in the caller's memory only */
 	src->fd = -1;
 	src->ns_prefix = "";
+	i_gettimeofday(&src->last_tick);
 	i_array_init(&src->commands, 8);
 	src->event = event_create(event_parent);
 	event_set_append_log_prefix(src->event, t_strdup_printf(
@@ -61,7 +66,7 @@ int imap_source_connect(const struct imap_source_settings *set,
 	src->output = o_stream_create_fd(src->fd, SIZE_MAX);
 	o_stream_set_no_error_handling(src->output, TRUE);
 	src->parser = imap_parser_create(src->input, NULL,
-					 IMAP_SOURCE_MAX_LINE_LENGTH, NULL);
+					 IMAP_SOURCE_MAX_LINE_LENGTH, &parser_params);
 	src->phase = IMAP_SOURCE_PHASE_GREETING;
 	if (set->ssl == IMPORT_REMOTE_SSL_IMAPS &&
 	    imap_source_ssl_start(src) < 0) {

@@ -32,7 +32,8 @@ enum imap_source_capability {
 	IMAP_SOURCE_CAP_X_GM_EXT_1	= 0x1000,
 };
 
-/* Called about once a second while the session waits for the server.
+/* Called about once a second while the session waits for or reads from
+   the server.
    Returning FALSE stops the wait: the session fails without an error of
    its own (the caller knows why, e.g. the import was cancelled). */
 typedef bool imap_source_tick_callback_t(void *context);
@@ -117,8 +118,15 @@ int imap_source_read_literal(struct imap_source *src, uoff_t size,
 			     const char *what,
 			     imap_source_literal_data_callback_t *callback,
 			     void *context);
-/* Read and throw away a literal (from a literal callback). */
+/* Read and throw away a literal (from a literal callback). One of more
+   than 256 kB is not read: the session fails (retryable, as a stream that
+   lost its sync) and -1 is returned. */
 int imap_source_skip_literal(struct imap_source *src, uoff_t size);
+/* A literal callback refuses the literal coming (e.g. far bigger than the
+   message it is said to be): it is not read, the session fails with
+   detail (retryable: a new connection starts clean). Returns -1, for the
+   callback to return. */
+int imap_source_refuse_literal(struct imap_source *src, const char *detail);
 
 /* The session's own error: the connection, the protocol or the login
    failed. Its code is IMPORT_REMOTE_ERROR_NONE when the session stopped

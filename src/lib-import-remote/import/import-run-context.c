@@ -5,6 +5,7 @@
 #include "time-util.h"
 #include "ioloop.h"
 #include "mail-user.h"
+#include "master-service.h"
 #include "import-remote-compat.h"
 #include "import-remote-config.h"
 #include "outbound-guard.h"
@@ -71,9 +72,32 @@ void import_run_ctx_update_elapsed(struct import_run_ctx *ctx)
 		timeval_diff_msecs(&now, &ctx->start_time);
 }
 
+/* A signal asked the process to stop, or the run is over its deadline:
+   it ends at this safe point. Returns FALSE with the run's error set. */
+static bool import_run_ctx_may_go_on(struct import_run_ctx *ctx)
+{
+	if (master_service != NULL && master_service_is_killed(master_service)) {
+		import_run_ctx_set_error(ctx, IMPORT_REMOTE_ERROR_INTERRUPTED,
+			"The import was interrupted: the process is stopping "
+			"(a signal). What was copied is kept");
+		return FALSE;
+	}
+	if (ctx->run_timeout_secs != 0 &&
+	    ctx->progress->elapsed_msecs / 1000 >= ctx->run_timeout_secs) {
+		import_run_ctx_set_error(ctx, IMPORT_REMOTE_ERROR_RUN_TIMEOUT,
+			t_strdup_printf("The import ran for %u seconds, as long "
+				"as import_remote_run_timeout allows. What was "
+				"copied is kept", ctx->run_timeout_secs));
+		return FALSE;
+	}
+	return TRUE;
+}
+
 bool import_run_ctx_progress(struct import_run_ctx *ctx, bool final)
 {
 	import_run_ctx_update_elapsed(ctx);
+	if (!final && !import_run_ctx_may_go_on(ctx))
+		return FALSE;
 	if (ctx->progress_callback == NULL)
 		return TRUE;
 	if (ctx->progress_callback(ctx->progress, final, ctx->context) ||
@@ -334,17 +358,21 @@ void import_run_ctx_source_failed(struct import_run_ctx *ctx)
 
 void import_run_ctx_quota_preflight(struct import_run_ctx *ctx)
 {
+	uint64_t limit;
 	const char *error;
 	int ret;
 
 	ret = import_remote_compat_quota_remaining(ctx->user,
 						   &ctx->quota_remaining,
-						   &error);
+						   &limit, &error);
 	if (ret < 0) {
 		import_run_ctx_warning(ctx, t_strdup_printf(
 			"Quota pre-flight check failed: %s", error));
 	}
 	ctx->quota_limited = ret > 0;
+	/* Dovecot's quota_grace default: a last message may go over by 10 %
+	   of the limit */
+	ctx->quota_grace = limit / 10;
 }
 
 void import_run_ctx_check_quota(struct import_run_ctx *ctx)

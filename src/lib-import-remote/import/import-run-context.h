@@ -47,8 +47,9 @@ struct import_run_ctx {
 	/* this import's mark for cleaning up after it if it is killed */
 	struct import_tempfiles *tempfiles;
 
-	/* quota pre-flight: what the user may still fill */
-	uint64_t quota_remaining;
+	/* quota pre-flight: what the user may still fill, and how far a
+	   last message may go beyond it */
+	uint64_t quota_remaining, quota_grace;
 	bool quota_limited, quota_warned;
 
 	/* Gmail: the message lists tell each message's labels (X-GM-LABELS) */
@@ -60,6 +61,11 @@ struct import_run_ctx {
 	   what this run copies; All Mail brings only what is not in it (the
 	   same as account_index with --dedup account) */
 	struct dedup_index *gmail_index;
+
+	/* import_remote_max_folders (0 = no limit), import_remote_run_timeout
+	   (0 = none) */
+	unsigned int max_folders;
+	unsigned int run_timeout_secs;
 
 	/* received-date window of the current pass (0 = open) */
 	time_t since, before;
@@ -89,8 +95,9 @@ bool import_run_ctx_reconnect(struct import_run_ctx *ctx);
 
 /* Set the progress's elapsed time */
 void import_run_ctx_update_elapsed(struct import_run_ctx *ctx);
-/* Report progress. Returns FALSE if the import was cancelled (the run's
-   error is then set). */
+/* Report progress. Returns FALSE if the import was cancelled, the
+   process is stopping (SIGTERM, SIGINT) or the run is over its deadline
+   (the run's error is then set). */
 bool import_run_ctx_progress(struct import_run_ctx *ctx, bool final);
 /* Wait msecs, reporting progress every second (a cancel ends the wait),
    in an ioloop (a job's heartbeat timer beats meanwhile).

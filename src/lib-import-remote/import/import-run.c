@@ -2,6 +2,7 @@
 
 #include "lib.h"
 #include "array.h"
+#include "hash.h"
 #include "str.h"
 #include "time-util.h"
 #include "ioloop.h"
@@ -12,6 +13,7 @@
 #include "mail-storage.h"
 #include "mail-user.h"
 #include "import-remote-compat.h"
+#include "import-remote-config.h"
 #include "imap-source.h"
 #include "folder-plan.h"
 #include "dedup-index.h"
@@ -32,6 +34,8 @@ struct import_run {
 	struct import_run_ctx ctx;
 	struct mail_namespace *ns;
 	ARRAY_TYPE(remote_folder) remote_folders;
+	/* a remote folder's index + 1 by its name ("INBOX" in upper case) */
+	HASH_TABLE(const char *, void *) remote_index;
 	ARRAY_TYPE(folder_plan_entry) plan;
 	/* the plan's entries in the order they are imported */
 	ARRAY_TYPE(uint32_t) order;
@@ -39,18 +43,53 @@ struct import_run {
 
 /* --- remote folder list --- */
 
+/* INBOX is INBOX whatever its case */
+static const char *import_run_remote_key(const char *name)
+{
+	return strcasecmp(name, "INBOX") == 0 ? "INBOX" : name;
+}
+
 static struct remote_folder *
 import_run_find_remote(struct import_run *run, const char *name)
 {
-	struct remote_folder *rf;
+	void *value;
 
-	array_foreach_modifiable(&run->remote_folders, rf) {
-		if (strcmp(rf->remote_name, name) == 0 ||
-		    (strcasecmp(name, "INBOX") == 0 &&
-		     strcasecmp(rf->remote_name, "INBOX") == 0))
-			return rf;
+	value = hash_table_lookup(run->remote_index,
+				  import_run_remote_key(name));
+	if (value == NULL)
+		return NULL;
+	return array_idx_modifiable(&run->remote_folders,
+				    POINTER_CAST_TO(value, unsigned int) - 1);
+}
+
+/* A folder the server lists for the first time (NULL: one too many, the
+   run's error set) */
+static struct remote_folder *
+import_run_add_remote(struct import_run *run, const char *name)
+{
+	struct import_run_ctx *ctx = &run->ctx;
+	struct remote_folder *rf;
+	unsigned int count = array_count(&run->remote_folders);
+
+	if (ctx->max_folders != 0 && count >= ctx->max_folders) {
+		import_run_ctx_set_error(ctx, IMPORT_REMOTE_ERROR_SOURCE_ERROR,
+			t_strdup_printf("The source server lists more than %u "
+				"folders (import_remote_max_folders): none "
+				"imported", ctx->max_folders));
+		return NULL;
 	}
-	return NULL;
+	rf = array_append_space(&run->remote_folders);
+	if (strlen(name) > FOLDER_PLAN_MAX_NAME_LENGTH) {
+		/* kept short: only to be named as not imported */
+		rf->remote_name = p_strndup(ctx->pool, name, 64);
+		rf->name_too_long = TRUE;
+		return rf;
+	}
+	rf->remote_name = p_strdup(ctx->pool, name);
+	hash_table_insert(run->remote_index,
+			  import_run_remote_key(rf->remote_name),
+			  POINTER_CAST(count + 1));
+	return rf;
 }
 
 static int
@@ -78,10 +117,9 @@ import_run_list_callback(const struct imap_reply *reply, void *context)
 			rf->subscribed = TRUE;
 		return 0;
 	}
-	if (rf == NULL) {
-		rf = array_append_space(&run->remote_folders);
-		rf->remote_name = p_strdup(run->ctx.pool, list->mailbox);
-	}
+	if (rf == NULL &&
+	    (rf = import_run_add_remote(run, list->mailbox)) == NULL)
+		return -1;
 	rf->separator = list->separator;
 	rf->noselect = list->noselect;
 	rf->subscribed = rf->subscribed || list->subscribed;
@@ -95,9 +133,13 @@ static int import_run_list_remote(struct import_run *run)
 	struct imap_source_reply reply;
 	const char *list_tag, *lsub_tag = NULL;
 
-	if (!array_is_created(&run->remote_folders))
+	if (!array_is_created(&run->remote_folders)) {
 		p_array_init(&run->remote_folders, run->ctx.pool, 32);
+		hash_table_create(&run->remote_index, default_pool, 0,
+				  str_hash, strcmp);
+	}
 	array_clear(&run->remote_folders);
+	hash_table_clear(run->remote_index, TRUE);
 	if (imap_source_has_capability(src, IMAP_SOURCE_CAP_LIST_EXTENDED)) {
 		list_tag = imap_source_send(src,
 			imap_source_has_capability(src, IMAP_SOURCE_CAP_SPECIAL_USE) ?
@@ -511,6 +553,24 @@ static void import_run_sum_mirror(struct import_run_result *result)
 	}
 }
 
+/* The server settings a run keeps to */
+static int import_run_read_config(struct import_run_ctx *ctx)
+{
+	const struct import_remote_config *set;
+	const char *error;
+
+	if (import_remote_config_get_user(ctx->user, &set, &error) < 0) {
+		import_run_ctx_set_error(ctx, IMPORT_REMOTE_ERROR_INTERNAL,
+			t_strdup_printf("Reading the settings failed: %s",
+					error));
+		return -1;
+	}
+	ctx->max_folders = set->import_remote_max_folders;
+	ctx->run_timeout_secs = set->import_remote_run_timeout;
+	import_remote_config_free(&set);
+	return 0;
+}
+
 int import_run(struct mail_user *user,
 	       const struct import_remote_settings *set,
 	       import_run_progress_callback_t *progress_callback,
@@ -532,7 +592,8 @@ int import_run(struct mail_user *user,
 			    result_r);
 	ctx->commit_callback = commit_callback;
 	run.ns = mail_namespace_find_inbox(user->namespaces);
-	if (import_run_init_ssl(ctx) < 0 ||
+	if (import_run_read_config(ctx) < 0 ||
+	    import_run_init_ssl(ctx) < 0 ||
 	    import_run_ctx_connect(ctx) < 0)
 		ret = -1;
 	else {
@@ -562,6 +623,8 @@ int import_run(struct mail_user *user,
 		dedup_index_deinit(&ctx->account_index);
 	if (ctx->checkpoint != NULL)
 		import_checkpoint_deinit(&ctx->checkpoint);
+	if (hash_table_is_created(run.remote_index))
+		hash_table_destroy(&run.remote_index);
 	import_run_ctx_deinit(ctx);
 	return ret;
 }
