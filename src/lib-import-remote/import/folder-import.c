@@ -133,9 +133,9 @@ struct import_chunk {
 	/* the sequences its list asks for: a FETCH or SEARCH reply about
 	   another one is not ours (unsolicited) and is not kept */
 	uint32_t first_seq, last_seq;
-	/* FETCH replies of the list in that range, before any was left
-	   out as listed before a reconnect */
-	unsigned int replies;
+	/* the highest sequence the list's replies had (before any was left
+	   out as listed before a reconnect), 0 if none */
+	uint32_t listed_max_seq;
 };
 
 /* A UID FETCH of bodies on its way: which messages it asked for */
@@ -229,7 +229,7 @@ static void import_chunk_reset(struct import_chunk *chunk, unsigned int count)
 	chunk->search_tag = NULL;
 	chunk->meta_tag = NULL;
 	chunk->first_seq = chunk->last_seq = 0;
-	chunk->replies = 0;
+	chunk->listed_max_seq = 0;
 }
 
 /* Is seq one that the list on its way asked for? */
@@ -639,7 +639,7 @@ folder_import_handle_fetch(struct folder_import_ctx *ctx, uint32_t seq,
 		if (seq <= prev->seq || fetch->uid <= prev->uid)
 			return;
 	}
-	ctx->next->replies++;
+	ctx->next->listed_max_seq = seq;
 	if (fetch->uid <= ctx->list_floor_uid) {
 		/* listed before the connection was lost */
 		return;
@@ -1419,8 +1419,8 @@ static int folder_import_chunk_done(struct folder_import_ctx *ctx)
 }
 
 /* The server said the folder holds more messages than it lists (a
-   hostile EXISTS, or mail expunged meanwhile): what it lists is what there
-   is, up to first (which it did not list) */
+   hostile EXISTS): what it lists is what there is, up to first (which it
+   did not list). Listing goes on no further. */
 static void folder_import_list_ended(struct folder_import_ctx *ctx,
 				     uint32_t first)
 {
@@ -1463,8 +1463,11 @@ static int folder_import_receive_list(struct folder_import_ctx *ctx)
 	ctx->current->search_tag = NULL;
 	ctx->current->meta_tag = NULL;
 	ctx->current->state = IMPORT_CHUNK_LISTED;
-	if (ctx->current->replies == 0)
-		folder_import_list_ended(ctx, ctx->current->first_seq);
+	if (ctx->current->listed_max_seq < ctx->current->last_seq) {
+		folder_import_list_ended(ctx,
+			I_MAX(ctx->current->listed_max_seq + 1,
+			      ctx->current->first_seq));
+	}
 	if (array_count(&ctx->current->msgs) > 0) {
 		last = array_back(&ctx->current->msgs);
 		ctx->listed_uid = last->uid;

@@ -4,6 +4,7 @@
 #include "array.h"
 #include "time-util.h"
 #include "ioloop.h"
+#include "lib-signals.h"
 #include "mail-user.h"
 #include "master-service.h"
 #include "import-remote-compat.h"
@@ -18,6 +19,17 @@
 #define IMPORT_RUN_KEEPALIVE_MSECS 3000
 /* The longest wait between reconnects */
 #define IMPORT_RUN_RECONNECT_MAX_DELAY_MSECS IMPORT_REMOTE_MAX_THROTTLE_DELAY_MSECS
+
+/* SIGTERM or SIGINT during a run (as Dovecot's doveadm does when it goes
+   through users): the run stops at its next safe point, within a second
+   also while it waits on the network */
+static volatile sig_atomic_t import_run_killed_signo = 0;
+
+static void import_run_ctx_sig_die(const siginfo_t *si,
+				   void *context ATTR_UNUSED)
+{
+	import_run_killed_signo = si->si_signo;
+}
 
 static bool import_run_ctx_tick(void *context)
 {
@@ -50,10 +62,18 @@ void import_run_ctx_init(struct import_run_ctx *ctx, pool_t pool,
 	ctx->src_set.cmd_timeout_msecs = set->cmd_timeout_msecs;
 	ctx->src_set.tick_callback = import_run_ctx_tick;
 	ctx->src_set.tick_context = ctx;
+
+	import_run_killed_signo = 0;
+	lib_signals_set_handler(SIGINT, LIBSIG_FLAG_RESTART,
+				import_run_ctx_sig_die, NULL);
+	lib_signals_set_handler(SIGTERM, LIBSIG_FLAG_RESTART,
+				import_run_ctx_sig_die, NULL);
 }
 
 void import_run_ctx_deinit(struct import_run_ctx *ctx)
 {
+	lib_signals_unset_handler(SIGINT, import_run_ctx_sig_die, NULL);
+	lib_signals_unset_handler(SIGTERM, import_run_ctx_sig_die, NULL);
 	if (ctx->tempfiles != NULL)
 		import_tempfiles_end(&ctx->tempfiles);
 	if (ctx->src != NULL)
@@ -76,10 +96,13 @@ void import_run_ctx_update_elapsed(struct import_run_ctx *ctx)
    it ends at this safe point. Returns FALSE with the run's error set. */
 static bool import_run_ctx_may_go_on(struct import_run_ctx *ctx)
 {
-	if (master_service != NULL && master_service_is_killed(master_service)) {
+	if (import_run_killed_signo != 0 ||
+	    (master_service != NULL && master_service_is_killed(master_service))) {
 		import_run_ctx_set_error(ctx, IMPORT_REMOTE_ERROR_INTERRUPTED,
-			"The import was interrupted: the process is stopping "
-			"(a signal). What was copied is kept");
+			t_strdup_printf("The import was interrupted (%s): the "
+				"process is stopping. What was copied is kept",
+				import_run_killed_signo == SIGINT ? "SIGINT" :
+				"SIGTERM"));
 		return FALSE;
 	}
 	if (ctx->run_timeout_secs != 0 &&
