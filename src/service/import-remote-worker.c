@@ -16,6 +16,7 @@
 
 #include "lib.h"
 #include "ioloop.h"
+#include "lib-signals.h"
 #include "hostpid.h"
 #include "fd-util.h"
 #include "restrict-access.h"
@@ -56,6 +57,16 @@ static struct event *worker_event;
 /* the deliverer process and the pipe that tells it to deliver */
 static pid_t notify_pid = 0;
 static int notify_fd = -1;
+/* SIGTERM or SIGINT: no more jobs are claimed (the one running stops at a
+   safe point and goes back to the queue, see job-runner.c). Seen at once,
+   also where Dovecot's own (delayed) handler would run only later. */
+static volatile sig_atomic_t worker_stopping = 0;
+
+static void worker_sig_stop(const siginfo_t *si ATTR_UNUSED,
+			    void *context ATTR_UNUSED)
+{
+	worker_stopping = 1;
+}
 
 static void worker_fail_job(struct job *job, const char *why)
 {
@@ -188,7 +199,8 @@ static unsigned int worker_run_queue(void)
 	io_loop_time_refresh();
 	pass_start = ioloop_time;
 	for (;;) {
-		if (master_service_is_killed(master_service)) {
+		if (worker_stopping ||
+		    master_service_is_killed(master_service)) {
 			/* stopping: the rest is for the next worker */
 			break;
 		}
@@ -258,6 +270,10 @@ int main(int argc, char *argv[])
 
 	master_service_init_log(master_service);
 	master_service_init_finish(master_service);
+	lib_signals_set_handler(SIGTERM, LIBSIG_FLAG_RESTART,
+				worker_sig_stop, NULL);
+	lib_signals_set_handler(SIGINT, LIBSIG_FLAG_RESTART,
+				worker_sig_stop, NULL);
 	worker_event = event_create(NULL);
 
 	/* reads Dovecot's settings first: standalone, that re-executes this

@@ -11,7 +11,7 @@
 # bench/run-hostile.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 62
+plan 68
 # sdq: a 1 MB quota
 ir_dest_start 1M
 echo fakepass > "$IR_WORK/fake.pw"
@@ -219,6 +219,69 @@ wait "$fpid"
 check_eq "SIGTERM, re-run: completes" 0 "$(cat "$OUT/term2.rc")"
 check_eq "SIGTERM, re-run: copies the rest" "$((20 - term_kept))" "$(flow_field "$OUT/term2.out" imported)"
 check "SIGTERM, re-run: every message there once, byte for byte" fake_verify term2
+
+# --- the worker: SIGTERM while its job waits on a stalled server ---
+WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
+JOBS=$IR_WORK/jobs
+mkdir -p "$JOBS"
+chown "$IR_OS_USER:" "$JOBS"
+JOBS_OPTS=()
+ir_set_opt JOBS_OPTS "import_remote_store=sqlite:$JOBS/jobs.db" \
+	"import_remote_key_file=$JOBS/key"
+rm -f "$OUT/wterm.stalled"
+"$TOOLS/fakeimapd" --scenario stall-fetch --count 20 --timeout 150 \
+	--stall-file "$OUT/wterm.stalled" --report "$OUT/wterm.report" \
+	--manifest "$OUT/wterm.manifest" > "$OUT/wterm.port" &
+fpid=$!
+ir_kill_on_exit "$fpid"
+ir_dest_reset_user sd
+wterm_port=$(port_of "$OUT/wterm.port")
+doveadm -c "$DEST_CONF" "${JOBS_OPTS[@]}" import-remote start -u sd \
+	--host 127.0.0.1 --port "$wterm_port" --ssl none --user fake \
+	--password-file "$IR_WORK/fake.pw" --timeout 5 \
+	> "$OUT/wterm-start.out" 2>&1 </dev/null
+wjob=$(flow_field "$OUT/wterm-start.out" job)
+"$WORKER" -c "$DEST_CONF" -s "sqlite:$JOBS/jobs.db" -K "$JOBS/key" -1 \
+	> "$OUT/worker-term.log" 2>&1 &
+wpid=$!
+ir_kill_on_exit "$wpid"
+for _ in $(seq 1 300); do
+	[ -e "$OUT/wterm.stalled" ] && break
+	sleep 0.1
+done
+check "worker SIGTERM: the server stalled" test -e "$OUT/wterm.stalled"
+kill -TERM "$wpid"
+for _ in $(seq 1 100); do
+	kill -0 "$wpid" 2>/dev/null || break
+	sleep 0.1
+done
+check "worker SIGTERM while its job waits on the network: ended within 10 s" \
+	sh -c "! kill -0 $wpid 2>/dev/null"
+kill -0 "$wpid" 2>/dev/null && kill -KILL "$wpid"
+wait "$wpid"
+kill "$fpid" 2>/dev/null
+wait "$fpid"
+doveadm -c "$DEST_CONF" "${JOBS_OPTS[@]}" import-remote status -u sd "$wjob" \
+	> "$OUT/wterm-st1.out" 2>&1
+check_eq "worker SIGTERM: the job is queued again, not failed" queued \
+	"$(flow_field "$OUT/wterm-st1.out" status)"
+check_eq "worker SIGTERM: ... without using a retry" 0 \
+	"$(flow_field "$OUT/wterm-st1.out" retry)"
+# the next worker (the server well again) finishes it: nothing twice
+"$TOOLS/fakeimapd" --scenario ok --count 20 --timeout 150 --port "$wterm_port" \
+	--report "$OUT/wterm2.report" --manifest "$OUT/wterm2.manifest" > "$OUT/wterm2.port" &
+fpid=$!
+ir_kill_on_exit "$fpid"
+port_of "$OUT/wterm2.port" >/dev/null
+"$WORKER" -c "$DEST_CONF" -s "sqlite:$JOBS/jobs.db" -K "$JOBS/key" -1 \
+	> "$OUT/worker-term2.log" 2>&1
+kill "$fpid" 2>/dev/null
+wait "$fpid"
+doveadm -c "$DEST_CONF" "${JOBS_OPTS[@]}" import-remote status -u sd "$wjob" \
+	> "$OUT/wterm-st2.out" 2>&1
+check_eq "worker SIGTERM: the next worker completes the job" completed \
+	"$(flow_field "$OUT/wterm-st2.out" status)"
+check "worker SIGTERM: every message there once, byte for byte" fake_verify wterm2
 
 # --- the server's words: control characters never reach the log ---
 hostile ctrl no-one-uid-ctrl
