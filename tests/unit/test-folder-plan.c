@@ -396,6 +396,31 @@ static void test_plan_patterns_and_parent(void)
 	test_end();
 }
 
+static void test_plan_name_too_long(void)
+{
+	struct folder_plan_settings set;
+	ARRAY_TYPE(folder_plan_entry) plan;
+	struct remote_folder *rf;
+	const struct folder_plan_entry *e;
+
+	test_begin("folder plan: a name too long is named, not imported");
+	plan_init(&set);
+	add_remote("INBOX", '/', FALSE, 0);
+	/* the list kept only its start (import-run.c) */
+	rf = array_append_space(&remote);
+	rf->remote_name = "Lxxxxxxxxx\x1bxxxx";
+	rf->separator = '/';
+	rf->name_too_long = TRUE;
+	folder_plan_build(pool, &set, &remote, &plan);
+	e = array_idx(&plan, 1);
+	test_assert(e->error != NULL && strstr(e->error, "longer than") != NULL);
+	test_assert(e->dest_name == NULL);
+	test_assert(!folder_plan_entry_is_examined(e));
+	test_assert(strchr(e->display_name, '\x1b') == NULL);
+	test_assert(folder_plan_entry_is_imported(array_idx(&plan, 0)));
+	test_end();
+}
+
 static void test_special_use_parse(void)
 {
 	test_begin("special-use flag parsing");
@@ -418,6 +443,7 @@ int main(void)
 		test_plan_special_use,
 		test_plan_patterns_and_parent,
 		test_plan_gmail,
+		test_plan_name_too_long,
 		test_special_use_parse,
 		NULL
 	};

@@ -1,6 +1,7 @@
 /* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
 
 #include "lib.h"
+#include "str.h"
 #include "istream.h"
 #include "imap-arg.h"
 #include "imap-parser.h"
@@ -300,9 +301,44 @@ static void test_imap_reply_tagged(void)
 	test_end();
 }
 
+static void test_imap_reply_text_sanitized(void)
+{
+	struct imap_source_reply reply;
+	struct imap_reply untagged;
+	struct test_line line;
+	string_t *long_text;
+
+	test_begin("imap reply: server text sanitized");
+	/* control characters never reach a log or an error detail */
+	test_line_parse(&line, "A1 NO [ALERT] bad\x1b[2J text\x07 here\r\n", 0);
+	test_assert(imap_reply_parse_tagged(line.args, &reply));
+	test_assert_strcmp(reply.resp_code, "ALERT");
+	test_assert(strchr(reply.text, '\x1b') == NULL);
+	test_assert(strchr(reply.text, '\x07') == NULL);
+	test_assert(strstr(reply.text, "text") != NULL);
+	test_line_free(&line);
+
+	test_untagged("* BYE going\x1b]0;owned\x07 away\r\n", &untagged);
+	test_assert(untagged.type == IMAP_REPLY_RESP);
+	test_assert(strchr(untagged.resp.text, '\x1b') == NULL);
+
+	/* and cut to a bounded length */
+	long_text = t_str_new(20000);
+	str_append(long_text, "A2 NO ");
+	while (str_len(long_text) < 10000)
+		str_append(long_text, "blah ");
+	str_append(long_text, "\r\n");
+	test_line_parse(&line, str_c(long_text), 0);
+	test_assert(imap_reply_parse_tagged(line.args, &reply));
+	test_assert(strlen(reply.text) < 4200);
+	test_line_free(&line);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
+		test_imap_reply_text_sanitized,
 		test_imap_reply_list,
 		test_imap_reply_status_search,
 		test_imap_reply_folders,
