@@ -728,7 +728,8 @@ folder_import_untagged(const struct imap_reply *reply, void *context)
 		}
 		break;
 	case IMAP_REPLY_ESEARCH:
-		if (reply->esearch.have_min) {
+		/* (a sequence is 1 or more) */
+		if (reply->esearch.have_min && reply->esearch.min > 0) {
 			ctx->min_seq = reply->esearch.min;
 			ctx->have_min_seq = TRUE;
 		}

@@ -244,6 +244,12 @@ static void import_run_build_plan(struct import_run *run)
 			folder_plan_copied_labels(ctx->pool, &run->plan);
 	}
 
+	/* sized at once: a pool array that grows leaves its old copies
+	   behind (an account may have many thousands of folders) */
+	if (array_count(&run->plan) > 32) {
+		p_array_init(&ctx->result->folders, ctx->pool,
+			     array_count(&run->plan));
+	}
 	array_foreach(&run->plan, entry) {
 		folder = array_append_space(&ctx->result->folders);
 		folder->source_name = entry->display_name;
