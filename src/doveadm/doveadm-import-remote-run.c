@@ -1,6 +1,7 @@
 /* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
 
 #include "lib.h"
+#include "safe-memset.h"
 #include "array.h"
 #include "str.h"
 #include "doveadm.h"
@@ -339,6 +340,18 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 	return ret;
 }
 
+/* the source password was kept for the reconnects of every user's run */
+static void import_remote_run_deinit(struct doveadm_mail_cmd_context *_ctx)
+{
+	struct import_remote_run_cmd_context *ctx =
+		(struct import_remote_run_cmd_context *)_ctx;
+
+	if (ctx->set.password != NULL) {
+		safe_memset((char *)ctx->set.password, 0,
+			    strlen(ctx->set.password));
+	}
+}
+
 static struct doveadm_mail_cmd_context *import_remote_run_alloc(void)
 {
 	struct import_remote_run_cmd_context *ctx;
@@ -346,6 +359,7 @@ static struct doveadm_mail_cmd_context *import_remote_run_alloc(void)
 	ctx = doveadm_mail_cmd_alloc(struct import_remote_run_cmd_context);
 	ctx->ctx.v.init = import_remote_run_init;
 	ctx->ctx.v.run = import_remote_run_run;
+	ctx->ctx.v.deinit = import_remote_run_deinit;
 	doveadm_print_init(DOVEADM_PRINT_TYPE_FLOW);
 	return &ctx->ctx;
 }
