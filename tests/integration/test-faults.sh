@@ -12,27 +12,7 @@ plan 101
 ir_dest_start
 echo fakepass > "$IR_WORK/fake.pw"
 
-# fake NAME SCENARIO [import options...]: one import against fakeimapd
-# ($FAKE_OPTS: extra fakeimapd options, $DOVEADM_OPTS: doveadm's own).
-# $OUT/NAME.manifest lists what a correct import brings.
-FAKE_OPTS=()
-fake() {
-	local name=$1 scenario=$2; shift 2
-	"$TOOLS/fakeimapd" --scenario "$scenario" --count 20 --timeout 120 \
-		"${FAKE_OPTS[@]}" --report "$OUT/$name.report" \
-		--manifest "$OUT/$name.manifest" > "$OUT/$name.port" &
-	local pid=$!
-	ir_kill_on_exit "$pid"
-	ir_dest_reset_user sd
-	doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" import-remote run -u sd --host 127.0.0.1 \
-		--port "$(port_of "$OUT/$name.port")" --ssl none --user fake \
-		--password-file "$IR_WORK/fake.pw" --timeout 5 "$@" \
-		>"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null
-	echo $? > "$OUT/$name.rc"
-	# it may still wait for a connection that is not needed
-	kill "$pid" 2>/dev/null
-	wait "$pid"
-}
+# fake (tests/lib/integration.sh): one import against fakeimapd
 report() { python3 -c "import json,sys;print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$OUT/$1.report" "$2"; }
 inbox_count() {
 	doveadm -c "$DEST_CONF" mailbox status -u sd messages INBOX 2>/dev/null | sed 's/.*=//'

@@ -18,39 +18,20 @@ echo fakepass > "$IR_WORK/fake.pw"
 # the goal: memory flat whatever the server sends
 RSS_MAX_KB=$((48 * 1024))
 
-# hostile NAME SCENARIO [import options...]: one import of $HOSTILE_USER
-# against fakeimapd ($FAKE_OPTS: its options, $DOVEADM_OPTS: doveadm's),
-# killed after 120 s (a check on its exit code then fails); its peak RSS
-# in $OUT/NAME.rss
-FAKE_OPTS=()
-HOSTILE_USER=sd
-hostile() {
-	local name=$1 scenario=$2; shift 2
-	"$TOOLS/fakeimapd" --scenario "$scenario" --count 20 --timeout 150 \
-		"${FAKE_OPTS[@]}" --report "$OUT/$name.report" \
-		--manifest "$OUT/$name.manifest" > "$OUT/$name.port" &
-	local pid=$!
-	ir_kill_on_exit "$pid"
-	ir_dest_reset_user "$HOSTILE_USER"
-	timeout -s KILL 120 /usr/bin/time -f '%M' -o "$OUT/$name.rss" \
-		doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" import-remote run \
-		-u "$HOSTILE_USER" --host 127.0.0.1 \
-		--port "$(port_of "$OUT/$name.port")" --ssl none --user fake \
-		--password-file "$IR_WORK/fake.pw" --timeout 5 "$@" \
-		>"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null
-	echo $? > "$OUT/$name.rc"
-	kill "$pid" 2>/dev/null
-	wait "$pid"
-}
+# hostile NAME SCENARIO [import options...]: fake (tests/lib/integration.sh)
+# with a server that waits longer; its peak RSS is in $OUT/NAME.rss, and an
+# import killed after 120 s fails the check on its exit code
+FAKE_TIMEOUT=150
+hostile() { fake "$@"; }
 report() { python3 -c "import json,sys;print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$OUT/$1.report" "$2"; }
 commands() {
 	python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['commands'].get(sys.argv[2], 0))" "$OUT/$1.report" "$2"
 }
 inbox_count() {
-	doveadm -c "$DEST_CONF" mailbox status -u "$HOSTILE_USER" messages INBOX 2>/dev/null | sed 's/.*=//'
+	doveadm -c "$DEST_CONF" mailbox status -u "$FAKE_USER" messages INBOX 2>/dev/null | sed 's/.*=//'
 }
 fake_verify() {
-	MANIFEST=$OUT/$1.manifest verify "$HOSTILE_USER" "$1"
+	MANIFEST=$OUT/$1.manifest verify "$FAKE_USER" "$1"
 }
 row() {
 	grep "^result=$2 " "$OUT/$1.out" > "$OUT/$1.$2.row"
@@ -89,14 +70,14 @@ check "literal of 100 MB for a 4 kB message: the other 19 there once" fake_verif
 
 # --- bigger than the quota left: not downloaded at all ---
 FAKE_OPTS=(--big-kb 65536)
-HOSTILE_USER=sdq
+FAKE_USER=sdq
 hostile quota big-message
 check_eq "message beyond the quota: error quota_exceeded" quota_exceeded "$(flow_field "$OUT/quota.out" error)"
 check_eq "message beyond the quota: exit code 73" 73 "$(cat "$OUT/quota.rc")"
 check_contains "message beyond the quota: refused before it is downloaded" "$OUT/quota.out" "does not fit in the"
 check_eq "message beyond the quota: the four before it are kept" 4 "$(inbox_count)"
 check_rss "message beyond the quota" quota
-HOSTILE_USER=sd
+FAKE_USER=sd
 
 # --- a 2 GB BODY[HEADER] literal: not read, the message failed ---
 FAKE_OPTS=(--max-conns 2)

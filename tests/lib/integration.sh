@@ -35,6 +35,37 @@ trap 'exit 143' TERM INT HUP
 OUT=$IR_WORK/out
 mkdir -p "$OUT"
 
+# fake NAME SCENARIO [import options...]: one import of $FAKE_USER
+# (default sd) from tests/tools/fakeimapd playing SCENARIO ($FAKE_OPTS: its
+# extra options; it gives up after $FAKE_TIMEOUT s, default 120) with
+# doveadm's $DOVEADM_OPTS and the password in $IR_WORK/fake.pw.
+# $OUT/NAME.manifest lists what a correct import brings; the import's exit
+# code is in $OUT/NAME.rc, its peak RSS (kB) in $OUT/NAME.rss; one still
+# running after 120 s is killed.
+FAKE_OPTS=()
+FAKE_USER=sd
+FAKE_TIMEOUT=120
+fake() {
+	local name=$1 scenario=$2; shift 2
+	"$TOOLS/fakeimapd" --scenario "$scenario" --count 20 \
+		--timeout "$FAKE_TIMEOUT" "${FAKE_OPTS[@]}" \
+		--report "$OUT/$name.report" \
+		--manifest "$OUT/$name.manifest" > "$OUT/$name.port" &
+	local pid=$!
+	ir_kill_on_exit "$pid"
+	ir_dest_reset_user "$FAKE_USER"
+	timeout -s KILL 120 /usr/bin/time -f '%M' -o "$OUT/$name.rss" \
+		doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" import-remote run \
+		-u "$FAKE_USER" --host 127.0.0.1 \
+		--port "$(port_of "$OUT/$name.port")" --ssl none --user fake \
+		--password-file "$IR_WORK/fake.pw" --timeout 5 "$@" \
+		>"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null
+	echo $? > "$OUT/$name.rc"
+	# it may still wait for a connection that is not needed
+	kill "$pid" 2>/dev/null
+	wait "$pid"
+}
+
 # port_of FILE: the port a helper (fakeimapd, smtpsink, httpsink) prints on
 # its first line, once it is there (at most 10 s)
 port_of() {
