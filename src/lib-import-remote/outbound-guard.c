@@ -51,12 +51,11 @@ static const struct {
 	{ "ff00::/8", "a multicast address" },
 };
 
-static void outbound_guard_add_own(struct outbound_guard *guard)
+void outbound_guard_add_own_addresses(struct outbound_guard *guard)
 {
 	struct ifaddrs *ifaddrs, *ifa;
 	struct ip_addr ip;
 
-	p_array_init(&guard->own, guard->pool, 4);
 	if (getifaddrs(&ifaddrs) < 0) {
 		/* the special networks are refused all the same; a public
 		   address of our own would not be recognised */
@@ -106,7 +105,7 @@ int outbound_guard_init(const char *allowed_networks,
 		}
 		array_push_back(&guard->allowed, &net);
 	}
-	outbound_guard_add_own(guard);
+	p_array_init(&guard->own, pool, 4);
 	*guard_r = guard;
 	return 0;
 }

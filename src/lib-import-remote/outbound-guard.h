@@ -19,6 +19,10 @@ struct outbound_guard;
 int outbound_guard_init(const char *allowed_networks,
 			struct outbound_guard **guard_r, const char **error_r);
 void outbound_guard_deinit(struct outbound_guard **guard);
+/* Refuse this server's own addresses too (its interfaces': getifaddrs).
+   Separate from init, which checking the setting also uses (at every
+   login of a mail plugin user, in doveconf): only an import needs it. */
+void outbound_guard_add_own_addresses(struct outbound_guard *guard);
 
 /* TRUE if ip may be connected to; else FALSE and what kind of address it
    is ("a private address", ...). */

@@ -311,6 +311,7 @@ static int import_run_ctx_init_guard(struct import_run_ctx *ctx)
 					 error);
 		return -1;
 	}
+	outbound_guard_add_own_addresses(ctx->guard);
 	ctx->src_set.guard = ctx->guard;
 	return 0;
 }
