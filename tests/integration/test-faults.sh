@@ -8,7 +8,7 @@
 # (imapverify) against what fakeimapd served.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 101
+plan 105
 ir_dest_start
 echo fakepass > "$IR_WORK/fake.pw"
 
@@ -35,6 +35,16 @@ check_eq "pipelining: exit code 0" 0 "$(cat "$OUT/pipe.rc")"
 check_eq "pipelining: no sequence command behind an unanswered UID FETCH" 0 "$(report pipe ambiguous)"
 check "pipelining: every message imported, byte for byte" fake_verify pipe
 check_not_contains "pipelining: server had nothing to complain about" "$OUT/pipe.err" "complained"
+
+# --- capabilities: asked for after the login only if its reply didn't say them ---
+commands() { python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['commands'].get(sys.argv[2], 0))" "$OUT/$1.report" "$2"; }
+check_eq "capabilities in the greeting and the login's reply: no CAPABILITY command" 0 "$(commands pipe CAPABILITY)"
+FAKE_OPTS=(--login-without-caps)
+fake caps ok
+check_eq "login's reply without capabilities: exit code 0" 0 "$(cat "$OUT/caps.rc")"
+check_eq "login's reply without capabilities: CAPABILITY asked for once" 1 "$(commands caps CAPABILITY)"
+check "login's reply without capabilities: every message imported" fake_verify caps
+FAKE_OPTS=()
 
 # --- a connection cut in the middle of a message: reconnect, go on ---
 FAKE_OPTS=(--max-conns 2)

@@ -203,6 +203,7 @@ int imap_source_login(struct imap_source *src)
 					imap_source_addr(src)));
 		return -1;
 	}
+	src->caps_told = FALSE;
 	if (imap_source_has_capability(src, IMAP_SOURCE_CAP_AUTH_PLAIN)) {
 		if (imap_source_authenticate_plain(src) < 0)
 			return -1;
@@ -212,10 +213,14 @@ int imap_source_login(struct imap_source *src)
 	}
 	src->phase = IMAP_SOURCE_PHASE_READY;
 
-	/* capabilities may change after login; the OK usually says them */
-	src->caps = 0;
-	if (imap_source_cmd(src, "CAPABILITY", NULL, NULL, &reply) < 0)
-		return -1;
+	/* capabilities may change with the login; most servers say them in
+	   its reply (a round trip saved on each connection) */
+	if (!src->caps_told) {
+		src->caps = 0;
+		if (imap_source_cmd(src, "CAPABILITY", NULL, NULL,
+				    &reply) < 0)
+			return -1;
+	}
 	if (imap_source_has_capability(src, IMAP_SOURCE_CAP_NAMESPACE)) {
 		if (imap_source_cmd(src, "NAMESPACE",
 				    imap_source_namespace_callback, src,

@@ -37,6 +37,7 @@ void imap_source_set_capabilities(struct imap_source *src,
 	unsigned int i;
 
 	src->caps = 0;
+	src->caps_told = TRUE;
 	for (; *names != NULL; names++) {
 		for (i = 0; i < N_ELEMENTS(capability_names); i++) {
 			if (strcasecmp(*names, capability_names[i].name) == 0)

@@ -70,6 +70,9 @@ struct imap_source {
 
 	enum imap_source_phase phase;
 	enum imap_source_capability caps;
+	/* the server said its capabilities (since the login was sent): in
+	   the login's reply or an untagged CAPABILITY */
+	bool caps_told;
 	unsigned int tag_counter;
 	ARRAY(struct imap_source_command) commands;
 	const char *ns_prefix;
