@@ -160,16 +160,9 @@ doveadm -c "$DEST_CONF" import-remote run -u sd --host 127.0.0.1 \
 	>"$OUT/term.out" 2>"$OUT/term.err" </dev/null &
 dpid=$!
 ir_kill_on_exit "$dpid"
-for _ in $(seq 1 300); do
-	[ -e "$OUT/term.stalled" ] && break
-	sleep 0.1
-done
+wait_for_file "$OUT/term.stalled"
 check "SIGTERM: the server stalled" test -e "$OUT/term.stalled"
-kill -TERM "$dpid"
-for _ in $(seq 1 100); do
-	kill -0 "$dpid" 2>/dev/null || break
-	sleep 0.1
-done
+term_and_wait "$dpid"
 check "SIGTERM while waiting on the network: doveadm ended within 10 s" sh -c "! kill -0 $dpid 2>/dev/null"
 # (still there only if the check failed: not yet reaped, its pid is its)
 kill -0 "$dpid" 2>/dev/null && kill -KILL "$dpid"
@@ -226,16 +219,9 @@ wjob=$(flow_field "$OUT/wterm-start.out" job)
 	> "$OUT/worker-term.log" 2>&1 &
 wpid=$!
 ir_kill_on_exit "$wpid"
-for _ in $(seq 1 300); do
-	[ -e "$OUT/wterm.stalled" ] && break
-	sleep 0.1
-done
+wait_for_file "$OUT/wterm.stalled"
 check "worker SIGTERM: the server stalled" test -e "$OUT/wterm.stalled"
-kill -TERM "$wpid"
-for _ in $(seq 1 100); do
-	kill -0 "$wpid" 2>/dev/null || break
-	sleep 0.1
-done
+term_and_wait "$wpid"
 check "worker SIGTERM while its job waits on the network: ended within 10 s" \
 	sh -c "! kill -0 $wpid 2>/dev/null"
 kill -0 "$wpid" 2>/dev/null && kill -KILL "$wpid"

@@ -66,6 +66,28 @@ fake() {
 	wait "$pid"
 }
 
+# wait_for_file FILE: until FILE is there (at most 30 s)
+wait_for_file() {
+	local i
+	for i in $(seq 1 300); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# term_and_wait PID: SIGTERM it and wait until it has ended (at most 10 s;
+# the caller checks whether it did)
+term_and_wait() {
+	local i
+	kill -TERM "$1"
+	for i in $(seq 1 100); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # port_of FILE: the port a helper (fakeimapd, smtpsink, httpsink) prints on
 # its first line, once it is there (at most 10 s)
 port_of() {
