@@ -56,21 +56,18 @@ int notify_outbox_add(struct job_store *store,
 		return -1;
 	}
 	trans = sql_transaction_begin(store->db);
-	stmt = sql_statement_init(store->db,
+	stmt = store_stmt(store,
 		"INSERT INTO import_remote_notifications (batch_id, event, "
 		"channel, sender, recipient, payload, state, created, "
 		"next_attempt, attempts, claimed_by, claimed_at, finished, "
 		"last_error, mac) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, 0, "
-		"'', 0, 0, '', ?)");
-	sql_statement_bind_int64(stmt, 0, msg->batch_id);
-	sql_statement_bind_str(stmt, 1, msg->event);
-	sql_statement_bind_str(stmt, 2, notify_channel_name(msg->channel));
-	sql_statement_bind_str(stmt, 3, msg->sender == NULL ? "" : msg->sender);
-	sql_statement_bind_str(stmt, 4, msg->recipient);
-	sql_statement_bind_str(stmt, 5, msg->payload);
-	sql_statement_bind_int64(stmt, 6, ioloop_time);
-	sql_statement_bind_int64(stmt, 7, ioloop_time);
-	sql_statement_bind_str(stmt, 8, notify_outbox_mac(key, msg));
+		"'', 0, 0, '', ?)",
+		STORE_NUM(msg->batch_id), STORE_STR(msg->event),
+		STORE_STR(notify_channel_name(msg->channel)),
+		STORE_STR(msg->sender == NULL ? "" : msg->sender),
+		STORE_STR(msg->recipient), STORE_STR(msg->payload),
+		STORE_NUM(ioloop_time), STORE_NUM(ioloop_time),
+		STORE_STR(notify_outbox_mac(key, msg)));
 	sql_update_stmt(trans, &stmt);
 	return job_store_commit(store, &trans, error_r);
 }
@@ -80,82 +77,81 @@ int notify_outbox_add(struct job_store *store,
 	"state = 'pending' AND next_attempt <= ? AND " \
 	"(claimed_by = '' OR claimed_at < ?)"
 
+/* the parameters of NOTIFY_DUE_WHERE */
+#define NOTIFY_DUE_PARAMS \
+	STORE_NUM(ioloop_time), \
+	STORE_NUM(ioloop_time - NOTIFY_OUTBOX_CLAIM_TIMEOUT_SECS)
+
+static void notify_count_read(struct sql_result *result, int *count)
+{
+	*count = result_num(result, 0);
+}
+
 int notify_outbox_count_due(struct job_store *store, const char **error_r)
 {
 	struct sql_statement *stmt;
-	struct sql_result *result;
-	int ret;
+	int count = 0;
 
-	stmt = sql_statement_init(store->db,
+	stmt = store_stmt(store,
 		"SELECT COUNT(*) FROM import_remote_notifications WHERE "
-		NOTIFY_DUE_WHERE);
-	sql_statement_bind_int64(stmt, 0, ioloop_time);
-	sql_statement_bind_int64(stmt, 1,
-		ioloop_time - NOTIFY_OUTBOX_CLAIM_TIMEOUT_SECS);
-	result = sql_statement_query_s(&stmt);
-	ret = sql_result_next_row(result);
-	if (ret < 0)
-		*error_r = t_strdup(sql_result_get_error(result));
-	else
-		ret = ret == 0 ? 0 : (int)result_num(result, 0);
-	sql_result_unref(result);
-	return ret;
+		NOTIFY_DUE_WHERE, NOTIFY_DUE_PARAMS);
+	if (store_query(&stmt, notify_count_read, &count, error_r) < 0)
+		return -1;
+	return count;
+}
+
+struct notify_message_read {
+	pool_t pool;
+	ARRAY_TYPE(notify_message) *msgs;
+};
+
+static void notify_message_read(struct sql_result *result,
+				struct notify_message_read *ctx)
+{
+	struct notify_message msg;
+
+	i_zero(&msg);
+	msg.id = result_num(result, 0);
+	msg.batch_id = result_num(result, 1);
+	msg.event = result_str(result, ctx->pool, 2);
+	msg.channel = null_strcmp(sql_result_get_field_value(result, 3),
+				  "email") == 0 ? NOTIFY_CHANNEL_EMAIL :
+		NOTIFY_CHANNEL_WEBHOOK;
+	msg.sender = result_str(result, ctx->pool, 4);
+	msg.recipient = result_str(result, ctx->pool, 5);
+	msg.payload = result_str(result, ctx->pool, 6);
+	msg.attempts = result_num(result, 7);
+	msg.mac = result_str(result, ctx->pool, 8);
+	array_push_back(ctx->msgs, &msg);
 }
 
 int notify_outbox_claim(struct job_store *store, pool_t pool,
 			const char *deliverer, unsigned int max,
 			ARRAY_TYPE(notify_message) *msgs, const char **error_r)
 {
+	struct notify_message_read ctx = { .pool = pool, .msgs = msgs };
 	struct sql_transaction_context *trans;
 	struct sql_statement *stmt;
-	struct sql_result *result;
-	struct notify_message msg;
 	const char *claim = t_strdup_printf("%s/%s", deliverer,
 					    job_store_new_token());
-	int ret;
 
 	trans = sql_transaction_begin(store->db);
-	stmt = sql_statement_init(store->db, t_strdup_printf(
+	stmt = store_stmt(store, t_strdup_printf(
 		"UPDATE import_remote_notifications SET claimed_by = ?, "
 		"claimed_at = ? WHERE id IN (SELECT id FROM "
 		"import_remote_notifications WHERE "NOTIFY_DUE_WHERE
-		" ORDER BY id LIMIT %u) AND "NOTIFY_DUE_WHERE, max));
-	sql_statement_bind_str(stmt, 0, claim);
-	sql_statement_bind_int64(stmt, 1, ioloop_time);
-	sql_statement_bind_int64(stmt, 2, ioloop_time);
-	sql_statement_bind_int64(stmt, 3,
-		ioloop_time - NOTIFY_OUTBOX_CLAIM_TIMEOUT_SECS);
-	sql_statement_bind_int64(stmt, 4, ioloop_time);
-	sql_statement_bind_int64(stmt, 5,
-		ioloop_time - NOTIFY_OUTBOX_CLAIM_TIMEOUT_SECS);
+		" ORDER BY id LIMIT %u) AND "NOTIFY_DUE_WHERE, max),
+		STORE_STR(claim), STORE_NUM(ioloop_time),
+		NOTIFY_DUE_PARAMS, NOTIFY_DUE_PARAMS);
 	sql_update_stmt(trans, &stmt);
 	if (job_store_commit(store, &trans, error_r) < 0)
 		return -1;
 
-	stmt = sql_statement_init(store->db, "SELECT "NOTIFY_COLUMNS
+	stmt = store_stmt(store, "SELECT "NOTIFY_COLUMNS
 		" FROM import_remote_notifications WHERE claimed_by = ? "
-		"ORDER BY id");
-	sql_statement_bind_str(stmt, 0, claim);
-	result = sql_statement_query_s(&stmt);
-	while ((ret = sql_result_next_row(result)) > 0) {
-		i_zero(&msg);
-		msg.id = result_num(result, 0);
-		msg.batch_id = result_num(result, 1);
-		msg.event = result_str(result, pool, 2);
-		msg.channel = strcmp(sql_result_get_field_value(result, 3),
-				     "email") == 0 ? NOTIFY_CHANNEL_EMAIL :
-			NOTIFY_CHANNEL_WEBHOOK;
-		msg.sender = result_str(result, pool, 4);
-		msg.recipient = result_str(result, pool, 5);
-		msg.payload = result_str(result, pool, 6);
-		msg.attempts = result_num(result, 7);
-		msg.mac = result_str(result, pool, 8);
-		array_push_back(msgs, &msg);
-	}
-	if (ret < 0)
-		*error_r = t_strdup(sql_result_get_error(result));
-	sql_result_unref(result);
-	return ret < 0 ? -1 : 0;
+		"ORDER BY id", STORE_STR(claim));
+	return store_query(&stmt, notify_message_read, &ctx, error_r) < 0 ?
+		-1 : 0;
 }
 
 int notify_outbox_finish(struct job_store *store,
@@ -180,17 +176,31 @@ int notify_outbox_finish(struct job_store *store,
 	if (delay > NOTIFY_OUTBOX_MAX_DELAY_SECS)
 		delay = NOTIFY_OUTBOX_MAX_DELAY_SECS;
 
-	stmt = sql_statement_init(store->db,
+	stmt = store_stmt(store,
 		"UPDATE import_remote_notifications SET state = ?, "
 		"attempts = ?, next_attempt = ?, claimed_by = '', "
-		"finished = ?, last_error = ? WHERE id = ?");
-	sql_statement_bind_str(stmt, 0, state);
-	sql_statement_bind_int64(stmt, 1, attempts);
-	sql_statement_bind_int64(stmt, 2, ioloop_time + delay);
-	sql_statement_bind_int64(stmt, 3, error == NULL ? ioloop_time : 0);
-	sql_statement_bind_str(stmt, 4, error == NULL ? "" : error);
-	sql_statement_bind_int64(stmt, 5, msg->id);
+		"finished = ?, last_error = ? WHERE id = ?",
+		STORE_STR(state), STORE_NUM(attempts),
+		STORE_NUM(ioloop_time + delay),
+		STORE_NUM(error == NULL ? ioloop_time : 0),
+		STORE_STR(error == NULL ? "" : error), STORE_NUM(msg->id));
 	return job_store_update_rows(store, stmt, error_r) < 0 ? -1 : 0;
+}
+
+static void notify_state_count_read(struct sql_result *result,
+				    struct notify_outbox_counts *counts)
+{
+	const char *state = sql_result_get_field_value(result, 0);
+	unsigned int count = result_num(result, 1);
+
+	if (state == NULL)
+		return;
+	if (strcmp(state, "sent") == 0)
+		counts->sent += count;
+	else if (strcmp(state, "failed") == 0)
+		counts->failed += count;
+	else
+		counts->pending += count;
 }
 
 int notify_outbox_count_batch(struct job_store *store,
@@ -199,31 +209,11 @@ int notify_outbox_count_batch(struct job_store *store,
 			      const char **error_r)
 {
 	struct sql_statement *stmt;
-	struct sql_result *result;
-	const char *state;
-	unsigned int count;
-	int ret;
 
 	i_zero(counts_r);
-	stmt = sql_statement_init(store->db,
+	stmt = store_stmt(store,
 		"SELECT state, COUNT(*) FROM import_remote_notifications "
-		"WHERE batch_id = ? GROUP BY state");
-	sql_statement_bind_int64(stmt, 0, batch_id);
-	result = sql_statement_query_s(&stmt);
-	while ((ret = sql_result_next_row(result)) > 0) {
-		state = sql_result_get_field_value(result, 0);
-		count = result_num(result, 1);
-		if (state == NULL)
-			continue;
-		if (strcmp(state, "sent") == 0)
-			counts_r->sent += count;
-		else if (strcmp(state, "failed") == 0)
-			counts_r->failed += count;
-		else
-			counts_r->pending += count;
-	}
-	if (ret < 0)
-		*error_r = t_strdup(sql_result_get_error(result));
-	sql_result_unref(result);
-	return ret < 0 ? -1 : 0;
+		"WHERE batch_id = ? GROUP BY state", STORE_NUM(batch_id));
+	return store_query(&stmt, notify_state_count_read, counts_r,
+			   error_r) < 0 ? -1 : 0;
 }

@@ -126,18 +126,15 @@ int batch_store_create(struct job_store *store, const struct batch *batch,
 		return -1;
 	}
 	trans = sql_transaction_begin(store->db);
-	stmt = sql_statement_init(store->db,
+	stmt = store_stmt(store,
 		"INSERT INTO import_remote_batches (token, created, updated, "
 		"state, pause_reason, storage_limit, notify, "
 		"notified_completed, notified_half_failed, notify_mac) "
-		"VALUES (?, ?, ?, 'active', '', ?, ?, 0, 0, ?)");
-	sql_statement_bind_str(stmt, 0, token);
-	sql_statement_bind_int64(stmt, 1, ioloop_time);
-	sql_statement_bind_int64(stmt, 2, ioloop_time);
-	sql_statement_bind_int64(stmt, 3, batch->storage_limit);
-	sql_statement_bind_str(stmt, 4, notify);
-	sql_statement_bind_str(stmt, 5, secret_box_mac(key,
-		BATCH_NOTIFY_MAC_PURPOSE, mac_parts));
+		"VALUES (?, ?, ?, 'active', '', ?, ?, 0, 0, ?)",
+		STORE_STR(token), STORE_NUM(ioloop_time),
+		STORE_NUM(ioloop_time), STORE_NUM(batch->storage_limit),
+		STORE_STR(notify), STORE_STR(secret_box_mac(key,
+			BATCH_NOTIFY_MAC_PURPOSE, mac_parts)));
 	sql_update_stmt(trans, &stmt);
 	array_foreach(jobs, job) {
 		job_store_add_job(store, trans, job, job_store_new_token(),
@@ -149,34 +146,58 @@ int batch_store_create(struct job_store *store, const struct batch *batch,
 				     id_r, error_r);
 }
 
+static void batch_count_read(struct sql_result *result, struct batch *batch)
+{
+	enum job_status status;
+	unsigned int count;
+
+	if (job_status_parse(sql_result_get_field_value(result, 0),
+			     &status) < 0)
+		return;
+	count = result_num(result, 1);
+	batch->job_counts[status] += count;
+	batch->jobs_total += count;
+	batch->quota_used += result_num(result, 2);
+}
+
 static int batch_store_count_jobs(struct job_store *store,
 				  struct batch *batch, const char **error_r)
 {
 	struct sql_statement *stmt;
-	struct sql_result *result;
-	enum job_status status;
-	unsigned int count;
-	int ret;
 
-	stmt = sql_statement_init(store->db,
+	stmt = store_stmt(store,
 		"SELECT status, COUNT(*), SUM(quota_used) "
 		"FROM import_remote_jobs WHERE batch_id = ? "
-		"AND superseded_by = 0 GROUP BY status");
-	sql_statement_bind_int64(stmt, 0, batch->id);
-	result = sql_statement_query_s(&stmt);
-	while ((ret = sql_result_next_row(result)) > 0) {
-		if (job_status_parse(sql_result_get_field_value(result, 0),
-				     &status) < 0)
-			continue;
-		count = result_num(result, 1);
-		batch->job_counts[status] += count;
-		batch->jobs_total += count;
-		batch->quota_used += result_num(result, 2);
+		"AND superseded_by = 0 GROUP BY status", STORE_NUM(batch->id));
+	return store_query(&stmt, batch_count_read, batch, error_r);
+}
+
+struct batch_read {
+	pool_t pool;
+	ARRAY_TYPE(batch) *batches;
+	bool invalid_state;
+};
+
+static void batch_read(struct sql_result *result, struct batch_read *ctx)
+{
+	struct batch batch;
+
+	i_zero(&batch);
+	batch.id = result_num(result, 0);
+	batch.created = result_num(result, 1);
+	batch.updated = result_num(result, 2);
+	if (batch_state_parse(sql_result_get_field_value(result, 3),
+			      &batch.state) < 0) {
+		ctx->invalid_state = TRUE;
+		return;
 	}
-	if (ret < 0)
-		*error_r = t_strdup(sql_result_get_error(result));
-	sql_result_unref(result);
-	return ret;
+	batch.pause_reason = result_str(result, ctx->pool, 4);
+	batch.storage_limit = result_num(result, 5);
+	batch.notify = result_str(result, ctx->pool, 6);
+	batch.notified_completed = result_num(result, 7) != 0;
+	batch.notified_half_failed = result_num(result, 8) != 0;
+	batch.notify_mac = result_str(result, ctx->pool, 9);
+	array_push_back(ctx->batches, &batch);
 }
 
 /* Run a statement selecting BATCH_COLUMNS; each batch gets its counts */
@@ -184,36 +205,15 @@ static int batch_store_query(struct job_store *store,
 			     struct sql_statement *stmt, pool_t pool,
 			     ARRAY_TYPE(batch) *batches, const char **error_r)
 {
-	struct sql_result *result;
-	struct batch batch, *batchp;
-	int ret;
+	struct batch_read ctx = { .pool = pool, .batches = batches };
+	struct batch *batchp;
 
-	*error_r = NULL;
-	result = sql_statement_query_s(&stmt);
-	while ((ret = sql_result_next_row(result)) > 0) {
-		i_zero(&batch);
-		batch.id = result_num(result, 0);
-		batch.created = result_num(result, 1);
-		batch.updated = result_num(result, 2);
-		if (batch_state_parse(sql_result_get_field_value(result, 3),
-				      &batch.state) < 0) {
-			*error_r = "Invalid batch state in the job store";
-			ret = -1;
-			break;
-		}
-		batch.pause_reason = result_str(result, pool, 4);
-		batch.storage_limit = result_num(result, 5);
-		batch.notify = result_str(result, pool, 6);
-		batch.notified_completed = result_num(result, 7) != 0;
-		batch.notified_half_failed = result_num(result, 8) != 0;
-		batch.notify_mac = result_str(result, pool, 9);
-		array_push_back(batches, &batch);
-	}
-	if (ret < 0 && *error_r == NULL)
-		*error_r = t_strdup(sql_result_get_error(result));
-	sql_result_unref(result);
-	if (ret < 0)
+	if (store_query(&stmt, batch_read, &ctx, error_r) < 0)
 		return -1;
+	if (ctx.invalid_state) {
+		*error_r = "Invalid batch state in the job store";
+		return -1;
+	}
 	array_foreach_modifiable(batches, batchp) {
 		if (batch_store_count_jobs(store, batchp, error_r) < 0)
 			return -1;
@@ -229,9 +229,9 @@ int batch_store_get(struct job_store *store, pool_t pool,
 	ARRAY_TYPE(batch) batches;
 
 	t_array_init(&batches, 1);
-	stmt = sql_statement_init(store->db, "SELECT "BATCH_COLUMNS
-				  " FROM import_remote_batches WHERE id = ?");
-	sql_statement_bind_int64(stmt, 0, id);
+	stmt = store_stmt(store, "SELECT "BATCH_COLUMNS
+			  " FROM import_remote_batches WHERE id = ?",
+			  STORE_NUM(id));
 	if (batch_store_query(store, stmt, pool, &batches, error_r) < 0)
 		return -1;
 	if (array_count(&batches) == 0)
@@ -256,10 +256,9 @@ int batch_store_list_jobs(struct job_store *store, pool_t pool,
 {
 	struct sql_statement *stmt;
 
-	stmt = sql_statement_init(store->db, "SELECT "JOB_COLUMNS
+	stmt = store_stmt(store, "SELECT "JOB_COLUMNS
 		" FROM import_remote_jobs WHERE batch_id = ?"
-		" AND superseded_by = 0 ORDER BY id");
-	sql_statement_bind_int64(stmt, 0, id);
+		" AND superseded_by = 0 ORDER BY id", STORE_NUM(id));
 	return job_store_query_jobs(stmt, pool, jobs, error_r) < 0 ? -1 : 0;
 }
 
@@ -269,12 +268,10 @@ int batch_store_pause(struct job_store *store, unsigned long long id,
 	struct sql_statement *stmt;
 
 	/* its live jobs see it at their next heartbeat and stop */
-	stmt = sql_statement_init(store->db,
+	stmt = store_stmt(store,
 		"UPDATE import_remote_batches SET state = 'paused', "
-		"pause_reason = ?, updated = ? WHERE id = ? AND state = 'active'");
-	sql_statement_bind_str(stmt, 0, reason);
-	sql_statement_bind_int64(stmt, 1, ioloop_time);
-	sql_statement_bind_int64(stmt, 2, id);
+		"pause_reason = ?, updated = ? WHERE id = ? AND state = 'active'",
+		STORE_STR(reason), STORE_NUM(ioloop_time), STORE_NUM(id));
 	return job_store_update_rows(store, stmt, error_r);
 }
 
@@ -284,17 +281,16 @@ int batch_store_resume(struct job_store *store, unsigned long long id,
 {
 	struct sql_statement *stmt;
 
-	stmt = sql_statement_init(store->db,
+	stmt = store_stmt(store,
 		"UPDATE import_remote_batches SET state = 'active', "
 		"pause_reason = '', updated = ?, storage_limit = "
 		"CASE WHEN ? = 1 THEN ? ELSE storage_limit END "
-		"WHERE id = ? AND state = 'paused'");
-	sql_statement_bind_int64(stmt, 0, ioloop_time);
-	sql_statement_bind_int64(stmt, 1,
-				 storage_limit != (unsigned long long)-1);
-	sql_statement_bind_int64(stmt, 2,
-		storage_limit == (unsigned long long)-1 ? 0 : storage_limit);
-	sql_statement_bind_int64(stmt, 3, id);
+		"WHERE id = ? AND state = 'paused'",
+		STORE_NUM(ioloop_time),
+		STORE_NUM(storage_limit != (unsigned long long)-1),
+		STORE_NUM(storage_limit == (unsigned long long)-1 ?
+			  0 : storage_limit),
+		STORE_NUM(id));
 	return job_store_update_rows(store, stmt, error_r);
 }
 
@@ -306,12 +302,11 @@ int batch_store_cancel(struct job_store *store, unsigned long long id,
 	unsigned int affected = 0;
 
 	trans = sql_transaction_begin(store->db);
-	stmt = sql_statement_init(store->db,
+	stmt = store_stmt(store,
 		"UPDATE import_remote_batches SET state = 'cancelled', "
 		"pause_reason = '', updated = ? "
-		"WHERE id = ? AND state <> 'cancelled'");
-	sql_statement_bind_int64(stmt, 0, ioloop_time);
-	sql_statement_bind_int64(stmt, 1, id);
+		"WHERE id = ? AND state <> 'cancelled'",
+		STORE_NUM(ioloop_time), STORE_NUM(id));
 	sql_update_stmt_get_rows(trans, &stmt, &affected);
 	/* what has not started ends now; what runs stops at a safe point */
 	job_store_add_cancel(store, trans, "batch_id", id);
@@ -358,11 +353,10 @@ int batch_store_retry_failed(struct job_store *store, unsigned long long id,
 	if (ret < 0)
 		return -1;
 	/* its end is a new occurrence, told again */
-	stmt = sql_statement_init(store->db,
+	stmt = store_stmt(store,
 		"UPDATE import_remote_batches SET notified_completed = 0, "
-		"notified_half_failed = 0, updated = ? WHERE id = ?");
-	sql_statement_bind_int64(stmt, 0, ioloop_time);
-	sql_statement_bind_int64(stmt, 1, id);
+		"notified_half_failed = 0, updated = ? WHERE id = ?",
+		STORE_NUM(ioloop_time), STORE_NUM(id));
 	if (job_store_update_rows(store, stmt, error_r) < 0)
 		return -1;
 	return count;
@@ -385,9 +379,8 @@ int batch_store_mark_notified(struct job_store *store, unsigned long long id,
 		/* a pause is told by whoever paused the batch */
 		i_unreached();
 	}
-	stmt = sql_statement_init(store->db, t_strdup_printf(
+	stmt = store_stmt(store, t_strdup_printf(
 		"UPDATE import_remote_batches SET %s = 1 "
-		"WHERE id = ? AND %s = 0", column, column));
-	sql_statement_bind_int64(stmt, 0, id);
+		"WHERE id = ? AND %s = 0", column, column), STORE_NUM(id));
 	return job_store_update_rows(store, stmt, error_r);
 }

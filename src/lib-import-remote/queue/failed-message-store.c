@@ -16,25 +16,40 @@ int failed_message_store_replace(struct job_store *store,
 	const struct import_failed_message *msg;
 
 	trans = sql_transaction_begin(store->db);
-	stmt = sql_statement_init(store->db,
-		"DELETE FROM import_remote_failed_messages WHERE job_id = ?");
-	sql_statement_bind_int64(stmt, 0, job_id);
+	stmt = store_stmt(store,
+		"DELETE FROM import_remote_failed_messages WHERE job_id = ?",
+		STORE_NUM(job_id));
 	sql_update_stmt(trans, &stmt);
 	array_foreach(msgs, msg) {
-		stmt = sql_statement_init(store->db,
+		stmt = store_stmt(store,
 			"INSERT INTO import_remote_failed_messages "
 			"(job_id, folder, uid, size, message_id, received, "
-			"reason) VALUES (?, ?, ?, ?, ?, ?, ?)");
-		sql_statement_bind_int64(stmt, 0, job_id);
-		sql_statement_bind_str(stmt, 1, msg->folder);
-		sql_statement_bind_int64(stmt, 2, msg->uid);
-		sql_statement_bind_int64(stmt, 3, msg->size);
-		sql_statement_bind_str(stmt, 4, msg->message_id);
-		sql_statement_bind_int64(stmt, 5, msg->received);
-		sql_statement_bind_str(stmt, 6, msg->reason);
+			"reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			STORE_NUM(job_id), STORE_STR(msg->folder),
+			STORE_NUM(msg->uid), STORE_NUM(msg->size),
+			STORE_STR(msg->message_id), STORE_NUM(msg->received),
+			STORE_STR(msg->reason));
 		sql_update_stmt(trans, &stmt);
 	}
 	return job_store_commit(store, &trans, error_r);
+}
+
+struct failed_message_read {
+	pool_t pool;
+	ARRAY_TYPE(import_failed_message) *msgs;
+};
+
+static void failed_message_read(struct sql_result *result,
+				struct failed_message_read *ctx)
+{
+	struct import_failed_message *msg = array_append_space(ctx->msgs);
+
+	msg->folder = result_str(result, ctx->pool, 0);
+	msg->uid = result_num(result, 1);
+	msg->size = result_num(result, 2);
+	msg->message_id = result_str(result, ctx->pool, 3);
+	msg->received = result_num(result, 4);
+	msg->reason = result_str(result, ctx->pool, 5);
 }
 
 int failed_message_store_list(struct job_store *store, pool_t pool,
@@ -42,28 +57,13 @@ int failed_message_store_list(struct job_store *store, pool_t pool,
 			      ARRAY_TYPE(import_failed_message) *msgs,
 			      const char **error_r)
 {
+	struct failed_message_read ctx = { .pool = pool, .msgs = msgs };
 	struct sql_statement *stmt;
-	struct sql_result *result;
-	struct import_failed_message *msg;
-	int ret;
 
-	stmt = sql_statement_init(store->db,
+	stmt = store_stmt(store,
 		"SELECT folder, uid, size, message_id, received, reason "
 		"FROM import_remote_failed_messages WHERE job_id = ? "
-		"ORDER BY folder, uid");
-	sql_statement_bind_int64(stmt, 0, job_id);
-	result = sql_statement_query_s(&stmt);
-	while ((ret = sql_result_next_row(result)) > 0) {
-		msg = array_append_space(msgs);
-		msg->folder = result_str(result, pool, 0);
-		msg->uid = result_num(result, 1);
-		msg->size = result_num(result, 2);
-		msg->message_id = result_str(result, pool, 3);
-		msg->received = result_num(result, 4);
-		msg->reason = result_str(result, pool, 5);
-	}
-	if (ret < 0)
-		*error_r = t_strdup(sql_result_get_error(result));
-	sql_result_unref(result);
-	return ret < 0 ? -1 : 0;
+		"ORDER BY folder, uid", STORE_NUM(job_id));
+	return store_query(&stmt, failed_message_read, &ctx, error_r) < 0 ?
+		-1 : 0;
 }

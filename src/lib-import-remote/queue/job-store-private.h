@@ -3,6 +3,7 @@
 
 #include "job-store.h"
 #include "secret-box.h"
+#include "store-sql.h"
 
 /* Shared by job-store.c and batch-store.c: the store's tables live in one
    database, one schema. */
@@ -61,10 +62,5 @@ int job_store_update_rows(struct job_store *store, struct sql_statement *stmt,
 void job_store_add_cancel(struct job_store *store,
 			  struct sql_transaction_context *trans,
 			  const char *id_column, unsigned long long id);
-
-/* A field of a row: "" or 0 when NULL or not a number */
-const char *result_str(struct sql_result *result, pool_t pool,
-		       unsigned int idx);
-unsigned long long result_num(struct sql_result *result, unsigned int idx);
 
 #endif

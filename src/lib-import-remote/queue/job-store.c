@@ -492,25 +492,6 @@ int job_store_create(struct job_store *store, const struct job *job,
 				     id_r, error_r);
 }
 
-const char *
-result_str(struct sql_result *result, pool_t pool, unsigned int idx)
-{
-	const char *value = sql_result_get_field_value(result, idx);
-
-	return p_strdup(pool, value == NULL ? "" : value);
-}
-
-unsigned long long
-result_num(struct sql_result *result, unsigned int idx)
-{
-	const char *value = sql_result_get_field_value(result, idx);
-	unsigned long long num;
-
-	if (value == NULL || str_to_ullong(value, &num) < 0)
-		return 0;
-	return num;
-}
-
 /* One row in JOB_COLUMNS order */
 static int job_from_row(struct sql_result *result, pool_t pool,
 			struct job *job_r)

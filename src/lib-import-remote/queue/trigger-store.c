@@ -6,32 +6,33 @@
 #include "job-store-private.h"
 #include "trigger-store.h"
 
+struct trigger_row_read {
+	pool_t pool;
+	struct trigger_row *row;
+};
+
+static void trigger_row_read(struct sql_result *result,
+			     struct trigger_row_read *ctx)
+{
+	ctx->row->job_id = result_num(result, 0);
+	ctx->row->claim = result_str(result, ctx->pool, 1);
+	ctx->row->claimed = result_num(result, 2);
+	ctx->row->completed = result_num(result, 3);
+}
+
 static int
 trigger_store_read(struct job_store *store, pool_t pool, const char *username,
 		   const char *source_key, struct trigger_row *row_r,
 		   const char **error_r)
 {
+	struct trigger_row_read ctx = { .pool = pool, .row = row_r };
 	struct sql_statement *stmt;
-	struct sql_result *result;
-	int ret;
 
-	stmt = sql_statement_init(store->db,
+	stmt = store_stmt(store,
 		"SELECT job_id, claim, claimed, completed FROM "
-		"import_remote_triggers WHERE username = ? AND source_key = ?");
-	sql_statement_bind_str(stmt, 0, username);
-	sql_statement_bind_str(stmt, 1, source_key);
-	result = sql_statement_query_s(&stmt);
-	ret = sql_result_next_row(result);
-	if (ret < 0)
-		*error_r = t_strdup(sql_result_get_error(result));
-	else if (ret > 0) {
-		row_r->job_id = result_num(result, 0);
-		row_r->claim = result_str(result, pool, 1);
-		row_r->claimed = result_num(result, 2);
-		row_r->completed = result_num(result, 3);
-	}
-	sql_result_unref(result);
-	return ret;
+		"import_remote_triggers WHERE username = ? AND source_key = ?",
+		STORE_STR(username), STORE_STR(source_key));
+	return store_query(&stmt, trigger_row_read, &ctx, error_r);
 }
 
 int trigger_store_get(struct job_store *store, pool_t pool,
@@ -50,11 +51,10 @@ int trigger_store_get(struct job_store *store, pool_t pool,
 	/* a first login: a row to claim (another login may be adding it
 	   at the same moment: then that one is it) */
 	trans = sql_transaction_begin(store->db);
-	stmt = sql_statement_init(store->db,
+	stmt = store_stmt(store,
 		"INSERT INTO import_remote_triggers (username, source_key) "
-		"VALUES (?, ?) ON CONFLICT DO NOTHING");
-	sql_statement_bind_str(stmt, 0, username);
-	sql_statement_bind_str(stmt, 1, source_key);
+		"VALUES (?, ?) ON CONFLICT DO NOTHING",
+		STORE_STR(username), STORE_STR(source_key));
 	sql_update_stmt(trans, &stmt);
 	if (job_store_commit(store, &trans, error_r) < 0)
 		return -1;
@@ -72,16 +72,14 @@ int trigger_store_claim(struct job_store *store, const char *username,
 {
 	struct sql_statement *stmt;
 
-	stmt = sql_statement_init(store->db,
+	stmt = store_stmt(store,
 		"UPDATE import_remote_triggers SET claim = ?, claimed = ? "
 		"WHERE username = ? AND source_key = ? AND job_id = ? AND "
-		"(claim = '' OR claimed < ?)");
-	sql_statement_bind_str(stmt, 0, claim);
-	sql_statement_bind_int64(stmt, 1, ioloop_time);
-	sql_statement_bind_str(stmt, 2, username);
-	sql_statement_bind_str(stmt, 3, source_key);
-	sql_statement_bind_int64(stmt, 4, job_id);
-	sql_statement_bind_int64(stmt, 5, ioloop_time - (time_t)stale_secs);
+		"(claim = '' OR claimed < ?)",
+		STORE_STR(claim), STORE_NUM(ioloop_time),
+		STORE_STR(username), STORE_STR(source_key),
+		STORE_NUM(job_id),
+		STORE_NUM(ioloop_time - (time_t)stale_secs));
 	return job_store_update_rows(store, stmt, error_r);
 }
 
@@ -92,17 +90,28 @@ int trigger_store_set_job(struct job_store *store, const char *username,
 	struct sql_statement *stmt;
 	int ret;
 
-	stmt = sql_statement_init(store->db,
+	stmt = store_stmt(store,
 		"UPDATE import_remote_triggers SET job_id = ?, claim = '' "
-		"WHERE username = ? AND source_key = ? AND claim = ?");
-	sql_statement_bind_int64(stmt, 0, job_id);
-	sql_statement_bind_str(stmt, 1, username);
-	sql_statement_bind_str(stmt, 2, source_key);
-	sql_statement_bind_str(stmt, 3, claim);
+		"WHERE username = ? AND source_key = ? AND claim = ?",
+		STORE_NUM(job_id), STORE_STR(username),
+		STORE_STR(source_key), STORE_STR(claim));
 	ret = job_store_update_rows(store, stmt, error_r);
 	if (ret == 0)
 		*error_r = "The claim was taken over while queueing";
 	return ret > 0 ? 0 : -1;
+}
+
+struct trigger_job_read {
+	pool_t pool;
+	const char **source_key;
+	time_t *completed;
+};
+
+static void trigger_job_read(struct sql_result *result,
+			     struct trigger_job_read *ctx)
+{
+	*ctx->source_key = result_str(result, ctx->pool, 0);
+	*ctx->completed = result_num(result, 1);
 }
 
 int trigger_store_find_job(struct job_store *store, pool_t pool,
@@ -110,24 +119,19 @@ int trigger_store_find_job(struct job_store *store, pool_t pool,
 			   const char **source_key_r, time_t *completed_r,
 			   const char **error_r)
 {
+	struct trigger_job_read ctx = {
+		.pool = pool,
+		.source_key = source_key_r,
+		.completed = completed_r,
+	};
 	struct sql_statement *stmt;
-	struct sql_result *result;
 	int ret;
 
-	stmt = sql_statement_init(store->db,
+	stmt = store_stmt(store,
 		"SELECT source_key, completed FROM import_remote_triggers "
-		"WHERE job_id = ?");
-	sql_statement_bind_int64(stmt, 0, job_id);
-	result = sql_statement_query_s(&stmt);
-	ret = sql_result_next_row(result);
-	if (ret < 0)
-		*error_r = t_strdup(sql_result_get_error(result));
-	else if (ret > 0) {
-		*source_key_r = result_str(result, pool, 0);
-		*completed_r = result_num(result, 1);
-	}
-	sql_result_unref(result);
-	return ret;
+		"WHERE job_id = ?", STORE_NUM(job_id));
+	ret = store_query(&stmt, trigger_job_read, &ctx, error_r);
+	return ret < 0 ? -1 : (ret > 0 ? 1 : 0);
 }
 
 int trigger_store_completed(struct job_store *store, const char *username,
@@ -136,12 +140,10 @@ int trigger_store_completed(struct job_store *store, const char *username,
 {
 	struct sql_statement *stmt;
 
-	stmt = sql_statement_init(store->db,
+	stmt = store_stmt(store,
 		"UPDATE import_remote_triggers SET completed = ? "
-		"WHERE username = ? AND source_key = ? AND job_id = ?");
-	sql_statement_bind_int64(stmt, 0, ioloop_time);
-	sql_statement_bind_str(stmt, 1, username);
-	sql_statement_bind_str(stmt, 2, source_key);
-	sql_statement_bind_int64(stmt, 3, job_id);
+		"WHERE username = ? AND source_key = ? AND job_id = ?",
+		STORE_NUM(ioloop_time), STORE_STR(username),
+		STORE_STR(source_key), STORE_NUM(job_id));
 	return job_store_update_rows(store, stmt, error_r) < 0 ? -1 : 0;
 }

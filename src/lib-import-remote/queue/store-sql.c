@@ -1,0 +1,64 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+#include "lib.h"
+#include "sql-api.h"
+#include "job-store-private.h"
+#include "store-sql.h"
+
+struct sql_statement *
+store_stmt_bind(struct job_store *store, const char *query,
+		const struct store_param *params, unsigned int count)
+{
+	struct sql_statement *stmt;
+	unsigned int i;
+
+	stmt = sql_statement_init(store->db, query);
+	for (i = 0; i < count; i++) {
+		switch (params[i].type) {
+		case STORE_PARAM_STR:
+			sql_statement_bind_str(stmt, i, params[i].str);
+			break;
+		case STORE_PARAM_NUM:
+			sql_statement_bind_int64(stmt, i, params[i].num);
+			break;
+		}
+	}
+	return stmt;
+}
+
+int store_query_rows(struct sql_statement **stmt,
+		     store_row_callback_t *read_row, void *context,
+		     const char **error_r)
+{
+	struct sql_result *result;
+	int ret, rows = 0;
+
+	result = sql_statement_query_s(stmt);
+	while ((ret = sql_result_next_row(result)) > 0) {
+		read_row(result, context);
+		rows++;
+	}
+	if (ret < 0)
+		*error_r = t_strdup(sql_result_get_error(result));
+	sql_result_unref(result);
+	return ret < 0 ? -1 : rows;
+}
+
+const char *
+result_str(struct sql_result *result, pool_t pool, unsigned int idx)
+{
+	const char *value = sql_result_get_field_value(result, idx);
+
+	return p_strdup(pool, value == NULL ? "" : value);
+}
+
+unsigned long long
+result_num(struct sql_result *result, unsigned int idx)
+{
+	const char *value = sql_result_get_field_value(result, idx);
+	unsigned long long num;
+
+	if (value == NULL || str_to_ullong(value, &num) < 0)
+		return 0;
+	return num;
+}
