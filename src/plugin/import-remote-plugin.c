@@ -77,7 +77,7 @@ static int import_remote_queue_load(struct mail_user *user,
 	mod_set.ignore_dlopen_errors = TRUE;
 	import_remote_queue_modules = import_remote_compat_module_load(
 		import_remote_queue_modules,
-		MODULEDIR"/"IMPORT_REMOTE_QUEUE_MODULE_DIR,
+		IMPORT_REMOTE_MODULEDIR"/"IMPORT_REMOTE_QUEUE_MODULE_DIR,
 		IMPORT_REMOTE_QUEUE_MODULE_NAME, &mod_set);
 	module_dir_init(import_remote_queue_modules);
 	for (module = import_remote_queue_modules; module != NULL;
@@ -91,7 +91,7 @@ static int import_remote_queue_load(struct mail_user *user,
 	}
 	if (import_remote_queue_func == NULL) {
 		*error_r = "The module "IMPORT_REMOTE_QUEUE_MODULE_NAME
-			" is missing from "MODULEDIR"/"
+			" is missing from "IMPORT_REMOTE_MODULEDIR"/"
 			IMPORT_REMOTE_QUEUE_MODULE_DIR" or could not be loaded "
 			"(mail_debug=yes says why)";
 		return -1;
