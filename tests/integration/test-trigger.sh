@@ -7,7 +7,7 @@
 # never fails a login.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 38
+plan 46
 script_timeout 600
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 CLIENT=$TOOLS/mailclient
@@ -30,6 +30,10 @@ service pop3-login {
   inet_listener pop3 {
     $listen = 127.0.0.1
     port = $POP3_PORT
+  }
+  # not 995: scripts running side by side would collide
+  inet_listener pop3s {
+    port = 0
   }
 }"
 if ir_dovecot_24; then
@@ -73,6 +77,14 @@ add_user t5 "$SOURCE userdb_import_remote_source_password=srcpass userdb_import_
 add_user t7 "$SOURCE userdb_import_remote_source_password=srcpass userdb_import_remote_store=sqlite:/nonexistent/import-remote/jobs.db"
 add_user t6 "$SOURCE userdb_import_remote_source_password=srcpass"
 add_user plain ""
+# a brand-new user: the home does not exist yet (its parent belongs to the
+# mail uid, as /var/vmail does); the mail is kept outside it, so that
+# nothing but the plugin and the worker would make it
+mkdir -p "$IR_WORK/dst/newhomes"; chown "$IR_OS_USER:" "$IR_WORK/dst/newhomes"
+NEW_HOME=$IR_WORK/dst/newhomes/n1
+echo "n1:{PLAIN}destpass:$IR_UID:$IR_GID::$NEW_HOME::$(ir_userdb_mail sdbox "$IR_WORK/dst/newhomes/n1-mail") $SOURCE userdb_import_remote_source_password=srcpass" >> "$IR_WORK/dst/passwd"
+# (and one whose import fails before anything is stored)
+echo "n2:{PLAIN}destpass:$IR_UID:$IR_GID::$NEW_HOME-2::$(ir_userdb_mail sdbox "$IR_WORK/dst/newhomes/n2-mail") $SOURCE userdb_import_remote_source_password=wrong" >> "$IR_WORK/dst/passwd"
 # sources the settings don't allow (import_remote_allowed_networks is
 # loopback only here): a private address, a name that resolves to one
 GUARDED="userdb_import_remote_source_user=srcuser userdb_import_remote_source_password=srcpass"
@@ -130,9 +142,27 @@ mv "$IR_WORK/queue.so.away" "$QUEUE_SO"
 login t6 login > /dev/null 2>&1
 check_eq "queueing module back: the next login queues the job" 1 "$(jobs_of t6)"
 
+# --- a brand-new user's first login: the home is made, no error ---
+login n1 login > "$OUT/n1-login" 2>&1
+check_eq "new user (no home yet): the login queues one job" "0 1" "$? $(jobs_of n1)"
+check "new user: the home is made, with the state in it" test -s "$NEW_HOME/.import-remote.state"
+# user_errors LOG USER-RE: error lines of those users, or naming their homes
+user_errors() { grep -E 'Error|Fatal|Panic' "$1" | grep -E "\\($2\\)|/newhomes/" || :; }
+check_empty "new user: no error logged by the login" user_errors "$IR_WORK/dst/log/dovecot.log" n1
+# ... nor when the worker is the first to write there
+login n2 login > /dev/null 2>&1
+check_eq "new user whose import fails: one job" 1 "$(jobs_of n2)"
+rm -rf "$NEW_HOME" "$NEW_HOME-2"
+
 # --- the worker runs them; the user finds a notice and the state ---
 login t4 login > /dev/null 2>&1
 worker w1
+check_eq "new user: the worker runs the job" completed \
+	"$(sqlite_value "$JOBS/jobs.db" "select status from import_remote_jobs where username = 'n1'")"
+check_empty "new users: no error logged by the worker" user_errors "$OUT/worker.w1" 'n[12]'
+check "new user: the worker made the home, with the state in it" test -s "$NEW_HOME/.import-remote.state"
+check_contains "new user whose import failed: the worker made the home, with the state in it" \
+	"$NEW_HOME-2/.import-remote.state" "state=failed"
 check_eq "worker: exits 0" 0 "$(cat "$OUT/worker.w1.rc")"
 check_eq "the job completes" completed \
 	"$(sqlite_value "$JOBS/jobs.db" "select status from import_remote_jobs where username = 't1'")"

@@ -88,7 +88,8 @@ trigger_job_write_state(struct trigger_job *tjob, const struct job *job,
 			state.error_title =
 				import_remote_error_get_info(code)->title;
 	}
-	if (trigger_state_write(tjob->state_path, &state, &error) < 0) {
+	if (trigger_state_write_user(tjob->user, tjob->state_path, &state,
+				     &error) < 0) {
 		e_error(tjob->user->event, "import-remote: Job %llu: %s",
 			job->id, error);
 	}

@@ -168,7 +168,7 @@ int trigger_queue(struct mail_user *user, const char **error_r)
 	    (path = trigger_state_path(user)) != NULL) {
 		if (state.updated == 0)
 			state.updated = ioloop_time;
-		if (trigger_state_write(path, &state, error_r) < 0)
+		if (trigger_state_write_user(user, path, &state, error_r) < 0)
 			ret = -1;
 	}
 	pool_unref(&pool);

@@ -153,8 +153,9 @@ int trigger_state_read(const char *path, pool_t pool,
 	return 1;
 }
 
-int trigger_state_write(const char *path, const struct trigger_state *state,
-			const char **error_r)
+static int
+trigger_state_write_file(const char *path, const struct trigger_state *state,
+			 bool *no_dir_r, const char **error_r)
 {
 	string_t *str, *temp_path;
 	int fd, ret = 0;
@@ -175,8 +176,10 @@ int trigger_state_write(const char *path, const struct trigger_state *state,
 	temp_path = t_str_new(256);
 	str_append(temp_path, path);
 	str_append_c(temp_path, '.');
+	*no_dir_r = FALSE;
 	fd = safe_mkstemp_hostpid(temp_path, 0600, (uid_t)-1, (gid_t)-1);
 	if (fd == -1) {
+		*no_dir_r = errno == ENOENT;
 		*error_r = t_strdup_printf("safe_mkstemp(%s) failed: %m",
 					   str_c(temp_path));
 		return -1;
@@ -195,6 +198,35 @@ int trigger_state_write(const char *path, const struct trigger_state *state,
 	if (ret < 0)
 		i_unlink_if_exists(str_c(temp_path));
 	return ret;
+}
+
+int trigger_state_write(const char *path, const struct trigger_state *state,
+			const char **error_r)
+{
+	bool no_dir;
+
+	return trigger_state_write_file(path, state, &no_dir, error_r);
+}
+
+int trigger_state_write_user(struct mail_user *user, const char *path,
+			     const struct trigger_state *state,
+			     const char **error_r)
+{
+	bool no_dir;
+
+	if (trigger_state_write_file(path, state, &no_dir, error_r) == 0)
+		return 0;
+	if (!no_dir)
+		return -1;
+	/* a new user's home does not exist yet (Dovecot makes it when
+	   something is first written there): make it the way Dovecot does,
+	   with the permissions of the user's mail root, and try again */
+	if (mail_user_home_mkdir(user) < 0) {
+		*error_r = t_strdup_printf("%s (creating the home failed)",
+					   *error_r);
+		return -1;
+	}
+	return trigger_state_write_file(path, state, &no_dir, error_r);
 }
 
 static void trigger_json_str(string_t *json, const char *key,

@@ -48,6 +48,11 @@ int trigger_state_read(const char *path, pool_t pool,
 		       struct trigger_state *state_r, const char **error_r);
 int trigger_state_write(const char *path, const struct trigger_state *state,
 			const char **error_r);
+/* The same, for the user's state file (path): a home that does not exist
+   yet is made as Dovecot makes it (mail_user_home_mkdir()) */
+int trigger_state_write_user(struct mail_user *user, const char *path,
+			     const struct trigger_state *state,
+			     const char **error_r);
 /* The state as JSON, for the METADATA entry */
 const char *trigger_state_json(const struct trigger_state *state);
 
