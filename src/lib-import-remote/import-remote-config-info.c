@@ -47,8 +47,8 @@ static const struct setting_define import_remote_config_setting_defines[] = {
 };
 
 static const struct import_remote_config import_remote_config_defaults = {
-	.import_remote_store = "sqlite:/var/lib/dovecot/import-remote.db",
-	.import_remote_key_file = "/var/lib/dovecot/import-remote.key",
+	.import_remote_store = "sqlite:/var/lib/dovecot/import-remote/import-remote.db",
+	.import_remote_key_file = "/var/lib/dovecot/import-remote/import-remote.key",
 	.import_remote_workers = 4,
 	.import_remote_job_retries = 5,
 	.import_remote_job_retry_delay = 60,

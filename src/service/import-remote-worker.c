@@ -39,6 +39,12 @@
 
 #define WORKER_SERVICE_NAME "import-remote"
 #define WORKER_POLL_MSECS 2000
+/* a store that can't be opened (a directory the worker's user can't
+   write, a database that is down) is tried again this often, and the
+   error logged again every WORKER_STORE_RELOG_COUNT tries: the worker
+   stays up, rather than dying and being restarted in a loop */
+#define WORKER_STORE_RETRY_MSECS (60 * 1000)
+#define WORKER_STORE_RELOG_COUNT 10
 
 static struct mail_storage_service_ctx *storage_service;
 static struct job_store *store;
@@ -47,6 +53,8 @@ static unsigned char key[SECRET_BOX_KEY_LEN];
 static unsigned int takeover_secs = JOB_RUNNER_DEFAULT_TAKEOVER_SECS;
 static char *worker_name;
 static struct timeout *to_poll;
+static struct timeout *to_store_retry;
+static unsigned int store_failures = 0;
 /* the global settings: the store, the slots (import_remote_workers: how
    many jobs may be live at once in the whole store), notifications */
 static const struct import_remote_config *worker_set;
@@ -177,6 +185,10 @@ static void worker_notify_drain(void)
 {
 	int status;
 
+	/* never had a store: nothing to deliver, and its own try would
+	   only log the same error again */
+	if (store == NULL)
+		(void)kill(notify_pid, SIGKILL);
 	i_close_fd(&notify_fd);
 	if (waitpid(notify_pid, &status, 0) < 0)
 		i_error("import-remote: waitpid() failed: %m");
@@ -236,6 +248,32 @@ static void worker_poll(void *context ATTR_UNUSED)
 {
 	(void)worker_run_queue();
 	worker_notify();
+}
+
+static bool worker_store_open(void)
+{
+	const char *error;
+
+	if (job_store_open_config(&store_set, NULL, 0, &store, key,
+				  &error) == 0) {
+		if (store_failures > 0)
+			i_info("import-remote: The job store opens now");
+		store_failures = 0;
+		return TRUE;
+	}
+	if (store_failures++ % WORKER_STORE_RELOG_COUNT == 0) {
+		i_error("import-remote: %s (tried again every %u s)", error,
+			WORKER_STORE_RETRY_MSECS / 1000);
+	}
+	return FALSE;
+}
+
+static void worker_store_retry(void *context ATTR_UNUSED)
+{
+	if (!worker_store_open())
+		return;
+	timeout_remove(&to_store_retry);
+	to_poll = timeout_add(WORKER_POLL_MSECS, worker_poll, NULL);
 }
 
 int main(int argc, char *argv[])
@@ -312,22 +350,29 @@ int main(int argc, char *argv[])
 
 	worker_name = i_strdup_printf("%s:%s", my_hostname, my_pid);
 	worker_deliverer_start();
-	if (job_store_open_config(&store_set, NULL, 0, &store, key,
-				  &error) < 0)
-		i_fatal("import-remote: %s", error);
-
 	if (once) {
+		if (job_store_open_config(&store_set, NULL, 0, &store, key,
+					  &error) < 0)
+			i_fatal("import-remote: %s", error);
 		(void)worker_run_queue();
 		worker_notify_drain();
 	} else {
-		to_poll = timeout_add(WORKER_POLL_MSECS, worker_poll, NULL);
+		if (worker_store_open()) {
+			to_poll = timeout_add(WORKER_POLL_MSECS,
+					      worker_poll, NULL);
+		} else {
+			to_store_retry = timeout_add(WORKER_STORE_RETRY_MSECS,
+						     worker_store_retry, NULL);
+		}
 		master_service_run(master_service, NULL);
 		timeout_remove(&to_poll);
+		timeout_remove(&to_store_retry);
 		worker_notify_drain();
 	}
 
 	mail_storage_service_deinit(&storage_service);
-	job_store_close(&store);
+	if (store != NULL)
+		job_store_close(&store);
 	safe_memset(key, 0, sizeof(key));
 	i_free(worker_name);
 	event_unref(&worker_event);

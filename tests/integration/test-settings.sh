@@ -28,7 +28,7 @@ else
 fi
 # every import_remote_* setting it shows, first value of each, as given
 mapfile -t example_settings < <(sed -n 's/^#[ #]*\(import_remote_[a-z_]*\) =[ ]*\(.*\)$/\1 = \2/p' "$example" |
-	sed "s|/var/lib/dovecot/|$X/|; s|<a long random string>|s3cret|" | awk '!seen[$1]++')
+	sed "s|/var/lib/dovecot/import-remote/|$X/|; s|/var/lib/dovecot/|$X/|; s|<a long random string>|s3cret|" | awk '!seen[$1]++')
 check "example config: shows the settings" test "${#example_settings[@]}" -ge 11
 with_settings "${example_settings[@]}"
 doveconf -c "$DEST_CONF" -n > "$OUT/example.conf" 2>&1

@@ -24,6 +24,12 @@ enum job_store_open_flags {
 int job_store_open_parse(const char *uri, const char **driver_r,
 			 const char **connect_r, const char **error_r);
 
+/* Can this process create (or read and write) the file at path (and
+   files beside it)? If not, returns -1 with one error naming the path, the
+   uid and the fix (setting: the setting that names the path). */
+int job_store_check_access(const char *what, const char *path,
+			   const char *setting, const char **error_r);
+
 /* Open the store and, unless key_r is NULL, load the key. Returns 0, or -1
    with an error to show. */
 int job_store_open_config(const struct import_remote_config *set,
