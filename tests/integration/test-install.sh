@@ -6,7 +6,7 @@
 # the command, and "make uninstall" leaves no file behind.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 12
+plan 13
 
 B=${IR_BUILDDIR:-$TESTS_DIR/..}
 D=$IR_WORK/destdir
@@ -16,6 +16,8 @@ libexecdir=$(sed -n 's/^dovecot_pkglibexecdir=//p' "$config")
 statedir=$(sed -n 's/^dovecot_statedir=//p' "$config")
 check "dovecot-config names the module dir ($moduledir)" test -n "$moduledir" -a -d "$moduledir"
 
+check_contains "configure said where the modules go" "$B/config.log" \
+	"modules will be installed into $moduledir"
 make -C "$B" install DESTDIR="$D" > "$OUT/install.out" 2>&1
 check_eq "make install DESTDIR=... succeeds" 0 "$?"
 
