@@ -324,6 +324,7 @@ folder_import_find_seq(struct import_chunk *chunk, uint32_t seq)
 /* --- what happens to a message --- */
 
 static void folder_import_resume_drop(struct folder_import_ctx *ctx);
+static void folder_import_checkpoint_move(struct folder_import_ctx *ctx);
 
 static void folder_import_failed(struct folder_import_ctx *ctx,
 				 struct import_msg *msg, const char *reason)
@@ -668,9 +669,12 @@ static int folder_import_pending_done(struct folder_import_ctx *ctx, bool whole)
 	}
 	progress->msgs_done++;
 	progress->bytes_done += msg->saved_size;
-	if (message_saver_want_commit(ctx->saver) &&
-	    folder_import_commit(ctx) < 0)
-		return -1;
+	if (message_saver_want_commit(ctx->saver)) {
+		if (folder_import_commit(ctx) < 0)
+			return -1;
+		/* a run killed later need not fetch these again */
+		folder_import_checkpoint_move(ctx);
+	}
 	if (!import_run_ctx_progress(ctx->run, FALSE))
 		return -1;
 	return 0;
@@ -691,6 +695,7 @@ static int folder_import_connection_lost(struct folder_import_ctx *ctx)
 		if (received > msg->furthest) {
 			msg->furthest = received;
 			msg->losses = 0;
+			ctx->run->resumed_further++;
 		} else {
 			msg->losses++;
 		}
@@ -1691,30 +1696,19 @@ static int folder_import_add_missing_flags(struct folder_import_ctx *ctx)
 	return 0;
 }
 
-/* After the bodies: commit, and move the checkpoint up to where everything
-   is in the destination (a failed message stops it, so that a re-run
-   tries it again). */
-static int folder_import_chunk_done(struct folder_import_ctx *ctx)
+/* Move the checkpoint up to where everything of the current chunk is
+   committed (a failed message stops it, so that a re-run tries it
+   again) */
+static void folder_import_checkpoint_move(struct folder_import_ctx *ctx)
 {
 	struct import_run_ctx *run = ctx->run;
 	const struct import_msg *msg;
 	uint32_t last_uid = 0;
 	const char *errstr;
 
-	if (run->set->dry_run) {
-		array_foreach(&ctx->current->msgs, msg) {
-			if (msg->action == IMPORT_MSG_IMPORT) {
-				ctx->result->imported++;
-				run->progress->msgs_done++;
-			}
-		}
-		return 0;
-	}
-	if (folder_import_commit(ctx) < 0)
-		return -1;
 	if (ctx->retrying) {
 		/* single messages: the checkpoint is not theirs to move */
-		return 0;
+		return;
 	}
 	array_foreach(&ctx->current->msgs, msg) {
 		if (msg->action == IMPORT_MSG_IMPORT &&
@@ -1732,6 +1726,28 @@ static int folder_import_chunk_done(struct folder_import_ctx *ctx)
 		else
 			ctx->done_uid = last_uid;
 	}
+}
+
+/* After the bodies: commit, and move the checkpoint up to where everything
+   is in the destination (a failed message stops it, so that a re-run
+   tries it again). */
+static int folder_import_chunk_done(struct folder_import_ctx *ctx)
+{
+	struct import_run_ctx *run = ctx->run;
+	const struct import_msg *msg;
+
+	if (run->set->dry_run) {
+		array_foreach(&ctx->current->msgs, msg) {
+			if (msg->action == IMPORT_MSG_IMPORT) {
+				ctx->result->imported++;
+				run->progress->msgs_done++;
+			}
+		}
+		return 0;
+	}
+	if (folder_import_commit(ctx) < 0)
+		return -1;
+	folder_import_checkpoint_move(ctx);
 	return 0;
 }
 

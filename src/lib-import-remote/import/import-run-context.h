@@ -58,6 +58,9 @@ struct import_run_ctx {
 	   where the progress stood at the last one */
 	unsigned int reconnects_in_row;
 	unsigned int progress_mark;
+	/* breaks after which a cut message had got further than before
+	   (resumed from there): mail moving on too */
+	unsigned int resumed_further;
 	/* [THROTTLED] in an OK reply: wait this long between body fetches */
 	unsigned int pace_msecs;
 
