@@ -481,6 +481,10 @@ static void folder_import_pending_keep(struct folder_import_ctx *ctx)
 	buffer_t *tail;
 
 	folder_import_resume_drop(ctx);
+	if (ctx->pending_overlap_bad) {
+		/* what it sent again differed: no more partial fetches */
+		msg->no_resume = TRUE;
+	}
 	if (msg->no_resume || msg->check != IMPORT_MSG_CHECK_NONE ||
 	    ctx->pending_total != msg->size || ctx->pending_overlap_bad ||
 	    ctx->pending_output == NULL || ctx->pending_check.size == 0 ||
