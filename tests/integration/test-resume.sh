@@ -8,7 +8,7 @@
 # killed import's temporary files are gone after the next run.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 58
+plan 61
 script_timeout 900
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
@@ -213,6 +213,16 @@ check_eq "3 MB message, a cut every 1-2 MB: exit code 0" 0 "$(rc bigcut)"
 check_eq "3 MB message, a cut every 1-2 MB: completed" completed "$(field bigcut result)"
 check_eq "3 MB message, a cut every 1-2 MB: nothing failed" 0 "$(field bigcut failed)"
 check "3 MB message, a cut every 1-2 MB: every message there once, byte for byte" verify sd bigcut-v --map "Sent Items=Sent"
+
+# the issue's link: every connection cut after a random 2-8 MB, a 9 MB
+# message (more than any connection carries)
+"$TOOLS/mkcorpus" -n 20 -s 36 --big-mb 9 --layout inbox-only -o "$IR_WORK/big9" >/dev/null || { fail "mkcorpus --big-mb 9"; exit 1; }
+ir_source_replace "$IR_WORK/big9/Maildir"
+MANIFEST=$IR_WORK/big9/manifest.json
+through big9 --cut-random 2M 8M --rst --seed 5 -- --reconnects 20
+check_eq "9 MB message, a cut every 2-8 MB: the link cut at least once" True "$(python3 -c "print($(cuts big9) >= 1)")"
+check_eq "9 MB message, a cut every 2-8 MB: completed, nothing failed" "completed 0" "$(field big9 result) $(field big9 failed)"
+check "9 MB message, a cut every 2-8 MB: every message there once, byte for byte" verify sd big9-v --map "Sent Items=Sent"
 
 # --- a slow link: what arrived is committed every few seconds ---
 "$TOOLS/mkcorpus" -n 300 -s 35 --layout inbox-only -o "$IR_WORK/slow" >/dev/null || { fail "mkcorpus --layout inbox-only"; exit 1; }
