@@ -8,7 +8,7 @@
 # (imapverify) against what fakeimapd served.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 132
+plan 136
 ir_dest_start
 echo fakepass > "$IR_WORK/fake.pw"
 
@@ -99,6 +99,14 @@ for mode in whole short from-start no; do
 done
 check_contains "partial fetch answered with other bytes: seen and said" "$OUT/resume-from-start.err" "does not match the bytes it sent before"
 check_contains "partial fetch answered with another length: seen and said" "$OUT/resume-short.err" "answered the partial fetch of bytes"
+# a part of a body when the whole was asked for: given up, not asked for
+# again and again
+FAKE_OPTS=(--partial unasked --left-out 3)
+fake unasked ok
+check_eq "a part sent when the whole was asked for: exit code 0" 0 "$(cat "$OUT/unasked.rc")"
+check_eq "a part sent when the whole was asked for: sent once" 1 "$(report unasked unasked_parts)"
+check_contains "a part sent when the whole was asked for: recorded as failed, and why" "$OUT/unasked.out" "the server sent a part of it"
+check "a part sent when the whole was asked for: the others there, byte for byte" fake_verify unasked
 FAKE_OPTS=()
 
 # --- BYE in the middle of a FETCH is a disconnect, not throttling ---

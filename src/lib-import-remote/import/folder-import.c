@@ -1038,10 +1038,16 @@ folder_import_receive_body(struct folder_import_ctx *ctx, struct import_msg *msg
 		if (ctx->resume_msg == msg)
 			folder_import_resume_drop(ctx);
 		if (lit->have_origin && lit->origin != 0) {
-			/* part of a body not asked for so */
-			msg->no_resume = TRUE;
-			return imap_source_read_literal(folder_import_src(ctx),
-				lit->size, what, NULL, NULL) < 0 ? -1 : 1;
+			/* a part of the body when the whole was asked for:
+			   nothing to do with it (and asking again would get
+			   the same) */
+			if (imap_source_read_literal(folder_import_src(ctx),
+					lit->size, what, NULL, NULL) < 0)
+				return -1;
+			folder_import_failed(ctx, msg, t_strdup_printf(
+				"asked for whole, the server sent a part of it "
+				"(BODY[]<%"PRIuUOFF_T">): corrupt", lit->origin));
+			return 1;
 		}
 		/* a digest is wanted to compare two fetches, and where the
 		   size already says that the server's bytes look wrong */
