@@ -8,7 +8,7 @@
 # killed import's temporary files are gone after the next run.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 48
+plan 61
 script_timeout 900
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
@@ -201,4 +201,55 @@ check_contains "report without -u (the admin's form): the same row" "$OUT/report
 check_exit "report of another user's job: not found" 68 \
 	doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" import-remote report -u md "$job"
 check "queued job: everything else there, byte for byte" verify sd job-v --map "Sent Items=Sent"
+DOVEADM_OPTS=()
+
+# --- a message bigger than what one connection survives ---
+# every connection cut after a random 1-2 MB, the corpus's 3 MB message
+# among the rest: each cut message is resumed from where it stopped
+MANIFEST=$IR_WORK/big/manifest.json
+through bigcut --cut-random 1M 2M --rst --seed 11 -- --reconnects 20
+check_eq "3 MB message, a cut every 1-2 MB: the link cut at least twice" True "$(python3 -c "print($(cuts bigcut) >= 2)")"
+check_eq "3 MB message, a cut every 1-2 MB: exit code 0" 0 "$(rc bigcut)"
+check_eq "3 MB message, a cut every 1-2 MB: completed" completed "$(field bigcut result)"
+check_eq "3 MB message, a cut every 1-2 MB: nothing failed" 0 "$(field bigcut failed)"
+check "3 MB message, a cut every 1-2 MB: every message there once, byte for byte" verify sd bigcut-v --map "Sent Items=Sent"
+
+# the issue's link: every connection cut after a random 2-8 MB, a 9 MB
+# message (more than any connection carries)
+"$TOOLS/mkcorpus" -n 20 -s 36 --big-mb 9 --layout inbox-only -o "$IR_WORK/big9" >/dev/null || { fail "mkcorpus --big-mb 9"; exit 1; }
+ir_source_replace "$IR_WORK/big9/Maildir"
+MANIFEST=$IR_WORK/big9/manifest.json
+through big9 --cut-random 2M 8M --rst --seed 5 -- --reconnects 20
+check_eq "9 MB message, a cut every 2-8 MB: the link cut at least once" True "$(python3 -c "print($(cuts big9) >= 1)")"
+check_eq "9 MB message, a cut every 2-8 MB: completed, nothing failed" "completed 0" "$(field big9 result) $(field big9 failed)"
+check "9 MB message, a cut every 2-8 MB: every message there once, byte for byte" verify sd big9-v --map "Sent Items=Sent"
+
+# --- a slow link: what arrived is committed every few seconds ---
+"$TOOLS/mkcorpus" -n 300 -s 35 --layout inbox-only -o "$IR_WORK/slow" >/dev/null || { fail "mkcorpus --layout inbox-only"; exit 1; }
+ir_source_replace "$IR_WORK/slow/Maildir"
+MANIFEST=$IR_WORK/slow/manifest.json
+proxy slow --rate 256k
+ir_dest_reset_user sd
+# (--dedup off: only the checkpoint keeps the re-run from copying twice)
+doveadm -c "$DEST_CONF" import-remote run -u sd --host 127.0.0.1 --port "$pport" \
+	--user srcuser --password-file "$SRC_PASSWORD_FILE" --dedup off --quiet \
+	>"$OUT/slow.out" 2>"$OUT/slow.err" </dev/null &
+kpid=$!
+ir_kill_on_exit "$kpid"
+sleep 9
+kill -9 "$kpid"
+wait "$kpid" 2>/dev/null
+proxy_end
+kept=$(doveadm -c "$DEST_CONF" mailbox status -u sd messages INBOX 2>/dev/null | sed 's/.*=//')
+check_eq "slow link, killed after 9 s: it was still running (the link is slow enough)" 0 "$(grep -c '^result=' "$OUT/slow.out")"
+check_eq "slow link, killed after 9 s: messages were committed (${kept:-0} kept)" True "$(python3 -c "print(${kept:-0} > 0)")"
+# (the same port: the checkpoint is the source's, host and port)
+proxy slow2 --port "$pport"
+import sd slowrerun --port "$pport" --dedup off
+proxy_end
+check_eq "slow link, re-run after kill -9: exit code 0" 0 "$(rc slowrerun)"
+check_eq "slow link, re-run after kill -9: what was kept is not fetched again" "${kept:-0}" "$(field slowrerun skipped_duplicates)"
+VERIFY_DEDUP=off
+check "slow link, re-run after kill -9: every message there once, byte for byte" verify sd slow-v --map "Sent Items=Sent"
+VERIFY_DEDUP=folder
 exit 0

@@ -261,6 +261,28 @@ static void test_imap_reply_fetch_literal(void)
 	test_assert(lit.section == IMAP_FETCH_SECTION_OTHER);
 	test_line_free(&line);
 
+	/* a partial fetch's answer: where it starts */
+	test_line_parse(&line, "* 5 FETCH (UID 11 BODY[]<4096> {10}\r\n",
+			IMAP_PARSE_FLAG_LITERAL_SIZE);
+	test_assert(imap_parser_get_literal_size(line.parser, &size));
+	test_assert(imap_reply_parse_fetch_literal(line.args, size, &lit));
+	test_assert(lit.section == IMAP_FETCH_SECTION_BODY);
+	test_assert(lit.have_origin && lit.origin == 4096 && lit.uid == 11);
+	test_line_free(&line);
+	test_line_parse(&line, "* 5 FETCH (BODY[] {10}\r\n",
+			IMAP_PARSE_FLAG_LITERAL_SIZE);
+	test_assert(imap_parser_get_literal_size(line.parser, &size));
+	test_assert(imap_reply_parse_fetch_literal(line.args, size, &lit));
+	test_assert(lit.section == IMAP_FETCH_SECTION_BODY && !lit.have_origin);
+	test_line_free(&line);
+	/* not a number: not the body */
+	test_line_parse(&line, "* 5 FETCH (BODY[]<x> {10}\r\n",
+			IMAP_PARSE_FLAG_LITERAL_SIZE);
+	test_assert(imap_parser_get_literal_size(line.parser, &size));
+	test_assert(imap_reply_parse_fetch_literal(line.args, size, &lit));
+	test_assert(lit.section == IMAP_FETCH_SECTION_OTHER);
+	test_line_free(&line);
+
 	test_line_parse(&line, "* LIST () \"/\" {10}\r\n",
 			IMAP_PARSE_FLAG_LITERAL_SIZE);
 	test_assert(imap_parser_get_literal_size(line.parser, &size));

@@ -28,10 +28,20 @@
    server that says [THROTTLED], fewer, one command at a time. */
 #define FOLDER_IMPORT_BODY_CMD_UIDS 500
 #define FOLDER_IMPORT_PACED_CMD_UIDS 50
+/* the longest pause between body fetches that "OK [THROTTLED]" brings */
+#define FOLDER_IMPORT_MAX_PACE_MSECS 2000
 /* A message that was being sent each time the connection broke, this many
-   times, is given up (recorded as failed): one message that can't get
-   through doesn't use up every reconnect */
+   times in a row without a byte more of it arriving than before (the
+   breaks are tied to it: the same place every time), is given up: one
+   message that can't get through doesn't use up every reconnect. It is
+   tried once more at the end of the run, then recorded as failed. A break
+   after which the message got further does not count: it is resumed from
+   where it stopped (BODY.PEEK[]<offset.length>). */
 #define FOLDER_IMPORT_MAX_LOSSES 3
+/* A resumed body is asked for from this many bytes before where it
+   stopped: the server must send those again as they were, or the partial
+   fetch is not trusted (the message is fetched whole again) */
+#define FOLDER_IMPORT_RESUME_OVERLAP 4096
 /* Local saves failing this many times in a row: the destination itself is
    broken, not the messages */
 #define FOLDER_IMPORT_MAX_DEST_FAILURES 10
@@ -95,8 +105,14 @@ struct import_msg {
 	/* what the earlier fetch sent (IMPORT_MSG_CHECK_COMPARE) */
 	uoff_t check_size;
 	unsigned char *check_digest;
-	/* the connection broke while its body was on the way */
+	/* the connection broke while its body was on the way, without it
+	   getting further than furthest (bytes of it received at best) */
 	unsigned int losses;
+	uoff_t furthest;
+	/* its partial fetches were answered wrong: fetched whole only */
+	bool no_resume;
+	/* given up here, tried again at the end of the run */
+	bool deferred;
 	/* the date filter's SEARCH matched it */
 	bool date_match;
 	/* its body arrived in this round of fetches */
@@ -194,6 +210,25 @@ struct folder_import_ctx {
 	uint32_t pending_seq;
 	struct ostream *pending_output;
 	struct message_check pending_check;
+	/* the size of the whole body the pending literal is (part of) */
+	uoff_t pending_total;
+	/* the pending literal is a resumed body's rest: the first
+	   pending_overlap bytes must equal the tail of what was received */
+	uoff_t pending_overlap, pending_overlap_pos;
+	bool pending_overlap_bad;
+	/* the last FOLDER_IMPORT_RESUME_OVERLAP bytes received of the pending
+	   body */
+	buffer_t *pending_tail;
+
+	/* a body the connection broke off, to be resumed: the bytes received
+	   so far (its temporary copy, still open), their check and tail */
+	struct import_msg *resume_msg;
+	struct ostream *resume_output;
+	struct message_check resume_check;
+	uoff_t resume_total;
+	buffer_t *resume_tail;
+	/* the retry at the end of the run: only these messages */
+	bool retrying;
 	/* a NO [THROTTLED] answer in the current round of fetches */
 	const char *throttled;
 	/* local saves that failed in a row */
@@ -288,6 +323,9 @@ folder_import_find_seq(struct import_chunk *chunk, uint32_t seq)
 
 /* --- what happens to a message --- */
 
+static void folder_import_resume_drop(struct folder_import_ctx *ctx);
+static void folder_import_checkpoint_move(struct folder_import_ctx *ctx);
+
 static void folder_import_failed(struct folder_import_ctx *ctx,
 				 struct import_msg *msg, const char *reason)
 {
@@ -295,6 +333,8 @@ static void folder_import_failed(struct folder_import_ctx *ctx,
 
 	i_assert(msg->state == IMPORT_MSG_STATE_WANTED);
 
+	if (ctx->resume_msg == msg)
+		folder_import_resume_drop(ctx);
 	i_zero(&failed);
 	failed.folder = ctx->entry->display_name;
 	failed.uid = msg->uid;
@@ -307,6 +347,46 @@ static void folder_import_failed(struct folder_import_ctx *ctx,
 	msg->state = IMPORT_MSG_STATE_FAILED;
 	ctx->result->failed++;
 	ctx->run->progress->msgs_done++;
+}
+
+/* The connection broke at the same place of the message each time: it is
+   tried again at the end of the run (folder_import_retry_deferred()) */
+static void folder_import_defer(struct folder_import_ctx *ctx,
+				struct import_msg *msg, const char *reason)
+{
+	struct import_run_ctx *run = ctx->run;
+	struct import_run_deferred *def;
+
+	i_assert(msg->state == IMPORT_MSG_STATE_WANTED);
+
+	if (ctx->retrying) {
+		/* this was the second chance */
+		folder_import_failed(ctx, msg, reason);
+		return;
+	}
+	if (!array_is_created(&run->deferred))
+		p_array_init(&run->deferred, run->pool, 4);
+	def = array_append_space(&run->deferred);
+	def->entry = ctx->entry;
+	def->result = ctx->result;
+	def->uidvalidity = ctx->uidvalidity;
+	def->uid = msg->uid;
+	def->size = msg->size;
+	def->furthest = msg->furthest;
+	def->received_date = msg->received_date;
+	def->received_tz = msg->received_tz;
+	def->flags = msg->flags;
+	def->keywords = msg->keywords == NULL ? NULL :
+		(const char *const *)p_strarray_dup(run->pool, msg->keywords);
+	def->message_id = p_strdup(run->pool, msg->message_id);
+	def->key = p_strdup(run->pool, msg->key);
+	def->reason = p_strdup(run->pool, reason);
+	e_warning(run->user->event, "import-remote: Message UID %u in %s: %s: "
+		  "tried again at the end of the run", msg->uid,
+		  ctx->entry->display_name, reason);
+	msg->state = IMPORT_MSG_STATE_FAILED;
+	msg->deferred = TRUE;
+	run->progress->msgs_done++;
 }
 
 /* Everything saved and not committed was rolled back: fetch it again */
@@ -373,11 +453,60 @@ folder_import_save_failed(struct folder_import_ctx *ctx, struct import_msg *msg,
 static void folder_import_pending_drop(struct folder_import_ctx *ctx)
 {
 	ctx->pending_msg = NULL;
+	ctx->pending_overlap = 0;
+	ctx->pending_overlap_bad = FALSE;
 	if (ctx->pending_output != NULL) {
 		/* thrown away: its write errors no longer matter */
 		o_stream_abort(ctx->pending_output);
 		o_stream_destroy(&ctx->pending_output);
 	}
+}
+
+/* The bytes kept to resume a body are thrown away: it is fetched whole */
+static void folder_import_resume_drop(struct folder_import_ctx *ctx)
+{
+	ctx->resume_msg = NULL;
+	if (ctx->resume_output != NULL) {
+		o_stream_abort(ctx->resume_output);
+		o_stream_destroy(&ctx->resume_output);
+	}
+}
+
+/* The connection broke while the pending body came: keep what arrived of
+   it, to ask for the rest only. A body whose literal is not RFC822.SIZE
+   long, or that is being compared, is fetched whole again. */
+static void folder_import_pending_keep(struct folder_import_ctx *ctx)
+{
+	struct import_msg *msg = ctx->pending_msg;
+	buffer_t *tail;
+
+	folder_import_resume_drop(ctx);
+	if (ctx->pending_overlap_bad) {
+		/* what it sent again differed: no more partial fetches */
+		msg->no_resume = TRUE;
+	}
+	if (msg->no_resume || msg->check != IMPORT_MSG_CHECK_NONE ||
+	    ctx->pending_total != msg->size || ctx->pending_overlap_bad ||
+	    ctx->pending_output == NULL || ctx->pending_check.size == 0 ||
+	    ctx->pending_check.want_digest) {
+		folder_import_pending_drop(ctx);
+		return;
+	}
+	ctx->resume_msg = msg;
+	ctx->resume_output = ctx->pending_output;
+	ctx->resume_check = ctx->pending_check;
+	ctx->resume_total = ctx->pending_total;
+	/* swapped: the pending tail buffer is reused for the next body */
+	tail = ctx->resume_tail;
+	ctx->resume_tail = ctx->pending_tail;
+	ctx->pending_tail = tail;
+	ctx->pending_output = NULL;
+	folder_import_pending_drop(ctx);
+	e_debug(ctx->run->user->event, "import-remote: Message UID %u in %s: "
+		"%"PRIuUOFF_T" of %"PRIuUOFF_T" bytes received before the "
+		"connection broke: the rest is asked for after the reconnect",
+		msg->uid, ctx->entry->display_name, ctx->resume_check.size,
+		ctx->resume_total);
 }
 
 /* The digest of a message in hand (when it was not taken on the way) */
@@ -447,6 +576,18 @@ static bool folder_import_compare(struct folder_import_ctx *ctx,
 			  ", NUL bytes included" : "", msg->size);
 		return TRUE;
 	}
+	if (ctx->pending_check.size == msg->size &&
+	    ctx->pending_check.nul_count == 0) {
+		/* the first copy was wrong (its size), this one is exactly
+		   what RFC822.SIZE announced and has nothing wrong in it */
+		e_warning(ctx->run->user->event, "import-remote: "
+			  "Message UID %u in %s: the server first sent %"
+			  PRIuUOFF_T" bytes, then exactly its RFC822.SIZE of %"
+			  PRIuUOFF_T": the second copy kept",
+			  msg->uid, ctx->entry->display_name, msg->check_size,
+			  msg->size);
+		return TRUE;
+	}
 	folder_import_failed(ctx, msg, t_strdup_printf(
 		"the server sent different bytes each time (%"PRIuUOFF_T", "
 		"then %"PRIuUOFF_T" bytes; RFC822.SIZE %"PRIuUOFF_T"): corrupt",
@@ -468,6 +609,20 @@ static int folder_import_pending_done(struct folder_import_ctx *ctx, bool whole)
 	int ret = 0;
 
 	if (!whole || ctx->pending_output == NULL) {
+		folder_import_pending_drop(ctx);
+		return 0;
+	}
+	if (ctx->pending_overlap_bad ||
+	    ctx->pending_overlap_pos < ctx->pending_overlap) {
+		/* the bytes sent again differ from what came before: the
+		   server's partial fetches can't be trusted, nothing is
+		   spliced. Fetched whole in the next round. */
+		e_warning(ctx->run->user->event, "import-remote: Message UID "
+			  "%u in %s: the server's answer to a partial fetch "
+			  "does not match the bytes it sent before: not used, "
+			  "the message is fetched whole again", msg->uid,
+			  ctx->entry->display_name);
+		msg->no_resume = TRUE;
 		folder_import_pending_drop(ctx);
 		return 0;
 	}
@@ -518,9 +673,12 @@ static int folder_import_pending_done(struct folder_import_ctx *ctx, bool whole)
 	}
 	progress->msgs_done++;
 	progress->bytes_done += msg->saved_size;
-	if (message_saver_want_commit(ctx->saver) &&
-	    folder_import_commit(ctx) < 0)
-		return -1;
+	if (message_saver_want_commit(ctx->saver)) {
+		if (folder_import_commit(ctx) < 0)
+			return -1;
+		/* a run killed later need not fetch these again */
+		folder_import_checkpoint_move(ctx);
+	}
 	if (!import_run_ctx_progress(ctx->run, FALSE))
 		return -1;
 	return 0;
@@ -532,17 +690,35 @@ static int folder_import_pending_done(struct folder_import_ctx *ctx, bool whole)
 static int folder_import_connection_lost(struct folder_import_ctx *ctx)
 {
 	struct import_msg *msg = ctx->pending_msg, *m;
+	uoff_t received;
 
+	if (msg != NULL && msg->state == IMPORT_MSG_STATE_WANTED) {
+		/* how far the message got: further than ever before, and the
+		   break is the link's, not the message's */
+		received = ctx->pending_check.size;
+		if (received > msg->furthest) {
+			msg->furthest = received;
+			msg->losses = 0;
+			ctx->run->resumed_further++;
+		} else {
+			msg->losses++;
+		}
+		folder_import_pending_keep(ctx);
+	}
 	/* what a broken connection sent proves nothing about a message:
 	   a digest taken from it is forgotten */
 	array_foreach_modifiable(&ctx->current->msgs, m)
 		m->check = IMPORT_MSG_CHECK_NONE;
 	folder_import_pending_drop(ctx);
 	if (msg != NULL && msg->state == IMPORT_MSG_STATE_WANTED &&
-	    ++msg->losses >= FOLDER_IMPORT_MAX_LOSSES) {
-		folder_import_failed(ctx, msg, t_strdup_printf(
+	    msg->losses >= FOLDER_IMPORT_MAX_LOSSES) {
+		if (ctx->resume_msg == msg)
+			folder_import_resume_drop(ctx);
+		folder_import_defer(ctx, msg, t_strdup_printf(
 			"the connection broke %u times while the server sent "
-			"it", msg->losses));
+			"it, each time at the same place (%"PRIuUOFF_T" of "
+			"%"PRIuUOFF_T" bytes)", msg->losses, msg->furthest,
+			msg->size));
 	}
 	return folder_import_commit(ctx);
 }
@@ -742,34 +918,152 @@ folder_import_untagged(const struct imap_reply *reply, void *context)
 
 /* --- literals: bodies (saved) and headers (hashed) --- */
 
+/* Keep the last FOLDER_IMPORT_RESUME_OVERLAP bytes of the body */
+static void folder_import_tail_more(buffer_t *tail, const unsigned char *data,
+				    size_t size)
+{
+	size_t keep;
+
+	if (size >= FOLDER_IMPORT_RESUME_OVERLAP) {
+		buffer_set_used_size(tail, 0);
+		buffer_append(tail, data + size - FOLDER_IMPORT_RESUME_OVERLAP,
+			      FOLDER_IMPORT_RESUME_OVERLAP);
+		return;
+	}
+	if (tail->used + size > FOLDER_IMPORT_RESUME_OVERLAP) {
+		keep = FOLDER_IMPORT_RESUME_OVERLAP - size;
+		buffer_delete(tail, 0, tail->used - keep);
+	}
+	buffer_append(tail, data, size);
+}
+
 static void folder_import_pending_data(const unsigned char *data, size_t size,
 				       void *context)
 {
 	struct folder_import_ctx *ctx = context;
+	const unsigned char *tail;
+	size_t n;
 
+	if (ctx->pending_overlap_pos < ctx->pending_overlap) {
+		/* a resumed body: what is sent again must be what came */
+		n = I_MIN(size, ctx->pending_overlap - ctx->pending_overlap_pos);
+		tail = CONST_PTR_OFFSET(ctx->pending_tail->data,
+			ctx->pending_tail->used - ctx->pending_overlap +
+			ctx->pending_overlap_pos);
+		if (memcmp(tail, data, n) != 0)
+			ctx->pending_overlap_bad = TRUE;
+		ctx->pending_overlap_pos += n;
+		data += n;
+		size -= n;
+	}
+	if (size == 0 || ctx->pending_overlap_bad)
+		return;
 	message_check_more(&ctx->pending_check, data, size);
 	o_stream_nsend(ctx->pending_output, data, size);
+	folder_import_tail_more(ctx->pending_tail, data, size);
 }
 
-/* Receive a body whole; it is saved when its FETCH reply is complete */
+/* The rest of a body the connection broke off (BODY[]<origin>): appended
+   to what came before, if the server answered the partial fetch as asked:
+   from the byte asked for (the overlap, sent again the same), to the end.
+   Anything else (the whole body, another place or length) is not trusted:
+   the body is fetched whole again. Returns FALSE if the literal is to be
+   read as the whole body. */
+static bool
+folder_import_resume_start(struct folder_import_ctx *ctx, struct import_msg *msg,
+			   const struct imap_reply_fetch_literal *lit,
+			   bool *skip_r)
+{
+	uoff_t have = ctx->resume_check.size;
+	uoff_t overlap = I_MIN(have, FOLDER_IMPORT_RESUME_OVERLAP);
+
+	*skip_r = FALSE;
+	if (!lit->have_origin) {
+		/* the whole body: a server that ignores partial fetches */
+		e_debug(ctx->run->user->event, "import-remote: Message UID %u "
+			"in %s: the server answered a partial fetch with the "
+			"whole body: fetched whole from now on", msg->uid,
+			ctx->entry->display_name);
+		msg->no_resume = TRUE;
+		folder_import_resume_drop(ctx);
+		return FALSE;
+	}
+	if (lit->origin != have - overlap ||
+	    lit->size != ctx->resume_total - lit->origin) {
+		e_warning(ctx->run->user->event, "import-remote: Message UID "
+			  "%u in %s: the server answered the partial fetch of "
+			  "bytes %"PRIuUOFF_T"-%"PRIuUOFF_T" with %"PRIuUOFF_T
+			  " bytes from %"PRIuUOFF_T": not used, the message "
+			  "is fetched whole again", msg->uid,
+			  ctx->entry->display_name, have - overlap,
+			  ctx->resume_total, lit->size, lit->origin);
+		msg->no_resume = TRUE;
+		folder_import_resume_drop(ctx);
+		*skip_r = TRUE;
+		return TRUE;
+	}
+	ctx->pending_output = ctx->resume_output;
+	ctx->resume_output = NULL;
+	ctx->pending_check = ctx->resume_check;
+	ctx->pending_total = ctx->resume_total;
+	buffer_set_used_size(ctx->pending_tail, 0);
+	buffer_append_buf(ctx->pending_tail, ctx->resume_tail, 0, SIZE_MAX);
+	ctx->pending_overlap = overlap;
+	ctx->pending_overlap_pos = 0;
+	ctx->pending_overlap_bad = FALSE;
+	ctx->resume_msg = NULL;
+	return TRUE;
+}
+
+/* Receive a body whole (or the rest of one); it is saved when its FETCH
+   reply is complete */
 static int
 folder_import_receive_body(struct folder_import_ctx *ctx, struct import_msg *msg,
 			   const struct imap_reply_fetch_literal *lit)
 {
 	const char *what;
+	bool skip = FALSE;
 
 	msg->sent = TRUE;
-	ctx->pending_msg = msg;
-	ctx->pending_seq = lit->seq;
-	/* a digest is wanted to compare two fetches, and where the size
-	   already says that the server's bytes look wrong */
-	message_check_init(&ctx->pending_check,
-			   msg->check == IMPORT_MSG_CHECK_COMPARE ||
-			   lit->size != msg->size);
-	ctx->pending_output = iostream_temp_create_sized(ctx->temp_prefix, 0,
-		"import-remote message", FOLDER_IMPORT_MESSAGE_MEMORY_MAX);
 	what = t_strdup_printf("message UID %u in %s", msg->uid,
 			       ctx->entry->display_name);
+	if (ctx->resume_msg == msg &&
+	    folder_import_resume_start(ctx, msg, lit, &skip)) {
+		if (skip) {
+			/* read and forgotten; asked for whole next */
+			return imap_source_read_literal(folder_import_src(ctx),
+				lit->size, what, NULL, NULL) < 0 ? -1 : 1;
+		}
+	} else {
+		if (ctx->resume_msg == msg)
+			folder_import_resume_drop(ctx);
+		if (lit->have_origin && lit->origin != 0) {
+			/* a part of the body when the whole was asked for:
+			   nothing to do with it (and asking again would get
+			   the same) */
+			if (imap_source_read_literal(folder_import_src(ctx),
+					lit->size, what, NULL, NULL) < 0)
+				return -1;
+			folder_import_failed(ctx, msg, t_strdup_printf(
+				"asked for whole, the server sent a part of it "
+				"(BODY[]<%"PRIuUOFF_T">): corrupt", lit->origin));
+			return 1;
+		}
+		/* a digest is wanted to compare two fetches, and where the
+		   size already says that the server's bytes look wrong */
+		message_check_init(&ctx->pending_check,
+				   msg->check == IMPORT_MSG_CHECK_COMPARE ||
+				   lit->size != msg->size);
+		ctx->pending_output = iostream_temp_create_sized(
+			ctx->temp_prefix, 0, "import-remote message",
+			FOLDER_IMPORT_MESSAGE_MEMORY_MAX);
+		ctx->pending_total = lit->size;
+		ctx->pending_overlap = ctx->pending_overlap_pos = 0;
+		ctx->pending_overlap_bad = FALSE;
+		buffer_set_used_size(ctx->pending_tail, 0);
+	}
+	ctx->pending_msg = msg;
+	ctx->pending_seq = lit->seq;
 	if (imap_source_read_literal(folder_import_src(ctx), lit->size, what,
 				     folder_import_pending_data, ctx) < 0)
 		return -1;
@@ -1022,24 +1316,32 @@ static bool imap_reply_is_throttled_ok(const struct imap_source_reply *reply)
 		 strstr(t_str_ucase(reply->text), "[THROTTLED]") != NULL);
 }
 
+/* "OK [THROTTLED]": the server delivered, and asks for a slower pace. The
+   pause between body fetches starts short (a quarter of
+   --throttle-delay), grows by half while the server keeps asking, never
+   beyond FOLDER_IMPORT_MAX_PACE_MSECS (the fetches themselves are smaller
+   meanwhile), and halves each time a fetch goes through without it: a
+   few seconds for a handful of such replies, not minutes. */
 static void folder_import_pace(struct folder_import_ctx *ctx, bool throttled)
 {
 	struct import_run_ctx *run = ctx->run;
+	unsigned int first = I_MAX(run->set->throttle_delay_msecs / 4, 1);
+	unsigned int max = I_MAX(FOLDER_IMPORT_MAX_PACE_MSECS, first);
 
 	if (throttled) {
 		if (run->pace_msecs == 0) {
-			run->pace_msecs = run->set->throttle_delay_msecs;
+			run->pace_msecs = first;
 			e_warning(run->user->event, "import-remote: Source "
 				  "server asks to slow down ([THROTTLED]): "
 				  "pacing the downloads");
 		} else {
-			run->pace_msecs = I_MIN(run->pace_msecs * 2,
-				IMPORT_REMOTE_MAX_THROTTLE_DELAY_MSECS);
+			run->pace_msecs = I_MIN(run->pace_msecs +
+						run->pace_msecs / 2, max);
 		}
 	} else if (run->pace_msecs > 0) {
-		/* it went through: a little faster again */
+		/* it went through: faster again */
 		run->pace_msecs /= 2;
-		if (run->pace_msecs < run->set->throttle_delay_msecs / 4)
+		if (run->pace_msecs < first / 2)
 			run->pace_msecs = 0;
 	}
 }
@@ -1075,6 +1377,14 @@ folder_import_wait_body_cmd(struct folder_import_ctx *ctx,
 	   the one; else each one not sent is asked for alone next. */
 	if (cmd->count == 1) {
 		msg = asked[cmd->first];
+		if (msg == ctx->resume_msg) {
+			/* a server that won't do partial fetches: asked for
+			   whole in the next round */
+			folder_import_resume_drop(ctx);
+			msg->no_resume = TRUE;
+			msg->sent = TRUE;
+			return 0;
+		}
 		msg->refused = p_strdup(ctx->current->pool, reply.text);
 	}
 	return 0;
@@ -1098,19 +1408,22 @@ static int folder_import_fetch_round(struct folder_import_ctx *ctx)
 	t_array_init(&asked, 64);
 	t_array_init(&cmds, 8);
 	array_foreach_modifiable(&ctx->current->msgs, msg) {
+		/* a body to resume is asked for in its own command */
+		bool alone = msg->alone || msg == ctx->resume_msg;
+
 		if (msg->action != IMPORT_MSG_IMPORT ||
 		    msg->state != IMPORT_MSG_STATE_WANTED)
 			continue;
 		msg->sent = FALSE;
 		msg->asked_alone = FALSE;
-		if (cmd == NULL || cmd->count == per_cmd || msg->alone ||
+		if (cmd == NULL || cmd->count == per_cmd || alone ||
 		    prev_alone) {
 			cmd = array_append_space(&cmds);
 			cmd->first = array_count(&asked);
 		}
 		array_push_back(&asked, &msg);
 		cmd->count++;
-		prev_alone = msg->alone;
+		prev_alone = alone;
 	}
 	if (array_count(&asked) == 0)
 		return 0;
@@ -1134,9 +1447,23 @@ static int folder_import_fetch_round(struct folder_import_ctx *ctx)
 				str_append_c(uids, ',');
 			str_printfa(uids, "%u", asked_msgs[cmd->first + i]->uid);
 		}
-		cmd->tag = imap_source_send(folder_import_src(ctx),
-			t_strdup_printf("UID FETCH %s (BODY.PEEK[])",
-					str_c(uids)));
+		msg = asked_msgs[cmd->first];
+		if (cmd->count == 1 && msg == ctx->resume_msg) {
+			/* the rest of it, from a little before where it
+			   stopped */
+			uoff_t have = ctx->resume_check.size;
+			uoff_t from = have - I_MIN(have,
+				FOLDER_IMPORT_RESUME_OVERLAP);
+
+			cmd->tag = imap_source_send(folder_import_src(ctx),
+				t_strdup_printf("UID FETCH %u (BODY.PEEK[]<%"
+					PRIuUOFF_T".%"PRIuUOFF_T">)", msg->uid,
+					from, ctx->resume_total - from));
+		} else {
+			cmd->tag = imap_source_send(folder_import_src(ctx),
+				t_strdup_printf("UID FETCH %s (BODY.PEEK[])",
+						str_c(uids)));
+		}
 		if (!paced)
 			continue;
 		if (folder_import_wait_body_cmd(ctx, cmd, asked_msgs) < 0)
@@ -1379,27 +1706,20 @@ static int folder_import_add_missing_flags(struct folder_import_ctx *ctx)
 	return 0;
 }
 
-/* After the bodies: commit, and move the checkpoint up to where everything
-   is in the destination (a failed message stops it, so that a re-run
-   tries it again). */
-static int folder_import_chunk_done(struct folder_import_ctx *ctx)
+/* Move the checkpoint up to where everything of the current chunk is
+   committed (a failed message stops it, so that a re-run tries it
+   again) */
+static void folder_import_checkpoint_move(struct folder_import_ctx *ctx)
 {
 	struct import_run_ctx *run = ctx->run;
 	const struct import_msg *msg;
 	uint32_t last_uid = 0;
 	const char *errstr;
 
-	if (run->set->dry_run) {
-		array_foreach(&ctx->current->msgs, msg) {
-			if (msg->action == IMPORT_MSG_IMPORT) {
-				ctx->result->imported++;
-				run->progress->msgs_done++;
-			}
-		}
-		return 0;
+	if (ctx->retrying) {
+		/* single messages: the checkpoint is not theirs to move */
+		return;
 	}
-	if (folder_import_commit(ctx) < 0)
-		return -1;
 	array_foreach(&ctx->current->msgs, msg) {
 		if (msg->action == IMPORT_MSG_IMPORT &&
 		    msg->state != IMPORT_MSG_STATE_COMMITTED)
@@ -1416,6 +1736,28 @@ static int folder_import_chunk_done(struct folder_import_ctx *ctx)
 		else
 			ctx->done_uid = last_uid;
 	}
+}
+
+/* After the bodies: commit, and move the checkpoint up to where everything
+   is in the destination (a failed message stops it, so that a re-run
+   tries it again). */
+static int folder_import_chunk_done(struct folder_import_ctx *ctx)
+{
+	struct import_run_ctx *run = ctx->run;
+	const struct import_msg *msg;
+
+	if (run->set->dry_run) {
+		array_foreach(&ctx->current->msgs, msg) {
+			if (msg->action == IMPORT_MSG_IMPORT) {
+				ctx->result->imported++;
+				run->progress->msgs_done++;
+			}
+		}
+		return 0;
+	}
+	if (folder_import_commit(ctx) < 0)
+		return -1;
+	folder_import_checkpoint_move(ctx);
 	return 0;
 }
 
@@ -1685,12 +2027,36 @@ static int folder_import_select(struct folder_import_ctx *ctx)
 	return 0;
 }
 
+/* The retry at the end of the run: EXAMINE, nothing to list (the current
+   chunk holds the messages to try again) */
+static int folder_import_retry_select(struct folder_import_ctx *ctx)
+{
+	uint32_t old_uidvalidity = ctx->uidvalidity;
+
+	if (folder_import_select(ctx) < 0)
+		return -1;
+	if (ctx->uidvalidity != old_uidvalidity) {
+		import_run_ctx_set_error(ctx->run,
+			IMPORT_REMOTE_ERROR_SOURCE_ERROR, t_strdup_printf(
+			"Folder %s changed its UIDVALIDITY (%u, now %u) while "
+			"it was imported: run the import again",
+			ctx->entry->display_name, old_uidvalidity,
+			ctx->uidvalidity));
+		return -1;
+	}
+	import_chunk_reset(ctx->next, 1);
+	ctx->next_first = (uint64_t)ctx->exists + 1;
+	return 0;
+}
+
 /* The first EXAMINE: count what is there, start after the checkpoint */
 static int folder_import_start(struct folder_import_ctx *ctx)
 {
 	struct import_progress *progress = ctx->run->progress;
 	uint64_t first;
 
+	if (ctx->retrying)
+		return folder_import_retry_select(ctx);
 	if (folder_import_select(ctx) < 0)
 		return -1;
 	/* the STATUS count is replaced by what is really there */
@@ -1720,6 +2086,8 @@ static int folder_import_restart(struct folder_import_ctx *ctx)
 	uint32_t old_exists = ctx->exists, floor_uid, floor_seq;
 	uint64_t seq;
 
+	if (ctx->retrying)
+		return folder_import_retry_select(ctx);
 	if (folder_import_select(ctx) < 0)
 		return -1;
 	if (ctx->uidvalidity != old_uidvalidity) {
@@ -1890,55 +2258,199 @@ static const char *folder_import_temp_prefix(struct import_run_ctx *run)
 	return p_strdup(run->pool, str_c(prefix));
 }
 
-int folder_import(struct import_run_ctx *run,
-		  const struct folder_plan_entry *entry,
-		  struct import_run_folder *result)
+static void
+folder_import_ctx_init(struct folder_import_ctx *ctx,
+		       struct import_run_ctx *run,
+		       const struct folder_plan_entry *entry,
+		       struct import_run_folder *result)
 {
-	struct folder_import_ctx ctx;
+	i_zero(ctx);
+	ctx->run = run;
+	ctx->entry = entry;
+	ctx->result = result;
+	ctx->count_only = entry->action == FOLDER_PLAN_COUNT_ONLY;
+	ctx->want_labels = run->gmail_labels && !ctx->count_only;
+	ctx->current = &ctx->chunks[0];
+	ctx->next = &ctx->chunks[1];
+	ctx->temp_prefix = folder_import_temp_prefix(run);
+	ctx->pending_tail = buffer_create_dynamic(default_pool,
+						  FOLDER_IMPORT_RESUME_OVERLAP);
+	ctx->resume_tail = buffer_create_dynamic(default_pool,
+						 FOLDER_IMPORT_RESUME_OVERLAP);
+	import_chunk_reset(ctx->current, 1);
+	import_chunk_reset(ctx->next, 1);
+	run->progress->folder = entry->display_name;
+}
+
+/* Run the folder's import, and keep what is saved. Returns ret. */
+static int folder_import_ctx_run(struct folder_import_ctx *ctx)
+{
+	struct import_run_ctx *run = ctx->run;
+	struct import_run_folder *result = ctx->result;
 	unsigned int i;
 	int ret;
 
-	i_zero(&ctx);
-	ctx.run = run;
-	ctx.entry = entry;
-	ctx.result = result;
-	ctx.count_only = entry->action == FOLDER_PLAN_COUNT_ONLY;
-	ctx.want_labels = run->gmail_labels && !ctx.count_only;
-	ctx.current = &ctx.chunks[0];
-	ctx.next = &ctx.chunks[1];
-	ctx.temp_prefix = folder_import_temp_prefix(run);
-	import_chunk_reset(ctx.current, 1);
-	import_chunk_reset(ctx.next, 1);
-	run->progress->folder = entry->display_name;
-
 	T_BEGIN {
-		ret = folder_import_run(&ctx);
+		ret = folder_import_run(ctx);
 	} T_END;
 	if (ret < 0) {
 		/* the first cause is the real one */
 		import_run_ctx_source_failed(run);
 	}
-	folder_import_pending_drop(&ctx);
-	if (ctx.saver != NULL) {
+	folder_import_pending_drop(ctx);
+	folder_import_resume_drop(ctx);
+	if (ctx->retrying && ret < 0) {
+		struct import_msg *msg;
+
+		array_foreach_modifiable(&ctx->current->msgs, msg) {
+			if (msg->state != IMPORT_MSG_STATE_WANTED)
+				continue;
+			folder_import_failed(ctx, msg, "the connection kept "
+				"breaking at the same place of it, and the run "
+				"ended before the try at its end was done");
+		}
+	}
+	if (ctx->saver != NULL) {
 		/* keep what was saved, even when the folder failed */
-		if (folder_import_commit(&ctx) < 0)
+		if (folder_import_commit(ctx) < 0)
 			ret = -1;
-		message_saver_deinit(&ctx.saver);
+		message_saver_deinit(&ctx->saver);
 	}
-	if (ctx.own_index)
-		dedup_index_deinit(&ctx.index);
-	if (ctx.box != NULL)
-		mailbox_free(&ctx.box);
-	for (i = 0; i < N_ELEMENTS(ctx.chunks); i++) {
-		if (ctx.chunks[i].pool != NULL)
-			pool_unref(&ctx.chunks[i].pool);
+	if (ctx->own_index)
+		dedup_index_deinit(&ctx->index);
+	if (ctx->box != NULL)
+		mailbox_free(&ctx->box);
+	for (i = 0; i < N_ELEMENTS(ctx->chunks); i++) {
+		if (ctx->chunks[i].pool != NULL)
+			pool_unref(&ctx->chunks[i].pool);
 	}
+	buffer_free(&ctx->pending_tail);
+	buffer_free(&ctx->resume_tail);
 	if (ret == 0 && result->failed > 0) {
 		result->note = p_strdup_printf(run->pool, "%u %s failed",
 			result->failed,
 			result->failed == 1 ? "message" : "messages");
 	}
-	run->progress->folders_done++;
 	run->progress->folder = NULL;
+	return ret;
+}
+
+int folder_import(struct import_run_ctx *run,
+		  const struct folder_plan_entry *entry,
+		  struct import_run_folder *result)
+{
+	struct folder_import_ctx ctx;
+	int ret;
+
+	folder_import_ctx_init(&ctx, run, entry, result);
+	ret = folder_import_ctx_run(&ctx);
+	run->progress->folders_done++;
+	return ret;
+}
+
+static void
+folder_import_deferred_failed(struct import_run_ctx *run,
+			      const struct import_run_deferred *def)
+{
+	struct import_failed_message failed;
+
+	i_zero(&failed);
+	failed.folder = def->entry->display_name;
+	failed.uid = def->uid;
+	failed.size = def->size;
+	failed.message_id = def->message_id == NULL ? "" : def->message_id;
+	failed.received = def->received_date == (time_t)-1 ? 0 :
+		def->received_date;
+	failed.reason = def->reason;
+	import_run_ctx_message_failed(run, &failed);
+	def->result->failed++;
+	def->result->note = p_strdup_printf(run->pool, "%u %s failed",
+		def->result->failed,
+		def->result->failed == 1 ? "message" : "messages");
+}
+
+void folder_import_fail_deferred(struct import_run_ctx *run)
+{
+	const struct import_run_deferred *def;
+
+	if (!array_is_created(&run->deferred))
+		return;
+	array_foreach(&run->deferred, def)
+		folder_import_deferred_failed(run, def);
+	array_clear(&run->deferred);
+}
+
+static int import_msg_uid_sort_cmp(const struct import_msg *a,
+				   const struct import_msg *b)
+{
+	return a->uid < b->uid ? -1 : (a->uid > b->uid ? 1 : 0);
+}
+
+/* Try the messages of one folder once more */
+static int
+folder_import_retry_folder(struct import_run_ctx *run,
+			   const struct import_run_deferred *defs,
+			   unsigned int count)
+{
+	struct folder_import_ctx ctx;
+	struct import_msg *msg;
+	unsigned int i;
+
+	folder_import_ctx_init(&ctx, run, defs[0].entry, defs[0].result);
+	ctx.retrying = TRUE;
+	ctx.uidvalidity = defs[0].uidvalidity;
+	p_array_init(&ctx.current->msgs, ctx.current->pool, count);
+	for (i = 0; i < count; i++) {
+		msg = array_append_space(&ctx.current->msgs);
+		msg->uid = defs[i].uid;
+		msg->size = defs[i].size;
+		msg->received_date = defs[i].received_date;
+		msg->received_tz = defs[i].received_tz;
+		msg->flags = defs[i].flags;
+		msg->keywords = defs[i].keywords;
+		msg->message_id = defs[i].message_id;
+		msg->key = defs[i].key;
+		msg->action = IMPORT_MSG_IMPORT;
+		msg->state = IMPORT_MSG_STATE_WANTED;
+		/* once more: a break that brings it no further than before
+		   gives it up for good */
+		msg->furthest = defs[i].furthest;
+		msg->losses = FOLDER_IMPORT_MAX_LOSSES - 1;
+		/* counted as done when it was given up */
+		run->progress->msgs_done--;
+	}
+	/* looked up by UID */
+	array_sort(&ctx.current->msgs, import_msg_uid_sort_cmp);
+	ctx.current->state = IMPORT_CHUNK_DECIDED;
+	e_info(run->user->event, "import-remote: Trying %u message%s of %s "
+	       "again", count, count == 1 ? "" : "s", ctx.entry->display_name);
+	return folder_import_ctx_run(&ctx);
+}
+
+int folder_import_retry_deferred(struct import_run_ctx *run)
+{
+	ARRAY(struct import_run_deferred) defs;
+	const struct import_run_deferred *all;
+	unsigned int i, j, count;
+	int ret = 0;
+
+	if (!array_is_created(&run->deferred) ||
+	    array_count(&run->deferred) == 0)
+		return 0;
+	/* taken over: what is given up now is failed for good */
+	t_array_init(&defs, array_count(&run->deferred));
+	array_append_array(&defs, &run->deferred);
+	array_clear(&run->deferred);
+	all = array_get(&defs, &count);
+	for (i = 0; i < count; i = j) {
+		for (j = i + 1; j < count && all[j].entry == all[i].entry; j++) ;
+		if (ret == 0) {
+			ret = folder_import_retry_folder(run, all + i, j - i);
+			continue;
+		}
+		/* the run failed: the rest is not tried again */
+		for (; i < j; i++)
+			folder_import_deferred_failed(run, &all[i]);
+	}
 	return ret;
 }

@@ -17,4 +17,11 @@ int folder_import(struct import_run_ctx *run,
 		  const struct folder_plan_entry *entry,
 		  struct import_run_folder *result);
 
+/* Try the messages given up during the pass (the connection kept breaking
+   at the same place of them) once more each. Returns 0, or -1 with the
+   run's error set. */
+int folder_import_retry_deferred(struct import_run_ctx *run);
+/* Record the messages given up and not tried again as failed */
+void folder_import_fail_deferred(struct import_run_ctx *run);
+
 #endif

@@ -395,7 +395,14 @@ bool imap_reply_parse_fetch_literal(const struct imap_arg *args,
 		return FALSE;
 	if (strcasecmp(key, "BODY[]") == 0)
 		lit_r->section = IMAP_FETCH_SECTION_BODY;
-	else if (strcasecmp(key, "BODY[HEADER]") == 0)
+	else if (strncasecmp(key, "BODY[]<", 7) == 0 &&
+		 key[strlen(key) - 1] == '>' &&
+		 str_to_uoff(t_strndup(key + 7, strlen(key) - 8),
+			     &lit_r->origin) == 0) {
+		/* a partial fetch's answer */
+		lit_r->section = IMAP_FETCH_SECTION_BODY;
+		lit_r->have_origin = TRUE;
+	} else if (strcasecmp(key, "BODY[HEADER]") == 0)
 		lit_r->section = IMAP_FETCH_SECTION_HEADER;
 	/* the UID, if it came before the literal */
 	for (i = 0; i + 1 < count - 2; i += 2) {

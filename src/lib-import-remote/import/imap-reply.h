@@ -154,6 +154,9 @@ struct imap_reply_fetch_literal {
 	uint32_t uid;
 	enum imap_fetch_section section;
 	uoff_t size;
+	/* BODY[]<origin>: a partial fetch's answer, from this byte on */
+	bool have_origin;
+	uoff_t origin;
 };
 
 /* Parse an untagged reply's arguments (after the "*"). */

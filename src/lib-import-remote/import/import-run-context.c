@@ -182,7 +182,8 @@ int import_run_ctx_sleep(struct import_run_ctx *ctx, unsigned int msecs,
 /* How much mail has moved on (counts only go up within a run) */
 static unsigned int import_run_ctx_progress_mark(struct import_run_ctx *ctx)
 {
-	return ctx->progress->msgs_done + ctx->progress->folders_done;
+	return ctx->progress->msgs_done + ctx->progress->folders_done +
+		ctx->resumed_further;
 }
 
 /* The wait before reconnect attempt n (1, 2, ...) in a row: none for the

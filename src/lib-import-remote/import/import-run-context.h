@@ -2,6 +2,7 @@
 #define IMPORT_RUN_CONTEXT_H
 
 #include "iostream-ssl.h"
+#include "mail-types.h"
 #include "imap-source.h"
 #include "import-run.h"
 
@@ -16,6 +17,26 @@ struct dedup_index;
 struct import_checkpoint;
 struct folder_plan_labels;
 struct import_tempfiles;
+struct folder_plan_entry;
+struct import_run_folder;
+
+/* A message given up during the run (the connection kept breaking at the
+   same place of it): tried once more at the end of the run */
+struct import_run_deferred {
+	const struct folder_plan_entry *entry;
+	struct import_run_folder *result;
+	uint32_t uidvalidity, uid;
+	/* RFC822.SIZE, and the most bytes of it that ever arrived */
+	uoff_t size, furthest;
+	time_t received_date;
+	int received_tz;
+	enum mail_flags flags;
+	const char *const *keywords;
+	/* NULL if unknown */
+	const char *message_id, *key;
+	/* why it was given up */
+	const char *reason;
+};
 
 struct import_run_ctx {
 	pool_t pool;
@@ -37,6 +58,9 @@ struct import_run_ctx {
 	   where the progress stood at the last one */
 	unsigned int reconnects_in_row;
 	unsigned int progress_mark;
+	/* breaks after which a cut message had got further than before
+	   (resumed from there): mail moving on too */
+	unsigned int resumed_further;
 	/* [THROTTLED] in an OK reply: wait this long between body fetches */
 	unsigned int pace_msecs;
 
@@ -66,6 +90,9 @@ struct import_run_ctx {
 	   (0 = none) */
 	unsigned int max_folders;
 	unsigned int run_timeout_secs;
+
+	/* messages given up in this pass, to try again at its end */
+	ARRAY(struct import_run_deferred) deferred;
 
 	/* received-date window of the current pass (0 = open) */
 	time_t since, before;

@@ -444,8 +444,15 @@ static int import_run_pass(struct import_run *run)
 				folders[i].note = p_strdup(ctx->pool,
 							   ctx->error.detail);
 			}
+			folder_import_fail_deferred(ctx);
 			return -1;
 		}
+	}
+	/* after the other folders: what was given up, once more */
+	if (folder_import_retry_deferred(ctx) < 0) {
+		import_run_ctx_source_failed(ctx);
+		folder_import_fail_deferred(ctx);
+		return -1;
 	}
 	return 0;
 }

@@ -6,11 +6,15 @@
 #include "dedup-index.h"
 #include "message-saver.h"
 
+#include <time.h>
+
 struct message_saver {
 	struct mailbox *box;
 	struct mailbox_transaction_context *trans;
 	unsigned int uncommitted_count;
 	uoff_t uncommitted_bytes;
+	/* when the first uncommitted message was saved */
+	time_t uncommitted_since;
 	message_saver_commit_callback_t *commit_callback;
 	void *commit_context;
 	bool cache_dedup_fields;
@@ -70,7 +74,10 @@ message_saver_set_storage_error(struct message_saver *saver,
 bool message_saver_want_commit(struct message_saver *saver)
 {
 	return saver->uncommitted_count >= MESSAGE_SAVER_COMMIT_MSGS ||
-		saver->uncommitted_bytes >= MESSAGE_SAVER_COMMIT_BYTES;
+		saver->uncommitted_bytes >= MESSAGE_SAVER_COMMIT_BYTES ||
+		(saver->uncommitted_count > 0 &&
+		 time(NULL) - saver->uncommitted_since >=
+		 MESSAGE_SAVER_COMMIT_SECS);
 }
 
 int message_saver_commit(struct message_saver *saver,
@@ -147,7 +154,8 @@ int message_saver_save(struct message_saver *saver,
 	}
 	if (mailbox_save_finish(&save_ctx) < 0)
 		goto failed;
-	saver->uncommitted_count++;
+	if (saver->uncommitted_count++ == 0)
+		saver->uncommitted_since = time(NULL);
 	saver->uncommitted_bytes += input->v_offset;
 	return 0;
 failed:

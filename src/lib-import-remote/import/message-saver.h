@@ -12,13 +12,16 @@
 
    Saved messages are committed in batches: the caller commits when
    message_saver_want_commit() says so (every MESSAGE_SAVER_COMMIT_MSGS
-   messages or MESSAGE_SAVER_COMMIT_BYTES bytes) and at the end. A save
+   messages or MESSAGE_SAVER_COMMIT_BYTES bytes, or when the oldest
+   uncommitted save is MESSAGE_SAVER_COMMIT_SECS old: on a slow link a
+   killed import loses at most that much) and at the end. A save
    that fails leaves the transaction unsafe to commit (sdbox's cancel before
    its own save_begin ran aborts the wrong record), so, like Dovecot's IMAP
    APPEND, every uncommitted message is then rolled back: the caller saves
    them again. */
 #define MESSAGE_SAVER_COMMIT_MSGS 1000
 #define MESSAGE_SAVER_COMMIT_BYTES (64*1024*1024)
+#define MESSAGE_SAVER_COMMIT_SECS 5
 
 struct mailbox;
 struct istream;
