@@ -21,7 +21,7 @@ ir_exit() {
 	done
 	if [ "$IR_STANDALONE" = 1 ] && [ -n "${IR_WORK:-}" ]; then
 		ir_tally "$IR_RESULTS" "$IR_PLAN" "$(basename "$0")"
-		echo "# $(basename "$0"): $IR_PASSED passed, $IR_FAILED failed"
+		echo "# $(basename "$0"): $(ir_totals "$IR_PASSED" "$IR_FAILED" "$IR_SKIPPED")"
 	fi
 	declare -F ir_pgsql_stop_all >/dev/null && ir_pgsql_stop_all
 	ir_cleanup
