@@ -383,6 +383,8 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 	}
 	if (array_count(&errors) > 0) {
 		batch_wipe_passwords(&rows);
+		/* the users looked up after parsing, in their lines' places */
+		batch_csv_errors_sort(&errors);
 		batch_print_errors(&errors, more_errors);
 		/* a dry run's answer is its rows (the doveadm HTTP API
 		   returns no rows with a failure) */

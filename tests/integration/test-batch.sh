@@ -8,7 +8,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/pgsql.sh"
-plan 146
+plan 147
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 40 -s 5 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -152,6 +152,8 @@ check_not_contains "create: no password in the errors" "$OUT/bad.err" Secret
 adm -f json import-remote batch create --csv "$IR_WORK/bad.csv" --dry-run > "$OUT/bad-dry.json" 2> "$OUT/bad-dry.err"
 check_eq "create --dry-run: an invalid CSV's problems as rows, exit 0" "0 error 2 5 source_port" \
 	"$? $(python3 -c 'import json,sys;r=json.load(open(sys.argv[1]))[0];print(r["result"],r["line"],r["column"],r["field"])' "$OUT/bad-dry.json")"
+check_eq "create --dry-run: the problems in line order (the unknown user among them)" "2:5 3:3 4:2 5:3 5:6" \
+	"$(python3 -c 'import json,sys;print(" ".join("%s:%s" % (r["line"], r["column"]) for r in json.load(open(sys.argv[1]))))' "$OUT/bad-dry.json")"
 # over the HTTP API --csv is the file's content, never a path on the server
 json_of() { python3 -c 'import json,sys;print(json.dumps(open(sys.argv[1]).read()))' "$1"; }
 api '[["importRemoteBatchCreate",{"csv":'"$(json_of "$IR_WORK/bad.csv")"',"dryRun":true},"t1"]]' > "$OUT/api-bad.json"
