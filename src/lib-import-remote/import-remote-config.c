@@ -1,9 +1,12 @@
 /* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
 
 #include "lib.h"
+#include "hostpid.h"
 #include "settings-parser.h"
 #include "mail-user.h"
 #include "import-remote-config.h"
+
+#include <ctype.h>
 
 #if DOVECOT_PREREQ(2, 4, 0)
 #include "settings.h"
@@ -113,4 +116,32 @@ int import_remote_config_get(struct event *event,
 {
 	return import_remote_config_read(event, getenv, getenv_context,
 					 set_r, error_r);
+}
+
+static bool import_remote_config_domain_is_valid(const char *domain)
+{
+	const char *p;
+
+	if (domain[0] == '\0' || domain[0] == '.' || domain[0] == '-' ||
+	    strlen(domain) > 253)
+		return FALSE;
+	for (p = domain; *p != '\0'; p++) {
+		if (!i_isalnum(*p) && *p != '-' && *p != '.')
+			return FALSE;
+	}
+	return TRUE;
+}
+
+const char *import_remote_config_notify_from(const struct import_remote_config *set,
+					     const char *username)
+{
+	const char *from = import_remote_config_str(set->import_remote_notify_from);
+	const char *domain;
+
+	if (from != NULL)
+		return from;
+	domain = username == NULL ? NULL : strrchr(username, '@');
+	if (domain != NULL && import_remote_config_domain_is_valid(domain + 1))
+		return t_strconcat("postmaster", domain, NULL);
+	return t_strconcat("postmaster@", my_hostdomain(), NULL);
 }
