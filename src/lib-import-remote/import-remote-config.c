@@ -198,14 +198,25 @@ import_remote_config_find_in(const char *path, const char *key,
 static const char *
 import_remote_config_error_where(struct mail_user *user, const char *error)
 {
-	const char *p = strstr(error, ": "), *key, *const *field;
+	const char *p, *key = NULL, *const *field;
 	const char *config_path, *where = NULL;
 	size_t key_len;
 
-	if (p == NULL || strncmp(error, "import_remote_", 14) != 0)
+	/* the first "import_remote_<name>: " (2.4 puts "import_remote
+	   settings: Invalid settings: " before it) */
+	for (p = strstr(error, "import_remote_"); p != NULL;
+	     p = strstr(p + 1, "import_remote_")) {
+		key_len = 14;
+		while (i_islower(p[key_len]) || i_isdigit(p[key_len]) ||
+		       p[key_len] == '_')
+			key_len++;
+		if (p[key_len] == ':' && p[key_len + 1] == ' ') {
+			key = t_strndup(p, key_len);
+			break;
+		}
+	}
+	if (key == NULL)
 		return error;
-	key = t_strdup_until(error, p);
-	key_len = strlen(key);
 	if (user != NULL && user->userdb_fields != NULL) {
 		for (field = user->userdb_fields; *field != NULL; field++) {
 			const char *name = *field;
