@@ -31,13 +31,17 @@ jobs_opts
 # for, a job that never ends) fails its check with what was stuck, instead
 # of the script hanging to its timeout. IR_STEP_TIMEOUT: seconds per step.
 IR_STEP_TIMEOUT=${IR_STEP_TIMEOUT:-180}
+# the script's own stderr, for what a step's redirected output would hide
+exec {IR_DIAG_FD}>&2
 # stuck WHAT: the message of a wait given up, with what PostgreSQL's
 # sessions were doing when the store is there
 stuck() {
-	echo "# $1: still running after $IR_STEP_TIMEOUT s, killed" >&2
-	case $STORE in
-	pgsql:*) echo "# PostgreSQL sessions:" >&2; ir_pgsql_activity "$pgdir" | sed 's/^/#   /' >&2 ;;
-	esac
+	{
+		echo "# $1: still running after $IR_STEP_TIMEOUT s, killed"
+		case $STORE in
+		pgsql:*) echo "# PostgreSQL sessions:"; ir_pgsql_activity "$pgdir" | sed 's/^/#   /' ;;
+		esac
+	} >&"$IR_DIAG_FD"
 }
 adm() {
 	timeout -k 5 "$IR_STEP_TIMEOUT" doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" "$@"
@@ -53,7 +57,7 @@ worker() {
 	timeout -k 5 "$IR_STEP_TIMEOUT" "$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 "$@" > "$OUT/worker-$name.log" 2>&1
 	rc=$?
 	if [ "$rc" = 124 ]; then
-		stuck "worker ($name)" 2>&1 | tee -a "$OUT/worker-$name.log" >&2
+		stuck "worker ($name)"
 		fail "worker ($name): exits 0" "still running after $IR_STEP_TIMEOUT s (killed); its log:" \
 			"$(tail -20 "$OUT/worker-$name.log")"
 		return
