@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <sys/stat.h>
 
 #if DOVECOT_PREREQ(2, 4, 0)
 #include "settings.h"
@@ -200,6 +201,7 @@ import_remote_config_error_where(struct mail_user *user, const char *error)
 {
 	const char *p, *key = NULL, *const *field;
 	const char *config_path, *where = NULL;
+	struct stat st;
 	size_t key_len;
 
 	/* the first "import_remote_<name>: " (2.4 puts "import_remote
@@ -233,6 +235,11 @@ import_remote_config_error_where(struct mail_user *user, const char *error)
 	}
 	config_path = master_service == NULL ? NULL :
 		master_service_get_config_path(master_service);
+	/* a process started by Dovecot's master reads its settings from the
+	   config process's socket: no file to look in */
+	if (config_path != NULL &&
+	    (stat(config_path, &st) < 0 || !S_ISREG(st.st_mode)))
+		config_path = NULL;
 	if (config_path != NULL)
 		import_remote_config_find_in(config_path, key, 0, &where);
 	if (where != NULL)
