@@ -64,11 +64,13 @@ worker() {
 	fi
 	check_eq "worker ($name): exits 0" 0 "$rc"
 }
-# wait_bounded PID NAME: wait for a background process (a worker) for at
-# most IR_STEP_TIMEOUT s; one still running then is killed (exit 124)
+# wait_bounded PID NAME [SECS]: wait for a background process (a worker)
+# for at most SECS (default IR_STEP_TIMEOUT) s; one still running then is
+# killed (exit 124)
 wait_bounded() {
-	local i
-	for i in $(seq 1 $((IR_STEP_TIMEOUT * 10))); do
+	local i secs=${3:-$IR_STEP_TIMEOUT}
+	[ "$secs" -ge 1 ] || secs=1
+	for i in $(seq 1 $((secs * 10))); do
 		kill -0 "$1" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -306,7 +308,7 @@ check "killed worker: every message exactly once" verify md jobs-kill-v --map "S
 # three_workers LABEL: six jobs of four users (two each for sd and md),
 # three workers started at once
 three_workers() {
-	local label=$1 u ids=() id runs done_count=0 pids=() rcs=() w
+	local label=$1 u ids=() id runs done_count=0 pids=() rcs=() w deadline
 	for u in sd md sdq mdq; do
 		ir_dest_reset_user "$u"
 	done
@@ -319,8 +321,10 @@ three_workers() {
 		worker_bg "conc$w"
 		pids+=("$wpid")
 	done
+	# the three run side by side: one deadline for all of them
+	deadline=$((SECONDS + IR_STEP_TIMEOUT))
 	for w in "${pids[@]}"; do
-		wait_bounded "$w" "$label: a worker"
+		wait_bounded "$w" "$label: a worker" $((deadline - SECONDS))
 		rcs+=("$?")
 	done
 	check_eq "$label: the three workers exit 0" "0 0 0" "${rcs[*]}"
