@@ -25,6 +25,8 @@
 #include "batch-csv.h"
 #include "batch-store.h"
 #include "notify-outbox.h"
+#include "import-remote-config.h"
+#include "doveadm-import-remote-compat.h"
 #include "doveadm-import-remote.h"
 
 #include <unistd.h>
@@ -149,6 +151,25 @@ static int batch_check_notify(const char *addr)
 			str_sanitize(addr, 64));
 	}
 	return 0;
+}
+
+/* --notify with no way to send email: said now, not only in the worker's
+   log when the first notification fails */
+static void batch_warn_notify(struct doveadm_cmd_context *cctx,
+			      unsigned long long batch_id)
+{
+	const struct import_remote_config *set;
+	const char *error;
+
+	if (doveadm_import_remote_global_config(cctx, &set, &error) < 0)
+		return;
+	if (notify_outbox_email_check(set->import_remote_submission_host,
+				      set->import_remote_sendmail_path,
+				      &error) < 0) {
+		i_warning("import-remote: Batch %llu: the emails to --notify "
+			  "can't be sent: %s", batch_id, error);
+	}
+	import_remote_config_free(&set);
 }
 
 /* Every destination user must exist (those that don't are errors, counted
@@ -362,6 +383,8 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 	}
 	if (array_count(&errors) > 0) {
 		batch_wipe_passwords(&rows);
+		/* the users looked up after parsing, in their lines' places */
+		batch_csv_errors_sort(&errors);
 		batch_print_errors(&errors, more_errors);
 		/* a dry run's answer is its rows (the doveadm HTTP API
 		   returns no rows with a failure) */
@@ -417,6 +440,8 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 	   copy can go */
 	if (remove_csv)
 		batch_remove_csv(input);
+	if (batch.notify != NULL)
+		batch_warn_notify(cctx, batch_id);
 	doveadm_print_init(DOVEADM_PRINT_TYPE_FLOW);
 	doveadm_print_header_simple("batch");
 	doveadm_print_header_simple("status");

@@ -394,7 +394,18 @@ static int import_remote_cancel_act(struct import_remote_job_request *req,
 	pool = pool_alloconly_create("job", 1024);
 	ret = import_remote_job_get(store, pool, user, req->job_id,
 				    &job, &error);
-	if (ret > 0 && !job_status_is_final(job.status))
+	if (ret > 0 && job_status_is_final(job.status)) {
+		/* nothing to cancel: said, and not a success (as retry of
+		   a job that did not fail) */
+		i_error("import-remote: Job %llu has already ended (%s): "
+			"nothing to cancel", job.id,
+			job_status_name(job.status));
+		req->exit_code = EX_DATAERR;
+		job_store_close(&store);
+		pool_unref(&pool);
+		return -1;
+	}
+	if (ret > 0)
 		ret = job_store_cancel(store, req->job_id, &error) < 0 ? -1 : 1;
 	if (ret > 0)
 		ret = job_store_get(store, pool, req->job_id, &job, &error);

@@ -46,7 +46,7 @@ struct import_remote_config {
 	/* notifications: SMTP host[:port], else sendmail */
 	const char *import_remote_submission_host;
 	const char *import_remote_sendmail_path;
-	/* empty = postmaster@<hostname> */
+	/* empty = postmaster@<the user's domain, else this host's FQDN> */
 	const char *import_remote_notify_from;
 	/* empty = no webhook */
 	const char *import_remote_webhook_url;
@@ -106,6 +106,12 @@ int import_remote_config_get(struct event *event,
 			     const struct import_remote_config **set_r,
 			     const char **error_r);
 void import_remote_config_free(const struct import_remote_config **set);
+
+/* The notifications' sender: import_remote_notify_from, else postmaster at
+   the user's domain (username NULL, or without a valid domain: at this
+   host's fully qualified name, as Dovecot's own postmaster_address) */
+const char *import_remote_config_notify_from(const struct import_remote_config *set,
+					     const char *username);
 
 /* A string setting that is set (not empty), or NULL */
 static inline const char *import_remote_config_str(const char *value)

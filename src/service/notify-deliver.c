@@ -46,6 +46,12 @@ static int notify_deliver_email(const struct notify_message *msg,
 					   msg->recipient, *error_r);
 		return -1;
 	}
+	/* a missing sendmail would fail in the forked child, with only
+	   "execvp(...) failed" to tell why */
+	if (notify_outbox_email_check(set->import_remote_submission_host,
+				      set->import_remote_sendmail_path,
+				      error_r) < 0)
+		return -1;
 	i_zero(&smtp_set);
 	smtp_set.hostname = my_hostname;
 	smtp_set.submission_host = set->import_remote_submission_host;

@@ -8,7 +8,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/pgsql.sh"
-plan 142
+plan 147
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 40 -s 5 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -152,6 +152,8 @@ check_not_contains "create: no password in the errors" "$OUT/bad.err" Secret
 adm -f json import-remote batch create --csv "$IR_WORK/bad.csv" --dry-run > "$OUT/bad-dry.json" 2> "$OUT/bad-dry.err"
 check_eq "create --dry-run: an invalid CSV's problems as rows, exit 0" "0 error 2 5 source_port" \
 	"$? $(python3 -c 'import json,sys;r=json.load(open(sys.argv[1]))[0];print(r["result"],r["line"],r["column"],r["field"])' "$OUT/bad-dry.json")"
+check_eq "create --dry-run: the problems in line order (the unknown user among them)" "2:5 3:3 4:2 5:3 5:6" \
+	"$(python3 -c 'import json,sys;print(" ".join("%s:%s" % (r["line"], r["column"]) for r in json.load(open(sys.argv[1]))))' "$OUT/bad-dry.json")"
 # over the HTTP API --csv is the file's content, never a path on the server
 json_of() { python3 -c 'import json,sys;print(json.dumps(open(sys.argv[1]).read()))' "$1"; }
 api '[["importRemoteBatchCreate",{"csv":'"$(json_of "$IR_WORK/bad.csv")"',"dryRun":true},"t1"]]' > "$OUT/api-bad.json"
@@ -575,6 +577,19 @@ ir_set_opt SM import_remote_submission_host= "import_remote_sendmail_path=$IR_WO
 worker bsm "${SM[@]}"
 check_eq "sendmail: called with the envelope" "-i -f imports@example.test -- sm@example.test" "$(cat "$JOBS/sendmail.args")"
 check_contains "sendmail: gets the notification" "$JOBS/sendmail.msg" "Subject: Import batch $bsm: Completed with errors"
+# ... and with no sendmail there either: said, naming the setting to set
+# (not "execvp(...) failed" from the child that would exec it)
+printf 'source_email,source_password,destination_user\nsrcuser,wrong,h5@a.test\n' > "$IR_WORK/bnm.csv"
+SM=()
+ir_set_opt SM import_remote_submission_host= "import_remote_sendmail_path=$IR_WORK/no-sendmail"
+adm "${SM[@]}" import-remote batch create --csv "$IR_WORK/bnm.csv" --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
+	--notify sm@example.test > "$OUT/bnm.out" 2> "$OUT/bnm.err"
+check_contains "no MTA: batch create warns, naming import_remote_submission_host" "$OUT/bnm.err" \
+	"the emails to --notify can't be sent: No way to send email: import_remote_submission_host is not set"
+worker bnm "${SM[@]}"
+check_contains "no MTA: the worker says so, naming import_remote_submission_host" "$OUT/worker.bnm" \
+	"notification: No way to send email: import_remote_submission_host is not set and there is no MTA to hand mail to: access($IR_WORK/no-sendmail) failed"
+check_not_contains "no MTA: no execvp failure from a child" "$OUT/worker.bnm" "execvp"
 
 # --- the same on a PostgreSQL store: batch, worker, notifications ---
 pgdir=$IR_WORK/pgsql

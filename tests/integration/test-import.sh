@@ -32,7 +32,8 @@ check_eq "imaps: empty folder created" 0 \
 	"$(doveadm -c "$DEST_CONF" -f tab mailbox status -u sd messages Junk | awk -F'\t' 'NR > 1 { print $NF }')"
 check_not_contains "imaps: password not in output" "$OUT/imaps.out" srcpass
 check_not_contains "imaps: password not in errors" "$OUT/imaps.err" srcpass
-check_not_contains "imaps: password not in source log" "$IR_WORK/src/log/dovecot.log" srcpass
+check_not_logged "imaps: password not in any log of the source or the destination (error, info, debug)" srcpass \
+	"$IR_WORK/src/log/dovecot.log" "$IR_WORK/src/log/dovecot-info.log" "$IR_WORK/src/log" "$IR_WORK/dst/log"
 
 # --- many small FETCH chunks: pipelining across chunk boundaries ---
 ir_dest_reset_user sd

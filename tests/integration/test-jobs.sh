@@ -6,7 +6,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/pgsql.sh"
-plan 85
+plan 89
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 200 -s 21 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -27,14 +27,60 @@ jobs_opts() {
 	ir_set_opt DOVEADM_OPTS "import_remote_store=$STORE" "import_remote_key_file=$KEY"
 }
 jobs_opts
-adm() { doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" "$@"; }
+# Every wait is bounded: a command or a worker that hangs (a lock it waits
+# for, a job that never ends) fails its check with what was stuck, instead
+# of the script hanging to its timeout. IR_STEP_TIMEOUT: seconds per step.
+IR_STEP_TIMEOUT=${IR_STEP_TIMEOUT:-180}
+# the script's own stderr, for what a step's redirected output would hide
+exec {IR_DIAG_FD}>&2
+# stuck WHAT: the message of a wait given up, with what PostgreSQL's
+# sessions were doing when the store is there
+stuck() {
+	{
+		echo "# $1: still running after $IR_STEP_TIMEOUT s, killed"
+		case $STORE in
+		pgsql:*) echo "# PostgreSQL sessions:"; ir_pgsql_activity "$pgdir" | sed 's/^/#   /' ;;
+		esac
+	} >&"$IR_DIAG_FD"
+}
+adm() {
+	timeout -k 5 "$IR_STEP_TIMEOUT" doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" "$@"
+	local rc=$?
+	[ "$rc" = 124 ] && stuck "doveadm $*"
+	return "$rc"
+}
 # worker NAME [options]: one worker through the queue (-1), its log in
-# $OUT/worker-NAME.log; a check that it exited 0
+# $OUT/worker-NAME.log; a check that it exited 0 (in time)
 worker() {
-	local name=$1
+	local name=$1 rc
 	shift
-	"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 "$@" > "$OUT/worker-$name.log" 2>&1
-	check_eq "worker ($name): exits 0" 0 "$?"
+	timeout -k 5 "$IR_STEP_TIMEOUT" "$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 "$@" > "$OUT/worker-$name.log" 2>&1
+	rc=$?
+	if [ "$rc" = 124 ]; then
+		stuck "worker ($name)"
+		fail "worker ($name): exits 0" "still running after $IR_STEP_TIMEOUT s (killed); its log:" \
+			"$(tail -20 "$OUT/worker-$name.log")"
+		return
+	fi
+	check_eq "worker ($name): exits 0" 0 "$rc"
+}
+# wait_bounded PID NAME [SECS]: wait for a background process (a worker)
+# for at most SECS (default IR_STEP_TIMEOUT) s; one still running then is
+# killed (exit 124)
+wait_bounded() {
+	local i secs=${3:-$IR_STEP_TIMEOUT}
+	[ "$secs" -ge 1 ] || secs=1
+	for i in $(seq 1 $((secs * 10))); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		stuck "$2"
+		kill -9 "$1" 2>/dev/null
+		wait "$1" 2>/dev/null
+		return 124
+	fi
+	wait "$1"
 }
 # worker_bg NAME [options]: the same in the background; $wpid is the
 # worker process itself (a simple command, not a function's subshell)
@@ -92,7 +138,7 @@ watch_pid=$!
 # the worker starts once watch has shown the job waiting
 for i in $(seq 1 100); do grep -qF "job $job2 queued" "$OUT/watch2.err" && break; sleep 0.1; done
 worker failing
-wait "$watch_pid"
+wait_bounded "$watch_pid" "watch of job $job2"
 check_eq "watch: exits with the failed job's exit code (77)" 77 "$?"
 check_eq "watch: ends with the job's final row" failed "$(field watch2 status)"
 check_contains "watch: shows progress lines while waiting" "$OUT/watch2.err" "job $job2 queued"
@@ -136,6 +182,12 @@ worker after-cancel
 check_not_contains "cancel: the worker did not run it" "$OUT/worker-after-cancel.log" "Job $job3: importing"
 status sd "$job3" > "$OUT/st4.out"
 check_eq "cancel: the worker leaves it alone" cancelled "$(field st4 status)"
+adm import-remote cancel -u sd "$job3" > "$OUT/cancel2.out" 2> "$OUT/cancel2.err"
+check_eq "cancel: a job that has ended can't be cancelled (65)" 65 "$?"
+check_contains "cancel: says the job has ended, and how" "$OUT/cancel2.err" "Job $job3 has already ended (cancelled): nothing to cancel"
+adm import-remote cancel -u sd "$job1" > /dev/null 2> "$OUT/cancel3.err"
+check_eq "cancel: a completed job can't be cancelled (65)" 65 "$?"
+check_contains "cancel: says it completed" "$OUT/cancel3.err" "Job $job1 has already ended (completed)"
 adm -f tab import-remote history -u sd > "$OUT/history.out" 2>&1
 check_eq "history: every job, newest first" "$job3 $job2 $job1" "$(awk -F'\t' 'NR>1{printf "%s ", $1}' "$OUT/history.out" | sed 's/ $//')"
 adm import-remote status -u sd 99999 >/dev/null 2>&1
@@ -199,9 +251,9 @@ print('beat' if r[0] in ('preparing','running') and r[1]>=2 else 'final' if r[0]
 	sleep 0.1
 done
 adm import-remote cancel -u md "$slow_job" > /dev/null 2>&1
-wait "$wpid"
+wait_bounded "$wpid" "worker (slow)"
 check_eq "skip-only re-run: the worker exits 0" 0 "$?"
-wait "$fake_pid"
+wait_bounded "$fake_pid" "fakeimapd (slow)"
 check_eq "skip-only re-run: its heartbeat goes on while it only skips" beat "$seen"
 status md "$slow_job" > "$OUT/slow-st.out"
 check_eq "skip-only re-run: a cancel stops it" cancelled "$(field slow-st status)"
@@ -256,7 +308,7 @@ check "killed worker: every message exactly once" verify md jobs-kill-v --map "S
 # three_workers LABEL: six jobs of four users (two each for sd and md),
 # three workers started at once
 three_workers() {
-	local label=$1 u ids=() id runs done_count=0 pids=() rcs=() w
+	local label=$1 u ids=() id runs done_count=0 pids=() rcs=() w deadline
 	for u in sd md sdq mdq; do
 		ir_dest_reset_user "$u"
 	done
@@ -269,8 +321,10 @@ three_workers() {
 		worker_bg "conc$w"
 		pids+=("$wpid")
 	done
+	# the three run side by side: one deadline for all of them
+	deadline=$((SECONDS + IR_STEP_TIMEOUT))
 	for w in "${pids[@]}"; do
-		wait "$w"
+		wait_bounded "$w" "$label: a worker" $((deadline - SECONDS))
 		rcs+=("$?")
 	done
 	check_eq "$label: the three workers exit 0" "0 0 0" "${rcs[*]}"

@@ -6,7 +6,7 @@
 # override the global value.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 18
+plan 21
 
 ir_dest_start
 X=$IR_WORK/settings
@@ -55,6 +55,9 @@ adm import-remote batch list > "$OUT/bad2.out" 2>&1
 check_eq "pause percent 150: refused (config error)" 78 "$?"
 check_contains "pause percent 150: says what is allowed" "$OUT/bad2.out" \
 	"import_remote_pause_percent: Invalid value 150: use 1-100"
+# ... and where it was set, as Dovecot's own config errors say
+check_contains "pause percent 150: says the file and line that set it" "$OUT/bad2.out" \
+	"use 1-100 (in $DEST_CONF line $(grep -n 'import_remote_pause_percent = 150' "$DEST_CONF" | cut -d: -f1))"
 with_settings "import_remote_store = mysql:$X/a.db"
 adm import-remote batch list > "$OUT/bad3.out" 2>&1
 check_eq "unknown store driver: refused (config error)" 78 "$?"
@@ -94,4 +97,15 @@ check_eq "userdb field: the user's command works" 0 "$?"
 check "userdb field: that user's store is the one the field names" test -s "$X/ov.db"
 adm import-remote history -u sd > "$OUT/userdb2.out" 2>&1
 check "userdb field: other users keep the global store" test -s "$X/global2.db"
+# a bad value from userdb: the error names the field and the user
+h=$IR_WORK/dst/home/badov
+mkdir -p "$h"; chown "$IR_OS_USER:" "$h"
+echo "badov:{PLAIN}destpass:$IR_UID:$IR_GID::$h::$(ir_userdb_mail sdbox '~/sdbox') userdb_import_remote_pause_percent=150" >> "$IR_WORK/dst/passwd"
+ir_stop_instance "$IR_WORK/dst"
+ir_start_instance "$DEST_CONF" "$IR_WORK/dst"
+adm import-remote history -u badov > "$OUT/userdb-bad.out" 2>&1
+rc=$?
+check "userdb field, bad value: refused (exit $rc: an error, not a crash)" test "$rc" -gt 0 -a "$rc" -lt 128
+check_contains "userdb field, bad value: names the setting, the userdb field and the user" "$OUT/userdb-bad.out" \
+	"import_remote_pause_percent: Invalid value 150: use 1-100 (from the userdb field import_remote_pause_percent of user badov)"
 exit 0

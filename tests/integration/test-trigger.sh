@@ -7,7 +7,7 @@
 # never fails a login.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 46
+plan 51
 script_timeout 600
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 CLIENT=$TOOLS/mailclient
@@ -23,7 +23,6 @@ ir_dovecot_24 && listen=listen
 IR_DEST_EXTRA_CONF="$(ir_conf_settings \
 	"import_remote_store = sqlite:$JOBS/jobs.db" \
 	"import_remote_key_file = $JOBS/key" \
-	"import_remote_notify_from = imports@example.test" \
 	"import_remote_allowed_networks = 127.0.0.0/8")
 protocols = imap pop3
 service pop3-login {
@@ -73,6 +72,8 @@ add_user t1 "$SOURCE userdb_import_remote_source_password=srcpass"
 add_user t2 "$SOURCE userdb_import_remote_source_password=srcpass"
 add_user t3 "$SOURCE userdb_import_remote_source_password=srcpass"
 add_user t4 "$SOURCE userdb_import_remote_source_password=wrong"
+# a user with a domain: the notice comes from that domain's postmaster
+add_user t8@example.test "$SOURCE userdb_import_remote_source_password=wrong"
 add_user t5 "$SOURCE userdb_import_remote_source_password=srcpass userdb_import_remote_source_mode=sync userdb_import_remote_sync_interval=1s userdb_import_remote_sync_until=$tomorrow"
 add_user t7 "$SOURCE userdb_import_remote_source_password=srcpass userdb_import_remote_store=sqlite:/nonexistent/import-remote/jobs.db"
 add_user t6 "$SOURCE userdb_import_remote_source_password=srcpass"
@@ -105,7 +106,9 @@ check_eq "IMAP login: one job queued for the user" 1 "$(jobs_of t1)"
 check_eq "IMAP login: the job is for the userdb's source" "srcuser 127.0.0.1 $SRC_IMAPS_PORT queued" \
 	"$(sqlite_value "$JOBS/jobs.db" "select source_user || ' ' || source_host || ' ' || source_port || ' ' || status from import_remote_jobs where username = 't1'")"
 check "IMAP login: the password is stored encrypted" test "$(sqlite_value "$JOBS/jobs.db" "select source_password like 'v2:%' from import_remote_jobs where username = 't1'")" = 1
-check_not_contains "IMAP login: the password is not logged" "$IR_WORK/dst/log/dovecot.log" "srcpass"
+# (the "queued" line is an info line: every log, not only the error log)
+check_not_logged "IMAP login: the password is not logged" "srcpass" \
+	"$IR_WORK/dst/log/dovecot.log" "$IR_WORK/dst/log/dovecot-info.log" "$IR_WORK/dst/log"
 login plain login > /dev/null 2>&1
 check_eq "a user without a source: nothing queued" 0 "$(jobs_of plain)"
 
@@ -127,9 +130,19 @@ check_contains "store down: logged, to be tried again" "$IR_WORK/dst/log/dovecot
 
 # --- the store's code is loaded only by a login that queues ---
 PLUGIN_SO=${IR_BUILDDIR:-$TESTS_DIR/..}/src/.libs/lib20_import_remote_plugin.so
-check_eq "the mail plugin needs no SQL or crypto library" 0 \
-	"$(objdump -p "$PLUGIN_SO" | grep -cE 'NEEDED.*(libcrypto|libssl|libdovecot-sql)')"
-check_eq "... nor any job store code" 0 "$(nm -u "$PLUGIN_SO" | grep -cE ' (sql_|job_store_|secret_box_)')"
+# (a tool that fails, or lists nothing, fails the check: an empty list
+# has no SQL library in it either)
+if needed=$(objdump -p "$PLUGIN_SO") && grep -q 'NEEDED' <<< "$needed"; then
+	check_eq "the mail plugin needs no SQL or crypto library" 0 \
+		"$(grep -cE 'NEEDED.*(libcrypto|libssl|libdovecot-sql)' <<< "$needed")"
+else
+	fail "the mail plugin needs no SQL or crypto library" "objdump -p $PLUGIN_SO failed or listed no NEEDED library"
+fi
+if undefined=$(nm -u "$PLUGIN_SO") && grep -qE ' U (i_error|p_strdup|mail_user_)' <<< "$undefined"; then
+	check_eq "... nor any job store code" 0 "$(grep -cE ' (sql_|job_store_|secret_box_)' <<< "$undefined")"
+else
+	fail "... nor any job store code" "nm -u $PLUGIN_SO failed or listed none of the Dovecot functions it calls"
+fi
 # without its queueing module a login still succeeds, and says why
 dovecot_moduledir=$(. /usr/lib/dovecot/dovecot-config && echo "$dovecot_moduledir")
 QUEUE_SO=$dovecot_moduledir/import-remote/lib20_import_remote_queue.so
@@ -156,6 +169,7 @@ rm -rf "$NEW_HOME" "$NEW_HOME-2"
 
 # --- the worker runs them; the user finds a notice and the state ---
 login t4 login > /dev/null 2>&1
+login t8@example.test login > /dev/null 2>&1
 worker w1
 check_eq "new user: the worker runs the job" completed \
 	"$(sqlite_value "$JOBS/jobs.db" "select status from import_remote_jobs where username = 'n1'")"
@@ -177,6 +191,25 @@ check "the mailbox equals the source" verify t1 trig-t1-v --map "Sent Items=Sent
 check_contains "failure notice: the catalogue's title" "$OUT/t4-notice" "Authentication failed"
 check_contains "failure notice: the hint" "$OUT/t4-notice" "What to do: "
 check_not_contains "failure notice: no password" "$OUT/t4-notice" "wrong"
+# the sender: postmaster at the user's domain, else at this host's fully
+# qualified name (as Dovecot's postmaster_address), never a bare host name
+notice_from() {
+	doveadm -c "$DEST_CONF" fetch -u "$1" hdr mailbox INBOX subject "$2" |
+		sed -n 's/^From: \(.*\)$/\1/p' | tr -d '\r' | head -1
+}
+check_eq "notice: From the postmaster of the user's domain" "postmaster@example.test" \
+	"$(notice_from t8@example.test failed)"
+check_eq "notice: a user without a domain: From the postmaster at this host's FQDN" \
+	"postmaster@$(python3 -c 'import socket;print(socket.gethostbyname_ex(socket.gethostname())[0])')" \
+	"$(notice_from t4 failed)"
+# a login that finds no state file (a home restored from a backup, a job
+# failed before its state was written) rewrites it from the store, where
+# only the error's code is: the title comes from the catalogue
+rm -f "$IR_WORK/dst/home/t4/.import-remote.state"
+login t4 login > /dev/null 2>&1
+"$CLIENT" --port "$DEST_IMAP_PORT" --user t4 metadata /private/vendor/vendor.dovecot/import-remote > "$OUT/t4-meta" 2>&1
+check_contains "METADATA of a failure: the error's code" "$OUT/t4-meta" '"error":"auth_failed"'
+check_contains "METADATA of a failure: the catalogue's title" "$OUT/t4-meta" '"error_title":"Authentication failed"'
 
 # --- the state over IMAP METADATA: the user's own, nobody else's ---
 "$CLIENT" --port "$DEST_IMAP_PORT" --user t1 metadata /private/vendor/vendor.dovecot/import-remote > "$OUT/t1-meta" 2>&1
@@ -230,4 +263,9 @@ check_eq "outbound guard: ... saying the address it resolved to" 1 \
 "$CLIENT" --port "$DEST_IMAP_PORT" --user g1 search "failed" > "$OUT/g1-notice"
 check_contains "outbound guard: the user's notice has the title" "$OUT/g1-notice" "Source server not allowed"
 check_contains "outbound guard: ... and the hint" "$OUT/g1-notice" "import_remote_allowed_networks"
+
+# --- no password in any log: error, info and debug, the workers' ---
+check_not_logged "no log line has a source password" "srcpass" \
+	"$IR_WORK/dst/log/dovecot.log" "$IR_WORK/dst/log/dovecot-info.log" "$IR_WORK/dst/log" \
+	"$OUT/worker.w1" "$OUT/worker.w2" "$OUT/worker.w3" "$OUT/worker.g"
 exit 0

@@ -149,16 +149,18 @@ PY
 }
 
 # ir_tally RESULTS PLAN NAME : one script's results file against its plan:
-# sets IR_PASSED and IR_FAILED (a check that did not run counts as
-# failed) and prints a FAIL line for a shortfall or an overrun
+# sets IR_PASSED, IR_FAILED and IR_SKIPPED (a check that did not run
+# counts as failed, one the script skipped as skipped) and prints a FAIL
+# line for a shortfall or an overrun
 ir_tally() {
 	local results=$1 planned=$2 name=$3 ran
 	IR_PASSED=$(grep -c '^PASS' "$results" 2>/dev/null)
 	IR_FAILED=$(grep -c '^FAIL' "$results" 2>/dev/null)
-	IR_PASSED=${IR_PASSED:-0} IR_FAILED=${IR_FAILED:-0}
+	IR_SKIPPED=$(awk '$1 == "SKIP" { n += $2 } END { print n + 0 }' "$results" 2>/dev/null)
+	IR_PASSED=${IR_PASSED:-0} IR_FAILED=${IR_FAILED:-0} IR_SKIPPED=${IR_SKIPPED:-0}
 	ran=$((IR_PASSED + IR_FAILED))
 	[[ $planned =~ ^[0-9]+$ ]] &&
-		planned=$((planned - $(awk '$1 == "SKIP" { n += $2 } END { print n + 0 }' "$results" 2>/dev/null)))
+		planned=$((planned - IR_SKIPPED))
 	if ! [[ $planned =~ ^[0-9]+$ ]] || [ "$planned" = 0 ]; then
 		echo "FAIL - $name declares no plan (a line 'plan N')"
 		IR_FAILED=$((IR_FAILED + 1))
@@ -168,5 +170,15 @@ ir_tally() {
 	elif [ "$ran" -gt "$planned" ]; then
 		echo "FAIL - $name: ran $ran checks, its plan says $planned"
 		IR_FAILED=$((IR_FAILED + 1))
+	fi
+}
+
+# ir_totals PASSED FAILED SKIPPED : the closing line of a run, "N passed,
+# N failed", with ", N skipped" only when checks were skipped
+ir_totals() {
+	if [ "${3:-0}" -gt 0 ]; then
+		echo "$1 passed, $2 failed, $3 skipped"
+	else
+		echo "$1 passed, $2 failed"
 	fi
 }

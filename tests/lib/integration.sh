@@ -21,7 +21,7 @@ ir_exit() {
 	done
 	if [ "$IR_STANDALONE" = 1 ] && [ -n "${IR_WORK:-}" ]; then
 		ir_tally "$IR_RESULTS" "$IR_PLAN" "$(basename "$0")"
-		echo "# $(basename "$0"): $IR_PASSED passed, $IR_FAILED failed"
+		echo "# $(basename "$0"): $(ir_totals "$IR_PASSED" "$IR_FAILED" "$IR_SKIPPED")"
 	fi
 	declare -F ir_pgsql_stop_all >/dev/null && ir_pgsql_stop_all
 	ir_cleanup
@@ -86,6 +86,47 @@ term_and_wait() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# check_not_logged NAME SECRET PATH... : SECRET is in none of the files,
+# nor in any file of the directories given (error, info and debug logs
+# alike); a path that is missing, or no file at all, fails the check (a
+# log not read proves nothing)
+check_not_logged() {
+	local name=$1 secret=$2 p f files=() found=() rc
+	shift 2
+	for p in "$@"; do
+		if [ -d "$p" ]; then
+			for f in "$p"/*; do
+				[ -f "$f" ] && files+=("$f")
+			done
+		elif [ -f "$p" ]; then
+			files+=("$p")
+		else
+			fail "$name" "no log '$p'"
+			return 0
+		fi
+	done
+	if [ ${#files[@]} = 0 ]; then
+		fail "$name" "no log file in $*"
+		return 0
+	fi
+	# (a file given twice, on its own and in its directory, is read once)
+	mapfile -t files < <(printf '%s\n' "${files[@]}" | sort -u)
+	for f in "${files[@]}"; do
+		grep -qF -- "$secret" "$f"
+		rc=$?
+		case $rc in
+		0) found+=("$f") ;;
+		1) ;;
+		*) fail "$name" "cannot read $f (grep exited $rc)"; return 0 ;;
+		esac
+	done
+	if [ ${#found[@]} -gt 0 ]; then
+		fail "$name" "'$secret' found in ${found[*]}:" "$(grep -hF -- "$secret" "${found[@]}" | head -3)"
+	else
+		pass "$name"
+	fi
 }
 
 # port_of FILE: the port a helper (fakeimapd, smtpsink, httpsink) prints on

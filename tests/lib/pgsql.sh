@@ -5,6 +5,7 @@
 #   ir_pgsql_start DIR   # sets PGSQL_CONNECT (a libpq connect string)
 #   ir_pgsql_stop DIR
 #   ir_pgsql_stop_all    # every cluster this shell started (on exit)
+#   ir_pgsql_activity DIR  # what each session is doing and waiting for
 
 IR_PGSQL_DIRS=()
 
@@ -40,4 +41,12 @@ ir_pgsql_stop_all() {
 	for dir in "${IR_PGSQL_DIRS[@]}"; do
 		ir_pgsql_stop "$dir"
 	done
+}
+
+# ir_pgsql_activity DIR: every session of the cluster, its state, what it
+# waits for and its query (a test that gave up waiting says what was stuck)
+ir_pgsql_activity() {
+	[ -f "$1/data/postmaster.pid" ] || return 0
+	timeout 10 psql -X -A -F ' | ' -h "$1" -U postgres -d postgres -c \
+		"SELECT pid, state, wait_event_type, wait_event, now() - xact_start AS in_xact, left(query, 160) FROM pg_stat_activity WHERE backend_type = 'client backend'" 2>&1
 }

@@ -129,6 +129,42 @@ static void test_batch_csv_row_errors(void)
 	test_end();
 }
 
+static const char *error_places(void)
+{
+	const struct batch_csv_error *error;
+	string_t *str = t_str_new(64);
+
+	array_foreach(&errors, error)
+		str_printfa(str, "%u:%u ", error->line, error->column);
+	return str_c(str);
+}
+
+static void test_batch_csv_error_order(void)
+{
+	const struct batch_csv_row *row;
+
+	test_begin("batch csv: errors in the file's order");
+	/* the columns in another order than the checks: a row's errors come
+	   out of the parser by check, not by column */
+	test_assert(parse("source_security,source_port,destination_user,"
+			  "source_password,source_email\n"
+			  "ssl,993,a,pw,a@x\n"
+			  "smtp,0,b,,b@x\n"
+			  "ssl,993,c,pw,c@x\n"
+			  "ssl,993,d\n"
+			  "ssl,993,e,pw,e@x\n", "h.example") < 0);
+	/* what the caller adds after parsing: unknown users of valid rows */
+	array_foreach(&rows, row) {
+		if (strcmp(row->dest_user, "b") != 0)
+			test_assert(batch_csv_add_row_error(pool, &errors, row,
+				BATCH_CSV_DESTINATION_USER, "unknown"));
+	}
+	test_assert_strcmp(error_places(), "3:4 3:2 3:1 5:0 2:3 4:3 6:3 ");
+	batch_csv_errors_sort(&errors);
+	test_assert_strcmp(error_places(), "2:3 3:1 3:2 3:4 4:3 5:0 6:3 ");
+	test_end();
+}
+
 static void test_batch_csv_duplicates(void)
 {
 	test_begin("batch csv: duplicate destination user");
@@ -276,6 +312,7 @@ int main(void)
 		test_batch_csv_six_columns,
 		test_batch_csv_row_errors,
 		test_batch_csv_duplicates,
+		test_batch_csv_error_order,
 		test_batch_csv_header_errors,
 		test_batch_csv_hostile,
 		NULL

@@ -218,9 +218,7 @@ int batch_notify(struct event *event, struct job_store *store,
 			"was changed in the store, not by batch create: no "
 			"email", batch_id);
 	} else if (batch.notify[0] != '\0') {
-		from = import_remote_config_str(set->import_remote_notify_from);
-		if (from == NULL)
-			from = t_strconcat("postmaster@", my_hostname, NULL);
+		from = import_remote_config_notify_from(set, NULL);
 		msg.channel = NOTIFY_CHANNEL_EMAIL;
 		msg.sender = from;
 		msg.recipient = batch.notify;

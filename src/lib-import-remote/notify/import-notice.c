@@ -170,13 +170,11 @@ import_notice_message(struct mail_user *user,
 		      const struct import_remote_config *set,
 		      const char *subject, const char *body)
 {
-	const char *from = import_remote_config_str(
-		set->import_remote_notify_from);
+	const char *from = import_remote_config_notify_from(set,
+							user->username);
 	string_t *msg = t_str_new(1024);
 	const char *p;
 
-	if (from == NULL)
-		from = t_strconcat("postmaster@", my_hostname, NULL);
 	str_printfa(msg, "From: %s\r\n", from);
 	str_printfa(msg, "To: %s\r\n", str_sanitize(user->username, 255));
 	str_printfa(msg, "Subject: %s\r\n", subject);

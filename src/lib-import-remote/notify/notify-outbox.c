@@ -8,11 +8,38 @@
 #include "job-store-private.h"
 #include "notify-outbox.h"
 
+#include <unistd.h>
+
 #define NOTIFY_COLUMNS \
 	"id, batch_id, event, channel, sender, recipient, payload, attempts, mac"
 #define NOTIFY_MAC_PURPOSE "import-remote notification"
 /* the longest a retry waits */
 #define NOTIFY_OUTBOX_MAX_DELAY_SECS (6*60*60)
+
+int notify_outbox_email_check(const char *submission_host,
+			      const char *sendmail_path, const char **error_r)
+{
+	if (submission_host != NULL && submission_host[0] != '\0')
+		return 0;
+	if (sendmail_path == NULL || sendmail_path[0] == '\0') {
+		*error_r = "No way to send email: import_remote_submission_host "
+			"is not set and import_remote_sendmail_path is empty "
+			"(set import_remote_submission_host = host:port of "
+			"an SMTP server)";
+		return -1;
+	}
+	if (access(sendmail_path, X_OK) < 0) {
+		*error_r = t_strdup_printf("No way to send email: "
+			"import_remote_submission_host is not set and there "
+			"is no MTA to hand mail to: access(%s) failed: %m "
+			"(set import_remote_submission_host = host:port of "
+			"an SMTP server, or install an MTA, or point "
+			"import_remote_sendmail_path at its sendmail)",
+			sendmail_path);
+		return -1;
+	}
+	return 0;
+}
 
 static const char *notify_channel_name(enum notify_channel channel)
 {

@@ -61,6 +61,13 @@ int notify_outbox_finish(struct job_store *store,
 			 unsigned int retry_secs, bool give_up,
 			 const char **error_r);
 
+/* Can email be sent at all: through submission_host (an SMTP server), or,
+   when it is empty, the sendmail binary at sendmail_path? Returns 0, or -1
+   with an error that names import_remote_submission_host (checked before
+   the deliverer would exec a missing binary). */
+int notify_outbox_email_check(const char *submission_host,
+			      const char *sendmail_path, const char **error_r);
+
 /* Count a batch's notifications by state. Returns 0, or -1. */
 int notify_outbox_count_batch(struct job_store *store,
 			      unsigned long long batch_id,

@@ -82,6 +82,30 @@ batch_csv_push_error(pool_t pool, ARRAY_TYPE(batch_csv_error) *errors,
 	return TRUE;
 }
 
+static bool batch_csv_error_before(const struct batch_csv_error *a,
+				   const struct batch_csv_error *b)
+{
+	if (a->line != b->line)
+		return a->line < b->line;
+	return a->column < b->column;
+}
+
+void batch_csv_errors_sort(ARRAY_TYPE(batch_csv_error) *errors)
+{
+	struct batch_csv_error *errs, tmp;
+	unsigned int i, j, count;
+
+	/* an insertion sort: stable, and the errors are at most
+	   BATCH_CSV_MAX_ERRORS, nearly in order already */
+	errs = array_get_modifiable(errors, &count);
+	for (i = 1; i < count; i++) {
+		tmp = errs[i];
+		for (j = i; j > 0 && batch_csv_error_before(&tmp, &errs[j-1]); j--)
+			errs[j] = errs[j-1];
+		errs[j] = tmp;
+	}
+}
+
 static void
 batch_csv_parser_push_error(struct batch_csv_parser *parser, unsigned int line,
 			    unsigned int column, const char *field,

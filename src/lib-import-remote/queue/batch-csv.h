@@ -82,5 +82,10 @@ int batch_csv_parse(const unsigned char *data, size_t size, pool_t pool,
 bool batch_csv_add_row_error(pool_t pool, ARRAY_TYPE(batch_csv_error) *errors,
 			     const struct batch_csv_row *row,
 			     enum batch_csv_column column, const char *reason);
+/* Put the errors in the file's order, by line and then column (those the
+   caller added after parsing, such as unknown users, among the parser's;
+   a line's own problem before its fields'), keeping the order of errors
+   at the same place. */
+void batch_csv_errors_sort(ARRAY_TYPE(batch_csv_error) *errors);
 
 #endif

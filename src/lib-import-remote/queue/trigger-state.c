@@ -9,6 +9,7 @@
 #include "write-full.h"
 #include "mail-user.h"
 #include "import-remote-compat.h"
+#include "import-remote-error.h"
 #include "trigger-state.h"
 
 #include <fcntl.h>
@@ -112,6 +113,21 @@ trigger_state_parse_line(const char *line, pool_t pool,
 	return TRUE;
 }
 
+/* A failure's title: the one given, else the catalogue's for its code
+   (the plugin rewrites the state at a login knowing only the code) */
+static const char *trigger_state_error_title(const struct trigger_state *state)
+{
+	enum import_remote_error_code code;
+
+	if (state->error_code == NULL || state->error_code[0] == '\0')
+		return "";
+	if (state->error_title != NULL && state->error_title[0] != '\0')
+		return state->error_title;
+	code = import_remote_error_from_name(state->error_code);
+	return code == IMPORT_REMOTE_ERROR_COUNT ? "" :
+		import_remote_error_get_info(code)->title;
+}
+
 int trigger_state_read(const char *path, pool_t pool,
 		       struct trigger_state *state_r, const char **error_r)
 {
@@ -171,7 +187,7 @@ trigger_state_write_file(const char *path, const struct trigger_state *state,
 	if (state->error_code != NULL && state->error_code[0] != '\0') {
 		str_printfa(str, "error=%s\nerror_title=%s\n",
 			    str_tabescape(state->error_code),
-			    str_tabescape(state->error_title));
+			    str_tabescape(trigger_state_error_title(state)));
 	}
 	temp_path = t_str_new(256);
 	str_append(temp_path, path);
@@ -251,8 +267,7 @@ const char *trigger_state_json(const struct trigger_state *state)
 		str_printfa(json, "\"next_due\":%ld,", (long)state->next_due);
 	trigger_json_str(json, "error", state->error_code == NULL ? "" :
 			 state->error_code);
-	trigger_json_str(json, "error_title", state->error_title == NULL ?
-			 "" : state->error_title);
+	trigger_json_str(json, "error_title", trigger_state_error_title(state));
 	str_truncate(json, str_len(json) - 1);
 	str_append_c(json, '}');
 	return str_c(json);
