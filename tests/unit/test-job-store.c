@@ -60,10 +60,10 @@ static void test_job_store_schema(void)
 
 	test_begin("job store: schema created and kept");
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 22);
+	test_assert(job_store_get_schema_version(store) == 23);
 	job_store_close(&store);
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 22);
+	test_assert(job_store_get_schema_version(store) == 23);
 	job_store_close(&store);
 	test_end();
 }
