@@ -163,6 +163,12 @@ import_remote_error_get_hint_detail(enum import_remote_error_code code,
 			"from the start (993 is IMAPS: --ssl imaps; 143 is "
 			"plain or STARTTLS), or the server is overloaded.";
 	}
+	if (detail != NULL && code == IMPORT_REMOTE_ERROR_TLS_FAILED &&
+	    strstr(detail, IMPORT_REMOTE_DETAIL_NOT_TLS) != NULL) {
+		return "This port does not speak TLS: try --ssl starttls (a "
+			"plain-text IMAP port, usually 143), or port 993 with "
+			"--ssl imaps.";
+	}
 	if (detail != NULL && code == IMPORT_REMOTE_ERROR_SOURCE_NOT_ALLOWED &&
 	    strstr(detail, IMPORT_REMOTE_DETAIL_PLAINTEXT) != NULL) {
 		return "Use --ssl imaps or --ssl starttls: without TLS the "
