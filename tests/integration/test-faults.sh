@@ -265,7 +265,7 @@ check_not_contains "--ssl imaps on a plain-text port: no certificate hint" "$OUT
 check_eq "--ssl imaps on a plain-text port: not reconnected" 0 "$(flow_field "$OUT/notls.out" reconnects)"
 # one that closes after its greeting (the EOF looked like a cut)
 FAKE_OPTS=(--max-conns 3)
-fake notlsclose busy --ssl imaps
+fake notlsclose busy --ssl imaps --reconnects 2
 check_eq "--ssl imaps on a plain-text port that closes: tls_failed, one connection" "tls_failed 1" \
 	"$(flow_field "$OUT/notlsclose.out" error) $(report notlsclose connections)"
 FAKE_OPTS=()
