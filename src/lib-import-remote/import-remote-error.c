@@ -79,6 +79,16 @@ static const struct import_remote_error_info error_catalogue[] = {
 	  "very big mailbox, a slow or stalling server). What was copied is "
 	  "kept: run it again, it continues where it stopped, or raise the "
 	  "setting.", EX_TEMPFAIL, TRUE },
+	/* a job whose worker died (crashed, was killed) each time it ran
+	   it: failed, so that it takes no more workers down */
+	{ IMPORT_REMOTE_ERROR_WORKER_CRASHED, "worker_crashed",
+	  "Import crashed repeatedly",
+	  "The worker process running this job died several times (a "
+	  "crash, or killed), so the job was stopped to let other jobs run. "
+	  "This is probably a bug: report it with the worker's log lines "
+	  "(Panic, Fatal, killed by signal) around the job's start. What was "
+	  "copied is kept; 'retry' queues the job again.", EX_SOFTWARE,
+	  FALSE },
 };
 
 const struct import_remote_error_info *
@@ -152,6 +162,12 @@ import_remote_error_get_hint_detail(enum import_remote_error_code code,
 			"the port may belong to another service or expect TLS "
 			"from the start (993 is IMAPS: --ssl imaps; 143 is "
 			"plain or STARTTLS), or the server is overloaded.";
+	}
+	if (detail != NULL && code == IMPORT_REMOTE_ERROR_TLS_FAILED &&
+	    strstr(detail, IMPORT_REMOTE_DETAIL_NOT_TLS) != NULL) {
+		return "This port does not speak TLS: try --ssl starttls (a "
+			"plain-text IMAP port, usually 143), or port 993 with "
+			"--ssl imaps.";
 	}
 	if (detail != NULL && code == IMPORT_REMOTE_ERROR_SOURCE_NOT_ALLOWED &&
 	    strstr(detail, IMPORT_REMOTE_DETAIL_PLAINTEXT) != NULL) {

@@ -20,6 +20,7 @@ enum import_remote_error_code {
 	IMPORT_REMOTE_ERROR_SOURCE_NOT_ALLOWED,
 	IMPORT_REMOTE_ERROR_INTERRUPTED,
 	IMPORT_REMOTE_ERROR_RUN_TIMEOUT,
+	IMPORT_REMOTE_ERROR_WORKER_CRASHED,
 
 	IMPORT_REMOTE_ERROR_COUNT
 };
@@ -61,6 +62,9 @@ void import_remote_error_set(struct import_remote_error *error,
 /* In an error's detail: the server accepted the connection and then said
    nothing (the hint differs from a connect that timed out) */
 #define IMPORT_REMOTE_DETAIL_NO_GREETING "connected, but no greeting"
+/* In a tls_failed error's detail: --ssl imaps, and the port answered in
+   plain text (the hint names STARTTLS and port 993, not certificates) */
+#define IMPORT_REMOTE_DETAIL_NOT_TLS "this port does not speak TLS"
 /* In a source_not_allowed error's detail: it was --ssl none, not the
    address (the hint names the other setting) */
 #define IMPORT_REMOTE_DETAIL_PLAINTEXT "Plain-text login (--ssl none) is not allowed"

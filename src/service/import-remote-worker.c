@@ -27,6 +27,7 @@
 #include "import-remote-compat.h"
 #include "import-remote-config.h"
 #include "import-remote-settings.h"
+#include "import-remote-error.h"
 #include "secret-box.h"
 #include "job-store.h"
 #include "job-store-open.h"
@@ -76,7 +77,9 @@ static void worker_sig_stop(const siginfo_t *si ATTR_UNUSED,
 	worker_stopping = 1;
 }
 
-static void worker_fail_job(struct job *job, const char *why)
+static void worker_fail_job_code(struct job *job,
+				 enum import_remote_error_code code,
+				 const char *why)
 {
 	const char *error;
 	int ret;
@@ -84,7 +87,7 @@ static void worker_fail_job(struct job *job, const char *why)
 	i_error("import-remote: Job %llu (%s): %s", job->id, job->username, why);
 	job->status = JOB_STATUS_FAILED;
 	job->finished = ioloop_time;
-	job->error_code = "dest_error";
+	job->error_code = import_remote_error_get_info(code)->name;
 	job->error_detail = why;
 	ret = job_store_update(store, job, &error);
 	if (ret < 0)
@@ -95,12 +98,29 @@ static void worker_fail_job(struct job *job, const char *why)
 	}
 }
 
+static void worker_fail_job(struct job *job, const char *why)
+{
+	worker_fail_job_code(job, IMPORT_REMOTE_ERROR_DEST_ERROR, why);
+}
+
 static void worker_run_job(struct job *job)
 {
 	struct mail_storage_service_input input;
 	struct mail_user *user;
 	const char *error;
 	int ret;
+
+	if (job->lost_claims >= JOB_RUNNER_MAX_LOST_CLAIMS) {
+		/* its workers died running it (e.g. a crash the source
+		   server triggers): not one more */
+		worker_fail_job_code(job, IMPORT_REMOTE_ERROR_WORKER_CRASHED,
+			t_strdup_printf("The worker running this job died %u "
+					"times in a row before the run ended or "
+					"committed any mail (the worker log says "
+					"why: Panic, Fatal, a signal)",
+					job->lost_claims));
+		return;
+	}
 
 	i_zero(&input);
 	input.service = WORKER_SERVICE_NAME;

@@ -8,7 +8,7 @@
 # (imapverify) against what fakeimapd served.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 136
+plan 149
 ir_dest_start
 echo fakepass > "$IR_WORK/fake.pw"
 
@@ -278,4 +278,41 @@ check_eq "certificate for another host: exit code 78" 78 "$(cat "$OUT/wronghost.
 check_eq "certificate for another host: not retried" 1 "$(report wronghost connections)"
 FAKE_OPTS=()
 DOVEADM_OPTS=()
+
+# --- a reset at the very start of an IMAPS connection: a cut, retried ---
+# (before the ClientHello got an answer: at once after the accept, or once
+# the ClientHello came; Dovecot 2.4 sees the first one while sending it)
+TLS_OPTS=(--tls "$IR_WORK/ssl/cert.pem" "$IR_WORK/ssl/key.pem")
+FAKE_OPTS=("${TLS_OPTS[@]}" --reset-when accept --resets 2 --max-conns 3)
+fake tlsreset reset-tls --ssl imaps
+check_eq "IMAPS reset at accept: exit code 0" 0 "$(cat "$OUT/tlsreset.rc")"
+check_eq "IMAPS reset at accept: reconnected twice" 2 "$(flow_field "$OUT/tlsreset.out" reconnects)"
+check_not_contains "IMAPS reset at accept: no certificate hint" "$OUT/tlsreset.err" "ssl_client_ca_file"
+check "IMAPS reset at accept: every message there, byte for byte" fake_verify tlsreset
+FAKE_OPTS=("${TLS_OPTS[@]}" --reset-when hello --resets 1 --max-conns 2)
+fake tlshello reset-tls --ssl imaps
+check_eq "IMAPS reset after the ClientHello: exit code 0, reconnected once" "0 1" \
+	"$(cat "$OUT/tlshello.rc") $(flow_field "$OUT/tlshello.out" reconnects)"
+FAKE_OPTS=("${TLS_OPTS[@]}" --reset-when accept --resets 1 --max-conns 1)
+fake tlsreset0 reset-tls --ssl imaps --reconnects 0
+check_eq "IMAPS reset at accept, --reconnects 0: error connection_lost, not tls_failed" connection_lost "$(flow_field "$OUT/tlsreset0.out" error)"
+check_eq "IMAPS reset at accept, --reconnects 0: exit code 75" 75 "$(cat "$OUT/tlsreset0.rc")"
+
+# --- --ssl imaps against a plain-text port: said so, not retried ---
+# a real one: the source server's IMAP port
+mkdir -p "$IR_WORK/empty/Maildir"/{cur,new,tmp}
+ir_source_start "$IR_WORK/empty/Maildir" .
+import sd notls --port "$SRC_IMAP_PORT" --ssl imaps
+check_eq "--ssl imaps on a plain-text port: error tls_failed, exit code 78" "tls_failed 78" \
+	"$(flow_field "$OUT/notls.out" error) $(rc notls)"
+check_contains "--ssl imaps on a plain-text port: says the port does not speak TLS" "$OUT/notls.out" "this port does not speak TLS"
+check_contains "--ssl imaps on a plain-text port: the hint names STARTTLS and port 993" "$OUT/notls.out" "try --ssl starttls (a plain-text IMAP port, usually 143), or port 993"
+check_not_contains "--ssl imaps on a plain-text port: no certificate hint" "$OUT/notls.out" "ssl_client_ca_file"
+check_eq "--ssl imaps on a plain-text port: not reconnected" 0 "$(flow_field "$OUT/notls.out" reconnects)"
+# one that closes after its greeting (the EOF looked like a cut)
+FAKE_OPTS=(--max-conns 3)
+fake notlsclose busy --ssl imaps --reconnects 2
+check_eq "--ssl imaps on a plain-text port that closes: tls_failed, one connection" "tls_failed 1" \
+	"$(flow_field "$OUT/notlsclose.out" error) $(report notlsclose connections)"
+FAKE_OPTS=()
 exit 0

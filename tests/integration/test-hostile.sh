@@ -11,7 +11,7 @@
 # bench/run-hostile.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 68
+plan 83
 # sdq: a 1 MB quota
 ir_dest_start 1M
 echo fakepass > "$IR_WORK/fake.pw"
@@ -119,6 +119,31 @@ check_eq "nested parentheses: sent on both connections" 2 "$(report nested neste
 check_eq "nested parentheses: error source_error" source_error "$(flow_field "$OUT/nested.out" error)"
 check_contains "nested parentheses: an invalid reply" "$OUT/nested.out" "invalid reply from server"
 check_rss "nested parentheses" nested
+
+# --- a line without arguments: an invalid reply, never an abort ---
+# argless NAME WHAT LINE AT [import options...]: LINE (empty, star: "*",
+# tag: "a1") before the reply to the AT'th command (0: before the greeting)
+argless() {
+	local name=$1 what=$2 line=$3 at=$4
+	shift 4
+	FAKE_OPTS=(--max-conns 2 --argless "$line" --argless-at "$at" "${ARGLESS_OPTS[@]}")
+	hostile "$name" argless --reconnects 1 "$@"
+	check_eq "$what: error source_error" source_error "$(flow_field "$OUT/$name.out" error)"
+	check_eq "$what: exit code 75, not an abort" 75 "$(cat "$OUT/$name.rc")"
+}
+ARGLESS_OPTS=()
+argless argempty "empty line before the greeting" empty 0
+check_contains "empty line before the greeting: says so" "$OUT/argempty.out" "invalid reply from server: an empty line"
+argless argstar "'*' after the greeting" star 1
+check_contains "'*' after the greeting: says so" "$OUT/argstar.out" "a line with nothing but '*'"
+argless argtag "bare tag after the login" tag 2
+ARGLESS_OPTS=(--starttls "$IR_WORK/ssl/cert.pem" "$IR_WORK/ssl/key.pem")
+argless argplain "'*' for STARTTLS (plain text)" star 1 --ssl starttls
+argless argtlstag "bare tag after STARTTLS" tag 2 --ssl starttls
+check_eq "bare tag after STARTTLS: TLS was started on both connections" 2 "$(report argtlstag starttls)"
+argless argtlsempty "empty line after STARTTLS" empty 2 --ssl starttls
+DOVEADM_OPTS=()
+FAKE_OPTS=()
 
 # --- folders: how many, how long a name ---
 FAKE_OPTS=(--folders 150)

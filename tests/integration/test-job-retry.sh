@@ -8,7 +8,7 @@
 # progress and tells nobody that it failed.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 41
+plan 54
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 30 -s 31 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -139,6 +139,110 @@ adm -f json import-remote batch status "$batch" > "$OUT/bs2.json" 2>&1
 check_eq "batch: once retries run out, it ends with errors" "completed_with_errors failed" \
 	"$(python3 -c 'import json,sys;r=json.load(open(sys.argv[1]))[0];print(r["batch_status"],r["status"])' "$OUT/bs2.json")"
 check "batch: and its end is told" test "$(sql "select count(*) from import_remote_notifications where batch_id=?" "$batch")" -gt 0
+
+# --- a job whose worker dies running it: failed after 3 deaths in a row ---
+# (a source that crashes the import, e.g. issue 19's argument-less line:
+# here the worker running the job is killed, the real process by its pid,
+# while the job runs against a server that sends a byte at a time, so no
+# mail is committed between the deaths)
+ulimit -c 0
+ir_start_instance "$SRC_CONF" "$IR_WORK/src"
+ir_wait_port "$SRC_IMAPS_PORT"
+echo fakepass > "$IR_WORK/fake.pw"
+"$TOOLS/fakeimapd" --scenario slow-drip --count 20 --max-conns 10 \
+	--timeout 150 --report "$OUT/crash.report" > "$OUT/crash.port" &
+cpid=$!
+ir_kill_on_exit "$cpid"
+ir_dest_reset_user sd
+adm import-remote start -u sd --host 127.0.0.1 --port "$(port_of "$OUT/crash.port")" \
+	--ssl none --user fake --password-file "$IR_WORK/fake.pw" --timeout 5 \
+	> "$OUT/crash.out" 2>&1 </dev/null
+cjob=$(field crash job)
+# another user's job, queued behind it
+ir_dest_reset_user md
+start md other --password-file "$SRC_PASSWORD_FILE"
+ojob=$(field other job)
+# running_by PID: the crashing job is running in that worker process
+running_by() {
+	[ "$(sql "select status = 'running' and worker like ? from import_remote_jobs where id=?" \
+		"%:$1/%" "$cjob")" = 1 ]
+}
+deaths=0
+for n in 1 2 3; do
+	"$WORKER" -c "$DEST_CONF" -t 1 -1 > "$OUT/crash$n.log" 2>&1 &
+	wpid=$!
+	ir_kill_on_exit "$wpid"
+	for i in $(seq 1 300); do
+		running_by "$wpid" && break
+		sleep 0.1
+	done
+	if running_by "$wpid"; then kill -SEGV "$wpid"; else kill -KILL "$wpid"; fi
+	# (bash would say "Segmentation fault")
+	wait "$wpid" 2>/dev/null
+	[ $? = 139 ] && deaths=$((deaths + 1))
+	# not written for longer than -t 1: claimable again
+	sleep 2.5
+done
+check_eq "worker deaths: the worker running the job died 3 times (SIGSEGV)" 3 "$deaths"
+check_eq "worker deaths: meanwhile the other user's job waited" queued "$(jfield "$ojob" status)"
+check_eq "worker deaths: each takeover counted (lost_claims)" 2 \
+	"$(sql "select lost_claims from import_remote_jobs where id=?" "$cjob")"
+# (without the fix, the next worker would run it again: the server is
+# gone, that would end host_unreachable and queued for a retry)
+kill "$cpid" 2>/dev/null
+wait "$cpid"
+"$WORKER" -c "$DEST_CONF" -t 1 -1 > "$OUT/crash4.log" 2>&1
+check_eq "worker deaths: the next worker exits 0" 0 "$?"
+check_eq "worker deaths: the job failed as worker_crashed" "failed worker_crashed" \
+	"$(jfield "$cjob" status) $(jfield "$cjob" error)"
+check_eq "worker deaths: its title" "Import crashed repeatedly" "$(jfield "$cjob" error_title)"
+check_contains "worker deaths: the worker log says why" "$OUT/crash4.log" "died 3 times in a row"
+check_not_contains "worker deaths: not run a fourth time" "$OUT/crash4.log" "Job $cjob: importing"
+check_eq "worker deaths: the other user's job completed" completed "$(jfield "$ojob" status)"
+check "worker deaths: the other user's mailbox equals the source" verify md crash-md-v --map "Sent Items=Sent"
+
+# --- lost_claims is added to an existing store (schema v22 -> v23) ---
+# SQLite: this test's store as v22 had it, its jobs kept
+cp "$JOBS/jobs.db" "$JOBS/v22.db"
+python3 - "$JOBS/v22.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("ALTER TABLE import_remote_jobs DROP COLUMN lost_claims")
+db.execute("UPDATE import_remote_meta SET value = '22' WHERE name = 'schema_version'")
+db.commit()
+PY
+chown "$IR_OS_USER:" "$JOBS/v22.db"
+V22_OPTS=()
+ir_set_opt V22_OPTS "import_remote_store=sqlite:$JOBS/v22.db"
+adm "${V22_OPTS[@]}" import-remote status -u sd "$cjob" > "$OUT/v22.out" 2>&1
+check_eq "v22 SQLite store: upgraded, its jobs kept" "23 failed 0" \
+	"$(sqlite_value "$JOBS/v22.db" "select value from import_remote_meta where name='schema_version'") $(field v22 status) $(sqlite_value "$JOBS/v22.db" "select lost_claims from import_remote_jobs where id=?" "$cjob")"
+# PostgreSQL: a store made now, taken back to v22, then used
+. "$TESTS_DIR/lib/pgsql.sh"
+pgdir=$IR_WORK/pgsql
+if ir_pgsql_start "$pgdir"; then
+	chmod 755 "$pgdir"
+	psql_value() {
+		su postgres -s /bin/sh -c "'$(ir_pgsql_bin)/psql' -h '$pgdir' -U postgres -d postgres -tAc \"\$0\"" "$1"
+	}
+	PG_OPTS=()
+	ir_set_opt PG_OPTS "import_remote_store=pgsql:$PGSQL_CONNECT"
+	ir_dest_reset_user sd
+	adm "${PG_OPTS[@]}" import-remote start -u sd --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
+		--user srcuser --password-file "$SRC_PASSWORD_FILE" > "$OUT/pg.out" 2>&1 </dev/null
+	pjob=$(field pg job)
+	psql_value "ALTER TABLE import_remote_jobs DROP COLUMN lost_claims; UPDATE import_remote_meta SET value = '22' WHERE name = 'schema_version'" > "$OUT/pgdown.out" 2>&1
+	pgcols=$(psql_value "SELECT count(*) FROM information_schema.columns WHERE table_name = 'import_remote_jobs' AND column_name = 'lost_claims'")
+	"$WORKER" -c "$DEST_CONF" -s "pgsql:$PGSQL_CONNECT" -1 > "$OUT/pgw.log" 2>&1
+	check_eq "v22 PostgreSQL store (no lost_claims): upgraded to v23" "0 23" \
+		"$pgcols $(psql_value "SELECT value FROM import_remote_meta WHERE name = 'schema_version'")"
+	check_eq "v22 PostgreSQL store: the worker claims and completes its job" "completed 0" \
+		"$(psql_value "SELECT status || ' ' || lost_claims FROM import_remote_jobs WHERE id = $pjob")"
+	ir_pgsql_stop "$pgdir"
+else
+	fail "v22 PostgreSQL store: PostgreSQL could not be started"
+	fail "v22 PostgreSQL store: (not run)"
+fi
 
 # --- a setting that makes no sense is a clear error ---
 BAD=()

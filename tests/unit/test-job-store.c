@@ -60,10 +60,10 @@ static void test_job_store_schema(void)
 
 	test_begin("job store: schema created and kept");
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 22);
+	test_assert(job_store_get_schema_version(store) == 23);
 	job_store_close(&store);
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 22);
+	test_assert(job_store_get_schema_version(store) == 23);
 	job_store_close(&store);
 	test_end();
 }
@@ -273,6 +273,57 @@ static void test_job_store_stale_and_cancel(void)
 	test_assert(job_store_cancel(store, c1, &error) == 0);
 	test_assert(job_store_get(store, pool, c1, &job, &error) == 1);
 	test_assert(job.status == JOB_STATUS_PREPARING && job.cancel_requested);
+	job_store_close(&store);
+	pool_unref(&pool);
+	test_end();
+}
+
+/* claims taken over from a worker that never ended the run count, in a
+   row: back to 0 once a run commits mail; a claim of a queued job does
+   not count */
+static void test_job_store_lost_claims(void)
+{
+	struct job_store *store;
+	pool_t pool = pool_alloconly_create("test jobs", 4096);
+	unsigned long long id;
+	struct job job;
+	const char *error;
+
+	test_begin("job store: lost claims");
+	store = store_open();
+	id = create_job(store, "lena");
+	/* older tests' live jobs may be claimable too */
+	while (job_store_claim(store, pool, "w1", 60, 100, ioloop_time, &job, &error) == 1 &&
+	       job.id != id) ;
+	test_assert(job.id == id && job.lost_claims == 0);
+	job.status = JOB_STATUS_RUNNING;
+	test_assert(job_store_update(store, &job, &error) == 1);
+	/* w1 died: taken over */
+	i_sleep_msecs(1100);
+	io_loop_time_refresh();
+	while (job_store_claim(store, pool, "w2", 0, 100, ioloop_time, &job, &error) == 1 &&
+	       job.id != id) ;
+	test_assert(job.id == id && job.lost_claims == 1);
+	/* a heartbeat without new mail keeps the count */
+	job.status = JOB_STATUS_RUNNING;
+	test_assert(job_store_update(store, &job, &error) == 1);
+	i_sleep_msecs(1100);
+	io_loop_time_refresh();
+	while (job_store_claim(store, pool, "w3", 0, 100, ioloop_time, &job, &error) == 1 &&
+	       job.id != id) ;
+	test_assert(job.id == id && job.lost_claims == 2);
+	/* mail committed: the deaths got somewhere */
+	job.status = JOB_STATUS_RUNNING;
+	job.imported = 1;
+	test_assert(job_store_update(store, &job, &error) == 1);
+	test_assert(job_store_get(store, pool, id, &job, &error) == 1);
+	test_assert(job.lost_claims == 0);
+	/* back to the queue (SIGTERM): its next claim is no lost one */
+	job.status = JOB_STATUS_QUEUED;
+	test_assert(job_store_update(store, &job, &error) == 1);
+	while (job_store_claim(store, pool, "w4", 60, 100, ioloop_time, &job, &error) == 1 &&
+	       job.id != id) ;
+	test_assert(job.id == id && job.lost_claims == 0);
 	job_store_close(&store);
 	pool_unref(&pool);
 	test_end();
@@ -666,6 +717,7 @@ int main(int argc, char *argv[])
 		test_job_store_slots,
 		test_job_store_claims,
 		test_job_store_stale_and_cancel,
+		test_job_store_lost_claims,
 		test_job_store_fence,
 		test_job_store_retry_at,
 		test_batch_store,

@@ -44,19 +44,37 @@ const char *imap_source_addr(struct imap_source *src)
 	return t_strdup_printf("%s:%u", src->set.host, src->set.port);
 }
 
+static bool imap_source_errno_is_cut(int err)
+{
+	return err == ECONNRESET || err == EPIPE || err == ECONNABORTED;
+}
+
 /* The TCP connection under TLS was closed or reset (rather than TLS
-   failing on what the server sent) */
+   failing on what the server sent): while reading, or while sending (a
+   reset that came before the ClientHello went out) */
 static bool imap_source_tcp_cut(struct imap_source *src)
 {
 	struct istream *plain = src->plain_input;
 
+	if (src->plain_output != NULL &&
+	    imap_source_errno_is_cut(src->plain_output->stream_errno))
+		return TRUE;
 	if (plain == NULL)
 		return FALSE;
 	if (plain->stream_errno == 0)
 		return plain->eof;
-	return plain->stream_errno == ECONNRESET ||
-		plain->stream_errno == EPIPE ||
-		plain->stream_errno == ECONNABORTED;
+	return imap_source_errno_is_cut(plain->stream_errno);
+}
+
+/* OpenSSL's words for a first record that is no TLS at all: the server
+   answered in plain text (an IMAP greeting, HTTP) */
+static bool imap_source_ssl_error_not_tls(const char *ssl_error)
+{
+	return ssl_error != NULL &&
+		(strstr(ssl_error, "wrong version number") != NULL ||
+		 strstr(ssl_error, "unknown protocol") != NULL ||
+		 strstr(ssl_error, "http request") != NULL ||
+		 strstr(ssl_error, "packet length too long") != NULL);
 }
 
 void imap_source_set_io_error(struct imap_source *src, const char *why)
@@ -71,6 +89,18 @@ void imap_source_set_io_error(struct imap_source *src, const char *why)
 	if (src->ssl_io != NULL && !ssl_iostream_is_handshaked(src->ssl_io)) {
 		const char *ssl_error = ssl_iostream_get_last_error(src->ssl_io);
 
+		if (src->set.ssl == IMPORT_REMOTE_SSL_IMAPS &&
+		    imap_source_ssl_error_not_tls(ssl_error)) {
+			/* a plain-text port: no other connection speaks
+			   TLS either */
+			imap_source_set_error(src,
+				IMPORT_REMOTE_ERROR_TLS_FAILED,
+				t_strdup_printf("%s: "IMPORT_REMOTE_DETAIL_NOT_TLS
+					" (it answered the TLS handshake in "
+					"plain text: %s)", imap_source_addr(src),
+					ssl_error));
+			return;
+		}
 		/* a server refusing the handshake sends an alert and closes
 		   the connection: that is TLS failing, not the network */
 		if (imap_source_tcp_cut(src) &&
@@ -411,6 +441,8 @@ int imap_source_ssl_start(struct imap_source *src)
 	}
 	src->plain_input = src->input;
 	i_stream_ref(src->plain_input);
+	src->plain_output = src->output;
+	o_stream_ref(src->plain_output);
 	if (import_remote_compat_ssl_client_create(src->ssl_ctx, src->set.host,
 			src->set.ssl_set, src->set.tls_insecure, src->event,
 			&src->input, &src->output, &src->ssl_io, &error) < 0) {
@@ -433,6 +465,10 @@ void imap_source_connection_close(struct imap_source *src)
 {
 	if (src->plain_input != NULL)
 		i_stream_unref(&src->plain_input);
+	if (src->plain_output != NULL) {
+		o_stream_ignore_last_errors(src->plain_output);
+		o_stream_unref(&src->plain_output);
+	}
 	if (src->parser != NULL)
 		imap_parser_unref(&src->parser);
 	if (src->ssl_io != NULL)

@@ -187,7 +187,9 @@ int imap_source_read_line(struct imap_source *src,
 			src->disconnected = TRUE;
 			return -1;
 		}
-		if (!imap_parser_get_literal_size(src->parser, &literal_size))
+		/* (lib-imap asserts there is an argument to look at) */
+		if (ret == 0 ||
+		    !imap_parser_get_literal_size(src->parser, &literal_size))
 			break;
 
 		ret = 0;
@@ -237,6 +239,19 @@ int imap_source_read_line(struct imap_source *src,
 		}
 		if (imap_source_read_more(src) < 0)
 			return -1;
+	}
+
+	if (args[0].type == IMAP_ARG_EOL) {
+		/* an empty line, "*" or a tag alone: no IMAP reply */
+		imap_source_set_retryable_error(src,
+			IMPORT_REMOTE_ERROR_SOURCE_ERROR,
+			t_strdup_printf("%s: invalid reply from server: %s",
+				imap_source_addr(src),
+				tag[0] == '\0' ? "an empty line" :
+				t_strdup_printf("a line with nothing but '%s'",
+						str_sanitize(tag, 40))));
+		src->disconnected = TRUE;
+		return -1;
 	}
 
 	if (strcmp(tag, "*") != 0) {

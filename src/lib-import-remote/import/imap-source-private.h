@@ -52,6 +52,9 @@ struct imap_source {
 	int fd;
 	/* the TCP stream under TLS (the same as input without TLS) */
 	struct istream *plain_input;
+	/* the same for output: a reset may be seen first when sending the
+	   ClientHello */
+	struct ostream *plain_output;
 	struct istream *input;
 	struct ostream *output;
 	struct ssl_iostream_context *ssl_ctx;

@@ -41,6 +41,12 @@ struct import_remote_config;
    first worker stops without committing more. */
 #define JOB_RUNNER_DEFAULT_TAKEOVER_SECS 120
 
+/* A job claimed again after this many claims in a row whose run never
+   ended and committed no mail (its worker died each time, at the same
+   place) fails as worker_crashed instead of running: a job that crashes
+   its worker takes down no more of them. */
+#define JOB_RUNNER_MAX_LOST_CLAIMS 3
+
 /* Seconds to wait before the given retry (1 = the first) of a job that
    ended with a transient error: 1, 5, 15, 60 and 240 times
    import_remote_job_retry_delay (1 min, 5 min, 15 min, 1 h, 4 h by

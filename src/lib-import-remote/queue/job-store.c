@@ -12,7 +12,7 @@
 
 /* The schema this code writes. Each step in schema_steps[] takes the store
    from version i to i+1; open applies the missing ones. */
-#define JOB_STORE_SCHEMA_VERSION 22
+#define JOB_STORE_SCHEMA_VERSION 23
 
 /* lib-sql's driver list is per process: the first store opened sets it
    up (neither doveadm nor our worker has it otherwise), the last closed
@@ -222,6 +222,14 @@ static const char *job_store_schema_step(struct job_store *store,
 	case 21:
 		return "CREATE INDEX IF NOT EXISTS import_remote_failed_messages_job "
 			"ON import_remote_failed_messages (job_id)";
+	case 22:
+		/* claims of the job in a row whose run never ended nor
+		   committed mail: its worker died (a crash, a kill) or
+		   stopped beating, and the job was taken over. Past a few,
+		   the job fails (worker_crashed) rather than take every
+		   worker down in turn. */
+		return "ALTER TABLE import_remote_jobs ADD COLUMN "
+			"lost_claims BIGINT NOT NULL DEFAULT 0";
 	}
 	i_unreached();
 }
@@ -534,6 +542,7 @@ static int job_from_row(struct sql_result *result, pool_t pool,
 	job_r->retry_count = result_num(result, 32);
 	job_r->retry_limit = result_num(result, 33);
 	job_r->retry_at = result_num(result, 34);
+	job_r->lost_claims = result_num(result, 35);
 	/* an update of this copy of the job succeeds only while it has
 	   the worker it was read with */
 	job_r->claim = job_r->worker;
@@ -625,11 +634,14 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 	}
 	/* claimable: queued (a retry once its time has come), or live but
 	   not updated for stale_secs (its worker died; the claim changes
-	   the worker, which fences that one's updates off); never while the
-	   user has another live job or all slots are taken */
+	   the worker, which fences that one's updates off, and counts the
+	   claim that never ended); never while the user has another live
+	   job or all slots are taken */
 	stmt = sql_statement_init(store->db,
 		"UPDATE import_remote_jobs SET status = 'preparing', "
-		"worker = ?, started = ?, updated = ? "
+		"worker = ?, started = ?, updated = ?, "
+		"lost_claims = CASE WHEN status = 'queued' THEN lost_claims "
+		"ELSE lost_claims + 1 END "
 		"WHERE (status = 'queued' OR (status IN ('preparing', 'running')"
 		" AND updated < ?)) AND id = ("
 		" SELECT j.id FROM import_remote_jobs j"
@@ -689,7 +701,9 @@ int job_store_update(struct job_store *store, const struct job *job,
 		"ELSE source_password END, folders_done = ?, "
 		"folders_total = ?, quota_used = ?, worker = ?, "
 		"run_base_imported = ?, run_base_bytes = ?, retry_count = ?, "
-		"retry_limit = ?, retry_at = ? WHERE id = ? AND worker = ?");
+		"retry_limit = ?, retry_at = ?, "
+		"lost_claims = CASE WHEN imported < ? THEN 0 "
+		"ELSE lost_claims END WHERE id = ? AND worker = ?");
 	sql_statement_bind_str(stmt, 0, job_status_name(job->status));
 	sql_statement_bind_int64(stmt, 1, job->started);
 	sql_statement_bind_int64(stmt, 2, job->finished);
@@ -720,9 +734,12 @@ int job_store_update(struct job_store *store, const struct job *job,
 	sql_statement_bind_int64(stmt, 21, job->retry_count);
 	sql_statement_bind_int64(stmt, 22, job->retry_limit);
 	sql_statement_bind_int64(stmt, 23, job->retry_at);
-	sql_statement_bind_int64(stmt, 24, job->id);
+	/* mail committed: the claims lost before got somewhere, they are
+	   not a crash that comes back at the same place */
+	sql_statement_bind_int64(stmt, 24, job->imported);
+	sql_statement_bind_int64(stmt, 25, job->id);
 	/* the fence: another worker that took the job over has changed it */
-	sql_statement_bind_str(stmt, 25, job->claim);
+	sql_statement_bind_str(stmt, 26, job->claim);
 	return job_store_update_rows(store, stmt, error_r);
 }
 

@@ -54,6 +54,11 @@ struct job {
 	   the job waits Queued for it, when it may run (0: now) */
 	unsigned int retry_count, retry_limit;
 	time_t retry_at;
+	/* claims of this job in a row whose worker never ended the run (it
+	   died, or stopped beating and the job was taken over) and committed
+	   no mail: counted by the claim that takes it over, back to 0 once
+	   a run commits more */
+	unsigned int lost_claims;
 	/* not stored: the worker this copy was read with (a claim's
 	   token); job_store_update() changes the job only while it is
 	   still that */
@@ -103,7 +108,8 @@ int job_store_list_user(struct job_store *store, pool_t pool,
    or before due_by (the caller's pass start: a job failing during a pass
    is not retried within that pass). A
    live job not updated for stale_secs (its worker died, or stopped
-   beating) is claimable again: the import resumes safely. Each claim
+   beating) is claimable again: the import resumes safely, and the
+   job's lost_claims counts one more. Each claim
    has a token of its own (job->worker = job->claim = "worker/guid").
    Returns 1 and the job, 0 if none, -1. */
 int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
