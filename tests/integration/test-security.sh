@@ -4,7 +4,7 @@
 # reaches that job's host), a key file others may read is refused.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 48
+plan 53
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 20 -s 31 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -169,6 +169,9 @@ check_eq "guard: 127.0.0.1 is refused by default" "77 source_not_allowed" \
 	"$(rc g-lo) $(flow_field "$OUT/g-lo.out" error)"
 check_contains "guard: says what kind of address it is" "$OUT/g-lo.out" "127.0.0.1 is a loopback address"
 check_contains "guard: the hint names the setting" "$OUT/g-lo.out" "import_remote_allowed_networks"
+guarded ::ffff:127.0.0.1 g-mapped-lo --port "$CAPTURE_PORT" --timeout 3
+check_eq "guard: ::ffff:127.0.0.1 (loopback, IPv4-mapped) is refused" "77 source_not_allowed" \
+	"$(rc g-mapped-lo) $(flow_field "$OUT/g-mapped-lo.out" error)"
 guarded localhost g-name --port "$CAPTURE_PORT"
 check_eq "guard: a name that resolves to loopback is refused" "77 source_not_allowed" \
 	"$(rc g-name) $(flow_field "$OUT/g-name.out" error)"
@@ -197,6 +200,15 @@ unshare -n sh -c 'ip link set lo up && ip addr add 1.2.3.4/32 dev lo && "$@"' sh
 check_eq "guard: this server's own public address is refused" "77 source_not_allowed" \
 	"$? $(flow_field "$OUT/g-own.out" error)"
 check_contains "guard: ... as this server's" "$OUT/g-own.out" "1.2.3.4 is an address of this server"
+# ... in any form IPv6 writes it in: IPv4-mapped (two spellings), NAT64, 6to4
+for own in ::ffff:1.2.3.4 ::ffff:102:304 64:ff9b::102:304 2002:102:304::1; do
+	unshare -n sh -c 'ip link set lo up && ip addr add 1.2.3.4/32 dev lo && "$@"' sh \
+		doveadm -c "$DEST_CONF" "${GUARD_OPTS[@]}" import-remote run -u sd --host "$own" \
+		--user srcuser --password-file "$SRC_PASSWORD_FILE" --timeout 3 \
+		> "$OUT/g-own6.out" 2>&1 </dev/null
+	check_eq "guard: this server's own address as $own is refused" "77 source_not_allowed" \
+		"$? $(flow_field "$OUT/g-own6.out" error)"
+done
 guarded 127.0.0.1 g-ok --port "$SRC_IMAPS_PORT"
 check_eq "guard: a network in import_remote_allowed_networks is allowed" "0 completed" \
 	"$(rc g-ok) $(flow_field "$OUT/g-ok.out" result)"
