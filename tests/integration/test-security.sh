@@ -4,7 +4,7 @@
 # reaches that job's host), a key file others may read is refused.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 53
+plan 60
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 20 -s 31 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -67,7 +67,7 @@ check_eq "moved password: job B now holds job A's ciphertext" 1 \
 "$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/worker.log" 2>&1
 check_eq "moved password: the worker exits 0" 0 "$?"
 adm import-remote status "${job_b:-0}" > "$OUT/b-st.out" 2>&1
-check_eq "moved password: that job fails" "failed internal" \
+check_eq "moved password: that job fails" "failed password_unusable" \
 	"$(flow_field "$OUT/b-st.out" status) $(flow_field "$OUT/b-st.out" error)"
 check_contains "moved password: says the password belongs to another job" "$OUT/b-st.out" \
 	"belongs to another job"
@@ -80,6 +80,45 @@ adm import-remote status "${job_a:-0}" > "$OUT/a-st.out" 2>&1
 check_eq "moved password: the job it belongs to completes" completed "$(flow_field "$OUT/a-st.out" status)"
 check "moved password: that job's mailbox equals the source" verify sd sec-a-v --map "Sent Items=Sent"
 
+# --- a store writer can't change where or how the password travels ---
+# each job is queued to the real source, then its row is changed
+changed_job() {
+	local name=$1 change=$2 id
+	adm import-remote start -u sd --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
+		--user srcuser --password-file "$SRC_PASSWORD_FILE" > "$OUT/$name.out" 2>&1
+	id=$(flow_field "$OUT/$name.out" job)
+	sql "update import_remote_jobs set $change where id = ${id:-0}" > /dev/null
+	echo "${id:-0}"
+}
+conns_before=$(grep -c CONNECTION "$CAPTURE")
+c_tls=$(changed_job c-tls "options = options || char(9) || 'tls_insecure=1'")
+c_port=$(changed_job c-port "source_port = $CAPTURE_PORT")
+c_plain=$(changed_job c-plain "source_port = $CAPTURE_PORT, source_ssl = 'none'")
+"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/worker.changed" 2>&1
+for j in "tls_insecure added:$c_tls" "port changed:$c_port" "--ssl none and port changed:$c_plain"; do
+	adm import-remote status "${j##*:}" > "$OUT/c-st.out" 2>&1
+	check_eq "changed row (${j%%:*}): the job fails, asking for the password again" \
+		"failed password_unusable" \
+		"$(flow_field "$OUT/c-st.out" status) $(flow_field "$OUT/c-st.out" error)"
+done
+check_eq "changed row: nothing reached the listener" "$conns_before" "$(grep -c CONNECTION "$CAPTURE")"
+check_not_contains "changed row: the password is not in the listener's capture" "$CAPTURE" "srcpass"
+# a password of a version before 0.2 (v1, no associated data) is not
+# bound to the row it sits in: its job fails, it is never sent
+v1=$(python3 - "$KEY" "$(cat "$SRC_PASSWORD_FILE")" <<'PY'
+import base64, os, sys
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+key = bytes.fromhex(open(sys.argv[1]).read().strip())
+iv = os.urandom(12)
+print("v1:" + base64.b64encode(iv + AESGCM(key).encrypt(iv, sys.argv[2].encode(), None)).decode())
+PY
+)
+c_v1=$(changed_job c-v1 "source_password = '$v1'")
+"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/worker.v1" 2>&1
+adm import-remote status "$c_v1" > "$OUT/c-v1-st.out" 2>&1
+check_eq "v1 password: the job fails, asking for the password again" "failed password_unusable" \
+	"$(flow_field "$OUT/c-v1-st.out" status) $(flow_field "$OUT/c-v1-st.out" error)"
+check_contains "v1 password: says it was stored by a version before 0.2" "$OUT/c-v1-st.out" "before 0.2"
 # --- a key file others may read is refused ---
 chmod 644 "$KEY"
 adm import-remote start -u sd --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \

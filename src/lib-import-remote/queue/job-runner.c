@@ -677,7 +677,8 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 					job->options));
 	} else if (job_secret_decrypt(key, job, pool, &password,
 				      &errstr) < 0) {
-		import_remote_error_set(&error, IMPORT_REMOTE_ERROR_INTERNAL,
+		import_remote_error_set(&error,
+			IMPORT_REMOTE_ERROR_PASSWORD_UNUSABLE,
 			t_strdup_printf("The source password can't be read: %s",
 					errstr));
 	} else {
