@@ -4,7 +4,7 @@
 # reaches that job's host), a key file others may read is refused.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 60
+plan 65
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 20 -s 31 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -119,6 +119,25 @@ adm import-remote status "$c_v1" > "$OUT/c-v1-st.out" 2>&1
 check_eq "v1 password: the job fails, asking for the password again" "failed password_unusable" \
 	"$(flow_field "$OUT/c-v1-st.out" status) $(flow_field "$OUT/c-v1-st.out" error)"
 check_contains "v1 password: says it was stored by a version before 0.2" "$OUT/c-v1-st.out" "before 0.2"
+# --- a source user with a line break can't forge a log line ---
+forged=$'a\nimport-remote-worker: Error: FORGED'
+jobs_before=$(sql "select count(*) from import_remote_jobs")
+adm import-remote start -u sd --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
+	--user "$forged" --password-file "$SRC_PASSWORD_FILE" > "$OUT/forged-start.out" 2>&1
+check_eq "control character in --user: start refuses it (usage), nothing queued" "64 $jobs_before" \
+	"$? $(sql "select count(*) from import_remote_jobs")"
+check_contains "control character in --user: says why" "$OUT/forged-start.out" \
+	"contains a control character or line break"
+adm import-remote run -u sd --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
+	--user "$forged" --password-file "$SRC_PASSWORD_FILE" > "$OUT/forged-run.out" 2>&1 </dev/null
+check_eq "control character in --user: run refuses it too" 64 "$?"
+# ... nor a store row that has one
+c_forged=$(changed_job c-forged "source_user = 'a' || char(10) || 'import-remote-worker: Error: FORGED'")
+"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/worker.forged-row" 2>&1
+check_eq "control character in a store row: no forged line in the worker's log" 0 \
+	"$(grep -c '^import-remote-worker: Error: FORGED' "$OUT/worker.forged-row")"
+adm import-remote status "$c_forged" > "$OUT/c-forged-st.out" 2>&1
+check_eq "control character in a store row: the job fails" failed "$(flow_field "$OUT/c-forged-st.out" status)"
 # --- a key file others may read is refused ---
 chmod 644 "$KEY"
 adm import-remote start -u sd --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
