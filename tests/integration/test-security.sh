@@ -4,7 +4,7 @@
 # reaches that job's host), a key file others may read is refused.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 65
+plan 66
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 20 -s 31 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -138,6 +138,54 @@ check_eq "control character in a store row: no forged line in the worker's log" 
 	"$(grep -c '^import-remote-worker: Error: FORGED' "$OUT/worker.forged-row")"
 adm import-remote status "$c_forged" > "$OUT/c-forged-st.out" 2>&1
 check_eq "control character in a store row: the job fails" failed "$(flow_field "$OUT/c-forged-st.out" status)"
+# --- a server's error text (HTML, quotes) is kept as text, escaped in JSON ---
+python3 - > "$IR_WORK/htmlsrv.port" <<'PY' &
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(5)
+print(s.getsockname()[1], flush=True)
+s.settimeout(60)
+NO = b' NO [AUTHENTICATIONFAILED] <script>alert("x")</script> it\'s "bad" \\ </b>\r\n'
+while True:
+    try:
+        c, _ = s.accept()
+    except socket.timeout:
+        break
+    f = c.makefile("rb")
+    c.sendall(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n")
+    try:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 2:
+                continue
+            tag, cmd = parts[0], parts[1].upper()
+            if cmd == b"CAPABILITY":
+                c.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + tag + b" OK done\r\n")
+            elif cmd == b"AUTHENTICATE" and len(parts) == 3:
+                c.sendall(b"+ \r\n"); f.readline(); c.sendall(tag + NO)
+            elif cmd in (b"LOGIN", b"AUTHENTICATE"):
+                c.sendall(tag + NO)
+            elif cmd == b"LOGOUT":
+                c.sendall(b"* BYE\r\n" + tag + b" OK\r\n"); break
+            else:
+                c.sendall(tag + b" BAD unknown\r\n")
+    except OSError:
+        pass
+    c.close()
+PY
+HTML_PID=$!
+ir_kill_on_exit "$HTML_PID"
+HTML_PORT=$(port_of "$IR_WORK/htmlsrv.port") || exit 1
+doveadm -f json -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" import-remote run -u sd --host 127.0.0.1 \
+	--port "$HTML_PORT" --ssl none --user srcuser --password-file "$SRC_PASSWORD_FILE" \
+	> "$OUT/html.json" 2> "$OUT/html.err" </dev/null
+check_eq "server HTML in error_detail: JSON output parses, the text kept as it was" \
+	'auth_failed <script>alert("x")</script> it'"'"'s "bad" \ </b>' \
+	"$(python3 -c 'import json,sys
+rows = json.load(open(sys.argv[1]))
+row = [r for r in rows if r.get("error")][-1]
+d = row["error_detail"]
+i = d.find("<script>")
+print(row["error"], d[i:].strip() if i >= 0 else d)' "$OUT/html.json" 2>&1)"
 # --- a key file others may read is refused ---
 chmod 644 "$KEY"
 adm import-remote start -u sd --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
