@@ -263,8 +263,10 @@ int import_remote_compat_service_config(
 
 	if (master_service_settings_read_simple(master_service, error_r) < 0)
 		return -1;
-	if (settings_get(event, &mail_user_setting_parser_info, 0,
-			 &user_set, error_r) < 0)
+	/* not expanded: no user yet (mail_log_prefix's %{user}, ...);
+	   the socket path has no variables */
+	if (settings_get(event, &mail_user_setting_parser_info,
+			 SETTINGS_GET_FLAG_NO_EXPAND, &user_set, error_r) < 0)
 		return -1;
 	import_remote_compat_auth_conn_init(ctx, user_set->auth_socket_path);
 	settings_free(user_set);
