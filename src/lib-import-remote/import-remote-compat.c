@@ -9,6 +9,7 @@
 #include "mail-namespace.h"
 #include "mail-storage-settings.h"
 #include "mail-storage-service.h"
+#include "auth-master.h"
 #include "mail-user.h"
 #include "smtp-submit.h"
 #include "sql-api.h"
@@ -237,17 +238,39 @@ int import_remote_compat_user_exists(struct mail_storage_service_ctx *ctx,
 	return ret;
 }
 
+/* The userdb connection of the storage service, made here rather than by
+   its first lookup: with mail_debug, the one it makes logs every userdb
+   reply whole ("Finished userdb lookup (... import_remote_source_password=
+   ...)"), and an automatic import's userdb fields carry the source
+   password. mail_debug still applies to everything else. */
+static void
+import_remote_compat_auth_conn_init(struct mail_storage_service_ctx *ctx,
+				    const char *auth_socket_path)
+{
+	mail_storage_service_set_auth_conn(ctx,
+		auth_master_init(auth_socket_path, 0));
+}
+
 #if DOVECOT_PREREQ(2, 4, 0)
 int import_remote_compat_service_config(
-		struct mail_storage_service_ctx *ctx ATTR_UNUSED,
+		struct mail_storage_service_ctx *ctx,
 		const char *service_name ATTR_UNUSED,
 		const struct import_remote_config **set_r,
 		const char **error_r)
 {
+	const struct mail_user_settings *user_set;
+	struct event *event = master_service_get_event(master_service);
+
 	if (master_service_settings_read_simple(master_service, error_r) < 0)
 		return -1;
-	return import_remote_config_get(master_service_get_event(master_service),
-					NULL, NULL, set_r, error_r);
+	/* not expanded: no user yet (mail_log_prefix's %{user}, ...);
+	   the socket path has no variables */
+	if (settings_get(event, &mail_user_setting_parser_info,
+			 SETTINGS_GET_FLAG_NO_EXPAND, &user_set, error_r) < 0)
+		return -1;
+	import_remote_compat_auth_conn_init(ctx, user_set->auth_socket_path);
+	settings_free(user_set);
+	return import_remote_config_get(event, NULL, NULL, set_r, error_r);
 }
 #else
 static const char *
@@ -285,6 +308,8 @@ int import_remote_compat_service_config(struct mail_storage_service_ctx *ctx,
 				user_set = sets[i];
 		}
 		i_assert(user_set != NULL);
+		import_remote_compat_auth_conn_init(ctx,
+						    user_set->auth_socket_path);
 		ret = import_remote_config_get(NULL,
 			import_remote_compat_user_set_getenv, (void *)user_set,
 			set_r, error_r);

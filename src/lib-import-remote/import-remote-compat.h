@@ -119,7 +119,9 @@ int import_remote_compat_user_exists(struct mail_storage_service_ctx *ctx,
 /* The global import_remote_* settings of a standalone program using the
    storage service ctx as service_name. Reading them may re-execute the
    program through doveconf (standalone with -c), so nothing may happen
-   before. Free with import_remote_config_free(). */
+   before. Also gives ctx its userdb connection, one that never logs the
+   userdb's replies (they may carry import_remote_source_password), also
+   with mail_debug. Free with import_remote_config_free(). */
 int import_remote_compat_service_config(struct mail_storage_service_ctx *ctx,
 		const char *service_name,
 		const struct import_remote_config **set_r,

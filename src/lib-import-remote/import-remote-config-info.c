@@ -43,6 +43,7 @@ static const struct setting_define import_remote_config_setting_defines[] = {
 	DEF(STR, import_remote_sync_until),
 	DEF(BOOL, import_remote_notice),
 	DEF(STR, import_remote_notice_template),
+	DEF(STR, import_remote_notice_template_dir),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -75,6 +76,7 @@ static const struct import_remote_config import_remote_config_defaults = {
 	.import_remote_sync_until = "",
 	.import_remote_notice = TRUE,
 	.import_remote_notice_template = "",
+	.import_remote_notice_template_dir = "",
 };
 
 /* YYYY-MM-DD as the UTC midnight it begins with */

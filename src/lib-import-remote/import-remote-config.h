@@ -80,6 +80,10 @@ struct import_remote_config {
 	   from this template file (empty: built in) */
 	bool import_remote_notice;
 	const char *import_remote_notice_template;
+	/* a template named by a userdb field is read only from this
+	   directory (global configuration only; empty: userdb can't name
+	   one, the global import_remote_notice_template applies) */
+	const char *import_remote_notice_template_dir;
 
 	/* parsed */
 	time_t parsed_sync_until;

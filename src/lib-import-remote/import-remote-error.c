@@ -89,6 +89,15 @@ static const struct import_remote_error_info error_catalogue[] = {
 	  "(Panic, Fatal, killed by signal) around the job's start. What was "
 	  "copied is kept; 'retry' queues the job again.", EX_SOFTWARE,
 	  FALSE },
+	/* the stored password does not decrypt for the job as its row is
+	   now: never sent anywhere */
+	{ IMPORT_REMOTE_ERROR_PASSWORD_UNUSABLE, "password_unusable",
+	  "Stored password can't be used",
+	  "The job's stored password does not match the job as it is now "
+	  "(its host, port, security, TLS options or account changed in the "
+	  "store, or it was stored by a version before 0.2, or with another "
+	  "key file), so it was not sent. Queue the import again with the "
+	  "password.", EX_NOPERM, FALSE },
 };
 
 const struct import_remote_error_info *

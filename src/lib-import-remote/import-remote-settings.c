@@ -107,6 +107,15 @@ in_port_t import_remote_settings_get_port(const struct import_remote_settings *s
 	return set->ssl == IMPORT_REMOTE_SSL_IMAPS ? 993 : 143;
 }
 
+bool import_remote_has_control_chars(const char *str)
+{
+	for (; *str != '\0'; str++) {
+		if ((unsigned char)*str < 0x20 || *str == 0x7f)
+			return TRUE;
+	}
+	return FALSE;
+}
+
 int import_remote_settings_check(const struct import_remote_settings *set,
 				 const char **error_r)
 {
@@ -114,12 +123,18 @@ int import_remote_settings_check(const struct import_remote_settings *set,
 		*error_r = "Missing source host (--host)";
 		return -1;
 	}
-	if (strpbrk(set->host, " \t\r\n/") != NULL) {
+	if (strpbrk(set->host, " /") != NULL ||
+	    import_remote_has_control_chars(set->host)) {
 		*error_r = "Invalid source host name";
 		return -1;
 	}
 	if (set->username == NULL || set->username[0] == '\0') {
 		*error_r = "Missing source username (--user)";
+		return -1;
+	}
+	if (import_remote_has_control_chars(set->username)) {
+		*error_r = "Invalid source username (--user): it contains a "
+			"control character or line break";
 		return -1;
 	}
 	if (set->password == NULL || set->password[0] == '\0') {

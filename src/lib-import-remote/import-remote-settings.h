@@ -81,7 +81,11 @@ int import_remote_dedup_parse(const char *str,
 int import_remote_date_parse(const char *str, time_t *time_r);
 /* Port for the settings (default by ssl mode). */
 in_port_t import_remote_settings_get_port(const struct import_remote_settings *set);
-/* Check the settings are complete and consistent. */
+/* TRUE if str has a control character (a byte below 0x20, or 0x7f): a line
+   break in a source user or host would forge log and output lines. */
+bool import_remote_has_control_chars(const char *str);
+/* Check the settings are complete and consistent (no control characters
+   in the source host or user, wherever they came from). */
 int import_remote_settings_check(const struct import_remote_settings *set,
 				 const char **error_r);
 /* The import options (not the source account) as one line, for a queued

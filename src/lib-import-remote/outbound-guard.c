@@ -42,6 +42,12 @@ static const struct {
 	{ "240.0.0.0/4", "a reserved address" },
 	{ "::/128", "the unspecified address" },
 	{ "::1/128", "a loopback address" },
+	/* deprecated IPv4-compatible addresses (::a.b.c.d): no host
+	   has one, and systems that still accept them reach IPv4 a.b.c.d */
+	{ "::/96", "an IPv4-compatible address" },
+	/* local-use NAT64 prefix (RFC 8215): reaches the IPv4 space a
+	   local translator chooses, which may be private */
+	{ "64:ff9b:1::/48", "a local-use NAT64 address" },
 	{ "100::/64", "a discard address" },
 	{ "2001::/23", "an IETF protocol address" },
 	{ "2001:db8::/32", "a documentation address" },
@@ -76,7 +82,7 @@ void outbound_guard_add_own_addresses(struct outbound_guard *guard)
 			ip.u.ip6 = ((const struct sockaddr_in6 *)
 				    (const void *)ifa->ifa_addr)->sin6_addr;
 		}
-		array_push_back(&guard->own, &ip);
+		outbound_guard_add_own_address(guard, &ip);
 	}
 	freeifaddrs(ifaddrs);
 }
@@ -119,27 +125,65 @@ void outbound_guard_deinit(struct outbound_guard **_guard)
 		pool_unref(&guard->pool);
 }
 
-/* The IPv4 address carried by NAT64 (64:ff9b::/96) or 6to4 (2002::/16)
-   addresses, which reach IPv4 hosts */
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d, also written ::ffff:102:304)
+   is the IPv4 host a.b.c.d itself: make it IPv4. Other addresses are
+   returned as they are. */
+static void outbound_normalise(const struct ip_addr *ip,
+			       struct ip_addr *ip_r)
+{
+	static const unsigned char mapped[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+	};
+
+	*ip_r = *ip;
+	if (ip->family == AF_INET6 &&
+	    memcmp(ip->u.ip6.s6_addr, mapped, sizeof(mapped)) == 0) {
+		i_zero(ip_r);
+		ip_r->family = AF_INET;
+		memcpy(&ip_r->u.ip4, ip->u.ip6.s6_addr + 12, 4);
+	}
+}
+
+/* The IPv4 address carried by an IPv4-mapped (::ffff:0:0/96),
+   IPv4-translated (::ffff:0:0:0/96), NAT64 (64:ff9b::/96) or 6to4
+   (2002::/16) address, which all reach IPv4 hosts */
 static bool outbound_embedded_ipv4(const struct ip_addr *ip,
 				   struct ip_addr *ipv4_r)
 {
 	static const unsigned char nat64[12] = {
 		0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0
 	};
+	static const unsigned char translated[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0
+	};
 	const unsigned char *b = ip->u.ip6.s6_addr;
 
 	if (ip->family != AF_INET6)
 		return FALSE;
+	outbound_normalise(ip, ipv4_r);
+	if (ipv4_r->family == AF_INET)
+		return TRUE;
 	i_zero(ipv4_r);
 	ipv4_r->family = AF_INET;
-	if (memcmp(b, nat64, sizeof(nat64)) == 0)
+	if (memcmp(b, nat64, sizeof(nat64)) == 0 ||
+	    memcmp(b, translated, sizeof(translated)) == 0)
 		memcpy(&ipv4_r->u.ip4, b + 12, 4);
 	else if (b[0] == 0x20 && b[1] == 0x02)
 		memcpy(&ipv4_r->u.ip4, b + 2, 4);
 	else
 		return FALSE;
 	return TRUE;
+}
+
+/* ip in net_ip/bits, both of the same family (an IPv4 network never
+   matches an IPv6 address here: callers normalise first) */
+static bool outbound_in_network(const struct ip_addr *ip,
+				const struct ip_addr *net_ip,
+				unsigned int bits)
+{
+	if (ip->family != net_ip->family)
+		return FALSE;
+	return net_is_in_network(ip, net_ip, bits);
 }
 
 static const char *outbound_special_kind(const struct ip_addr *ip)
@@ -153,31 +197,62 @@ static const char *outbound_special_kind(const struct ip_addr *ip)
 		if (net_parse_range(outbound_special[i].network, &net_ip,
 				    &bits) < 0)
 			i_unreached();
-		/* IPv4-mapped IPv6 addresses are matched as IPv4 */
-		if (net_is_in_network(ip, &net_ip, bits))
+		if (outbound_in_network(ip, &net_ip, bits))
 			return outbound_special[i].kind;
 	}
 	return NULL;
+}
+
+/* ip is one of own's addresses: the same host whatever the family it is
+   written in (IPv4, IPv4-mapped, or the NAT64/6to4 forms of it) */
+static bool outbound_is_own(const struct outbound_guard *guard,
+			    const struct ip_addr *ip)
+{
+	struct ip_addr norm_ip, norm_own, ipv4;
+	const struct ip_addr *own;
+	bool have_ipv4;
+
+	outbound_normalise(ip, &norm_ip);
+	have_ipv4 = outbound_embedded_ipv4(ip, &ipv4);
+	array_foreach(&guard->own, own) {
+		outbound_normalise(own, &norm_own);
+		if (net_ip_compare(&norm_ip, &norm_own))
+			return TRUE;
+		if (have_ipv4 && net_ip_compare(&ipv4, &norm_own))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+void outbound_guard_add_own_address(struct outbound_guard *guard,
+				    const struct ip_addr *ip)
+{
+	array_push_back(&guard->own, ip);
 }
 
 bool outbound_guard_allows(const struct outbound_guard *guard,
 			   const struct ip_addr *ip, const char **kind_r)
 {
 	const struct outbound_network *net;
-	const struct ip_addr *own;
+	struct ip_addr norm_ip, norm_net;
 
+	/* an IPv4-mapped address is its IPv4 host, for the allowed
+	   networks as for the rest */
+	outbound_normalise(ip, &norm_ip);
 	array_foreach(&guard->allowed, net) {
-		if (net_is_in_network(ip, &net->ip, net->bits))
+		outbound_normalise(&net->ip, &norm_net);
+		if (outbound_in_network(&norm_ip, &norm_net,
+					norm_net.family == net->ip.family ?
+					net->bits : (net->bits < 96 ? 0 :
+						     net->bits - 96)))
 			return TRUE;
 	}
-	*kind_r = outbound_special_kind(ip);
+	*kind_r = outbound_special_kind(&norm_ip);
 	if (*kind_r != NULL)
 		return FALSE;
-	array_foreach(&guard->own, own) {
-		if (net_ip_compare(ip, own)) {
-			*kind_r = "an address of this server";
-			return FALSE;
-		}
+	if (outbound_is_own(guard, ip)) {
+		*kind_r = "an address of this server";
+		return FALSE;
 	}
 	return TRUE;
 }

@@ -4,12 +4,12 @@
 /* Source passwords at rest: AES-256-GCM (OpenSSL) with a key kept in a
    file that only Dovecot can read. A stored secret is
    "v2:" base64(12-byte IV || ciphertext || 16-byte tag), encrypted with a
-   context as associated data: what the secret belongs to (a job's user,
-   source account, host and port). The tag makes a changed or truncated
-   value fail, and so does a value moved to another context: a ciphertext
+   context as associated data: what the secret belongs to (for a job's
+   password: job-secret.h). The tag makes a changed or truncated value
+   fail, and so does a value moved to another context: a ciphertext
    copied into another job of the store does not decrypt there.
-   "v1:" (no context) is what versions before 0.2 stored; it is only read
-   to be converted. */
+   "v1:" (no context) is what versions before 0.2 stored; nothing says
+   what it belongs to, so job passwords in it are never used. */
 
 #define SECRET_BOX_KEY_LEN 32
 

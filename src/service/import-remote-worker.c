@@ -21,6 +21,7 @@
 #include "fd-util.h"
 #include "restrict-access.h"
 #include "safe-memset.h"
+#include "str-sanitize.h"
 #include "master-service.h"
 #include "mail-storage-service.h"
 #include "mail-user.h"
@@ -84,7 +85,8 @@ static void worker_fail_job_code(struct job *job,
 	const char *error;
 	int ret;
 
-	i_error("import-remote: Job %llu (%s): %s", job->id, job->username, why);
+	i_error("import-remote: Job %llu (%s): %s", job->id,
+		str_sanitize(job->username, 255), why);
 	job->status = JOB_STATUS_FAILED;
 	job->finished = ioloop_time;
 	job->error_code = import_remote_error_get_info(code)->name;
@@ -132,8 +134,12 @@ static void worker_run_job(struct job *job)
 				t_strdup_printf("User lookup failed: %s", error));
 		return;
 	}
+	/* what the store says, sanitized: a line break in a row must not
+	   forge a log line */
 	i_info("import-remote: Job %llu: importing %s@%s into %s",
-	       job->id, job->source_user, job->source_host, job->username);
+	       job->id, str_sanitize(job->source_user, 255),
+	       str_sanitize(job->source_host, 255),
+	       str_sanitize(job->username, 255));
 	(void)job_runner_run(user, store, job, key, worker_set, takeover_secs);
 	import_remote_compat_user_deinit(&user);
 }

@@ -4,7 +4,7 @@
 # reaches that job's host), a key file others may read is refused.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 48
+plan 66
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 20 -s 31 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -67,7 +67,7 @@ check_eq "moved password: job B now holds job A's ciphertext" 1 \
 "$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/worker.log" 2>&1
 check_eq "moved password: the worker exits 0" 0 "$?"
 adm import-remote status "${job_b:-0}" > "$OUT/b-st.out" 2>&1
-check_eq "moved password: that job fails" "failed internal" \
+check_eq "moved password: that job fails" "failed password_unusable" \
 	"$(flow_field "$OUT/b-st.out" status) $(flow_field "$OUT/b-st.out" error)"
 check_contains "moved password: says the password belongs to another job" "$OUT/b-st.out" \
 	"belongs to another job"
@@ -80,6 +80,112 @@ adm import-remote status "${job_a:-0}" > "$OUT/a-st.out" 2>&1
 check_eq "moved password: the job it belongs to completes" completed "$(flow_field "$OUT/a-st.out" status)"
 check "moved password: that job's mailbox equals the source" verify sd sec-a-v --map "Sent Items=Sent"
 
+# --- a store writer can't change where or how the password travels ---
+# each job is queued to the real source, then its row is changed
+changed_job() {
+	local name=$1 change=$2 id
+	adm import-remote start -u sd --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
+		--user srcuser --password-file "$SRC_PASSWORD_FILE" > "$OUT/$name.out" 2>&1
+	id=$(flow_field "$OUT/$name.out" job)
+	sql "update import_remote_jobs set $change where id = ${id:-0}" > /dev/null
+	echo "${id:-0}"
+}
+conns_before=$(grep -c CONNECTION "$CAPTURE")
+c_tls=$(changed_job c-tls "options = options || char(9) || 'tls_insecure=1'")
+c_port=$(changed_job c-port "source_port = $CAPTURE_PORT")
+c_plain=$(changed_job c-plain "source_port = $CAPTURE_PORT, source_ssl = 'none'")
+"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/worker.changed" 2>&1
+for j in "tls_insecure added:$c_tls" "port changed:$c_port" "--ssl none and port changed:$c_plain"; do
+	adm import-remote status "${j##*:}" > "$OUT/c-st.out" 2>&1
+	check_eq "changed row (${j%%:*}): the job fails, asking for the password again" \
+		"failed password_unusable" \
+		"$(flow_field "$OUT/c-st.out" status) $(flow_field "$OUT/c-st.out" error)"
+done
+check_eq "changed row: nothing reached the listener" "$conns_before" "$(grep -c CONNECTION "$CAPTURE")"
+check_not_contains "changed row: the password is not in the listener's capture" "$CAPTURE" "srcpass"
+# a password of a version before 0.2 (v1, no associated data) is not
+# bound to the row it sits in: its job fails, it is never sent
+v1=$(python3 - "$KEY" "$(cat "$SRC_PASSWORD_FILE")" <<'PY'
+import base64, os, sys
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+key = bytes.fromhex(open(sys.argv[1]).read().strip())
+iv = os.urandom(12)
+print("v1:" + base64.b64encode(iv + AESGCM(key).encrypt(iv, sys.argv[2].encode(), None)).decode())
+PY
+)
+c_v1=$(changed_job c-v1 "source_password = '$v1'")
+"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/worker.v1" 2>&1
+adm import-remote status "$c_v1" > "$OUT/c-v1-st.out" 2>&1
+check_eq "v1 password: the job fails, asking for the password again" "failed password_unusable" \
+	"$(flow_field "$OUT/c-v1-st.out" status) $(flow_field "$OUT/c-v1-st.out" error)"
+check_contains "v1 password: says it was stored by a version before 0.2" "$OUT/c-v1-st.out" "before 0.2"
+# --- a source user with a line break can't forge a log line ---
+forged=$'a\nimport-remote-worker: Error: FORGED'
+jobs_before=$(sql "select count(*) from import_remote_jobs")
+adm import-remote start -u sd --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
+	--user "$forged" --password-file "$SRC_PASSWORD_FILE" > "$OUT/forged-start.out" 2>&1
+check_eq "control character in --user: start refuses it (usage), nothing queued" "64 $jobs_before" \
+	"$? $(sql "select count(*) from import_remote_jobs")"
+check_contains "control character in --user: says why" "$OUT/forged-start.out" \
+	"contains a control character or line break"
+adm import-remote run -u sd --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
+	--user "$forged" --password-file "$SRC_PASSWORD_FILE" > "$OUT/forged-run.out" 2>&1 </dev/null
+check_eq "control character in --user: run refuses it too" 64 "$?"
+# ... nor a store row that has one
+c_forged=$(changed_job c-forged "source_user = 'a' || char(10) || 'import-remote-worker: Error: FORGED'")
+"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/worker.forged-row" 2>&1
+check_eq "control character in a store row: no forged line in the worker's log" 0 \
+	"$(grep -c '^import-remote-worker: Error: FORGED' "$OUT/worker.forged-row")"
+adm import-remote status "$c_forged" > "$OUT/c-forged-st.out" 2>&1
+check_eq "control character in a store row: the job fails" failed "$(flow_field "$OUT/c-forged-st.out" status)"
+# --- a server's error text (HTML, quotes) is kept as text, escaped in JSON ---
+python3 - > "$IR_WORK/htmlsrv.port" <<'PY' &
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(5)
+print(s.getsockname()[1], flush=True)
+s.settimeout(60)
+NO = b' NO [AUTHENTICATIONFAILED] <script>alert("x")</script> it\'s "bad" \\ </b>\r\n'
+while True:
+    try:
+        c, _ = s.accept()
+    except socket.timeout:
+        break
+    f = c.makefile("rb")
+    c.sendall(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n")
+    try:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 2:
+                continue
+            tag, cmd = parts[0], parts[1].upper()
+            if cmd == b"CAPABILITY":
+                c.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + tag + b" OK done\r\n")
+            elif cmd == b"AUTHENTICATE" and len(parts) == 3:
+                c.sendall(b"+ \r\n"); f.readline(); c.sendall(tag + NO)
+            elif cmd in (b"LOGIN", b"AUTHENTICATE"):
+                c.sendall(tag + NO)
+            elif cmd == b"LOGOUT":
+                c.sendall(b"* BYE\r\n" + tag + b" OK\r\n"); break
+            else:
+                c.sendall(tag + b" BAD unknown\r\n")
+    except OSError:
+        pass
+    c.close()
+PY
+HTML_PID=$!
+ir_kill_on_exit "$HTML_PID"
+HTML_PORT=$(port_of "$IR_WORK/htmlsrv.port") || exit 1
+doveadm -f json -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" import-remote run -u sd --host 127.0.0.1 \
+	--port "$HTML_PORT" --ssl none --user srcuser --password-file "$SRC_PASSWORD_FILE" \
+	> "$OUT/html.json" 2> "$OUT/html.err" </dev/null
+check_eq "server HTML in error_detail: JSON output parses, the text kept as it was" \
+	'auth_failed <script>alert("x")</script> it'"'"'s "bad" \ </b>' \
+	"$(python3 -c 'import json,sys
+rows = json.load(open(sys.argv[1]))
+row = [r for r in rows if r.get("error")][-1]
+d = row["error_detail"]
+i = d.find("<script>")
+print(row["error"], d[i:].strip() if i >= 0 else d)' "$OUT/html.json" 2>&1)"
 # --- a key file others may read is refused ---
 chmod 644 "$KEY"
 adm import-remote start -u sd --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
@@ -169,6 +275,9 @@ check_eq "guard: 127.0.0.1 is refused by default" "77 source_not_allowed" \
 	"$(rc g-lo) $(flow_field "$OUT/g-lo.out" error)"
 check_contains "guard: says what kind of address it is" "$OUT/g-lo.out" "127.0.0.1 is a loopback address"
 check_contains "guard: the hint names the setting" "$OUT/g-lo.out" "import_remote_allowed_networks"
+guarded ::ffff:127.0.0.1 g-mapped-lo --port "$CAPTURE_PORT" --timeout 3
+check_eq "guard: ::ffff:127.0.0.1 (loopback, IPv4-mapped) is refused" "77 source_not_allowed" \
+	"$(rc g-mapped-lo) $(flow_field "$OUT/g-mapped-lo.out" error)"
 guarded localhost g-name --port "$CAPTURE_PORT"
 check_eq "guard: a name that resolves to loopback is refused" "77 source_not_allowed" \
 	"$(rc g-name) $(flow_field "$OUT/g-name.out" error)"
@@ -197,6 +306,15 @@ unshare -n sh -c 'ip link set lo up && ip addr add 1.2.3.4/32 dev lo && "$@"' sh
 check_eq "guard: this server's own public address is refused" "77 source_not_allowed" \
 	"$? $(flow_field "$OUT/g-own.out" error)"
 check_contains "guard: ... as this server's" "$OUT/g-own.out" "1.2.3.4 is an address of this server"
+# ... in any form IPv6 writes it in: IPv4-mapped (two spellings), NAT64, 6to4
+for own in ::ffff:1.2.3.4 ::ffff:102:304 64:ff9b::102:304 2002:102:304::1; do
+	unshare -n sh -c 'ip link set lo up && ip addr add 1.2.3.4/32 dev lo && "$@"' sh \
+		doveadm -c "$DEST_CONF" "${GUARD_OPTS[@]}" import-remote run -u sd --host "$own" \
+		--user srcuser --password-file "$SRC_PASSWORD_FILE" --timeout 3 \
+		> "$OUT/g-own6.out" 2>&1 </dev/null
+	check_eq "guard: this server's own address as $own is refused" "77 source_not_allowed" \
+		"$? $(flow_field "$OUT/g-own6.out" error)"
+done
 guarded 127.0.0.1 g-ok --port "$SRC_IMAPS_PORT"
 check_eq "guard: a network in import_remote_allowed_networks is allowed" "0 completed" \
 	"$(rc g-ok) $(flow_field "$OUT/g-ok.out" result)"

@@ -7,7 +7,7 @@
 # never fails a login.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 51
+plan 62
 script_timeout 600
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 CLIENT=$TOOLS/mailclient
@@ -91,6 +91,19 @@ echo "n2:{PLAIN}destpass:$IR_UID:$IR_GID::$NEW_HOME-2::$(ir_userdb_mail sdbox "$
 GUARDED="userdb_import_remote_source_user=srcuser userdb_import_remote_source_password=srcpass"
 add_user g1 "userdb_import_remote_source_host=10.0.0.1 $GUARDED"
 add_user g2 "userdb_import_remote_source_host=old-mail.example.test $GUARDED"
+# notice templates: userdb may name one only in
+# import_remote_notice_template_dir (the key file is not a notice)
+TDIR=$IR_WORK/templates
+mkdir -p "$TDIR"
+printf 'Subject: Own notice %%{status}\n\nImported: %%{imported}\n' > "$TDIR/own.tmpl"
+printf 'Subject: Global notice %%{status}\n\nImported: %%{imported}\n' > "$TDIR/global.tmpl"
+chown -R "$IR_OS_USER:" "$TDIR"
+add_user tpl1 "$SOURCE userdb_import_remote_source_password=srcpass userdb_import_remote_notice_template=$JOBS/key"
+add_user tpl2 "$SOURCE userdb_import_remote_source_password=srcpass userdb_import_remote_notice_template=$TDIR/own.tmpl"
+add_user tpl3 "$SOURCE userdb_import_remote_source_password=srcpass"
+add_user tpl4 "$SOURCE userdb_import_remote_source_password=srcpass userdb_import_remote_notice_template=$TDIR/../jobs/key"
+# a source user with a control character (an escape) is refused
+add_user c1 "userdb_import_remote_source_host=127.0.0.1 userdb_import_remote_source_port=$SRC_IMAPS_PORT userdb_import_remote_source_user=a$(printf '\033')b userdb_import_remote_source_password=srcpass"
 ir_stop_instance "$IR_WORK/dst"
 ir_start_instance "$DEST_CONF" "$IR_WORK/dst"
 ir_wait_port "$DEST_IMAP_PORT"
@@ -170,7 +183,10 @@ rm -rf "$NEW_HOME" "$NEW_HOME-2"
 # --- the worker runs them; the user finds a notice and the state ---
 login t4 login > /dev/null 2>&1
 login t8@example.test login > /dev/null 2>&1
-worker w1
+# (with mail_debug: every log line, debug included, is checked for the
+# userdb password)
+WORKER_DEBUG_OPTS=(-o mail_debug=yes)
+"$WORKER" -c "$DEST_CONF" "${WORKER_DEBUG_OPTS[@]}" -1 > "$OUT/worker.w1" 2>&1; echo $? > "$OUT/worker.w1.rc"
 check_eq "new user: the worker runs the job" completed \
 	"$(sqlite_value "$JOBS/jobs.db" "select status from import_remote_jobs where username = 'n1'")"
 check_empty "new users: no error logged by the worker" user_errors "$OUT/worker.w1" 'n[12]'
@@ -178,6 +194,9 @@ check "new user: the worker made the home, with the state in it" test -s "$NEW_H
 check_contains "new user whose import failed: the worker made the home, with the state in it" \
 	"$NEW_HOME-2/.import-remote.state" "state=failed"
 check_eq "worker: exits 0" 0 "$(cat "$OUT/worker.w1.rc")"
+check "worker with mail_debug: it logged debug lines (control)" grep -q "Debug:" "$OUT/worker.w1"
+check_eq "worker with mail_debug: the userdb password is in no log line" 0 \
+	"$(cat "$OUT/worker.w1" "$IR_WORK"/dst/log/* | grep -c srcpass)"
 check_eq "the job completes" completed \
 	"$(sqlite_value "$JOBS/jobs.db" "select status from import_remote_jobs where username = 't1'")"
 "$CLIENT" --port "$DEST_IMAP_PORT" --user t1 search "has been imported" > "$OUT/t1-notice"
@@ -268,4 +287,35 @@ check_contains "outbound guard: ... and the hint" "$OUT/g1-notice" "import_remot
 check_not_logged "no log line has a source password" "srcpass" \
 	"$IR_WORK/dst/log/dovecot.log" "$IR_WORK/dst/log/dovecot-info.log" "$IR_WORK/dst/log" \
 	"$OUT/worker.w1" "$OUT/worker.w2" "$OUT/worker.w3" "$OUT/worker.g"
+
+# --- a source user with a control character from userdb: refused ---
+login c1 login > "$OUT/c1-login" 2>&1
+check_eq "control character in the userdb source user: the login is accepted, no job" "0 0" "$? $(jobs_of c1)"
+check_contains "control character in the userdb source user: logged, saying why" \
+	"$IR_WORK/dst/log/dovecot.log" "contains a control character or line break"
+
+# --- a notice template from userdb is read only from the configured directory ---
+# (the worker's -o beats a userdb field: the global template's user runs alone)
+login tpl3 login > /dev/null 2>&1
+TMPL_OPTS=()
+ir_set_opt TMPL_OPTS "import_remote_notice_template=$TDIR/global.tmpl"
+"$WORKER" -c "$DEST_CONF" "${TMPL_OPTS[@]}" -1 > "$OUT/worker.tpl3" 2>&1
+for u in tpl1 tpl2 tpl4; do login $u login > /dev/null 2>&1; done
+TMPL_OPTS=()
+ir_set_opt TMPL_OPTS "import_remote_notice_template_dir=$TDIR"
+"$WORKER" -c "$DEST_CONF" "${TMPL_OPTS[@]}" -1 > "$OUT/worker.tpl" 2>&1
+key_hex=$(head -c 64 "$JOBS/key")
+for u in tpl1 tpl4; do
+	doveadm -c "$DEST_CONF" fetch -u $u text mailbox INBOX > "$OUT/$u-inbox" 2>&1
+	check "notice template from userdb ($u: the key file): the built-in notice instead" \
+		grep -q "has been imported" "$OUT/$u-inbox"
+	check_eq "notice template from userdb ($u): the key is nowhere in INBOX" 0 \
+		"$(grep -c "${key_hex:-no key}" "$OUT/$u-inbox")"
+done
+check_contains "notice template from userdb: refused, saying why" "$OUT/worker.tpl" \
+	"import_remote_notice_template from userdb ($JOBS/key) is not in import_remote_notice_template_dir"
+doveadm -c "$DEST_CONF" search -u tpl2 mailbox INBOX subject "Own notice completed" > "$OUT/tpl2-notice"
+check_eq "notice template from userdb in import_remote_notice_template_dir: used" 1 "$(wc -l < "$OUT/tpl2-notice")"
+doveadm -c "$DEST_CONF" search -u tpl3 mailbox INBOX subject "Global notice completed" > "$OUT/tpl3-notice"
+check_eq "notice template from the global configuration: used" 1 "$(wc -l < "$OUT/tpl3-notice")"
 exit 0

@@ -88,6 +88,26 @@ static void test_settings_check(void)
 	set.host = "imap.example.com";
 	set.since = 2000; set.before = 1000;
 	test_assert(import_remote_settings_check(&set, &error) < 0);
+	set.since = 0; set.before = 0;
+	/* a control character in the source user or host would forge log
+	   and output lines */
+	set.username = "a\nimport-remote-worker: Error: FORGED";
+	test_assert(import_remote_settings_check(&set, &error) < 0 &&
+		    strstr(error, "control character") != NULL);
+	set.username = "a\x1b[31mb";
+	test_assert(import_remote_settings_check(&set, &error) < 0);
+	set.username = "a\x7f";
+	test_assert(import_remote_settings_check(&set, &error) < 0);
+	set.username = "a\tb";
+	test_assert(import_remote_settings_check(&set, &error) < 0);
+	set.username = "alice@example.com";
+	test_assert(import_remote_settings_check(&set, &error) == 0);
+	set.username = "j\xc3\xb6rg";
+	test_assert(import_remote_settings_check(&set, &error) == 0);
+	set.host = "imap.example.com\r";
+	test_assert(import_remote_settings_check(&set, &error) < 0);
+	set.host = "imap.example.com\x01";
+	test_assert(import_remote_settings_check(&set, &error) < 0);
 	test_end();
 }
 

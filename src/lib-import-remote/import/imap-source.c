@@ -8,6 +8,7 @@
 #include "time-util.h"
 #include "istream.h"
 #include "ostream.h"
+#include "str-sanitize.h"
 #include "imap-parser.h"
 #include "imap-source-private.h"
 
@@ -79,8 +80,9 @@ int imap_source_connect(const struct imap_source_settings *set,
 		return -1;
 	}
 	e_debug(src->event, "Logged in as %s (namespace prefix '%s', "
-		"separator '%c')", set->username, src->ns_prefix,
-		src->ns_sep == '\0' ? '?' : src->ns_sep);
+		"separator '%c')", str_sanitize(set->username, 255),
+		str_sanitize(src->ns_prefix, 255),
+		(unsigned char)src->ns_sep < 0x20 ? '?' : src->ns_sep);
 	return 0;
 }
 

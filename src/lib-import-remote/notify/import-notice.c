@@ -164,6 +164,95 @@ import_notice_read_template(const char *path, const char **text_r,
 	return 0;
 }
 
+/* A userdb field of the user sets this setting: "key=value", also as
+   "plugin/key" (2.3) or with a filter prefix (2.4's "x/key") */
+static bool import_notice_set_by_userdb(struct mail_user *user,
+					const char *key)
+{
+	const char *const *field;
+	const char *name, *p;
+	size_t key_len = strlen(key), len;
+
+	if (user->userdb_fields == NULL)
+		return FALSE;
+	for (field = user->userdb_fields; *field != NULL; field++) {
+		p = strchr(*field, '=');
+		name = p == NULL ? *field : t_strdup_until(*field, p);
+		len = strlen(name);
+		if (len < key_len || strcmp(name + len - key_len, key) != 0)
+			continue;
+		/* the whole name, or after a prefix ("plugin/",
+		   "userdb_") */
+		if (len == key_len || name[len - key_len - 1] == '/' ||
+		    name[len - key_len - 1] == '_')
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* path is a file in dir (or below it), no ".." on the way */
+static bool import_notice_path_in_dir(const char *path, const char *dir)
+{
+	const char *const *parts;
+	size_t dir_len = strlen(dir);
+
+	while (dir_len > 1 && dir[dir_len - 1] == '/')
+		dir_len--;
+	if (dir[0] != '/' || strncmp(path, dir, dir_len) != 0 ||
+	    path[dir_len] != '/')
+		return FALSE;
+	for (parts = t_strsplit(path + dir_len, "/"); *parts != NULL; parts++) {
+		if (strcmp(*parts, "..") == 0)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* The template file the notice may be read from, or NULL for the built-in
+   text. A template that a userdb field names (whoever writes userdb - a
+   control panel's form - would otherwise have any file the mail uid can
+   read, the key file included, delivered to the user's INBOX) is read
+   only from import_remote_notice_template_dir, itself global
+   configuration only. */
+static const char *
+import_notice_template_path(struct mail_user *user,
+			    const struct import_remote_config *set)
+{
+	const char *path =
+		import_remote_config_str(set->import_remote_notice_template);
+	const char *dir =
+		import_remote_config_str(set->import_remote_notice_template_dir);
+
+	if (path == NULL ||
+	    !import_notice_set_by_userdb(user, "import_remote_notice_template"))
+		return path;
+	if (dir != NULL &&
+	    import_notice_set_by_userdb(user,
+					"import_remote_notice_template_dir")) {
+		e_error(user->event, "import-remote: "
+			"import_remote_notice_template_dir can't be set by a "
+			"userdb field: ignored");
+		dir = NULL;
+	}
+	if (dir == NULL) {
+		e_error(user->event, "import-remote: "
+			"import_remote_notice_template from userdb (%s) is not "
+			"read: a userdb field may name a template only in "
+			"import_remote_notice_template_dir (not set). The "
+			"built-in notice is used", str_sanitize(path, 256));
+		return NULL;
+	}
+	if (!import_notice_path_in_dir(path, dir)) {
+		e_error(user->event, "import-remote: "
+			"import_remote_notice_template from userdb (%s) is not "
+			"in import_remote_notice_template_dir (%s): not read. "
+			"The built-in notice is used",
+			str_sanitize(path, 256), str_sanitize(dir, 256));
+		return NULL;
+	}
+	return path;
+}
+
 /* The whole message, CRLF line ends */
 static const char *
 import_notice_message(struct mail_user *user,
@@ -202,13 +291,15 @@ int import_notice_deliver(struct mail_user *user,
 	struct mailbox_transaction_context *trans;
 	struct mail_save_context *save_ctx;
 	struct istream *input;
-	const char *template_text = NULL, *subject, *body, *msg;
+	const char *template_text = NULL, *template_path;
+	const char *subject, *body, *msg;
 	enum mail_error mail_error;
 	int ret = 0;
 
-	if (set->import_remote_notice_template[0] != '\0' &&
-	    import_notice_read_template(set->import_remote_notice_template,
-					&template_text, error_r) < 0)
+	template_path = import_notice_template_path(user, set);
+	if (template_path != NULL &&
+	    import_notice_read_template(template_path, &template_text,
+					error_r) < 0)
 		return -1;
 	import_notice_format(job, strcmp(set->import_remote_source_mode,
 					 "sync") == 0 ?

@@ -669,6 +669,14 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 	if (job_runner_read_settings(&ctx, &errstr) < 0) {
 		import_remote_error_set(&error, IMPORT_REMOTE_ERROR_INTERNAL,
 			t_strdup_printf("Invalid settings: %s", errstr));
+	} else if (import_remote_has_control_chars(job->source_user) ||
+		   import_remote_has_control_chars(job->source_host)) {
+		/* only a store writer puts them there: every command and
+		   the mail plugin refuse them */
+		import_remote_error_set(&error, IMPORT_REMOTE_ERROR_INTERNAL,
+			"Invalid job: its source user or host contains a "
+			"control character or line break (changed in the "
+			"store?)");
 	} else if (import_remote_ssl_parse(job->source_ssl, &set.ssl) < 0 ||
 	    import_remote_settings_import(pool, job->options, &set,
 					  &errstr) < 0) {
@@ -677,7 +685,8 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 					job->options));
 	} else if (job_secret_decrypt(key, job, pool, &password,
 				      &errstr) < 0) {
-		import_remote_error_set(&error, IMPORT_REMOTE_ERROR_INTERNAL,
+		import_remote_error_set(&error,
+			IMPORT_REMOTE_ERROR_PASSWORD_UNUSABLE,
 			t_strdup_printf("The source password can't be read: %s",
 					errstr));
 	} else {

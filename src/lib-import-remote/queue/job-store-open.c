@@ -162,10 +162,9 @@ int job_store_open_config(const struct import_remote_config *set,
 					  key_r, error_r);
 	}
 	job_store_become_root_again(changed);
-	/* passwords stored before they were bound to their jobs are bound
-	   now, by the first one with the key */
-	if (ret == 0 && job_secret_upgrade(*store_r, key_r, error_r) < 0)
-		ret = -1;
+	/* passwords stored before they were bound to their jobs (v1) are
+	   not bound now: nothing says which job they were stored for. Their
+	   jobs fail with password_unusable (job-secret.h). */
 	if (ret == 0)
 		job_store_set_key(*store_r, key_r);
 	if (ret < 0)
