@@ -29,6 +29,8 @@ struct import_remote_run_cmd_context {
 	struct import_remote_settings set;
 	bool stderr_is_tty;
 	bool quiet;
+	/* the per-message columns were added to the result's */
+	bool failed_columns;
 	unsigned int last_progress_msecs;
 	size_t last_line_len;
 };
@@ -42,7 +44,8 @@ import_remote_run_progress(const struct import_progress *progress,
 		PROGRESS_TTY_INTERVAL_MSECS : PROGRESS_PLAIN_INTERVAL_MSECS;
 	const char *line;
 
-	if (ctx->quiet)
+	/* a plan transfers nothing: no transfer line (0.0 kB/s) */
+	if (ctx->quiet || ctx->set.dry_run)
 		return TRUE;
 	if (!final && progress->elapsed_msecs < ctx->last_progress_msecs + interval)
 		return TRUE;
@@ -64,6 +67,37 @@ import_remote_run_progress(const struct import_progress *progress,
 	}
 	fflush(stderr);
 	return TRUE;
+}
+
+/* The result row's columns */
+static void import_remote_run_headers(void)
+{
+	doveadm_print_header_simple("result");
+	doveadm_print_header("imported", "imported",
+			     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header("skipped_duplicates", "skipped_duplicates",
+			     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header("filtered_by_date", "filtered_by_date",
+			     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header("failed", "failed",
+			     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header("bytes", "bytes",
+			     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header("folders", "folders",
+			     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header_simple("seconds");
+	doveadm_print_header_simple("error");
+	doveadm_print_header_simple("error_title");
+	doveadm_print_header_simple("error_detail");
+	doveadm_print_header_simple("hint");
+	doveadm_print_header("reconnects", "reconnects",
+			     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header_simple("last_disconnect");
+	/* what copying every folder as it is would have stored */
+	doveadm_print_header("mirror_messages", "mirror_messages",
+			     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+	doveadm_print_header("mirror_bytes", "mirror_bytes",
+			     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 }
 
 static void import_remote_run_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
@@ -95,35 +129,20 @@ static void import_remote_run_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 		doveadm_print_header_simple("note");
 	} else {
-		doveadm_print_header_simple("result");
-		doveadm_print_header("imported", "imported",
-				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-		doveadm_print_header("skipped_duplicates", "skipped_duplicates",
-				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-		doveadm_print_header("filtered_by_date", "filtered_by_date",
-				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-		doveadm_print_header("failed", "failed",
-				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-		doveadm_print_header("bytes", "bytes",
-				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-		doveadm_print_header("folders", "folders",
-				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-		doveadm_print_header_simple("seconds");
-		doveadm_print_header_simple("error");
-		doveadm_print_header_simple("error_title");
-		doveadm_print_header_simple("error_detail");
-		doveadm_print_header_simple("hint");
-		doveadm_print_header("reconnects", "reconnects",
-				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-		doveadm_print_header_simple("last_disconnect");
-		/* a row per failed message (result=message_failed) */
-		doveadm_import_remote_header_failed_message();
-		/* what copying every folder as it is would have stored */
-		doveadm_print_header("mirror_messages", "mirror_messages",
-				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-		doveadm_print_header("mirror_bytes", "mirror_bytes",
-				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		import_remote_run_headers();
 	}
+}
+
+/* The per-message columns (a row each, result=message_failed), once the
+   run tells that a message failed: not empty in every result */
+static void
+import_remote_run_failed_headers(struct import_remote_run_cmd_context *ctx,
+				 const struct import_run_result *result)
+{
+	if (ctx->failed_columns || array_count(&result->failed_messages) == 0)
+		return;
+	ctx->failed_columns = TRUE;
+	doveadm_import_remote_header_failed_message();
 }
 
 static const char *plural(unsigned int n, const char *one, const char *many)
@@ -246,26 +265,32 @@ import_remote_run_print_summary(struct import_remote_run_cmd_context *ctx,
 		doveadm_print("");
 	} else {
 		doveadm_print(info->name);
-		doveadm_print(info->title);
+		doveadm_print(import_remote_error_get_title_detail(
+			result->error.code, result->error.detail));
 		doveadm_import_remote_print_text(result->error.detail);
 		doveadm_print(hint);
 	}
 	doveadm_print_num(p->reconnects);
 	/* a server's words (a BYE's text) can be in it */
 	doveadm_import_remote_print_text(p->last_disconnect);
-	for (i = 0; i < 6; i++)
-		doveadm_print("");
 	doveadm_print_num(result->mirror_msgs);
 	doveadm_print_num(result->mirror_bytes);
+	if (ctx->failed_columns) {
+		for (i = 0; i < 6; i++)
+			doveadm_print("");
+	}
 }
 
 /* The messages that could not be imported, a row each after the summary */
 static void
-import_remote_run_print_failed(const struct import_run_result *result)
+import_remote_run_print_failed(struct import_remote_run_cmd_context *ctx,
+			       const struct import_run_result *result)
 {
 	const struct import_failed_message *msg;
 	unsigned int i;
 
+	i_assert(ctx->failed_columns ||
+		 array_count(&result->failed_messages) == 0);
 	array_foreach(&result->failed_messages, msg) {
 		doveadm_print("message_failed");
 		/* the summary's columns: 0 where a number is due (JSON) */
@@ -275,9 +300,9 @@ import_remote_run_print_failed(const struct import_run_result *result)
 			doveadm_print("");
 		doveadm_print_num(0);
 		doveadm_print("");
+		doveadm_print_num(0);
+		doveadm_print_num(0);
 		doveadm_import_remote_print_failed_message(msg);
-		doveadm_print_num(0);
-		doveadm_print_num(0);
 	}
 }
 
@@ -287,7 +312,8 @@ import_remote_run_print_gmail(const struct import_run_result *result)
 {
 	const struct import_progress *p = &result->progress;
 
-	if (!result->gmail)
+	/* a comparison that says nothing (a re-run: 0 and 0) is left out */
+	if (!result->gmail || result->mirror_msgs <= p->imported)
 		return;
 	i_info("import-remote: Gmail: stored %u %s (%s); copying every "
 	       "folder as it is (--mirror) would have stored %u (%s)",
@@ -320,7 +346,9 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 		const struct import_remote_error_info *info =
 			import_remote_error_get_info(result.error.code);
 
-		i_error("import-remote: %s: %s", info->title,
+		i_error("import-remote: %s: %s",
+			import_remote_error_get_title_detail(result.error.code,
+							     result.error.detail),
 			str_sanitize_utf8(result.error.detail == NULL ? "" :
 					  result.error.detail, 4096));
 		_ctx->exit_code = info->exit_code;
@@ -332,8 +360,9 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 			  result.progress.failed);
 	}
 	if (!ctx->set.dry_run) {
+		import_remote_run_failed_headers(ctx, &result);
 		import_remote_run_print_summary(ctx, &result);
-		import_remote_run_print_failed(&result);
+		import_remote_run_print_failed(ctx, &result);
 		if (!ctx->quiet)
 			import_remote_run_print_gmail(&result);
 	}

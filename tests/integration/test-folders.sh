@@ -8,7 +8,7 @@
 # that skip unchanged folders.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 34
+plan 36
 
 "$TOOLS/mkcorpus" -n 300 -s 17 --layout exchange -o "$IR_WORK/corpus" >/dev/null ||
 	{ fail "mkcorpus"; exit 1; }
@@ -50,6 +50,10 @@ check_not_contains "Microsoft 365: never under the remote name (Sent Items)" "$O
 check_not_contains "Microsoft 365: never under the remote name (Deleted Items)" "$OUT/m365.boxes" "Deleted Items"
 check_contains "Microsoft 365: the run says where special-use folders went" "$OUT/m365.err" \
 	"Folder Junk Email lands in Junk: no local mailbox has special_use \\Junk"
+import sd m365-again --port "$SRC_IMAPS_PORT"
+check_eq "Microsoft 365, re-run: exit code 0" 0 "$(rc m365-again)"
+check_not_contains "Microsoft 365, re-run: where special-use folders went is not said again" \
+	"$OUT/m365-again.err" "lands in"
 
 # --- Exchange 2010: nothing marked; matched by name ---
 ir_stop_instance "$IR_WORK/src"

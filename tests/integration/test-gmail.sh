@@ -9,7 +9,7 @@
 # Starred and Important not copied as folders.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 43
+plan 45
 
 "$TOOLS/mkcorpus" -n 300 -s 13 --layout gmail -o "$IR_WORK/corpus" >/dev/null ||
 	{ fail "mkcorpus"; exit 1; }
@@ -90,6 +90,10 @@ check_eq "Gmail layout: no other mailbox (no All Mail, Starred, Important)" \
 	"$EXPECTED_BOXES" "$(mailboxes sd)"
 import sd gmail-again --port "$SRC_IMAPS_PORT"
 check_eq "Gmail layout: a re-run stores nothing" 0 "$(field gmail-again imported)"
+check_not_contains "Gmail layout: a re-run makes no comparison that says nothing (0 and 0)" \
+	"$OUT/gmail-again.err" "would have stored"
+check_not_contains "Gmail layout: a re-run doesn't say again where All Mail goes" \
+	"$OUT/gmail-again.err" "lands in"
 
 # --- --mirror: every folder as the server lists it ---
 import md mirror --port "$SRC_IMAPS_PORT" --mirror
