@@ -144,7 +144,7 @@ static const char *detail_refused_port(const char *detail)
 	refused = strstr(detail, IMPORT_REMOTE_DETAIL_REFUSED);
 	if (refused == NULL)
 		return NULL;
-	if (str_begins(detail, "connect(") &&
+	if (strncmp(detail, "connect(", 8) == 0 &&
 	    (p = strchr(detail, ',')) != NULL && p < refused) {
 		for (p++; *p == ' '; p++) ;
 		for (end = p; i_isdigit(*end); end++) ;

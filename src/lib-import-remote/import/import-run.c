@@ -221,7 +221,8 @@ import_run_dest_vname(struct import_run *run,
    name with Maildir++'s '.' when the namespace separator is '/', ...) are
    not imported: checked as Dovecot checks them, before anything is
    created, so that they are said in the plan and skipped with a warning
-   instead of ending the run. Sets *exists_r for the entries it checks. */
+   instead of ending the run. *exists_r: a mailbox of the usual name
+   (special_use_fallback) is there already. */
 static void
 import_run_verify_dest_name(struct import_run *run,
 			    struct folder_plan_entry *entry, bool *exists_r)
@@ -243,8 +244,10 @@ import_run_verify_dest_name(struct import_run *run,
 			"Dovecot refuses %s as a local mailbox name (%s)",
 			vname, errstr);
 		entry->dest_name = NULL;
-	} else if (mailbox_exists(box, FALSE, &existence) == 0 &&
+	} else if (entry->special_use_fallback &&
+		   mailbox_exists(box, FALSE, &existence) == 0 &&
 		   existence == MAILBOX_EXISTENCE_SELECT) {
+		/* (asked only where the run says it creates the mailbox) */
 		*exists_r = TRUE;
 	}
 	mailbox_free(&box);
