@@ -29,8 +29,6 @@ struct import_remote_run_cmd_context {
 	struct import_remote_settings set;
 	bool stderr_is_tty;
 	bool quiet;
-	/* the per-message columns were added to the result's */
-	bool failed_columns;
 	unsigned int last_progress_msecs;
 	size_t last_line_len;
 };
@@ -69,37 +67,6 @@ import_remote_run_progress(const struct import_progress *progress,
 	return TRUE;
 }
 
-/* The result row's columns */
-static void import_remote_run_headers(void)
-{
-	doveadm_print_header_simple("result");
-	doveadm_print_header("imported", "imported",
-			     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-	doveadm_print_header("skipped_duplicates", "skipped_duplicates",
-			     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-	doveadm_print_header("filtered_by_date", "filtered_by_date",
-			     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-	doveadm_print_header("failed", "failed",
-			     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-	doveadm_print_header("bytes", "bytes",
-			     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-	doveadm_print_header("folders", "folders",
-			     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-	doveadm_print_header_simple("seconds");
-	doveadm_print_header_simple("error");
-	doveadm_print_header_simple("error_title");
-	doveadm_print_header_simple("error_detail");
-	doveadm_print_header_simple("hint");
-	doveadm_print_header("reconnects", "reconnects",
-			     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-	doveadm_print_header_simple("last_disconnect");
-	/* what copying every folder as it is would have stored */
-	doveadm_print_header("mirror_messages", "mirror_messages",
-			     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-	doveadm_print_header("mirror_bytes", "mirror_bytes",
-			     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
-}
-
 static void import_remote_run_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 {
 	struct import_remote_run_cmd_context *ctx =
@@ -129,20 +96,38 @@ static void import_remote_run_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 		doveadm_print_header_simple("note");
 	} else {
-		import_remote_run_headers();
+		doveadm_print_header_simple("result");
+		doveadm_print_header("imported", "imported",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header("skipped_duplicates", "skipped_duplicates",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header("filtered_by_date", "filtered_by_date",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header("failed", "failed",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header("bytes", "bytes",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header("folders", "folders",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header_simple("seconds");
+		doveadm_print_header_simple("error");
+		doveadm_print_header_simple("error_title");
+		doveadm_print_header_simple("error_detail");
+		doveadm_print_header_simple("hint");
+		doveadm_print_header("reconnects", "reconnects",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header_simple("last_disconnect");
+		/* a row per failed message (result=message_failed); empty
+		   in the result's row: Dovecot 2.4's doveadm takes no column
+		   once the command runs (a proxied doveadm prints the ones
+		   its init declared), so they can't be left out then */
+		doveadm_import_remote_header_failed_message();
+		/* what copying every folder as it is would have stored */
+		doveadm_print_header("mirror_messages", "mirror_messages",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		doveadm_print_header("mirror_bytes", "mirror_bytes",
+				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 	}
-}
-
-/* The per-message columns (a row each, result=message_failed), once the
-   run tells that a message failed: not empty in every result */
-static void
-import_remote_run_failed_headers(struct import_remote_run_cmd_context *ctx,
-				 const struct import_run_result *result)
-{
-	if (ctx->failed_columns || array_count(&result->failed_messages) == 0)
-		return;
-	ctx->failed_columns = TRUE;
-	doveadm_import_remote_header_failed_message();
 }
 
 static const char *plural(unsigned int n, const char *one, const char *many)
@@ -273,24 +258,19 @@ import_remote_run_print_summary(struct import_remote_run_cmd_context *ctx,
 	doveadm_print_num(p->reconnects);
 	/* a server's words (a BYE's text) can be in it */
 	doveadm_import_remote_print_text(p->last_disconnect);
+	for (i = 0; i < 6; i++)
+		doveadm_print("");
 	doveadm_print_num(result->mirror_msgs);
 	doveadm_print_num(result->mirror_bytes);
-	if (ctx->failed_columns) {
-		for (i = 0; i < 6; i++)
-			doveadm_print("");
-	}
 }
 
 /* The messages that could not be imported, a row each after the summary */
 static void
-import_remote_run_print_failed(struct import_remote_run_cmd_context *ctx,
-			       const struct import_run_result *result)
+import_remote_run_print_failed(const struct import_run_result *result)
 {
 	const struct import_failed_message *msg;
 	unsigned int i;
 
-	i_assert(ctx->failed_columns ||
-		 array_count(&result->failed_messages) == 0);
 	array_foreach(&result->failed_messages, msg) {
 		doveadm_print("message_failed");
 		/* the summary's columns: 0 where a number is due (JSON) */
@@ -300,9 +280,9 @@ import_remote_run_print_failed(struct import_remote_run_cmd_context *ctx,
 			doveadm_print("");
 		doveadm_print_num(0);
 		doveadm_print("");
-		doveadm_print_num(0);
-		doveadm_print_num(0);
 		doveadm_import_remote_print_failed_message(msg);
+		doveadm_print_num(0);
+		doveadm_print_num(0);
 	}
 }
 
@@ -360,9 +340,8 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 			  result.progress.failed);
 	}
 	if (!ctx->set.dry_run) {
-		import_remote_run_failed_headers(ctx, &result);
 		import_remote_run_print_summary(ctx, &result);
-		import_remote_run_print_failed(ctx, &result);
+		import_remote_run_print_failed(&result);
 		if (!ctx->quiet)
 			import_remote_run_print_gmail(&result);
 	}
