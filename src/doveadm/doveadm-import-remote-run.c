@@ -42,7 +42,8 @@ import_remote_run_progress(const struct import_progress *progress,
 		PROGRESS_TTY_INTERVAL_MSECS : PROGRESS_PLAIN_INTERVAL_MSECS;
 	const char *line;
 
-	if (ctx->quiet)
+	/* a plan transfers nothing: no transfer line (0.0 kB/s) */
+	if (ctx->quiet || ctx->set.dry_run)
 		return TRUE;
 	if (!final && progress->elapsed_msecs < ctx->last_progress_msecs + interval)
 		return TRUE;
@@ -116,7 +117,10 @@ static void import_remote_run_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 		doveadm_print_header("reconnects", "reconnects",
 				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 		doveadm_print_header_simple("last_disconnect");
-		/* a row per failed message (result=message_failed) */
+		/* a row per failed message (result=message_failed); empty
+		   in the result's row: Dovecot 2.4's doveadm takes no column
+		   once the command runs (a proxied doveadm prints the ones
+		   its init declared), so they can't be left out then */
 		doveadm_import_remote_header_failed_message();
 		/* what copying every folder as it is would have stored */
 		doveadm_print_header("mirror_messages", "mirror_messages",
@@ -246,7 +250,8 @@ import_remote_run_print_summary(struct import_remote_run_cmd_context *ctx,
 		doveadm_print("");
 	} else {
 		doveadm_print(info->name);
-		doveadm_print(info->title);
+		doveadm_print(import_remote_error_get_title_detail(
+			result->error.code, result->error.detail));
 		doveadm_import_remote_print_text(result->error.detail);
 		doveadm_print(hint);
 	}
@@ -287,7 +292,8 @@ import_remote_run_print_gmail(const struct import_run_result *result)
 {
 	const struct import_progress *p = &result->progress;
 
-	if (!result->gmail)
+	/* a comparison that says nothing (a re-run: 0 and 0) is left out */
+	if (!result->gmail || result->mirror_msgs <= p->imported)
 		return;
 	i_info("import-remote: Gmail: stored %u %s (%s); copying every "
 	       "folder as it is (--mirror) would have stored %u (%s)",
@@ -320,7 +326,9 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 		const struct import_remote_error_info *info =
 			import_remote_error_get_info(result.error.code);
 
-		i_error("import-remote: %s: %s", info->title,
+		i_error("import-remote: %s: %s",
+			import_remote_error_get_title_detail(result.error.code,
+							     result.error.detail),
 			str_sanitize_utf8(result.error.detail == NULL ? "" :
 					  result.error.detail, 4096));
 		_ctx->exit_code = info->exit_code;

@@ -139,7 +139,8 @@ void doveadm_import_remote_print_error(const struct job *job)
 		code != IMPORT_REMOTE_ERROR_NONE;
 
 	doveadm_import_remote_print_text(job->error_code);
-	doveadm_print(known ? import_remote_error_get_info(code)->title : "");
+	doveadm_print(known ? import_remote_error_get_title_detail(code,
+				job->error_detail) : "");
 	doveadm_import_remote_print_text(job->error_detail);
 	doveadm_print(known ? import_remote_error_get_hint_detail(code,
 				job->error_detail, job->source_host) : "");

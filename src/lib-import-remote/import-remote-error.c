@@ -3,6 +3,7 @@
 #include "lib.h"
 #include "import-remote-error.h"
 
+#include <ctype.h>
 #include <sysexits.h>
 
 static const struct import_remote_error_info error_catalogue[] = {
@@ -19,9 +20,8 @@ static const struct import_remote_error_info error_catalogue[] = {
 	  "firewalled.", EX_TEMPFAIL, TRUE },
 	{ IMPORT_REMOTE_ERROR_HOST_UNREACHABLE, "host_unreachable",
 	  "Host unreachable",
-	  "Verify the server address and port; make sure port 993 (or the "
-	  "port given) is open and not firewalled. \"Connection refused\" "
-	  "means nothing listens on that port.", EX_TEMPFAIL, TRUE },
+	  "Verify the server address and port, and that the port is open "
+	  "and not firewalled.", EX_TEMPFAIL, TRUE },
 	{ IMPORT_REMOTE_ERROR_TLS_FAILED, "tls_failed",
 	  "Secure connection failed",
 	  "The server's certificate could not be verified or the TLS "
@@ -153,11 +153,49 @@ static bool detail_asks_app_password(const char *detail)
 		 strstr(alert, "app password") != NULL);
 }
 
+/* host_unreachable because nothing listens on the port ("Connection
+   refused"): the port it was, as the detail names it ("connect(ip, port)
+   failed: ..." or "host:port: ..."), or NULL */
+static const char *detail_refused_port(const char *detail)
+{
+	const char *refused, *p, *end;
+
+	refused = strstr(detail, IMPORT_REMOTE_DETAIL_REFUSED);
+	if (refused == NULL)
+		return NULL;
+	if (strncmp(detail, "connect(", 8) == 0 &&
+	    (p = strchr(detail, ',')) != NULL && p < refused) {
+		for (p++; *p == ' '; p++) ;
+		for (end = p; i_isdigit(*end); end++) ;
+		return end > p && *end == ')' ? t_strdup_until(p, end) : "";
+	}
+	/* "host:port: Connection refused" */
+	end = refused;
+	if (end - detail < 2 || end[-1] != ' ' || end[-2] != ':')
+		return "";
+	end -= 2;
+	for (p = end; p > detail && i_isdigit(p[-1]); p--) ;
+	return p < end && p > detail && p[-1] == ':' ?
+		t_strdup_until(p, end) : "";
+}
+
+const char *
+import_remote_error_get_title_detail(enum import_remote_error_code code,
+				     const char *detail)
+{
+	if (detail != NULL && code == IMPORT_REMOTE_ERROR_HOST_UNREACHABLE &&
+	    detail_refused_port(detail) != NULL)
+		return IMPORT_REMOTE_DETAIL_REFUSED;
+	return import_remote_error_get_info(code)->title;
+}
+
 const char *
 import_remote_error_get_hint_detail(enum import_remote_error_code code,
 				    const char *detail,
 				    const char *source_host)
 {
+	const char *port;
+
 	if (detail != NULL && code == IMPORT_REMOTE_ERROR_AUTH_FAILED &&
 	    detail_asks_app_password(detail)) {
 		return "The server says it needs an app-specific password "
@@ -177,6 +215,14 @@ import_remote_error_get_hint_detail(enum import_remote_error_code code,
 		return "This port does not speak TLS: try --ssl starttls (a "
 			"plain-text IMAP port, usually 143), or port 993 with "
 			"--ssl imaps.";
+	}
+	if (detail != NULL && code == IMPORT_REMOTE_ERROR_HOST_UNREACHABLE &&
+	    (port = detail_refused_port(detail)) != NULL) {
+		return t_strdup_printf("The host answered, but nothing "
+			"listens on %s%s: check the port (993 is IMAPS, 143 "
+			"plain or STARTTLS) and that the IMAP server is "
+			"running.", port[0] == '\0' ? "that port" : "port ",
+			port);
 	}
 	if (detail != NULL && code == IMPORT_REMOTE_ERROR_SOURCE_NOT_ALLOWED &&
 	    strstr(detail, IMPORT_REMOTE_DETAIL_PLAINTEXT) != NULL) {

@@ -70,6 +70,16 @@ void import_remote_error_set(struct import_remote_error *error,
    address (the hint names the other setting) */
 #define IMPORT_REMOTE_DETAIL_PLAINTEXT "Plain-text login (--ssl none) is not allowed"
 
+/* In a host_unreachable error's detail: nothing listens on the port (the
+   title and the hint say so, with the port) */
+#define IMPORT_REMOTE_DETAIL_REFUSED "Connection refused"
+
+/* The title, adjusted for what happened (detail may be NULL): "Connection
+   refused" rather than "Host unreachable" */
+const char *
+import_remote_error_get_title_detail(enum import_remote_error_code code,
+				     const char *detail);
+
 /* Hint adjusted for the source host, e.g. Gmail's App Password advice for
    auth_failed. Returns the generic hint if nothing specific applies. */
 const char *

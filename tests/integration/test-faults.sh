@@ -8,7 +8,7 @@
 # (imapverify) against what fakeimapd served.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 149
+plan 153
 ir_dest_start
 echo fakepass > "$IR_WORK/fake.pw"
 
@@ -54,6 +54,9 @@ check_eq "cut mid-message: exit code 0" 0 "$(cat "$OUT/cut.rc")"
 check_eq "cut mid-message: reconnected once" 1 "$(flow_field "$OUT/cut.out" reconnects)"
 check_contains "cut mid-message: the cause is shown" "$OUT/cut.out" "last_disconnect=127.0.0.1:"
 check_contains "cut mid-message: says it was cut in the middle of a message" "$OUT/cut.err" "in the middle of message UID 3"
+check_contains "cut mid-message: says it reconnects at once (not \"in 0 s\")" "$OUT/cut.err" \
+	"reconnecting at once (1 of "
+check_not_contains "cut mid-message: ... no \"reconnecting in 0 s\"" "$OUT/cut.err" "reconnecting in 0 s"
 check "cut mid-message: every message there once, byte for byte" fake_verify cut
 check_eq "cut mid-message: summary counts every message once" 20 "$(flow_field "$OUT/cut.out" imported)"
 check_eq "cut mid-message: nothing failed" 0 "$(flow_field "$OUT/cut.out" failed)"
@@ -199,6 +202,9 @@ check_eq "[THROTTLED] once: waits, retries and completes" 0 "$(cat "$OUT/throttl
 check_eq "[THROTTLED] once: the server did throttle" 1 "$(report throttled-once throttled)"
 check "[THROTTLED] once: every message there, byte for byte" fake_verify throttled-once
 check_contains "[THROTTLED] once: says it waits" "$OUT/throttled-once.err" "throttling"
+check_contains "[THROTTLED] once: the wait in seconds, as the reconnects say it" \
+	"$OUT/throttled-once.err" "asking again in 1 s"
+check_not_contains "[THROTTLED] once: ... not in ms" "$OUT/throttled-once.err" "000 ms"
 
 fake throttled throttled --throttle-retries 1
 check_eq "[THROTTLED]: gives up after the retries" 2 "$(report throttled throttled)"

@@ -8,7 +8,7 @@
 # that skip unchanged folders.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 26
+plan 36
 
 "$TOOLS/mkcorpus" -n 300 -s 17 --layout exchange -o "$IR_WORK/corpus" >/dev/null ||
 	{ fail "mkcorpus"; exit 1; }
@@ -50,6 +50,10 @@ check_not_contains "Microsoft 365: never under the remote name (Sent Items)" "$O
 check_not_contains "Microsoft 365: never under the remote name (Deleted Items)" "$OUT/m365.boxes" "Deleted Items"
 check_contains "Microsoft 365: the run says where special-use folders went" "$OUT/m365.err" \
 	"Folder Junk Email lands in Junk: no local mailbox has special_use \\Junk"
+import sd m365-again --port "$SRC_IMAPS_PORT"
+check_eq "Microsoft 365, re-run: exit code 0" 0 "$(rc m365-again)"
+check_not_contains "Microsoft 365, re-run: where special-use folders went is not said again" \
+	"$OUT/m365-again.err" "lands in"
 
 # --- Exchange 2010: nothing marked; matched by name ---
 ir_stop_instance "$IR_WORK/src"
@@ -110,4 +114,41 @@ import mdq one --port "$fake_port" --ssl none --dry-run
 check_contains "plan: singular" "$OUT/one.out" "note=1 message into 1 folder"
 check_contains "plan: flow rows name their counts" "$OUT/one.out" \
 	"source=INBOX destination=INBOX messages=1 to_copy=1 duplicates=0 filtered=0"
+# --- names Dovecot refuses: skipped with a warning, the run goes on ---
+# sd is sdbox (refuses dbox-Mails), md Maildir++ with '/' as the separator
+# (refuses a '.' in a name); both refuse "..", ".", "~root" and "INBOX/.."
+refused_start() {
+	"$TOOLS/fakeimapd" --scenario refused-names --count 3 --body-lines 5 \
+		--max-conns 2 --timeout 120 --report "$OUT/$1.report" \
+		>"$OUT/$1.port" 2>"$OUT/$1.fakeerr" &
+	fake_pid=$!
+	ir_kill_on_exit "$fake_pid"
+	fake_port=$(port_of "$OUT/$1.port")
+}
+for u in sd md; do
+	refused_start "refused-$u"
+	import $u "refused-$u-plan" --port "$fake_port" --ssl none --dry-run
+	import $u "refused-$u" --port "$fake_port" --ssl none
+	wait "$fake_pid" 2>/dev/null
+	mailboxes $u "refused-$u"
+done
+names_sd='.. . ~root INBOX/.. dbox-Mails'
+names_md='.. . ~root INBOX/.. Work.2024'
+for u in sd md; do
+	eval "names=\$names_$u"
+	missing=
+	for n in $names; do
+		grep -qF "source=$n destination=- " "$OUT/refused-$u-plan.out" &&
+		grep -qF "Folder $n not imported: Dovecot refuses" "$OUT/refused-$u.err" ||
+			missing="$missing $n"
+	done
+	check_eq "$u: each refused name in the plan (not imported, why) and warned by the run" \
+		"none" "${missing:-none}"
+	check_eq "$u: the run completes (exit code 0), the other folders imported" \
+		"0 completed 3" \
+		"$(rc refused-$u) $(field refused-$u result) $(field refused-$u imported)"
+	check "$u: ... Good is created" grep -qx Good "$OUT/refused-$u.boxes"
+done
+check_contains "sd: Work.2024 is a name sdbox takes" "$OUT/refused-sd.boxes" "Work.2024"
+check_contains "md: dbox-Mails is a name Maildir takes" "$OUT/refused-md.boxes" "dbox-Mails"
 exit 0

@@ -9,7 +9,7 @@
 # Starred and Important not copied as folders.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 38
+plan 45
 
 "$TOOLS/mkcorpus" -n 300 -s 13 --layout gmail -o "$IR_WORK/corpus" >/dev/null ||
 	{ fail "mkcorpus"; exit 1; }
@@ -90,6 +90,10 @@ check_eq "Gmail layout: no other mailbox (no All Mail, Starred, Important)" \
 	"$EXPECTED_BOXES" "$(mailboxes sd)"
 import sd gmail-again --port "$SRC_IMAPS_PORT"
 check_eq "Gmail layout: a re-run stores nothing" 0 "$(field gmail-again imported)"
+check_not_contains "Gmail layout: a re-run makes no comparison that says nothing (0 and 0)" \
+	"$OUT/gmail-again.err" "would have stored"
+check_not_contains "Gmail layout: a re-run doesn't say again where All Mail goes" \
+	"$OUT/gmail-again.err" "lands in"
 
 # --- --mirror: every folder as the server lists it ---
 import md mirror --port "$SRC_IMAPS_PORT" --mirror
@@ -153,4 +157,26 @@ m=json.load(open(sys.argv[1])); print(len(m["folders"]["Work"]))' "$MANIFEST") \
 	+ archive - $(python3 -c 'import json,sys
 m=json.load(open(sys.argv[1])); print(len(m["gmail"]["folders"]["[Gmail]/All Mail"]))' "$MANIFEST") ))" \
 	"$(field nowork imported)"
+
+# --- a label of the user's own called Archive, and no local \Archive ---
+doveadm -c "$SRC_CONF" mailbox create -u srcuser Archive &&
+printf 'From: a@example.org\nTo: b@example.org\nSubject: my own label\nMessage-ID: <own-archive@example.org>\nDate: Mon, 1 Jan 2024 10:00:00 +0000\n\nThe label Archive.\n' |
+	doveadm -c "$SRC_CONF" save -u srcuser -m Archive || fail "source: an Archive label"
+ir_dest_reset_user md
+import md own-archive-plan --port "$SRC_IMAPS_PORT" --dry-run
+check_contains "label Archive: the plan keeps it in Archive" "$OUT/own-archive-plan.out" \
+	"source=Archive destination=Archive messages=1 "
+check_contains "label Archive: ... All Mail's other mail apart, and says why" \
+	"$OUT/own-archive-plan.out" \
+	"source=[Gmail]/All Mail destination=All Mail messages="
+check_contains "label Archive: ... the note names the label" "$OUT/own-archive-plan.out" \
+	"into All Mail: no local mailbox has special_use \Archive, and the label Archive lands in Archive"
+import md own-archive --port "$SRC_IMAPS_PORT"
+status() { doveadm -c "$DEST_CONF" -f tab mailbox status -u md messages "$1" | awk 'NR > 1 { print $NF }'; }
+check_eq "label Archive: exit code 0; Archive holds the label's message, All Mail the other mail" \
+	"0 1 $(python3 -c 'import json,sys
+m=json.load(open(sys.argv[1])); print(len(m["gmail"]["folders"]["[Gmail]/All Mail"]))' "$MANIFEST")" \
+	"$(rc own-archive) $(status Archive) $(status "All Mail")"
+check_contains "label Archive: the run says where All Mail went" "$OUT/own-archive.err" \
+	"Folder [Gmail]/All Mail lands in All Mail: no local mailbox has special_use \Archive"
 exit 0

@@ -4,7 +4,7 @@
 # quota plugin, every result checked message by message over IMAP.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 58
+plan 63
 
 "$TOOLS/mkcorpus" -n 300 -s 7 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
 MANIFEST=$IR_WORK/corpus/manifest.json
@@ -24,6 +24,8 @@ check "imaps: sdbox destination equals the source (content, flags, keywords, dat
 	verify sd imaps-sd --map "Sent Items=Sent"
 VERIFY_DEDUP=folder
 check_contains "imaps: progress line shown" "$OUT/imaps.err" "msgs,"
+check "imaps: the progress line is the run's (no partial MB total), the folder named in its count" \
+	grep -qE '^progress: [0-9]+/[0-9]+ msgs, [0-9.]+ [kMG]B, [0-9.]+ [kMG]B/s.* \[folder [0-9]+/[0-9]+\]$' "$OUT/imaps.err"
 subs=$(doveadm -c "$DEST_CONF" mailbox list -u sd -s | sort | tr '\n' '|')
 check_eq "imaps: subscriptions copied (special-use mapped)" "Folder with spaces|INBOX|Lists/dovecot|Sent|" "$subs"
 check_exit "imaps: \\Noselect parent not created as a mailbox (68, not found)" 68 \
@@ -82,6 +84,11 @@ import sd closed --port "$closed"
 check_eq "closed port: exit code 75" 75 "$(rc closed)"
 check_eq "closed port: error host_unreachable (not auth)" host_unreachable "$(flow_field "$OUT/closed.out" error)"
 check_contains "closed port: says refused" "$OUT/closed.err" "refused"
+check_contains "closed port: titled Connection refused (not Host unreachable)" "$OUT/closed.out" \
+	"error_title=Connection refused error_detail="
+check_contains "closed port: the hint names the port" "$OUT/closed.out" \
+	"nothing listens on port $closed:"
+check_not_contains "closed port: ... not \"993 (or the port given)\"" "$OUT/closed.out" "or the port given"
 doveadm -c "$DEST_CONF" import-remote run -u sd --host no-such-host.invalid \
 	--user srcuser --password-file "$SRC_PASSWORD_FILE" >"$OUT/dns.out" 2>"$OUT/dns.err"
 check_eq "unknown host name: error host_unreachable" host_unreachable "$(flow_field "$OUT/dns.out" error)"
@@ -120,6 +127,7 @@ check_eq "unknown local user: exit code 67" 67 "$?"
 ir_dest_reset_user sd
 import sd dryrun --port "$SRC_IMAPS_PORT" --dry-run
 check_eq "dry-run: exit code 0" 0 "$(rc dryrun)"
+check_not_contains "dry-run: no transfer progress line" "$OUT/dryrun.err" "progress:"
 check_contains "dry-run: plan shows the special-use mapping" "$OUT/dryrun.out" "source=Sent Items destination=Sent"
 check_contains "dry-run: plan shows the \\Noselect parent" "$OUT/dryrun.out" "source=Lists destination=-"
 check_eq "dry-run: no mailbox created (INBOX only)" "INBOX" \

@@ -71,7 +71,7 @@ check_eq "transient: the first retry waits the base delay (1s)" 1 \
 check "transient: status -f json says when (retry_at)" test -n "$(jfield "$job" retry_at)"
 retry_hm=$(date -d "@$(sql "select retry_at from import_remote_jobs where id=?" "$job")" +%H:%M)
 check_eq "transient: status says it in words" \
-	"queued — retry 1 of 3 at $retry_hm after: Host unreachable" "$(jfield "$job" status_text)"
+	"queued — retry 1 of 3 at $retry_hm after: Connection refused" "$(jfield "$job" status_text)"
 check_contains "transient: the worker logs the retry" "$OUT/w1.log" "Job $job: host_unreachable: retry 1 of 3 at"
 adm -f tab import-remote history -u sd > "$OUT/history.out" 2>&1
 check_contains "history: shows the retry" "$OUT/history.out" "queued — retry 1 of 3 at $retry_hm"

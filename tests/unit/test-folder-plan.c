@@ -308,6 +308,32 @@ static void test_plan_gmail(void)
 	test_assert(i == N_ELEMENTS(expected_order));
 	test_end();
 
+	test_begin("folder plan: Gmail, a label called Archive, no local \\Archive");
+	plan_init(&set);
+	set.gmail = TRUE;
+	add_gmail_layout("[Gmail]");
+	add_remote("Archive", '/', FALSE, 0);
+	add_remote("All Mail", '/', FALSE, 0);
+	folder_plan_build(pool, &set, &remote, &plan);
+	test_assert_strcmp(find_entry(&plan, "Archive")->dest_name, "Archive");
+	test_assert_strcmp(find_entry(&plan, "All Mail")->dest_name, "All Mail");
+	e = find_entry(&plan, "[Gmail]/All Mail");
+	test_assert_strcmp(e->dest_name, "All Mail 2");
+	test_assert_strcmp(e->reason, "Gmail's All Mail (\\All): only mail no "
+			   "other folder has, into All Mail 2: no local mailbox "
+			   "has special_use \\Archive, and the label Archive "
+			   "lands in Archive");
+	/* with a local \\Archive mailbox, All Mail lands in it */
+	plan_init(&set);
+	set.gmail = TRUE;
+	set.local_special[FOLDER_SPECIAL_USE_ARCHIVE] = "Archives";
+	add_gmail_layout("[Gmail]");
+	add_remote("Archive", '/', FALSE, 0);
+	folder_plan_build(pool, &set, &remote, &plan);
+	test_assert_strcmp(find_entry(&plan, "[Gmail]/All Mail")->dest_name,
+			   "Archives");
+	test_end();
+
 	test_begin("folder plan: Gmail's labels, a local \\Archive, X-GM-LABELS");
 	plan_init(&set);
 	set.gmail = TRUE;

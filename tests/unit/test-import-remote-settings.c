@@ -196,6 +196,27 @@ static void test_error_catalogue(void)
 	test_assert_strcmp(import_remote_error_get_info(
 		IMPORT_REMOTE_ERROR_HOST_UNREACHABLE)->title,
 		"Host unreachable");
+	/* "Connection refused": a title of its own, the hint names the port */
+	test_assert_strcmp(import_remote_error_get_title_detail(
+		IMPORT_REMOTE_ERROR_HOST_UNREACHABLE,
+		"connect(192.0.2.1, 1143) failed: Connection refused"),
+		"Connection refused");
+	test_assert_strcmp(import_remote_error_get_title_detail(
+		IMPORT_REMOTE_ERROR_HOST_UNREACHABLE,
+		"Cannot resolve host name x.invalid: Unknown host"),
+		"Host unreachable");
+	test_assert(strstr(import_remote_error_get_hint_detail(
+		IMPORT_REMOTE_ERROR_HOST_UNREACHABLE,
+		"connect(192.0.2.1, 1143) failed: Connection refused", NULL),
+		"nothing listens on port 1143:") != NULL);
+	test_assert(strstr(import_remote_error_get_hint_detail(
+		IMPORT_REMOTE_ERROR_HOST_UNREACHABLE,
+		"imap.example.com:993: Connection refused", NULL),
+		"nothing listens on port 993:") != NULL);
+	test_assert(strstr(import_remote_error_get_hint_detail(
+		IMPORT_REMOTE_ERROR_HOST_UNREACHABLE,
+		"connect(192.0.2.1, 1143) failed: Connection refused", NULL),
+		"(or the port given)") == NULL);
 
 	/* provider-specific hints */
 	test_assert(strstr(import_remote_error_get_hint(
@@ -312,12 +333,22 @@ static void test_progress_format(void)
 	/* 25 messages in 10 s: 75 more take 30 s */
 	test_assert(import_progress_get_eta_secs(&p) == 30);
 	test_assert_strcmp(import_progress_format_line(&p),
-		"INBOX: 25/100 msgs, 10.0 MB, 1.0 MB/s, ETA 0:30 [folder 1/2]");
+		"25/100 msgs, 10.0 MB, 1.0 MB/s, ETA 0:30 [folder 1/2: INBOX]");
+	/* the bytes known so far (the folders listed) are not the run's
+	   total: no "/total", and the ETA stays the run's messages' */
+	p.bytes_total = 20*1024*1024;
+	p.folders_done = 1;
+	test_assert(import_progress_get_eta_secs(&p) == 30);
+	test_assert_strcmp(import_progress_format_line(&p),
+		"25/100 msgs, 10.0 MB, 1.0 MB/s, ETA 0:30 [folder 2/2: INBOX]");
+	p.folders_done = 0;
 	p.reconnects = 2;
 	p.last_disconnect = "host:993: Server disconnected";
 	test_assert_strcmp(import_progress_format_line(&p),
-		"INBOX: 25/100 msgs, 10.0 MB, 1.0 MB/s, ETA 0:30 [folder 1/2], "
+		"25/100 msgs, 10.0 MB, 1.0 MB/s, ETA 0:30 [folder 1/2: INBOX], "
 		"reconnects=2 (last: host:993: Server disconnected)");
+	test_assert_strcmp(import_progress_format_wait(1000), "1 s");
+	test_assert_strcmp(import_progress_format_wait(500), "0.5 s");
 	p.msgs_done = 0;
 	test_assert(import_progress_get_eta_secs(&p) == -1);
 	test_end();

@@ -1526,8 +1526,8 @@ static int folder_import_fetch_bodies(struct folder_import_ctx *ctx)
 		}
 		attempt++;
 		e_warning(run->user->event, "import-remote: Source "
-			  "server is throttling (%s): waiting %u ms",
-			  ctx->throttled, delay_msecs);
+			  "server is throttling (%s): asking again in %s",
+			  ctx->throttled, import_progress_format_wait(delay_msecs));
 		if (import_run_ctx_sleep(run, delay_msecs, TRUE,
 					 folder_import_untagged,
 					 folder_import_literal, ctx) < 0)

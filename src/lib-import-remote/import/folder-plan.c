@@ -367,6 +367,58 @@ folder_plan_action(const struct folder_plan_settings *set,
 	}
 }
 
+/* The imported entry other than skip that lands in name, NULL if none */
+static const struct folder_plan_entry *
+folder_plan_find_dest(const ARRAY_TYPE(folder_plan_entry) *entries,
+		      const struct folder_plan_entry *skip, const char *name)
+{
+	const struct folder_plan_entry *entry;
+
+	array_foreach(entries, entry) {
+		if (entry != skip && folder_plan_entry_is_imported(entry) &&
+		    entry->dest_name != NULL &&
+		    strcmp(entry->dest_name, name) == 0)
+			return entry;
+	}
+	return NULL;
+}
+
+/* Gmail's All Mail lands in Archive when the user has no \Archive mailbox;
+   when a label of the user's own lands there too ("Archive"), the mail no
+   label has goes to a mailbox of its own ("All Mail"), never mixed into
+   the label's folder without a word */
+static void
+folder_plan_keep_all_mail_apart(pool_t pool,
+				ARRAY_TYPE(folder_plan_entry) *entries)
+{
+	struct folder_plan_entry *entry;
+	const struct folder_plan_entry *label;
+	const char *name;
+	unsigned int n;
+
+	array_foreach_modifiable(entries, entry) {
+		if (entry->action != FOLDER_PLAN_COPY_REMAINING ||
+		    !entry->special_use_fallback ||
+		    !folder_plan_entry_is_imported(entry))
+			continue;
+		label = folder_plan_find_dest(entries, entry, entry->dest_name);
+		if (label == NULL)
+			continue;
+		name = FOLDER_PLAN_GMAIL_ALL_MAIL_NAME;
+		for (n = 2; folder_plan_find_dest(entries, entry, name) != NULL;
+		     n++) {
+			name = t_strdup_printf("%s %u",
+				FOLDER_PLAN_GMAIL_ALL_MAIL_NAME, n);
+		}
+		entry->reason = p_strdup_printf(pool,
+			"Gmail's All Mail (\\All): only mail no other folder "
+			"has, into %s: no local mailbox has special_use "
+			"\\Archive, and the label %s lands in %s",
+			name, label->display_name, entry->dest_name);
+		entry->dest_name = p_strdup(pool, name);
+	}
+}
+
 void folder_plan_build(pool_t pool, const struct folder_plan_settings *set,
 		       const ARRAY_TYPE(remote_folder) *remote_folders,
 		       ARRAY_TYPE(folder_plan_entry) *entries_r)
@@ -401,6 +453,9 @@ void folder_plan_build(pool_t pool, const struct folder_plan_settings *set,
 			entry->excluded = TRUE;
 		if (patterns_match(set->exclude, entry->display_name))
 			entry->excluded = TRUE;
+	} T_END;
+	if (set->gmail) T_BEGIN {
+		folder_plan_keep_all_mail_apart(pool, entries_r);
 	} T_END;
 }
 

@@ -10,7 +10,8 @@
      the user's local special-use mailbox, or in the mailbox of the usual
      name (Sent, Drafts, ...) when the user has none;
    - Gmail: All Mail brings only the mail no other folder has, into the
-     \Archive mailbox; Starred and Important are listed, not copied;
+     \Archive mailbox ("All Mail" when there is none and a label lands in
+     "Archive"); Starred and Important are listed, not copied;
    - \Noselect parents are not created;
    - every mapping says why (its reason), and real folders are imported
      before aggregate ones (folder_plan_import_order());
@@ -51,6 +52,10 @@ ARRAY_DEFINE_TYPE(remote_folder, struct remote_folder);
    no local mailbox name is that long in practice, and a server's list of
    them would take memory by its own measure */
 #define FOLDER_PLAN_MAX_NAME_LENGTH 1024
+
+/* Gmail: where All Mail's mail that no label has lands when the user has
+   no \Archive mailbox and a label of theirs lands in "Archive" */
+#define FOLDER_PLAN_GMAIL_ALL_MAIL_NAME "All Mail"
 
 struct folder_plan_settings {
 	/* remote personal namespace prefix, e.g. "INBOX." or "" */

@@ -15,16 +15,10 @@ int import_progress_get_eta_secs(const struct import_progress *progress)
 {
 	uoff_t left, total, done;
 
-	/* bytes are the better measure, but their total is known only when
-	   every folder has been scanned; messages are counted up front */
-	if (progress->bytes_total > 0 && progress->folders_total > 0 &&
-	    progress->folders_done + 1 >= progress->folders_total) {
-		total = progress->bytes_total;
-		done = progress->bytes_done;
-	} else {
-		total = progress->msgs_total;
-		done = progress->msgs_done;
-	}
+	/* the run's messages: counted up front (the bytes to copy are known
+	   only as each folder is listed, so they can't tell the rest) */
+	total = progress->msgs_total;
+	done = progress->msgs_done;
 	if (done == 0 || progress->elapsed_msecs < 1000 || done > total)
 		return -1;
 	left = total - done;
@@ -56,27 +50,32 @@ const char *import_progress_format_duration(unsigned int secs)
 	return t_strdup_printf("%u:%02u", secs / 60, secs % 60);
 }
 
+const char *import_progress_format_wait(unsigned int msecs)
+{
+	if (msecs % 1000 == 0)
+		return t_strdup_printf("%u s", msecs / 1000);
+	return t_strdup_printf("%u.%u s", msecs / 1000, (msecs % 1000) / 100);
+}
+
 const char *import_progress_format_line(const struct import_progress *progress)
 {
 	string_t *str = t_str_new(128);
 	int eta;
 
-	if (progress->folder != NULL)
-		str_printfa(str, "%s: ", progress->folder);
-	str_printfa(str, "%u/%u msgs, %s", progress->msgs_done,
+	/* everything but the folder's name is the run's: messages, bytes,
+	   rate and ETA */
+	str_printfa(str, "%u/%u msgs, %s, %s/s", progress->msgs_done,
 		    progress->msgs_total,
-		    import_progress_format_size(progress->bytes_done));
-	if (progress->bytes_total > 0) {
-		str_printfa(str, "/%s",
-			    import_progress_format_size(progress->bytes_total));
-	}
-	str_printfa(str, ", %s/s",
+		    import_progress_format_size(progress->bytes_done),
 		    import_progress_format_size(import_progress_get_rate(progress)));
 	eta = import_progress_get_eta_secs(progress);
 	if (eta >= 0)
 		str_printfa(str, ", ETA %s", import_progress_format_duration(eta));
-	str_printfa(str, " [folder %u/%u]", progress->folders_done +
+	str_printfa(str, " [folder %u/%u", progress->folders_done +
 		    (progress->folder != NULL ? 1 : 0), progress->folders_total);
+	if (progress->folder != NULL)
+		str_printfa(str, ": %s", progress->folder);
+	str_append_c(str, ']');
 	if (progress->reconnects > 0) {
 		str_printfa(str, ", reconnects=%u (last: %s)",
 			    progress->reconnects, progress->last_disconnect);

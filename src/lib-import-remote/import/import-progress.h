@@ -27,14 +27,17 @@ struct import_progress {
 
 /* Bytes per second so far (0 if unknown) */
 uoff_t import_progress_get_rate(const struct import_progress *progress);
-/* Estimated seconds left, -1 if unknown */
+/* Estimated seconds left for the run (by its messages), -1 if unknown */
 int import_progress_get_eta_secs(const struct import_progress *progress);
 /* "12.3 MB" style size */
 const char *import_progress_format_size(uoff_t bytes);
 /* "1:02:03" / "2:03" style duration */
 const char *import_progress_format_duration(unsigned int secs);
-/* One progress line, e.g.
-   "INBOX: 1234/20396 msgs, 45.2/576.0 MB, 12.3 MB/s, ETA 0:42 [folder 1/3]"
+/* A wait as the log says it, in seconds whatever its length: "1 s",
+   "0.5 s", "60 s" */
+const char *import_progress_format_wait(unsigned int msecs);
+/* One progress line, everything of the run but the folder's name, e.g.
+   "1234/20396 msgs, 45.2 MB, 12.3 MB/s, ETA 0:42 [folder 1/3: INBOX]"
    (and ", reconnects=N (last: why)" once the connection was lost) */
 const char *import_progress_format_line(const struct import_progress *progress);
 

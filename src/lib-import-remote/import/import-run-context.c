@@ -249,9 +249,11 @@ bool import_run_ctx_reconnect(struct import_run_ctx *ctx)
 			ctx->reconnects_in_row,
 			last.code == IMPORT_REMOTE_ERROR_THROTTLED);
 		e_warning(ctx->user->event, "import-remote: %s: reconnecting "
-			  "in %u s (%u of %u)", last.detail,
-			  delay_msecs / 1000, ctx->reconnects_in_row,
-			  ctx->set->reconnects);
+			  "%s%s (%u of %u)", last.detail,
+			  delay_msecs == 0 ? "at once" : "in ",
+			  delay_msecs == 0 ? "" :
+			  import_progress_format_wait(delay_msecs),
+			  ctx->reconnects_in_row, ctx->set->reconnects);
 		imap_source_deinit(&ctx->src);
 		if (delay_msecs > 0 &&
 		    import_run_ctx_sleep(ctx, delay_msecs, FALSE,

@@ -207,13 +207,61 @@ import_run_patterns(const ARRAY_TYPE(const_string) *patterns)
 	return array_front(&copy);
 }
 
+/* The local name of a folder the plan imports: relative to the namespace
+   prefix, INBOX as it is */
+static const char *
+import_run_dest_vname(struct import_run *run,
+		      const struct folder_plan_entry *entry)
+{
+	return strcasecmp(entry->dest_name, "INBOX") == 0 ? entry->dest_name :
+		t_strconcat(run->ns->prefix, entry->dest_name, NULL);
+}
+
+/* Names Dovecot refuses to create ("..", "~root", "dbox-Mails" on dbox, a
+   name with Maildir++'s '.' when the namespace separator is '/', ...) are
+   not imported: checked as Dovecot checks them, before anything is
+   created, so that they are said in the plan and skipped with a warning
+   instead of ending the run. *exists_r: a mailbox of the usual name
+   (special_use_fallback) is there already. */
+static void
+import_run_verify_dest_name(struct import_run *run,
+			    struct folder_plan_entry *entry, bool *exists_r)
+{
+	struct mail_namespace *ns;
+	struct mailbox *box;
+	enum mailbox_existence existence;
+	const char *vname, *errstr;
+
+	*exists_r = FALSE;
+	if (!folder_plan_entry_is_imported(entry))
+		return;
+	vname = import_run_dest_vname(run, entry);
+	ns = mail_namespace_find(run->ctx.user->namespaces, vname);
+	box = mailbox_alloc(ns->list, vname, 0);
+	if (mailbox_verify_create_name(box) < 0) {
+		errstr = mailbox_get_last_error(box, NULL);
+		entry->error = p_strdup_printf(run->ctx.pool,
+			"Dovecot refuses %s as a local mailbox name (%s)",
+			vname, errstr);
+		entry->dest_name = NULL;
+	} else if (entry->special_use_fallback &&
+		   mailbox_exists(box, FALSE, &existence) == 0 &&
+		   existence == MAILBOX_EXISTENCE_SELECT) {
+		/* (asked only where the run says it creates the mailbox) */
+		*exists_r = TRUE;
+	}
+	mailbox_free(&box);
+}
+
 static void import_run_build_plan(struct import_run *run)
 {
 	struct import_run_ctx *ctx = &run->ctx;
 	struct folder_plan_settings plan_set;
 	const struct folder_plan_entry *entry;
+	struct folder_plan_entry *mentry;
 	struct import_run_folder *folder;
-	bool x_gm_ext_1;
+	ARRAY(bool) dest_exists;
+	bool x_gm_ext_1, exists;
 
 	i_zero(&plan_set);
 	plan_set.ns_prefix = imap_source_get_ns_prefix(ctx->src);
@@ -235,6 +283,13 @@ static void import_run_build_plan(struct import_run *run)
 	ctx->gmail_labels = plan_set.gmail_labels;
 	folder_plan_build(ctx->pool, &plan_set, &run->remote_folders,
 			  &run->plan);
+	/* before anything reads the plan: a refused name is not imported
+	   (and Gmail's All Mail brings its label's mail) */
+	t_array_init(&dest_exists, array_count(&run->plan));
+	array_foreach_modifiable(&run->plan, mentry) {
+		import_run_verify_dest_name(run, mentry, &exists);
+		array_push_back(&dest_exists, &exists);
+	}
 	p_array_init(&run->order, ctx->pool, array_count(&run->plan));
 	folder_plan_import_order(&run->plan, &run->order);
 	if (ctx->gmail_copied_labels != NULL)
@@ -275,7 +330,12 @@ static void import_run_build_plan(struct import_run *run)
 		} else {
 			folder->reason = "excluded by --folder/--exclude";
 		}
-		if (entry->special_use_fallback && folder->dest_name != NULL) {
+		/* said once: when the run creates the mailbox (and in the
+		   plan), not again on every re-run */
+		if (entry->special_use_fallback && folder->dest_name != NULL &&
+		    (ctx->set->dry_run ||
+		     !*array_idx(&dest_exists,
+				 entry - array_front(&run->plan)))) {
 			import_run_ctx_warning(ctx, t_strdup_printf(
 				"Folder %s lands in %s: no local mailbox has "
 				"special_use %s (Dovecot takes it from the "

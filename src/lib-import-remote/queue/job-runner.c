@@ -149,7 +149,8 @@ const char *job_runner_status_text(const struct job *job, time_t now)
 		if (code != IMPORT_REMOTE_ERROR_COUNT &&
 		    code != IMPORT_REMOTE_ERROR_NONE) {
 			after = t_strdup_printf(" after: %s",
-				import_remote_error_get_info(code)->title);
+				import_remote_error_get_title_detail(code,
+							job->error_detail));
 		}
 		/* the day only when it is not today */
 		when = strcmp(t_strflocaltime("%Y-%m-%d", job->retry_at),
