@@ -96,7 +96,7 @@ int notify_outbox_add(struct job_store *store,
 		STORE_NUM(ioloop_time), STORE_NUM(ioloop_time),
 		STORE_STR(notify_outbox_mac(key, msg)));
 	sql_update_stmt(trans, &stmt);
-	return job_store_commit(store, &trans, error_r);
+	return store_commit(store, &trans, error_r);
 }
 
 /* due: pending, its time come, not claimed by a live deliverer */
@@ -171,7 +171,7 @@ int notify_outbox_claim(struct job_store *store, pool_t pool,
 		STORE_STR(claim), STORE_NUM(ioloop_time),
 		NOTIFY_DUE_PARAMS, NOTIFY_DUE_PARAMS);
 	sql_update_stmt(trans, &stmt);
-	if (job_store_commit(store, &trans, error_r) < 0)
+	if (store_commit(store, &trans, error_r) < 0)
 		return -1;
 
 	stmt = store_stmt(store, "SELECT "NOTIFY_COLUMNS
@@ -211,7 +211,7 @@ int notify_outbox_finish(struct job_store *store,
 		STORE_NUM(ioloop_time + delay),
 		STORE_NUM(error == NULL ? ioloop_time : 0),
 		STORE_STR(error == NULL ? "" : error), STORE_NUM(msg->id));
-	return job_store_update_rows(store, stmt, error_r) < 0 ? -1 : 0;
+	return store_update(store, stmt, error_r) < 0 ? -1 : 0;
 }
 
 static void notify_state_count_read(struct sql_result *result,

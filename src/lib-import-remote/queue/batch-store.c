@@ -140,7 +140,7 @@ int batch_store_create(struct job_store *store, const struct batch *batch,
 		job_store_add_job(store, trans, job, job_store_new_token(),
 				  token);
 	}
-	if (job_store_commit(store, &trans, error_r) < 0)
+	if (store_commit(store, &trans, error_r) < 0)
 		return -1;
 	return job_store_id_by_token(store, "import_remote_batches", token,
 				     id_r, error_r);
@@ -245,8 +245,8 @@ int batch_store_list(struct job_store *store, pool_t pool,
 {
 	struct sql_statement *stmt;
 
-	stmt = sql_statement_init(store->db, "SELECT "BATCH_COLUMNS
-				  " FROM import_remote_batches ORDER BY id DESC");
+	stmt = store_stmt_bind(store, "SELECT "BATCH_COLUMNS
+		" FROM import_remote_batches ORDER BY id DESC", NULL, 0);
 	return batch_store_query(store, stmt, pool, batches, error_r);
 }
 
@@ -272,7 +272,7 @@ int batch_store_pause(struct job_store *store, unsigned long long id,
 		"UPDATE import_remote_batches SET state = 'paused', "
 		"pause_reason = ?, updated = ? WHERE id = ? AND state = 'active'",
 		STORE_STR(reason), STORE_NUM(ioloop_time), STORE_NUM(id));
-	return job_store_update_rows(store, stmt, error_r);
+	return store_update(store, stmt, error_r);
 }
 
 int batch_store_resume(struct job_store *store, unsigned long long id,
@@ -291,7 +291,7 @@ int batch_store_resume(struct job_store *store, unsigned long long id,
 		STORE_NUM(storage_limit == (unsigned long long)-1 ?
 			  0 : storage_limit),
 		STORE_NUM(id));
-	return job_store_update_rows(store, stmt, error_r);
+	return store_update(store, stmt, error_r);
 }
 
 int batch_store_cancel(struct job_store *store, unsigned long long id,
@@ -310,7 +310,7 @@ int batch_store_cancel(struct job_store *store, unsigned long long id,
 	sql_update_stmt_get_rows(trans, &stmt, &affected);
 	/* what has not started ends now; what runs stops at a safe point */
 	job_store_add_cancel(store, trans, "batch_id", id);
-	if (job_store_commit(store, &trans, error_r) < 0)
+	if (store_commit(store, &trans, error_r) < 0)
 		return -1;
 	return affected > 0 ? 1 : 0;
 }
@@ -357,7 +357,7 @@ int batch_store_retry_failed(struct job_store *store, unsigned long long id,
 		"UPDATE import_remote_batches SET notified_completed = 0, "
 		"notified_half_failed = 0, updated = ? WHERE id = ?",
 		STORE_NUM(ioloop_time), STORE_NUM(id));
-	if (job_store_update_rows(store, stmt, error_r) < 0)
+	if (store_update(store, stmt, error_r) < 0)
 		return -1;
 	return count;
 }
@@ -382,5 +382,5 @@ int batch_store_mark_notified(struct job_store *store, unsigned long long id,
 	stmt = store_stmt(store, t_strdup_printf(
 		"UPDATE import_remote_batches SET %s = 1 "
 		"WHERE id = ? AND %s = 0", column, column), STORE_NUM(id));
-	return job_store_update_rows(store, stmt, error_r);
+	return store_update(store, stmt, error_r);
 }

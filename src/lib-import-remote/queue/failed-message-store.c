@@ -31,7 +31,7 @@ int failed_message_store_replace(struct job_store *store,
 			STORE_STR(msg->reason));
 		sql_update_stmt(trans, &stmt);
 	}
-	return job_store_commit(store, &trans, error_r);
+	return store_commit(store, &trans, error_r);
 }
 
 struct failed_message_read {

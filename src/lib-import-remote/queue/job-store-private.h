@@ -33,10 +33,6 @@ struct job_store {
 	unsigned int schema_version;
 };
 
-/* Commit and wait for the result */
-int job_store_commit(struct job_store *store,
-		     struct sql_transaction_context **trans,
-		     const char **error_r);
 /* Run a statement selecting JOB_COLUMNS. Returns the number of rows, or
    -1. */
 int job_store_query_jobs(struct sql_statement *stmt, pool_t pool,
@@ -53,10 +49,6 @@ void job_store_add_job(struct job_store *store,
 		       const struct job *job, const char *token,
 		       const char *batch_token);
 
-/* Run one UPDATE in a transaction of its own. Returns 1 if it changed a
-   row, 0 if none, -1. */
-int job_store_update_rows(struct job_store *store, struct sql_statement *stmt,
-			  const char **error_r);
 /* Cancel in trans the jobs whose id_column ("id", "batch_id") is id: the
    queued ones now, the live ones at their next heartbeat */
 void job_store_add_cancel(struct job_store *store,

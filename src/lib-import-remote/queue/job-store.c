@@ -234,42 +234,6 @@ static const char *job_store_schema_step(struct job_store *store,
 	i_unreached();
 }
 
-struct job_store_commit_ctx {
-	bool done;
-	char *error;
-};
-
-static void job_store_commit_callback(const struct sql_commit_result *result,
-				      struct job_store_commit_ctx *ctx)
-{
-	ctx->done = TRUE;
-	/* not the data stack: with PostgreSQL this runs in an I/O handler
-	   of lib-sql's own ioloop, whose data stack frame ends with it */
-	ctx->error = i_strdup(result->error);
-}
-
-/* Commit and wait. Not sql_transaction_commit_s(): in 2.3 its sqlite
-   version ignores a failed COMMIT, sets no error for a failed transaction
-   and leaks the transaction's event. */
-int job_store_commit(struct job_store *store,
-		     struct sql_transaction_context **trans,
-		     const char **error_r)
-{
-	struct job_store_commit_ctx ctx;
-
-	i_zero(&ctx);
-	sql_transaction_commit(trans, job_store_commit_callback, &ctx);
-	if (!ctx.done)
-		sql_wait(store->db);
-	i_assert(ctx.done);
-	if (ctx.error != NULL) {
-		*error_r = t_strdup(ctx.error);
-		i_free(ctx.error);
-		return -1;
-	}
-	return 0;
-}
-
 static int job_store_query_version(struct job_store *store,
 				   const char **error_r)
 {
@@ -330,7 +294,7 @@ static int job_store_migrate_once(struct job_store *store,
 	sql_update(trans, t_strdup_printf(
 		"INSERT INTO import_remote_meta (name, value) "
 		"VALUES ('schema_version', '%u')", JOB_STORE_SCHEMA_VERSION));
-	if (job_store_commit(store, &trans, error_r) < 0)
+	if (store_commit(store, &trans, error_r) < 0)
 		return -1;
 	store->schema_version = JOB_STORE_SCHEMA_VERSION;
 	return 0;
@@ -419,7 +383,7 @@ void job_store_add_job(struct job_store *store,
 {
 	struct sql_statement *stmt;
 
-	stmt = sql_statement_init(store->db, t_strdup_printf(
+	stmt = store_stmt(store, t_strdup_printf(
 		"INSERT INTO import_remote_jobs (token, username, status, "
 		"source_host, source_port, source_ssl, source_user, options, "
 		"created, started, finished, updated, worker, msgs_done, "
@@ -429,22 +393,18 @@ void job_store_add_job(struct job_store *store,
 		"VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, 0, 0, ?, '', "
 		"0, 0, 0, 0, 0, 0, 0, 0, '', '', 0, ?, %s)",
 		batch_token == NULL ? "?" :
-		"(SELECT id FROM import_remote_batches WHERE token = ?)"));
-	sql_statement_bind_str(stmt, 0, token);
-	sql_statement_bind_str(stmt, 1, job->username);
-	sql_statement_bind_str(stmt, 2, job->source_host);
-	sql_statement_bind_int64(stmt, 3, job->source_port);
-	sql_statement_bind_str(stmt, 4, job->source_ssl);
-	sql_statement_bind_str(stmt, 5, job->source_user);
-	sql_statement_bind_str(stmt, 6, job->options == NULL ? "" : job->options);
-	sql_statement_bind_int64(stmt, 7, ioloop_time);
-	sql_statement_bind_int64(stmt, 8, ioloop_time);
-	sql_statement_bind_str(stmt, 9, job->source_password == NULL ? "" :
-			       job->source_password);
-	if (batch_token == NULL)
-		sql_statement_bind_int64(stmt, 10, job->batch_id);
-	else
-		sql_statement_bind_str(stmt, 10, batch_token);
+		"(SELECT id FROM import_remote_batches WHERE token = ?)"),
+		STORE_STR(token), STORE_STR(job->username),
+		STORE_STR(job->source_host), STORE_NUM(job->source_port),
+		STORE_STR(job->source_ssl), STORE_STR(job->source_user),
+		STORE_STR(job->options == NULL ? "" : job->options),
+		STORE_NUM(ioloop_time), STORE_NUM(ioloop_time),
+		STORE_STR(job->source_password == NULL ? "" :
+			  job->source_password),
+		/* the batch: its id, or the row of its token */
+		batch_token == NULL ?
+		(struct store_param)STORE_NUM(job->batch_id) :
+		(struct store_param)STORE_STR(batch_token));
 	sql_update_stmt(trans, &stmt);
 }
 
@@ -456,33 +416,35 @@ const char *job_store_new_token(void)
 	return guid_128_to_string(guid);
 }
 
+static void job_store_id_read(struct sql_result *result,
+			      unsigned long long *id)
+{
+	*id = result_num(result, 0);
+}
+
 int job_store_id_by_token(struct job_store *store, const char *table,
 			  const char *token, unsigned long long *id_r,
 			  const char **error_r)
 {
 	struct sql_statement *stmt;
-	struct sql_result *result;
-	const char *value;
 	int ret;
 
-	stmt = sql_statement_init(store->db, t_strdup_printf(
-		"SELECT id FROM %s WHERE token = ?", table));
-	sql_statement_bind_str(stmt, 0, token);
-	result = sql_statement_query_s(&stmt);
-	ret = sql_result_next_row(result);
-	if (ret <= 0) {
-		*error_r = ret < 0 ? t_strdup(sql_result_get_error(result)) :
-			"The new row disappeared";
-		ret = -1;
-	} else if ((value = sql_result_get_field_value(result, 0)) == NULL ||
-		   str_to_ullong(value, id_r) < 0) {
-		*error_r = "Invalid id";
-		ret = -1;
-	} else {
-		ret = 0;
+	*id_r = 0;
+	stmt = store_stmt(store, t_strdup_printf(
+		"SELECT id FROM %s WHERE token = ?", table),
+		STORE_STR(token));
+	ret = store_query(&stmt, job_store_id_read, id_r, error_r);
+	if (ret < 0)
+		return -1;
+	if (ret == 0) {
+		*error_r = "The new row disappeared";
+		return -1;
 	}
-	sql_result_unref(result);
-	return ret;
+	if (*id_r == 0) {
+		*error_r = "Invalid id";
+		return -1;
+	}
+	return 0;
 }
 
 int job_store_create(struct job_store *store, const struct job *job,
@@ -494,7 +456,7 @@ int job_store_create(struct job_store *store, const struct job *job,
 
 	trans = sql_transaction_begin(store->db);
 	job_store_add_job(store, trans, job, token, NULL);
-	if (job_store_commit(store, &trans, error_r) < 0)
+	if (store_commit(store, &trans, error_r) < 0)
 		return -1;
 	return job_store_id_by_token(store, "import_remote_jobs", token,
 				     id_r, error_r);
@@ -549,30 +511,35 @@ static int job_from_row(struct sql_result *result, pool_t pool,
 	return 0;
 }
 
+struct job_read {
+	pool_t pool;
+	ARRAY_TYPE(job) *jobs;
+	bool invalid_status;
+};
+
+static void job_read(struct sql_result *result, struct job_read *ctx)
+{
+	struct job job;
+
+	if (job_from_row(result, ctx->pool, &job) < 0)
+		ctx->invalid_status = TRUE;
+	else
+		array_push_back(ctx->jobs, &job);
+}
+
 /* Run a statement returning jobs. Returns the number of rows, or -1. */
 int job_store_query_jobs(struct sql_statement *stmt, pool_t pool,
 			 ARRAY_TYPE(job) *jobs, const char **error_r)
 {
-	struct sql_result *result;
-	struct job job;
-	int ret, count = 0;
+	struct job_read ctx = { .pool = pool, .jobs = jobs };
+	int ret;
 
-	result = sql_statement_query_s(&stmt);
-	while ((ret = sql_result_next_row(result)) > 0) {
-		if (job_from_row(result, pool, &job) < 0) {
-			*error_r = "Invalid job status in the job store";
-			sql_result_unref(result);
-			return -1;
-		}
-		array_push_back(jobs, &job);
-		count++;
+	ret = store_query(&stmt, job_read, &ctx, error_r);
+	if (ret >= 0 && ctx.invalid_status) {
+		*error_r = "Invalid job status in the job store";
+		return -1;
 	}
-	if (ret < 0) {
-		*error_r = t_strdup(sql_result_get_error(result));
-		count = -1;
-	}
-	sql_result_unref(result);
-	return count;
+	return ret;
 }
 
 int job_store_get(struct job_store *store, pool_t pool,
@@ -584,9 +551,8 @@ int job_store_get(struct job_store *store, pool_t pool,
 	int ret;
 
 	t_array_init(&jobs, 1);
-	stmt = sql_statement_init(store->db, "SELECT "JOB_COLUMNS
-				  " FROM import_remote_jobs WHERE id = ?");
-	sql_statement_bind_int64(stmt, 0, id);
+	stmt = store_stmt(store, "SELECT "JOB_COLUMNS
+		" FROM import_remote_jobs WHERE id = ?", STORE_NUM(id));
 	ret = job_store_query_jobs(stmt, pool, &jobs, error_r);
 	if (ret <= 0)
 		return ret;
@@ -600,10 +566,9 @@ int job_store_list_user(struct job_store *store, pool_t pool,
 {
 	struct sql_statement *stmt;
 
-	stmt = sql_statement_init(store->db, "SELECT "JOB_COLUMNS
-				  " FROM import_remote_jobs WHERE username = ?"
-				  " ORDER BY id DESC");
-	sql_statement_bind_str(stmt, 0, username);
+	stmt = store_stmt(store, "SELECT "JOB_COLUMNS
+		" FROM import_remote_jobs WHERE username = ? ORDER BY id DESC",
+		STORE_STR(username));
 	return job_store_query_jobs(stmt, pool, jobs, error_r) < 0 ? -1 : 0;
 }
 
@@ -629,6 +594,9 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 	   let two claims each see the other's job as not yet live (a user's
 	   second import, a slot too many): one claim at a time there too */
 	if (store->pgsql) {
+		/* a session holding a conflicting lock must not stop every
+		   claim for ever: the claim fails, the worker tries again */
+		sql_update(trans, "SET LOCAL lock_timeout = '30s'");
 		sql_update(trans, "LOCK TABLE import_remote_jobs "
 			   "IN SHARE ROW EXCLUSIVE MODE");
 	}
@@ -637,7 +605,7 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 	   the worker, which fences that one's updates off, and counts the
 	   claim that never ended); never while the user has another live
 	   job or all slots are taken */
-	stmt = sql_statement_init(store->db,
+	stmt = store_stmt(store,
 		"UPDATE import_remote_jobs SET status = 'preparing', "
 		"worker = ?, started = ?, updated = ?, "
 		"lost_claims = CASE WHEN status = 'queued' THEN lost_claims "
@@ -656,26 +624,21 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 		/* a paused or cancelled batch's jobs wait */
 		" AND (j.batch_id = 0 OR j.batch_id IN (SELECT b.id FROM"
 		"  import_remote_batches b WHERE b.state = 'active'))"
-		" ORDER BY j.id LIMIT 1)");
-	sql_statement_bind_str(stmt, 0, claim);
-	sql_statement_bind_int64(stmt, 1, ioloop_time);
-	sql_statement_bind_int64(stmt, 2, ioloop_time);
-	sql_statement_bind_int64(stmt, 3, ioloop_time - stale_secs);
-	sql_statement_bind_int64(stmt, 4, due_by);
-	sql_statement_bind_int64(stmt, 5, ioloop_time - stale_secs);
-	sql_statement_bind_int64(stmt, 6, ioloop_time - stale_secs);
-	sql_statement_bind_int64(stmt, 7, ioloop_time - stale_secs);
-	sql_statement_bind_int64(stmt, 8, slots);
+		" ORDER BY j.id LIMIT 1)",
+		STORE_STR(claim), STORE_NUM(ioloop_time),
+		STORE_NUM(ioloop_time), STORE_NUM(ioloop_time - stale_secs),
+		STORE_NUM(due_by), STORE_NUM(ioloop_time - stale_secs),
+		STORE_NUM(ioloop_time - stale_secs),
+		STORE_NUM(ioloop_time - stale_secs), STORE_NUM(slots));
 	sql_update_stmt_get_rows(trans, &stmt, &affected);
-	if (job_store_commit(store, &trans, error_r) < 0)
+	if (store_commit(store, &trans, error_r) < 0)
 		return -1;
 	if (affected == 0)
 		return 0;
 
 	t_array_init(&jobs, 1);
-	stmt = sql_statement_init(store->db, "SELECT "JOB_COLUMNS
-				  " FROM import_remote_jobs WHERE worker = ?");
-	sql_statement_bind_str(stmt, 0, claim);
+	stmt = store_stmt(store, "SELECT "JOB_COLUMNS
+		" FROM import_remote_jobs WHERE worker = ?", STORE_STR(claim));
 	ret = job_store_query_jobs(stmt, pool, &jobs, error_r);
 	if (ret <= 0) {
 		if (ret == 0)
@@ -692,7 +655,7 @@ int job_store_update(struct job_store *store, const struct job *job,
 	struct sql_statement *stmt;
 
 	i_assert(job->claim != NULL);
-	stmt = sql_statement_init(store->db,
+	stmt = store_stmt(store,
 		"UPDATE import_remote_jobs SET status = ?, started = ?, "
 		"finished = ?, updated = ?, msgs_done = ?, msgs_total = ?, "
 		"bytes_done = ?, bytes_total = ?, imported = ?, skipped = ?, "
@@ -703,44 +666,31 @@ int job_store_update(struct job_store *store, const struct job *job,
 		"run_base_imported = ?, run_base_bytes = ?, retry_count = ?, "
 		"retry_limit = ?, retry_at = ?, "
 		"lost_claims = CASE WHEN imported < ? THEN 0 "
-		"ELSE lost_claims END WHERE id = ? AND worker = ?");
-	sql_statement_bind_str(stmt, 0, job_status_name(job->status));
-	sql_statement_bind_int64(stmt, 1, job->started);
-	sql_statement_bind_int64(stmt, 2, job->finished);
-	sql_statement_bind_int64(stmt, 3, ioloop_time);
-	sql_statement_bind_int64(stmt, 4, job->msgs_done);
-	sql_statement_bind_int64(stmt, 5, job->msgs_total);
-	sql_statement_bind_int64(stmt, 6, job->bytes_done);
-	sql_statement_bind_int64(stmt, 7, job->bytes_total);
-	sql_statement_bind_int64(stmt, 8, job->imported);
-	sql_statement_bind_int64(stmt, 9, job->skipped);
-	sql_statement_bind_int64(stmt, 10, job->filtered);
-	sql_statement_bind_int64(stmt, 11, job->failed);
-	sql_statement_bind_str(stmt, 12, job->error_code == NULL ? "" :
-			       job->error_code);
-	sql_statement_bind_str(stmt, 13, job->error_detail == NULL ? "" :
-			       job->error_detail);
-	/* the password is erased when the job completes or is cancelled; a
+		"ELSE lost_claims END WHERE id = ? AND worker = ?",
+		STORE_STR(job_status_name(job->status)),
+		STORE_NUM(job->started), STORE_NUM(job->finished),
+		STORE_NUM(ioloop_time), STORE_NUM(job->msgs_done),
+		STORE_NUM(job->msgs_total), STORE_NUM(job->bytes_done),
+		STORE_NUM(job->bytes_total), STORE_NUM(job->imported),
+		STORE_NUM(job->skipped), STORE_NUM(job->filtered),
+		STORE_NUM(job->failed),
+		STORE_STR(job->error_code == NULL ? "" : job->error_code),
+		STORE_STR(job->error_detail == NULL ? "" : job->error_detail),
+		/* the password is erased when the job completes or is cancelled; a
 	   failed job keeps it (encrypted) until it is retried */
-	sql_statement_bind_int64(stmt, 14,
-		job->status == JOB_STATUS_COMPLETED ||
-		job->status == JOB_STATUS_CANCELLED);
-	sql_statement_bind_int64(stmt, 15, job->folders_done);
-	sql_statement_bind_int64(stmt, 16, job->folders_total);
-	sql_statement_bind_int64(stmt, 17, job->quota_used);
-	sql_statement_bind_str(stmt, 18, job->worker == NULL ? "" : job->worker);
-	sql_statement_bind_int64(stmt, 19, job->run_base_imported);
-	sql_statement_bind_int64(stmt, 20, job->run_base_bytes);
-	sql_statement_bind_int64(stmt, 21, job->retry_count);
-	sql_statement_bind_int64(stmt, 22, job->retry_limit);
-	sql_statement_bind_int64(stmt, 23, job->retry_at);
-	/* mail committed: the claims lost before got somewhere, they are
+		STORE_NUM(job->status == JOB_STATUS_COMPLETED || job->status == JOB_STATUS_CANCELLED),
+		STORE_NUM(job->folders_done), STORE_NUM(job->folders_total),
+		STORE_NUM(job->quota_used),
+		STORE_STR(job->worker == NULL ? "" : job->worker),
+		STORE_NUM(job->run_base_imported),
+		STORE_NUM(job->run_base_bytes), STORE_NUM(job->retry_count),
+		STORE_NUM(job->retry_limit), STORE_NUM(job->retry_at),
+		/* mail committed: the claims lost before got somewhere, they are
 	   not a crash that comes back at the same place */
-	sql_statement_bind_int64(stmt, 24, job->imported);
-	sql_statement_bind_int64(stmt, 25, job->id);
-	/* the fence: another worker that took the job over has changed it */
-	sql_statement_bind_str(stmt, 26, job->claim);
-	return job_store_update_rows(store, stmt, error_r);
+		STORE_NUM(job->imported), STORE_NUM(job->id),
+		/* the fence: another worker that took the job over has changed it */
+		STORE_STR(job->claim));
+	return store_update(store, stmt, error_r);
 }
 
 void job_store_add_cancel(struct job_store *store,
@@ -750,20 +700,18 @@ void job_store_add_cancel(struct job_store *store,
 	struct sql_statement *stmt;
 
 	/* a queued job ends at once; a live one stops at its next update */
-	stmt = sql_statement_init(store->db, t_strdup_printf(
+	stmt = store_stmt(store, t_strdup_printf(
 		"UPDATE import_remote_jobs SET status = 'cancelled', "
 		"finished = ?, updated = ?, error_code = 'cancelled', "
 		"source_password = '' WHERE %s = ? AND status = 'queued'",
-		id_column));
-	sql_statement_bind_int64(stmt, 0, ioloop_time);
-	sql_statement_bind_int64(stmt, 1, ioloop_time);
-	sql_statement_bind_int64(stmt, 2, id);
+		id_column),
+		STORE_NUM(ioloop_time), STORE_NUM(ioloop_time), STORE_NUM(id));
 	sql_update_stmt(trans, &stmt);
-	stmt = sql_statement_init(store->db, t_strdup_printf(
+	stmt = store_stmt(store, t_strdup_printf(
 		"UPDATE import_remote_jobs SET cancel_requested = 1 "
 		"WHERE %s = ? AND status IN ('preparing', 'running')",
-		id_column));
-	sql_statement_bind_int64(stmt, 0, id);
+		id_column),
+		STORE_NUM(id));
 	sql_update_stmt(trans, &stmt);
 }
 
@@ -774,24 +722,11 @@ int job_store_cancel(struct job_store *store, unsigned long long id,
 
 	trans = sql_transaction_begin(store->db);
 	job_store_add_cancel(store, trans, "id", id);
-	return job_store_commit(store, &trans, error_r);
+	return store_commit(store, &trans, error_r);
 }
 
 /* Set the job's superseded_by (and erase its password) if it is still
    "from". Returns 1 if it was, 0 if not, -1. */
-int job_store_update_rows(struct job_store *store, struct sql_statement *stmt,
-			  const char **error_r)
-{
-	struct sql_transaction_context *trans;
-	unsigned int affected = 0;
-
-	trans = sql_transaction_begin(store->db);
-	sql_update_stmt_get_rows(trans, &stmt, &affected);
-	if (job_store_commit(store, &trans, error_r) < 0)
-		return -1;
-	return affected > 0 ? 1 : 0;
-}
-
 static int job_store_set_superseded(struct job_store *store,
 				    unsigned long long id,
 				    unsigned long long from,
@@ -800,16 +735,15 @@ static int job_store_set_superseded(struct job_store *store,
 {
 	struct sql_statement *stmt;
 
-	stmt = sql_statement_init(store->db,
+	stmt = store_stmt(store,
 		"UPDATE import_remote_jobs SET superseded_by = ?, "
 		"source_password = CASE WHEN ? = 1 THEN '' "
-		"ELSE source_password END WHERE id = ? AND superseded_by = ?");
-	sql_statement_bind_int64(stmt, 0, to);
-	/* the password lives on in the new job only */
-	sql_statement_bind_int64(stmt, 1, to != id && to != 0);
-	sql_statement_bind_int64(stmt, 2, id);
-	sql_statement_bind_int64(stmt, 3, from);
-	return job_store_update_rows(store, stmt, error_r);
+		"ELSE source_password END WHERE id = ? AND superseded_by = ?",
+		STORE_NUM(to),
+		/* the password lives on in the new job only */
+		STORE_NUM(to != id && to != 0), STORE_NUM(id),
+		STORE_NUM(from));
+	return store_update(store, stmt, error_r);
 }
 
 int job_store_retry(struct job_store *store, unsigned long long id,

@@ -26,6 +26,54 @@ store_stmt_bind(struct job_store *store, const char *query,
 	return stmt;
 }
 
+struct store_commit_ctx {
+	bool done;
+	char *error;
+};
+
+static void store_commit_callback(const struct sql_commit_result *result,
+				  struct store_commit_ctx *ctx)
+{
+	ctx->done = TRUE;
+	/* not the data stack: with PostgreSQL this runs in an I/O handler
+	   of lib-sql's own ioloop, whose data stack frame ends with it */
+	ctx->error = i_strdup(result->error);
+}
+
+/* Commit and wait. Not sql_transaction_commit_s(): in 2.3 its sqlite
+   version ignores a failed COMMIT, sets no error for a failed transaction
+   and leaks the transaction's event. */
+int store_commit(struct job_store *store,
+		 struct sql_transaction_context **trans, const char **error_r)
+{
+	struct store_commit_ctx ctx;
+
+	i_zero(&ctx);
+	sql_transaction_commit(trans, store_commit_callback, &ctx);
+	if (!ctx.done)
+		sql_wait(store->db);
+	i_assert(ctx.done);
+	if (ctx.error != NULL) {
+		*error_r = t_strdup(ctx.error);
+		i_free(ctx.error);
+		return -1;
+	}
+	return 0;
+}
+
+int store_update(struct job_store *store, struct sql_statement *stmt,
+		 const char **error_r)
+{
+	struct sql_transaction_context *trans;
+	unsigned int affected = 0;
+
+	trans = sql_transaction_begin(store->db);
+	sql_update_stmt_get_rows(trans, &stmt, &affected);
+	if (store_commit(store, &trans, error_r) < 0)
+		return -1;
+	return affected > 0 ? 1 : 0;
+}
+
 int store_query_rows(struct sql_statement **stmt,
 		     store_row_callback_t *read_row, void *context,
 		     const char **error_r)

@@ -9,6 +9,7 @@
 struct job_store;
 struct sql_result;
 struct sql_statement;
+struct sql_transaction_context;
 
 enum store_param_type {
 	STORE_PARAM_STR,
@@ -34,6 +35,15 @@ struct store_param {
 struct sql_statement *
 store_stmt_bind(struct job_store *store, const char *query,
 		const struct store_param *params, unsigned int count);
+
+/* Commit and wait for the result */
+int store_commit(struct job_store *store,
+		 struct sql_transaction_context **trans, const char **error_r);
+/* Run one UPDATE (or DELETE) in a transaction of its own. Returns 1 if it
+   changed a row, 0 if none, -1. An update fenced by a claim ("… AND
+   worker = ?") changes nothing once another worker took the job over. */
+int store_update(struct job_store *store, struct sql_statement *stmt,
+		 const char **error_r);
 
 typedef void store_row_callback_t(struct sql_result *result, void *context);
 /* Runs a SELECT (and frees it) and hands each row to read_row. Returns

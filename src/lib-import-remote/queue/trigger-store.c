@@ -56,7 +56,7 @@ int trigger_store_get(struct job_store *store, pool_t pool,
 		"VALUES (?, ?) ON CONFLICT DO NOTHING",
 		STORE_STR(username), STORE_STR(source_key));
 	sql_update_stmt(trans, &stmt);
-	if (job_store_commit(store, &trans, error_r) < 0)
+	if (store_commit(store, &trans, error_r) < 0)
 		return -1;
 	ret = trigger_store_read(store, pool, username, source_key, row_r,
 				 error_r);
@@ -80,7 +80,7 @@ int trigger_store_claim(struct job_store *store, const char *username,
 		STORE_STR(username), STORE_STR(source_key),
 		STORE_NUM(job_id),
 		STORE_NUM(ioloop_time - (time_t)stale_secs));
-	return job_store_update_rows(store, stmt, error_r);
+	return store_update(store, stmt, error_r);
 }
 
 int trigger_store_set_job(struct job_store *store, const char *username,
@@ -95,7 +95,7 @@ int trigger_store_set_job(struct job_store *store, const char *username,
 		"WHERE username = ? AND source_key = ? AND claim = ?",
 		STORE_NUM(job_id), STORE_STR(username),
 		STORE_STR(source_key), STORE_STR(claim));
-	ret = job_store_update_rows(store, stmt, error_r);
+	ret = store_update(store, stmt, error_r);
 	if (ret == 0)
 		*error_r = "The claim was taken over while queueing";
 	return ret > 0 ? 0 : -1;
@@ -145,5 +145,5 @@ int trigger_store_completed(struct job_store *store, const char *username,
 		"WHERE username = ? AND source_key = ? AND job_id = ?",
 		STORE_NUM(ioloop_time), STORE_STR(username),
 		STORE_STR(source_key), STORE_NUM(job_id));
-	return job_store_update_rows(store, stmt, error_r) < 0 ? -1 : 0;
+	return store_update(store, stmt, error_r) < 0 ? -1 : 0;
 }
