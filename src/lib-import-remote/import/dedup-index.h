@@ -12,6 +12,7 @@
 
 #include "sha1.h"
 
+struct mail;
 struct mailbox;
 struct dedup_index;
 

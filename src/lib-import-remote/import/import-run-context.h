@@ -4,13 +4,13 @@
 #include "iostream-ssl.h"
 #include "mail-types.h"
 #include "imap-source.h"
-#include "import-run.h"
+#include "import-result.h"
 
 /* The state of one import that every part of it shares: its settings and
    user, the source session (and getting it back when the connection is
    lost), the progress (and its callback, which can cancel), waiting, the
    warnings, the failed messages, the quota pre-flight and the run's error.
-   The run (import-run.c) owns it; folder imports (folder-import.c) use
+   The run (import-run.c) owns it; folder imports (folder-*.c) use
    it. */
 
 struct dedup_index;

@@ -21,6 +21,7 @@
 #include "folder-import.h"
 #include "import-tempfiles.h"
 #include "import-run-context.h"
+#include "import-run.h"
 
 /* --newest-first copies in passes over received-date windows, newest
    first, each ending where the previous one starts (days before now). The

@@ -1,0 +1,252 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+/* The body pipeline: UID FETCH BODY.PEEK[] commands for the chunk's
+   bodies (pipelined, or one at a time when paced; a message alone when a
+   group would not bring it; the rest of a resumed body), waiting for them,
+   rounds until every body is saved or given up, [THROTTLED] waits */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "mail-user.h"
+#include "folder-plan.h"
+#include "folder-import-private.h"
+
+/* the longest pause between body fetches that "OK [THROTTLED]" brings */
+#define FOLDER_IMPORT_MAX_PACE_MSECS 2000
+
+/* A UID FETCH of bodies on its way: which messages it asked for */
+struct folder_fetch_cmd {
+	const char *tag;
+	unsigned int first, count;
+};
+
+/* Gmail says "OK Success [THROTTLED]" when it delivered but wants us to
+   slow down; the code may come after the text */
+static bool imap_reply_is_throttled_ok(const struct imap_source_reply *reply)
+{
+	return reply->state == IMAP_SOURCE_REPLY_OK &&
+		(strcmp(reply->resp_code, "THROTTLED") == 0 ||
+		 strstr(t_str_ucase(reply->text), "[THROTTLED]") != NULL);
+}
+
+/* "OK [THROTTLED]": the server delivered, and asks for a slower pace. The
+   pause between body fetches starts short (a quarter of
+   --throttle-delay), grows by half while the server keeps asking, never
+   beyond FOLDER_IMPORT_MAX_PACE_MSECS (the fetches themselves are smaller
+   meanwhile), and halves each time a fetch goes through without it: a
+   few seconds for a handful of such replies, not minutes. */
+static void folder_import_pace(struct folder_import_ctx *ctx, bool throttled)
+{
+	struct import_run_ctx *run = ctx->run;
+	unsigned int first = I_MAX(run->set->throttle_delay_msecs / 4, 1);
+	unsigned int max = I_MAX(FOLDER_IMPORT_MAX_PACE_MSECS, first);
+
+	if (throttled) {
+		if (run->pace_msecs == 0) {
+			run->pace_msecs = first;
+			e_warning(run->user->event, "import-remote: Source "
+				  "server asks to slow down ([THROTTLED]): "
+				  "pacing the downloads");
+		} else {
+			run->pace_msecs = I_MIN(run->pace_msecs +
+						run->pace_msecs / 2, max);
+		}
+	} else if (run->pace_msecs > 0) {
+		/* it went through: faster again */
+		run->pace_msecs /= 2;
+		if (run->pace_msecs < first / 2)
+			run->pace_msecs = 0;
+	}
+}
+
+/* Wait for one body command's reply and judge it */
+static int
+folder_import_wait_body_cmd(struct folder_import_ctx *ctx,
+			    const struct folder_fetch_cmd *cmd,
+			    struct import_msg *const *asked)
+{
+	struct imap_source_reply reply;
+	struct import_msg *msg;
+
+	if (imap_source_wait(folder_import_src(ctx), cmd->tag,
+			     folder_import_untagged, folder_import_literal,
+			     ctx, &reply) < 0)
+		return -1;
+	if (ctx->pending_msg != NULL) {
+		/* its FETCH reply ended in a way we could not read */
+		folder_import_pending_drop(ctx);
+	}
+	folder_import_pace(ctx, imap_reply_is_throttled_ok(&reply));
+	if (reply.state == IMAP_SOURCE_REPLY_OK)
+		return 0;
+	if (reply.state == IMAP_SOURCE_REPLY_NO &&
+	    strcmp(reply.resp_code, "THROTTLED") == 0) {
+		ctx->throttled = t_strdup(reply.text);
+		return 0;
+	}
+	if (reply.state != IMAP_SOURCE_REPLY_NO)
+		return folder_import_check_reply(ctx, "Fetching messages", &reply);
+	/* NO: some message of it can't be sent. Asked for alone, that is
+	   the one; else each one not sent is asked for alone next. */
+	if (cmd->count == 1) {
+		msg = asked[cmd->first];
+		if (msg == ctx->resume_msg) {
+			/* a server that won't do partial fetches: asked for
+			   whole in the next round */
+			folder_import_resume_drop(ctx);
+			msg->no_resume = TRUE;
+			msg->sent = TRUE;
+			return 0;
+		}
+		msg->refused = p_strdup(ctx->current->pool, reply.text);
+	}
+	return 0;
+}
+
+/* One round: ask for every body still wanted and wait for them. Returns 1
+   if something was asked for, 0 if nothing is wanted, -1 on error. */
+static int folder_import_fetch_round(struct folder_import_ctx *ctx)
+{
+	struct import_run_ctx *run = ctx->run;
+	ARRAY(struct import_msg *) asked;
+	ARRAY(struct folder_fetch_cmd) cmds;
+	struct folder_fetch_cmd *cmd = NULL;
+	struct import_msg *msg, *const *asked_msgs;
+	unsigned int i, per_cmd;
+	bool paced = run->pace_msecs > 0, prev_alone = FALSE;
+	string_t *uids = t_str_new(1024);
+
+	per_cmd = paced ? FOLDER_IMPORT_PACED_CMD_UIDS :
+		FOLDER_IMPORT_BODY_CMD_UIDS;
+	t_array_init(&asked, 64);
+	t_array_init(&cmds, 8);
+	array_foreach_modifiable(&ctx->current->msgs, msg) {
+		/* a body to resume is asked for in its own command */
+		bool alone = msg->alone || msg == ctx->resume_msg;
+
+		if (msg->action != IMPORT_MSG_IMPORT ||
+		    msg->state != IMPORT_MSG_STATE_WANTED)
+			continue;
+		msg->sent = FALSE;
+		msg->asked_alone = FALSE;
+		if (cmd == NULL || cmd->count == per_cmd || alone ||
+		    prev_alone) {
+			cmd = array_append_space(&cmds);
+			cmd->first = array_count(&asked);
+		}
+		array_push_back(&asked, &msg);
+		cmd->count++;
+		prev_alone = alone;
+	}
+	if (array_count(&asked) == 0)
+		return 0;
+	asked_msgs = array_front(&asked);
+	array_foreach_modifiable(&cmds, cmd)
+		asked_msgs[cmd->first]->asked_alone = cmd->count == 1;
+
+	ctx->throttled = NULL;
+	array_foreach_modifiable(&cmds, cmd) {
+		if (paced) {
+			/* one at a time, each after a pause */
+			if (run->pace_msecs > 0 &&
+			    import_run_ctx_sleep(run, run->pace_msecs, TRUE,
+						 folder_import_untagged,
+						 folder_import_literal, ctx) < 0)
+				return -1;
+		}
+		str_truncate(uids, 0);
+		for (i = 0; i < cmd->count; i++) {
+			if (i > 0)
+				str_append_c(uids, ',');
+			str_printfa(uids, "%u", asked_msgs[cmd->first + i]->uid);
+		}
+		msg = asked_msgs[cmd->first];
+		if (cmd->count == 1 && msg == ctx->resume_msg) {
+			/* the rest of it, from a little before where it
+			   stopped */
+			uoff_t have = ctx->resume_check.size;
+			uoff_t from = have - I_MIN(have,
+				FOLDER_IMPORT_RESUME_OVERLAP);
+
+			cmd->tag = imap_source_send(folder_import_src(ctx),
+				t_strdup_printf("UID FETCH %u (BODY.PEEK[]<%"
+					PRIuUOFF_T".%"PRIuUOFF_T">)", msg->uid,
+					from, ctx->resume_total - from));
+		} else {
+			cmd->tag = imap_source_send(folder_import_src(ctx),
+				t_strdup_printf("UID FETCH %s (BODY.PEEK[])",
+						str_c(uids)));
+		}
+		if (!paced)
+			continue;
+		if (folder_import_wait_body_cmd(ctx, cmd, asked_msgs) < 0)
+			return -1;
+		cmd->tag = NULL;
+	}
+	array_foreach_modifiable(&cmds, cmd) {
+		if (cmd->tag != NULL &&
+		    folder_import_wait_body_cmd(ctx, cmd, asked_msgs) < 0)
+			return -1;
+	}
+
+	/* what was asked for and did not come */
+	for (i = 0; i < array_count(&asked); i++) {
+		msg = asked_msgs[i];
+		if (msg->sent || msg->state != IMPORT_MSG_STATE_WANTED)
+			continue;
+		if (msg->refused != NULL) {
+			folder_import_failed(ctx, msg, t_strdup_printf(
+				"the server refused to send it: %s",
+				msg->refused));
+		} else if (ctx->throttled != NULL) {
+			/* asked for again after the wait */
+		} else if (!msg->asked_alone) {
+			msg->alone = TRUE;
+		} else {
+			folder_import_failed(ctx, msg,
+				"listed by the server but not sent");
+		}
+	}
+	return 1;
+}
+
+/* Fetch and save the chunk's bodies, round by round, until every one is
+   saved or given up. When the server says NO [THROTTLED] (Gmail's rate
+   limits), wait and ask again for what is still missing: 1, 2, 4, ...
+   seconds (at most a minute), --throttle-retries times, the session kept
+   alive meanwhile. */
+int folder_import_fetch_bodies(struct folder_import_ctx *ctx)
+{
+	struct import_run_ctx *run = ctx->run;
+	const struct import_remote_settings *set = run->set;
+	unsigned int attempt = 0, delay_msecs = set->throttle_delay_msecs;
+	int ret;
+
+	for (;;) {
+		ret = folder_import_fetch_round(ctx);
+		if (ret <= 0)
+			return ret;
+		if (ctx->throttled == NULL)
+			continue;
+		if (attempt >= set->throttle_retries) {
+			import_run_ctx_set_error(run,
+				IMPORT_REMOTE_ERROR_THROTTLED,
+				t_strdup_printf("Fetching messages of folder %s "
+					"failed after %u retries: %s",
+					ctx->entry->display_name, attempt,
+					ctx->throttled));
+			return -1;
+		}
+		attempt++;
+		e_warning(run->user->event, "import-remote: Source "
+			  "server is throttling (%s): asking again in %s",
+			  ctx->throttled, import_progress_format_wait(delay_msecs));
+		if (import_run_ctx_sleep(run, delay_msecs, TRUE,
+					 folder_import_untagged,
+					 folder_import_literal, ctx) < 0)
+			return -1;
+		delay_msecs = I_MIN(delay_msecs * 2,
+				    IMPORT_REMOTE_MAX_THROTTLE_DELAY_MSECS);
+	}
+}

@@ -1,0 +1,252 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+/* Where a folder's import starts and goes on: EXAMINE, the first message
+   after the checkpoint, and after a reconnect the first one after the last
+   listed (EXAMINE again, FETCH n (UID) to see whether the place moved) */
+
+#include "lib.h"
+#include "str.h"
+#include "import-checkpoint.h"
+#include "folder-plan.h"
+#include "folder-import-private.h"
+
+/* The sequence of the first message above uid, if ESEARCH can't say:
+   UID FETCH uid+1:* (UID) answers with those messages (and the last one),
+   a line each, where listing the folder would fetch every header. */
+static int folder_import_find_first(struct folder_import_ctx *ctx,
+				    uint32_t uid, uint64_t *seq_r)
+{
+	struct imap_source_reply reply;
+	int ret;
+
+	ctx->have_min_seq = FALSE;
+	ctx->finding_first = TRUE;
+	ctx->find_above_uid = uid;
+	ret = imap_source_cmd(folder_import_src(ctx), t_strdup_printf(
+			"UID FETCH %u:* (UID)", uid + 1),
+			folder_import_untagged, ctx, &reply);
+	ctx->finding_first = FALSE;
+	if (ret < 0 ||
+	    folder_import_check_reply(ctx, "Searching for new mail",
+				      &reply) < 0)
+		return -1;
+	*seq_r = ctx->have_min_seq ? ctx->min_seq : (uint64_t)ctx->exists + 1;
+	return 0;
+}
+
+/* The sequence of the first message above uid: SEARCH RETURN (MIN), or
+   without ESEARCH folder_import_find_first() */
+static int folder_import_first_after(struct folder_import_ctx *ctx,
+				     uint32_t uid, uint64_t *seq_r)
+{
+	struct imap_source *src = folder_import_src(ctx);
+	struct imap_source_reply reply;
+
+	if (ctx->exists == 0) {
+		*seq_r = 1;
+		return 0;
+	}
+	if (!imap_source_has_capability(src, IMAP_SOURCE_CAP_ESEARCH))
+		return folder_import_find_first(ctx, uid, seq_r);
+	ctx->have_min_seq = FALSE;
+	if (imap_source_cmd(src, t_strdup_printf(
+			"SEARCH RETURN (MIN) UID %u:*", uid + 1),
+			folder_import_untagged, ctx, &reply) < 0 ||
+	    folder_import_check_reply(ctx, "Searching for new mail",
+				      &reply) < 0)
+		return -1;
+	/* "UID n:*" always matches the highest UID, so MIN may point at a
+	   message at or below uid; the checkpoint (or the list floor after
+	   a reconnect) then skips it */
+	*seq_r = ctx->have_min_seq ? ctx->min_seq : (uint64_t)ctx->exists + 1;
+	return 0;
+}
+
+/* Where to start: after the checkpoint, if there is one for this
+   UIDVALIDITY. Returns the first sequence to list (> exists: nothing). */
+static int folder_import_resume(struct folder_import_ctx *ctx,
+				uint64_t *first_r)
+{
+	struct import_run_ctx *run = ctx->run;
+	const struct remote_folder *remote = ctx->entry->remote;
+	uint32_t last_uid, uidnext = ctx->uidnext;
+
+	*first_r = 1;
+	if (uidnext == 0 && remote->status_uidvalidity == ctx->uidvalidity) {
+		/* EXAMINE without UIDNEXT (Courier): STATUS's, from a moment
+		   earlier. Mail that came since is only left for the next
+		   run: the checkpoint stays before it. */
+		uidnext = remote->status_uidnext;
+	}
+	if (run->checkpoint == NULL || folder_import_date_filter(ctx) ||
+	    ctx->uidvalidity == 0 ||
+	    !import_checkpoint_get(run->checkpoint,
+				   ctx->entry->remote->remote_name,
+				   ctx->uidvalidity, &last_uid))
+		return 0;
+	ctx->done_uid = last_uid;
+	if (uidnext != 0 && last_uid >= uidnext - 1) {
+		/* nothing new since */
+		*first_r = (uint64_t)ctx->exists + 1;
+		return 0;
+	}
+	return folder_import_first_after(ctx, last_uid, first_r);
+}
+
+/* After a reconnect: the sequence of the first message above uid (which
+   was at seq before). Messages expunged meanwhile shift sequences; a
+   FETCH of the old place tells whether any did. */
+static int folder_import_seq_after(struct folder_import_ctx *ctx,
+				   uint32_t uid, uint32_t seq,
+				   uint64_t *seq_r)
+{
+	struct imap_source *src = folder_import_src(ctx);
+	struct imap_source_reply reply;
+
+	if (seq != 0 && seq <= ctx->exists) {
+		ctx->probe_seq = seq;
+		ctx->probe_uid = 0;
+		if (imap_source_cmd(src, t_strdup_printf("FETCH %u (UID)", seq),
+				    folder_import_untagged, ctx, &reply) < 0)
+			return -1;
+		ctx->probe_seq = 0;
+		if (ctx->probe_uid == uid) {
+			*seq_r = (uint64_t)seq + 1;
+			return 0;
+		}
+	}
+	/* "UID n:*" always matches the highest UID: the list floor drops
+	   it if it was listed */
+	return folder_import_first_after(ctx, uid, seq_r);
+}
+
+static int folder_import_select(struct folder_import_ctx *ctx)
+{
+	struct imap_source *src = folder_import_src(ctx);
+	struct imap_source_reply reply;
+	string_t *cmd;
+
+	ctx->exists = ctx->uidnext = ctx->uidvalidity = 0;
+	cmd = t_str_new(128);
+	str_append(cmd, "EXAMINE ");
+	imap_source_append_string(src, cmd, ctx->entry->remote->remote_name);
+	if (imap_source_cmd(src, str_c(cmd), folder_import_untagged, ctx,
+			    &reply) < 0 ||
+	    folder_import_check_reply(ctx, "Selecting", &reply) < 0)
+		return -1;
+	if (ctx->uidvalidity == 0) {
+		/* EXAMINE without UIDVALIDITY: STATUS's */
+		ctx->uidvalidity = ctx->entry->remote->status_uidvalidity;
+	}
+	if (ctx->uidnext != 0 && ctx->exists > ctx->uidnext - 1) {
+		/* each message has its own UID below UIDNEXT */
+		import_run_ctx_set_error(ctx->run,
+			IMPORT_REMOTE_ERROR_SOURCE_ERROR, t_strdup_printf(
+			"Folder %s: the server says it holds %u messages, but "
+			"its UIDNEXT %u leaves room for at most %u: invalid",
+			ctx->entry->display_name, ctx->exists, ctx->uidnext,
+			ctx->uidnext - 1));
+		return -1;
+	}
+	return 0;
+}
+
+/* EXAMINE again found another UIDVALIDITY: the UIDs known are no longer
+   the folder's. Returns TRUE with the run's error set. */
+static bool
+folder_import_uidvalidity_changed(struct folder_import_ctx *ctx,
+				  uint32_t old_uidvalidity)
+{
+	if (ctx->uidvalidity == old_uidvalidity)
+		return FALSE;
+	import_run_ctx_set_error(ctx->run,
+		IMPORT_REMOTE_ERROR_SOURCE_ERROR, t_strdup_printf(
+		"Folder %s changed its UIDVALIDITY (%u, now %u) while "
+		"it was imported: run the import again",
+		ctx->entry->display_name, old_uidvalidity,
+		ctx->uidvalidity));
+	return TRUE;
+}
+
+/* The retry at the end of the run: EXAMINE, nothing to list (the current
+   chunk holds the messages to try again) */
+static int folder_import_retry_select(struct folder_import_ctx *ctx)
+{
+	uint32_t old_uidvalidity = ctx->uidvalidity;
+
+	if (folder_import_select(ctx) < 0)
+		return -1;
+	if (folder_import_uidvalidity_changed(ctx, old_uidvalidity))
+		return -1;
+	import_chunk_reset(ctx->next, 1);
+	ctx->next_first = (uint64_t)ctx->exists + 1;
+	return 0;
+}
+
+/* The first EXAMINE: count what is there, start after the checkpoint */
+int folder_import_start(struct folder_import_ctx *ctx)
+{
+	struct import_progress *progress = ctx->run->progress;
+	uint64_t first;
+
+	if (ctx->retrying)
+		return folder_import_retry_select(ctx);
+	if (folder_import_select(ctx) < 0)
+		return -1;
+	/* the STATUS count is replaced by what is really there */
+	progress->msgs_total -= I_MIN(ctx->result->msgs, progress->msgs_total);
+	ctx->result->msgs = ctx->exists;
+	progress->msgs_total += ctx->exists;
+
+	if (folder_import_resume(ctx, &first) < 0)
+		return -1;
+	if (first > 1) {
+		/* what the checkpoint covers counts as already there */
+		unsigned int before = I_MIN(first - 1, (uint64_t)ctx->exists);
+		progress->skipped_duplicates += before;
+		progress->msgs_done += before;
+		ctx->result->skipped += before;
+	}
+	ctx->next_first = first;
+	return 0;
+}
+
+/* After a reconnect: EXAMINE again and find the place after the last
+   message listed (the current chunk's messages are asked for by UID). */
+int folder_import_restart(struct folder_import_ctx *ctx)
+{
+	struct import_progress *progress = ctx->run->progress;
+	uint32_t old_uidvalidity = ctx->uidvalidity;
+	uint32_t old_exists = ctx->exists, floor_uid, floor_seq;
+	uint64_t seq;
+
+	if (ctx->retrying)
+		return folder_import_retry_select(ctx);
+	if (folder_import_select(ctx) < 0)
+		return -1;
+	if (folder_import_uidvalidity_changed(ctx, old_uidvalidity))
+		return -1;
+	if (ctx->exists != old_exists) {
+		progress->msgs_total += ctx->exists;
+		progress->msgs_total -= I_MIN(old_exists, progress->msgs_total);
+		ctx->result->msgs = ctx->exists;
+	}
+	/* the list on its way was lost with the connection */
+	import_chunk_reset(ctx->next, 1);
+	if (ctx->listed_uid >= ctx->done_uid) {
+		floor_uid = ctx->listed_uid;
+		floor_seq = ctx->listed_seq;
+	} else {
+		floor_uid = ctx->done_uid;
+		floor_seq = 0;
+	}
+	ctx->list_floor_uid = floor_uid;
+	if (floor_uid == 0) {
+		ctx->next_first = 1;
+		return 0;
+	}
+	if (folder_import_seq_after(ctx, floor_uid, floor_seq, &seq) < 0)
+		return -1;
+	ctx->next_first = seq;
+	return 0;
+}

@@ -1,0 +1,46 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+/* The folder context's own state: a chunk emptied for the next list, and
+   the bodies in hand (the one arriving, the one to resume) thrown away */
+
+#include "lib.h"
+#include "array.h"
+#include "ostream.h"
+#include "folder-import-private.h"
+
+void import_chunk_reset(struct import_chunk *chunk, unsigned int count)
+{
+	if (chunk->pool == NULL)
+		chunk->pool = pool_alloconly_create("import chunk", 16384);
+	else
+		p_clear(chunk->pool);
+	p_array_init(&chunk->msgs, chunk->pool, count);
+	p_array_init(&chunk->matches, chunk->pool, 16);
+	chunk->state = IMPORT_CHUNK_DONE;
+	chunk->search_tag = NULL;
+	chunk->meta_tag = NULL;
+	chunk->first_seq = chunk->last_seq = 0;
+	chunk->listed_max_seq = 0;
+}
+
+void folder_import_pending_drop(struct folder_import_ctx *ctx)
+{
+	ctx->pending_msg = NULL;
+	ctx->pending_overlap = 0;
+	ctx->pending_overlap_bad = FALSE;
+	if (ctx->pending_output != NULL) {
+		/* thrown away: its write errors no longer matter */
+		o_stream_abort(ctx->pending_output);
+		o_stream_destroy(&ctx->pending_output);
+	}
+}
+
+/* The bytes kept to resume a body are thrown away: it is fetched whole */
+void folder_import_resume_drop(struct folder_import_ctx *ctx)
+{
+	ctx->resume_msg = NULL;
+	if (ctx->resume_output != NULL) {
+		o_stream_abort(ctx->resume_output);
+		o_stream_destroy(&ctx->resume_output);
+	}
+}
