@@ -12,6 +12,8 @@ extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_watch;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_retry;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_cancel;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_report;
+extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_jobs;
+extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_top;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_create;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_status;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_list;
