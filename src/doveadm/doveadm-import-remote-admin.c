@@ -277,8 +277,9 @@ static void cmd_import_remote_jobs(struct doveadm_cmd_context *cctx)
 			admin_jobs_print(job);
 		}
 		if (array_count(&jobs) > limit) {
-			i_info("import-remote: The newest %u matching jobs "
-			       "are shown; there are more (--limit)", limit);
+			i_info("import-remote: The newest %u matching "
+			       "job%s shown; there are more (--limit)", limit,
+			       limit == 1 ? " is" : "s are");
 		}
 	}
 	job_store_close(&store);
