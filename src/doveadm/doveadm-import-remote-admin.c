@@ -492,8 +492,10 @@ static void admin_top_fit(struct admin_top *top, string_t *frame)
 	for (; *lines != NULL; lines++) {
 		if (**lines == '\0' && lines[1] == NULL)
 			break;
-		/* every character of it is harmless by now: cut only */
-		str_append(fitted, admin_text(*lines, top->columns, &chars));
+		/* every character of it is harmless by now: cut only,
+		   short of the last column (no wrap on any terminal) */
+		str_append(fitted, admin_text(*lines, top->columns > 1 ?
+					      top->columns - 1 : 1, &chars));
 		str_append_c(fitted, '\n');
 	}
 	str_truncate(frame, 0);
