@@ -102,6 +102,12 @@ int job_store_get(struct job_store *store, pool_t pool,
 int job_store_list_user(struct job_store *store, pool_t pool,
 			const char *username, ARRAY_TYPE(job) *jobs,
 			const char **error_r);
+/* A status as a bit of job_list_filter.status_mask; the live ones */
+#define JOB_STATUS_BIT(status) (1U << (status))
+#define JOB_STATUS_LIVE_MASK \
+	(JOB_STATUS_BIT(JOB_STATUS_PREPARING) | \
+	 JOB_STATUS_BIT(JOB_STATUS_RUNNING))
+
 /* Which jobs job_store_list() and job_store_count() find, of all users:
    those that match everything set */
 struct job_list_filter {
