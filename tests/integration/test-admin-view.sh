@@ -225,7 +225,8 @@ print("%d rows, %s" % (len(d), " ".join(k for r in d for k in r if "pass" in k.l
 	rc=$?
 	check_eq "$L: top: SIGINT ends it cleanly (exit 0)" 0 "$rc"
 	st=$(grep -c '^import-remote top ' "$OUT/top2.out")
-	check "$L: top, not on a terminal: a snapshot per second ($st in 3.5 s)" test "$st" -ge 3 -a "$st" -le 5
+	# (at most 5 in 3.5 s; at least 2 even if doveadm is slow to start)
+	check "$L: top, not on a terminal: a snapshot per second ($st in 3.5 s)" test "$st" -ge 2 -a "$st" -le 5
 	check_eq "$L: top, not on a terminal: no screen control sequences" 0 "$(grep -c $'\x1b' "$OUT/top2.out")"
 
 	# the end: no job left to run, the worker stops with the slow one
