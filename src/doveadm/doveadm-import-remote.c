@@ -155,6 +155,8 @@ static struct doveadm_cmd_ver2 *const doveadm_import_remote_commands[] = {
 	&doveadm_cmd_import_remote_retry,
 	&doveadm_cmd_import_remote_cancel,
 	&doveadm_cmd_import_remote_report,
+	&doveadm_cmd_import_remote_jobs,
+	&doveadm_cmd_import_remote_top,
 	&doveadm_cmd_import_remote_batch_create,
 	&doveadm_cmd_import_remote_batch_status,
 	&doveadm_cmd_import_remote_batch_list,

@@ -12,6 +12,8 @@ extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_watch;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_retry;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_cancel;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_report;
+extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_jobs;
+extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_top;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_create;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_status;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_list;
@@ -105,6 +107,23 @@ int doveadm_import_remote_store_open(struct doveadm_cmd_context *cctx,
    that it can't forge lines in flow/tab output or a terminal's display. */
 void doveadm_import_remote_print_text(const char *text);
 
+/* Text from the store (every byte of it hostile) as one harmless line of
+   at most max_chars characters (cut with '~'): C0 and C1 control
+   characters (the 8-bit CSI among them), DEL, line separators, the
+   direction overrides and bytes that are no UTF-8 become '?'. *chars_r
+   (if not NULL) is how many characters it has. */
+const char *
+doveadm_import_remote_sanitize(const char *text, unsigned int max_chars,
+			       unsigned int *chars_r);
+struct job_list_filter;
+/* jobs' and top's options: --status, --host, --since and --all (those the
+   command declares) into filter_r, --limit (default 100) into limit_r.
+   Returns 0, or -1 after a usage error (doveadm_exit_code set). */
+int doveadm_import_remote_read_job_filter(struct doveadm_cmd_context *cctx,
+					  pool_t pool,
+					  struct job_list_filter *filter_r,
+					  unsigned int *limit_r);
+
 /* doveadm_print headers: a number column; error, error_title,
    error_detail and hint */
 void doveadm_import_remote_header_num(const char *name);
@@ -125,6 +144,7 @@ void doveadm_import_remote_header_retry(void);
    of how many, and while it waits for it, when it runs */
 void doveadm_import_remote_print_retry(const struct job *job);
 
+struct module;
 void doveadm_import_remote_plugin_init(struct module *module);
 void doveadm_import_remote_plugin_deinit(void);
 

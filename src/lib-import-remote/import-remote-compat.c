@@ -43,6 +43,16 @@ int import_remote_compat_parse_size(const char *str, uoff_t *bytes_r,
 #endif
 }
 
+int import_remote_compat_parse_interval(const char *str, unsigned int *secs_r,
+					const char **error_r)
+{
+#if DOVECOT_PREREQ(2, 4, 0)
+	return str_parse_get_interval(str, secs_r, error_r);
+#else
+	return settings_get_time(str, secs_r, error_r);
+#endif
+}
+
 /* --- TLS --- */
 
 /* import_remote_ssl_min_protocol of the user (from data stack) */

@@ -71,6 +71,10 @@ import_remote_compat_json_append_escaped(string_t *dest, const char *src)
 /* "10M", "1G": bytes. Returns 0, or -1 with an error. */
 int import_remote_compat_parse_size(const char *str, uoff_t *bytes_r,
 				    const char **error_r);
+/* "30 mins", "2h", "7d": seconds, as a time setting is read. Returns 0,
+   or -1 with an error. */
+int import_remote_compat_parse_interval(const char *str, unsigned int *secs_r,
+					const char **error_r);
 
 /* --- TLS --- */
 

@@ -2,6 +2,7 @@
 
 #include "lib.h"
 #include "array.h"
+#include "str.h"
 #include "ioloop.h"
 #include "sleep.h"
 #include "unlink-directory.h"
@@ -691,6 +692,159 @@ static void test_notify_outbox(void)
 	test_end();
 }
 
+/* every user's jobs, filtered and limited by the store (the admin's
+   "jobs" and "top") */
+static unsigned long long
+create_host_job(struct job_store *store, const char *username,
+		const char *host)
+{
+	struct job job;
+	unsigned long long id;
+	const char *error;
+
+	i_zero(&job);
+	job.username = username;
+	job.source_host = host;
+	job.source_port = 143;
+	job.source_ssl = "starttls";
+	job.source_user = username;
+	job.options = "";
+	job.source_password = "v1:secret";
+	if (job_store_create(store, &job, &id, &error) < 0)
+		i_fatal("job_store_create() failed: %s", error);
+	return id;
+}
+
+static void claim_until(struct job_store *store, pool_t pool,
+			unsigned long long id, struct job *job_r)
+{
+	const char *error;
+
+	/* older tests' jobs may be claimable too: they come first */
+	while (job_store_claim(store, pool, "wl", 3600, 100, ioloop_time,
+			       job_r, &error) == 1 && job_r->id != id) ;
+	test_assert(job_r->id == id);
+}
+
+static const char *list_ids(struct job_store *store, pool_t pool,
+			    const struct job_list_filter *filter)
+{
+	ARRAY_TYPE(job) jobs;
+	const struct job *job;
+	const char *error;
+	string_t *str = t_str_new(64);
+
+	p_array_init(&jobs, pool, 8);
+	if (job_store_list(store, pool, filter, &jobs, &error) < 0)
+		return t_strconcat("error: ", error, NULL);
+	array_foreach(&jobs, job) {
+		if (str_len(str) > 0)
+			str_append_c(str, ' ');
+		str_printfa(str, "%llu", job->id);
+	}
+	return str_c(str);
+}
+
+static void test_job_store_list(void)
+{
+	struct job_store *store;
+	pool_t pool = pool_alloconly_create("test jobs", 4096);
+	struct job_list_filter filter;
+	unsigned int counts[JOB_STATUS_COUNT];
+	unsigned long long a1, b1, b2 = 0, c1;
+	ARRAY_TYPE(job) jobs;
+	const struct job *listed;
+	struct job job;
+	const char *error;
+
+	test_begin("job store: every user's jobs, filtered");
+	store = store_open();
+	a1 = create_host_job(store, "list-a", "list-one.example.net");
+	b1 = create_host_job(store, "list-b", "LIST-TWO.example.net");
+	c1 = create_host_job(store, "list-c", "list-one.example.net");
+	/* a1 runs, b1 fails and is retried (b2), c1 is cancelled */
+	claim_until(store, pool, a1, &job);
+	job.status = JOB_STATUS_RUNNING;
+	job.msgs_done = 5;
+	job.msgs_total = 10;
+	test_assert(job_store_update(store, &job, &error) == 1);
+	claim_until(store, pool, b1, &job);
+	job.status = JOB_STATUS_FAILED;
+	job.error_code = "auth_failed";
+	test_assert(job_store_update(store, &job, &error) == 1);
+	test_assert(job_store_retry(store, b1, &b2, &error) == 1);
+	test_assert(job_store_cancel(store, c1, &error) == 0);
+
+	/* by host, whatever its case; newest first; the row as stored */
+	i_zero(&filter);
+	filter.host = "List-One.Example.NET";
+	test_assert_strcmp(list_ids(store, pool, &filter),
+			   t_strdup_printf("%llu %llu", c1, a1));
+	p_array_init(&jobs, pool, 4);
+	test_assert(job_store_list(store, pool, &filter, &jobs, &error) == 0);
+	listed = array_count(&jobs) == 2 ? array_idx(&jobs, 1) : NULL;
+	test_assert(listed != NULL && listed->status == JOB_STATUS_RUNNING &&
+		    listed->msgs_done == 5 && listed->msgs_total == 10);
+	if (listed != NULL)
+		test_assert_strcmp(listed->username, "list-a");
+	filter.host = "list-one.example";
+	test_assert_strcmp(list_ids(store, pool, &filter), "");
+
+	/* the store's limit: the newest */
+	filter.host = "list-one.example.net";
+	filter.limit = 1;
+	test_assert_strcmp(list_ids(store, pool, &filter),
+			   t_strdup_printf("%llu", c1));
+	i_zero(&filter);
+	filter.limit = 2;
+	test_assert_strcmp(list_ids(store, pool, &filter),
+			   t_strdup_printf("%llu %llu", b2, c1));
+
+	/* by status */
+	i_zero(&filter);
+	filter.host = "list-one.example.net";
+	filter.status_mask = 1U << JOB_STATUS_RUNNING;
+	test_assert_strcmp(list_ids(store, pool, &filter),
+			   t_strdup_printf("%llu", a1));
+	filter.status_mask = (1U << JOB_STATUS_CANCELLED) |
+		(1U << JOB_STATUS_QUEUED);
+	test_assert_strcmp(list_ids(store, pool, &filter),
+			   t_strdup_printf("%llu", c1));
+
+	/* a retried job only when asked for */
+	i_zero(&filter);
+	filter.host = "list-two.example.net";
+	test_assert_strcmp(list_ids(store, pool, &filter),
+			   t_strdup_printf("%llu", b2));
+	filter.include_superseded = TRUE;
+	test_assert_strcmp(list_ids(store, pool, &filter),
+			   t_strdup_printf("%llu %llu", b2, b1));
+
+	/* by the time of the last change */
+	filter.since = ioloop_time + 3600;
+	test_assert_strcmp(list_ids(store, pool, &filter), "");
+	filter.since = ioloop_time - 3600;
+	test_assert_strcmp(list_ids(store, pool, &filter),
+			   t_strdup_printf("%llu %llu", b2, b1));
+
+	/* counted per status */
+	i_zero(&filter);
+	filter.host = "list-one.example.net";
+	test_assert(job_store_count(store, &filter, counts, &error) == 0);
+	test_assert(counts[JOB_STATUS_RUNNING] == 1 &&
+		    counts[JOB_STATUS_CANCELLED] == 1 &&
+		    counts[JOB_STATUS_QUEUED] == 0);
+	filter.host = "list-two.example.net";
+	filter.status_mask = 1U << JOB_STATUS_QUEUED;
+	filter.include_superseded = TRUE;
+	test_assert(job_store_count(store, &filter, counts, &error) == 0);
+	test_assert(counts[JOB_STATUS_QUEUED] == 1 &&
+		    counts[JOB_STATUS_FAILED] == 0);
+	job_store_close(&store);
+	pool_unref(&pool);
+	test_end();
+}
+
 static void test_job_store_status_names(void)
 {
 	enum job_status status;
@@ -723,6 +877,7 @@ int main(int argc, char *argv[])
 		test_batch_store,
 		test_batch_status,
 		test_notify_outbox,
+		test_job_store_list,
 		/* last: its queued jobs would be claimed by the others */
 		test_failed_message_store,
 		NULL

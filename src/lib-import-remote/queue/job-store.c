@@ -466,11 +466,12 @@ int job_store_create(struct job_store *store, const struct job *job,
 static int job_from_row(struct sql_result *result, pool_t pool,
 			struct job *job_r)
 {
+	const char *status = sql_result_get_field_value(result, 2);
+
 	i_zero(job_r);
 	job_r->id = result_num(result, 0);
 	job_r->username = result_str(result, pool, 1);
-	if (job_status_parse(sql_result_get_field_value(result, 2),
-			     &job_r->status) < 0)
+	if (status == NULL || job_status_parse(status, &job_r->status) < 0)
 		return -1;
 	job_r->source_host = result_str(result, pool, 3);
 	job_r->source_port = result_num(result, 4);
@@ -570,6 +571,130 @@ int job_store_list_user(struct job_store *store, pool_t pool,
 		" FROM import_remote_jobs WHERE username = ? ORDER BY id DESC",
 		STORE_STR(username));
 	return job_store_query_jobs(stmt, pool, jobs, error_r) < 0 ? -1 : 0;
+}
+
+ARRAY_DEFINE_TYPE(store_param, struct store_param);
+
+/* The WHERE clause of filter (" WHERE …" or ""), its parameters
+   appended to params in their order */
+static void
+job_list_where(const struct job_list_filter *filter, string_t *query,
+	       ARRAY_TYPE(store_param) *params)
+{
+	struct store_param param;
+	const char *sep = " WHERE ";
+	unsigned int i;
+
+	if (filter->status_mask != 0) {
+		str_printfa(query, "%sstatus IN (", sep);
+		for (i = 0; i < JOB_STATUS_COUNT; i++) {
+			if ((filter->status_mask & (1U << i)) == 0)
+				continue;
+			if (str_data(query)[str_len(query) - 1] != '(')
+				str_append(query, ", ");
+			str_append_c(query, '?');
+			param = (struct store_param)
+				STORE_STR(job_status_name(i));
+			array_push_back(params, &param);
+		}
+		str_append_c(query, ')');
+		sep = " AND ";
+	}
+	if (filter->host != NULL) {
+		str_printfa(query, "%sLOWER(source_host) = LOWER(?)", sep);
+		param = (struct store_param)STORE_STR(filter->host);
+		array_push_back(params, &param);
+		sep = " AND ";
+	}
+	if (filter->since != 0) {
+		str_printfa(query, "%supdated >= ?", sep);
+		param = (struct store_param)STORE_NUM(filter->since);
+		array_push_back(params, &param);
+		sep = " AND ";
+	}
+	if (!filter->include_superseded)
+		str_printfa(query, "%ssuperseded_by = 0", sep);
+}
+
+struct job_list_read {
+	pool_t pool;
+	ARRAY_TYPE(job) *jobs;
+};
+
+static void job_list_read(struct sql_result *result,
+			  struct job_list_read *ctx)
+{
+	struct job job;
+
+	/* one row the store garbled leaves the others readable; its
+	   status is not shown, only that it is there */
+	if (job_from_row(result, ctx->pool, &job) < 0) {
+		i_warning("import-remote: Job %llu has an invalid status in "
+			  "the job store: not listed", result_num(result, 0));
+	} else {
+		array_push_back(ctx->jobs, &job);
+	}
+}
+
+int job_store_list(struct job_store *store, pool_t pool,
+		   const struct job_list_filter *filter,
+		   ARRAY_TYPE(job) *jobs, const char **error_r)
+{
+	struct job_list_read ctx = { .pool = pool, .jobs = jobs };
+	ARRAY_TYPE(store_param) params;
+	const struct store_param *bound;
+	struct sql_statement *stmt;
+	struct store_param param;
+	unsigned int count;
+	string_t *query;
+
+	t_array_init(&params, 8);
+	query = t_str_new(256);
+	str_append(query, "SELECT "JOB_COLUMNS" FROM import_remote_jobs");
+	job_list_where(filter, query, &params);
+	/* newest first: the primary key's order, so that the store reads
+	   only as far as the limit */
+	str_append(query, " ORDER BY id DESC");
+	if (filter->limit > 0) {
+		str_append(query, " LIMIT ?");
+		param = (struct store_param)STORE_NUM(filter->limit);
+		array_push_back(&params, &param);
+	}
+	bound = array_get(&params, &count);
+	stmt = store_stmt_bind(store, str_c(query), bound, count);
+	return store_query(&stmt, job_list_read, &ctx, error_r) < 0 ? -1 : 0;
+}
+
+static void job_count_read(struct sql_result *result, unsigned int *counts)
+{
+	const char *name = sql_result_get_field_value(result, 0);
+	enum job_status status;
+
+	if (name != NULL && job_status_parse(name, &status) == 0)
+		counts[status] = result_num(result, 1);
+}
+
+int job_store_count(struct job_store *store,
+		    const struct job_list_filter *filter,
+		    unsigned int counts_r[JOB_STATUS_COUNT],
+		    const char **error_r)
+{
+	ARRAY_TYPE(store_param) params;
+	const struct store_param *bound;
+	struct sql_statement *stmt;
+	unsigned int count;
+	string_t *query;
+
+	memset(counts_r, 0, sizeof(*counts_r) * JOB_STATUS_COUNT);
+	t_array_init(&params, 8);
+	query = t_str_new(256);
+	str_append(query, "SELECT status, COUNT(*) FROM import_remote_jobs");
+	job_list_where(filter, query, &params);
+	str_append(query, " GROUP BY status");
+	bound = array_get(&params, &count);
+	stmt = store_stmt_bind(store, str_c(query), bound, count);
+	return store_query(&stmt, job_count_read, counts_r, error_r) < 0 ?
+		-1 : 0;
 }
 
 int job_store_claim(struct job_store *store, pool_t pool, const char *worker,

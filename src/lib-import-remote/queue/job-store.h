@@ -102,6 +102,40 @@ int job_store_get(struct job_store *store, pool_t pool,
 int job_store_list_user(struct job_store *store, pool_t pool,
 			const char *username, ARRAY_TYPE(job) *jobs,
 			const char **error_r);
+/* A status as a bit of job_list_filter.status_mask; the live ones */
+#define JOB_STATUS_BIT(status) (1U << (status))
+#define JOB_STATUS_LIVE_MASK \
+	(JOB_STATUS_BIT(JOB_STATUS_PREPARING) | \
+	 JOB_STATUS_BIT(JOB_STATUS_RUNNING))
+
+/* Which jobs job_store_list() and job_store_count() find, of all users:
+   those that match everything set */
+struct job_list_filter {
+	/* the statuses wanted, a bit (1 << status) each; 0: any */
+	unsigned int status_mask;
+	/* the source host, compared without regard to case; NULL: any */
+	const char *host;
+	/* changed (queued, claimed, progress or heartbeat, ended) at or
+	   after this time; 0: whenever */
+	time_t since;
+	/* also the jobs a retry replaced (superseded_by != 0) */
+	bool include_superseded;
+	/* job_store_list(): at most this many, the newest; 0: no limit */
+	unsigned int limit;
+};
+/* The jobs of all users that match filter, newest (highest id) first.
+   The store selects and limits them: a large history costs no more
+   than the rows asked for. A row whose status is no known one is left
+   out (with a warning naming its id). Returns 0, or -1. */
+int job_store_list(struct job_store *store, pool_t pool,
+		   const struct job_list_filter *filter,
+		   ARRAY_TYPE(job) *jobs, const char **error_r);
+/* How many jobs match filter (its limit aside), per status. Returns 0,
+   or -1. */
+int job_store_count(struct job_store *store,
+		    const struct job_list_filter *filter,
+		    unsigned int counts_r[JOB_STATUS_COUNT],
+		    const char **error_r);
 /* Claim the oldest queued job whose user has no live job, if fewer than
    slots jobs are live in the whole store: it becomes Preparing with this
    worker. A job waiting for a retry is claimable once its retry_at is at
