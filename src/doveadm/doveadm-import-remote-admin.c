@@ -11,7 +11,6 @@
 #include "array.h"
 #include "str.h"
 #include "str-sanitize.h"
-#include "unichar.h"
 #include "ioloop.h"
 #include "time-util.h"
 #include "doveadm.h"
@@ -25,54 +24,6 @@
 
 #define ADMIN_LIMIT_DEFAULT 100
 #define ADMIN_LIMIT_MAX 100000
-
-const char *
-doveadm_import_remote_sanitize(const char *text, unsigned int max_chars,
-			       unsigned int *chars_r)
-{
-	size_t i, len = text == NULL ? 0 : strlen(text);
-	/* the end of the first max_chars - 1 characters */
-	size_t cut = 0;
-	unsigned int chars = 0;
-	unichar_t chr;
-	string_t *str;
-	int n;
-
-	i_assert(max_chars > 0);
-	str = t_str_new(I_MIN(len, 256) + 1);
-	for (i = 0; i < len; chars++) {
-		if (chars + 1 == max_chars)
-			cut = str_len(str);
-		if (chars == max_chars) {
-			/* more than fits */
-			str_truncate(str, cut);
-			str_append_c(str, '~');
-			break;
-		}
-		n = uni_utf8_get_char_n(text + i, len - i, &chr);
-		if (n <= 0) {
-			str_append_c(str, '?');
-			i++;
-			continue;
-		}
-		if (chr < 0x20 || (chr >= 0x7f && chr < 0xa0) ||
-		    chr == 0x2028 || chr == 0x2029 ||
-		    (chr >= 0x202a && chr <= 0x202e) ||
-		    (chr >= 0x2066 && chr <= 0x2069))
-			str_append_c(str, '?');
-		else
-			str_append_data(str, text + i, n);
-		i += n;
-	}
-	if (chars_r != NULL)
-		*chars_r = chars;
-	return str_c(str);
-}
-
-static void admin_print_text(const char *text)
-{
-	doveadm_print(doveadm_import_remote_sanitize(text, 4096, NULL));
-}
 
 static const char *admin_time(time_t t)
 {
@@ -197,9 +148,9 @@ static void admin_jobs_print(const struct job *job)
 		code != IMPORT_REMOTE_ERROR_NONE;
 
 	doveadm_print(dec2str(job->id));
-	admin_print_text(job->username);
+	doveadm_import_remote_print_text(job->username);
 	doveadm_print(job_status_name(job->status));
-	admin_print_text(t_strdup_printf("%s:%u", job->source_host,
+	doveadm_import_remote_print_text(t_strdup_printf("%s:%u", job->source_host,
 					 job->source_port));
 	doveadm_print(t_strdup_printf("%u/%u", job->folders_done,
 				      job->folders_total));
@@ -211,7 +162,7 @@ static void admin_jobs_print(const struct job *job)
 	doveadm_print(admin_time(job->updated));
 	doveadm_print(admin_time(job->finished));
 	doveadm_print_num(job->retry_count);
-	admin_print_text(job->error_code);
+	doveadm_import_remote_print_text(job->error_code);
 	doveadm_print(known ? import_remote_error_get_title_detail(code,
 				job->error_detail) : "");
 	doveadm_print(job->superseded_by == 0 ? "" :

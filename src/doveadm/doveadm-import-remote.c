@@ -8,7 +8,8 @@
 #include "doveadm-cmd.h"
 #include "doveadm-util.h"
 #include "doveadm-print.h"
-#include "str-sanitize.h"
+#include "str.h"
+#include "unichar.h"
 #include "import-remote-error.h"
 #include "mail-user.h"
 #include "import-remote-config.h"
@@ -79,9 +80,52 @@ int doveadm_import_remote_store_open(struct doveadm_cmd_context *cctx,
 	return ret;
 }
 
+const char *
+doveadm_import_remote_sanitize(const char *text, unsigned int max_chars,
+			       unsigned int *chars_r)
+{
+	size_t i, len = text == NULL ? 0 : strlen(text);
+	/* the end of the first max_chars - 1 characters */
+	size_t cut = 0;
+	unsigned int chars = 0;
+	unichar_t chr;
+	string_t *str;
+	int n;
+
+	i_assert(max_chars > 0);
+	str = t_str_new(I_MIN(len, 256) + 1);
+	for (i = 0; i < len; chars++) {
+		if (chars + 1 == max_chars)
+			cut = str_len(str);
+		if (chars == max_chars) {
+			/* more than fits */
+			str_truncate(str, cut);
+			str_append_c(str, '~');
+			break;
+		}
+		n = uni_utf8_get_char_n(text + i, len - i, &chr);
+		if (n <= 0) {
+			str_append_c(str, '?');
+			i++;
+			continue;
+		}
+		if (chr < 0x20 || (chr >= 0x7f && chr < 0xa0) ||
+		    chr == 0x2028 || chr == 0x2029 ||
+		    (chr >= 0x202a && chr <= 0x202e) ||
+		    (chr >= 0x2066 && chr <= 0x2069))
+			str_append_c(str, '?');
+		else
+			str_append_data(str, text + i, n);
+		i += n;
+	}
+	if (chars_r != NULL)
+		*chars_r = chars;
+	return str_c(str);
+}
+
 void doveadm_import_remote_print_text(const char *text)
 {
-	doveadm_print(text == NULL ? "" : str_sanitize_utf8(text, 4096));
+	doveadm_print(doveadm_import_remote_sanitize(text, 4096, NULL));
 }
 
 /* "2024-01-31T10:00:00Z", "" if unknown */

@@ -103,8 +103,9 @@ int doveadm_import_remote_store_open(struct doveadm_cmd_context *cctx,
 				     int *exit_code_r);
 
 /* Print text that came from outside (a server's reply, a folder name, a
-   store row): control characters (line breaks, escapes) become '?', so
-   that it can't forge lines in flow/tab output or a terminal's display. */
+   store row) through doveadm_import_remote_sanitize() (at most 4096
+   characters): it can't forge lines in flow/tab output or a terminal's
+   display. */
 void doveadm_import_remote_print_text(const char *text);
 
 /* Text from the store (every byte of it hostile) as one harmless line of

@@ -8,7 +8,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/pgsql.sh"
-plan 92
+plan 96
 script_timeout 900
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
@@ -194,6 +194,12 @@ print("%d rows, %s" % (len(d), " ".join(k for r in d for k in r if "pass" in k.l
 	check_eq "$L: jobs: no control character of the store is printed" 0 \
 		"$(LC_ALL=C grep -c $'[\x01-\x08\x0b-\x1f\x7f]\|\xc2[\x80-\x9f]' "$OUT/tab.out")"
 	check_contains "$L: jobs: the hostile host shown defused" "$OUT/tab.out" "evil?[2J??line?31m:993"
+	# status prints through the same sanitizer (C1 controls such as the
+	# 8-bit CSI included)
+	USER=nosuchuser adm -f tab import-remote status "$jh" > "$OUT/hstatus.out" 2>&1
+	check_contains "$L: status of the hostile job: the host shown defused" "$OUT/hstatus.out" "evil?[2J??line?31m"
+	check_eq "$L: status of the hostile job: no control character of the store is printed" 0 \
+		"$(LC_ALL=C grep -c $'[\x01-\x08\x0b-\x1f\x7f]\|\xc2[\x80-\x9f]' "$OUT/hstatus.out")"
 	# a row whose status is no status: the others are still listed
 	store_sql "UPDATE import_remote_jobs SET status = 'bogus' || $CHR(27) WHERE id = $jh"
 	jobs_json bad
