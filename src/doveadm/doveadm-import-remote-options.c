@@ -11,13 +11,18 @@
 
 #include <unistd.h>
 
+/* a usage error of an option */
+#define IMPORT_REMOTE_USAGE(...) \
+	doveadm_import_remote_fail(exit_code_r, EX_USAGE, __VA_ARGS__)
+
 /* --password-file is a stream parameter: on the command line doveadm
    opens the file named, with the rights of whoever runs doveadm; over
    doveadm's HTTP API the caller sends the content itself, so no caller can
    make the server read a file of its own. */
 static int
 import_remote_read_password(struct doveadm_mail_cmd_context *_ctx,
-			    struct istream *input, const char **password_r)
+			    const char *what, struct istream *input,
+			    const char **password_r)
 {
 	const char *error;
 
@@ -25,7 +30,7 @@ import_remote_read_password(struct doveadm_mail_cmd_context *_ctx,
 		if (import_remote_password_read_fd(STDIN_FILENO, _ctx->pool,
 						   password_r, &error) < 0) {
 			return doveadm_import_remote_fail(&_ctx->exit_code,
-				EX_USAGE, "--password-stdin: %s", error);
+				EX_USAGE, "--%s-stdin: %s", what, error);
 		}
 		return 0;
 	}
@@ -35,9 +40,59 @@ import_remote_read_password(struct doveadm_mail_cmd_context *_ctx,
 					       &error) < 0) {
 		return doveadm_import_remote_fail(&_ctx->exit_code,
 			input->stream_errno == 0 ? EX_DATAERR : EX_NOINPUT,
-			"--password-file: %s", error);
+			"--%s-file: %s", what, error);
 	}
 	return 0;
+}
+
+/* --access-token-file/-stdin (read like a password: a stream, never
+   argv) and --auth-mechanism. The token travels in set->password. */
+static int
+import_remote_read_token(struct doveadm_mail_cmd_context *_ctx,
+			 bool have_password,
+			 struct import_remote_settings *set)
+{
+	int *exit_code_r = &_ctx->exit_code;
+	struct istream *token_file = NULL;
+	bool token_stdin = FALSE;
+	const char *str;
+
+	if (doveadm_cmd_param_str(_ctx->cctx, "auth-mechanism", &str) &&
+	    import_remote_auth_mech_parse(str, &set->auth_mech) < 0) {
+		return IMPORT_REMOTE_USAGE("Invalid --auth-mechanism: %s "
+			"(auto, plain, login, oauth2, xoauth2, oauthbearer)",
+			str);
+	}
+	(void)doveadm_cmd_param_istream(_ctx->cctx, "access-token-file",
+					&token_file);
+	(void)doveadm_cmd_param_bool(_ctx->cctx, "access-token-stdin",
+				     &token_stdin);
+	if (token_file == NULL && !token_stdin) {
+		if (import_remote_auth_mech_is_oauth2(set->auth_mech)) {
+			return IMPORT_REMOTE_USAGE("--auth-mechanism %s needs "
+				"--access-token-file or --access-token-stdin",
+				import_remote_auth_mech_name(set->auth_mech));
+		}
+		return 0;
+	}
+	if (token_file != NULL && token_stdin) {
+		return IMPORT_REMOTE_USAGE(
+			"Give either --access-token-file or --access-token-stdin");
+	}
+	if (have_password) {
+		return IMPORT_REMOTE_USAGE("Give either a password "
+			"(--password-file, --password-stdin) or an access "
+			"token (--access-token-file, --access-token-stdin)");
+	}
+	if (set->auth_mech == IMPORT_REMOTE_AUTH_PASSWORD)
+		set->auth_mech = IMPORT_REMOTE_AUTH_OAUTH2;
+	else if (!import_remote_auth_mech_is_oauth2(set->auth_mech)) {
+		return IMPORT_REMOTE_USAGE("--auth-mechanism %s sends a "
+			"password, not an access token",
+			import_remote_auth_mech_name(set->auth_mech));
+	}
+	return import_remote_read_password(_ctx, "access-token",
+			token_stdin ? NULL : token_file, &set->password);
 }
 
 static void
@@ -54,9 +109,6 @@ import_remote_param_array(struct doveadm_cmd_context *cctx, pool_t pool,
 	}
 }
 
-/* a usage error of an option */
-#define IMPORT_REMOTE_USAGE(...) \
-	doveadm_import_remote_fail(exit_code_r, EX_USAGE, __VA_ARGS__)
 
 int doveadm_import_remote_read_job_options(struct doveadm_cmd_context *cctx,
 					   pool_t pool,
@@ -156,8 +208,11 @@ int doveadm_import_remote_read_options(struct doveadm_mail_cmd_context *_ctx,
 		return IMPORT_REMOTE_USAGE(
 			"Give either --password-file or --password-stdin");
 	}
+	if (import_remote_read_token(_ctx,
+			password_file != NULL || password_stdin, set) < 0)
+		return -1;
 	if ((password_file != NULL || password_stdin) &&
-	    import_remote_read_password(_ctx,
+	    import_remote_read_password(_ctx, "password",
 			password_stdin ? NULL : password_file,
 			&set->password) < 0)
 		return -1;

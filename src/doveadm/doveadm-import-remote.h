@@ -54,7 +54,10 @@ DOVEADM_CMD_PARAM('\0', "dedup", CMD_PARAM_STR, 0)
 DOVEADM_IMPORT_REMOTE_JOB_PARAMS \
 DOVEADM_CMD_PARAM('\0', "user", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "password-file", CMD_PARAM_ISTREAM, 0) \
-DOVEADM_CMD_PARAM('\0', "password-stdin", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('\0', "password-stdin", CMD_PARAM_BOOL, 0) \
+DOVEADM_CMD_PARAM('\0', "access-token-file", CMD_PARAM_ISTREAM, 0) \
+DOVEADM_CMD_PARAM('\0', "access-token-stdin", CMD_PARAM_BOOL, 0) \
+DOVEADM_CMD_PARAM('\0', "auth-mechanism", CMD_PARAM_STR, 0)
 #define DOVEADM_IMPORT_REMOTE_JOB_USAGE \
 	"[--port <port>] [--ssl imaps|starttls|none] [--tls-insecure] " \
 	"[--folder <pattern> ...] [--exclude <pattern> ...] " \
@@ -65,7 +68,9 @@ DOVEADM_CMD_PARAM('\0', "password-stdin", CMD_PARAM_BOOL, 0)
 	"[--fetch-chunk <n>] [--throttle-retries <n>]"
 #define DOVEADM_IMPORT_REMOTE_SOURCE_USAGE \
 	"--host <host> --user <remote user> " \
-	"(--password-file <path> | --password-stdin) " \
+	"(--password-file <path> | --password-stdin | " \
+	"--access-token-file <path> | --access-token-stdin) " \
+	"[--auth-mechanism auto|plain|login|oauth2|xoauth2|oauthbearer] " \
 	DOVEADM_IMPORT_REMOTE_JOB_USAGE
 
 struct doveadm_cmd_context;

@@ -98,6 +98,25 @@ static const struct import_remote_error_info error_catalogue[] = {
 	  "store, or it was stored by a version before 0.2, or with another "
 	  "key file), so it was not sent. Queue the import again with the "
 	  "password.", EX_NOPERM, FALSE },
+	/* the server rejected the OAuth2 access token (XOAUTH2,
+	   OAUTHBEARER): its JSON challenge's status and scope are in the
+	   detail */
+	{ IMPORT_REMOTE_ERROR_TOKEN_REJECTED, "token_rejected",
+	  "OAuth2 access token rejected",
+	  "The server did not accept the access token: it expired (they "
+	  "last about an hour), was revoked, or was issued for another "
+	  "user or app. Get a new access token and run the import again; "
+	  "check that the token is for the account given with --user and "
+	  "that IMAP is enabled for it.", EX_NOPERM, FALSE },
+	/* an OAuth2 token, and the server offers no mechanism to send it
+	   (or not the one forced with --auth-mechanism) */
+	{ IMPORT_REMOTE_ERROR_AUTH_MECH_UNSUPPORTED, "auth_mechanism_unsupported",
+	  "Sign-in method not offered",
+	  "The server does not offer the sign-in method asked for (its "
+	  "AUTH= capabilities are in the detail). For an OAuth2 token the "
+	  "server must offer XOAUTH2 or OAUTHBEARER; leave out "
+	  "--auth-mechanism to use what it offers, or sign in with a "
+	  "password.", EX_CONFIG, FALSE },
 };
 
 const struct import_remote_error_info *
@@ -202,6 +221,16 @@ import_remote_error_get_hint_detail(enum import_remote_error_code code,
 			"(an App Password), not the account's normal one: "
 			"create one in the account's security settings (Gmail: "
 			"turn on 2-Step Verification first) and use it here.";
+	}
+	if (detail != NULL && code == IMPORT_REMOTE_ERROR_TOKEN_REJECTED &&
+	    strstr(detail, IMPORT_REMOTE_DETAIL_TOKEN_SCOPE) != NULL) {
+		return "The access token is valid but lacks the permission "
+			"(scope) the server needs for IMAP: request it with "
+			"the scope the detail names (Google: "
+			"https://mail.google.com/, Microsoft 365: "
+			"https://outlook.office365.com/IMAP.AccessAsUser.All or, "
+			"app-only, https://outlook.office365.com/.default), "
+			"granted by an admin where the provider asks for it.";
 	}
 	if (detail != NULL && code == IMPORT_REMOTE_ERROR_CONNECT_TIMEOUT &&
 	    strstr(detail, IMPORT_REMOTE_DETAIL_NO_GREETING) != NULL) {

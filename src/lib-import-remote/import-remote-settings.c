@@ -11,8 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A password file line longer than this is surely not a password. */
-#define PASSWORD_MAX_LEN 4096
+/* A password file line longer than this is surely not a password, nor an
+   OAuth2 access token (Microsoft's run to a few kB). */
+#define PASSWORD_MAX_LEN 8192
 
 void import_remote_settings_init(pool_t pool,
 				 struct import_remote_settings *set_r)
@@ -55,6 +56,37 @@ const char *import_remote_ssl_name(enum import_remote_ssl ssl)
 		return "none";
 	}
 	i_unreached();
+}
+
+static const char *const auth_mech_names[] = {
+	"auto", "plain", "login", "oauth2", "xoauth2", "oauthbearer"
+};
+
+int import_remote_auth_mech_parse(const char *str,
+				  enum import_remote_auth_mech *mech_r)
+{
+	unsigned int i;
+
+	for (i = 0; i < N_ELEMENTS(auth_mech_names); i++) {
+		if (strcasecmp(str, auth_mech_names[i]) == 0) {
+			*mech_r = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *import_remote_auth_mech_name(enum import_remote_auth_mech mech)
+{
+	i_assert(mech < N_ELEMENTS(auth_mech_names));
+	return auth_mech_names[mech];
+}
+
+bool import_remote_auth_mech_is_oauth2(enum import_remote_auth_mech mech)
+{
+	return mech == IMPORT_REMOTE_AUTH_OAUTH2 ||
+		mech == IMPORT_REMOTE_AUTH_XOAUTH2 ||
+		mech == IMPORT_REMOTE_AUTH_OAUTHBEARER;
 }
 
 int import_remote_dedup_parse(const char *str,
@@ -135,6 +167,12 @@ int import_remote_settings_check(const struct import_remote_settings *set,
 	if (import_remote_has_control_chars(set->username)) {
 		*error_r = "Invalid source username (--user): it contains a "
 			"control character or line break";
+		return -1;
+	}
+	if ((set->password == NULL || set->password[0] == '\0') &&
+	    import_remote_auth_mech_is_oauth2(set->auth_mech)) {
+		*error_r = "Missing OAuth2 access token "
+			"(--access-token-file or --access-token-stdin)";
 		return -1;
 	}
 	if (set->password == NULL || set->password[0] == '\0') {
@@ -253,6 +291,10 @@ const char *import_remote_settings_export(const struct import_remote_settings *s
 	const char *pattern;
 
 	str_printfa(str, "dedup=%s", dedup_names[set->dedup]);
+	if (set->auth_mech != IMPORT_REMOTE_AUTH_PASSWORD) {
+		str_printfa(str, "\tauth=%s",
+			    import_remote_auth_mech_name(set->auth_mech));
+	}
 	if (set->since != 0)
 		str_printfa(str, "\tsince=%ld", (long)set->since);
 	if (set->before != 0)
@@ -311,6 +353,13 @@ int import_remote_settings_import(pool_t pool, const char *str,
 		if (strcmp(key, "dedup") == 0) {
 			if (import_remote_dedup_parse(value, &set->dedup) < 0) {
 				*error_r = t_strdup_printf("Invalid dedup: %s", value);
+				return -1;
+			}
+		} else if (strcmp(key, "auth") == 0) {
+			if (import_remote_auth_mech_parse(value,
+							  &set->auth_mech) < 0) {
+				*error_r = t_strdup_printf("Invalid auth: %s",
+							   value);
 				return -1;
 			}
 		} else if (strcmp(key, "since") == 0 ||

@@ -10,6 +10,19 @@ enum import_remote_ssl {
 	IMPORT_REMOTE_SSL_NONE,
 };
 
+/* How the source login is done: with a password (PLAIN, else LOGIN) or an
+   OAuth2 access token (OAUTHBEARER, else XOAUTH2, as the server offers),
+   or one mechanism forced. With an OAuth2 mechanism the password field
+   holds the access token. */
+enum import_remote_auth_mech {
+	IMPORT_REMOTE_AUTH_PASSWORD = 0,
+	IMPORT_REMOTE_AUTH_PLAIN,
+	IMPORT_REMOTE_AUTH_LOGIN,
+	IMPORT_REMOTE_AUTH_OAUTH2,
+	IMPORT_REMOTE_AUTH_XOAUTH2,
+	IMPORT_REMOTE_AUTH_OAUTHBEARER,
+};
+
 enum import_remote_dedup {
 	IMPORT_REMOTE_DEDUP_FOLDER = 0,
 	IMPORT_REMOTE_DEDUP_ACCOUNT,
@@ -23,7 +36,9 @@ struct import_remote_settings {
 	in_port_t port; /* 0 = default for ssl mode */
 	enum import_remote_ssl ssl;
 	const char *username;
+	/* the password, or the OAuth2 access token (auth_mech) */
 	const char *password;
+	enum import_remote_auth_mech auth_mech;
 	/* accept any certificate (said loudly) */
 	bool tls_insecure;
 
@@ -75,6 +90,12 @@ void import_remote_settings_init(pool_t pool,
    names: imaps|ssl|tls, starttls, none. */
 int import_remote_ssl_parse(const char *str, enum import_remote_ssl *ssl_r);
 const char *import_remote_ssl_name(enum import_remote_ssl ssl);
+/* Accepts auto (password), plain, login, oauth2, xoauth2, oauthbearer. */
+int import_remote_auth_mech_parse(const char *str,
+				  enum import_remote_auth_mech *mech_r);
+const char *import_remote_auth_mech_name(enum import_remote_auth_mech mech);
+/* TRUE if the mechanism sends an OAuth2 access token */
+bool import_remote_auth_mech_is_oauth2(enum import_remote_auth_mech mech);
 int import_remote_dedup_parse(const char *str,
 			      enum import_remote_dedup *dedup_r);
 /* Parse YYYY-MM-DD into the UTC midnight timestamp. */

@@ -57,6 +57,7 @@ void import_run_ctx_init(struct import_run_ctx *ctx, pool_t pool,
 	ctx->src_set.ssl = set->ssl;
 	ctx->src_set.username = set->username;
 	ctx->src_set.password = set->password;
+	ctx->src_set.auth_mech = set->auth_mech;
 	ctx->src_set.tls_insecure = set->tls_insecure;
 	ctx->src_set.connect_timeout_msecs = set->connect_timeout_msecs;
 	ctx->src_set.cmd_timeout_msecs = set->cmd_timeout_msecs;
