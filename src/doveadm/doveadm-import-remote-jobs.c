@@ -111,6 +111,13 @@ static void import_remote_start_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 
 	if (doveadm_import_remote_read_options(_ctx, &ctx->set) < 0)
 		return;
+	if (ctx->set.oauth2_refresh_token != NULL) {
+		/* its secrets are not stored yet: run only */
+		(void)doveadm_import_remote_fail(&_ctx->exit_code, EX_USAGE,
+			"A refresh token works with 'run' only in this "
+			"version: queue the job with --access-token-file");
+		return;
+	}
 	doveadm_print_header_simple("job");
 	doveadm_print_header_simple("status");
 }

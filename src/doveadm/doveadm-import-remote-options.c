@@ -7,6 +7,7 @@
 #include "doveadm-cmd.h"
 #include "doveadm-mail.h"
 #include "import-remote-settings.h"
+#include "oauth2-token.h"
 #include "doveadm-import-remote.h"
 
 #include <unistd.h>
@@ -45,6 +46,68 @@ import_remote_read_password(struct doveadm_mail_cmd_context *_ctx,
 	return 0;
 }
 
+/* A refresh token grant: --refresh-token-file/-stdin with the endpoint and
+   the client (its secret from a file too: never argv). */
+static int
+import_remote_read_grant(struct doveadm_mail_cmd_context *_ctx,
+			 bool have_password,
+			 struct import_remote_settings *set)
+{
+	int *exit_code_r = &_ctx->exit_code;
+	struct istream *refresh_file = NULL, *secret_file = NULL;
+	bool refresh_stdin = FALSE;
+	const char *str, *error;
+
+	if (doveadm_cmd_param_str(_ctx->cctx, "oauth2-token-url", &str)) {
+		if (oauth2_token_url_check(str, &error) < 0) {
+			return IMPORT_REMOTE_USAGE("Invalid --oauth2-token-url: "
+						   "%s", error);
+		}
+		set->oauth2_token_url = p_strdup(_ctx->pool, str);
+	}
+	if (doveadm_cmd_param_str(_ctx->cctx, "oauth2-client-id", &str))
+		set->oauth2_client_id = p_strdup(_ctx->pool, str);
+	if (doveadm_cmd_param_str(_ctx->cctx, "oauth2-scope", &str))
+		set->oauth2_scope = p_strdup(_ctx->pool, str);
+	(void)doveadm_cmd_param_istream(_ctx->cctx, "refresh-token-file",
+					&refresh_file);
+	(void)doveadm_cmd_param_bool(_ctx->cctx, "refresh-token-stdin",
+				     &refresh_stdin);
+	(void)doveadm_cmd_param_istream(_ctx->cctx,
+					"oauth2-client-secret-file",
+					&secret_file);
+	if (refresh_file == NULL && !refresh_stdin) {
+		if (set->oauth2_token_url != NULL ||
+		    set->oauth2_client_id != NULL || secret_file != NULL ||
+		    set->oauth2_scope != NULL) {
+			return IMPORT_REMOTE_USAGE("The --oauth2-* options "
+				"go with --refresh-token-file or "
+				"--refresh-token-stdin");
+		}
+		return 0;
+	}
+	if (refresh_file != NULL && refresh_stdin) {
+		return IMPORT_REMOTE_USAGE("Give either --refresh-token-file "
+					   "or --refresh-token-stdin");
+	}
+	if (have_password) {
+		return IMPORT_REMOTE_USAGE("Give either a password or a "
+					   "refresh token");
+	}
+	if (set->auth_mech == IMPORT_REMOTE_AUTH_PASSWORD)
+		set->auth_mech = IMPORT_REMOTE_AUTH_OAUTH2;
+	if (import_remote_read_password(_ctx, "refresh-token",
+			refresh_stdin ? NULL : refresh_file,
+			&set->oauth2_refresh_token) < 0)
+		return -1;
+	if (secret_file != NULL &&
+	    import_remote_read_password(_ctx, "oauth2-client-secret",
+					secret_file,
+					&set->oauth2_client_secret) < 0)
+		return -1;
+	return 0;
+}
+
 /* --access-token-file/-stdin (read like a password: a stream, never
    argv) and --auth-mechanism. The token travels in set->password. */
 static int
@@ -63,10 +126,20 @@ import_remote_read_token(struct doveadm_mail_cmd_context *_ctx,
 			"(auto, plain, login, oauth2, xoauth2, oauthbearer)",
 			str);
 	}
+	if (import_remote_read_grant(_ctx, have_password, set) < 0)
+		return -1;
 	(void)doveadm_cmd_param_istream(_ctx->cctx, "access-token-file",
 					&token_file);
 	(void)doveadm_cmd_param_bool(_ctx->cctx, "access-token-stdin",
 				     &token_stdin);
+	if (set->oauth2_refresh_token != NULL &&
+	    (token_file != NULL || token_stdin)) {
+		return IMPORT_REMOTE_USAGE("Give either an access token or a "
+					   "refresh token");
+	}
+	if (token_file == NULL && !token_stdin &&
+	    set->oauth2_refresh_token != NULL)
+		return 0;
 	if (token_file == NULL && !token_stdin) {
 		if (import_remote_auth_mech_is_oauth2(set->auth_mech)) {
 			return IMPORT_REMOTE_USAGE("--auth-mechanism %s needs "

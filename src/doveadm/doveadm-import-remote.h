@@ -57,7 +57,13 @@ DOVEADM_CMD_PARAM('\0', "password-file", CMD_PARAM_ISTREAM, 0) \
 DOVEADM_CMD_PARAM('\0', "password-stdin", CMD_PARAM_BOOL, 0) \
 DOVEADM_CMD_PARAM('\0', "access-token-file", CMD_PARAM_ISTREAM, 0) \
 DOVEADM_CMD_PARAM('\0', "access-token-stdin", CMD_PARAM_BOOL, 0) \
-DOVEADM_CMD_PARAM('\0', "auth-mechanism", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', "auth-mechanism", CMD_PARAM_STR, 0) \
+DOVEADM_CMD_PARAM('\0', "refresh-token-file", CMD_PARAM_ISTREAM, 0) \
+DOVEADM_CMD_PARAM('\0', "refresh-token-stdin", CMD_PARAM_BOOL, 0) \
+DOVEADM_CMD_PARAM('\0', "oauth2-token-url", CMD_PARAM_STR, 0) \
+DOVEADM_CMD_PARAM('\0', "oauth2-client-id", CMD_PARAM_STR, 0) \
+DOVEADM_CMD_PARAM('\0', "oauth2-client-secret-file", CMD_PARAM_ISTREAM, 0) \
+DOVEADM_CMD_PARAM('\0', "oauth2-scope", CMD_PARAM_STR, 0)
 #define DOVEADM_IMPORT_REMOTE_JOB_USAGE \
 	"[--port <port>] [--ssl imaps|starttls|none] [--tls-insecure] " \
 	"[--folder <pattern> ...] [--exclude <pattern> ...] " \
@@ -69,7 +75,10 @@ DOVEADM_CMD_PARAM('\0', "auth-mechanism", CMD_PARAM_STR, 0)
 #define DOVEADM_IMPORT_REMOTE_SOURCE_USAGE \
 	"--host <host> --user <remote user> " \
 	"(--password-file <path> | --password-stdin | " \
-	"--access-token-file <path> | --access-token-stdin) " \
+	"--access-token-file <path> | --access-token-stdin | " \
+	"(--refresh-token-file <path> | --refresh-token-stdin) " \
+	"--oauth2-token-url <url> --oauth2-client-id <id> " \
+	"[--oauth2-client-secret-file <path>] [--oauth2-scope <scope>]) " \
 	"[--auth-mechanism auto|plain|login|oauth2|xoauth2|oauthbearer] " \
 	DOVEADM_IMPORT_REMOTE_JOB_USAGE
 

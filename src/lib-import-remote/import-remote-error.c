@@ -117,6 +117,34 @@ static const struct import_remote_error_info error_catalogue[] = {
 	  "server must offer XOAUTH2 or OAUTHBEARER; leave out "
 	  "--auth-mechanism to use what it offers, or sign in with a "
 	  "password.", EX_CONFIG, FALSE },
+	/* the token endpoint answered invalid_grant: the refresh token (or
+	   the grant behind it) is no longer valid */
+	{ IMPORT_REMOTE_ERROR_OAUTH2_GRANT_INVALID, "oauth2_grant_invalid",
+	  "OAuth2 grant revoked or expired",
+	  "The token endpoint no longer accepts the refresh token: the user "
+	  "(or an admin) revoked the app's access, the password changed, or "
+	  "the grant expired unused. Sign in again to get a new refresh "
+	  "token (or re-grant the app) and queue the import again.",
+	  EX_NOPERM, FALSE },
+	/* invalid_client, unauthorized_client, invalid_scope: the app's
+	   registration or settings */
+	{ IMPORT_REMOTE_ERROR_OAUTH2_CLIENT_INVALID, "oauth2_client_invalid",
+	  "OAuth2 app settings refused",
+	  "The token endpoint refused the app (client id or secret wrong or "
+	  "expired, the grant type or scope not allowed for it). Check the "
+	  "app's registration: Microsoft 365 in the Entra admin center (App "
+	  "registrations: client secret, API permissions with admin "
+	  "consent); Google in the Cloud console (OAuth client) or, for a "
+	  "service account, the Admin console's domain-wide delegation.",
+	  EX_CONFIG, FALSE },
+	/* unreachable, 5xx, too slow, too big, not an answer: may pass */
+	{ IMPORT_REMOTE_ERROR_OAUTH2_ENDPOINT_FAILED, "oauth2_endpoint_failed",
+	  "OAuth2 token endpoint failed",
+	  "The token endpoint could not be reached or gave no usable answer "
+	  "(a network problem, a server error, or an answer too slow or "
+	  "too big). The import tries again by itself; if it keeps "
+	  "failing, check the token URL and that this server may reach it.",
+	  EX_TEMPFAIL, TRUE },
 };
 
 const struct import_remote_error_info *

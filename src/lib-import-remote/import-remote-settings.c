@@ -169,13 +169,35 @@ int import_remote_settings_check(const struct import_remote_settings *set,
 			"control character or line break";
 		return -1;
 	}
-	if ((set->password == NULL || set->password[0] == '\0') &&
+	if (set->oauth2_refresh_token != NULL) {
+		if (!import_remote_auth_mech_is_oauth2(set->auth_mech)) {
+			*error_r = "A refresh token signs in with OAuth2: "
+				"--auth-mechanism must be oauth2, xoauth2 or "
+				"oauthbearer";
+			return -1;
+		}
+		if (set->oauth2_token_url == NULL ||
+		    set->oauth2_client_id == NULL) {
+			*error_r = "A refresh token needs --oauth2-token-url "
+				"and --oauth2-client-id";
+			return -1;
+		}
+		if (import_remote_has_control_chars(set->oauth2_token_url) ||
+		    import_remote_has_control_chars(set->oauth2_client_id) ||
+		    (set->oauth2_scope != NULL &&
+		     import_remote_has_control_chars(set->oauth2_scope))) {
+			*error_r = "Invalid OAuth2 option: it contains a "
+				"control character or line break";
+			return -1;
+		}
+	} else if ((set->password == NULL || set->password[0] == '\0') &&
 	    import_remote_auth_mech_is_oauth2(set->auth_mech)) {
 		*error_r = "Missing OAuth2 access token "
 			"(--access-token-file or --access-token-stdin)";
 		return -1;
 	}
-	if (set->password == NULL || set->password[0] == '\0') {
+	if ((set->password == NULL || set->password[0] == '\0') &&
+	    set->oauth2_refresh_token == NULL) {
 		*error_r = "Missing source password "
 			"(--password-file or --password-stdin)";
 		return -1;
@@ -299,6 +321,18 @@ const char *import_remote_settings_export(const struct import_remote_settings *s
 		str_printfa(str, "\tsince=%ld", (long)set->since);
 	if (set->before != 0)
 		str_printfa(str, "\tbefore=%ld", (long)set->before);
+	if (set->oauth2_token_url != NULL) {
+		str_append(str, "\toauth2_token_url=");
+		str_append_tabescaped(str, set->oauth2_token_url);
+	}
+	if (set->oauth2_client_id != NULL) {
+		str_append(str, "\toauth2_client_id=");
+		str_append_tabescaped(str, set->oauth2_client_id);
+	}
+	if (set->oauth2_scope != NULL) {
+		str_append(str, "\toauth2_scope=");
+		str_append_tabescaped(str, set->oauth2_scope);
+	}
 	if (set->newest_first)
 		str_append(str, "\tnewest_first=1");
 	if (set->mirror)
@@ -373,6 +407,12 @@ int import_remote_settings_import(pool_t pool, const char *str,
 				set->since = num;
 			else
 				set->before = num;
+		} else if (strcmp(key, "oauth2_token_url") == 0) {
+			set->oauth2_token_url = p_strdup(pool, value);
+		} else if (strcmp(key, "oauth2_client_id") == 0) {
+			set->oauth2_client_id = p_strdup(pool, value);
+		} else if (strcmp(key, "oauth2_scope") == 0) {
+			set->oauth2_scope = p_strdup(pool, value);
 		} else if (strcmp(key, "newest_first") == 0) {
 			set->newest_first = strcmp(value, "1") == 0;
 		} else if (strcmp(key, "mirror") == 0) {

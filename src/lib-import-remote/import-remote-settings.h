@@ -39,6 +39,14 @@ struct import_remote_settings {
 	/* the password, or the OAuth2 access token (auth_mech) */
 	const char *password;
 	enum import_remote_auth_mech auth_mech;
+	/* an OAuth2 grant: a fresh access token is asked of token_url
+	   before each login that needs one (refresh token grant). The
+	   secrets (refresh token, client secret) are never exported. */
+	const char *oauth2_token_url;
+	const char *oauth2_client_id;
+	const char *oauth2_scope;
+	const char *oauth2_client_secret;
+	const char *oauth2_refresh_token;
 	/* accept any certificate (said loudly) */
 	bool tls_insecure;
 

@@ -78,3 +78,22 @@ CONF
 	ir_start_instance "$SRC_CONF" "$w"
 	ir_wait_port "$SRC_IMAPS_PORT" || ir_die "source IMAPS port did not open"
 }
+
+# ir_oauth2_client ID [SECRET]; rt=$(ir_oauth2_refresh USER CLIENT_ID);
+# ir_oauth2_config key=value... (see tests/tools/oauth2-server)
+ir_oauth2_client() {
+	local args=(--data-urlencode "client_id=$1")
+	[ -n "${2:-}" ] && args+=(--data-urlencode "client_secret=$2")
+	ir_oauth2_curl "${args[@]}" "$OAUTH2_URL/admin/client" >/dev/null
+}
+
+ir_oauth2_refresh() {
+	ir_oauth2_curl --data-urlencode "user=$1" --data-urlencode "client_id=$2" \
+		"$OAUTH2_URL/admin/refresh"
+}
+
+ir_oauth2_config() {
+	local kv args=()
+	for kv in "$@"; do args+=(--data-urlencode "$kv"); done
+	ir_oauth2_curl "${args[@]}" "$OAUTH2_URL/admin/config" >/dev/null
+}

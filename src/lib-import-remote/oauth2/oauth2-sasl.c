@@ -5,9 +5,8 @@
 #include "base64.h"
 #include "buffer.h"
 #include "net.h"
+#include "oauth2-json.h"
 #include "oauth2-sasl.h"
-
-#include <ctype.h>
 
 const char *oauth2_sasl_mech_name(enum oauth2_sasl_mech mech)
 {
@@ -68,181 +67,30 @@ const char *oauth2_sasl_abort_response(enum oauth2_sasl_mech mech)
 	i_unreached();
 }
 
-/* A tiny reader of one flat JSON object of strings, numbers and literals:
-   all a SASL error challenge is. Nested values are refused. */
-struct json_flat {
-	const unsigned char *p, *end;
-	const char *error;
-};
-
-static void json_skip_ws(struct json_flat *j)
+static void
+oauth2_sasl_challenge_field(const char *key, const char *value, void *context)
 {
-	while (j->p < j->end &&
-	       (*j->p == ' ' || *j->p == '\t' || *j->p == '\r' ||
-		*j->p == '\n'))
-		j->p++;
-}
+	struct oauth2_sasl_error *error = context;
+	const char **field = NULL;
 
-static int hex_digit(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* A string, unescaped into dest: non-printable and non-ASCII characters
-   become '?', and at most OAUTH2_SASL_MAX_FIELD of them are kept. */
-static int json_read_string(struct json_flat *j, string_t *dest)
-{
-	unsigned char c;
-	unsigned int i, code;
-	int d;
-
-	if (j->p >= j->end || *j->p != '"') {
-		j->error = "expected a string";
-		return -1;
-	}
-	j->p++;
-	while (j->p < j->end && *j->p != '"') {
-		c = *j->p++;
-		if (c == '\\') {
-			if (j->p >= j->end)
-				break;
-			c = *j->p++;
-			switch (c) {
-			case 'n': case 'r': case 't': case 'b': case 'f':
-				c = '?';
-				break;
-			case 'u':
-				code = 0;
-				for (i = 0; i < 4; i++) {
-					if (j->p >= j->end ||
-					    (d = hex_digit(*j->p)) < 0) {
-						j->error = "invalid \\u escape";
-						return -1;
-					}
-					code = code * 16 + d;
-					j->p++;
-				}
-				c = code >= 0x20 && code < 0x7f ? code : '?';
-				break;
-			case '"': case '\\': case '/':
-				break;
-			default:
-				j->error = "invalid escape";
-				return -1;
-			}
-		} else if (c < 0x20) {
-			j->error = "control character in a string";
-			return -1;
-		} else if (c >= 0x7f) {
-			c = '?';
-		}
-		if (str_len(dest) < OAUTH2_SASL_MAX_FIELD)
-			str_append_c(dest, c);
-	}
-	if (j->p >= j->end) {
-		j->error = "unterminated string";
-		return -1;
-	}
-	j->p++;
-	return 0;
-}
-
-/* A value: a string, or a number/true/false/null taken as its text */
-static int json_read_value(struct json_flat *j, string_t *dest)
-{
-	if (j->p < j->end && *j->p == '"')
-		return json_read_string(j, dest);
-	while (j->p < j->end &&
-	       (i_isalnum(*j->p) || *j->p == '-' || *j->p == '+' ||
-		*j->p == '.')) {
-		if (str_len(dest) < OAUTH2_SASL_MAX_FIELD)
-			str_append_c(dest, *j->p);
-		j->p++;
-	}
-	if (str_len(dest) == 0) {
-		j->error = "expected a string, number or literal";
-		return -1;
-	}
-	return 0;
-}
-
-static int json_flat_parse(struct json_flat *j,
-			   struct oauth2_sasl_error *error_r)
-{
-	string_t *key = t_str_new(64), *value = t_str_new(64);
-	const char **field;
-
-	json_skip_ws(j);
-	if (j->p >= j->end || *j->p != '{') {
-		j->error = "not a JSON object";
-		return -1;
-	}
-	j->p++;
-	json_skip_ws(j);
-	if (j->p < j->end && *j->p == '}') {
-		j->p++;
-		return 0;
-	}
-	for (;;) {
-		str_truncate(key, 0);
-		str_truncate(value, 0);
-		json_skip_ws(j);
-		if (json_read_string(j, key) < 0)
-			return -1;
-		json_skip_ws(j);
-		if (j->p >= j->end || *j->p != ':') {
-			j->error = "expected ':'";
-			return -1;
-		}
-		j->p++;
-		json_skip_ws(j);
-		if (json_read_value(j, value) < 0)
-			return -1;
-
-		field = NULL;
-		if (strcmp(str_c(key), "status") == 0)
-			field = &error_r->status;
-		else if (strcmp(str_c(key), "scope") == 0)
-			field = &error_r->scope;
-		else if (strcmp(str_c(key), "schemes") == 0)
-			field = &error_r->schemes;
-		else if (strcmp(str_c(key), "openid-configuration") == 0)
-			field = &error_r->openid_configuration;
-		if (field != NULL && *field == NULL)
-			*field = t_strdup(str_c(value));
-
-		json_skip_ws(j);
-		if (j->p < j->end && *j->p == ',') {
-			j->p++;
-			continue;
-		}
-		if (j->p < j->end && *j->p == '}') {
-			j->p++;
-			break;
-		}
-		j->error = "expected ',' or '}'";
-		return -1;
-	}
-	json_skip_ws(j);
-	if (j->p != j->end) {
-		j->error = "data after the object";
-		return -1;
-	}
-	return 0;
+	if (strcmp(key, "status") == 0)
+		field = &error->status;
+	else if (strcmp(key, "scope") == 0)
+		field = &error->scope;
+	else if (strcmp(key, "schemes") == 0)
+		field = &error->schemes;
+	else if (strcmp(key, "openid-configuration") == 0)
+		field = &error->openid_configuration;
+	if (field != NULL && *field == NULL)
+		*field = t_strdup(value);
 }
 
 int oauth2_sasl_parse_challenge(const char *base64,
 				struct oauth2_sasl_error *error_r,
 				const char **parse_error_r)
 {
-	struct json_flat j;
 	buffer_t *decoded;
+	const char *error;
 	size_t len = strlen(base64);
 
 	i_zero(error_r);
@@ -260,12 +108,12 @@ int oauth2_sasl_parse_challenge(const char *base64,
 		*parse_error_r = "challenge is not base64";
 		return -1;
 	}
-	i_zero(&j);
-	j.p = decoded->data;
-	j.end = j.p + decoded->used;
-	if (json_flat_parse(&j, error_r) < 0) {
+	if (oauth2_json_parse_flat(decoded->data, decoded->used,
+				   OAUTH2_SASL_MAX_FIELD, TRUE,
+				   oauth2_sasl_challenge_field, error_r,
+				   &error) < 0) {
 		*parse_error_r = t_strdup_printf("challenge is not a flat "
-						 "JSON object: %s", j.error);
+						 "JSON object: %s", error);
 		return -1;
 	}
 	return 0;
