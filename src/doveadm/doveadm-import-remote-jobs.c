@@ -112,10 +112,10 @@ static void import_remote_start_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 
 	if (doveadm_import_remote_read_options(_ctx, &ctx->set) < 0)
 		return;
-	if (ctx->set.oauth2_refresh_token != NULL) {
+	if (ctx->set.oauth2_grant != IMPORT_REMOTE_OAUTH2_GRANT_NONE) {
 		/* its secrets are not stored yet: run only */
 		(void)doveadm_import_remote_fail(&_ctx->exit_code, EX_USAGE,
-			"A refresh token works with 'run' only in this "
+			"An OAuth2 grant works with 'run' only in this "
 			"version: queue the job with --access-token-file");
 		return;
 	}

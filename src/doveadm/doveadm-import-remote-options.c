@@ -46,8 +46,110 @@ import_remote_read_password(struct doveadm_mail_cmd_context *_ctx,
 	return 0;
 }
 
-/* A refresh token grant: --refresh-token-file/-stdin with the endpoint and
-   the client (its secret from a file too: never argv). */
+/* A service account key file: all of it (JSON), at most 16 kB */
+#define IMPORT_REMOTE_KEY_FILE_MAX (16*1024)
+static int
+import_remote_read_key_file(struct doveadm_mail_cmd_context *_ctx,
+			    struct istream *input, const char **json_r)
+{
+	int *exit_code_r = &_ctx->exit_code;
+	const unsigned char *data;
+	size_t size;
+	ssize_t ret;
+
+	i_stream_seek(input, 0);
+	while ((ret = i_stream_read(input)) > 0) {
+		(void)i_stream_get_data(input, &size);
+		if (size > IMPORT_REMOTE_KEY_FILE_MAX)
+			break;
+	}
+	data = i_stream_get_data(input, &size);
+	if (input->stream_errno != 0) {
+		return doveadm_import_remote_fail(exit_code_r, EX_NOINPUT,
+			"--oauth2-service-account-file: %s",
+			i_stream_get_error(input));
+	}
+	if (size > IMPORT_REMOTE_KEY_FILE_MAX || size == 0 ||
+	    memchr(data, '\0', size) != NULL) {
+		return IMPORT_REMOTE_USAGE("--oauth2-service-account-file: "
+			"not a service account key file (empty, binary or "
+			"over 16 kB)");
+	}
+	*json_r = p_strndup(_ctx->pool, data, size);
+	return 0;
+}
+
+/* --provider google|microsoft: what is known of the provider, where the
+   command line says nothing else */
+static int
+import_remote_provider(struct doveadm_mail_cmd_context *_ctx,
+		       struct import_remote_settings *set)
+{
+	int *exit_code_r = &_ctx->exit_code;
+	const char *provider, *tenant = NULL;
+	bool google;
+
+	if (!doveadm_cmd_param_str(_ctx->cctx, "provider", &provider)) {
+		if (doveadm_cmd_param_str(_ctx->cctx, "oauth2-tenant", &tenant))
+			return IMPORT_REMOTE_USAGE("--oauth2-tenant goes with "
+						   "--provider microsoft");
+		return 0;
+	}
+	if (strcmp(provider, "google") == 0)
+		google = TRUE;
+	else if (strcmp(provider, "microsoft") == 0)
+		google = FALSE;
+	else {
+		return IMPORT_REMOTE_USAGE("Invalid --provider: %s (google, "
+					   "microsoft)", provider);
+	}
+	if (set->host == NULL)
+		set->host = google ? "imap.gmail.com" : "outlook.office365.com";
+	if (google) {
+		if (set->oauth2_token_url == NULL) {
+			set->oauth2_token_url =
+				"https://oauth2.googleapis.com/token";
+		}
+		if (set->oauth2_scope == NULL &&
+		    set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_JWT_BEARER)
+			set->oauth2_scope = "https://mail.google.com/";
+		return 0;
+	}
+	if (doveadm_cmd_param_str(_ctx->cctx, "oauth2-tenant", &tenant) &&
+	    (tenant[0] == '\0' ||
+	     strspn(tenant, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789.-") != strlen(tenant))) {
+		return IMPORT_REMOTE_USAGE("Invalid --oauth2-tenant: %s",
+					   tenant);
+	}
+	if (set->oauth2_token_url == NULL && tenant != NULL) {
+		set->oauth2_token_url = p_strdup_printf(_ctx->pool,
+			"https://login.microsoftonline.com/%s/oauth2/v2.0/token",
+			tenant);
+	}
+	if (set->oauth2_token_url == NULL &&
+	    set->oauth2_grant != IMPORT_REMOTE_OAUTH2_GRANT_NONE) {
+		return IMPORT_REMOTE_USAGE("--provider microsoft needs "
+			"--oauth2-tenant (the tenant id or domain)");
+	}
+	if (set->oauth2_scope == NULL) {
+		if (set->oauth2_grant ==
+		    IMPORT_REMOTE_OAUTH2_GRANT_CLIENT_CREDENTIALS) {
+			set->oauth2_scope =
+				"https://outlook.office365.com/.default";
+		} else if (set->oauth2_grant ==
+			   IMPORT_REMOTE_OAUTH2_GRANT_REFRESH_TOKEN) {
+			set->oauth2_scope = "https://outlook.office365.com/"
+				"IMAP.AccessAsUser.All offline_access";
+		}
+	}
+	return 0;
+}
+
+/* An OAuth2 grant: a refresh token (--refresh-token-file/-stdin), the
+   client's own credentials (--oauth2-grant client-credentials) or a
+   service account's JWT (--oauth2-service-account-file), with the
+   endpoint and the client; secrets from files (never argv). */
 static int
 import_remote_read_grant(struct doveadm_mail_cmd_context *_ctx,
 			 bool have_password,
@@ -55,6 +157,8 @@ import_remote_read_grant(struct doveadm_mail_cmd_context *_ctx,
 {
 	int *exit_code_r = &_ctx->exit_code;
 	struct istream *refresh_file = NULL, *secret_file = NULL;
+	struct istream *account_file = NULL;
+	struct oauth2_service_account account;
 	bool refresh_stdin = FALSE;
 	const char *str, *error;
 
@@ -69,6 +173,11 @@ import_remote_read_grant(struct doveadm_mail_cmd_context *_ctx,
 		set->oauth2_client_id = p_strdup(_ctx->pool, str);
 	if (doveadm_cmd_param_str(_ctx->cctx, "oauth2-scope", &str))
 		set->oauth2_scope = p_strdup(_ctx->pool, str);
+	if (doveadm_cmd_param_str(_ctx->cctx, "oauth2-grant", &str) &&
+	    import_remote_oauth2_grant_parse(str, &set->oauth2_grant) < 0) {
+		return IMPORT_REMOTE_USAGE("Invalid --oauth2-grant: %s "
+			"(refresh-token, client-credentials, jwt-bearer)", str);
+	}
 	(void)doveadm_cmd_param_istream(_ctx->cctx, "refresh-token-file",
 					&refresh_file);
 	(void)doveadm_cmd_param_bool(_ctx->cctx, "refresh-token-stdin",
@@ -76,27 +185,46 @@ import_remote_read_grant(struct doveadm_mail_cmd_context *_ctx,
 	(void)doveadm_cmd_param_istream(_ctx->cctx,
 					"oauth2-client-secret-file",
 					&secret_file);
-	if (refresh_file == NULL && !refresh_stdin) {
-		if (set->oauth2_token_url != NULL ||
-		    set->oauth2_client_id != NULL || secret_file != NULL ||
-		    set->oauth2_scope != NULL) {
-			return IMPORT_REMOTE_USAGE("The --oauth2-* options "
-				"go with --refresh-token-file or "
-				"--refresh-token-stdin");
-		}
-		return 0;
-	}
+	(void)doveadm_cmd_param_istream(_ctx->cctx,
+					"oauth2-service-account-file",
+					&account_file);
 	if (refresh_file != NULL && refresh_stdin) {
 		return IMPORT_REMOTE_USAGE("Give either --refresh-token-file "
 					   "or --refresh-token-stdin");
 	}
+	if (set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_NONE) {
+		if (refresh_file != NULL || refresh_stdin)
+			set->oauth2_grant = IMPORT_REMOTE_OAUTH2_GRANT_REFRESH_TOKEN;
+		else if (account_file != NULL)
+			set->oauth2_grant = IMPORT_REMOTE_OAUTH2_GRANT_JWT_BEARER;
+	}
+	if (set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_NONE) {
+		if (set->oauth2_token_url != NULL ||
+		    set->oauth2_client_id != NULL || secret_file != NULL ||
+		    set->oauth2_scope != NULL) {
+			return IMPORT_REMOTE_USAGE("The --oauth2-* options "
+				"go with an OAuth2 grant (--refresh-token-file, "
+				"--oauth2-grant client-credentials, "
+				"--oauth2-service-account-file)");
+		}
+		return import_remote_provider(_ctx, set);
+	}
 	if (have_password) {
-		return IMPORT_REMOTE_USAGE("Give either a password or a "
-					   "refresh token");
+		return IMPORT_REMOTE_USAGE("Give either a password or an "
+					   "OAuth2 grant");
+	}
+	if ((refresh_file != NULL || refresh_stdin) !=
+	    (set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_REFRESH_TOKEN) ||
+	    (account_file != NULL) !=
+	    (set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_JWT_BEARER)) {
+		return IMPORT_REMOTE_USAGE("--oauth2-grant %s does not go "
+			"with the token or key given",
+			import_remote_oauth2_grant_name(set->oauth2_grant));
 	}
 	if (set->auth_mech == IMPORT_REMOTE_AUTH_PASSWORD)
 		set->auth_mech = IMPORT_REMOTE_AUTH_OAUTH2;
-	if (import_remote_read_password(_ctx, "refresh-token",
+	if ((refresh_file != NULL || refresh_stdin) &&
+	    import_remote_read_password(_ctx, "refresh-token",
 			refresh_stdin ? NULL : refresh_file,
 			&set->oauth2_refresh_token) < 0)
 		return -1;
@@ -105,7 +233,29 @@ import_remote_read_grant(struct doveadm_mail_cmd_context *_ctx,
 					secret_file,
 					&set->oauth2_client_secret) < 0)
 		return -1;
-	return 0;
+	if (account_file != NULL) {
+		if (import_remote_read_key_file(_ctx, account_file,
+						&set->oauth2_service_account) < 0)
+			return -1;
+		/* checked now: a bad file is a usage error, not a run's */
+		if (oauth2_service_account_parse(set->oauth2_service_account,
+						 pool_datastack_create(),
+						 &account, &error) < 0) {
+			return IMPORT_REMOTE_USAGE(
+				"--oauth2-service-account-file: %s", error);
+		}
+		if (set->oauth2_token_url == NULL &&
+		    account.token_uri != NULL) {
+			if (oauth2_token_url_check(account.token_uri,
+						   &error) < 0) {
+				return IMPORT_REMOTE_USAGE("The service account's "
+					"token_uri: %s", error);
+			}
+			set->oauth2_token_url =
+				p_strdup(_ctx->pool, account.token_uri);
+		}
+	}
+	return import_remote_provider(_ctx, set);
 }
 
 /* --access-token-file/-stdin (read like a password: a stream, never
@@ -132,13 +282,13 @@ import_remote_read_token(struct doveadm_mail_cmd_context *_ctx,
 					&token_file);
 	(void)doveadm_cmd_param_bool(_ctx->cctx, "access-token-stdin",
 				     &token_stdin);
-	if (set->oauth2_refresh_token != NULL &&
+	if (set->oauth2_grant != IMPORT_REMOTE_OAUTH2_GRANT_NONE &&
 	    (token_file != NULL || token_stdin)) {
-		return IMPORT_REMOTE_USAGE("Give either an access token or a "
-					   "refresh token");
+		return IMPORT_REMOTE_USAGE("Give either an access token or an "
+					   "OAuth2 grant");
 	}
 	if (token_file == NULL && !token_stdin &&
-	    set->oauth2_refresh_token != NULL)
+	    set->oauth2_grant != IMPORT_REMOTE_OAUTH2_GRANT_NONE)
 		return 0;
 	if (token_file == NULL && !token_stdin) {
 		if (import_remote_auth_mech_is_oauth2(set->auth_mech)) {

@@ -63,7 +63,11 @@ DOVEADM_CMD_PARAM('\0', "refresh-token-stdin", CMD_PARAM_BOOL, 0) \
 DOVEADM_CMD_PARAM('\0', "oauth2-token-url", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "oauth2-client-id", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "oauth2-client-secret-file", CMD_PARAM_ISTREAM, 0) \
-DOVEADM_CMD_PARAM('\0', "oauth2-scope", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', "oauth2-scope", CMD_PARAM_STR, 0) \
+DOVEADM_CMD_PARAM('\0', "oauth2-grant", CMD_PARAM_STR, 0) \
+DOVEADM_CMD_PARAM('\0', "oauth2-service-account-file", CMD_PARAM_ISTREAM, 0) \
+DOVEADM_CMD_PARAM('\0', "oauth2-tenant", CMD_PARAM_STR, 0) \
+DOVEADM_CMD_PARAM('\0', "provider", CMD_PARAM_STR, 0)
 #define DOVEADM_IMPORT_REMOTE_JOB_USAGE \
 	"[--port <port>] [--ssl imaps|starttls|none] [--tls-insecure] " \
 	"[--folder <pattern> ...] [--exclude <pattern> ...] " \
@@ -78,7 +82,11 @@ DOVEADM_CMD_PARAM('\0', "oauth2-scope", CMD_PARAM_STR, 0)
 	"--access-token-file <path> | --access-token-stdin | " \
 	"(--refresh-token-file <path> | --refresh-token-stdin) " \
 	"--oauth2-token-url <url> --oauth2-client-id <id> " \
-	"[--oauth2-client-secret-file <path>] [--oauth2-scope <scope>]) " \
+	"[--oauth2-client-secret-file <path>] [--oauth2-scope <scope>] | " \
+	"--oauth2-grant client-credentials --oauth2-client-id <id> " \
+	"--oauth2-client-secret-file <path> | " \
+	"--oauth2-service-account-file <path>) " \
+	"[--provider google|microsoft] [--oauth2-tenant <tenant>] " \
 	"[--auth-mechanism auto|plain|login|oauth2|xoauth2|oauthbearer] " \
 	DOVEADM_IMPORT_REMOTE_JOB_USAGE
 

@@ -260,6 +260,26 @@ import_remote_error_get_hint_detail(enum import_remote_error_code code,
 			"app-only, https://outlook.office365.com/.default), "
 			"granted by an admin where the provider asks for it.";
 	}
+	if (detail != NULL && code == IMPORT_REMOTE_ERROR_OAUTH2_GRANT_INVALID &&
+	    strncmp(detail, IMPORT_REMOTE_DETAIL_SERVICE_ACCOUNT,
+		    strlen(IMPORT_REMOTE_DETAIL_SERVICE_ACCOUNT)) == 0) {
+		return "The token endpoint refused the service account's "
+			"signed request (JWT): the key file is not the "
+			"account's current key (deleted or replaced in the "
+			"Cloud console), the user is not of the domain, or this "
+			"server's clock is off. Download a new key for the "
+			"service account and use that file.";
+	}
+	if (detail != NULL && code == IMPORT_REMOTE_ERROR_OAUTH2_CLIENT_INVALID &&
+	    strncmp(detail, IMPORT_REMOTE_DETAIL_SERVICE_ACCOUNT,
+		    strlen(IMPORT_REMOTE_DETAIL_SERVICE_ACCOUNT)) == 0) {
+		return "The service account may not act for the domain's users "
+			"with this scope: in the Google Admin console (Security "
+			"> Access and data control > API controls > Domain-wide "
+			"delegation) add the service account's client ID with "
+			"the scope https://mail.google.com/, and turn on IMAP "
+			"for the users.";
+	}
 	if (detail != NULL && code == IMPORT_REMOTE_ERROR_CONNECT_TIMEOUT &&
 	    strstr(detail, IMPORT_REMOTE_DETAIL_NO_GREETING) != NULL) {
 		return "The server accepted the connection but said nothing: "

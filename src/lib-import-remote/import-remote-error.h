@@ -83,6 +83,10 @@ void import_remote_error_set(struct import_remote_error *error,
    scope (the hint names the scope, not a new token) */
 #define IMPORT_REMOTE_DETAIL_TOKEN_SCOPE "the token lacks a scope"
 
+/* Starts the detail of an OAuth2 error of a service account's JWT bearer
+   grant (the hints name its key and domain-wide delegation) */
+#define IMPORT_REMOTE_DETAIL_SERVICE_ACCOUNT "Service account"
+
 /* The title, adjusted for what happened (detail may be NULL): "Connection
    refused" rather than "Host unreachable" */
 const char *

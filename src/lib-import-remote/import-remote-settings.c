@@ -89,6 +89,32 @@ bool import_remote_auth_mech_is_oauth2(enum import_remote_auth_mech mech)
 		mech == IMPORT_REMOTE_AUTH_OAUTHBEARER;
 }
 
+static const char *const oauth2_grant_names[] = {
+	"none", "refresh_token", "client_credentials", "jwt_bearer"
+};
+
+int import_remote_oauth2_grant_parse(const char *str,
+				     enum import_remote_oauth2_grant *grant_r)
+{
+	const char *name = t_str_replace(str, '-', '_');
+	unsigned int i;
+
+	for (i = 1; i < N_ELEMENTS(oauth2_grant_names); i++) {
+		if (strcmp(name, oauth2_grant_names[i]) == 0) {
+			*grant_r = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *
+import_remote_oauth2_grant_name(enum import_remote_oauth2_grant grant)
+{
+	i_assert(grant < N_ELEMENTS(oauth2_grant_names));
+	return oauth2_grant_names[grant];
+}
+
 int import_remote_dedup_parse(const char *str,
 			      enum import_remote_dedup *dedup_r)
 {
@@ -169,21 +195,54 @@ int import_remote_settings_check(const struct import_remote_settings *set,
 			"control character or line break";
 		return -1;
 	}
-	if (set->oauth2_refresh_token != NULL) {
+	if (set->oauth2_grant != IMPORT_REMOTE_OAUTH2_GRANT_NONE) {
 		if (!import_remote_auth_mech_is_oauth2(set->auth_mech)) {
-			*error_r = "A refresh token signs in with OAuth2: "
+			*error_r = "An OAuth2 grant signs in with OAuth2: "
 				"--auth-mechanism must be oauth2, xoauth2 or "
 				"oauthbearer";
 			return -1;
 		}
-		if (set->oauth2_token_url == NULL ||
-		    set->oauth2_client_id == NULL) {
-			*error_r = "A refresh token needs --oauth2-token-url "
-				"and --oauth2-client-id";
+		if (set->oauth2_token_url == NULL) {
+			*error_r = "An OAuth2 grant needs --oauth2-token-url "
+				"(or --provider)";
+			return -1;
+		}
+		switch (set->oauth2_grant) {
+		case IMPORT_REMOTE_OAUTH2_GRANT_NONE:
+			i_unreached();
+		case IMPORT_REMOTE_OAUTH2_GRANT_REFRESH_TOKEN:
+			if (set->oauth2_refresh_token == NULL ||
+			    set->oauth2_client_id == NULL) {
+				*error_r = "The refresh token grant needs "
+					"--refresh-token-file (or -stdin) and "
+					"--oauth2-client-id";
+				return -1;
+			}
+			break;
+		case IMPORT_REMOTE_OAUTH2_GRANT_CLIENT_CREDENTIALS:
+			if (set->oauth2_client_secret == NULL ||
+			    set->oauth2_client_id == NULL) {
+				*error_r = "The client credentials grant needs "
+					"--oauth2-client-id and "
+					"--oauth2-client-secret-file";
+				return -1;
+			}
+			break;
+		case IMPORT_REMOTE_OAUTH2_GRANT_JWT_BEARER:
+			if (set->oauth2_service_account == NULL) {
+				*error_r = "The JWT bearer grant needs "
+					"--oauth2-service-account-file";
+				return -1;
+			}
+			break;
+		}
+		if (set->oauth2_client_id != NULL &&
+		    import_remote_has_control_chars(set->oauth2_client_id)) {
+			*error_r = "Invalid --oauth2-client-id: it contains a "
+				"control character or line break";
 			return -1;
 		}
 		if (import_remote_has_control_chars(set->oauth2_token_url) ||
-		    import_remote_has_control_chars(set->oauth2_client_id) ||
 		    (set->oauth2_scope != NULL &&
 		     import_remote_has_control_chars(set->oauth2_scope))) {
 			*error_r = "Invalid OAuth2 option: it contains a "
@@ -197,7 +256,7 @@ int import_remote_settings_check(const struct import_remote_settings *set,
 		return -1;
 	}
 	if ((set->password == NULL || set->password[0] == '\0') &&
-	    set->oauth2_refresh_token == NULL) {
+	    set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_NONE) {
 		*error_r = "Missing source password "
 			"(--password-file or --password-stdin)";
 		return -1;
@@ -321,6 +380,10 @@ const char *import_remote_settings_export(const struct import_remote_settings *s
 		str_printfa(str, "\tsince=%ld", (long)set->since);
 	if (set->before != 0)
 		str_printfa(str, "\tbefore=%ld", (long)set->before);
+	if (set->oauth2_grant != IMPORT_REMOTE_OAUTH2_GRANT_NONE) {
+		str_printfa(str, "\toauth2_grant=%s",
+			    import_remote_oauth2_grant_name(set->oauth2_grant));
+	}
 	if (set->oauth2_token_url != NULL) {
 		str_append(str, "\toauth2_token_url=");
 		str_append_tabescaped(str, set->oauth2_token_url);
@@ -407,6 +470,13 @@ int import_remote_settings_import(pool_t pool, const char *str,
 				set->since = num;
 			else
 				set->before = num;
+		} else if (strcmp(key, "oauth2_grant") == 0) {
+			if (import_remote_oauth2_grant_parse(value,
+					&set->oauth2_grant) < 0) {
+				*error_r = t_strdup_printf(
+					"Invalid oauth2_grant: %s", value);
+				return -1;
+			}
 		} else if (strcmp(key, "oauth2_token_url") == 0) {
 			set->oauth2_token_url = p_strdup(pool, value);
 		} else if (strcmp(key, "oauth2_client_id") == 0) {

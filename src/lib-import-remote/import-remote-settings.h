@@ -23,6 +23,18 @@ enum import_remote_auth_mech {
 	IMPORT_REMOTE_AUTH_OAUTHBEARER,
 };
 
+/* Where an OAuth2 access token comes from, when not given as is */
+enum import_remote_oauth2_grant {
+	IMPORT_REMOTE_OAUTH2_GRANT_NONE = 0,
+	/* oauth2_refresh_token, for the client */
+	IMPORT_REMOTE_OAUTH2_GRANT_REFRESH_TOKEN,
+	/* the client itself (Microsoft 365 app-only) */
+	IMPORT_REMOTE_OAUTH2_GRANT_CLIENT_CREDENTIALS,
+	/* a JWT signed by oauth2_service_account for the user (Google
+	   domain-wide delegation) */
+	IMPORT_REMOTE_OAUTH2_GRANT_JWT_BEARER,
+};
+
 enum import_remote_dedup {
 	IMPORT_REMOTE_DEDUP_FOLDER = 0,
 	IMPORT_REMOTE_DEDUP_ACCOUNT,
@@ -42,11 +54,14 @@ struct import_remote_settings {
 	/* an OAuth2 grant: a fresh access token is asked of token_url
 	   before each login that needs one (refresh token grant). The
 	   secrets (refresh token, client secret) are never exported. */
+	enum import_remote_oauth2_grant oauth2_grant;
 	const char *oauth2_token_url;
 	const char *oauth2_client_id;
 	const char *oauth2_scope;
 	const char *oauth2_client_secret;
 	const char *oauth2_refresh_token;
+	/* a service account's key file (JSON with its private key) */
+	const char *oauth2_service_account;
 	/* accept any certificate (said loudly) */
 	bool tls_insecure;
 
@@ -104,6 +119,11 @@ int import_remote_auth_mech_parse(const char *str,
 const char *import_remote_auth_mech_name(enum import_remote_auth_mech mech);
 /* TRUE if the mechanism sends an OAuth2 access token */
 bool import_remote_auth_mech_is_oauth2(enum import_remote_auth_mech mech);
+/* refresh-token, client-credentials, jwt-bearer (or with '_') */
+int import_remote_oauth2_grant_parse(const char *str,
+				     enum import_remote_oauth2_grant *grant_r);
+const char *
+import_remote_oauth2_grant_name(enum import_remote_oauth2_grant grant);
 int import_remote_dedup_parse(const char *str,
 			      enum import_remote_dedup *dedup_r);
 /* Parse YYYY-MM-DD into the UTC midnight timestamp. */

@@ -79,11 +79,12 @@ CONF
 	ir_wait_port "$SRC_IMAPS_PORT" || ir_die "source IMAPS port did not open"
 }
 
-# ir_oauth2_client ID [SECRET]; rt=$(ir_oauth2_refresh USER CLIENT_ID);
+# ir_oauth2_client ID [SECRET [APP_USER]]; rt=$(ir_oauth2_refresh USER CLIENT_ID);
 # ir_oauth2_config key=value... (see tests/tools/oauth2-server)
 ir_oauth2_client() {
 	local args=(--data-urlencode "client_id=$1")
 	[ -n "${2:-}" ] && args+=(--data-urlencode "client_secret=$2")
+	[ -n "${3:-}" ] && args+=(--data-urlencode "app_user=$3")
 	ir_oauth2_curl "${args[@]}" "$OAUTH2_URL/admin/client" >/dev/null
 }
 
@@ -96,4 +97,11 @@ ir_oauth2_config() {
 	local kv args=()
 	for kv in "$@"; do args+=(--data-urlencode "$kv"); done
 	ir_oauth2_curl "${args[@]}" "$OAUTH2_URL/admin/config" >/dev/null
+}
+
+# ir_oauth2_service_account EMAIL PUBLIC_KEY_FILE [SCOPES]
+ir_oauth2_service_account() {
+	ir_oauth2_curl --data-urlencode "client_email=$1" \
+		--data-urlencode "public_key@$2" --data-urlencode "scopes=${3:-}" \
+		"$OAUTH2_URL/admin/service_account" >/dev/null
 }

@@ -98,6 +98,55 @@ void import_run_ctx_deinit(struct import_run_ctx *ctx)
 	}
 }
 
+static int
+import_run_ctx_oauth2_request(struct import_run_ctx *ctx,
+			      struct oauth2_token_settings *oset,
+			      struct oauth2_token_result *result_r,
+			      struct import_remote_error *error_r)
+{
+	struct oauth2_service_account account;
+	const char *error;
+
+	switch (ctx->set->oauth2_grant) {
+	case IMPORT_REMOTE_OAUTH2_GRANT_NONE:
+		break;
+	case IMPORT_REMOTE_OAUTH2_GRANT_REFRESH_TOKEN:
+		return oauth2_token_refresh(oset, ctx->oauth2_refresh_token,
+					    pool_datastack_create(), result_r,
+					    error_r);
+	case IMPORT_REMOTE_OAUTH2_GRANT_CLIENT_CREDENTIALS:
+		return oauth2_token_client_credentials(oset,
+					pool_datastack_create(), result_r,
+					error_r);
+	case IMPORT_REMOTE_OAUTH2_GRANT_JWT_BEARER:
+		if (oauth2_service_account_parse(
+				ctx->set->oauth2_service_account,
+				pool_datastack_create(), &account,
+				&error) < 0) {
+			i_zero(error_r);
+			import_remote_error_set(error_r,
+				IMPORT_REMOTE_ERROR_OAUTH2_CLIENT_INVALID,
+				error);
+			return -1;
+		}
+		oset->client_id = account.client_email;
+		if (oauth2_token_jwt_bearer(oset, &account, ctx->set->username,
+					    pool_datastack_create(), result_r,
+					    error_r) == 0)
+			return 0;
+		/* the hint tells a service account's causes apart */
+		if (strncmp(error_r->detail,
+			    IMPORT_REMOTE_DETAIL_SERVICE_ACCOUNT,
+			    strlen(IMPORT_REMOTE_DETAIL_SERVICE_ACCOUNT)) != 0) {
+			error_r->detail = t_strdup_printf("%s %s: %s",
+				IMPORT_REMOTE_DETAIL_SERVICE_ACCOUNT,
+				account.client_email, error_r->detail);
+		}
+		return -1;
+	}
+	i_unreached();
+}
+
 /* With an OAuth2 grant: a fresh access token for the next login when
    there is none yet, the one there is ends within a minute, or force (the
    server refused it). Returns 0, or -1 with error_r (the token endpoint's
@@ -111,13 +160,14 @@ import_run_ctx_oauth2_token(struct import_run_ctx *ctx, bool force,
 	time_t now = time(NULL);
 	int ret;
 
-	if (ctx->set->oauth2_refresh_token == NULL)
+	if (ctx->set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_NONE)
 		return 0;
 	if (!force && ctx->oauth2_access_token != NULL &&
 	    (ctx->oauth2_expires == 0 ||
 	     now + IMPORT_RUN_TOKEN_MARGIN_SECS < ctx->oauth2_expires))
 		return 0;
-	if (ctx->oauth2_refresh_token == NULL) {
+	if (ctx->oauth2_refresh_token == NULL &&
+	    ctx->set->oauth2_refresh_token != NULL) {
 		ctx->oauth2_refresh_token =
 			i_strdup(ctx->set->oauth2_refresh_token);
 	}
@@ -136,9 +186,8 @@ import_run_ctx_oauth2_token(struct import_run_ctx *ctx, bool force,
 	oset.event = ctx->user->event;
 	ctx->oauth2_requests++;
 	T_BEGIN {
-		ret = oauth2_token_refresh(&oset, ctx->oauth2_refresh_token,
-					   pool_datastack_create(), &result,
-					   error_r);
+		ret = import_run_ctx_oauth2_request(ctx, &oset, &result,
+						    error_r);
 		if (ret < 0) {
 			error_r->detail = p_strdup(ctx->pool, error_r->detail);
 		} else {
@@ -150,7 +199,8 @@ import_run_ctx_oauth2_token(struct import_run_ctx *ctx, bool force,
 			ctx->oauth2_access_token = i_strdup(result.access_token);
 			safe_memset((char *)result.access_token, 0,
 				    strlen(result.access_token));
-			if (result.refresh_token != NULL) {
+			if (result.refresh_token != NULL &&
+			    ctx->oauth2_refresh_token != NULL) {
 				/* rotated: the old one is spent */
 				safe_memset(ctx->oauth2_refresh_token, 0,
 					    strlen(ctx->oauth2_refresh_token));
@@ -186,7 +236,7 @@ import_run_ctx_connect_once(struct import_run_ctx *ctx,
 				error_r) == 0)
 		return 0;
 	if (error_r->code != IMPORT_REMOTE_ERROR_TOKEN_REJECTED ||
-	    ctx->set->oauth2_refresh_token == NULL ||
+	    ctx->set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_NONE ||
 	    ctx->oauth2_requests != requests)
 		return -1;
 	e_debug(ctx->user->event, "import-remote: the server refused the "

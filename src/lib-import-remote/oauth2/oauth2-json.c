@@ -9,7 +9,7 @@
 struct json_flat {
 	const unsigned char *p, *end;
 	size_t max_value;
-	bool truncate;
+	enum oauth2_json_flags flags;
 	const char *error;
 };
 
@@ -38,7 +38,7 @@ static int json_append(struct json_flat *j, string_t *dest, unsigned char c)
 		str_append_c(dest, c);
 		return 0;
 	}
-	if (j->truncate)
+	if ((j->flags & OAUTH2_JSON_FLAG_TRUNCATE) != 0)
 		return 0;
 	j->error = "value too long";
 	return -1;
@@ -62,7 +62,11 @@ static int json_read_string(struct json_flat *j, string_t *dest)
 				break;
 			c = *j->p++;
 			switch (c) {
-			case 'n': case 'r': case 't': case 'b': case 'f':
+			case 'n':
+				c = (j->flags & OAUTH2_JSON_FLAG_NEWLINES) != 0 ?
+					'\n' : '?';
+				break;
+			case 'r': case 't': case 'b': case 'f':
 				c = '?';
 				break;
 			case 'u':
@@ -173,7 +177,7 @@ static int json_flat_parse(struct json_flat *j,
 }
 
 int oauth2_json_parse_flat(const unsigned char *data, size_t size,
-			   size_t max_value, bool truncate,
+			   size_t max_value, enum oauth2_json_flags flags,
 			   oauth2_json_field_callback_t *callback,
 			   void *context, const char **error_r)
 {
@@ -183,7 +187,7 @@ int oauth2_json_parse_flat(const unsigned char *data, size_t size,
 	j.p = data;
 	j.end = data + size;
 	j.max_value = max_value;
-	j.truncate = truncate;
+	j.flags = flags;
 	if (json_flat_parse(&j, callback, context) < 0) {
 		*error_r = j.error;
 		return -1;

@@ -11,10 +11,17 @@
 typedef void oauth2_json_field_callback_t(const char *key, const char *value,
 					  void *context);
 
-/* Parse data. A value (or key) longer than max_value is cut there when
-   truncate, else the object is refused. Returns 0, or -1 with error_r. */
+enum oauth2_json_flags {
+	/* a value (or key) longer than max_value is cut there (else the
+	   object is refused) */
+	OAUTH2_JSON_FLAG_TRUNCATE = 0x01,
+	/* \n in a string is a line break (a PEM key), not '?' */
+	OAUTH2_JSON_FLAG_NEWLINES = 0x02,
+};
+
+/* Parse data. Returns 0, or -1 with error_r. */
 int oauth2_json_parse_flat(const unsigned char *data, size_t size,
-			   size_t max_value, bool truncate,
+			   size_t max_value, enum oauth2_json_flags flags,
 			   oauth2_json_field_callback_t *callback,
 			   void *context, const char **error_r);
 

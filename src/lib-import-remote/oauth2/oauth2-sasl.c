@@ -109,7 +109,8 @@ int oauth2_sasl_parse_challenge(const char *base64,
 		return -1;
 	}
 	if (oauth2_json_parse_flat(decoded->data, decoded->used,
-				   OAUTH2_SASL_MAX_FIELD, TRUE,
+				   OAUTH2_SASL_MAX_FIELD,
+				   OAUTH2_JSON_FLAG_TRUNCATE,
 				   oauth2_sasl_challenge_field, error_r,
 				   &error) < 0) {
 		*parse_error_r = t_strdup_printf("challenge is not a flat "

@@ -8,6 +8,7 @@
 #include "str-sanitize.h"
 #include "outbound-guard.h"
 #include "oauth2-json.h"
+#include "oauth2-jwt.h"
 #include "oauth2-token.h"
 
 #include <ctype.h>
@@ -314,7 +315,7 @@ oauth2_token_request(const struct oauth2_token_settings *set,
 
 	i_zero(&answer);
 	ret = oauth2_json_parse_flat(body->data, body->used,
-				     OAUTH2_TOKEN_MAX_TOKEN, FALSE,
+				     OAUTH2_TOKEN_MAX_TOKEN, 0,
 				     oauth2_token_answer_field, &answer,
 				     &error);
 	safe_memset(buffer_get_modifiable_data(body, NULL), 0, body->used);
@@ -400,5 +401,103 @@ int oauth2_token_refresh(const struct oauth2_token_settings *set,
 		form_append(form, "client_secret", set->client_secret);
 	if (set->scope != NULL)
 		form_append(form, "scope", set->scope);
+	return oauth2_token_request(set, form, pool, result_r, error_r);
+}
+
+int oauth2_token_client_credentials(const struct oauth2_token_settings *set,
+				    pool_t pool,
+				    struct oauth2_token_result *result_r,
+				    struct import_remote_error *error_r)
+{
+	string_t *form = t_str_new(512);
+
+	form_append(form, "grant_type", "client_credentials");
+	form_append(form, "client_id", set->client_id);
+	if (set->client_secret != NULL)
+		form_append(form, "client_secret", set->client_secret);
+	if (set->scope != NULL)
+		form_append(form, "scope", set->scope);
+	return oauth2_token_request(set, form, pool, result_r, error_r);
+}
+
+static void
+oauth2_service_account_field(const char *key, const char *value,
+			     void *context)
+{
+	struct oauth2_service_account *account = context;
+
+	if (strcmp(key, "client_email") == 0 && account->client_email == NULL)
+		account->client_email = t_strdup(value);
+	else if (strcmp(key, "private_key") == 0 &&
+		 account->private_key == NULL)
+		account->private_key = t_strdup(value);
+	else if (strcmp(key, "token_uri") == 0 && account->token_uri == NULL)
+		account->token_uri = t_strdup(value);
+}
+
+int oauth2_service_account_parse(const char *json, pool_t pool,
+				 struct oauth2_service_account *account_r,
+				 const char **error_r)
+{
+	struct oauth2_service_account account;
+	const char *error;
+
+	i_zero(&account);
+	if (oauth2_json_parse_flat((const unsigned char *)json, strlen(json),
+				   OAUTH2_TOKEN_MAX_TOKEN,
+				   OAUTH2_JSON_FLAG_NEWLINES,
+				   oauth2_service_account_field, &account,
+				   &error) < 0) {
+		*error_r = t_strdup_printf("not a service account key file "
+					   "(JSON): %s", error);
+		return -1;
+	}
+	if (account.client_email == NULL || account.private_key == NULL) {
+		*error_r = "the service account key file has no client_email "
+			"or private_key";
+		return -1;
+	}
+	if (strpbrk(account.client_email, "\r\n") != NULL ||
+	    (account.token_uri != NULL &&
+	     strpbrk(account.token_uri, "\r\n") != NULL)) {
+		*error_r = "invalid client_email or token_uri in the service "
+			"account key file";
+		return -1;
+	}
+	account_r->client_email = p_strdup(pool, account.client_email);
+	account_r->private_key = p_strdup(pool, account.private_key);
+	account_r->token_uri = p_strdup(pool, account.token_uri);
+	safe_memset((char *)account.private_key, 0,
+		    strlen(account.private_key));
+	return 0;
+}
+
+int oauth2_token_jwt_bearer(const struct oauth2_token_settings *set,
+			    const struct oauth2_service_account *account,
+			    const char *user, pool_t pool,
+			    struct oauth2_token_result *result_r,
+			    struct import_remote_error *error_r)
+{
+	string_t *form = t_str_new(2048), *jwt = t_str_new(1024);
+	const char *claims, *error;
+
+	/* an hour, the longest Google takes */
+	claims = oauth2_jwt_bearer_claims(account->client_email, user,
+					  set->scope, set->token_url,
+					  time(NULL), 3600);
+	if (oauth2_jwt_sign_rs256(account->private_key, claims, jwt,
+				  &error) < 0) {
+		oauth2_token_set_error(error_r,
+			IMPORT_REMOTE_ERROR_OAUTH2_CLIENT_INVALID,
+			t_strdup_printf(IMPORT_REMOTE_DETAIL_SERVICE_ACCOUNT
+					" %s: %s",
+				str_sanitize(account->client_email, 100),
+				error));
+		return -1;
+	}
+	form_append(form, "grant_type",
+		    "urn:ietf:params:oauth:grant-type:jwt-bearer");
+	form_append(form, "assertion", str_c(jwt));
+	safe_memset(str_c_modifiable(jwt), 0, str_len(jwt));
 	return oauth2_token_request(set, form, pool, result_r, error_r);
 }

@@ -53,6 +53,38 @@ int oauth2_token_refresh(const struct oauth2_token_settings *set,
 			 struct oauth2_token_result *result_r,
 			 struct import_remote_error *error_r);
 
+/* grant_type=client_credentials (RFC 6749 4.4): the app itself, e.g.
+   Microsoft 365 app-only access to any mailbox of a tenant. Errors as
+   above. */
+int oauth2_token_client_credentials(const struct oauth2_token_settings *set,
+				    pool_t pool,
+				    struct oauth2_token_result *result_r,
+				    struct import_remote_error *error_r);
+
+/* A service account (e.g. Google's JSON key file): who it is, its RSA key
+   and where it asks for tokens. */
+struct oauth2_service_account {
+	const char *client_email;
+	const char *private_key;
+	/* may be NULL */
+	const char *token_uri;
+};
+/* Parse a service account key file's JSON. Returns 0, or -1 with error_r
+   (never the key). */
+int oauth2_service_account_parse(const char *json, pool_t pool,
+				 struct oauth2_service_account *account_r,
+				 const char **error_r);
+
+/* grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer (RFC 7523): a
+   JWT signed RS256 with the account's key, iss = the account, sub = user
+   (the mailbox it acts for), aud = the token URL, scope = set->scope. An
+   unusable key fails with oauth2_client_invalid. Errors as above. */
+int oauth2_token_jwt_bearer(const struct oauth2_token_settings *set,
+			    const struct oauth2_service_account *account,
+			    const char *user, pool_t pool,
+			    struct oauth2_token_result *result_r,
+			    struct import_remote_error *error_r);
+
 /* Check a token endpoint URL: https, a host, no user info. */
 int oauth2_token_url_check(const char *url, const char **error_r);
 
