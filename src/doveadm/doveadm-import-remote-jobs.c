@@ -112,13 +112,6 @@ static void import_remote_start_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 
 	if (doveadm_import_remote_read_options(_ctx, &ctx->set) < 0)
 		return;
-	if (ctx->set.oauth2_grant != IMPORT_REMOTE_OAUTH2_GRANT_NONE) {
-		/* its secrets are not stored yet: run only */
-		(void)doveadm_import_remote_fail(&_ctx->exit_code, EX_USAGE,
-			"An OAuth2 grant works with 'run' only in this "
-			"version: queue the job with --access-token-file");
-		return;
-	}
 	doveadm_print_header_simple("job");
 	doveadm_print_header_simple("status");
 }
@@ -132,7 +125,7 @@ static int import_remote_start_run(struct doveadm_mail_cmd_context *_ctx,
 	struct job_store *store;
 	struct job job;
 	unsigned long long id;
-	const char *error;
+	const char *error, *secret;
 	int ret;
 
 	/* 2.3 runs the command even when init() failed */
@@ -148,9 +141,15 @@ static int import_remote_start_run(struct doveadm_mail_cmd_context *_ctx,
 	job.source_ssl = import_remote_ssl_name(ctx->set.ssl);
 	job.source_user = ctx->set.username;
 	job.options = import_remote_settings_export(&ctx->set);
-	job.source_password = job_secret_encrypt(key, &job, ctx->set.password);
+	/* a password or access token, or an OAuth2 grant's secrets */
+	secret = import_remote_settings_export_secret(&ctx->set);
+	job.source_password = job_secret_encrypt(key, &job, secret);
 	safe_memset(key, 0, sizeof(key));
-	safe_memset((char *)ctx->set.password, 0, strlen(ctx->set.password));
+	safe_memset((char *)secret, 0, strlen(secret));
+	if (ctx->set.password != NULL) {
+		safe_memset((char *)ctx->set.password, 0,
+			    strlen(ctx->set.password));
+	}
 	ret = job_store_create(store, &job, &id, &error);
 	job_store_close(&store);
 	if (ret < 0) {

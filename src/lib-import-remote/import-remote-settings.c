@@ -423,6 +423,77 @@ const char *import_remote_settings_export(const struct import_remote_settings *s
 	return str_c(str);
 }
 
+#define SECRET_BUNDLE_MARK "\001oauth2"
+
+const char *import_remote_settings_export_secret(const struct import_remote_settings *set)
+{
+	string_t *str;
+
+	if (set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_NONE)
+		return set->password;
+	str = t_str_new(256);
+	str_append(str, SECRET_BUNDLE_MARK);
+	if (set->oauth2_refresh_token != NULL) {
+		str_append(str, "\trefresh=");
+		str_append_tabescaped(str, set->oauth2_refresh_token);
+	}
+	if (set->oauth2_client_secret != NULL) {
+		str_append(str, "\tsecret=");
+		str_append_tabescaped(str, set->oauth2_client_secret);
+	}
+	if (set->oauth2_service_account != NULL) {
+		str_append(str, "\taccount=");
+		str_append_tabescaped(str, set->oauth2_service_account);
+	}
+	return str_c(str);
+}
+
+int import_remote_settings_import_secret(pool_t pool, const char *secret,
+					 struct import_remote_settings *set,
+					 const char **error_r)
+{
+	const char *const *fields, *value;
+	bool bundle = strncmp(secret, SECRET_BUNDLE_MARK,
+			      strlen(SECRET_BUNDLE_MARK)) == 0;
+
+	if (!bundle) {
+		if (set->oauth2_grant != IMPORT_REMOTE_OAUTH2_GRANT_NONE) {
+			*error_r = "the job signs in with an OAuth2 grant, "
+				"but its secret is not one";
+			return -1;
+		}
+		set->password = secret;
+		return 0;
+	}
+	if (set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_NONE) {
+		*error_r = "the job's secret is an OAuth2 grant's, but the "
+			"job does not sign in with one";
+		return -1;
+	}
+	fields = t_strsplit_tabescaped(secret + strlen(SECRET_BUNDLE_MARK));
+	for (; *fields != NULL; fields++) {
+		if ((*fields)[0] == '\0')
+			continue;
+		value = strchr(*fields, '=');
+		if (value == NULL) {
+			*error_r = "invalid OAuth2 secret";
+			return -1;
+		}
+		value++;
+		if (strncmp(*fields, "refresh=", 8) == 0)
+			set->oauth2_refresh_token = p_strdup(pool, value);
+		else if (strncmp(*fields, "secret=", 7) == 0)
+			set->oauth2_client_secret = p_strdup(pool, value);
+		else if (strncmp(*fields, "account=", 8) == 0)
+			set->oauth2_service_account = p_strdup(pool, value);
+		else {
+			*error_r = "unknown field in the OAuth2 secret";
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int settings_import_uint(const char *value, unsigned int *num_r,
 				const char *key, const char **error_r)
 {

@@ -62,6 +62,11 @@ struct import_remote_settings {
 	const char *oauth2_refresh_token;
 	/* a service account's key file (JSON with its private key) */
 	const char *oauth2_service_account;
+	/* called when the token endpoint rotated the refresh token: the new
+	   one is to be kept (a queued job stores it) */
+	void (*oauth2_rotated_callback)(const char *refresh_token,
+					void *context);
+	void *oauth2_rotated_context;
 	/* accept any certificate (said loudly) */
 	bool tls_insecure;
 
@@ -143,6 +148,17 @@ const char *import_remote_settings_export(const struct import_remote_settings *s
 int import_remote_settings_import(pool_t pool, const char *str,
 				  struct import_remote_settings *set,
 				  const char **error_r);
+/* The secrets as one string for a queued job's encrypted secret: the
+   password or access token, or with an OAuth2 grant its refresh token,
+   client secret and service account key together (tab-escaped fields
+   after a \001oauth2 mark: never taken for a password). Wipe it. */
+const char *import_remote_settings_export_secret(const struct import_remote_settings *set);
+/* ... and back into set (whose options are imported already). Fails if
+   the secret does not fit the options (a grant's job holding a plain
+   password, or the other way round: the store was changed). */
+int import_remote_settings_import_secret(pool_t pool, const char *secret,
+					 struct import_remote_settings *set,
+					 const char **error_r);
 /* Read a password from a file or stream: the first line, without its line
    ending. Fails on empty passwords. */
 int import_remote_password_read_fd(int fd, pool_t pool, const char **password_r,

@@ -6,7 +6,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/oauth2.sh"
-plan 46
+plan 56
 
 # about 1.5 MB in several folders: big enough for a cut in the middle
 "$TOOLS/mkcorpus" -n 120 -s 7 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -182,10 +182,65 @@ check_exit "refresh token and password: usage error" 64 "${base[@]}" \
 check_exit "--oauth2-* without a refresh token: usage error" 64 \
 	doveadm -c "$DEST_CONF" import-remote run -u sd --host 127.0.0.1 --user srcuser \
 	--password-file "$SRC_PASSWORD_FILE" --oauth2-client-id importer
-check_exit "start with a refresh token: not yet (usage error)" 64 \
-	doveadm -c "$DEST_CONF" import-remote start -u sd --host 127.0.0.1 --user srcuser \
-	--refresh-token-file "$IR_WORK/basic.rt" --oauth2-client-id importer \
-	--oauth2-token-url "$OAUTH2_URL/token"
+
+# --- a queued job: the grant's secrets encrypted in the store, a rotated
+#     refresh token stored again (the old one is spent) ---
+JOBS=$IR_WORK/jobs
+mkdir -p "$JOBS"; chown "$IR_OS_USER:" "$JOBS"
+STORE=sqlite:$JOBS/jobs.db
+KEY=$JOBS/key
+WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
+JOPTS=()
+ir_set_opt JOPTS "import_remote_store=$STORE" "import_remote_key_file=$KEY"
+sqlv() { sqlite_value "$JOBS/jobs.db" "$@"; }
+ir_oauth2_config rotate=1 claimed_ttl=3600
+RT=$(ir_oauth2_refresh srcuser importer); RTS+=("$RT")
+printf '%s\n' "$RT" > "$IR_WORK/job.rt"
+# first to a port where nothing listens yet: the token is got (and
+# rotated), the connection fails, the job waits for its retry
+JPORT=$(ir_free_port)
+ir_dest_reset_user md
+doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote start -u md --host 127.0.0.1 \
+	--port "$JPORT" --user srcuser --refresh-token-file "$IR_WORK/job.rt" \
+	--oauth2-token-url "$OAUTH2_URL/token" --oauth2-client-id importer \
+	--oauth2-client-secret-file "$IR_WORK/secret" --reconnects 0 \
+	>"$OUT/jstart.out" 2>"$OUT/jstart.err"
+check_eq "start with a refresh token grant: exit code 0" 0 "$?"
+job=$(flow_field "$OUT/jstart.out" job)
+check_eq "start: the job's options name the grant, endpoint and client" 1 \
+	"$(sqlv "select count(*) from import_remote_jobs where id = ${job:-0} and options like '%oauth2_grant=refresh_token%' and options like '%oauth2_client_id=importer%'")"
+check_not_contains "start: no refresh token in the store file in clear" "$JOBS/jobs.db" "$RT"
+check_not_contains "start: no client secret in the store file in clear" "$JOBS/jobs.db" "$SECRET"
+ct1=$(sqlv "select source_password from import_remote_jobs where id = ${job:-0}")
+rot_before=$(ir_oauth2_stat rotated)
+"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/worker1.log" 2>&1
+doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote status "${job:-0}" > "$OUT/jst1.out" 2>&1
+check_eq "worker, nothing listening: host_unreachable (the token was got)" host_unreachable \
+	"$(flow_field "$OUT/jst1.out" error)"
+check_eq "worker: the endpoint rotated the job's refresh token" 1 $(($(ir_oauth2_stat rotated) - rot_before))
+ct2=$(sqlv "select source_password from import_remote_jobs where id = ${job:-0}")
+check "worker: the job's secret was stored again (the new refresh token)" \
+	test -n "$ct2" -a "$ct1" != "$ct2"
+# now the source answers on that port: the retry signs in with the stored,
+# rotated refresh token (the first one is spent)
+"$TOOLS/faultproxy" --port "$JPORT" --target "127.0.0.1:$SRC_IMAPS_PORT" \
+	--report "$OUT/jproxy.report" > "$OUT/jproxy.port" &
+jppid=$!
+ir_kill_on_exit "$jppid"
+port_of "$OUT/jproxy.port" >/dev/null
+sqlv "select count(*) from import_remote_jobs" >/dev/null
+python3 -c 'import sqlite3,sys;db=sqlite3.connect(sys.argv[1]);db.execute("update import_remote_jobs set retry_at = 0");db.commit()' "$JOBS/jobs.db"
+invalid_before=$(ir_oauth2_stat token_invalid_grant)
+"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/worker2.log" 2>&1
+doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote status "${job:-0}" > "$OUT/jst2.out" 2>&1
+kill "$jppid" 2>/dev/null
+check_eq "worker, the retry: the job completes with the rotated refresh token" completed \
+	"$(flow_field "$OUT/jst2.out" status)"
+check_eq "worker, the retry: the spent refresh token was not sent" 0 \
+	$(($(ir_oauth2_stat token_invalid_grant) - invalid_before))
+verify md job --map "Sent Items=Sent"
+check_eq "worker: every message arrived intact" 0 "$?"
+check_not_logged "the worker's logs hold no secret" "$SECRET" "$OUT/worker1.log" "$OUT/worker2.log"
 
 # --- no secret in any output or log (debug logs included) ---
 check_not_logged "client secret in no output or log" "$SECRET" "$OUT" "$IR_WORK/dst/log" \

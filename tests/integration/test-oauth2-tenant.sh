@@ -7,7 +7,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/oauth2.sh"
-plan 26
+plan 30
 
 "$TOOLS/mkcorpus" -n 12 -s 5 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
 MANIFEST=$IR_WORK/corpus/manifest.json
@@ -122,9 +122,31 @@ check_exit "a broken key file: usage error" 64 \
 	doveadm -c "$DEST_CONF" import-remote run -u sd --host 127.0.0.1 --user srcuser \
 	--provider google --oauth2-service-account-file "$IR_WORK/broken.json"
 
+# --- a queued job with the service account: its key encrypted in the
+#     store, the worker signs with it ---
+JOBS=$IR_WORK/jobs
+mkdir -p "$JOBS"; chown "$IR_OS_USER:" "$JOBS"
+STORE=sqlite:$JOBS/jobs.db
+KEY=$JOBS/key
+WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
+JOPTS=()
+ir_set_opt JOPTS "import_remote_store=$STORE" "import_remote_key_file=$KEY"
+keyline=$(sed -n 5p "$IR_WORK/sa.key")
+ir_dest_reset_user md
+doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote start -u md --host 127.0.0.1 \
+	--port "$SRC_IMAPS_PORT" --user srcuser --provider google \
+	--oauth2-service-account-file "$IR_WORK/sa.json" >"$OUT/jstart.out" 2>"$OUT/jstart.err"
+check_eq "start with a service account: exit code 0" 0 "$?"
+job=$(flow_field "$OUT/jstart.out" job)
+check_not_contains "start: the private key is not in the store file in clear" "$JOBS/jobs.db" "$keyline"
+"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/worker.log" 2>&1
+doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote status "${job:-0}" > "$OUT/jst.out" 2>&1
+check_eq "the worker imports with the stored service account" completed "$(flow_field "$OUT/jst.out" status)"
+verify md job --map "Sent Items=Sent"
+check_eq "worker: every message arrived intact" 0 "$?"
+
 # --- no secret in any output or log (debug logs included) ---
 check_not_logged "the app's client secret in no output or log" "$MSECRET" "$OUT" \
 	"$IR_WORK/dst/log" "$IR_WORK/oauth2-server.log"
-keyline=$(sed -n 5p "$IR_WORK/sa.key")
 check_not_logged "the service account's private key in no output or log" "$keyline" "$OUT" \
 	"$IR_WORK/dst/log" "$IR_WORK/oauth2-server.log"

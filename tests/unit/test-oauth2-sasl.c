@@ -6,6 +6,8 @@
 #include "net.h"
 #include "test-common.h"
 #include "oauth2-sasl.h"
+#include "oauth2-jwt.h"
+#include "import-remote-settings.h"
 
 static const char *b64(const char *text)
 {
@@ -117,12 +119,64 @@ static void test_oauth2_sasl_challenge_bounds(void)
 	test_end();
 }
 
+static void test_oauth2_secret_bundle(void)
+{
+	struct import_remote_settings set, set2;
+	const char *secret, *error;
+	pool_t pool = pool_alloconly_create("test", 1024);
+
+	test_begin("oauth2 grant secrets as a job's secret");
+	import_remote_settings_init(pool, &set);
+	set.password = "plain\001oauth2";
+	test_assert_strcmp(import_remote_settings_export_secret(&set),
+			   "plain\001oauth2");
+	set.password = NULL;
+	set.oauth2_grant = IMPORT_REMOTE_OAUTH2_GRANT_REFRESH_TOKEN;
+	set.oauth2_refresh_token = "rt\twith=tab";
+	set.oauth2_client_secret = "s3cret";
+	set.oauth2_service_account = "{\n\"a\": \"b\"\n}";
+	secret = import_remote_settings_export_secret(&set);
+
+	import_remote_settings_init(pool, &set2);
+	set2.oauth2_grant = IMPORT_REMOTE_OAUTH2_GRANT_REFRESH_TOKEN;
+	test_assert(import_remote_settings_import_secret(pool, secret, &set2,
+							 &error) == 0);
+	test_assert_strcmp(set2.oauth2_refresh_token, "rt\twith=tab");
+	test_assert_strcmp(set2.oauth2_client_secret, "s3cret");
+	test_assert_strcmp(set2.oauth2_service_account, set.oauth2_service_account);
+	test_assert(set2.password == NULL);
+
+	/* a grant's secret where the job says password, and the reverse:
+	   the store was changed */
+	import_remote_settings_init(pool, &set2);
+	test_assert(import_remote_settings_import_secret(pool, secret, &set2,
+							 &error) < 0);
+	set2.oauth2_grant = IMPORT_REMOTE_OAUTH2_GRANT_JWT_BEARER;
+	test_assert(import_remote_settings_import_secret(pool, "password",
+							 &set2, &error) < 0);
+	pool_unref(&pool);
+	test_end();
+}
+
+static void test_oauth2_jwt_claims(void)
+{
+	test_begin("oauth2 jwt bearer claims");
+	test_assert_strcmp(oauth2_jwt_bearer_claims("sa@p.iam", "a\"b@x",
+			"https://mail.google.com/", "https://t/token", 1000, 3600),
+		"{\"iss\":\"sa@p.iam\",\"sub\":\"a\\\"b@x\","
+		"\"scope\":\"https://mail.google.com/\","
+		"\"aud\":\"https://t/token\",\"iat\":1000,\"exp\":4600}");
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
 		test_oauth2_sasl_initial_response,
 		test_oauth2_sasl_challenge,
 		test_oauth2_sasl_challenge_bounds,
+		test_oauth2_secret_bundle,
+		test_oauth2_jwt_claims,
 		NULL
 	};
 	return test_run(test_functions);

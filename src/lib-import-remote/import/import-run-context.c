@@ -209,6 +209,11 @@ import_run_ctx_oauth2_token(struct import_run_ctx *ctx, bool force,
 					i_strdup(result.refresh_token);
 				safe_memset((char *)result.refresh_token, 0,
 					    strlen(result.refresh_token));
+				if (ctx->set->oauth2_rotated_callback != NULL) {
+					ctx->set->oauth2_rotated_callback(
+						ctx->oauth2_refresh_token,
+						ctx->set->oauth2_rotated_context);
+				}
 			}
 			ctx->oauth2_expires = result.expires_in == 0 ? 0 :
 				now + result.expires_in;
