@@ -6,7 +6,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/pgsql.sh"
-plan 89
+plan 91
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 200 -s 21 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -135,6 +135,10 @@ start sd start2 --password-file "$IR_WORK/wrong.pw"
 job2=$(field start2 job)
 adm import-remote watch -u sd "$job2" > "$OUT/watch2.out" 2>"$OUT/watch2.err" &
 watch_pid=$!
+# and on a terminal of 40 columns: a bar redrawn in place
+timeout -k 5 "$IR_STEP_TIMEOUT" script -qfec "stty cols 40 rows 24; exec doveadm -c '$DEST_CONF' $(printf '%q ' "${DOVEADM_OPTS[@]}") \
+	import-remote watch -u sd $job2 >'$OUT/watch2tty.out'" /dev/null > "$OUT/watch2.tty" 2>&1 </dev/null &
+watchtty_pid=$!
 # the worker starts once watch has shown the job waiting
 for i in $(seq 1 100); do grep -qF "job $job2 queued" "$OUT/watch2.err" && break; sleep 0.1; done
 worker failing
@@ -142,6 +146,16 @@ wait_bounded "$watch_pid" "watch of job $job2"
 check_eq "watch: exits with the failed job's exit code (77)" 77 "$?"
 check_eq "watch: ends with the job's final row" failed "$(field watch2 status)"
 check_contains "watch: shows progress lines while waiting" "$OUT/watch2.err" "job $job2 queued"
+wait_bounded "$watchtty_pid" "watch of job $job2 on a terminal"
+check_eq "watch on a terminal: exits with the job's code, its final row" "77 failed" "$? $(field watch2tty status)"
+check "watch on a terminal: the job's state redrawn in place, within the width, the line ended" python3 -c '
+import re, sys
+raw = open(sys.argv[1], encoding="utf-8", errors="replace", newline="").read()
+states = [l.rstrip(" ") for l in re.split(r"[\r\n]+", raw) if "%" in l]
+assert raw.count("\r") >= 2 and raw.endswith("\n"), repr(raw[-200:])
+assert states and all(len(l) <= 39 for l in states), states
+assert states[0].startswith("job %s queued" % sys.argv[2]), states
+assert re.search(r"job %s failed.*%%" % sys.argv[2], states[-1]), states[-1]' "$OUT/watch2.tty" "$job2"
 status sd "$job2" > "$OUT/st3.out"
 check_eq "failed job: status failed" failed "$(field st3 status)"
 check_eq "failed job: error auth_failed" auth_failed "$(field st3 error)"
