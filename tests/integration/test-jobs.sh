@@ -76,6 +76,14 @@ wait_bounded() {
 	done
 	if kill -0 "$1" 2>/dev/null; then
 		stuck "$2"
+		# where it waits, for whoever reads the log of a rare hang
+		{
+			echo "# $2: pid $1, wchan $(cat "/proc/$1/wchan" 2>/dev/null), stack:"
+			if command -v gdb >/dev/null; then
+				timeout 30 gdb -batch -p "$1" -ex bt 2>/dev/null | grep '^#' | sed 's/^/#   /'
+			fi
+			for f in /proc/"$1"/task/*/stack; do sed 's/^/#   kernel: /' "$f" 2>/dev/null; done
+		} >&"$IR_DIAG_FD"
 		kill -9 "$1" 2>/dev/null
 		wait "$1" 2>/dev/null
 		return 124
@@ -342,6 +350,12 @@ three_workers() {
 		rcs+=("$?")
 	done
 	check_eq "$label: the three workers exit 0" "0 0 0" "${rcs[*]}"
+	if [ "${rcs[*]}" != "0 0 0" ]; then
+		for w in "$OUT"/worker-conc*.log; do
+			echo "# $w (last lines):"
+			tail -20 "$w" | sed 's/^/#   /'
+		done >&"$IR_DIAG_FD"
+	fi
 	runs=$(cat "$OUT"/worker-conc*.log | sed -n 's/.*Job \([0-9]*\): importing.*/\1/p' | sort | uniq -c | awk '{print $1}' | sort -u | tr '\n' ' ')
 	check_eq "$label: each of the 6 jobs ran exactly once" "1 " "$runs"
 	check_eq "$label: all 6 jobs ran" 6 "$(cat "$OUT"/worker-conc*.log | grep -c 'importing')"
