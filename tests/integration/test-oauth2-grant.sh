@@ -6,7 +6,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/oauth2.sh"
-plan 56
+plan 59
 
 # about 1.5 MB in several folders: big enough for a cut in the middle
 "$TOOLS/mkcorpus" -n 120 -s 7 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -106,9 +106,14 @@ for i in $(seq 1 100); do
 	[ "$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['paused'])" "$OUT/stall.proxy" 2>/dev/null)" = True ] && break
 	sleep 0.1
 done
+ps -eo args > "$IR_WORK/ps.txt"
 expired=$(ir_oauth2_curl --data-urlencode user=srcuser "$OAUTH2_URL/admin/expire_user")
 wait "$gpid"
 proxy_end
+check_contains "ps while the import runs: the import is listed (control)" "$IR_WORK/ps.txt" \
+	"import-remote run -u sd"
+check_not_contains "ps while the import runs: no refresh token" "$IR_WORK/ps.txt" "$RT"
+check_not_contains "ps while the import runs: no client secret" "$IR_WORK/ps.txt" "$SECRET"
 check "token ended early: it was ended while the link stalled" test "${expired:-0}" -ge 1
 check_eq "token ended early: exit code 0" 0 "$(rc early)"
 check_eq "token ended early: 2 token requests (the refused one replaced once)" 2 $(($(requests) - before))
