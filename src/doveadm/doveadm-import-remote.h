@@ -57,9 +57,12 @@ DOVEADM_CMD_PARAM('\0', "password-file", CMD_PARAM_ISTREAM, 0) \
 DOVEADM_CMD_PARAM('\0', "password-stdin", CMD_PARAM_BOOL, 0) \
 DOVEADM_CMD_PARAM('\0', "access-token-file", CMD_PARAM_ISTREAM, 0) \
 DOVEADM_CMD_PARAM('\0', "access-token-stdin", CMD_PARAM_BOOL, 0) \
-DOVEADM_CMD_PARAM('\0', "auth-mechanism", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "refresh-token-file", CMD_PARAM_ISTREAM, 0) \
 DOVEADM_CMD_PARAM('\0', "refresh-token-stdin", CMD_PARAM_BOOL, 0) \
+DOVEADM_IMPORT_REMOTE_GRANT_PARAMS
+/* An OAuth2 grant: run, start, and shared by a batch's rows */
+#define DOVEADM_IMPORT_REMOTE_GRANT_PARAMS \
+DOVEADM_CMD_PARAM('\0', "auth-mechanism", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "oauth2-token-url", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "oauth2-client-id", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "oauth2-client-secret-file", CMD_PARAM_ISTREAM, 0) \
@@ -105,6 +108,14 @@ int doveadm_import_remote_read_job_options(struct doveadm_cmd_context *cctx,
 					   pool_t pool,
 					   struct import_remote_settings *set,
 					   int *exit_code_r);
+/* A batch's OAuth2 grant, shared by all its rows
+   (DOVEADM_IMPORT_REMOTE_GRANT_PARAMS): client credentials or a service
+   account, and --provider. Returns 0 (no grant: set->oauth2_grant stays
+   NONE), or -1 after doveadm_import_remote_fail(). */
+int doveadm_import_remote_read_shared_grant(struct doveadm_cmd_context *cctx,
+					    pool_t pool,
+					    struct import_remote_settings *set,
+					    int *exit_code_r);
 /* Read and check DOVEADM_IMPORT_REMOTE_SOURCE_PARAMS into the mail
    command's exit code. Returns 0, or -1. */
 int doveadm_import_remote_read_options(struct doveadm_mail_cmd_context *ctx,
