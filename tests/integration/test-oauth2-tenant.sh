@@ -7,7 +7,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/oauth2.sh"
-plan 30
+plan 34
 
 "$TOOLS/mkcorpus" -n 12 -s 5 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
 MANIFEST=$IR_WORK/corpus/manifest.json
@@ -144,6 +144,23 @@ doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote status "${job:-0}" > "$OUT/j
 check_eq "the worker imports with the stored service account" completed "$(flow_field "$OUT/jst.out" status)"
 verify md job --map "Sent Items=Sent"
 check_eq "worker: every message arrived intact" 0 "$?"
+
+# --- the tenant as a batch with the app's grant: a worker going through
+#     it asks for the app's token once, not once per mailbox ---
+for u in sd md sdq; do ir_dest_reset_user "$u"; done
+printf 'source_email,destination_user\nsrcuser,sd\nsrcuser,md\nsrcuser,sdq\n' > "$IR_WORK/tenant.csv"
+doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote batch create --csv "$IR_WORK/tenant.csv" \
+	--host 127.0.0.1 --port "$SRC_IMAPS_PORT" "${m365[@]}" --oauth2-client-id m365-app \
+	>"$OUT/batch.out" 2>"$OUT/batch.err"
+check_eq "batch with the app's grant: exit code 0" 0 "$?"
+batch=$(flow_field "$OUT/batch.out" batch)
+check_not_contains "batch: the client secret is not in the store file in clear" "$JOBS/jobs.db" "$MSECRET"
+before=$(ir_oauth2_stat token)
+"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/bworker.log" 2>&1
+check_eq "batch: its 3 jobs completed" 3 \
+	"$(sqlite_value "$JOBS/jobs.db" "select count(*) from import_remote_jobs where batch_id = ${batch:-0} and status = 'completed'")"
+check_eq "batch: one token request for its 3 mailboxes (the app's token shared)" 1 \
+	$(($(ir_oauth2_stat token) - before))
 
 # --- no secret in any output or log (debug logs included) ---
 check_not_logged "the app's client secret in no output or log" "$MSECRET" "$OUT" \

@@ -14,6 +14,7 @@
 #include "imap-source.h"
 #include "import-tempfiles.h"
 #include "oauth2-token.h"
+#include "oauth2-token-cache.h"
 #include "import-run-context.h"
 
 /* While waiting (throttled, pacing) the session hears from us this often,
@@ -147,6 +148,48 @@ import_run_ctx_oauth2_request(struct import_run_ctx *ctx,
 	i_unreached();
 }
 
+static const char *
+import_run_ctx_oauth2_cache_key(struct import_run_ctx *ctx)
+{
+	return oauth2_token_cache_key(ctx->set->oauth2_token_url,
+				      ctx->set->oauth2_client_id,
+				      ctx->set->oauth2_scope,
+				      ctx->set->oauth2_client_secret);
+}
+
+/* The app's own token (client credentials) that an earlier import of
+   this process got, if it is good for a while yet: one token request per
+   token lifetime for a whole tenant's batch. force: the server refused
+   ours, it is forgotten. Returns TRUE if one is used. */
+static bool
+import_run_ctx_oauth2_cached(struct import_run_ctx *ctx, bool force,
+			     time_t now)
+{
+	const char *key = import_run_ctx_oauth2_cache_key(ctx);
+	const char *token;
+	time_t expires;
+
+	if (force) {
+		oauth2_token_cache_drop(key);
+		return FALSE;
+	}
+	token = oauth2_token_cache_get(key, now, &expires);
+	if (token == NULL || now + IMPORT_RUN_TOKEN_MARGIN_SECS >= expires)
+		return FALSE;
+	if (ctx->oauth2_access_token != NULL) {
+		safe_memset(ctx->oauth2_access_token, 0,
+			    strlen(ctx->oauth2_access_token));
+		i_free(ctx->oauth2_access_token);
+	}
+	ctx->oauth2_access_token = i_strdup(token);
+	ctx->oauth2_expires = expires;
+	ctx->src_set.password = ctx->oauth2_access_token;
+	e_debug(ctx->user->event, "import-remote: OAuth2: the app's access "
+		"token of an earlier import is good for %ld s more",
+		(long)(expires - now));
+	return TRUE;
+}
+
 /* With an OAuth2 grant: a fresh access token for the next login when
    there is none yet, the one there is ends within a minute, or force (the
    server refused it). Returns 0, or -1 with error_r (the token endpoint's
@@ -165,6 +208,10 @@ import_run_ctx_oauth2_token(struct import_run_ctx *ctx, bool force,
 	if (!force && ctx->oauth2_access_token != NULL &&
 	    (ctx->oauth2_expires == 0 ||
 	     now + IMPORT_RUN_TOKEN_MARGIN_SECS < ctx->oauth2_expires))
+		return 0;
+	if (ctx->set->oauth2_grant ==
+	    IMPORT_REMOTE_OAUTH2_GRANT_CLIENT_CREDENTIALS &&
+	    import_run_ctx_oauth2_cached(ctx, force, now))
 		return 0;
 	if (ctx->oauth2_refresh_token == NULL &&
 	    ctx->set->oauth2_refresh_token != NULL) {
@@ -217,6 +264,13 @@ import_run_ctx_oauth2_token(struct import_run_ctx *ctx, bool force,
 			}
 			ctx->oauth2_expires = result.expires_in == 0 ? 0 :
 				now + result.expires_in;
+			if (ctx->set->oauth2_grant ==
+			    IMPORT_REMOTE_OAUTH2_GRANT_CLIENT_CREDENTIALS) {
+				oauth2_token_cache_put(
+					import_run_ctx_oauth2_cache_key(ctx),
+					ctx->oauth2_access_token,
+					ctx->oauth2_expires);
+			}
 		}
 	} T_END;
 	if (ret < 0)
