@@ -59,6 +59,10 @@ struct job {
 	   no mail: counted by the claim that takes it over, back to 0 once
 	   a run commits more */
 	unsigned int lost_claims;
+	/* connections to the source the job asks for (0 when queueing:
+	   1), and those the claim granted it: what it may open, within the
+	   host's and the account's caps (job-caps.h) */
+	unsigned int connections, leases;
 	/* not stored: the worker this copy was read with (a claim's
 	   token); job_store_update() changes the job only while it is
 	   still that */
