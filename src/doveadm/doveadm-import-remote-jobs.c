@@ -219,7 +219,7 @@ static void import_remote_print_job(const struct job *job,
 			  job->started);
 	doveadm_import_remote_print_error(job);
 	doveadm_print(job->batch_id == 0 ? "" : dec2str(job->batch_id));
-	doveadm_import_remote_print_retry(job);
+	doveadm_import_remote_print_retry_waiting(job, waiting);
 	doveadm_import_remote_print_text(waiting == NULL ? "" : waiting);
 }
 

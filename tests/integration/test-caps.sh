@@ -8,7 +8,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/fleet.sh"
-plan 13
+plan 14
 script_timeout 300
 USERS=16
 
@@ -68,6 +68,8 @@ for i in $(seq 1 100); do
 	sleep 0.2
 done
 check_eq "status: a queued job says what it waits for" 1 "$seen"
+text=$(python3 -c 'import json,sys;print([r["status_text"] for r in json.load(open(sys.argv[1]))][0])' "$OUT/status.json" 2>/dev/null)
+check_eq "status: its status_text too" "queued — $want" "$text"
 check_contains "jobs: the same, in its waiting column" "$OUT/jobs.out" "$want"
 check_contains "top: the same" "$OUT/top.out" "$want"
 
