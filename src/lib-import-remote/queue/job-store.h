@@ -149,6 +149,9 @@ int job_store_count(struct job_store *store,
    beating) is claimable again: the import resumes safely, and the
    job's lost_claims counts one more. Each claim
    has a token of its own (job->worker = job->claim = "worker/guid").
+   With caps set (job-caps.h), a job whose source host or account has
+   no connection free is passed over (the next one is claimed), and the
+   claimed job gets its leases (job->leases) in the same transaction.
    Returns 1 and the job, 0 if none, -1. */
 int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 		    unsigned int stale_secs, unsigned int slots,
