@@ -243,6 +243,7 @@ static void test_job_store_caps(void)
 	struct job_store *store;
 	struct job job, k1job;
 	const char *error, *text;
+	unsigned int leases;
 
 	test_begin("job store: connection caps per host and account");
 	store = store_open();
@@ -304,6 +305,20 @@ static void test_job_store_caps(void)
 	/* it goes on with one: k3 can run */
 	test_assert(job_store_set_leases(store, &k1job, 1, &error) == 1);
 	test_assert(caps_claim(store, pool, 60, &job) == k3);
+	/* and asks for more later: none free (k2 and k3 hold 2 of 3) */
+	test_assert(job_store_add_leases(store, &k1job, 4, 60, &leases,
+					 &error) == 1);
+	test_assert(leases == 1);
+	/* k2 ends: one more (the host's last) */
+	caps_end(store, pool, k2);
+	test_assert(job_store_add_leases(store, &k1job, 4, 60, &leases,
+					 &error) == 1);
+	test_assert(leases == 2);
+	/* fenced by the claim */
+	job = k1job;
+	job.claim = "someone else";
+	test_assert(job_store_add_leases(store, &job, 1, 60, &leases,
+					 &error) == 0);
 
 	caps_end(store, pool, j1); caps_end(store, pool, j2);
 	caps_end(store, pool, j3); caps_end(store, pool, j5);

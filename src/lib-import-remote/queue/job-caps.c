@@ -181,6 +181,79 @@ void job_caps_add_claim_leases(struct job_store *store,
 	sql_update_stmt(trans, &stmt);
 }
 
+static void job_caps_leases_read(struct sql_result *result,
+				 unsigned int *leases)
+{
+	*leases = result_num(result, 0);
+}
+
+int job_store_add_leases(struct job_store *store, const struct job *job,
+			 unsigned int want, unsigned int stale_secs,
+			 unsigned int *leases_r, const char **error_r)
+{
+	const char *alias = "import_remote_jobs";
+	time_t live_since = ioloop_time - (time_t)stale_secs;
+	struct sql_transaction_context *trans;
+	ARRAY_TYPE(store_param) params;
+	const struct store_param *bound;
+	struct sql_statement *stmt;
+	struct store_param param;
+	unsigned int count, affected = 0;
+	string_t *query;
+	int ret;
+
+	i_assert(job->claim != NULL);
+	*leases_r = 0;
+	t_array_init(&params, 16);
+	query = t_str_new(1024);
+	param = (struct store_param)STORE_NUM(want);
+	array_push_back(&params, &param);
+	if (store->caps == NULL)
+		str_append(query, "UPDATE import_remote_jobs SET leases = leases + ?");
+	else {
+		/* what is free for it: the cap less the others' leases
+		   and its own */
+		str_printfa(query, "UPDATE import_remote_jobs SET leases = "
+			    "leases + %s(0, %s(?, ",
+			    store->pgsql ? "GREATEST" : "MAX",
+			    store->pgsql ? "LEAST" : "MIN");
+		job_caps_append_cap(store->caps, alias, FALSE, query, &params);
+		str_append(query, " - leases - ");
+		job_caps_append_used(alias, FALSE, live_since, query, &params);
+		str_append(query, ", ");
+		job_caps_append_cap(store->caps, alias, TRUE, query, &params);
+		str_append(query, " - leases - ");
+		job_caps_append_used(alias, TRUE, live_since, query, &params);
+		str_append(query, "))");
+	}
+	str_append(query, " WHERE id = ? AND worker = ?");
+	param = (struct store_param)STORE_NUM(job->id);
+	array_push_back(&params, &param);
+	param = (struct store_param)STORE_STR(job->claim);
+	array_push_back(&params, &param);
+	bound = array_get(&params, &count);
+
+	trans = sql_transaction_begin(store->db);
+	/* as the claim: one at a time, so that two jobs never both take
+	   the host's last connection */
+	if (store->pgsql) {
+		sql_update(trans, "SET LOCAL lock_timeout = '30s'");
+		sql_update(trans, "LOCK TABLE import_remote_jobs "
+			   "IN SHARE ROW EXCLUSIVE MODE");
+	}
+	stmt = store_stmt_bind(store, str_c(query), bound, count);
+	sql_update_stmt_get_rows(trans, &stmt, &affected);
+	if (store_commit(store, &trans, error_r) < 0)
+		return -1;
+	if (affected == 0)
+		return 0;
+	stmt = store_stmt(store, "SELECT leases FROM import_remote_jobs "
+			  "WHERE id = ? AND worker = ?",
+			  STORE_NUM(job->id), STORE_STR(job->claim));
+	ret = store_query(&stmt, job_caps_leases_read, leases_r, error_r);
+	return ret < 0 ? -1 : (ret == 0 ? 0 : 1);
+}
+
 int job_store_set_leases(struct job_store *store, const struct job *job,
 			 unsigned int n, const char **error_r)
 {

@@ -49,6 +49,14 @@ void job_caps_append_claim_where(struct job_store *store, const char *alias,
 void job_caps_add_claim_leases(struct job_store *store,
 			       struct sql_transaction_context *trans,
 			       const char *claim, time_t live_since);
+/* Ask for more leases: up to want more connections, as many as the job's
+   caps leave free now (leases of jobs beating within stale_secs count),
+   in a transaction of the claim's discipline. Returns 1 with the leases
+   the job holds now in *leases_r, 0 if the job has another worker now,
+   -1. */
+int job_store_add_leases(struct job_store *store, const struct job *job,
+			 unsigned int want, unsigned int stale_secs,
+			 unsigned int *leases_r, const char **error_r);
 /* Give back leases: the job goes on with n connections (fewer than it
    holds; a server refused more), fenced by its claim. Returns 1, 0 if
    the job has another worker now, -1. */
