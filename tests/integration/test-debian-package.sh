@@ -167,10 +167,11 @@ service imap-login {
   }
 }
 CONF
-	# the source is this Dovecot on 127.0.0.1, without TLS
-	ir_conf_settings "import_remote_allowed_networks = 127.0.0.0/8" \
-		"import_remote_allow_plaintext = yes"
 } > "$R/etc/dovecot/local.conf"
+# the plugin's settings where README says: in the example config (the
+# source is this Dovecot on 127.0.0.1, without TLS)
+ir_conf_settings "import_remote_allowed_networks = 127.0.0.0/8" \
+	"import_remote_allow_plaintext = yes" >> "$R/etc/dovecot/conf.d/90-import-remote.conf"
 for u in srcuser dest1 dest2 dest3; do
 	echo "$u:{PLAIN}pw-$u:$vmail_uid:$vmail_uid::/home/$u::"
 done > "$R/etc/dovecot/users"
