@@ -15,7 +15,7 @@ if [ -z "${IR_DEB_NS:-}" ]; then
 	IR_DEB_NS=1 exec unshare --mount --propagation private bash "$0" "$@"
 fi
 . "$(dirname "$0")/../lib/integration.sh"
-plan 35
+plan 36
 script_timeout 900
 
 SRC=$(cd "$TESTS_DIR/.." && pwd)
@@ -234,6 +234,23 @@ check "... the running Dovecot was restarted (pid $pid_before, now $pid_after)" 
 	test -n "$pid_after" -a "$pid_after" != "$pid_before"
 check_eq "... the key is the same" "$key_sum" "$(sha256sum < "$R$STATEDIR/import-remote.key")"
 check_eq "... the jobs are there" "$jobs_before" "$(in_root doveadm import-remote history -u dest2 2>&1)"
+# the schema never moves back: a store newer than the binaries is refused
+# (README: "The job store's schema")
+set_schema() {
+	python3 - "$R$STATEDIR/import-remote.db" "$1" <<'PY'
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+con.execute("UPDATE import_remote_meta SET value = ? WHERE name = 'schema_version'", (sys.argv[2],))
+con.commit()
+PY
+}
+schema=$(sqlite_value "$R$STATEDIR/import-remote.db" \
+	"SELECT value FROM import_remote_meta WHERE name = 'schema_version'")
+set_schema 9999
+in_root doveadm import-remote history -u dest2 > "$OUT/newer.out" 2>&1
+check_contains "... a store of a newer schema is refused, not used" "$OUT/newer.out" \
+	"The job store has schema version 9999, newer than this version understands ($schema)"
+set_schema "$schema"
 job3=$(in_root doveadm import-remote start -u dest3 "${src_opts[@]}" 2> "$OUT/start3.err" |
 	sed -n 's/^job=\([0-9]*\).*/\1/p')
 check_eq "... a job queued after the upgrade completes" completed "$(wait_job dest3 "$job3")"
