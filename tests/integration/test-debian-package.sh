@@ -49,7 +49,7 @@ B=$IR_WORK/build
 mkdir -p "$B/src"
 tar -C "$SRC" --exclude=./.git --exclude=./tests/results -cf - . | tar -C "$B/src" -xf -
 start=$(date +%s)
-(cd "$B/src" && DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -us -uc -b) \
+(cd "$B/src" && DEB_BUILD_OPTIONS="nocheck noautodbgsym" dpkg-buildpackage -us -uc -b) \
 	> "$OUT/build.log" 2>&1
 check_eq "dpkg-buildpackage -us -uc -b builds the package (log: $OUT/build.log)" 0 "$?"
 echo "# built in $(($(date +%s) - start)) s"
