@@ -15,7 +15,7 @@ if [ -z "${IR_DEB_NS:-}" ]; then
 	IR_DEB_NS=1 exec unshare --mount --propagation private bash "$0" "$@"
 fi
 . "$(dirname "$0")/../lib/integration.sh"
-plan 36
+plan 41
 script_timeout 900
 
 SRC=$(cd "$TESTS_DIR/.." && pwd)
@@ -274,6 +274,29 @@ check "installed again, the example config is back as it was" \
 ir_wait_port "$port"
 check_eq "... and the jobs" "$jobs_before" \
 	"$(in_root doveadm import-remote history -u dest2 2>&1 | grep -F -x -f <(echo "$jobs_before"))"
+
+# a lost key (README: "The key file"): a new one is made on the next use,
+# and a job whose password is under the old one fails with
+# password_unusable, the password sent nowhere. The job: a failed one
+# (wrong password: not retried by itself), which keeps its password for
+# retry
+echo wrong > "$R/root/wrong.pw"
+chmod 600 "$R/root/wrong.pw"
+job4=$(in_root doveadm import-remote start -u dest1 --host 127.0.0.1 --port "$port" \
+	--ssl none --user srcuser --password-file /root/wrong.pw 2> "$OUT/start4.err" |
+	sed -n 's/^job=\([0-9]*\).*/\1/p')
+check_eq "a job with a wrong password fails" failed "$(wait_job dest1 "$job4")"
+root_dovecot_stop
+mv "$R$STATEDIR/import-remote.key" "$IR_WORK/old.key"
+in_root dovecot > "$OUT/dovecot-start2.out" 2>&1
+ir_wait_port "$port"
+job5=$(in_root doveadm import-remote retry -u dest1 "$job4" 2> "$OUT/retry.err" |
+	sed -n 's/^job=\([0-9]*\).*/\1/p')
+check_eq "the key lost, its retry fails" failed "$(wait_job dest1 "$job5")"
+in_root doveadm import-remote status -u dest1 "$job5" > "$OUT/status5.out" 2>&1
+check_contains "... with password_unusable" "$OUT/status5.out" "password_unusable"
+check "... and a new key was made" test -s "$R$STATEDIR/import-remote.key"
+check "... not the same" test "$(sha256sum < "$R$STATEDIR/import-remote.key")" != "$key_sum"
 in_root apt-get purge -y -q "$PKG" > "$OUT/apt-purge.log" 2>&1
 check_eq "apt-get purge succeeds (log: $OUT/apt-purge.log)" 0 "$?"
 check "... the state directory is gone" test ! -e "$R$STATEDIR"
