@@ -8,7 +8,10 @@
 # example configuration enabled as README says, a foreground import and a
 # queued job (run by the installed worker) work; an upgrade to a higher
 # version keeps the jobs and the key and reloads the running Dovecot;
-# "apt-get remove" keeps the state, "purge" removes it.
+# "apt-get remove" keeps the state, "purge" removes it. README's upgrade
+# statements too: the installed binaries refuse a store of a newer schema,
+# and a lost key is made anew while jobs holding a password under the old
+# one fail with password_unusable.
 set -u
 # the overlay and proc mounts vanish with a mount namespace of our own
 if [ -z "${IR_DEB_NS:-}" ]; then
