@@ -20,6 +20,7 @@
 #include "import-remote-error.h"
 #include "import-remote-settings.h"
 #include "job-store.h"
+#include "import-remote-event.h"
 #include "doveadm-import-remote.h"
 
 #define ADMIN_LIMIT_DEFAULT 100
@@ -194,7 +195,7 @@ static void cmd_import_remote_jobs(struct doveadm_cmd_context *cctx)
 	filter.limit = limit + 1;
 	p_array_init(&jobs, pool, I_MIN(limit + 1, 256));
 	if (job_store_list(store, pool, &filter, &jobs, &error) < 0) {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		doveadm_exit_code = EX_TEMPFAIL;
 	} else {
 		doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
@@ -206,7 +207,7 @@ static void cmd_import_remote_jobs(struct doveadm_cmd_context *cctx)
 			admin_jobs_print(job);
 		}
 		if (array_count(&jobs) > limit) {
-			i_info("import-remote: The newest %u matching "
+			e_info(import_remote_event(), "The newest %u matching "
 			       "job%s shown; there are more (--limit)", limit,
 			       limit == 1 ? " is" : "s are");
 		}

@@ -26,6 +26,7 @@
 #include "job-runner.h"
 #include "failed-message-store.h"
 #include "doveadm-import-remote-compat.h"
+#include "import-remote-event.h"
 #include "doveadm-import-remote.h"
 
 #include <stdio.h>
@@ -81,9 +82,9 @@ import_remote_job_not_found(struct import_remote_job_request *req,
 			    int64_t job_id, struct mail_user *user)
 {
 	if (user == NULL)
-		i_error("import-remote: No job %"PRId64, job_id);
+		e_error(import_remote_event(), "No job %"PRId64, job_id);
 	else {
-		i_error("import-remote: No job %"PRId64" for %s",
+		e_error(import_remote_event(), "No job %"PRId64" for %s",
 			job_id, user->username);
 	}
 	req->exit_code = DOVEADM_EX_NOTFOUND;
@@ -146,7 +147,7 @@ static int import_remote_start_run(struct doveadm_mail_cmd_context *_ctx,
 	ret = job_store_create(store, &job, &id, &error);
 	job_store_close(&store);
 	if (ret < 0) {
-		i_error("import-remote: Queueing the job failed: %s", error);
+		e_error(import_remote_event(), "Queueing the job failed: %s", error);
 		_ctx->exit_code = EX_TEMPFAIL;
 		return -1;
 	}
@@ -250,7 +251,7 @@ static int import_remote_status_act(struct import_remote_job_request *req,
 					  &jobs, &error);
 	}
 	if (ret < 0 && req->exit_code == 0) {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		req->exit_code = EX_TEMPFAIL;
 	}
 	array_foreach(&jobs, job)
@@ -323,7 +324,7 @@ static int import_remote_watch_act(struct import_remote_job_request *req,
 	} else if (ret == 0) {
 		import_remote_job_not_found(req, req->job_id, user);
 	} else {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		req->exit_code = EX_TEMPFAIL;
 	}
 	job_store_close(&store);
@@ -364,7 +365,7 @@ static int import_remote_retry_act(struct import_remote_job_request *req,
 	} else if (ret == 0) {
 		import_remote_job_not_found(req, req->job_id, user);
 	} else {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		req->exit_code = EX_DATAERR;
 	}
 	job_store_close(&store);
@@ -397,7 +398,7 @@ static int import_remote_cancel_act(struct import_remote_job_request *req,
 	if (ret > 0 && job_status_is_final(job.status)) {
 		/* nothing to cancel: said, and not a success (as retry of
 		   a job that did not fail) */
-		i_error("import-remote: Job %llu has already ended (%s): "
+		e_error(import_remote_event(), "Job %llu has already ended (%s): "
 			"nothing to cancel", job.id,
 			job_status_name(job.status));
 		req->exit_code = EX_DATAERR;
@@ -417,7 +418,7 @@ static int import_remote_cancel_act(struct import_remote_job_request *req,
 	} else if (ret == 0) {
 		import_remote_job_not_found(req, req->job_id, user);
 	} else {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		req->exit_code = EX_TEMPFAIL;
 	}
 	job_store_close(&store);
@@ -457,7 +458,7 @@ static int import_remote_report_act(struct import_remote_job_request *req,
 	if (ret == 0)
 		import_remote_job_not_found(req, req->job_id, user);
 	else if (ret < 0) {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		req->exit_code = EX_TEMPFAIL;
 	}
 	array_foreach(&msgs, msg) {

@@ -13,6 +13,7 @@
 #include "import-progress.h"
 #include "import-run.h"
 #include "doveadm-import-remote-compat.h"
+#include "import-remote-event.h"
 #include "doveadm-import-remote.h"
 
 #include <stdio.h>
@@ -295,7 +296,7 @@ import_remote_run_print_gmail(const struct import_run_result *result)
 	/* a comparison that says nothing (a re-run: 0 and 0) is left out */
 	if (!result->gmail || result->mirror_msgs <= p->imported)
 		return;
-	i_info("import-remote: Gmail: stored %u %s (%s); copying every "
+	e_info(import_remote_event(), "Gmail: stored %u %s (%s); copying every "
 	       "folder as it is (--mirror) would have stored %u (%s)",
 	       p->imported, plural(p->imported, "message", "messages"),
 	       import_progress_format_size(p->bytes_imported),
@@ -319,14 +320,14 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 	ret = import_run(user, &ctx->set, import_remote_run_progress, NULL, ctx,
 			 _ctx->pool, &result);
 	array_foreach_elem(&result.warnings, warning)
-		i_warning("import-remote: %s", str_sanitize_utf8(warning, 4096));
+		e_warning(import_remote_event(), "%s", str_sanitize_utf8(warning, 4096));
 	if (ctx->set.dry_run)
 		import_remote_run_print_plan(&result);
 	if (ret < 0) {
 		const struct import_remote_error_info *info =
 			import_remote_error_get_info(result.error.code);
 
-		i_error("import-remote: %s: %s",
+		e_error(import_remote_event(), "%s: %s",
 			import_remote_error_get_title_detail(result.error.code,
 							     result.error.detail),
 			str_sanitize_utf8(result.error.detail == NULL ? "" :
@@ -334,7 +335,7 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 		_ctx->exit_code = info->exit_code;
 	}
 	if (result.progress.failed > 0) {
-		i_warning("import-remote: %u messages could not be imported "
+		e_warning(import_remote_event(), "%u messages could not be imported "
 			  "and were skipped (the rows with "
 			  "result=message_failed say why)",
 			  result.progress.failed);

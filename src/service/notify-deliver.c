@@ -194,7 +194,7 @@ int notify_deliver_due(struct job_store *store, const char *deliverer,
 		if (notify_outbox_claim(store, pool, deliverer,
 					NOTIFY_DELIVER_CLAIM_COUNT, &msgs,
 					&store_error) < 0) {
-			e_error(event, "import-remote: Claiming notifications "
+			e_error(event, "Claiming notifications "
 				"failed: %s", store_error);
 			pool_unref(&pool);
 			return -1;
@@ -216,13 +216,13 @@ int notify_deliver_due(struct job_store *store, const char *deliverer,
 			}
 			if (ret == 0) {
 				delivered++;
-				e_info(event, "import-remote: Batch %llu: %s "
+				e_info(event, "Batch %llu: %s "
 				       "notification delivered (%s)",
 				       msg->batch_id, msg->event,
 				       msg->channel == NOTIFY_CHANNEL_EMAIL ?
 				       msg->recipient : "webhook");
 			} else {
-				e_error(event, "import-remote: Batch %llu: %s "
+				e_error(event, "Batch %llu: %s "
 					"notification: %s%s", msg->batch_id,
 					msg->event, error,
 					give_up || msg->attempts + 1 >=
@@ -233,7 +233,7 @@ int notify_deliver_due(struct job_store *store, const char *deliverer,
 						 ret == 0 ? NULL : error,
 						 set->import_remote_notify_retry_interval,
 						 give_up, &store_error) < 0) {
-				e_error(event, "import-remote: Storing a notification's "
+				e_error(event, "Storing a notification's "
 					"result failed: %s", store_error);
 			}
 		} T_END;

@@ -45,7 +45,7 @@ static void folder_import_pace(struct folder_import_ctx *ctx, bool throttled)
 	if (throttled) {
 		if (run->pace_msecs == 0) {
 			run->pace_msecs = first;
-			e_warning(run->user->event, "import-remote: Source "
+			e_warning(run->event, "Source "
 				  "server asks to slow down ([THROTTLED]): "
 				  "pacing the downloads");
 		} else {
@@ -239,7 +239,7 @@ int folder_import_fetch_bodies(struct folder_import_ctx *ctx)
 			return -1;
 		}
 		attempt++;
-		e_warning(run->user->event, "import-remote: Source "
+		e_warning(run->event, "Source "
 			  "server is throttling (%s): asking again in %s",
 			  ctx->throttled, import_progress_format_wait(delay_msecs));
 		if (import_run_ctx_sleep(run, delay_msecs, TRUE,

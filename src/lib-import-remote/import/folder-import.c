@@ -196,7 +196,7 @@ static int folder_import_setup_index(struct folder_import_ctx *ctx)
 		return -1;
 	}
 	i_gettimeofday(&end);
-	e_debug(run->user->event, "import-remote: Duplicate index of %s: "
+	e_debug(run->event, "Duplicate index of %s: "
 		"%u messages in %lld ms", ctx->result->dest_name,
 		dedup_index_count(ctx->index),
 		timeval_diff_usecs(&end, &start) / 1000);

@@ -8,6 +8,7 @@
 #include "mail-user.h"
 #include "master-service.h"
 #include "import-remote-compat.h"
+#include "import-remote-event.h"
 #include "import-remote-config.h"
 #include "outbound-guard.h"
 #include "imap-source.h"
@@ -45,6 +46,7 @@ void import_run_ctx_init(struct import_run_ctx *ctx, pool_t pool,
 	i_zero(ctx);
 	ctx->pool = pool;
 	ctx->user = user;
+	ctx->event = import_remote_event_create(user->event);
 	ctx->set = set;
 	ctx->result = result;
 	ctx->progress = &result->progress;
@@ -81,6 +83,7 @@ void import_run_ctx_deinit(struct import_run_ctx *ctx)
 	if (ctx->ssl_set != NULL)
 		import_remote_compat_ssl_client_settings_free(&ctx->ssl_set);
 	outbound_guard_deinit(&ctx->guard);
+	event_unref(&ctx->event);
 }
 
 void import_run_ctx_update_elapsed(struct import_run_ctx *ctx)
@@ -248,7 +251,7 @@ bool import_run_ctx_reconnect(struct import_run_ctx *ctx)
 		delay_msecs = import_run_reconnect_delay_msecs(
 			ctx->reconnects_in_row,
 			last.code == IMPORT_REMOTE_ERROR_THROTTLED);
-		e_warning(ctx->user->event, "import-remote: %s: reconnecting "
+		e_warning(ctx->event, "%s: reconnecting "
 			  "%s%s (%u of %u)", last.detail,
 			  delay_msecs == 0 ? "at once" : "in ",
 			  delay_msecs == 0 ? "" :
@@ -347,7 +350,7 @@ void import_run_ctx_message_failed(struct import_run_ctx *ctx,
 {
 	struct import_failed_message *copy;
 
-	e_warning(ctx->user->event, "import-remote: Message UID %u in %s "
+	e_warning(ctx->event, "Message UID %u in %s "
 		  "(%"PRIuUOFF_T" bytes, Message-ID <%s>) not imported: %s",
 		  msg->uid, msg->folder, msg->size, msg->message_id,
 		  msg->reason);

@@ -41,6 +41,8 @@ struct import_run_deferred {
 struct import_run_ctx {
 	pool_t pool;
 	struct mail_user *user;
+	/* the run's event (import-remote-event.h), a child of the user's */
+	struct event *event;
 	const struct import_remote_settings *set;
 	struct import_run_result *result;
 	struct import_progress *progress;

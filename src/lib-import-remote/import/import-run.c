@@ -104,8 +104,7 @@ import_run_list_callback(const struct imap_reply *reply, void *context)
 		if (strcasecmp(reply->name, "LIST") == 0 ||
 		    strcasecmp(reply->name, "XLIST") == 0 ||
 		    strcasecmp(reply->name, "LSUB") == 0) {
-			e_warning(run->ctx.user->event, "import-remote: "
-				  "Ignoring an invalid %s reply", reply->name);
+			e_warning(run->ctx.event, "Ignoring an invalid %s reply", reply->name);
 		}
 		return 0;
 	}
@@ -565,7 +564,7 @@ static void import_run_clean_up_killed(struct import_run_ctx *ctx)
 		return;
 	ctx->tempfiles = import_tempfiles_begin(ctx->user, &cleaned, &error);
 	if (cleaned > 0) {
-		e_info(ctx->user->event, "import-remote: Deleted %u temporary "
+		e_info(ctx->event, "Deleted %u temporary "
 		       "files that an import which was killed left in the "
 		       "user's mailboxes", cleaned);
 	}

@@ -198,13 +198,13 @@ int batch_notify(struct event *event, struct job_store *store,
 	p_array_init(&jobs, pool, 64);
 	if (batch_store_get(store, pool, batch_id, &batch, &error) <= 0 ||
 	    batch_store_list_jobs(store, pool, batch_id, &jobs, &error) < 0) {
-		e_error(event, "import-remote: Batch %llu: "
+		e_error(event, "Batch %llu: "
 			"reading it for its notification failed: %s",
 			batch_id, error);
 		pool_unref(&pool);
 		return -1;
 	}
-	e_info(event, "import-remote: Batch %llu: %s (event %s)", batch_id,
+	e_info(event, "Batch %llu: %s (event %s)", batch_id,
 	       batch_notify_what(&batch, batch_event, set->import_remote_pause_percent),
 	       batch_event_name(batch_event));
 
@@ -214,7 +214,7 @@ int batch_notify(struct event *event, struct job_store *store,
 	msg.event = batch_event_name(batch_event);
 	if (batch.notify[0] != '\0' &&
 	    !batch_store_notify_is_authentic(store, &batch)) {
-		e_error(event, "import-remote: Batch %llu: its notify address "
+		e_error(event, "Batch %llu: its notify address "
 			"was changed in the store, not by batch create: no "
 			"email", batch_id);
 	} else if (batch.notify[0] != '\0') {
@@ -238,7 +238,7 @@ int batch_notify(struct event *event, struct job_store *store,
 			ret = -1;
 	}
 	if (ret < 0) {
-		e_error(event, "import-remote: Batch %llu: "
+		e_error(event, "Batch %llu: "
 			"queueing its notification failed: %s",
 			batch_id, error);
 	}

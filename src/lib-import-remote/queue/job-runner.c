@@ -9,6 +9,7 @@
 #include "import-remote-compat.h"
 #include "import-remote-config.h"
 #include "import-remote-error.h"
+#include "import-remote-event.h"
 #include "import-remote-settings.h"
 #include "import-run.h"
 #include "job-store.h"
@@ -21,6 +22,8 @@
 
 struct job_runner_ctx {
 	struct mail_user *user;
+	/* the job's event (import-remote-event.h), a child of the user's */
+	struct event *event;
 	struct job_store *store;
 	struct job *job;
 	pool_t pool;
@@ -203,7 +206,7 @@ static void job_runner_read_quota(struct job_runner_ctx *ctx)
 	ret = import_remote_compat_quota_root_usage(ctx->user, NULL,
 		ctx->shared_quota_root, &used, &limit, &error);
 	if (ret < 0) {
-		e_error(ctx->user->event, "import-remote: Job %llu: "
+		e_error(ctx->event, "Job %llu: "
 			"reading the quota failed: %s", ctx->job->id, error);
 		return;
 	}
@@ -255,13 +258,13 @@ static bool job_runner_storage_full(struct job_runner_ctx *ctx,
 		ret = import_remote_compat_quota_root_usage(ctx->user,
 			ctx->shared_quota_root, NULL, &used, &limit, &error);
 		if (ret < 0) {
-			e_error(ctx->user->event, "import-remote: Job %llu: "
+			e_error(ctx->event, "Job %llu: "
 				"reading the shared quota failed: %s",
 				ctx->job->id, error);
 		} else if (ret == 0 && !ctx->shared_quota_root_missing) {
 			/* e.g. a 2.3 per-domain dict root on Dovecot 2.4 */
 			ctx->shared_quota_root_missing = TRUE;
-			e_warning(ctx->user->event, "import-remote: Job %llu: "
+			e_warning(ctx->event, "Job %llu: "
 				  "import_remote_shared_quota_root: No quota "
 				  "root named '%s' (only --storage-limit "
 				  "pauses this batch)", ctx->job->id,
@@ -301,7 +304,7 @@ static void job_runner_check_batch(struct job_runner_ctx *ctx,
 	ret = batch_store_get(ctx->store, ctx->pool, ctx->job->batch_id,
 			      &batch, &error);
 	if (ret <= 0) {
-		e_error(ctx->user->event, "import-remote: Job %llu: "
+		e_error(ctx->event, "Job %llu: "
 			"reading batch %llu failed: %s", ctx->job->id,
 			ctx->job->batch_id, ret == 0 ? "No such batch" : error);
 		return;
@@ -323,14 +326,14 @@ static void job_runner_check_batch(struct job_runner_ctx *ctx,
 	ret = batch_store_pause(ctx->store, batch.id,
 				BATCH_PAUSE_REASON_STORAGE, &error);
 	if (ret < 0) {
-		e_error(ctx->user->event, "import-remote: Batch %llu: "
+		e_error(ctx->event, "Batch %llu: "
 			"pausing failed: %s", batch.id, error);
 	} else if (ret > 0) {
 		/* this worker paused it: it tells */
-		e_warning(ctx->user->event, "import-remote: Batch %llu paused "
+		e_warning(ctx->event, "Batch %llu paused "
 			  "at %u%% of its storage: %s", batch.id,
 			  ctx->set->import_remote_pause_percent, why);
-		(void)batch_notify(ctx->user->event, ctx->store, batch.id,
+		(void)batch_notify(ctx->event, ctx->store, batch.id,
 				   BATCH_EVENT_PAUSED_FOR_STORAGE,
 				   ctx->set);
 	}
@@ -359,13 +362,13 @@ static int job_runner_write(struct job_runner_ctx *ctx)
 	}
 	ret = job_store_update(ctx->store, ctx->job, &error);
 	if (ret < 0) {
-		e_error(ctx->user->event, "import-remote: Job %llu: "
+		e_error(ctx->event, "Job %llu: "
 			"updating the job store failed: %s", ctx->job->id, error);
 		ctx->store_failed = TRUE;
 	} else if (ret > 0 && ctx->progress != NULL) {
 		trigger_job_progress(ctx->trigger, ctx->job);
 	} else if (ret == 0) {
-		e_warning(ctx->user->event, "import-remote: Job %llu: another "
+		e_warning(ctx->event, "Job %llu: another "
 			  "worker has taken the job over: stopping without "
 			  "committing more", ctx->job->id);
 		ctx->claim_lost = TRUE;
@@ -564,7 +567,7 @@ static void job_runner_finish(struct job_runner_ctx *ctx,
 	job_runner_heartbeat_stop(ctx);
 	if (ctx->claim_lost) {
 		/* its new owner goes on from what is committed */
-		e_info(ctx->user->event, "import-remote: Job %llu: left to "
+		e_info(ctx->event, "Job %llu: left to "
 		       "the worker that took it over", job->id);
 		return;
 	}
@@ -624,17 +627,17 @@ static void job_runner_finish(struct job_runner_ctx *ctx,
 				retry);
 	}
 	if (retry) {
-		e_info(ctx->user->event, "import-remote: Job %llu: %s: "
+		e_info(ctx->event, "Job %llu: %s: "
 		       "retry %u of %u at %s", job->id, job->error_code,
 		       job->retry_count, job->retry_limit,
 		       t_strflocaltime("%Y-%m-%d %H:%M:%S", job->retry_at));
 		return;
 	}
-	e_info(ctx->user->event, "import-remote: Job %llu: %s%s%s", job->id,
+	e_info(ctx->event, "Job %llu: %s%s%s", job->id,
 	       job_status_name(job->status),
 	       job->error_code[0] == '\0' ? "" : ": ", job->error_code);
 	if (job_status_is_final(job->status) && job->batch_id != 0) {
-		batch_notify_job_ended(ctx->user->event, ctx->store,
+		batch_notify_job_ended(ctx->event, ctx->store,
 				       job->batch_id, ctx->set);
 	}
 }
@@ -654,6 +657,7 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 
 	i_zero(&ctx);
 	ctx.user = user;
+	ctx.event = import_remote_event_create(user->event);
 	ctx.store = store;
 	ctx.job = job;
 	ctx.set = global_set;
@@ -720,7 +724,7 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 			if (!ctx.claim_lost &&
 			    failed_message_store_replace(store, job->id,
 					&result.failed_messages, &errstr) < 0) {
-				e_error(user->event, "import-remote: Job %llu: "
+				e_error(ctx.event, "Job %llu: "
 					"storing its failed messages failed: %s",
 					job->id, errstr);
 			}
@@ -733,5 +737,6 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 	import_remote_config_free(&ctx.user_set);
 	pool_unref(&ctx.pool);
 	pool_unref(&pool);
+	event_unref(&ctx.event);
 	return ctx.store_failed ? -1 : 0;
 }
