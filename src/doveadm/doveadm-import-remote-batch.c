@@ -114,7 +114,8 @@ static void batch_remove_csv(struct istream *input)
 	if (i_stream_stat(input, TRUE, &st) < 0 || !S_ISREG(st->st_mode) ||
 	    lstat(path, &path_st) < 0 || path_st.st_dev != st->st_dev ||
 	    path_st.st_ino != st->st_ino) {
-		e_error(import_remote_event(), "--remove-csv: %s is not the file "
+		e_error(import_remote_event(),
+			"--remove-csv: %s is not the file "
 			"that was read; not removed", path);
 		return;
 	}
@@ -167,7 +168,8 @@ static void batch_warn_notify(struct doveadm_cmd_context *cctx,
 	if (notify_outbox_email_check(set->import_remote_submission_host,
 				      set->import_remote_sendmail_path,
 				      &error) < 0) {
-		e_warning(import_remote_event(), "Batch %llu: the emails to --notify "
+		e_warning(import_remote_event(),
+			"Batch %llu: the emails to --notify "
 			  "can't be sent: %s", batch_id, error);
 	}
 	import_remote_config_free(&set);
@@ -200,7 +202,8 @@ static int batch_check_users(pool_t pool, const ARRAY_TYPE(batch_csv_row) *rows,
 		switch (import_remote_compat_user_exists(storage_service,
 							 &input, &error)) {
 		case -1:
-			e_error(import_remote_event(), "Looking up user %s failed: %s",
+			e_error(import_remote_event(),
+				"Looking up user %s failed: %s",
 				row->dest_user, error);
 			ret = -1;
 			break;
@@ -392,7 +395,8 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 		if (!dry_run) {
 			unsigned int count = array_count(&errors) + more_errors;
 
-			e_error(import_remote_event(), "%s: %u error%s; nothing was "
+			e_error(import_remote_event(),
+				"%s: %u error%s; nothing was "
 				"queued", str_sanitize(i_stream_get_name(input), 128),
 				count, count == 1 ? "" : "s");
 			doveadm_exit_code = EX_DATAERR;
@@ -432,7 +436,8 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 	ret = batch_store_create(store, &batch, &jobs, &batch_id, &error);
 	job_store_close(&store);
 	if (ret < 0) {
-		e_error(import_remote_event(), "Queueing the batch failed: %s", error);
+		e_error(import_remote_event(),
+			"Queueing the batch failed: %s", error);
 		doveadm_exit_code = EX_TEMPFAIL;
 		pool_unref(&pool);
 		return;
@@ -664,7 +669,8 @@ static void batch_action(struct doveadm_cmd_context *cctx,
 	}
 	if (batch.state == BATCH_STATE_CANCELLED &&
 	    action != BATCH_ACTION_CANCEL) {
-		e_error(import_remote_event(), "Batch %llu is cancelled", batch.id);
+		e_error(import_remote_event(),
+			"Batch %llu is cancelled", batch.id);
 		doveadm_exit_code = EX_DATAERR;
 		ret = -1;
 	} else switch (action) {
@@ -676,7 +682,8 @@ static void batch_action(struct doveadm_cmd_context *cctx,
 		ret = batch_store_resume(store, batch.id, storage_limit,
 					 &error);
 		if (ret == 0 && storage_limit != (unsigned long long)-1) {
-			e_error(import_remote_event(), "Batch %llu is not paused: "
+			e_error(import_remote_event(),
+				"Batch %llu is not paused: "
 				"--storage-limit not changed", batch.id);
 			doveadm_exit_code = EX_DATAERR;
 			ret = -1;
@@ -698,7 +705,8 @@ static void batch_action(struct doveadm_cmd_context *cctx,
 		batch_print_header(DOVEADM_PRINT_TYPE_FLOW);
 		batch_print(store, &batch);
 		if (action == BATCH_ACTION_RETRY_FAILED)
-			e_info(import_remote_event(), "%d failed job%s queued again",
+			e_info(import_remote_event(),
+				"%d failed job%s queued again",
 			       ret, ret == 1 ? "" : "s");
 	}
 	job_store_close(&store);

@@ -147,7 +147,8 @@ static int import_remote_start_run(struct doveadm_mail_cmd_context *_ctx,
 	ret = job_store_create(store, &job, &id, &error);
 	job_store_close(&store);
 	if (ret < 0) {
-		e_error(import_remote_event(), "Queueing the job failed: %s", error);
+		e_error(import_remote_event(),
+			"Queueing the job failed: %s", error);
 		_ctx->exit_code = EX_TEMPFAIL;
 		return -1;
 	}
@@ -398,7 +399,8 @@ static int import_remote_cancel_act(struct import_remote_job_request *req,
 	if (ret > 0 && job_status_is_final(job.status)) {
 		/* nothing to cancel: said, and not a success (as retry of
 		   a job that did not fail) */
-		e_error(import_remote_event(), "Job %llu has already ended (%s): "
+		e_error(import_remote_event(),
+			"Job %llu has already ended (%s): "
 			"nothing to cancel", job.id,
 			job_status_name(job.status));
 		req->exit_code = EX_DATAERR;

@@ -320,7 +320,8 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 	ret = import_run(user, &ctx->set, import_remote_run_progress, NULL, ctx,
 			 _ctx->pool, &result);
 	array_foreach_elem(&result.warnings, warning)
-		e_warning(import_remote_event(), "%s", str_sanitize_utf8(warning, 4096));
+		e_warning(import_remote_event(),
+			"%s", str_sanitize_utf8(warning, 4096));
 	if (ctx->set.dry_run)
 		import_remote_run_print_plan(&result);
 	if (ret < 0) {
@@ -335,7 +336,8 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 		_ctx->exit_code = info->exit_code;
 	}
 	if (result.progress.failed > 0) {
-		e_warning(import_remote_event(), "%u messages could not be imported "
+		e_warning(import_remote_event(),
+			"%u messages could not be imported "
 			  "and were skipped (the rows with "
 			  "result=message_failed say why)",
 			  result.progress.failed);

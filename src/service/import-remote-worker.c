@@ -249,7 +249,8 @@ static unsigned int worker_run_queue(void)
 				      worker_set->import_remote_workers,
 				      pass_start, &job, &error);
 		if (ret < 0) {
-			e_error(worker_event, "Claiming a job failed: %s", error);
+			e_error(worker_event,
+				"Claiming a job failed: %s", error);
 			break;
 		}
 		if (ret == 0)

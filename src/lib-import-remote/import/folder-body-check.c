@@ -109,7 +109,8 @@ static bool folder_import_compare(struct folder_import_ctx *ctx,
 	message_check_digest(&ctx->pending_check, digest);
 	if (ctx->pending_check.size == msg->check_size &&
 	    memcmp(digest, msg->check_digest, sizeof(digest)) == 0) {
-		e_warning(ctx->run->event, "Message UID %u in %s: the server sent the same "
+		e_warning(ctx->run->event,
+			"Message UID %u in %s: the server sent the same "
 			  "%"PRIuUOFF_T" bytes twice%s (its RFC822.SIZE says "
 			  "%"PRIuUOFF_T"): kept as sent",
 			  msg->uid, ctx->entry->display_name,
@@ -122,7 +123,8 @@ static bool folder_import_compare(struct folder_import_ctx *ctx,
 	    ctx->pending_check.nul_count == 0) {
 		/* the first copy was wrong (its size), this one is exactly
 		   what RFC822.SIZE announced and has nothing wrong in it */
-		e_warning(ctx->run->event, "Message UID %u in %s: the server first sent %"
+		e_warning(ctx->run->event,
+			"Message UID %u in %s: the server first sent %"
 			  PRIuUOFF_T" bytes, then exactly its RFC822.SIZE of %"
 			  PRIuUOFF_T": the second copy kept",
 			  msg->uid, ctx->entry->display_name, msg->check_size,

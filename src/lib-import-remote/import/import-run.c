@@ -104,7 +104,8 @@ import_run_list_callback(const struct imap_reply *reply, void *context)
 		if (strcasecmp(reply->name, "LIST") == 0 ||
 		    strcasecmp(reply->name, "XLIST") == 0 ||
 		    strcasecmp(reply->name, "LSUB") == 0) {
-			e_warning(run->ctx.event, "Ignoring an invalid %s reply", reply->name);
+			e_warning(run->ctx.event,
+				"Ignoring an invalid %s reply", reply->name);
 		}
 		return 0;
 	}

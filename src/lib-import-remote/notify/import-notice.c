@@ -230,19 +230,22 @@ import_notice_template_path(struct mail_user *user, struct event *event,
 	if (dir != NULL &&
 	    import_notice_set_by_userdb(user,
 					"import_remote_notice_template_dir")) {
-		e_error(event, "import_remote_notice_template_dir can't be set by a "
+		e_error(event,
+			"import_remote_notice_template_dir can't be set by a "
 			"userdb field: ignored");
 		dir = NULL;
 	}
 	if (dir == NULL) {
-		e_error(event, "import_remote_notice_template from userdb (%s) is not "
+		e_error(event,
+			"import_remote_notice_template from userdb (%s) is not "
 			"read: a userdb field may name a template only in "
 			"import_remote_notice_template_dir (not set). The "
 			"built-in notice is used", str_sanitize(path, 256));
 		return NULL;
 	}
 	if (!import_notice_path_in_dir(path, dir)) {
-		e_error(event, "import_remote_notice_template from userdb (%s) is not "
+		e_error(event,
+			"import_remote_notice_template from userdb (%s) is not "
 			"in import_remote_notice_template_dir (%s): not read. "
 			"The built-in notice is used",
 			str_sanitize(path, 256), str_sanitize(dir, 256));

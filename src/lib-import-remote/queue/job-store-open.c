@@ -40,7 +40,8 @@ static bool job_store_become_dir_owner(const char *path)
 	if (stat(dir, &st) < 0 || st.st_uid == 0)
 		return FALSE;
 	if (setegid(st.st_gid) < 0 || seteuid(st.st_uid) < 0) {
-		e_error(import_remote_event(), "seteuid(%s owner) failed: %m", dir);
+		e_error(import_remote_event(),
+			"seteuid(%s owner) failed: %m", dir);
 		if (setegid(0) < 0)
 			i_fatal("import-remote: setegid(0) failed: %m");
 		return FALSE;

@@ -630,7 +630,8 @@ static void job_list_read(struct sql_result *result,
 	/* one row the store garbled leaves the others readable; its
 	   status is not shown, only that it is there */
 	if (job_from_row(result, ctx->pool, &job) < 0) {
-		e_warning(import_remote_event(), "Job %llu has an invalid status in "
+		e_warning(import_remote_event(),
+			"Job %llu has an invalid status in "
 			  "the job store: not listed", result_num(result, 0));
 	} else {
 		array_push_back(ctx->jobs, &job);
@@ -906,7 +907,8 @@ int job_store_retry(struct job_store *store, unsigned long long id,
 		const char *error;
 
 		if (job_store_set_superseded(store, id, id, 0, &error) < 0)
-			e_error(import_remote_event(), "Job %llu: %s", id, error);
+			e_error(import_remote_event(),
+				"Job %llu: %s", id, error);
 		ret = -1;
 	}
 	if (ret > 0 &&
