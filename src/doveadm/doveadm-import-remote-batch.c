@@ -312,6 +312,7 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 	ARRAY_TYPE(batch_csv_row) rows;
 	ARRAY_TYPE(batch_csv_error) errors;
 	ARRAY_TYPE(job) jobs;
+	const struct job *queued;
 	const struct batch_csv_row *row;
 	unsigned char key[SECRET_BOX_KEY_LEN];
 	struct job_store *store;
@@ -441,6 +442,14 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 		doveadm_exit_code = EX_TEMPFAIL;
 		pool_unref(&pool);
 		return;
+	}
+	array_foreach(&jobs, queued) {
+		e_debug(import_remote_event_job_queued(import_remote_event(),
+				"batch", 0, batch_id, queued->username,
+				queued->source_host, queued->source_port,
+				queued->source_user)->event(),
+			"Batch %llu: a job of %s queued", batch_id,
+			str_sanitize(queued->username, 255));
 	}
 	/* the passwords are in the store now, encrypted: the plain text
 	   copy can go */
@@ -677,6 +686,14 @@ static void batch_action(struct doveadm_cmd_context *cctx,
 	case BATCH_ACTION_PAUSE:
 		ret = batch_store_pause(store, batch.id,
 					BATCH_PAUSE_REASON_ADMIN, &error);
+		if (ret > 0) {
+			e_debug(event_create_passthrough(
+					import_remote_event())->
+				set_name("import_remote_batch_paused")->
+				add_int("batch_id", batch.id)->
+				add_str("reason", "admin")->event(),
+				"Batch %llu paused", batch.id);
+		}
 		break;
 	case BATCH_ACTION_RESUME:
 		ret = batch_store_resume(store, batch.id, storage_limit,

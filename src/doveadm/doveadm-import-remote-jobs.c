@@ -152,6 +152,10 @@ static int import_remote_start_run(struct doveadm_mail_cmd_context *_ctx,
 		_ctx->exit_code = EX_TEMPFAIL;
 		return -1;
 	}
+	e_debug(import_remote_event_job_queued(import_remote_event(), "start",
+			id, 0, job.username, job.source_host, job.source_port,
+			job.source_user)->event(),
+		"Job %llu: queued", id);
 	doveadm_print(dec2str(id));
 	doveadm_print(job_status_name(JOB_STATUS_QUEUED));
 	return 0;

@@ -135,12 +135,6 @@ static void worker_run_job(struct job *job)
 				t_strdup_printf("User lookup failed: %s", error));
 		return;
 	}
-	/* what the store says, sanitized: a line break in a row must not
-	   forge a log line */
-	e_info(worker_event, "Job %llu: importing %s@%s into %s",
-	       job->id, str_sanitize(job->source_user, 255),
-	       str_sanitize(job->source_host, 255),
-	       str_sanitize(job->username, 255));
 	(void)job_runner_run(user, store, job, key, worker_set, takeover_secs);
 	import_remote_compat_user_deinit(&user);
 }

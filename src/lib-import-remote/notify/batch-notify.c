@@ -183,6 +183,40 @@ const char *batch_notify_format_json(const struct batch *batch,
 	return str_c(json);
 }
 
+/* The named event of what is told: a batch that finished (completed, with
+   or without errors) or whose jobs half failed (a pause is the pausing
+   runner's import_remote_batch_paused) */
+static struct event_passthrough *
+batch_notify_event(struct event *event, const struct batch *batch,
+		   enum batch_event batch_event)
+{
+	struct event_passthrough *e;
+
+	e = event_create_passthrough(event)->
+		add_int("batch_id", batch->id)->
+		add_str("batch_event", batch_event_name(batch_event))->
+		add_str("batch_status",
+			batch_status_name(batch_get_status(batch)))->
+		add_int("jobs", batch->jobs_total)->
+		add_int("jobs_completed",
+			batch->job_counts[JOB_STATUS_COMPLETED])->
+		add_int("jobs_failed", batch->job_counts[JOB_STATUS_FAILED])->
+		add_int("jobs_cancelled",
+			batch->job_counts[JOB_STATUS_CANCELLED]);
+	switch (batch_event) {
+	case BATCH_EVENT_COMPLETED:
+		e->set_name("import_remote_batch_finished");
+		break;
+	case BATCH_EVENT_HALF_FAILED:
+		e->set_name("import_remote_batch_half_failed");
+		break;
+	case BATCH_EVENT_PAUSED_FOR_STORAGE:
+	case BATCH_EVENT_COUNT:
+		break;
+	}
+	return e;
+}
+
 int batch_notify(struct event *event, struct job_store *store,
 		 unsigned long long batch_id, enum batch_event batch_event,
 		 const struct import_remote_config *set)
@@ -204,8 +238,10 @@ int batch_notify(struct event *event, struct job_store *store,
 		pool_unref(&pool);
 		return -1;
 	}
-	e_info(event, "Batch %llu: %s (event %s)", batch_id,
-	       batch_notify_what(&batch, batch_event, set->import_remote_pause_percent),
+	e_info(batch_notify_event(event, &batch, batch_event)->event(),
+	       "Batch %llu: %s (event %s)", batch_id,
+	       batch_notify_what(&batch, batch_event,
+				 set->import_remote_pause_percent),
 	       batch_event_name(batch_event));
 
 	/* the text is fixed now, delivered by a worker between imports */

@@ -5,6 +5,7 @@
 #include "ioloop.h"
 #include "time-util.h"
 #include "safe-memset.h"
+#include "str-sanitize.h"
 #include "mail-user.h"
 #include "import-remote-compat.h"
 #include "import-remote-config.h"
@@ -63,6 +64,8 @@ struct job_runner_ctx {
 	bool cancelled, paused, claim_lost, store_failed;
 	/* the automatic import (mail plugin) this job is, if any */
 	struct trigger_job *trigger;
+	/* what this run of the job did (zero if it did not run) */
+	struct import_progress run_progress;
 };
 
 /* The writes that matter (before a commit, the result): a store that is
@@ -330,7 +333,11 @@ static void job_runner_check_batch(struct job_runner_ctx *ctx,
 			"pausing failed: %s", batch.id, error);
 	} else if (ret > 0) {
 		/* this worker paused it: it tells */
-		e_warning(ctx->event, "Batch %llu paused "
+		e_warning(event_create_passthrough(ctx->event)->
+			  set_name("import_remote_batch_paused")->
+			  add_int("batch_id", batch.id)->
+			  add_str("reason", "storage")->event(),
+			  "Batch %llu paused "
 			  "at %u%% of its storage: %s", batch.id,
 			  ctx->set->import_remote_pause_percent, why);
 		(void)batch_notify(ctx->event, ctx->store, batch.id,
@@ -557,6 +564,26 @@ static bool job_runner_schedule_retry(struct job_runner_ctx *ctx,
 	return TRUE;
 }
 
+/* The named event of the run's end: status is the job's (completed,
+   failed, cancelled, queued), "retry" or "taken_over" */
+static struct event_passthrough *
+job_runner_finished_event(struct job_runner_ctx *ctx, const char *status,
+			  const struct import_remote_error *error)
+{
+	const struct import_progress *progress = &ctx->run_progress;
+
+	return event_create_passthrough(ctx->event)->
+		set_name("import_remote_job_finished")->
+		add_str("status", status)->
+		add_str("error_code",
+			import_remote_error_get_info(error->code)->name)->
+		add_int("messages", progress->imported)->
+		add_int("bytes", progress->bytes_imported)->
+		add_int("skipped", progress->skipped_duplicates)->
+		add_int("failed", progress->failed)->
+		add_int("reconnects", progress->reconnects);
+}
+
 static void job_runner_finish(struct job_runner_ctx *ctx,
 			      const struct import_remote_error *error)
 {
@@ -567,7 +594,8 @@ static void job_runner_finish(struct job_runner_ctx *ctx,
 	job_runner_heartbeat_stop(ctx);
 	if (ctx->claim_lost) {
 		/* its new owner goes on from what is committed */
-		e_info(ctx->event, "Job %llu: left to "
+		e_info(job_runner_finished_event(ctx, "taken_over", error)->
+		       event(), "Job %llu: left to "
 		       "the worker that took it over", job->id);
 		return;
 	}
@@ -627,15 +655,23 @@ static void job_runner_finish(struct job_runner_ctx *ctx,
 				retry);
 	}
 	if (retry) {
-		e_info(ctx->event, "Job %llu: %s: "
+		e_info(job_runner_finished_event(ctx, "retry", error)->
+		       add_int("retry_count", job->retry_count)->event(),
+		       "Job %llu: %s: "
 		       "retry %u of %u at %s", job->id, job->error_code,
 		       job->retry_count, job->retry_limit,
 		       t_strflocaltime("%Y-%m-%d %H:%M:%S", job->retry_at));
 		return;
 	}
-	e_info(ctx->event, "Job %llu: %s%s%s", job->id,
+	e_info(job_runner_finished_event(ctx, job_status_name(job->status),
+					 error)->event(),
+	       "Job %llu: %s%s%s: %u imported (%"PRIuUOFF_T" bytes), "
+	       "%u skipped, %u failed", job->id,
 	       job_status_name(job->status),
-	       job->error_code[0] == '\0' ? "" : ": ", job->error_code);
+	       job->error_code[0] == '\0' ? "" : ": ", job->error_code,
+	       ctx->run_progress.imported, ctx->run_progress.bytes_imported,
+	       ctx->run_progress.skipped_duplicates,
+	       ctx->run_progress.failed);
 	if (job_status_is_final(job->status) && job->batch_id != 0) {
 		batch_notify_job_ended(ctx->event, ctx->store,
 				       job->batch_id, ctx->set);
@@ -658,6 +694,13 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 	i_zero(&ctx);
 	ctx.user = user;
 	ctx.event = import_remote_event_create(user->event);
+	event_add_str(ctx.event, "user", job->username);
+	event_add_int(ctx.event, "job_id", job->id);
+	if (job->batch_id != 0)
+		event_add_int(ctx.event, "batch_id", job->batch_id);
+	event_add_str(ctx.event, "source_host", job->source_host);
+	event_add_int(ctx.event, "source_port", job->source_port);
+	event_add_str(ctx.event, "source_user", job->source_user);
 	ctx.store = store;
 	ctx.job = job;
 	ctx.set = global_set;
@@ -666,8 +709,19 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 	pool = pool_alloconly_create("import job run", 4096);
 	job_runner_heartbeat_start(&ctx);
 
+	/* what the store says, sanitized: a line break in a row must not
+	   forge a log line */
+	e_info(event_create_passthrough(ctx.event)->
+	       set_name("import_remote_job_started")->
+	       add_int("attempt", job->retry_count + 1)->event(),
+	       "Job %llu: importing %s@%s into %s",
+	       job->id, str_sanitize(job->source_user, 255),
+	       str_sanitize(job->source_host, 255),
+	       str_sanitize(job->username, 255));
+
 	i_zero(&error);
 	import_remote_settings_init(pool, &set);
+	set.event_parent = ctx.event;
 	set.host = job->source_host;
 	set.port = job->source_port;
 	set.username = job->source_user;
@@ -717,6 +771,7 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 					 &result);
 			/* the result is the job's from here on */
 			ctx.progress = NULL;
+			ctx.run_progress = result.progress;
 			job_runner_copy_progress(job, &result.progress);
 			error = result.error;
 			/* for status and report: what this run skipped
