@@ -13,7 +13,9 @@
 #include "import-progress.h"
 #include "import-run.h"
 #include "doveadm-import-remote-compat.h"
+#include "import-remote-error.h"
 #include "import-remote-event.h"
+#include "import-remote-audit.h"
 #include "doveadm-import-remote.h"
 
 #include <stdio.h>
@@ -28,6 +30,8 @@
 struct import_remote_run_cmd_context {
 	struct doveadm_mail_cmd_context ctx;
 	struct import_remote_settings set;
+	/* the audit lines' way to Dovecot's log */
+	struct import_remote_audit *audit;
 	bool stderr_is_tty;
 	bool quiet;
 	unsigned int last_progress_msecs;
@@ -79,6 +83,8 @@ static void import_remote_run_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 	(void)doveadm_cmd_param_bool(_ctx->cctx, "dry-run", &set->dry_run);
 	(void)doveadm_cmd_param_bool(_ctx->cctx, "quiet", &ctx->quiet);
 	ctx->stderr_is_tty = isatty(STDERR_FILENO) == 1;
+	/* still root: Dovecot's log file is */
+	ctx->audit = import_remote_audit_init();
 
 	if (set->dry_run) {
 		doveadm_print_header_simple("source");
@@ -304,6 +310,69 @@ import_remote_run_print_gmail(const struct import_run_result *result)
 	       import_progress_format_size(result->mirror_bytes));
 }
 
+/* "srcuser@host:port into user", for the audit lines */
+static const char *
+import_remote_run_audit_what(struct import_remote_run_cmd_context *ctx,
+			     struct mail_user *user)
+{
+	return t_strdup_printf("%s@%s:%u into %s",
+		str_sanitize(ctx->set.username, 255),
+		str_sanitize(ctx->set.host, 255),
+		import_remote_settings_get_port(&ctx->set),
+		str_sanitize(user->username, 255));
+}
+
+/* The run's audit trail (import-remote-audit.h): its start. Returns the
+   run's parent event, with the fields of who and from where. */
+static struct event *
+import_remote_run_audit_start(struct import_remote_run_cmd_context *ctx,
+			      struct mail_user *user)
+{
+	struct event *event;
+
+	event = import_remote_event_create(user->event);
+	event_add_str(event, "user", user->username);
+	event_add_str(event, "source_host", ctx->set.host);
+	event_add_int(event, "source_port",
+		      import_remote_settings_get_port(&ctx->set));
+	event_add_str(event, "source_user", ctx->set.username);
+	if (ctx->set.dry_run)
+		event_add_int(event, "dry_run", 1);
+	import_remote_audit(ctx->audit, event, user->username, t_strdup_printf(
+		"Import of %s started (doveadm import-remote run%s)",
+		import_remote_run_audit_what(ctx, user),
+		ctx->set.dry_run ? " --dry-run" : ""));
+	return event;
+}
+
+/* ... and its end: the result and its counts */
+static void
+import_remote_run_audit_end(struct import_remote_run_cmd_context *ctx,
+			    struct event *event, struct mail_user *user,
+			    const struct import_run_result *result)
+{
+	const struct import_progress *p = &result->progress;
+	const char *code = import_remote_error_get_info(result->error.code)->name;
+
+	import_remote_audit(ctx->audit, event_create_passthrough(event)->
+		add_str("error_code", code)->
+		add_int("messages", p->imported)->
+		add_int("bytes", p->bytes_imported)->
+		add_int("skipped", p->skipped_duplicates)->
+		add_int("failed", p->failed)->event(),
+		user->username, t_strdup_printf(
+		"Import of %s ended: %s%s%s, %u imported (%"PRIuUOFF_T
+		" bytes), %u skipped, %u failed in %u.%u s",
+		import_remote_run_audit_what(ctx, user),
+		result->error.code == IMPORT_REMOTE_ERROR_NONE ?
+		"completed" : "failed",
+		result->error.code == IMPORT_REMOTE_ERROR_NONE ? "" : ": ",
+		result->error.code == IMPORT_REMOTE_ERROR_NONE ? "" : code,
+		p->imported, p->bytes_imported, p->skipped_duplicates,
+		p->failed, p->elapsed_msecs / 1000,
+		(p->elapsed_msecs % 1000) / 100));
+}
+
 static int
 import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 		      struct mail_user *user)
@@ -311,14 +380,20 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 	struct import_remote_run_cmd_context *ctx =
 		(struct import_remote_run_cmd_context *)_ctx;
 	struct import_run_result result;
+	struct event *event;
 	const char *warning;
 	int ret;
 
 	/* 2.3 runs the command even when init() failed */
 	if (_ctx->exit_code != 0)
 		return -1;
+	event = import_remote_run_audit_start(ctx, user);
+	ctx->set.event_parent = event;
 	ret = import_run(user, &ctx->set, import_remote_run_progress, NULL, ctx,
 			 _ctx->pool, &result);
+	ctx->set.event_parent = NULL;
+	import_remote_run_audit_end(ctx, event, user, &result);
+	event_unref(&event);
 	array_foreach_elem(&result.warnings, warning)
 		e_warning(import_remote_event(),
 			"%s", str_sanitize_utf8(warning, 4096));
@@ -361,6 +436,7 @@ static void import_remote_run_deinit(struct doveadm_mail_cmd_context *_ctx)
 		safe_memset((char *)ctx->set.password, 0,
 			    strlen(ctx->set.password));
 	}
+	import_remote_audit_deinit(&ctx->audit);
 }
 
 static struct doveadm_mail_cmd_context *import_remote_run_alloc(void)

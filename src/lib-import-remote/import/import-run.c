@@ -687,6 +687,10 @@ int import_run(struct mail_user *user,
 	import_run_ctx_init(ctx, pool, user, set, progress_callback, context,
 			    result_r);
 	ctx->commit_callback = commit_callback;
+	e_debug(event_create_passthrough(ctx->event)->
+		set_name("import_remote_run_started")->
+		add_int("dry_run", set->dry_run ? 1 : 0)->event(),
+		"Run started");
 	run.ns = mail_namespace_find_inbox(user->namespaces);
 	if (import_run_read_config(ctx) < 0 ||
 	    import_run_init_ssl(ctx) < 0 ||
