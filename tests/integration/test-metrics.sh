@@ -9,7 +9,7 @@
 # is in any log (debug logging of the category is on throughout).
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 30
+plan 31
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 60 -s 5 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -17,44 +17,28 @@ MANIFEST=$IR_WORK/corpus/manifest.json
 ir_source_start "$IR_WORK/corpus/Maildir" .
 total=$(manifest_count)
 
-# the metrics as conf.d's examples have them (2.4: group_by is a block)
+# the stats listener, the metrics and log_debug of conf.d's example for
+# this version (its "Events and metrics" section, uncommented), and two
+# more
 STATS_PORT=$(ir_free_port)
 if ir_dovecot_24; then
-	listen=listen
-	group_by() { printf '  group_by %s {\n    method discrete {\n    }\n  }\n' "$1"; }
+	example=$TESTS_DIR/../conf.d/2.4/90-import-remote.conf
 else
-	listen=address
-	group_by() { printf '  group_by = %s\n' "$1"; }
+	example=$TESTS_DIR/../conf.d/2.3/90-import-remote.conf
 fi
-IR_DEST_EXTRA_CONF="service stats {
-  inet_listener http {
-    $listen = 127.0.0.1
-    port = $STATS_PORT
-  }
-}
-metric import_remote_runs {
-  filter = event=import_remote_run_finished
-  fields = messages bytes skipped failed
-$(group_by error_code)
-}
-metric import_remote_jobs {
-  filter = event=import_remote_job_finished
-  fields = messages bytes
-$(group_by error_code)
-}
+example_metrics=$(awk '/^## Events and metrics/ { on = 1; next }
+	on && /^##$/ { if (++banner == 2) exit; next } on' "$example" |
+	sed -n 's/^#\([^ #]\)/\1/p; s/^#\(  \)/\1/p' | sed "s/port = 9900/port = $STATS_PORT/")
+IR_DEST_EXTRA_CONF="$example_metrics
 metric import_remote_jobs_started {
   filter = event=import_remote_job_started
-}
-metric import_remote_jobs_queued {
-  filter = event=import_remote_job_queued
-$(group_by origin)
 }
 metric import_remote_folders {
   filter = event=import_remote_folder_finished
   fields = messages bytes
-}
-log_debug = category=import-remote"
+}"
 ir_dest_start
+check_contains "the example's metrics and stats listener are used" "$DEST_CONF" "port = $STATS_PORT"
 LOGDIR=$IR_WORK/dst/log
 INFO_LOG=$LOGDIR/dovecot-info.log
 
