@@ -9,7 +9,7 @@
 # is in any log (debug logging of the category is on throughout).
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 31
+plan 33
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 60 -s 5 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -142,6 +142,11 @@ check_eq "metrics: messages imported = the runs' imported" "$(sum "$imp1" "$imp2
 check_eq "metrics: bytes imported = the runs' bytes" "$(sum "$bytes1" "$bytes2")" "$(field_sum import_remote_runs bytes)"
 check_eq "metrics: jobs' messages = the job's imported" "$imp2" "$(field_sum import_remote_jobs messages)"
 check_eq "metrics: folders' messages add up to the runs'" "$(sum "$imp1" "$imp2")" "$(field_sum import_remote_folders messages)"
+
+# --- the log prefix comes from the events, once per line ---
+cat "$OUT"/worker-w*.log "$OUT/run1.err" > "$OUT/all.log"
+check_contains "log prefix: the session's own one" "$OUT/all.log" "Debug: import-remote(127.0.0.1): C: "
+check_not_contains "log prefix: never twice (a child event of ours adds none)" "$OUT/all.log" "import-remote: import-remote"
 
 # --- no secret in any log, at any level ---
 check_contains "debug logging was on (the secrets check reads debug lines)" "$OUT/run1.err" "Debug: import-remote"
