@@ -366,7 +366,7 @@ bar_run() {
 bar_check() {
 	python3 - "$1" "$2" <<'PY'
 import re, sys
-raw = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+raw = open(sys.argv[1], encoding="utf-8", errors="replace", newline="").read()
 cols = int(sys.argv[2])
 states = [l.rstrip(" ") for l in re.split(r"[\r\n]+", raw) if "%" in l]
 assert len(states) >= 3, ("fewer than 3 redraws", states)
