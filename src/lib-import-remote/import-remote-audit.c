@@ -1,8 +1,6 @@
 /* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
 
 #include "lib.h"
-#include "ioloop.h"
-#include "str.h"
 #include "str-sanitize.h"
 #include "time-util.h"
 #include "write-full.h"
@@ -15,6 +13,15 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <syslog.h>
+#include <time.h>
+
+struct import_remote_audit {
+	/* Dovecot's log file, or -1: syslog, or nothing to add */
+	int fd;
+	bool syslog;
+	int facility;
+	char *timestamp;
+};
 
 /* Does this process's info line reach Dovecot's log by itself? */
 static bool import_remote_audit_logs_to_dovecot(void)
@@ -25,14 +32,6 @@ static bool import_remote_audit_logs_to_dovecot(void)
 	return i_failure_handler_is_internal(info) ||
 		info == i_syslog_error_handler;
 }
-
-struct import_remote_audit {
-	/* Dovecot's log file, or -1: syslog, or nothing to add */
-	int fd;
-	bool syslog;
-	int facility;
-	char *timestamp;
-};
 
 struct import_remote_audit *import_remote_audit_init(void)
 {
