@@ -9,7 +9,7 @@
 # is in any log (debug logging of the category is on throughout).
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 33
+plan 38
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 60 -s 5 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -142,6 +142,23 @@ check_eq "metrics: messages imported = the runs' imported" "$(sum "$imp1" "$imp2
 check_eq "metrics: bytes imported = the runs' bytes" "$(sum "$bytes1" "$bytes2")" "$(field_sum import_remote_runs bytes)"
 check_eq "metrics: jobs' messages = the job's imported" "$imp2" "$(field_sum import_remote_jobs messages)"
 check_eq "metrics: folders' messages add up to the runs'" "$(sum "$imp1" "$imp2")" "$(field_sum import_remote_folders messages)"
+
+# --- a reconnect and a message that failed (tests/tools/fakeimapd) ---
+echo fakepass > "$IR_WORK/fake.pw"
+FAKE_OPTS=(--max-conns 2)
+fake cut cut-literal
+FAKE_OPTS=()
+check_eq "cut mid-message: reconnected once" 1 "$(flow_field "$OUT/cut.out" reconnects)"
+fake corrupt size-corrupt --list-failed
+check_eq "corrupt message: one failed" 1 "$(flow_field "$OUT/corrupt.out" failed)"
+curl -s -m 30 "http://127.0.0.1:$STATS_PORT/metrics" > "$OUT/metrics"
+# (a counter grouped by a field: its sub-metrics' lines added up)
+metric_all() {
+	awk -v m="dovecot_$1" 'index($1, m "{") == 1 || $1 == m { n += $2 } END { print n + 0 }' "$OUT/metrics"
+}
+check_eq "OpenMetrics: the reconnect is counted" 1 "$(metric_all import_remote_reconnects_total)"
+check_eq "OpenMetrics: the message that failed is counted" 1 "$(metric import_remote_messages_failed_total)"
+check_eq "OpenMetrics: the runs that failed are still 2" 2 "$(metric import_remote_runs_total 'error_code="auth_failed"')"
 
 # --- the log prefix comes from the events, once per line ---
 cat "$OUT"/worker-w*.log "$OUT/run1.err" > "$OUT/all.log"
