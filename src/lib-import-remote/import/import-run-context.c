@@ -9,6 +9,7 @@
 #include "mail-user.h"
 #include "master-service.h"
 #include "import-remote-compat.h"
+#include "import-remote-event.h"
 #include "import-remote-config.h"
 #include "outbound-guard.h"
 #include "imap-source.h"
@@ -50,6 +51,13 @@ void import_run_ctx_init(struct import_run_ctx *ctx, pool_t pool,
 	i_zero(ctx);
 	ctx->pool = pool;
 	ctx->user = user;
+	ctx->event = import_remote_event_create(set->event_parent != NULL ?
+						set->event_parent : user->event);
+	event_add_str(ctx->event, "user", user->username);
+	event_add_str(ctx->event, "source_host", set->host);
+	event_add_int(ctx->event, "source_port",
+		      import_remote_settings_get_port(set));
+	event_add_str(ctx->event, "source_user", set->username);
 	ctx->set = set;
 	ctx->result = result;
 	ctx->progress = &result->progress;
@@ -97,6 +105,7 @@ void import_run_ctx_deinit(struct import_run_ctx *ctx)
 			    strlen(ctx->oauth2_refresh_token));
 		i_free(ctx->oauth2_refresh_token);
 	}
+	event_unref(&ctx->event);
 }
 
 static int
@@ -184,7 +193,7 @@ import_run_ctx_oauth2_cached(struct import_run_ctx *ctx, bool force,
 	ctx->oauth2_access_token = i_strdup(token);
 	ctx->oauth2_expires = expires;
 	ctx->src_set.password = ctx->oauth2_access_token;
-	e_debug(ctx->user->event, "import-remote: OAuth2: the app's access "
+	e_debug(ctx->event, "OAuth2: the app's access "
 		"token of an earlier import is good for %ld s more",
 		(long)(expires - now));
 	return TRUE;
@@ -230,7 +239,7 @@ import_run_ctx_oauth2_token(struct import_run_ctx *ctx, bool force,
 					    &oset.ca_content, &oset.ca_dir);
 	}
 	oset.timeout_msecs = ctx->set->connect_timeout_msecs;
-	oset.event = ctx->user->event;
+	oset.event = ctx->event;
 	ctx->oauth2_requests++;
 	T_BEGIN {
 		ret = import_run_ctx_oauth2_request(ctx, &oset, &result,
@@ -291,20 +300,20 @@ import_run_ctx_connect_once(struct import_run_ctx *ctx,
 
 	if (import_run_ctx_oauth2_token(ctx, FALSE, error_r) < 0)
 		return -1;
-	if (imap_source_connect(&ctx->src_set, ctx->user->event, &ctx->src,
+	if (imap_source_connect(&ctx->src_set, ctx->event, &ctx->src,
 				error_r) == 0)
 		return 0;
 	if (error_r->code != IMPORT_REMOTE_ERROR_TOKEN_REJECTED ||
 	    ctx->set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_NONE ||
 	    ctx->oauth2_requests != requests)
 		return -1;
-	e_debug(ctx->user->event, "import-remote: the server refused the "
+	e_debug(ctx->event, "The server refused the "
 		"access token: asking for a new one");
 	imap_source_deinit(&ctx->src);
 	i_zero(error_r);
 	if (import_run_ctx_oauth2_token(ctx, TRUE, error_r) < 0)
 		return -1;
-	return imap_source_connect(&ctx->src_set, ctx->user->event,
+	return imap_source_connect(&ctx->src_set, ctx->event,
 				   &ctx->src, error_r);
 }
 
@@ -486,7 +495,13 @@ import_run_ctx_retry(struct import_run_ctx *ctx,
 		delay_msecs = import_run_reconnect_delay_msecs(
 			ctx->reconnects_in_row,
 			last.code == IMPORT_REMOTE_ERROR_THROTTLED);
-		e_warning(ctx->user->event, "import-remote: %s: reconnecting "
+		e_warning(event_create_passthrough(import_run_ctx_event(ctx))->
+			  set_name("import_remote_reconnect")->
+			  add_str("error_code", import_remote_error_get_info(
+					last.code)->name)->
+			  add_int("attempt", ctx->reconnects_in_row)->
+			  add_int("delay_msecs", delay_msecs)->event(),
+			  "%s: reconnecting "
 			  "%s%s (%u of %u)", last.detail,
 			  delay_msecs == 0 ? "at once" : "in ",
 			  delay_msecs == 0 ? "" :
@@ -588,6 +603,11 @@ int import_run_ctx_connect(struct import_run_ctx *ctx)
 	return import_run_ctx_reconnect(ctx) ? 0 : -1;
 }
 
+struct event *import_run_ctx_event(struct import_run_ctx *ctx)
+{
+	return ctx->folder_event != NULL ? ctx->folder_event : ctx->event;
+}
+
 void import_run_ctx_warning(struct import_run_ctx *ctx, const char *text)
 {
 	text = p_strdup(ctx->pool, text);
@@ -599,7 +619,11 @@ void import_run_ctx_message_failed(struct import_run_ctx *ctx,
 {
 	struct import_failed_message *copy;
 
-	e_warning(ctx->user->event, "import-remote: Message UID %u in %s "
+	e_warning(event_create_passthrough(import_run_ctx_event(ctx))->
+		  set_name("import_remote_message_failed")->
+		  add_int("uid", msg->uid)->
+		  add_int("size", msg->size)->event(),
+		  "Message UID %u in %s "
 		  "(%"PRIuUOFF_T" bytes, Message-ID <%s>) not imported: %s",
 		  msg->uid, msg->folder, msg->size, msg->message_id,
 		  msg->reason);
