@@ -118,7 +118,7 @@ check "token ended early: it was ended while the link stalled" test "${expired:-
 check_eq "token ended early: exit code 0" 0 "$(rc early)"
 check_eq "token ended early: 2 token requests (the refused one replaced once)" 2 $(($(requests) - before))
 check_contains "token ended early: said why it asked again" "$OUT/early.err" \
-	"the server refused the access token: asking for a new one"
+	"refused the access token: asking for a new one"
 verify sd early --map "Sent Items=Sent"
 check_eq "token ended early: every message there once" 0 "$?"
 
