@@ -203,6 +203,8 @@ service auth {
   }
 }
 CONF
+	# tests/lib/sanitize.sh: what the servers of a sanitizer build need
+	[ -z "${IR_SANITIZE_CONF:-}" ] || printf '%s\n' "$IR_SANITIZE_CONF"
 }
 
 # ir_mail_location DRIVER PATH : the configuration's mail location
