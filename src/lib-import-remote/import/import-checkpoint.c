@@ -101,7 +101,6 @@ int import_checkpoint_open(struct mail_user *user,
 			   const struct import_remote_settings *set,
 			   struct import_checkpoint **cp_r, const char **error_r)
 {
-	struct import_checkpoint *cp;
 	const char *home, *dir;
 	int ret;
 
