@@ -26,15 +26,18 @@ ir_sanitize_env() {
 	[ -e "$asan" ] && [ -e "$ubsan" ] ||
 		{ echo "sanitize.sh: no libasan/libubsan (gcc)" >&2; return 1; }
 	# Leaks are not checked in the processes of the uninstrumented Dovecot
-	# (its processes end without freeing what lives until exit); the unit
-	# tests and fuzzers check them.
+	# (its processes end without freeing what lives until exit); doveadm,
+	# the unit tests and the fuzzers check them.
 	export ASAN_OPTIONS="log_path=$reports/asan:halt_on_error=1:detect_leaks=0:detect_odr_violation=0:allow_user_segv_handler=1"
 	export UBSAN_OPTIONS="log_path=$reports/ubsan:halt_on_error=1:print_stacktrace=1"
 	export IR_SANITIZE=1
 	bin=$reports/../bin
 	mkdir -p "$bin"
+	# doveadm (the import itself, the queue commands) is checked for
+	# leaks too: it frees what it allocates
 	cat > "$bin/doveadm" <<SH
 #!/bin/sh
+ASAN_OPTIONS="${ASAN_OPTIONS/detect_leaks=0/detect_leaks=1}" \\
 LD_PRELOAD="$asan $ubsan" exec /usr/bin/doveadm "\$@"
 SH
 	chmod 755 "$bin/doveadm"
