@@ -43,10 +43,23 @@ SH
 	chmod 755 "$bin/doveadm"
 	PATH=$(cd "$bin" && pwd):$PATH
 	export PATH
+	export IR_SANITIZE_PRELOAD="$asan:$ubsan"
 	# the children of the test servers' master: no address space limit
 	# (the sanitizer maps terabytes of shadow memory) and the runtime
-	export IR_SANITIZE_CONF="default_vsz_limit = 0
+	case $(/usr/sbin/dovecot --version 2>/dev/null) in
+	2.3*)
+		export IR_SANITIZE_CONF="default_vsz_limit = 0
 import_environment = TZ CORE_OUTOFMEM CORE_ERROR LD_PRELOAD=$asan:$ubsan ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS"
+		;;
+	*)
+		export IR_SANITIZE_CONF="default_vsz_limit = unlimited
+import_environment {
+  LD_PRELOAD = \"$asan:$ubsan\"
+  ASAN_OPTIONS = \"$ASAN_OPTIONS\"
+  UBSAN_OPTIONS = \"$UBSAN_OPTIONS\"
+}"
+		;;
+	esac
 }
 
 # ir_fuzz_run BINARY SEEDS WORKDIR [libFuzzer options...]: the harness
