@@ -24,6 +24,7 @@
 #include "job-secret.h"
 #include "job-store.h"
 #include "job-runner.h"
+#include "job-caps.h"
 #include "failed-message-store.h"
 #include "doveadm-import-remote-compat.h"
 #include "doveadm-import-remote.h"
@@ -181,9 +182,13 @@ static void import_remote_status_headers(void)
 	/* the bulk import it is part of, if any */
 	doveadm_print_header_simple("batch");
 	doveadm_import_remote_header_retry();
+	/* a queued job whose source host (or account) has all the
+	   connections its cap allows in use: what it waits for */
+	doveadm_print_header_simple("waiting");
 }
 
-static void import_remote_print_job(const struct job *job)
+static void import_remote_print_job(const struct job *job,
+				    const char *waiting)
 {
 	struct import_progress progress;
 	int eta;
@@ -215,12 +220,14 @@ static void import_remote_print_job(const struct job *job)
 			  job->started);
 	doveadm_import_remote_print_error(job);
 	doveadm_print(job->batch_id == 0 ? "" : dec2str(job->batch_id));
-	doveadm_import_remote_print_retry(job);
+	doveadm_import_remote_print_retry_waiting(job, waiting);
+	doveadm_import_remote_print_text(waiting == NULL ? "" : waiting);
 }
 
 static int import_remote_status_act(struct import_remote_job_request *req,
 				    struct mail_user *user)
 {
+	struct job_cap_usage *usage = NULL;
 	struct job_store *store;
 	ARRAY_TYPE(job) jobs;
 	const struct job *job;
@@ -254,8 +261,16 @@ static int import_remote_status_act(struct import_remote_job_request *req,
 		i_error("import-remote: %s", error);
 		req->exit_code = EX_TEMPFAIL;
 	}
-	array_foreach(&jobs, job)
-		import_remote_print_job(job);
+	if (ret >= 0 && job_store_cap_usage(store, pool,
+			JOB_RUNNER_DEFAULT_TAKEOVER_SECS, &usage, &error) < 0) {
+		i_error("import-remote: %s", error);
+		req->exit_code = EX_TEMPFAIL;
+		ret = -1;
+	}
+	array_foreach(&jobs, job) {
+		import_remote_print_job(job, usage == NULL ? NULL :
+			job_cap_usage_waiting(store, usage, job));
+	}
 	job_store_close(&store);
 	pool_unref(&pool);
 	return ret < 0 ? -1 : 0;
@@ -317,7 +332,7 @@ static int import_remote_watch_act(struct import_remote_job_request *req,
 		enum import_remote_error_code code =
 			import_remote_error_from_name(job.error_code);
 
-		import_remote_print_job(&job);
+		import_remote_print_job(&job, NULL);
 		if (job.status != JOB_STATUS_COMPLETED) {
 			req->exit_code = code < IMPORT_REMOTE_ERROR_COUNT ?
 				import_remote_error_get_info(code)->exit_code :

@@ -6,6 +6,7 @@
 #include "job-store.h"
 #include "job-secret.h"
 #include "job-store-open.h"
+#include "job-caps.h"
 
 #include <unistd.h>
 #include <fcntl.h>
@@ -146,6 +147,14 @@ int job_store_open_config(const struct import_remote_config *set,
 	else
 		ret = job_store_open(driver, connect, event, store_r, error_r);
 	job_store_become_root_again(changed);
+	if (ret == 0) {
+		struct job_caps caps;
+
+		/* the caps on connections to a source host its claims
+		   apply, and its listings show jobs waiting for */
+		job_caps_from_config(set, &caps);
+		job_store_set_caps(*store_r, &caps);
+	}
 	if (ret < 0 || key_r == NULL)
 		return ret;
 
