@@ -20,6 +20,7 @@
 #include "import-remote-error.h"
 #include "import-remote-settings.h"
 #include "job-store.h"
+#include "import-remote-event.h"
 #include "job-runner.h"
 #include "job-caps.h"
 #include "doveadm-import-remote.h"
@@ -203,7 +204,7 @@ static void cmd_import_remote_jobs(struct doveadm_cmd_context *cctx)
 	if (job_store_list(store, pool, &filter, &jobs, &error) < 0 ||
 	    job_store_cap_usage(store, pool, JOB_RUNNER_DEFAULT_TAKEOVER_SECS,
 				&usage, &error) < 0) {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		doveadm_exit_code = EX_TEMPFAIL;
 	} else {
 		doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
@@ -216,7 +217,7 @@ static void cmd_import_remote_jobs(struct doveadm_cmd_context *cctx)
 							usage, job));
 		}
 		if (array_count(&jobs) > limit) {
-			i_info("import-remote: The newest %u matching "
+			e_info(import_remote_event(), "The newest %u matching "
 			       "job%s shown; there are more (--limit)", limit,
 			       limit == 1 ? " is" : "s are");
 		}

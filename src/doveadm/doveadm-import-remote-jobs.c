@@ -27,6 +27,7 @@
 #include "job-caps.h"
 #include "failed-message-store.h"
 #include "doveadm-import-remote-compat.h"
+#include "import-remote-event.h"
 #include "doveadm-import-remote.h"
 #include "doveadm-import-remote-progress.h"
 
@@ -83,9 +84,9 @@ import_remote_job_not_found(struct import_remote_job_request *req,
 			    int64_t job_id, struct mail_user *user)
 {
 	if (user == NULL)
-		i_error("import-remote: No job %"PRId64, job_id);
+		e_error(import_remote_event(), "No job %"PRId64, job_id);
 	else {
-		i_error("import-remote: No job %"PRId64" for %s",
+		e_error(import_remote_event(), "No job %"PRId64" for %s",
 			job_id, user->username);
 	}
 	req->exit_code = DOVEADM_EX_NOTFOUND;
@@ -126,7 +127,7 @@ static int import_remote_start_run(struct doveadm_mail_cmd_context *_ctx,
 	struct job_store *store;
 	struct job job;
 	unsigned long long id;
-	const char *error;
+	const char *error, *secret;
 	int ret;
 
 	/* 2.3 runs the command even when init() failed */
@@ -142,16 +143,27 @@ static int import_remote_start_run(struct doveadm_mail_cmd_context *_ctx,
 	job.source_ssl = import_remote_ssl_name(ctx->set.ssl);
 	job.source_user = ctx->set.username;
 	job.options = import_remote_settings_export(&ctx->set);
-	job.source_password = job_secret_encrypt(key, &job, ctx->set.password);
+	/* a password or access token, or an OAuth2 grant's secrets */
+	secret = import_remote_settings_export_secret(&ctx->set);
+	job.source_password = job_secret_encrypt(key, &job, secret);
 	safe_memset(key, 0, sizeof(key));
-	safe_memset((char *)ctx->set.password, 0, strlen(ctx->set.password));
+	safe_memset((char *)secret, 0, strlen(secret));
+	if (ctx->set.password != NULL) {
+		safe_memset((char *)ctx->set.password, 0,
+			    strlen(ctx->set.password));
+	}
 	ret = job_store_create(store, &job, &id, &error);
 	job_store_close(&store);
 	if (ret < 0) {
-		i_error("import-remote: Queueing the job failed: %s", error);
+		e_error(import_remote_event(),
+			"Queueing the job failed: %s", error);
 		_ctx->exit_code = EX_TEMPFAIL;
 		return -1;
 	}
+	e_debug(import_remote_event_job_queued(import_remote_event(), "start",
+			id, 0, job.username, job.source_host, job.source_port,
+			job.source_user)->event(),
+		"Job %llu: queued", id);
 	doveadm_print(dec2str(id));
 	doveadm_print(job_status_name(JOB_STATUS_QUEUED));
 	return 0;
@@ -258,12 +270,12 @@ static int import_remote_status_act(struct import_remote_job_request *req,
 					  &jobs, &error);
 	}
 	if (ret < 0 && req->exit_code == 0) {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		req->exit_code = EX_TEMPFAIL;
 	}
 	if (ret >= 0 && job_store_cap_usage(store, pool,
 			JOB_RUNNER_DEFAULT_TAKEOVER_SECS, &usage, &error) < 0) {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		req->exit_code = EX_TEMPFAIL;
 		ret = -1;
 	}
@@ -341,7 +353,7 @@ static int import_remote_watch_act(struct import_remote_job_request *req,
 	} else if (ret == 0) {
 		import_remote_job_not_found(req, req->job_id, user);
 	} else {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		req->exit_code = EX_TEMPFAIL;
 	}
 	job_store_close(&store);
@@ -382,7 +394,7 @@ static int import_remote_retry_act(struct import_remote_job_request *req,
 	} else if (ret == 0) {
 		import_remote_job_not_found(req, req->job_id, user);
 	} else {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		req->exit_code = EX_DATAERR;
 	}
 	job_store_close(&store);
@@ -415,7 +427,8 @@ static int import_remote_cancel_act(struct import_remote_job_request *req,
 	if (ret > 0 && job_status_is_final(job.status)) {
 		/* nothing to cancel: said, and not a success (as retry of
 		   a job that did not fail) */
-		i_error("import-remote: Job %llu has already ended (%s): "
+		e_error(import_remote_event(),
+			"Job %llu has already ended (%s): "
 			"nothing to cancel", job.id,
 			job_status_name(job.status));
 		req->exit_code = EX_DATAERR;
@@ -435,7 +448,7 @@ static int import_remote_cancel_act(struct import_remote_job_request *req,
 	} else if (ret == 0) {
 		import_remote_job_not_found(req, req->job_id, user);
 	} else {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		req->exit_code = EX_TEMPFAIL;
 	}
 	job_store_close(&store);
@@ -475,7 +488,7 @@ static int import_remote_report_act(struct import_remote_job_request *req,
 	if (ret == 0)
 		import_remote_job_not_found(req, req->job_id, user);
 	else if (ret < 0) {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		req->exit_code = EX_TEMPFAIL;
 	}
 	array_foreach(&msgs, msg) {

@@ -18,6 +18,7 @@
 #include "import-progress.h"
 #include "job-store.h"
 #include "job-runner.h"
+#include "import-remote-event.h"
 #include "job-caps.h"
 #include "doveadm-import-remote.h"
 
@@ -280,7 +281,7 @@ static int admin_top_draw(struct admin_top *top)
 	if (top->tty)
 		admin_top_terminal_size(top);
 	if (admin_top_frame(top, frame, &error) < 0) {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		doveadm_exit_code = EX_TEMPFAIL;
 		return -1;
 	}
@@ -290,7 +291,7 @@ static int admin_top_draw(struct admin_top *top)
 	if (write_full(STDOUT_FILENO, str_data(frame), str_len(frame)) < 0) {
 		if (errno == EPIPE)
 			return 1;
-		i_error("import-remote: write(stdout) failed: %m");
+		e_error(import_remote_event(), "write(stdout) failed: %m");
 		doveadm_exit_code = EX_IOERR;
 		return -1;
 	}

@@ -18,6 +18,7 @@
 #include "job-store-open.h"
 #include "import-run.h"
 #include "doveadm-import-remote-compat.h"
+#include "import-remote-event.h"
 #include "doveadm-import-remote.h"
 
 #include <time.h>
@@ -74,7 +75,7 @@ int doveadm_import_remote_store_open(struct doveadm_cmd_context *cctx,
 		import_remote_config_free(&set);
 	}
 	if (ret < 0) {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		*exit_code_r = EX_CONFIG;
 	}
 	return ret;
@@ -266,4 +267,5 @@ void doveadm_import_remote_plugin_init(struct module *module ATTR_UNUSED)
 
 void doveadm_import_remote_plugin_deinit(void)
 {
+	import_remote_event_deinit();
 }

@@ -87,6 +87,13 @@ int import_remote_compat_ssl_client_settings(struct mail_user *user,
 		const char **error_r);
 void import_remote_compat_ssl_client_settings_free(
 		const struct ssl_iostream_settings **set);
+/* The CAs the settings trust, for a client that is not an iostream (the
+   OAuth2 token request): a PEM file, PEM content, a directory (each NULL
+   or "" if unset) */
+void import_remote_compat_ssl_ca(const struct ssl_iostream_settings *set,
+				  const char **ca_file_r,
+				  const char **ca_content_r,
+				  const char **ca_dir_r);
 /* TLS on the streams, to host, with settings from
    import_remote_compat_ssl_client_settings() */
 int import_remote_compat_ssl_client_create(struct ssl_iostream_context *ctx,
@@ -163,6 +170,15 @@ int import_remote_compat_sql_init(const char *driver,
 				  const char *connect_string,
 				  struct event *event_parent,
 				  struct sql_db **db_r, const char **error_r);
+
+/* --- logging --- */
+
+/* Where Dovecot's configuration sends info lines (info_log_path, else
+   log_path: a file, "syslog" or "/dev/stderr"), its log_timestamp and
+   syslog_facility */
+void import_remote_compat_log_settings(const char **path_r,
+				       const char **timestamp_r,
+				       const char **syslog_facility_r);
 
 /* smtp-submit may run sendmail as root (2.3 must be told; 2.4 allows it) */
 void import_remote_compat_smtp_submit_allow_root(struct smtp_submit_input *input);

@@ -41,6 +41,10 @@ struct import_run_deferred {
 struct import_run_ctx {
 	pool_t pool;
 	struct mail_user *user;
+	/* the run's event (import-remote-event.h), a child of
+	   set->event_parent or the user's; the current folder's, a child of
+	   it (NULL between folders) */
+	struct event *event, *folder_event;
 	const struct import_remote_settings *set;
 	struct import_run_result *result;
 	struct import_progress *progress;
@@ -54,6 +58,13 @@ struct import_run_ctx {
 	struct imap_source_settings src_set;
 	const struct ssl_iostream_settings *ssl_set;
 	struct outbound_guard *guard;
+	/* an OAuth2 grant (set->oauth2_refresh_token): the refresh token in
+	   use (a rotated one replaces it), the access token got with it, when
+	   that expires (0: not said), and how many were asked for */
+	char *oauth2_refresh_token;
+	char *oauth2_access_token;
+	time_t oauth2_expires;
+	unsigned int oauth2_requests;
 	/* reconnects since mail last moved on (--reconnects bounds it), and
 	   where the progress stood at the last one */
 	unsigned int reconnects_in_row;
@@ -137,6 +148,9 @@ int import_run_ctx_sleep(struct import_run_ctx *ctx, unsigned int msecs,
 			 imap_source_untagged_callback_t *untagged_callback,
 			 imap_source_literal_callback_t *literal_callback,
 			 void *context);
+
+/* The current folder's event, or the run's between folders */
+struct event *import_run_ctx_event(struct import_run_ctx *ctx);
 
 void import_run_ctx_warning(struct import_run_ctx *ctx, const char *text);
 /* Record a message that could not be imported (and count it) */

@@ -5,6 +5,7 @@
 #include "import-remote-config.h"
 #include "job-store.h"
 #include "job-secret.h"
+#include "import-remote-event.h"
 #include "job-store-open.h"
 #include "job-caps.h"
 
@@ -40,7 +41,8 @@ static bool job_store_become_dir_owner(const char *path)
 	if (stat(dir, &st) < 0 || st.st_uid == 0)
 		return FALSE;
 	if (setegid(st.st_gid) < 0 || seteuid(st.st_uid) < 0) {
-		i_error("import-remote: seteuid(%s owner) failed: %m", dir);
+		e_error(import_remote_event(),
+			"seteuid(%s owner) failed: %m", dir);
 		if (setegid(0) < 0)
 			i_fatal("import-remote: setegid(0) failed: %m");
 		return FALSE;

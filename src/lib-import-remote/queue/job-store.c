@@ -8,6 +8,7 @@
 #include "ioloop.h"
 #include "sql-api.h"
 #include "import-remote-compat.h"
+#include "import-remote-event.h"
 #include "job-store-private.h"
 #include "job-caps.h"
 
@@ -644,7 +645,8 @@ static void job_list_read(struct sql_result *result,
 	/* one row the store garbled leaves the others readable; its
 	   status is not shown, only that it is there */
 	if (job_from_row(result, ctx->pool, &job) < 0) {
-		i_warning("import-remote: Job %llu has an invalid status in "
+		e_warning(import_remote_event(),
+			"Job %llu has an invalid status in "
 			  "the job store: not listed", result_num(result, 0));
 	} else {
 		array_push_back(ctx->jobs, &job);
@@ -855,6 +857,21 @@ int job_store_update(struct job_store *store, const struct job *job,
 	return store_update(store, stmt, error_r);
 }
 
+int job_store_update_secret(struct job_store *store, const struct job *job,
+			    const char *source_password, const char **error_r)
+{
+	struct sql_statement *stmt;
+
+	i_assert(job->claim != NULL);
+	stmt = store_stmt(store,
+		"UPDATE import_remote_jobs SET source_password = ? "
+		"WHERE id = ? AND worker = ?",
+		STORE_STR(source_password), STORE_NUM(job->id),
+		/* the fence, as in job_store_update() */
+		STORE_STR(job->claim));
+	return store_update(store, stmt, error_r);
+}
+
 void job_store_add_cancel(struct job_store *store,
 			  struct sql_transaction_context *trans,
 			  const char *id_column, unsigned long long id)
@@ -942,7 +959,8 @@ int job_store_retry(struct job_store *store, unsigned long long id,
 		const char *error;
 
 		if (job_store_set_superseded(store, id, id, 0, &error) < 0)
-			i_error("import-remote: Job %llu: %s", id, error);
+			e_error(import_remote_event(),
+				"Job %llu: %s", id, error);
 		ret = -1;
 	}
 	if (ret > 0 &&
