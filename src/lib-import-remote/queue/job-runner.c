@@ -463,6 +463,12 @@ static void job_runner_heartbeat(struct job_runner_ctx *ctx)
 
 	if (ctx->busy || ctx->claim_lost)
 		return;
+	/* fired inside lib-sql's wait for another store call (this timer
+	   follows the current ioloop into it): using the store now would
+	   nest a second wait in that one, and the first would never end.
+	   The beat is skipped; the next one comes in an interval */
+	if (job_store_waiting())
+		return;
 	ctx->busy = TRUE;
 	prev_ioloop = job_runner_store_enter(ctx);
 	if (job_runner_write(ctx) > 0 &&
@@ -710,6 +716,28 @@ static void job_runner_oauth2_rotated(const char *refresh_token, void *context)
 	}
 }
 
+/* for status and report: what this run skipped. The runner's own use of
+   the store: no heartbeat in the middle of it */
+static void job_runner_store_failed(struct job_runner_ctx *ctx,
+				    const struct import_run_result *result)
+{
+	struct ioloop *prev_ioloop;
+	const char *error;
+
+	i_assert(!ctx->busy);
+	ctx->busy = TRUE;
+	prev_ioloop = job_runner_store_enter(ctx);
+	if (failed_message_store_replace(ctx->store, ctx->job->id,
+					 &result->failed_messages,
+					 &error) < 0) {
+		e_error(ctx->event, "Job %llu: "
+			"storing its failed messages failed: %s",
+			ctx->job->id, error);
+	}
+	job_runner_store_leave(prev_ioloop);
+	ctx->busy = FALSE;
+}
+
 int job_runner_run(struct mail_user *user, struct job_store *store,
 		   struct job *job,
 		   const unsigned char key[SECRET_BOX_KEY_LEN],
@@ -818,13 +846,8 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 			error = result.error;
 			/* for status and report: what this run skipped
 			   (not if another worker owns the job now) */
-			if (!ctx.claim_lost &&
-			    failed_message_store_replace(store, job->id,
-					&result.failed_messages, &errstr) < 0) {
-				e_error(ctx.event, "Job %llu: "
-					"storing its failed messages failed: %s",
-					job->id, errstr);
-			}
+			if (!ctx.claim_lost)
+				job_runner_store_failed(&ctx, &result);
 		}
 		safe_memset((char *)password, 0, strlen(password));
 	}

@@ -254,8 +254,8 @@ static int job_store_query_version(struct job_store *store,
 	const char *value;
 	int ret;
 
-	result = sql_query_s(store->db, "SELECT value FROM import_remote_meta "
-			     "WHERE name = 'schema_version'");
+	result = store_query_s(store, "SELECT value FROM import_remote_meta "
+			       "WHERE name = 'schema_version'");
 	ret = sql_result_next_row(result);
 	if (ret < 0) {
 		/* no meta table: a new database */

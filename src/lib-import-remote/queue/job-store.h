@@ -90,6 +90,12 @@ void job_store_close(struct job_store **store);
 /* The key file's key (secret-box.h), which authenticates what the store
    holds of notifications; NULL until job_store_set_key() */
 void job_store_set_key(struct job_store *store, const unsigned char *key);
+/* TRUE while a call of this process into a job store waits for its
+   database. With PostgreSQL lib-sql waits in an ioloop of its own, where
+   a timer of the caller's may fire: such a timer must not use a store then
+   (lib-sql does not support a wait nested in another wait of the same
+   connection: the outer one never ends) */
+bool job_store_waiting(void);
 const unsigned char *job_store_get_key(struct job_store *store);
 /* Schema version the store is at */
 unsigned int job_store_get_schema_version(struct job_store *store);

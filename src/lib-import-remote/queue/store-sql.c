@@ -26,6 +26,15 @@ store_stmt_bind(struct job_store *store, const char *query,
 	return stmt;
 }
 
+/* How many of this process's store calls are waiting for their database
+   right now (job_store_waiting()) */
+static unsigned int store_waits = 0;
+
+bool job_store_waiting(void)
+{
+	return store_waits > 0;
+}
+
 struct store_commit_ctx {
 	bool done;
 	char *error;
@@ -63,9 +72,11 @@ int store_commit(struct job_store *store,
 	struct store_commit_ctx ctx;
 
 	i_zero(&ctx);
+	store_waits++;
 	sql_transaction_commit(trans, store_commit_callback, &ctx);
 	if (!ctx.done)
 		sql_wait(store->db);
+	store_waits--;
 	i_assert(ctx.done);
 	if (ctx.error != NULL) {
 		*error_r = t_strdup(ctx.error);
@@ -95,7 +106,9 @@ int store_query_rows(struct sql_statement **stmt,
 	struct sql_result *result;
 	int ret, rows = 0;
 
+	store_waits++;
 	result = sql_statement_query_s(stmt);
+	store_waits--;
 	while ((ret = sql_result_next_row(result)) > 0) {
 		read_row(result, context);
 		rows++;
@@ -104,6 +117,16 @@ int store_query_rows(struct sql_statement **stmt,
 		*error_r = t_strdup(sql_result_get_error(result));
 	sql_result_unref(result);
 	return ret < 0 ? -1 : rows;
+}
+
+struct sql_result *store_query_s(struct job_store *store, const char *query)
+{
+	struct sql_result *result;
+
+	store_waits++;
+	result = sql_query_s(store->db, query);
+	store_waits--;
+	return result;
 }
 
 const char *

@@ -62,6 +62,9 @@ int store_query_rows(struct sql_statement **stmt,
 		     store_row_callback_t *read_row, void *context,
 		     const char **error_r);
 
+/* sql_query_s() of the store's database (counted by job_store_waiting()) */
+struct sql_result *store_query_s(struct job_store *store, const char *query);
+
 /* A field of a row: "" or 0 when NULL or not a number */
 const char *result_str(struct sql_result *result, pool_t pool,
 		       unsigned int idx);
