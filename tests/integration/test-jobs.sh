@@ -6,7 +6,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/pgsql.sh"
-plan 91
+plan 94
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 200 -s 21 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -368,6 +368,39 @@ three_workers() {
 	check "$label: two jobs of one user: every message exactly once" \
 		eval 'verify sd conc-sd-v --map "Sent Items=Sent" && verify md conc-md-v --map "Sent Items=Sent"'
 }
+# pgsql_slow_commit: the commit of a job's failed messages waits longer
+# than a heartbeat interval (their table locked, shorter than the
+# lock_timeout): the heartbeat fires inside lib-sql's wait for it, and
+# must not use the store there (a wait nested in it made the outer one
+# never end: the worker hung for ever, beating)
+pgsql_slow_commit() {
+	local i waiting= lock_in lock_pid rc
+	ir_dest_reset_user sd
+	start sd pg-slow --password-file "$SRC_PASSWORD_FILE"
+	coproc PGLOCK { timeout 120 psql -X -q -h "$pgdir" -U postgres -d postgres >/dev/null 2>&1; }
+	lock_in=${PGLOCK[1]}
+	lock_pid=$PGLOCK_PID
+	echo "BEGIN; LOCK TABLE import_remote_failed_messages IN ACCESS EXCLUSIVE MODE;" >&"$lock_in"
+	worker_bg pgslow
+	for i in $(seq 1 600); do
+		waiting=$(timeout 10 psql -X -A -t -h "$pgdir" -U postgres -d postgres -c \
+			"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM import_remote_failed_messages%'" 2>/dev/null)
+		[ "${waiting:-0}" -gt 0 ] && break
+		kill -0 "$wpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	# held over more than one heartbeat (2 s) of the waiting worker
+	sleep 3
+	echo "COMMIT;" >&"$lock_in"
+	exec {lock_in}>&-
+	wait "$lock_pid" 2>/dev/null
+	check_eq "pgsql store: the worker waited for the locked failed messages" 1 "${waiting:-0}"
+	wait_bounded "$wpid" "worker (pgslow)" 60
+	rc=$?
+	check_eq "pgsql store: a commit slower than a heartbeat: the worker exits 0" 0 "$rc"
+	status sd "$(field pg-slow job)" > "$OUT/st-pgslow.out"
+	check_eq "pgsql store: a commit slower than a heartbeat: the job completes" completed "$(field st-pgslow status)"
+}
 STORE=sqlite:$JOBS/concurrent.db
 jobs_opts
 three_workers "three workers"
@@ -387,6 +420,7 @@ if ir_pgsql_start "$pgdir"; then
 	check_eq "pgsql store: the worker completes the job" completed "$(field st6 status)"
 	check "pgsql store: the mailbox equals the source" verify sd jobs-pg-v --map "Sent Items=Sent"
 	three_workers "pgsql store, three workers"
+	pgsql_slow_commit
 	ir_pgsql_stop "$pgdir"
 else
 	fail "pgsql store: PostgreSQL could not be started"
