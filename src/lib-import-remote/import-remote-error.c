@@ -98,6 +98,19 @@ static const struct import_remote_error_info error_catalogue[] = {
 	  "store, or it was stored by a version before 0.2, or with another "
 	  "key file), so it was not sent. Queue the import again with the "
 	  "password.", EX_NOPERM, FALSE },
+	/* a user's own request over IMAP METADATA: refused before anything
+	   is queued */
+	{ IMPORT_REMOTE_ERROR_REQUEST_INVALID, "request_invalid",
+	  "Import request not valid",
+	  "Fill in the server, port, security (SSL/TLS or STARTTLS), user "
+	  "name and password; dates as YYYY-MM-DD.", EX_USAGE, FALSE },
+	{ IMPORT_REMOTE_ERROR_REQUEST_LIMIT, "request_limit",
+	  "Too many import requests",
+	  "Wait an hour before asking again; an import that is queued or "
+	  "running goes on by itself.", EX_TEMPFAIL, TRUE },
+	{ IMPORT_REMOTE_ERROR_IMPORT_BUSY, "import_busy",
+	  "An import is already running",
+	  "Wait until it has ended, or cancel it first.", EX_TEMPFAIL, TRUE },
 };
 
 const struct import_remote_error_info *
