@@ -13,7 +13,11 @@
 #include "import-progress.h"
 #include "import-run.h"
 #include "doveadm-import-remote-compat.h"
+#include "import-remote-error.h"
+#include "import-remote-event.h"
+#include "import-remote-audit.h"
 #include "doveadm-import-remote.h"
+#include "doveadm-import-remote-progress.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -23,14 +27,18 @@
    otherwise (logs, control panels reading the output). */
 #define PROGRESS_TTY_INTERVAL_MSECS 250
 #define PROGRESS_PLAIN_INTERVAL_MSECS 5000
+/* failed messages said on standard error, the rest counted */
+#define RUN_MAX_FAILED_WARNINGS 100
 
 struct import_remote_run_cmd_context {
 	struct doveadm_mail_cmd_context ctx;
 	struct import_remote_settings set;
-	bool stderr_is_tty;
+	struct doveadm_import_remote_progress display;
+	/* the audit lines' way to Dovecot's log */
+	struct import_remote_audit *audit;
 	bool quiet;
+	bool list_failed;
 	unsigned int last_progress_msecs;
-	size_t last_line_len;
 };
 
 static bool
@@ -38,9 +46,8 @@ import_remote_run_progress(const struct import_progress *progress,
 			   bool final, void *context)
 {
 	struct import_remote_run_cmd_context *ctx = context;
-	unsigned int interval = ctx->stderr_is_tty ?
+	unsigned int interval = ctx->display.tty ?
 		PROGRESS_TTY_INTERVAL_MSECS : PROGRESS_PLAIN_INTERVAL_MSECS;
-	const char *line;
 
 	/* a plan transfers nothing: no transfer line (0.0 kB/s) */
 	if (ctx->quiet || ctx->set.dry_run)
@@ -48,22 +55,8 @@ import_remote_run_progress(const struct import_progress *progress,
 	if (!final && progress->elapsed_msecs < ctx->last_progress_msecs + interval)
 		return TRUE;
 	ctx->last_progress_msecs = progress->elapsed_msecs;
-
-	line = import_progress_format_line(progress);
-	if (ctx->stderr_is_tty) {
-		/* redraw in place; pad over a longer previous line */
-		fprintf(stderr, "\r%s", line);
-		if (strlen(line) < ctx->last_line_len) {
-			fprintf(stderr, "%*s", (int)(ctx->last_line_len -
-						    strlen(line)), "");
-		}
-		ctx->last_line_len = strlen(line);
-		if (final)
-			fputc('\n', stderr);
-	} else {
-		fprintf(stderr, "progress: %s\n", line);
-	}
-	fflush(stderr);
+	doveadm_import_remote_progress_draw(&ctx->display, NULL, progress,
+					    final);
 	return TRUE;
 }
 
@@ -77,7 +70,11 @@ static void import_remote_run_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 		return;
 	(void)doveadm_cmd_param_bool(_ctx->cctx, "dry-run", &set->dry_run);
 	(void)doveadm_cmd_param_bool(_ctx->cctx, "quiet", &ctx->quiet);
-	ctx->stderr_is_tty = isatty(STDERR_FILENO) == 1;
+	(void)doveadm_cmd_param_bool(_ctx->cctx, "list-failed",
+				     &ctx->list_failed);
+	doveadm_import_remote_progress_init(&ctx->display);
+	/* still root: Dovecot's log file is */
+	ctx->audit = import_remote_audit_init();
 
 	if (set->dry_run) {
 		doveadm_print_header_simple("source");
@@ -117,16 +114,17 @@ static void import_remote_run_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 		doveadm_print_header("reconnects", "reconnects",
 				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 		doveadm_print_header_simple("last_disconnect");
-		/* a row per failed message (result=message_failed); empty
-		   in the result's row: Dovecot 2.4's doveadm takes no column
-		   once the command runs (a proxied doveadm prints the ones
-		   its init declared), so they can't be left out then */
-		doveadm_import_remote_header_failed_message();
 		/* what copying every folder as it is would have stored */
 		doveadm_print_header("mirror_messages", "mirror_messages",
 				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 		doveadm_print_header("mirror_bytes", "mirror_bytes",
 				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		/* --list-failed: a row per failed message
+		   (result=message_failed). Asked for, as the columns are
+		   then the result row's too (empty): Dovecot 2.4's doveadm
+		   takes no column once the command runs. */
+		if (ctx->list_failed)
+			doveadm_import_remote_header_failed_message();
 	}
 }
 
@@ -258,10 +256,12 @@ import_remote_run_print_summary(struct import_remote_run_cmd_context *ctx,
 	doveadm_print_num(p->reconnects);
 	/* a server's words (a BYE's text) can be in it */
 	doveadm_import_remote_print_text(p->last_disconnect);
-	for (i = 0; i < 6; i++)
-		doveadm_print("");
 	doveadm_print_num(result->mirror_msgs);
 	doveadm_print_num(result->mirror_bytes);
+	if (ctx->list_failed) {
+		for (i = 0; i < 6; i++)
+			doveadm_print("");
+	}
 }
 
 /* The messages that could not be imported, a row each after the summary */
@@ -280,9 +280,30 @@ import_remote_run_print_failed(const struct import_run_result *result)
 			doveadm_print("");
 		doveadm_print_num(0);
 		doveadm_print("");
+		doveadm_print_num(0);
+		doveadm_print_num(0);
 		doveadm_import_remote_print_failed_message(msg);
-		doveadm_print_num(0);
-		doveadm_print_num(0);
+	}
+}
+
+/* Without --list-failed, the messages that could not be imported are said
+   where people read, a line each */
+static void
+import_remote_run_warn_failed(const struct import_run_result *result)
+{
+	const struct import_failed_message *msg;
+	unsigned int count = array_count(&result->failed_messages);
+
+	array_foreach(&result->failed_messages, msg) {
+		if (array_foreach_idx(&result->failed_messages, msg) ==
+		    RUN_MAX_FAILED_WARNINGS) {
+			e_warning(import_remote_event(), "... and %u more "
+				  "(--list-failed lists them all)",
+				  count - RUN_MAX_FAILED_WARNINGS);
+			break;
+		}
+		e_warning(import_remote_event(), "Not imported: %s",
+			  doveadm_import_remote_failed_message_text(msg));
 	}
 }
 
@@ -295,12 +316,75 @@ import_remote_run_print_gmail(const struct import_run_result *result)
 	/* a comparison that says nothing (a re-run: 0 and 0) is left out */
 	if (!result->gmail || result->mirror_msgs <= p->imported)
 		return;
-	i_info("import-remote: Gmail: stored %u %s (%s); copying every "
+	e_info(import_remote_event(), "Gmail: stored %u %s (%s); copying every "
 	       "folder as it is (--mirror) would have stored %u (%s)",
 	       p->imported, plural(p->imported, "message", "messages"),
 	       import_progress_format_size(p->bytes_imported),
 	       result->mirror_msgs,
 	       import_progress_format_size(result->mirror_bytes));
+}
+
+/* "srcuser@host:port into user", for the audit lines */
+static const char *
+import_remote_run_audit_what(struct import_remote_run_cmd_context *ctx,
+			     struct mail_user *user)
+{
+	return t_strdup_printf("%s@%s:%u into %s",
+		str_sanitize(ctx->set.username, 255),
+		str_sanitize(ctx->set.host, 255),
+		import_remote_settings_get_port(&ctx->set),
+		str_sanitize(user->username, 255));
+}
+
+/* The run's audit trail (import-remote-audit.h): its start. Returns the
+   run's parent event, with the fields of who and from where. */
+static struct event *
+import_remote_run_audit_start(struct import_remote_run_cmd_context *ctx,
+			      struct mail_user *user)
+{
+	struct event *event;
+
+	event = import_remote_event_create(user->event);
+	event_add_str(event, "user", user->username);
+	event_add_str(event, "source_host", ctx->set.host);
+	event_add_int(event, "source_port",
+		      import_remote_settings_get_port(&ctx->set));
+	event_add_str(event, "source_user", ctx->set.username);
+	if (ctx->set.dry_run)
+		event_add_int(event, "dry_run", 1);
+	import_remote_audit(ctx->audit, event, user->username, t_strdup_printf(
+		"Import of %s started (doveadm import-remote run%s)",
+		import_remote_run_audit_what(ctx, user),
+		ctx->set.dry_run ? " --dry-run" : ""));
+	return event;
+}
+
+/* ... and its end: the result and its counts */
+static void
+import_remote_run_audit_end(struct import_remote_run_cmd_context *ctx,
+			    struct event *event, struct mail_user *user,
+			    const struct import_run_result *result)
+{
+	const struct import_progress *p = &result->progress;
+	const char *code = import_remote_error_get_info(result->error.code)->name;
+
+	import_remote_audit(ctx->audit, event_create_passthrough(event)->
+		add_str("error_code", code)->
+		add_int("messages", p->imported)->
+		add_int("bytes", p->bytes_imported)->
+		add_int("skipped", p->skipped_duplicates)->
+		add_int("failed", p->failed)->event(),
+		user->username, t_strdup_printf(
+		"Import of %s ended: %s%s%s, %u imported (%"PRIuUOFF_T
+		" bytes), %u skipped, %u failed in %u.%u s",
+		import_remote_run_audit_what(ctx, user),
+		result->error.code == IMPORT_REMOTE_ERROR_NONE ?
+		"completed" : "failed",
+		result->error.code == IMPORT_REMOTE_ERROR_NONE ? "" : ": ",
+		result->error.code == IMPORT_REMOTE_ERROR_NONE ? "" : code,
+		p->imported, p->bytes_imported, p->skipped_duplicates,
+		p->failed, p->elapsed_msecs / 1000,
+		(p->elapsed_msecs % 1000) / 100));
 }
 
 static int
@@ -310,23 +394,30 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 	struct import_remote_run_cmd_context *ctx =
 		(struct import_remote_run_cmd_context *)_ctx;
 	struct import_run_result result;
+	struct event *event;
 	const char *warning;
 	int ret;
 
 	/* 2.3 runs the command even when init() failed */
 	if (_ctx->exit_code != 0)
 		return -1;
+	event = import_remote_run_audit_start(ctx, user);
+	ctx->set.event_parent = event;
 	ret = import_run(user, &ctx->set, import_remote_run_progress, NULL, ctx,
 			 _ctx->pool, &result);
+	ctx->set.event_parent = NULL;
+	import_remote_run_audit_end(ctx, event, user, &result);
+	event_unref(&event);
 	array_foreach_elem(&result.warnings, warning)
-		i_warning("import-remote: %s", str_sanitize_utf8(warning, 4096));
+		e_warning(import_remote_event(),
+			"%s", str_sanitize_utf8(warning, 4096));
 	if (ctx->set.dry_run)
 		import_remote_run_print_plan(&result);
 	if (ret < 0) {
 		const struct import_remote_error_info *info =
 			import_remote_error_get_info(result.error.code);
 
-		i_error("import-remote: %s: %s",
+		e_error(import_remote_event(), "%s: %s",
 			import_remote_error_get_title_detail(result.error.code,
 							     result.error.detail),
 			str_sanitize_utf8(result.error.detail == NULL ? "" :
@@ -334,14 +425,20 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 		_ctx->exit_code = info->exit_code;
 	}
 	if (result.progress.failed > 0) {
-		i_warning("import-remote: %u messages could not be imported "
-			  "and were skipped (the rows with "
-			  "result=message_failed say why)",
-			  result.progress.failed);
+		e_warning(import_remote_event(),
+			  "%u %s could not be imported and "
+			  "%s skipped (%s)", result.progress.failed,
+			  plural(result.progress.failed, "message", "messages"),
+			  plural(result.progress.failed, "was", "were"),
+			  ctx->list_failed ? "the rows with "
+			  "result=message_failed say why" : "below: why");
+		if (!ctx->list_failed)
+			import_remote_run_warn_failed(&result);
 	}
 	if (!ctx->set.dry_run) {
 		import_remote_run_print_summary(ctx, &result);
-		import_remote_run_print_failed(&result);
+		if (ctx->list_failed)
+			import_remote_run_print_failed(&result);
 		if (!ctx->quiet)
 			import_remote_run_print_gmail(&result);
 	}
@@ -358,6 +455,7 @@ static void import_remote_run_deinit(struct doveadm_mail_cmd_context *_ctx)
 		safe_memset((char *)ctx->set.password, 0,
 			    strlen(ctx->set.password));
 	}
+	import_remote_audit_deinit(&ctx->audit);
 }
 
 static struct doveadm_mail_cmd_context *import_remote_run_alloc(void)
@@ -377,11 +475,12 @@ struct doveadm_cmd_ver2 doveadm_cmd_import_remote_run = {
 	.cmd = doveadm_import_remote_mail_cmd,
 	.mail_cmd = import_remote_run_alloc,
 	.usage = "-u <user> "DOVEADM_IMPORT_REMOTE_SOURCE_USAGE
-		" [--dry-run] [--quiet]",
+		" [--dry-run] [--quiet] [--list-failed]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS
 DOVEADM_IMPORT_REMOTE_SOURCE_PARAMS
 DOVEADM_CMD_PARAM('\0', "dry-run", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "quiet", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('\0', "list-failed", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAMS_END
 };

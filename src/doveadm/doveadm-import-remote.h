@@ -133,6 +133,9 @@ struct import_failed_message;
 /* folder, uid, size, message_id, received, reason: a message that was not
    imported (run's result=message_failed rows, report) */
 void doveadm_import_remote_header_failed_message(void);
+/* A failed message in a line: folder, UID, size, Message-ID, date, why */
+const char *
+doveadm_import_remote_failed_message_text(const struct import_failed_message *msg);
 void doveadm_import_remote_print_failed_message(
 	const struct import_failed_message *msg);
 struct job;
@@ -144,6 +147,11 @@ void doveadm_import_remote_header_retry(void);
    Connection timed out"), the number of its automatic retry (0: none yet),
    of how many, and while it waits for it, when it runs */
 void doveadm_import_remote_print_retry(const struct job *job);
+/* The same; a queued job whose source host's (or account's) connections
+   are all in use says so: "queued — waiting for <host>: 8 of 8
+   connections in use" (cap_waiting: job_cap_usage_waiting()'s text) */
+void doveadm_import_remote_print_retry_waiting(const struct job *job,
+					       const char *cap_waiting);
 
 struct module;
 void doveadm_import_remote_plugin_init(struct module *module);

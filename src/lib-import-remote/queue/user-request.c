@@ -12,6 +12,7 @@
 #include "import-remote-compat.h"
 #include "import-remote-config.h"
 #include "import-remote-error.h"
+#include "import-remote-event.h"
 #include "import-remote-settings.h"
 #include "import-progress.h"
 #include "outbound-guard.h"
@@ -465,6 +466,7 @@ user_request_start(struct mail_user *user,
 	struct import_remote_settings set;
 	ARRAY_TYPE(job) jobs;
 	const struct job *live;
+	struct event *event;
 	struct job job;
 	unsigned long long id;
 	const char *error;
@@ -497,10 +499,14 @@ user_request_start(struct mail_user *user,
 	safe_memset((char *)set.password, 0, strlen(set.password));
 	if (job_store_create(store, &job, &id, error_r) < 0)
 		return -1;
-	e_info(user->event, "import-remote: Job %llu: import of %s@%s "
-	       "queued at the user's request", id,
-	       str_sanitize(job.source_user, 64),
+	event = import_remote_event_create(user->event);
+	e_debug(import_remote_event_job_queued(event, "request", id, 0,
+			job.username, job.source_host, job.source_port,
+			job.source_user)->event(), "Job %llu: queued", id);
+	e_info(event, "Job %llu: import of %s@%s queued at the user's request",
+	       id, str_sanitize(job.source_user, 64),
 	       str_sanitize(job.source_host, 64));
+	event_unref(&event);
 	return 1;
 }
 
@@ -549,6 +555,7 @@ user_request_cancel(struct mail_user *user, struct job_store *store,
 		    const char *value, pool_t pool, const char **error_r)
 {
 	const struct job *job;
+	struct event *event;
 	int ret;
 
 	ret = user_request_find_job(user, store, pool, value, TRUE, &job,
@@ -563,8 +570,9 @@ user_request_cancel(struct mail_user *user, struct job_store *store,
 	}
 	if (job_store_cancel(store, job->id, error_r) < 0)
 		return -1;
-	e_info(user->event, "import-remote: Job %llu: cancelled at the "
-	       "user's request", job->id);
+	event = import_remote_event_create(user->event);
+	e_info(event, "Job %llu: cancelled at the user's request", job->id);
+	event_unref(&event);
 	return 1;
 }
 
@@ -574,6 +582,7 @@ user_request_retry(struct mail_user *user, struct job_store *store,
 {
 	ARRAY_TYPE(job) jobs;
 	const struct job *job, *live;
+	struct event *event;
 	unsigned long long new_id;
 	int ret;
 
@@ -606,8 +615,10 @@ user_request_retry(struct mail_user *user, struct job_store *store,
 		return refuse(IMPORT_REMOTE_ERROR_REQUEST_INVALID,
 			      "You have no such import", error_r);
 	}
-	e_info(user->event, "import-remote: Job %llu: retried as job %llu at "
-	       "the user's request", job->id, new_id);
+	event = import_remote_event_create(user->event);
+	e_info(event, "Job %llu: retried as job %llu at the user's request",
+	       job->id, new_id);
+	event_unref(&event);
 	return 1;
 }
 
