@@ -857,6 +857,21 @@ int job_store_update(struct job_store *store, const struct job *job,
 	return store_update(store, stmt, error_r);
 }
 
+int job_store_update_secret(struct job_store *store, const struct job *job,
+			    const char *source_password, const char **error_r)
+{
+	struct sql_statement *stmt;
+
+	i_assert(job->claim != NULL);
+	stmt = store_stmt(store,
+		"UPDATE import_remote_jobs SET source_password = ? "
+		"WHERE id = ? AND worker = ?",
+		STORE_STR(source_password), STORE_NUM(job->id),
+		/* the fence, as in job_store_update() */
+		STORE_STR(job->claim));
+	return store_update(store, stmt, error_r);
+}
+
 void job_store_add_cancel(struct job_store *store,
 			  struct sql_transaction_context *trans,
 			  const char *id_column, unsigned long long id)
