@@ -191,6 +191,8 @@ check_eq "no source password in Roundcube's, Dovecot's or the worker's logs" 0 \
 check_eq "... nor in Roundcube's database (sessions)" 0 \
 	"$(python3 -c 'import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); print(sum(str(r).count(x) for r in db.execute("select * from session") for x in ("srcpass","wrongpass")))' "$RC/roundcube.db")"
 
+# this run's screenshots only
+rm -rf "$ARTIFACTS"
 mkdir -p "$ARTIFACTS"
 cp "$SHOTS"/*.png "$SHOTS"/*.txt "$ARTIFACTS"/ 2>/dev/null
 for f in "$OUT"/alice-* "$OUT"/bob-*; do echo "# $f"; cat "$f"; done
