@@ -46,8 +46,11 @@ json_object_read_stream(struct istream *input,
 		if (json_node_is_end(&jnode))
 			break;
 		/* (read_next passes over an object or an array whole) */
-		if (json_node_is_object(&jnode) || json_node_is_array(&jnode))
+		if (json_node_is_object(&jnode) || json_node_is_array(&jnode)) {
+			callback(jnode.name, JSON_OBJECT_VALUE_NESTED, "",
+				 context);
 			continue;
+		}
 		if (json_node_is_string(&jnode))
 			type = JSON_OBJECT_VALUE_STRING;
 		else if (json_node_is_number(&jnode))
@@ -99,6 +102,7 @@ json_object_read_stream(struct istream *input,
 		case JSON_TYPE_ARRAY:
 			/* passed over, whole */
 			json_parse_skip(parser);
+			callback(name, JSON_OBJECT_VALUE_NESTED, "", context);
 			continue;
 		case JSON_TYPE_STRING:
 			type = JSON_OBJECT_VALUE_STRING;

@@ -10,6 +10,9 @@ enum json_object_value_type {
 	JSON_OBJECT_VALUE_NUMBER,
 	JSON_OBJECT_VALUE_BOOLEAN,
 	JSON_OBJECT_VALUE_NULL,
+	/* an object or an array (its value ""): passed over, the member
+	   only said */
+	JSON_OBJECT_VALUE_NESTED,
 };
 
 /* A member: its name, and its value as text (a string unescaped, a number
@@ -20,8 +23,9 @@ typedef void json_object_member_callback_t(const char *name,
 					   const char *value, void *context);
 
 /* Reads data, which must be one JSON object and nothing else; a member
-   whose value is an object or an array is passed over. Returns 0, or -1
-   with error_r when data is no JSON object. */
+   whose value is an object or an array is passed over (said as
+   JSON_OBJECT_VALUE_NESTED). Returns 0, or -1 with error_r when data is no
+   JSON object. */
 int json_object_read(const void *data, size_t size,
 		     json_object_member_callback_t *callback, void *context,
 		     const char **error_r);

@@ -49,12 +49,12 @@ oauth2_json_clean(struct oauth2_json_ctx *ctx, const char *text)
 }
 
 static void
-oauth2_json_member(const char *name, enum json_object_value_type type ATTR_UNUSED,
+oauth2_json_member(const char *name, enum json_object_value_type type,
 		   const char *value, struct oauth2_json_ctx *ctx)
 {
 	const char *key;
 
-	if (ctx->error != NULL)
+	if (ctx->error != NULL || type == JSON_OBJECT_VALUE_NESTED)
 		return;
 	key = oauth2_json_clean(ctx, name);
 	value = key == NULL ? NULL : oauth2_json_clean(ctx, value);

@@ -22,11 +22,7 @@
 #include "job-runner.h"
 #include "user-request.h"
 
-#if DOVECOT_PREREQ(2, 4, 0)
-#  include "json-istream.h"
-#else
-#  include "json-parser.h"
-#endif
+#include "json-object.h"
 
 #include <stdio.h>
 #include <fcntl.h>
@@ -89,127 +85,64 @@ user_request_add_member(ARRAY_TYPE(user_request_member) *members,
 	return 0;
 }
 
-#if DOVECOT_PREREQ(2, 4, 0)
-static int
-user_request_parse_json(const char *json, pool_t pool,
-			ARRAY_TYPE(user_request_member) *members,
-			const char **error_r)
+struct user_request_parse_ctx {
+	pool_t pool;
+	ARRAY_TYPE(user_request_member) *members;
+	const char *error;
+};
+
+static void
+user_request_json_member(const char *name, enum json_object_value_type jtype,
+			 const char *value, struct user_request_parse_ctx *ctx)
 {
-	struct istream *input;
-	struct json_istream *jinput;
-	struct json_node jnode;
 	enum user_request_value_type type;
-	const char *value, *error = NULL;
-	intmax_t num;
-	int ret;
 
-	input = i_stream_create_from_data(json, strlen(json));
-	jinput = json_istream_create_object(input, NULL, 0);
-	while ((ret = json_istream_read_next(jinput, &jnode)) > 0) {
-		if (jnode.name == NULL)
-			break;
-		if (json_node_is_string(&jnode)) {
-			type = USER_REQUEST_VALUE_STRING;
-			value = json_node_get_str(&jnode);
-		} else if (json_node_is_number(&jnode) &&
-			   json_node_get_intmax(&jnode, &num) == 0) {
-			type = USER_REQUEST_VALUE_NUMBER;
-			value = t_strdup_printf("%jd", num);
-		} else if (json_node_is_boolean(&jnode)) {
-			type = USER_REQUEST_VALUE_BOOL;
-			value = json_node_is_true(&jnode) ? "1" : "0";
-		} else {
-			error = t_strdup_printf("Member '%s' is not a string, "
-				"a whole number or a boolean",
-				str_sanitize(jnode.name, 32));
-			break;
-		}
-		if (user_request_add_member(members, pool, jnode.name, type,
-					    value, &error) < 0)
-			break;
+	if (ctx->error != NULL)
+		return;
+	switch (jtype) {
+	case JSON_OBJECT_VALUE_STRING:
+		type = USER_REQUEST_VALUE_STRING;
+		break;
+	case JSON_OBJECT_VALUE_NUMBER:
+		type = USER_REQUEST_VALUE_NUMBER;
+		break;
+	case JSON_OBJECT_VALUE_BOOLEAN:
+		type = USER_REQUEST_VALUE_BOOL;
+		value = strcmp(value, "true") == 0 ? "1" : "0";
+		break;
+	default:
+		ctx->error = t_strdup_printf("Member '%s' is not a string, "
+			"a whole number or a boolean", str_sanitize(name, 32));
+		return;
 	}
-	if (error != NULL) {
-		json_istream_destroy(&jinput);
-		i_stream_unref(&input);
-		*error_r = error;
-		return -1;
-	}
-	ret = json_istream_finish(&jinput, &error);
-	i_stream_unref(&input);
-	if (ret <= 0) {
-		*error_r = t_strdup_printf("Not a JSON object: %s",
-			error == NULL ? "truncated" : str_sanitize(error, 100));
-		return -1;
-	}
-	return 0;
+	(void)user_request_add_member(ctx->members, ctx->pool, name, type,
+				      value, &ctx->error);
 }
-#else
+
 static int
 user_request_parse_json(const char *json, pool_t pool,
 			ARRAY_TYPE(user_request_member) *members,
 			const char **error_r)
 {
-	struct istream *input;
-	struct json_parser *parser;
-	enum json_type type;
-	enum user_request_value_type vtype;
-	const char *value, *name, *error = NULL, *parse_error;
-	int ret;
+	struct user_request_parse_ctx ctx = {
+		.pool = pool,
+		.members = members,
+	};
+	const char *error;
 
-	/* json_parser_init() takes anything for the object's opening: an
-	   object must begin with it */
-	while (*json == ' ' || *json == '\t' || *json == '\r' || *json == '\n')
-		json++;
-	if (*json != '{') {
+	/* (not the parser's words: they may quote the request, its
+	   password among it) */
+	if (json_object_read(json, strlen(json), user_request_json_member,
+			     &ctx, &error) < 0) {
 		*error_r = "Not a JSON object";
 		return -1;
 	}
-	input = i_stream_create_from_data(json, strlen(json));
-	parser = json_parser_init(input);
-	while ((ret = json_parse_next(parser, &type, &value)) > 0) {
-		if (type != JSON_TYPE_OBJECT_KEY) {
-			error = "Not a JSON object of members";
-			break;
-		}
-		name = t_strdup(value);
-		if ((ret = json_parse_next(parser, &type, &value)) <= 0)
-			break;
-		switch (type) {
-		case JSON_TYPE_STRING:
-			vtype = USER_REQUEST_VALUE_STRING;
-			break;
-		case JSON_TYPE_NUMBER:
-			vtype = USER_REQUEST_VALUE_NUMBER;
-			break;
-		case JSON_TYPE_TRUE:
-		case JSON_TYPE_FALSE:
-			vtype = USER_REQUEST_VALUE_BOOL;
-			value = type == JSON_TYPE_TRUE ? "1" : "0";
-			break;
-		default:
-			error = t_strdup_printf("Member '%s' is not a string, "
-				"a whole number or a boolean",
-				str_sanitize(name, 32));
-			break;
-		}
-		if (error != NULL ||
-		    user_request_add_member(members, pool, name, vtype, value,
-					    &error) < 0)
-			break;
-	}
-	ret = json_parser_deinit(&parser, &parse_error);
-	i_stream_unref(&input);
-	if (error == NULL && ret < 0) {
-		error = t_strdup_printf("Not a JSON object: %s",
-					str_sanitize(parse_error, 100));
-	}
-	if (error != NULL) {
-		*error_r = error;
+	if (ctx.error != NULL) {
+		*error_r = ctx.error;
 		return -1;
 	}
 	return 0;
 }
-#endif
 
 /* The request as the import's settings. Returns 0, or -1 with what is
    wrong. */
