@@ -145,6 +145,19 @@ static const struct import_remote_error_info error_catalogue[] = {
 	  "too big). The import tries again by itself; if it keeps "
 	  "failing, check the token URL and that this server may reach it.",
 	  EX_TEMPFAIL, TRUE },
+	/* a user's own request over IMAP METADATA: refused before anything
+	   is queued */
+	{ IMPORT_REMOTE_ERROR_REQUEST_INVALID, "request_invalid",
+	  "Import request not valid",
+	  "Fill in the server, port, security (SSL/TLS or STARTTLS), user "
+	  "name and password; dates as YYYY-MM-DD.", EX_USAGE, FALSE },
+	{ IMPORT_REMOTE_ERROR_REQUEST_LIMIT, "request_limit",
+	  "Too many import requests",
+	  "Wait an hour before asking again; an import that is queued or "
+	  "running goes on by itself.", EX_TEMPFAIL, TRUE },
+	{ IMPORT_REMOTE_ERROR_IMPORT_BUSY, "import_busy",
+	  "An import is already running",
+	  "Wait until it has ended, or cancel it first.", EX_TEMPFAIL, TRUE },
 };
 
 const struct import_remote_error_info *

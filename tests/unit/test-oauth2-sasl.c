@@ -72,23 +72,40 @@ static void test_oauth2_sasl_challenge(void)
 	test_assert(oauth2_sasl_parse_challenge(b64(
 		"{\"status\":\"a\\\"b\\n\\u0041\\u00e9\xc3\xa9\"}"),
 		&error, &perr) == 0);
-	test_assert_strcmp(error.status, "a\"b?A???");
+	/* (a character, not each of its bytes, is one ?) */
+	test_assert_strcmp(error.status, "a\"b?A??");
 	test_assert(error.scope == NULL);
 
 	/* hostile or broken */
 	test_assert(oauth2_sasl_parse_challenge("", &error, &perr) < 0);
 	test_assert(oauth2_sasl_parse_challenge("!!!", &error, &perr) < 0);
 	test_assert(oauth2_sasl_parse_challenge(b64("[1]"), &error, &perr) < 0);
-	test_assert(oauth2_sasl_parse_challenge(b64("{\"status\":{}}"),
-						&error, &perr) < 0);
+	/* an object or an array as a member's value is passed over */
+	test_assert(oauth2_sasl_parse_challenge(b64("{\"status\":{\"a\":[1]},"
+		"\"scope\":\"s\"}"), &error, &perr) == 0);
+	test_assert(error.status == NULL);
+	test_assert_strcmp(error.scope, "s");
 	test_assert(oauth2_sasl_parse_challenge(b64("{\"status\":\"x"),
 						&error, &perr) < 0);
 	test_assert(oauth2_sasl_parse_challenge(b64("{\"a\":\"b\"} x"),
 						&error, &perr) < 0);
 	test_assert(oauth2_sasl_parse_challenge(b64("{\"a\" \"b\"}"),
 						&error, &perr) < 0);
-	test_assert(oauth2_sasl_parse_challenge(b64("{\"a\":\"\x01\"}"),
+	/* a NUL in a string: refused by Dovecot's parser */
+	test_assert(oauth2_sasl_parse_challenge(b64("{\"status\":\"a\\u0000b\"}"),
 						&error, &perr) < 0);
+	/* numbers as text; one too big for 64 bits: text (2.3) or refused
+	   (2.4) */
+	test_assert(oauth2_sasl_parse_challenge(b64("{\"status\":-12}"),
+						&error, &perr) == 0);
+	test_assert_strcmp(error.status, "-12");
+	if (oauth2_sasl_parse_challenge(b64("{\"scope\":123456789012345678901234567890}"),
+					&error, &perr) == 0)
+		test_assert_strcmp(error.scope, "123456789012345678901234567890");
+	/* a raw control character: refused by the parser, or read as '?' */
+	if (oauth2_sasl_parse_challenge(b64("{\"status\":\"\x01\"}"),
+					&error, &perr) == 0)
+		test_assert_strcmp(error.status, "?");
 	test_end();
 }
 

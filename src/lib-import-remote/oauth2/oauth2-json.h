@@ -1,9 +1,10 @@
 #ifndef OAUTH2_JSON_H
 #define OAUTH2_JSON_H
 
-/* A reader of one flat JSON object (strings, numbers, true/false/null):
-   all a SASL error challenge or a token endpoint's answer is. Nested
-   values are refused. Input is hostile: bounded, never trusted. */
+/* The members of one JSON object (json-object.h: Dovecot's parser) as the
+   OAuth2 code takes them: a SASL error challenge, a token endpoint's
+   answer, a service account's key file. Members whose value is an object
+   or an array are passed over. Input is hostile: bounded, never trusted. */
 
 /* Called for each member: key and value as text (a string unescaped; a
    number or literal as written). Non-printable and non-ASCII characters
