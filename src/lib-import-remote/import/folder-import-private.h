@@ -181,6 +181,8 @@ struct folder_import_ctx {
 	/* after a reconnect: lists drop what is not above this UID (it was
 	   listed before) */
 	uint32_t list_floor_uid;
+	/* the server listed fewer messages than its EXISTS said */
+	bool list_cut;
 
 	/* the chunk being decided and saved, and the one being listed */
 	struct import_chunk chunks[2];
@@ -272,6 +274,8 @@ int folder_import_save_failed(struct folder_import_ctx *ctx,
 /* Move the checkpoint up to where everything of the current chunk is
    committed */
 void folder_import_checkpoint_move(struct folder_import_ctx *ctx);
+/* The folder is done: the checkpoint up to UIDNEXT - 1 */
+void folder_import_checkpoint_finish(struct folder_import_ctx *ctx);
 
 /* folder-body-check.c */
 /* The pending message's FETCH reply is complete: save it, drop it, or

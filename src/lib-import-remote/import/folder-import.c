@@ -224,8 +224,10 @@ static int folder_import_run(struct folder_import_ctx *ctx)
 			return -1;
 		if (ret == 0)
 			ret = folder_import_chunks(ctx);
-		if (ret == 0)
+		if (ret == 0) {
+			folder_import_checkpoint_finish(ctx);
 			return 0;
+		}
 		/* keep what is complete, then try a new connection */
 		if (folder_import_connection_lost(ctx) < 0 ||
 		    !import_run_ctx_reconnect(ctx->run))

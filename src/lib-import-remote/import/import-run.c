@@ -483,6 +483,58 @@ static void import_run_open_checkpoint(struct import_run_ctx *ctx)
 	}
 }
 
+/* A folder that has nothing new for this run, by its STATUS alone: the
+   checkpoint has its UIDVALIDITY and reaches up to UIDNEXT - 1. It is not
+   opened at all (no EXAMINE, no round trip of its own). A re-run copies
+   only messages with UIDs it has not handled: flags changed and messages
+   expunged on the source since (MESSAGES lower, UIDNEXT the same) are
+   things it never carries over, with or without --mirror, so they don't
+   make a folder changed. A new UIDVALIDITY voids the checkpoint: the
+   folder is opened and imported as before. */
+static bool
+import_run_folder_unchanged(struct import_run_ctx *ctx,
+			    const struct folder_plan_entry *entry)
+{
+	const struct remote_folder *remote = entry->remote;
+	uint32_t last_uid;
+
+	if (ctx->checkpoint == NULL || ctx->since != 0 || ctx->before != 0 ||
+	    remote->status_uidvalidity == 0 || remote->status_uidnext == 0)
+		return FALSE;
+	return import_checkpoint_get(ctx->checkpoint, remote->remote_name,
+				     remote->status_uidvalidity, &last_uid) &&
+		last_uid >= remote->status_uidnext - 1;
+}
+
+/* An unchanged folder is done as an EXAMINE that finds nothing new would
+   have done it: what it holds counts as already there, and a subscription
+   the source has is kept */
+static void
+import_run_folder_skip(struct import_run *run,
+		       const struct folder_plan_entry *entry,
+		       struct import_run_folder *folder)
+{
+	struct import_run_ctx *ctx = &run->ctx;
+	struct mail_namespace *ns;
+	struct mailbox *box;
+
+	ctx->progress->skipped_duplicates += folder->msgs;
+	ctx->progress->msgs_done += folder->msgs;
+	folder->skipped += folder->msgs;
+	ctx->progress->folders_done++;
+	ctx->result->folders_unchanged++;
+	if (!entry->remote->subscribed || folder->dest_name == NULL)
+		return;
+	ns = mail_namespace_find(ctx->user->namespaces, folder->dest_name);
+	box = mailbox_alloc(ns->list, folder->dest_name, 0);
+	if (mailbox_set_subscribed(box, TRUE) < 0) {
+		import_run_ctx_warning(ctx, t_strdup_printf(
+			"Subscribing to %s failed: %s", folder->dest_name,
+			mailbox_get_last_internal_error(box, NULL)));
+	}
+	mailbox_free(&box);
+}
+
 /* One pass over every selected folder */
 static int import_run_pass(struct import_run *run)
 {
@@ -498,6 +550,16 @@ static int import_run_pass(struct import_run *run)
 	array_foreach_elem(&run->order, i) {
 		if (!folders[i].selected)
 			continue;
+		if (import_run_folder_unchanged(ctx, &entries[i])) {
+			import_run_folder_skip(run, &entries[i], &folders[i]);
+			/* the job's heartbeat and its chance to see a cancel,
+			   as after a folder that was opened */
+			if (!import_run_ctx_progress(ctx, FALSE)) {
+				folder_import_fail_deferred(ctx);
+				return -1;
+			}
+			continue;
+		}
 		if (folder_import(ctx, &entries[i], &folders[i]) < 0) {
 			/* the session is unusable after an error */
 			import_run_ctx_source_failed(ctx);
@@ -508,6 +570,11 @@ static int import_run_pass(struct import_run *run)
 			folder_import_fail_deferred(ctx);
 			return -1;
 		}
+	}
+	if (ctx->result->folders_unchanged > 0) {
+		e_debug(ctx->user->event, "import-remote: %u folders unchanged "
+			"since the checkpoint (STATUS): not opened",
+			ctx->result->folders_unchanged);
 	}
 	/* after the other folders: what was given up, once more */
 	if (folder_import_retry_deferred(ctx) < 0) {

@@ -1,0 +1,115 @@
+#!/bin/bash
+# Few round trips per folder, counted on the source's side (Dovecot's
+# rawlog of each session, not timed): a re-run over an unchanged
+# 104-folder mailbox sends STATUS for every folder and opens none (no
+# EXAMINE or SELECT); a folder with new mail is opened and imported; a
+# folder whose UIDVALIDITY changed is opened and handled as before (its
+# mail found there already, nothing doubled); flags changed and messages
+# expunged on the source open nothing (a re-run copies new mail only); a
+# folder whose newest messages were expunged before the first run is not
+# opened again either (the checkpoint reaches UIDNEXT - 1).
+set -u
+. "$(dirname "$0")/../lib/integration.sh"
+plan 22
+
+"$TOOLS/mkcorpus" -n 300 -s 23 --layout wide -o "$IR_WORK/corpus" >/dev/null ||
+	{ fail "mkcorpus"; exit 1; }
+MANIFEST=$IR_WORK/corpus/manifest.json
+ir_source_start "$IR_WORK/corpus/Maildir" .
+ir_dest_start
+# every session's commands, as the source received them
+RAW=$IR_WORK/src/rawlog
+mkdir -p "$RAW"; chown "$IR_OS_USER:" "$RAW"
+echo "rawlog_dir = $RAW" >> "$SRC_CONF"
+ir_stop_instance "$IR_WORK/src"
+ir_start_instance "$SRC_CONF" "$IR_WORK/src"
+ir_wait_port "$SRC_IMAPS_PORT" || ir_die "source IMAPS port did not open"
+SRCADM=(doveadm -c "$SRC_CONF")
+selectable=$(python3 -c 'import json,sys
+print(len(json.load(open(sys.argv[1]))["folders"]))' "$MANIFEST")
+
+# a folder whose newest message is gone before the first run: its UIDNEXT
+# is above the last UID the import sees
+printf 'From: a@example.org\nSubject: gone\nMessage-ID: <gone@example.org>\n\ngone\n' |
+	"${SRCADM[@]}" save -u srcuser -m Folders.F030
+"${SRCADM[@]}" expunge -u srcuser mailbox Folders.F030 header Message-ID '<gone@example.org>'
+
+field() { flow_field "$OUT/$1.out" "$2"; }
+# session NAME: the commands of the run's source session (waits until it
+# has logged out), one per line without tag
+session() {
+	local i
+	for i in $(seq 1 100); do
+		grep -qs ' LOGOUT' "$RAW"/*.in && break
+		sleep 0.1
+	done
+	cat "$RAW"/*.in 2>/dev/null | tr -d '\r' |
+		sed -E 's/^[0-9]+\.[0-9]+ //' | cut -d' ' -f2- > "$OUT/$1.cmds"
+	rm -f "$RAW"/*
+}
+# count NAME VERB: commands of that verb in the session
+count() { grep -ci "^$2 " "$OUT/$1.cmds"; }
+# opened NAME: the folders the session opened, one per line
+opened() { grep -iE '^(EXAMINE|SELECT) ' "$OUT/$1.cmds" | cut -d' ' -f2- | tr -d '"'; }
+
+rm -f "$RAW"/*
+import sd first --port "$SRC_IMAPS_PORT"
+session first
+check_eq "first run: exit code 0" 0 "$(rc first)"
+check "first run: every message there once" verify sd first-v --map "Sent Items=Sent"
+check_eq "first run: every selectable folder opened once" "$selectable" "$(count first EXAMINE)"
+check_eq "first run: STATUS for every selectable folder" "$selectable" "$(count first STATUS)"
+
+import sd second --port "$SRC_IMAPS_PORT"
+session second
+check_eq "unchanged re-run: exit code 0" 0 "$(rc second)"
+check_eq "unchanged re-run: imports nothing" 0 "$(field second imported)"
+check_eq "unchanged re-run: no folder opened (EXAMINE)" 0 "$(count second EXAMINE)"
+check_eq "unchanged re-run: no SELECT" 0 "$(count second SELECT)"
+check_eq "unchanged re-run: STATUS for every selectable folder" "$selectable" "$(count second STATUS)"
+check_eq "unchanged re-run: no FETCH" 0 "$(grep -ciE '^(UID )?FETCH ' "$OUT/second.cmds")"
+
+# new mail in one folder, flags changed in another, a message expunged in
+# a third
+printf 'From: b@example.org\nSubject: new\nMessage-ID: <new1@example.org>\n\nnew\n' |
+	"${SRCADM[@]}" save -u srcuser -m Folders.F007
+"${SRCADM[@]}" flags add -u srcuser '\Flagged' mailbox Folders.F011 all
+"${SRCADM[@]}" expunge -u srcuser mailbox Folders.F012 1
+import sd third --port "$SRC_IMAPS_PORT"
+session third
+check_eq "changed re-run: exit code 0" 0 "$(rc third)"
+check_eq "changed re-run: the new message imported" 1 "$(field third imported)"
+check_eq "changed re-run: only the folder with new mail opened" "Folders.F007" "$(opened third)"
+check_eq "changed re-run: the new message is in the destination" 1 \
+	"$(doveadm -c "$DEST_CONF" search -u sd mailbox Folders/F007 header Message-ID '<new1@example.org>' | wc -l)"
+
+# a new UIDVALIDITY: the checkpoint is void, the folder opened and its mail
+# found there already
+uv=$("${SRCADM[@]}" -f flow mailbox status -u srcuser uidvalidity Folders.F020 | sed 's/.*uidvalidity=//')
+"${SRCADM[@]}" mailbox update -u srcuser --uid-validity $((uv + 1000)) Folders.F020
+before=$(dest_messages sd)
+import sd fourth --port "$SRC_IMAPS_PORT"
+session fourth
+check_eq "UIDVALIDITY changed: exit code 0" 0 "$(rc fourth)"
+check_eq "UIDVALIDITY changed: that folder opened, no other" "Folders.F020" "$(opened fourth)"
+check_eq "UIDVALIDITY changed: imports nothing" 0 "$(field fourth imported)"
+check_eq "UIDVALIDITY changed: nothing doubled" "$before" "$(dest_messages sd)"
+
+import sd fifth --port "$SRC_IMAPS_PORT"
+session fifth
+check_eq "after that: no folder opened" 0 "$(count fifth EXAMINE)"
+
+# --mirror (its own checkpoint): the first opens everything, the re-run
+# nothing
+ir_dest_reset_user md
+import md mirror1 --port "$SRC_IMAPS_PORT" --mirror
+session mirror1
+import md mirror2 --port "$SRC_IMAPS_PORT" --mirror
+session mirror2
+check_eq "--mirror: first run opens every folder" "$selectable" "$(count mirror1 EXAMINE)"
+check_eq "--mirror: unchanged re-run opens none" 0 "$(count mirror2 EXAMINE)"
+
+# a date filter makes the checkpoint unused: folders are opened as before
+import sd dated --port "$SRC_IMAPS_PORT" --since 2000-01-01
+session dated
+check_eq "--since: folders opened (no checkpoint to judge by)" "$selectable" "$(count dated EXAMINE)"
