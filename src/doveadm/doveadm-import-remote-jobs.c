@@ -27,6 +27,7 @@
 #include "failed-message-store.h"
 #include "doveadm-import-remote-compat.h"
 #include "doveadm-import-remote.h"
+#include "doveadm-import-remote-progress.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -264,20 +265,16 @@ static int import_remote_status_act(struct import_remote_job_request *req,
 
 #define WATCH_INTERVAL_MSECS 1000
 
-static void import_remote_watch_line(const struct job *job, bool tty)
+static void
+import_remote_watch_line(struct doveadm_import_remote_progress *display,
+			 const struct job *job)
 {
 	struct import_progress progress;
-	const char *line;
 
 	job_runner_get_progress(job, ioloop_time, &progress);
-	line = t_strdup_printf("job %llu %s: %s", job->id,
-			       job_runner_status_text(job, ioloop_time),
-			       import_progress_format_line(&progress));
-	if (tty)
-		fprintf(stderr, "\r%-100s", line);
-	else
-		fprintf(stderr, "progress: %s\n", line);
-	fflush(stderr);
+	doveadm_import_remote_progress_draw(display, t_strdup_printf(
+		"job %llu %s", job->id, job_runner_status_text(job, ioloop_time)),
+		&progress, job_status_is_final(job->status));
 }
 
 static int import_remote_watch_act(struct import_remote_job_request *req,
@@ -285,14 +282,15 @@ static int import_remote_watch_act(struct import_remote_job_request *req,
 {
 	struct job_store *store;
 	struct job job;
+	struct doveadm_import_remote_progress display;
 	const char *error;
-	bool tty = isatty(STDERR_FILENO) == 1;
 	unsigned int polls = 0;
 	pool_t pool;
 	int ret;
 
 	if (import_remote_job_store_open(req, user, &store) < 0)
 		return -1;
+	doveadm_import_remote_progress_init(&display);
 	pool = pool_alloconly_create("job", 1024);
 	for (;;) {
 		p_clear(pool);
@@ -303,13 +301,18 @@ static int import_remote_watch_act(struct import_remote_job_request *req,
 			break;
 		/* on a terminal every poll redraws; otherwise a line every
 		   five seconds */
-		if (tty || polls % 5 == 0)
-			import_remote_watch_line(&job, tty);
+		if (display.tty || polls % 5 == 0)
+			import_remote_watch_line(&display, &job);
 		polls++;
 		i_sleep_msecs(WATCH_INTERVAL_MSECS);
 	}
-	if (tty && polls > 0)
-		fputc('\n', stderr);
+	/* the bar's last state, and the terminal's line ended */
+	if (display.tty && polls > 0) {
+		if (ret > 0)
+			import_remote_watch_line(&display, &job);
+		else
+			fputc('\n', stderr);
+	}
 	if (ret > 0) {
 		enum import_remote_error_code code =
 			import_remote_error_from_name(job.error_code);

@@ -14,6 +14,7 @@
 #include "import-run.h"
 #include "doveadm-import-remote-compat.h"
 #include "doveadm-import-remote.h"
+#include "doveadm-import-remote-progress.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -23,14 +24,16 @@
    otherwise (logs, control panels reading the output). */
 #define PROGRESS_TTY_INTERVAL_MSECS 250
 #define PROGRESS_PLAIN_INTERVAL_MSECS 5000
+/* failed messages said on standard error, the rest counted */
+#define RUN_MAX_FAILED_WARNINGS 100
 
 struct import_remote_run_cmd_context {
 	struct doveadm_mail_cmd_context ctx;
 	struct import_remote_settings set;
-	bool stderr_is_tty;
+	struct doveadm_import_remote_progress display;
 	bool quiet;
+	bool list_failed;
 	unsigned int last_progress_msecs;
-	size_t last_line_len;
 };
 
 static bool
@@ -38,9 +41,8 @@ import_remote_run_progress(const struct import_progress *progress,
 			   bool final, void *context)
 {
 	struct import_remote_run_cmd_context *ctx = context;
-	unsigned int interval = ctx->stderr_is_tty ?
+	unsigned int interval = ctx->display.tty ?
 		PROGRESS_TTY_INTERVAL_MSECS : PROGRESS_PLAIN_INTERVAL_MSECS;
-	const char *line;
 
 	/* a plan transfers nothing: no transfer line (0.0 kB/s) */
 	if (ctx->quiet || ctx->set.dry_run)
@@ -48,22 +50,8 @@ import_remote_run_progress(const struct import_progress *progress,
 	if (!final && progress->elapsed_msecs < ctx->last_progress_msecs + interval)
 		return TRUE;
 	ctx->last_progress_msecs = progress->elapsed_msecs;
-
-	line = import_progress_format_line(progress);
-	if (ctx->stderr_is_tty) {
-		/* redraw in place; pad over a longer previous line */
-		fprintf(stderr, "\r%s", line);
-		if (strlen(line) < ctx->last_line_len) {
-			fprintf(stderr, "%*s", (int)(ctx->last_line_len -
-						    strlen(line)), "");
-		}
-		ctx->last_line_len = strlen(line);
-		if (final)
-			fputc('\n', stderr);
-	} else {
-		fprintf(stderr, "progress: %s\n", line);
-	}
-	fflush(stderr);
+	doveadm_import_remote_progress_draw(&ctx->display, NULL, progress,
+					    final);
 	return TRUE;
 }
 
@@ -77,7 +65,9 @@ static void import_remote_run_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 		return;
 	(void)doveadm_cmd_param_bool(_ctx->cctx, "dry-run", &set->dry_run);
 	(void)doveadm_cmd_param_bool(_ctx->cctx, "quiet", &ctx->quiet);
-	ctx->stderr_is_tty = isatty(STDERR_FILENO) == 1;
+	(void)doveadm_cmd_param_bool(_ctx->cctx, "list-failed",
+				     &ctx->list_failed);
+	doveadm_import_remote_progress_init(&ctx->display);
 
 	if (set->dry_run) {
 		doveadm_print_header_simple("source");
@@ -117,16 +107,17 @@ static void import_remote_run_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 		doveadm_print_header("reconnects", "reconnects",
 				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 		doveadm_print_header_simple("last_disconnect");
-		/* a row per failed message (result=message_failed); empty
-		   in the result's row: Dovecot 2.4's doveadm takes no column
-		   once the command runs (a proxied doveadm prints the ones
-		   its init declared), so they can't be left out then */
-		doveadm_import_remote_header_failed_message();
 		/* what copying every folder as it is would have stored */
 		doveadm_print_header("mirror_messages", "mirror_messages",
 				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 		doveadm_print_header("mirror_bytes", "mirror_bytes",
 				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
+		/* --list-failed: a row per failed message
+		   (result=message_failed). Asked for, as the columns are
+		   then the result row's too (empty): Dovecot 2.4's doveadm
+		   takes no column once the command runs. */
+		if (ctx->list_failed)
+			doveadm_import_remote_header_failed_message();
 	}
 }
 
@@ -258,10 +249,12 @@ import_remote_run_print_summary(struct import_remote_run_cmd_context *ctx,
 	doveadm_print_num(p->reconnects);
 	/* a server's words (a BYE's text) can be in it */
 	doveadm_import_remote_print_text(p->last_disconnect);
-	for (i = 0; i < 6; i++)
-		doveadm_print("");
 	doveadm_print_num(result->mirror_msgs);
 	doveadm_print_num(result->mirror_bytes);
+	if (ctx->list_failed) {
+		for (i = 0; i < 6; i++)
+			doveadm_print("");
+	}
 }
 
 /* The messages that could not be imported, a row each after the summary */
@@ -280,9 +273,30 @@ import_remote_run_print_failed(const struct import_run_result *result)
 			doveadm_print("");
 		doveadm_print_num(0);
 		doveadm_print("");
+		doveadm_print_num(0);
+		doveadm_print_num(0);
 		doveadm_import_remote_print_failed_message(msg);
-		doveadm_print_num(0);
-		doveadm_print_num(0);
+	}
+}
+
+/* Without --list-failed, the messages that could not be imported are said
+   where people read, a line each */
+static void
+import_remote_run_warn_failed(const struct import_run_result *result)
+{
+	const struct import_failed_message *msg;
+	unsigned int count = array_count(&result->failed_messages);
+
+	array_foreach(&result->failed_messages, msg) {
+		if (array_foreach_idx(&result->failed_messages, msg) ==
+		    RUN_MAX_FAILED_WARNINGS) {
+			i_warning("import-remote: ... and %u more "
+				  "(--list-failed lists them all)",
+				  count - RUN_MAX_FAILED_WARNINGS);
+			break;
+		}
+		i_warning("import-remote: Not imported: %s",
+			  doveadm_import_remote_failed_message_text(msg));
 	}
 }
 
@@ -334,14 +348,19 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 		_ctx->exit_code = info->exit_code;
 	}
 	if (result.progress.failed > 0) {
-		i_warning("import-remote: %u messages could not be imported "
-			  "and were skipped (the rows with "
-			  "result=message_failed say why)",
-			  result.progress.failed);
+		i_warning("import-remote: %u %s could not be imported and "
+			  "%s skipped (%s)", result.progress.failed,
+			  plural(result.progress.failed, "message", "messages"),
+			  plural(result.progress.failed, "was", "were"),
+			  ctx->list_failed ? "the rows with "
+			  "result=message_failed say why" : "below: why");
+		if (!ctx->list_failed)
+			import_remote_run_warn_failed(&result);
 	}
 	if (!ctx->set.dry_run) {
 		import_remote_run_print_summary(ctx, &result);
-		import_remote_run_print_failed(&result);
+		if (ctx->list_failed)
+			import_remote_run_print_failed(&result);
 		if (!ctx->quiet)
 			import_remote_run_print_gmail(&result);
 	}
@@ -377,11 +396,12 @@ struct doveadm_cmd_ver2 doveadm_cmd_import_remote_run = {
 	.cmd = doveadm_import_remote_mail_cmd,
 	.mail_cmd = import_remote_run_alloc,
 	.usage = "-u <user> "DOVEADM_IMPORT_REMOTE_SOURCE_USAGE
-		" [--dry-run] [--quiet]",
+		" [--dry-run] [--quiet] [--list-failed]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS
 DOVEADM_IMPORT_REMOTE_SOURCE_PARAMS
 DOVEADM_CMD_PARAM('\0', "dry-run", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "quiet", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('\0', "list-failed", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAMS_END
 };

@@ -162,6 +162,21 @@ void doveadm_import_remote_print_failed_message(
 	doveadm_import_remote_print_text(msg->reason);
 }
 
+const char *
+doveadm_import_remote_failed_message_text(const struct import_failed_message *msg)
+{
+	/* the folder name, Message-ID and reason come from the server */
+	return t_strdup_printf("folder %s, UID %u, %"PRIuUOFF_T" bytes, "
+		"Message-ID %s, received %s: %s",
+		doveadm_import_remote_sanitize(msg->folder, 256, NULL),
+		msg->uid, msg->size,
+		msg->message_id == NULL || msg->message_id[0] == '\0' ? "(none)" :
+		doveadm_import_remote_sanitize(msg->message_id, 256, NULL),
+		msg->received == 0 ? "unknown" :
+		doveadm_import_remote_date(msg->received),
+		doveadm_import_remote_sanitize(msg->reason, 1024, NULL));
+}
+
 void doveadm_import_remote_header_num(const char *name)
 {
 	doveadm_print_header(name, name, DOVEADM_PRINT_HEADER_FLAG_NUMBER);

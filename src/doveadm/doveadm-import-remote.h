@@ -133,6 +133,9 @@ struct import_failed_message;
 /* folder, uid, size, message_id, received, reason: a message that was not
    imported (run's result=message_failed rows, report) */
 void doveadm_import_remote_header_failed_message(void);
+/* A failed message in a line: folder, UID, size, Message-ID, date, why */
+const char *
+doveadm_import_remote_failed_message_text(const struct import_failed_message *msg);
 void doveadm_import_remote_print_failed_message(
 	const struct import_failed_message *msg);
 struct job;

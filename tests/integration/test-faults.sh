@@ -8,7 +8,7 @@
 # (imapverify) against what fakeimapd served.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 153
+plan 169
 ir_dest_start
 echo fakepass > "$IR_WORK/fake.pw"
 
@@ -76,7 +76,7 @@ check_contains "cut, --reconnects 0: the hint says a re-run continues" "$OUT/cut
 # goes on, and at the end of the run it is tried once more (and cut there
 # again): 4 connections, one for the rest, one for the try at the end
 FAKE_OPTS=(--max-conns 8 --left-out 3)
-fake cutall cut-literal-always --reconnects 8
+fake cutall cut-literal-always --reconnects 8 --list-failed
 check_eq "cut at the same place every time: exit code 0 (one bad message)" 0 "$(cat "$OUT/cutall.rc")"
 check_eq "cut at the same place every time: message UID 3 recorded as failed" 3 "$(row cutall message_failed uid)"
 check_contains "cut at the same place every time: why" "$OUT/cutall.message_failed.row" "the connection broke 3 times while the server sent it, each time at the same place"
@@ -108,7 +108,7 @@ FAKE_OPTS=(--partial unasked --left-out 3)
 fake unasked ok
 check_eq "a part sent when the whole was asked for: exit code 0" 0 "$(cat "$OUT/unasked.rc")"
 check_eq "a part sent when the whole was asked for: sent once" 1 "$(report unasked unasked_parts)"
-check_contains "a part sent when the whole was asked for: recorded as failed, and why" "$OUT/unasked.out" "the server sent a part of it"
+check_contains "a part sent when the whole was asked for: recorded as failed, and why (on standard error)" "$OUT/unasked.err" "the server sent a part of it"
 check "a part sent when the whole was asked for: the others there, byte for byte" fake_verify unasked
 FAKE_OPTS=()
 
@@ -158,7 +158,7 @@ check_contains "wrong RFC822.SIZE, same bytes twice: kept and said so" "$OUT/siz
 check_eq "wrong RFC822.SIZE: fetched twice, not more" 2 "$(report size commands | python3 -c 'import ast,sys; print(ast.literal_eval(sys.stdin.read())["UID FETCH"])')"
 check "wrong RFC822.SIZE: every message there, byte for byte" fake_verify size
 
-fake corrupt size-corrupt
+fake corrupt size-corrupt --list-failed
 check_eq "different bytes each time: exit code 0 (one bad message)" 0 "$(cat "$OUT/corrupt.rc")"
 check_eq "different bytes each time: sent twice" 2 "$(report corrupt corrupt_sends)"
 check_eq "different bytes each time: recorded as failed" 3 "$(row corrupt message_failed uid)"
@@ -177,7 +177,7 @@ check_contains "NUL bytes: not accepted silently" "$OUT/nul.err" "NUL bytes incl
 check "NUL bytes: every message there, byte for byte (Dovecot serves NUL as 0x80)" fake_verify nul
 
 # --- NO for one UID: recorded, skipped, the import completes ---
-fake one no-one-uid
+fake one no-one-uid --list-failed
 check_eq "NO for one UID: exit code 0" 0 "$(cat "$OUT/one.rc")"
 check_eq "NO for one UID: result completed" completed "$(flow_field "$OUT/one.out" result)"
 check_eq "NO for one UID: failed=1" 1 "$(flow_field "$OUT/one.out" failed)"
@@ -188,13 +188,35 @@ check_eq "NO for one UID: ... the date" 2024-01-01T10:00:00Z "$(row one message_
 check_contains "NO for one UID: ... and the server's words" "$OUT/one.message_failed.row" "Some messages could not be FETCHed"
 check "NO for one UID: the other 19 there, byte for byte" fake_verify one
 DOVEADM_OPTS=(-f json)
-fake onejson no-one-uid
+fake onejson no-one-uid --list-failed
 DOVEADM_OPTS=()
 check "NO for one UID: -f json has a row per failed message" python3 -c '
 import json, sys
 rows = json.load(open(sys.argv[1]))
 assert rows[0]["result"] == "completed" and rows[0]["failed"] == 1, rows[0]
 assert [r["uid"] for r in rows if r["result"] == "message_failed"] == ["7"], rows' "$OUT/onejson.out"
+
+# without --list-failed: the result row has only the run's columns, and
+# the failed message is said on standard error
+fake onewarn no-one-uid
+check_eq "NO for one UID, no --list-failed: exit code 0" 0 "$(cat "$OUT/onewarn.rc")"
+check_eq "NO for one UID, no --list-failed: one row, the result's" 1 "$(wc -l < "$OUT/onewarn.out")"
+check_not_contains "NO for one UID, no --list-failed: no per-message column in the result row" \
+	"$OUT/onewarn.out" " uid="
+check_not_contains "NO for one UID, no --list-failed: ... not even empty ones" "$OUT/onewarn.out" " folder="
+check_eq "NO for one UID, no --list-failed: failed=1" 1 "$(flow_field "$OUT/onewarn.out" failed)"
+check_contains "NO for one UID, no --list-failed: standard error names the message" "$OUT/onewarn.err" \
+	"Not imported: folder INBOX, UID 7, "
+check_contains "NO for one UID, no --list-failed: ... its Message-ID and the server's words" "$OUT/onewarn.err" \
+	"Message-ID fake7@example.org, received 2024-01-01T10:00:00Z: "
+DOVEADM_OPTS=(-f json)
+fake onewarnjson no-one-uid
+DOVEADM_OPTS=()
+check "NO for one UID, no --list-failed: -f json has the result's object only, without per-message keys" python3 -c '
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert len(rows) == 1 and rows[0]["failed"] == 1, rows
+assert "uid" not in rows[0] and "reason" not in rows[0], rows[0]' "$OUT/onewarnjson.out"
 
 # --- throttling ---
 fake throttled-once throttled-once
@@ -321,4 +343,53 @@ fake notlsclose busy --ssl imaps --reconnects 2
 check_eq "--ssl imaps on a plain-text port that closes: tls_failed, one connection" "tls_failed 1" \
 	"$(flow_field "$OUT/notlsclose.out" error) $(report notlsclose connections)"
 FAKE_OPTS=()
+# --- on a terminal: a bar redrawn in place, never wider than the
+# terminal (a pty of COLS columns; slow-list makes the run last seconds) ---
+bar_run() {
+	local name=$1 cols=$2
+	"$TOOLS/fakeimapd" --scenario slow-list --count 40 --timeout "$FAKE_TIMEOUT" \
+		--report "$OUT/$name.report" --manifest "$OUT/$name.manifest" > "$OUT/$name.port" &
+	local pid=$!
+	ir_kill_on_exit "$pid"
+	ir_dest_reset_user "$FAKE_USER"
+	COLUMNS=500 script -qfec "stty cols $cols rows 24; exec doveadm -c '$DEST_CONF' \
+		import-remote run -u $FAKE_USER --host 127.0.0.1 \
+		--port $(port_of "$OUT/$name.port") --ssl none --user fake \
+		--password-file '$IR_WORK/fake.pw' --fetch-chunk 3 >'$OUT/$name.out'" \
+		/dev/null > "$OUT/$name.tty" 2>&1 </dev/null
+	echo $? > "$OUT/$name.rc"
+	kill "$pid" 2>/dev/null
+	wait "$pid"
+}
+# bar_check FILE COLS: the bar's states, each at most COLS-1 wide, the
+# percentages never going back, ending at 100 %
+bar_check() {
+	python3 - "$1" "$2" <<'PY'
+import re, sys
+raw = open(sys.argv[1], encoding="utf-8", errors="replace", newline="").read()
+cols = int(sys.argv[2])
+states = [l.rstrip(" ") for l in re.split(r"[\r\n]+", raw) if "%" in l]
+assert len(states) >= 3, ("fewer than 3 redraws", states)
+assert all(len(l) <= cols - 1 for l in states), [l for l in states if len(l) >= cols]
+pcts = [int(re.match(r"\s*(\d+)%", l).group(1)) for l in states]
+assert pcts == sorted(pcts), pcts
+assert pcts[-1] == 100 and pcts[0] < 100, pcts
+assert "msgs" in states[-1], states[-1]
+print(len(states), pcts[:3], pcts[-1], repr(states[-1]))
+PY
+}
+bar_run bar60 60
+check_eq "terminal: exit code 0" 0 "$(cat "$OUT/bar60.rc")"
+check "terminal (60 columns): redrawn in place, each state within the width, 0 to 100 % forward" \
+	bar_check "$OUT/bar60.tty" 60
+check "terminal (60 columns): a bar is drawn, full at the end" \
+	grep -qE '100% \[=+\] 40/40 msgs' "$OUT/bar60.tty"
+check "terminal (60 columns): carriage returns, not a line per state" \
+	test "$(tr -cd '\r' < "$OUT/bar60.tty" | wc -c)" -ge 3
+check "terminal (60 columns): the folder named" grep -q "INBOX (1/1)" "$OUT/bar60.tty"
+check "terminal: every message imported" fake_verify bar60
+bar_run bar30 30
+check "terminal (30 columns): cut to the width" bar_check "$OUT/bar30.tty" 30
+check "terminal (30 columns): the narrowest bar kept, the rest left out" \
+	grep -qE '100% \[={10,}\] 40/40 msgs\s*$' "$OUT/bar30.tty"
 exit 0

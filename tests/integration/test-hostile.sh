@@ -49,7 +49,7 @@ JUNK_MAX=$((16 * 1024 * 1024))
 
 # --- a literal of 2^64-1 bytes: refused unread, the message failed ---
 FAKE_OPTS=(--max-conns 2)
-hostile huge huge-literal
+hostile huge huge-literal --list-failed
 check_eq "literal of 2^64-1 bytes: exit code 0" 0 "$(cat "$OUT/huge.rc")"
 check_eq "literal of 2^64-1 bytes: failed=1" 1 "$(flow_field "$OUT/huge.out" failed)"
 check_eq "literal of 2^64-1 bytes: message UID 3 recorded as failed" 3 "$(row huge message_failed uid)"
@@ -81,7 +81,7 @@ FAKE_USER=sd
 
 # --- a 2 GB BODY[HEADER] literal: not read, the message failed ---
 FAKE_OPTS=(--max-conns 2)
-hostile header huge-header
+hostile header huge-header --list-failed
 check_eq "2 GB header: exit code 0" 0 "$(cat "$OUT/header.rc")"
 check_eq "2 GB header: message UID 3 recorded as failed" 3 "$(row header message_failed uid)"
 check_contains "2 GB header: why" "$OUT/header.message_failed.row" "2147483648-byte header"

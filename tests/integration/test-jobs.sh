@@ -6,7 +6,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/pgsql.sh"
-plan 89
+plan 91
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 200 -s 21 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -76,6 +76,14 @@ wait_bounded() {
 	done
 	if kill -0 "$1" 2>/dev/null; then
 		stuck "$2"
+		# where it waits, for whoever reads the log of a rare hang
+		{
+			echo "# $2: pid $1, wchan $(cat "/proc/$1/wchan" 2>/dev/null), stack:"
+			if command -v gdb >/dev/null; then
+				timeout 30 gdb -batch -p "$1" -ex bt 2>/dev/null | grep '^#' | sed 's/^/#   /'
+			fi
+			for f in /proc/"$1"/task/*/stack; do sed 's/^/#   kernel: /' "$f" 2>/dev/null; done
+		} >&"$IR_DIAG_FD"
 		kill -9 "$1" 2>/dev/null
 		wait "$1" 2>/dev/null
 		return 124
@@ -135,6 +143,10 @@ start sd start2 --password-file "$IR_WORK/wrong.pw"
 job2=$(field start2 job)
 adm import-remote watch -u sd "$job2" > "$OUT/watch2.out" 2>"$OUT/watch2.err" &
 watch_pid=$!
+# and on a terminal of 40 columns: a bar redrawn in place
+timeout -k 5 "$IR_STEP_TIMEOUT" script -qfec "stty cols 40 rows 24; exec doveadm -c '$DEST_CONF' $(printf '%q ' "${DOVEADM_OPTS[@]}") \
+	import-remote watch -u sd $job2 >'$OUT/watch2tty.out'" /dev/null > "$OUT/watch2.tty" 2>&1 </dev/null &
+watchtty_pid=$!
 # the worker starts once watch has shown the job waiting
 for i in $(seq 1 100); do grep -qF "job $job2 queued" "$OUT/watch2.err" && break; sleep 0.1; done
 worker failing
@@ -142,6 +154,16 @@ wait_bounded "$watch_pid" "watch of job $job2"
 check_eq "watch: exits with the failed job's exit code (77)" 77 "$?"
 check_eq "watch: ends with the job's final row" failed "$(field watch2 status)"
 check_contains "watch: shows progress lines while waiting" "$OUT/watch2.err" "job $job2 queued"
+wait_bounded "$watchtty_pid" "watch of job $job2 on a terminal"
+check_eq "watch on a terminal: exits with the job's code, its final row" "77 failed" "$? $(field watch2tty status)"
+check "watch on a terminal: the job's state redrawn in place, within the width, the line ended" python3 -c '
+import re, sys
+raw = open(sys.argv[1], encoding="utf-8", errors="replace", newline="").read()
+states = [l.rstrip(" ") for l in re.split(r"[\r\n]+", raw) if "%" in l]
+assert raw.count("\r") >= 2 and raw.endswith("\n"), repr(raw[-200:])
+assert states and all(len(l) <= 39 for l in states), states
+assert states[0].startswith("job %s queued" % sys.argv[2]), states
+assert re.search(r"job %s failed.*%%" % sys.argv[2], states[-1]), states[-1]' "$OUT/watch2.tty" "$job2"
 status sd "$job2" > "$OUT/st3.out"
 check_eq "failed job: status failed" failed "$(field st3 status)"
 check_eq "failed job: error auth_failed" auth_failed "$(field st3 error)"
@@ -328,6 +350,12 @@ three_workers() {
 		rcs+=("$?")
 	done
 	check_eq "$label: the three workers exit 0" "0 0 0" "${rcs[*]}"
+	if [ "${rcs[*]}" != "0 0 0" ]; then
+		for w in "$OUT"/worker-conc*.log; do
+			echo "# $w (last lines):"
+			tail -20 "$w" | sed 's/^/#   /'
+		done >&"$IR_DIAG_FD"
+	fi
 	runs=$(cat "$OUT"/worker-conc*.log | sed -n 's/.*Job \([0-9]*\): importing.*/\1/p' | sort | uniq -c | awk '{print $1}' | sort -u | tr '\n' ' ')
 	check_eq "$label: each of the 6 jobs ran exactly once" "1 " "$runs"
 	check_eq "$label: all 6 jobs ran" 6 "$(cat "$OUT"/worker-conc*.log | grep -c 'importing')"

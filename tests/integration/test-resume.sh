@@ -168,7 +168,7 @@ else
 fi
 DOVEADM_OPTS=("${MAXSIZE_OPT[@]}")
 ir_dest_reset_user sd
-import sd big --port "$SRC_IMAPS_PORT" --ssl imaps
+import sd big --port "$SRC_IMAPS_PORT" --ssl imaps --list-failed
 DOVEADM_OPTS=()
 check_eq "too large for the destination: exit code 0 (one bad message)" 0 "$(rc big)"
 check_eq "too large for the destination: failed=1" 1 "$(field big failed)"

@@ -178,6 +178,7 @@ void folder_import_decide(struct folder_import_ctx *ctx)
 			msg->action = IMPORT_MSG_IMPORT;
 			ctx->result->listed++;
 			ctx->result->listed_bytes += msg->size;
+			progress->msgs_listed++;
 			continue;
 		}
 		if (msg->action == IMPORT_MSG_UNDECIDED) {
@@ -198,6 +199,10 @@ void folder_import_decide(struct folder_import_ctx *ctx)
 			    ctx->gmail_index != ctx->index)
 				(void)dedup_index_add(ctx->gmail_index, msg->key);
 		}
+		/* (what the date filter leaves out has no bytes to copy,
+		   and newest-first lists it again in another pass) */
+		if (msg->action != IMPORT_MSG_FILTERED)
+			progress->msgs_listed++;
 		if (msg->action != IMPORT_MSG_FILTERED &&
 		    msg->action != IMPORT_MSG_DONE_BEFORE) {
 			ctx->result->listed++;

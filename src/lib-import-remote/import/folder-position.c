@@ -205,6 +205,7 @@ int folder_import_start(struct folder_import_ctx *ctx)
 		unsigned int before = I_MIN(first - 1, (uint64_t)ctx->exists);
 		progress->skipped_duplicates += before;
 		progress->msgs_done += before;
+		progress->msgs_listed += before;
 		ctx->result->skipped += before;
 	}
 	ctx->next_first = first;

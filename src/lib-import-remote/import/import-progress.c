@@ -11,18 +11,50 @@ uoff_t import_progress_get_rate(const struct import_progress *progress)
 	return progress->bytes_done * 1000 / progress->elapsed_msecs;
 }
 
+static unsigned int
+import_progress_msgs_permille(const struct import_progress *progress)
+{
+	/* (nothing counted yet: nothing done) */
+	if (progress->msgs_total == 0)
+		return 0;
+	if (progress->msgs_done >= progress->msgs_total)
+		return 1000;
+	return (unsigned int)((uint64_t)progress->msgs_done * 1000 /
+			      progress->msgs_total);
+}
+
+unsigned int import_progress_get_permille(const struct import_progress *progress)
+{
+	uint64_t unlisted, estimate, permille;
+
+	if (progress->msgs_listed == 0 || progress->bytes_total == 0)
+		return import_progress_msgs_permille(progress);
+	if (progress->msgs_done >= progress->msgs_total)
+		return 1000;
+	unlisted = progress->msgs_total -
+		I_MIN(progress->msgs_total, (uint64_t)progress->msgs_listed +
+		      progress->filtered_by_date);
+	/* (sizes are bounded by what a server may announce, counts by
+	   2^32: no overflow) */
+	estimate = progress->bytes_total +
+		unlisted * (progress->bytes_total / progress->msgs_listed);
+	permille = progress->bytes_done >= estimate ? 1000 :
+		progress->bytes_done * 1000 / estimate;
+	/* not all done: never says 100 % */
+	return (unsigned int)I_MIN(permille, 999);
+}
+
 int import_progress_get_eta_secs(const struct import_progress *progress)
 {
-	uoff_t left, total, done;
+	unsigned int permille;
 
-	/* the run's messages: counted up front (the bytes to copy are known
-	   only as each folder is listed, so they can't tell the rest) */
-	total = progress->msgs_total;
-	done = progress->msgs_done;
-	if (done == 0 || progress->elapsed_msecs < 1000 || done > total)
+	if (progress->elapsed_msecs < 1000)
 		return -1;
-	left = total - done;
-	return (int)(left * progress->elapsed_msecs / done / 1000);
+	permille = import_progress_get_permille(progress);
+	if (permille == 0)
+		return -1;
+	return (int)((uint64_t)progress->elapsed_msecs * (1000 - permille) /
+		     permille / 1000);
 }
 
 const char *import_progress_format_size(uoff_t bytes)

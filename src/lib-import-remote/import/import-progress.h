@@ -9,6 +9,11 @@ struct import_progress {
 	/* messages handled (imported, skipped or failed) out of all */
 	unsigned int msgs_done, msgs_total;
 	uoff_t bytes_done, bytes_total;
+	/* messages listed so far, whatever became of them (copied, skipped,
+	   filtered, covered by the checkpoint): bytes_total is known for
+	   them, the rest is estimated from their average (0: unknown, e.g.
+	   a job's progress read back from the store) */
+	unsigned int msgs_listed;
 
 	unsigned int imported;
 	unsigned int skipped_duplicates;
@@ -27,7 +32,14 @@ struct import_progress {
 
 /* Bytes per second so far (0 if unknown) */
 uoff_t import_progress_get_rate(const struct import_progress *progress);
-/* Estimated seconds left for the run (by its messages), -1 if unknown */
+/* How much of the run is done, in thousandths (0..1000): by bytes, those of
+   the mail listed to copy and, for the messages not listed yet, their
+   estimate at the listed ones' average size; by messages while none was
+   listed, or nothing listed is to copy. 1000 only once every message is
+   done. */
+unsigned int import_progress_get_permille(const struct import_progress *progress);
+/* Estimated seconds left for the run (by import_progress_get_permille()),
+   -1 if unknown */
 int import_progress_get_eta_secs(const struct import_progress *progress);
 /* "12.3 MB" style size */
 const char *import_progress_format_size(uoff_t bytes);
