@@ -10,7 +10,7 @@
 # opened again either (the checkpoint reaches UIDNEXT - 1).
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 22
+plan 31
 
 "$TOOLS/mkcorpus" -n 300 -s 23 --layout wide -o "$IR_WORK/corpus" >/dev/null ||
 	{ fail "mkcorpus"; exit 1; }
@@ -113,3 +113,28 @@ check_eq "--mirror: unchanged re-run opens none" 0 "$(count mirror2 EXAMINE)"
 import sd dated --port "$SRC_IMAPS_PORT" --since 2000-01-01
 session dated
 check_eq "--since: folders opened (no checkpoint to judge by)" "$selectable" "$(count dated EXAMINE)"
+
+# --- the first list behind the EXAMINE (fakeimapd: one INBOX of 20) ---
+report_field() {
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
+		"$OUT/$1.report" "$2"
+}
+echo fakepass > "$IR_WORK/fake.pw"; chmod 600 "$IR_WORK/fake.pw"
+FAKE_OPTS=(--status-uidvalidity 42 --hold-examine)
+fake early ok
+check_eq "early list: exit code 0" 0 "$(rc early)"
+check_eq "early list: the list arrived before the EXAMINE's answer" 1 "$(report_field early early_lists)"
+check_eq "early list: every message imported once" "20 20" \
+	"$(field early imported) $(dest_messages sd)"
+FAKE_OPTS=(--status-uidvalidity 42 --status-extra 5 --hold-examine)
+fake fewer ok
+check_eq "STATUS told more than EXAMINE: exit code 0" 0 "$(rc fewer)"
+check_eq "STATUS told more than EXAMINE: the early list was sent" 1 "$(report_field fewer early_lists)"
+check_eq "STATUS told more than EXAMINE: every message imported once" "20 20" \
+	"$(field fewer imported) $(dest_messages sd)"
+FAKE_OPTS=(--status-uidvalidity 7 --hold-examine)
+fake otheruv ok
+check_eq "another UIDVALIDITY in STATUS: exit code 0" 0 "$(rc otheruv)"
+check_eq "another UIDVALIDITY in STATUS: the early list was sent" 1 "$(report_field otheruv early_lists)"
+check_eq "another UIDVALIDITY in STATUS: every message imported once" "20 20" \
+	"$(field otheruv imported) $(dest_messages sd)"

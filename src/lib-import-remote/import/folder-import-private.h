@@ -342,7 +342,11 @@ int folder_import_add_missing_flags(struct folder_import_ctx *ctx);
 
 /* folder-position.c */
 /* The first EXAMINE: count what is there, start after the checkpoint */
-int folder_import_start(struct folder_import_ctx *ctx);
+int folder_import_start(struct folder_import_ctx *ctx, bool list_early);
+/* Can the first chunk's list go out with the first EXAMINE: a folder
+   that STATUS says has mail, and that no checkpoint covers (nor a date
+   filter)? */
+bool folder_import_can_list_early(struct folder_import_ctx *ctx);
 /* After a reconnect: EXAMINE again and find the place after the last
    message listed */
 int folder_import_restart(struct folder_import_ctx *ctx);
