@@ -10,7 +10,7 @@
 # opened again either (the checkpoint reaches UIDNEXT - 1).
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 31
+plan 33
 
 "$TOOLS/mkcorpus" -n 300 -s 23 --layout wide -o "$IR_WORK/corpus" >/dev/null ||
 	{ fail "mkcorpus"; exit 1; }
@@ -138,3 +138,26 @@ check_eq "another UIDVALIDITY in STATUS: exit code 0" 0 "$(rc otheruv)"
 check_eq "another UIDVALIDITY in STATUS: the early list was sent" 1 "$(report_field otheruv early_lists)"
 check_eq "another UIDVALIDITY in STATUS: every message imported once" "20 20" \
 	"$(field otheruv imported) $(dest_messages sd)"
+
+# --- a failed message holds the checkpoint (chunks of 5: UID 7 refused
+# in the second, three more chunks done after it) ---
+"$TOOLS/fakeimapd" --scenario no-one-uid --count 20 --timeout 120 \
+	--status-uidvalidity 42 --report "$OUT/held.report" \
+	> "$OUT/held.port" &
+ir_kill_on_exit $!
+ir_dest_reset_user sd
+hport=$(port_of "$OUT/held.port")
+heldrun() {
+	doveadm -c "$DEST_CONF" import-remote run -u sd --host 127.0.0.1 \
+		--port "$hport" --ssl none --user fake \
+		--password-file "$IR_WORK/fake.pw" --timeout 5 --fetch-chunk 5 \
+		>"$OUT/$1.out" 2>"$OUT/$1.err" </dev/null
+	echo $? > "$OUT/$1.rc"
+}
+heldrun held1
+check_eq "failed message: the first run records it (failed=1, 19 there)" "1 19" \
+	"$(field held1 failed) $(dest_messages sd)"
+# (a re-run against this server can't show it: it refuses every UID FETCH
+# that would send UID 7, also UID FETCH 7:* (UID))
+check_eq "failed message: the checkpoint stays before it (UID 6)" "42 6 INBOX" \
+	"$(tail -n +3 "$IR_WORK"/dst/home/sd/.dovecot-import-remote/127.0.0.1_"$hport"_fake.checkpoint | tr '\t' ' ')"

@@ -89,10 +89,18 @@ void folder_import_checkpoint_move(struct folder_import_ctx *ctx)
 		/* single messages: the checkpoint is not theirs to move */
 		return;
 	}
+	if (ctx->checkpoint_held) {
+		/* a message of an earlier chunk failed: the checkpoint
+		   stays before it, also when later chunks are done */
+		return;
+	}
 	array_foreach(&ctx->current->msgs, msg) {
 		if (msg->action == IMPORT_MSG_IMPORT &&
-		    msg->state != IMPORT_MSG_STATE_COMMITTED)
+		    msg->state != IMPORT_MSG_STATE_COMMITTED) {
+			if (msg->state == IMPORT_MSG_STATE_FAILED)
+				ctx->checkpoint_held = TRUE;
 			break;
+		}
 		last_uid = msg->uid;
 	}
 	if (run->checkpoint != NULL && last_uid > ctx->done_uid &&

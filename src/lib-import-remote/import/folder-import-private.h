@@ -183,6 +183,9 @@ struct folder_import_ctx {
 	uint32_t list_floor_uid;
 	/* the server listed fewer messages than its EXISTS said */
 	bool list_cut;
+	/* a message failed (or was given up): the checkpoint moves no
+	   further in this run, so that a re-run tries it again */
+	bool checkpoint_held;
 
 	/* the chunk being decided and saved, and the one being listed */
 	struct import_chunk chunks[2];
