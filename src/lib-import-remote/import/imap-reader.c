@@ -29,6 +29,7 @@ static const struct {
 	{ "ESEARCH", IMAP_SOURCE_CAP_ESEARCH },
 	{ "XLIST", IMAP_SOURCE_CAP_XLIST },
 	{ "X-GM-EXT-1", IMAP_SOURCE_CAP_X_GM_EXT_1 },
+	{ "LIST-STATUS", IMAP_SOURCE_CAP_LIST_STATUS },
 };
 
 void imap_source_set_capabilities(struct imap_source *src,

@@ -30,6 +30,7 @@ enum imap_source_capability {
 	IMAP_SOURCE_CAP_ESEARCH		= 0x0400,
 	IMAP_SOURCE_CAP_XLIST		= 0x0800,
 	IMAP_SOURCE_CAP_X_GM_EXT_1	= 0x1000,
+	IMAP_SOURCE_CAP_LIST_STATUS	= 0x2000,
 };
 
 /* Called about once a second while the session waits for or reads from

@@ -100,6 +100,20 @@ import_run_list_callback(const struct imap_reply *reply, void *context)
 	const struct imap_reply_list *list = &reply->list;
 	struct remote_folder *rf;
 
+	if (reply->type == IMAP_REPLY_STATUS) {
+		/* LIST-STATUS: after the folder's LIST line (one for a
+		   folder not listed is ignored) */
+		rf = import_run_find_remote(run, reply->status.mailbox);
+		if (rf != NULL && reply->status.have_messages &&
+		    reply->status.uidnext != 0 &&
+		    reply->status.uidvalidity != 0) {
+			rf->have_status = TRUE;
+			rf->status_messages = reply->status.messages;
+			rf->status_uidnext = reply->status.uidnext;
+			rf->status_uidvalidity = reply->status.uidvalidity;
+		}
+		return 0;
+	}
 	if (reply->type != IMAP_REPLY_LIST) {
 		if (strcasecmp(reply->name, "LIST") == 0 ||
 		    strcasecmp(reply->name, "XLIST") == 0 ||
@@ -142,10 +156,14 @@ static int import_run_list_remote(struct import_run *run)
 	array_clear(&run->remote_folders);
 	hash_table_clear(run->remote_index, TRUE);
 	if (imap_source_has_capability(src, IMAP_SOURCE_CAP_LIST_EXTENDED)) {
-		list_tag = imap_source_send(src,
+		/* with LIST-STATUS (RFC 5819) every folder's counts come
+		   with the list: no STATUS command per folder */
+		list_tag = imap_source_send(src, t_strdup_printf(
+			"LIST \"\" \"*\" RETURN (SUBSCRIBED%s%s)",
 			imap_source_has_capability(src, IMAP_SOURCE_CAP_SPECIAL_USE) ?
-			"LIST \"\" \"*\" RETURN (SUBSCRIBED SPECIAL-USE)" :
-			"LIST \"\" \"*\" RETURN (SUBSCRIBED)");
+			" SPECIAL-USE" : "",
+			imap_source_has_capability(src, IMAP_SOURCE_CAP_LIST_STATUS) ?
+			" STATUS (MESSAGES UIDNEXT UIDVALIDITY)" : ""));
 	} else {
 		list_tag = imap_source_send(src,
 			!imap_source_has_capability(src, IMAP_SOURCE_CAP_SPECIAL_USE) &&
@@ -390,7 +408,11 @@ static int import_run_count(struct import_run *run)
 	t_array_init(&tags, count);
 	for (i = 0; i < count; i++) {
 		tag = NULL;
-		if (folders[i].selected) {
+		if (folders[i].selected && entries[i].remote->have_status) {
+			/* told by LIST-STATUS */
+			folders[i].msgs = entries[i].remote->status_messages;
+			ctx->progress->msgs_total += folders[i].msgs;
+		} else if (folders[i].selected) {
 			cmd = t_str_new(128);
 			str_append(cmd, "STATUS ");
 			imap_source_append_string(ctx->src, cmd,
