@@ -20,6 +20,9 @@
 #include "import-remote-error.h"
 #include "import-remote-settings.h"
 #include "job-store.h"
+#include "import-remote-event.h"
+#include "job-runner.h"
+#include "job-caps.h"
 #include "doveadm-import-remote.h"
 
 #define ADMIN_LIMIT_DEFAULT 100
@@ -138,9 +141,12 @@ static void admin_jobs_header(void)
 	doveadm_print_header_simple("error_title");
 	/* the job that a retry queued in its place (--all shows them) */
 	doveadm_print_header_simple("retried_by");
+	/* a queued job whose source host (or account) has all the
+	   connections its cap allows in use: what it waits for */
+	doveadm_print_header_simple("waiting");
 }
 
-static void admin_jobs_print(const struct job *job)
+static void admin_jobs_print(const struct job *job, const char *waiting)
 {
 	enum import_remote_error_code code =
 		import_remote_error_from_name(job->error_code);
@@ -167,11 +173,13 @@ static void admin_jobs_print(const struct job *job)
 				job->error_detail) : "");
 	doveadm_print(job->superseded_by == 0 ? "" :
 		      dec2str(job->superseded_by));
+	doveadm_import_remote_print_text(waiting == NULL ? "" : waiting);
 }
 
 static void cmd_import_remote_jobs(struct doveadm_cmd_context *cctx)
 {
 	struct job_list_filter filter;
+	struct job_cap_usage *usage;
 	struct job_store *store;
 	ARRAY_TYPE(job) jobs;
 	const struct job *job;
@@ -193,8 +201,10 @@ static void cmd_import_remote_jobs(struct doveadm_cmd_context *cctx)
 	/* one more than shown: whether there are more is said */
 	filter.limit = limit + 1;
 	p_array_init(&jobs, pool, I_MIN(limit + 1, 256));
-	if (job_store_list(store, pool, &filter, &jobs, &error) < 0) {
-		i_error("import-remote: %s", error);
+	if (job_store_list(store, pool, &filter, &jobs, &error) < 0 ||
+	    job_store_cap_usage(store, pool, JOB_RUNNER_DEFAULT_TAKEOVER_SECS,
+				&usage, &error) < 0) {
+		e_error(import_remote_event(), "%s", error);
 		doveadm_exit_code = EX_TEMPFAIL;
 	} else {
 		doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
@@ -203,10 +213,11 @@ static void cmd_import_remote_jobs(struct doveadm_cmd_context *cctx)
 		array_foreach(&jobs, job) {
 			if (shown++ == limit)
 				break;
-			admin_jobs_print(job);
+			admin_jobs_print(job, job_cap_usage_waiting(store,
+							usage, job));
 		}
 		if (array_count(&jobs) > limit) {
-			i_info("import-remote: The newest %u matching "
+			e_info(import_remote_event(), "The newest %u matching "
 			       "job%s shown; there are more (--limit)", limit,
 			       limit == 1 ? " is" : "s are");
 		}

@@ -27,6 +27,7 @@
 #include "notify-outbox.h"
 #include "import-remote-config.h"
 #include "doveadm-import-remote-compat.h"
+#include "import-remote-event.h"
 #include "doveadm-import-remote.h"
 
 #include <unistd.h>
@@ -113,12 +114,13 @@ static void batch_remove_csv(struct istream *input)
 	if (i_stream_stat(input, TRUE, &st) < 0 || !S_ISREG(st->st_mode) ||
 	    lstat(path, &path_st) < 0 || path_st.st_dev != st->st_dev ||
 	    path_st.st_ino != st->st_ino) {
-		i_error("import-remote: --remove-csv: %s is not the file "
+		e_error(import_remote_event(),
+			"--remove-csv: %s is not the file "
 			"that was read; not removed", path);
 		return;
 	}
 	if (unlink(path) < 0)
-		i_error("import-remote: unlink(%s) failed: %m", path);
+		e_error(import_remote_event(), "unlink(%s) failed: %m", path);
 }
 
 static int batch_parse_size(const char *str, unsigned long long *bytes_r)
@@ -166,7 +168,8 @@ static void batch_warn_notify(struct doveadm_cmd_context *cctx,
 	if (notify_outbox_email_check(set->import_remote_submission_host,
 				      set->import_remote_sendmail_path,
 				      &error) < 0) {
-		i_warning("import-remote: Batch %llu: the emails to --notify "
+		e_warning(import_remote_event(),
+			"Batch %llu: the emails to --notify "
 			  "can't be sent: %s", batch_id, error);
 	}
 	import_remote_config_free(&set);
@@ -199,7 +202,8 @@ static int batch_check_users(pool_t pool, const ARRAY_TYPE(batch_csv_row) *rows,
 		switch (import_remote_compat_user_exists(storage_service,
 							 &input, &error)) {
 		case -1:
-			i_error("import-remote: Looking up user %s failed: %s",
+			e_error(import_remote_event(),
+				"Looking up user %s failed: %s",
 				row->dest_user, error);
 			ret = -1;
 			break;
@@ -308,6 +312,7 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 	ARRAY_TYPE(batch_csv_row) rows;
 	ARRAY_TYPE(batch_csv_error) errors;
 	ARRAY_TYPE(job) jobs;
+	const struct job *queued;
 	const struct batch_csv_row *row;
 	unsigned char key[SECRET_BOX_KEY_LEN];
 	struct job_store *store;
@@ -391,7 +396,8 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 		if (!dry_run) {
 			unsigned int count = array_count(&errors) + more_errors;
 
-			i_error("import-remote: %s: %u error%s; nothing was "
+			e_error(import_remote_event(),
+				"%s: %u error%s; nothing was "
 				"queued", str_sanitize(i_stream_get_name(input), 128),
 				count, count == 1 ? "" : "s");
 			doveadm_exit_code = EX_DATAERR;
@@ -431,10 +437,19 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 	ret = batch_store_create(store, &batch, &jobs, &batch_id, &error);
 	job_store_close(&store);
 	if (ret < 0) {
-		i_error("import-remote: Queueing the batch failed: %s", error);
+		e_error(import_remote_event(),
+			"Queueing the batch failed: %s", error);
 		doveadm_exit_code = EX_TEMPFAIL;
 		pool_unref(&pool);
 		return;
+	}
+	array_foreach(&jobs, queued) {
+		e_debug(import_remote_event_job_queued(import_remote_event(),
+				"batch", 0, batch_id, queued->username,
+				queued->source_host, queued->source_port,
+				queued->source_user)->event(),
+			"Batch %llu: a job of %s queued", batch_id,
+			str_sanitize(queued->username, 255));
 	}
 	/* the passwords are in the store now, encrypted: the plain text
 	   copy can go */
@@ -477,10 +492,10 @@ static int batch_cmd_open(struct doveadm_cmd_context *cctx, pool_t pool,
 	if (ret > 0)
 		return 1;
 	if (ret == 0) {
-		i_error("import-remote: No batch %"PRId64, batch_id);
+		e_error(import_remote_event(), "No batch %"PRId64, batch_id);
 		doveadm_exit_code = DOVEADM_EX_NOTFOUND;
 	} else {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		doveadm_exit_code = EX_TEMPFAIL;
 	}
 	job_store_close(store_r);
@@ -518,7 +533,7 @@ static void batch_print(struct job_store *store, const struct batch *batch)
 	const char *error;
 
 	if (notify_outbox_count_batch(store, batch->id, &counts, &error) < 0) {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		i_zero(&counts);
 	}
 
@@ -556,7 +571,7 @@ static void cmd_batch_list(struct doveadm_cmd_context *cctx)
 	pool = pool_alloconly_create("batches", 4096);
 	p_array_init(&batches, pool, 16);
 	if (batch_store_list(store, pool, &batches, &error) < 0) {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		doveadm_exit_code = EX_TEMPFAIL;
 	} else {
 		batch_print_header(DOVEADM_PRINT_TYPE_TABLE);
@@ -599,7 +614,7 @@ static void cmd_batch_status(struct doveadm_cmd_context *cctx)
 	}
 	p_array_init(&jobs, pool, 64);
 	if (batch_store_list_jobs(store, pool, batch.id, &jobs, &error) < 0) {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		doveadm_exit_code = EX_TEMPFAIL;
 	} else {
 		enum batch_status status = batch_get_status(&batch);
@@ -663,19 +678,29 @@ static void batch_action(struct doveadm_cmd_context *cctx,
 	}
 	if (batch.state == BATCH_STATE_CANCELLED &&
 	    action != BATCH_ACTION_CANCEL) {
-		i_error("import-remote: Batch %llu is cancelled", batch.id);
+		e_error(import_remote_event(),
+			"Batch %llu is cancelled", batch.id);
 		doveadm_exit_code = EX_DATAERR;
 		ret = -1;
 	} else switch (action) {
 	case BATCH_ACTION_PAUSE:
 		ret = batch_store_pause(store, batch.id,
 					BATCH_PAUSE_REASON_ADMIN, &error);
+		if (ret > 0) {
+			e_debug(event_create_passthrough(
+					import_remote_event())->
+				set_name("import_remote_batch_paused")->
+				add_int("batch_id", batch.id)->
+				add_str("reason", "admin")->event(),
+				"Batch %llu paused", batch.id);
+		}
 		break;
 	case BATCH_ACTION_RESUME:
 		ret = batch_store_resume(store, batch.id, storage_limit,
 					 &error);
 		if (ret == 0 && storage_limit != (unsigned long long)-1) {
-			i_error("import-remote: Batch %llu is not paused: "
+			e_error(import_remote_event(),
+				"Batch %llu is not paused: "
 				"--storage-limit not changed", batch.id);
 			doveadm_exit_code = EX_DATAERR;
 			ret = -1;
@@ -689,7 +714,7 @@ static void batch_action(struct doveadm_cmd_context *cctx,
 		break;
 	}
 	if (ret < 0 && error != NULL) {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		doveadm_exit_code = EX_TEMPFAIL;
 	}
 	if (ret >= 0 && batch_store_get(store, pool, batch.id, &batch,
@@ -697,7 +722,8 @@ static void batch_action(struct doveadm_cmd_context *cctx,
 		batch_print_header(DOVEADM_PRINT_TYPE_FLOW);
 		batch_print(store, &batch);
 		if (action == BATCH_ACTION_RETRY_FAILED)
-			i_info("import-remote: %d failed job%s queued again",
+			e_info(import_remote_event(),
+				"%d failed job%s queued again",
 			       ret, ret == 1 ? "" : "s");
 	}
 	job_store_close(&store);

@@ -24,8 +24,10 @@
 #include "job-secret.h"
 #include "job-store.h"
 #include "job-runner.h"
+#include "job-caps.h"
 #include "failed-message-store.h"
 #include "doveadm-import-remote-compat.h"
+#include "import-remote-event.h"
 #include "doveadm-import-remote.h"
 #include "doveadm-import-remote-progress.h"
 
@@ -82,9 +84,9 @@ import_remote_job_not_found(struct import_remote_job_request *req,
 			    int64_t job_id, struct mail_user *user)
 {
 	if (user == NULL)
-		i_error("import-remote: No job %"PRId64, job_id);
+		e_error(import_remote_event(), "No job %"PRId64, job_id);
 	else {
-		i_error("import-remote: No job %"PRId64" for %s",
+		e_error(import_remote_event(), "No job %"PRId64" for %s",
 			job_id, user->username);
 	}
 	req->exit_code = DOVEADM_EX_NOTFOUND;
@@ -147,10 +149,15 @@ static int import_remote_start_run(struct doveadm_mail_cmd_context *_ctx,
 	ret = job_store_create(store, &job, &id, &error);
 	job_store_close(&store);
 	if (ret < 0) {
-		i_error("import-remote: Queueing the job failed: %s", error);
+		e_error(import_remote_event(),
+			"Queueing the job failed: %s", error);
 		_ctx->exit_code = EX_TEMPFAIL;
 		return -1;
 	}
+	e_debug(import_remote_event_job_queued(import_remote_event(), "start",
+			id, 0, job.username, job.source_host, job.source_port,
+			job.source_user)->event(),
+		"Job %llu: queued", id);
 	doveadm_print(dec2str(id));
 	doveadm_print(job_status_name(JOB_STATUS_QUEUED));
 	return 0;
@@ -181,9 +188,13 @@ static void import_remote_status_headers(void)
 	/* the bulk import it is part of, if any */
 	doveadm_print_header_simple("batch");
 	doveadm_import_remote_header_retry();
+	/* a queued job whose source host (or account) has all the
+	   connections its cap allows in use: what it waits for */
+	doveadm_print_header_simple("waiting");
 }
 
-static void import_remote_print_job(const struct job *job)
+static void import_remote_print_job(const struct job *job,
+				    const char *waiting)
 {
 	struct import_progress progress;
 	int eta;
@@ -215,12 +226,14 @@ static void import_remote_print_job(const struct job *job)
 			  job->started);
 	doveadm_import_remote_print_error(job);
 	doveadm_print(job->batch_id == 0 ? "" : dec2str(job->batch_id));
-	doveadm_import_remote_print_retry(job);
+	doveadm_import_remote_print_retry_waiting(job, waiting);
+	doveadm_import_remote_print_text(waiting == NULL ? "" : waiting);
 }
 
 static int import_remote_status_act(struct import_remote_job_request *req,
 				    struct mail_user *user)
 {
+	struct job_cap_usage *usage = NULL;
 	struct job_store *store;
 	ARRAY_TYPE(job) jobs;
 	const struct job *job;
@@ -251,11 +264,19 @@ static int import_remote_status_act(struct import_remote_job_request *req,
 					  &jobs, &error);
 	}
 	if (ret < 0 && req->exit_code == 0) {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		req->exit_code = EX_TEMPFAIL;
 	}
-	array_foreach(&jobs, job)
-		import_remote_print_job(job);
+	if (ret >= 0 && job_store_cap_usage(store, pool,
+			JOB_RUNNER_DEFAULT_TAKEOVER_SECS, &usage, &error) < 0) {
+		e_error(import_remote_event(), "%s", error);
+		req->exit_code = EX_TEMPFAIL;
+		ret = -1;
+	}
+	array_foreach(&jobs, job) {
+		import_remote_print_job(job, usage == NULL ? NULL :
+			job_cap_usage_waiting(store, usage, job));
+	}
 	job_store_close(&store);
 	pool_unref(&pool);
 	return ret < 0 ? -1 : 0;
@@ -317,7 +338,7 @@ static int import_remote_watch_act(struct import_remote_job_request *req,
 		enum import_remote_error_code code =
 			import_remote_error_from_name(job.error_code);
 
-		import_remote_print_job(&job);
+		import_remote_print_job(&job, NULL);
 		if (job.status != JOB_STATUS_COMPLETED) {
 			req->exit_code = code < IMPORT_REMOTE_ERROR_COUNT ?
 				import_remote_error_get_info(code)->exit_code :
@@ -326,7 +347,7 @@ static int import_remote_watch_act(struct import_remote_job_request *req,
 	} else if (ret == 0) {
 		import_remote_job_not_found(req, req->job_id, user);
 	} else {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		req->exit_code = EX_TEMPFAIL;
 	}
 	job_store_close(&store);
@@ -367,7 +388,7 @@ static int import_remote_retry_act(struct import_remote_job_request *req,
 	} else if (ret == 0) {
 		import_remote_job_not_found(req, req->job_id, user);
 	} else {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		req->exit_code = EX_DATAERR;
 	}
 	job_store_close(&store);
@@ -400,7 +421,8 @@ static int import_remote_cancel_act(struct import_remote_job_request *req,
 	if (ret > 0 && job_status_is_final(job.status)) {
 		/* nothing to cancel: said, and not a success (as retry of
 		   a job that did not fail) */
-		i_error("import-remote: Job %llu has already ended (%s): "
+		e_error(import_remote_event(),
+			"Job %llu has already ended (%s): "
 			"nothing to cancel", job.id,
 			job_status_name(job.status));
 		req->exit_code = EX_DATAERR;
@@ -420,7 +442,7 @@ static int import_remote_cancel_act(struct import_remote_job_request *req,
 	} else if (ret == 0) {
 		import_remote_job_not_found(req, req->job_id, user);
 	} else {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		req->exit_code = EX_TEMPFAIL;
 	}
 	job_store_close(&store);
@@ -460,7 +482,7 @@ static int import_remote_report_act(struct import_remote_job_request *req,
 	if (ret == 0)
 		import_remote_job_not_found(req, req->job_id, user);
 	else if (ret < 0) {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		req->exit_code = EX_TEMPFAIL;
 	}
 	array_foreach(&msgs, msg) {

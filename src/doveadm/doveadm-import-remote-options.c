@@ -7,6 +7,7 @@
 #include "doveadm-cmd.h"
 #include "doveadm-mail.h"
 #include "import-remote-settings.h"
+#include "import-remote-event.h"
 #include "doveadm-import-remote.h"
 
 #include <unistd.h>
@@ -172,7 +173,7 @@ int doveadm_import_remote_fail(int *exit_code_r, int exit_code,
 	va_list args;
 
 	va_start(args, fmt);
-	i_error("import-remote: %s", t_strdup_vprintf(fmt, args));
+	e_error(import_remote_event(), "%s", t_strdup_vprintf(fmt, args));
 	va_end(args);
 	*exit_code_r = exit_code;
 	return -1;

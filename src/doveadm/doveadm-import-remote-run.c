@@ -13,6 +13,9 @@
 #include "import-progress.h"
 #include "import-run.h"
 #include "doveadm-import-remote-compat.h"
+#include "import-remote-error.h"
+#include "import-remote-event.h"
+#include "import-remote-audit.h"
 #include "doveadm-import-remote.h"
 #include "doveadm-import-remote-progress.h"
 
@@ -31,6 +34,8 @@ struct import_remote_run_cmd_context {
 	struct doveadm_mail_cmd_context ctx;
 	struct import_remote_settings set;
 	struct doveadm_import_remote_progress display;
+	/* the audit lines' way to Dovecot's log */
+	struct import_remote_audit *audit;
 	bool quiet;
 	bool list_failed;
 	unsigned int last_progress_msecs;
@@ -68,6 +73,8 @@ static void import_remote_run_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 	(void)doveadm_cmd_param_bool(_ctx->cctx, "list-failed",
 				     &ctx->list_failed);
 	doveadm_import_remote_progress_init(&ctx->display);
+	/* still root: Dovecot's log file is */
+	ctx->audit = import_remote_audit_init();
 
 	if (set->dry_run) {
 		doveadm_print_header_simple("source");
@@ -290,12 +297,12 @@ import_remote_run_warn_failed(const struct import_run_result *result)
 	array_foreach(&result->failed_messages, msg) {
 		if (array_foreach_idx(&result->failed_messages, msg) ==
 		    RUN_MAX_FAILED_WARNINGS) {
-			i_warning("import-remote: ... and %u more "
+			e_warning(import_remote_event(), "... and %u more "
 				  "(--list-failed lists them all)",
 				  count - RUN_MAX_FAILED_WARNINGS);
 			break;
 		}
-		i_warning("import-remote: Not imported: %s",
+		e_warning(import_remote_event(), "Not imported: %s",
 			  doveadm_import_remote_failed_message_text(msg));
 	}
 }
@@ -309,12 +316,75 @@ import_remote_run_print_gmail(const struct import_run_result *result)
 	/* a comparison that says nothing (a re-run: 0 and 0) is left out */
 	if (!result->gmail || result->mirror_msgs <= p->imported)
 		return;
-	i_info("import-remote: Gmail: stored %u %s (%s); copying every "
+	e_info(import_remote_event(), "Gmail: stored %u %s (%s); copying every "
 	       "folder as it is (--mirror) would have stored %u (%s)",
 	       p->imported, plural(p->imported, "message", "messages"),
 	       import_progress_format_size(p->bytes_imported),
 	       result->mirror_msgs,
 	       import_progress_format_size(result->mirror_bytes));
+}
+
+/* "srcuser@host:port into user", for the audit lines */
+static const char *
+import_remote_run_audit_what(struct import_remote_run_cmd_context *ctx,
+			     struct mail_user *user)
+{
+	return t_strdup_printf("%s@%s:%u into %s",
+		str_sanitize(ctx->set.username, 255),
+		str_sanitize(ctx->set.host, 255),
+		import_remote_settings_get_port(&ctx->set),
+		str_sanitize(user->username, 255));
+}
+
+/* The run's audit trail (import-remote-audit.h): its start. Returns the
+   run's parent event, with the fields of who and from where. */
+static struct event *
+import_remote_run_audit_start(struct import_remote_run_cmd_context *ctx,
+			      struct mail_user *user)
+{
+	struct event *event;
+
+	event = import_remote_event_create(user->event);
+	event_add_str(event, "user", user->username);
+	event_add_str(event, "source_host", ctx->set.host);
+	event_add_int(event, "source_port",
+		      import_remote_settings_get_port(&ctx->set));
+	event_add_str(event, "source_user", ctx->set.username);
+	if (ctx->set.dry_run)
+		event_add_int(event, "dry_run", 1);
+	import_remote_audit(ctx->audit, event, user->username, t_strdup_printf(
+		"Import of %s started (doveadm import-remote run%s)",
+		import_remote_run_audit_what(ctx, user),
+		ctx->set.dry_run ? " --dry-run" : ""));
+	return event;
+}
+
+/* ... and its end: the result and its counts */
+static void
+import_remote_run_audit_end(struct import_remote_run_cmd_context *ctx,
+			    struct event *event, struct mail_user *user,
+			    const struct import_run_result *result)
+{
+	const struct import_progress *p = &result->progress;
+	const char *code = import_remote_error_get_info(result->error.code)->name;
+
+	import_remote_audit(ctx->audit, event_create_passthrough(event)->
+		add_str("error_code", code)->
+		add_int("messages", p->imported)->
+		add_int("bytes", p->bytes_imported)->
+		add_int("skipped", p->skipped_duplicates)->
+		add_int("failed", p->failed)->event(),
+		user->username, t_strdup_printf(
+		"Import of %s ended: %s%s%s, %u imported (%"PRIuUOFF_T
+		" bytes), %u skipped, %u failed in %u.%u s",
+		import_remote_run_audit_what(ctx, user),
+		result->error.code == IMPORT_REMOTE_ERROR_NONE ?
+		"completed" : "failed",
+		result->error.code == IMPORT_REMOTE_ERROR_NONE ? "" : ": ",
+		result->error.code == IMPORT_REMOTE_ERROR_NONE ? "" : code,
+		p->imported, p->bytes_imported, p->skipped_duplicates,
+		p->failed, p->elapsed_msecs / 1000,
+		(p->elapsed_msecs % 1000) / 100));
 }
 
 static int
@@ -324,23 +394,30 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 	struct import_remote_run_cmd_context *ctx =
 		(struct import_remote_run_cmd_context *)_ctx;
 	struct import_run_result result;
+	struct event *event;
 	const char *warning;
 	int ret;
 
 	/* 2.3 runs the command even when init() failed */
 	if (_ctx->exit_code != 0)
 		return -1;
+	event = import_remote_run_audit_start(ctx, user);
+	ctx->set.event_parent = event;
 	ret = import_run(user, &ctx->set, import_remote_run_progress, NULL, ctx,
 			 _ctx->pool, &result);
+	ctx->set.event_parent = NULL;
+	import_remote_run_audit_end(ctx, event, user, &result);
+	event_unref(&event);
 	array_foreach_elem(&result.warnings, warning)
-		i_warning("import-remote: %s", str_sanitize_utf8(warning, 4096));
+		e_warning(import_remote_event(),
+			"%s", str_sanitize_utf8(warning, 4096));
 	if (ctx->set.dry_run)
 		import_remote_run_print_plan(&result);
 	if (ret < 0) {
 		const struct import_remote_error_info *info =
 			import_remote_error_get_info(result.error.code);
 
-		i_error("import-remote: %s: %s",
+		e_error(import_remote_event(), "%s: %s",
 			import_remote_error_get_title_detail(result.error.code,
 							     result.error.detail),
 			str_sanitize_utf8(result.error.detail == NULL ? "" :
@@ -348,7 +425,8 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 		_ctx->exit_code = info->exit_code;
 	}
 	if (result.progress.failed > 0) {
-		i_warning("import-remote: %u %s could not be imported and "
+		e_warning(import_remote_event(),
+			  "%u %s could not be imported and "
 			  "%s skipped (%s)", result.progress.failed,
 			  plural(result.progress.failed, "message", "messages"),
 			  plural(result.progress.failed, "was", "were"),
@@ -377,6 +455,7 @@ static void import_remote_run_deinit(struct doveadm_mail_cmd_context *_ctx)
 		safe_memset((char *)ctx->set.password, 0,
 			    strlen(ctx->set.password));
 	}
+	import_remote_audit_deinit(&ctx->audit);
 }
 
 static struct doveadm_mail_cmd_context *import_remote_run_alloc(void)

@@ -18,6 +18,8 @@
 #include "import-progress.h"
 #include "job-store.h"
 #include "job-runner.h"
+#include "import-remote-event.h"
+#include "job-caps.h"
 #include "doveadm-import-remote.h"
 
 #include <unistd.h>
@@ -61,6 +63,9 @@ enum admin_top_column_idx {
 	TOP_FOLDERS,
 	TOP_RETRY,
 	TOP_UPDATED,
+	/* a queued job whose host's (or account's) connections are all in
+	   use: "waiting for <host>: 8 of 8 connections in use" */
+	TOP_WAITING,
 
 	TOP_COLUMN_COUNT
 };
@@ -77,6 +82,7 @@ static const struct admin_top_column admin_top_columns[TOP_COLUMN_COUNT] = {
 	[TOP_FOLDERS] = { "FOLDERS", 9, TRUE },
 	[TOP_RETRY] = { "RETRY", 5, TRUE },
 	[TOP_UPDATED] = { "UPDATED", 8, FALSE },
+	[TOP_WAITING] = { "WAITING", 96, FALSE },
 };
 
 static void admin_top_pad(string_t *frame, unsigned int pad)
@@ -107,6 +113,9 @@ static void admin_top_line(string_t *frame, const char *const *cells)
 		if (!col->right)
 			admin_top_pad(frame, pad);
 	}
+	/* nor after the last cells when they are empty */
+	while (str_len(frame) > 0 && str_data(frame)[str_len(frame) - 1] == ' ')
+		str_truncate(frame, str_len(frame) - 1);
 	str_append_c(frame, '\n');
 }
 
@@ -118,7 +127,8 @@ static const char *admin_top_size_pair(uoff_t done, uoff_t total)
 			       import_progress_format_size(total));
 }
 
-static void admin_top_job(string_t *frame, const struct job *job)
+static void admin_top_job(string_t *frame, const struct job *job,
+			  const char *waiting)
 {
 	const char *cells[TOP_COLUMN_COUNT];
 	struct import_progress progress;
@@ -148,6 +158,7 @@ static void admin_top_job(string_t *frame, const struct job *job)
 		t_strdup_printf("%u/%u", job->retry_count, job->retry_limit);
 	cells[TOP_UPDATED] = job->updated == 0 ? "" :
 		t_strflocaltime("%H:%M:%S", job->updated);
+	cells[TOP_WAITING] = waiting == NULL ? "" : waiting;
 	admin_top_line(frame, cells);
 }
 
@@ -160,6 +171,7 @@ static int admin_top_frame(struct admin_top *top, string_t *frame,
 	struct job_list_filter filter = top->filter;
 	unsigned int counts[JOB_STATUS_COUNT], shown, rows = top->limit;
 	const char *titles[TOP_COLUMN_COUNT];
+	struct job_cap_usage *usage;
 	ARRAY_TYPE(job) jobs;
 	const struct job *job;
 	unsigned int i, more;
@@ -187,6 +199,10 @@ static int admin_top_frame(struct admin_top *top, string_t *frame,
 				   error_r) < 0)
 			return -1;
 	}
+	if (job_store_cap_usage(top->store, top->frame_pool,
+				JOB_RUNNER_DEFAULT_TAKEOVER_SECS, &usage,
+				error_r) < 0)
+		return -1;
 
 	str_printfa(frame, "import-remote top %s: %u running, %u preparing, "
 		    "%u queued", t_strflocaltime("%Y-%m-%d %H:%M:%S",
@@ -204,7 +220,8 @@ static int admin_top_frame(struct admin_top *top, string_t *frame,
 		titles[i] = admin_top_columns[i].title;
 	admin_top_line(frame, titles);
 	array_foreach(&jobs, job)
-		admin_top_job(frame, job);
+		admin_top_job(frame, job, job_cap_usage_waiting(top->store,
+							       usage, job));
 	shown = array_count(&jobs);
 	more = counts[JOB_STATUS_RUNNING] + counts[JOB_STATUS_PREPARING] +
 		counts[JOB_STATUS_QUEUED];
@@ -264,7 +281,7 @@ static int admin_top_draw(struct admin_top *top)
 	if (top->tty)
 		admin_top_terminal_size(top);
 	if (admin_top_frame(top, frame, &error) < 0) {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		doveadm_exit_code = EX_TEMPFAIL;
 		return -1;
 	}
@@ -274,7 +291,7 @@ static int admin_top_draw(struct admin_top *top)
 	if (write_full(STDOUT_FILENO, str_data(frame), str_len(frame)) < 0) {
 		if (errno == EPIPE)
 			return 1;
-		i_error("import-remote: write(stdout) failed: %m");
+		e_error(import_remote_event(), "write(stdout) failed: %m");
 		doveadm_exit_code = EX_IOERR;
 		return -1;
 	}

@@ -18,6 +18,7 @@
 #include "job-store-open.h"
 #include "import-run.h"
 #include "doveadm-import-remote-compat.h"
+#include "import-remote-event.h"
 #include "doveadm-import-remote.h"
 
 #include <time.h>
@@ -74,7 +75,7 @@ int doveadm_import_remote_store_open(struct doveadm_cmd_context *cctx,
 		import_remote_config_free(&set);
 	}
 	if (ret < 0) {
-		i_error("import-remote: %s", error);
+		e_error(import_remote_event(), "%s", error);
 		*exit_code_r = EX_CONFIG;
 	}
 	return ret;
@@ -234,9 +235,22 @@ void doveadm_import_remote_header_retry(void)
 
 void doveadm_import_remote_print_retry(const struct job *job)
 {
-	bool waiting = job->status == JOB_STATUS_QUEUED && job->retry_at != 0;
+	doveadm_import_remote_print_retry_waiting(job, NULL);
+}
 
-	doveadm_print(job_runner_status_text(job, ioloop_time));
+void doveadm_import_remote_print_retry_waiting(const struct job *job,
+					       const char *cap_waiting)
+{
+	bool waiting = job->status == JOB_STATUS_QUEUED && job->retry_at != 0;
+	const char *text = job_runner_status_text(job, ioloop_time);
+
+	/* "queued — waiting for imap.example.com: 8 of 8 connections in
+	   use" */
+	if (cap_waiting != NULL && job->retry_count == 0) {
+		text = t_strdup_printf("%s \xE2\x80\x94 %s", text,
+			doveadm_import_remote_sanitize(cap_waiting, 512, NULL));
+	}
+	doveadm_print(text);
 	doveadm_print_num(job->retry_count);
 	doveadm_print_num(job->retry_limit);
 	doveadm_print(!waiting ? "" :
@@ -253,4 +267,5 @@ void doveadm_import_remote_plugin_init(struct module *module ATTR_UNUSED)
 
 void doveadm_import_remote_plugin_deinit(void)
 {
+	import_remote_event_deinit();
 }

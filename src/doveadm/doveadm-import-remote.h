@@ -147,6 +147,11 @@ void doveadm_import_remote_header_retry(void);
    Connection timed out"), the number of its automatic retry (0: none yet),
    of how many, and while it waits for it, when it runs */
 void doveadm_import_remote_print_retry(const struct job *job);
+/* The same; a queued job whose source host's (or account's) connections
+   are all in use says so: "queued — waiting for <host>: 8 of 8
+   connections in use" (cap_waiting: job_cap_usage_waiting()'s text) */
+void doveadm_import_remote_print_retry_waiting(const struct job *job,
+					       const char *cap_waiting);
 
 struct module;
 void doveadm_import_remote_plugin_init(struct module *module);

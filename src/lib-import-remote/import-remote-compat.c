@@ -26,6 +26,7 @@
 #else
 #  include "json-parser.h"
 #  include "settings-parser.h"
+#  include "master-service-settings.h"
 #endif
 
 #include <dlfcn.h>
@@ -627,4 +628,22 @@ void import_remote_compat_smtp_submit_allow_root(
 #if !DOVECOT_PREREQ(2, 4, 0)
 	input->allow_root = TRUE;
 #endif
+}
+
+void import_remote_compat_log_settings(const char **path_r,
+				       const char **timestamp_r,
+				       const char **syslog_facility_r)
+{
+#if DOVECOT_PREREQ(2, 4, 0)
+	const struct master_service_settings *set =
+		master_service_get_service_settings(master_service);
+#else
+	const struct master_service_settings *set =
+		master_service_settings_get(master_service);
+#endif
+
+	*path_r = set->info_log_path[0] != '\0' ?
+		set->info_log_path : set->log_path;
+	*timestamp_r = set->log_timestamp;
+	*syslog_facility_r = set->syslog_facility;
 }

@@ -164,6 +164,15 @@ int import_remote_compat_sql_init(const char *driver,
 				  struct event *event_parent,
 				  struct sql_db **db_r, const char **error_r);
 
+/* --- logging --- */
+
+/* Where Dovecot's configuration sends info lines (info_log_path, else
+   log_path: a file, "syslog" or "/dev/stderr"), its log_timestamp and
+   syslog_facility */
+void import_remote_compat_log_settings(const char **path_r,
+				       const char **timestamp_r,
+				       const char **syslog_facility_r);
+
 /* smtp-submit may run sendmail as root (2.3 must be told; 2.4 allows it) */
 void import_remote_compat_smtp_submit_allow_root(struct smtp_submit_input *input);
 

@@ -22,6 +22,9 @@ static const struct setting_define import_remote_config_setting_defines[] = {
 	DEF(TIME, import_remote_job_retry_delay),
 	DEF(TIME, import_remote_run_timeout),
 	DEF(UINT, import_remote_max_folders),
+	DEF(UINT, import_remote_host_connections),
+	DEF(UINT, import_remote_account_connections),
+	DEF(STR, import_remote_host_connection_limits),
 	DEF(UINT, import_remote_pause_percent),
 	DEF(STR, import_remote_shared_quota_root),
 	DEF(STR, import_remote_submission_host),
@@ -55,6 +58,14 @@ static const struct import_remote_config import_remote_config_defaults = {
 	.import_remote_job_retry_delay = 60,
 	.import_remote_run_timeout = 24*60*60,
 	.import_remote_max_folders = 10000,
+	/* most hosts ban an address that opens many IMAP connections at
+	   once (fail2ban, cPanel's and Courier's per-address limits) and
+	   allow a user a handful (Dovecot's mail_max_userip_connections is
+	   10, and the user's own phone and desktop hold some of those
+	   during a migration): 8 per host, 4 per account */
+	.import_remote_host_connections = 8,
+	.import_remote_account_connections = 4,
+	.import_remote_host_connection_limits = "",
 	.import_remote_pause_percent = 90,
 	.import_remote_shared_quota_root = "",
 	.import_remote_submission_host = "",
@@ -144,8 +155,49 @@ import_remote_config_check_source(struct import_remote_config *set,
 	return TRUE;
 }
 
+/* import_remote_host_connection_limits: "host=N[/M]" words, N the cap
+   of the host, M of one account on it (the default's if left out) */
 static bool
-import_remote_config_check(void *_set, pool_t pool ATTR_UNUSED,
+import_remote_config_parse_host_caps(struct import_remote_config *set,
+				     pool_t pool, const char **error_r)
+{
+	const char *const *words, *word, *p, *slash;
+	struct import_remote_host_cap *caps;
+	unsigned int i, count, n;
+
+	words = t_strsplit_spaces(set->import_remote_host_connection_limits,
+				  " ");
+	count = str_array_length(words);
+	caps = count == 0 ? NULL :
+		p_new(pool, struct import_remote_host_cap, count);
+	for (i = 0; i < count; i++) {
+		word = words[i];
+		p = strchr(word, '=');
+		slash = p == NULL ? NULL : strchr(p, '/');
+		caps[i].per_account = set->import_remote_account_connections;
+		if (p == NULL || p == word || p - word > 255 ||
+		    str_to_uint(slash == NULL ? p + 1 :
+				t_strdup_until(p + 1, slash), &n) < 0 ||
+		    (slash != NULL &&
+		     str_to_uint(slash + 1, &caps[i].per_account) < 0)) {
+			*error_r = t_strdup_printf(
+				"import_remote_host_connection_limits: "
+				"Invalid '%s': use host=N or host=N/M (N "
+				"connections to the host, M to one account "
+				"on it; 0: no cap)", word);
+			return FALSE;
+		}
+		caps[i].host = p_strdup(pool, t_str_lcase(
+			t_strdup_until(word, p)));
+		caps[i].per_host = n;
+	}
+	set->parsed_host_caps = caps;
+	set->parsed_host_caps_count = count;
+	return TRUE;
+}
+
+static bool
+import_remote_config_check(void *_set, pool_t pool,
 			   const char **error_r)
 {
 	struct import_remote_config *set = _set;
@@ -197,6 +249,8 @@ import_remote_config_check(void *_set, pool_t pool ATTR_UNUSED,
 	if (!import_remote_config_check_source(set, error_r))
 		return FALSE;
 	outbound_guard_deinit(&guard);
+	if (!import_remote_config_parse_host_caps(set, pool, error_r))
+		return FALSE;
 	if (set->import_remote_notify_retry_interval == 0) {
 		*error_r = "import_remote_notify_retry_interval: "
 			"Invalid value 0: use 1s or more";

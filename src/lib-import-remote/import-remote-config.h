@@ -17,6 +17,13 @@
 struct event;
 struct mail_user;
 
+/* import_remote_host_connection_limits: one host's own caps (0: none) */
+struct import_remote_host_cap {
+	/* lower case */
+	const char *host;
+	unsigned int per_host, per_account;
+};
+
 struct import_remote_config {
 	pool_t pool;
 	/* the job store: sqlite:<path> | pgsql:<libpq connect string> */
@@ -37,6 +44,13 @@ struct import_remote_config {
 	unsigned int import_remote_run_timeout;
 	/* a source listing more folders is refused (0 = no limit) */
 	unsigned int import_remote_max_folders;
+	/* connections to one source host, and to one account on it, across
+	   all live jobs of the store (every backend sharing it); 0 = no cap.
+	   import_remote_host_connection_limits: "host=N[/M] ..." overrides
+	   both for a host (parsed_host_caps) */
+	unsigned int import_remote_host_connections;
+	unsigned int import_remote_account_connections;
+	const char *import_remote_host_connection_limits;
 
 	/* batches: pause at this share (1-100) of the shared storage */
 	unsigned int import_remote_pause_percent;
@@ -87,6 +101,8 @@ struct import_remote_config {
 
 	/* parsed */
 	time_t parsed_sync_until;
+	const struct import_remote_host_cap *parsed_host_caps;
+	unsigned int parsed_host_caps_count;
 };
 
 extern const struct setting_parser_info import_remote_config_setting_parser_info;

@@ -56,6 +56,8 @@ struct import_remote_settings {
 	/* on [THROTTLED]: retries, the first after this long, then doubling */
 	unsigned int throttle_retries;
 	unsigned int throttle_delay_msecs;
+	/* the parent of the run's event (a job's event); NULL: the user's */
+	struct event *event_parent;
 };
 
 #define IMPORT_REMOTE_DEFAULT_CONNECT_TIMEOUT_MSECS (30*1000)

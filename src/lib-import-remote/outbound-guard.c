@@ -2,6 +2,7 @@
 
 #include "lib.h"
 #include "array.h"
+#include "import-remote-event.h"
 #include "outbound-guard.h"
 
 #include <ifaddrs.h>
@@ -65,7 +66,7 @@ void outbound_guard_add_own_addresses(struct outbound_guard *guard)
 	if (getifaddrs(&ifaddrs) < 0) {
 		/* the special networks are refused all the same; a public
 		   address of our own would not be recognised */
-		i_error("import-remote: getifaddrs() failed: %m");
+		e_error(import_remote_event(), "getifaddrs() failed: %m");
 		return;
 	}
 	for (ifa = ifaddrs; ifa != NULL; ifa = ifa->ifa_next) {

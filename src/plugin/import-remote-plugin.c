@@ -27,6 +27,7 @@
 #include "trigger-state.h"
 #include "trigger-due.h"
 #include "import-remote-queue.h"
+#include "import-remote-event.h"
 #include "import-remote-plugin.h"
 
 #define IMPORT_REMOTE_USER_CONTEXT(obj) \
@@ -107,9 +108,12 @@ static void import_remote_queue(struct mail_user *user)
 	timeout_remove(&iuser->to_queue);
 	if (import_remote_queue_load(user, &error) < 0 ||
 	    import_remote_queue_func(user, &error) < 0) {
-		e_error(user->event, "import-remote: Queueing the automatic "
+		struct event *event = import_remote_event_create(user->event);
+
+		e_error(event, "Queueing the automatic "
 			"import failed (tried again at a later login): %s",
 			error);
+		event_unref(&event);
 	}
 }
 
@@ -133,7 +137,10 @@ static void import_remote_mail_user_created(struct mail_user *user)
 		return;
 	ret = trigger_due_at_login(user, &error);
 	if (ret < 0) {
-		e_error(user->event, "import-remote: %s", error);
+		struct event *event = import_remote_event_create(user->event);
+
+		e_error(event, "%s", error);
+		event_unref(&event);
 		return;
 	}
 	if (ret == 0)
@@ -198,5 +205,6 @@ void import_remote_plugin_deinit(void)
 		module_dir_unload(&import_remote_queue_modules);
 	}
 	mailbox_attribute_unregister_internal(&import_remote_iattr_status);
+	import_remote_event_deinit();
 	mail_storage_hooks_remove(&import_remote_mail_storage_hooks);
 }

@@ -4,6 +4,7 @@
    (import-remote-queue.h) */
 
 #include "lib.h"
+#include "import-remote-event.h"
 #include "trigger-queue.h"
 #include "import-remote-queue.h"
 
@@ -15,6 +16,7 @@ void import_remote_queue_init(struct module *module ATTR_UNUSED)
 
 void import_remote_queue_deinit(void)
 {
+	import_remote_event_deinit();
 }
 
 int import_remote_queue_user(struct mail_user *user, const char **error_r)

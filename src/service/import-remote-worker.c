@@ -34,6 +34,7 @@
 #include "job-store-open.h"
 #include "job-runner.h"
 #include "batch-notify.h"
+#include "import-remote-event.h"
 #include "notify-deliver.h"
 
 #include <unistd.h>
@@ -85,7 +86,7 @@ static void worker_fail_job_code(struct job *job,
 	const char *error;
 	int ret;
 
-	i_error("import-remote: Job %llu (%s): %s", job->id,
+	e_error(worker_event, "Job %llu (%s): %s", job->id,
 		str_sanitize(job->username, 255), why);
 	job->status = JOB_STATUS_FAILED;
 	job->finished = ioloop_time;
@@ -93,7 +94,7 @@ static void worker_fail_job_code(struct job *job,
 	job->error_detail = why;
 	ret = job_store_update(store, job, &error);
 	if (ret < 0)
-		i_error("import-remote: Job %llu: %s", job->id, error);
+		e_error(worker_event, "Job %llu: %s", job->id, error);
 	else if (ret > 0 && job->batch_id != 0) {
 		batch_notify_job_ended(worker_event, store, job->batch_id,
 				       worker_set);
@@ -134,12 +135,6 @@ static void worker_run_job(struct job *job)
 				t_strdup_printf("User lookup failed: %s", error));
 		return;
 	}
-	/* what the store says, sanitized: a line break in a row must not
-	   forge a log line */
-	i_info("import-remote: Job %llu: importing %s@%s into %s",
-	       job->id, str_sanitize(job->source_user, 255),
-	       str_sanitize(job->source_host, 255),
-	       str_sanitize(job->username, 255));
 	(void)job_runner_run(user, store, job, key, worker_set, takeover_secs);
 	import_remote_compat_user_deinit(&user);
 }
@@ -167,7 +162,7 @@ static void ATTR_NORETURN worker_deliverer_main(int fd)
 		if (child_store == NULL &&
 		    job_store_open_config(&store_set, NULL, 0, &child_store,
 					  child_key, &error) < 0) {
-			i_error("import-remote: Notifications: %s", error);
+			e_error(worker_event, "Notifications: %s", error);
 			_exit(1);
 		}
 		io_loop_time_refresh();
@@ -202,7 +197,7 @@ static void worker_notify(void)
 {
 	/* a full pipe means a round is due anyway */
 	if (write(notify_fd, "", 1) < 0 && errno != EAGAIN)
-		i_error("import-remote: Poking the deliverer failed: %m");
+		e_error(worker_event, "Poking the deliverer failed: %m");
 }
 
 /* -1 ends after the notifications it caused went out (a failed one waits
@@ -217,7 +212,7 @@ static void worker_notify_drain(void)
 		(void)kill(notify_pid, SIGKILL);
 	i_close_fd(&notify_fd);
 	if (waitpid(notify_pid, &status, 0) < 0)
-		i_error("import-remote: waitpid() failed: %m");
+		e_error(worker_event, "waitpid() failed: %m");
 	notify_pid = 0;
 }
 
@@ -248,7 +243,8 @@ static unsigned int worker_run_queue(void)
 				      worker_set->import_remote_workers,
 				      pass_start, &job, &error);
 		if (ret < 0) {
-			i_error("import-remote: Claiming a job failed: %s", error);
+			e_error(worker_event,
+				"Claiming a job failed: %s", error);
 			break;
 		}
 		if (ret == 0)
@@ -283,12 +279,12 @@ static bool worker_store_open(void)
 	if (job_store_open_config(&store_set, NULL, 0, &store, key,
 				  &error) == 0) {
 		if (store_failures > 0)
-			i_info("import-remote: The job store opens now");
+			e_info(worker_event, "The job store opens now");
 		store_failures = 0;
 		return TRUE;
 	}
 	if (store_failures++ % WORKER_STORE_RELOG_COUNT == 0) {
-		i_error("import-remote: %s (tried again every %u s)", error,
+		e_error(worker_event, "%s (tried again every %u s)", error,
 			WORKER_STORE_RETRY_MSECS / 1000);
 	}
 	return FALSE;
@@ -338,7 +334,7 @@ int main(int argc, char *argv[])
 				worker_sig_stop, NULL);
 	lib_signals_set_handler(SIGINT, LIBSIG_FLAG_RESTART,
 				worker_sig_stop, NULL);
-	worker_event = event_create(NULL);
+	worker_event = import_remote_event_create(NULL);
 
 	/* reads Dovecot's settings first: standalone, that re-executes this
 	   binary through doveconf, so nothing may be claimed before it */
@@ -356,7 +352,7 @@ int main(int argc, char *argv[])
 		i_fatal("import-remote: Reading the settings failed: %s", error);
 	if (takeover_secs * 1000ULL <= IMPORT_REMOTE_MAX_THROTTLE_DELAY_MSECS) {
 		/* safe, but its jobs may be taken over needlessly */
-		i_warning("import-remote: -t %u is not longer than the longest "
+		e_warning(worker_event, "-t %u is not longer than the longest "
 			  "wait of an import without a heartbeat (a throttling "
 			  "back-off, %u s): such a job is taken over, and its "
 			  "first worker stops without committing more",
@@ -402,6 +398,7 @@ int main(int argc, char *argv[])
 	safe_memset(key, 0, sizeof(key));
 	i_free(worker_name);
 	event_unref(&worker_event);
+	import_remote_event_deinit();
 	import_remote_config_free(&worker_set);
 	master_service_deinit(&master_service);
 	return 0;

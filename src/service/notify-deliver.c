@@ -175,6 +175,18 @@ notify_deliver_is_authentic(struct job_store *store,
 	return TRUE;
 }
 
+/* The fields of a notification's named events */
+static struct event_passthrough *
+notify_deliver_event(struct event *event, const struct notify_message *msg)
+{
+	return event_create_passthrough(event)->
+		add_int("batch_id", msg->batch_id)->
+		add_str("batch_event", msg->event)->
+		add_str("channel", msg->channel == NOTIFY_CHANNEL_EMAIL ?
+			"email" : "webhook")->
+		add_int("attempt", msg->attempts + 1);
+}
+
 int notify_deliver_due(struct job_store *store, const char *deliverer,
 		       const struct import_remote_config *set,
 		       struct event *event)
@@ -194,7 +206,7 @@ int notify_deliver_due(struct job_store *store, const char *deliverer,
 		if (notify_outbox_claim(store, pool, deliverer,
 					NOTIFY_DELIVER_CLAIM_COUNT, &msgs,
 					&store_error) < 0) {
-			e_error(event, "import-remote: Claiming notifications "
+			e_error(event, "Claiming notifications "
 				"failed: %s", store_error);
 			pool_unref(&pool);
 			return -1;
@@ -216,13 +228,20 @@ int notify_deliver_due(struct job_store *store, const char *deliverer,
 			}
 			if (ret == 0) {
 				delivered++;
-				e_info(event, "import-remote: Batch %llu: %s "
+				e_info(notify_deliver_event(event, msg)->
+				       set_name("import_remote_notification_sent")->
+				       event(), "Batch %llu: %s "
 				       "notification delivered (%s)",
 				       msg->batch_id, msg->event,
 				       msg->channel == NOTIFY_CHANNEL_EMAIL ?
 				       msg->recipient : "webhook");
 			} else {
-				e_error(event, "import-remote: Batch %llu: %s "
+				e_error(notify_deliver_event(event, msg)->
+					set_name("import_remote_notification_failed")->
+					add_str("error", error)->
+					add_int("give_up", give_up || msg->attempts + 1 >=
+						NOTIFY_OUTBOX_MAX_ATTEMPTS ? 1 : 0)->
+					event(), "Batch %llu: %s "
 					"notification: %s%s", msg->batch_id,
 					msg->event, error,
 					give_up || msg->attempts + 1 >=
@@ -233,7 +252,7 @@ int notify_deliver_due(struct job_store *store, const char *deliverer,
 						 ret == 0 ? NULL : error,
 						 set->import_remote_notify_retry_interval,
 						 give_up, &store_error) < 0) {
-				e_error(event, "import-remote: Storing a notification's "
+				e_error(event, "Storing a notification's "
 					"result failed: %s", store_error);
 			}
 		} T_END;

@@ -12,6 +12,9 @@
 #include "batch-store.h"
 #include "notify-outbox.h"
 #include "failed-message-store.h"
+#include "sql-api.h"
+#include "job-store-private.h"
+#include "job-caps.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -61,10 +64,10 @@ static void test_job_store_schema(void)
 
 	test_begin("job store: schema created and kept");
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 23);
+	test_assert(job_store_get_schema_version(store) == 25);
 	job_store_close(&store);
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 23);
+	test_assert(job_store_get_schema_version(store) == 25);
 	job_store_close(&store);
 	test_end();
 }
@@ -146,6 +149,225 @@ finish_job(struct job_store *store, pool_t pool, unsigned long long id)
 }
 
 /* runs first, on an empty store, and leaves no job live */
+static int caps_sql(struct job_store *store, const char *query)
+{
+	struct sql_transaction_context *trans;
+	const char *error;
+
+	trans = sql_transaction_begin(store->db);
+	sql_update(trans, query);
+	if (store_commit(store, &trans, &error) < 0) {
+		i_error("%s: %s", query, error);
+		return -1;
+	}
+	return 0;
+}
+
+static unsigned long long
+create_caps_job(struct job_store *store, const char *username,
+		const char *host, const char *source_user,
+		unsigned int connections)
+{
+	struct job job;
+	unsigned long long id;
+	const char *error;
+
+	i_zero(&job);
+	job.username = username;
+	job.source_host = host;
+	job.source_port = 993;
+	job.source_ssl = "imaps";
+	job.source_user = source_user;
+	job.options = "dedup=folder";
+	job.source_password = "v1:secret";
+	job.connections = connections;
+	if (job_store_create(store, &job, &id, &error) < 0)
+		i_fatal("job_store_create() failed: %s", error);
+	return id;
+}
+
+static unsigned long long
+caps_claim(struct job_store *store, pool_t pool, unsigned int stale_secs,
+	   struct job *job_r)
+{
+	const char *error;
+	int ret;
+
+	ret = job_store_claim(store, pool, "wc", stale_secs, 1000,
+			      ioloop_time, job_r, &error);
+	test_assert(ret >= 0);
+	return ret <= 0 ? 0 : job_r->id;
+}
+
+static void caps_end(struct job_store *store, pool_t pool,
+		     unsigned long long id)
+{
+	struct job job;
+	const char *error;
+
+	test_assert(job_store_get(store, pool, id, &job, &error) == 1);
+	if (job.status == JOB_STATUS_QUEUED) {
+		test_assert(job_store_cancel(store, id, &error) == 0);
+		return;
+	}
+	job.status = JOB_STATUS_COMPLETED;
+	job.error_code = "";
+	test_assert(job_store_update(store, &job, &error) == 1);
+}
+
+static const char *
+caps_waiting(struct job_store *store, pool_t pool, unsigned long long id)
+{
+	struct job_cap_usage *usage;
+	struct job job;
+	const char *error;
+
+	test_assert(job_store_cap_usage(store, pool, 60, &usage, &error) == 0);
+	test_assert(job_store_get(store, pool, id, &job, &error) == 1);
+	return job_cap_usage_waiting(store, usage, &job);
+}
+
+static void test_job_store_caps(void)
+{
+	static const struct import_remote_host_cap hosts[] = {
+		/* no cap on the host, 1 per account */
+		{ .host = "IMAP.Gmail.Example", .per_host = 0,
+		  .per_account = 1 },
+	};
+	const struct job_caps caps = {
+		.per_host = 3, .per_account = 2,
+		.hosts = hosts, .hosts_count = N_ELEMENTS(hosts),
+	};
+	unsigned long long j1, j2, j3, j4, j5, j6, g1, g2, g3, k1, k2, k3;
+	pool_t pool = pool_alloconly_create("test caps", 4096);
+	struct job_store *store;
+	struct job job, k1job;
+	const char *error, *text;
+	unsigned int leases;
+
+	test_begin("job store: connection caps per host and account");
+	store = store_open();
+	job_store_set_caps(store, &caps);
+	j1 = create_caps_job(store, "c1", "caps.example", "shared", 0);
+	j2 = create_caps_job(store, "c2", "CAPS.example", "Shared", 0);
+	j3 = create_caps_job(store, "c3", "caps.example", "shared", 0);
+	j4 = create_caps_job(store, "c4", "caps.example", "other", 0);
+	j5 = create_caps_job(store, "c5", "caps.example", "third", 0);
+	j6 = create_caps_job(store, "c6", "other.example", "shared", 0);
+
+	test_assert(caps_claim(store, pool, 60, &job) == j1);
+	test_assert(job.leases == 1 && job.connections == 1);
+	test_assert(caps_claim(store, pool, 60, &job) == j2);
+	/* j3: the account has 2 of 2; j4 takes the host's last */
+	test_assert(caps_claim(store, pool, 60, &job) == j4);
+	/* j5: the host has 3 of 3; the next host's job is not held up */
+	test_assert(caps_claim(store, pool, 60, &job) == j6);
+	test_assert(caps_claim(store, pool, 60, &job) == 0);
+	text = caps_waiting(store, pool, j5);
+	test_assert_strcmp(text,
+		"waiting for caps.example: 3 of 3 connections in use");
+	test_assert(caps_waiting(store, pool, j6) == NULL);
+
+	/* a job that ends gives its connection back */
+	caps_end(store, pool, j4);
+	text = caps_waiting(store, pool, j3);
+	test_assert_strcmp(text, "waiting for shared at caps.example: "
+			   "2 of 2 connections to the account in use");
+	test_assert(caps_claim(store, pool, 60, &job) == j5);
+
+	/* a dead worker's leases count no longer than the takeover time:
+	   its job is taken over, and the other account's job goes on */
+	test_assert(caps_sql(store, t_strdup_printf(
+		"UPDATE import_remote_jobs SET updated = updated - 100 "
+		"WHERE id IN (%llu, %llu)", j1, j2)) == 0);
+	test_assert(caps_claim(store, pool, 60, &job) == j1);
+	test_assert(caps_claim(store, pool, 60, &job) == j2);
+	test_assert(caps_claim(store, pool, 60, &job) == 0);
+
+	/* a host of its own caps */
+	g1 = create_caps_job(store, "g1", "imap.gmail.example", "a", 0);
+	g2 = create_caps_job(store, "g2", "imap.gmail.example", "A", 0);
+	g3 = create_caps_job(store, "g3", "imap.gmail.example", "b", 0);
+	test_assert(caps_claim(store, pool, 60, &job) == g1);
+	test_assert(caps_claim(store, pool, 60, &job) == g3);
+	test_assert(caps_claim(store, pool, 60, &job) == 0);
+	test_assert(caps_waiting(store, pool, g2) != NULL);
+
+	/* a job asking for K connections gets what its caps leave free */
+	k1 = create_caps_job(store, "k1", "k.example", "x", 5);
+	k2 = create_caps_job(store, "k2", "k.example", "y", 1);
+	k3 = create_caps_job(store, "k3", "k.example", "z", 1);
+	test_assert(caps_claim(store, pool, 60, &k1job) == k1);
+	test_assert(k1job.connections == 5 && k1job.leases == 2);
+	test_assert(caps_claim(store, pool, 60, &job) == k2);
+	test_assert(job.leases == 1);
+	test_assert(caps_claim(store, pool, 60, &job) == 0);
+	/* it goes on with one: k3 can run */
+	test_assert(job_store_set_leases(store, &k1job, 1, &error) == 1);
+	test_assert(caps_claim(store, pool, 60, &job) == k3);
+	/* and asks for more later: none free (k2 and k3 hold 2 of 3) */
+	test_assert(job_store_add_leases(store, &k1job, 4, 60, &leases,
+					 &error) == 1);
+	test_assert(leases == 1);
+	/* k2 ends: one more (the host's last) */
+	caps_end(store, pool, k2);
+	test_assert(job_store_add_leases(store, &k1job, 4, 60, &leases,
+					 &error) == 1);
+	test_assert(leases == 2);
+	/* fenced by the claim */
+	job = k1job;
+	job.claim = "someone else";
+	test_assert(job_store_add_leases(store, &job, 1, 60, &leases,
+					 &error) == 0);
+
+	caps_end(store, pool, j1); caps_end(store, pool, j2);
+	caps_end(store, pool, j3); caps_end(store, pool, j5);
+	caps_end(store, pool, j6); caps_end(store, pool, g1);
+	caps_end(store, pool, g2); caps_end(store, pool, g3);
+	caps_end(store, pool, k1); caps_end(store, pool, k2);
+	caps_end(store, pool, k3);
+	/* without caps a job gets all it asks for */
+	job_store_set_caps(store, NULL);
+	k1 = create_caps_job(store, "k1", "k.example", "x", 5);
+	test_assert(caps_claim(store, pool, 60, &job) == k1);
+	test_assert(job.leases == 5);
+	caps_end(store, pool, k1);
+	job_store_close(&store);
+	pool_unref(&pool);
+	test_end();
+}
+
+/* A store written by schema version 23 (before the leases) is upgraded,
+   its jobs ask for and hold one connection each */
+static void test_job_store_upgrade_23(void)
+{
+	pool_t pool = pool_alloconly_create("test upgrade", 1024);
+	struct job_store *store;
+	unsigned long long id;
+	struct job job;
+	const char *error;
+
+	test_begin("job store: upgrade from schema version 23");
+	store = store_open();
+	id = create_caps_job(store, "u1", "up.example", "u", 3);
+	test_assert(caps_sql(store, "ALTER TABLE import_remote_jobs "
+			     "DROP COLUMN leases") == 0);
+	test_assert(caps_sql(store, "ALTER TABLE import_remote_jobs "
+			     "DROP COLUMN connections") == 0);
+	test_assert(caps_sql(store, "UPDATE import_remote_meta "
+			     "SET value = '23' "
+			     "WHERE name = 'schema_version'") == 0);
+	job_store_close(&store);
+	store = store_open();
+	test_assert(job_store_get_schema_version(store) == 25);
+	test_assert(job_store_get(store, pool, id, &job, &error) == 1);
+	test_assert(job.connections == 1 && job.leases == 1);
+	test_assert(job_store_cancel(store, id, &error) == 0);
+	job_store_close(&store);
+	pool_unref(&pool);
+	test_end();
+}
+
 static void test_job_store_slots(void)
 {
 	struct job_store *store;
@@ -868,6 +1090,8 @@ int main(int argc, char *argv[])
 	static void (*const test_functions[])(void) = {
 		test_job_store_status_names,
 		test_job_store_schema,
+		test_job_store_upgrade_23,
+		test_job_store_caps,
 		test_job_store_slots,
 		test_job_store_claims,
 		test_job_store_stale_and_cancel,

@@ -45,7 +45,7 @@ static void folder_import_pending_keep(struct folder_import_ctx *ctx)
 	ctx->pending_tail = tail;
 	ctx->pending_output = NULL;
 	folder_import_pending_drop(ctx);
-	e_debug(ctx->run->user->event, "import-remote: Message UID %u in %s: "
+	e_debug(ctx->run->event, "Message UID %u in %s: "
 		"%"PRIuUOFF_T" of %"PRIuUOFF_T" bytes received before the "
 		"connection broke: the rest is asked for after the reconnect",
 		msg->uid, ctx->entry->display_name, ctx->resume_check.size,
@@ -90,7 +90,7 @@ static int folder_import_compare_later(struct folder_import_ctx *ctx,
 		return -1;
 	}
 	msg->check = IMPORT_MSG_CHECK_COMPARE;
-	e_debug(ctx->run->user->event, "import-remote: Message UID %u in %s: "
+	e_debug(ctx->run->event, "Message UID %u in %s: "
 		"%"PRIuUOFF_T" bytes (RFC822.SIZE %"PRIuUOFF_T"), "
 		"%"PRIuUOFF_T" NUL bytes: fetching it again to compare",
 		msg->uid, ctx->entry->display_name, ctx->pending_check.size,
@@ -109,8 +109,8 @@ static bool folder_import_compare(struct folder_import_ctx *ctx,
 	message_check_digest(&ctx->pending_check, digest);
 	if (ctx->pending_check.size == msg->check_size &&
 	    memcmp(digest, msg->check_digest, sizeof(digest)) == 0) {
-		e_warning(ctx->run->user->event, "import-remote: "
-			  "Message UID %u in %s: the server sent the same "
+		e_warning(ctx->run->event,
+			"Message UID %u in %s: the server sent the same "
 			  "%"PRIuUOFF_T" bytes twice%s (its RFC822.SIZE says "
 			  "%"PRIuUOFF_T"): kept as sent",
 			  msg->uid, ctx->entry->display_name,
@@ -123,8 +123,8 @@ static bool folder_import_compare(struct folder_import_ctx *ctx,
 	    ctx->pending_check.nul_count == 0) {
 		/* the first copy was wrong (its size), this one is exactly
 		   what RFC822.SIZE announced and has nothing wrong in it */
-		e_warning(ctx->run->user->event, "import-remote: "
-			  "Message UID %u in %s: the server first sent %"
+		e_warning(ctx->run->event,
+			"Message UID %u in %s: the server first sent %"
 			  PRIuUOFF_T" bytes, then exactly its RFC822.SIZE of %"
 			  PRIuUOFF_T": the second copy kept",
 			  msg->uid, ctx->entry->display_name, msg->check_size,
@@ -160,7 +160,7 @@ int folder_import_pending_done(struct folder_import_ctx *ctx, bool whole)
 		/* the bytes sent again differ from what came before: the
 		   server's partial fetches can't be trusted, nothing is
 		   spliced. Fetched whole in the next round. */
-		e_warning(ctx->run->user->event, "import-remote: Message UID "
+		e_warning(ctx->run->event, "Message UID "
 			  "%u in %s: the server's answer to a partial fetch "
 			  "does not match the bytes it sent before: not used, "
 			  "the message is fetched whole again", msg->uid,
@@ -283,7 +283,7 @@ folder_import_resume_start(struct folder_import_ctx *ctx, struct import_msg *msg
 	*skip_r = FALSE;
 	if (!lit->have_origin) {
 		/* the whole body: a server that ignores partial fetches */
-		e_debug(ctx->run->user->event, "import-remote: Message UID %u "
+		e_debug(ctx->run->event, "Message UID %u "
 			"in %s: the server answered a partial fetch with the "
 			"whole body: fetched whole from now on", msg->uid,
 			ctx->entry->display_name);
@@ -293,7 +293,7 @@ folder_import_resume_start(struct folder_import_ctx *ctx, struct import_msg *msg
 	}
 	if (lit->origin != have - overlap ||
 	    lit->size != ctx->resume_total - lit->origin) {
-		e_warning(ctx->run->user->event, "import-remote: Message UID "
+		e_warning(ctx->run->event, "Message UID "
 			  "%u in %s: the server answered the partial fetch of "
 			  "bytes %"PRIuUOFF_T"-%"PRIuUOFF_T" with %"PRIuUOFF_T
 			  " bytes from %"PRIuUOFF_T": not used, the message "

@@ -45,7 +45,12 @@ static void folder_import_pace(struct folder_import_ctx *ctx, bool throttled)
 	if (throttled) {
 		if (run->pace_msecs == 0) {
 			run->pace_msecs = first;
-			e_warning(run->user->event, "import-remote: Source "
+			e_warning(event_create_passthrough(
+					import_run_ctx_event(run))->
+				  set_name("import_remote_throttled")->
+				  add_str("action", "pace")->
+				  add_int("delay_msecs", first)->event(),
+				  "Source "
 				  "server asks to slow down ([THROTTLED]): "
 				  "pacing the downloads");
 		} else {
@@ -239,7 +244,12 @@ int folder_import_fetch_bodies(struct folder_import_ctx *ctx)
 			return -1;
 		}
 		attempt++;
-		e_warning(run->user->event, "import-remote: Source "
+		e_warning(event_create_passthrough(import_run_ctx_event(run))->
+			  set_name("import_remote_throttled")->
+			  add_str("action", "retry")->
+			  add_int("attempt", attempt)->
+			  add_int("delay_msecs", delay_msecs)->event(),
+			  "Source "
 			  "server is throttling (%s): asking again in %s",
 			  ctx->throttled, import_progress_format_wait(delay_msecs));
 		if (import_run_ctx_sleep(run, delay_msecs, TRUE,

@@ -76,7 +76,7 @@ void folder_import_defer(struct folder_import_ctx *ctx,
 	def->message_id = p_strdup(run->pool, msg->message_id);
 	def->key = p_strdup(run->pool, msg->key);
 	def->reason = p_strdup(run->pool, reason);
-	e_warning(run->user->event, "import-remote: Message UID %u in %s: %s: "
+	e_warning(run->event, "Message UID %u in %s: %s: "
 		  "tried again at the end of the run", msg->uid,
 		  ctx->entry->display_name, reason);
 	msg->state = IMPORT_MSG_STATE_FAILED;

@@ -11,6 +11,9 @@
 #include "mail-namespace.h"
 #include "mail-storage.h"
 #include "mail-user.h"
+#include "str-sanitize.h"
+#include "import-remote-error.h"
+#include "import-remote-event.h"
 #include "message-saver.h"
 #include "dedup-index.h"
 #include "folder-plan.h"
@@ -196,7 +199,7 @@ static int folder_import_setup_index(struct folder_import_ctx *ctx)
 		return -1;
 	}
 	i_gettimeofday(&end);
-	e_debug(run->user->event, "import-remote: Duplicate index of %s: "
+	e_debug(run->event, "Duplicate index of %s: "
 		"%u messages in %lld ms", ctx->result->dest_name,
 		dedup_index_count(ctx->index),
 		timeval_diff_usecs(&end, &start) / 1000);
@@ -330,10 +333,34 @@ int folder_import(struct import_run_ctx *run,
 		  struct import_run_folder *result)
 {
 	struct folder_import_ctx ctx;
+	uoff_t bytes_before = run->progress->bytes_imported;
+	enum import_remote_error_code code;
 	int ret;
 
+	i_assert(run->folder_event == NULL);
+	run->folder_event = import_remote_event_create(run->event);
+	event_add_str(run->folder_event, "folder", entry->display_name);
 	folder_import_ctx_init(&ctx, run, entry, result);
 	ret = folder_import_ctx_run(&ctx);
 	run->progress->folders_done++;
+
+	code = ret == 0 ? IMPORT_REMOTE_ERROR_NONE :
+		run->error.code != IMPORT_REMOTE_ERROR_NONE ? run->error.code :
+		IMPORT_REMOTE_ERROR_INTERNAL;
+	e_debug(event_create_passthrough(run->folder_event)->
+		set_name("import_remote_folder_finished")->
+		add_str("dest_folder", result->dest_name == NULL ? "" :
+			result->dest_name)->
+		add_int("messages", result->imported)->
+		add_int("bytes", run->progress->bytes_imported - bytes_before)->
+		add_int("skipped", result->skipped)->
+		add_int("failed", result->failed)->
+		add_str("error_code", import_remote_error_get_info(code)->name)->
+		event(),
+		"Folder %s: %u imported, %u skipped, %u failed (%s)",
+		str_sanitize(entry->display_name, 128), result->imported,
+		result->skipped, result->failed,
+		import_remote_error_get_info(code)->name);
+	event_unref(&run->folder_event);
 	return ret;
 }

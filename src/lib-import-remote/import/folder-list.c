@@ -294,7 +294,7 @@ int folder_import_add_missing_flags(struct folder_import_ctx *ctx)
 		return -1;
 	}
 	if (mended > 0) {
-		e_debug(ctx->run->user->event, "import-remote: %s: gave %u "
+		e_debug(ctx->run->event, "%s: gave %u "
 			"existing messages their missing flags",
 			ctx->result->dest_name, mended);
 	}

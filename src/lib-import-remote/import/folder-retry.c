@@ -52,7 +52,7 @@ folder_import_retry_folder(struct import_run_ctx *run,
 	/* looked up by UID */
 	array_sort(&ctx.current->msgs, import_msg_uid_sort_cmp);
 	ctx.current->state = IMPORT_CHUNK_DECIDED;
-	e_info(run->user->event, "import-remote: Trying %u message%s of %s "
+	e_info(run->event, "Trying %u message%s of %s "
 	       "again", count, count == 1 ? "" : "s", ctx.entry->display_name);
 	return folder_import_ctx_run(&ctx);
 }

@@ -10,6 +10,7 @@
 #include "ostream.h"
 #include "str-sanitize.h"
 #include "imap-parser.h"
+#include "import-remote-event.h"
 #include "imap-source-private.h"
 
 const struct import_remote_error *imap_source_get_error(struct imap_source *src)
@@ -51,6 +52,10 @@ int imap_source_connect(const struct imap_source_settings *set,
 	i_gettimeofday(&src->last_tick);
 	i_array_init(&src->commands, 8);
 	src->event = event_create(event_parent);
+	/* a child of the run's event: its fields, its own prefix */
+	if (import_remote_event_is_ours(event_parent))
+		event_drop_parent_log_prefixes(src->event, 1);
+	event_add_category(src->event, &event_category_import_remote);
 	event_set_append_log_prefix(src->event, t_strdup_printf(
 		"import-remote(%s): ", set->host));
 	prev_ioloop = current_ioloop;

@@ -8,6 +8,7 @@
 #include "mail-user.h"
 #include "master-service.h"
 #include "import-remote-compat.h"
+#include "import-remote-event.h"
 #include "import-remote-config.h"
 #include "outbound-guard.h"
 #include "imap-source.h"
@@ -45,6 +46,13 @@ void import_run_ctx_init(struct import_run_ctx *ctx, pool_t pool,
 	i_zero(ctx);
 	ctx->pool = pool;
 	ctx->user = user;
+	ctx->event = import_remote_event_create(set->event_parent != NULL ?
+						set->event_parent : user->event);
+	event_add_str(ctx->event, "user", user->username);
+	event_add_str(ctx->event, "source_host", set->host);
+	event_add_int(ctx->event, "source_port",
+		      import_remote_settings_get_port(set));
+	event_add_str(ctx->event, "source_user", set->username);
 	ctx->set = set;
 	ctx->result = result;
 	ctx->progress = &result->progress;
@@ -81,6 +89,7 @@ void import_run_ctx_deinit(struct import_run_ctx *ctx)
 	if (ctx->ssl_set != NULL)
 		import_remote_compat_ssl_client_settings_free(&ctx->ssl_set);
 	outbound_guard_deinit(&ctx->guard);
+	event_unref(&ctx->event);
 }
 
 void import_run_ctx_update_elapsed(struct import_run_ctx *ctx)
@@ -248,7 +257,13 @@ bool import_run_ctx_reconnect(struct import_run_ctx *ctx)
 		delay_msecs = import_run_reconnect_delay_msecs(
 			ctx->reconnects_in_row,
 			last.code == IMPORT_REMOTE_ERROR_THROTTLED);
-		e_warning(ctx->user->event, "import-remote: %s: reconnecting "
+		e_warning(event_create_passthrough(import_run_ctx_event(ctx))->
+			  set_name("import_remote_reconnect")->
+			  add_str("error_code", import_remote_error_get_info(
+					last.code)->name)->
+			  add_int("attempt", ctx->reconnects_in_row)->
+			  add_int("delay_msecs", delay_msecs)->event(),
+			  "%s: reconnecting "
 			  "%s%s (%u of %u)", last.detail,
 			  delay_msecs == 0 ? "at once" : "in ",
 			  delay_msecs == 0 ? "" :
@@ -259,7 +274,7 @@ bool import_run_ctx_reconnect(struct import_run_ctx *ctx)
 		    import_run_ctx_sleep(ctx, delay_msecs, FALSE,
 					 NULL, NULL, NULL) < 0)
 			return FALSE;
-		if (imap_source_connect(&ctx->src_set, ctx->user->event,
+		if (imap_source_connect(&ctx->src_set, ctx->event,
 					&ctx->src, &last) == 0) {
 			ctx->progress_mark = import_run_ctx_progress_mark(ctx);
 			return TRUE;
@@ -329,11 +344,16 @@ int import_run_ctx_connect(struct import_run_ctx *ctx)
 		return -1;
 
 	i_zero(&error);
-	if (imap_source_connect(&ctx->src_set, ctx->user->event, &ctx->src,
+	if (imap_source_connect(&ctx->src_set, ctx->event, &ctx->src,
 				&error) == 0)
 		return 0;
 	/* e.g. cut during the TLS handshake, or a BYE for a greeting */
 	return import_run_ctx_reconnect(ctx) ? 0 : -1;
+}
+
+struct event *import_run_ctx_event(struct import_run_ctx *ctx)
+{
+	return ctx->folder_event != NULL ? ctx->folder_event : ctx->event;
 }
 
 void import_run_ctx_warning(struct import_run_ctx *ctx, const char *text)
@@ -347,7 +367,11 @@ void import_run_ctx_message_failed(struct import_run_ctx *ctx,
 {
 	struct import_failed_message *copy;
 
-	e_warning(ctx->user->event, "import-remote: Message UID %u in %s "
+	e_warning(event_create_passthrough(import_run_ctx_event(ctx))->
+		  set_name("import_remote_message_failed")->
+		  add_int("uid", msg->uid)->
+		  add_int("size", msg->size)->event(),
+		  "Message UID %u in %s "
 		  "(%"PRIuUOFF_T" bytes, Message-ID <%s>) not imported: %s",
 		  msg->uid, msg->folder, msg->size, msg->message_id,
 		  msg->reason);

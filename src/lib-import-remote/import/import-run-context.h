@@ -41,6 +41,10 @@ struct import_run_deferred {
 struct import_run_ctx {
 	pool_t pool;
 	struct mail_user *user;
+	/* the run's event (import-remote-event.h), a child of
+	   set->event_parent or the user's; the current folder's, a child of
+	   it (NULL between folders) */
+	struct event *event, *folder_event;
 	const struct import_remote_settings *set;
 	struct import_run_result *result;
 	struct import_progress *progress;
@@ -137,6 +141,9 @@ int import_run_ctx_sleep(struct import_run_ctx *ctx, unsigned int msecs,
 			 imap_source_untagged_callback_t *untagged_callback,
 			 imap_source_literal_callback_t *literal_callback,
 			 void *context);
+
+/* The current folder's event, or the run's between folders */
+struct event *import_run_ctx_event(struct import_run_ctx *ctx);
 
 void import_run_ctx_warning(struct import_run_ctx *ctx, const char *text);
 /* Record a message that could not be imported (and count it) */

@@ -118,8 +118,8 @@ import_run_list_callback(const struct imap_reply *reply, void *context)
 		if (strcasecmp(reply->name, "LIST") == 0 ||
 		    strcasecmp(reply->name, "XLIST") == 0 ||
 		    strcasecmp(reply->name, "LSUB") == 0) {
-			e_warning(run->ctx.user->event, "import-remote: "
-				  "Ignoring an invalid %s reply", reply->name);
+			e_warning(run->ctx.event,
+				"Ignoring an invalid %s reply", reply->name);
 		}
 		return 0;
 	}
@@ -654,7 +654,7 @@ static void import_run_clean_up_killed(struct import_run_ctx *ctx)
 		return;
 	ctx->tempfiles = import_tempfiles_begin(ctx->user, &cleaned, &error);
 	if (cleaned > 0) {
-		e_info(ctx->user->event, "import-remote: Deleted %u temporary "
+		e_info(ctx->event, "Deleted %u temporary "
 		       "files that an import which was killed left in the "
 		       "user's mailboxes", cleaned);
 	}
@@ -734,6 +734,28 @@ static int import_run_read_config(struct import_run_ctx *ctx)
 	return 0;
 }
 
+static void import_run_finished_event(struct import_run_ctx *ctx)
+{
+	const struct import_progress *progress = ctx->progress;
+	const char *code = import_remote_error_get_info(
+		ctx->result->error.code)->name;
+
+	e_debug(event_create_passthrough(ctx->event)->
+		set_name("import_remote_run_finished")->
+		add_str("error_code", code)->
+		add_int("messages", progress->imported)->
+		add_int("bytes", progress->bytes_imported)->
+		add_int("skipped", progress->skipped_duplicates)->
+		add_int("failed", progress->failed)->
+		add_int("folders", progress->folders_total)->
+		add_int("reconnects", progress->reconnects)->
+		add_int("dry_run", ctx->set->dry_run ? 1 : 0)->event(),
+		"Run finished (%s): %u imported (%"PRIuUOFF_T" bytes), "
+		"%u skipped, %u failed", code, progress->imported,
+		progress->bytes_imported, progress->skipped_duplicates,
+		progress->failed);
+}
+
 int import_run(struct mail_user *user,
 	       const struct import_remote_settings *set,
 	       import_run_progress_callback_t *progress_callback,
@@ -754,6 +776,10 @@ int import_run(struct mail_user *user,
 	import_run_ctx_init(ctx, pool, user, set, progress_callback, context,
 			    result_r);
 	ctx->commit_callback = commit_callback;
+	e_debug(event_create_passthrough(ctx->event)->
+		set_name("import_remote_run_started")->
+		add_int("dry_run", set->dry_run ? 1 : 0)->event(),
+		"Run started");
 	run.ns = mail_namespace_find_inbox(user->namespaces);
 	if (import_run_read_config(ctx) < 0 ||
 	    import_run_init_ssl(ctx) < 0 ||
@@ -779,6 +805,7 @@ int import_run(struct mail_user *user,
 	}
 	import_run_sum_mirror(result_r);
 	import_run_ctx_update_elapsed(ctx);
+	import_run_finished_event(ctx);
 	ctx->gmail_index = NULL;
 	if (ctx->gmail_copied_labels != NULL)
 		folder_plan_labels_free(&ctx->gmail_copied_labels);

@@ -10,6 +10,7 @@
 #include "mailbox-list-iter.h"
 #include "mail-storage-private.h"
 #include "mail-index.h"
+#include "import-remote-event.h"
 #include "import-checkpoint.h"
 #include "import-tempfiles.h"
 
@@ -116,24 +117,28 @@ import_tempfiles_sdbox_drop_uncommitted(const struct mailbox_info *info,
 	struct mail_index_sync_ctx *sync_ctx;
 	struct mail_index_view *view;
 	struct mail_index_transaction *trans;
+	struct event *event;
 	DIR *dirp;
 	struct dirent *d;
 	uint32_t uid, next_uid;
 	unsigned int count = 0;
 
+	event = import_remote_event_create(info->ns->user->event);
 	box = mailbox_alloc(info->ns->list, info->vname, 0);
 	if (mailbox_open(box) < 0 ||
 	    strcmp(box->storage->name, "sdbox") != 0) {
 		mailbox_free(&box);
+		event_unref(&event);
 		return 0;
 	}
 	if (mail_index_sync_begin(box->index, &sync_ctx, &view, &trans,
 				  0) <= 0) {
-		e_warning(info->ns->user->event, "import-remote: Mailbox %s: "
+		e_warning(event, "Mailbox %s: "
 			  "looking for mail files a killed import left failed: "
 			  "%s", info->vname,
 			  mailbox_get_last_internal_error(box, NULL));
 		mailbox_free(&box);
+		event_unref(&event);
 		return 0;
 	}
 	next_uid = mail_index_get_header(view)->next_uid;
@@ -150,12 +155,13 @@ import_tempfiles_sdbox_drop_uncommitted(const struct mailbox_info *info,
 	}
 	mail_index_sync_rollback(&sync_ctx);
 	if (count > 0) {
-		e_warning(info->ns->user->event, "import-remote: Mailbox %s: "
+		e_warning(event, "Mailbox %s: "
 			  "deleted %u mail file(s) a killed import had not "
 			  "committed (from u.%u on): they are copied again",
 			  info->vname, count, next_uid);
 	}
 	mailbox_free(&box);
+	event_unref(&event);
 	return count;
 }
 

@@ -183,6 +183,40 @@ const char *batch_notify_format_json(const struct batch *batch,
 	return str_c(json);
 }
 
+/* The named event of what is told: a batch that finished (completed, with
+   or without errors) or whose jobs half failed (a pause is the pausing
+   runner's import_remote_batch_paused) */
+static struct event_passthrough *
+batch_notify_event(struct event *event, const struct batch *batch,
+		   enum batch_event batch_event)
+{
+	struct event_passthrough *e;
+
+	e = event_create_passthrough(event)->
+		add_int("batch_id", batch->id)->
+		add_str("batch_event", batch_event_name(batch_event))->
+		add_str("batch_status",
+			batch_status_name(batch_get_status(batch)))->
+		add_int("jobs", batch->jobs_total)->
+		add_int("jobs_completed",
+			batch->job_counts[JOB_STATUS_COMPLETED])->
+		add_int("jobs_failed", batch->job_counts[JOB_STATUS_FAILED])->
+		add_int("jobs_cancelled",
+			batch->job_counts[JOB_STATUS_CANCELLED]);
+	switch (batch_event) {
+	case BATCH_EVENT_COMPLETED:
+		e->set_name("import_remote_batch_finished");
+		break;
+	case BATCH_EVENT_HALF_FAILED:
+		e->set_name("import_remote_batch_half_failed");
+		break;
+	case BATCH_EVENT_PAUSED_FOR_STORAGE:
+	case BATCH_EVENT_COUNT:
+		break;
+	}
+	return e;
+}
+
 int batch_notify(struct event *event, struct job_store *store,
 		 unsigned long long batch_id, enum batch_event batch_event,
 		 const struct import_remote_config *set)
@@ -198,14 +232,16 @@ int batch_notify(struct event *event, struct job_store *store,
 	p_array_init(&jobs, pool, 64);
 	if (batch_store_get(store, pool, batch_id, &batch, &error) <= 0 ||
 	    batch_store_list_jobs(store, pool, batch_id, &jobs, &error) < 0) {
-		e_error(event, "import-remote: Batch %llu: "
+		e_error(event, "Batch %llu: "
 			"reading it for its notification failed: %s",
 			batch_id, error);
 		pool_unref(&pool);
 		return -1;
 	}
-	e_info(event, "import-remote: Batch %llu: %s (event %s)", batch_id,
-	       batch_notify_what(&batch, batch_event, set->import_remote_pause_percent),
+	e_info(batch_notify_event(event, &batch, batch_event)->event(),
+	       "Batch %llu: %s (event %s)", batch_id,
+	       batch_notify_what(&batch, batch_event,
+				 set->import_remote_pause_percent),
 	       batch_event_name(batch_event));
 
 	/* the text is fixed now, delivered by a worker between imports */
@@ -214,7 +250,7 @@ int batch_notify(struct event *event, struct job_store *store,
 	msg.event = batch_event_name(batch_event);
 	if (batch.notify[0] != '\0' &&
 	    !batch_store_notify_is_authentic(store, &batch)) {
-		e_error(event, "import-remote: Batch %llu: its notify address "
+		e_error(event, "Batch %llu: its notify address "
 			"was changed in the store, not by batch create: no "
 			"email", batch_id);
 	} else if (batch.notify[0] != '\0') {
@@ -238,7 +274,7 @@ int batch_notify(struct event *event, struct job_store *store,
 			ret = -1;
 	}
 	if (ret < 0) {
-		e_error(event, "import-remote: Batch %llu: "
+		e_error(event, "Batch %llu: "
 			"queueing its notification failed: %s",
 			batch_id, error);
 	}

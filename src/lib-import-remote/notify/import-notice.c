@@ -13,6 +13,7 @@
 #include "mail-user.h"
 #include "import-remote-config.h"
 #include "import-remote-error.h"
+#include "import-remote-event.h"
 #include "job-store.h"
 #include "import-notice.h"
 
@@ -215,7 +216,7 @@ static bool import_notice_path_in_dir(const char *path, const char *dir)
    only from import_remote_notice_template_dir, itself global
    configuration only. */
 static const char *
-import_notice_template_path(struct mail_user *user,
+import_notice_template_path(struct mail_user *user, struct event *event,
 			    const struct import_remote_config *set)
 {
 	const char *path =
@@ -229,13 +230,13 @@ import_notice_template_path(struct mail_user *user,
 	if (dir != NULL &&
 	    import_notice_set_by_userdb(user,
 					"import_remote_notice_template_dir")) {
-		e_error(user->event, "import-remote: "
+		e_error(event,
 			"import_remote_notice_template_dir can't be set by a "
 			"userdb field: ignored");
 		dir = NULL;
 	}
 	if (dir == NULL) {
-		e_error(user->event, "import-remote: "
+		e_error(event,
 			"import_remote_notice_template from userdb (%s) is not "
 			"read: a userdb field may name a template only in "
 			"import_remote_notice_template_dir (not set). The "
@@ -243,7 +244,7 @@ import_notice_template_path(struct mail_user *user,
 		return NULL;
 	}
 	if (!import_notice_path_in_dir(path, dir)) {
-		e_error(user->event, "import-remote: "
+		e_error(event,
 			"import_remote_notice_template from userdb (%s) is not "
 			"in import_remote_notice_template_dir (%s): not read. "
 			"The built-in notice is used",
@@ -291,12 +292,15 @@ int import_notice_deliver(struct mail_user *user,
 	struct mailbox_transaction_context *trans;
 	struct mail_save_context *save_ctx;
 	struct istream *input;
+	struct event *event;
 	const char *template_text = NULL, *template_path;
 	const char *subject, *body, *msg;
 	enum mail_error mail_error;
 	int ret = 0;
 
-	template_path = import_notice_template_path(user, set);
+	event = import_remote_event_create(user->event);
+	template_path = import_notice_template_path(user, event, set);
+	event_unref(&event);
 	if (template_path != NULL &&
 	    import_notice_read_template(template_path, &template_text,
 					error_r) < 0)

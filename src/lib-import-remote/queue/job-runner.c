@@ -5,10 +5,12 @@
 #include "ioloop.h"
 #include "time-util.h"
 #include "safe-memset.h"
+#include "str-sanitize.h"
 #include "mail-user.h"
 #include "import-remote-compat.h"
 #include "import-remote-config.h"
 #include "import-remote-error.h"
+#include "import-remote-event.h"
 #include "import-remote-settings.h"
 #include "import-run.h"
 #include "job-store.h"
@@ -21,6 +23,8 @@
 
 struct job_runner_ctx {
 	struct mail_user *user;
+	/* the job's event (import-remote-event.h), a child of the user's */
+	struct event *event;
 	struct job_store *store;
 	struct job *job;
 	pool_t pool;
@@ -60,6 +64,8 @@ struct job_runner_ctx {
 	bool cancelled, paused, claim_lost, store_failed;
 	/* the automatic import (mail plugin) this job is, if any */
 	struct trigger_job *trigger;
+	/* what this run of the job did (zero if it did not run) */
+	struct import_progress run_progress;
 };
 
 /* The writes that matter (before a commit, the result): a store that is
@@ -203,7 +209,7 @@ static void job_runner_read_quota(struct job_runner_ctx *ctx)
 	ret = import_remote_compat_quota_root_usage(ctx->user, NULL,
 		ctx->shared_quota_root, &used, &limit, &error);
 	if (ret < 0) {
-		e_error(ctx->user->event, "import-remote: Job %llu: "
+		e_error(ctx->event, "Job %llu: "
 			"reading the quota failed: %s", ctx->job->id, error);
 		return;
 	}
@@ -255,13 +261,13 @@ static bool job_runner_storage_full(struct job_runner_ctx *ctx,
 		ret = import_remote_compat_quota_root_usage(ctx->user,
 			ctx->shared_quota_root, NULL, &used, &limit, &error);
 		if (ret < 0) {
-			e_error(ctx->user->event, "import-remote: Job %llu: "
+			e_error(ctx->event, "Job %llu: "
 				"reading the shared quota failed: %s",
 				ctx->job->id, error);
 		} else if (ret == 0 && !ctx->shared_quota_root_missing) {
 			/* e.g. a 2.3 per-domain dict root on Dovecot 2.4 */
 			ctx->shared_quota_root_missing = TRUE;
-			e_warning(ctx->user->event, "import-remote: Job %llu: "
+			e_warning(ctx->event, "Job %llu: "
 				  "import_remote_shared_quota_root: No quota "
 				  "root named '%s' (only --storage-limit "
 				  "pauses this batch)", ctx->job->id,
@@ -301,7 +307,7 @@ static void job_runner_check_batch(struct job_runner_ctx *ctx,
 	ret = batch_store_get(ctx->store, ctx->pool, ctx->job->batch_id,
 			      &batch, &error);
 	if (ret <= 0) {
-		e_error(ctx->user->event, "import-remote: Job %llu: "
+		e_error(ctx->event, "Job %llu: "
 			"reading batch %llu failed: %s", ctx->job->id,
 			ctx->job->batch_id, ret == 0 ? "No such batch" : error);
 		return;
@@ -323,14 +329,18 @@ static void job_runner_check_batch(struct job_runner_ctx *ctx,
 	ret = batch_store_pause(ctx->store, batch.id,
 				BATCH_PAUSE_REASON_STORAGE, &error);
 	if (ret < 0) {
-		e_error(ctx->user->event, "import-remote: Batch %llu: "
+		e_error(ctx->event, "Batch %llu: "
 			"pausing failed: %s", batch.id, error);
 	} else if (ret > 0) {
 		/* this worker paused it: it tells */
-		e_warning(ctx->user->event, "import-remote: Batch %llu paused "
+		e_warning(event_create_passthrough(ctx->event)->
+			  set_name("import_remote_batch_paused")->
+			  add_int("batch_id", batch.id)->
+			  add_str("reason", "storage")->event(),
+			  "Batch %llu paused "
 			  "at %u%% of its storage: %s", batch.id,
 			  ctx->set->import_remote_pause_percent, why);
-		(void)batch_notify(ctx->user->event, ctx->store, batch.id,
+		(void)batch_notify(ctx->event, ctx->store, batch.id,
 				   BATCH_EVENT_PAUSED_FOR_STORAGE,
 				   ctx->set);
 	}
@@ -359,13 +369,13 @@ static int job_runner_write(struct job_runner_ctx *ctx)
 	}
 	ret = job_store_update(ctx->store, ctx->job, &error);
 	if (ret < 0) {
-		e_error(ctx->user->event, "import-remote: Job %llu: "
+		e_error(ctx->event, "Job %llu: "
 			"updating the job store failed: %s", ctx->job->id, error);
 		ctx->store_failed = TRUE;
 	} else if (ret > 0 && ctx->progress != NULL) {
 		trigger_job_progress(ctx->trigger, ctx->job);
 	} else if (ret == 0) {
-		e_warning(ctx->user->event, "import-remote: Job %llu: another "
+		e_warning(ctx->event, "Job %llu: another "
 			  "worker has taken the job over: stopping without "
 			  "committing more", ctx->job->id);
 		ctx->claim_lost = TRUE;
@@ -554,6 +564,26 @@ static bool job_runner_schedule_retry(struct job_runner_ctx *ctx,
 	return TRUE;
 }
 
+/* The named event of the run's end: status is the job's (completed,
+   failed, cancelled, queued), "retry" or "taken_over" */
+static struct event_passthrough *
+job_runner_finished_event(struct job_runner_ctx *ctx, const char *status,
+			  const struct import_remote_error *error)
+{
+	const struct import_progress *progress = &ctx->run_progress;
+
+	return event_create_passthrough(ctx->event)->
+		set_name("import_remote_job_finished")->
+		add_str("status", status)->
+		add_str("error_code",
+			import_remote_error_get_info(error->code)->name)->
+		add_int("messages", progress->imported)->
+		add_int("bytes", progress->bytes_imported)->
+		add_int("skipped", progress->skipped_duplicates)->
+		add_int("failed", progress->failed)->
+		add_int("reconnects", progress->reconnects);
+}
+
 static void job_runner_finish(struct job_runner_ctx *ctx,
 			      const struct import_remote_error *error)
 {
@@ -564,7 +594,8 @@ static void job_runner_finish(struct job_runner_ctx *ctx,
 	job_runner_heartbeat_stop(ctx);
 	if (ctx->claim_lost) {
 		/* its new owner goes on from what is committed */
-		e_info(ctx->user->event, "import-remote: Job %llu: left to "
+		e_info(job_runner_finished_event(ctx, "taken_over", error)->
+		       event(), "Job %llu: left to "
 		       "the worker that took it over", job->id);
 		return;
 	}
@@ -624,17 +655,25 @@ static void job_runner_finish(struct job_runner_ctx *ctx,
 				retry);
 	}
 	if (retry) {
-		e_info(ctx->user->event, "import-remote: Job %llu: %s: "
+		e_info(job_runner_finished_event(ctx, "retry", error)->
+		       add_int("retry_count", job->retry_count)->event(),
+		       "Job %llu: %s: "
 		       "retry %u of %u at %s", job->id, job->error_code,
 		       job->retry_count, job->retry_limit,
 		       t_strflocaltime("%Y-%m-%d %H:%M:%S", job->retry_at));
 		return;
 	}
-	e_info(ctx->user->event, "import-remote: Job %llu: %s%s%s", job->id,
+	e_info(job_runner_finished_event(ctx, job_status_name(job->status),
+					 error)->event(),
+	       "Job %llu: %s%s%s: %u imported (%"PRIuUOFF_T" bytes), "
+	       "%u skipped, %u failed", job->id,
 	       job_status_name(job->status),
-	       job->error_code[0] == '\0' ? "" : ": ", job->error_code);
+	       job->error_code[0] == '\0' ? "" : ": ", job->error_code,
+	       ctx->run_progress.imported, ctx->run_progress.bytes_imported,
+	       ctx->run_progress.skipped_duplicates,
+	       ctx->run_progress.failed);
 	if (job_status_is_final(job->status) && job->batch_id != 0) {
-		batch_notify_job_ended(ctx->user->event, ctx->store,
+		batch_notify_job_ended(ctx->event, ctx->store,
 				       job->batch_id, ctx->set);
 	}
 }
@@ -654,6 +693,14 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 
 	i_zero(&ctx);
 	ctx.user = user;
+	ctx.event = import_remote_event_create(user->event);
+	event_add_str(ctx.event, "user", job->username);
+	event_add_int(ctx.event, "job_id", job->id);
+	if (job->batch_id != 0)
+		event_add_int(ctx.event, "batch_id", job->batch_id);
+	event_add_str(ctx.event, "source_host", job->source_host);
+	event_add_int(ctx.event, "source_port", job->source_port);
+	event_add_str(ctx.event, "source_user", job->source_user);
 	ctx.store = store;
 	ctx.job = job;
 	ctx.set = global_set;
@@ -662,8 +709,19 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 	pool = pool_alloconly_create("import job run", 4096);
 	job_runner_heartbeat_start(&ctx);
 
+	/* what the store says, sanitized: a line break in a row must not
+	   forge a log line */
+	e_info(event_create_passthrough(ctx.event)->
+	       set_name("import_remote_job_started")->
+	       add_int("attempt", job->retry_count + 1)->event(),
+	       "Job %llu: importing %s@%s into %s",
+	       job->id, str_sanitize(job->source_user, 255),
+	       str_sanitize(job->source_host, 255),
+	       str_sanitize(job->username, 255));
+
 	i_zero(&error);
 	import_remote_settings_init(pool, &set);
+	set.event_parent = ctx.event;
 	set.host = job->source_host;
 	set.port = job->source_port;
 	set.username = job->source_user;
@@ -713,6 +771,7 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 					 &result);
 			/* the result is the job's from here on */
 			ctx.progress = NULL;
+			ctx.run_progress = result.progress;
 			job_runner_copy_progress(job, &result.progress);
 			error = result.error;
 			/* for status and report: what this run skipped
@@ -720,7 +779,7 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 			if (!ctx.claim_lost &&
 			    failed_message_store_replace(store, job->id,
 					&result.failed_messages, &errstr) < 0) {
-				e_error(user->event, "import-remote: Job %llu: "
+				e_error(ctx.event, "Job %llu: "
 					"storing its failed messages failed: %s",
 					job->id, errstr);
 			}
@@ -733,5 +792,6 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 	import_remote_config_free(&ctx.user_set);
 	pool_unref(&ctx.pool);
 	pool_unref(&pool);
+	event_unref(&ctx.event);
 	return ctx.store_failed ? -1 : 0;
 }

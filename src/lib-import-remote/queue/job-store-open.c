@@ -5,7 +5,9 @@
 #include "import-remote-config.h"
 #include "job-store.h"
 #include "job-secret.h"
+#include "import-remote-event.h"
 #include "job-store-open.h"
+#include "job-caps.h"
 
 #include <unistd.h>
 #include <fcntl.h>
@@ -39,7 +41,8 @@ static bool job_store_become_dir_owner(const char *path)
 	if (stat(dir, &st) < 0 || st.st_uid == 0)
 		return FALSE;
 	if (setegid(st.st_gid) < 0 || seteuid(st.st_uid) < 0) {
-		i_error("import-remote: seteuid(%s owner) failed: %m", dir);
+		e_error(import_remote_event(),
+			"seteuid(%s owner) failed: %m", dir);
 		if (setegid(0) < 0)
 			i_fatal("import-remote: setegid(0) failed: %m");
 		return FALSE;
@@ -146,6 +149,14 @@ int job_store_open_config(const struct import_remote_config *set,
 	else
 		ret = job_store_open(driver, connect, event, store_r, error_r);
 	job_store_become_root_again(changed);
+	if (ret == 0) {
+		struct job_caps caps;
+
+		/* the caps on connections to a source host its claims
+		   apply, and its listings show jobs waiting for */
+		job_caps_from_config(set, &caps);
+		job_store_set_caps(*store_r, &caps);
+	}
 	if (ret < 0 || key_r == NULL)
 		return ret;
 

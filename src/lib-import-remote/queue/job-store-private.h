@@ -20,7 +20,7 @@ struct sql_transaction_context;
 	"filtered, failed, error_code, error_detail, cancel_requested, " \
 	"source_password, folders_done, folders_total, batch_id, quota_used, " \
 	"superseded_by, run_base_imported, run_base_bytes, retry_count, " \
-	"retry_limit, retry_at, lost_claims"
+	"retry_limit, retry_at, lost_claims, connections, leases"
 
 struct job_store {
 	struct sql_db *db;
@@ -31,6 +31,10 @@ struct job_store {
 	bool have_key;
 	bool pgsql;
 	unsigned int schema_version;
+	/* the caps on connections to one source host (job-caps.h); NULL:
+	   none */
+	pool_t caps_pool;
+	const struct job_caps *caps;
 };
 
 /* Run a statement selecting JOB_COLUMNS. Returns the number of rows, or

@@ -8,11 +8,13 @@
 #include "ioloop.h"
 #include "sql-api.h"
 #include "import-remote-compat.h"
+#include "import-remote-event.h"
 #include "job-store-private.h"
+#include "job-caps.h"
 
 /* The schema this code writes. Each step in schema_steps[] takes the store
    from version i to i+1; open applies the missing ones. */
-#define JOB_STORE_SCHEMA_VERSION 23
+#define JOB_STORE_SCHEMA_VERSION 25
 
 /* lib-sql's driver list is per process: the first store opened sets it
    up (neither doveadm nor our worker has it otherwise), the last closed
@@ -230,6 +232,17 @@ static const char *job_store_schema_step(struct job_store *store,
 		   worker down in turn. */
 		return "ALTER TABLE import_remote_jobs ADD COLUMN "
 			"lost_claims BIGINT NOT NULL DEFAULT 0";
+	case 23:
+		/* connections to the source the job asks for (job-caps.h) */
+		return "ALTER TABLE import_remote_jobs ADD COLUMN "
+			"connections BIGINT NOT NULL DEFAULT 1";
+	case 24:
+		/* connections to the source it holds while live: its leases
+		   against the host's and the account's caps, granted by the
+		   claim, kept by its heartbeat (updated), gone when it ends,
+		   goes back to the queue or is taken over */
+		return "ALTER TABLE import_remote_jobs ADD COLUMN "
+			"leases BIGINT NOT NULL DEFAULT 1";
 	}
 	i_unreached();
 }
@@ -357,6 +370,7 @@ void job_store_close(struct job_store **_store)
 		sql_unref(&store->db);
 	}
 	job_store_drivers_unref();
+	pool_unref(&store->caps_pool);
 	i_free(store);
 }
 
@@ -389,9 +403,9 @@ void job_store_add_job(struct job_store *store,
 		"created, started, finished, updated, worker, msgs_done, "
 		"msgs_total, bytes_done, bytes_total, imported, skipped, "
 		"filtered, failed, error_code, error_detail, cancel_requested, "
-		"source_password, batch_id) "
+		"source_password, batch_id, connections) "
 		"VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, 0, 0, ?, '', "
-		"0, 0, 0, 0, 0, 0, 0, 0, '', '', 0, ?, %s)",
+		"0, 0, 0, 0, 0, 0, 0, 0, '', '', 0, ?, %s, ?)",
 		batch_token == NULL ? "?" :
 		"(SELECT id FROM import_remote_batches WHERE token = ?)"),
 		STORE_STR(token), STORE_STR(job->username),
@@ -404,7 +418,8 @@ void job_store_add_job(struct job_store *store,
 		/* the batch: its id, or the row of its token */
 		batch_token == NULL ?
 		(struct store_param)STORE_NUM(job->batch_id) :
-		(struct store_param)STORE_STR(batch_token));
+		(struct store_param)STORE_STR(batch_token),
+		STORE_NUM(job->connections == 0 ? 1 : job->connections));
 	sql_update_stmt(trans, &stmt);
 }
 
@@ -506,6 +521,8 @@ static int job_from_row(struct sql_result *result, pool_t pool,
 	job_r->retry_limit = result_num(result, 33);
 	job_r->retry_at = result_num(result, 34);
 	job_r->lost_claims = result_num(result, 35);
+	job_r->connections = result_num(result, 36);
+	job_r->leases = result_num(result, 37);
 	/* an update of this copy of the job succeeds only while it has
 	   the worker it was read with */
 	job_r->claim = job_r->worker;
@@ -573,7 +590,6 @@ int job_store_list_user(struct job_store *store, pool_t pool,
 	return job_store_query_jobs(stmt, pool, jobs, error_r) < 0 ? -1 : 0;
 }
 
-ARRAY_DEFINE_TYPE(store_param, struct store_param);
 
 /* The WHERE clause of filter (" WHERE …" or ""), its parameters
    appended to params in their order */
@@ -629,7 +645,8 @@ static void job_list_read(struct sql_result *result,
 	/* one row the store garbled leaves the others readable; its
 	   status is not shown, only that it is there */
 	if (job_from_row(result, ctx->pool, &job) < 0) {
-		i_warning("import-remote: Job %llu has an invalid status in "
+		e_warning(import_remote_event(),
+			"Job %llu has an invalid status in "
 			  "the job store: not listed", result_num(result, 0));
 	} else {
 		array_push_back(ctx->jobs, &job);
@@ -730,7 +747,22 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 	   the worker, which fences that one's updates off, and counts the
 	   claim that never ended); never while the user has another live
 	   job or all slots are taken */
-	stmt = store_stmt(store,
+	{
+	const struct store_param claim_params[] = {
+		STORE_STR(claim), STORE_NUM(ioloop_time),
+		STORE_NUM(ioloop_time), STORE_NUM(ioloop_time - stale_secs),
+		STORE_NUM(due_by), STORE_NUM(ioloop_time - stale_secs),
+		STORE_NUM(ioloop_time - stale_secs),
+		STORE_NUM(ioloop_time - stale_secs), STORE_NUM(slots),
+	};
+	ARRAY_TYPE(store_param) params;
+	const struct store_param *bound;
+	unsigned int count;
+	string_t *query = t_str_new(2048);
+
+	t_array_init(&params, 32);
+	array_append(&params, claim_params, N_ELEMENTS(claim_params));
+	str_append(query,
 		"UPDATE import_remote_jobs SET status = 'preparing', "
 		"worker = ?, started = ?, updated = ?, "
 		"lost_claims = CASE WHEN status = 'queued' THEN lost_claims "
@@ -748,14 +780,21 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 		"  AND s.updated >= ?) < ?"
 		/* a paused or cancelled batch's jobs wait */
 		" AND (j.batch_id = 0 OR j.batch_id IN (SELECT b.id FROM"
-		"  import_remote_batches b WHERE b.state = 'active'))"
-		" ORDER BY j.id LIMIT 1)",
-		STORE_STR(claim), STORE_NUM(ioloop_time),
-		STORE_NUM(ioloop_time), STORE_NUM(ioloop_time - stale_secs),
-		STORE_NUM(due_by), STORE_NUM(ioloop_time - stale_secs),
-		STORE_NUM(ioloop_time - stale_secs),
-		STORE_NUM(ioloop_time - stale_secs), STORE_NUM(slots));
+		"  import_remote_batches b WHERE b.state = 'active'))");
+	/* a job whose host (or account) has no connection free waits, and
+	   the next one in the queue is looked at: no host holds up the
+	   others */
+	job_caps_append_claim_where(store, "j", ioloop_time - stale_secs,
+				    query, &params);
+	str_append(query, " ORDER BY j.id LIMIT 1)");
+	bound = array_get(&params, &count);
+	stmt = store_stmt_bind(store, str_c(query), bound, count);
+	}
 	sql_update_stmt_get_rows(trans, &stmt, &affected);
+	/* in the same transaction (the same lock): the connections it may
+	   open, as many as it asks for and its caps leave free */
+	job_caps_add_claim_leases(store, trans, claim,
+				  ioloop_time - stale_secs);
 	if (store_commit(store, &trans, error_r) < 0)
 		return -1;
 	if (affected == 0)
@@ -905,7 +944,8 @@ int job_store_retry(struct job_store *store, unsigned long long id,
 		const char *error;
 
 		if (job_store_set_superseded(store, id, id, 0, &error) < 0)
-			i_error("import-remote: Job %llu: %s", id, error);
+			e_error(import_remote_event(),
+				"Job %llu: %s", id, error);
 		ret = -1;
 	}
 	if (ret > 0 &&

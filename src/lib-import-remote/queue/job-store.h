@@ -59,6 +59,10 @@ struct job {
 	   no mail: counted by the claim that takes it over, back to 0 once
 	   a run commits more */
 	unsigned int lost_claims;
+	/* connections to the source the job asks for (0 when queueing:
+	   1), and those the claim granted it: what it may open, within the
+	   host's and the account's caps (job-caps.h) */
+	unsigned int connections, leases;
 	/* not stored: the worker this copy was read with (a claim's
 	   token); job_store_update() changes the job only while it is
 	   still that */
@@ -145,6 +149,9 @@ int job_store_count(struct job_store *store,
    beating) is claimable again: the import resumes safely, and the
    job's lost_claims counts one more. Each claim
    has a token of its own (job->worker = job->claim = "worker/guid").
+   With caps set (job-caps.h), a job whose source host or account has
+   no connection free is passed over (the next one is claimed), and the
+   claimed job gets its leases (job->leases) in the same transaction.
    Returns 1 and the job, 0 if none, -1. */
 int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 		    unsigned int stale_secs, unsigned int slots,

@@ -22,6 +22,8 @@ struct store_param {
 	long long num;
 };
 
+ARRAY_DEFINE_TYPE(store_param, struct store_param);
+
 #define STORE_STR(value) { .type = STORE_PARAM_STR, .str = (value) }
 #define STORE_NUM(value) { .type = STORE_PARAM_NUM, .num = (value) }
 

@@ -9,11 +9,13 @@
 #include "trigger-state.h"
 #include "trigger-store.h"
 #include "import-notice.h"
+#include "import-remote-event.h"
 #include "trigger-job.h"
 
 struct trigger_job {
 	pool_t pool;
 	struct mail_user *user;
+	struct event *event;
 	const char *source_key;
 	/* NULL: the user has no home for it */
 	const char *state_path;
@@ -39,9 +41,13 @@ struct trigger_job *trigger_job_begin(struct job_store *store,
 				     &completed, &error);
 	if (ret <= 0) {
 		if (ret < 0) {
-			e_error(user->event, "import-remote: Job %llu: "
+			struct event *event =
+				import_remote_event_create(user->event);
+
+			e_error(event, "Job %llu: "
 				"looking up its trigger failed: %s",
 				job->id, error);
+			event_unref(&event);
 		}
 		pool_unref(&pool);
 		return NULL;
@@ -49,6 +55,7 @@ struct trigger_job *trigger_job_begin(struct job_store *store,
 	tjob = p_new(pool, struct trigger_job, 1);
 	tjob->pool = pool;
 	tjob->user = user;
+	tjob->event = import_remote_event_create(user->event);
 	tjob->source_key = source_key;
 	tjob->state_path = p_strdup(pool, trigger_state_path(user));
 	tjob->completed_before = completed != 0;
@@ -90,7 +97,7 @@ trigger_job_write_state(struct trigger_job *tjob, const struct job *job,
 	}
 	if (trigger_state_write_user(tjob->user, tjob->state_path, &state,
 				     &error) < 0) {
-		e_error(tjob->user->event, "import-remote: Job %llu: %s",
+		e_error(tjob->event, "Job %llu: %s",
 			job->id, error);
 	}
 }
@@ -121,7 +128,7 @@ void trigger_job_end(struct trigger_job **_tjob, struct job_store *store,
 		if (trigger_store_completed(store, job->username,
 					    tjob->source_key, job->id,
 					    &error) < 0) {
-			e_error(tjob->user->event, "import-remote: Job %llu: "
+			e_error(tjob->event, "Job %llu: "
 				"recording its completion failed: %s",
 				job->id, error);
 		}
@@ -141,7 +148,7 @@ void trigger_job_end(struct trigger_job **_tjob, struct job_store *store,
 	     (tjob->failed_before == NULL ||
 	      strcmp(tjob->failed_before, job->error_code) != 0)) &&
 	    import_notice_deliver(tjob->user, set, job, &error) < 0) {
-		e_error(tjob->user->event, "import-remote: Job %llu: %s",
+		e_error(tjob->event, "Job %llu: %s",
 			job->id, error);
 	}
 	pool_unref(&tjob->pool);
@@ -154,5 +161,6 @@ void trigger_job_free(struct trigger_job **_tjob)
 	if (tjob == NULL)
 		return;
 	*_tjob = NULL;
+	event_unref(&tjob->event);
 	pool_unref(&tjob->pool);
 }

@@ -12,6 +12,7 @@
 #include "job-secret.h"
 #include "trigger-state.h"
 #include "trigger-store.h"
+#include "import-remote-event.h"
 #include "trigger-due.h"
 #include "trigger-queue.h"
 
@@ -83,6 +84,7 @@ trigger_queue_job(struct job_store *store, struct mail_user *user,
 		  unsigned long long *job_id_r, const char **error_r)
 {
 	const char *claim = job_store_new_token();
+	struct event *event;
 	struct job job;
 	int ret;
 
@@ -104,9 +106,20 @@ trigger_queue_job(struct job_store *store, struct mail_user *user,
 	    trigger_store_set_job(store, user->username, source_key, claim,
 				  *job_id_r, error_r) < 0)
 		return -1;
-	e_info(user->event, "import-remote: Job %llu: automatic import of "
+	event = import_remote_event_create(user->event);
+	e_debug(import_remote_event_job_queued(event, "login", *job_id_r, 0,
+			job.username, job.source_host, job.source_port,
+			job.source_user)->event(), "Job %llu: queued", *job_id_r);
+	e_info(event_create_passthrough(event)->
+	       set_name("import_remote_login_queued")->
+	       add_int("job_id", *job_id_r)->
+	       add_str("user", job.username)->
+	       add_str("source_host", job.source_host)->
+	       add_str("service", user->service)->event(),
+	       "Job %llu: automatic import of "
 	       "%s@%s queued", *job_id_r, str_sanitize(job.source_user, 64),
 	       str_sanitize(job.source_host, 64));
+	event_unref(&event);
 	return 1;
 }
 
