@@ -319,7 +319,7 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 	struct batch batch;
 	struct job job;
 	unsigned long long batch_id;
-	const char *str, *error, *options;
+	const char *str, *error, *options, *shared_secret;
 	struct istream *input;
 	buffer_t *csv;
 	bool dry_run = FALSE, remove_csv = FALSE;
@@ -343,13 +343,16 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 	pool = pool_alloconly_create("batch create", 16384);
 	i_zero(&batch);
 	if (doveadm_import_remote_read_job_options(cctx, pool, &set,
-						   &doveadm_exit_code) < 0) {
+						   &doveadm_exit_code) < 0 ||
+	    doveadm_import_remote_read_shared_grant(cctx, pool, &set,
+						    &doveadm_exit_code) < 0) {
 		pool_unref(&pool);
 		return;
 	}
 	/* the options every row shares must be consistent on their own */
 	check_set = set;
-	check_set.host = "host";
+	if (check_set.host == NULL)
+		check_set.host = "host";
 	check_set.username = check_set.password = "x";
 	if (import_remote_settings_check(&check_set, &error) < 0) {
 		(void)doveadm_import_remote_fail(&doveadm_exit_code, EX_USAGE,
@@ -369,6 +372,8 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 	defaults.host = set.host;
 	defaults.port = set.port;
 	defaults.ssl = set.ssl;
+	defaults.shared_grant =
+		set.oauth2_grant != IMPORT_REMOTE_OAUTH2_GRANT_NONE;
 	csv = batch_read_csv(input);
 	if (csv == NULL) {
 		pool_unref(&pool);
@@ -419,6 +424,10 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 		return;
 	}
 	options = import_remote_settings_export(&set);
+	/* one grant for every row: its secrets in each job, encrypted for
+	   that job */
+	shared_secret = !defaults.shared_grant ? NULL :
+		import_remote_settings_export_secret(&set);
 	p_array_init(&jobs, pool, array_count(&rows));
 	array_foreach(&rows, row) {
 		i_zero(&job);
@@ -429,10 +438,14 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 		job.source_user = row->source_user;
 		job.options = options;
 		job.source_password = p_strdup(pool,
-			job_secret_encrypt(key, &job, row->source_password));
+			job_secret_encrypt(key, &job, shared_secret != NULL ?
+					   shared_secret :
+					   row->source_password));
 		array_push_back(&jobs, &job);
 	}
 	safe_memset(key, 0, sizeof(key));
+	if (shared_secret != NULL)
+		safe_memset((char *)shared_secret, 0, strlen(shared_secret));
 	batch_wipe_passwords(&rows);
 	ret = batch_store_create(store, &batch, &jobs, &batch_id, &error);
 	job_store_close(&store);
@@ -755,6 +768,10 @@ struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_create = {
 	.cmd = cmd_batch_create,
 	.usage = "--csv <file> [--dry-run] [--remove-csv] [--notify <address>] "
 		"[--storage-limit <size>] [--host <host>] "
+		"[--provider google|microsoft] [--oauth2-tenant <tenant>] "
+		"[--oauth2-grant client-credentials --oauth2-client-id <id> "
+		"--oauth2-client-secret-file <path> | "
+		"--oauth2-service-account-file <path>] "
 		DOVEADM_IMPORT_REMOTE_JOB_USAGE,
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('\0', "csv", CMD_PARAM_ISTREAM, 0)
@@ -763,6 +780,7 @@ DOVEADM_CMD_PARAM('\0', "remove-csv", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "notify", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "storage-limit", CMD_PARAM_STR, 0)
 DOVEADM_IMPORT_REMOTE_JOB_PARAMS
+DOVEADM_IMPORT_REMOTE_GRANT_PARAMS
 DOVEADM_CMD_PARAMS_END
 };
 

@@ -127,7 +127,7 @@ static int import_remote_start_run(struct doveadm_mail_cmd_context *_ctx,
 	struct job_store *store;
 	struct job job;
 	unsigned long long id;
-	const char *error;
+	const char *error, *secret;
 	int ret;
 
 	/* 2.3 runs the command even when init() failed */
@@ -143,9 +143,15 @@ static int import_remote_start_run(struct doveadm_mail_cmd_context *_ctx,
 	job.source_ssl = import_remote_ssl_name(ctx->set.ssl);
 	job.source_user = ctx->set.username;
 	job.options = import_remote_settings_export(&ctx->set);
-	job.source_password = job_secret_encrypt(key, &job, ctx->set.password);
+	/* a password or access token, or an OAuth2 grant's secrets */
+	secret = import_remote_settings_export_secret(&ctx->set);
+	job.source_password = job_secret_encrypt(key, &job, secret);
 	safe_memset(key, 0, sizeof(key));
-	safe_memset((char *)ctx->set.password, 0, strlen(ctx->set.password));
+	safe_memset((char *)secret, 0, strlen(secret));
+	if (ctx->set.password != NULL) {
+		safe_memset((char *)ctx->set.password, 0,
+			    strlen(ctx->set.password));
+	}
 	ret = job_store_create(store, &job, &id, &error);
 	job_store_close(&store);
 	if (ret < 0) {

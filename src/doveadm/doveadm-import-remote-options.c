@@ -7,38 +7,327 @@
 #include "doveadm-cmd.h"
 #include "doveadm-mail.h"
 #include "import-remote-settings.h"
+#include "oauth2-token.h"
 #include "import-remote-event.h"
 #include "doveadm-import-remote.h"
 
 #include <unistd.h>
 
+/* a usage error of an option */
+#define IMPORT_REMOTE_USAGE(...) \
+	doveadm_import_remote_fail(exit_code_r, EX_USAGE, __VA_ARGS__)
+
 /* --password-file is a stream parameter: on the command line doveadm
    opens the file named, with the rights of whoever runs doveadm; over
    doveadm's HTTP API the caller sends the content itself, so no caller can
    make the server read a file of its own. */
+/* What the option readers need of a command (a mail command's or not) */
+struct import_remote_opt_ctx {
+	struct doveadm_cmd_context *cctx;
+	pool_t pool;
+	int *exit_code_r;
+};
+
 static int
-import_remote_read_password(struct doveadm_mail_cmd_context *_ctx,
-			    struct istream *input, const char **password_r)
+import_remote_read_password(struct import_remote_opt_ctx *oc,
+			    const char *what, struct istream *input,
+			    const char **password_r)
 {
 	const char *error;
 
 	if (input == NULL) {
-		if (import_remote_password_read_fd(STDIN_FILENO, _ctx->pool,
+		if (import_remote_password_read_fd(STDIN_FILENO, oc->pool,
 						   password_r, &error) < 0) {
-			return doveadm_import_remote_fail(&_ctx->exit_code,
-				EX_USAGE, "--password-stdin: %s", error);
+			return doveadm_import_remote_fail(oc->exit_code_r,
+				EX_USAGE, "--%s-stdin: %s", what, error);
 		}
 		return 0;
 	}
 	/* over the HTTP API doveadm has already read it to its end */
 	i_stream_seek(input, 0);
-	if (import_remote_password_read_stream(input, _ctx->pool, password_r,
+	if (import_remote_password_read_stream(input, oc->pool, password_r,
 					       &error) < 0) {
-		return doveadm_import_remote_fail(&_ctx->exit_code,
+		return doveadm_import_remote_fail(oc->exit_code_r,
 			input->stream_errno == 0 ? EX_DATAERR : EX_NOINPUT,
-			"--password-file: %s", error);
+			"--%s-file: %s", what, error);
 	}
 	return 0;
+}
+
+/* A service account key file: all of it (JSON), at most 16 kB */
+#define IMPORT_REMOTE_KEY_FILE_MAX (16*1024)
+static int
+import_remote_read_key_file(struct import_remote_opt_ctx *oc,
+			    struct istream *input, const char **json_r)
+{
+	int *exit_code_r = oc->exit_code_r;
+	const unsigned char *data;
+	size_t size;
+	ssize_t ret;
+
+	i_stream_seek(input, 0);
+	while ((ret = i_stream_read(input)) > 0) {
+		(void)i_stream_get_data(input, &size);
+		if (size > IMPORT_REMOTE_KEY_FILE_MAX)
+			break;
+	}
+	data = i_stream_get_data(input, &size);
+	if (input->stream_errno != 0) {
+		return doveadm_import_remote_fail(exit_code_r, EX_NOINPUT,
+			"--oauth2-service-account-file: %s",
+			i_stream_get_error(input));
+	}
+	if (size > IMPORT_REMOTE_KEY_FILE_MAX || size == 0 ||
+	    memchr(data, '\0', size) != NULL) {
+		return IMPORT_REMOTE_USAGE("--oauth2-service-account-file: "
+			"not a service account key file (empty, binary or "
+			"over 16 kB)");
+	}
+	*json_r = p_strndup(oc->pool, data, size);
+	return 0;
+}
+
+/* --provider google|microsoft: what is known of the provider, where the
+   command line says nothing else */
+static int
+import_remote_provider(struct import_remote_opt_ctx *oc,
+		       struct import_remote_settings *set)
+{
+	int *exit_code_r = oc->exit_code_r;
+	const char *provider, *tenant = NULL;
+	bool google;
+
+	if (!doveadm_cmd_param_str(oc->cctx, "provider", &provider)) {
+		if (doveadm_cmd_param_str(oc->cctx, "oauth2-tenant", &tenant))
+			return IMPORT_REMOTE_USAGE("--oauth2-tenant goes with "
+						   "--provider microsoft");
+		return 0;
+	}
+	if (strcmp(provider, "google") == 0)
+		google = TRUE;
+	else if (strcmp(provider, "microsoft") == 0)
+		google = FALSE;
+	else {
+		return IMPORT_REMOTE_USAGE("Invalid --provider: %s (google, "
+					   "microsoft)", provider);
+	}
+	if (set->host == NULL)
+		set->host = google ? "imap.gmail.com" : "outlook.office365.com";
+	if (google) {
+		if (set->oauth2_token_url == NULL) {
+			set->oauth2_token_url =
+				"https://oauth2.googleapis.com/token";
+		}
+		if (set->oauth2_scope == NULL &&
+		    set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_JWT_BEARER)
+			set->oauth2_scope = "https://mail.google.com/";
+		return 0;
+	}
+	if (doveadm_cmd_param_str(oc->cctx, "oauth2-tenant", &tenant) &&
+	    (tenant[0] == '\0' ||
+	     strspn(tenant, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789.-") != strlen(tenant))) {
+		return IMPORT_REMOTE_USAGE("Invalid --oauth2-tenant: %s",
+					   tenant);
+	}
+	if (set->oauth2_token_url == NULL && tenant != NULL) {
+		set->oauth2_token_url = p_strdup_printf(oc->pool,
+			"https://login.microsoftonline.com/%s/oauth2/v2.0/token",
+			tenant);
+	}
+	if (set->oauth2_token_url == NULL &&
+	    set->oauth2_grant != IMPORT_REMOTE_OAUTH2_GRANT_NONE) {
+		return IMPORT_REMOTE_USAGE("--provider microsoft needs "
+			"--oauth2-tenant (the tenant id or domain)");
+	}
+	if (set->oauth2_scope == NULL) {
+		if (set->oauth2_grant ==
+		    IMPORT_REMOTE_OAUTH2_GRANT_CLIENT_CREDENTIALS) {
+			set->oauth2_scope =
+				"https://outlook.office365.com/.default";
+		} else if (set->oauth2_grant ==
+			   IMPORT_REMOTE_OAUTH2_GRANT_REFRESH_TOKEN) {
+			set->oauth2_scope = "https://outlook.office365.com/"
+				"IMAP.AccessAsUser.All offline_access";
+		}
+	}
+	return 0;
+}
+
+/* An OAuth2 grant: a refresh token (--refresh-token-file/-stdin), the
+   client's own credentials (--oauth2-grant client-credentials) or a
+   service account's JWT (--oauth2-service-account-file), with the
+   endpoint and the client; secrets from files (never argv). */
+static int
+import_remote_read_grant(struct import_remote_opt_ctx *oc,
+			 bool have_password,
+			 struct import_remote_settings *set)
+{
+	int *exit_code_r = oc->exit_code_r;
+	struct istream *refresh_file = NULL, *secret_file = NULL;
+	struct istream *account_file = NULL;
+	struct oauth2_service_account account;
+	bool refresh_stdin = FALSE;
+	const char *str, *error;
+
+	if (doveadm_cmd_param_str(oc->cctx, "oauth2-token-url", &str)) {
+		if (oauth2_token_url_check(str, &error) < 0) {
+			return IMPORT_REMOTE_USAGE("Invalid --oauth2-token-url: "
+						   "%s", error);
+		}
+		set->oauth2_token_url = p_strdup(oc->pool, str);
+	}
+	if (doveadm_cmd_param_str(oc->cctx, "oauth2-client-id", &str))
+		set->oauth2_client_id = p_strdup(oc->pool, str);
+	if (doveadm_cmd_param_str(oc->cctx, "oauth2-scope", &str))
+		set->oauth2_scope = p_strdup(oc->pool, str);
+	if (doveadm_cmd_param_str(oc->cctx, "oauth2-grant", &str) &&
+	    import_remote_oauth2_grant_parse(str, &set->oauth2_grant) < 0) {
+		return IMPORT_REMOTE_USAGE("Invalid --oauth2-grant: %s "
+			"(refresh-token, client-credentials, jwt-bearer)", str);
+	}
+	(void)doveadm_cmd_param_istream(oc->cctx, "refresh-token-file",
+					&refresh_file);
+	(void)doveadm_cmd_param_bool(oc->cctx, "refresh-token-stdin",
+				     &refresh_stdin);
+	(void)doveadm_cmd_param_istream(oc->cctx,
+					"oauth2-client-secret-file",
+					&secret_file);
+	(void)doveadm_cmd_param_istream(oc->cctx,
+					"oauth2-service-account-file",
+					&account_file);
+	if (refresh_file != NULL && refresh_stdin) {
+		return IMPORT_REMOTE_USAGE("Give either --refresh-token-file "
+					   "or --refresh-token-stdin");
+	}
+	if (set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_NONE) {
+		if (refresh_file != NULL || refresh_stdin)
+			set->oauth2_grant = IMPORT_REMOTE_OAUTH2_GRANT_REFRESH_TOKEN;
+		else if (account_file != NULL)
+			set->oauth2_grant = IMPORT_REMOTE_OAUTH2_GRANT_JWT_BEARER;
+	}
+	if (set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_NONE) {
+		if (set->oauth2_token_url != NULL ||
+		    set->oauth2_client_id != NULL || secret_file != NULL ||
+		    set->oauth2_scope != NULL) {
+			return IMPORT_REMOTE_USAGE("The --oauth2-* options "
+				"go with an OAuth2 grant (--refresh-token-file, "
+				"--oauth2-grant client-credentials, "
+				"--oauth2-service-account-file)");
+		}
+		return import_remote_provider(oc, set);
+	}
+	if (have_password) {
+		return IMPORT_REMOTE_USAGE("Give either a password or an "
+					   "OAuth2 grant");
+	}
+	if ((refresh_file != NULL || refresh_stdin) !=
+	    (set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_REFRESH_TOKEN) ||
+	    (account_file != NULL) !=
+	    (set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_JWT_BEARER)) {
+		return IMPORT_REMOTE_USAGE("--oauth2-grant %s does not go "
+			"with the token or key given",
+			import_remote_oauth2_grant_name(set->oauth2_grant));
+	}
+	if (set->auth_mech == IMPORT_REMOTE_AUTH_PASSWORD)
+		set->auth_mech = IMPORT_REMOTE_AUTH_OAUTH2;
+	if ((refresh_file != NULL || refresh_stdin) &&
+	    import_remote_read_password(oc, "refresh-token",
+			refresh_stdin ? NULL : refresh_file,
+			&set->oauth2_refresh_token) < 0)
+		return -1;
+	if (secret_file != NULL &&
+	    import_remote_read_password(oc, "oauth2-client-secret",
+					secret_file,
+					&set->oauth2_client_secret) < 0)
+		return -1;
+	if (account_file != NULL) {
+		if (import_remote_read_key_file(oc, account_file,
+						&set->oauth2_service_account) < 0)
+			return -1;
+		/* checked now: a bad file is a usage error, not a run's */
+		if (oauth2_service_account_parse(set->oauth2_service_account,
+						 pool_datastack_create(),
+						 &account, &error) < 0) {
+			return IMPORT_REMOTE_USAGE(
+				"--oauth2-service-account-file: %s", error);
+		}
+		if (set->oauth2_token_url == NULL &&
+		    account.token_uri != NULL) {
+			if (oauth2_token_url_check(account.token_uri,
+						   &error) < 0) {
+				return IMPORT_REMOTE_USAGE("The service account's "
+					"token_uri: %s", error);
+			}
+			set->oauth2_token_url =
+				p_strdup(oc->pool, account.token_uri);
+		}
+	}
+	return import_remote_provider(oc, set);
+}
+
+/* --access-token-file/-stdin (read like a password: a stream, never
+   argv) and --auth-mechanism. The token travels in set->password. */
+static int
+import_remote_read_token(struct doveadm_mail_cmd_context *_ctx,
+			 bool have_password,
+			 struct import_remote_settings *set)
+{
+	int *exit_code_r = &_ctx->exit_code;
+	struct import_remote_opt_ctx oc = {
+		.cctx = _ctx->cctx, .pool = _ctx->pool,
+		.exit_code_r = &_ctx->exit_code,
+	};
+	struct istream *token_file = NULL;
+	bool token_stdin = FALSE;
+	const char *str;
+
+	if (doveadm_cmd_param_str(_ctx->cctx, "auth-mechanism", &str) &&
+	    import_remote_auth_mech_parse(str, &set->auth_mech) < 0) {
+		return IMPORT_REMOTE_USAGE("Invalid --auth-mechanism: %s "
+			"(auto, plain, login, oauth2, xoauth2, oauthbearer)",
+			str);
+	}
+	if (import_remote_read_grant(&oc, have_password, set) < 0)
+		return -1;
+	(void)doveadm_cmd_param_istream(_ctx->cctx, "access-token-file",
+					&token_file);
+	(void)doveadm_cmd_param_bool(_ctx->cctx, "access-token-stdin",
+				     &token_stdin);
+	if (set->oauth2_grant != IMPORT_REMOTE_OAUTH2_GRANT_NONE &&
+	    (token_file != NULL || token_stdin)) {
+		return IMPORT_REMOTE_USAGE("Give either an access token or an "
+					   "OAuth2 grant");
+	}
+	if (token_file == NULL && !token_stdin &&
+	    set->oauth2_grant != IMPORT_REMOTE_OAUTH2_GRANT_NONE)
+		return 0;
+	if (token_file == NULL && !token_stdin) {
+		if (import_remote_auth_mech_is_oauth2(set->auth_mech)) {
+			return IMPORT_REMOTE_USAGE("--auth-mechanism %s needs "
+				"--access-token-file or --access-token-stdin",
+				import_remote_auth_mech_name(set->auth_mech));
+		}
+		return 0;
+	}
+	if (token_file != NULL && token_stdin) {
+		return IMPORT_REMOTE_USAGE(
+			"Give either --access-token-file or --access-token-stdin");
+	}
+	if (have_password) {
+		return IMPORT_REMOTE_USAGE("Give either a password "
+			"(--password-file, --password-stdin) or an access "
+			"token (--access-token-file, --access-token-stdin)");
+	}
+	if (set->auth_mech == IMPORT_REMOTE_AUTH_PASSWORD)
+		set->auth_mech = IMPORT_REMOTE_AUTH_OAUTH2;
+	else if (!import_remote_auth_mech_is_oauth2(set->auth_mech)) {
+		return IMPORT_REMOTE_USAGE("--auth-mechanism %s sends a "
+			"password, not an access token",
+			import_remote_auth_mech_name(set->auth_mech));
+	}
+	return import_remote_read_password(&oc, "access-token",
+			token_stdin ? NULL : token_file, &set->password);
 }
 
 static void
@@ -55,9 +344,6 @@ import_remote_param_array(struct doveadm_cmd_context *cctx, pool_t pool,
 	}
 }
 
-/* a usage error of an option */
-#define IMPORT_REMOTE_USAGE(...) \
-	doveadm_import_remote_fail(exit_code_r, EX_USAGE, __VA_ARGS__)
 
 int doveadm_import_remote_read_job_options(struct doveadm_cmd_context *cctx,
 					   pool_t pool,
@@ -142,6 +428,10 @@ int doveadm_import_remote_read_options(struct doveadm_mail_cmd_context *_ctx,
 	struct istream *password_file = NULL;
 	bool password_stdin = FALSE;
 	int *exit_code_r = &_ctx->exit_code;
+	struct import_remote_opt_ctx oc = {
+		.cctx = _ctx->cctx, .pool = _ctx->pool,
+		.exit_code_r = &_ctx->exit_code,
+	};
 
 	if (doveadm_import_remote_read_job_options(_ctx->cctx, _ctx->pool, set,
 						   exit_code_r) < 0)
@@ -157,13 +447,41 @@ int doveadm_import_remote_read_options(struct doveadm_mail_cmd_context *_ctx,
 		return IMPORT_REMOTE_USAGE(
 			"Give either --password-file or --password-stdin");
 	}
+	if (import_remote_read_token(_ctx,
+			password_file != NULL || password_stdin, set) < 0)
+		return -1;
 	if ((password_file != NULL || password_stdin) &&
-	    import_remote_read_password(_ctx,
+	    import_remote_read_password(&oc, "password",
 			password_stdin ? NULL : password_file,
 			&set->password) < 0)
 		return -1;
 	if (import_remote_settings_check(set, &error) < 0)
 		return IMPORT_REMOTE_USAGE("%s", error);
+	return 0;
+}
+
+int doveadm_import_remote_read_shared_grant(struct doveadm_cmd_context *cctx,
+					    pool_t pool,
+					    struct import_remote_settings *set,
+					    int *exit_code_r)
+{
+	struct import_remote_opt_ctx oc = {
+		.cctx = cctx, .pool = pool, .exit_code_r = exit_code_r,
+	};
+	const char *str;
+
+	if (doveadm_cmd_param_str(cctx, "auth-mechanism", &str) &&
+	    import_remote_auth_mech_parse(str, &set->auth_mech) < 0) {
+		return IMPORT_REMOTE_USAGE("Invalid --auth-mechanism: %s",
+					   str);
+	}
+	if (import_remote_read_grant(&oc, FALSE, set) < 0)
+		return -1;
+	if (set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_REFRESH_TOKEN) {
+		return IMPORT_REMOTE_USAGE("A refresh token is one user's: a "
+			"batch shares a client credentials or service account "
+			"grant only");
+	}
 	return 0;
 }
 

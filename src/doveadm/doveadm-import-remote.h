@@ -54,7 +54,23 @@ DOVEADM_CMD_PARAM('\0', "dedup", CMD_PARAM_STR, 0)
 DOVEADM_IMPORT_REMOTE_JOB_PARAMS \
 DOVEADM_CMD_PARAM('\0', "user", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "password-file", CMD_PARAM_ISTREAM, 0) \
-DOVEADM_CMD_PARAM('\0', "password-stdin", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('\0', "password-stdin", CMD_PARAM_BOOL, 0) \
+DOVEADM_CMD_PARAM('\0', "access-token-file", CMD_PARAM_ISTREAM, 0) \
+DOVEADM_CMD_PARAM('\0', "access-token-stdin", CMD_PARAM_BOOL, 0) \
+DOVEADM_CMD_PARAM('\0', "refresh-token-file", CMD_PARAM_ISTREAM, 0) \
+DOVEADM_CMD_PARAM('\0', "refresh-token-stdin", CMD_PARAM_BOOL, 0) \
+DOVEADM_IMPORT_REMOTE_GRANT_PARAMS
+/* An OAuth2 grant: run, start, and shared by a batch's rows */
+#define DOVEADM_IMPORT_REMOTE_GRANT_PARAMS \
+DOVEADM_CMD_PARAM('\0', "auth-mechanism", CMD_PARAM_STR, 0) \
+DOVEADM_CMD_PARAM('\0', "oauth2-token-url", CMD_PARAM_STR, 0) \
+DOVEADM_CMD_PARAM('\0', "oauth2-client-id", CMD_PARAM_STR, 0) \
+DOVEADM_CMD_PARAM('\0', "oauth2-client-secret-file", CMD_PARAM_ISTREAM, 0) \
+DOVEADM_CMD_PARAM('\0', "oauth2-scope", CMD_PARAM_STR, 0) \
+DOVEADM_CMD_PARAM('\0', "oauth2-grant", CMD_PARAM_STR, 0) \
+DOVEADM_CMD_PARAM('\0', "oauth2-service-account-file", CMD_PARAM_ISTREAM, 0) \
+DOVEADM_CMD_PARAM('\0', "oauth2-tenant", CMD_PARAM_STR, 0) \
+DOVEADM_CMD_PARAM('\0', "provider", CMD_PARAM_STR, 0)
 #define DOVEADM_IMPORT_REMOTE_JOB_USAGE \
 	"[--port <port>] [--ssl imaps|starttls|none] [--tls-insecure] " \
 	"[--folder <pattern> ...] [--exclude <pattern> ...] " \
@@ -65,7 +81,16 @@ DOVEADM_CMD_PARAM('\0', "password-stdin", CMD_PARAM_BOOL, 0)
 	"[--fetch-chunk <n>] [--throttle-retries <n>]"
 #define DOVEADM_IMPORT_REMOTE_SOURCE_USAGE \
 	"--host <host> --user <remote user> " \
-	"(--password-file <path> | --password-stdin) " \
+	"(--password-file <path> | --password-stdin | " \
+	"--access-token-file <path> | --access-token-stdin | " \
+	"(--refresh-token-file <path> | --refresh-token-stdin) " \
+	"--oauth2-token-url <url> --oauth2-client-id <id> " \
+	"[--oauth2-client-secret-file <path>] [--oauth2-scope <scope>] | " \
+	"--oauth2-grant client-credentials --oauth2-client-id <id> " \
+	"--oauth2-client-secret-file <path> | " \
+	"--oauth2-service-account-file <path>) " \
+	"[--provider google|microsoft] [--oauth2-tenant <tenant>] " \
+	"[--auth-mechanism auto|plain|login|oauth2|xoauth2|oauthbearer] " \
 	DOVEADM_IMPORT_REMOTE_JOB_USAGE
 
 struct doveadm_cmd_context;
@@ -83,6 +108,14 @@ int doveadm_import_remote_read_job_options(struct doveadm_cmd_context *cctx,
 					   pool_t pool,
 					   struct import_remote_settings *set,
 					   int *exit_code_r);
+/* A batch's OAuth2 grant, shared by all its rows
+   (DOVEADM_IMPORT_REMOTE_GRANT_PARAMS): client credentials or a service
+   account, and --provider. Returns 0 (no grant: set->oauth2_grant stays
+   NONE), or -1 after doveadm_import_remote_fail(). */
+int doveadm_import_remote_read_shared_grant(struct doveadm_cmd_context *cctx,
+					    pool_t pool,
+					    struct import_remote_settings *set,
+					    int *exit_code_r);
 /* Read and check DOVEADM_IMPORT_REMOTE_SOURCE_PARAMS into the mail
    command's exit code. Returns 0, or -1. */
 int doveadm_import_remote_read_options(struct doveadm_mail_cmd_context *ctx,

@@ -126,7 +126,29 @@ int import_remote_compat_ssl_client_create(struct ssl_iostream_context *ctx,
 		allow_invalid_cert ? SSL_IOSTREAM_FLAG_ALLOW_INVALID_CERT : 0,
 		input, output, ssl_io_r, error_r);
 }
+void import_remote_compat_ssl_ca(const struct ssl_iostream_settings *set,
+				  const char **ca_file_r,
+				  const char **ca_content_r,
+				  const char **ca_dir_r)
+{
+	*ca_file_r = set->ca.path;
+	/* a configured file's content is read by the config process */
+	*ca_content_r = set->ca.content;
+	*ca_dir_r = set->ca_dir;
+	if (*ca_content_r != NULL && (*ca_content_r)[0] != '\0')
+		*ca_file_r = NULL;
+}
 #else
+void import_remote_compat_ssl_ca(const struct ssl_iostream_settings *set,
+				  const char **ca_file_r,
+				  const char **ca_content_r,
+				  const char **ca_dir_r)
+{
+	*ca_file_r = set->ca_file;
+	*ca_content_r = set->ca;
+	*ca_dir_r = set->ca_dir;
+}
+
 int import_remote_compat_ssl_client_settings(struct mail_user *user,
 		pool_t pool, bool allow_invalid_cert,
 		const struct ssl_iostream_settings **set_r,

@@ -87,6 +87,13 @@ int import_remote_compat_ssl_client_settings(struct mail_user *user,
 		const char **error_r);
 void import_remote_compat_ssl_client_settings_free(
 		const struct ssl_iostream_settings **set);
+/* The CAs the settings trust, for a client that is not an iostream (the
+   OAuth2 token request): a PEM file, PEM content, a directory (each NULL
+   or "" if unset) */
+void import_remote_compat_ssl_ca(const struct ssl_iostream_settings *set,
+				  const char **ca_file_r,
+				  const char **ca_content_r,
+				  const char **ca_dir_r);
 /* TLS on the streams, to host, with settings from
    import_remote_compat_ssl_client_settings() */
 int import_remote_compat_ssl_client_create(struct ssl_iostream_context *ctx,

@@ -47,6 +47,8 @@ static const struct setting_define import_remote_config_setting_defines[] = {
 	DEF(BOOL, import_remote_notice),
 	DEF(STR, import_remote_notice_template),
 	DEF(STR, import_remote_notice_template_dir),
+	DEF(BOOL, import_remote_user_requests),
+	DEF(UINT, import_remote_user_request_limit),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -88,6 +90,8 @@ static const struct import_remote_config import_remote_config_defaults = {
 	.import_remote_notice = TRUE,
 	.import_remote_notice_template = "",
 	.import_remote_notice_template_dir = "",
+	.import_remote_user_requests = FALSE,
+	.import_remote_user_request_limit = 10,
 };
 
 /* YYYY-MM-DD as the UTC midnight it begins with */

@@ -99,6 +99,12 @@ struct import_remote_config {
 	   one, the global import_remote_notice_template applies) */
 	const char *import_remote_notice_template_dir;
 
+	/* users queue, cancel and retry their own imports over IMAP
+	   METADATA (the mail plugin) */
+	bool import_remote_user_requests;
+	/* at most this many such requests per user in an hour */
+	unsigned int import_remote_user_request_limit;
+
 	/* parsed */
 	time_t parsed_sync_until;
 	const struct import_remote_host_cap *parsed_host_caps;

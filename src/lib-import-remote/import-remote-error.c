@@ -98,6 +98,66 @@ static const struct import_remote_error_info error_catalogue[] = {
 	  "store, or it was stored by a version before 0.2, or with another "
 	  "key file), so it was not sent. Queue the import again with the "
 	  "password.", EX_NOPERM, FALSE },
+	/* the server rejected the OAuth2 access token (XOAUTH2,
+	   OAUTHBEARER): its JSON challenge's status and scope are in the
+	   detail */
+	{ IMPORT_REMOTE_ERROR_TOKEN_REJECTED, "token_rejected",
+	  "OAuth2 access token rejected",
+	  "The server did not accept the access token: it expired (they "
+	  "last about an hour), was revoked, or was issued for another "
+	  "user or app. Get a new access token and run the import again; "
+	  "check that the token is for the account given with --user and "
+	  "that IMAP is enabled for it.", EX_NOPERM, FALSE },
+	/* an OAuth2 token, and the server offers no mechanism to send it
+	   (or not the one forced with --auth-mechanism) */
+	{ IMPORT_REMOTE_ERROR_AUTH_MECH_UNSUPPORTED, "auth_mechanism_unsupported",
+	  "Sign-in method not offered",
+	  "The server does not offer the sign-in method asked for (its "
+	  "AUTH= capabilities are in the detail). For an OAuth2 token the "
+	  "server must offer XOAUTH2 or OAUTHBEARER; leave out "
+	  "--auth-mechanism to use what it offers, or sign in with a "
+	  "password.", EX_CONFIG, FALSE },
+	/* the token endpoint answered invalid_grant: the refresh token (or
+	   the grant behind it) is no longer valid */
+	{ IMPORT_REMOTE_ERROR_OAUTH2_GRANT_INVALID, "oauth2_grant_invalid",
+	  "OAuth2 grant revoked or expired",
+	  "The token endpoint no longer accepts the refresh token: the user "
+	  "(or an admin) revoked the app's access, the password changed, or "
+	  "the grant expired unused. Sign in again to get a new refresh "
+	  "token (or re-grant the app) and queue the import again.",
+	  EX_NOPERM, FALSE },
+	/* invalid_client, unauthorized_client, invalid_scope: the app's
+	   registration or settings */
+	{ IMPORT_REMOTE_ERROR_OAUTH2_CLIENT_INVALID, "oauth2_client_invalid",
+	  "OAuth2 app settings refused",
+	  "The token endpoint refused the app (client id or secret wrong or "
+	  "expired, the grant type or scope not allowed for it). Check the "
+	  "app's registration: Microsoft 365 in the Entra admin center (App "
+	  "registrations: client secret, API permissions with admin "
+	  "consent); Google in the Cloud console (OAuth client) or, for a "
+	  "service account, the Admin console's domain-wide delegation.",
+	  EX_CONFIG, FALSE },
+	/* unreachable, 5xx, too slow, too big, not an answer: may pass */
+	{ IMPORT_REMOTE_ERROR_OAUTH2_ENDPOINT_FAILED, "oauth2_endpoint_failed",
+	  "OAuth2 token endpoint failed",
+	  "The token endpoint could not be reached or gave no usable answer "
+	  "(a network problem, a server error, or an answer too slow or "
+	  "too big). The import tries again by itself; if it keeps "
+	  "failing, check the token URL and that this server may reach it.",
+	  EX_TEMPFAIL, TRUE },
+	/* a user's own request over IMAP METADATA: refused before anything
+	   is queued */
+	{ IMPORT_REMOTE_ERROR_REQUEST_INVALID, "request_invalid",
+	  "Import request not valid",
+	  "Fill in the server, port, security (SSL/TLS or STARTTLS), user "
+	  "name and password; dates as YYYY-MM-DD.", EX_USAGE, FALSE },
+	{ IMPORT_REMOTE_ERROR_REQUEST_LIMIT, "request_limit",
+	  "Too many import requests",
+	  "Wait an hour before asking again; an import that is queued or "
+	  "running goes on by itself.", EX_TEMPFAIL, TRUE },
+	{ IMPORT_REMOTE_ERROR_IMPORT_BUSY, "import_busy",
+	  "An import is already running",
+	  "Wait until it has ended, or cancel it first.", EX_TEMPFAIL, TRUE },
 };
 
 const struct import_remote_error_info *
@@ -202,6 +262,36 @@ import_remote_error_get_hint_detail(enum import_remote_error_code code,
 			"(an App Password), not the account's normal one: "
 			"create one in the account's security settings (Gmail: "
 			"turn on 2-Step Verification first) and use it here.";
+	}
+	if (detail != NULL && code == IMPORT_REMOTE_ERROR_TOKEN_REJECTED &&
+	    strstr(detail, IMPORT_REMOTE_DETAIL_TOKEN_SCOPE) != NULL) {
+		return "The access token is valid but lacks the permission "
+			"(scope) the server needs for IMAP: request it with "
+			"the scope the detail names (Google: "
+			"https://mail.google.com/, Microsoft 365: "
+			"https://outlook.office365.com/IMAP.AccessAsUser.All or, "
+			"app-only, https://outlook.office365.com/.default), "
+			"granted by an admin where the provider asks for it.";
+	}
+	if (detail != NULL && code == IMPORT_REMOTE_ERROR_OAUTH2_GRANT_INVALID &&
+	    strncmp(detail, IMPORT_REMOTE_DETAIL_SERVICE_ACCOUNT,
+		    strlen(IMPORT_REMOTE_DETAIL_SERVICE_ACCOUNT)) == 0) {
+		return "The token endpoint refused the service account's "
+			"signed request (JWT): the key file is not the "
+			"account's current key (deleted or replaced in the "
+			"Cloud console), the user is not of the domain, or this "
+			"server's clock is off. Download a new key for the "
+			"service account and use that file.";
+	}
+	if (detail != NULL && code == IMPORT_REMOTE_ERROR_OAUTH2_CLIENT_INVALID &&
+	    strncmp(detail, IMPORT_REMOTE_DETAIL_SERVICE_ACCOUNT,
+		    strlen(IMPORT_REMOTE_DETAIL_SERVICE_ACCOUNT)) == 0) {
+		return "The service account may not act for the domain's users "
+			"with this scope: in the Google Admin console (Security "
+			"> Access and data control > API controls > Domain-wide "
+			"delegation) add the service account's client ID with "
+			"the scope https://mail.google.com/, and turn on IMAP "
+			"for the users.";
 	}
 	if (detail != NULL && code == IMPORT_REMOTE_ERROR_CONNECT_TIMEOUT &&
 	    strstr(detail, IMPORT_REMOTE_DETAIL_NO_GREETING) != NULL) {

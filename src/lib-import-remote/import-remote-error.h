@@ -22,6 +22,15 @@ enum import_remote_error_code {
 	IMPORT_REMOTE_ERROR_RUN_TIMEOUT,
 	IMPORT_REMOTE_ERROR_WORKER_CRASHED,
 	IMPORT_REMOTE_ERROR_PASSWORD_UNUSABLE,
+	IMPORT_REMOTE_ERROR_TOKEN_REJECTED,
+	IMPORT_REMOTE_ERROR_AUTH_MECH_UNSUPPORTED,
+	IMPORT_REMOTE_ERROR_OAUTH2_GRANT_INVALID,
+	IMPORT_REMOTE_ERROR_OAUTH2_CLIENT_INVALID,
+	IMPORT_REMOTE_ERROR_OAUTH2_ENDPOINT_FAILED,
+	/* a user's own request (IMAP METADATA) refused */
+	IMPORT_REMOTE_ERROR_REQUEST_INVALID,
+	IMPORT_REMOTE_ERROR_REQUEST_LIMIT,
+	IMPORT_REMOTE_ERROR_IMPORT_BUSY,
 
 	IMPORT_REMOTE_ERROR_COUNT
 };
@@ -73,6 +82,14 @@ void import_remote_error_set(struct import_remote_error *error,
 /* In a host_unreachable error's detail: nothing listens on the port (the
    title and the hint say so, with the port) */
 #define IMPORT_REMOTE_DETAIL_REFUSED "Connection refused"
+
+/* In a token_rejected error's detail: the server said the token lacks a
+   scope (the hint names the scope, not a new token) */
+#define IMPORT_REMOTE_DETAIL_TOKEN_SCOPE "the token lacks a scope"
+
+/* Starts the detail of an OAuth2 error of a service account's JWT bearer
+   grant (the hints name its key and domain-wide delegation) */
+#define IMPORT_REMOTE_DETAIL_SERVICE_ACCOUNT "Service account"
 
 /* The title, adjusted for what happened (detail may be NULL): "Connection
    refused" rather than "Host unreachable" */

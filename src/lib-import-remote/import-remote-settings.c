@@ -11,8 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A password file line longer than this is surely not a password. */
-#define PASSWORD_MAX_LEN 4096
+/* A password file line longer than this is surely not a password, nor an
+   OAuth2 access token (Microsoft's run to a few kB). */
+#define PASSWORD_MAX_LEN 8192
 
 void import_remote_settings_init(pool_t pool,
 				 struct import_remote_settings *set_r)
@@ -55,6 +56,63 @@ const char *import_remote_ssl_name(enum import_remote_ssl ssl)
 		return "none";
 	}
 	i_unreached();
+}
+
+static const char *const auth_mech_names[] = {
+	"auto", "plain", "login", "oauth2", "xoauth2", "oauthbearer"
+};
+
+int import_remote_auth_mech_parse(const char *str,
+				  enum import_remote_auth_mech *mech_r)
+{
+	unsigned int i;
+
+	for (i = 0; i < N_ELEMENTS(auth_mech_names); i++) {
+		if (strcasecmp(str, auth_mech_names[i]) == 0) {
+			*mech_r = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *import_remote_auth_mech_name(enum import_remote_auth_mech mech)
+{
+	i_assert(mech < N_ELEMENTS(auth_mech_names));
+	return auth_mech_names[mech];
+}
+
+bool import_remote_auth_mech_is_oauth2(enum import_remote_auth_mech mech)
+{
+	return mech == IMPORT_REMOTE_AUTH_OAUTH2 ||
+		mech == IMPORT_REMOTE_AUTH_XOAUTH2 ||
+		mech == IMPORT_REMOTE_AUTH_OAUTHBEARER;
+}
+
+static const char *const oauth2_grant_names[] = {
+	"none", "refresh_token", "client_credentials", "jwt_bearer"
+};
+
+int import_remote_oauth2_grant_parse(const char *str,
+				     enum import_remote_oauth2_grant *grant_r)
+{
+	const char *name = t_str_replace(str, '-', '_');
+	unsigned int i;
+
+	for (i = 1; i < N_ELEMENTS(oauth2_grant_names); i++) {
+		if (strcmp(name, oauth2_grant_names[i]) == 0) {
+			*grant_r = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *
+import_remote_oauth2_grant_name(enum import_remote_oauth2_grant grant)
+{
+	i_assert(grant < N_ELEMENTS(oauth2_grant_names));
+	return oauth2_grant_names[grant];
 }
 
 int import_remote_dedup_parse(const char *str,
@@ -137,7 +195,68 @@ int import_remote_settings_check(const struct import_remote_settings *set,
 			"control character or line break";
 		return -1;
 	}
-	if (set->password == NULL || set->password[0] == '\0') {
+	if (set->oauth2_grant != IMPORT_REMOTE_OAUTH2_GRANT_NONE) {
+		if (!import_remote_auth_mech_is_oauth2(set->auth_mech)) {
+			*error_r = "An OAuth2 grant signs in with OAuth2: "
+				"--auth-mechanism must be oauth2, xoauth2 or "
+				"oauthbearer";
+			return -1;
+		}
+		if (set->oauth2_token_url == NULL) {
+			*error_r = "An OAuth2 grant needs --oauth2-token-url "
+				"(or --provider)";
+			return -1;
+		}
+		switch (set->oauth2_grant) {
+		case IMPORT_REMOTE_OAUTH2_GRANT_NONE:
+			i_unreached();
+		case IMPORT_REMOTE_OAUTH2_GRANT_REFRESH_TOKEN:
+			if (set->oauth2_refresh_token == NULL ||
+			    set->oauth2_client_id == NULL) {
+				*error_r = "The refresh token grant needs "
+					"--refresh-token-file (or -stdin) and "
+					"--oauth2-client-id";
+				return -1;
+			}
+			break;
+		case IMPORT_REMOTE_OAUTH2_GRANT_CLIENT_CREDENTIALS:
+			if (set->oauth2_client_secret == NULL ||
+			    set->oauth2_client_id == NULL) {
+				*error_r = "The client credentials grant needs "
+					"--oauth2-client-id and "
+					"--oauth2-client-secret-file";
+				return -1;
+			}
+			break;
+		case IMPORT_REMOTE_OAUTH2_GRANT_JWT_BEARER:
+			if (set->oauth2_service_account == NULL) {
+				*error_r = "The JWT bearer grant needs "
+					"--oauth2-service-account-file";
+				return -1;
+			}
+			break;
+		}
+		if (set->oauth2_client_id != NULL &&
+		    import_remote_has_control_chars(set->oauth2_client_id)) {
+			*error_r = "Invalid --oauth2-client-id: it contains a "
+				"control character or line break";
+			return -1;
+		}
+		if (import_remote_has_control_chars(set->oauth2_token_url) ||
+		    (set->oauth2_scope != NULL &&
+		     import_remote_has_control_chars(set->oauth2_scope))) {
+			*error_r = "Invalid OAuth2 option: it contains a "
+				"control character or line break";
+			return -1;
+		}
+	} else if ((set->password == NULL || set->password[0] == '\0') &&
+	    import_remote_auth_mech_is_oauth2(set->auth_mech)) {
+		*error_r = "Missing OAuth2 access token "
+			"(--access-token-file or --access-token-stdin)";
+		return -1;
+	}
+	if ((set->password == NULL || set->password[0] == '\0') &&
+	    set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_NONE) {
 		*error_r = "Missing source password "
 			"(--password-file or --password-stdin)";
 		return -1;
@@ -253,10 +372,30 @@ const char *import_remote_settings_export(const struct import_remote_settings *s
 	const char *pattern;
 
 	str_printfa(str, "dedup=%s", dedup_names[set->dedup]);
+	if (set->auth_mech != IMPORT_REMOTE_AUTH_PASSWORD) {
+		str_printfa(str, "\tauth=%s",
+			    import_remote_auth_mech_name(set->auth_mech));
+	}
 	if (set->since != 0)
 		str_printfa(str, "\tsince=%ld", (long)set->since);
 	if (set->before != 0)
 		str_printfa(str, "\tbefore=%ld", (long)set->before);
+	if (set->oauth2_grant != IMPORT_REMOTE_OAUTH2_GRANT_NONE) {
+		str_printfa(str, "\toauth2_grant=%s",
+			    import_remote_oauth2_grant_name(set->oauth2_grant));
+	}
+	if (set->oauth2_token_url != NULL) {
+		str_append(str, "\toauth2_token_url=");
+		str_append_tabescaped(str, set->oauth2_token_url);
+	}
+	if (set->oauth2_client_id != NULL) {
+		str_append(str, "\toauth2_client_id=");
+		str_append_tabescaped(str, set->oauth2_client_id);
+	}
+	if (set->oauth2_scope != NULL) {
+		str_append(str, "\toauth2_scope=");
+		str_append_tabescaped(str, set->oauth2_scope);
+	}
 	if (set->newest_first)
 		str_append(str, "\tnewest_first=1");
 	if (set->mirror)
@@ -282,6 +421,77 @@ const char *import_remote_settings_export(const struct import_remote_settings *s
 	str_printfa(str, "\tstall_timeout_msecs=%u\treconnects=%u",
 		    set->cmd_timeout_msecs, set->reconnects);
 	return str_c(str);
+}
+
+#define SECRET_BUNDLE_MARK "\001oauth2"
+
+const char *import_remote_settings_export_secret(const struct import_remote_settings *set)
+{
+	string_t *str;
+
+	if (set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_NONE)
+		return set->password;
+	str = t_str_new(256);
+	str_append(str, SECRET_BUNDLE_MARK);
+	if (set->oauth2_refresh_token != NULL) {
+		str_append(str, "\trefresh=");
+		str_append_tabescaped(str, set->oauth2_refresh_token);
+	}
+	if (set->oauth2_client_secret != NULL) {
+		str_append(str, "\tsecret=");
+		str_append_tabescaped(str, set->oauth2_client_secret);
+	}
+	if (set->oauth2_service_account != NULL) {
+		str_append(str, "\taccount=");
+		str_append_tabescaped(str, set->oauth2_service_account);
+	}
+	return str_c(str);
+}
+
+int import_remote_settings_import_secret(pool_t pool, const char *secret,
+					 struct import_remote_settings *set,
+					 const char **error_r)
+{
+	const char *const *fields, *value;
+	bool bundle = strncmp(secret, SECRET_BUNDLE_MARK,
+			      strlen(SECRET_BUNDLE_MARK)) == 0;
+
+	if (!bundle) {
+		if (set->oauth2_grant != IMPORT_REMOTE_OAUTH2_GRANT_NONE) {
+			*error_r = "the job signs in with an OAuth2 grant, "
+				"but its secret is not one";
+			return -1;
+		}
+		set->password = secret;
+		return 0;
+	}
+	if (set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_NONE) {
+		*error_r = "the job's secret is an OAuth2 grant's, but the "
+			"job does not sign in with one";
+		return -1;
+	}
+	fields = t_strsplit_tabescaped(secret + strlen(SECRET_BUNDLE_MARK));
+	for (; *fields != NULL; fields++) {
+		if ((*fields)[0] == '\0')
+			continue;
+		value = strchr(*fields, '=');
+		if (value == NULL) {
+			*error_r = "invalid OAuth2 secret";
+			return -1;
+		}
+		value++;
+		if (strncmp(*fields, "refresh=", 8) == 0)
+			set->oauth2_refresh_token = p_strdup(pool, value);
+		else if (strncmp(*fields, "secret=", 7) == 0)
+			set->oauth2_client_secret = p_strdup(pool, value);
+		else if (strncmp(*fields, "account=", 8) == 0)
+			set->oauth2_service_account = p_strdup(pool, value);
+		else {
+			*error_r = "unknown field in the OAuth2 secret";
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int settings_import_uint(const char *value, unsigned int *num_r,
@@ -313,6 +523,13 @@ int import_remote_settings_import(pool_t pool, const char *str,
 				*error_r = t_strdup_printf("Invalid dedup: %s", value);
 				return -1;
 			}
+		} else if (strcmp(key, "auth") == 0) {
+			if (import_remote_auth_mech_parse(value,
+							  &set->auth_mech) < 0) {
+				*error_r = t_strdup_printf("Invalid auth: %s",
+							   value);
+				return -1;
+			}
 		} else if (strcmp(key, "since") == 0 ||
 			   strcmp(key, "before") == 0) {
 			if (str_to_llong(value, &num) < 0 || num < 0) {
@@ -324,6 +541,19 @@ int import_remote_settings_import(pool_t pool, const char *str,
 				set->since = num;
 			else
 				set->before = num;
+		} else if (strcmp(key, "oauth2_grant") == 0) {
+			if (import_remote_oauth2_grant_parse(value,
+					&set->oauth2_grant) < 0) {
+				*error_r = t_strdup_printf(
+					"Invalid oauth2_grant: %s", value);
+				return -1;
+			}
+		} else if (strcmp(key, "oauth2_token_url") == 0) {
+			set->oauth2_token_url = p_strdup(pool, value);
+		} else if (strcmp(key, "oauth2_client_id") == 0) {
+			set->oauth2_client_id = p_strdup(pool, value);
+		} else if (strcmp(key, "oauth2_scope") == 0) {
+			set->oauth2_scope = p_strdup(pool, value);
 		} else if (strcmp(key, "newest_first") == 0) {
 			set->newest_first = strcmp(value, "1") == 0;
 		} else if (strcmp(key, "mirror") == 0) {

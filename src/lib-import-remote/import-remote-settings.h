@@ -10,6 +10,31 @@ enum import_remote_ssl {
 	IMPORT_REMOTE_SSL_NONE,
 };
 
+/* How the source login is done: with a password (PLAIN, else LOGIN) or an
+   OAuth2 access token (OAUTHBEARER, else XOAUTH2, as the server offers),
+   or one mechanism forced. With an OAuth2 mechanism the password field
+   holds the access token. */
+enum import_remote_auth_mech {
+	IMPORT_REMOTE_AUTH_PASSWORD = 0,
+	IMPORT_REMOTE_AUTH_PLAIN,
+	IMPORT_REMOTE_AUTH_LOGIN,
+	IMPORT_REMOTE_AUTH_OAUTH2,
+	IMPORT_REMOTE_AUTH_XOAUTH2,
+	IMPORT_REMOTE_AUTH_OAUTHBEARER,
+};
+
+/* Where an OAuth2 access token comes from, when not given as is */
+enum import_remote_oauth2_grant {
+	IMPORT_REMOTE_OAUTH2_GRANT_NONE = 0,
+	/* oauth2_refresh_token, for the client */
+	IMPORT_REMOTE_OAUTH2_GRANT_REFRESH_TOKEN,
+	/* the client itself (Microsoft 365 app-only) */
+	IMPORT_REMOTE_OAUTH2_GRANT_CLIENT_CREDENTIALS,
+	/* a JWT signed by oauth2_service_account for the user (Google
+	   domain-wide delegation) */
+	IMPORT_REMOTE_OAUTH2_GRANT_JWT_BEARER,
+};
+
 enum import_remote_dedup {
 	IMPORT_REMOTE_DEDUP_FOLDER = 0,
 	IMPORT_REMOTE_DEDUP_ACCOUNT,
@@ -23,7 +48,25 @@ struct import_remote_settings {
 	in_port_t port; /* 0 = default for ssl mode */
 	enum import_remote_ssl ssl;
 	const char *username;
+	/* the password, or the OAuth2 access token (auth_mech) */
 	const char *password;
+	enum import_remote_auth_mech auth_mech;
+	/* an OAuth2 grant: a fresh access token is asked of token_url
+	   before each login that needs one (refresh token grant). The
+	   secrets (refresh token, client secret) are never exported. */
+	enum import_remote_oauth2_grant oauth2_grant;
+	const char *oauth2_token_url;
+	const char *oauth2_client_id;
+	const char *oauth2_scope;
+	const char *oauth2_client_secret;
+	const char *oauth2_refresh_token;
+	/* a service account's key file (JSON with its private key) */
+	const char *oauth2_service_account;
+	/* called when the token endpoint rotated the refresh token: the new
+	   one is to be kept (a queued job stores it) */
+	void (*oauth2_rotated_callback)(const char *refresh_token,
+					void *context);
+	void *oauth2_rotated_context;
 	/* accept any certificate (said loudly) */
 	bool tls_insecure;
 
@@ -77,6 +120,17 @@ void import_remote_settings_init(pool_t pool,
    names: imaps|ssl|tls, starttls, none. */
 int import_remote_ssl_parse(const char *str, enum import_remote_ssl *ssl_r);
 const char *import_remote_ssl_name(enum import_remote_ssl ssl);
+/* Accepts auto (password), plain, login, oauth2, xoauth2, oauthbearer. */
+int import_remote_auth_mech_parse(const char *str,
+				  enum import_remote_auth_mech *mech_r);
+const char *import_remote_auth_mech_name(enum import_remote_auth_mech mech);
+/* TRUE if the mechanism sends an OAuth2 access token */
+bool import_remote_auth_mech_is_oauth2(enum import_remote_auth_mech mech);
+/* refresh-token, client-credentials, jwt-bearer (or with '_') */
+int import_remote_oauth2_grant_parse(const char *str,
+				     enum import_remote_oauth2_grant *grant_r);
+const char *
+import_remote_oauth2_grant_name(enum import_remote_oauth2_grant grant);
 int import_remote_dedup_parse(const char *str,
 			      enum import_remote_dedup *dedup_r);
 /* Parse YYYY-MM-DD into the UTC midnight timestamp. */
@@ -96,6 +150,17 @@ const char *import_remote_settings_export(const struct import_remote_settings *s
 int import_remote_settings_import(pool_t pool, const char *str,
 				  struct import_remote_settings *set,
 				  const char **error_r);
+/* The secrets as one string for a queued job's encrypted secret: the
+   password or access token, or with an OAuth2 grant its refresh token,
+   client secret and service account key together (tab-escaped fields
+   after a \001oauth2 mark: never taken for a password). Wipe it. */
+const char *import_remote_settings_export_secret(const struct import_remote_settings *set);
+/* ... and back into set (whose options are imported already). Fails if
+   the secret does not fit the options (a grant's job holding a plain
+   password, or the other way round: the store was changed). */
+int import_remote_settings_import_secret(pool_t pool, const char *secret,
+					 struct import_remote_settings *set,
+					 const char **error_r);
 /* Read a password from a file or stream: the first line, without its line
    ending. Fails on empty passwords. */
 int import_remote_password_read_fd(int fd, pool_t pool, const char **password_r,

@@ -17,6 +17,17 @@ struct mail_user;
 typedef int import_remote_queue_user_t(struct mail_user *user,
 				       const char **error_r);
 
+/* a user's own request over METADATA (user-request.h): the action is
+   enum user_request_action */
+#define IMPORT_REMOTE_QUEUE_REQUEST_SYMBOL "import_remote_queue_request"
+#define IMPORT_REMOTE_QUEUE_HISTORY_SYMBOL "import_remote_queue_history"
+typedef int import_remote_queue_request_t(struct mail_user *user,
+					  unsigned int action, char *value,
+					  const char **error_r);
+typedef int import_remote_queue_history_t(struct mail_user *user,
+					  const char **json_r,
+					  const char **error_r);
+
 extern const char *import_remote_queue_version;
 
 void import_remote_queue_init(struct module *module);
@@ -24,5 +35,10 @@ void import_remote_queue_deinit(void);
 
 /* trigger_queue(): ask the store, queue the import if it is due */
 int import_remote_queue_user(struct mail_user *user, const char **error_r);
+/* user_request(), user_request_history() */
+int import_remote_queue_request(struct mail_user *user, unsigned int action,
+				char *value, const char **error_r);
+int import_remote_queue_history(struct mail_user *user, const char **json_r,
+				const char **error_r);
 
 #endif

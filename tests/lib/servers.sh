@@ -203,6 +203,8 @@ service auth {
   }
 }
 CONF
+	# tests/lib/sanitize.sh: what the servers of a sanitizer build need
+	[ -z "${IR_SANITIZE_CONF:-}" ] || printf '%s\n' "$IR_SANITIZE_CONF"
 }
 
 # ir_mail_location DRIVER PATH : the configuration's mail location
@@ -217,6 +219,9 @@ ir_mail_location() {
 # ir_start_instance CONF DIR
 ir_start_instance() {
 	local conf=$1 w=$2 i
+	# (tests/lib/sanitize.sh: the sanitizer runtime for the master too: on
+	# Dovecot 2.4 it loads the built settings module)
+	${IR_SANITIZE_PRELOAD:+env LD_PRELOAD="$IR_SANITIZE_PRELOAD"} \
 	/usr/sbin/dovecot -c "$conf" </dev/null >>"$w/log/startup.log" 2>&1 ||
 		ir_die "dovecot -c $conf failed: $(tail -3 "$w/log/startup.log")"
 	for i in $(seq 1 50); do [ -s "$w/run/master.pid" ] && break; sleep 0.1; done

@@ -42,13 +42,22 @@ static void test_line_free(struct test_line *line)
 	i_stream_unref(&line->input);
 }
 
+/* The reply's strings point into the parser's buffer: the line stays until
+   the next one is parsed, or test_untagged_free() */
+static struct test_line untagged_line;
+
+static void test_untagged_free(void)
+{
+	if (untagged_line.parser != NULL)
+		test_line_free(&untagged_line);
+	i_zero(&untagged_line);
+}
+
 static void test_untagged(const char *text, struct imap_reply *reply_r)
 {
-	struct test_line line;
-
-	test_line_parse(&line, text, 0);
-	imap_reply_parse_untagged(line.args, reply_r);
-	test_line_free(&line);
+	test_untagged_free();
+	test_line_parse(&untagged_line, text, 0);
+	imap_reply_parse_untagged(untagged_line.args, reply_r);
 }
 
 static void test_imap_reply_list(void)
@@ -83,6 +92,7 @@ static void test_imap_reply_list(void)
 	test_assert_strcmp(reply.name, "LIST");
 	test_untagged("* LIST \"/\" \"/\" x\r\n", &reply);
 	test_assert(reply.type == IMAP_REPLY_OTHER);
+	test_untagged_free();
 	test_end();
 }
 
@@ -133,6 +143,7 @@ static void test_imap_reply_status_search(void)
 	test_untagged("* NAMESPACE NIL NIL NIL\r\n", &reply);
 	test_assert(reply.type == IMAP_REPLY_NAMESPACE &&
 		    !reply.namespace_.have_personal);
+	test_untagged_free();
 	test_end();
 }
 
@@ -179,6 +190,7 @@ static void test_imap_reply_folders(void)
 	test_untagged("* LIST (\\All \\HasNoChildren) \"/\" "
 		      "\"[Gmail]/All Mail\"\r\n", &reply);
 	test_assert(reply.list.special_use == FOLDER_SPECIAL_USE_ALL);
+	test_untagged_free();
 	test_end();
 }
 
@@ -226,6 +238,7 @@ static void test_imap_reply_fetch(void)
 	test_assert(reply.type == IMAP_REPLY_OTHER);
 	test_untagged("* 6 FETCH UID\r\n", &reply);
 	test_assert(reply.type == IMAP_REPLY_OTHER);
+	test_untagged_free();
 	test_end();
 }
 
@@ -354,6 +367,7 @@ static void test_imap_reply_text_sanitized(void)
 	test_assert(imap_reply_parse_tagged(line.args, &reply));
 	test_assert(strlen(reply.text) < 4200);
 	test_line_free(&line);
+	test_untagged_free();
 	test_end();
 }
 

@@ -67,6 +67,24 @@ static void test_trigger_state(void)
 	test_assert(trigger_state_read(path, pool, &read_state, &error) == 0);
 	write_file(path, "source=x\nstate=completed\nlater_key=1\n");
 	test_assert(trigger_state_read(path, pool, &read_state, &error) == 1);
+
+	/* (found by tests/fuzz) what was read is written back as it was
+	   read: a source key that the file escaped, unescaped on reading,
+	   is escaped again, or its line break would be a line of its own */
+	write_file(path, "source=x\001ny\001nstate=failed\001t\nstate=completed\n");
+	test_assert(trigger_state_read(path, pool, &read_state, &error) == 1);
+	test_assert_strcmp(read_state.source_key, "x\ny\nstate=failed\t");
+	test_assert(trigger_state_write(path, &read_state, &error) == 0);
+	test_assert(trigger_state_read(path, pool, &state, &error) == 1);
+	test_assert_strcmp(state.source_key, "x\ny\nstate=failed\t");
+	test_assert(state.state == TRIGGER_STATE_COMPLETED);
+	/* a time beyond time_t's is no time */
+	write_file(path, "source=x\nstate=completed\nupdated=18446744073709551615\n");
+	test_assert(trigger_state_read(path, pool, &read_state, &error) == 0);
+	write_file(path, "source=x\nstate=completed\nnext_due=9223372036854775808\n");
+	test_assert(trigger_state_read(path, pool, &read_state, &error) == 0);
+	write_file(path, "source=x\nstate=completed\nnext_due=9223372036854775807\n");
+	test_assert(trigger_state_read(path, pool, &read_state, &error) == 1);
 	i_unlink(path);
 	pool_unref(&pool);
 	test_end();

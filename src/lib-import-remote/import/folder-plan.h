@@ -100,7 +100,7 @@ struct folder_plan_entry {
 	/* local mailbox name (vname), NULL if the name can't be held */
 	const char *dest_name;
 	/* why the folder lands there or is not copied ("" if it keeps its
-	   name), e.g. "\Trash" */
+	   name), e.g. "\Trash"; NULL when error is set */
 	const char *reason;
 	enum folder_special_use special_use;
 	enum folder_plan_action action;

@@ -111,6 +111,10 @@ const char *imap_source_send(struct imap_source *src, const char *cmd)
 	return tag;
 }
 
+static int
+imap_source_command_replied(struct imap_source *src, const char *reply_tag,
+			    const struct imap_source_reply *reply);
+
 /* Read a reply line; a tagged reply is stored with its command. Returns 0,
    or -1 on error. */
 static int
@@ -119,16 +123,26 @@ imap_source_wait_line(struct imap_source *src,
 		      imap_source_literal_callback_t *literal_callback,
 		      void *context)
 {
-	struct imap_source_command *command;
 	struct imap_source_reply reply;
 	const char *reply_tag;
-	unsigned int idx;
 	int ret;
 
 	ret = imap_source_read_line(src, untagged_callback, literal_callback,
 				    context, &reply_tag, &reply);
 	if (ret <= 0)
 		return ret;
+	return imap_source_command_replied(src, reply_tag, &reply);
+}
+
+/* A tagged reply arrived: store it with its command. Returns 0, or -1 if
+   no command waits for it (error set). */
+static int
+imap_source_command_replied(struct imap_source *src, const char *reply_tag,
+			    const struct imap_source_reply *reply)
+{
+	struct imap_source_command *command;
+	unsigned int idx;
+
 	command = imap_source_command_find(src, reply_tag, &idx);
 	if (command == NULL || command->replied) {
 		/* out of sync with the server */
@@ -140,9 +154,9 @@ imap_source_wait_line(struct imap_source *src,
 		return -1;
 	}
 	command->replied = TRUE;
-	command->state = reply.state;
-	command->resp_code = i_strdup(reply.resp_code);
-	command->text = i_strdup(reply.text);
+	command->state = reply->state;
+	command->resp_code = i_strdup(reply->resp_code);
+	command->text = i_strdup(reply->text);
 	return 0;
 }
 
@@ -192,6 +206,45 @@ int imap_source_wait(struct imap_source *src, const char *tag,
 		if (ret < 0)
 			return -1;
 		/* look up ours again: the array may have moved */
+		command = imap_source_command_find(src, tag, &idx);
+	}
+	imap_source_command_finish(src, idx, reply_r);
+	return 0;
+}
+
+int imap_source_wait_continue(struct imap_source *src, const char *tag,
+			      string_t *challenge,
+			      struct imap_source_reply *reply_r)
+{
+	struct imap_source_command *command;
+	struct imap_source_reply reply;
+	const char *reply_tag;
+	unsigned int idx;
+	int ret = 0;
+
+	if (src->failed)
+		return -1;
+	command = imap_source_command_find(src, tag, &idx);
+	i_assert(command != NULL);
+	if (imap_source_flush(src) < 0)
+		return -1;
+	while (!command->replied) {
+		T_BEGIN {
+			ret = imap_source_read_line(src, NULL, NULL, NULL,
+						    &reply_tag, &reply);
+			if (ret > 0 && strcmp(reply_tag, "+") == 0) {
+				str_truncate(challenge, 0);
+				str_append(challenge, reply.text);
+				ret = 2;
+			} else if (ret > 0) {
+				ret = imap_source_command_replied(src,
+						reply_tag, &reply);
+			}
+		} T_END;
+		if (ret < 0)
+			return -1;
+		if (ret == 2)
+			return 1;
 		command = imap_source_command_find(src, tag, &idx);
 	}
 	imap_source_command_finish(src, idx, reply_r);

@@ -323,6 +323,19 @@ static int imap_source_connect_ip(struct imap_source *src,
 		return -2;
 	}
 	err = net_geterror(src->fd);
+	if (imap_source_errno_is_cut(err)) {
+		/* the server accepted the connection and reset it before we
+		   looked: it was reached, as when the reset comes a moment
+		   later (during the greeting or TLS handshake) */
+		imap_source_set_retryable_error(src,
+			IMPORT_REMOTE_ERROR_CONNECTION_LOST,
+			t_strdup_printf("%s: connection lost as soon as the "
+					"server accepted it: %s",
+					imap_source_addr(src), strerror(err)));
+		src->disconnected = TRUE;
+		i_close_fd(&src->fd);
+		return -2;
+	}
 	if (err != 0) {
 		*error_r = t_strdup_printf("connect(%s, %u) failed: %s",
 					   net_ip2addr(ip), src->set.port,

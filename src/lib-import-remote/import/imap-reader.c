@@ -30,6 +30,8 @@ static const struct {
 	{ "XLIST", IMAP_SOURCE_CAP_XLIST },
 	{ "X-GM-EXT-1", IMAP_SOURCE_CAP_X_GM_EXT_1 },
 	{ "LIST-STATUS", IMAP_SOURCE_CAP_LIST_STATUS },
+	{ "AUTH=XOAUTH2", IMAP_SOURCE_CAP_AUTH_XOAUTH2 },
+	{ "AUTH=OAUTHBEARER", IMAP_SOURCE_CAP_AUTH_OAUTHBEARER },
 };
 
 void imap_source_set_capabilities(struct imap_source *src,
@@ -144,11 +146,21 @@ int imap_source_read_line(struct imap_source *src,
 			return -1;
 	}
 	if (strcmp(tag, "+") == 0) {
-		/* continuation request: the rest of the line is its text */
+		/* continuation request: the rest of the line is its text
+		   (a SASL challenge: base64) */
 		for (;;) {
 			data = i_stream_get_data(src->input, &size);
 			const unsigned char *lf = memchr(data, '\n', size);
 			if (lf != NULL) {
+				const unsigned char *start = data, *end = lf;
+
+				while (start < end && *start == ' ')
+					start++;
+				if (end > start && end[-1] == '\r')
+					end--;
+				i_zero(reply_r);
+				reply_r->resp_code = "";
+				reply_r->text = t_strndup(start, end - start);
 				i_stream_skip(src->input, lf - data + 1);
 				break;
 			}

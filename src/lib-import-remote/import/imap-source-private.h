@@ -142,6 +142,12 @@ void imap_source_commands_free(struct imap_source *src);
    Returns the tag. */
 const char *imap_source_send_secret(struct imap_source *src,
 				    const char *verb, string_t *args);
+/* Wait for tag's reply, or a continuation request ("+": a SASL challenge)
+   sent before it. Returns 1 with challenge set to the request's text, 0
+   with reply_r set when the tagged reply arrived, -1 on error. */
+int imap_source_wait_continue(struct imap_source *src, const char *tag,
+			      string_t *challenge,
+			      struct imap_source_reply *reply_r);
 /* TRUE if value can't be sent as a quoted string */
 bool imap_source_str_needs_literal(const char *value);
 

@@ -31,6 +31,8 @@ enum imap_source_capability {
 	IMAP_SOURCE_CAP_XLIST		= 0x0800,
 	IMAP_SOURCE_CAP_X_GM_EXT_1	= 0x1000,
 	IMAP_SOURCE_CAP_LIST_STATUS	= 0x2000,
+	IMAP_SOURCE_CAP_AUTH_XOAUTH2	= 0x40000,
+	IMAP_SOURCE_CAP_AUTH_OAUTHBEARER = 0x80000,
 };
 
 /* Called about once a second while the session waits for or reads from
@@ -44,7 +46,9 @@ struct imap_source_settings {
 	in_port_t port;
 	enum import_remote_ssl ssl;
 	const char *username;
+	/* the password, or the OAuth2 access token */
 	const char *password;
+	enum import_remote_auth_mech auth_mech;
 	/* the addresses that may be connected to (outbound-guard.h) */
 	const struct outbound_guard *guard;
 	/* the TLS client settings (CA, protocols) */

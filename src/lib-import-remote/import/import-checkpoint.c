@@ -101,9 +101,7 @@ int import_checkpoint_open(struct mail_user *user,
 			   const struct import_remote_settings *set,
 			   struct import_checkpoint **cp_r, const char **error_r)
 {
-	struct import_checkpoint *cp;
 	const char *home, *dir;
-	pool_t pool;
 	int ret;
 
 	ret = mail_user_get_home(user, &home);
@@ -119,17 +117,28 @@ int import_checkpoint_open(struct mail_user *user,
 		return -1;
 	}
 
+	*cp_r = import_checkpoint_init_path(t_strdup_printf("%s/%s", dir,
+		import_checkpoint_file_name(set->host,
+			import_remote_settings_get_port(set), set->username)),
+		set);
+	return 1;
+}
+
+struct import_checkpoint *
+import_checkpoint_init_path(const char *path,
+			    const struct import_remote_settings *set)
+{
+	struct import_checkpoint *cp;
+	pool_t pool;
+
 	pool = pool_alloconly_create("import checkpoint", 1024);
 	cp = p_new(pool, struct import_checkpoint, 1);
 	cp->pool = pool;
-	cp->path = p_strdup_printf(pool, "%s/%s", dir,
-		import_checkpoint_file_name(set->host,
-			import_remote_settings_get_port(set), set->username));
+	cp->path = p_strdup(pool, path);
 	cp->signature = p_strdup(pool, import_checkpoint_signature(set));
 	p_array_init(&cp->folders, pool, 16);
 	import_checkpoint_load(cp);
-	*cp_r = cp;
-	return 1;
+	return cp;
 }
 
 void import_checkpoint_deinit(struct import_checkpoint **_cp)

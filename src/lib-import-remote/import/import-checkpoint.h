@@ -26,6 +26,11 @@ struct import_checkpoint;
 int import_checkpoint_open(struct mail_user *user,
 			   const struct import_remote_settings *set,
 			   struct import_checkpoint **cp_r, const char **error_r);
+/* The same for the checkpoint file path (import_checkpoint_open() names it
+   after the source; the fuzzer gives its own) */
+struct import_checkpoint *
+import_checkpoint_init_path(const char *path,
+			    const struct import_remote_settings *set);
 void import_checkpoint_deinit(struct import_checkpoint **cp);
 
 /* Returns TRUE and the last UID if the folder has a checkpoint with this

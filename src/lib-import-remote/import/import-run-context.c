@@ -3,6 +3,7 @@
 #include "lib.h"
 #include "array.h"
 #include "time-util.h"
+#include "safe-memset.h"
 #include "ioloop.h"
 #include "lib-signals.h"
 #include "mail-user.h"
@@ -13,11 +14,15 @@
 #include "outbound-guard.h"
 #include "imap-source.h"
 #include "import-tempfiles.h"
+#include "oauth2-token.h"
+#include "oauth2-token-cache.h"
 #include "import-run-context.h"
 
 /* While waiting (throttled, pacing) the session hears from us this often,
    so that a server's idle timeout doesn't end it */
 #define IMPORT_RUN_KEEPALIVE_MSECS 3000
+/* An access token this close to its end is not used for a new login */
+#define IMPORT_RUN_TOKEN_MARGIN_SECS 60
 /* The longest wait between reconnects */
 #define IMPORT_RUN_RECONNECT_MAX_DELAY_MSECS IMPORT_REMOTE_MAX_THROTTLE_DELAY_MSECS
 
@@ -65,6 +70,7 @@ void import_run_ctx_init(struct import_run_ctx *ctx, pool_t pool,
 	ctx->src_set.ssl = set->ssl;
 	ctx->src_set.username = set->username;
 	ctx->src_set.password = set->password;
+	ctx->src_set.auth_mech = set->auth_mech;
 	ctx->src_set.tls_insecure = set->tls_insecure;
 	ctx->src_set.connect_timeout_msecs = set->connect_timeout_msecs;
 	ctx->src_set.cmd_timeout_msecs = set->cmd_timeout_msecs;
@@ -89,7 +95,226 @@ void import_run_ctx_deinit(struct import_run_ctx *ctx)
 	if (ctx->ssl_set != NULL)
 		import_remote_compat_ssl_client_settings_free(&ctx->ssl_set);
 	outbound_guard_deinit(&ctx->guard);
+	if (ctx->oauth2_access_token != NULL) {
+		safe_memset(ctx->oauth2_access_token, 0,
+			    strlen(ctx->oauth2_access_token));
+		i_free(ctx->oauth2_access_token);
+	}
+	if (ctx->oauth2_refresh_token != NULL) {
+		safe_memset(ctx->oauth2_refresh_token, 0,
+			    strlen(ctx->oauth2_refresh_token));
+		i_free(ctx->oauth2_refresh_token);
+	}
 	event_unref(&ctx->event);
+}
+
+static int
+import_run_ctx_oauth2_request(struct import_run_ctx *ctx,
+			      struct oauth2_token_settings *oset,
+			      struct oauth2_token_result *result_r,
+			      struct import_remote_error *error_r)
+{
+	struct oauth2_service_account account;
+	const char *error;
+
+	switch (ctx->set->oauth2_grant) {
+	case IMPORT_REMOTE_OAUTH2_GRANT_NONE:
+		break;
+	case IMPORT_REMOTE_OAUTH2_GRANT_REFRESH_TOKEN:
+		return oauth2_token_refresh(oset, ctx->oauth2_refresh_token,
+					    pool_datastack_create(), result_r,
+					    error_r);
+	case IMPORT_REMOTE_OAUTH2_GRANT_CLIENT_CREDENTIALS:
+		return oauth2_token_client_credentials(oset,
+					pool_datastack_create(), result_r,
+					error_r);
+	case IMPORT_REMOTE_OAUTH2_GRANT_JWT_BEARER:
+		if (oauth2_service_account_parse(
+				ctx->set->oauth2_service_account,
+				pool_datastack_create(), &account,
+				&error) < 0) {
+			i_zero(error_r);
+			import_remote_error_set(error_r,
+				IMPORT_REMOTE_ERROR_OAUTH2_CLIENT_INVALID,
+				error);
+			return -1;
+		}
+		oset->client_id = account.client_email;
+		if (oauth2_token_jwt_bearer(oset, &account, ctx->set->username,
+					    pool_datastack_create(), result_r,
+					    error_r) == 0)
+			return 0;
+		/* the hint tells a service account's causes apart */
+		if (strncmp(error_r->detail,
+			    IMPORT_REMOTE_DETAIL_SERVICE_ACCOUNT,
+			    strlen(IMPORT_REMOTE_DETAIL_SERVICE_ACCOUNT)) != 0) {
+			error_r->detail = t_strdup_printf("%s %s: %s",
+				IMPORT_REMOTE_DETAIL_SERVICE_ACCOUNT,
+				account.client_email, error_r->detail);
+		}
+		return -1;
+	}
+	i_unreached();
+}
+
+static const char *
+import_run_ctx_oauth2_cache_key(struct import_run_ctx *ctx)
+{
+	return oauth2_token_cache_key(ctx->set->oauth2_token_url,
+				      ctx->set->oauth2_client_id,
+				      ctx->set->oauth2_scope,
+				      ctx->set->oauth2_client_secret);
+}
+
+/* The app's own token (client credentials) that an earlier import of
+   this process got, if it is good for a while yet: one token request per
+   token lifetime for a whole tenant's batch. force: the server refused
+   ours, it is forgotten. Returns TRUE if one is used. */
+static bool
+import_run_ctx_oauth2_cached(struct import_run_ctx *ctx, bool force,
+			     time_t now)
+{
+	const char *key = import_run_ctx_oauth2_cache_key(ctx);
+	const char *token;
+	time_t expires;
+
+	if (force) {
+		oauth2_token_cache_drop(key);
+		return FALSE;
+	}
+	token = oauth2_token_cache_get(key, now, &expires);
+	if (token == NULL || now + IMPORT_RUN_TOKEN_MARGIN_SECS >= expires)
+		return FALSE;
+	if (ctx->oauth2_access_token != NULL) {
+		safe_memset(ctx->oauth2_access_token, 0,
+			    strlen(ctx->oauth2_access_token));
+		i_free(ctx->oauth2_access_token);
+	}
+	ctx->oauth2_access_token = i_strdup(token);
+	ctx->oauth2_expires = expires;
+	ctx->src_set.password = ctx->oauth2_access_token;
+	e_debug(ctx->event, "OAuth2: the app's access "
+		"token of an earlier import is good for %ld s more",
+		(long)(expires - now));
+	return TRUE;
+}
+
+/* With an OAuth2 grant: a fresh access token for the next login when
+   there is none yet, the one there is ends within a minute, or force (the
+   server refused it). Returns 0, or -1 with error_r (the token endpoint's
+   failure). */
+static int
+import_run_ctx_oauth2_token(struct import_run_ctx *ctx, bool force,
+			    struct import_remote_error *error_r)
+{
+	struct oauth2_token_settings oset;
+	struct oauth2_token_result result;
+	time_t now = time(NULL);
+	int ret;
+
+	if (ctx->set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_NONE)
+		return 0;
+	if (!force && ctx->oauth2_access_token != NULL &&
+	    (ctx->oauth2_expires == 0 ||
+	     now + IMPORT_RUN_TOKEN_MARGIN_SECS < ctx->oauth2_expires))
+		return 0;
+	if (ctx->set->oauth2_grant ==
+	    IMPORT_REMOTE_OAUTH2_GRANT_CLIENT_CREDENTIALS &&
+	    import_run_ctx_oauth2_cached(ctx, force, now))
+		return 0;
+	if (ctx->oauth2_refresh_token == NULL &&
+	    ctx->set->oauth2_refresh_token != NULL) {
+		ctx->oauth2_refresh_token =
+			i_strdup(ctx->set->oauth2_refresh_token);
+	}
+
+	i_zero(&oset);
+	oset.token_url = ctx->set->oauth2_token_url;
+	oset.client_id = ctx->set->oauth2_client_id;
+	oset.client_secret = ctx->set->oauth2_client_secret;
+	oset.scope = ctx->set->oauth2_scope;
+	oset.guard = ctx->guard;
+	if (ctx->ssl_set != NULL) {
+		import_remote_compat_ssl_ca(ctx->ssl_set, &oset.ca_file,
+					    &oset.ca_content, &oset.ca_dir);
+	}
+	oset.timeout_msecs = ctx->set->connect_timeout_msecs;
+	oset.event = ctx->event;
+	ctx->oauth2_requests++;
+	T_BEGIN {
+		ret = import_run_ctx_oauth2_request(ctx, &oset, &result,
+						    error_r);
+		if (ret < 0) {
+			error_r->detail = p_strdup(ctx->pool, error_r->detail);
+		} else {
+			if (ctx->oauth2_access_token != NULL) {
+				safe_memset(ctx->oauth2_access_token, 0,
+					    strlen(ctx->oauth2_access_token));
+				i_free(ctx->oauth2_access_token);
+			}
+			ctx->oauth2_access_token = i_strdup(result.access_token);
+			safe_memset((char *)result.access_token, 0,
+				    strlen(result.access_token));
+			if (result.refresh_token != NULL &&
+			    ctx->oauth2_refresh_token != NULL) {
+				/* rotated: the old one is spent */
+				safe_memset(ctx->oauth2_refresh_token, 0,
+					    strlen(ctx->oauth2_refresh_token));
+				i_free(ctx->oauth2_refresh_token);
+				ctx->oauth2_refresh_token =
+					i_strdup(result.refresh_token);
+				safe_memset((char *)result.refresh_token, 0,
+					    strlen(result.refresh_token));
+				if (ctx->set->oauth2_rotated_callback != NULL) {
+					ctx->set->oauth2_rotated_callback(
+						ctx->oauth2_refresh_token,
+						ctx->set->oauth2_rotated_context);
+				}
+			}
+			ctx->oauth2_expires = result.expires_in == 0 ? 0 :
+				now + result.expires_in;
+			if (ctx->set->oauth2_grant ==
+			    IMPORT_REMOTE_OAUTH2_GRANT_CLIENT_CREDENTIALS) {
+				oauth2_token_cache_put(
+					import_run_ctx_oauth2_cache_key(ctx),
+					ctx->oauth2_access_token,
+					ctx->oauth2_expires);
+			}
+		}
+	} T_END;
+	if (ret < 0)
+		return -1;
+	ctx->src_set.password = ctx->oauth2_access_token;
+	return 0;
+}
+
+/* One login: with a fresh access token if the grant needs one, and once
+   more with another if the server refuses one not fresh from the
+   endpoint (revoked, or ended before its time). Returns 0, or -1 with
+   error_r (ctx->src is NULL if the token endpoint failed). */
+static int
+import_run_ctx_connect_once(struct import_run_ctx *ctx,
+			    struct import_remote_error *error_r)
+{
+	unsigned int requests = ctx->oauth2_requests;
+
+	if (import_run_ctx_oauth2_token(ctx, FALSE, error_r) < 0)
+		return -1;
+	if (imap_source_connect(&ctx->src_set, ctx->event, &ctx->src,
+				error_r) == 0)
+		return 0;
+	if (error_r->code != IMPORT_REMOTE_ERROR_TOKEN_REJECTED ||
+	    ctx->set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_NONE ||
+	    ctx->oauth2_requests != requests)
+		return -1;
+	e_debug(ctx->event, "The server refused the "
+		"access token: asking for a new one");
+	imap_source_deinit(&ctx->src);
+	i_zero(error_r);
+	if (import_run_ctx_oauth2_token(ctx, TRUE, error_r) < 0)
+		return -1;
+	return imap_source_connect(&ctx->src_set, ctx->event,
+				   &ctx->src, error_r);
 }
 
 void import_run_ctx_update_elapsed(struct import_run_ctx *ctx)
@@ -223,11 +448,14 @@ static void import_run_ctx_give_up(struct import_run_ctx *ctx,
 		error->detail, ctx->reconnects_in_row));
 }
 
+static bool
+import_run_ctx_retry(struct import_run_ctx *ctx,
+		     const struct import_remote_error *error);
+
 bool import_run_ctx_reconnect(struct import_run_ctx *ctx)
 {
 	const struct import_remote_error *error;
-	struct import_remote_error last;
-	unsigned int delay_msecs, mark;
+	unsigned int mark;
 
 	/* a cause of our own (a cancel, a local save) stays the cause */
 	if (ctx->error.code != IMPORT_REMOTE_ERROR_NONE || ctx->src == NULL)
@@ -244,6 +472,16 @@ bool import_run_ctx_reconnect(struct import_run_ctx *ctx)
 		ctx->reconnects_in_row = 0;
 		ctx->progress_mark = mark;
 	}
+	return import_run_ctx_retry(ctx, error);
+}
+
+static bool
+import_run_ctx_retry(struct import_run_ctx *ctx,
+		     const struct import_remote_error *error)
+{
+	struct import_remote_error last;
+	unsigned int delay_msecs;
+
 	last = *error;
 	last.detail = p_strdup(ctx->pool, error->detail);
 	for (;;) {
@@ -269,13 +507,14 @@ bool import_run_ctx_reconnect(struct import_run_ctx *ctx)
 			  delay_msecs == 0 ? "" :
 			  import_progress_format_wait(delay_msecs),
 			  ctx->reconnects_in_row, ctx->set->reconnects);
-		imap_source_deinit(&ctx->src);
+		if (ctx->src != NULL)
+			imap_source_deinit(&ctx->src);
 		if (delay_msecs > 0 &&
 		    import_run_ctx_sleep(ctx, delay_msecs, FALSE,
 					 NULL, NULL, NULL) < 0)
 			return FALSE;
-		if (imap_source_connect(&ctx->src_set, ctx->event,
-					&ctx->src, &last) == 0) {
+		i_zero(&last);
+		if (import_run_ctx_connect_once(ctx, &last) == 0) {
 			ctx->progress_mark = import_run_ctx_progress_mark(ctx);
 			return TRUE;
 		}
@@ -287,6 +526,10 @@ bool import_run_ctx_reconnect(struct import_run_ctx *ctx)
 		/* the server may just be restarting: only a login or a
 		   certificate that is refused ends the tries */
 		if (last.code == IMPORT_REMOTE_ERROR_AUTH_FAILED ||
+		    last.code == IMPORT_REMOTE_ERROR_TOKEN_REJECTED ||
+		    last.code == IMPORT_REMOTE_ERROR_AUTH_MECH_UNSUPPORTED ||
+		    last.code == IMPORT_REMOTE_ERROR_OAUTH2_GRANT_INVALID ||
+		    last.code == IMPORT_REMOTE_ERROR_OAUTH2_CLIENT_INVALID ||
 		    last.code == IMPORT_REMOTE_ERROR_TLS_FAILED ||
 		    last.code == IMPORT_REMOTE_ERROR_SOURCE_NOT_ALLOWED ||
 		    last.code == IMPORT_REMOTE_ERROR_INTERNAL) {
@@ -344,9 +587,18 @@ int import_run_ctx_connect(struct import_run_ctx *ctx)
 		return -1;
 
 	i_zero(&error);
-	if (imap_source_connect(&ctx->src_set, ctx->event, &ctx->src,
-				&error) == 0)
+	if (import_run_ctx_connect_once(ctx, &error) == 0)
 		return 0;
+	if (ctx->src == NULL) {
+		/* the token endpoint failed: tried again like a connection
+		   if that may help */
+		if (!import_remote_error_get_info(error.code)->transient) {
+			import_run_ctx_set_error(ctx, error.code,
+						 error.detail);
+			return -1;
+		}
+		return import_run_ctx_retry(ctx, &error) ? 0 : -1;
+	}
 	/* e.g. cut during the TLS handshake, or a BYE for a greeting */
 	return import_run_ctx_reconnect(ctx) ? 0 : -1;
 }

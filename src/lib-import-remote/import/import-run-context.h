@@ -58,6 +58,13 @@ struct import_run_ctx {
 	struct imap_source_settings src_set;
 	const struct ssl_iostream_settings *ssl_set;
 	struct outbound_guard *guard;
+	/* an OAuth2 grant (set->oauth2_refresh_token): the refresh token in
+	   use (a rotated one replaces it), the access token got with it, when
+	   that expires (0: not said), and how many were asked for */
+	char *oauth2_refresh_token;
+	char *oauth2_access_token;
+	time_t oauth2_expires;
+	unsigned int oauth2_requests;
 	/* reconnects since mail last moved on (--reconnects bounds it), and
 	   where the progress stood at the last one */
 	unsigned int reconnects_in_row;

@@ -82,7 +82,7 @@ int notify_outbox_add(struct job_store *store,
 		*error_r = "No key to authenticate the notification with";
 		return -1;
 	}
-	trans = sql_transaction_begin(store->db);
+	trans = store_transaction_begin(store);
 	stmt = store_stmt(store,
 		"INSERT INTO import_remote_notifications (batch_id, event, "
 		"channel, sender, recipient, payload, state, created, "
@@ -162,7 +162,7 @@ int notify_outbox_claim(struct job_store *store, pool_t pool,
 	const char *claim = t_strdup_printf("%s/%s", deliverer,
 					    job_store_new_token());
 
-	trans = sql_transaction_begin(store->db);
+	trans = store_transaction_begin(store);
 	stmt = store_stmt(store, t_strdup_printf(
 		"UPDATE import_remote_notifications SET claimed_by = ?, "
 		"claimed_at = ? WHERE id IN (SELECT id FROM "

@@ -41,6 +41,7 @@ struct batch_csv_parser {
 	int field_column[BATCH_CSV_COLUMN_COUNT];
 	/* the header's fields; 0 while reading the header */
 	unsigned int field_count;
+	const struct batch_csv_defaults *defaults;
 };
 /* fields read of a record at the most: one more than a valid record has,
    to tell that it has too many */
@@ -352,7 +353,19 @@ static int batch_csv_parse_header(struct batch_csv_parser *parser,
 			parser->field_column[column] = i;
 		}
 	}
+	if (parser->defaults->shared_grant &&
+	    parser->field_column[BATCH_CSV_SOURCE_PASSWORD] != -1) {
+		batch_csv_error(parser, line,
+			parser->field_column[BATCH_CSV_SOURCE_PASSWORD] + 1,
+			"the batch signs in with one OAuth2 grant: the file "
+			"must not hold passwords (columns: source_email, "
+			"destination_user)");
+		ret = -1;
+	}
 	for (column = 0; column < BATCH_CSV_REQUIRED_COLUMNS; column++) {
+		if (column == BATCH_CSV_SOURCE_PASSWORD &&
+		    parser->defaults->shared_grant)
+			continue;
 		if (parser->field_column[column] == -1) {
 			batch_csv_error(parser, line, 0,
 				"the header row has no %s column",
@@ -469,7 +482,7 @@ static int batch_csv_parse_row(struct batch_csv_parser *parser,
 				       "missing source email");
 		ret = -1;
 	}
-	if (row_r->source_password[0] == '\0') {
+	if (row_r->source_password[0] == '\0' && !defaults->shared_grant) {
 		batch_csv_column_error(parser, line, BATCH_CSV_SOURCE_PASSWORD,
 				       "missing password");
 		ret = -1;
@@ -573,6 +586,7 @@ batch_csv_parse_file(const unsigned char *data, size_t size, pool_t pool,
 	parser.end = data + size;
 	parser.line = 1;
 	parser.errors = errors;
+	parser.defaults = defaults;
 	*more_errors_r = 0;
 	/* a UTF-8 byte order mark, as spreadsheets write */
 	if (size >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)

@@ -34,6 +34,9 @@ struct batch_csv_defaults {
 	const char *host; /* NULL = none */
 	in_port_t port; /* 0 = by security */
 	enum import_remote_ssl ssl;
+	/* the batch signs in with one OAuth2 grant for every row: the file
+	   has no source_password column (it is refused) */
+	bool shared_grant;
 };
 
 struct batch_csv_row {

@@ -125,7 +125,7 @@ int batch_store_create(struct job_store *store, const struct batch *batch,
 		*error_r = "No key to authenticate the batch's notify address";
 		return -1;
 	}
-	trans = sql_transaction_begin(store->db);
+	trans = store_transaction_begin(store);
 	stmt = store_stmt(store,
 		"INSERT INTO import_remote_batches (token, created, updated, "
 		"state, pause_reason, storage_limit, notify, "
@@ -301,7 +301,7 @@ int batch_store_cancel(struct job_store *store, unsigned long long id,
 	struct sql_statement *stmt;
 	unsigned int affected = 0;
 
-	trans = sql_transaction_begin(store->db);
+	trans = store_transaction_begin(store);
 	stmt = store_stmt(store,
 		"UPDATE import_remote_batches SET state = 'cancelled', "
 		"pause_reason = '', updated = ? "

@@ -15,7 +15,7 @@ int failed_message_store_replace(struct job_store *store,
 	struct sql_statement *stmt;
 	const struct import_failed_message *msg;
 
-	trans = sql_transaction_begin(store->db);
+	trans = store_transaction_begin(store);
 	stmt = store_stmt(store,
 		"DELETE FROM import_remote_failed_messages WHERE job_id = ?",
 		STORE_NUM(job_id));

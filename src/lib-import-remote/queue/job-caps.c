@@ -233,11 +233,10 @@ int job_store_add_leases(struct job_store *store, const struct job *job,
 	array_push_back(&params, &param);
 	bound = array_get(&params, &count);
 
-	trans = sql_transaction_begin(store->db);
+	trans = store_transaction_begin(store);
 	/* as the claim: one at a time, so that two jobs never both take
 	   the host's last connection */
 	if (store->pgsql) {
-		sql_update(trans, "SET LOCAL lock_timeout = '30s'");
 		sql_update(trans, "LOCK TABLE import_remote_jobs "
 			   "IN SHARE ROW EXCLUSIVE MODE");
 	}

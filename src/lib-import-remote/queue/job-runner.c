@@ -27,6 +27,10 @@ struct job_runner_ctx {
 	struct event *event;
 	struct job_store *store;
 	struct job *job;
+	/* the key file's key, and the run's settings: a rotated OAuth2
+	   refresh token is stored again, encrypted */
+	const unsigned char *key;
+	struct import_remote_settings *import_set;
 	pool_t pool;
 	unsigned int last_update_msecs;
 	/* the user's settings (the worker's if the user's are invalid): a
@@ -678,6 +682,34 @@ static void job_runner_finish(struct job_runner_ctx *ctx,
 	}
 }
 
+/* The token endpoint rotated the job's refresh token: the old one is
+   spent, so the job keeps the new one (encrypted, bound to the job as
+   before) for its next run or a retry. */
+static void job_runner_oauth2_rotated(const char *refresh_token, void *context)
+{
+	struct job_runner_ctx *ctx = context;
+	const char *secret, *ciphertext, *error;
+	int ret;
+
+	ctx->import_set->oauth2_refresh_token =
+		p_strdup(ctx->pool, refresh_token);
+	secret = import_remote_settings_export_secret(ctx->import_set);
+	ciphertext = job_secret_encrypt(ctx->key, ctx->job, secret);
+	safe_memset((char *)secret, 0, strlen(secret));
+	ret = job_store_update_secret(ctx->store, ctx->job, ciphertext,
+				      &error);
+	if (ret < 0) {
+		e_error(ctx->event, "Job %llu: storing "
+			"its rotated OAuth2 refresh token failed: %s",
+			ctx->job->id, error);
+	} else if (ret == 0) {
+		ctx->claim_lost = TRUE;
+	} else {
+		e_debug(ctx->event, "Job %llu: stored "
+			"its rotated OAuth2 refresh token", ctx->job->id);
+	}
+}
+
 int job_runner_run(struct mail_user *user, struct job_store *store,
 		   struct job *job,
 		   const unsigned char key[SECRET_BOX_KEY_LEN],
@@ -748,8 +780,18 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 			IMPORT_REMOTE_ERROR_PASSWORD_UNUSABLE,
 			t_strdup_printf("The source password can't be read: %s",
 					errstr));
+	} else if (import_remote_settings_import_secret(pool, password, &set,
+							&errstr) < 0) {
+		import_remote_error_set(&error,
+			IMPORT_REMOTE_ERROR_PASSWORD_UNUSABLE,
+			t_strdup_printf("The source secret can't be used: %s",
+					errstr));
+		safe_memset((char *)password, 0, strlen(password));
 	} else {
-		set.password = password;
+		ctx.key = key;
+		set.oauth2_rotated_callback = job_runner_oauth2_rotated;
+		set.oauth2_rotated_context = &ctx;
+		ctx.import_set = &set;
 		/* what an earlier run of this job imported stays counted */
 		job->run_base_imported = job->imported;
 		job->run_base_bytes = job->bytes_done;

@@ -294,7 +294,7 @@ static int job_store_migrate_once(struct job_store *store,
 	if (store->schema_version == JOB_STORE_SCHEMA_VERSION)
 		return 0;
 
-	trans = sql_transaction_begin(store->db);
+	trans = store_transaction_begin(store);
 	if (store->schema_version == 0) {
 		sql_update(trans, "CREATE TABLE IF NOT EXISTS import_remote_meta ("
 			   "name VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL)");
@@ -469,7 +469,7 @@ int job_store_create(struct job_store *store, const struct job *job,
 	/* a unique token finds the new row again, on every driver */
 	const char *token = job_store_new_token();
 
-	trans = sql_transaction_begin(store->db);
+	trans = store_transaction_begin(store);
 	job_store_add_job(store, trans, job, token, NULL);
 	if (store_commit(store, &trans, error_r) < 0)
 		return -1;
@@ -731,14 +731,11 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 	claim = t_strdup_printf("%s/%s", worker, guid_128_to_string(guid));
 
 	i_assert(slots > 0);
-	trans = sql_transaction_begin(store->db);
+	trans = store_transaction_begin(store);
 	/* SQLite runs one writer at a time; PostgreSQL's READ COMMITTED would
 	   let two claims each see the other's job as not yet live (a user's
 	   second import, a slot too many): one claim at a time there too */
 	if (store->pgsql) {
-		/* a session holding a conflicting lock must not stop every
-		   claim for ever: the claim fails, the worker tries again */
-		sql_update(trans, "SET LOCAL lock_timeout = '30s'");
 		sql_update(trans, "LOCK TABLE import_remote_jobs "
 			   "IN SHARE ROW EXCLUSIVE MODE");
 	}
@@ -857,6 +854,21 @@ int job_store_update(struct job_store *store, const struct job *job,
 	return store_update(store, stmt, error_r);
 }
 
+int job_store_update_secret(struct job_store *store, const struct job *job,
+			    const char *source_password, const char **error_r)
+{
+	struct sql_statement *stmt;
+
+	i_assert(job->claim != NULL);
+	stmt = store_stmt(store,
+		"UPDATE import_remote_jobs SET source_password = ? "
+		"WHERE id = ? AND worker = ?",
+		STORE_STR(source_password), STORE_NUM(job->id),
+		/* the fence, as in job_store_update() */
+		STORE_STR(job->claim));
+	return store_update(store, stmt, error_r);
+}
+
 void job_store_add_cancel(struct job_store *store,
 			  struct sql_transaction_context *trans,
 			  const char *id_column, unsigned long long id)
@@ -884,7 +896,7 @@ int job_store_cancel(struct job_store *store, unsigned long long id,
 {
 	struct sql_transaction_context *trans;
 
-	trans = sql_transaction_begin(store->db);
+	trans = store_transaction_begin(store);
 	job_store_add_cancel(store, trans, "id", id);
 	return store_commit(store, &trans, error_r);
 }

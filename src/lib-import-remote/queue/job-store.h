@@ -164,6 +164,11 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
    now (its claim was taken over: the caller must stop at once), -1. */
 int job_store_update(struct job_store *store, const struct job *job,
 		     const char **error_r);
+/* Replace the job's stored (encrypted) secret, e.g. with a rotated OAuth2
+   refresh token in it, fenced by job->claim like job_store_update().
+   Returns 1 if written, 0 if the job has another worker now, -1. */
+int job_store_update_secret(struct job_store *store, const struct job *job,
+			    const char *source_password, const char **error_r);
 /* Queue a failed job again, with the same source, options, batch and
    (stored) password, as a new job that supersedes it. Returns 1 and its
    id, 0 if there is no such job, -1 (also when the job didn't fail). */

@@ -40,6 +40,20 @@ static void store_commit_callback(const struct sql_commit_result *result,
 	ctx->error = i_strdup(result->error);
 }
 
+struct sql_transaction_context *store_transaction_begin(struct job_store *store)
+{
+	struct sql_transaction_context *trans;
+
+	trans = sql_transaction_begin(store->db);
+	/* a lock another session holds (a claim, a session stuck while
+	   holding one) fails the transaction after a while, rather than
+	   stalling this process for ever: the caller says so and tries
+	   again later, as after any error of the store */
+	if (store->pgsql)
+		sql_update(trans, "SET LOCAL lock_timeout = '30s'");
+	return trans;
+}
+
 /* Commit and wait. Not sql_transaction_commit_s(): in 2.3 its sqlite
    version ignores a failed COMMIT, sets no error for a failed transaction
    and leaks the transaction's event. */
@@ -67,7 +81,7 @@ int store_update(struct job_store *store, struct sql_statement *stmt,
 	struct sql_transaction_context *trans;
 	unsigned int affected = 0;
 
-	trans = sql_transaction_begin(store->db);
+	trans = store_transaction_begin(store);
 	sql_update_stmt_get_rows(trans, &stmt, &affected);
 	if (store_commit(store, &trans, error_r) < 0)
 		return -1;

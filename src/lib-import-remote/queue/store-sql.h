@@ -39,6 +39,9 @@ store_stmt_bind(struct job_store *store, const char *query,
 		const struct store_param *params, unsigned int count);
 
 /* Commit and wait for the result */
+/* A transaction of the store: on PostgreSQL, a lock waited for longer than
+   30 s fails it */
+struct sql_transaction_context *store_transaction_begin(struct job_store *store);
 int store_commit(struct job_store *store,
 		 struct sql_transaction_context **trans, const char **error_r);
 /* Run one UPDATE (or DELETE) in a transaction of its own. Returns 1 if it

@@ -95,6 +95,9 @@ trigger_state_parse_line(const char *line, pool_t pool,
 		return FALSE;
 	else if (strcmp(key, "job") == 0)
 		state->job_id = num;
+	else if (num > (unsigned long long)LONG_MAX)
+		/* no time (written as a long) */
+		return FALSE;
 	else if (strcmp(key, "updated") == 0)
 		state->updated = num;
 	else if (strcmp(key, "next_due") == 0)
@@ -177,9 +180,11 @@ trigger_state_write_file(const char *path, const struct trigger_state *state,
 	int fd, ret = 0;
 
 	str = t_str_new(256);
+	/* (escaped as the reader unescapes it: a key read from a file may
+	   hold anything) */
 	str_printfa(str, "source=%s\nstate=%s\njob=%llu\nupdated=%ld\n"
 		    "next_due=%ld\nmessages_done=%u\nmessages_total=%u\n"
-		    "imported=%u\nfolders=%u\n", state->source_key,
+		    "imported=%u\nfolders=%u\n", str_tabescape(state->source_key),
 		    trigger_state_name(state->state), state->job_id,
 		    (long)state->updated, (long)state->next_due,
 		    state->msgs_done, state->msgs_total, state->imported,

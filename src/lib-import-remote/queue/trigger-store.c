@@ -50,7 +50,7 @@ int trigger_store_get(struct job_store *store, pool_t pool,
 		return ret < 0 ? -1 : 0;
 	/* a first login: a row to claim (another login may be adding it
 	   at the same moment: then that one is it) */
-	trans = sql_transaction_begin(store->db);
+	trans = store_transaction_begin(store);
 	stmt = store_stmt(store,
 		"INSERT INTO import_remote_triggers (username, source_key) "
 		"VALUES (?, ?) ON CONFLICT DO NOTHING",

@@ -1,0 +1,182 @@
+#!/bin/bash
+# Users drive their own imports over IMAP METADATA (the mail plugin,
+# import_remote_user_requests = yes), as a webmail does with the user's own
+# IMAP session: a request entry queues an import as "start" does, the
+# worker runs it, the history entry shows its progress and result; cancel
+# and retry act on the user's own jobs only; malformed, oversized,
+# guarded (private address, plain text) and too many requests are
+# answered NO with the catalogue's title; the password is never readable
+# back nor logged.
+set -u
+. "$(dirname "$0")/../lib/integration.sh"
+plan 52
+script_timeout 600
+WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
+META=$TOOLS/imapmeta
+ENTRY=/private/vendor/vendor.dovecot/import-remote
+
+"$TOOLS/mkcorpus" -n 30 -s 43 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
+MANIFEST=$IR_WORK/corpus/manifest.json
+ir_source_start "$IR_WORK/corpus/Maildir" .
+JOBS=$IR_WORK/jobs
+mkdir -p "$JOBS"
+IR_DEST_EXTRA_CONF="$(ir_conf_settings \
+	"import_remote_store = sqlite:$JOBS/jobs.db" \
+	"import_remote_key_file = $JOBS/key" \
+	"import_remote_allowed_networks = 127.0.0.0/8" \
+	"import_remote_allow_plaintext = no" \
+	"import_remote_user_requests = yes")"
+if ir_dovecot_24; then
+	IR_DEST_EXTRA_CONF="$IR_DEST_EXTRA_CONF
+mail_plugins {
+  import_remote = yes
+}
+mail_attribute {
+  dict file {
+    path = %{home}/dovecot-attributes
+  }
+}
+imap_metadata = yes"
+else
+	IR_DEST_EXTRA_CONF="$IR_DEST_EXTRA_CONF
+mail_plugins = \$mail_plugins import_remote
+protocol imap {
+  mail_plugins = \$mail_plugins import_remote
+  imap_metadata = yes
+}
+mail_attribute_dict = file:%h/dovecot-attributes"
+fi
+export IR_DEST_EXTRA_CONF
+ir_dest_start
+chown "$IR_OS_USER:" "$JOBS"
+
+add_user() {
+	local h=$IR_WORK/dst/home/$1
+	mkdir -p "$h"; chown "$IR_OS_USER:" "$h"
+	echo "$1:{PLAIN}destpass:$IR_UID:$IR_GID::$h::$(ir_userdb_mail sdbox '~/sdbox') ${2:-}" >> "$IR_WORK/dst/passwd"
+}
+for u in u1 u2 u3 u4 u5 u6; do add_user "$u"; done
+add_user off "userdb_import_remote_user_requests=no"
+
+jobs_of() { sqlite_value "$JOBS/jobs.db" "select count(*) from import_remote_jobs where username = ?" "$1"; }
+status_of() { sqlite_value "$JOBS/jobs.db" "select status from import_remote_jobs where username = ? order by id desc limit 1" "$1"; }
+last_job() { sqlite_value "$JOBS/jobs.db" "select id from import_remote_jobs where username = ? order by id desc limit 1" "$1"; }
+worker() { timeout -k 5 120 "$WORKER" -c "$DEST_CONF" -1 > "$OUT/worker.$1" 2>&1; }
+# value NAME CONTENT: a value file (mode 600: it may hold a password)
+value() { ( umask 077; printf '%s' "$2" > "$IR_WORK/$1.value" ); echo "$IR_WORK/$1.value"; }
+# meta USER get|set|poll ENTRY [FILE] [options]
+meta() { local u=$1; shift; "$META" --port "$DEST_IMAP_PORT" --user "$u" "$@"; }
+request() {
+	printf '{"host":"127.0.0.1","port":%s,"security":"%s","user":"srcuser","password":"%s","newest_first":true%s}' \
+		"$SRC_IMAPS_PORT" "${2:-imaps}" "$1" "${3:-}"
+}
+
+# --- a request queues an import, as start does ---
+meta u1 set "$ENTRY/request" "$(value ok "$(request srcpass)")" > "$OUT/u1-request"
+check_eq "request: OK" OK "$(cat "$OUT/u1-request")"
+check_eq "request: one job queued for the user" "1 queued" "$(jobs_of u1) $(status_of u1)"
+check_eq "request: the job is for the source asked" "srcuser 127.0.0.1 $SRC_IMAPS_PORT imaps" \
+	"$(sqlite_value "$JOBS/jobs.db" "select source_user || ' ' || source_host || ' ' || source_port || ' ' || source_ssl from import_remote_jobs where username = 'u1'")"
+check "request: the password is stored encrypted" test "$(sqlite_value "$JOBS/jobs.db" "select source_password like 'v2:%' from import_remote_jobs where username = 'u1'")" = 1
+meta u1 get "$ENTRY/request" > "$OUT/u1-request-get"
+check_eq "request: never readable back" NIL "$(cat "$OUT/u1-request-get")"
+meta u1 get "$ENTRY/history" > "$OUT/u1-history-queued"
+check_contains "history: the queued job" "$OUT/u1-history-queued" '"status":"queued"'
+check_not_contains "history: no password" "$OUT/u1-history-queued" srcpass
+# one live job a user
+meta u1 set "$ENTRY/request" "$(value ok "$(request srcpass)")" > "$OUT/u1-request2"
+check_contains "a second request while one is queued: NO, the catalogue's title" "$OUT/u1-request2" \
+	"NO [CANNOT] An import is already running"
+check_eq "... and nothing queued" 1 "$(jobs_of u1)"
+
+# --- the worker runs it; the user watches it to its end ---
+worker w1 &
+wpid=$!
+meta u1 poll "$ENTRY/history" --until '"status":"completed"' --timeout 120 > "$OUT/u1-poll"
+check_eq "poll: the history reaches completed" 0 "$?"
+wait "$wpid"
+check_eq "the job completed" completed "$(status_of u1)"
+imported=$(sqlite_value "$JOBS/jobs.db" "select imported || ' ' || skipped from import_remote_jobs where username = 'u1'")
+check_contains "history: the counts" "$OUT/u1-poll" "\"imported\":${imported% *},\"skipped\":${imported#* },"
+check "the destination has the source's mail" verify u1 u1-v --map "Sent Items=Sent"
+
+# --- nobody else's jobs ---
+u1_job=$(last_job u1)
+meta u2 get "$ENTRY/history" > "$OUT/u2-history"
+check_eq "another user's history: theirs only (empty)" "[]" "$(cat "$OUT/u2-history")"
+meta u2 set "$ENTRY/cancel" "$(value id "$u1_job")" > "$OUT/u2-cancel"
+check_contains "another user cancelling u1's job: NO" "$OUT/u2-cancel" "NO [CANNOT] Import request not valid: You have no such import"
+meta u2 set "$ENTRY/retry" "$(value id "$u1_job")" > "$OUT/u2-retry"
+check_contains "another user retrying u1's job: NO" "$OUT/u2-retry" "You have no such import"
+check_eq "u1's job untouched" completed "$(status_of u1)"
+meta u2 get "/shared/vendor/vendor.dovecot/import-remote/history" > "$OUT/u2-shared" 2>&1
+check_not_contains "the shared namespace shows no history" "$OUT/u2-shared" '"job"'
+
+# --- re-run: nothing twice ---
+meta u1 set "$ENTRY/request" "$(value ok "$(request srcpass)")" > "$OUT/u1-rerun"
+check_eq "re-run: OK" OK "$(cat "$OUT/u1-rerun")"
+worker w2
+check_eq "re-run: completed" completed "$(status_of u1)"
+check_eq "re-run: nothing imported twice" 0 \
+	"$(sqlite_value "$JOBS/jobs.db" "select imported from import_remote_jobs where username = 'u1' order by id desc limit 1")"
+check "re-run: the destination still equals the source" verify u1 u1-v2 --map "Sent Items=Sent"
+
+# --- refused requests: NO with the catalogue's title, nothing queued ---
+no_request() { # NAME VALUE EXPECTED-TEXT
+	meta u2 set "$ENTRY/request" "$(value "$1" "$2")" > "$OUT/u2-$1"
+	check_contains "$1: NO, $3" "$OUT/u2-$1" "NO [CANNOT] $3"
+}
+no_request malformed '{"host":"127.0.0.1","port":' "Import request not valid"
+no_request not-object '["127.0.0.1"]' "Import request not valid"
+no_request nested '{"host":{"a":1},"user":"x","password":"y"}' "Import request not valid"
+no_request unknown '{"host":"127.0.0.1","user":"x","password":"y","exec":"z"}' "Import request not valid: Unknown member"
+no_request no-password '{"host":"127.0.0.1","user":"srcuser"}' "Import request not valid"
+no_request bad-date "$(request srcpass imaps ',"since":"yesterday"')" "Import request not valid: since"
+check_eq "refused requests: nothing queued" 0 "$(jobs_of u2)"
+meta u3 set "$ENTRY/request" "$(value big "$(head -c 5000 /dev/zero | tr '\0' a)")" > "$OUT/u3-big"
+check_contains "oversized value: NO" "$OUT/u3-big" "longer than 4096 bytes"
+meta u3 set "$ENTRY/request" "$(value private '{"host":"10.0.0.1","user":"srcuser","password":"srcpass"}')" > "$OUT/u3-private"
+check_contains "a private address: NO, the guard's title" "$OUT/u3-private" "NO [CANNOT] Source server not allowed"
+meta u3 set "$ENTRY/request" "$(value private6 '{"host":"169.254.169.254","user":"srcuser","password":"srcpass"}')" > "$OUT/u3-link"
+check_contains "the cloud metadata address: NO" "$OUT/u3-link" "NO [CANNOT] Source server not allowed"
+meta u3 set "$ENTRY/request" "$(value plain "$(request srcpass none)")" > "$OUT/u3-plain"
+check_contains "plain text: NO" "$OUT/u3-plain" "NO "
+check_contains "plain text: said why" "$OUT/u3-plain" "Plain-text login"
+check_eq "guarded requests: nothing queued" 0 "$(jobs_of u3)"
+meta off set "$ENTRY/request" "$(value ok "$(request srcpass)")" > "$OUT/off-request"
+check_contains "import_remote_user_requests = no: NO" "$OUT/off-request" "import_remote_user_requests"
+check_eq "... nothing queued" 0 "$(jobs_of off)"
+
+# --- 100 requests in a row: the hourly limit ---
+meta u5 set "$ENTRY/request" "$(value malformed '{"host":')" --times 100 > "$OUT/u5-flood"
+check_eq "100 requests: the first 10 are answered" 10 "$(grep -c 'NO \[CANNOT\] Import request not valid' "$OUT/u5-flood")"
+check_eq "... the other 90 refused for the limit" 90 "$(grep -c 'NO \[CANNOT\] Too many import requests' "$OUT/u5-flood")"
+meta u5 set "$ENTRY/request" "$(value ok "$(request srcpass)")" > "$OUT/u5-after"
+check_contains "... a valid request too, within the hour" "$OUT/u5-after" "NO [CANNOT] Too many import requests"
+check_eq "... nothing queued" 0 "$(jobs_of u5)"
+
+# --- cancel ---
+meta u4 set "$ENTRY/request" "$(value ok "$(request srcpass)")" > /dev/null
+meta u4 set "$ENTRY/cancel" "$(value last last)" > "$OUT/u4-cancel"
+check_eq "cancel: OK" OK "$(cat "$OUT/u4-cancel")"
+check_eq "cancel: the job is cancelled" cancelled "$(status_of u4)"
+meta u4 set "$ENTRY/cancel" "$(value last last)" > "$OUT/u4-cancel2"
+check_contains "cancel with nothing live: NO" "$OUT/u4-cancel2" "No import is queued or running"
+
+# --- a wrong password: the catalogue's title and hint; retry ---
+meta u6 set "$ENTRY/request" "$(value wrong "$(request wrongpass)")" > /dev/null
+worker w3
+check_eq "wrong password: the job failed" failed "$(status_of u6)"
+meta u6 get "$ENTRY/history" > "$OUT/u6-history"
+check_contains "history: the error's title" "$OUT/u6-history" '"error_title":"Authentication failed"'
+check_contains "history: the hint" "$OUT/u6-history" "App Password"
+meta u6 set "$ENTRY/retry" "$(value last last)" > "$OUT/u6-retry"
+check_eq "retry: OK" OK "$(cat "$OUT/u6-retry")"
+check_eq "retry: a new job, queued" "2 queued" "$(jobs_of u6) $(status_of u6)"
+
+# --- the password: never in a log ---
+check_not_logged "no source password in any log" "srcpass" \
+	"$IR_WORK/dst/log/dovecot.log" "$IR_WORK/dst/log/dovecot-info.log" "$IR_WORK/dst/log"
+check_eq "... nor in the workers' output" 0 "$(cat "$OUT"/worker.* | grep -c -e srcpass -e wrongpass)"
+check_contains "the request is logged (without it)" "$IR_WORK/dst/log/dovecot-info.log" \
+	"queued at the user's request"
