@@ -9,7 +9,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/oauth2.sh"
-plan 25
+plan 26
 script_timeout 600
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 CLIENT=$TOOLS/mailclient
@@ -115,6 +115,8 @@ check_eq "client credentials: the job's secret is stored encrypted" 1 \
 	"$(job_field o1 "source_password like 'v2:%'")"
 login plain login > "$OUT/plain-login" 2>&1
 check_eq "no old address: the login is accepted, nothing queued" "0 0" "$? $(jobs_of plain)"
+check_eq "no old address: no error logged for the user" 0 \
+	"$(cat "$IR_WORK"/dst/log/* | grep -E 'Error|Fatal' | grep -c '(plain)')"
 login o2 login > /dev/null 2>&1
 check_eq "service account: one job queued" 1 "$(jobs_of o2)"
 job_field o2 options > "$OUT/o2-options"
