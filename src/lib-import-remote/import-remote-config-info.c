@@ -56,6 +56,7 @@ static const struct setting_define import_remote_config_setting_defines[] = {
 	DEF(STR, import_remote_notice_template_dir),
 	DEF(BOOL, import_remote_user_requests),
 	DEF(UINT, import_remote_user_request_limit),
+	DEF(BOOL, import_remote_user_request_oauth2),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -106,6 +107,7 @@ static const struct import_remote_config import_remote_config_defaults = {
 	.import_remote_notice_template_dir = "",
 	.import_remote_user_requests = FALSE,
 	.import_remote_user_request_limit = 10,
+	.import_remote_user_request_oauth2 = FALSE,
 };
 
 /* YYYY-MM-DD as the UTC midnight it begins with */

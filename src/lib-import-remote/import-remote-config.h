@@ -118,6 +118,10 @@ struct import_remote_config {
 	bool import_remote_user_requests;
 	/* at most this many such requests per user in an hour */
 	unsigned int import_remote_user_request_limit;
+	/* a request {"oauth2":"server"} imports the user's old address
+	   (import_remote_source_user) with the server's provider
+	   credentials (import_remote_source_oauth2_*) */
+	bool import_remote_user_request_oauth2;
 
 	/* parsed */
 	time_t parsed_sync_until;

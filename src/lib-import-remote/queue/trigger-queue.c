@@ -129,9 +129,7 @@ trigger_queue_read_secret(const char *setting, const char *path,
 	return result;
 }
 
-/* The provider's credentials of an OAuth2 grant, from their files */
-static int
-trigger_queue_read_grant(const struct import_remote_config *set,
+int trigger_queue_read_grant(const struct import_remote_config *set,
 			 pool_t pool, struct import_remote_settings *import_set,
 			 const char **error_r)
 {
