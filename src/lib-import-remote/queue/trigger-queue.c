@@ -129,6 +129,20 @@ trigger_queue_read_secret(const char *setting, const char *path,
 	return result;
 }
 
+static void trigger_queue_wipe(const char *secret)
+{
+	if (secret != NULL)
+		safe_memset((char *)secret, 0, strlen(secret));
+}
+
+void trigger_queue_wipe_secrets(struct import_remote_settings *import_set)
+{
+	trigger_queue_wipe(import_set->password);
+	trigger_queue_wipe(import_set->oauth2_refresh_token);
+	trigger_queue_wipe(import_set->oauth2_client_secret);
+	trigger_queue_wipe(import_set->oauth2_service_account);
+}
+
 int trigger_queue_read_grant(const struct import_remote_config *set,
 			 pool_t pool, struct import_remote_settings *import_set,
 			 const char **error_r)
@@ -166,6 +180,8 @@ int trigger_queue_read_grant(const struct import_remote_config *set,
 				*error_r);
 			return -1;
 		}
+		/* (only its address is wanted here: the worker signs) */
+		trigger_queue_wipe(account.private_key);
 		if (import_set->oauth2_token_url == NULL &&
 		    account.token_uri != NULL &&
 		    oauth2_token_url_check(account.token_uri, error_r) == 0)
@@ -182,6 +198,7 @@ trigger_queue_job(struct job_store *store, struct mail_user *user,
 		  unsigned long long *job_id_r, const char **error_r)
 {
 	const char *claim = job_store_new_token();
+	const char *secret;
 	struct event *event;
 	struct job job;
 	int ret;
@@ -200,8 +217,10 @@ trigger_queue_job(struct job_store *store, struct mail_user *user,
 	job.options = import_remote_settings_export(import_set);
 	/* the password, or an OAuth2 grant's secrets, as start packs
 	   them */
-	job.source_password = job_secret_encrypt(key, &job,
-		import_remote_settings_export_secret(import_set));
+	secret = import_remote_settings_export_secret(import_set);
+	job.source_password = job_secret_encrypt(key, &job, secret);
+	if (secret != NULL && secret != import_set->password)
+		trigger_queue_wipe(secret);
 	if (job_store_create(store, &job, job_id_r, error_r) < 0 ||
 	    trigger_store_set_job(store, user->username, source_key, claim,
 				  *job_id_r, error_r) < 0)
@@ -248,6 +267,7 @@ int trigger_queue(struct mail_user *user, const char **error_r)
 		ret = job_store_open_config(set, user->event, 0, &store, key,
 					    error_r);
 	if (ret < 0) {
+		trigger_queue_wipe_secrets(&import_set);
 		pool_unref(&pool);
 		import_remote_config_free(&set);
 		return -1;
@@ -278,6 +298,7 @@ int trigger_queue(struct mail_user *user, const char **error_r)
 		ret = ret < 0 ? -1 : 0;
 	}
 	safe_memset(key, 0, sizeof(key));
+	trigger_queue_wipe_secrets(&import_set);
 	job_store_close(&store);
 	if (ret == 0 && state.state != TRIGGER_STATE_NONE &&
 	    (path = trigger_state_path(user)) != NULL) {

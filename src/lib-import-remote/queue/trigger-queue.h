@@ -24,5 +24,8 @@ int trigger_queue_read_grant(const struct import_remote_config *set,
 			     pool_t pool,
 			     struct import_remote_settings *import_set,
 			     const char **error_r);
+/* Wipe the secrets of import_set (password or token, refresh token,
+   client secret, service account key) */
+void trigger_queue_wipe_secrets(struct import_remote_settings *import_set);
 
 #endif

@@ -604,13 +604,9 @@ user_request_start(struct mail_user *user,
 	   them */
 	secret = import_remote_settings_export_secret(&set);
 	job.source_password = job_secret_encrypt(key, &job, secret);
-	safe_memset((char *)secret, 0, strlen(secret));
-	if (set.password != NULL)
-		safe_memset((char *)set.password, 0, strlen(set.password));
-	if (set.oauth2_refresh_token != NULL) {
-		safe_memset((char *)set.oauth2_refresh_token, 0,
-			    strlen(set.oauth2_refresh_token));
-	}
+	if (secret != set.password)
+		safe_memset((char *)secret, 0, strlen(secret));
+	trigger_queue_wipe_secrets(&set);
 	if (job_store_create(store, &job, &id, error_r) < 0)
 		return -1;
 	event = import_remote_event_create(user->event);
