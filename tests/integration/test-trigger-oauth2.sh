@@ -9,7 +9,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/oauth2.sh"
-plan 26
+plan 27
 script_timeout 600
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 CLIENT=$TOOLS/mailclient
@@ -86,10 +86,10 @@ add_user() {
 	echo "$1:{PLAIN}destpass:$IR_UID:$IR_GID::$h::$(ir_userdb_mail sdbox '~/sdbox') $2" >> "$IR_WORK/dst/passwd"
 }
 # Microsoft 365: only the old address
-add_user o1 "userdb_import_remote_source_user=srcuser"
+add_user o1 "userdb_import_remote_source_user=srcuser userdb_mail_debug=yes"
 # Google Workspace: the service account (here a userdb override of the
 # global grant, as a second provider's users would have)
-add_user o2 "userdb_import_remote_source_user=srcuser userdb_import_remote_source_oauth2_grant=jwt_bearer userdb_import_remote_source_oauth2_service_account_file=$SECRETS/sa.json userdb_import_remote_source_oauth2_token_url=$OAUTH2_URL/token userdb_import_remote_source_oauth2_scope=https://mail.google.com/"
+add_user o2 "userdb_import_remote_source_user=srcuser userdb_mail_debug=yes userdb_import_remote_source_oauth2_grant=jwt_bearer userdb_import_remote_source_oauth2_service_account_file=$SECRETS/sa.json userdb_import_remote_source_oauth2_token_url=$OAUTH2_URL/token userdb_import_remote_source_oauth2_scope=https://mail.google.com/"
 # the app's secret refused by the token service
 add_user o3 "userdb_import_remote_source_user=srcuser userdb_import_remote_source_oauth2_client_secret_file=$SECRETS/wrong.secret"
 # no old address: no import
@@ -113,6 +113,7 @@ check_contains "client credentials: the job's options name the grant" \
 	"$OUT/o1-options" "oauth2_grant=client_credentials"
 check_eq "client credentials: the job's secret is stored encrypted" 1 \
 	"$(job_field o1 "source_password like 'v2:%'")"
+check "the login with mail_debug logged debug lines (control)" grep -q "(o1).*Debug:" "$IR_WORK"/dst/log/*
 login plain login > "$OUT/plain-login" 2>&1
 check_eq "no old address: the login is accepted, nothing queued" "0 0" "$? $(jobs_of plain)"
 check_eq "no old address: no error logged for the user" 0 \
