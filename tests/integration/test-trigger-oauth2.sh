@@ -76,6 +76,9 @@ protocol imap {
 }
 mail_attribute_dict = file:%h/dovecot-attributes"
 fi
+# every log line of the logins that queue, debug included, is checked
+IR_DEST_EXTRA_CONF="$IR_DEST_EXTRA_CONF
+mail_debug = yes"
 export IR_DEST_EXTRA_CONF
 ir_dest_start
 
@@ -86,10 +89,10 @@ add_user() {
 	echo "$1:{PLAIN}destpass:$IR_UID:$IR_GID::$h::$(ir_userdb_mail sdbox '~/sdbox') $2" >> "$IR_WORK/dst/passwd"
 }
 # Microsoft 365: only the old address
-add_user o1 "userdb_import_remote_source_user=srcuser userdb_mail_debug=yes"
+add_user o1 "userdb_import_remote_source_user=srcuser"
 # Google Workspace: the service account (here a userdb override of the
 # global grant, as a second provider's users would have)
-add_user o2 "userdb_import_remote_source_user=srcuser userdb_mail_debug=yes userdb_import_remote_source_oauth2_grant=jwt_bearer userdb_import_remote_source_oauth2_service_account_file=$SECRETS/sa.json userdb_import_remote_source_oauth2_token_url=$OAUTH2_URL/token userdb_import_remote_source_oauth2_scope=https://mail.google.com/"
+add_user o2 "userdb_import_remote_source_user=srcuser userdb_import_remote_source_oauth2_grant=jwt_bearer userdb_import_remote_source_oauth2_service_account_file=$SECRETS/sa.json userdb_import_remote_source_oauth2_token_url=$OAUTH2_URL/token userdb_import_remote_source_oauth2_scope=https://mail.google.com/"
 # the app's secret refused by the token service
 add_user o3 "userdb_import_remote_source_user=srcuser userdb_import_remote_source_oauth2_client_secret_file=$SECRETS/wrong.secret"
 # no old address: no import
