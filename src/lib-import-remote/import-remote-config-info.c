@@ -41,6 +41,13 @@ static const struct setting_define import_remote_config_setting_defines[] = {
 	DEF(STR, import_remote_source_ssl),
 	DEF(STR, import_remote_source_user),
 	DEF(STR, import_remote_source_password),
+	DEF(STR, import_remote_source_auth_mechanism),
+	DEF(STR, import_remote_source_oauth2_grant),
+	DEF(STR, import_remote_source_oauth2_token_url),
+	DEF(STR, import_remote_source_oauth2_client_id),
+	DEF(STR, import_remote_source_oauth2_client_secret_file),
+	DEF(STR, import_remote_source_oauth2_service_account_file),
+	DEF(STR, import_remote_source_oauth2_scope),
 	DEF(STR, import_remote_source_mode),
 	DEF(TIME, import_remote_sync_interval),
 	DEF(STR, import_remote_sync_until),
@@ -49,6 +56,7 @@ static const struct setting_define import_remote_config_setting_defines[] = {
 	DEF(STR, import_remote_notice_template_dir),
 	DEF(BOOL, import_remote_user_requests),
 	DEF(UINT, import_remote_user_request_limit),
+	DEF(BOOL, import_remote_user_request_oauth2),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -84,6 +92,13 @@ static const struct import_remote_config import_remote_config_defaults = {
 	.import_remote_source_ssl = "imaps",
 	.import_remote_source_user = "",
 	.import_remote_source_password = "",
+	.import_remote_source_auth_mechanism = "auto",
+	.import_remote_source_oauth2_grant = "",
+	.import_remote_source_oauth2_token_url = "",
+	.import_remote_source_oauth2_client_id = "",
+	.import_remote_source_oauth2_client_secret_file = "",
+	.import_remote_source_oauth2_service_account_file = "",
+	.import_remote_source_oauth2_scope = "",
 	.import_remote_source_mode = "once",
 	.import_remote_sync_interval = 60*60,
 	.import_remote_sync_until = "",
@@ -92,6 +107,7 @@ static const struct import_remote_config import_remote_config_defaults = {
 	.import_remote_notice_template_dir = "",
 	.import_remote_user_requests = FALSE,
 	.import_remote_user_request_limit = 10,
+	.import_remote_user_request_oauth2 = FALSE,
 };
 
 /* YYYY-MM-DD as the UTC midnight it begins with */
@@ -149,6 +165,18 @@ import_remote_config_check_source(struct import_remote_config *set,
 	    set->parsed_sync_until == 0) {
 		*error_r = "import_remote_source_mode = sync needs "
 			"import_remote_sync_until (the cut-over date)";
+		return FALSE;
+	}
+	if (set->import_remote_source_oauth2_grant[0] != '\0' &&
+	    strcmp(set->import_remote_source_oauth2_grant,
+		   "client_credentials") != 0 &&
+	    strcmp(set->import_remote_source_oauth2_grant,
+		   "client-credentials") != 0 &&
+	    strcmp(set->import_remote_source_oauth2_grant, "jwt_bearer") != 0 &&
+	    strcmp(set->import_remote_source_oauth2_grant, "jwt-bearer") != 0) {
+		*error_r = t_strdup_printf("import_remote_source_oauth2_grant: "
+			"Invalid value '%s': use client_credentials or "
+			"jwt_bearer", set->import_remote_source_oauth2_grant);
 		return FALSE;
 	}
 	if (set->import_remote_sync_interval == 0) {

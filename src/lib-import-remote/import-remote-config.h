@@ -85,6 +85,20 @@ struct import_remote_config {
 	const char *import_remote_source_ssl;
 	const char *import_remote_source_user;
 	const char *import_remote_source_password;
+	/* OAuth2 instead of a password, normally global (the provider's
+	   credentials, not the user's): client_credentials (Microsoft 365
+	   app-only) or jwt_bearer (a Google service account key file); the
+	   user's userdb then names only import_remote_source_user. The
+	   secrets are files, read when a login queues the job and stored
+	   only encrypted in it. auth_mechanism: auto = xoauth2 with a grant,
+	   the password's otherwise. */
+	const char *import_remote_source_auth_mechanism;
+	const char *import_remote_source_oauth2_grant;
+	const char *import_remote_source_oauth2_token_url;
+	const char *import_remote_source_oauth2_client_id;
+	const char *import_remote_source_oauth2_client_secret_file;
+	const char *import_remote_source_oauth2_service_account_file;
+	const char *import_remote_source_oauth2_scope;
 	/* once: imported once; sync: again at most every sync_interval
 	   until sync_until (YYYY-MM-DD), new mail only */
 	const char *import_remote_source_mode;
@@ -104,6 +118,10 @@ struct import_remote_config {
 	bool import_remote_user_requests;
 	/* at most this many such requests per user in an hour */
 	unsigned int import_remote_user_request_limit;
+	/* a request {"oauth2":"server"} imports the user's old address
+	   (import_remote_source_user) with the server's provider
+	   credentials (import_remote_source_oauth2_*) */
+	bool import_remote_user_request_oauth2;
 
 	/* parsed */
 	time_t parsed_sync_until;

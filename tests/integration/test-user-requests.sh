@@ -9,7 +9,8 @@
 # back nor logged.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 52
+. "$TESTS_DIR/lib/oauth2.sh"
+plan 71
 script_timeout 600
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 META=$TOOLS/imapmeta
@@ -20,12 +21,27 @@ MANIFEST=$IR_WORK/corpus/manifest.json
 ir_source_start "$IR_WORK/corpus/Maildir" .
 JOBS=$IR_WORK/jobs
 mkdir -p "$JOBS"
+# OAuth2: the tests' token service; the source checks tokens with it; the
+# server's provider credentials (an app with app-only access to srcuser)
+ir_oauth2_start
+ir_source_oauth2
+APPSECRET=app-secret-$RANDOM$RANDOM
+printf '%s\n' "$APPSECRET" > "$JOBS/app.secret"
+ir_oauth2_client server-app "$APPSECRET" srcuser
+ir_oauth2_client user-app
 IR_DEST_EXTRA_CONF="$(ir_conf_settings \
 	"import_remote_store = sqlite:$JOBS/jobs.db" \
 	"import_remote_key_file = $JOBS/key" \
 	"import_remote_allowed_networks = 127.0.0.0/8" \
 	"import_remote_allow_plaintext = no" \
-	"import_remote_user_requests = yes")"
+	"import_remote_user_requests = yes" \
+	"import_remote_user_request_oauth2 = yes" \
+	"import_remote_source_host = 127.0.0.1" \
+	"import_remote_source_port = $SRC_IMAPS_PORT" \
+	"import_remote_source_oauth2_grant = client_credentials" \
+	"import_remote_source_oauth2_token_url = $OAUTH2_URL/token" \
+	"import_remote_source_oauth2_client_id = server-app" \
+	"import_remote_source_oauth2_client_secret_file = $JOBS/app.secret")"
 if ir_dovecot_24; then
 	IR_DEST_EXTRA_CONF="$IR_DEST_EXTRA_CONF
 mail_plugins {
@@ -55,7 +71,10 @@ add_user() {
 	mkdir -p "$h"; chown "$IR_OS_USER:" "$h"
 	echo "$1:{PLAIN}destpass:$IR_UID:$IR_GID::$h::$(ir_userdb_mail sdbox '~/sdbox') ${2:-}" >> "$IR_WORK/dst/passwd"
 }
-for u in u1 u2 u3 u4 u5 u6; do add_user "$u"; done
+for u in u1 u2 u3 u4 u5 u6 a1 r1 r2 x1; do add_user "$u"; done
+# the same address as on the old server (a domain that moves)
+add_user srcuser
+add_user s2 "userdb_import_remote_user_request_oauth2=no"
 add_user off "userdb_import_remote_user_requests=no"
 
 jobs_of() { sqlite_value "$JOBS/jobs.db" "select count(*) from import_remote_jobs where username = ?" "$1"; }
@@ -180,3 +199,42 @@ check_not_logged "no source password in any log" "srcpass" \
 check_eq "... nor in the workers' output" 0 "$(cat "$OUT"/worker.* | grep -c -e srcpass -e wrongpass)"
 check_contains "the request is logged (without it)" "$IR_WORK/dst/log/dovecot-info.log" \
 	"queued at the user's request"
+
+# --- OAuth2: an access token instead of a password ---
+ACCESS=$(ir_oauth2_issue srcuser)
+oreq() { printf '{"host":"127.0.0.1","port":%s,"user":"srcuser",%s}' "$SRC_IMAPS_PORT" "$1"; }
+meta a1 set "$ENTRY/request" "$(value a1 "$(oreq "\"access_token\":\"$ACCESS\"")")" > "$OUT/a1-request"
+check_eq "access token: OK" OK "$(cat "$OUT/a1-request")"
+# --- a refresh token obtained elsewhere (a public client: no secret) ---
+REFRESH=$(ir_oauth2_refresh srcuser user-app)
+meta r1 set "$ENTRY/request" "$(value r1 "$(oreq "\"refresh_token\":\"$REFRESH\",\"client_id\":\"user-app\",\"token_url\":\"$OAUTH2_URL/token\"")")" > "$OUT/r1-request"
+check_eq "refresh token: OK" OK "$(cat "$OUT/r1-request")"
+sqlite_value "$JOBS/jobs.db" "select options from import_remote_jobs where username = 'r1'" > "$OUT/r1-options"
+check_contains "refresh token: the job's options name the grant" "$OUT/r1-options" "oauth2_grant=refresh_token"
+meta r2 set "$ENTRY/request" "$(value r2 "$(oreq "\"refresh_token\":\"$REFRESH\",\"client_id\":\"user-app\",\"token_url\":\"http://127.0.0.1:1/token\"")")" > "$OUT/r2-request"
+check_contains "refresh token with a plain http endpoint: NO" "$OUT/r2-request" "NO [CANNOT]"
+meta x1 set "$ENTRY/request" "$(value x1 "$(oreq "\"password\":\"srcpass\",\"access_token\":\"$ACCESS\"")")" > "$OUT/x1-request"
+check_contains "a password and a token together: NO" "$OUT/x1-request" "Give one of password"
+# --- by address alone, with the server's provider credentials ---
+meta srcuser set "$ENTRY/request" "$(value s1 '{"oauth2":"server","newest_first":true}')" > "$OUT/s1-request"
+check_eq "server's provider credentials: OK" OK "$(cat "$OUT/s1-request")"
+check_eq "... the job is for the user's own address at the configured source" "srcuser 127.0.0.1 $SRC_IMAPS_PORT" \
+	"$(sqlite_value "$JOBS/jobs.db" "select source_user || ' ' || source_host || ' ' || source_port from import_remote_jobs where username = 'srcuser'")"
+meta s2 set "$ENTRY/request" "$(value s2 '{"oauth2":"server"}')" > "$OUT/s2-request"
+check_contains "... refused where the admin does not allow it" "$OUT/s2-request" "does not sign in to your old provider"
+meta x1 set "$ENTRY/request" "$(value x2 "{\"oauth2\":\"server\",\"user\":\"someone-else\"}")" > "$OUT/x2-request"
+check_contains "... naming another mailbox: NO" "$OUT/x2-request" "give no source"
+check_eq "... and nothing queued for those" 0 "$(( $(jobs_of s2) + $(jobs_of x1) ))"
+worker w4
+for u in a1 r1 srcuser; do
+	check_eq "OAuth2 request ($u): the job completes" completed "$(status_of "$u")"
+done
+check "refresh token: the mailbox equals the source" verify r1 r1-v --map "Sent Items=Sent"
+meta r1 get "$ENTRY/request" > "$OUT/r1-request-get"
+check_eq "refresh token: never readable back" NIL "$(cat "$OUT/r1-request-get")"
+meta r1 get "$ENTRY/history" > "$OUT/r1-history"
+check_not_contains "history: no refresh token" "$OUT/r1-history" "$REFRESH"
+check_eq "the store holds no token or secret in clear" 0 \
+	"$(cat "$JOBS"/jobs.db* | grep -acF -e "$REFRESH" -e "$ACCESS" -e "$APPSECRET")"
+check_not_logged "no token or app secret in any log" "$REFRESH" "$IR_WORK/dst/log" "$OUT"/worker.*
+check_eq "... nor an access token or the app's secret" 0 "$(cat "$IR_WORK"/dst/log/* "$OUT"/worker.* | grep -c -e "tok-" -e "$APPSECRET")"

@@ -28,7 +28,40 @@ int trigger_due_import_settings(const struct import_remote_config *set,
 	if (import_remote_ssl_parse(set->import_remote_source_ssl,
 				    &import_set_r->ssl) < 0)
 		i_unreached(); /* checked with the settings */
+	if (import_remote_auth_mech_parse(set->import_remote_source_auth_mechanism,
+					  &import_set_r->auth_mech) < 0) {
+		*error_r = t_strdup_printf(
+			"import_remote_source_auth_mechanism: Invalid value "
+			"'%s': use auto, plain, login, oauth2, xoauth2 or "
+			"oauthbearer", set->import_remote_source_auth_mechanism);
+		return -1;
+	}
+	if (trigger_due_has_oauth2(set)) {
+		if (import_remote_oauth2_grant_parse(
+			set->import_remote_source_oauth2_grant,
+			&import_set_r->oauth2_grant) < 0)
+			i_unreached(); /* checked with the settings */
+		if (import_set_r->auth_mech == IMPORT_REMOTE_AUTH_PASSWORD)
+			import_set_r->auth_mech = IMPORT_REMOTE_AUTH_OAUTH2;
+		import_set_r->oauth2_token_url = p_strdup(pool,
+			import_remote_config_str(set->import_remote_source_oauth2_token_url));
+		import_set_r->oauth2_client_id = p_strdup(pool,
+			import_remote_config_str(set->import_remote_source_oauth2_client_id));
+		import_set_r->oauth2_scope = p_strdup(pool,
+			import_remote_config_str(set->import_remote_source_oauth2_scope));
+		/* the secrets are files, read only when a job is queued
+		   (trigger-queue.c); a file that is not named is missing */
+		if (set->import_remote_source_oauth2_client_secret_file[0] != '\0')
+			import_set_r->oauth2_client_secret = "";
+		if (set->import_remote_source_oauth2_service_account_file[0] != '\0')
+			import_set_r->oauth2_service_account = "";
+	}
 	return import_remote_settings_check(import_set_r, error_r);
+}
+
+bool trigger_due_has_oauth2(const struct import_remote_config *set)
+{
+	return set->import_remote_source_oauth2_grant[0] != '\0';
 }
 
 const char *
@@ -78,7 +111,11 @@ int trigger_due_at_login(struct mail_user *user, const char **error_r)
 
 	if (import_remote_config_get_user(user, &set, error_r) < 0)
 		return -1;
-	if (set->import_remote_source_host[0] == '\0') {
+	if (set->import_remote_source_host[0] == '\0' ||
+	    /* the provider's credentials are global: only the users whose
+	       userdb names their old address have an import */
+	    (trigger_due_has_oauth2(set) &&
+	     set->import_remote_source_user[0] == '\0')) {
 		import_remote_config_free(&set);
 		return 0;
 	}

@@ -17,12 +17,16 @@ struct import_remote_settings;
    and state file are read: 1 yes, 0 no, -1 on error. */
 int trigger_due_at_login(struct mail_user *user, const char **error_r);
 
-/* The import the user's settings ask for, as "start" would take it.
-   Returns 0, or -1 with an error. */
+/* The import the user's settings ask for, as "start" would take it; an
+   OAuth2 grant's secret files are not read (their fields are "", filled
+   by the queueing, trigger-queue.c). Returns 0, or -1 with an error. */
 int trigger_due_import_settings(const struct import_remote_config *set,
 				pool_t pool,
 				struct import_remote_settings *import_set_r,
 				const char **error_r);
+/* The settings name an OAuth2 grant (the provider's credentials):
+   the user's userdb gives only the old address */
+bool trigger_due_has_oauth2(const struct import_remote_config *set);
 /* The source's key in the state file and the store's trigger rows */
 const char *
 trigger_due_source_key(const struct import_remote_settings *import_set);

@@ -3,6 +3,7 @@
 #include "lib.h"
 #include "ioloop.h"
 #include "safe-memset.h"
+#include "istream.h"
 #include "str-sanitize.h"
 #include "mail-user.h"
 #include "import-remote-config.h"
@@ -10,6 +11,7 @@
 #include "job-store-private.h"
 #include "job-store-open.h"
 #include "job-secret.h"
+#include "oauth2-token.h"
 #include "trigger-state.h"
 #include "trigger-store.h"
 #include "import-remote-event.h"
@@ -76,6 +78,118 @@ trigger_queue_decide(const struct import_remote_config *set,
 	return !sync || now < set->parsed_sync_until;
 }
 
+/* A service account key file: all of it (JSON), at most 16 kB */
+#define TRIGGER_QUEUE_KEY_FILE_MAX (16*1024)
+
+/* The whole of a secret file (a service account's key), or its first line
+   (a client secret). Errors name the setting, never the content. */
+static int
+trigger_queue_read_secret(const char *setting, const char *path,
+			  bool whole, pool_t pool, const char **secret_r,
+			  const char **error_r)
+{
+	struct istream *input;
+	const unsigned char *data;
+	size_t size;
+	ssize_t ret;
+	int result = 0;
+
+	input = i_stream_create_file(path, TRIGGER_QUEUE_KEY_FILE_MAX + 1);
+	if (!whole) {
+		if (import_remote_password_read_stream(input, pool, secret_r,
+						       error_r) < 0) {
+			*error_r = t_strdup_printf("%s: %s", setting,
+						   *error_r);
+			result = -1;
+		}
+		i_stream_unref(&input);
+		return result;
+	}
+	while ((ret = i_stream_read(input)) > 0) {
+		(void)i_stream_get_data(input, &size);
+		if (size > TRIGGER_QUEUE_KEY_FILE_MAX)
+			break;
+	}
+	data = i_stream_get_data(input, &size);
+	if (input->stream_errno != 0) {
+		*error_r = t_strdup_printf("%s: %s", setting,
+					   i_stream_get_error(input));
+		result = -1;
+	} else if (size > TRIGGER_QUEUE_KEY_FILE_MAX || size == 0 ||
+		   memchr(data, '\0', size) != NULL) {
+		*error_r = t_strdup_printf("%s: not a service account key "
+			"file (empty, binary or over 16 kB)", setting);
+		result = -1;
+	} else {
+		*secret_r = p_strndup(pool, data, size);
+	}
+	if (size > 0)
+		safe_memset((void *)data, 0, size);
+	i_stream_unref(&input);
+	return result;
+}
+
+static void trigger_queue_wipe(const char *secret)
+{
+	if (secret != NULL)
+		safe_memset((char *)secret, 0, strlen(secret));
+}
+
+void trigger_queue_wipe_secrets(struct import_remote_settings *import_set)
+{
+	trigger_queue_wipe(import_set->password);
+	trigger_queue_wipe(import_set->oauth2_refresh_token);
+	trigger_queue_wipe(import_set->oauth2_client_secret);
+	trigger_queue_wipe(import_set->oauth2_service_account);
+}
+
+int trigger_queue_read_grant(const struct import_remote_config *set,
+			 pool_t pool, struct import_remote_settings *import_set,
+			 const char **error_r)
+{
+	struct oauth2_service_account account;
+	const char *path;
+
+	if (import_set->oauth2_token_url != NULL &&
+	    oauth2_token_url_check(import_set->oauth2_token_url,
+				   error_r) < 0) {
+		*error_r = t_strdup_printf(
+			"import_remote_source_oauth2_token_url: %s", *error_r);
+		return -1;
+	}
+	path = import_remote_config_str(
+		set->import_remote_source_oauth2_client_secret_file);
+	if (path != NULL &&
+	    trigger_queue_read_secret(
+		"import_remote_source_oauth2_client_secret_file", path, FALSE,
+		pool, &import_set->oauth2_client_secret, error_r) < 0)
+		return -1;
+	path = import_remote_config_str(
+		set->import_remote_source_oauth2_service_account_file);
+	if (path != NULL) {
+		if (trigger_queue_read_secret(
+			"import_remote_source_oauth2_service_account_file",
+			path, TRUE, pool, &import_set->oauth2_service_account,
+			error_r) < 0)
+			return -1;
+		if (oauth2_service_account_parse(
+			import_set->oauth2_service_account, pool, &account,
+			error_r) < 0) {
+			*error_r = t_strdup_printf(
+				"import_remote_source_oauth2_service_account_file: %s",
+				*error_r);
+			return -1;
+		}
+		/* (only its address is wanted here: the worker signs) */
+		trigger_queue_wipe(account.private_key);
+		if (import_set->oauth2_token_url == NULL &&
+		    account.token_uri != NULL &&
+		    oauth2_token_url_check(account.token_uri, error_r) == 0)
+			import_set->oauth2_token_url = account.token_uri;
+	}
+	return import_remote_settings_check(import_set, error_r);
+}
+
 static int
 trigger_queue_job(struct job_store *store, struct mail_user *user,
 		  const unsigned char key[SECRET_BOX_KEY_LEN],
@@ -84,6 +198,7 @@ trigger_queue_job(struct job_store *store, struct mail_user *user,
 		  unsigned long long *job_id_r, const char **error_r)
 {
 	const char *claim = job_store_new_token();
+	const char *secret;
 	struct event *event;
 	struct job job;
 	int ret;
@@ -100,8 +215,12 @@ trigger_queue_job(struct job_store *store, struct mail_user *user,
 	job.source_ssl = import_remote_ssl_name(import_set->ssl);
 	job.source_user = import_set->username;
 	job.options = import_remote_settings_export(import_set);
-	job.source_password = job_secret_encrypt(key, &job,
-						 import_set->password);
+	/* the password, or an OAuth2 grant's secrets, as start packs
+	   them */
+	secret = import_remote_settings_export_secret(import_set);
+	job.source_password = job_secret_encrypt(key, &job, secret);
+	if (secret != NULL && secret != import_set->password)
+		trigger_queue_wipe(secret);
 	if (job_store_create(store, &job, job_id_r, error_r) < 0 ||
 	    trigger_store_set_job(store, user->username, source_key, claim,
 				  *job_id_r, error_r) < 0)
@@ -142,10 +261,13 @@ int trigger_queue(struct mail_user *user, const char **error_r)
 		return -1;
 	pool = pool_alloconly_create("import-remote trigger", 1024);
 	ret = trigger_due_import_settings(set, pool, &import_set, error_r);
+	if (ret == 0 && trigger_due_has_oauth2(set))
+		ret = trigger_queue_read_grant(set, pool, &import_set, error_r);
 	if (ret == 0)
 		ret = job_store_open_config(set, user->event, 0, &store, key,
 					    error_r);
 	if (ret < 0) {
+		trigger_queue_wipe_secrets(&import_set);
 		pool_unref(&pool);
 		import_remote_config_free(&set);
 		return -1;
@@ -176,6 +298,7 @@ int trigger_queue(struct mail_user *user, const char **error_r)
 		ret = ret < 0 ? -1 : 0;
 	}
 	safe_memset(key, 0, sizeof(key));
+	trigger_queue_wipe_secrets(&import_set);
 	job_store_close(&store);
 	if (ret == 0 && state.state != TRIGGER_STATE_NONE &&
 	    (path = trigger_state_path(user)) != NULL) {

@@ -20,6 +20,9 @@
 #include "job-store-open.h"
 #include "job-secret.h"
 #include "job-runner.h"
+#include "oauth2-token.h"
+#include "trigger-due.h"
+#include "trigger-queue.h"
 #include "user-request.h"
 
 #include "json-object.h"
@@ -146,18 +149,83 @@ user_request_parse_json(const char *json, pool_t pool,
 
 /* The request as the import's settings. Returns 0, or -1 with what is
    wrong. */
+/* OAuth2 members: an access token, or a refresh token (a public client:
+   the user has no client secret) with its client id and token endpoint
+   (token_url, or a provider's preset). Returns 0, or -1. */
+static int
+user_request_oauth2_member(const struct user_request_member *member,
+			   struct import_remote_settings *set,
+			   const char **provider, const char **error_r)
+{
+	const char *error;
+
+	if (strcmp(member->name, "access_token") == 0) {
+		set->password = member->value;
+		set->auth_mech = IMPORT_REMOTE_AUTH_OAUTH2;
+	} else if (strcmp(member->name, "refresh_token") == 0) {
+		set->oauth2_refresh_token = member->value;
+		set->oauth2_grant = IMPORT_REMOTE_OAUTH2_GRANT_REFRESH_TOKEN;
+		set->auth_mech = IMPORT_REMOTE_AUTH_OAUTH2;
+	} else if (strcmp(member->name, "client_id") == 0) {
+		set->oauth2_client_id = member->value;
+	} else if (strcmp(member->name, "scope") == 0) {
+		set->oauth2_scope = member->value;
+	} else if (strcmp(member->name, "token_url") == 0) {
+		if (oauth2_token_url_check(member->value, &error) < 0) {
+			*error_r = t_strdup_printf("token_url: %s", error);
+			return -1;
+		}
+		set->oauth2_token_url = member->value;
+	} else if (strcmp(member->name, "provider") == 0) {
+		if (strcmp(member->value, "google") != 0 &&
+		    strcmp(member->value, "microsoft") != 0) {
+			*error_r = "provider: google or microsoft";
+			return -1;
+		}
+		*provider = member->value;
+	} else {
+		i_unreached();
+	}
+	return 0;
+}
+
+/* provider: what is known of it, where the request says nothing else */
+static void
+user_request_provider(const char *provider,
+		      struct import_remote_settings *set)
+{
+	bool google = strcmp(provider, "google") == 0;
+
+	if (set->host == NULL)
+		set->host = google ? "imap.gmail.com" : "outlook.office365.com";
+	if (set->oauth2_token_url == NULL) {
+		set->oauth2_token_url = google ?
+			"https://oauth2.googleapis.com/token" :
+			"https://login.microsoftonline.com/common/oauth2/v2.0/token";
+	}
+	if (set->oauth2_scope == NULL && !google &&
+	    set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_REFRESH_TOKEN) {
+		set->oauth2_scope = "https://outlook.office365.com/"
+			"IMAP.AccessAsUser.All offline_access";
+	}
+}
+
 static int
 user_request_settings(const ARRAY_TYPE(user_request_member) *members,
 		      pool_t pool, struct import_remote_settings *set,
-		      const char **error_r)
+		      bool *server_grant_r, const char **error_r)
 {
 	static const char *const known[] = {
 		"host", "port", "security", "user", "password", "since",
-		"before", "newest_first", NULL
+		"before", "newest_first", "access_token", "refresh_token",
+		"client_id", "scope", "token_url", "provider", "oauth2", NULL
 	};
 	const struct user_request_member *member;
+	const char *provider = NULL;
 	unsigned int i, port;
+	bool have_password = FALSE, have_source = FALSE;
 
+	*server_grant_r = FALSE;
 	import_remote_settings_init(pool, set);
 	array_foreach(members, member) {
 		for (i = 0; known[i] != NULL; i++) {
@@ -191,7 +259,40 @@ user_request_settings(const ARRAY_TYPE(user_request_member) *members,
 						   member->name);
 			return -1;
 		}
-		if (strcmp(member->name, "host") == 0)
+		if (strcmp(member->name, "host") == 0 ||
+		    strcmp(member->name, "user") == 0 ||
+		    strcmp(member->name, "password") == 0 ||
+		    strcmp(member->name, "security") == 0)
+			have_source = TRUE;
+		if (strcmp(member->name, "password") == 0 ||
+		    strcmp(member->name, "access_token") == 0 ||
+		    strcmp(member->name, "refresh_token") == 0) {
+			if (have_password) {
+				*error_r = "Give one of password, "
+					"access_token and refresh_token";
+				return -1;
+			}
+			have_password = TRUE;
+		}
+		if (strcmp(member->name, "oauth2") == 0) {
+			/* the server's own provider credentials */
+			if (strcmp(member->value, "server") != 0) {
+				*error_r = "oauth2: \"server\" (the server's "
+					"sign-in with your provider)";
+				return -1;
+			}
+			*server_grant_r = TRUE;
+		} else if (strcmp(member->name, "access_token") == 0 ||
+			   strcmp(member->name, "refresh_token") == 0 ||
+			   strcmp(member->name, "client_id") == 0 ||
+			   strcmp(member->name, "scope") == 0 ||
+			   strcmp(member->name, "token_url") == 0 ||
+			   strcmp(member->name, "provider") == 0) {
+			have_source = TRUE;
+			if (user_request_oauth2_member(member, set, &provider,
+						       error_r) < 0)
+				return -1;
+		} else if (strcmp(member->name, "host") == 0)
 			set->host = member->value;
 		else if (strcmp(member->name, "user") == 0)
 			set->username = member->value;
@@ -219,8 +320,33 @@ user_request_settings(const ARRAY_TYPE(user_request_member) *members,
 			}
 		}
 	}
+	if (*server_grant_r) {
+		/* the source and its grant are the server's: the request
+		   says only when */
+		if (have_source || have_password || set->port != 0) {
+			*error_r = "oauth2 \"server\" imports the address "
+				"your account names: give no source, user, "
+				"password or token";
+			return -1;
+		}
+		return 0;
+	}
+	if (provider != NULL)
+		user_request_provider(provider, set);
 	if (set->password != NULL && strpbrk(set->password, "\r\n") != NULL) {
 		*error_r = "The password has a line break";
+		return -1;
+	}
+	if (set->oauth2_refresh_token != NULL &&
+	    strpbrk(set->oauth2_refresh_token, "\r\n") != NULL) {
+		*error_r = "The refresh token has a line break";
+		return -1;
+	}
+	if (set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_NONE &&
+	    (set->oauth2_client_id != NULL || set->oauth2_token_url != NULL ||
+	     set->oauth2_scope != NULL)) {
+		*error_r = "client_id, token_url and scope go with a "
+			"refresh_token";
 		return -1;
 	}
 	return import_remote_settings_check(set, error_r);
@@ -388,6 +514,44 @@ user_request_jobs(struct job_store *store, pool_t pool,
 	return 0;
 }
 
+/* {"oauth2":"server"}: the import of the user's old address (their
+   import_remote_source_user, else their own name: a domain that moves
+   keeps its addresses) with the server's provider
+   credentials (import_remote_source_oauth2_*), when the admin allows it
+   (import_remote_user_request_oauth2). The user names no source, so
+   can't aim the server's grant at someone else's mailbox. Returns 1, 0
+   if refused (error_r for the user), -1. */
+static int
+user_request_server_grant(struct mail_user *user,
+			  const struct import_remote_config *config,
+			  pool_t pool, struct import_remote_settings *set,
+			  const char **error_r)
+{
+	struct import_remote_settings request = *set;
+	struct import_remote_config own;
+	const char *error;
+
+	if (!config->import_remote_user_request_oauth2 ||
+	    !trigger_due_has_oauth2(config) ||
+	    config->import_remote_source_host[0] == '\0') {
+		return refuse(IMPORT_REMOTE_ERROR_REQUEST_INVALID,
+			"This server does not sign in to your old provider "
+			"for you: give your old server and password", error_r);
+	}
+	own = *config;
+	if (own.import_remote_source_user[0] == '\0')
+		own.import_remote_source_user = user->username;
+	if (trigger_due_import_settings(&own, pool, set, &error) < 0 ||
+	    trigger_queue_read_grant(&own, pool, set, &error) < 0) {
+		*error_r = t_strdup_printf("Provider sign-in: %s", error);
+		return -1;
+	}
+	set->since = request.since;
+	set->before = request.before;
+	set->newest_first = request.newest_first;
+	return 1;
+}
+
 static int
 user_request_start(struct mail_user *user,
 		   const struct import_remote_config *config,
@@ -402,14 +566,22 @@ user_request_start(struct mail_user *user,
 	struct event *event;
 	struct job job;
 	unsigned long long id;
-	const char *error;
+	const char *error, *secret;
+	bool server_grant;
 	int ret;
 
 	p_array_init(&members, pool, 8);
 	if (user_request_parse_json(value, pool, &members, &error) < 0 ||
-	    user_request_settings(&members, pool, &set, &error) < 0)
+	    user_request_settings(&members, pool, &set, &server_grant,
+				  &error) < 0)
 		return refuse(IMPORT_REMOTE_ERROR_REQUEST_INVALID, error,
 			      error_r);
+	if (server_grant) {
+		ret = user_request_server_grant(user, config, pool, &set,
+						 error_r);
+		if (ret <= 0)
+			return ret;
+	}
 	if ((ret = user_request_check_source(config, &set, error_r)) <= 0)
 		return ret;
 	if (user_request_jobs(store, pool, user, &jobs, &live, error_r) < 0)
@@ -428,8 +600,13 @@ user_request_start(struct mail_user *user,
 	job.source_ssl = import_remote_ssl_name(set.ssl);
 	job.source_user = set.username;
 	job.options = import_remote_settings_export(&set);
-	job.source_password = job_secret_encrypt(key, &job, set.password);
-	safe_memset((char *)set.password, 0, strlen(set.password));
+	/* the password, access token or grant's secrets, as start packs
+	   them */
+	secret = import_remote_settings_export_secret(&set);
+	job.source_password = job_secret_encrypt(key, &job, secret);
+	if (secret != set.password)
+		safe_memset((char *)secret, 0, strlen(secret));
+	trigger_queue_wipe_secrets(&set);
 	if (job_store_create(store, &job, &id, error_r) < 0)
 		return -1;
 	event = import_remote_event_create(user->event);
