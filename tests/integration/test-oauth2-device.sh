@@ -9,7 +9,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/oauth2.sh"
-plan 33
+plan 35
 
 "$TOOLS/mkcorpus" -n 12 -s 5 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
 MANIFEST=$IR_WORK/corpus/manifest.json
@@ -123,6 +123,25 @@ doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote run -u sd --host 127.0.0.1 \
 	>"$OUT/none.out" 2>"$OUT/none.err" </dev/null
 check_eq "run --oauth2-authorized without a grant: exit code 77" 77 "$?"
 check_contains "without a grant: says to sign in first" "$OUT/none.err" "sign in first"
+
+# --- a store of schema 25 (before the grants' table) is upgraded ---
+python3 - "$JOBS/jobs.db" "$JOBS/v25.db" <<'PY'
+import shutil, sqlite3, sys
+shutil.copy(sys.argv[1], sys.argv[2])
+db = sqlite3.connect(sys.argv[2])
+db.execute("DROP TABLE import_remote_oauth2_grants")
+db.execute("UPDATE import_remote_meta SET value = '25' WHERE name = 'schema_version'")
+db.commit()
+PY
+chown "$IR_OS_USER:" "$JOBS/v25.db"
+V25_OPTS=()
+ir_set_opt V25_OPTS "import_remote_store=sqlite:$JOBS/v25.db" "import_remote_key_file=$KEY"
+doveadm -c "$DEST_CONF" "${V25_OPTS[@]}" import-remote run -u md --host 127.0.0.1 \
+	--port "$SRC_IMAPS_PORT" --user srcuser --oauth2-authorized \
+	>"$OUT/v25.out" 2>"$OUT/v25.err" </dev/null
+check_eq "schema 25 store: no grant kept there yet (exit code 77)" 77 "$?"
+check_eq "schema 25 store: upgraded, with the grants' table" "26 0" \
+	"$(sqlite_value "$JOBS/v25.db" "select value from import_remote_meta where name = 'schema_version'") $(sqlite_value "$JOBS/v25.db" "select count(*) from import_remote_oauth2_grants")"
 
 # --- denied ---
 authorize denied sd
