@@ -89,10 +89,18 @@ void folder_import_checkpoint_move(struct folder_import_ctx *ctx)
 		/* single messages: the checkpoint is not theirs to move */
 		return;
 	}
+	if (ctx->checkpoint_held) {
+		/* a message of an earlier chunk failed: the checkpoint
+		   stays before it, also when later chunks are done */
+		return;
+	}
 	array_foreach(&ctx->current->msgs, msg) {
 		if (msg->action == IMPORT_MSG_IMPORT &&
-		    msg->state != IMPORT_MSG_STATE_COMMITTED)
+		    msg->state != IMPORT_MSG_STATE_COMMITTED) {
+			if (msg->state == IMPORT_MSG_STATE_FAILED)
+				ctx->checkpoint_held = TRUE;
 			break;
+		}
 		last_uid = msg->uid;
 	}
 	if (run->checkpoint != NULL && last_uid > ctx->done_uid &&
@@ -105,4 +113,39 @@ void folder_import_checkpoint_move(struct folder_import_ctx *ctx)
 		else
 			ctx->done_uid = last_uid;
 	}
+}
+
+/* The folder is done: every message it held at EXAMINE was listed and is
+   behind the checkpoint. UIDs below UIDNEXT that were never listed belong
+   to messages expunged before this run saw them; the checkpoint is moved
+   up to UIDNEXT - 1 over them, so that the next run finds the folder
+   unchanged by its STATUS alone and does not open it. */
+void folder_import_checkpoint_finish(struct folder_import_ctx *ctx)
+{
+	struct import_run_ctx *run = ctx->run;
+	const struct remote_folder *remote = ctx->entry->remote;
+	uint32_t uidnext = ctx->uidnext, last_uid;
+	const char *errstr;
+
+	if (uidnext == 0 && remote->status_uidvalidity == ctx->uidvalidity) {
+		/* EXAMINE without UIDNEXT (Courier): STATUS's, from a
+		   moment before it */
+		uidnext = remote->status_uidnext;
+	}
+	if (run->checkpoint == NULL || ctx->retrying || ctx->list_cut ||
+	    folder_import_date_filter(ctx) || ctx->uidvalidity == 0 ||
+	    uidnext == 0 || ctx->result->failed > 0 ||
+	    ctx->done_uid < ctx->listed_uid)
+		return;
+	/* (an empty folder gets its line too) */
+	if (ctx->done_uid >= uidnext - 1 &&
+	    import_checkpoint_get(run->checkpoint, remote->remote_name,
+				  ctx->uidvalidity, &last_uid))
+		return;
+	if (import_checkpoint_set(run->checkpoint, remote->remote_name,
+				  ctx->uidvalidity,
+				  I_MAX(ctx->done_uid, uidnext - 1), &errstr) < 0)
+		import_run_ctx_warning(run, errstr);
+	else
+		ctx->done_uid = I_MAX(ctx->done_uid, uidnext - 1);
 }

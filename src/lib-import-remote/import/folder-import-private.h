@@ -181,6 +181,11 @@ struct folder_import_ctx {
 	/* after a reconnect: lists drop what is not above this UID (it was
 	   listed before) */
 	uint32_t list_floor_uid;
+	/* the server listed fewer messages than its EXISTS said */
+	bool list_cut;
+	/* a message failed (or was given up): the checkpoint moves no
+	   further in this run, so that a re-run tries it again */
+	bool checkpoint_held;
 
 	/* the chunk being decided and saved, and the one being listed */
 	struct import_chunk chunks[2];
@@ -272,6 +277,8 @@ int folder_import_save_failed(struct folder_import_ctx *ctx,
 /* Move the checkpoint up to where everything of the current chunk is
    committed */
 void folder_import_checkpoint_move(struct folder_import_ctx *ctx);
+/* The folder is done: the checkpoint up to UIDNEXT - 1 */
+void folder_import_checkpoint_finish(struct folder_import_ctx *ctx);
 
 /* folder-body-check.c */
 /* The pending message's FETCH reply is complete: save it, drop it, or
@@ -338,7 +345,11 @@ int folder_import_add_missing_flags(struct folder_import_ctx *ctx);
 
 /* folder-position.c */
 /* The first EXAMINE: count what is there, start after the checkpoint */
-int folder_import_start(struct folder_import_ctx *ctx);
+int folder_import_start(struct folder_import_ctx *ctx, bool list_early);
+/* Can the first chunk's list go out with the first EXAMINE: a folder
+   that STATUS says has mail, and that no checkpoint covers (nor a date
+   filter)? */
+bool folder_import_can_list_early(struct folder_import_ctx *ctx);
 /* After a reconnect: EXAMINE again and find the place after the last
    message listed */
 int folder_import_restart(struct folder_import_ctx *ctx);

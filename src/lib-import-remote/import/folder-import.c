@@ -208,14 +208,19 @@ static int folder_import_setup_index(struct folder_import_ctx *ctx)
 
 static int folder_import_run(struct folder_import_ctx *ctx)
 {
-	bool started = FALSE;
+	bool started = FALSE, list_early;
 	int ret;
 
 	if (folder_import_open_local(ctx) < 0)
 		return -1;
 	for (;;) {
 		if (!started) {
-			ret = folder_import_start(ctx);
+			/* the list asks for the identities: the index is
+			   set up before it is sent */
+			list_early = folder_import_can_list_early(ctx);
+			if (list_early && folder_import_setup_index(ctx) < 0)
+				return -1;
+			ret = folder_import_start(ctx, list_early);
 			started = ret == 0;
 		} else {
 			ret = folder_import_restart(ctx);
@@ -227,8 +232,10 @@ static int folder_import_run(struct folder_import_ctx *ctx)
 			return -1;
 		if (ret == 0)
 			ret = folder_import_chunks(ctx);
-		if (ret == 0)
+		if (ret == 0) {
+			folder_import_checkpoint_finish(ctx);
 			return 0;
+		}
 		/* keep what is complete, then try a new connection */
 		if (folder_import_connection_lost(ctx) < 0 ||
 		    !import_run_ctx_reconnect(ctx->run))

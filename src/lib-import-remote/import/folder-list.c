@@ -312,6 +312,7 @@ static void folder_import_list_ended(struct folder_import_ctx *ctx,
 
 	if (exists >= ctx->exists)
 		return;
+	ctx->list_cut = TRUE;
 	import_run_ctx_warning(ctx->run, t_strdup_printf(
 		"Folder %s: the server said it holds %u messages but listed "
 		"none from %u on: taken as %u", ctx->entry->display_name,

@@ -42,6 +42,10 @@ struct remote_folder {
 	enum folder_special_use special_use;
 	/* from STATUS, 0 if unknown: used where EXAMINE leaves them out */
 	uint32_t status_uidnext, status_uidvalidity;
+	/* the LIST told its STATUS (LIST-STATUS): MESSAGES, UIDNEXT and
+	   UIDVALIDITY need no STATUS command */
+	bool have_status;
+	uint32_t status_messages;
 	/* the name was longer than FOLDER_PLAN_MAX_NAME_LENGTH: remote_name
 	   is only its start (to be named), the folder is not imported */
 	bool name_too_long;

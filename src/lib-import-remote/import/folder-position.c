@@ -120,18 +120,27 @@ static int folder_import_seq_after(struct folder_import_ctx *ctx,
 	return folder_import_first_after(ctx, uid, seq_r);
 }
 
-static int folder_import_select(struct folder_import_ctx *ctx)
+/* Queue the EXAMINE; returns its tag */
+static const char *folder_import_send_select(struct folder_import_ctx *ctx)
 {
 	struct imap_source *src = folder_import_src(ctx);
-	struct imap_source_reply reply;
 	string_t *cmd;
 
 	ctx->exists = ctx->uidnext = ctx->uidvalidity = 0;
 	cmd = t_str_new(128);
 	str_append(cmd, "EXAMINE ");
 	imap_source_append_string(src, cmd, ctx->entry->remote->remote_name);
-	if (imap_source_cmd(src, str_c(cmd), folder_import_untagged, ctx,
-			    &reply) < 0 ||
+	return imap_source_send(src, str_c(cmd));
+}
+
+/* The EXAMINE's answer */
+static int folder_import_select_reply(struct folder_import_ctx *ctx,
+				      const char *tag)
+{
+	struct imap_source_reply reply;
+
+	if (imap_source_wait(folder_import_src(ctx), tag,
+			     folder_import_untagged, NULL, ctx, &reply) < 0 ||
 	    folder_import_check_reply(ctx, "Selecting", &reply) < 0)
 		return -1;
 	if (ctx->uidvalidity == 0) {
@@ -148,6 +157,39 @@ static int folder_import_select(struct folder_import_ctx *ctx)
 			ctx->uidnext - 1));
 		return -1;
 	}
+	return 0;
+}
+
+static int folder_import_select(struct folder_import_ctx *ctx)
+{
+	return folder_import_select_reply(ctx, folder_import_send_select(ctx));
+}
+
+bool folder_import_can_list_early(struct folder_import_ctx *ctx)
+{
+	struct import_run_ctx *run = ctx->run;
+	const struct remote_folder *remote = ctx->entry->remote;
+	uint32_t last_uid;
+
+	return !ctx->retrying && !folder_import_date_filter(ctx) &&
+		ctx->result->msgs > 0 && remote->status_uidvalidity != 0 &&
+		(run->checkpoint == NULL ||
+		 !import_checkpoint_get(run->checkpoint, remote->remote_name,
+					remote->status_uidvalidity, &last_uid));
+}
+
+/* The first chunk's list, sent right behind the EXAMINE, is not the one
+   the folder needs (EXAMINE told another UIDVALIDITY, or fewer messages
+   than STATUS did): its answer is read and thrown away */
+static int folder_import_drop_early_list(struct folder_import_ctx *ctx)
+{
+	struct imap_source_reply reply;
+
+	/* (a NO or BAD for sequences no longer there is fine) */
+	if (imap_source_wait(folder_import_src(ctx), ctx->next->meta_tag,
+			     NULL, NULL, NULL, &reply) < 0)
+		return -1;
+	import_chunk_reset(ctx->next, 1);
 	return 0;
 }
 
@@ -183,16 +225,36 @@ static int folder_import_retry_select(struct folder_import_ctx *ctx)
 	return 0;
 }
 
-/* The first EXAMINE: count what is there, start after the checkpoint */
-int folder_import_start(struct folder_import_ctx *ctx)
+/* The first EXAMINE: count what is there, start after the checkpoint.
+   list_early: the first chunk's list goes out right behind the EXAMINE,
+   sized by STATUS's MESSAGES (a round trip less per folder); it is kept if
+   EXAMINE agrees (the same UIDVALIDITY, at least as many messages). */
+int folder_import_start(struct folder_import_ctx *ctx, bool list_early)
 {
 	struct import_progress *progress = ctx->run->progress;
+	const struct remote_folder *remote = ctx->entry->remote;
+	const char *tag;
 	uint64_t first;
 
 	if (ctx->retrying)
 		return folder_import_retry_select(ctx);
-	if (folder_import_select(ctx) < 0)
+	tag = folder_import_send_select(ctx);
+	if (list_early) {
+		/* listed as if EXAMINE had said what STATUS did */
+		ctx->exists = ctx->result->msgs;
+		ctx->next_first = 1;
+		(void)folder_import_send_list(ctx);
+		ctx->exists = 0;
+	}
+	if (folder_import_select_reply(ctx, tag) < 0)
 		return -1;
+	if (list_early &&
+	    (ctx->uidvalidity != remote->status_uidvalidity ||
+	     ctx->exists < ctx->next->last_seq)) {
+		if (folder_import_drop_early_list(ctx) < 0)
+			return -1;
+		list_early = FALSE;
+	}
 	/* the STATUS count is replaced by what is really there */
 	progress->msgs_total -= I_MIN(ctx->result->msgs, progress->msgs_total);
 	ctx->result->msgs = ctx->exists;
@@ -200,6 +262,12 @@ int folder_import_start(struct folder_import_ctx *ctx)
 
 	if (folder_import_resume(ctx, &first) < 0)
 		return -1;
+	if (list_early && first != 1) {
+		/* (not expected: no checkpoint has this UIDVALIDITY) */
+		if (folder_import_drop_early_list(ctx) < 0)
+			return -1;
+		list_early = FALSE;
+	}
 	if (first > 1) {
 		/* what the checkpoint covers counts as already there */
 		unsigned int before = I_MIN(first - 1, (uint64_t)ctx->exists);
@@ -208,7 +276,8 @@ int folder_import_start(struct folder_import_ctx *ctx)
 		progress->msgs_listed += before;
 		ctx->result->skipped += before;
 	}
-	ctx->next_first = first;
+	ctx->next_first = list_early ?
+		(uint64_t)ctx->next->last_seq + 1 : first;
 	return 0;
 }
 

@@ -70,6 +70,9 @@ struct import_run_result {
 	   the sums of the folders' listed and listed_bytes */
 	unsigned int mirror_msgs;
 	uoff_t mirror_bytes;
+	/* folders not opened: their STATUS showed nothing new since the
+	   checkpoint */
+	unsigned int folders_unchanged;
 };
 
 /* Called while running: often (the callee decides how often to show

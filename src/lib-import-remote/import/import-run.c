@@ -100,6 +100,20 @@ import_run_list_callback(const struct imap_reply *reply, void *context)
 	const struct imap_reply_list *list = &reply->list;
 	struct remote_folder *rf;
 
+	if (reply->type == IMAP_REPLY_STATUS) {
+		/* LIST-STATUS: after the folder's LIST line (one for a
+		   folder not listed is ignored) */
+		rf = import_run_find_remote(run, reply->status.mailbox);
+		if (rf != NULL && reply->status.have_messages &&
+		    reply->status.uidnext != 0 &&
+		    reply->status.uidvalidity != 0) {
+			rf->have_status = TRUE;
+			rf->status_messages = reply->status.messages;
+			rf->status_uidnext = reply->status.uidnext;
+			rf->status_uidvalidity = reply->status.uidvalidity;
+		}
+		return 0;
+	}
 	if (reply->type != IMAP_REPLY_LIST) {
 		if (strcasecmp(reply->name, "LIST") == 0 ||
 		    strcasecmp(reply->name, "XLIST") == 0 ||
@@ -142,10 +156,14 @@ static int import_run_list_remote(struct import_run *run)
 	array_clear(&run->remote_folders);
 	hash_table_clear(run->remote_index, TRUE);
 	if (imap_source_has_capability(src, IMAP_SOURCE_CAP_LIST_EXTENDED)) {
-		list_tag = imap_source_send(src,
+		/* with LIST-STATUS (RFC 5819) every folder's counts come
+		   with the list: no STATUS command per folder */
+		list_tag = imap_source_send(src, t_strdup_printf(
+			"LIST \"\" \"*\" RETURN (SUBSCRIBED%s%s)",
 			imap_source_has_capability(src, IMAP_SOURCE_CAP_SPECIAL_USE) ?
-			"LIST \"\" \"*\" RETURN (SUBSCRIBED SPECIAL-USE)" :
-			"LIST \"\" \"*\" RETURN (SUBSCRIBED)");
+			" SPECIAL-USE" : "",
+			imap_source_has_capability(src, IMAP_SOURCE_CAP_LIST_STATUS) ?
+			" STATUS (MESSAGES UIDNEXT UIDVALIDITY)" : ""));
 	} else {
 		list_tag = imap_source_send(src,
 			!imap_source_has_capability(src, IMAP_SOURCE_CAP_SPECIAL_USE) &&
@@ -390,7 +408,11 @@ static int import_run_count(struct import_run *run)
 	t_array_init(&tags, count);
 	for (i = 0; i < count; i++) {
 		tag = NULL;
-		if (folders[i].selected) {
+		if (folders[i].selected && entries[i].remote->have_status) {
+			/* told by LIST-STATUS */
+			folders[i].msgs = entries[i].remote->status_messages;
+			ctx->progress->msgs_total += folders[i].msgs;
+		} else if (folders[i].selected) {
 			cmd = t_str_new(128);
 			str_append(cmd, "STATUS ");
 			imap_source_append_string(ctx->src, cmd,
@@ -483,6 +505,58 @@ static void import_run_open_checkpoint(struct import_run_ctx *ctx)
 	}
 }
 
+/* A folder that has nothing new for this run, by its STATUS alone: the
+   checkpoint has its UIDVALIDITY and reaches up to UIDNEXT - 1. It is not
+   opened at all (no EXAMINE, no round trip of its own). A re-run copies
+   only messages with UIDs it has not handled: flags changed and messages
+   expunged on the source since (MESSAGES lower, UIDNEXT the same) are
+   things it never carries over, with or without --mirror, so they don't
+   make a folder changed. A new UIDVALIDITY voids the checkpoint: the
+   folder is opened and imported as before. */
+static bool
+import_run_folder_unchanged(struct import_run_ctx *ctx,
+			    const struct folder_plan_entry *entry)
+{
+	const struct remote_folder *remote = entry->remote;
+	uint32_t last_uid;
+
+	if (ctx->checkpoint == NULL || ctx->since != 0 || ctx->before != 0 ||
+	    remote->status_uidvalidity == 0 || remote->status_uidnext == 0)
+		return FALSE;
+	return import_checkpoint_get(ctx->checkpoint, remote->remote_name,
+				     remote->status_uidvalidity, &last_uid) &&
+		last_uid >= remote->status_uidnext - 1;
+}
+
+/* An unchanged folder is done as an EXAMINE that finds nothing new would
+   have done it: what it holds counts as already there, and a subscription
+   the source has is kept */
+static void
+import_run_folder_skip(struct import_run *run,
+		       const struct folder_plan_entry *entry,
+		       struct import_run_folder *folder)
+{
+	struct import_run_ctx *ctx = &run->ctx;
+	struct mail_namespace *ns;
+	struct mailbox *box;
+
+	ctx->progress->skipped_duplicates += folder->msgs;
+	ctx->progress->msgs_done += folder->msgs;
+	folder->skipped += folder->msgs;
+	ctx->progress->folders_done++;
+	ctx->result->folders_unchanged++;
+	if (!entry->remote->subscribed || folder->dest_name == NULL)
+		return;
+	ns = mail_namespace_find(ctx->user->namespaces, folder->dest_name);
+	box = mailbox_alloc(ns->list, folder->dest_name, 0);
+	if (mailbox_set_subscribed(box, TRUE) < 0) {
+		import_run_ctx_warning(ctx, t_strdup_printf(
+			"Subscribing to %s failed: %s", folder->dest_name,
+			mailbox_get_last_internal_error(box, NULL)));
+	}
+	mailbox_free(&box);
+}
+
 /* One pass over every selected folder */
 static int import_run_pass(struct import_run *run)
 {
@@ -498,6 +572,16 @@ static int import_run_pass(struct import_run *run)
 	array_foreach_elem(&run->order, i) {
 		if (!folders[i].selected)
 			continue;
+		if (import_run_folder_unchanged(ctx, &entries[i])) {
+			import_run_folder_skip(run, &entries[i], &folders[i]);
+			/* the job's heartbeat and its chance to see a cancel,
+			   as after a folder that was opened */
+			if (!import_run_ctx_progress(ctx, FALSE)) {
+				folder_import_fail_deferred(ctx);
+				return -1;
+			}
+			continue;
+		}
 		if (folder_import(ctx, &entries[i], &folders[i]) < 0) {
 			/* the session is unusable after an error */
 			import_run_ctx_source_failed(ctx);
@@ -508,6 +592,11 @@ static int import_run_pass(struct import_run *run)
 			folder_import_fail_deferred(ctx);
 			return -1;
 		}
+	}
+	if (ctx->result->folders_unchanged > 0) {
+		e_debug(ctx->user->event, "import-remote: %u folders unchanged "
+			"since the checkpoint (STATUS): not opened",
+			ctx->result->folders_unchanged);
 	}
 	/* after the other folders: what was given up, once more */
 	if (folder_import_retry_deferred(ctx) < 0) {

@@ -1,0 +1,166 @@
+#!/bin/bash
+# Few round trips per folder, counted on the source's side (Dovecot's
+# rawlog of each session, not timed): a re-run over an unchanged
+# 104-folder mailbox has every folder's STATUS in one LIST (LIST-STATUS,
+# which Dovecot has; else STATUS for every folder) and opens none (no
+# EXAMINE or SELECT); a folder with new mail is opened and imported; a
+# folder whose UIDVALIDITY changed is opened and handled as before (its
+# mail found there already, nothing doubled); flags changed and messages
+# expunged on the source open nothing (a re-run copies new mail only); a
+# folder whose newest messages were expunged before the first run is not
+# opened again either (the checkpoint reaches UIDNEXT - 1).
+set -u
+. "$(dirname "$0")/../lib/integration.sh"
+plan 33
+
+"$TOOLS/mkcorpus" -n 300 -s 23 --layout wide -o "$IR_WORK/corpus" >/dev/null ||
+	{ fail "mkcorpus"; exit 1; }
+MANIFEST=$IR_WORK/corpus/manifest.json
+ir_source_start "$IR_WORK/corpus/Maildir" .
+ir_dest_start
+# every session's commands, as the source received them
+RAW=$IR_WORK/src/rawlog
+mkdir -p "$RAW"; chown "$IR_OS_USER:" "$RAW"
+echo "rawlog_dir = $RAW" >> "$SRC_CONF"
+ir_stop_instance "$IR_WORK/src"
+ir_start_instance "$SRC_CONF" "$IR_WORK/src"
+ir_wait_port "$SRC_IMAPS_PORT" || ir_die "source IMAPS port did not open"
+SRCADM=(doveadm -c "$SRC_CONF")
+selectable=$(python3 -c 'import json,sys
+print(len(json.load(open(sys.argv[1]))["folders"]))' "$MANIFEST")
+
+# a folder whose newest message is gone before the first run: its UIDNEXT
+# is above the last UID the import sees
+printf 'From: a@example.org\nSubject: gone\nMessage-ID: <gone@example.org>\n\ngone\n' |
+	"${SRCADM[@]}" save -u srcuser -m Folders.F030
+"${SRCADM[@]}" expunge -u srcuser mailbox Folders.F030 header Message-ID '<gone@example.org>'
+
+field() { flow_field "$OUT/$1.out" "$2"; }
+# session NAME: the commands of the run's source session (waits until it
+# has logged out), one per line without tag
+session() {
+	local i
+	for i in $(seq 1 100); do
+		grep -qs ' LOGOUT' "$RAW"/*.in && break
+		sleep 0.1
+	done
+	cat "$RAW"/*.in 2>/dev/null | tr -d '\r' |
+		sed -E 's/^[0-9]+\.[0-9]+ //' | cut -d' ' -f2- > "$OUT/$1.cmds"
+	rm -f "$RAW"/*
+}
+# count NAME VERB: commands of that verb in the session
+count() { grep -ci "^$2 " "$OUT/$1.cmds"; }
+# opened NAME: the folders the session opened, one per line
+opened() { grep -iE '^(EXAMINE|SELECT) ' "$OUT/$1.cmds" | cut -d' ' -f2- | tr -d '"'; }
+
+rm -f "$RAW"/*
+import sd first --port "$SRC_IMAPS_PORT"
+session first
+check_eq "first run: exit code 0" 0 "$(rc first)"
+check "first run: every message there once" verify sd first-v --map "Sent Items=Sent"
+check_eq "first run: every selectable folder opened once" "$selectable" "$(count first EXAMINE)"
+check_eq "first run: every folder's STATUS with the LIST (LIST-STATUS), no STATUS command" "1 0" \
+	"$(grep -c '^LIST .*RETURN (.*STATUS (MESSAGES UIDNEXT UIDVALIDITY))' "$OUT/first.cmds") $(count first STATUS)"
+
+import sd second --port "$SRC_IMAPS_PORT"
+session second
+check_eq "unchanged re-run: exit code 0" 0 "$(rc second)"
+check_eq "unchanged re-run: imports nothing" 0 "$(field second imported)"
+check_eq "unchanged re-run: no folder opened (EXAMINE)" 0 "$(count second EXAMINE)"
+check_eq "unchanged re-run: no SELECT" 0 "$(count second SELECT)"
+check_eq "unchanged re-run: one LIST and nothing else but LOGOUT" "LIST LOGOUT" \
+	"$(grep -viE '^(CAPABILITY|NAMESPACE|ID|ENABLE)( |$)' "$OUT/second.cmds" | cut -d' ' -f1 | tr '\n' ' ' | sed 's/ $//')"
+check_eq "unchanged re-run: no FETCH" 0 "$(grep -ciE '^(UID )?FETCH ' "$OUT/second.cmds")"
+
+# new mail in one folder, flags changed in another, a message expunged in
+# a third
+printf 'From: b@example.org\nSubject: new\nMessage-ID: <new1@example.org>\n\nnew\n' |
+	"${SRCADM[@]}" save -u srcuser -m Folders.F007
+"${SRCADM[@]}" flags add -u srcuser '\Flagged' mailbox Folders.F011 all
+"${SRCADM[@]}" expunge -u srcuser mailbox Folders.F012 1
+import sd third --port "$SRC_IMAPS_PORT"
+session third
+check_eq "changed re-run: exit code 0" 0 "$(rc third)"
+check_eq "changed re-run: the new message imported" 1 "$(field third imported)"
+check_eq "changed re-run: only the folder with new mail opened" "Folders.F007" "$(opened third)"
+check_eq "changed re-run: the new message is in the destination" 1 \
+	"$(doveadm -c "$DEST_CONF" search -u sd mailbox Folders/F007 header Message-ID '<new1@example.org>' | wc -l)"
+
+# a new UIDVALIDITY: the checkpoint is void, the folder opened and its mail
+# found there already
+uv=$("${SRCADM[@]}" -f flow mailbox status -u srcuser uidvalidity Folders.F020 | sed 's/.*uidvalidity=//')
+"${SRCADM[@]}" mailbox update -u srcuser --uid-validity $((uv + 1000)) Folders.F020
+before=$(dest_messages sd)
+import sd fourth --port "$SRC_IMAPS_PORT"
+session fourth
+check_eq "UIDVALIDITY changed: exit code 0" 0 "$(rc fourth)"
+check_eq "UIDVALIDITY changed: that folder opened, no other" "Folders.F020" "$(opened fourth)"
+check_eq "UIDVALIDITY changed: imports nothing" 0 "$(field fourth imported)"
+check_eq "UIDVALIDITY changed: nothing doubled" "$before" "$(dest_messages sd)"
+
+import sd fifth --port "$SRC_IMAPS_PORT"
+session fifth
+check_eq "after that: no folder opened" 0 "$(count fifth EXAMINE)"
+
+# --mirror (its own checkpoint): the first opens everything, the re-run
+# nothing
+ir_dest_reset_user md
+import md mirror1 --port "$SRC_IMAPS_PORT" --mirror
+session mirror1
+import md mirror2 --port "$SRC_IMAPS_PORT" --mirror
+session mirror2
+check_eq "--mirror: first run opens every folder" "$selectable" "$(count mirror1 EXAMINE)"
+check_eq "--mirror: unchanged re-run opens none" 0 "$(count mirror2 EXAMINE)"
+
+# a date filter makes the checkpoint unused: folders are opened as before
+import sd dated --port "$SRC_IMAPS_PORT" --since 2000-01-01
+session dated
+check_eq "--since: folders opened (no checkpoint to judge by)" "$selectable" "$(count dated EXAMINE)"
+
+# --- the first list behind the EXAMINE (fakeimapd: one INBOX of 20) ---
+report_field() {
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
+		"$OUT/$1.report" "$2"
+}
+echo fakepass > "$IR_WORK/fake.pw"; chmod 600 "$IR_WORK/fake.pw"
+FAKE_OPTS=(--status-uidvalidity 42 --hold-examine)
+fake early ok
+check_eq "early list: exit code 0" 0 "$(rc early)"
+check_eq "early list: the list arrived before the EXAMINE's answer" 1 "$(report_field early early_lists)"
+check_eq "early list: every message imported once" "20 20" \
+	"$(field early imported) $(dest_messages sd)"
+FAKE_OPTS=(--status-uidvalidity 42 --status-extra 5 --hold-examine)
+fake fewer ok
+check_eq "STATUS told more than EXAMINE: exit code 0" 0 "$(rc fewer)"
+check_eq "STATUS told more than EXAMINE: the early list was sent" 1 "$(report_field fewer early_lists)"
+check_eq "STATUS told more than EXAMINE: every message imported once" "20 20" \
+	"$(field fewer imported) $(dest_messages sd)"
+FAKE_OPTS=(--status-uidvalidity 7 --hold-examine)
+fake otheruv ok
+check_eq "another UIDVALIDITY in STATUS: exit code 0" 0 "$(rc otheruv)"
+check_eq "another UIDVALIDITY in STATUS: the early list was sent" 1 "$(report_field otheruv early_lists)"
+check_eq "another UIDVALIDITY in STATUS: every message imported once" "20 20" \
+	"$(field otheruv imported) $(dest_messages sd)"
+
+# --- a failed message holds the checkpoint (chunks of 5: UID 7 refused
+# in the second, three more chunks done after it) ---
+"$TOOLS/fakeimapd" --scenario no-one-uid --count 20 --timeout 120 \
+	--status-uidvalidity 42 --report "$OUT/held.report" \
+	> "$OUT/held.port" &
+ir_kill_on_exit $!
+ir_dest_reset_user sd
+hport=$(port_of "$OUT/held.port")
+heldrun() {
+	doveadm -c "$DEST_CONF" import-remote run -u sd --host 127.0.0.1 \
+		--port "$hport" --ssl none --user fake \
+		--password-file "$IR_WORK/fake.pw" --timeout 5 --fetch-chunk 5 \
+		>"$OUT/$1.out" 2>"$OUT/$1.err" </dev/null
+	echo $? > "$OUT/$1.rc"
+}
+heldrun held1
+check_eq "failed message: the first run records it (failed=1, 19 there)" "1 19" \
+	"$(field held1 failed) $(dest_messages sd)"
+# (a re-run against this server can't show it: it refuses every UID FETCH
+# that would send UID 7, also UID FETCH 7:* (UID))
+check_eq "failed message: the checkpoint stays before it (UID 6)" "42 6 INBOX" \
+	"$(tail -n +3 "$IR_WORK"/dst/home/sd/.dovecot-import-remote/127.0.0.1_"$hport"_fake.checkpoint | tr '\t' ' ')"
