@@ -133,6 +133,19 @@ static int import_remote_start_run(struct doveadm_mail_cmd_context *_ctx,
 	/* 2.3 runs the command even when init() failed */
 	if (_ctx->exit_code != 0)
 		return -1;
+	/* --oauth2-authorized: the job carries a copy of the kept grant in
+	   its own encrypted secret (a rotation by the worker is stored in
+	   the job) */
+	if (doveadm_import_remote_authorized(_ctx)) {
+		struct doveadm_import_remote_authorized *authorized;
+
+		if (doveadm_import_remote_authorized_load(_ctx, user,
+				&ctx->set, &authorized) < 0)
+			return -1;
+		ctx->set.oauth2_rotated_callback = NULL;
+		ctx->set.oauth2_rotated_context = NULL;
+		doveadm_import_remote_authorized_end(&authorized);
+	}
 	if (doveadm_import_remote_store_open(_ctx->cctx, user, &store, key,
 					     &_ctx->exit_code) < 0)
 		return -1;

@@ -447,6 +447,41 @@ int doveadm_import_remote_read_options(struct doveadm_mail_cmd_context *_ctx,
 		return IMPORT_REMOTE_USAGE(
 			"Give either --password-file or --password-stdin");
 	}
+	if (doveadm_import_remote_authorized(_ctx)) {
+		/* the grant kept by authorize: read from the store by
+		   run(), where the user is known, and checked there */
+		struct istream *input;
+		bool flag = FALSE;
+
+		if (password_file != NULL || password_stdin ||
+		    doveadm_cmd_param_str(_ctx->cctx, "oauth2-token-url", &str) ||
+		    doveadm_cmd_param_str(_ctx->cctx, "oauth2-client-id", &str) ||
+		    doveadm_cmd_param_str(_ctx->cctx, "oauth2-grant", &str) ||
+		    doveadm_cmd_param_istream(_ctx->cctx, "access-token-file",
+					      &input) ||
+		    doveadm_cmd_param_istream(_ctx->cctx, "refresh-token-file",
+					      &input) ||
+		    doveadm_cmd_param_istream(_ctx->cctx,
+				"oauth2-client-secret-file", &input) ||
+		    doveadm_cmd_param_istream(_ctx->cctx,
+				"oauth2-service-account-file", &input) ||
+		    (doveadm_cmd_param_bool(_ctx->cctx, "access-token-stdin",
+					    &flag) && flag) ||
+		    (doveadm_cmd_param_bool(_ctx->cctx, "refresh-token-stdin",
+					    &flag) && flag)) {
+			return IMPORT_REMOTE_USAGE("--oauth2-authorized uses "
+				"the grant kept by authorize: give no "
+				"password, token or other grant");
+		}
+		if (doveadm_cmd_param_str(_ctx->cctx, "auth-mechanism", &str) &&
+		    import_remote_auth_mech_parse(str, &set->auth_mech) < 0) {
+			return IMPORT_REMOTE_USAGE("Invalid --auth-mechanism: "
+						   "%s", str);
+		}
+		if (set->auth_mech == IMPORT_REMOTE_AUTH_PASSWORD)
+			set->auth_mech = IMPORT_REMOTE_AUTH_OAUTH2;
+		return import_remote_provider(&oc, set);
+	}
 	if (import_remote_read_token(_ctx,
 			password_file != NULL || password_stdin, set) < 0)
 		return -1;

@@ -394,6 +394,7 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 	struct import_remote_run_cmd_context *ctx =
 		(struct import_remote_run_cmd_context *)_ctx;
 	struct import_run_result result;
+	struct doveadm_import_remote_authorized *authorized = NULL;
 	struct event *event;
 	const char *warning;
 	int ret;
@@ -401,11 +402,18 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 	/* 2.3 runs the command even when init() failed */
 	if (_ctx->exit_code != 0)
 		return -1;
+	if (doveadm_import_remote_authorized(_ctx) &&
+	    doveadm_import_remote_authorized_load(_ctx, user, &ctx->set,
+						  &authorized) < 0)
+		return -1;
 	event = import_remote_run_audit_start(ctx, user);
 	ctx->set.event_parent = event;
 	ret = import_run(user, &ctx->set, import_remote_run_progress, NULL, ctx,
 			 _ctx->pool, &result);
 	ctx->set.event_parent = NULL;
+	ctx->set.oauth2_rotated_callback = NULL;
+	ctx->set.oauth2_rotated_context = NULL;
+	doveadm_import_remote_authorized_end(&authorized);
 	import_remote_run_audit_end(ctx, event, user, &result);
 	event_unref(&event);
 	array_foreach_elem(&result.warnings, warning)

@@ -224,6 +224,7 @@ static struct doveadm_cmd_ver2 *const doveadm_import_remote_commands[] = {
 	&doveadm_cmd_import_remote_batch_resume,
 	&doveadm_cmd_import_remote_batch_cancel,
 	&doveadm_cmd_import_remote_batch_retry_failed,
+	&doveadm_cmd_import_remote_authorize,
 };
 void doveadm_import_remote_header_retry(void)
 {

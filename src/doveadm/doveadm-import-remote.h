@@ -21,6 +21,7 @@ extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_pause;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_resume;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_cancel;
 extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_retry_failed;
+extern struct doveadm_cmd_ver2 doveadm_cmd_import_remote_authorize;
 
 /* Parameter name under which init() finds --user (the source account) */
 #define DOVEADM_IMPORT_REMOTE_PARAM_SOURCE_USER "source-user"
@@ -59,6 +60,7 @@ DOVEADM_CMD_PARAM('\0', "access-token-file", CMD_PARAM_ISTREAM, 0) \
 DOVEADM_CMD_PARAM('\0', "access-token-stdin", CMD_PARAM_BOOL, 0) \
 DOVEADM_CMD_PARAM('\0', "refresh-token-file", CMD_PARAM_ISTREAM, 0) \
 DOVEADM_CMD_PARAM('\0', "refresh-token-stdin", CMD_PARAM_BOOL, 0) \
+DOVEADM_CMD_PARAM('\0', "oauth2-authorized", CMD_PARAM_BOOL, 0) \
 DOVEADM_IMPORT_REMOTE_GRANT_PARAMS
 /* An OAuth2 grant: run, start, and shared by a batch's rows */
 #define DOVEADM_IMPORT_REMOTE_GRANT_PARAMS \
@@ -100,6 +102,24 @@ struct import_remote_settings;
    its exit code put in *exit_code_r. Never i_fatal() in a command: over
    doveadm's HTTP API that ends the server process, and the caller gets no
    answer. Returns -1. */
+/* --oauth2-authorized: the grant `authorize` kept for the user */
+struct oauth2_grant;
+struct import_remote_settings;
+struct job_store;
+struct mail_user;
+struct doveadm_mail_cmd_context;
+bool doveadm_import_remote_authorized(struct doveadm_mail_cmd_context *_ctx);
+/* Fill set's grant from the store (set->oauth2_grant etc.) and check set.
+   With grant_r, the store stays open for storing a rotated refresh token
+   back (doveadm_import_remote_authorized_rotated(): the callback's context
+   is *grant_r); close it with doveadm_import_remote_authorized_end().
+   Returns 0, or -1 after setting _ctx->exit_code. */
+struct doveadm_import_remote_authorized;
+int doveadm_import_remote_authorized_load(struct doveadm_mail_cmd_context *_ctx,
+		struct mail_user *user, struct import_remote_settings *set,
+		struct doveadm_import_remote_authorized **auth_r);
+void doveadm_import_remote_authorized_end(
+		struct doveadm_import_remote_authorized **auth);
 int doveadm_import_remote_fail(int *exit_code_r, int exit_code,
 			       const char *fmt, ...) ATTR_FORMAT(3, 4);
 /* Read the import options and --host/--port/--ssl, not the source account.

@@ -158,6 +158,16 @@ static const struct import_remote_error_info error_catalogue[] = {
 	{ IMPORT_REMOTE_ERROR_IMPORT_BUSY, "import_busy",
 	  "An import is already running",
 	  "Wait until it has ended, or cancel it first.", EX_TEMPFAIL, TRUE },
+	{ IMPORT_REMOTE_ERROR_OAUTH2_ACCESS_DENIED, "oauth2_access_denied",
+	  "Sign-in refused",
+	  "The person signing in declined the app's access at the "
+	  "verification page. Run authorize again if that was a mistake.",
+	  EX_NOPERM, FALSE },
+	{ IMPORT_REMOTE_ERROR_OAUTH2_DEVICE_EXPIRED, "oauth2_device_expired",
+	  "Sign-in code expired",
+	  "Nobody entered the code at the verification page before it ran "
+	  "out. Run authorize again and enter the new code in time.",
+	  EX_UNAVAILABLE, FALSE },
 };
 
 const struct import_remote_error_info *

@@ -31,6 +31,10 @@ enum import_remote_error_code {
 	IMPORT_REMOTE_ERROR_REQUEST_INVALID,
 	IMPORT_REMOTE_ERROR_REQUEST_LIMIT,
 	IMPORT_REMOTE_ERROR_IMPORT_BUSY,
+	/* the device authorization grant: the person said no, or the
+	   code ran out before they said yes */
+	IMPORT_REMOTE_ERROR_OAUTH2_ACCESS_DENIED,
+	IMPORT_REMOTE_ERROR_OAUTH2_DEVICE_EXPIRED,
 
 	IMPORT_REMOTE_ERROR_COUNT
 };

@@ -15,6 +15,7 @@
 #include "sql-api.h"
 #include "job-store-private.h"
 #include "job-caps.h"
+#include "oauth2-grant-store.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -64,10 +65,10 @@ static void test_job_store_schema(void)
 
 	test_begin("job store: schema created and kept");
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 25);
+	test_assert(job_store_get_schema_version(store) == 26);
 	job_store_close(&store);
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 25);
+	test_assert(job_store_get_schema_version(store) == 26);
 	job_store_close(&store);
 	test_end();
 }
@@ -359,10 +360,51 @@ static void test_job_store_upgrade_23(void)
 			     "WHERE name = 'schema_version'") == 0);
 	job_store_close(&store);
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 25);
+	test_assert(job_store_get_schema_version(store) == 26);
 	test_assert(job_store_get(store, pool, id, &job, &error) == 1);
 	test_assert(job.connections == 1 && job.leases == 1);
 	test_assert(job_store_cancel(store, id, &error) == 0);
+	job_store_close(&store);
+	pool_unref(&pool);
+	test_end();
+}
+
+/* The grant authorize keeps: encrypted, one per user, replaced; a row
+   moved to another client or user does not decrypt */
+static void test_oauth2_grant_store(void)
+{
+	pool_t pool = pool_alloconly_create("test grants", 1024);
+	struct job_store *store;
+	struct oauth2_grant grant, got;
+	const char *error;
+
+	test_begin("oauth2 grant store");
+	store = store_open();
+	i_zero(&grant);
+	grant.username = "gina";
+	grant.token_url = "https://login.example.com/token";
+	grant.client_id = "tv-app";
+	grant.client_secret = "s3cret";
+	grant.scope = "mail offline_access";
+	grant.refresh_token = "rt-first";
+	test_assert(oauth2_grant_store_set(store, test_key, &grant, &error) == 0);
+	grant.refresh_token = "rt-second";
+	grant.client_secret = NULL;
+	test_assert(oauth2_grant_store_set(store, test_key, &grant, &error) == 0);
+	test_assert(oauth2_grant_store_get(store, test_key, "gina", pool,
+					   &got, &error) == 1);
+	test_assert_strcmp(got.refresh_token, "rt-second");
+	test_assert(got.client_secret == NULL);
+	test_assert_strcmp(got.client_id, "tv-app");
+	test_assert_strcmp(got.scope, "mail offline_access");
+	test_assert(oauth2_grant_store_get(store, test_key, "nobody", pool,
+					   &got, &error) == 0);
+	test_assert(caps_sql(store, "UPDATE import_remote_oauth2_grants "
+			     "SET client_id = 'other-app'") == 0);
+	test_assert(oauth2_grant_store_get(store, test_key, "gina", pool,
+					   &got, &error) == -1);
+	test_assert(caps_sql(store, "DELETE FROM "
+			     "import_remote_oauth2_grants") == 0);
 	job_store_close(&store);
 	pool_unref(&pool);
 	test_end();
@@ -1091,6 +1133,7 @@ int main(int argc, char *argv[])
 		test_job_store_status_names,
 		test_job_store_schema,
 		test_job_store_upgrade_23,
+		test_oauth2_grant_store,
 		test_job_store_caps,
 		test_job_store_slots,
 		test_job_store_claims,

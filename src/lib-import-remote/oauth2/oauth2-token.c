@@ -207,26 +207,27 @@ oauth2_token_error_answer(const struct oauth2_token_url *url, long status,
 		str_sanitize(error, 64), desc));
 }
 
+/* POST form to endpoint_url (the token endpoint, or the device
+   authorization endpoint: the same rules). Returns 0 with the answer's
+   body (wipe it) and HTTP status, or -1 with error_r. */
 static int
-oauth2_token_request(const struct oauth2_token_settings *set,
-		     string_t *form, pool_t pool,
-		     struct oauth2_token_result *result_r,
-		     struct import_remote_error *error_r)
+oauth2_token_post(const struct oauth2_token_settings *set,
+		  const char *endpoint_url, string_t *form,
+		  struct oauth2_token_url *url_r, buffer_t **body_r,
+		  long *status_r, struct import_remote_error *error_r)
 {
 	struct oauth2_token_url url;
-	struct oauth2_token_answer answer;
 	struct curl_slist *resolve = NULL, *headers = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_blob blob;
 	const char *error, *resolve_str;
 	buffer_t *body;
-	unsigned int expires_in = 0;
 	long status = 0;
 	CURLcode res;
 	CURL *curl;
 	int ret = 0;
 
-	if (oauth2_token_url_parse(set->token_url, &url, &error) < 0) {
+	if (oauth2_token_url_parse(endpoint_url, &url, &error) < 0) {
 		oauth2_token_set_error(error_r,
 			IMPORT_REMOTE_ERROR_OAUTH2_CLIENT_INVALID, error);
 		return -1;
@@ -243,7 +244,7 @@ oauth2_token_request(const struct oauth2_token_settings *set,
 	body = t_buffer_create(1024);
 	resolve = curl_slist_append(resolve, resolve_str);
 	headers = curl_slist_append(headers, "Accept: application/json");
-	curl_easy_setopt(curl, CURLOPT_URL, set->token_url);
+	curl_easy_setopt(curl, CURLOPT_URL, endpoint_url);
 	curl_easy_setopt(curl, CURLOPT_RESOLVE, resolve);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "https");
@@ -275,7 +276,7 @@ oauth2_token_request(const struct oauth2_token_settings *set,
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
 
 	e_debug(set->event, "OAuth2: POST %s (grant for client %s)",
-		str_sanitize(set->token_url, 200),
+		str_sanitize(endpoint_url, 200),
 		str_sanitize(set->client_id, 100));
 	res = curl_easy_perform(curl);
 	if (res == CURLE_OK)
@@ -312,6 +313,30 @@ oauth2_token_request(const struct oauth2_token_settings *set,
 			    body->used);
 		return -1;
 	}
+	*url_r = url;
+	*body_r = body;
+	*status_r = status;
+	return 0;
+}
+
+static int
+oauth2_token_request_full(const struct oauth2_token_settings *set,
+			  string_t *form, pool_t pool,
+			  struct oauth2_token_result *result_r,
+			  const char **oauth2_error_r,
+			  struct import_remote_error *error_r)
+{
+	struct oauth2_token_url url;
+	struct oauth2_token_answer answer;
+	const char *error;
+	buffer_t *body;
+	unsigned int expires_in = 0;
+	long status;
+	int ret;
+
+	if (oauth2_token_post(set, set->token_url, form, &url, &body,
+			      &status, error_r) < 0)
+		return -1;
 
 	i_zero(&answer);
 	ret = oauth2_json_parse_flat(body->data, body->used,
@@ -330,6 +355,9 @@ oauth2_token_request(const struct oauth2_token_settings *set,
 	if (status < 200 || status >= 300) {
 		if (ret < 0)
 			i_zero(&answer);
+		if (oauth2_error_r != NULL && status < 500 &&
+		    answer.error != NULL)
+			*oauth2_error_r = answer.error;
 		oauth2_token_error_answer(&url, status, &answer, error_r);
 		return -1;
 	}
@@ -365,6 +393,16 @@ oauth2_token_request(const struct oauth2_token_settings *set,
 		expires_in, answer.refresh_token != NULL ?
 		", and a new refresh token" : "");
 	return 0;
+}
+
+static int
+oauth2_token_request(const struct oauth2_token_settings *set,
+		     string_t *form, pool_t pool,
+		     struct oauth2_token_result *result_r,
+		     struct import_remote_error *error_r)
+{
+	return oauth2_token_request_full(set, form, pool, result_r, NULL,
+					 error_r);
 }
 
 static void form_append(string_t *form, const char *key, const char *value)
@@ -500,4 +538,162 @@ int oauth2_token_jwt_bearer(const struct oauth2_token_settings *set,
 	form_append(form, "assertion", str_c(jwt));
 	safe_memset(str_c_modifiable(jwt), 0, str_len(jwt));
 	return oauth2_token_request(set, form, pool, result_r, error_r);
+}
+
+struct oauth2_device_answer {
+	const char *device_code, *user_code;
+	const char *verification_uri, *verification_uri_complete;
+	const char *expires_in, *interval;
+	const char *error, *error_description;
+};
+
+static void
+oauth2_device_answer_field(const char *key, const char *value, void *context)
+{
+	struct oauth2_device_answer *answer = context;
+	const char **field = NULL;
+
+	if (strcmp(key, "device_code") == 0)
+		field = &answer->device_code;
+	else if (strcmp(key, "user_code") == 0)
+		field = &answer->user_code;
+	else if (strcmp(key, "verification_uri") == 0 ||
+		 /* Google's name for it */
+		 strcmp(key, "verification_url") == 0)
+		field = &answer->verification_uri;
+	else if (strcmp(key, "verification_uri_complete") == 0)
+		field = &answer->verification_uri_complete;
+	else if (strcmp(key, "expires_in") == 0)
+		field = &answer->expires_in;
+	else if (strcmp(key, "interval") == 0)
+		field = &answer->interval;
+	else if (strcmp(key, "error") == 0)
+		field = &answer->error;
+	else if (strcmp(key, "error_description") == 0)
+		field = &answer->error_description;
+	if (field != NULL && *field == NULL)
+		*field = t_strdup(value);
+}
+
+static bool oauth2_device_text_ok(const char *text, size_t max_len)
+{
+	const char *p;
+
+	if (text == NULL || text[0] == '\0' || strlen(text) > max_len)
+		return FALSE;
+	for (p = text; *p != '\0'; p++) {
+		/* printable ASCII, no space: shown to a person, sent back */
+		if (*p <= ' ' || *p >= 0x7f)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+int oauth2_device_authorize(const struct oauth2_token_settings *set,
+			    const char *device_url, pool_t pool,
+			    struct oauth2_device_code *code_r,
+			    struct import_remote_error *error_r)
+{
+	struct oauth2_token_url url;
+	struct oauth2_device_answer answer;
+	string_t *form = t_str_new(256);
+	const char *error;
+	buffer_t *body;
+	unsigned int num;
+	long status;
+	int ret;
+
+	form_append(form, "client_id", set->client_id);
+	if (set->scope != NULL)
+		form_append(form, "scope", set->scope);
+	if (oauth2_token_post(set, device_url, form, &url, &body, &status,
+			      error_r) < 0)
+		return -1;
+	i_zero(&answer);
+	ret = oauth2_json_parse_flat(body->data, body->used,
+				     OAUTH2_TOKEN_MAX_TOKEN, 0,
+				     oauth2_device_answer_field, &answer,
+				     &error);
+	safe_memset(buffer_get_modifiable_data(body, NULL), 0, body->used);
+	if (status < 200 || status >= 300) {
+		struct oauth2_token_answer terr;
+
+		i_zero(&terr);
+		if (ret == 0) {
+			terr.error = answer.error;
+			terr.error_description = answer.error_description;
+		}
+		oauth2_token_error_answer(&url, status, &terr, error_r);
+		return -1;
+	}
+	if (ret < 0) {
+		oauth2_token_set_error(error_r,
+			IMPORT_REMOTE_ERROR_OAUTH2_ENDPOINT_FAILED,
+			t_strdup_printf("Device endpoint %s: HTTP %ld, the "
+				"answer is not a JSON object: %s", url.host,
+				status, error));
+		return -1;
+	}
+	if (!oauth2_device_text_ok(answer.device_code, OAUTH2_TOKEN_MAX_TOKEN) ||
+	    !oauth2_device_text_ok(answer.user_code, 64) ||
+	    !oauth2_device_text_ok(answer.verification_uri, 512) ||
+	    strncasecmp(answer.verification_uri, "https://", 8) != 0 ||
+	    (answer.verification_uri_complete != NULL &&
+	     (!oauth2_device_text_ok(answer.verification_uri_complete, 1024) ||
+	      strncasecmp(answer.verification_uri_complete, "https://", 8) != 0))) {
+		oauth2_token_set_error(error_r,
+			IMPORT_REMOTE_ERROR_OAUTH2_ENDPOINT_FAILED,
+			t_strdup_printf("Device endpoint %s: HTTP %ld without "
+				"a usable device_code, user_code and https "
+				"verification_uri", url.host, status));
+		return -1;
+	}
+	i_zero(code_r);
+	code_r->device_code = p_strdup(pool, answer.device_code);
+	code_r->user_code = p_strdup(pool, answer.user_code);
+	code_r->verification_uri = p_strdup(pool, answer.verification_uri);
+	code_r->verification_uri_complete =
+		p_strdup(pool, answer.verification_uri_complete);
+	/* RFC 8628 3.2: expires_in required, interval default 5 */
+	code_r->expires_in = 1800;
+	if (answer.expires_in != NULL &&
+	    str_to_uint(answer.expires_in, &num) == 0 && num > 0)
+		code_r->expires_in = I_MIN(num, OAUTH2_DEVICE_MAX_EXPIRES);
+	code_r->interval = OAUTH2_DEVICE_DEFAULT_INTERVAL;
+	if (answer.interval != NULL &&
+	    str_to_uint(answer.interval, &num) == 0 && num > 0)
+		code_r->interval = I_MIN(num, OAUTH2_DEVICE_MAX_INTERVAL);
+	safe_memset((char *)answer.device_code, 0, strlen(answer.device_code));
+	return 0;
+}
+
+int oauth2_device_poll(const struct oauth2_token_settings *set,
+		       const char *device_code, pool_t pool,
+		       struct oauth2_token_result *result_r,
+		       struct import_remote_error *error_r)
+{
+	string_t *form = t_str_new(512);
+	const char *oauth2_error = NULL;
+
+	form_append(form, "grant_type",
+		    "urn:ietf:params:oauth:grant-type:device_code");
+	form_append(form, "device_code", device_code);
+	form_append(form, "client_id", set->client_id);
+	if (set->client_secret != NULL)
+		form_append(form, "client_secret", set->client_secret);
+	if (oauth2_token_request_full(set, form, pool, result_r,
+				      &oauth2_error, error_r) == 0)
+		return 0;
+	if (oauth2_error == NULL)
+		return -1;
+	/* RFC 8628 3.5 */
+	if (strcmp(oauth2_error, "authorization_pending") == 0)
+		return 1;
+	if (strcmp(oauth2_error, "slow_down") == 0)
+		return 2;
+	if (strcmp(oauth2_error, "access_denied") == 0)
+		error_r->code = IMPORT_REMOTE_ERROR_OAUTH2_ACCESS_DENIED;
+	else if (strcmp(oauth2_error, "expired_token") == 0)
+		error_r->code = IMPORT_REMOTE_ERROR_OAUTH2_DEVICE_EXPIRED;
+	return -1;
 }

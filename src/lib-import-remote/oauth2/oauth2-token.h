@@ -85,6 +85,36 @@ int oauth2_token_jwt_bearer(const struct oauth2_token_settings *set,
 			    struct oauth2_token_result *result_r,
 			    struct import_remote_error *error_r);
 
+/* The device authorization grant (RFC 8628), for a person without a web
+   app: the code they enter at the verification URI. */
+struct oauth2_device_code {
+	const char *device_code, *user_code;
+	const char *verification_uri;
+	/* the URI with the code in it, NULL if not given */
+	const char *verification_uri_complete;
+	/* seconds the code lives, seconds between polls */
+	unsigned int expires_in, interval;
+};
+#define OAUTH2_DEVICE_DEFAULT_INTERVAL 5
+#define OAUTH2_DEVICE_MAX_INTERVAL 60
+#define OAUTH2_DEVICE_MAX_EXPIRES 3600
+/* Ask device_url (https, held to the same rules as the token endpoint)
+   for a device code (RFC 8628 3.1-3.2): client_id, scope. Returns 0 with
+   code_r, or -1 with error_r (as the token requests'). */
+int oauth2_device_authorize(const struct oauth2_token_settings *set,
+			    const char *device_url, pool_t pool,
+			    struct oauth2_device_code *code_r,
+			    struct import_remote_error *error_r);
+/* Poll the token endpoint once (grant_type
+   urn:ietf:params:oauth:grant-type:device_code). Returns 0 with result_r
+   (the refresh token in it), 1 for authorization_pending, 2 for
+   slow_down, or -1 with error_r: oauth2_access_denied,
+   oauth2_device_expired, or those of the token requests. */
+int oauth2_device_poll(const struct oauth2_token_settings *set,
+		       const char *device_code, pool_t pool,
+		       struct oauth2_token_result *result_r,
+		       struct import_remote_error *error_r);
+
 /* Check a token endpoint URL: https, a host, no user info. */
 int oauth2_token_url_check(const char *url, const char **error_r);
 

@@ -14,7 +14,7 @@
 
 /* The schema this code writes. Each step in schema_steps[] takes the store
    from version i to i+1; open applies the missing ones. */
-#define JOB_STORE_SCHEMA_VERSION 25
+#define JOB_STORE_SCHEMA_VERSION 26
 
 /* lib-sql's driver list is per process: the first store opened sets it
    up (neither doveadm nor our worker has it otherwise), the last closed
@@ -243,6 +243,16 @@ static const char *job_store_schema_step(struct job_store *store,
 		   goes back to the queue or is taken over */
 		return "ALTER TABLE import_remote_jobs ADD COLUMN "
 			"leases BIGINT NOT NULL DEFAULT 1";
+	case 25:
+		/* refresh tokens of the device authorization grant
+		   (oauth2-grant-store.c), one per user, encrypted */
+		return "CREATE TABLE IF NOT EXISTS import_remote_oauth2_grants ("
+			"username TEXT NOT NULL PRIMARY KEY, "
+			"token_url TEXT NOT NULL, "
+			"client_id TEXT NOT NULL, "
+			"scope TEXT NOT NULL, "
+			"secret TEXT NOT NULL, "
+			"updated BIGINT NOT NULL)";
 	}
 	i_unreached();
 }
