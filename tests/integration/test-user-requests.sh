@@ -10,7 +10,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/oauth2.sh"
-plan 71
+plan 73
 script_timeout 600
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 META=$TOOLS/imapmeta
@@ -213,6 +213,10 @@ sqlite_value "$JOBS/jobs.db" "select options from import_remote_jobs where usern
 check_contains "refresh token: the job's options name the grant" "$OUT/r1-options" "oauth2_grant=refresh_token"
 meta r2 set "$ENTRY/request" "$(value r2 "$(oreq "\"refresh_token\":\"$REFRESH\",\"client_id\":\"user-app\",\"token_url\":\"http://127.0.0.1:1/token\"")")" > "$OUT/r2-request"
 check_contains "refresh token with a plain http endpoint: NO" "$OUT/r2-request" "NO [CANNOT]"
+meta r2 set "$ENTRY/request" "$(value r3 "$(oreq "\"refresh_token\":\"$REFRESH\",\"client_id\":\"user-app\",\"token_url\":\"https://10.0.0.1/token\"")")" > "$OUT/r3-request"
+check_contains "refresh token with a private-address endpoint: NO, the guard's answer at once" "$OUT/r3-request" \
+	"the token endpoint 10.0.0.1 is"
+check_eq "... and nothing queued" 0 "$(jobs_of r2)"
 meta x1 set "$ENTRY/request" "$(value x1 "$(oreq "\"password\":\"srcpass\",\"access_token\":\"$ACCESS\"")")" > "$OUT/x1-request"
 check_contains "a password and a token together: NO" "$OUT/x1-request" "Give one of password"
 # --- by address alone, with the server's provider credentials ---

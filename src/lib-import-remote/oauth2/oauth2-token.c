@@ -5,6 +5,7 @@
 #include "buffer.h"
 #include "net.h"
 #include "safe-memset.h"
+#include "http-url.h"
 #include "str-sanitize.h"
 #include "outbound-guard.h"
 #include "oauth2-json.h"
@@ -25,58 +26,47 @@ struct oauth2_token_answer {
 	const char *error, *error_description;
 };
 
+/* lib-http's parser; what the token client adds: https only, no user or
+   password in it, a host name (or address) only of the characters a host
+   has (it is given to curl as it is) */
 static int
 oauth2_token_url_parse(const char *url, struct oauth2_token_url *url_r,
 		       const char **error_r)
 {
-	const char *p, *end, *host_end;
-	unsigned int port = 443;
+	struct http_url *parsed;
+	const char *error;
 
 	if (strncasecmp(url, "https://", 8) != 0) {
 		*error_r = "the token endpoint must be an https:// URL";
-		return -1;
-	}
-	p = url + 8;
-	end = p + strcspn(p, "/?#");
-	if (memchr(p, '@', end - p) != NULL) {
-		*error_r = "the token endpoint URL must not hold a user or "
-			"password";
-		return -1;
-	}
-	if (*p == '[') {
-		host_end = memchr(p, ']', end - p);
-		if (host_end == NULL) {
-			*error_r = "invalid IPv6 address in the token URL";
-			return -1;
-		}
-		url_r->host = t_strdup_until(p + 1, host_end);
-		host_end++;
-	} else {
-		host_end = memchr(p, ':', end - p);
-		if (host_end == NULL)
-			host_end = end;
-		url_r->host = t_strdup_until(p, host_end);
-	}
-	if (host_end < end) {
-		if (*host_end != ':' ||
-		    str_to_uint(t_strdup_until(host_end + 1, end), &port) < 0 ||
-		    port == 0 || port > 65535) {
-			*error_r = "invalid port in the token URL";
-			return -1;
-		}
-	}
-	if (url_r->host[0] == '\0' ||
-	    strspn(url_r->host, "abcdefghijklmnopqrstuvwxyz"
-		   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:") !=
-	    strlen(url_r->host)) {
-		*error_r = "invalid host in the token URL";
 		return -1;
 	}
 	if (strpbrk(url, " \t\r\n") != NULL) {
 		*error_r = "the token URL contains a space or line break";
 		return -1;
 	}
-	url_r->port = port;
+	if (http_url_parse(url, NULL, HTTP_URL_ALLOW_USERINFO_PART,
+			   pool_datastack_create(), &parsed, &error) < 0) {
+		*error_r = t_strdup_printf("invalid token URL: %s",
+					   str_sanitize(error, 100));
+		return -1;
+	}
+	if (parsed->user != NULL || parsed->password != NULL) {
+		*error_r = "the token endpoint URL must not hold a user or "
+			"password";
+		return -1;
+	}
+	if (parsed->host.name != NULL && parsed->host.name[0] != '\0' &&
+	    strspn(parsed->host.name, "abcdefghijklmnopqrstuvwxyz"
+		   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") ==
+	    strlen(parsed->host.name))
+		url_r->host = parsed->host.name;
+	else if (parsed->host.ip.family != 0)
+		url_r->host = net_ip2addr(&parsed->host.ip);
+	else {
+		*error_r = "invalid host in the token URL";
+		return -1;
+	}
+	url_r->port = http_url_get_port(parsed);
 	return 0;
 }
 
@@ -85,6 +75,17 @@ int oauth2_token_url_check(const char *url, const char **error_r)
 	struct oauth2_token_url parsed;
 
 	return oauth2_token_url_parse(url, &parsed, error_r);
+}
+
+int oauth2_token_url_host(const char *url, const char **host_r,
+			  const char **error_r)
+{
+	struct oauth2_token_url parsed;
+
+	if (oauth2_token_url_parse(url, &parsed, error_r) < 0)
+		return -1;
+	*host_r = parsed.host;
+	return 0;
 }
 
 static void

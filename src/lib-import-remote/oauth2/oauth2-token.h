@@ -117,5 +117,9 @@ int oauth2_device_poll(const struct oauth2_token_settings *set,
 
 /* Check a token endpoint URL: https, a host, no user info. */
 int oauth2_token_url_check(const char *url, const char **error_r);
+/* The host of a token endpoint URL (checked as oauth2_token_url_check()
+   does). Returns 0, or -1 with error_r. */
+int oauth2_token_url_host(const char *url, const char **host_r,
+			  const char **error_r);
 
 #endif

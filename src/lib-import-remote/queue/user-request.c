@@ -437,20 +437,75 @@ user_request_count(struct mail_user *user, unsigned int limit,
 	return 1;
 }
 
+/* The text of the request's member name, NULL if it has none */
+static const char *
+user_request_member_value(const ARRAY_TYPE(user_request_member) *members,
+			  const char *name)
+{
+	const struct user_request_member *member;
+
+	array_foreach(members, member) {
+		if (strcmp(member->name, name) == 0)
+			return member->value;
+	}
+	return NULL;
+}
+
 /* --- the source's address --- */
 
-/* Is the source one imports may connect to? Names are resolved here to
-   answer at once; the worker checks the address it connects to again.
-   Returns 1 if allowed, 0 if not (error_r for the user), -1. */
+/* May imports connect to host (a name is resolved here to answer at once;
+   the worker checks the address it connects to again)? what: how the user
+   named it. Returns 1 if allowed, 0 if not (error_r for the user), -1. */
 static int
-user_request_check_source(const struct import_remote_config *config,
-			  const struct import_remote_settings *set,
-			  const char **error_r)
+user_request_check_host(const struct import_remote_config *config,
+			const char *what, const char *host,
+			const char **error_r)
 {
 	struct outbound_guard *guard;
 	struct ip_addr *ips, ip;
 	unsigned int i, ips_count;
 	const char *kind, *error;
+	int ret;
+
+	if (outbound_guard_init(config->import_remote_allowed_networks,
+				&guard, &error) < 0) {
+		*error_r = error;
+		return -1;
+	}
+	outbound_guard_add_own_addresses(guard);
+	if (net_addr2ip(host, &ip) == 0) {
+		ips = &ip;
+		ips_count = 1;
+	} else if ((ret = net_gethostbyname(host, &ips, &ips_count)) != 0) {
+		outbound_guard_deinit(&guard);
+		return refuse(IMPORT_REMOTE_ERROR_HOST_UNREACHABLE,
+			t_strdup_printf("%s%s: %s", what,
+					str_sanitize(host, 64),
+					net_gethosterror(ret)), error_r);
+	}
+	ret = 1;
+	for (i = 0; i < ips_count; i++) {
+		if (!outbound_guard_allows(guard, &ips[i], &kind)) {
+			ret = refuse(IMPORT_REMOTE_ERROR_SOURCE_NOT_ALLOWED,
+				t_strdup_printf("%s%s is %s", what,
+					str_sanitize(host, 64), kind),
+				error_r);
+			break;
+		}
+	}
+	outbound_guard_deinit(&guard);
+	return ret;
+}
+
+/* Is the source one imports may connect to, and the token endpoint the
+   user named (token_url, NULL: none, a provider's or the server's own)?
+   Returns 1 if allowed, 0 if not (error_r for the user), -1. */
+static int
+user_request_check_source(const struct import_remote_config *config,
+			  const struct import_remote_settings *set,
+			  const char *token_url, const char **error_r)
+{
+	const char *host, *error;
 	int ret;
 
 	if (set->ssl == IMPORT_REMOTE_SSL_NONE &&
@@ -459,34 +514,16 @@ user_request_check_source(const struct import_remote_config *config,
 			      IMPORT_REMOTE_DETAIL_PLAINTEXT
 			      ": use SSL/TLS (port 993) or STARTTLS", error_r);
 	}
-	if (outbound_guard_init(config->import_remote_allowed_networks,
-				&guard, &error) < 0) {
-		*error_r = error;
-		return -1;
-	}
-	outbound_guard_add_own_addresses(guard);
-	if (net_addr2ip(set->host, &ip) == 0) {
-		ips = &ip;
-		ips_count = 1;
-	} else if ((ret = net_gethostbyname(set->host, &ips,
-					    &ips_count)) != 0) {
-		outbound_guard_deinit(&guard);
-		return refuse(IMPORT_REMOTE_ERROR_HOST_UNREACHABLE,
-			t_strdup_printf("%s: %s", str_sanitize(set->host, 64),
-					net_gethosterror(ret)), error_r);
-	}
-	ret = 1;
-	for (i = 0; i < ips_count; i++) {
-		if (!outbound_guard_allows(guard, &ips[i], &kind)) {
-			ret = refuse(IMPORT_REMOTE_ERROR_SOURCE_NOT_ALLOWED,
-				t_strdup_printf("%s is %s",
-					str_sanitize(set->host, 64), kind),
-				error_r);
-			break;
-		}
-	}
-	outbound_guard_deinit(&guard);
-	return ret;
+	if ((ret = user_request_check_host(config, "", set->host,
+					   error_r)) <= 0)
+		return ret;
+	if (token_url == NULL)
+		return 1;
+	if (oauth2_token_url_host(token_url, &host, &error) < 0)
+		return refuse(IMPORT_REMOTE_ERROR_REQUEST_INVALID, error,
+			      error_r);
+	return user_request_check_host(config, "the token endpoint ", host,
+				       error_r);
 }
 
 /* --- the requests --- */
@@ -582,7 +619,9 @@ user_request_start(struct mail_user *user,
 		if (ret <= 0)
 			return ret;
 	}
-	if ((ret = user_request_check_source(config, &set, error_r)) <= 0)
+	if ((ret = user_request_check_source(config, &set,
+			user_request_member_value(&members, "token_url"),
+			error_r)) <= 0)
 		return ret;
 	if (user_request_jobs(store, pool, user, &jobs, &live, error_r) < 0)
 		return -1;
