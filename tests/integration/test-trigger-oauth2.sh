@@ -56,26 +56,8 @@ IR_DEST_EXTRA_CONF="$(ir_conf_settings \
 	"import_remote_source_oauth2_client_id = m365-app" \
 	"import_remote_source_oauth2_client_secret_file = $SECRETS/m365.secret" \
 	"import_remote_source_oauth2_scope = https://outlook.office365.com/.default")"
-if ir_dovecot_24; then
-	IR_DEST_EXTRA_CONF="$IR_DEST_EXTRA_CONF
-mail_plugins {
-  import_remote = yes
-}
-mail_attribute {
-  dict file {
-    path = %{home}/dovecot-attributes
-  }
-}
-imap_metadata = yes"
-else
-	IR_DEST_EXTRA_CONF="$IR_DEST_EXTRA_CONF
-mail_plugins = \$mail_plugins import_remote
-protocol imap {
-  mail_plugins = \$mail_plugins import_remote
-  imap_metadata = yes
-}
-mail_attribute_dict = file:%h/dovecot-attributes"
-fi
+# the mail plugin, and METADATA kept in a file in the home
+ir_dest_conf_mail_plugin
 # every log line of the logins that queue, debug included, is checked
 IR_DEST_EXTRA_CONF="$IR_DEST_EXTRA_CONF
 mail_debug = yes"

@@ -42,26 +42,8 @@ IR_DEST_EXTRA_CONF="$(ir_conf_settings \
 	"import_remote_source_oauth2_token_url = $OAUTH2_URL/token" \
 	"import_remote_source_oauth2_client_id = server-app" \
 	"import_remote_source_oauth2_client_secret_file = $JOBS/app.secret")"
-if ir_dovecot_24; then
-	IR_DEST_EXTRA_CONF="$IR_DEST_EXTRA_CONF
-mail_plugins {
-  import_remote = yes
-}
-mail_attribute {
-  dict file {
-    path = %{home}/dovecot-attributes
-  }
-}
-imap_metadata = yes"
-else
-	IR_DEST_EXTRA_CONF="$IR_DEST_EXTRA_CONF
-mail_plugins = \$mail_plugins import_remote
-protocol imap {
-  mail_plugins = \$mail_plugins import_remote
-  imap_metadata = yes
-}
-mail_attribute_dict = file:%h/dovecot-attributes"
-fi
+# the mail plugin, and METADATA kept in a file in the home
+ir_dest_conf_mail_plugin
 export IR_DEST_EXTRA_CONF
 ir_dest_start
 chown "$IR_OS_USER:" "$JOBS"

@@ -80,6 +80,32 @@ ir_userdb_quota() {
 
 ir_die() { echo "servers.sh: $*" >&2; exit 1; }
 
+# ir_dest_conf_mail_plugin: the destination's imap loads the mail plugin
+# (import_remote) and keeps METADATA in a file in the home (added to
+# $IR_DEST_EXTRA_CONF, in the running Dovecot's syntax)
+ir_dest_conf_mail_plugin() {
+	if ir_dovecot_24; then
+		IR_DEST_EXTRA_CONF="$IR_DEST_EXTRA_CONF
+mail_plugins {
+  import_remote = yes
+}
+mail_attribute {
+  dict file {
+    path = %{home}/dovecot-attributes
+  }
+}
+imap_metadata = yes"
+	else
+		IR_DEST_EXTRA_CONF="$IR_DEST_EXTRA_CONF
+mail_plugins = \$mail_plugins import_remote
+protocol imap {
+  mail_plugins = \$mail_plugins import_remote
+  imap_metadata = yes
+}
+mail_attribute_dict = file:%h/dovecot-attributes"
+	fi
+}
+
 ir_free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
