@@ -296,6 +296,19 @@ static void test_imap_reply_fetch_literal(void)
 	test_assert(lit.section == IMAP_FETCH_SECTION_OTHER);
 	test_line_free(&line);
 
+	/* a literal after the FETCH list, not in it: no FETCH item (taken
+	   for one, the reader stayed at it for ever: found by fuzz-imap-reply) */
+	test_line_parse(&line, "* 3 FETCH (A B) X {0}\r\n",
+			IMAP_PARSE_FLAG_LITERAL_SIZE);
+	test_assert(imap_parser_get_literal_size(line.parser, &size));
+	test_assert(!imap_reply_parse_fetch_literal(line.args, size, &lit));
+	test_line_free(&line);
+	test_line_parse(&line, "* 3 FETCH (BODY[] X) {5}\r\n",
+			IMAP_PARSE_FLAG_LITERAL_SIZE);
+	test_assert(imap_parser_get_literal_size(line.parser, &size));
+	test_assert(!imap_reply_parse_fetch_literal(line.args, size, &lit));
+	test_line_free(&line);
+
 	test_line_parse(&line, "* LIST () \"/\" {10}\r\n",
 			IMAP_PARSE_FLAG_LITERAL_SIZE);
 	test_assert(imap_parser_get_literal_size(line.parser, &size));

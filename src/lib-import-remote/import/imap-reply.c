@@ -389,9 +389,15 @@ bool imap_reply_parse_fetch_literal(const struct imap_arg *args,
 	    strcasecmp(atom, "FETCH") != 0 ||
 	    !imap_arg_get_list(&args[2], &list))
 		return FALSE;
-	/* the literal is the last argument; its key comes just before */
+	/* the literal the parser stopped at is the list's last element,
+	   and the list the line's last argument; its key comes just before.
+	   (A literal anywhere else is not a FETCH item: the parser reads it,
+	   bounded. Taking it for one left the parser at it for ever.) */
 	for (count = 0; list[count].type != IMAP_ARG_EOL; count++) ;
-	if (count < 2 || !imap_arg_get_atom(&list[count-2], &key))
+	if (args[3].type != IMAP_ARG_EOL || count < 2 ||
+	    (list[count-1].type != IMAP_ARG_LITERAL_SIZE &&
+	     list[count-1].type != IMAP_ARG_LITERAL_SIZE_NONSYNC) ||
+	    !imap_arg_get_atom(&list[count-2], &key))
 		return FALSE;
 	if (strcasecmp(key, "BODY[]") == 0)
 		lit_r->section = IMAP_FETCH_SECTION_BODY;
