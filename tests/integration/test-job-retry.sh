@@ -218,7 +218,7 @@ chown "$IR_OS_USER:" "$JOBS/v22.db"
 V22_OPTS=()
 ir_set_opt V22_OPTS "import_remote_store=sqlite:$JOBS/v22.db"
 adm "${V22_OPTS[@]}" import-remote status -u sd "$cjob" > "$OUT/v22.out" 2>&1
-check_eq "v22 SQLite store: upgraded, its jobs kept" "25 failed 0" \
+check_eq "v22 SQLite store: upgraded (v$IR_SCHEMA_VERSION), its jobs kept" "$IR_SCHEMA_VERSION failed 0" \
 	"$(sqlite_value "$JOBS/v22.db" "select value from import_remote_meta where name='schema_version'") $(field v22 status) $(sqlite_value "$JOBS/v22.db" "select lost_claims from import_remote_jobs where id=?" "$cjob")"
 # PostgreSQL: a store made now, taken back to v22, then used
 . "$TESTS_DIR/lib/pgsql.sh"
@@ -237,7 +237,7 @@ if ir_pgsql_start "$pgdir"; then
 	psql_value "ALTER TABLE import_remote_jobs DROP COLUMN lost_claims; ALTER TABLE import_remote_jobs DROP COLUMN connections; ALTER TABLE import_remote_jobs DROP COLUMN leases; UPDATE import_remote_meta SET value = '22' WHERE name = 'schema_version'" > "$OUT/pgdown.out" 2>&1
 	pgcols=$(psql_value "SELECT count(*) FROM information_schema.columns WHERE table_name = 'import_remote_jobs' AND column_name = 'lost_claims'")
 	"$WORKER" -c "$DEST_CONF" -s "pgsql:$PGSQL_CONNECT" -1 > "$OUT/pgw.log" 2>&1
-	check_eq "v22 PostgreSQL store (no lost_claims): upgraded to v25" "0 25" \
+	check_eq "v22 PostgreSQL store (no lost_claims): upgraded to v$IR_SCHEMA_VERSION" "0 $IR_SCHEMA_VERSION" \
 		"$pgcols $(psql_value "SELECT value FROM import_remote_meta WHERE name = 'schema_version'")"
 	check_eq "v22 PostgreSQL store: the worker claims and completes its job" "completed 0" \
 		"$(psql_value "SELECT status || ' ' || lost_claims FROM import_remote_jobs WHERE id = $pjob")"
