@@ -9,8 +9,8 @@
 struct oauth2_json_ctx {
 	size_t max_value;
 	enum oauth2_json_flags flags;
-	oauth2_json_field_callback_t *callback;
-	void *context;
+	const struct oauth2_json_field *fields;
+	void *dest;
 	const char *error;
 };
 
@@ -52,20 +52,29 @@ static void
 oauth2_json_member(const char *name, enum json_object_value_type type,
 		   const char *value, struct oauth2_json_ctx *ctx)
 {
-	const char *key;
+	const struct oauth2_json_field *field;
+	const char *key, **dest;
 
 	if (ctx->error != NULL || type == JSON_OBJECT_VALUE_NESTED)
 		return;
 	key = oauth2_json_clean(ctx, name);
 	value = key == NULL ? NULL : oauth2_json_clean(ctx, value);
-	if (value != NULL)
-		ctx->callback(key, value, ctx->context);
+	if (value == NULL)
+		return;
+	for (field = ctx->fields; field->name != NULL; field++) {
+		if (strcmp(field->name, key) != 0)
+			continue;
+		dest = PTR_OFFSET(ctx->dest, field->offset);
+		if (*dest == NULL)
+			*dest = value;
+		break;
+	}
 }
 
 int oauth2_json_parse_flat(const unsigned char *data, size_t size,
 			   size_t max_value, enum oauth2_json_flags flags,
-			   oauth2_json_field_callback_t *callback,
-			   void *context, const char **error_r)
+			   const struct oauth2_json_field *fields, void *dest,
+			   const char **error_r)
 {
 	struct oauth2_json_ctx ctx;
 	const char *error;
@@ -73,8 +82,8 @@ int oauth2_json_parse_flat(const unsigned char *data, size_t size,
 	i_zero(&ctx);
 	ctx.max_value = max_value;
 	ctx.flags = flags;
-	ctx.callback = callback;
-	ctx.context = context;
+	ctx.fields = fields;
+	ctx.dest = dest;
 	/* (the parser's own words are left out: they may quote the
 	   sender's text, a token among it) */
 	if (json_object_read(data, size, oauth2_json_member, &ctx, &error) < 0) {

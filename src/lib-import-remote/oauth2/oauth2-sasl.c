@@ -67,23 +67,14 @@ const char *oauth2_sasl_abort_response(enum oauth2_sasl_mech mech)
 	i_unreached();
 }
 
-static void
-oauth2_sasl_challenge_field(const char *key, const char *value, void *context)
-{
-	struct oauth2_sasl_error *error = context;
-	const char **field = NULL;
-
-	if (strcmp(key, "status") == 0)
-		field = &error->status;
-	else if (strcmp(key, "scope") == 0)
-		field = &error->scope;
-	else if (strcmp(key, "schemes") == 0)
-		field = &error->schemes;
-	else if (strcmp(key, "openid-configuration") == 0)
-		field = &error->openid_configuration;
-	if (field != NULL && *field == NULL)
-		*field = t_strdup(value);
-}
+static const struct oauth2_json_field oauth2_sasl_challenge_fields[] = {
+	OAUTH2_JSON_FIELD("status", struct oauth2_sasl_error, status),
+	OAUTH2_JSON_FIELD("scope", struct oauth2_sasl_error, scope),
+	OAUTH2_JSON_FIELD("schemes", struct oauth2_sasl_error, schemes),
+	OAUTH2_JSON_FIELD("openid-configuration", struct oauth2_sasl_error,
+			  openid_configuration),
+	{ NULL, 0 }
+};
 
 int oauth2_sasl_parse_challenge(const char *base64,
 				struct oauth2_sasl_error *error_r,
@@ -111,7 +102,7 @@ int oauth2_sasl_parse_challenge(const char *base64,
 	if (oauth2_json_parse_flat(decoded->data, decoded->used,
 				   OAUTH2_SASL_MAX_FIELD,
 				   OAUTH2_JSON_FLAG_TRUNCATE,
-				   oauth2_sasl_challenge_field, error_r,
+				   oauth2_sasl_challenge_fields, error_r,
 				   &error) < 0) {
 		*parse_error_r = t_strdup_printf("challenge is not a flat "
 						 "JSON object: %s", error);

@@ -155,27 +155,17 @@ static size_t oauth2_token_write(char *ptr, size_t size, size_t nmemb,
 	return len;
 }
 
-static void
-oauth2_token_answer_field(const char *key, const char *value, void *context)
-{
-	struct oauth2_token_answer *answer = context;
-	const char **field = NULL;
-
-	if (strcmp(key, "access_token") == 0)
-		field = &answer->access_token;
-	else if (strcmp(key, "refresh_token") == 0)
-		field = &answer->refresh_token;
-	else if (strcmp(key, "token_type") == 0)
-		field = &answer->token_type;
-	else if (strcmp(key, "expires_in") == 0)
-		field = &answer->expires_in;
-	else if (strcmp(key, "error") == 0)
-		field = &answer->error;
-	else if (strcmp(key, "error_description") == 0)
-		field = &answer->error_description;
-	if (field != NULL && *field == NULL)
-		*field = t_strdup(value);
-}
+#define ANSWER(name, member) \
+	OAUTH2_JSON_FIELD(name, struct oauth2_token_answer, member)
+static const struct oauth2_json_field oauth2_token_answer_fields[] = {
+	ANSWER("access_token", access_token),
+	ANSWER("refresh_token", refresh_token),
+	ANSWER("token_type", token_type),
+	ANSWER("expires_in", expires_in),
+	ANSWER("error", error),
+	ANSWER("error_description", error_description),
+	{ NULL, 0 }
+};
 
 /* An error answer (RFC 6749 5.2) classified */
 static void
@@ -342,7 +332,7 @@ oauth2_token_request_full(const struct oauth2_token_settings *set,
 	i_zero(&answer);
 	ret = oauth2_json_parse_flat(body->data, body->used,
 				     OAUTH2_TOKEN_MAX_TOKEN, 0,
-				     oauth2_token_answer_field, &answer,
+				     oauth2_token_answer_fields, &answer,
 				     &error);
 	safe_memset(buffer_get_modifiable_data(body, NULL), 0, body->used);
 	if (ret < 0 && status >= 200 && status < 300) {
@@ -459,20 +449,14 @@ int oauth2_token_client_credentials(const struct oauth2_token_settings *set,
 	return oauth2_token_request(set, form, pool, result_r, error_r);
 }
 
-static void
-oauth2_service_account_field(const char *key, const char *value,
-			     void *context)
-{
-	struct oauth2_service_account *account = context;
-
-	if (strcmp(key, "client_email") == 0 && account->client_email == NULL)
-		account->client_email = t_strdup(value);
-	else if (strcmp(key, "private_key") == 0 &&
-		 account->private_key == NULL)
-		account->private_key = t_strdup(value);
-	else if (strcmp(key, "token_uri") == 0 && account->token_uri == NULL)
-		account->token_uri = t_strdup(value);
-}
+#define ACCOUNT(name, member) \
+	OAUTH2_JSON_FIELD(name, struct oauth2_service_account, member)
+static const struct oauth2_json_field oauth2_service_account_fields[] = {
+	ACCOUNT("client_email", client_email),
+	ACCOUNT("private_key", private_key),
+	ACCOUNT("token_uri", token_uri),
+	{ NULL, 0 }
+};
 
 int oauth2_service_account_parse(const char *json, pool_t pool,
 				 struct oauth2_service_account *account_r,
@@ -485,7 +469,7 @@ int oauth2_service_account_parse(const char *json, pool_t pool,
 	if (oauth2_json_parse_flat((const unsigned char *)json, strlen(json),
 				   OAUTH2_TOKEN_MAX_TOKEN,
 				   OAUTH2_JSON_FLAG_NEWLINES,
-				   oauth2_service_account_field, &account,
+				   oauth2_service_account_fields, &account,
 				   &error) < 0) {
 		*error_r = t_strdup_printf("not a service account key file "
 					   "(JSON): %s", error);
@@ -548,33 +532,21 @@ struct oauth2_device_answer {
 	const char *error, *error_description;
 };
 
-static void
-oauth2_device_answer_field(const char *key, const char *value, void *context)
-{
-	struct oauth2_device_answer *answer = context;
-	const char **field = NULL;
-
-	if (strcmp(key, "device_code") == 0)
-		field = &answer->device_code;
-	else if (strcmp(key, "user_code") == 0)
-		field = &answer->user_code;
-	else if (strcmp(key, "verification_uri") == 0 ||
-		 /* Google's name for it */
-		 strcmp(key, "verification_url") == 0)
-		field = &answer->verification_uri;
-	else if (strcmp(key, "verification_uri_complete") == 0)
-		field = &answer->verification_uri_complete;
-	else if (strcmp(key, "expires_in") == 0)
-		field = &answer->expires_in;
-	else if (strcmp(key, "interval") == 0)
-		field = &answer->interval;
-	else if (strcmp(key, "error") == 0)
-		field = &answer->error;
-	else if (strcmp(key, "error_description") == 0)
-		field = &answer->error_description;
-	if (field != NULL && *field == NULL)
-		*field = t_strdup(value);
-}
+#define DEVICE(name, member) \
+	OAUTH2_JSON_FIELD(name, struct oauth2_device_answer, member)
+static const struct oauth2_json_field oauth2_device_answer_fields[] = {
+	DEVICE("device_code", device_code),
+	DEVICE("user_code", user_code),
+	DEVICE("verification_uri", verification_uri),
+	/* Google's name for it */
+	DEVICE("verification_url", verification_uri),
+	DEVICE("verification_uri_complete", verification_uri_complete),
+	DEVICE("expires_in", expires_in),
+	DEVICE("interval", interval),
+	DEVICE("error", error),
+	DEVICE("error_description", error_description),
+	{ NULL, 0 }
+};
 
 static bool oauth2_device_text_ok(const char *text, size_t max_len)
 {
@@ -613,7 +585,7 @@ int oauth2_device_authorize(const struct oauth2_token_settings *set,
 	i_zero(&answer);
 	ret = oauth2_json_parse_flat(body->data, body->used,
 				     OAUTH2_TOKEN_MAX_TOKEN, 0,
-				     oauth2_device_answer_field, &answer,
+				     oauth2_device_answer_fields, &answer,
 				     &error);
 	safe_memset(buffer_get_modifiable_data(body, NULL), 0, body->used);
 	if (status < 200 || status >= 300) {
