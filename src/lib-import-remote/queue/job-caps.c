@@ -139,6 +139,25 @@ void job_caps_append_claim_where(struct job_store *store, const char *alias,
 	job_caps_append_cap(store->caps, alias, TRUE, query, params);
 }
 
+/* "HOSTCAP - USED, ACCOUNTCAP - USED": the connections free for the job of
+   alias at its host and its account (less its own leases too, with
+   own_leases: a job asking for more) */
+static void
+job_caps_append_free(struct job_store *store, const char *alias,
+		     bool own_leases, time_t live_since, string_t *query,
+		     ARRAY_TYPE(store_param) *params)
+{
+	const char *minus = own_leases ? " - leases - " : " - ";
+
+	job_caps_append_cap(store->caps, alias, FALSE, query, params);
+	str_append(query, minus);
+	job_caps_append_used(alias, FALSE, live_since, query, params);
+	str_append(query, ", ");
+	job_caps_append_cap(store->caps, alias, TRUE, query, params);
+	str_append(query, minus);
+	job_caps_append_used(alias, TRUE, live_since, query, params);
+}
+
 void job_caps_add_claim_leases(struct job_store *store,
 			       struct sql_transaction_context *trans,
 			       const char *claim, time_t live_since)
@@ -164,13 +183,8 @@ void job_caps_add_claim_leases(struct job_store *store,
 			    "connections ELSE 1 END, ",
 			    store->pgsql ? "GREATEST" : "MAX",
 			    store->pgsql ? "LEAST" : "MIN");
-		job_caps_append_cap(store->caps, alias, FALSE, query, &params);
-		str_append(query, " - ");
-		job_caps_append_used(alias, FALSE, live_since, query, &params);
-		str_append(query, ", ");
-		job_caps_append_cap(store->caps, alias, TRUE, query, &params);
-		str_append(query, " - ");
-		job_caps_append_used(alias, TRUE, live_since, query, &params);
+		job_caps_append_free(store, alias, FALSE, live_since, query,
+				     &params);
 		str_append(query, "))");
 	}
 	str_append(query, " WHERE worker = ?");
@@ -217,13 +231,8 @@ int job_store_add_leases(struct job_store *store, const struct job *job,
 			    "leases + %s(0, %s(?, ",
 			    store->pgsql ? "GREATEST" : "MAX",
 			    store->pgsql ? "LEAST" : "MIN");
-		job_caps_append_cap(store->caps, alias, FALSE, query, &params);
-		str_append(query, " - leases - ");
-		job_caps_append_used(alias, FALSE, live_since, query, &params);
-		str_append(query, ", ");
-		job_caps_append_cap(store->caps, alias, TRUE, query, &params);
-		str_append(query, " - leases - ");
-		job_caps_append_used(alias, TRUE, live_since, query, &params);
+		job_caps_append_free(store, alias, TRUE, live_since, query,
+				     &params);
 		str_append(query, "))");
 	}
 	str_append(query, " WHERE id = ? AND worker = ?");
