@@ -80,6 +80,7 @@ int job_store_check_access(const char *what, const char *path,
 {
 	const char *slash = strrchr(path, '/'), *dir, *problem, *who, *user;
 	const char *fix, *name;
+	bool file_problem = FALSE;
 	struct stat st;
 
 	if (slash == NULL)
@@ -106,12 +107,17 @@ int job_store_check_access(const char *what, const char *path,
 		problem = t_strdup_printf("the file (owner uid %s, mode %04o) "
 			"is not readable and writable by that user",
 			dec2str(st.st_uid), (unsigned int)(st.st_mode & 07777));
+		file_problem = TRUE;
 	} else {
 		return 0;
 	}
 	who = job_store_euid_name(&user);
 	slash = strrchr(dir, '/');
-	if (slash != NULL && strcmp(slash + 1, "import-remote") == 0) {
+	if (file_problem) {
+		/* the directory is right, the file was made by another user
+		   (e.g. root, before the directory was given away) */
+		fix = t_strdup_printf("chown %s: %s", user, path);
+	} else if (slash != NULL && strcmp(slash + 1, "import-remote") == 0) {
 		/* a directory of its own, e.g. the default's */
 		fix = t_strdup_printf("install -d -o %s -m 0750 %s", user, dir);
 	} else {
