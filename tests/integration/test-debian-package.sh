@@ -18,12 +18,13 @@ if [ -z "${IR_DEB_NS:-}" ]; then
 	IR_DEB_NS=1 exec unshare --mount --propagation private bash "$0" "$@"
 fi
 . "$(dirname "$0")/../lib/integration.sh"
-plan 41
+plan 44
 script_timeout 900
 
 SRC=$(cd "$TESTS_DIR/.." && pwd)
 codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
 R=$IR_WORK/root
+BR=$IR_WORK/buildroot
 PKG=dovecot-import-remote
 STATEDIR=/var/lib/dovecot/import-remote
 
@@ -43,6 +44,8 @@ deb_exit() {
 	root_dovecot_stop
 	umount "$R/proc" 2>/dev/null
 	umount "$R" 2>/dev/null
+	umount "$BR/proc" 2>/dev/null
+	umount "$BR" 2>/dev/null
 	ir_exit
 }
 trap deb_exit EXIT
@@ -117,6 +120,11 @@ check_eq "the state directory $STATEDIR belongs to vmail, mode 0750" \
 	"vmail:vmail 750" "$(in_root stat -c '%U:%G %a' "$STATEDIR" 2>&1)"
 in_root doveadm help > "$OUT/help.out" 2>&1
 check_contains "doveadm knows the command" "$OUT/help.out" "import-remote "
+# README's own check, as written there (2.3's doveadm help writes to stderr)
+readme_help=$(sed -n 's/^To check that doveadm sees the command: `\([^`]*\)`.*/\1/p' "$SRC/README.md")
+in_root sh -c "$readme_help" > "$OUT/readme-help.out" 2> "$OUT/readme-help.err"
+check_contains "README's check '$readme_help' prints the command's line" \
+	"$OUT/readme-help.out" "import-remote "
 
 # --- the example configuration enabled as README says, and a Dovecot ---
 sed -i '/^#service import-remote-worker {/,/^#}/ s/^#//; /^#service auth {/,/^#}/ s/^#//' \
@@ -305,3 +313,25 @@ check_eq "apt-get purge succeeds (log: $OUT/apt-purge.log)" 0 "$?"
 check "... the state directory is gone" test ! -e "$R$STATEDIR"
 check "... and the example config" test ! -e "$R$CONF" -a ! -e "$R$CONF.removed"
 check "... Dovecot's own state is not" test -d "$R/var/lib/dovecot"
+
+# --- README's "Install from a Debian package" commands, as written there,
+# in the source tree on another overlay of the clean root: what the
+# package's Build-Depends name must be enough to build it and run its unit
+# tests (apt answers yes, as the admin would) ---
+mkdir -p "$IR_WORK/bov/upper" "$IR_WORK/bov/work" "$BR"
+mount -t overlay ir-deb-buildroot -o "lowerdir=$cache,upperdir=$IR_WORK/bov/upper,workdir=$IR_WORK/bov/work" "$BR" &&
+	mount -t proc proc "$BR/proc"
+echo 'APT::Get::Assume-Yes "true";' > "$BR/etc/apt/apt.conf.d/90assume-yes"
+mkdir -p "$BR/root/src"
+tar -C "$SRC" --exclude=./.git --exclude=./tests/results -cf - . | tar -C "$BR/root/src" -xf -
+awk '/^## Install from a Debian package/ { s = 1 } s && /^```/ { if (b) exit; b = 1; next } b' \
+	"$SRC/README.md" > "$BR/root/readme-deb.sh"
+echo "# README's commands: $(tr '\n' ';' < "$BR/root/readme-deb.sh")"
+start=$(date +%s)
+chroot "$BR" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+	DEBIAN_FRONTEND=noninteractive DEB_BUILD_OPTIONS=noautodbgsym \
+	sh -ec 'cd /root/src; . /root/readme-deb.sh' > "$OUT/readme-deb.log" 2>&1
+check_eq "README's Debian package commands work on a clean root (log: $OUT/readme-deb.log)" 0 "$?"
+echo "# README's package build on a clean root: $(($(date +%s) - start)) s"
+check_eq "... the package is installed" "$version" \
+	"$(chroot "$BR" dpkg-query -W -f '${Version}' "$PKG" 2>&1)"

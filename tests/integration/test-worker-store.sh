@@ -9,7 +9,7 @@
 #   as README says) the workers run the queue.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 13
+plan 14
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 if ir_dovecot_24; then
@@ -103,3 +103,10 @@ check_eq "... the store and the key belong to the workers' user" "$IR_OS_USER $I
 	"$(stat -c %U "$STATE/import-remote/import-remote.db" "$key" | tr '\n' ' ' | sed 's/ $//')"
 check_empty "... and no worker error" \
 	sh -c "grep -E 'import-remote-worker.*(Error|Fatal)' '$DEST_LOG' || :"
+
+# a store file made by another user (root ran a command before the
+# directory was given away): the fix is to give the file, not the directory
+chown root:root "$STATE/import-remote/import-remote.db"
+doveadm -c "$DEST_CONF" import-remote status -u sd > "$OUT/rootfile.out" 2>&1
+check_contains "a store file of root's: the error says to chown the file" "$OUT/rootfile.out" \
+	"Fix: chown $IR_OS_USER: $STATE/import-remote/import-remote.db"
