@@ -106,6 +106,8 @@ moduledir=/usr/lib/dovecot/modules
 	ir_dovecot_24 && echo "$moduledir/settings/libimport_remote_settings.so"
 	echo "/usr/lib/dovecot/import-remote-worker"
 	echo "/usr/share/man/man1/doveadm-import-remote.1.gz"
+	echo "/usr/share/doc/$PKG/README.md.gz"
+	echo "/usr/share/doc/$PKG/events.md.gz"
 	echo "/etc/dovecot/conf.d/90-import-remote.conf"
 } > "$OUT/expected.files"
 missing_files() { while read -r f; do [ -f "$R$f" ] || echo "$f"; done < "$OUT/expected.files"; }
