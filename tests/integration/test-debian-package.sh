@@ -18,13 +18,14 @@ if [ -z "${IR_DEB_NS:-}" ]; then
 	IR_DEB_NS=1 exec unshare --mount --propagation private bash "$0" "$@"
 fi
 . "$(dirname "$0")/../lib/integration.sh"
-plan 44
+plan 48
 script_timeout 900
 
 SRC=$(cd "$TESTS_DIR/.." && pwd)
 codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
 R=$IR_WORK/root
 BR=$IR_WORK/buildroot
+SR=$IR_WORK/sourceroot
 PKG=dovecot-import-remote
 STATEDIR=/var/lib/dovecot/import-remote
 
@@ -45,7 +46,11 @@ deb_exit() {
 	umount "$R/proc" 2>/dev/null
 	umount "$R" 2>/dev/null
 	umount "$BR/proc" 2>/dev/null
+	umount "$BR/var/cache/apt/archives" 2>/dev/null
 	umount "$BR" 2>/dev/null
+	umount "$SR/proc" 2>/dev/null
+	umount "$SR/var/cache/apt/archives" 2>/dev/null
+	umount "$SR" 2>/dev/null
 	ir_exit
 }
 trap deb_exit EXIT
@@ -316,24 +321,57 @@ check "... the state directory is gone" test ! -e "$R$STATEDIR"
 check "... and the example config" test ! -e "$R$CONF" -a ! -e "$R$CONF.removed"
 check "... Dovecot's own state is not" test -d "$R/var/lib/dovecot"
 
-# --- README's "Install from a Debian package" commands, as written there,
-# in the source tree on another overlay of the clean root: what the
-# package's Build-Depends name must be enough to build it and run its unit
-# tests (apt answers yes, as the admin would) ---
-mkdir -p "$IR_WORK/bov/upper" "$IR_WORK/bov/work" "$BR"
-mount -t overlay ir-deb-buildroot -o "lowerdir=$cache,upperdir=$IR_WORK/bov/upper,workdir=$IR_WORK/bov/work" "$BR" &&
-	mount -t proc proc "$BR/proc"
-echo 'APT::Get::Assume-Yes "true";' > "$BR/etc/apt/apt.conf.d/90assume-yes"
-mkdir -p "$BR/root/src"
-tar -C "$SRC" --exclude=./.git --exclude=./tests/results -cf - . | tar -C "$BR/root/src" -xf -
-awk '/^## Install from a Debian package/ { s = 1 } s && /^```/ { if (b) exit; b = 1; next } b' \
-	"$SRC/README.md" > "$BR/root/readme-deb.sh"
+# --- README's install commands, as written there, each on an overlay of
+# its own of the clean root (apt answers yes, as the admin would; the two
+# share the downloaded .debs) ---
+mkdir -p "$IR_WORK/apt-archives/partial"
+# readme_root DIR NAME: DIR, an overlay of the clean root with a copy of the
+# source tree in /root/src
+readme_root() {
+	mkdir -p "$IR_WORK/$2/upper" "$IR_WORK/$2/work" "$1"
+	mount -t overlay "ir-deb-$2" -o "lowerdir=$cache,upperdir=$IR_WORK/$2/upper,workdir=$IR_WORK/$2/work" "$1" &&
+		mount -t proc proc "$1/proc" &&
+		mount --bind "$IR_WORK/apt-archives" "$1/var/cache/apt/archives" || return 1
+	echo 'APT::Get::Assume-Yes "true";' > "$1/etc/apt/apt.conf.d/90assume-yes"
+	mkdir -p "$1/root/src"
+	tar -C "$SRC" --exclude=./.git --exclude=./tests/results -cf - . | tar -C "$1/root/src" -xf -
+}
+# readme_block HEADING: the first code block under that heading
+readme_block() {
+	awk -v h="$1" '$0 == h { s = 1; next } s && /^```/ { if (b) exit; b = 1; next } b' "$SRC/README.md"
+}
+readme_run() {
+	local root=$1 script=$2
+	shift 2
+	chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+		DEBIAN_FRONTEND=noninteractive "$@" sh -ec "cd /root/src; . $script"
+}
+
+# "Install from a Debian package": what the package's Build-Depends name
+# must be enough to build it and run its unit tests
+readme_root "$BR" bov
+readme_block "## Install from a Debian package" > "$BR/root/readme-deb.sh"
 echo "# README's commands: $(tr '\n' ';' < "$BR/root/readme-deb.sh")"
 start=$(date +%s)
-chroot "$BR" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-	DEBIAN_FRONTEND=noninteractive DEB_BUILD_OPTIONS=noautodbgsym \
-	sh -ec 'cd /root/src; . /root/readme-deb.sh' > "$OUT/readme-deb.log" 2>&1
+readme_run "$BR" /root/readme-deb.sh DEB_BUILD_OPTIONS=noautodbgsym > "$OUT/readme-deb.log" 2>&1
 check_eq "README's Debian package commands work on a clean root (log: $OUT/readme-deb.log)" 0 "$?"
 echo "# README's package build on a clean root: $(($(date +%s) - start)) s"
 check_eq "... the package is installed" "$version" \
 	"$(chroot "$BR" dpkg-query -W -f '${Version}' "$PKG" 2>&1)"
+
+# "Install on a real Dovecot": the build from the source tree (its
+# "2.3: conf.d/2.3/" done as it says)
+readme_root "$SR" sov
+readme_block "## Install on a real Dovecot" > "$SR/root/readme-src.sh"
+ir_dovecot_24 || sed -i 's|conf.d/2.4/90-import-remote.conf|conf.d/2.3/90-import-remote.conf|' "$SR/root/readme-src.sh"
+echo "# README's commands: $(tr '\n' ';' < "$SR/root/readme-src.sh")"
+start=$(date +%s)
+readme_run "$SR" /root/readme-src.sh > "$OUT/readme-src.log" 2>&1
+check_eq "README's install from source works on a clean root (log: $OUT/readme-src.log)" 0 "$?"
+echo "# README's install from source on a clean root: $(($(date +%s) - start)) s"
+chroot "$SR" sh -c "$readme_help" > "$OUT/readme-src-help.out" 2>&1
+check_contains "... doveadm knows the command" "$OUT/readme-src-help.out" "import-remote "
+check_eq "... the state directory belongs to vmail, mode 0750" \
+	"vmail:vmail 750" "$(chroot "$SR" stat -c '%U:%G %a' "$STATEDIR" 2>&1)"
+check "... the man page is where doveadm help import-remote looks (/usr/share/man)" \
+	test -f "$SR/usr/share/man/man1/doveadm-import-remote.1"
