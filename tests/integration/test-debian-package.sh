@@ -354,7 +354,9 @@ readme_block "## Install from a Debian package" > "$BR/root/readme-deb.sh"
 echo "# README's commands: $(tr '\n' ';' < "$BR/root/readme-deb.sh")"
 start=$(date +%s)
 readme_run "$BR" /root/readme-deb.sh DEB_BUILD_OPTIONS=noautodbgsym > "$OUT/readme-deb.log" 2>&1
-check_eq "README's Debian package commands work on a clean root (log: $OUT/readme-deb.log)" 0 "$?"
+rc=$?
+check_eq "README's Debian package commands work on a clean root (log: $OUT/readme-deb.log)" 0 "$rc"
+[ "$rc" = 0 ] || tail -5 "$OUT/readme-deb.log" | sed 's/^/#   /'
 echo "# README's package build on a clean root: $(($(date +%s) - start)) s"
 check_eq "... the package is installed" "$version" \
 	"$(chroot "$BR" dpkg-query -W -f '${Version}' "$PKG" 2>&1)"
@@ -367,7 +369,9 @@ ir_dovecot_24 || sed -i 's|conf.d/2.4/90-import-remote.conf|conf.d/2.3/90-import
 echo "# README's commands: $(tr '\n' ';' < "$SR/root/readme-src.sh")"
 start=$(date +%s)
 readme_run "$SR" /root/readme-src.sh > "$OUT/readme-src.log" 2>&1
-check_eq "README's install from source works on a clean root (log: $OUT/readme-src.log)" 0 "$?"
+rc=$?
+check_eq "README's install from source works on a clean root (log: $OUT/readme-src.log)" 0 "$rc"
+[ "$rc" = 0 ] || tail -5 "$OUT/readme-src.log" | sed 's/^/#   /'
 echo "# README's install from source on a clean root: $(($(date +%s) - start)) s"
 chroot "$SR" sh -c "$readme_help" > "$OUT/readme-src-help.out" 2>&1
 check_contains "... doveadm knows the command" "$OUT/readme-src-help.out" "import-remote "
