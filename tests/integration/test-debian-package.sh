@@ -18,7 +18,7 @@ if [ -z "${IR_DEB_NS:-}" ]; then
 	IR_DEB_NS=1 exec unshare --mount --propagation private bash "$0" "$@"
 fi
 . "$(dirname "$0")/../lib/integration.sh"
-plan 48
+plan 49
 script_timeout 900
 
 SRC=$(cd "$TESTS_DIR/.." && pwd)
@@ -361,11 +361,9 @@ echo "# README's package build on a clean root: $(($(date +%s) - start)) s"
 check_eq "... the package is installed" "$version" \
 	"$(chroot "$BR" dpkg-query -W -f '${Version}' "$PKG" 2>&1)"
 
-# "Install on a real Dovecot": the build from the source tree (its
-# "2.3: conf.d/2.3/" done as it says)
+# "Install on a real Dovecot": the build from the source tree
 readme_root "$SR" sov
 readme_block "## Install on a real Dovecot" > "$SR/root/readme-src.sh"
-ir_dovecot_24 || sed -i 's|conf.d/2.4/90-import-remote.conf|conf.d/2.3/90-import-remote.conf|' "$SR/root/readme-src.sh"
 echo "# README's commands: $(tr '\n' ';' < "$SR/root/readme-src.sh")"
 start=$(date +%s)
 readme_run "$SR" /root/readme-src.sh > "$OUT/readme-src.log" 2>&1
@@ -379,3 +377,6 @@ check_eq "... the state directory belongs to vmail, mode 0750" \
 	"vmail:vmail 750" "$(chroot "$SR" stat -c '%U:%G %a' "$STATEDIR" 2>&1)"
 check "... the man page is where doveadm help import-remote looks (/usr/share/man)" \
 	test -f "$SR/usr/share/man/man1/doveadm-import-remote.1"
+if ir_dovecot_24; then conf_version=2.4; else conf_version=2.3; fi
+check "... the example configuration of this Dovecot ($conf_version) is in conf.d" \
+	cmp "$SRC/conf.d/$conf_version/90-import-remote.conf" "$SR/etc/dovecot/conf.d/90-import-remote.conf"
