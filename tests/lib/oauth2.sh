@@ -105,3 +105,11 @@ ir_oauth2_service_account() {
 		--data-urlencode "public_key@$2" --data-urlencode "scopes=${3:-}" \
 		"$OAUTH2_URL/admin/service_account" >/dev/null
 }
+
+# ir_oauth2_client_certificate CLIENT_ID CERT_FILE: the client signs in
+# with a client assertion signed by the certificate's key (no secret)
+ir_oauth2_client_certificate() {
+	ir_oauth2_curl --data-urlencode "client_id=$1" \
+		--data-urlencode "certificate@$2" \
+		"$OAUTH2_URL/admin/client_certificate" >/dev/null
+}
