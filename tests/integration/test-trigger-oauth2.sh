@@ -9,7 +9,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/oauth2.sh"
-plan 33
+plan 36
 script_timeout 600
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 CLIENT=$TOOLS/mailclient
@@ -58,10 +58,13 @@ IR_DEST_EXTRA_CONF="$(ir_conf_settings \
 	"import_remote_source_host = 127.0.0.1" \
 	"import_remote_source_port = $SRC_IMAPS_PORT" \
 	"import_remote_source_oauth2_grant = client_credentials" \
-	"import_remote_source_oauth2_token_url = $OAUTH2_URL/token" \
 	"import_remote_source_oauth2_client_id = m365-app" \
 	"import_remote_source_oauth2_client_secret_file = $SECRETS/m365.secret" \
-	"import_remote_source_oauth2_scope = https://outlook.office365.com/.default")"
+	"import_remote_source_provider = microsoft" \
+	"import_remote_source_oauth2_tenant = contoso.onmicrosoft.com")"
+# the scope and the token endpoint come from the provider preset (the
+# endpoint: the tests' own, a userdb field, for the users that import)
+TOKEN_URL="userdb_import_remote_source_oauth2_token_url=$OAUTH2_URL/token"
 # the mail plugin, and METADATA kept in a file in the home
 ir_dest_conf_mail_plugin
 # every log line of the logins that queue, debug included, is checked
@@ -77,15 +80,19 @@ add_user() {
 	echo "$1:{PLAIN}destpass:$IR_UID:$IR_GID::$h::$(ir_userdb_mail sdbox '~/sdbox') $2" >> "$IR_WORK/dst/passwd"
 }
 # Microsoft 365: only the old address
-add_user o1 "userdb_import_remote_source_user=srcuser"
+add_user o1 "userdb_import_remote_source_user=srcuser $TOKEN_URL"
 # Google Workspace: the service account (here a userdb override of the
 # global grant, as a second provider's users would have)
-add_user o2 "userdb_import_remote_source_user=srcuser userdb_import_remote_source_oauth2_grant=jwt_bearer userdb_import_remote_source_oauth2_service_account_file=$SECRETS/sa.json userdb_import_remote_source_oauth2_token_url=$OAUTH2_URL/token userdb_import_remote_source_oauth2_scope=https://mail.google.com/"
+# (the scope from the google preset; the token endpoint the key file's)
+add_user o2 "userdb_import_remote_source_user=srcuser userdb_import_remote_source_oauth2_grant=jwt_bearer userdb_import_remote_source_oauth2_service_account_file=$SECRETS/sa.json userdb_import_remote_source_provider=google"
 # the app's secret refused by the token service
-add_user o3 "userdb_import_remote_source_user=srcuser userdb_import_remote_source_oauth2_client_secret_file=$SECRETS/wrong.secret"
+add_user o3 "userdb_import_remote_source_user=srcuser $TOKEN_URL userdb_import_remote_source_oauth2_client_secret_file=$SECRETS/wrong.secret"
 # the certificate credential: the app's certificate and key files (used
 # instead of the global client secret)
-add_user o4 "userdb_import_remote_source_user=srcuser userdb_import_remote_source_oauth2_client_id=m365-cert userdb_import_remote_source_oauth2_client_certificate_file=$SECRETS/app.crt userdb_import_remote_source_oauth2_client_key_file=$SECRETS/app.key"
+add_user o4 "userdb_import_remote_source_user=srcuser $TOKEN_URL userdb_import_remote_source_oauth2_client_id=m365-cert userdb_import_remote_source_oauth2_client_certificate_file=$SECRETS/app.crt userdb_import_remote_source_oauth2_client_key_file=$SECRETS/app.key"
+# the microsoft preset alone: the tenant's token endpoint (not reachable
+# here: the job is only looked at)
+add_user o5 "userdb_import_remote_source_user=srcuser"
 # no old address: no import
 add_user plain ""
 ir_stop_instance "$IR_WORK/dst"
@@ -119,6 +126,14 @@ check_contains "service account: the job's options name the grant" \
 	"$OUT/o2-options" "oauth2_grant=jwt_bearer"
 login o4 login > /dev/null 2>&1
 check_eq "certificate credential: one job queued" 1 "$(jobs_of o4)"
+login o5 login > /dev/null 2>&1
+job_field o5 options > "$OUT/o5-options"
+check_contains "microsoft preset: the tenant's token endpoint" "$OUT/o5-options" \
+	"oauth2_token_url=https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
+check_contains "microsoft preset: the scope of app-only access" "$OUT/o5-options" \
+	"oauth2_scope=https://outlook.office365.com/.default"
+# (not run: the worker would ask Microsoft)
+python3 -c 'import sqlite3,sys;db=sqlite3.connect(sys.argv[1]);db.execute("delete from import_remote_jobs where username = ?", ("o5",));db.commit()' "$JOBS/jobs.db"
 login o3 login > /dev/null 2>&1
 check_eq "a wrong client secret: the job is queued all the same" 1 "$(jobs_of o3)"
 
@@ -134,6 +149,8 @@ check "client credentials: the mailbox equals the source" verify o1 o1-v --map "
 check_eq "service account: the job completes" completed "$(job_field o2 status)"
 check_eq "service account: a signed JWT verified by the token service" 1 \
 	"$(( $(ir_oauth2_stat jwt) > 0 ))"
+check_eq "google preset: the JWT asked for the scope https://mail.google.com/" 1 \
+	"$(( $(ir_oauth2_stat "scope:https://mail.google.com/") > 0 ))"
 doveadm -c "$DEST_CONF" expunge -u o2 mailbox INBOX subject "has been imported"
 check "service account: the mailbox equals the source" verify o2 o2-v --map "Sent Items=Sent"
 check_eq "certificate credential: the job completes" completed "$(job_field o4 status)"

@@ -64,6 +64,18 @@ int trigger_due_import_settings(const struct import_remote_config *set,
 		if (set->import_remote_source_oauth2_client_key_file[0] != '\0')
 			import_set_r->oauth2_client_key = "";
 	}
+	if (import_set_r->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_JWT_BEARER &&
+	    import_set_r->oauth2_token_url == NULL &&
+	    import_set_r->oauth2_service_account != NULL) {
+		/* the key file's token_uri, read with it when the job is
+		   queued (trigger_queue_read_grant()) */
+		int ret;
+
+		import_set_r->oauth2_token_url = "https://token-uri.invalid/";
+		ret = import_remote_settings_check(import_set_r, error_r);
+		import_set_r->oauth2_token_url = NULL;
+		return ret;
+	}
 	return import_remote_settings_check(import_set_r, error_r);
 }
 
