@@ -11,23 +11,12 @@ set -u
 . "$TESTS_DIR/lib/oauth2.sh"
 plan 42
 
-"$TOOLS/mkcorpus" -n 12 -s 5 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
-MANIFEST=$IR_WORK/corpus/manifest.json
-ir_source_start "$IR_WORK/corpus/Maildir" .
-ir_dest_start
-ir_oauth2_start
-ir_source_oauth2
+ir_oauth2_setup 12 5
 
 SECRET=device-secret-$RANDOM$RANDOM
 printf '%s\n' "$SECRET" > "$IR_WORK/secret"
 ir_oauth2_client tv-app "$SECRET"
-JOBS=$IR_WORK/jobs
-mkdir -p "$JOBS"; chown "$IR_OS_USER:" "$JOBS"
-STORE=sqlite:$JOBS/jobs.db
-KEY=$JOBS/key
-WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
-JOPTS=()
-ir_set_opt JOPTS "import_remote_store=$STORE" "import_remote_key_file=$KEY"
+ir_oauth2_job_store
 field() { flow_field "$OUT/$1.out" "$2"; }
 
 # authorize NAME DEST_USER [options...] in the background; $apid

@@ -9,12 +9,7 @@ set -u
 plan 72
 
 # about 1.5 MB in several folders: big enough for a cut in the middle
-"$TOOLS/mkcorpus" -n 120 -s 7 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
-MANIFEST=$IR_WORK/corpus/manifest.json
-ir_source_start "$IR_WORK/corpus/Maildir" .
-ir_dest_start
-ir_oauth2_start
-ir_source_oauth2
+ir_oauth2_setup 120 7
 
 SECRET=client-secret-$RANDOM$RANDOM
 printf '%s\n' "$SECRET" > "$IR_WORK/secret"
@@ -254,13 +249,7 @@ check_exit "--oauth2-* without a refresh token: usage error" 64 \
 
 # --- a queued job: the grant's secrets encrypted in the store, a rotated
 #     refresh token stored again (the old one is spent) ---
-JOBS=$IR_WORK/jobs
-mkdir -p "$JOBS"; chown "$IR_OS_USER:" "$JOBS"
-STORE=sqlite:$JOBS/jobs.db
-KEY=$JOBS/key
-WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
-JOPTS=()
-ir_set_opt JOPTS "import_remote_store=$STORE" "import_remote_key_file=$KEY"
+ir_oauth2_job_store
 sqlv() { sqlite_value "$JOBS/jobs.db" "$@"; }
 ir_oauth2_config rotate=1 claimed_ttl=3600
 RT=$(ir_oauth2_refresh srcuser importer); RTS+=("$RT")

@@ -9,12 +9,7 @@ set -u
 . "$TESTS_DIR/lib/oauth2.sh"
 plan 52
 
-"$TOOLS/mkcorpus" -n 12 -s 5 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
-MANIFEST=$IR_WORK/corpus/manifest.json
-ir_source_start "$IR_WORK/corpus/Maildir" .
-ir_dest_start
-ir_oauth2_start
-ir_source_oauth2
+ir_oauth2_setup 12 5
 field() { flow_field "$OUT/$1.out" "$2"; }
 # tenant NAME [options...]: an import of srcuser into sd with the options
 tenant() {
@@ -174,13 +169,7 @@ check_exit "a broken key file: usage error" 64 \
 
 # --- a queued job with the service account: its key encrypted in the
 #     store, the worker signs with it ---
-JOBS=$IR_WORK/jobs
-mkdir -p "$JOBS"; chown "$IR_OS_USER:" "$JOBS"
-STORE=sqlite:$JOBS/jobs.db
-KEY=$JOBS/key
-WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
-JOPTS=()
-ir_set_opt JOPTS "import_remote_store=$STORE" "import_remote_key_file=$KEY"
+ir_oauth2_job_store
 keyline=$(sed -n 5p "$IR_WORK/sa.key")
 ir_dest_reset_user md
 doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote start -u md --host 127.0.0.1 \
