@@ -532,6 +532,10 @@ static void import_remote_run_deinit(struct doveadm_mail_cmd_context *_ctx)
 		safe_memset((char *)ctx->set.password, 0,
 			    strlen(ctx->set.password));
 	}
+	if (ctx->set.oauth2_client_key != NULL) {
+		safe_memset((char *)ctx->set.oauth2_client_key, 0,
+			    strlen(ctx->set.oauth2_client_key));
+	}
 	import_remote_audit_deinit(&ctx->audit);
 	doveadm_import_remote_token_file_deinit(&ctx->token_file);
 }
