@@ -7,7 +7,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/oauth2.sh"
-plan 52
+plan 56
 
 ir_oauth2_setup 12 5
 field() { flow_field "$OUT/$1.out" "$2"; }
@@ -220,6 +220,23 @@ check_eq "batch: its 3 jobs completed" 3 \
 	"$(sqlite_value "$JOBS/jobs.db" "select count(*) from import_remote_jobs where batch_id = ${batch:-0} and status = 'completed'")"
 check_eq "batch: one token request for its 3 mailboxes (the app's token shared)" 1 \
 	$(($(ir_oauth2_stat token) - before))
+
+# --- the same batch with the certificate credential: the key encrypted in
+#     each job, one assertion for the 3 mailboxes ---
+for u in sd md sdq; do ir_dest_reset_user "$u"; done
+doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote batch create --csv "$IR_WORK/tenant.csv" \
+	--host 127.0.0.1 --port "$SRC_IMAPS_PORT" "${m365cert[@]}" \
+	--oauth2-client-certificate-file "$IR_WORK/appcert.crt" \
+	--oauth2-client-key-file "$IR_WORK/appcert.key" >"$OUT/cbatch.out" 2>"$OUT/cbatch.err"
+check_eq "batch with the certificate credential: exit code 0" 0 "$?"
+batch=$(flow_field "$OUT/cbatch.out" batch)
+before=$(ir_oauth2_stat client_assertion)
+"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/cbworker.log" 2>&1
+check_eq "certificate batch: its 3 jobs completed" 3 \
+	"$(sqlite_value "$JOBS/jobs.db" "select count(*) from import_remote_jobs where batch_id = ${batch:-0} and status = 'completed'")"
+check_eq "certificate batch: one client assertion for its 3 mailboxes (the app's token shared)" 1 \
+	$(($(ir_oauth2_stat client_assertion) - before))
+check_not_contains "certificate batch: the key is not in the store file in clear" "$JOBS/jobs.db" "$certline"
 
 # --- no secret in any output or log (debug logs included) ---
 check_not_logged "the app's client secret in no output or log" "$MSECRET" "$OUT" \
