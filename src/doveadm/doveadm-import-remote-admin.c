@@ -144,6 +144,8 @@ static void admin_jobs_header(void)
 	/* a queued job whose source host (or account) has all the
 	   connections its cap allows in use: what it waits for */
 	doveadm_print_header_simple("waiting");
+	/* the folder a running job copies now (the source's name) */
+	doveadm_print_header_simple("folder");
 }
 
 static void admin_jobs_print(const struct job *job, const char *waiting)
@@ -174,6 +176,8 @@ static void admin_jobs_print(const struct job *job, const char *waiting)
 	doveadm_print(job->superseded_by == 0 ? "" :
 		      dec2str(job->superseded_by));
 	doveadm_import_remote_print_text(waiting == NULL ? "" : waiting);
+	doveadm_import_remote_print_text(job_runner_current_folder(job) == NULL ?
+					 "" : job_runner_current_folder(job));
 }
 
 static void cmd_import_remote_jobs(struct doveadm_cmd_context *cctx)
