@@ -430,7 +430,20 @@ static void test_job_store_upgrade_26(void)
 	test_assert(strcmp(job.folder + strlen(job.folder) - 5,
 			   "\xc3\xa4...") == 0);
 
+	/* a claim (a run taken over, or begun) starts with none: the
+	   folder was the earlier run's */
+	test_assert(caps_sql(store, t_strdup_printf(
+		"UPDATE import_remote_jobs SET status = 'cancelled' "
+		"WHERE id <> %llu AND status IN "
+		"('queued', 'preparing', 'running')", id)) == 0);
+	test_assert(job_store_claim(store, pool, "wf", 60, SLOTS,
+				    ioloop_time, &job, &error) == 1);
+	test_assert(job.id == id);
+	test_assert_strcmp(job.folder, "");
+
 	/* none between folders */
+	job.folder = "INBOX";
+	test_assert(job_store_update(store, &job, &error) == 1);
 	job.folder = NULL;
 	test_assert(job_store_update(store, &job, &error) == 1);
 	test_assert(job_store_get(store, pool, id, &job, &error) == 1);

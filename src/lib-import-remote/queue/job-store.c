@@ -779,6 +779,8 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 	str_append(query,
 		"UPDATE import_remote_jobs SET status = 'preparing', "
 		"worker = ?, started = ?, updated = ?, "
+		/* a run taken over: its folder is not the new run's */
+		"current_folder = '', "
 		"lost_claims = CASE WHEN status = 'queued' THEN lost_claims "
 		"ELSE lost_claims + 1 END "
 		"WHERE (status = 'queued' OR (status IN ('preparing', 'running')"
