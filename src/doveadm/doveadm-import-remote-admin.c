@@ -150,6 +150,7 @@ static void admin_jobs_header(void)
 
 static void admin_jobs_print(const struct job *job, const char *waiting)
 {
+	const char *folder;
 	enum import_remote_error_code code =
 		import_remote_error_from_name(job->error_code);
 	bool known = code != IMPORT_REMOTE_ERROR_COUNT &&
@@ -176,8 +177,8 @@ static void admin_jobs_print(const struct job *job, const char *waiting)
 	doveadm_print(job->superseded_by == 0 ? "" :
 		      dec2str(job->superseded_by));
 	doveadm_import_remote_print_text(waiting == NULL ? "" : waiting);
-	doveadm_import_remote_print_text(job_runner_current_folder(job) == NULL ?
-					 "" : job_runner_current_folder(job));
+	folder = job_runner_current_folder(job);
+	doveadm_import_remote_print_text(folder == NULL ? "" : folder);
 }
 
 static void cmd_import_remote_jobs(struct doveadm_cmd_context *cctx)

@@ -10,7 +10,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/oauth2.sh"
-plan 81
+plan 82
 script_timeout 600
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 META=$TOOLS/imapmeta
@@ -247,6 +247,7 @@ wpid=$!
 meta h1 poll "$ENTRY/history" --until '"folder":"<img' --timeout 60 > "$OUT/h1-poll"
 check_eq "history: the folder being copied is seen while the job runs" 0 "$?"
 USER=nosuchuser timeout -k 5 60 doveadm -c "$DEST_CONF" import-remote status -u h1 > "$OUT/h1-status" 2>&1
+USER=nosuchuser timeout -k 5 60 doveadm -c "$DEST_CONF" -f tab import-remote jobs --status running > "$OUT/h1-jobs" 2>&1
 timeout -k 5 120 doveadm -c "$DEST_CONF" import-remote watch -u h1 "$(last_job h1)" > "$OUT/h1-watch" 2>&1 &
 watchpid=$!
 wait "$wpid"
@@ -256,6 +257,7 @@ check_eq "... its name exactly as the source has it (JSON-escaped, running)" "ru
 check_contains "... escaped in the JSON as JSON escapes it" "$OUT/h1-poll" '"folder":"<img src=x onerror=alert(1)> \"q\" \\"'
 check_contains "status: the folder column while it runs" "$OUT/h1-status" "folder=$HOSTILE"
 check_contains "watch: the folder in its progress lines" "$OUT/h1-watch" ": $HOSTILE]"
+check_contains "jobs: the folder column while it runs" "$OUT/h1-jobs" "$HOSTILE"
 check_eq "... the job completed" completed "$(status_of h1)"
 meta h1 get "$ENTRY/history" > "$OUT/h1-history"
 check_contains "history: no folder once the job has ended" "$OUT/h1-history" '"folder":""'
