@@ -35,6 +35,8 @@ struct import_remote_authorize_cmd_context {
 	struct doveadm_mail_cmd_context ctx;
 	const char *device_url, *token_url, *client_id, *client_secret;
 	const char *scope;
+	/* --source-user: the account at the provider */
+	const char *source_user;
 };
 
 static int
@@ -146,6 +148,15 @@ static void import_remote_authorize_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 		return;
 	}
 	ctx->client_id = p_strdup(_ctx->pool, str);
+	if (doveadm_cmd_param_str(_ctx->cctx,
+				  DOVEADM_IMPORT_REMOTE_PARAM_SOURCE_USER, &str)) {
+		if (str[0] == '\0' || import_remote_has_control_chars(str)) {
+			(void)authorize_usage(_ctx, "Invalid --source-user: "
+				"empty, or a control character or line break");
+			return;
+		}
+		ctx->source_user = p_strdup(_ctx->pool, str);
+	}
 	if (doveadm_cmd_param_istream(_ctx->cctx, "oauth2-client-secret-file",
 				      &input)) {
 		i_stream_seek(input, 0);
@@ -314,6 +325,7 @@ import_remote_authorize_run(struct doveadm_mail_cmd_context *_ctx,
 		grant.client_secret = ctx->client_secret;
 		grant.scope = ctx->scope;
 		grant.refresh_token = result.refresh_token;
+		grant.source_user = ctx->source_user;
 		if (oauth2_grant_store_set(store, key, &grant, &errstr) < 0) {
 			e_error(import_remote_event(), "%s", errstr);
 			_ctx->exit_code = EX_TEMPFAIL;
@@ -369,7 +381,8 @@ struct doveadm_cmd_ver2 doveadm_cmd_import_remote_authorize = {
 	.usage = "-u <user> [--provider google|microsoft "
 		"[--oauth2-tenant <tenant>]] [--oauth2-device-url <url>] "
 		"[--oauth2-token-url <url>] --oauth2-client-id <id> "
-		"[--oauth2-client-secret-file <file>] [--oauth2-scope <scope>]",
+		"[--oauth2-client-secret-file <file>] [--oauth2-scope <scope>] "
+		"[--source-user <account at the provider>]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_IMPORT_REMOTE_CMD_USER_PARAMS
 DOVEADM_CMD_PARAM('\0', "provider", CMD_PARAM_STR, 0)
@@ -379,6 +392,7 @@ DOVEADM_CMD_PARAM('\0', "oauth2-token-url", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "oauth2-client-id", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "oauth2-client-secret-file", CMD_PARAM_ISTREAM, 0)
 DOVEADM_CMD_PARAM('\0', "oauth2-scope", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', DOVEADM_IMPORT_REMOTE_PARAM_SOURCE_USER, CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAMS_END
 };
 
@@ -451,6 +465,17 @@ int doveadm_import_remote_authorized_load(struct doveadm_mail_cmd_context *_ctx,
 	set->oauth2_scope = auth->grant.scope;
 	set->oauth2_refresh_token = auth->grant.refresh_token;
 	auth->grant.refresh_token = NULL;
+	/* the account authorize was told, unless --user says another */
+	if (set->username == NULL)
+		set->username = auth->grant.source_user;
+	if (set->username == NULL) {
+		e_error(import_remote_event(), "Missing source username: "
+			"give --user, or keep it with the grant "
+			"(authorize --source-user)");
+		_ctx->exit_code = EX_USAGE;
+		doveadm_import_remote_authorized_end(&auth);
+		return -1;
+	}
 	if (import_remote_settings_check(set, &error) < 0) {
 		e_error(import_remote_event(), "%s", error);
 		_ctx->exit_code = EX_USAGE;

@@ -770,7 +770,9 @@ struct doveadm_cmd_ver2 doveadm_cmd_import_remote_batch_create = {
 		"[--storage-limit <size>] [--host <host>] "
 		"[--provider google|microsoft] [--oauth2-tenant <tenant>] "
 		"[--oauth2-grant client-credentials --oauth2-client-id <id> "
-		"--oauth2-client-secret-file <path> | "
+		"(--oauth2-client-secret-file <path> | "
+		"--oauth2-client-certificate-file <path> "
+		"--oauth2-client-key-file <path>) | "
 		"--oauth2-service-account-file <path>] "
 		DOVEADM_IMPORT_REMOTE_JOB_USAGE,
 DOVEADM_CMD_PARAMS_START

@@ -8,6 +8,7 @@
 #include "doveadm-mail.h"
 #include "import-remote-settings.h"
 #include "oauth2-token.h"
+#include "oauth2-jwt.h"
 #include "import-remote-event.h"
 #include "doveadm-import-remote.h"
 
@@ -54,11 +55,14 @@ import_remote_read_password(struct import_remote_opt_ctx *oc,
 	return 0;
 }
 
-/* A service account key file: all of it (JSON), at most 16 kB */
+/* A service account key file: all of it (JSON), at most 16 kB; likewise
+   a certificate credential's PEM files. what: the option, kind: what its
+   file is to be. */
 #define IMPORT_REMOTE_KEY_FILE_MAX (16*1024)
 static int
-import_remote_read_key_file(struct import_remote_opt_ctx *oc,
-			    struct istream *input, const char **json_r)
+import_remote_read_small_file(struct import_remote_opt_ctx *oc,
+			      const char *what, const char *kind,
+			      struct istream *input, const char **text_r)
 {
 	int *exit_code_r = oc->exit_code_r;
 	const unsigned char *data;
@@ -74,17 +78,32 @@ import_remote_read_key_file(struct import_remote_opt_ctx *oc,
 	data = i_stream_get_data(input, &size);
 	if (input->stream_errno != 0) {
 		return doveadm_import_remote_fail(exit_code_r, EX_NOINPUT,
-			"--oauth2-service-account-file: %s",
-			i_stream_get_error(input));
+			"--%s: %s", what, i_stream_get_error(input));
 	}
 	if (size > IMPORT_REMOTE_KEY_FILE_MAX || size == 0 ||
 	    memchr(data, '\0', size) != NULL) {
-		return IMPORT_REMOTE_USAGE("--oauth2-service-account-file: "
-			"not a service account key file (empty, binary or "
-			"over 16 kB)");
+		return IMPORT_REMOTE_USAGE("--%s: not %s (empty, binary or "
+					   "over 16 kB)", what, kind);
 	}
-	*json_r = p_strndup(oc->pool, data, size);
+	*text_r = p_strndup(oc->pool, data, size);
 	return 0;
+}
+
+static int
+import_remote_read_key_file(struct import_remote_opt_ctx *oc,
+			    struct istream *input, const char **json_r)
+{
+	return import_remote_read_small_file(oc, "oauth2-service-account-file",
+		"a service account key file", input, json_r);
+}
+
+static int
+import_remote_read_pem_file(struct import_remote_opt_ctx *oc,
+			    const char *what, struct istream *input,
+			    const char **pem_r)
+{
+	return import_remote_read_small_file(oc, what, "a PEM file", input,
+					     pem_r);
 }
 
 /* --provider google|microsoft: what is known of the provider, where the
@@ -165,7 +184,8 @@ import_remote_read_grant(struct import_remote_opt_ctx *oc,
 {
 	int *exit_code_r = oc->exit_code_r;
 	struct istream *refresh_file = NULL, *secret_file = NULL;
-	struct istream *account_file = NULL;
+	struct istream *account_file = NULL, *cert_file = NULL;
+	struct istream *key_file = NULL;
 	struct oauth2_service_account account;
 	bool refresh_stdin = FALSE;
 	const char *str, *error;
@@ -196,6 +216,11 @@ import_remote_read_grant(struct import_remote_opt_ctx *oc,
 	(void)doveadm_cmd_param_istream(oc->cctx,
 					"oauth2-service-account-file",
 					&account_file);
+	(void)doveadm_cmd_param_istream(oc->cctx,
+					"oauth2-client-certificate-file",
+					&cert_file);
+	(void)doveadm_cmd_param_istream(oc->cctx, "oauth2-client-key-file",
+					&key_file);
 	if (refresh_file != NULL && refresh_stdin) {
 		return IMPORT_REMOTE_USAGE("Give either --refresh-token-file "
 					   "or --refresh-token-stdin");
@@ -209,6 +234,7 @@ import_remote_read_grant(struct import_remote_opt_ctx *oc,
 	if (set->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_NONE) {
 		if (set->oauth2_token_url != NULL ||
 		    set->oauth2_client_id != NULL || secret_file != NULL ||
+		    cert_file != NULL || key_file != NULL ||
 		    set->oauth2_scope != NULL) {
 			return IMPORT_REMOTE_USAGE("The --oauth2-* options "
 				"go with an OAuth2 grant (--refresh-token-file, "
@@ -241,6 +267,37 @@ import_remote_read_grant(struct import_remote_opt_ctx *oc,
 					secret_file,
 					&set->oauth2_client_secret) < 0)
 		return -1;
+	if ((cert_file != NULL || key_file != NULL) &&
+	    set->oauth2_grant != IMPORT_REMOTE_OAUTH2_GRANT_CLIENT_CREDENTIALS) {
+		return IMPORT_REMOTE_USAGE("--oauth2-client-certificate-file "
+			"and --oauth2-client-key-file go with --oauth2-grant "
+			"client-credentials");
+	}
+	if ((cert_file != NULL) != (key_file != NULL)) {
+		return IMPORT_REMOTE_USAGE("A certificate credential needs both "
+			"--oauth2-client-certificate-file and "
+			"--oauth2-client-key-file");
+	}
+	if (cert_file != NULL && secret_file != NULL) {
+		return IMPORT_REMOTE_USAGE("Give either "
+			"--oauth2-client-secret-file or a certificate "
+			"credential (--oauth2-client-certificate-file)");
+	}
+	if (cert_file != NULL) {
+		if (import_remote_read_pem_file(oc,
+				"oauth2-client-certificate-file", cert_file,
+				&set->oauth2_client_certificate) < 0 ||
+		    import_remote_read_pem_file(oc, "oauth2-client-key-file",
+				key_file, &set->oauth2_client_key) < 0)
+			return -1;
+		/* checked now: a bad file is a usage error, not a run's */
+		if (oauth2_jwt_cert_check(set->oauth2_client_certificate,
+					  set->oauth2_client_key, &error) < 0) {
+			return IMPORT_REMOTE_USAGE("--oauth2-client-"
+				"certificate-file, --oauth2-client-key-file: "
+				"%s", error);
+		}
+	}
 	if (account_file != NULL) {
 		if (import_remote_read_key_file(oc, account_file,
 						&set->oauth2_service_account) < 0)
@@ -465,6 +522,10 @@ int doveadm_import_remote_read_options(struct doveadm_mail_cmd_context *_ctx,
 				"oauth2-client-secret-file", &input) ||
 		    doveadm_cmd_param_istream(_ctx->cctx,
 				"oauth2-service-account-file", &input) ||
+		    doveadm_cmd_param_istream(_ctx->cctx,
+				"oauth2-client-certificate-file", &input) ||
+		    doveadm_cmd_param_istream(_ctx->cctx,
+				"oauth2-client-key-file", &input) ||
 		    (doveadm_cmd_param_bool(_ctx->cctx, "access-token-stdin",
 					    &flag) && flag) ||
 		    (doveadm_cmd_param_bool(_ctx->cctx, "refresh-token-stdin",

@@ -4,6 +4,7 @@
 #include "safe-memset.h"
 #include "array.h"
 #include "str.h"
+#include "istream.h"
 #include "doveadm.h"
 #include "doveadm-cmd.h"
 #include "doveadm-mail.h"
@@ -16,6 +17,7 @@
 #include "import-remote-error.h"
 #include "import-remote-event.h"
 #include "import-remote-audit.h"
+#include "doveadm-import-remote-token-file.h"
 #include "doveadm-import-remote.h"
 #include "doveadm-import-remote-progress.h"
 
@@ -36,6 +38,10 @@ struct import_remote_run_cmd_context {
 	struct doveadm_import_remote_progress display;
 	/* the audit lines' way to Dovecot's log */
 	struct import_remote_audit *audit;
+	/* --refresh-token-file: where a rotated refresh token is kept;
+	   --refresh-token-stdin: nowhere */
+	struct doveadm_import_remote_token_file *token_file;
+	bool refresh_stdin;
 	bool quiet;
 	bool list_failed;
 	unsigned int last_progress_msecs;
@@ -60,6 +66,66 @@ import_remote_run_progress(const struct import_progress *progress,
 	return TRUE;
 }
 
+/* The token endpoint rotated the refresh token (the one given is spent):
+   the new one is written to the file it was read from. The token itself is
+   never printed or logged. */
+static void import_remote_run_rotated(const char *refresh_token,
+				      void *context)
+{
+	struct import_remote_run_cmd_context *ctx = context;
+	const char *error;
+
+	if (ctx->token_file == NULL) {
+		e_warning(import_remote_event(), "The token endpoint rotated "
+			"the refresh token: the one given%s is spent, and "
+			"the new one is not kept (it is never printed; use "
+			"--refresh-token-file, or authorize, to keep it)",
+			ctx->refresh_stdin ? " on standard input" : "");
+		return;
+	}
+	if (doveadm_import_remote_token_file_write(ctx->token_file,
+						   refresh_token, &error) < 0) {
+		e_warning(import_remote_event(), "The token endpoint rotated "
+			"the refresh token, but writing the new one to %s "
+			"failed: %s (the file still holds the old one, which "
+			"is spent: sign in again for a new one)",
+			doveadm_import_remote_token_file_path(ctx->token_file),
+			error);
+		return;
+	}
+	e_info(import_remote_event(), "The token endpoint rotated the "
+	       "refresh token: the new one is written to %s",
+	       doveadm_import_remote_token_file_path(ctx->token_file));
+}
+
+/* run --refresh-token-file: the file is kept for a rotated refresh token
+   (its directory opened now, with the caller's rights) */
+static void import_remote_run_token_file_init(struct import_remote_run_cmd_context *ctx)
+{
+	struct doveadm_mail_cmd_context *_ctx = &ctx->ctx;
+	struct istream *input;
+	const char *error;
+
+	if (ctx->set.oauth2_grant != IMPORT_REMOTE_OAUTH2_GRANT_REFRESH_TOKEN ||
+	    doveadm_import_remote_authorized(_ctx))
+		return;
+	(void)doveadm_cmd_param_bool(_ctx->cctx, "refresh-token-stdin",
+				     &ctx->refresh_stdin);
+	if (doveadm_cmd_param_istream(_ctx->cctx, "refresh-token-file",
+				      &input)) {
+		ctx->token_file = doveadm_import_remote_token_file_init(input,
+							_ctx->pool, &error);
+		if (ctx->token_file == NULL && error != NULL) {
+			e_warning(import_remote_event(),
+				"--refresh-token-file %s: a refresh token the "
+				"endpoint rotates cannot be written back: %s",
+				i_stream_get_name(input), error);
+		}
+	}
+	ctx->set.oauth2_rotated_callback = import_remote_run_rotated;
+	ctx->set.oauth2_rotated_context = ctx;
+}
+
 static void import_remote_run_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 {
 	struct import_remote_run_cmd_context *ctx =
@@ -68,6 +134,7 @@ static void import_remote_run_init(DOVEADM_IMPORT_REMOTE_INIT_ARGS)
 
 	if (doveadm_import_remote_read_options(_ctx, set) < 0)
 		return;
+	import_remote_run_token_file_init(ctx);
 	(void)doveadm_cmd_param_bool(_ctx->cctx, "dry-run", &set->dry_run);
 	(void)doveadm_cmd_param_bool(_ctx->cctx, "quiet", &ctx->quiet);
 	(void)doveadm_cmd_param_bool(_ctx->cctx, "list-failed",
@@ -411,8 +478,10 @@ import_remote_run_run(struct doveadm_mail_cmd_context *_ctx,
 	ret = import_run(user, &ctx->set, import_remote_run_progress, NULL, ctx,
 			 _ctx->pool, &result);
 	ctx->set.event_parent = NULL;
-	ctx->set.oauth2_rotated_callback = NULL;
-	ctx->set.oauth2_rotated_context = NULL;
+	if (authorized != NULL) {
+		ctx->set.oauth2_rotated_callback = NULL;
+		ctx->set.oauth2_rotated_context = NULL;
+	}
 	doveadm_import_remote_authorized_end(&authorized);
 	import_remote_run_audit_end(ctx, event, user, &result);
 	event_unref(&event);
@@ -463,7 +532,12 @@ static void import_remote_run_deinit(struct doveadm_mail_cmd_context *_ctx)
 		safe_memset((char *)ctx->set.password, 0,
 			    strlen(ctx->set.password));
 	}
+	if (ctx->set.oauth2_client_key != NULL) {
+		safe_memset((char *)ctx->set.oauth2_client_key, 0,
+			    strlen(ctx->set.oauth2_client_key));
+	}
 	import_remote_audit_deinit(&ctx->audit);
+	doveadm_import_remote_token_file_deinit(&ctx->token_file);
 }
 
 static struct doveadm_mail_cmd_context *import_remote_run_alloc(void)

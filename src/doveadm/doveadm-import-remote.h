@@ -68,6 +68,8 @@ DOVEADM_CMD_PARAM('\0', "auth-mechanism", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "oauth2-token-url", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "oauth2-client-id", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "oauth2-client-secret-file", CMD_PARAM_ISTREAM, 0) \
+DOVEADM_CMD_PARAM('\0', "oauth2-client-certificate-file", CMD_PARAM_ISTREAM, 0) \
+DOVEADM_CMD_PARAM('\0', "oauth2-client-key-file", CMD_PARAM_ISTREAM, 0) \
 DOVEADM_CMD_PARAM('\0', "oauth2-scope", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "oauth2-grant", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "oauth2-service-account-file", CMD_PARAM_ISTREAM, 0) \
@@ -89,7 +91,9 @@ DOVEADM_CMD_PARAM('\0', "provider", CMD_PARAM_STR, 0)
 	"--oauth2-token-url <url> --oauth2-client-id <id> " \
 	"[--oauth2-client-secret-file <path>] [--oauth2-scope <scope>] | " \
 	"--oauth2-grant client-credentials --oauth2-client-id <id> " \
-	"--oauth2-client-secret-file <path> | " \
+	"(--oauth2-client-secret-file <path> | " \
+	"--oauth2-client-certificate-file <path> " \
+	"--oauth2-client-key-file <path>) | " \
 	"--oauth2-service-account-file <path>) " \
 	"[--provider google|microsoft] [--oauth2-tenant <tenant>] " \
 	"[--auth-mechanism auto|plain|login|oauth2|xoauth2|oauthbearer] " \

@@ -48,6 +48,10 @@ static const struct setting_define import_remote_config_setting_defines[] = {
 	DEF(STR, import_remote_source_oauth2_client_secret_file),
 	DEF(STR, import_remote_source_oauth2_service_account_file),
 	DEF(STR, import_remote_source_oauth2_scope),
+	DEF(STR, import_remote_source_oauth2_client_certificate_file),
+	DEF(STR, import_remote_source_oauth2_client_key_file),
+	DEF(STR, import_remote_source_provider),
+	DEF(STR, import_remote_source_oauth2_tenant),
 	DEF(STR, import_remote_source_mode),
 	DEF(TIME, import_remote_sync_interval),
 	DEF(STR, import_remote_sync_until),
@@ -99,6 +103,10 @@ static const struct import_remote_config import_remote_config_defaults = {
 	.import_remote_source_oauth2_client_secret_file = "",
 	.import_remote_source_oauth2_service_account_file = "",
 	.import_remote_source_oauth2_scope = "",
+	.import_remote_source_oauth2_client_certificate_file = "",
+	.import_remote_source_oauth2_client_key_file = "",
+	.import_remote_source_provider = "",
+	.import_remote_source_oauth2_tenant = "",
 	.import_remote_source_mode = "once",
 	.import_remote_sync_interval = 60*60,
 	.import_remote_sync_until = "",
@@ -228,6 +236,67 @@ import_remote_config_parse_host_caps(struct import_remote_config *set,
 	return TRUE;
 }
 
+/* import_remote_source_provider: what is known of the provider, where
+   the settings say nothing else */
+static bool
+import_remote_config_check_provider(struct import_remote_config *set,
+				    pool_t pool, const char **error_r)
+{
+	const char *provider = set->import_remote_source_provider;
+	const char *grant = set->import_remote_source_oauth2_grant;
+	const char *tenant = set->import_remote_source_oauth2_tenant;
+	bool client_credentials = strcmp(grant, "client_credentials") == 0 ||
+		strcmp(grant, "client-credentials") == 0;
+	bool jwt_bearer = strcmp(grant, "jwt_bearer") == 0 ||
+		strcmp(grant, "jwt-bearer") == 0;
+
+	/* (the tenant is Microsoft's only: a userdb override to another
+	   provider leaves a global one unused) */
+	if (provider[0] == '\0')
+		return TRUE;
+	if (strcmp(provider, "google") == 0) {
+		if (set->import_remote_source_host[0] == '\0')
+			set->import_remote_source_host = "imap.gmail.com";
+		/* a service account's key file names its own token_uri */
+		if (set->import_remote_source_oauth2_token_url[0] == '\0' &&
+		    grant[0] != '\0' &&
+		    set->import_remote_source_oauth2_service_account_file[0] == '\0') {
+			set->import_remote_source_oauth2_token_url =
+				"https://oauth2.googleapis.com/token";
+		}
+		if (set->import_remote_source_oauth2_scope[0] == '\0' &&
+		    jwt_bearer)
+			set->import_remote_source_oauth2_scope =
+				"https://mail.google.com/";
+		return TRUE;
+	}
+	if (strcmp(provider, "microsoft") != 0) {
+		*error_r = t_strdup_printf("import_remote_source_provider: "
+			"Invalid value '%s': use google or microsoft", provider);
+		return FALSE;
+	}
+	if (strspn(tenant, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		   "0123456789.-") != strlen(tenant)) {
+		*error_r = t_strdup_printf("import_remote_source_oauth2_tenant: "
+			"Invalid value '%s': the tenant id or domain", tenant);
+		return FALSE;
+	}
+	if (set->import_remote_source_host[0] == '\0')
+		set->import_remote_source_host = "outlook.office365.com";
+	if (set->import_remote_source_oauth2_token_url[0] == '\0' &&
+	    tenant[0] != '\0') {
+		set->import_remote_source_oauth2_token_url = p_strdup_printf(pool,
+			"https://login.microsoftonline.com/%s/oauth2/v2.0/token",
+			tenant);
+	}
+	if (set->import_remote_source_oauth2_scope[0] == '\0' &&
+	    client_credentials) {
+		set->import_remote_source_oauth2_scope =
+			"https://outlook.office365.com/.default";
+	}
+	return TRUE;
+}
+
 static bool
 import_remote_config_check(void *_set, pool_t pool,
 			   const char **error_r)
@@ -281,6 +350,8 @@ import_remote_config_check(void *_set, pool_t pool,
 	if (!import_remote_config_check_source(set, error_r))
 		return FALSE;
 	outbound_guard_deinit(&guard);
+	if (!import_remote_config_check_provider(set, pool, error_r))
+		return FALSE;
 	if (!import_remote_config_parse_host_caps(set, pool, error_r))
 		return FALSE;
 	if (set->import_remote_notify_retry_interval == 0) {

@@ -99,6 +99,15 @@ struct import_remote_config {
 	const char *import_remote_source_oauth2_client_secret_file;
 	const char *import_remote_source_oauth2_service_account_file;
 	const char *import_remote_source_oauth2_scope;
+	/* client_credentials with a certificate credential instead of the
+	   client secret (Microsoft): the PEM certificate and its key */
+	const char *import_remote_source_oauth2_client_certificate_file;
+	const char *import_remote_source_oauth2_client_key_file;
+	/* google|microsoft: fills in the host and, with a grant, the token
+	   endpoint (Microsoft's of import_remote_source_oauth2_tenant) and
+	   the scope, where they are not set (as doveadm's --provider) */
+	const char *import_remote_source_provider;
+	const char *import_remote_source_oauth2_tenant;
 	/* once: imported once; sync: again at most every sync_interval
 	   until sync_until (YYYY-MM-DD), new mail only */
 	const char *import_remote_source_mode;

@@ -220,11 +220,27 @@ int import_remote_settings_check(const struct import_remote_settings *set,
 			}
 			break;
 		case IMPORT_REMOTE_OAUTH2_GRANT_CLIENT_CREDENTIALS:
-			if (set->oauth2_client_secret == NULL ||
+			if ((set->oauth2_client_secret == NULL &&
+			     set->oauth2_client_certificate == NULL) ||
 			    set->oauth2_client_id == NULL) {
 				*error_r = "The client credentials grant needs "
 					"--oauth2-client-id and "
-					"--oauth2-client-secret-file";
+					"--oauth2-client-secret-file (or "
+					"--oauth2-client-certificate-file and "
+					"--oauth2-client-key-file)";
+				return -1;
+			}
+			if ((set->oauth2_client_certificate == NULL) !=
+			    (set->oauth2_client_key == NULL)) {
+				*error_r = "A certificate credential needs both "
+					"--oauth2-client-certificate-file and "
+					"--oauth2-client-key-file";
+				return -1;
+			}
+			if (set->oauth2_client_certificate != NULL &&
+			    set->oauth2_client_secret != NULL) {
+				*error_r = "Give either a client secret or a "
+					"certificate credential";
 				return -1;
 			}
 			break;
@@ -441,6 +457,14 @@ const char *import_remote_settings_export_secret(const struct import_remote_sett
 		str_append(str, "\tsecret=");
 		str_append_tabescaped(str, set->oauth2_client_secret);
 	}
+	if (set->oauth2_client_certificate != NULL) {
+		str_append(str, "\tcert=");
+		str_append_tabescaped(str, set->oauth2_client_certificate);
+	}
+	if (set->oauth2_client_key != NULL) {
+		str_append(str, "\tkey=");
+		str_append_tabescaped(str, set->oauth2_client_key);
+	}
 	if (set->oauth2_service_account != NULL) {
 		str_append(str, "\taccount=");
 		str_append_tabescaped(str, set->oauth2_service_account);
@@ -484,6 +508,10 @@ int import_remote_settings_import_secret(pool_t pool, const char *secret,
 			set->oauth2_refresh_token = p_strdup(pool, value);
 		else if (strncmp(*fields, "secret=", 7) == 0)
 			set->oauth2_client_secret = p_strdup(pool, value);
+		else if (strncmp(*fields, "cert=", 5) == 0)
+			set->oauth2_client_certificate = p_strdup(pool, value);
+		else if (strncmp(*fields, "key=", 4) == 0)
+			set->oauth2_client_key = p_strdup(pool, value);
 		else if (strncmp(*fields, "account=", 8) == 0)
 			set->oauth2_service_account = p_strdup(pool, value);
 		else {

@@ -59,6 +59,10 @@ struct import_remote_settings {
 	const char *oauth2_client_id;
 	const char *oauth2_scope;
 	const char *oauth2_client_secret;
+	/* a certificate credential instead of the client secret (client
+	   credentials grant, Microsoft): the PEM certificate and its PEM
+	   private key, kept secret like the client secret */
+	const char *oauth2_client_certificate, *oauth2_client_key;
 	const char *oauth2_refresh_token;
 	/* a service account's key file (JSON with its private key) */
 	const char *oauth2_service_account;

@@ -9,25 +9,14 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/oauth2.sh"
-plan 35
+plan 42
 
-"$TOOLS/mkcorpus" -n 12 -s 5 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
-MANIFEST=$IR_WORK/corpus/manifest.json
-ir_source_start "$IR_WORK/corpus/Maildir" .
-ir_dest_start
-ir_oauth2_start
-ir_source_oauth2
+ir_oauth2_setup 12 5
 
 SECRET=device-secret-$RANDOM$RANDOM
 printf '%s\n' "$SECRET" > "$IR_WORK/secret"
 ir_oauth2_client tv-app "$SECRET"
-JOBS=$IR_WORK/jobs
-mkdir -p "$JOBS"; chown "$IR_OS_USER:" "$JOBS"
-STORE=sqlite:$JOBS/jobs.db
-KEY=$JOBS/key
-WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
-JOPTS=()
-ir_set_opt JOPTS "import_remote_store=$STORE" "import_remote_key_file=$KEY"
+ir_oauth2_job_store
 field() { flow_field "$OUT/$1.out" "$2"; }
 
 # authorize NAME DEST_USER [options...] in the background; $apid
@@ -57,9 +46,10 @@ approve() {
 		"$OAUTH2_URL/admin/device_${3:-approve}" >/dev/null
 }
 
-# --- approved, after one slow_down: the refresh token kept ---
+# --- approved, after one slow_down: the refresh token kept, with the
+#     account at the provider (--source-user) ---
 ir_oauth2_config device_interval=1 slow_down=1
-authorize ok md
+authorize ok md --source-user srcuser
 code=$(user_code ok)
 check "authorize prints the user code" test -n "$code"
 check_contains "authorize prints the verification URI" "$OUT/ok.out" \
@@ -102,14 +92,25 @@ check_contains "run: the login was OAUTHBEARER" "$IR_WORK/src/log/dovecot-info.l
 ct2=$(sqlite_value "$JOBS/jobs.db" "select secret from import_remote_oauth2_grants where username = 'md'")
 check "run: the rotated refresh token was kept" test -n "$ct2" -a "$ct1" != "$ct2"
 
-# --- start + worker with the kept (rotated) grant ---
+# --- run without --user: the login name is the one authorize kept ---
+ir_dest_reset_user md
+doveadm -D -c "$DEST_CONF" "${JOPTS[@]}" import-remote run -u md --host 127.0.0.1 \
+	--port "$SRC_IMAPS_PORT" --oauth2-authorized \
+	>"$OUT/runsrc.out" 2>"$OUT/runsrc.err" </dev/null
+check_eq "run --oauth2-authorized without --user (authorize --source-user): exit code 0" 0 "$?"
+verify md runsrc --map "Sent Items=Sent"
+check_eq "run without --user: every message arrived intact" 0 "$?"
+
+# --- start + worker with the kept (rotated) grant, without --user ---
 invalid_before=$(ir_oauth2_stat token_invalid_grant)
 ir_dest_reset_user md
 doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote start -u md --host 127.0.0.1 \
-	--port "$SRC_IMAPS_PORT" --user srcuser --oauth2-authorized \
+	--port "$SRC_IMAPS_PORT" --oauth2-authorized \
 	>"$OUT/start.out" 2>"$OUT/start.err" </dev/null
 check_eq "start --oauth2-authorized: exit code 0" 0 "$?"
 job=$(field start job)
+check_eq "start without --user: the job's source user is the kept one" srcuser \
+	"$(sqlite_value "$JOBS/jobs.db" "select source_user from import_remote_jobs where id = ?" "${job:-0}")"
 "$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/worker.log" 2>&1
 doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote status "${job:-0}" > "$OUT/jst.out" 2>&1
 check_eq "worker: the job completes with the kept grant" completed "$(field jst status)"
@@ -130,6 +131,8 @@ import shutil, sqlite3, sys
 shutil.copy(sys.argv[1], sys.argv[2])
 db = sqlite3.connect(sys.argv[2])
 db.execute("DROP TABLE import_remote_oauth2_grants")
+# (and what later versions added)
+db.execute("ALTER TABLE import_remote_jobs DROP COLUMN current_folder")
 db.execute("UPDATE import_remote_meta SET value = '25' WHERE name = 'schema_version'")
 db.commit()
 PY
@@ -159,6 +162,22 @@ authorize expired sd
 wait "$apid"
 check_eq "expired: exit code 69" 69 "$(rc expired)"
 check_contains "expired: the title" "$OUT/expired.err" "Sign-in code expired"
+
+# --- a grant kept without --source-user: run needs --user ---
+ir_oauth2_config device_ttl=600 rotate=0
+authorize nosrc sdq
+code=$(user_code nosrc)
+approve "$code"
+wait "$apid"
+check_eq "authorize without --source-user: exit code 0" 0 "$(rc nosrc)"
+doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote run -u sdq --host 127.0.0.1 \
+	--port "$SRC_IMAPS_PORT" --oauth2-authorized >"$OUT/nosrcrun.out" 2>"$OUT/nosrcrun.err" </dev/null
+check_eq "no source user kept and no --user: usage error (64)" 64 "$?"
+check_contains "no source user kept and no --user: names authorize --source-user" \
+	"$OUT/nosrcrun.err" "authorize --source-user"
+check_exit "authorize --source-user with a line break: usage error" 64 \
+	doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote authorize -u sd --provider google \
+	--oauth2-client-id tv-app --source-user "$(printf 'a\nb')"
 
 # --- no secret in any output or log ---
 ir_oauth2_curl "$OAUTH2_URL/admin/device_tokens" > "$IR_WORK/granted"

@@ -6,15 +6,10 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/oauth2.sh"
-plan 59
+plan 72
 
 # about 1.5 MB in several folders: big enough for a cut in the middle
-"$TOOLS/mkcorpus" -n 120 -s 7 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
-MANIFEST=$IR_WORK/corpus/manifest.json
-ir_source_start "$IR_WORK/corpus/Maildir" .
-ir_dest_start
-ir_oauth2_start
-ir_source_oauth2
+ir_oauth2_setup 120 7
 
 SECRET=client-secret-$RANDOM$RANDOM
 printf '%s\n' "$SECRET" > "$IR_WORK/secret"
@@ -92,6 +87,70 @@ verify sd rotate --map "Sent Items=Sent"
 check_eq "expiring token: every message there once, byte for byte" 0 "$?"
 check_contains "expiring token: the debug log says a new refresh token came" "$OUT/rotate.err" \
 	"and a new refresh token"
+
+# --- run keeps a rotated refresh token in the file it was given: written
+#     back atomically (same mode and owner, no temporary file left), the old
+#     one refused by the endpoint, a second run signs in with the file ---
+ir_oauth2_config rotate=1 access_ttl=3600 claimed_ttl=3600
+RT=$(ir_oauth2_refresh srcuser importer); RTS+=("$RT")
+RTDIR=$IR_WORK/rtdir
+mkdir -p "$RTDIR"; chmod 700 "$RTDIR"
+printf '%s\n' "$RT" > "$RTDIR/alice.rt"
+chown "$IR_OS_USER:" "$RTDIR/alice.rt"; chmod 640 "$RTDIR/alice.rt"
+# keep NAME DEST_USER [doveadm run prefix...]: run with $RTDIR/alice.rt
+keep() {
+	local name=$1 u=$2
+	shift 2
+	ir_dest_reset_user "$u"
+	"$@" doveadm -D -c "$DEST_CONF" import-remote run -u "$u" --host 127.0.0.1 \
+		--port "$SRC_IMAPS_PORT" --user srcuser --refresh-token-file "$RTDIR/alice.rt" \
+		--oauth2-token-url "$OAUTH2_URL/token" --oauth2-client-id importer \
+		--oauth2-client-secret-file "$IR_WORK/secret" \
+		>"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null
+	echo $? > "$OUT/$name.rc"
+}
+# old_refused RT: the endpoint's answer to the refresh token RT
+endpoint_says() {
+	ir_oauth2_curl --data-urlencode grant_type=refresh_token --data-urlencode "refresh_token=$1" \
+		--data-urlencode client_id=importer --data-urlencode "client_secret=$SECRET" \
+		"$OAUTH2_URL/token" | python3 -c 'import json,sys;print(json.load(sys.stdin).get("error","ok"))'
+}
+keep keep1 sd
+new1=$(head -1 "$RTDIR/alice.rt"); RTS+=("$new1")
+check_eq "run keeps the rotated token: exit code 0" 0 "$(rc keep1)"
+check "run keeps the rotated token: the file holds a new refresh token" \
+	test -n "$new1" -a "$new1" != "$RT"
+check_eq "run keeps the rotated token: the file's mode and owner kept, nothing else in its directory" \
+	"640 $IR_OS_USER 1" "$(stat -c '%a %U' "$RTDIR/alice.rt") $(ls -A "$RTDIR" | wc -l)"
+check_contains "run keeps the rotated token: it says where it wrote it" "$OUT/keep1.err" \
+	"the new one is written to $RTDIR/alice.rt"
+check_eq "the old refresh token is refused by the endpoint" invalid_grant "$(endpoint_says "$RT")"
+keep keep2 md
+new2=$(head -1 "$RTDIR/alice.rt"); RTS+=("$new2")
+check_eq "a second run with the file: exit code 0" 0 "$(rc keep2)"
+verify md keep2 --map "Sent Items=Sent"
+check_eq "a second run with the file: every message arrived intact" 0 "$?"
+check "a second run with the file: rotated again, kept again" test -n "$new2" -a "$new2" != "$new1"
+# the directory read-only: the new token cannot be written; said, the
+# import goes on, the file untouched
+keep keepro sd unshare --mount --propagation private sh -c \
+	'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"' "$RTDIR"
+check_eq "the token file cannot be written: the import goes on (exit code 0)" 0 "$(rc keepro)"
+check_contains "the token file cannot be written: a warning with the reason" "$OUT/keepro.err" \
+	"writing the new one to $RTDIR/alice.rt failed"
+check_eq "the token file cannot be written: the file is as it was" "$new2" "$(head -1 "$RTDIR/alice.rt")"
+# a refresh token on standard input: the new one is kept nowhere, printed
+# nowhere, and the warning says so
+RT=$(ir_oauth2_refresh srcuser importer); RTS+=("$RT")
+ir_dest_reset_user md
+printf '%s\n' "$RT" | doveadm -D -c "$DEST_CONF" import-remote run -u md --host 127.0.0.1 \
+	--port "$SRC_IMAPS_PORT" --user srcuser --refresh-token-stdin \
+	--oauth2-token-url "$OAUTH2_URL/token" --oauth2-client-id importer \
+	--oauth2-client-secret-file "$IR_WORK/secret" >"$OUT/keepstdin.out" 2>"$OUT/keepstdin.err"
+check_eq "refresh token on standard input, rotated: exit code 0" 0 "$?"
+check_contains "refresh token on standard input, rotated: the warning says the new one is not kept" \
+	"$OUT/keepstdin.err" "the new one is not kept"
+ir_oauth2_config rotate=0
 
 # --- the server refuses a token the endpoint said was good for an hour
 #     (it ended while the link stalled): one new token, once ---
@@ -190,13 +249,7 @@ check_exit "--oauth2-* without a refresh token: usage error" 64 \
 
 # --- a queued job: the grant's secrets encrypted in the store, a rotated
 #     refresh token stored again (the old one is spent) ---
-JOBS=$IR_WORK/jobs
-mkdir -p "$JOBS"; chown "$IR_OS_USER:" "$JOBS"
-STORE=sqlite:$JOBS/jobs.db
-KEY=$JOBS/key
-WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
-JOPTS=()
-ir_set_opt JOPTS "import_remote_store=$STORE" "import_remote_key_file=$KEY"
+ir_oauth2_job_store
 sqlv() { sqlite_value "$JOBS/jobs.db" "$@"; }
 ir_oauth2_config rotate=1 claimed_ttl=3600
 RT=$(ir_oauth2_refresh srcuser importer); RTS+=("$RT")

@@ -7,14 +7,9 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/oauth2.sh"
-plan 34
+plan 56
 
-"$TOOLS/mkcorpus" -n 12 -s 5 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
-MANIFEST=$IR_WORK/corpus/manifest.json
-ir_source_start "$IR_WORK/corpus/Maildir" .
-ir_dest_start
-ir_oauth2_start
-ir_source_oauth2
+ir_oauth2_setup 12 5
 field() { flow_field "$OUT/$1.out" "$2"; }
 # tenant NAME [options...]: an import of srcuser into sd with the options
 tenant() {
@@ -64,6 +59,56 @@ check_exit "client credentials without a secret: usage error" 64 \
 check_exit "unknown --provider: usage error" 64 \
 	doveadm -c "$DEST_CONF" import-remote run -u sd --host 127.0.0.1 --user srcuser \
 	--provider yahoo --access-token-file "$IR_WORK/m365.secret"
+
+# --- Microsoft 365 app-only with a certificate credential: a client
+#     assertion (RFC 7523 2.2) signed with the certificate's key, checked by
+#     the endpoint against the certificate registered for the app ---
+mkcert() {
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$IR_WORK/$1.key" \
+		-out "$IR_WORK/$1.crt" -subj "/CN=$1" -days 2 2>/dev/null
+	chmod 600 "$IR_WORK/$1.key"
+}
+mkcert appcert
+mkcert othercert
+ir_oauth2_client m365-cert "" srcuser
+ir_oauth2_client_certificate m365-cert "$IR_WORK/appcert.crt"
+certline=$(sed -n 5p "$IR_WORK/appcert.key")
+m365cert=(--provider microsoft --oauth2-token-url "$OAUTH2_URL/token"
+	--oauth2-grant client-credentials --oauth2-client-id m365-cert)
+before=$(ir_oauth2_stat client_assertion)
+tenant m365cert "${m365cert[@]}" --oauth2-client-certificate-file "$IR_WORK/appcert.crt" \
+	--oauth2-client-key-file "$IR_WORK/appcert.key"
+check_eq "microsoft app-only with a certificate: exit code 0" 0 "$(rc m365cert)"
+verify sd m365cert --map "Sent Items=Sent"
+check_eq "microsoft app-only with a certificate: every message arrived intact" 0 "$?"
+check_eq "certificate: one client assertion, verified by the endpoint (x5t, signature, aud, exp)" 1 \
+	$(($(ir_oauth2_stat client_assertion) - before))
+tenant m365othercert "${m365cert[@]}" --oauth2-client-certificate-file "$IR_WORK/othercert.crt" \
+	--oauth2-client-key-file "$IR_WORK/othercert.key"
+check_eq "a certificate the app does not have: oauth2_client_invalid" oauth2_client_invalid \
+	"$(field m365othercert error)"
+check_eq "a certificate the app does not have: exit code 78" 78 "$(rc m365othercert)"
+check_contains "a certificate the app does not have: the endpoint's reason named" \
+	"$OUT/m365othercert.out" "thumbprint"
+check_eq "a certificate the app does not have: refused by the endpoint" 1 "$(ir_oauth2_stat client_assertion_bad)"
+# the registered certificate with another key: the thumbprint matches, the
+# signature does not (caught before sending when the files disagree)
+check_exit "a key that is not the certificate's: usage error" 64 \
+	doveadm -c "$DEST_CONF" import-remote run -u sd --host 127.0.0.1 --user srcuser \
+	"${m365cert[@]}" --oauth2-client-certificate-file "$IR_WORK/appcert.crt" \
+	--oauth2-client-key-file "$IR_WORK/othercert.key"
+check_exit "a certificate without its key: usage error" 64 \
+	doveadm -c "$DEST_CONF" import-remote run -u sd --host 127.0.0.1 --user srcuser \
+	"${m365cert[@]}" --oauth2-client-certificate-file "$IR_WORK/appcert.crt"
+check_exit "a certificate and a client secret: usage error" 64 \
+	doveadm -c "$DEST_CONF" import-remote run -u sd --host 127.0.0.1 --user srcuser \
+	"${m365cert[@]}" --oauth2-client-certificate-file "$IR_WORK/appcert.crt" \
+	--oauth2-client-key-file "$IR_WORK/appcert.key" \
+	--oauth2-client-secret-file "$IR_WORK/m365.secret"
+check_exit "a key file that is no PEM certificate: usage error" 64 \
+	doveadm -c "$DEST_CONF" import-remote run -u sd --host 127.0.0.1 --user srcuser \
+	"${m365cert[@]}" --oauth2-client-certificate-file "$IR_WORK/appcert.key" \
+	--oauth2-client-key-file "$IR_WORK/appcert.key"
 
 # --- Google Workspace: a service account with domain-wide delegation ---
 SA=importer@project.iam.gserviceaccount.com
@@ -124,13 +169,7 @@ check_exit "a broken key file: usage error" 64 \
 
 # --- a queued job with the service account: its key encrypted in the
 #     store, the worker signs with it ---
-JOBS=$IR_WORK/jobs
-mkdir -p "$JOBS"; chown "$IR_OS_USER:" "$JOBS"
-STORE=sqlite:$JOBS/jobs.db
-KEY=$JOBS/key
-WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
-JOPTS=()
-ir_set_opt JOPTS "import_remote_store=$STORE" "import_remote_key_file=$KEY"
+ir_oauth2_job_store
 keyline=$(sed -n 5p "$IR_WORK/sa.key")
 ir_dest_reset_user md
 doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote start -u md --host 127.0.0.1 \
@@ -144,6 +183,26 @@ doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote status "${job:-0}" > "$OUT/j
 check_eq "the worker imports with the stored service account" completed "$(flow_field "$OUT/jst.out" status)"
 verify md job --map "Sent Items=Sent"
 check_eq "worker: every message arrived intact" 0 "$?"
+
+# --- a queued job with the certificate credential: the key encrypted in
+#     the store, the worker signs the assertion with it ---
+ir_dest_reset_user md
+doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote start -u md --host 127.0.0.1 \
+	--port "$SRC_IMAPS_PORT" --user srcuser "${m365cert[@]}" \
+	--oauth2-client-certificate-file "$IR_WORK/appcert.crt" \
+	--oauth2-client-key-file "$IR_WORK/appcert.key" >"$OUT/cstart.out" 2>"$OUT/cstart.err"
+check_eq "start with a certificate credential: exit code 0" 0 "$?"
+job=$(flow_field "$OUT/cstart.out" job)
+check_not_contains "start: the certificate's private key is not in the store file in clear" \
+	"$JOBS/jobs.db" "$certline"
+before=$(ir_oauth2_stat client_assertion)
+"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/cworker.log" 2>&1
+doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote status "${job:-0}" > "$OUT/cst.out" 2>&1
+check_eq "the worker imports with the stored certificate credential" completed \
+	"$(flow_field "$OUT/cst.out" status)"
+check_eq "worker: it signed a client assertion" 1 $(($(ir_oauth2_stat client_assertion) - before))
+verify md cjob --map "Sent Items=Sent"
+check_eq "worker with a certificate: every message arrived intact" 0 "$?"
 
 # --- the tenant as a batch with the app's grant: a worker going through
 #     it asks for the app's token once, not once per mailbox ---
@@ -162,8 +221,31 @@ check_eq "batch: its 3 jobs completed" 3 \
 check_eq "batch: one token request for its 3 mailboxes (the app's token shared)" 1 \
 	$(($(ir_oauth2_stat token) - before))
 
+# --- the same batch with the certificate credential: the key encrypted in
+#     each job, one assertion for the 3 mailboxes ---
+for u in sd md sdq; do ir_dest_reset_user "$u"; done
+doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote batch create --csv "$IR_WORK/tenant.csv" \
+	--host 127.0.0.1 --port "$SRC_IMAPS_PORT" "${m365cert[@]}" \
+	--oauth2-client-certificate-file "$IR_WORK/appcert.crt" \
+	--oauth2-client-key-file "$IR_WORK/appcert.key" >"$OUT/cbatch.out" 2>"$OUT/cbatch.err"
+check_eq "batch with the certificate credential: exit code 0" 0 "$?"
+batch=$(flow_field "$OUT/cbatch.out" batch)
+before=$(ir_oauth2_stat client_assertion)
+"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/cbworker.log" 2>&1
+check_eq "certificate batch: its 3 jobs completed" 3 \
+	"$(sqlite_value "$JOBS/jobs.db" "select count(*) from import_remote_jobs where batch_id = ${batch:-0} and status = 'completed'")"
+check_eq "certificate batch: one client assertion for its 3 mailboxes (the app's token shared)" 1 \
+	$(($(ir_oauth2_stat client_assertion) - before))
+check_not_contains "certificate batch: the key is not in the store file in clear" "$JOBS/jobs.db" "$certline"
+
 # --- no secret in any output or log (debug logs included) ---
 check_not_logged "the app's client secret in no output or log" "$MSECRET" "$OUT" \
 	"$IR_WORK/dst/log" "$IR_WORK/oauth2-server.log"
 check_not_logged "the service account's private key in no output or log" "$keyline" "$OUT" \
+	"$IR_WORK/dst/log" "$IR_WORK/oauth2-server.log"
+check_not_logged "the certificate's private key in no output or log" "$certline" "$OUT" \
+	"$IR_WORK/dst/log" "$IR_WORK/oauth2-server.log"
+ir_oauth2_curl "$OAUTH2_URL/admin/assertions" > "$IR_WORK/assertions"
+assertion=$(sed -n 1p "$IR_WORK/assertions")
+check_not_logged "the client assertion (JWT) in no output or log" "${assertion:-missing}" "$OUT" \
 	"$IR_WORK/dst/log" "$IR_WORK/oauth2-server.log"

@@ -9,12 +9,7 @@ set -u
 . "$TESTS_DIR/lib/oauth2.sh"
 plan 43
 
-"$TOOLS/mkcorpus" -n 12 -s 21 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
-MANIFEST=$IR_WORK/corpus/manifest.json
-ir_source_start "$IR_WORK/corpus/Maildir" .
-ir_dest_start
-ir_oauth2_start
-ir_source_oauth2
+ir_oauth2_setup 12 21
 SRC_LOG=$IR_WORK/src/log
 
 # run NAME DEST_USER [options...]: an import with a token, debug logging on
@@ -120,13 +115,7 @@ check_exit "password, --auth-mechanism login: exit 0" 0 "${base[@]}" \
 	--password-file "$SRC_PASSWORD_FILE" --auth-mechanism login
 
 # --- a queued job holds the token encrypted, and the worker uses it ---
-JOBS=$IR_WORK/jobs
-mkdir -p "$JOBS"; chown "$IR_OS_USER:" "$JOBS"
-STORE=sqlite:$JOBS/jobs.db
-KEY=$JOBS/key
-WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
-DOVEADM_OPTS=()
-ir_set_opt DOVEADM_OPTS "import_remote_store=$STORE" "import_remote_key_file=$KEY"
+ir_oauth2_job_store DOVEADM_OPTS
 TOKEN2=$(ir_oauth2_issue srcuser 3600)
 printf '%s\n' "$TOKEN2" > "$IR_WORK/token2"
 ir_dest_reset_user mdq

@@ -9,7 +9,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/oauth2.sh"
-plan 27
+plan 36
 script_timeout 600
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 CLIENT=$TOOLS/mailclient
@@ -42,6 +42,12 @@ json.dump({"type": "service_account", "private_key_id": "0123abcd",
 PY
 # a line of the key, looked for in the logs and the store
 keyline=$(sed -n 5p "$SECRETS/sa.key")
+# Microsoft app-only with a certificate credential (no secret)
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$SECRETS/app.key" \
+	-out "$SECRETS/app.crt" -subj "/CN=m365-cert" -days 2 2>/dev/null
+ir_oauth2_client m365-cert "" srcuser
+ir_oauth2_client_certificate m365-cert "$SECRETS/app.crt"
+certline=$(sed -n 5p "$SECRETS/app.key")
 chmod 600 "$SECRETS"/*
 chown -R "$IR_OS_USER:" "$SECRETS" "$JOBS"
 
@@ -52,10 +58,13 @@ IR_DEST_EXTRA_CONF="$(ir_conf_settings \
 	"import_remote_source_host = 127.0.0.1" \
 	"import_remote_source_port = $SRC_IMAPS_PORT" \
 	"import_remote_source_oauth2_grant = client_credentials" \
-	"import_remote_source_oauth2_token_url = $OAUTH2_URL/token" \
 	"import_remote_source_oauth2_client_id = m365-app" \
 	"import_remote_source_oauth2_client_secret_file = $SECRETS/m365.secret" \
-	"import_remote_source_oauth2_scope = https://outlook.office365.com/.default")"
+	"import_remote_source_provider = microsoft" \
+	"import_remote_source_oauth2_tenant = contoso.onmicrosoft.com")"
+# the scope and the token endpoint come from the provider preset (the
+# endpoint: the tests' own, a userdb field, for the users that import)
+TOKEN_URL="userdb_import_remote_source_oauth2_token_url=$OAUTH2_URL/token"
 # the mail plugin, and METADATA kept in a file in the home
 ir_dest_conf_mail_plugin
 # every log line of the logins that queue, debug included, is checked
@@ -71,12 +80,19 @@ add_user() {
 	echo "$1:{PLAIN}destpass:$IR_UID:$IR_GID::$h::$(ir_userdb_mail sdbox '~/sdbox') $2" >> "$IR_WORK/dst/passwd"
 }
 # Microsoft 365: only the old address
-add_user o1 "userdb_import_remote_source_user=srcuser"
+add_user o1 "userdb_import_remote_source_user=srcuser $TOKEN_URL"
 # Google Workspace: the service account (here a userdb override of the
 # global grant, as a second provider's users would have)
-add_user o2 "userdb_import_remote_source_user=srcuser userdb_import_remote_source_oauth2_grant=jwt_bearer userdb_import_remote_source_oauth2_service_account_file=$SECRETS/sa.json userdb_import_remote_source_oauth2_token_url=$OAUTH2_URL/token userdb_import_remote_source_oauth2_scope=https://mail.google.com/"
+# (the scope from the google preset; the token endpoint the key file's)
+add_user o2 "userdb_import_remote_source_user=srcuser userdb_import_remote_source_oauth2_grant=jwt_bearer userdb_import_remote_source_oauth2_service_account_file=$SECRETS/sa.json userdb_import_remote_source_provider=google"
 # the app's secret refused by the token service
-add_user o3 "userdb_import_remote_source_user=srcuser userdb_import_remote_source_oauth2_client_secret_file=$SECRETS/wrong.secret"
+add_user o3 "userdb_import_remote_source_user=srcuser $TOKEN_URL userdb_import_remote_source_oauth2_client_secret_file=$SECRETS/wrong.secret"
+# the certificate credential: the app's certificate and key files (used
+# instead of the global client secret)
+add_user o4 "userdb_import_remote_source_user=srcuser $TOKEN_URL userdb_import_remote_source_oauth2_client_id=m365-cert userdb_import_remote_source_oauth2_client_certificate_file=$SECRETS/app.crt userdb_import_remote_source_oauth2_client_key_file=$SECRETS/app.key"
+# the microsoft preset alone: the tenant's token endpoint (not reachable
+# here: the job is only looked at)
+add_user o5 "userdb_import_remote_source_user=srcuser"
 # no old address: no import
 add_user plain ""
 ir_stop_instance "$IR_WORK/dst"
@@ -108,6 +124,16 @@ check_eq "service account: one job queued" 1 "$(jobs_of o2)"
 job_field o2 options > "$OUT/o2-options"
 check_contains "service account: the job's options name the grant" \
 	"$OUT/o2-options" "oauth2_grant=jwt_bearer"
+login o4 login > /dev/null 2>&1
+check_eq "certificate credential: one job queued" 1 "$(jobs_of o4)"
+login o5 login > /dev/null 2>&1
+job_field o5 options > "$OUT/o5-options"
+check_contains "microsoft preset: the tenant's token endpoint" "$OUT/o5-options" \
+	"oauth2_token_url=https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
+check_contains "microsoft preset: the scope of app-only access" "$OUT/o5-options" \
+	"oauth2_scope=https://outlook.office365.com/.default"
+# (not run: the worker would ask Microsoft)
+python3 -c 'import sqlite3,sys;db=sqlite3.connect(sys.argv[1]);db.execute("delete from import_remote_jobs where username = ?", ("o5",));db.commit()' "$JOBS/jobs.db"
 login o3 login > /dev/null 2>&1
 check_eq "a wrong client secret: the job is queued all the same" 1 "$(jobs_of o3)"
 
@@ -123,15 +149,22 @@ check "client credentials: the mailbox equals the source" verify o1 o1-v --map "
 check_eq "service account: the job completes" completed "$(job_field o2 status)"
 check_eq "service account: a signed JWT verified by the token service" 1 \
 	"$(( $(ir_oauth2_stat jwt) > 0 ))"
+check_eq "google preset: the JWT asked for the scope https://mail.google.com/" 1 \
+	"$(( $(ir_oauth2_stat "scope:https://mail.google.com/") > 0 ))"
 doveadm -c "$DEST_CONF" expunge -u o2 mailbox INBOX subject "has been imported"
 check "service account: the mailbox equals the source" verify o2 o2-v --map "Sent Items=Sent"
+check_eq "certificate credential: the job completes" completed "$(job_field o4 status)"
+check_eq "certificate credential: a client assertion verified by the token service" 1 \
+	"$(( $(ir_oauth2_stat client_assertion) > 0 ))"
+doveadm -c "$DEST_CONF" expunge -u o4 mailbox INBOX subject "has been imported"
+check "certificate credential: the mailbox equals the source" verify o4 o4-v --map "Sent Items=Sent"
 check_eq "a wrong client secret: the job fails with oauth2_client_invalid" \
 	"failed oauth2_client_invalid" "$(job_field o3 "status || ' ' || error_code")"
 
 # --- the state over METADATA, and no secret anywhere ---
 login o1 metadata /private/vendor/vendor.dovecot/import-remote > "$OUT/o1-meta" 2>&1
 check_contains "METADATA: the user reads the state" "$OUT/o1-meta" '"state":"completed"'
-cat "$OUT/o1-meta" "$IR_WORK"/dst/home/o[123]/.import-remote.state > "$OUT/states"
+cat "$OUT/o1-meta" "$IR_WORK"/dst/home/o[1234]/.import-remote.state > "$OUT/states"
 check_not_contains "METADATA state and state files: no client secret" "$OUT/states" "$MSECRET"
 check_not_contains "METADATA state and state files: no key" "$OUT/states" "$keyline"
 check_not_logged "no client secret in any log (mail_debug included)" "$MSECRET" \
@@ -139,5 +172,8 @@ check_not_logged "no client secret in any log (mail_debug included)" "$MSECRET" 
 check_not_logged "no service account key in any log" "$keyline" "$IR_WORK/dst/log" "$OUT/worker"
 check_eq "the store holds neither the client secret nor the key in clear" 0 \
 	"$(cat "$JOBS"/jobs.db* | grep -acF -e "$MSECRET" -e "$keyline")"
+check_not_logged "no certificate key in any log" "$certline" "$IR_WORK/dst/log" "$OUT/worker"
+check_eq "the store holds no certificate key in clear" 0 \
+	"$(cat "$JOBS"/jobs.db* | grep -acF -e "$certline")"
 # (the token service's access tokens all begin with tok-)
 check_not_logged "no access token in any log" "tok-" "$IR_WORK/dst/log" "$OUT/worker"

@@ -8,6 +8,7 @@
 #   tok=$(ir_oauth2_issue USER [TTL] [SCOPE])
 #   ir_oauth2_admin revoke|expire TOKEN
 #   ir_oauth2_stat NAME         # requests to an endpoint so far
+#   ir_oauth2_setup MESSAGES SEED; ir_oauth2_job_store [OPTS]  (below)
 
 ir_oauth2_start() {
 	"$TOOLS/oauth2-server" --cert "$IR_WORK/ssl/cert.pem" \
@@ -104,4 +105,38 @@ ir_oauth2_service_account() {
 	ir_oauth2_curl --data-urlencode "client_email=$1" \
 		--data-urlencode "public_key@$2" --data-urlencode "scopes=${3:-}" \
 		"$OAUTH2_URL/admin/service_account" >/dev/null
+}
+
+# ir_oauth2_client_certificate CLIENT_ID CERT_FILE: the client signs in
+# with a client assertion signed by the certificate's key (no secret)
+ir_oauth2_client_certificate() {
+	ir_oauth2_curl --data-urlencode "client_id=$1" \
+		--data-urlencode "certificate@$2" \
+		"$OAUTH2_URL/admin/client_certificate" >/dev/null
+}
+
+# ir_oauth2_setup MESSAGES SEED: a corpus of MESSAGES ($MANIFEST), the
+# source Dovecot serving it and checking tokens at the token service
+# ($OAUTH2_URL), the destination
+ir_oauth2_setup() {
+	"$TOOLS/mkcorpus" -n "$1" -s "$2" -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
+	MANIFEST=$IR_WORK/corpus/manifest.json
+	ir_source_start "$IR_WORK/corpus/Maildir" .
+	ir_dest_start
+	ir_oauth2_start
+	ir_source_oauth2
+}
+
+# ir_oauth2_job_store [OPTS]: a job store for start and the worker: $JOBS
+# (the mail user's), $STORE, $KEY, $WORKER, and in the array named OPTS
+# (default JOPTS) the doveadm -o options that name the store and the key
+ir_oauth2_job_store() {
+	local -n ir_jopts_=${1:-JOPTS}
+	JOBS=$IR_WORK/jobs
+	mkdir -p "$JOBS"; chown "$IR_OS_USER:" "$JOBS"
+	STORE=sqlite:$JOBS/jobs.db
+	KEY=$JOBS/key
+	WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
+	ir_jopts_=()
+	ir_set_opt "${1:-JOPTS}" "import_remote_store=$STORE" "import_remote_key_file=$KEY"
 }

@@ -152,6 +152,8 @@ static void test_oauth2_secret_bundle(void)
 	set.oauth2_refresh_token = "rt\twith=tab";
 	set.oauth2_client_secret = "s3cret";
 	set.oauth2_service_account = "{\n\"a\": \"b\"\n}";
+	set.oauth2_client_certificate = "-----BEGIN CERTIFICATE-----\nMIIB\n";
+	set.oauth2_client_key = "-----BEGIN PRIVATE KEY-----\nMIIE\t\n";
 	secret = import_remote_settings_export_secret(&set);
 
 	import_remote_settings_init(pool, &set2);
@@ -161,6 +163,9 @@ static void test_oauth2_secret_bundle(void)
 	test_assert_strcmp(set2.oauth2_refresh_token, "rt\twith=tab");
 	test_assert_strcmp(set2.oauth2_client_secret, "s3cret");
 	test_assert_strcmp(set2.oauth2_service_account, set.oauth2_service_account);
+	test_assert_strcmp(set2.oauth2_client_certificate,
+			   set.oauth2_client_certificate);
+	test_assert_strcmp(set2.oauth2_client_key, set.oauth2_client_key);
 	test_assert(set2.password == NULL);
 
 	/* a grant's secret where the job says password, and the reverse:
@@ -186,6 +191,52 @@ static void test_oauth2_jwt_claims(void)
 	test_end();
 }
 
+/* a test certificate (self-signed, RSA 1024; its key thrown away) and its
+   thumbprints as openssl computes them */
+static const char test_cert[] =
+"-----BEGIN CERTIFICATE-----\n"
+"MIIB/DCCAWWgAwIBAgIUWTcqKCBIln03kXk4IEOyjJFkzU0wDQYJKoZIhvcNAQEL\n"
+"BQAwDzENMAsGA1UEAwwEdW5pdDAgFw0yNjEyMDYwNjQwMzVaGA8yMTI2MTExMjA2\n"
+"NDAzNVowDzENMAsGA1UEAwwEdW5pdDCBnzANBgkqhkiG9w0BAQEFAAOBjQAwgYkC\n"
+"gYEA5KnZu+WUTWZNQxpjcwHlKR70gWWBVSWAm++BGev0gAWFIiesvqZ0JFj7Z17x\n"
+"ijPvHqGUYVCJ0+Y0KoEjZptvAL0I0jNYdAUZiaTXqe0H11bQBSqnQeG5tv5gsF9k\n"
+"Hi8Xy0MwATSAAdZPPGacjtFb0GLTG+YJLksRVwJqkCojaw0CAwEAAaNTMFEwHQYD\n"
+"VR0OBBYEFJnFARkGQNZLNVsVlYgH6thxjNGvMB8GA1UdIwQYMBaAFJnFARkGQNZL\n"
+"NVsVlYgH6thxjNGvMA8GA1UdEwEB/wQFMAMBAf8wDQYJKoZIhvcNAQELBQADgYEA\n"
+"r4yMsPttGKsVFpcAelsf2VX/c3T6X4Y3Kub3PJuDZswe68vVs6Yz6P32fyhlDXz8\n"
+"wCNofnKcE5z8BbVvmY72AKjFAiRUoCc/Ime3JXl7ByNL5Q1QeOjqLyg9imVwDEZZ\n"
+"8L6Q593J7dSObmol2usGA4S2W6UpL7BFgV1wX+H9ftU=\n"
+"-----END CERTIFICATE-----\n";
+
+static void test_oauth2_client_assertion(void)
+{
+	static const char prefix[] =
+		"{\"aud\":\"https://login.example/t/oauth2/v2.0/token\","
+		"\"iss\":\"app-id\",\"sub\":\"app-id\",\"jti\":\"";
+	static const char suffix[] =
+		"\",\"nbf\":1000,\"iat\":1000,\"exp\":1600}";
+	const char *header, *claims, *claims2, *error;
+
+	test_begin("oauth2 client assertion (certificate credential)");
+	header = oauth2_jwt_client_assertion_header(test_cert, &error);
+	test_assert_strcmp(header, "{\"alg\":\"RS256\",\"typ\":\"JWT\","
+		"\"x5t\":\"PEnvFeSB6ovfeb-7pAZnH8LyyTw\","
+		"\"x5t#S256\":\"Hg44EYso1DWholwrkkuiqm3AUXjiseQrdGh5GwCe-rQ\"}");
+	test_assert(oauth2_jwt_client_assertion_header("not a certificate",
+						       &error) == NULL);
+	claims = oauth2_jwt_client_assertion_claims("app-id",
+		"https://login.example/t/oauth2/v2.0/token", 1000, 600);
+	test_assert(strncmp(claims, prefix, strlen(prefix)) == 0);
+	test_assert(strlen(claims) > strlen(prefix) + strlen(suffix) &&
+		    strcmp(claims + strlen(claims) - strlen(suffix),
+			   suffix) == 0);
+	/* a jti of its own each time */
+	claims2 = oauth2_jwt_client_assertion_claims("app-id",
+		"https://login.example/t/oauth2/v2.0/token", 1000, 600);
+	test_assert(strcmp(claims, claims2) != 0);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
@@ -194,6 +245,7 @@ int main(void)
 		test_oauth2_sasl_challenge_bounds,
 		test_oauth2_secret_bundle,
 		test_oauth2_jwt_claims,
+		test_oauth2_client_assertion,
 		NULL
 	};
 	return test_run(test_functions);

@@ -163,6 +163,8 @@ import_run_ctx_oauth2_cache_key(struct import_run_ctx *ctx)
 	return oauth2_token_cache_key(ctx->set->oauth2_token_url,
 				      ctx->set->oauth2_client_id,
 				      ctx->set->oauth2_scope,
+				      ctx->set->oauth2_client_certificate != NULL ?
+				      ctx->set->oauth2_client_certificate :
 				      ctx->set->oauth2_client_secret);
 }
 
@@ -232,6 +234,8 @@ import_run_ctx_oauth2_token(struct import_run_ctx *ctx, bool force,
 	oset.token_url = ctx->set->oauth2_token_url;
 	oset.client_id = ctx->set->oauth2_client_id;
 	oset.client_secret = ctx->set->oauth2_client_secret;
+	oset.client_certificate = ctx->set->oauth2_client_certificate;
+	oset.client_key = ctx->set->oauth2_client_key;
 	oset.scope = ctx->set->oauth2_scope;
 	oset.guard = ctx->guard;
 	if (ctx->ssl_set != NULL) {

@@ -433,20 +433,61 @@ int oauth2_token_refresh(const struct oauth2_token_settings *set,
 	return oauth2_token_request(set, form, pool, result_r, error_r);
 }
 
+/* Microsoft's certificate credentials: a client assertion, valid for
+   10 minutes, instead of the client secret */
+#define OAUTH2_CLIENT_ASSERTION_LIFETIME_SECS 600
+static int
+oauth2_token_client_assertion(const struct oauth2_token_settings *set,
+			      string_t *form,
+			      struct import_remote_error *error_r)
+{
+	string_t *jwt = t_str_new(1024);
+	const char *header, *claims, *error;
+
+	if (set->client_key == NULL)
+		error = "the certificate credential has no private key";
+	else if ((header = oauth2_jwt_client_assertion_header(
+			set->client_certificate, &error)) != NULL) {
+		claims = oauth2_jwt_client_assertion_claims(set->client_id,
+			set->token_url, time(NULL),
+			OAUTH2_CLIENT_ASSERTION_LIFETIME_SECS);
+		if (oauth2_jwt_sign_rs256_header(set->client_key, header,
+						 claims, jwt, &error) == 0) {
+			form_append(form, "client_assertion_type",
+				"urn:ietf:params:oauth:client-assertion-type:"
+				"jwt-bearer");
+			form_append(form, "client_assertion", str_c(jwt));
+			safe_memset(str_c_modifiable(jwt), 0, str_len(jwt));
+			return 0;
+		}
+	}
+	oauth2_token_set_error(error_r,
+		IMPORT_REMOTE_ERROR_OAUTH2_CLIENT_INVALID,
+		t_strdup_printf("Client %s's certificate credential: %s",
+				str_sanitize(set->client_id, 100), error));
+	return -1;
+}
+
 int oauth2_token_client_credentials(const struct oauth2_token_settings *set,
 				    pool_t pool,
 				    struct oauth2_token_result *result_r,
 				    struct import_remote_error *error_r)
 {
-	string_t *form = t_str_new(512);
+	string_t *form = t_str_new(2048);
+	int ret;
 
 	form_append(form, "grant_type", "client_credentials");
 	form_append(form, "client_id", set->client_id);
-	if (set->client_secret != NULL)
+	if (set->client_certificate != NULL) {
+		if (oauth2_token_client_assertion(set, form, error_r) < 0)
+			return -1;
+	} else if (set->client_secret != NULL)
 		form_append(form, "client_secret", set->client_secret);
 	if (set->scope != NULL)
 		form_append(form, "scope", set->scope);
-	return oauth2_token_request(set, form, pool, result_r, error_r);
+	ret = oauth2_token_request(set, form, pool, result_r, error_r);
+	safe_memset(str_c_modifiable(form), 0, str_len(form));
+	return ret;
 }
 
 #define ACCOUNT(name, member) \

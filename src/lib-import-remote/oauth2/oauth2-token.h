@@ -18,6 +18,10 @@ struct oauth2_token_settings {
 	const char *client_id;
 	/* NULL for a public client */
 	const char *client_secret;
+	/* a certificate credential instead of a secret (client credentials
+	   grant): the PEM certificate registered with the app and its PEM
+	   RSA private key, both NULL if unset */
+	const char *client_certificate, *client_key;
 	/* NULL: the grant's own */
 	const char *scope;
 	const struct outbound_guard *guard;
@@ -54,8 +58,11 @@ int oauth2_token_refresh(const struct oauth2_token_settings *set,
 			 struct import_remote_error *error_r);
 
 /* grant_type=client_credentials (RFC 6749 4.4): the app itself, e.g.
-   Microsoft 365 app-only access to any mailbox of a tenant. Errors as
-   above. */
+   Microsoft 365 app-only access to any mailbox of a tenant. With a
+   certificate credential the client authenticates with a client assertion
+   (RFC 7523 2.2: a JWT signed RS256 with the key, the certificate's
+   thumbprints in its header) instead of the secret; an unusable key or
+   certificate fails with oauth2_client_invalid. Errors as above. */
 int oauth2_token_client_credentials(const struct oauth2_token_settings *set,
 				    pool_t pool,
 				    struct oauth2_token_result *result_r,

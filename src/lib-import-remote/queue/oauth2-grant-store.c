@@ -20,7 +20,9 @@ static const char *oauth2_grant_context(const char *username,
 }
 
 /* The secrets packed: client secret and refresh token, each after a
-   length (neither holds '\n'; their lengths keep them apart anyway) */
+   length (neither holds '\n'; their lengths keep them apart anyway), then
+   the source user likewise if there is one (a grant kept before there was
+   one has two parts) */
 static const char *oauth2_grant_pack(const struct oauth2_grant *grant)
 {
 	string_t *str = t_str_new(256);
@@ -29,6 +31,10 @@ static const char *oauth2_grant_pack(const struct oauth2_grant *grant)
 
 	str_printfa(str, "%zu\n%s%zu\n%s", strlen(secret), secret,
 		    strlen(grant->refresh_token), grant->refresh_token);
+	if (grant->source_user != NULL) {
+		str_printfa(str, "%zu\n%s", strlen(grant->source_user),
+			    grant->source_user);
+	}
 	return str_c(str);
 }
 
@@ -36,10 +42,12 @@ static int oauth2_grant_unpack(const char *packed, pool_t pool,
 			       struct oauth2_grant *grant_r)
 {
 	const char *p = packed, *nl;
-	const char *parts[2];
+	const char *parts[3] = { NULL, NULL, NULL };
 	unsigned int i, len;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
+		if (i == 2 && *p == '\0')
+			break;
 		nl = strchr(p, '\n');
 		if (nl == NULL ||
 		    str_to_uint(t_strdup_until(p, nl), &len) < 0 ||
@@ -52,6 +60,8 @@ static int oauth2_grant_unpack(const char *packed, pool_t pool,
 		return -1;
 	grant_r->client_secret = parts[0][0] == '\0' ? NULL : parts[0];
 	grant_r->refresh_token = parts[1];
+	grant_r->source_user = parts[2] == NULL || parts[2][0] == '\0' ?
+		NULL : parts[2];
 	return 0;
 }
 

@@ -18,6 +18,9 @@ struct oauth2_grant {
 	const char *client_secret;
 	const char *scope;
 	const char *refresh_token;
+	/* the account at the provider the grant is for (the IMAP login
+	   name with its tokens), NULL if not said */
+	const char *source_user;
 };
 
 /* Keep (replace) the user's grant. */

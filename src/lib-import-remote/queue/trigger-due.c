@@ -51,10 +51,30 @@ int trigger_due_import_settings(const struct import_remote_config *set,
 			import_remote_config_str(set->import_remote_source_oauth2_scope));
 		/* the secrets are files, read only when a job is queued
 		   (trigger-queue.c); a file that is not named is missing */
-		if (set->import_remote_source_oauth2_client_secret_file[0] != '\0')
+		/* a certificate credential, where one is named, instead
+		   of the client secret (a userdb override can name one
+		   where the global settings name a secret) */
+		if (set->import_remote_source_oauth2_client_secret_file[0] != '\0' &&
+		    set->import_remote_source_oauth2_client_certificate_file[0] == '\0')
 			import_set_r->oauth2_client_secret = "";
 		if (set->import_remote_source_oauth2_service_account_file[0] != '\0')
 			import_set_r->oauth2_service_account = "";
+		if (set->import_remote_source_oauth2_client_certificate_file[0] != '\0')
+			import_set_r->oauth2_client_certificate = "";
+		if (set->import_remote_source_oauth2_client_key_file[0] != '\0')
+			import_set_r->oauth2_client_key = "";
+	}
+	if (import_set_r->oauth2_grant == IMPORT_REMOTE_OAUTH2_GRANT_JWT_BEARER &&
+	    import_set_r->oauth2_token_url == NULL &&
+	    import_set_r->oauth2_service_account != NULL) {
+		/* the key file's token_uri, read with it when the job is
+		   queued (trigger_queue_read_grant()) */
+		int ret;
+
+		import_set_r->oauth2_token_url = "https://token-uri.invalid/";
+		ret = import_remote_settings_check(import_set_r, error_r);
+		import_set_r->oauth2_token_url = NULL;
+		return ret;
 	}
 	return import_remote_settings_check(import_set_r, error_r);
 }

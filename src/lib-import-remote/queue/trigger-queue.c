@@ -12,6 +12,7 @@
 #include "job-store-open.h"
 #include "job-secret.h"
 #include "oauth2-token.h"
+#include "oauth2-jwt.h"
 #include "trigger-state.h"
 #include "trigger-store.h"
 #include "import-remote-event.h"
@@ -117,8 +118,10 @@ trigger_queue_read_secret(const char *setting, const char *path,
 		result = -1;
 	} else if (size > TRIGGER_QUEUE_KEY_FILE_MAX || size == 0 ||
 		   memchr(data, '\0', size) != NULL) {
-		*error_r = t_strdup_printf("%s: not a service account key "
-			"file (empty, binary or over 16 kB)", setting);
+		*error_r = t_strdup_printf("%s: not a %s file (empty, "
+			"binary or over 16 kB)", setting,
+			strstr(setting, "service_account") != NULL ?
+			"service account key" : "PEM");
 		result = -1;
 	} else {
 		*secret_r = p_strndup(pool, data, size);
@@ -141,6 +144,7 @@ void trigger_queue_wipe_secrets(struct import_remote_settings *import_set)
 	trigger_queue_wipe(import_set->oauth2_refresh_token);
 	trigger_queue_wipe(import_set->oauth2_client_secret);
 	trigger_queue_wipe(import_set->oauth2_service_account);
+	trigger_queue_wipe(import_set->oauth2_client_key);
 }
 
 int trigger_queue_read_grant(const struct import_remote_config *set,
@@ -159,11 +163,40 @@ int trigger_queue_read_grant(const struct import_remote_config *set,
 	}
 	path = import_remote_config_str(
 		set->import_remote_source_oauth2_client_secret_file);
+	/* a certificate credential is used instead (trigger-due.c) */
+	if (set->import_remote_source_oauth2_client_certificate_file[0] != '\0')
+		path = NULL;
 	if (path != NULL &&
 	    trigger_queue_read_secret(
 		"import_remote_source_oauth2_client_secret_file", path, FALSE,
 		pool, &import_set->oauth2_client_secret, error_r) < 0)
 		return -1;
+	path = import_remote_config_str(
+		set->import_remote_source_oauth2_client_certificate_file);
+	if (path != NULL &&
+	    trigger_queue_read_secret(
+		"import_remote_source_oauth2_client_certificate_file", path,
+		TRUE, pool, &import_set->oauth2_client_certificate,
+		error_r) < 0)
+		return -1;
+	path = import_remote_config_str(
+		set->import_remote_source_oauth2_client_key_file);
+	if (path != NULL &&
+	    trigger_queue_read_secret(
+		"import_remote_source_oauth2_client_key_file", path, TRUE,
+		pool, &import_set->oauth2_client_key, error_r) < 0)
+		return -1;
+	if (import_set->oauth2_client_certificate != NULL &&
+	    import_set->oauth2_client_key != NULL &&
+	    oauth2_jwt_cert_check(import_set->oauth2_client_certificate,
+				  import_set->oauth2_client_key,
+				  error_r) < 0) {
+		*error_r = t_strdup_printf(
+			"import_remote_source_oauth2_client_certificate_file, "
+			"import_remote_source_oauth2_client_key_file: %s",
+			*error_r);
+		return -1;
+	}
 	path = import_remote_config_str(
 		set->import_remote_source_oauth2_service_account_file);
 	if (path != NULL) {
