@@ -6,7 +6,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/pgsql.sh"
-plan 94
+plan 97
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
 "$TOOLS/mkcorpus" -n 200 -s 21 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
@@ -243,6 +243,12 @@ else
 	check_eq "no -u and no job: exit code 0" 0 "$rc"
 	check_not_contains "no -u and no job: no other user's jobs" "$OUT/admin-nouser.out" "status="
 fi
+# a command about one job, given neither a job nor -u: asked which job,
+# not doveadm's unrelated error about the user it then looks up
+adm import-remote watch > "$OUT/admin-nojob.out" 2>&1
+check_eq "no -u and no job: watch is a usage error (64)" 64 "$?"
+check_contains "no -u and no job: watch asks which job" "$OUT/admin-nojob.out" "Which job?"
+check_not_contains "no -u and no job: watch says nothing about users" "$OUT/admin-nojob.out" "privileges"
 
 # --- a re-run that only skips still beats (Running) and can be cancelled ---
 # 20 messages listed one at a time, 0.25 s each: a 5 s job that saves nothing
