@@ -603,6 +603,27 @@ int import_run_ctx_connect(struct import_run_ctx *ctx)
 	return import_run_ctx_reconnect(ctx) ? 0 : -1;
 }
 
+int import_run_ctx_connect_extra(struct import_run_ctx *ctx,
+				 struct imap_source **src_r,
+				 struct import_remote_error *error_r)
+{
+	struct imap_source *main_src = ctx->src;
+	int ret;
+
+	i_zero(error_r);
+	ctx->src = NULL;
+	ret = import_run_ctx_connect_once(ctx, error_r);
+	*src_r = ctx->src;
+	ctx->src = main_src;
+	if (ret < 0) {
+		error_r->detail = p_strdup(ctx->pool, error_r->detail);
+		if (*src_r != NULL)
+			imap_source_deinit(src_r);
+		return -1;
+	}
+	return 0;
+}
+
 struct event *import_run_ctx_event(struct import_run_ctx *ctx)
 {
 	return ctx->folder_event != NULL ? ctx->folder_event : ctx->event;
