@@ -165,8 +165,10 @@ rc() { cat "$OUT/$1.rc"; }
 VERIFY_DEDUP=folder
 verify() {
 	local u=$1 name=$2; shift 2
+	# a failure shows what differs (the check itself prints only its name)
 	"$TOOLS/imapverify" --port "$DEST_IMAP_PORT" --user "$u" \
-		--manifest "$MANIFEST" --dedup "$VERIFY_DEDUP" "$@" > "$OUT/$name.verify" 2>&1
+		--manifest "$MANIFEST" --dedup "$VERIFY_DEDUP" "$@" > "$OUT/$name.verify" 2>&1 ||
+		{ sed 's/^/    verify: /' "$OUT/$name.verify" | head -40; return 1; }
 }
 
 # manifest_count [TAG]: messages in $MANIFEST (with TAG)
