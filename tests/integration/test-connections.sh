@@ -12,7 +12,7 @@
 # and one whose source refuses more gives the leases back.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 47
+plan 50
 script_timeout 400
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
@@ -192,6 +192,27 @@ check "cut: every message there once, byte for byte" verify sd cut-v --map "Sent
 check_eq "cut: every message counted once" "$(dest_messages sd)" "$(field cut imported)"
 check "cut: reconnected ($(field cut reconnects))" test "$(field cut reconnects)" -ge 1
 check "cut: the others went on (more than 2 sessions: $n)" test "$n" -gt 2
+
+# --- a server that serves one connection at a time (fakeimapd): the
+# extra connection gets no greeting; given up after 10 s (not the 60 s of
+# --timeout), the import goes on with one ---
+"$TOOLS/fakeimapd" --scenario many-folders --folders 3 --count 5 --max-conns 3 \
+	--timeout 120 --report "$OUT/serial.report" > "$OUT/serial.port" &
+fpid=$!
+ir_kill_on_exit "$fpid"
+echo fakepass > "$IR_WORK/fake.pw"
+ir_dest_reset_user md
+doveadm -c "$DEST_CONF" import-remote run -u md --host 127.0.0.1 \
+	--port "$(port_of "$OUT/serial.port")" --ssl none --user fake \
+	--password-file "$IR_WORK/fake.pw" --timeout 60 --connections 2 \
+	> "$OUT/serial.out" 2> "$OUT/serial.err" < /dev/null
+echo $? > "$OUT/serial.rc"
+kill "$fpid" 2>/dev/null; wait "$fpid" 2>/dev/null
+check_eq "no greeting on the extra connection: exit code 0" 0 "$(rc serial)"
+check_contains "no greeting on the extra connection: given up after 10 s" "$OUT/serial.err" \
+	"The source refused connection 2 of 2 ("
+check_contains "no greeting on the extra connection: ... its cause" "$OUT/serial.err" \
+	"no greeting in 10 seconds"
 
 # --- the quota (2 MB) with K = 4: stops cleanly, a re-run finishes ---
 import sdq quota --port "$SRC_IMAPS_PORT" --connections 4 --fetch-chunk 10

@@ -608,11 +608,17 @@ int import_run_ctx_connect_extra(struct import_run_ctx *ctx,
 				 struct import_remote_error *error_r)
 {
 	struct imap_source *main_src = ctx->src;
+	unsigned int timeout_msecs = ctx->src_set.connect_timeout_msecs;
 	int ret;
 
 	i_zero(error_r);
 	ctx->src = NULL;
+	/* a server that leaves an extra connection without a greeting (it
+	   serves a few at a time) holds the run up no longer than this */
+	ctx->src_set.connect_timeout_msecs =
+		I_MIN(timeout_msecs, IMPORT_RUN_EXTRA_CONNECT_TIMEOUT_MSECS);
 	ret = import_run_ctx_connect_once(ctx, error_r);
+	ctx->src_set.connect_timeout_msecs = timeout_msecs;
 	*src_r = ctx->src;
 	ctx->src = main_src;
 	if (ret < 0) {
