@@ -1,7 +1,6 @@
 /* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
 
 #include "lib.h"
-#include "hash.h"
 #include "hex-binary.h"
 #include "istream.h"
 #include "message-id.h"
@@ -13,52 +12,80 @@
 
 static const char *const dedup_wanted_headers[] = { "Message-ID", NULL };
 
-/* Identities are kept as 128 bits of their SHA1, not as strings: memory
-   per message stays small (~50 bytes) even for huge folders, and a
-   collision needs ~2^64 messages. */
-#define DEDUP_DIGEST_LEN 16
+/* Identities are kept as 96 bits of their SHA1 in one flat table (open
+   addressing, linear probing), not as strings nor as nodes of a hash
+   table: 16 bytes a slot, at most 85% full, so memory per message stays
+   at ~19-38 bytes even for huge folders. A collision of two different
+   identities needs ~2^48 messages in one index. */
+#define DEDUP_DIGEST_LEN 12
+/* grown to twice its size when this full */
+#define DEDUP_MAX_LOAD_PERCENT 85
+#define DEDUP_INITIAL_SLOTS 1024
 
-struct dedup_digest {
-	unsigned char data[DEDUP_DIGEST_LEN];
+struct dedup_slot {
+	unsigned char digest[DEDUP_DIGEST_LEN];
+	/* the message's UID in the indexed mailbox, DEDUP_NO_UID for one
+	   without, 0 for an empty slot */
+	uint32_t uid;
 };
+#define DEDUP_NO_UID ((uint32_t)-1)
 
 struct dedup_index {
-	pool_t pool;
-	HASH_TABLE(struct dedup_digest *, void *) keys;
+	struct dedup_slot *slots;
+	/* slots_count is a power of two */
+	unsigned int slots_count, count;
 };
 
-static unsigned int dedup_digest_hash(const struct dedup_digest *digest)
-{
-	unsigned int value;
-
-	memcpy(&value, digest->data, sizeof(value));
-	return value;
-}
-
-static int dedup_digest_cmp(const struct dedup_digest *d1,
-			    const struct dedup_digest *d2)
-{
-	return memcmp(d1->data, d2->data, DEDUP_DIGEST_LEN);
-}
-
-static void dedup_digest_get(const char *key, struct dedup_digest *digest_r)
+static void dedup_digest_get(const char *key,
+			     unsigned char digest_r[DEDUP_DIGEST_LEN])
 {
 	unsigned char sha1[SHA1_RESULTLEN];
 
 	sha1_get_digest(key, strlen(key), sha1);
-	memcpy(digest_r->data, sha1, DEDUP_DIGEST_LEN);
+	memcpy(digest_r, sha1, DEDUP_DIGEST_LEN);
+}
+
+/* The slot holding digest, or the empty one where it belongs */
+static struct dedup_slot *
+dedup_index_find(struct dedup_slot *slots, unsigned int slots_count,
+		 const unsigned char digest[DEDUP_DIGEST_LEN])
+{
+	unsigned int mask = slots_count - 1, i;
+	uint32_t start;
+
+	/* SHA1's bytes are evenly spread: any four make a good hash */
+	memcpy(&start, digest, sizeof(start));
+	for (i = start & mask;; i = (i + 1) & mask) {
+		if (slots[i].uid == 0 ||
+		    memcmp(slots[i].digest, digest, DEDUP_DIGEST_LEN) == 0)
+			return &slots[i];
+	}
+}
+
+static void dedup_index_grow(struct dedup_index *index)
+{
+	struct dedup_slot *old = index->slots, *slot;
+	unsigned int i, old_count = index->slots_count;
+
+	index->slots_count = old_count * 2;
+	index->slots = i_new(struct dedup_slot, index->slots_count);
+	for (i = 0; i < old_count; i++) {
+		if (old[i].uid == 0)
+			continue;
+		slot = dedup_index_find(index->slots, index->slots_count,
+					old[i].digest);
+		*slot = old[i];
+	}
+	i_free(old);
 }
 
 struct dedup_index *dedup_index_init(void)
 {
 	struct dedup_index *index;
-	pool_t pool;
 
-	pool = pool_alloconly_create("dedup index", 64*1024);
-	index = p_new(pool, struct dedup_index, 1);
-	index->pool = pool;
-	hash_table_create(&index->keys, pool, 1024, dedup_digest_hash,
-			  dedup_digest_cmp);
+	index = i_new(struct dedup_index, 1);
+	index->slots_count = DEDUP_INITIAL_SLOTS;
+	index->slots = i_new(struct dedup_slot, index->slots_count);
 	return index;
 }
 
@@ -67,8 +94,8 @@ void dedup_index_deinit(struct dedup_index **_index)
 	struct dedup_index *index = *_index;
 
 	*_index = NULL;
-	hash_table_destroy(&index->keys);
-	pool_unref(&index->pool);
+	i_free(index->slots);
+	i_free(index);
 }
 
 const char *dedup_message_id_normalize(const char *header_value)
@@ -132,21 +159,26 @@ void dedup_header_hash_more(struct sha1_ctxt *ctx, const void *data,
 	sha1_loop(ctx, p, size);
 }
 
-/* The value of a key is its UID in the indexed mailbox, or this for keys
-   without one (hash values can't be 0) */
-#define DEDUP_NO_UID ((uintptr_t)-1)
-
 static bool dedup_index_add_uid(struct dedup_index *index, const char *key,
-				uintptr_t uid)
+				uint32_t uid)
 {
-	struct dedup_digest digest, *copy;
+	unsigned char digest[DEDUP_DIGEST_LEN];
+	struct dedup_slot *slot;
 
-	dedup_digest_get(key, &digest);
-	if (hash_table_lookup(index->keys, &digest) != NULL)
+	i_assert(uid != 0);
+	dedup_digest_get(key, digest);
+	slot = dedup_index_find(index->slots, index->slots_count, digest);
+	if (slot->uid != 0)
 		return FALSE;
-	copy = p_new(index->pool, struct dedup_digest, 1);
-	*copy = digest;
-	hash_table_insert(index->keys, copy, POINTER_CAST(uid));
+	if ((uint64_t)(index->count + 1) * 100 >
+	    (uint64_t)index->slots_count * DEDUP_MAX_LOAD_PERCENT) {
+		dedup_index_grow(index);
+		slot = dedup_index_find(index->slots, index->slots_count,
+					digest);
+	}
+	memcpy(slot->digest, digest, DEDUP_DIGEST_LEN);
+	slot->uid = uid;
+	index->count++;
 	return TRUE;
 }
 
@@ -157,18 +189,17 @@ bool dedup_index_add(struct dedup_index *index, const char *key)
 
 uint32_t dedup_index_lookup_uid(struct dedup_index *index, const char *key)
 {
-	struct dedup_digest digest;
-	uintptr_t value;
+	unsigned char digest[DEDUP_DIGEST_LEN];
+	const struct dedup_slot *slot;
 
-	dedup_digest_get(key, &digest);
-	value = POINTER_CAST_TO(hash_table_lookup(index->keys, &digest),
-				uintptr_t);
-	return value == 0 || value == DEDUP_NO_UID ? 0 : (uint32_t)value;
+	dedup_digest_get(key, digest);
+	slot = dedup_index_find(index->slots, index->slots_count, digest);
+	return slot->uid == DEDUP_NO_UID ? 0 : slot->uid;
 }
 
 unsigned int dedup_index_count(struct dedup_index *index)
 {
-	return hash_table_count(index->keys);
+	return index->count;
 }
 
 static int dedup_mail_header_hash(struct mail *mail, uoff_t vsize,
@@ -220,7 +251,7 @@ int dedup_index_add_mailbox(struct dedup_index *index, struct mailbox *box,
 					 MAIL_FETCH_VIRTUAL_SIZE, headers);
 	mail_search_args_unref(&search_args);
 	while (mailbox_search_next(search_ctx, &mail)) T_BEGIN {
-		uintptr_t uid = remember_uids ? mail->uid : DEDUP_NO_UID;
+		uint32_t uid = remember_uids ? mail->uid : DEDUP_NO_UID;
 
 		if (mail_get_virtual_size(mail, &vsize) < 0) {
 			if (!mail->expunged)

@@ -2,6 +2,7 @@
 #define FOLDER_IMPORT_PRIVATE_H
 
 #include "sha1.h"
+#include "hash.h"
 #include "mail-types.h"
 #include "message-check.h"
 #include "import-run-context.h"
@@ -130,10 +131,17 @@ enum import_chunk_state {
 	IMPORT_CHUNK_DECIDED,
 };
 
+/* A chunk keeps at most this many different keyword sets of its own; the
+   messages share them (most mail has none or one of a few) */
+#define IMPORT_CHUNK_MAX_KEYWORD_SETS 256
+
 struct import_chunk {
 	pool_t pool;
 	enum import_chunk_state state;
 	ARRAY(struct import_msg) msgs;
+	/* its messages' keyword sets, each once (pool's; the key is the
+	   value) */
+	HASH_TABLE(const char *const *, const char *const *) keyword_sets;
 	/* sequences the date filter's SEARCH returned */
 	ARRAY_TYPE(uint32_t) matches;
 	const char *search_tag, *meta_tag;
@@ -255,6 +263,9 @@ static inline struct imap_source *folder_import_src(struct folder_import_ctx *ct
 /* folder-state.c */
 /* Empty the chunk for a list of about count messages */
 void import_chunk_reset(struct import_chunk *chunk, unsigned int count);
+/* For a chunk's keyword_sets */
+unsigned int import_keyword_set_hash(const char *const *set);
+int import_keyword_set_cmp(const char *const *set1, const char *const *set2);
 /* Throw away the body being received */
 void folder_import_pending_drop(struct folder_import_ctx *ctx);
 /* The bytes kept to resume a body are thrown away: it is fetched whole */

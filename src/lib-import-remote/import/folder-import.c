@@ -300,8 +300,10 @@ static void folder_import_ctx_free(struct folder_import_ctx *ctx)
 	if (ctx->box != NULL)
 		mailbox_free(&ctx->box);
 	for (i = 0; i < N_ELEMENTS(ctx->chunks); i++) {
-		if (ctx->chunks[i].pool != NULL)
-			pool_unref(&ctx->chunks[i].pool);
+		if (ctx->chunks[i].pool == NULL)
+			continue;
+		hash_table_destroy(&ctx->chunks[i].keyword_sets);
+		pool_unref(&ctx->chunks[i].pool);
 	}
 	buffer_free(&ctx->pending_tail);
 	buffer_free(&ctx->resume_tail);

@@ -56,6 +56,7 @@ import_chunk_keywords(struct import_chunk *chunk, const char *const *keywords,
 		      bool important)
 {
 	ARRAY_TYPE(const_string) all;
+	const char *const *set;
 
 	if (important && (keywords == NULL ||
 			  !str_array_icase_find(keywords, "$Important"))) {
@@ -71,7 +72,14 @@ import_chunk_keywords(struct import_chunk *chunk, const char *const *keywords,
 	}
 	if (keywords == NULL)
 		return NULL;
-	return (const char *const *)p_strarray_dup(chunk->pool, keywords);
+	set = hash_table_lookup(chunk->keyword_sets, keywords);
+	if (set != NULL)
+		return set;
+	set = (const char *const *)p_strarray_dup(chunk->pool, keywords);
+	if (hash_table_count(chunk->keyword_sets) <
+	    IMPORT_CHUNK_MAX_KEYWORD_SETS)
+		hash_table_insert(chunk->keyword_sets, set, set);
+	return set;
 }
 
 /* Gmail: in All Mail, does a label of the message name a folder that is

@@ -8,13 +8,35 @@
 #include "ostream.h"
 #include "folder-import-private.h"
 
+unsigned int import_keyword_set_hash(const char *const *set)
+{
+	unsigned int hash = 0;
+
+	for (; *set != NULL; set++)
+		hash = hash * 31 + str_hash(*set);
+	return hash;
+}
+
+int import_keyword_set_cmp(const char *const *set1, const char *const *set2)
+{
+	for (; *set1 != NULL && *set2 != NULL; set1++, set2++) {
+		if (strcmp(*set1, *set2) != 0)
+			return 1;
+	}
+	return *set1 == *set2 ? 0 : 1;
+}
+
 void import_chunk_reset(struct import_chunk *chunk, unsigned int count)
 {
 	if (chunk->pool == NULL)
 		chunk->pool = pool_alloconly_create("import chunk", 16384);
-	else
+	else {
+		hash_table_destroy(&chunk->keyword_sets);
 		p_clear(chunk->pool);
+	}
 	p_array_init(&chunk->msgs, chunk->pool, count);
+	hash_table_create(&chunk->keyword_sets, chunk->pool, 0,
+			  import_keyword_set_hash, import_keyword_set_cmp);
 	p_array_init(&chunk->matches, chunk->pool, 16);
 	chunk->state = IMPORT_CHUNK_DONE;
 	chunk->search_tag = NULL;

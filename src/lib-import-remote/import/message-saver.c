@@ -104,6 +104,10 @@ int message_saver_commit(struct message_saver *saver,
 		message_saver_set_storage_error(saver, error_r);
 		return -1;
 	}
+	/* the mailbox's view moves on to what was committed: otherwise it
+	   keeps every transaction log file written since it was opened in
+	   memory, and a big folder's import grows with it */
+	(void)mailbox_sync(saver->box, MAILBOX_SYNC_FLAG_FAST);
 	return 0;
 }
 
