@@ -144,10 +144,13 @@ static void admin_jobs_header(void)
 	/* a queued job whose source host (or account) has all the
 	   connections its cap allows in use: what it waits for */
 	doveadm_print_header_simple("waiting");
+	/* the folder a running job copies now (the source's name) */
+	doveadm_print_header_simple("folder");
 }
 
 static void admin_jobs_print(const struct job *job, const char *waiting)
 {
+	const char *folder;
 	enum import_remote_error_code code =
 		import_remote_error_from_name(job->error_code);
 	bool known = code != IMPORT_REMOTE_ERROR_COUNT &&
@@ -174,6 +177,8 @@ static void admin_jobs_print(const struct job *job, const char *waiting)
 	doveadm_print(job->superseded_by == 0 ? "" :
 		      dec2str(job->superseded_by));
 	doveadm_import_remote_print_text(waiting == NULL ? "" : waiting);
+	folder = job_runner_current_folder(job);
+	doveadm_import_remote_print_text(folder == NULL ? "" : folder);
 }
 
 static void cmd_import_remote_jobs(struct doveadm_cmd_context *cctx)

@@ -212,6 +212,8 @@ static void import_remote_status_headers(void)
 	/* a queued job whose source host (or account) has all the
 	   connections its cap allows in use: what it waits for */
 	doveadm_print_header_simple("waiting");
+	/* the folder a running job copies now (the source's name) */
+	doveadm_print_header_simple("folder");
 }
 
 static void import_remote_print_job(const struct job *job,
@@ -249,6 +251,8 @@ static void import_remote_print_job(const struct job *job,
 	doveadm_print(job->batch_id == 0 ? "" : dec2str(job->batch_id));
 	doveadm_import_remote_print_retry_waiting(job, waiting);
 	doveadm_import_remote_print_text(waiting == NULL ? "" : waiting);
+	doveadm_import_remote_print_text(progress.folder == NULL ? "" :
+					 progress.folder);
 }
 
 static int import_remote_status_act(struct import_remote_job_request *req,

@@ -211,6 +211,7 @@ db.execute("ALTER TABLE import_remote_jobs DROP COLUMN lost_claims")
 # (and what later versions added)
 db.execute("ALTER TABLE import_remote_jobs DROP COLUMN connections")
 db.execute("ALTER TABLE import_remote_jobs DROP COLUMN leases")
+db.execute("ALTER TABLE import_remote_jobs DROP COLUMN current_folder")
 db.execute("UPDATE import_remote_meta SET value = '22' WHERE name = 'schema_version'")
 db.commit()
 PY
@@ -234,7 +235,7 @@ if ir_pgsql_start "$pgdir"; then
 	adm "${PG_OPTS[@]}" import-remote start -u sd --host 127.0.0.1 --port "$SRC_IMAPS_PORT" \
 		--user srcuser --password-file "$SRC_PASSWORD_FILE" > "$OUT/pg.out" 2>&1 </dev/null
 	pjob=$(field pg job)
-	psql_value "ALTER TABLE import_remote_jobs DROP COLUMN lost_claims; ALTER TABLE import_remote_jobs DROP COLUMN connections; ALTER TABLE import_remote_jobs DROP COLUMN leases; UPDATE import_remote_meta SET value = '22' WHERE name = 'schema_version'" > "$OUT/pgdown.out" 2>&1
+	psql_value "ALTER TABLE import_remote_jobs DROP COLUMN lost_claims; ALTER TABLE import_remote_jobs DROP COLUMN connections; ALTER TABLE import_remote_jobs DROP COLUMN leases; ALTER TABLE import_remote_jobs DROP COLUMN current_folder; UPDATE import_remote_meta SET value = '22' WHERE name = 'schema_version'" > "$OUT/pgdown.out" 2>&1
 	pgcols=$(psql_value "SELECT count(*) FROM information_schema.columns WHERE table_name = 'import_remote_jobs' AND column_name = 'lost_claims'")
 	"$WORKER" -c "$DEST_CONF" -s "pgsql:$PGSQL_CONNECT" -1 > "$OUT/pgw.log" 2>&1
 	check_eq "v22 PostgreSQL store (no lost_claims): upgraded to v$IR_SCHEMA_VERSION" "0 $IR_SCHEMA_VERSION" \

@@ -130,6 +130,8 @@ import shutil, sqlite3, sys
 shutil.copy(sys.argv[1], sys.argv[2])
 db = sqlite3.connect(sys.argv[2])
 db.execute("DROP TABLE import_remote_oauth2_grants")
+# (and what later versions added)
+db.execute("ALTER TABLE import_remote_jobs DROP COLUMN current_folder")
 db.execute("UPDATE import_remote_meta SET value = '25' WHERE name = 'schema_version'")
 db.commit()
 PY

@@ -12,7 +12,7 @@
 # tests/artifacts/roundcube).
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 25
+plan 42
 script_timeout 600
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 RC_SRC=/usr/share/roundcube
@@ -21,13 +21,21 @@ ARTIFACTS=${IR_ARTIFACTS:-$TESTS_DIR/artifacts/roundcube}
 
 for need in "$RC_SRC/index.php" /usr/bin/php /usr/bin/chromium /usr/bin/chromedriver; do
 	if [ ! -e "$need" ]; then
-		skip 25 "no $need (scripts/install-deps installs roundcube-core, php-cli, php-sqlite3, chromium, chromium-driver on Debian 12)"
+		skip 42 "no $need (scripts/install-deps installs roundcube-core, php-cli, php-sqlite3, chromium, chromium-driver on Debian 12)"
 		exit 0
 	fi
 done
 
 "$TOOLS/mkcorpus" -n 60 -s 47 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
 ir_source_start "$IR_WORK/corpus/Maildir" .
+# a second source account whose folder's name is HTML with a quote and a
+# backslash, made before any login reads the passwd file
+HOSTILE='<img src=x onerror=alert(1)> "q" \'
+hm=$IR_WORK/src/home/hostuser/Maildir
+mkdir -p "$hm"/{cur,new,tmp} "$hm/.$HOSTILE"/{cur,new,tmp}
+find "$IR_WORK/corpus/Maildir" -path '*/cur/*' -type f -exec cp {} "$hm/.$HOSTILE/cur/" \;
+chown -R "$IR_OS_USER:" "$IR_WORK/src/home/hostuser"
+echo "hostuser:{PLAIN}srcpass:$IR_UID:$IR_GID::$IR_WORK/src/home/hostuser::" >> "$IR_WORK/src/passwd"
 JOBS=$IR_WORK/jobs
 mkdir -p "$JOBS"
 IR_DEST_EXTRA_CONF="$(ir_conf_settings \
@@ -41,7 +49,7 @@ ir_dest_conf_mail_plugin
 export IR_DEST_EXTRA_CONF
 ir_dest_start
 chown "$IR_OS_USER:" "$JOBS"
-for u in alice bob; do
+for u in alice bob carol dave; do
 	h=$IR_WORK/dst/home/$u
 	mkdir -p "$h"; chown "$IR_OS_USER:" "$h"
 	echo "$u:{PLAIN}destpass:$IR_UID:$IR_GID::$h::$(ir_userdb_mail sdbox '~/sdbox')" >> "$IR_WORK/dst/passwd"
@@ -89,6 +97,9 @@ cat > "$RC/config/config.inc.php" <<EOF
 \$config['login_rate_limit'] = 0;
 \$config['session_lifetime'] = 60;
 \$config['import_remote_poll_interval'] = 1;
+// the form offers the server's own sign-in with the provider (this
+// Dovecot does not allow it: its refusal is shown)
+\$config['import_remote_server_oauth2'] = true;
 EOF
 # the schema, as Roundcube's bin/initdb.sh would load it
 php -r '$db = new PDO("sqlite:" . $argv[1]); $db->exec(file_get_contents($argv[2]));' \
@@ -167,15 +178,57 @@ check_contains "cancel: pressed" "$OUT/bob-2" "step 9-cancel ok"
 check_contains "cancel: the page shows Cancelled" "$OUT/bob-2" "step 10-cancelled ok"
 check_eq "cancel: the job is cancelled" cancelled "$(last_job bob status)"
 
+# --- the folder being copied, its hostile name shown as text ---
+# (hostuser, made above: a folder whose name is HTML with a quote and a
+# backslash): the bar says it as it is, and the page gets no element of it
+browse carol login start 11-folder 127.0.0.1 "$PROXY_PORT" hostuser "$IR_WORK/good.pw" \
+	watch 12-folder Completed 120 > "$OUT/carol-1" 2>&1
+check_contains "folder: the import ran to Completed" "$OUT/carol-1" "step 12-folder ok"
+check_contains "folder: the bar showed the folder being copied, its name as the source has it" \
+	"$SHOTS/12-folder.progress" "folder 2 of 2: $HOSTILE"
+check_contains "folder: set as text, never as HTML (no <img> on the page)" "$SHOTS/12-folder.progress" "images: 0"
+check "folder: a screenshot of the bar with the folder's name" test -s "$SHOTS/12-folder-running.png"
+
+# --- OAuth2: the server's own sign-in, a token of the user's ---
+ENTRY=/private/vendor/vendor.dovecot/import-remote
+TOKEN=rt-$RANDOM$RANDOM-refresh-secret
+( umask 077; echo "$TOKEN" > "$IR_WORK/token.rt" )
+browse dave login startserver 13-server > "$OUT/dave-1" 2>&1
+check_contains "server's sign-in: the form without a source is sent" "$OUT/dave-1" "step 13-server ok"
+check_contains "server's sign-in: Dovecot's answer to {\"oauth2\":\"server\"} is shown (not allowed here)" \
+	"$SHOTS/13-server.txt" "does not sign in to your old provider"
+check_eq "... nothing queued" 0 "$(sqlite_value "$JOBS/jobs.db" "select count(*) from import_remote_jobs where username = 'dave'")"
+browse dave login starttoken 14-token gmail 127.0.0.1 "$SRC_IMAPS_PORT" srcuser refresh "$IR_WORK/token.rt" rc-client-id \
+	> "$OUT/dave-2" 2>&1
+check_contains "token: the form with a refresh token is sent" "$OUT/dave-2" "step 14-token ok"
+check_eq "token: the job is for the source and user given" "srcuser 127.0.0.1 $SRC_IMAPS_PORT imaps" \
+	"$(last_job dave "source_user || ' ' || source_host || ' ' || source_port || ' ' || source_ssl")"
+last_job dave options > "$OUT/dave-options"
+check_contains "token: the job's options: a refresh token grant" "$OUT/dave-options" "oauth2_grant=refresh_token"
+check_contains "token: ... the client ID given" "$OUT/dave-options" "rc-client-id"
+check_contains "token: ... Google's token endpoint (the Gmail preset's provider)" "$OUT/dave-options" "oauth2.googleapis.com"
+check_eq "token: not in the page after it was sent (HTML and fields)" 0 "$(grep -c -- "$TOKEN" "$SHOTS/14-token.page")"
+"$TOOLS/imapmeta" --port "$DEST_IMAP_PORT" --user dave get "$ENTRY/request" > "$OUT/dave-request" 2>&1
+"$TOOLS/imapmeta" --port "$DEST_IMAP_PORT" --user dave get "$ENTRY/history" >> "$OUT/dave-request" 2>&1
+check "token: never readable back (request NIL, not in the history)" \
+	sh -c 'head -1 "$1" | grep -qx NIL && ! grep -q -- "$2" "$1"' - "$OUT/dave-request" "$TOKEN"
+check_eq "token: the store holds it encrypted only" 0 "$(cat "$JOBS"/jobs.db* | grep -ac -- "$TOKEN")"
+
+# --- the localization: every file complete, PHP that parses ---
+for f in "$PLUGIN_SRC"/*.php "$PLUGIN_SRC"/localization/*.inc; do php -l "$f"; done > "$OUT/php-l" 2>&1
+check_eq "php -l: the plugin's PHP and localization files parse" 0 "$(grep -vc '^No syntax errors detected' "$OUT/php-l")"
+"$TOOLS/rclocales" "$PLUGIN_SRC" > "$OUT/locales" 2>&1
+check "localization: every file has en_US's texts and placeholders (rclocales)" test "$?" = 0 -a -n "$(grep '^ok de_DE' "$OUT/locales")"
+
 # --- the password: nowhere ---
 check_eq "no source password in Roundcube's, Dovecot's or the worker's logs" 0 \
-	"$(cat "$RC"/logs/* "$IR_WORK"/dst/log/* "$OUT/worker.log" 2>/dev/null | grep -c -e srcpass -e wrongpass)"
+	"$(cat "$RC"/logs/* "$IR_WORK"/dst/log/* "$OUT/worker.log" 2>/dev/null | grep -c -e srcpass -e wrongpass -e "$TOKEN")"
 check_eq "... nor in Roundcube's database (sessions)" 0 \
-	"$(python3 -c 'import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); print(sum(str(r).count(x) for r in db.execute("select * from session") for x in ("srcpass","wrongpass")))' "$RC/roundcube.db")"
+	"$(python3 -c 'import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); print(sum(str(r).count(x) for r in db.execute("select * from session") for x in ("srcpass","wrongpass",sys.argv[2])))' "$RC/roundcube.db" "$TOKEN")"
 
 # this run's screenshots only
 rm -rf "$ARTIFACTS"
 mkdir -p "$ARTIFACTS"
-cp "$SHOTS"/*.png "$SHOTS"/*.txt "$ARTIFACTS"/ 2>/dev/null
-for f in "$OUT"/alice-* "$OUT"/bob-*; do echo "# $f"; cat "$f"; done
+cp "$SHOTS"/*.png "$SHOTS"/*.txt "$SHOTS"/*.progress "$SHOTS"/*.page "$ARTIFACTS"/ 2>/dev/null
+for f in "$OUT"/alice-* "$OUT"/bob-* "$OUT"/carol-* "$OUT"/dave-*; do echo "# $f"; cat "$f"; done
 

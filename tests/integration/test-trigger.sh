@@ -7,7 +7,7 @@
 # never fails a login.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 62
+plan 65
 script_timeout 600
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 CLIENT=$TOOLS/mailclient
@@ -15,6 +15,19 @@ CLIENT=$TOOLS/mailclient
 "$TOOLS/mkcorpus" -n 30 -s 41 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
 MANIFEST=$IR_WORK/corpus/manifest.json
 ir_source_start "$IR_WORK/corpus/Maildir" .
+# a second source account whose folder has a hostile name (HTML, a quote,
+# a backslash), made before any login reads the passwd file, behind a slow
+# link: the state names the folder being copied while the import runs
+HOSTILE='<img src=x onerror=alert(1)> "q" \'
+hm=$IR_WORK/src/home/hostuser/Maildir
+mkdir -p "$hm"/{cur,new,tmp} "$hm/.$HOSTILE"/{cur,new,tmp}
+find "$IR_WORK/corpus/Maildir" -path '*/cur/*' -type f -exec cp {} "$hm/.$HOSTILE/cur/" \;
+chown -R "$IR_OS_USER:" "$IR_WORK/src/home/hostuser"
+echo "hostuser:{PLAIN}srcpass:$IR_UID:$IR_GID::$IR_WORK/src/home/hostuser::" >> "$IR_WORK/src/passwd"
+"$TOOLS/faultproxy" --target "127.0.0.1:$SRC_IMAPS_PORT" --rate 16k --timeout 500 --report "$IR_WORK/proxy.report" \
+	> "$IR_WORK/proxy.port" 2>"$IR_WORK/proxy.err" &
+ir_kill_on_exit $!
+PROXY_PORT=$(port_of "$IR_WORK/proxy.port")
 JOBS=$IR_WORK/jobs
 mkdir -p "$JOBS"
 POP3_PORT=$(ir_free_port)
@@ -60,6 +73,7 @@ add_user t5 "$SOURCE userdb_import_remote_source_password=srcpass userdb_import_
 add_user t7 "$SOURCE userdb_import_remote_source_password=srcpass userdb_import_remote_store=sqlite:/nonexistent/import-remote/jobs.db"
 add_user t6 "$SOURCE userdb_import_remote_source_password=srcpass"
 add_user plain ""
+add_user t9 "userdb_import_remote_source_host=127.0.0.1 userdb_import_remote_source_port=$PROXY_PORT userdb_import_remote_source_user=hostuser userdb_import_remote_source_password=srcpass"
 # a brand-new user: the home does not exist yet (its parent belongs to the
 # mail uid, as /var/vmail does); the mail is kept outside it, so that
 # nothing but the plugin and the worker would make it
@@ -300,4 +314,18 @@ doveadm -c "$DEST_CONF" search -u tpl2 mailbox INBOX subject "Own notice complet
 check_eq "notice template from userdb in import_remote_notice_template_dir: used" 1 "$(wc -l < "$OUT/tpl2-notice")"
 doveadm -c "$DEST_CONF" search -u tpl3 mailbox INBOX subject "Global notice completed" > "$OUT/tpl3-notice"
 check_eq "notice template from the global configuration: used" 1 "$(wc -l < "$OUT/tpl3-notice")"
+
+# --- the state names the folder being copied while the import runs ---
+login t9 login > /dev/null 2>&1
+worker w9 &
+wpid=$!
+"$TOOLS/imapmeta" --port "$DEST_IMAP_PORT" --user t9 poll /private/vendor/vendor.dovecot/import-remote \
+	--until '"folder":"<img' --timeout 60 > "$OUT/t9-poll"
+check_eq "METADATA state: the folder being copied, while it runs" 0 "$?"
+wait "$wpid"
+check_eq "... the source's name exactly (JSON-escaped)" "running|$HOSTILE" \
+	"$(tail -1 "$OUT/t9-poll" | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["state"] + "|" + j["folder"])')"
+"$TOOLS/imapmeta" --port "$DEST_IMAP_PORT" --user t9 get /private/vendor/vendor.dovecot/import-remote > "$OUT/t9-end"
+check_eq "... and none once it has completed" "completed|" \
+	"$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["state"] + "|" + j["folder"])' "$OUT/t9-end")"
 exit 0

@@ -10,7 +10,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/oauth2.sh"
-plan 73
+plan 82
 script_timeout 600
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 META=$TOOLS/imapmeta
@@ -19,6 +19,14 @@ ENTRY=/private/vendor/vendor.dovecot/import-remote
 "$TOOLS/mkcorpus" -n 30 -s 43 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
 MANIFEST=$IR_WORK/corpus/manifest.json
 ir_source_start "$IR_WORK/corpus/Maildir" .
+# a second source account whose folder has a hostile name (HTML, a quote,
+# a backslash), made before any login reads the passwd file
+HOSTILE='<img src=x onerror=alert(1)> "q" \'
+hm=$IR_WORK/src/home/hostuser/Maildir
+mkdir -p "$hm"/{cur,new,tmp} "$hm/.$HOSTILE"/{cur,new,tmp}
+find "$IR_WORK/corpus/Maildir" -path '*/cur/*' -type f -exec cp {} "$hm/.$HOSTILE/cur/" \;
+chown -R "$IR_OS_USER:" "$IR_WORK/src/home/hostuser"
+echo "hostuser:{PLAIN}srcpass:$IR_UID:$IR_GID::$IR_WORK/src/home/hostuser::" >> "$IR_WORK/src/passwd"
 JOBS=$IR_WORK/jobs
 mkdir -p "$JOBS"
 # OAuth2: the tests' token service; the source checks tokens with it; the
@@ -53,7 +61,7 @@ add_user() {
 	mkdir -p "$h"; chown "$IR_OS_USER:" "$h"
 	echo "$1:{PLAIN}destpass:$IR_UID:$IR_GID::$h::$(ir_userdb_mail sdbox '~/sdbox') ${2:-}" >> "$IR_WORK/dst/passwd"
 }
-for u in u1 u2 u3 u4 u5 u6 a1 r1 r2 x1; do add_user "$u"; done
+for u in u1 u2 u3 u4 u5 u6 a1 r1 r2 x1 h1; do add_user "$u"; done
 # the same address as on the old server (a domain that moves)
 add_user srcuser
 add_user s2 "userdb_import_remote_user_request_oauth2=no"
@@ -224,3 +232,32 @@ check_eq "the store holds no token or secret in clear" 0 \
 	"$(cat "$JOBS"/jobs.db* | grep -acF -e "$REFRESH" -e "$ACCESS" -e "$APPSECRET")"
 check_not_logged "no token or app secret in any log" "$REFRESH" "$IR_WORK/dst/log" "$OUT"/worker.*
 check_eq "... nor an access token or the app's secret" 0 "$(cat "$IR_WORK"/dst/log/* "$OUT"/worker.* | grep -c -e "tok-" -e "$APPSECRET")"
+
+# --- the folder being copied: in the history while the job runs ---
+# (the source account with the hostile folder name, made above) behind a
+# slow link so that the job is seen in it
+"$TOOLS/faultproxy" --target "127.0.0.1:$SRC_IMAPS_PORT" --rate 16k --timeout 300 --report "$IR_WORK/proxy.report" \
+	> "$IR_WORK/proxy.port" 2>"$IR_WORK/proxy.err" &
+ir_kill_on_exit $!
+PROXY_PORT=$(port_of "$IR_WORK/proxy.port")
+meta h1 set "$ENTRY/request" "$(value h1 "{\"host\":\"127.0.0.1\",\"port\":$PROXY_PORT,\"user\":\"hostuser\",\"password\":\"srcpass\"}")" > "$OUT/h1-request"
+check_eq "hostile folder name: request OK" OK "$(cat "$OUT/h1-request")"
+worker wh &
+wpid=$!
+meta h1 poll "$ENTRY/history" --until '"folder":"<img' --timeout 60 > "$OUT/h1-poll"
+check_eq "history: the folder being copied is seen while the job runs" 0 "$?"
+USER=nosuchuser timeout -k 5 60 doveadm -c "$DEST_CONF" import-remote status -u h1 > "$OUT/h1-status" 2>&1
+USER=nosuchuser timeout -k 5 60 doveadm -c "$DEST_CONF" -f tab import-remote jobs --status running > "$OUT/h1-jobs" 2>&1
+timeout -k 5 120 doveadm -c "$DEST_CONF" import-remote watch -u h1 "$(last_job h1)" > "$OUT/h1-watch" 2>&1 &
+watchpid=$!
+wait "$wpid"
+wait "$watchpid"
+check_eq "... its name exactly as the source has it (JSON-escaped, running)" "running|$HOSTILE" \
+	"$(tail -1 "$OUT/h1-poll" | python3 -c 'import json,sys; j=json.load(sys.stdin)[0]; print(j["status"] + "|" + j["folder"])')"
+check_contains "... escaped in the JSON as JSON escapes it" "$OUT/h1-poll" '"folder":"<img src=x onerror=alert(1)> \"q\" \\"'
+check_contains "status: the folder column while it runs" "$OUT/h1-status" "folder=$HOSTILE"
+check_contains "watch: the folder in its progress lines" "$OUT/h1-watch" ": $HOSTILE]"
+check_contains "jobs: the folder column while it runs" "$OUT/h1-jobs" "$HOSTILE"
+check_eq "... the job completed" completed "$(status_of h1)"
+meta h1 get "$ENTRY/history" > "$OUT/h1-history"
+check_contains "history: no folder once the job has ended" "$OUT/h1-history" '"folder":""'

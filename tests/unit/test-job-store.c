@@ -65,10 +65,10 @@ static void test_job_store_schema(void)
 
 	test_begin("job store: schema created and kept");
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 26);
+	test_assert(job_store_get_schema_version(store) == 27);
 	job_store_close(&store);
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 26);
+	test_assert(job_store_get_schema_version(store) == 27);
 	job_store_close(&store);
 	test_end();
 }
@@ -355,12 +355,15 @@ static void test_job_store_upgrade_23(void)
 			     "DROP COLUMN leases") == 0);
 	test_assert(caps_sql(store, "ALTER TABLE import_remote_jobs "
 			     "DROP COLUMN connections") == 0);
+	/* (and what later versions added) */
+	test_assert(caps_sql(store, "ALTER TABLE import_remote_jobs "
+			     "DROP COLUMN current_folder") == 0);
 	test_assert(caps_sql(store, "UPDATE import_remote_meta "
 			     "SET value = '23' "
 			     "WHERE name = 'schema_version'") == 0);
 	job_store_close(&store);
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 26);
+	test_assert(job_store_get_schema_version(store) == 27);
 	test_assert(job_store_get(store, pool, id, &job, &error) == 1);
 	test_assert(job.connections == 1 && job.leases == 1);
 	test_assert(job_store_cancel(store, id, &error) == 0);
@@ -371,6 +374,86 @@ static void test_job_store_upgrade_23(void)
 
 /* The grant authorize keeps: encrypted, one per user, replaced; a row
    moved to another client or user does not decrypt */
+/* A store written by schema version 26 (before the current folder) is
+   upgraded, its jobs have none; the folder is written with the progress,
+   a hostile name kept sanitized and bounded */
+static void test_job_store_upgrade_26(void)
+{
+	pool_t pool = pool_alloconly_create("test upgrade", 2048);
+	struct job_store *store;
+	unsigned long long id;
+	struct job job;
+	const char *error, *hostile;
+	string_t *name;
+	unsigned int i;
+
+	test_begin("job store: upgrade from schema version 26, current folder");
+	store = store_open();
+	id = create_job(store, "f1");
+	test_assert(caps_sql(store, "ALTER TABLE import_remote_jobs "
+			     "DROP COLUMN current_folder") == 0);
+	test_assert(caps_sql(store, "UPDATE import_remote_meta "
+			     "SET value = '26' "
+			     "WHERE name = 'schema_version'") == 0);
+	job_store_close(&store);
+	store = store_open();
+	test_assert(job_store_get_schema_version(store) == 27);
+	test_assert(job_store_get(store, pool, id, &job, &error) == 1);
+	test_assert_strcmp(job.folder, "");
+
+	/* written with the progress (the same update) */
+	job.folder = "Archiv/2024 \xc3\xa4";
+	job.msgs_done = 3;
+	test_assert(job_store_update(store, &job, &error) == 1);
+	test_assert(job_store_get(store, pool, id, &job, &error) == 1);
+	test_assert_strcmp(job.folder, "Archiv/2024 \xc3\xa4");
+	test_assert(job.msgs_done == 3);
+
+	/* HTML, quotes and backslashes are kept as they are (escaped where
+	   shown); control characters and invalid UTF-8 are not */
+	hostile = "<img src=x onerror=alert(1)> \"q\" \\ \x1b[31m\xff";
+	job.folder = hostile;
+	test_assert(job_store_update(store, &job, &error) == 1);
+	test_assert(job_store_get(store, pool, id, &job, &error) == 1);
+	test_assert_strcmp(job.folder,
+			   "<img src=x onerror=alert(1)> \"q\" \\ ?[31m?");
+
+	/* bounded: a long name is cut on a character's boundary */
+	name = t_str_new(4096);
+	for (i = 0; i < 1000; i++)
+		str_append(name, "\xc3\xa4");
+	job.folder = str_c(name);
+	test_assert(job_store_update(store, &job, &error) == 1);
+	test_assert(job_store_get(store, pool, id, &job, &error) == 1);
+	test_assert(strlen(job.folder) <= JOB_FOLDER_MAX_BYTES);
+	test_assert(strlen(job.folder) > JOB_FOLDER_MAX_BYTES / 2);
+	test_assert(strcmp(job.folder + strlen(job.folder) - 5,
+			   "\xc3\xa4...") == 0);
+
+	/* a claim (a run taken over, or begun) starts with none: the
+	   folder was the earlier run's */
+	test_assert(caps_sql(store, t_strdup_printf(
+		"UPDATE import_remote_jobs SET status = 'cancelled' "
+		"WHERE id <> %llu AND status IN "
+		"('queued', 'preparing', 'running')", id)) == 0);
+	test_assert(job_store_claim(store, pool, "wf", 60, SLOTS,
+				    ioloop_time, &job, &error) == 1);
+	test_assert(job.id == id);
+	test_assert_strcmp(job.folder, "");
+
+	/* none between folders */
+	job.folder = "INBOX";
+	test_assert(job_store_update(store, &job, &error) == 1);
+	job.folder = NULL;
+	test_assert(job_store_update(store, &job, &error) == 1);
+	test_assert(job_store_get(store, pool, id, &job, &error) == 1);
+	test_assert_strcmp(job.folder, "");
+	test_assert(job_store_cancel(store, id, &error) == 0);
+	job_store_close(&store);
+	pool_unref(&pool);
+	test_end();
+}
+
 static void test_oauth2_grant_store(void)
 {
 	pool_t pool = pool_alloconly_create("test grants", 1024);
@@ -1145,6 +1228,7 @@ int main(int argc, char *argv[])
 		test_batch_status,
 		test_notify_outbox,
 		test_job_store_list,
+		test_job_store_upgrade_26,
 		/* last: its queued jobs would be claimed by the others */
 		test_failed_message_store,
 		NULL

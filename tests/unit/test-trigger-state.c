@@ -56,7 +56,22 @@ static void test_trigger_state(void)
 		"{\"state\":\"failed\",\"job\":42,\"updated\":1700000000,"
 		"\"messages_done\":3,\"messages_total\":10,\"imported\":0,"
 		"\"folders\":0,\"error\":\"auth_failed\",\"error_title\":"
-		"\"Authentication\\tfailed\\n\\\"x\\\"\"}");
+		"\"Authentication\\tfailed\\n\\\"x\\\"\",\"folder\":\"\"}");
+
+	/* running: the folder being copied, the source's name: kept across
+	   the file, without control characters, escaped in the JSON */
+	state.state = TRIGGER_STATE_RUNNING;
+	state.error_code = "";
+	state.folder = "<img src=x onerror=alert(1)>\"\\\n\x1b";
+	test_assert(trigger_state_write(path, &state, &error) == 0);
+	test_assert(trigger_state_read(path, pool, &read_state, &error) == 1);
+	test_assert_strcmp(read_state.folder,
+			   "<img src=x onerror=alert(1)>\"\\??");
+	test_assert_strcmp(trigger_state_json(&read_state),
+		"{\"state\":\"running\",\"job\":42,\"updated\":1700000000,"
+		"\"messages_done\":3,\"messages_total\":10,\"imported\":0,"
+		"\"folders\":0,\"error\":\"\",\"error_title\":\"\","
+		"\"folder\":\"<img src=x onerror=alert(1)>\\\"\\\\??\"}");
 
 	/* a file that isn't a state file counts as none */
 	write_file(path, "source=x\nstate=bogus\n");

@@ -12,10 +12,15 @@ window.rcmail && rcmail.addEventListener('init', function() {
 
   var poll_timer = null, last_jobs = [], busy = false, shown = {};
 
+  // the label with its $names replaced in one pass: a value (a folder's
+  // name from the source server) is inserted as it is, never read for
+  // $names or replacement patterns itself
   function label(name, vars) {
     var text = rcmail.get_label('import_remote.' + name);
-    $.each(vars || {}, function(k, v) { text = text.replace('$' + k, v); });
-    return text;
+    vars = vars || {};
+    return text.replace(/\$([a-z]+)/g, function(m, k) {
+      return Object.prototype.hasOwnProperty.call(vars, k) ? String(vars[k]) : m;
+    });
   }
 
   function size(bytes) {
@@ -95,7 +100,12 @@ window.rcmail && rcmail.addEventListener('init', function() {
         progress.push(label('progress_messages', {done: Math.min(job.messages_done, job.messages_total), total: job.messages_total}));
       if (job.bytes_total > 0)
         progress.push(label('progress_bytes', {done: size(job.bytes_done), total: size(job.bytes_total)}));
-      if (job.folders_total > 0)
+      // the folder being copied: its name is the source server's, set as
+      // text below (never as HTML)
+      if (live && job.folder && job.folders_total > 0)
+        progress.push(label('progress_folder', {done: Math.min(job.folders_done + 1, job.folders_total),
+          total: job.folders_total, name: job.folder}));
+      else if (job.folders_total > 0)
         progress.push(label('progress_folders', {done: job.folders_done, total: job.folders_total}));
       if (live && job.rate > 0)
         progress.push(label('progress_rate', {rate: size(job.rate)}));
@@ -173,7 +183,36 @@ window.rcmail && rcmail.addEventListener('init', function() {
     $('#import-remote-preset-hint').text(label('presethint_' + name));
   }
 
+  // the form's rows for the sign-in chosen: a password; an OAuth2 token
+  // (Gmail and Microsoft 365 presets only: the request's provider); the
+  // server's own sign-in (no source at all)
+  function row(id) {
+    return $('#' + id).closest('tr');
+  }
+
+  function apply_auth() {
+    var auth = $('#import-remote-auth'), preset = $('#import-remote-preset').val(),
+      token_ok = $.inArray(preset, rcmail.env.import_remote_token_presets || []) >= 0,
+      kind = $('#import-remote-token-kind').val();
+
+    auth.find('option[value=token]').prop('disabled', !token_ok);
+    if (auth.val() == 'token' && !token_ok)
+      auth.val('password');
+
+    var mode = auth.val();
+    $.each(['preset', 'host', 'port', 'security', 'user'], function(i, id) {
+      row('import-remote-' + id).toggle(mode != 'server');
+    });
+    row('import-remote-pass').toggle(mode == 'password');
+    row('import-remote-token-kind').toggle(mode == 'token');
+    row('import-remote-token').toggle(mode == 'token');
+    row('import-remote-client-id').toggle(mode == 'token' && kind != 'access');
+    $('#import-remote-auth-hint').text(mode == 'password' ? '' : label('authhint_' + mode));
+  }
+
   $('#import-remote-preset').on('change', apply_preset);
+  $('#import-remote-preset').on('change', apply_auth);
+  $('#import-remote-auth, #import-remote-token-kind').on('change', apply_auth);
   $('#import-remote-security').on('change', function() {
     var port = $('#import-remote-port');
     if (this.value == 'starttls' && port.val() == '993')
@@ -184,7 +223,9 @@ window.rcmail && rcmail.addEventListener('init', function() {
 
   $('#import-remote-form').on('submit', function(e) {
     e.preventDefault();
-    var data = {
+    var auth = $('#import-remote-auth').val() || 'password', data = {
+      _auth: auth,
+      _preset: $('#import-remote-preset').val(),
       _host: $.trim($('#import-remote-host').val()),
       _port: $('#import-remote-port').val(),
       _security: $('#import-remote-security').val(),
@@ -195,15 +236,30 @@ window.rcmail && rcmail.addEventListener('init', function() {
       _newest: $('#import-remote-newest').is(':checked') ? 1 : ''
     };
 
-    if (!data._host || !data._user || !data._pass) {
+    if (auth == 'token') {
+      data._pass = '';
+      data._token = $.trim($('#import-remote-token').val());
+      data._token_kind = $('#import-remote-token-kind').val();
+      data._client_id = data._token_kind == 'access' ? '' : $.trim($('#import-remote-client-id').val());
+      if (!data._user || !data._token || (data._token_kind != 'access' && !data._client_id)) {
+        show_error(label('fillalltoken'));
+        return false;
+      }
+    }
+    else if (auth == 'server') {
+      data._host = data._user = data._pass = '';
+    }
+    else if (!data._host || !data._user || !data._pass) {
       show_error(label('fillall'));
       return false;
     }
     busy = true;
     $('#import-remote-start').prop('disabled', true);
     rcmail.http_post('plugin.import_remote-start', data, rcmail.set_busy(true, 'loading'));
-    // the password stays only as long as the request needs it
+    // the password (or token) stays only as long as the request needs it
     $('#import-remote-pass').val('');
+    $('#import-remote-token').val('');
+    data = null;
     return false;
   });
 
@@ -223,6 +279,8 @@ window.rcmail && rcmail.addEventListener('init', function() {
     if (!job)
       return;
     $('#import-remote-preset').val('other');
+    $('#import-remote-auth').val('password');
+    apply_auth();
     $('#import-remote-host').val(job.host);
     $('#import-remote-port').val(job.port);
     $('#import-remote-security').val(job.security == 'starttls' ? 'starttls' : 'imaps');
@@ -231,5 +289,6 @@ window.rcmail && rcmail.addEventListener('init', function() {
   });
 
   apply_preset();
+  apply_auth();
   refresh();
 });

@@ -27,7 +27,15 @@ class import_remote extends rcube_plugin
         'other'  => ['host' => '', 'port' => 993, 'security' => 'imaps'],
     ];
 
-    public function init()
+    // presets whose provider takes an OAuth2 token in a request (the
+    // METADATA request's "provider"): its token endpoint and, for
+    // Microsoft, the IMAP scope
+    private static $token_providers = [
+        'gmail' => 'google',
+        'm365'  => 'microsoft',
+    ];
+
+        public function init()
     {
         $this->load_config();
         $this->add_texts('localization/', true);
@@ -69,6 +77,9 @@ class import_remote extends rcube_plugin
         $this->include_script('import_remote.js');
         $this->include_stylesheet($this->local_skin_path() . '/import_remote.css');
         $rcmail->output->set_env('import_remote_presets', $this->presets());
+        $rcmail->output->set_env('import_remote_token_presets', array_keys(self::$token_providers));
+        $rcmail->output->set_env('import_remote_server_oauth2',
+            (bool) $rcmail->config->get('import_remote_server_oauth2', false));
         $rcmail->output->set_env('import_remote_interval',
             max(1, (int) $rcmail->config->get('import_remote_poll_interval', 2)));
         $rcmail->output->set_pagetitle($this->gettext('importmail'));
@@ -151,6 +162,21 @@ class import_remote extends rcube_plugin
         $table->add('title', html::label('import-remote-security', rcube::Q($this->gettext('security'))));
         $table->add(null, $security->show('imaps'));
 
+        // how the old mailbox is signed in to: a password; an OAuth2
+        // token of Google's or Microsoft's (the Gmail and Microsoft 365
+        // presets); or, where the administrator set it up, the server's
+        // own sign-in with the provider (no source to give)
+        $rcmail = rcmail::get_instance();
+        $auth = new html_select(['name' => '_auth', 'id' => 'import-remote-auth']);
+        $auth->add($this->gettext('auth_password'), 'password');
+        $auth->add($this->gettext('auth_token'), 'token');
+        if ($rcmail->config->get('import_remote_server_oauth2', false)) {
+            $auth->add($this->gettext('auth_server'), 'server');
+        }
+        $table->add('title', html::label('import-remote-auth', rcube::Q($this->gettext('auth'))));
+        $table->add(null, $auth->show('password')
+            . html::div(['class' => 'hint', 'id' => 'import-remote-auth-hint'], ''));
+
         $user = new html_inputfield(['name' => '_user', 'id' => 'import-remote-user', 'size' => 40,
             'autocomplete' => 'off', 'spellcheck' => 'false']);
         $table->add('title', html::label('import-remote-user', rcube::Q($this->gettext('user'))));
@@ -161,6 +187,23 @@ class import_remote extends rcube_plugin
         $table->add('title', html::label('import-remote-pass', rcube::Q($this->gettext('password'))));
         $table->add(null, $pass->show()
             . html::div(['class' => 'hint'], rcube::Q($this->gettext('passwordhint'))));
+
+        $kind = new html_select(['name' => '_token_kind', 'id' => 'import-remote-token-kind']);
+        $kind->add($this->gettext('token_refresh'), 'refresh');
+        $kind->add($this->gettext('token_access'), 'access');
+        $table->add('title', html::label('import-remote-token-kind', rcube::Q($this->gettext('tokenkind'))));
+        $table->add(null, $kind->show('refresh'));
+
+        $token = new html_passwordfield(['name' => '_token', 'id' => 'import-remote-token', 'size' => 40,
+            'autocomplete' => 'off', 'spellcheck' => 'false']);
+        $table->add('title', html::label('import-remote-token', rcube::Q($this->gettext('token'))));
+        $table->add(null, $token->show()
+            . html::div(['class' => 'hint'], rcube::Q($this->gettext('tokenhint'))));
+
+        $client = new html_inputfield(['name' => '_client_id', 'id' => 'import-remote-client-id', 'size' => 40,
+            'autocomplete' => 'off', 'spellcheck' => 'false']);
+        $table->add('title', html::label('import-remote-client-id', rcube::Q($this->gettext('clientid'))));
+        $table->add(null, $client->show(''));
 
         $since = new html_inputfield(['name' => '_since', 'id' => 'import-remote-since', 'type' => 'date']);
         $before = new html_inputfield(['name' => '_before', 'id' => 'import-remote-before', 'type' => 'date']);
@@ -252,19 +295,57 @@ class import_remote extends rcube_plugin
         $before = rcube_utils::get_input_string('_before', rcube_utils::INPUT_POST);
         $newest = (bool) rcube_utils::get_input_string('_newest', rcube_utils::INPUT_POST);
 
-        if ($host === '' || $user === '' || $pass === '') {
-            $this->send_update(null, $this->gettext('fillall'));
-            return;
-        }
-
-        $request = [
-            'host'         => $host,
-            'port'         => $port > 0 ? $port : 993,
-            'security'     => $security === 'starttls' ? 'starttls' : 'imaps',
-            'user'         => $user,
-            'password'     => $pass,
-            'newest_first' => $newest,
+        $auth = rcube_utils::get_input_string('_auth', rcube_utils::INPUT_POST);
+        $preset = rcube_utils::get_input_string('_preset', rcube_utils::INPUT_POST);
+        $token = trim(rcube_utils::get_input_string('_token', rcube_utils::INPUT_POST, true));
+        $token_kind = rcube_utils::get_input_string('_token_kind', rcube_utils::INPUT_POST);
+        $client_id = trim(rcube_utils::get_input_string('_client_id', rcube_utils::INPUT_POST, true));
+        $source = [
+            'host'     => $host,
+            'port'     => $port > 0 ? $port : 993,
+            'security' => $security === 'starttls' ? 'starttls' : 'imaps',
+            'user'     => $user,
         ];
+
+        if ($auth === 'server') {
+            // the server's own sign-in: the request names no source (Dovecot
+            // refuses one that does), only when and in which order
+            if (!rcmail::get_instance()->config->get('import_remote_server_oauth2', false)) {
+                $this->send_update(null, $this->gettext('requestfailed'));
+                return;
+            }
+            $request = ['oauth2' => 'server', 'newest_first' => $newest];
+        }
+        else if ($auth === 'token') {
+            if (!isset(self::$token_providers[$preset])) {
+                $this->send_update(null, $this->gettext('tokenprovider'));
+                return;
+            }
+            if ($user === '' || $token === '' || ($token_kind !== 'access' && $client_id === '')) {
+                $this->send_update(null, $this->gettext('fillalltoken'));
+                return;
+            }
+            $request = ['provider' => self::$token_providers[$preset]] + $source;
+            if ($host === '') {
+                // the provider's IMAP server
+                unset($request['host']);
+            }
+            if ($token_kind === 'access') {
+                $request['access_token'] = $token;
+            }
+            else {
+                $request['refresh_token'] = $token;
+                $request['client_id'] = $client_id;
+            }
+            $request['newest_first'] = $newest;
+        }
+        else {
+            if ($host === '' || $user === '' || $pass === '') {
+                $this->send_update(null, $this->gettext('fillall'));
+                return;
+            }
+            $request = $source + ['password' => $pass, 'newest_first' => $newest];
+        }
         if ($since !== '') {
             $request['since'] = $since;
         }
@@ -274,7 +355,7 @@ class import_remote extends rcube_plugin
 
         $json = json_encode($request, JSON_UNESCAPED_SLASHES);
         $ok = $json !== false && $this->write('request', $json);
-        unset($request, $json, $pass);
+        unset($request, $json, $pass, $token);
 
         if ($ok) {
             $this->send_update($this->gettext('queued'));

@@ -108,6 +108,8 @@ static void job_runner_copy_progress(struct job *job,
 
 	job->folders_done = progress->folders_done;
 	job->folders_total = progress->folders_total;
+	/* written with the rest of the progress, in the same update */
+	job->folder = progress->folder;
 	job->msgs_done = progress->msgs_done;
 	job->msgs_total = progress->msgs_total;
 	job->bytes_done = job->run_base_bytes + progress->bytes_done;
@@ -117,6 +119,16 @@ static void job_runner_copy_progress(struct job *job,
 		progress->skipped_duplicates - base : 0;
 	job->filtered = progress->filtered_by_date;
 	job->failed = progress->failed;
+}
+
+const char *job_runner_current_folder(const struct job *job)
+{
+	/* a live job's only: a queued or ended one copies nothing */
+	if (job->folder == NULL || job->folder[0] == '\0' ||
+	    (job->status != JOB_STATUS_RUNNING &&
+	     job->status != JOB_STATUS_PREPARING))
+		return NULL;
+	return job->folder;
 }
 
 void job_runner_get_progress(const struct job *job, time_t now,
@@ -130,6 +142,7 @@ void job_runner_get_progress(const struct job *job, time_t now,
 	i_zero(progress_r);
 	progress_r->folders_done = job->folders_done;
 	progress_r->folders_total = job->folders_total;
+	progress_r->folder = job_runner_current_folder(job);
 	progress_r->msgs_done = job->msgs_done;
 	progress_r->msgs_total = job->msgs_total;
 	/* the rate and ETA are this run's (it started at job->started) */
@@ -862,6 +875,10 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 			ctx.progress = NULL;
 			ctx.run_progress = result.progress;
 			job_runner_copy_progress(job, &result.progress);
+			/* the run is over: no folder is being copied (and
+			   the run's names are gone with it) */
+			job->folder = NULL;
+			ctx.run_progress.folder = NULL;
 			error = result.error;
 			/* for status and report: what this run skipped
 			   (not if another worker owns the job now) */

@@ -59,6 +59,9 @@ unsigned int job_runner_retry_delay(unsigned int retry_delay_secs,
    end. */
 void job_runner_get_progress(const struct job *job, time_t now,
 			     struct import_progress *progress_r);
+/* The folder a live job's run copies now (as stored: the source's name,
+   sanitized), NULL if none */
+const char *job_runner_current_folder(const struct job *job);
 /* How the job stands, in words: its status, and for a job that retries
    by itself "queued — retry 2 of 5 at 14:05 after: Connection timed
    out", "running — retry 2 of 5", "completed after 2 retries", "failed

@@ -20,7 +20,8 @@ struct sql_transaction_context;
 	"filtered, failed, error_code, error_detail, cancel_requested, " \
 	"source_password, folders_done, folders_total, batch_id, quota_used, " \
 	"superseded_by, run_base_imported, run_base_bytes, retry_count, " \
-	"retry_limit, retry_at, lost_claims, connections, leases"
+	"retry_limit, retry_at, lost_claims, connections, leases, " \
+	"current_folder"
 
 struct job_store {
 	struct sql_db *db;

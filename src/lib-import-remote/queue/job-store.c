@@ -5,6 +5,7 @@
 #include "str.h"
 #include "guid.h"
 #include "safe-memset.h"
+#include "str-sanitize.h"
 #include "ioloop.h"
 #include "sql-api.h"
 #include "import-remote-compat.h"
@@ -14,7 +15,7 @@
 
 /* The schema this code writes. Each step in schema_steps[] takes the store
    from version i to i+1; open applies the missing ones. */
-#define JOB_STORE_SCHEMA_VERSION 26
+#define JOB_STORE_SCHEMA_VERSION 27
 
 /* lib-sql's driver list is per process: the first store opened sets it
    up (neither doveadm nor our worker has it otherwise), the last closed
@@ -253,6 +254,11 @@ static const char *job_store_schema_step(struct job_store *store,
 			"scope TEXT NOT NULL, "
 			"secret TEXT NOT NULL, "
 			"updated BIGINT NOT NULL)";
+	case 26:
+		/* the folder a live job's run copies now, written with its
+		   progress (job->folder) */
+		return "ALTER TABLE import_remote_jobs ADD COLUMN "
+			"current_folder TEXT NOT NULL DEFAULT ''";
 	}
 	i_unreached();
 }
@@ -533,6 +539,7 @@ static int job_from_row(struct sql_result *result, pool_t pool,
 	job_r->lost_claims = result_num(result, 35);
 	job_r->connections = result_num(result, 36);
 	job_r->leases = result_num(result, 37);
+	job_r->folder = result_str(result, pool, 38);
 	/* an update of this copy of the job succeeds only while it has
 	   the worker it was read with */
 	job_r->claim = job_r->worker;
@@ -772,6 +779,8 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 	str_append(query,
 		"UPDATE import_remote_jobs SET status = 'preparing', "
 		"worker = ?, started = ?, updated = ?, "
+		/* a run taken over: its folder is not the new run's */
+		"current_folder = '', "
 		"lost_claims = CASE WHEN status = 'queued' THEN lost_claims "
 		"ELSE lost_claims + 1 END "
 		"WHERE (status = 'queued' OR (status IN ('preparing', 'running')"
@@ -835,7 +844,7 @@ int job_store_update(struct job_store *store, const struct job *job,
 		"ELSE source_password END, folders_done = ?, "
 		"folders_total = ?, quota_used = ?, worker = ?, "
 		"run_base_imported = ?, run_base_bytes = ?, retry_count = ?, "
-		"retry_limit = ?, retry_at = ?, "
+		"retry_limit = ?, retry_at = ?, current_folder = ?, "
 		"lost_claims = CASE WHEN imported < ? THEN 0 "
 		"ELSE lost_claims END WHERE id = ? AND worker = ?",
 		STORE_STR(job_status_name(job->status)),
@@ -856,6 +865,10 @@ int job_store_update(struct job_store *store, const struct job *job,
 		STORE_NUM(job->run_base_imported),
 		STORE_NUM(job->run_base_bytes), STORE_NUM(job->retry_count),
 		STORE_NUM(job->retry_limit), STORE_NUM(job->retry_at),
+		/* the source's name: no control character, valid UTF-8,
+		   bounded */
+		STORE_STR(job->folder == NULL ? "" :
+			  str_sanitize(job->folder, JOB_FOLDER_MAX_BYTES)),
 		/* mail committed: the claims lost before got somewhere, they are
 	   not a crash that comes back at the same place */
 		STORE_NUM(job->imported), STORE_NUM(job->id),

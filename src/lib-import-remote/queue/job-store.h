@@ -63,6 +63,11 @@ struct job {
 	   1), and those the claim granted it: what it may open, within the
 	   host's and the account's caps (job-caps.h) */
 	unsigned int connections, leases;
+	/* the folder the run copies now (the source server's name, decoded
+	   to UTF-8), NULL or "" between folders and when no run is on;
+	   written with the progress by job_store_update(), stored
+	   sanitized and cut to JOB_FOLDER_MAX_BYTES */
+	const char *folder;
 	/* not stored: the worker this copy was read with (a claim's
 	   token); job_store_update() changes the job only while it is
 	   still that */
@@ -70,6 +75,9 @@ struct job {
 	bool cancel_requested;
 };
 ARRAY_DEFINE_TYPE(job, struct job);
+
+/* The longest current folder name the store keeps (bytes, "..." included) */
+#define JOB_FOLDER_MAX_BYTES 200
 
 struct job_store;
 

@@ -88,6 +88,8 @@ trigger_job_write_state(struct trigger_job *tjob, const struct job *job,
 	state.folders = job->folders_total;
 	state.error_code = job->error_code;
 	state.error_title = "";
+	/* the folder being copied, while it runs */
+	state.folder = kind == TRIGGER_STATE_RUNNING ? job->folder : NULL;
 	if (job->error_code[0] != '\0') {
 		enum import_remote_error_code code =
 			import_remote_error_from_name(job->error_code);

@@ -5,6 +5,7 @@
 #include "hex-binary.h"
 #include "sha2.h"
 #include "strescape.h"
+#include "str-sanitize.h"
 #include "safe-mkstemp.h"
 #include "write-full.h"
 #include "mail-user.h"
@@ -18,6 +19,9 @@
 
 /* a state file is a few lines: anything bigger is not one */
 #define TRIGGER_STATE_MAX_SIZE 4096
+/* the current folder's name, bytes ("..." included), as the job store keeps
+   it (JOB_FOLDER_MAX_BYTES) */
+#define TRIGGER_STATE_FOLDER_MAX_BYTES 200
 
 static const char *const trigger_state_names[] = {
 	[TRIGGER_STATE_NONE] = "none",
@@ -91,6 +95,8 @@ trigger_state_parse_line(const char *line, pool_t pool,
 		state->error_code = p_strdup(pool, value);
 	else if (strcmp(key, "error_title") == 0)
 		state->error_title = p_strdup(pool, value);
+	else if (strcmp(key, "folder") == 0)
+		state->folder = p_strdup(pool, value);
 	else if (str_to_ullong(value, &num) < 0)
 		return FALSE;
 	else if (strcmp(key, "job") == 0)
@@ -140,7 +146,7 @@ int trigger_state_read(const char *path, pool_t pool,
 	int fd;
 
 	i_zero(state_r);
-	state_r->error_code = state_r->error_title = "";
+	state_r->error_code = state_r->error_title = state_r->folder = "";
 	fd = open(path, O_RDONLY);
 	if (fd == -1) {
 		if (errno == ENOENT)
@@ -193,6 +199,10 @@ trigger_state_write_file(const char *path, const struct trigger_state *state,
 		str_printfa(str, "error=%s\nerror_title=%s\n",
 			    str_tabescape(state->error_code),
 			    str_tabescape(trigger_state_error_title(state)));
+	}
+	if (state->folder != NULL && state->folder[0] != '\0') {
+		str_printfa(str, "folder=%s\n", str_tabescape(
+			str_sanitize(state->folder, TRIGGER_STATE_FOLDER_MAX_BYTES)));
 	}
 	temp_path = t_str_new(256);
 	str_append(temp_path, path);
@@ -273,6 +283,9 @@ const char *trigger_state_json(const struct trigger_state *state)
 	trigger_json_str(json, "error", state->error_code == NULL ? "" :
 			 state->error_code);
 	trigger_json_str(json, "error_title", trigger_state_error_title(state));
+	/* the source's name: bounded, escaped (a webmail shows it as text) */
+	trigger_json_str(json, "folder", state->folder == NULL ? "" :
+			 str_sanitize(state->folder, TRIGGER_STATE_FOLDER_MAX_BYTES));
 	str_truncate(json, str_len(json) - 1);
 	str_append_c(json, '}');
 	return str_c(json);

@@ -29,6 +29,8 @@ struct trigger_state {
 	unsigned int msgs_done, msgs_total, imported, folders;
 	/* a failure's catalogue code and title, "" if none */
 	const char *error_code, *error_title;
+	/* running: the folder being copied (the source's name), "" if none */
+	const char *folder;
 };
 
 /* A source's identity: what must change for a completed import to be

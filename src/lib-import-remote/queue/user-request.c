@@ -890,6 +890,11 @@ static void user_request_job_json(string_t *json, const struct job *job)
 		    job->imported, job->skipped, job->filtered, job->failed,
 		    (unsigned long long)import_progress_get_rate(&progress),
 		    eta);
+	/* the folder a live job copies now: the source server's name (the
+	   store's copy is sanitized already; a row written otherwise is
+	   bounded here too), escaped for JSON; a webmail shows it as text */
+	json_member_str(json, "folder", progress.folder == NULL ? "" :
+			str_sanitize(progress.folder, JOB_FOLDER_MAX_BYTES));
 	str_printfa(json, "\"retried_as\":%llu,", job->superseded_by);
 	code = import_remote_error_from_name(job->error_code == NULL ? "" :
 					     job->error_code);
