@@ -437,6 +437,7 @@ static void cmd_batch_create(struct doveadm_cmd_context *cctx)
 		job.source_port = batch_row_port(row);
 		job.source_user = row->source_user;
 		job.options = options;
+		job.connections = set.connections;
 		job.source_password = p_strdup(pool,
 			job_secret_encrypt(key, &job, shared_secret != NULL ?
 					   shared_secret :

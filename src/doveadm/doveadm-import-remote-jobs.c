@@ -156,6 +156,8 @@ static int import_remote_start_run(struct doveadm_mail_cmd_context *_ctx,
 	job.source_ssl = import_remote_ssl_name(ctx->set.ssl);
 	job.source_user = ctx->set.username;
 	job.options = import_remote_settings_export(&ctx->set);
+	/* --connections: the leases its claim asks for (0: 1) */
+	job.connections = ctx->set.connections;
 	/* a password or access token, or an OAuth2 grant's secrets */
 	secret = import_remote_settings_export_secret(&ctx->set);
 	job.source_password = job_secret_encrypt(key, &job, secret);

@@ -458,6 +458,14 @@ int doveadm_import_remote_read_job_options(struct doveadm_cmd_context *cctx,
 			return IMPORT_REMOTE_USAGE("Invalid --reconnects: %"PRId64, num);
 		set->reconnects = num;
 	}
+	if (doveadm_cmd_param_int64(cctx, "connections", &num)) {
+		if (num < 1 || num > IMPORT_REMOTE_MAX_CONNECTIONS) {
+			return IMPORT_REMOTE_USAGE(
+				"Invalid --connections: %"PRId64" (use 1 to %u)",
+				num, IMPORT_REMOTE_MAX_CONNECTIONS);
+		}
+		set->connections = num;
+	}
 	if (doveadm_cmd_param_int64(cctx, "throttle-retries", &num)) {
 		if (num < 0 || num > 100) {
 			return IMPORT_REMOTE_USAGE(

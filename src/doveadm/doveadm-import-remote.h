@@ -43,6 +43,7 @@ DOVEADM_CMD_PARAM('\0', "dest-parent", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "timeout", CMD_PARAM_INT64, 0) \
 DOVEADM_CMD_PARAM('\0', "stall-timeout", CMD_PARAM_INT64, 0) \
 DOVEADM_CMD_PARAM('\0', "reconnects", CMD_PARAM_INT64, 0) \
+DOVEADM_CMD_PARAM('\0', "connections", CMD_PARAM_INT64, 0) \
 DOVEADM_CMD_PARAM('\0', "fetch-chunk", CMD_PARAM_INT64, 0) \
 DOVEADM_CMD_PARAM('\0', "throttle-retries", CMD_PARAM_INT64, 0) \
 DOVEADM_CMD_PARAM('\0', "since", CMD_PARAM_STR, 0) \
@@ -81,7 +82,7 @@ DOVEADM_CMD_PARAM('\0', "provider", CMD_PARAM_STR, 0)
 	"[--dest-parent <folder>] [--since YYYY-MM-DD] " \
 	"[--before YYYY-MM-DD] [--newest-first] " \
 	"[--dedup folder|account|off] [--mirror] [--timeout <secs>] " \
-	"[--stall-timeout <secs>] [--reconnects <n>] " \
+	"[--stall-timeout <secs>] [--reconnects <n>] [--connections <k>] " \
 	"[--fetch-chunk <n>] [--throttle-retries <n>]"
 #define DOVEADM_IMPORT_REMOTE_SOURCE_USAGE \
 	"--host <host> --user <remote user> " \

@@ -8,6 +8,7 @@
 #include "settings-parser.h"
 #include "utc-mktime.h"
 #include "import-remote-config.h"
+#include "import-remote-settings.h"
 #include "outbound-guard.h"
 
 #undef DEF
@@ -22,6 +23,7 @@ static const struct setting_define import_remote_config_setting_defines[] = {
 	DEF(TIME, import_remote_job_retry_delay),
 	DEF(TIME, import_remote_run_timeout),
 	DEF(UINT, import_remote_max_folders),
+	DEF(UINT, import_remote_connections),
 	DEF(UINT, import_remote_host_connections),
 	DEF(UINT, import_remote_account_connections),
 	DEF(STR, import_remote_host_connection_limits),
@@ -72,6 +74,7 @@ static const struct import_remote_config import_remote_config_defaults = {
 	.import_remote_job_retry_delay = 60,
 	.import_remote_run_timeout = 24*60*60,
 	.import_remote_max_folders = 10000,
+	.import_remote_connections = IMPORT_REMOTE_DEFAULT_CONNECTIONS,
 	/* most hosts ban an address that opens many IMAP connections at
 	   once (fail2ban, cPanel's and Courier's per-address limits) and
 	   allow a user a handful (Dovecot's mail_max_userip_connections is
@@ -316,6 +319,14 @@ import_remote_config_check(void *_set, pool_t pool,
 	}
 	if (set->import_remote_key_file[0] == '\0') {
 		*error_r = "import_remote_key_file: must not be empty";
+		return FALSE;
+	}
+	if (set->import_remote_connections < 1 ||
+	    set->import_remote_connections > IMPORT_REMOTE_MAX_CONNECTIONS) {
+		*error_r = t_strdup_printf("import_remote_connections: "
+			"Invalid value %u: use 1 to %u",
+			set->import_remote_connections,
+			IMPORT_REMOTE_MAX_CONNECTIONS);
 		return FALSE;
 	}
 	if (set->import_remote_workers == 0) {

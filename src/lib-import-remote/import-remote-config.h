@@ -44,6 +44,9 @@ struct import_remote_config {
 	unsigned int import_remote_run_timeout;
 	/* a source listing more folders is refused (0 = no limit) */
 	unsigned int import_remote_max_folders;
+	/* connections to the source one import opens (1 ..
+	   IMPORT_REMOTE_MAX_CONNECTIONS) when --connections doesn't say */
+	unsigned int import_remote_connections;
 	/* connections to one source host, and to one account on it, across
 	   all live jobs of the store (every backend sharing it); 0 = no cap.
 	   import_remote_host_connection_limits: "host=N[/M] ..." overrides

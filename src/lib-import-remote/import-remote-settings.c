@@ -436,6 +436,8 @@ const char *import_remote_settings_export(const struct import_remote_settings *s
 		    set->connect_timeout_msecs);
 	str_printfa(str, "\tstall_timeout_msecs=%u\treconnects=%u",
 		    set->cmd_timeout_msecs, set->reconnects);
+	if (set->connections != 0)
+		str_printfa(str, "\tconnections=%u", set->connections);
 	return str_c(str);
 }
 
@@ -622,6 +624,16 @@ int import_remote_settings_import(pool_t pool, const char *str,
 			if (settings_import_uint(value, &set->reconnects,
 						 key, error_r) < 0)
 				return -1;
+		} else if (strcmp(key, "connections") == 0) {
+			if (settings_import_uint(value, &set->connections,
+						 key, error_r) < 0)
+				return -1;
+			if (set->connections < 1 ||
+			    set->connections > IMPORT_REMOTE_MAX_CONNECTIONS) {
+				*error_r = t_strdup_printf("Invalid %s: %s",
+							   key, value);
+				return -1;
+			}
 		} else {
 			/* written by a newer version: ignoring an option
 			   could import something else than asked */

@@ -98,6 +98,14 @@ struct import_remote_settings {
 	/* a lost connection is reconnected at most this many times in a
 	   row without new mail committed in between: --reconnects */
 	unsigned int reconnects;
+	/* connections to the source opened at once (--connections): 0 =
+	   import_remote_connections; a queued job's runner sets at most
+	   the job's leases */
+	unsigned int connections;
+	/* called once when the server refused a connection: the run goes on
+	   with n (a queued job gives back the leases it does not use) */
+	void (*connections_callback)(unsigned int n, void *context);
+	void *connections_context;
 	/* messages listed per FETCH (memory stays bounded by this) */
 	unsigned int fetch_chunk;
 	/* on [THROTTLED]: retries, the first after this long, then doubling */
@@ -113,6 +121,10 @@ struct import_remote_settings {
 #define IMPORT_REMOTE_DEFAULT_THROTTLE_RETRIES 6
 #define IMPORT_REMOTE_DEFAULT_THROTTLE_DELAY_MSECS 1000
 #define IMPORT_REMOTE_DEFAULT_RECONNECTS 10
+/* connections to the source of one import: the default of
+   import_remote_connections (--connections), and the most allowed */
+#define IMPORT_REMOTE_DEFAULT_CONNECTIONS 1
+#define IMPORT_REMOTE_MAX_CONNECTIONS 16
 /* the longest wait of an import: a [THROTTLED] back-off, a pause between
    paced downloads, a reconnect's back-off. Every wait runs an ioloop and
    reports progress at least once a second. */

@@ -374,6 +374,7 @@ static void test_settings_export_import(void)
 	set.fetch_chunk = 7;
 	set.reconnects = 3;
 	set.cmd_timeout_msecs = 20000;
+	set.connections = 4;
 	str = import_remote_settings_export(&set);
 
 	import_remote_settings_init(pool, &set2);
@@ -390,6 +391,7 @@ static void test_settings_export_import(void)
 	test_assert(set2.fetch_chunk == 7);
 	test_assert(set2.reconnects == 3);
 	test_assert(set2.cmd_timeout_msecs == 20000);
+	test_assert(set2.connections == 4);
 
 	/* a job queued before these options existed gets the defaults */
 	import_remote_settings_init(pool, &set2);
@@ -402,6 +404,15 @@ static void test_settings_export_import(void)
 						  &error) < 0);
 	test_assert(import_remote_settings_import(pool, "stall_timeout_msecs=0",
 						  &set2, &error) < 0);
+	/* --connections: not said is 0 (the setting's default), 1 to 16 */
+	test_assert(set2.connections == 0);
+	test_assert(import_remote_settings_import(pool, "connections=0",
+						  &set2, &error) < 0);
+	test_assert(import_remote_settings_import(pool, "connections=17",
+						  &set2, &error) < 0);
+	test_assert(import_remote_settings_import(pool, "connections=16",
+						  &set2, &error) == 0 &&
+		    set2.connections == 16);
 
 	/* not given: Gmail handling stays on */
 	import_remote_settings_init(pool, &set2);

@@ -160,7 +160,14 @@ struct folder_import_ctx {
 	struct mailbox *box;
 	struct message_saver *saver;
 	struct dedup_index *index;
-	bool own_index, index_ready;
+	/* index_chosen: which index is known (own_index: an empty one of
+	   its own); index_ready: it holds the destination's identities */
+	bool own_index, index_chosen, index_ready;
+	/* opened ahead on a connection of its own (folder_import_prime()):
+	   the tag of the EXAMINE sent (NULL once its answer is waited for),
+	   and whether the first chunk's list went out right behind it */
+	char *primed_tag;
+	bool primed_list_early;
 	/* Gmail without labels: what this folder copies is remembered here,
 	   so that All Mail leaves it out (even in a dry run) */
 	struct dedup_index *gmail_index;
@@ -357,6 +364,9 @@ int folder_import_add_missing_flags(struct folder_import_ctx *ctx);
 /* folder-position.c */
 /* The first EXAMINE: count what is there, start after the checkpoint */
 int folder_import_start(struct folder_import_ctx *ctx, bool list_early);
+/* Send the first EXAMINE (and the first chunk's list, when it can go
+   early) without waiting: folder_import_start() takes the answers later */
+void folder_import_prime_start(struct folder_import_ctx *ctx);
 /* Can the first chunk's list go out with the first EXAMINE: a folder
    that STATUS says has mail, and that no checkpoint covers (nor a date
    filter)? */

@@ -161,6 +161,37 @@ static int folder_import_open_local(struct folder_import_ctx *ctx)
 	return 0;
 }
 
+/* Which duplicate index the folder uses (its own one still empty): what
+   the list asks for depends on it */
+static void folder_import_choose_index(struct folder_import_ctx *ctx)
+{
+	struct import_run_ctx *run = ctx->run;
+
+	if (ctx->index_chosen)
+		return;
+	ctx->index_chosen = TRUE;
+	if (ctx->count_only)
+		return;
+	if (ctx->entry->action == FOLDER_PLAN_COPY_REMAINING &&
+	    run->gmail_index != NULL) {
+		/* Gmail's All Mail: what is not in any other folder */
+		ctx->index = run->gmail_index;
+		return;
+	}
+	ctx->gmail_index = run->gmail_index;
+	switch (run->set->dedup) {
+	case IMPORT_REMOTE_DEDUP_OFF:
+		return;
+	case IMPORT_REMOTE_DEDUP_ACCOUNT:
+		ctx->index = run->account_index;
+		return;
+	case IMPORT_REMOTE_DEDUP_FOLDER:
+		break;
+	}
+	ctx->index = dedup_index_init();
+	ctx->own_index = TRUE;
+}
+
 static int folder_import_setup_index(struct folder_import_ctx *ctx)
 {
 	struct import_run_ctx *run = ctx->run;
@@ -170,27 +201,10 @@ static int folder_import_setup_index(struct folder_import_ctx *ctx)
 	if (ctx->index_ready)
 		return 0;
 	ctx->index_ready = TRUE;
-	if (ctx->count_only)
-		return 0;
-	if (ctx->entry->action == FOLDER_PLAN_COPY_REMAINING &&
-	    run->gmail_index != NULL) {
-		/* Gmail's All Mail: what is not in any other folder */
-		ctx->index = run->gmail_index;
-		return 0;
-	}
-	ctx->gmail_index = run->gmail_index;
-	switch (run->set->dedup) {
-	case IMPORT_REMOTE_DEDUP_OFF:
-		return 0;
-	case IMPORT_REMOTE_DEDUP_ACCOUNT:
-		ctx->index = run->account_index;
-		return 0;
-	case IMPORT_REMOTE_DEDUP_FOLDER:
-		break;
-	}
-	ctx->index = dedup_index_init();
-	ctx->own_index = TRUE;
-	if (ctx->box == NULL)
+	folder_import_choose_index(ctx);
+	/* the destination's identities are read when the folder runs, not
+	   when it was opened ahead */
+	if (!ctx->own_index || ctx->box == NULL)
 		return 0;
 	i_gettimeofday(&start);
 	if (dedup_index_add_mailbox(ctx->index, ctx->box, TRUE, &error) < 0) {
@@ -217,7 +231,9 @@ static int folder_import_run(struct folder_import_ctx *ctx)
 		if (!started) {
 			/* the list asks for the identities: the index is
 			   set up before it is sent */
-			list_early = folder_import_can_list_early(ctx);
+			list_early = ctx->primed_tag != NULL ?
+				ctx->primed_list_early :
+				folder_import_can_list_early(ctx);
 			if (list_early && folder_import_setup_index(ctx) < 0)
 				return -1;
 			ret = folder_import_start(ctx, list_early);
@@ -272,7 +288,26 @@ folder_import_ctx_init(struct folder_import_ctx *ctx,
 						 FOLDER_IMPORT_RESUME_OVERLAP);
 	import_chunk_reset(ctx->current, 1);
 	import_chunk_reset(ctx->next, 1);
-	run->progress->folder = entry->display_name;
+}
+
+/* Free what the folder holds (its saver is gone already) */
+static void folder_import_ctx_free(struct folder_import_ctx *ctx)
+{
+	unsigned int i;
+
+	if (ctx->own_index)
+		dedup_index_deinit(&ctx->index);
+	if (ctx->box != NULL)
+		mailbox_free(&ctx->box);
+	for (i = 0; i < N_ELEMENTS(ctx->chunks); i++) {
+		if (ctx->chunks[i].pool == NULL)
+			continue;
+		hash_table_destroy(&ctx->chunks[i].keyword_sets);
+		pool_unref(&ctx->chunks[i].pool);
+	}
+	buffer_free(&ctx->pending_tail);
+	buffer_free(&ctx->resume_tail);
+	i_free(ctx->primed_tag);
 }
 
 /* Run the folder's import, and keep what is saved. Returns ret. */
@@ -280,9 +315,9 @@ int folder_import_ctx_run(struct folder_import_ctx *ctx)
 {
 	struct import_run_ctx *run = ctx->run;
 	struct import_run_folder *result = ctx->result;
-	unsigned int i;
 	int ret;
 
+	run->progress->folder = ctx->entry->display_name;
 	T_BEGIN {
 		ret = folder_import_run(ctx);
 	} T_END;
@@ -309,18 +344,7 @@ int folder_import_ctx_run(struct folder_import_ctx *ctx)
 			ret = -1;
 		message_saver_deinit(&ctx->saver);
 	}
-	if (ctx->own_index)
-		dedup_index_deinit(&ctx->index);
-	if (ctx->box != NULL)
-		mailbox_free(&ctx->box);
-	for (i = 0; i < N_ELEMENTS(ctx->chunks); i++) {
-		if (ctx->chunks[i].pool == NULL)
-			continue;
-		hash_table_destroy(&ctx->chunks[i].keyword_sets);
-		pool_unref(&ctx->chunks[i].pool);
-	}
-	buffer_free(&ctx->pending_tail);
-	buffer_free(&ctx->resume_tail);
+	folder_import_ctx_free(ctx);
 	if (ret == 0 && result->failed > 0) {
 		result->note = p_strdup_printf(run->pool, "%u %s failed",
 			result->failed,
@@ -330,11 +354,12 @@ int folder_import_ctx_run(struct folder_import_ctx *ctx)
 	return ret;
 }
 
-int folder_import(struct import_run_ctx *run,
-		  const struct folder_plan_entry *entry,
-		  struct import_run_folder *result)
+/* Run the folder (its own event around it) */
+static int folder_import_go(struct folder_import_ctx *ctx)
 {
-	struct folder_import_ctx ctx;
+	struct import_run_ctx *run = ctx->run;
+	const struct folder_plan_entry *entry = ctx->entry;
+	struct import_run_folder *result = ctx->result;
 	uoff_t bytes_before = run->progress->bytes_imported;
 	enum import_remote_error_code code;
 	int ret;
@@ -342,8 +367,7 @@ int folder_import(struct import_run_ctx *run,
 	i_assert(run->folder_event == NULL);
 	run->folder_event = import_remote_event_create(run->event);
 	event_add_str(run->folder_event, "folder", entry->display_name);
-	folder_import_ctx_init(&ctx, run, entry, result);
-	ret = folder_import_ctx_run(&ctx);
+	ret = folder_import_ctx_run(ctx);
 	run->progress->folders_done++;
 
 	code = ret == 0 ? IMPORT_REMOTE_ERROR_NONE :
@@ -365,4 +389,50 @@ int folder_import(struct import_run_ctx *run,
 		import_remote_error_get_info(code)->name);
 	event_unref(&run->folder_event);
 	return ret;
+}
+
+int folder_import(struct import_run_ctx *run,
+		  const struct folder_plan_entry *entry,
+		  struct import_run_folder *result)
+{
+	struct folder_import_ctx ctx;
+
+	folder_import_ctx_init(&ctx, run, entry, result);
+	return folder_import_go(&ctx);
+}
+
+struct folder_import_ctx *
+folder_import_prime(struct import_run_ctx *run,
+		    const struct folder_plan_entry *entry,
+		    struct import_run_folder *result)
+{
+	struct folder_import_ctx *ctx;
+
+	ctx = i_new(struct folder_import_ctx, 1);
+	folder_import_ctx_init(ctx, run, entry, result);
+	folder_import_choose_index(ctx);
+	T_BEGIN {
+		folder_import_prime_start(ctx);
+	} T_END;
+	return ctx;
+}
+
+int folder_import_primed(struct folder_import_ctx **_ctx)
+{
+	struct folder_import_ctx *ctx = *_ctx;
+	int ret;
+
+	*_ctx = NULL;
+	ret = folder_import_go(ctx);
+	i_free(ctx);
+	return ret;
+}
+
+void folder_import_primed_free(struct folder_import_ctx **_ctx)
+{
+	struct folder_import_ctx *ctx = *_ctx;
+
+	*_ctx = NULL;
+	folder_import_ctx_free(ctx);
+	i_free(ctx);
 }

@@ -9,6 +9,7 @@
 struct import_run_ctx;
 struct folder_plan_entry;
 struct import_run_folder;
+struct folder_import_ctx;
 
 /* Copy one folder of the plan (within run->since/before). Returns 0, or -1
    with the run's error set (or the session's, see
@@ -16,6 +17,20 @@ struct import_run_folder;
 int folder_import(struct import_run_ctx *run,
 		  const struct folder_plan_entry *entry,
 		  struct import_run_folder *result);
+
+/* Open a folder ahead on the run's current connection (run->src): its
+   EXAMINE and first list are queued (to be flushed by the caller) and
+   their answers wait there until folder_import_primed() runs it, with
+   run->src that same connection (or what a reconnect made of it). The
+   destination is not touched before it runs. */
+struct folder_import_ctx *
+folder_import_prime(struct import_run_ctx *run,
+		    const struct folder_plan_entry *entry,
+		    struct import_run_folder *result);
+/* Copy a folder opened ahead, as folder_import() does, and free it */
+int folder_import_primed(struct folder_import_ctx **ctx);
+/* Free a folder opened ahead that is not to run (the run ended) */
+void folder_import_primed_free(struct folder_import_ctx **ctx);
 
 /* Try the messages given up during the pass (the connection kept breaking
    at the same place of them) once more each. Returns 0, or -1 with the

@@ -225,6 +225,33 @@ static int folder_import_retry_select(struct folder_import_ctx *ctx)
 	return 0;
 }
 
+/* The EXAMINE, and the first chunk's list right behind it (list_early):
+   queued, not waited for. Returns the EXAMINE's tag. */
+static const char *
+folder_import_send_start(struct folder_import_ctx *ctx, bool list_early)
+{
+	const char *tag;
+
+	tag = folder_import_send_select(ctx);
+	if (list_early) {
+		/* listed as if EXAMINE had said what STATUS did */
+		ctx->exists = ctx->result->msgs;
+		ctx->next_first = 1;
+		(void)folder_import_send_list(ctx);
+		ctx->exists = 0;
+	}
+	return tag;
+}
+
+void folder_import_prime_start(struct folder_import_ctx *ctx)
+{
+	i_assert(ctx->primed_tag == NULL && !ctx->retrying);
+
+	ctx->primed_list_early = folder_import_can_list_early(ctx);
+	ctx->primed_tag = i_strdup(folder_import_send_start(ctx,
+		ctx->primed_list_early));
+}
+
 /* The first EXAMINE: count what is there, start after the checkpoint.
    list_early: the first chunk's list goes out right behind the EXAMINE,
    sized by STATUS's MESSAGES (a round trip less per folder); it is kept if
@@ -238,13 +265,13 @@ int folder_import_start(struct folder_import_ctx *ctx, bool list_early)
 
 	if (ctx->retrying)
 		return folder_import_retry_select(ctx);
-	tag = folder_import_send_select(ctx);
-	if (list_early) {
-		/* listed as if EXAMINE had said what STATUS did */
-		ctx->exists = ctx->result->msgs;
-		ctx->next_first = 1;
-		(void)folder_import_send_list(ctx);
-		ctx->exists = 0;
+	if (ctx->primed_tag != NULL) {
+		/* sent ahead: only once (a reconnect sends them again) */
+		tag = t_strdup(ctx->primed_tag);
+		i_free(ctx->primed_tag);
+		i_assert(list_early == ctx->primed_list_early);
+	} else {
+		tag = folder_import_send_start(ctx, list_early);
 	}
 	if (folder_import_select_reply(ctx, tag) < 0)
 		return -1;

@@ -107,8 +107,6 @@ int imap_source_ssl_start(struct imap_source *src);
 /* Wait until the socket is ready (or the phase's timeout hits: error set,
    -1). */
 int imap_source_wait_io(struct imap_source *src, bool for_output);
-/* Send what is buffered. Returns 0 or -1 (error set). */
-int imap_source_flush(struct imap_source *src);
 /* Run the tick callback if it is due. Returns FALSE if it stopped the
    session (failed, without an error of its own). */
 bool imap_source_tick(struct imap_source *src);

@@ -98,6 +98,9 @@ const char *imap_source_get_ns_prefix(struct imap_source *src);
    imap_source_flush() or wait, so several commands go out together
    (pipelining). Returns the tag. */
 const char *imap_source_send(struct imap_source *src, const char *cmd);
+/* Send what is queued without waiting for a reply. Returns 0 or -1 (the
+   session failed, error set). */
+int imap_source_flush(struct imap_source *src);
 /* Read replies until the tagged reply for tag arrives. Untagged replies go
    to untagged_callback (may be NULL), literals to literal_callback (may be
    NULL). Returns 0 when a tagged reply arrived (it may be NO/BAD), -1 if

@@ -607,6 +607,33 @@ int import_run_ctx_connect(struct import_run_ctx *ctx)
 	return import_run_ctx_reconnect(ctx) ? 0 : -1;
 }
 
+int import_run_ctx_connect_extra(struct import_run_ctx *ctx,
+				 struct imap_source **src_r,
+				 struct import_remote_error *error_r)
+{
+	struct imap_source *main_src = ctx->src;
+	unsigned int timeout_msecs = ctx->src_set.connect_timeout_msecs;
+	int ret;
+
+	i_zero(error_r);
+	ctx->src = NULL;
+	/* a server that leaves an extra connection without a greeting (it
+	   serves a few at a time) holds the run up no longer than this */
+	ctx->src_set.connect_timeout_msecs =
+		I_MIN(timeout_msecs, IMPORT_RUN_EXTRA_CONNECT_TIMEOUT_MSECS);
+	ret = import_run_ctx_connect_once(ctx, error_r);
+	ctx->src_set.connect_timeout_msecs = timeout_msecs;
+	*src_r = ctx->src;
+	ctx->src = main_src;
+	if (ret < 0) {
+		error_r->detail = p_strdup(ctx->pool, error_r->detail);
+		if (*src_r != NULL)
+			imap_source_deinit(src_r);
+		return -1;
+	}
+	return 0;
+}
+
 struct event *import_run_ctx_event(struct import_run_ctx *ctx)
 {
 	return ctx->folder_event != NULL ? ctx->folder_event : ctx->event;

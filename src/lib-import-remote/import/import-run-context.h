@@ -131,6 +131,16 @@ int import_run_ctx_connect(struct import_run_ctx *ctx);
    error set (the session's, a cancel, or what a reconnect ran into). */
 bool import_run_ctx_reconnect(struct import_run_ctx *ctx);
 
+/* The connect and login timeout of a connection beyond the first, at most */
+#define IMPORT_RUN_EXTRA_CONNECT_TIMEOUT_MSECS (10*1000)
+/* One more connection to the source, logged in like ctx->src (no retry:
+   a server that refuses it is not asked again; it has at most
+   IMPORT_RUN_EXTRA_CONNECT_TIMEOUT_MSECS). Returns 0 with *src_r, or -1
+   with error_r (the run's error is not set). */
+int import_run_ctx_connect_extra(struct import_run_ctx *ctx,
+				 struct imap_source **src_r,
+				 struct import_remote_error *error_r);
+
 /* Set the progress's elapsed time */
 void import_run_ctx_update_elapsed(struct import_run_ctx *ctx);
 /* Report progress. Returns FALSE if the import was cancelled, the

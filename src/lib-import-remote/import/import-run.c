@@ -19,6 +19,7 @@
 #include "dedup-index.h"
 #include "import-checkpoint.h"
 #include "folder-import.h"
+#include "import-connections.h"
 #include "import-tempfiles.h"
 #include "import-run-context.h"
 #include "import-run.h"
@@ -40,6 +41,10 @@ struct import_run {
 	ARRAY_TYPE(folder_plan_entry) plan;
 	/* the plan's entries in the order they are imported */
 	ARRAY_TYPE(uint32_t) order;
+	/* --connections: the folders opened ahead on connections of their
+	   own; K of them */
+	struct import_connections *conns;
+	unsigned int connections;
 };
 
 /* --- remote folder list --- */
@@ -557,19 +562,55 @@ import_run_folder_skip(struct import_run *run,
 	mailbox_free(&box);
 }
 
+/* --connections: the folders after the one at pos (of the order) that
+   will be opened, opened ahead on connections of their own, as many as
+   there are connections for (*ahead_pos: where the last look stopped) */
+static void import_run_open_ahead(struct import_run *run, unsigned int pos,
+				  unsigned int *ahead_pos)
+{
+	struct import_run_ctx *ctx = &run->ctx;
+	const struct folder_plan_entry *entries;
+	struct import_run_folder *folders;
+	const uint32_t *order;
+	unsigned int count;
+	uint32_t i;
+
+	if (run->connections <= 1)
+		return;
+	entries = array_front(&run->plan);
+	folders = array_front_modifiable(&ctx->result->folders);
+	order = array_get(&run->order, &count);
+	if (*ahead_pos <= pos)
+		*ahead_pos = pos + 1;
+	for (; *ahead_pos < count; (*ahead_pos)++) {
+		i = order[*ahead_pos];
+		if (!folders[i].selected ||
+		    import_run_folder_unchanged(ctx, &entries[i]))
+			continue;
+		if (!import_connections_prime(run->conns, i, &entries[i],
+					      &folders[i]))
+			break;
+	}
+}
+
 /* One pass over every selected folder */
 static int import_run_pass(struct import_run *run)
 {
 	struct import_run_ctx *ctx = &run->ctx;
 	const struct folder_plan_entry *entries;
 	struct import_run_folder *folders;
-	unsigned int count;
+	struct folder_import_ctx *primed;
+	const uint32_t *order;
+	unsigned int pos, count, ahead_pos = 0;
 	uint32_t i;
+	int ret;
 
-	entries = array_get(&run->plan, &count);
+	entries = array_front(&run->plan);
 	folders = array_front_modifiable(&ctx->result->folders);
+	order = array_get(&run->order, &count);
 	ctx->progress->folders_done = 0;
-	array_foreach_elem(&run->order, i) {
+	for (pos = 0; pos < count; pos++) {
+		i = order[pos];
 		if (!folders[i].selected)
 			continue;
 		if (import_run_folder_unchanged(ctx, &entries[i])) {
@@ -577,18 +618,26 @@ static int import_run_pass(struct import_run *run)
 			/* the job's heartbeat and its chance to see a cancel,
 			   as after a folder that was opened */
 			if (!import_run_ctx_progress(ctx, FALSE)) {
+				import_connections_drop_primed(run->conns);
 				folder_import_fail_deferred(ctx);
 				return -1;
 			}
 			continue;
 		}
-		if (folder_import(ctx, &entries[i], &folders[i]) < 0) {
+		/* its own connection if it was opened ahead; the next ones
+		   are opened ahead before its bodies take the link */
+		primed = import_connections_take(run->conns, i);
+		import_run_open_ahead(run, pos, &ahead_pos);
+		ret = primed != NULL ? folder_import_primed(&primed) :
+			folder_import(ctx, &entries[i], &folders[i]);
+		if (ret < 0) {
 			/* the session is unusable after an error */
 			import_run_ctx_source_failed(ctx);
 			if (ctx->error.detail != NULL) {
 				folders[i].note = p_strdup(ctx->pool,
 							   ctx->error.detail);
 			}
+			import_connections_drop_primed(run->conns);
 			folder_import_fail_deferred(ctx);
 			return -1;
 		}
@@ -717,8 +766,9 @@ static void import_run_sum_mirror(struct import_run_result *result)
 }
 
 /* The server settings a run keeps to */
-static int import_run_read_config(struct import_run_ctx *ctx)
+static int import_run_read_config(struct import_run *run)
 {
+	struct import_run_ctx *ctx = &run->ctx;
 	const struct import_remote_config *set;
 	const char *error;
 
@@ -729,6 +779,10 @@ static int import_run_read_config(struct import_run_ctx *ctx)
 		return -1;
 	}
 	ctx->max_folders = set->import_remote_max_folders;
+	run->connections = ctx->set->connections != 0 ?
+		ctx->set->connections : set->import_remote_connections;
+	run->connections = I_MAX(1, I_MIN(run->connections,
+					   IMPORT_REMOTE_MAX_CONNECTIONS));
 	ctx->run_timeout_secs = set->import_remote_run_timeout;
 	import_remote_config_free(&set);
 	return 0;
@@ -781,7 +835,7 @@ int import_run(struct mail_user *user,
 		add_int("dry_run", set->dry_run ? 1 : 0)->event(),
 		"Run started");
 	run.ns = mail_namespace_find_inbox(user->namespaces);
-	if (import_run_read_config(ctx) < 0 ||
+	if (import_run_read_config(&run) < 0 ||
 	    import_run_init_ssl(ctx) < 0 ||
 	    import_run_ctx_connect(ctx) < 0)
 		ret = -1;
@@ -790,8 +844,16 @@ int import_run(struct mail_user *user,
 			if (!import_run_ctx_reconnect(ctx))
 				break;
 		}
+		run.conns = import_connections_init(ctx, run.connections);
 		if (ret == 0 && import_run_copy_all(&run) < 0)
 			ret = -1;
+		if (run.connections > 1) {
+			e_debug(ctx->event, "Connections to the source: %u "
+				"(--connections %u)",
+				import_connections_count(run.conns),
+				run.connections);
+		}
+		import_connections_deinit(&run.conns);
 	}
 	if (ret < 0) {
 		import_run_ctx_source_failed(ctx);

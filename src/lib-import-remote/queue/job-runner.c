@@ -15,6 +15,7 @@
 #include "import-run.h"
 #include "job-store.h"
 #include "job-secret.h"
+#include "job-leases.h"
 #include "trigger-job.h"
 #include "batch-store.h"
 #include "batch-notify.h"
@@ -729,6 +730,16 @@ static void job_runner_oauth2_rotated(const char *refresh_token, void *context)
 	}
 }
 
+/* The source refused a connection: the run goes on with n, the job
+   gives back the leases beyond them */
+static void job_runner_connections_refused(unsigned int n, void *context)
+{
+	struct job_runner_ctx *ctx = context;
+
+	job_leases_give_back(ctx->store, ctx->job, n, ctx->event,
+			     &ctx->claim_lost);
+}
+
 /* for status and report: what this run skipped. The runner's own use of
    the store: no heartbeat in the middle of it */
 static void job_runner_store_failed(struct job_runner_ctx *ctx,
@@ -832,6 +843,14 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 		ctx.key = key;
 		set.oauth2_rotated_callback = job_runner_oauth2_rotated;
 		set.oauth2_rotated_context = &ctx;
+		/* as many connections as it asks for, within its leases */
+		set.connections = job_leases_connections(store, job,
+			set.connections != 0 ? set.connections :
+			I_MAX(job->connections,
+			      ctx.set->import_remote_connections),
+			takeover_secs, ctx.event, &ctx.claim_lost);
+		set.connections_callback = job_runner_connections_refused;
+		set.connections_context = &ctx;
 		ctx.import_set = &set;
 		/* what an earlier run of this job imported stays counted */
 		job->run_base_imported = job->imported;

@@ -1,0 +1,176 @@
+/* Copyright (c) dovecot-import-remote authors, see the included COPYING file */
+
+/* The run's connections beyond its first, and the folders opened ahead on
+   them (import-connections.h) */
+
+#include "lib.h"
+#include "array.h"
+#include "imap-source.h"
+#include "import-run-context.h"
+#include "folder-import.h"
+#include "import-connections.h"
+
+struct import_primed_folder {
+	unsigned int idx;
+	struct folder_import_ctx *folder;
+	struct imap_source *src;
+};
+
+struct import_connections {
+	struct import_run_ctx *ctx;
+	/* K: the most connections the run may have open at once */
+	unsigned int max;
+	/* connections open and holding nothing (ctx->src not among them) */
+	ARRAY(struct imap_source *) idle;
+	/* the folders opened ahead, in the order they run */
+	ARRAY(struct import_primed_folder) primed;
+	/* the server refused a connection: none more is opened */
+	bool refused;
+};
+
+struct import_connections *
+import_connections_init(struct import_run_ctx *ctx, unsigned int max)
+{
+	struct import_connections *conns;
+
+	conns = i_new(struct import_connections, 1);
+	conns->ctx = ctx;
+	conns->max = I_MAX(max, 1);
+	i_array_init(&conns->idle, 4);
+	i_array_init(&conns->primed, 4);
+	return conns;
+}
+
+void import_connections_drop_primed(struct import_connections *conns)
+{
+	struct import_primed_folder *primed;
+
+	array_foreach_modifiable(&conns->primed, primed) {
+		folder_import_primed_free(&primed->folder);
+		if (primed->src != NULL)
+			imap_source_deinit(&primed->src);
+	}
+	array_clear(&conns->primed);
+}
+
+void import_connections_deinit(struct import_connections **_conns)
+{
+	struct import_connections *conns = *_conns;
+	struct imap_source *src;
+
+	*_conns = NULL;
+	import_connections_drop_primed(conns);
+	array_foreach_elem(&conns->idle, src)
+		imap_source_deinit(&src);
+	array_free(&conns->idle);
+	array_free(&conns->primed);
+	i_free(conns);
+}
+
+unsigned int import_connections_count(struct import_connections *conns)
+{
+	return (conns->ctx->src != NULL ? 1 : 0) +
+		array_count(&conns->idle) + array_count(&conns->primed);
+}
+
+/* One more connection, unless the server refused one before */
+static struct imap_source *
+import_connections_open(struct import_connections *conns)
+{
+	struct import_run_ctx *ctx = conns->ctx;
+	struct import_remote_error error;
+	struct imap_source *src;
+	unsigned int count;
+
+	count = import_connections_count(conns);
+	if (conns->refused || count >= conns->max || ctx->src == NULL)
+		return NULL;
+	if (import_run_ctx_connect_extra(ctx, &src, &error) == 0) {
+		e_debug(ctx->event, "Connection %u of %u to the source "
+			"opened", count + 1, conns->max);
+		return src;
+	}
+	/* too many connections, [LIMIT], a BYE greeting, a connect refused:
+	   what the run has is enough to go on with */
+	conns->refused = TRUE;
+	e_info(event_create_passthrough(ctx->event)->
+	       set_name("import_remote_connections_refused")->
+	       add_int("connections", count)->
+	       add_int("connections_wanted", conns->max)->event(),
+	       "The source refused connection %u of %u (%s): going on with "
+	       "%u", count + 1, conns->max, error.detail, count);
+	if (ctx->set->connections_callback != NULL) {
+		ctx->set->connections_callback(count,
+			ctx->set->connections_context);
+	}
+	return NULL;
+}
+
+bool import_connections_prime(struct import_connections *conns,
+			      unsigned int idx,
+			      const struct folder_plan_entry *entry,
+			      struct import_run_folder *result)
+{
+	struct import_run_ctx *ctx = conns->ctx;
+	struct import_primed_folder *primed;
+	struct imap_source *src, *run_src;
+
+	if (array_count(&conns->idle) > 0) {
+		src = array_idx_elem(&conns->idle,
+				     array_count(&conns->idle) - 1);
+		array_pop_back(&conns->idle);
+	} else if ((src = import_connections_open(conns)) == NULL) {
+		return FALSE;
+	}
+	/* the folder's commands go out on its own connection */
+	run_src = ctx->src;
+	ctx->src = src;
+	primed = array_append_space(&conns->primed);
+	primed->idx = idx;
+	primed->folder = folder_import_prime(ctx, entry, result);
+	/* (a failure shows when the folder runs: it reconnects then) */
+	(void)imap_source_flush(src);
+	primed->src = ctx->src;
+	ctx->src = run_src;
+	return TRUE;
+}
+
+bool import_connections_is_primed(struct import_connections *conns,
+				  unsigned int idx)
+{
+	const struct import_primed_folder *primed;
+
+	array_foreach(&conns->primed, primed) {
+		if (primed->idx == idx)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+struct folder_import_ctx *
+import_connections_take(struct import_connections *conns, unsigned int idx)
+{
+	struct import_run_ctx *ctx = conns->ctx;
+	struct import_primed_folder *primed;
+	struct folder_import_ctx *folder;
+
+	if (array_count(&conns->primed) == 0)
+		return NULL;
+	if (!import_connections_is_primed(conns, idx))
+		return NULL;
+	/* folders are opened ahead in the order they run: one before it
+	   that was not run after all is dropped */
+	primed = array_front_modifiable(&conns->primed);
+	while (primed->idx != idx) {
+		folder_import_primed_free(&primed->folder);
+		imap_source_deinit(&primed->src);
+		array_pop_front(&conns->primed);
+		primed = array_front_modifiable(&conns->primed);
+	}
+	folder = primed->folder;
+	if (ctx->src != NULL)
+		array_push_back(&conns->idle, &ctx->src);
+	ctx->src = primed->src;
+	array_pop_front(&conns->primed);
+	return folder;
+}

@@ -1,0 +1,55 @@
+#ifndef IMPORT_CONNECTIONS_H
+#define IMPORT_CONNECTIONS_H
+
+/* The run's connections to the source beyond its first (--connections K):
+   while one folder's bodies come over the run's connection (ctx->src),
+   the next folders of the plan are opened ahead, each on a connection of
+   its own: their EXAMINE and first message list are sent, and the answers
+   wait in that connection until the folder's turn comes, so that a folder
+   costs no round trip of its own to start. Folders are still saved one
+   after another (one saver, one transaction at a time): duplicates,
+   Gmail's labels, checkpoints, quota and progress are what they are with
+   one connection.
+
+   The connections are opened when a folder is to be opened ahead, never
+   more than K (a queued job's runner makes K at most its leases). A server
+   that refuses one (a connect refused, a BYE greeting, a login refused with
+   too many connections) is not asked again: the run goes on with those it
+   has, says so once in the log and tells the settings' callback. A
+   connection cut while it holds a folder opened ahead is reconnected when
+   the folder runs, as any connection that breaks. */
+
+struct import_run_ctx;
+struct folder_plan_entry;
+struct import_run_folder;
+struct folder_import_ctx;
+struct import_connections;
+
+struct import_connections *
+import_connections_init(struct import_run_ctx *ctx, unsigned int max);
+/* Close every connection but ctx->src, free the folders opened ahead */
+void import_connections_deinit(struct import_connections **conns);
+
+/* The folder idx of the plan is next: if it was opened ahead, ctx->src
+   becomes its connection (the one it replaces is free for the next) and
+   the folder is returned, to be run with folder_import_primed(). NULL if
+   it was not opened ahead. */
+struct folder_import_ctx *
+import_connections_take(struct import_connections *conns, unsigned int idx);
+/* Open the folder idx ahead on a free connection (one is opened if fewer
+   than K are). Returns FALSE if no connection is free (the caller stops
+   looking further ahead). */
+bool import_connections_prime(struct import_connections *conns,
+			      unsigned int idx,
+			      const struct folder_plan_entry *entry,
+			      struct import_run_folder *result);
+/* TRUE if the folder idx is opened ahead already */
+bool import_connections_is_primed(struct import_connections *conns,
+				  unsigned int idx);
+/* The run (or its pass) ended early: the folders opened ahead are
+   dropped with their connections */
+void import_connections_drop_primed(struct import_connections *conns);
+/* Connections open now (ctx->src included) */
+unsigned int import_connections_count(struct import_connections *conns);
+
+#endif

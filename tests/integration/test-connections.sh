@@ -1,0 +1,243 @@
+#!/bin/bash
+# Several connections per import (--connections K): folders are opened
+# ahead on connections of their own while the current folder's bodies come
+# over another. Counted at the source (Dovecot's rawlog: one file a session
+# that logged in; a proxy's report where the connections are cut). Every
+# import is checked message by message (flags and dates too): K=4 brings
+# every message once and a re-run nothing (and opens no second connection);
+# a source that allows 2 connections per user makes the import go on with
+# 2 (said once in the log); connections cut mid-import lose and double
+# nothing; the quota stops a K=4 import cleanly and a re-run with room
+# finishes it; a queued job asking for 4 under a host cap of 2 opens 2,
+# and one whose source refuses more gives the leases back.
+set -u
+. "$(dirname "$0")/../lib/integration.sh"
+plan 50
+script_timeout 400
+WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
+
+"$TOOLS/mkcorpus" -n 240 -s 7 -o "$IR_WORK/corpus" >/dev/null ||
+	{ fail "mkcorpus"; exit 1; }
+MANIFEST=$IR_WORK/corpus/manifest.json
+ir_source_start "$IR_WORK/corpus/Maildir" .
+JOBS=$IR_WORK/jobs
+mkdir -p "$JOBS"
+STORE=sqlite:$JOBS/jobs.db
+KEY=$JOBS/key
+IR_DEST_EXTRA_CONF="$(ir_conf_settings \
+	"import_remote_store = $STORE" \
+	"import_remote_key_file = $KEY" \
+	"import_remote_host_connection_limits = 127.0.0.1=2/2 localhost=8/8")"
+export IR_DEST_EXTRA_CONF
+# sdq and mdq: 2 MB of quota (the corpus is about 5 MB)
+ir_dest_start 2M
+chown "$IR_OS_USER:" "$JOBS"
+folders=$(python3 -c 'import json,sys
+print(len(json.load(open(sys.argv[1]))["folders"]))' "$MANIFEST")
+
+# every session that logged in to the source, as the source received it
+RAW=$IR_WORK/src/rawlog
+mkdir -p "$RAW"; chown "$IR_OS_USER:" "$RAW"
+echo "rawlog_dir = $RAW" >> "$SRC_CONF"
+src_restart() {
+	ir_stop_instance "$IR_WORK/src"
+	ir_start_instance "$SRC_CONF" "$IR_WORK/src"
+	ir_wait_port "$SRC_IMAPS_PORT" || ir_die "source IMAPS port did not open"
+}
+src_restart
+
+field() { flow_field "$OUT/$1.out" "$2"; }
+# sessions NAME: how many sessions logged in since the last call (after
+# they all logged out); their commands in $OUT/NAME.s<N>
+sessions() {
+	local i f n=0 open
+	for i in $(seq 1 100); do
+		open=0
+		for f in "$RAW"/*.in; do
+			[ -e "$f" ] || continue
+			grep -qs ' LOGOUT' "$f" || open=1
+		done
+		[ "$open" = 0 ] && break
+		sleep 0.1
+	done
+	for f in "$RAW"/*.in; do
+		[ -e "$f" ] || continue
+		n=$((n + 1))
+		tr -d '\r' < "$f" > "$OUT/$1.s$n"
+	done
+	rm -f "$RAW"/*
+	echo "$n"
+}
+# examined NAME N: how many of the N sessions opened at least one folder
+examined() {
+	local i n=0
+	for i in $(seq 1 "$2"); do
+		grep -qiE '^[0-9.]+ [^ ]+ EXAMINE ' "$OUT/$1.s$i" && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# --- the option's bounds ---
+import sd k0 --port "$SRC_IMAPS_PORT" --connections 0
+check_eq "--connections 0: usage error (64)" 64 "$(rc k0)"
+check_contains "--connections 0: says the range" "$OUT/k0.err" "use 1 to 16"
+import sd k17 --port "$SRC_IMAPS_PORT" --connections 17
+check_eq "--connections 17: usage error (64)" 64 "$(rc k17)"
+rm -f "$RAW"/*
+opts=()
+ir_set_opt opts "import_remote_connections=0"
+DOVEADM_OPTS=("${opts[@]}")
+import sd set0 --port "$SRC_IMAPS_PORT"
+DOVEADM_OPTS=()
+check_contains "import_remote_connections = 0: refused, naming the setting" "$OUT/set0.err" \
+	"import_remote_connections: Invalid value 0: use 1 to 16"
+rm -f "$RAW"/*
+
+# --- K = 4: every message once, over 4 connections ---
+import sd k4 --port "$SRC_IMAPS_PORT" --connections 4
+n=$(sessions k4)
+check_eq "K=4: exit code 0" 0 "$(rc k4)"
+check "K=4: every message there once, flags and dates right" verify sd k4-v --map "Sent Items=Sent"
+check_eq "K=4: every message counted once" "$(dest_messages sd)" "$(field k4 imported)"
+check_eq "K=4: 4 connections logged in at the source" 4 "$n"
+check_eq "K=4: each of them opened folders" 4 "$(examined k4 "$n")"
+ex=$(cat "$OUT"/k4.s* | grep -ciE '^[0-9.]+ [^ ]+ EXAMINE ')
+check_eq "K=4: each folder opened once ($folders)" "$folders" "$ex"
+
+# --- a re-run: nothing new, no second connection ---
+import sd k4again --port "$SRC_IMAPS_PORT" --connections 4
+n=$(sessions k4again)
+check_eq "re-run: exit code 0" 0 "$(rc k4again)"
+check_eq "re-run: nothing imported" 0 "$(field k4again imported)"
+check "re-run: still every message once" verify sd k4again-v --map "Sent Items=Sent"
+check_eq "re-run: unchanged folders need one connection" 1 "$n"
+
+# the setting as the default (2.3: plugin, 2.4: the settings module)
+ir_dest_reset_user sd
+DOVEADM_OPTS=()
+ir_set_opt DOVEADM_OPTS "import_remote_connections=3"
+import sd set3 --port "$SRC_IMAPS_PORT"
+DOVEADM_OPTS=()
+n=$(sessions set3)
+check_eq "import_remote_connections = 3: exit code 0" 0 "$(rc set3)"
+check_eq "import_remote_connections = 3: 3 connections" 3 "$n"
+check "import_remote_connections = 3: every message once" verify sd set3-v --map "Sent Items=Sent"
+
+# --- a source that allows 2 connections per user and address ---
+cp "$SRC_CONF" "$SRC_CONF.orig"
+printf 'protocol imap {\n  mail_max_userip_connections = 2\n}\n' >> "$SRC_CONF"
+src_restart
+ir_dest_reset_user sd
+import sd lim --port "$SRC_IMAPS_PORT" --connections 4
+n=$(sessions lim)
+check_eq "source allows 2: exit code 0" 0 "$(rc lim)"
+check "source allows 2: every message there once" verify sd lim-v --map "Sent Items=Sent"
+check_eq "source allows 2: every message counted" "$(dest_messages sd)" "$(field lim imported)"
+check_eq "source allows 2: 2 sessions at the source" 2 "$n"
+check_eq "source allows 2: said once in the log" 1 "$(grep -c 'The source refused connection 3 of 4' "$OUT/lim.err")"
+check_contains "source allows 2: ... going on with 2" "$OUT/lim.err" "going on with 2"
+check_eq "source allows 2: no reconnects" 0 "$(field lim reconnects)"
+
+# a queued job asking for 4 with no cap (localhost=8/8) whose source
+# allows 2: it goes on with 2 and gives the other leases back
+DOVEADM_OPTS=()
+ir_set_opt DOVEADM_OPTS "import_remote_store=$STORE" "import_remote_key_file=$KEY"
+ir_dest_reset_user md
+doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" import-remote start -u md --host localhost \
+	--port "$SRC_IMAPS_PORT" --user srcuser --password-file "$SRC_PASSWORD_FILE" \
+	--connections 4 > "$OUT/jlim.out" 2>&1 </dev/null
+check_eq "job, source allows 2: queued" 0 "$?"
+jlim=$(field jlim job)
+timeout -k 5 180 "$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/worker-jlim.log" 2>&1
+n=$(sessions jlim)
+check_eq "job, source allows 2: completed" completed \
+	"$(sqlite_value "$JOBS/jobs.db" "SELECT status FROM import_remote_jobs WHERE id = $jlim")"
+check_eq "job, source allows 2: 2 sessions at the source" 2 "$n"
+check_eq "job, source allows 2: leases given back (4 asked, 2 held)" "4 2" \
+	"$(sqlite_value "$JOBS/jobs.db" "SELECT connections || ' ' || leases FROM import_remote_jobs WHERE id = $jlim")"
+check "job, source allows 2: every message once" verify md jlim-v --map "Sent Items=Sent"
+cp "$SRC_CONF.orig" "$SRC_CONF"
+src_restart
+
+# --- a queued job asking for 4 under a host cap of 2 (127.0.0.1=2/2) ---
+ir_dest_reset_user md
+doveadm -c "$DEST_CONF" "${DOVEADM_OPTS[@]}" import-remote start -u md --host 127.0.0.1 \
+	--port "$SRC_IMAPS_PORT" --user srcuser --password-file "$SRC_PASSWORD_FILE" \
+	--connections 4 > "$OUT/jcap.out" 2>&1 </dev/null
+check_eq "job under a cap of 2: queued" 0 "$?"
+jcap=$(field jcap job)
+timeout -k 5 180 "$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/worker-jcap.log" 2>&1
+n=$(sessions jcap)
+check_eq "job under a cap of 2: completed" completed \
+	"$(sqlite_value "$JOBS/jobs.db" "SELECT status FROM import_remote_jobs WHERE id = $jcap")"
+check_eq "job under a cap of 2: 2 sessions at the source (4 asked for)" 2 "$n"
+check_eq "job under a cap of 2: it asked for 4 and held 2" "4 2" \
+	"$(sqlite_value "$JOBS/jobs.db" "SELECT connections || ' ' || leases FROM import_remote_jobs WHERE id = $jcap")"
+check "job under a cap of 2: every message once" verify md jcap-v --map "Sent Items=Sent"
+DOVEADM_OPTS=()
+
+# --- connections cut mid-import: the first two, each after 300 kB ---
+"$TOOLS/faultproxy" --target "127.0.0.1:$SRC_IMAPS_PORT" --cut-every 300k --cuts 2 \
+	--report "$OUT/cut.proxy" --timeout 300 > "$OUT/cut.port" &
+ppid=$!
+ir_kill_on_exit "$ppid"
+ir_dest_reset_user sd
+import sd cut --port "$(port_of "$OUT/cut.port")" --connections 4
+kill -TERM "$ppid"; wait "$ppid" 2>/dev/null
+n=$(sessions cut)
+cuts=$(python3 -c 'import json,sys;print(len(json.load(open(sys.argv[1]))["cuts"]))' "$OUT/cut.proxy" 2>/dev/null)
+check_eq "cut: the proxy cut 2 connections" 2 "$cuts"
+check_eq "cut: exit code 0" 0 "$(rc cut)"
+check "cut: every message there once, byte for byte" verify sd cut-v --map "Sent Items=Sent"
+check_eq "cut: every message counted once" "$(dest_messages sd)" "$(field cut imported)"
+check "cut: reconnected ($(field cut reconnects))" test "$(field cut reconnects)" -ge 1
+check "cut: the others went on (more than 2 sessions: $n)" test "$n" -gt 2
+
+# --- a server that serves one connection at a time (fakeimapd): the
+# extra connection gets no greeting; given up after 10 s (not the 60 s of
+# --timeout), the import goes on with one ---
+"$TOOLS/fakeimapd" --scenario many-folders --folders 3 --count 5 --max-conns 3 \
+	--timeout 120 --report "$OUT/serial.report" > "$OUT/serial.port" &
+fpid=$!
+ir_kill_on_exit "$fpid"
+echo fakepass > "$IR_WORK/fake.pw"
+ir_dest_reset_user md
+doveadm -c "$DEST_CONF" import-remote run -u md --host 127.0.0.1 \
+	--port "$(port_of "$OUT/serial.port")" --ssl none --user fake \
+	--password-file "$IR_WORK/fake.pw" --timeout 60 --connections 2 \
+	> "$OUT/serial.out" 2> "$OUT/serial.err" < /dev/null
+echo $? > "$OUT/serial.rc"
+kill "$fpid" 2>/dev/null; wait "$fpid" 2>/dev/null
+check_eq "no greeting on the extra connection: exit code 0" 0 "$(rc serial)"
+check_contains "no greeting on the extra connection: given up after 10 s" "$OUT/serial.err" \
+	"The source refused connection 2 of 2 ("
+check_contains "no greeting on the extra connection: ... its cause" "$OUT/serial.err" \
+	"no greeting in 10 seconds"
+
+# --- the quota (2 MB) with K = 4: stops cleanly, a re-run finishes ---
+import sdq quota --port "$SRC_IMAPS_PORT" --connections 4 --fetch-chunk 10
+n=$(sessions quota)
+check_eq "quota, K=4: exit code 73" 73 "$(rc quota)"
+check_eq "quota, K=4: error quota_exceeded" quota_exceeded "$(field quota error)"
+used=$(doveadm -c "$DEST_CONF" -f tab quota get -u sdq | awk -F'\t' '$2=="STORAGE"{print $3}')
+check "quota, K=4: not above the limit ($used kB of 2048)" test "${used:-9999}" -le 2048
+check "quota, K=4: what was saved is intact, none twice" verify sdq quota-v --allow-missing --map "Sent Items=Sent"
+check "quota, K=4: every connection logged out ($n)" test "$n" -ge 1
+python3 - "$IR_WORK/dst/passwd" "$(ir_userdb_quota 2M)" "$(ir_userdb_quota 100M)" <<'PY'
+import sys
+p, old, new = sys.argv[1:]
+lines = open(p).read().split("\n")
+lines = [l.replace(old, new) if l.startswith("sdq:") else l for l in lines]
+open(p, "w").write("\n".join(lines))
+PY
+# (the auth process looks at the passwd-file again at most once a second)
+sleep 1.2
+import sdq quota2 --port "$SRC_IMAPS_PORT" --connections 4
+n=$(sessions quota2)
+if [ "$(rc quota2)" = 0 ]; then
+	pass "quota raised: the re-run's exit code 0"
+else
+	fail "quota raised: the re-run's exit code 0" "exit code $(rc quota2):" \
+		"$(tail -5 "$OUT/quota2.err")" "$(doveadm -c "$DEST_CONF" quota get -u sdq 2>&1)"
+fi
+check "quota raised: every message there once" verify sdq quota2-v --map "Sent Items=Sent"
