@@ -61,6 +61,8 @@ enum admin_top_column_idx {
 	TOP_ETA,
 	TOP_SOURCE,
 	TOP_FOLDERS,
+	/* the folder being copied (the source's name) */
+	TOP_FOLDER,
 	TOP_RETRY,
 	TOP_UPDATED,
 	/* a queued job whose host's (or account's) connections are all in
@@ -80,6 +82,7 @@ static const struct admin_top_column admin_top_columns[TOP_COLUMN_COUNT] = {
 	[TOP_ETA] = { "ETA", 8, TRUE },
 	[TOP_SOURCE] = { "SOURCE", 28, FALSE },
 	[TOP_FOLDERS] = { "FOLDERS", 9, TRUE },
+	[TOP_FOLDER] = { "FOLDER", 20, FALSE },
 	[TOP_RETRY] = { "RETRY", 5, TRUE },
 	[TOP_UPDATED] = { "UPDATED", 8, FALSE },
 	[TOP_WAITING] = { "WAITING", 96, FALSE },
@@ -154,6 +157,7 @@ static void admin_top_job(string_t *frame, const struct job *job,
 	cells[TOP_FOLDERS] = job->folders_total == 0 ? "" :
 		t_strdup_printf("%u/%u", job->folders_done,
 				job->folders_total);
+	cells[TOP_FOLDER] = job->folder == NULL ? "" : job->folder;
 	cells[TOP_RETRY] = job->retry_count == 0 ? "" :
 		t_strdup_printf("%u/%u", job->retry_count, job->retry_limit);
 	cells[TOP_UPDATED] = job->updated == 0 ? "" :

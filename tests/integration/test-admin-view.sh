@@ -8,7 +8,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/pgsql.sh"
-plan 96
+plan 98
 script_timeout 900
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
@@ -212,6 +212,8 @@ print("%d rows, %s" % (len(d), " ".join(k for r in d for k in r if "pass" in k.l
 	check_eq "$L: top --once: exit code 0" 0 "$?"
 	check "$L: top --once: the running job's line (job, status, user, progress)" \
 		grep -Eq "^ *$js running +sdq +[1-9][0-9]*/400 " "$OUT/top1.out"
+	check "$L: top --once: the running job's folder (FOLDER)" \
+		grep -Eq "^ *$js running .* INBOX +" "$OUT/top1.out"
 	check_eq "$L: top --once: the counts" "1 running, 0 preparing, 2 queued" \
 		"$(sed -n '1s/.*: \([0-9]* running, [0-9]* preparing, [0-9]* queued\).*/\1/p' "$OUT/top1.out")"
 	check_eq "$L: top --once: live jobs first, then the queued ones (not completed)" "$js $jq $jr" \
