@@ -7,7 +7,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/oauth2.sh"
-plan 56
+plan 61
 
 ir_oauth2_setup 12 5
 field() { flow_field "$OUT/$1.out" "$2"; }
@@ -214,11 +214,42 @@ doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote batch create --csv "$IR_WORK
 check_eq "batch with the app's grant: exit code 0" 0 "$?"
 batch=$(flow_field "$OUT/batch.out" batch)
 check_not_contains "batch: the client secret is not in the store file in clear" "$JOBS/jobs.db" "$MSECRET"
+# forget_app_tokens: the app's tokens the workers share through the store
+# dropped, so that the next worker must ask
+forget_app_tokens() {
+	python3 -c 'import sqlite3,sys
+c=sqlite3.connect(sys.argv[1]); c.execute("delete from import_remote_oauth2_app_tokens"); c.commit()' "$JOBS/jobs.db"
+}
+# the app's token that earlier imports left in the store for every worker
+check "the app's token is kept in the store for the other workers" test \
+	"$(sqlite_value "$JOBS/jobs.db" "select count(*) from import_remote_oauth2_app_tokens where secret != '' and expires > strftime('%s','now')")" -ge 1
+check_not_contains "the app's token is not in the store file in clear" "$JOBS/jobs.db" "tok-"
+forget_app_tokens
 before=$(ir_oauth2_stat token)
 "$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/bworker.log" 2>&1
 check_eq "batch: its 3 jobs completed" 3 \
 	"$(sqlite_value "$JOBS/jobs.db" "select count(*) from import_remote_jobs where batch_id = ${batch:-0} and status = 'completed'")"
 check_eq "batch: one token request for its 3 mailboxes (the app's token shared)" 1 \
+	$(($(ir_oauth2_stat token) - before))
+
+# --- the same batch through two workers at once: one token request for
+#     both (the first asks, the other waits for its token in the store) ---
+for u in sd md sdq; do ir_dest_reset_user "$u"; done
+doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote batch create --csv "$IR_WORK/tenant.csv" \
+	--host 127.0.0.1 --port "$SRC_IMAPS_PORT" "${m365[@]}" --oauth2-client-id m365-app \
+	>"$OUT/batch2.out" 2>"$OUT/batch2.err"
+batch=$(flow_field "$OUT/batch2.out" batch)
+forget_app_tokens
+before=$(ir_oauth2_stat token)
+"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/b2worker1.log" 2>&1 &
+w1=$!
+"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/b2worker2.log" 2>&1
+wait "$w1"
+check_eq "two workers: the batch's 3 jobs completed" 3 \
+	"$(sqlite_value "$JOBS/jobs.db" "select count(*) from import_remote_jobs where batch_id = ${batch:-0} and status = 'completed'")"
+check "two workers: both ran jobs of the batch" test \
+	"$(sqlite_value "$JOBS/jobs.db" "select count(distinct substr(worker, 1, instr(worker, '/'))) from import_remote_jobs where batch_id = ${batch:-0}")" -eq 2
+check_eq "two workers: one token request between them (the token shared through the store)" 1 \
 	$(($(ir_oauth2_stat token) - before))
 
 # --- the same batch with the certificate credential: the key encrypted in
@@ -230,6 +261,7 @@ doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote batch create --csv "$IR_WORK
 	--oauth2-client-key-file "$IR_WORK/appcert.key" >"$OUT/cbatch.out" 2>"$OUT/cbatch.err"
 check_eq "batch with the certificate credential: exit code 0" 0 "$?"
 batch=$(flow_field "$OUT/cbatch.out" batch)
+forget_app_tokens
 before=$(ir_oauth2_stat client_assertion)
 "$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/cbworker.log" 2>&1
 check_eq "certificate batch: its 3 jobs completed" 3 \

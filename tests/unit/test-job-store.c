@@ -65,10 +65,10 @@ static void test_job_store_schema(void)
 
 	test_begin("job store: schema created and kept");
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 27);
+	test_assert(job_store_get_schema_version(store) == 28);
 	job_store_close(&store);
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 27);
+	test_assert(job_store_get_schema_version(store) == 28);
 	job_store_close(&store);
 	test_end();
 }
@@ -363,7 +363,7 @@ static void test_job_store_upgrade_23(void)
 			     "WHERE name = 'schema_version'") == 0);
 	job_store_close(&store);
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 27);
+	test_assert(job_store_get_schema_version(store) == 28);
 	test_assert(job_store_get(store, pool, id, &job, &error) == 1);
 	test_assert(job.connections == 1 && job.leases == 1);
 	test_assert(job_store_cancel(store, id, &error) == 0);
@@ -397,7 +397,7 @@ static void test_job_store_upgrade_26(void)
 			     "WHERE name = 'schema_version'") == 0);
 	job_store_close(&store);
 	store = store_open();
-	test_assert(job_store_get_schema_version(store) == 27);
+	test_assert(job_store_get_schema_version(store) == 28);
 	test_assert(job_store_get(store, pool, id, &job, &error) == 1);
 	test_assert_strcmp(job.folder, "");
 

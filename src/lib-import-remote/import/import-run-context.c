@@ -169,8 +169,8 @@ import_run_ctx_oauth2_cache_key(struct import_run_ctx *ctx)
 }
 
 /* The app's own token (client credentials) that an earlier import of
-   this process got, if it is good for a while yet: one token request per
-   token lifetime for a whole tenant's batch. force: the server refused
+   this process, or another worker, got, if it is good for a while yet: one
+   token request per token lifetime for a whole tenant's batch. force: the server refused
    ours, it is forgotten. Returns TRUE if one is used. */
 static bool
 import_run_ctx_oauth2_cached(struct import_run_ctx *ctx, bool force,
@@ -181,12 +181,18 @@ import_run_ctx_oauth2_cached(struct import_run_ctx *ctx, bool force,
 	time_t expires;
 
 	if (force) {
-		oauth2_token_cache_drop(key);
+		oauth2_token_cache_drop(ctx->event, key);
 		return FALSE;
 	}
-	token = oauth2_token_cache_get(key, now, &expires);
-	if (token == NULL || now + IMPORT_RUN_TOKEN_MARGIN_SECS >= expires)
-		return FALSE;
+	token = oauth2_token_cache_get(ctx->event, key, now, &expires);
+	if (token == NULL || now + IMPORT_RUN_TOKEN_MARGIN_SECS >= expires) {
+		/* another worker may be asking for one right now */
+		token = oauth2_token_cache_await(ctx->event, key, now,
+						 IMPORT_RUN_TOKEN_MARGIN_SECS,
+						 &expires);
+		if (token == NULL)
+			return FALSE;
+	}
 	if (ctx->oauth2_access_token != NULL) {
 		safe_memset(ctx->oauth2_access_token, 0,
 			    strlen(ctx->oauth2_access_token));
@@ -250,6 +256,12 @@ import_run_ctx_oauth2_token(struct import_run_ctx *ctx, bool force,
 						    error_r);
 		if (ret < 0) {
 			error_r->detail = p_strdup(ctx->pool, error_r->detail);
+			if (ctx->set->oauth2_grant ==
+			    IMPORT_REMOTE_OAUTH2_GRANT_CLIENT_CREDENTIALS) {
+				/* other workers waiting for it ask themselves */
+				oauth2_token_cache_drop(ctx->event,
+					import_run_ctx_oauth2_cache_key(ctx));
+			}
 		} else {
 			if (ctx->oauth2_access_token != NULL) {
 				safe_memset(ctx->oauth2_access_token, 0,
@@ -279,7 +291,7 @@ import_run_ctx_oauth2_token(struct import_run_ctx *ctx, bool force,
 				now + result.expires_in;
 			if (ctx->set->oauth2_grant ==
 			    IMPORT_REMOTE_OAUTH2_GRANT_CLIENT_CREDENTIALS) {
-				oauth2_token_cache_put(
+				oauth2_token_cache_put(ctx->event,
 					import_run_ctx_oauth2_cache_key(ctx),
 					ctx->oauth2_access_token,
 					ctx->oauth2_expires);

@@ -5,6 +5,9 @@
 #include "hex-binary.h"
 #include "sha2.h"
 #include "safe-memset.h"
+#include "sleep.h"
+
+#include <time.h>
 #include "oauth2-token-cache.h"
 
 #define OAUTH2_TOKEN_CACHE_SIZE 8
@@ -17,6 +20,9 @@ struct oauth2_token_cache_entry {
 /* Never freed at exit (still reachable from here): a lib_atexit()
    callback would run after doveadm has unloaded this plugin. */
 static struct oauth2_token_cache_entry cache[OAUTH2_TOKEN_CACHE_SIZE];
+static const struct oauth2_token_shared *cache_shared = NULL;
+/* how often a waiting process looks for the other one's token */
+#define OAUTH2_TOKEN_CACHE_AWAIT_POLL_MSECS 200
 
 static void cache_entry_free(struct oauth2_token_cache_entry *entry)
 {
@@ -53,25 +59,64 @@ static struct oauth2_token_cache_entry *cache_find(const char *key)
 	return NULL;
 }
 
-const char *oauth2_token_cache_get(const char *key, time_t now,
-				   time_t *expires_r)
+static void
+cache_put_local(const char *key, const char *access_token, time_t expires);
+
+const char *oauth2_token_cache_get(struct event *event, const char *key,
+				   time_t now, time_t *expires_r)
 {
 	struct oauth2_token_cache_entry *entry = cache_find(key);
+	const char *token;
+	time_t expires;
 
-	if (entry == NULL || entry->expires <= now)
+	if (entry != NULL && entry->expires > now) {
+		*expires_r = entry->expires;
+		return entry->token;
+	}
+	if (cache_shared == NULL ||
+	    cache_shared->get(event, key, now, &token, &expires,
+			      cache_shared->context) <= 0)
 		return NULL;
+	cache_put_local(key, token, expires);
+	safe_memset((char *)token, 0, strlen(token));
+	entry = cache_find(key);
 	*expires_r = entry->expires;
 	return entry->token;
 }
 
-void oauth2_token_cache_put(const char *key, const char *access_token,
-			    time_t expires)
+const char *oauth2_token_cache_await(struct event *event, const char *key,
+				     time_t now, time_t margin_secs,
+				     time_t *expires_r)
+{
+	const char *token;
+	time_t expires, start = now;
+
+	if (cache_shared == NULL ||
+	    cache_shared->claim(event, key, now, cache_shared->context) != 0)
+		return NULL;
+	e_debug(event, "OAuth2: another worker is getting the app's "
+		"access token: waiting for it");
+	while (now < start + OAUTH2_TOKEN_CACHE_AWAIT_SECS) {
+		i_sleep_msecs(OAUTH2_TOKEN_CACHE_AWAIT_POLL_MSECS);
+		now = time(NULL);
+		token = oauth2_token_cache_get(event, key, now, &expires);
+		if (token != NULL && now + margin_secs < expires) {
+			*expires_r = expires;
+			return token;
+		}
+	}
+	return NULL;
+}
+
+static void
+cache_put_local(const char *key, const char *access_token, time_t expires)
 {
 	struct oauth2_token_cache_entry *entry = cache_find(key);
 	unsigned int i;
 
 	if (expires == 0) {
-		oauth2_token_cache_drop(key);
+		if (entry != NULL)
+			cache_entry_free(entry);
 		return;
 	}
 	if (entry == NULL) {
@@ -92,10 +137,31 @@ void oauth2_token_cache_put(const char *key, const char *access_token,
 	entry->expires = expires;
 }
 
-void oauth2_token_cache_drop(const char *key)
+void oauth2_token_cache_put(struct event *event, const char *key,
+			    const char *access_token, time_t expires)
+{
+	cache_put_local(key, access_token, expires);
+	if (cache_shared == NULL)
+		return;
+	if (expires == 0)
+		cache_shared->release(event, key, cache_shared->context);
+	else {
+		cache_shared->put(event, key, access_token, expires,
+				  cache_shared->context);
+	}
+}
+
+void oauth2_token_cache_drop(struct event *event, const char *key)
 {
 	struct oauth2_token_cache_entry *entry = cache_find(key);
 
 	if (entry != NULL)
 		cache_entry_free(entry);
+	if (cache_shared != NULL)
+		cache_shared->release(event, key, cache_shared->context);
+}
+
+void oauth2_token_cache_set_shared(const struct oauth2_token_shared *shared)
+{
+	cache_shared = shared;
 }

@@ -21,6 +21,7 @@
 #include "batch-notify.h"
 #include "failed-message-store.h"
 #include "job-runner.h"
+#include "oauth2-app-token-store.h"
 
 struct job_runner_ctx {
 	struct mail_user *user;
@@ -868,9 +869,13 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 			import_remote_error_set(&error,
 				IMPORT_REMOTE_ERROR_CANCELLED, NULL);
 		} else {
+			/* the app's token (client credentials) shared with
+			   the store's other workers */
+			oauth2_app_token_store_use(store, key);
 			(void)import_run(user, &set, job_runner_progress,
 					 job_runner_may_commit, &ctx, pool,
 					 &result);
+			oauth2_app_token_store_use(NULL, NULL);
 			/* the result is the job's from here on */
 			ctx.progress = NULL;
 			ctx.run_progress = result.progress;

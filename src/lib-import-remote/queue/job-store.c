@@ -15,7 +15,7 @@
 
 /* The schema this code writes. Each step in schema_steps[] takes the store
    from version i to i+1; open applies the missing ones. */
-#define JOB_STORE_SCHEMA_VERSION 27
+#define JOB_STORE_SCHEMA_VERSION 28
 
 /* lib-sql's driver list is per process: the first store opened sets it
    up (neither doveadm nor our worker has it otherwise), the last closed
@@ -259,6 +259,15 @@ static const char *job_store_schema_step(struct job_store *store,
 		   progress (job->folder) */
 		return "ALTER TABLE import_remote_jobs ADD COLUMN "
 			"current_folder TEXT NOT NULL DEFAULT ''";
+	case 27:
+		/* the app's access tokens (client credentials) shared by
+		   the workers (oauth2-app-token-store.c), encrypted */
+		return "CREATE TABLE IF NOT EXISTS "
+			"import_remote_oauth2_app_tokens ("
+			"name VARCHAR(64) NOT NULL PRIMARY KEY, "
+			"secret TEXT NOT NULL, "
+			"expires BIGINT NOT NULL, "
+			"fetching_until BIGINT NOT NULL)";
 	}
 	i_unreached();
 }
