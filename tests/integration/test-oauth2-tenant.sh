@@ -7,7 +7,8 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/oauth2.sh"
-plan 61
+. "$TESTS_DIR/lib/pgsql.sh"
+plan 65
 
 ir_oauth2_setup 12 5
 field() { flow_field "$OUT/$1.out" "$2"; }
@@ -251,6 +252,37 @@ check "two workers: both ran jobs of the batch" test \
 	"$(sqlite_value "$JOBS/jobs.db" "select count(distinct substr(worker, 1, instr(worker, '/'))) from import_remote_jobs where batch_id = ${batch:-0}")" -eq 2
 check_eq "two workers: one token request between them (the token shared through the store)" 1 \
 	$(($(ir_oauth2_stat token) - before))
+
+# --- the same with a PostgreSQL store (the store of a fleet of backends):
+#     two workers, one token request ---
+pgdir=$IR_WORK/pgsql
+if ir_pgsql_start "$pgdir"; then
+	chmod 755 "$pgdir"
+	PSTORE="pgsql:$PGSQL_CONNECT"
+	pg() { psql -X -q -A -t -h "$pgdir" -U postgres -d postgres -c "$1"; }
+	for u in sd md sdq; do ir_dest_reset_user "$u"; done
+	ir_set_opt PJOPTS "import_remote_store=$PSTORE" "import_remote_key_file=$KEY"
+	doveadm -c "$DEST_CONF" "${PJOPTS[@]}" import-remote batch create --csv "$IR_WORK/tenant.csv" \
+		--host 127.0.0.1 --port "$SRC_IMAPS_PORT" "${m365[@]}" --oauth2-client-id m365-app \
+		>"$OUT/pbatch.out" 2>"$OUT/pbatch.err"
+	check_eq "PostgreSQL store: the batch is created" 0 "$?"
+	batch=$(flow_field "$OUT/pbatch.out" batch)
+	before=$(ir_oauth2_stat token)
+	"$WORKER" -c "$DEST_CONF" -s "$PSTORE" -K "$KEY" -1 > "$OUT/pworker1.log" 2>&1 &
+	w1=$!
+	"$WORKER" -c "$DEST_CONF" -s "$PSTORE" -K "$KEY" -1 > "$OUT/pworker2.log" 2>&1
+	wait "$w1"
+	check_eq "PostgreSQL store, two workers: the batch's 3 jobs completed" 3 \
+		"$(pg "select count(*) from import_remote_jobs where batch_id = ${batch:-0} and status = 'completed'")"
+	check "PostgreSQL store, two workers: both ran jobs of the batch" test \
+		"$(pg "select count(distinct split_part(worker, '/', 1)) from import_remote_jobs where batch_id = ${batch:-0}")" -eq 2
+	check_eq "PostgreSQL store, two workers: one token request between them" 1 \
+		$(($(ir_oauth2_stat token) - before))
+	ir_pgsql_stop "$pgdir"
+else
+	fail "PostgreSQL store: PostgreSQL could not be started"
+	skip 3 "no PostgreSQL"
+fi
 
 # --- the same batch with the certificate credential: the key encrypted in
 #     each job, one assertion for the 3 mailboxes ---
