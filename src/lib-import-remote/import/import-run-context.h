@@ -120,6 +120,13 @@ void import_run_ctx_init(struct import_run_ctx *ctx, pool_t pool,
 			 void *context, struct import_run_result *result);
 void import_run_ctx_deinit(struct import_run_ctx *ctx);
 
+/* With an OAuth2 grant: a fresh access token for the next login when
+   there is none yet, the one there is ends within a minute, or force (the
+   server refused it). Returns 0, or -1 with error_r (the token endpoint's
+   failure). (import-run-oauth2.c) */
+int import_run_ctx_oauth2_token(struct import_run_ctx *ctx, bool force,
+				struct import_remote_error *error_r);
+
 /* Connect to the source (reconnecting if the first try is cut off), if the
    administrator's settings allow it (outbound-guard.h,
    import_remote_allow_plaintext). Returns 0, or -1 with the run's error
