@@ -107,6 +107,9 @@ for i in $(seq 1 600); do
 	sleep 0.5
 done
 check_eq "batch: completed" completed "$st"
+# what a job that did not complete says (for a failure's reader)
+sql "SELECT id || ' ' || status || ' ' || error_code || ' lost ' || lost_claims || ': ' || error_detail FROM import_remote_jobs WHERE status <> 'completed'" |
+	sed 's/^/# not completed: /'
 check_eq "every job completed, once (no job retried or left)" "$USERS $USERS" \
 	"$(sql "SELECT COUNT(*) FROM import_remote_jobs") $(sql "SELECT COUNT(*) FROM import_remote_jobs WHERE status = 'completed' AND superseded_by = 0")"
 # shellcheck disable=SC2086
