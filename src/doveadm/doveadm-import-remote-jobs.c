@@ -659,10 +659,11 @@ import_remote_job_admin_cmd(struct doveadm_cmd_context *cctx,
 {
 	struct import_remote_job_request req;
 	const char *username;
+	bool have_user, have_job;
 
-	if (!doveadm_cmd_param_str(cctx, "dest-user", &username) &&
-	    !doveadm_cmd_param_int64(cctx, "job", &req.job_id) &&
-	    cmd->require_job_id) {
+	have_user = doveadm_cmd_param_str(cctx, "dest-user", &username);
+	have_job = doveadm_cmd_param_int64(cctx, "job", &req.job_id);
+	if (!have_user && !have_job && cmd->require_job_id) {
 		/* said here: doveadm would go on to look up no user and
 		   fail with its own, unrelated error */
 		(void)doveadm_import_remote_fail(&req.exit_code, EX_USAGE,
@@ -671,8 +672,7 @@ import_remote_job_admin_cmd(struct doveadm_cmd_context *cctx,
 		doveadm_exit_code = req.exit_code;
 		return;
 	}
-	if (doveadm_cmd_param_str(cctx, "dest-user", &username) ||
-	    !doveadm_cmd_param_int64(cctx, "job", &req.job_id)) {
+	if (have_user || !have_job) {
 		doveadm_import_remote_mail_cmd(cctx);
 		return;
 	}

@@ -59,8 +59,31 @@ static struct oauth2_token_cache_entry *cache_find(const char *key)
 	return NULL;
 }
 
-static void
-cache_put_local(const char *key, const char *access_token, time_t expires);
+/* Keep the token here (expires > 0); returns its entry */
+static struct oauth2_token_cache_entry *
+cache_put_local(const char *key, const char *access_token, time_t expires)
+{
+	struct oauth2_token_cache_entry *entry = cache_find(key);
+	unsigned int i;
+
+	if (entry == NULL) {
+		/* a free place, or the one that ends first */
+		entry = &cache[0];
+		for (i = 0; i < N_ELEMENTS(cache); i++) {
+			if (cache[i].key == NULL) {
+				entry = &cache[i];
+				break;
+			}
+			if (cache[i].expires < entry->expires)
+				entry = &cache[i];
+		}
+	}
+	cache_entry_free(entry);
+	entry->key = i_strdup(key);
+	entry->token = i_strdup(access_token);
+	entry->expires = expires;
+	return entry;
+}
 
 const char *oauth2_token_cache_get(struct event *event, const char *key,
 				   time_t now, time_t *expires_r)
@@ -77,9 +100,8 @@ const char *oauth2_token_cache_get(struct event *event, const char *key,
 	    cache_shared->get(event, key, now, &token, &expires,
 			      cache_shared->context) <= 0)
 		return NULL;
-	cache_put_local(key, token, expires);
+	entry = cache_put_local(key, token, expires);
 	safe_memset((char *)token, 0, strlen(token));
-	entry = cache_find(key);
 	*expires_r = entry->expires;
 	return entry->token;
 }
@@ -108,44 +130,15 @@ const char *oauth2_token_cache_await(struct event *event, const char *key,
 	return NULL;
 }
 
-static void
-cache_put_local(const char *key, const char *access_token, time_t expires)
-{
-	struct oauth2_token_cache_entry *entry = cache_find(key);
-	unsigned int i;
-
-	if (expires == 0) {
-		if (entry != NULL)
-			cache_entry_free(entry);
-		return;
-	}
-	if (entry == NULL) {
-		/* a free place, or the one that ends first */
-		entry = &cache[0];
-		for (i = 0; i < N_ELEMENTS(cache); i++) {
-			if (cache[i].key == NULL) {
-				entry = &cache[i];
-				break;
-			}
-			if (cache[i].expires < entry->expires)
-				entry = &cache[i];
-		}
-	}
-	cache_entry_free(entry);
-	entry->key = i_strdup(key);
-	entry->token = i_strdup(access_token);
-	entry->expires = expires;
-}
-
 void oauth2_token_cache_put(struct event *event, const char *key,
 			    const char *access_token, time_t expires)
 {
-	cache_put_local(key, access_token, expires);
-	if (cache_shared == NULL)
+	if (expires == 0) {
+		oauth2_token_cache_drop(event, key);
 		return;
-	if (expires == 0)
-		cache_shared->release(event, key, cache_shared->context);
-	else {
+	}
+	(void)cache_put_local(key, access_token, expires);
+	if (cache_shared != NULL) {
 		cache_shared->put(event, key, access_token, expires,
 				  cache_shared->context);
 	}
