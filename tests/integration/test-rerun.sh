@@ -5,7 +5,7 @@
 # that ends with every message exactly once.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 28
+plan 32
 
 "$TOOLS/mkcorpus" -n 300 -s 11 -o "$IR_WORK/corpus" >/dev/null || { fail "mkcorpus"; exit 1; }
 MANIFEST=$IR_WORK/corpus/manifest.json
@@ -162,6 +162,7 @@ ir_dest_reset_user sd
 # each run is killed as soon as it has committed more than the last one
 # left, so that every kill lands mid-way, whatever the machine's speed
 kills=()
+rounds=()
 prev=0
 for round in $(seq 1 20); do
 	doveadm -c "$DEST_CONF" import-remote run -u sd --host 127.0.0.1 \
@@ -178,6 +179,7 @@ for round in $(seq 1 20); do
 	wait "$pid" 2>/dev/null
 	krc=$?
 	n=$(dest_messages sd)
+	rounds+=("$krc:${n:-?}")
 	[ "$krc" = 137 ] && [ "${n:-0}" -gt "$prev" ] && [ "${n:-0}" -lt "$total2" ] && kills+=("$n")
 	if [ "$krc" = 0 ] && [ "${n:-0}" = "$total2" ]; then
 		# it ended before the kill (a slow poll, a fast machine):
@@ -190,9 +192,34 @@ for round in $(seq 1 20); do
 	prev=${n:-0}
 	[ "${#kills[@]}" -ge 5 ] && break
 done
-check "kill -9: five runs killed mid-way, each after committing more (${kills[*]} of $total2)" \
+check "kill -9: five runs killed mid-way, each after committing more (${kills[*]} of $total2; exit:messages of each round ${rounds[*]})" \
 	test "${#kills[@]}" -ge 5
 import sd final --port "$SRC_IMAPS_PORT"
 check_eq "kill -9, then re-run: exit code 0" 0 "$(rc final)"
 check "kill -9, then re-run: every message exactly once" verify sd final-v --map "Sent Items=Sent"
+
+# --- a Maildir commit killed after naming its files, lock still held ---
+# The state a kill -9 inside a Maildir commit leaves: the new mail is in
+# cur/, but not yet in dovecot-uidlist, whose lock file names the dead
+# process. A re-run must see that mail (waiting for the stale lock) and
+# skip it, not import it a second time.
+ir_dest_reset_user md
+import md md-full --port "$SRC_IMAPS_PORT"
+check_eq "killed Maildir commit: the first run completes" 0 "$(rc md-full)"
+H=$IR_WORK/dst/home/md/Maildir
+mkdir -p "$IR_WORK/held"
+ls "$H/cur" | head -40 > "$IR_WORK/held.list"
+while read -r f; do mv "$H/cur/$f" "$IR_WORK/held/"; done < "$IR_WORK/held.list"
+doveadm -c "$DEST_CONF" force-resync -u md INBOX
+while read -r f; do mv "$IR_WORK/held/$f" "$H/cur/"; done < "$IR_WORK/held.list"
+sleep 300 & dead=$!
+kill -9 "$dead"; wait "$dead" 2>/dev/null
+echo "$dead:$(hostname)" > "$H/dovecot-uidlist.lock"
+chown "$IR_OS_USER:" "$H/dovecot-uidlist.lock"
+# the checkpoint would skip the folder: the killed run never wrote it
+rm -f "$IR_WORK"/dst/home/md/.dovecot-import-remote/*.checkpoint
+import md md-again --port "$SRC_IMAPS_PORT"
+check_eq "killed Maildir commit: the re-run completes" 0 "$(rc md-again)"
+check_eq "killed Maildir commit: the re-run imports nothing" 0 "$(field md-again imported)"
+check "killed Maildir commit: every message exactly once" verify md md-again-v --map "Sent Items=Sent"
 exit 0

@@ -168,7 +168,21 @@ verify() {
 	# a failure shows what differs (the check itself prints only its name)
 	"$TOOLS/imapverify" --port "$DEST_IMAP_PORT" --user "$u" \
 		--manifest "$MANIFEST" --dedup "$VERIFY_DEDUP" "$@" > "$OUT/$name.verify" 2>&1 ||
-		{ sed 's/^/    verify: /' "$OUT/$name.verify" | head -40; return 1; }
+		{ verify_explain "$OUT/$name.verify"; return 1; }
+}
+
+# verify_explain FILE: what imapverify found wrong, problems first and
+# only the folders that differ (its whole report when it is not JSON)
+verify_explain() {
+	python3 - "$1" <<'PY' 2>/dev/null || sed 's/^/    verify: /' "$1" | head -40
+import json, sys
+r = json.load(open(sys.argv[1]))
+for p in r.get("problems", [])[:30]:
+    print("    verify: " + p)
+for name, f in sorted(r.get("folders", {}).items()):
+    if f.get("extra") or f.get("missing") or f.get("found") != f.get("expected"):
+        print("    verify: %s: %s" % (name, json.dumps(f, sort_keys=True)))
+PY
 }
 
 # manifest_count [TAG]: messages in $MANIFEST (with TAG)

@@ -243,6 +243,16 @@ int dedup_index_add_mailbox(struct dedup_index *index, struct mailbox *box,
 	uoff_t vsize;
 	int ret = 0;
 
+	/* a full sync, which waits for the Maildir's uidlist lock: a process
+	   killed in its commit leaves its mail in cur/ and new/ with the lock
+	   still held, and a quick sync (or none) would not list that mail,
+	   which would then be imported again beside it */
+	if (mailbox_sync(box, 0) < 0) {
+		*error_r = t_strdup_printf("Syncing mailbox %s failed: %s",
+			mailbox_get_vname(box),
+			mailbox_get_last_internal_error(box, NULL));
+		return -1;
+	}
 	headers = mailbox_header_lookup_init(box, dedup_wanted_headers);
 	trans = mailbox_transaction_begin(box, 0, __func__);
 	search_args = mail_search_build_init();
