@@ -248,6 +248,9 @@ int folder_import_connection_lost(struct folder_import_ctx *ctx)
 		}
 		folder_import_pending_keep(ctx);
 	}
+	/* header fetches asked for on it: asked for again */
+	if (ctx->current->state == IMPORT_CHUNK_HASHING)
+		ctx->current->state = IMPORT_CHUNK_LISTED;
 	/* what a broken connection sent proves nothing about a message:
 	   a digest taken from it is forgotten */
 	array_foreach_modifiable(&ctx->current->msgs, m)

@@ -10,16 +10,11 @@
 #include "str.h"
 #include "mail-user.h"
 #include "folder-plan.h"
+#include "import-connections.h"
 #include "folder-import-private.h"
 
 /* the longest pause between body fetches that "OK [THROTTLED]" brings */
 #define FOLDER_IMPORT_MAX_PACE_MSECS 2000
-
-/* A UID FETCH of bodies on its way: which messages it asked for */
-struct folder_fetch_cmd {
-	const char *tag;
-	unsigned int first, count;
-};
 
 /* Gmail says "OK Success [THROTTLED]" when it delivered but wants us to
    slow down; the code may come after the text */
@@ -109,24 +104,23 @@ folder_import_wait_body_cmd(struct folder_import_ctx *ctx,
 	return 0;
 }
 
-/* One round: ask for every body still wanted and wait for them. Returns 1
-   if something was asked for, 0 if nothing is wanted, -1 on error. */
-static int folder_import_fetch_round(struct folder_import_ctx *ctx)
+/* The round's messages: every body still wanted, grouped into commands
+   (in the chunk's pool: a round sent ahead outlives the data stack frame
+   it was sent in). Returns how many messages it asks for. */
+static unsigned int folder_import_round_build(struct folder_import_ctx *ctx)
 {
-	struct import_run_ctx *run = ctx->run;
-	ARRAY(struct import_msg *) asked;
-	ARRAY(struct folder_fetch_cmd) cmds;
+	struct import_chunk *chunk = ctx->current;
 	struct folder_fetch_cmd *cmd = NULL;
 	struct import_msg *msg, *const *asked_msgs;
-	unsigned int i, per_cmd;
-	bool paced = run->pace_msecs > 0, prev_alone = FALSE;
-	string_t *uids = t_str_new(1024);
+	unsigned int per_cmd;
+	bool prev_alone = FALSE;
 
-	per_cmd = paced ? FOLDER_IMPORT_PACED_CMD_UIDS :
+	per_cmd = ctx->run->pace_msecs > 0 ? FOLDER_IMPORT_PACED_CMD_UIDS :
 		FOLDER_IMPORT_BODY_CMD_UIDS;
-	t_array_init(&asked, 64);
-	t_array_init(&cmds, 8);
-	array_foreach_modifiable(&ctx->current->msgs, msg) {
+	p_array_init(&ctx->round_asked, chunk->pool, 64);
+	p_array_init(&ctx->round_cmds, chunk->pool, 8);
+	ctx->round_bytes = 0;
+	array_foreach_modifiable(&chunk->msgs, msg) {
 		/* a body to resume is asked for in its own command */
 		bool alone = msg->alone || msg == ctx->resume_msg;
 
@@ -137,66 +131,133 @@ static int folder_import_fetch_round(struct folder_import_ctx *ctx)
 		msg->asked_alone = FALSE;
 		if (cmd == NULL || cmd->count == per_cmd || alone ||
 		    prev_alone) {
-			cmd = array_append_space(&cmds);
-			cmd->first = array_count(&asked);
+			cmd = array_append_space(&ctx->round_cmds);
+			cmd->first = array_count(&ctx->round_asked);
 		}
-		array_push_back(&asked, &msg);
+		array_push_back(&ctx->round_asked, &msg);
 		cmd->count++;
+		ctx->round_bytes += msg->size;
 		prev_alone = alone;
 	}
-	if (array_count(&asked) == 0)
+	if (array_count(&ctx->round_asked) == 0)
 		return 0;
-	asked_msgs = array_front(&asked);
-	array_foreach_modifiable(&cmds, cmd)
+	asked_msgs = array_front(&ctx->round_asked);
+	array_foreach_modifiable(&ctx->round_cmds, cmd)
 		asked_msgs[cmd->first]->asked_alone = cmd->count == 1;
+	return array_count(&ctx->round_asked);
+}
+
+/* Send one of the round's commands */
+static void folder_import_round_send_cmd(struct folder_import_ctx *ctx,
+					 struct folder_fetch_cmd *cmd)
+{
+	struct import_msg *const *asked_msgs = array_front(&ctx->round_asked);
+	struct import_msg *msg = asked_msgs[cmd->first];
+	string_t *uids = t_str_new(1024);
+	const char *tag;
+	unsigned int i;
+
+	if (cmd->count == 1 && msg == ctx->resume_msg) {
+		/* the rest of it, from a little before where it stopped */
+		uoff_t have = ctx->resume_check.size;
+		uoff_t from = have - I_MIN(have, FOLDER_IMPORT_RESUME_OVERLAP);
+
+		tag = imap_source_send(folder_import_src(ctx),
+			t_strdup_printf("UID FETCH %u (BODY.PEEK[]<%"
+				PRIuUOFF_T".%"PRIuUOFF_T">)", msg->uid,
+				from, ctx->resume_total - from));
+	} else {
+		for (i = 0; i < cmd->count; i++) {
+			if (i > 0)
+				str_append_c(uids, ',');
+			str_printfa(uids, "%u", asked_msgs[cmd->first + i]->uid);
+		}
+		tag = imap_source_send(folder_import_src(ctx),
+			t_strdup_printf("UID FETCH %s (BODY.PEEK[])",
+					str_c(uids)));
+	}
+	cmd->tag = p_strdup(ctx->current->pool, tag);
+}
+
+/* Send every command of the round (pipelined) */
+static void folder_import_round_send(struct folder_import_ctx *ctx)
+{
+	struct folder_fetch_cmd *cmd;
 
 	ctx->throttled = NULL;
-	array_foreach_modifiable(&cmds, cmd) {
-		if (paced) {
+	array_foreach_modifiable(&ctx->round_cmds, cmd)
+		folder_import_round_send_cmd(ctx, cmd);
+}
+
+bool folder_import_send_bodies_ahead(struct folder_import_ctx *ctx,
+				     uoff_t max_bytes)
+{
+	i_assert(!ctx->round_sent);
+
+	if (folder_import_round_build(ctx) == 0 ||
+	    ctx->run->pace_msecs > 0 || ctx->round_bytes > max_bytes)
+		return FALSE;
+	folder_import_round_send(ctx);
+	ctx->round_sent = TRUE;
+	return TRUE;
+}
+
+/* One round: ask for every body still wanted (unless that was done
+   ahead) and wait for them. Returns 1 if something was asked for, 0 if
+   nothing is wanted, -1 on error. */
+static int folder_import_fetch_round(struct folder_import_ctx *ctx)
+{
+	struct import_run_ctx *run = ctx->run;
+	struct folder_fetch_cmd *cmd;
+	struct import_msg *msg, *const *asked_msgs;
+	unsigned int i, count;
+	bool paced = run->pace_msecs > 0;
+
+	if (ctx->round_sent) {
+		/* sent ahead of the folder's turn */
+		ctx->round_sent = FALSE;
+		paced = FALSE;
+	} else {
+		if (folder_import_round_build(ctx) == 0)
+			return 0;
+		if (!paced)
+			folder_import_round_send(ctx);
+	}
+	asked_msgs = array_front(&ctx->round_asked);
+	if (paced) {
+		ctx->throttled = NULL;
+		array_foreach_modifiable(&ctx->round_cmds, cmd) {
 			/* one at a time, each after a pause */
 			if (run->pace_msecs > 0 &&
 			    import_run_ctx_sleep(run, run->pace_msecs, TRUE,
 						 folder_import_untagged,
 						 folder_import_literal, ctx) < 0)
 				return -1;
+			folder_import_round_send_cmd(ctx, cmd);
+			if (folder_import_wait_body_cmd(ctx, cmd,
+							asked_msgs) < 0)
+				return -1;
+			cmd->tag = NULL;
 		}
-		str_truncate(uids, 0);
-		for (i = 0; i < cmd->count; i++) {
-			if (i > 0)
-				str_append_c(uids, ',');
-			str_printfa(uids, "%u", asked_msgs[cmd->first + i]->uid);
-		}
-		msg = asked_msgs[cmd->first];
-		if (cmd->count == 1 && msg == ctx->resume_msg) {
-			/* the rest of it, from a little before where it
-			   stopped */
-			uoff_t have = ctx->resume_check.size;
-			uoff_t from = have - I_MIN(have,
-				FOLDER_IMPORT_RESUME_OVERLAP);
-
-			cmd->tag = imap_source_send(folder_import_src(ctx),
-				t_strdup_printf("UID FETCH %u (BODY.PEEK[]<%"
-					PRIuUOFF_T".%"PRIuUOFF_T">)", msg->uid,
-					from, ctx->resume_total - from));
-		} else {
-			cmd->tag = imap_source_send(folder_import_src(ctx),
-				t_strdup_printf("UID FETCH %s (BODY.PEEK[])",
-						str_c(uids)));
-		}
-		if (!paced)
-			continue;
-		if (folder_import_wait_body_cmd(ctx, cmd, asked_msgs) < 0)
-			return -1;
-		cmd->tag = NULL;
+	} else if (run->conns != NULL) {
+		/* while these bodies come: the next folders' asked for, if
+		   this is the folder's last round (a big folder's rounds
+		   would keep theirs waiting unread) */
+		(void)imap_source_flush(folder_import_src(ctx));
+		import_connections_advance(run->conns, ctx->result->dest_name,
+			!folder_import_in_last_chunk(ctx) ? 0 :
+			FOLDER_IMPORT_AHEAD_MAX_BYTES -
+			I_MIN(ctx->round_bytes, FOLDER_IMPORT_AHEAD_MAX_BYTES));
 	}
-	array_foreach_modifiable(&cmds, cmd) {
+	array_foreach_modifiable(&ctx->round_cmds, cmd) {
 		if (cmd->tag != NULL &&
 		    folder_import_wait_body_cmd(ctx, cmd, asked_msgs) < 0)
 			return -1;
 	}
 
 	/* what was asked for and did not come */
-	for (i = 0; i < array_count(&asked); i++) {
+	count = array_count(&ctx->round_asked);
+	for (i = 0; i < count; i++) {
 		msg = asked_msgs[i];
 		if (msg->sent || msg->state != IMPORT_MSG_STATE_WANTED)
 			continue;

@@ -45,6 +45,14 @@
 #define FOLDER_IMPORT_LITERAL_SLACK (64*1024)
 #define FOLDER_IMPORT_MAX_HEADER_SIZE (8*1024*1024)
 
+/* Folders opened ahead on connections of their own are also decided and
+   have their first bodies asked for ahead (folder_import_advance()), while
+   the folder before them is in its last round: their bodies then come
+   while that round's are read, without a round trip of their own. At most
+   this many bytes of bodies are asked for ahead of the one being read: a
+   connection whose answers wait longer unread may be cut by its server. */
+#define FOLDER_IMPORT_AHEAD_MAX_BYTES (16*1024*1024)
+
 #define IMPORT_MAIL_FLAGS_MASK \
 	(MAIL_ANSWERED | MAIL_FLAGGED | MAIL_DELETED | MAIL_SEEN | MAIL_DRAFT)
 
@@ -120,11 +128,21 @@ struct import_msg {
 	bool gmail_covered;
 };
 
+/* A UID FETCH of bodies on its way: which messages of the round's asked
+   ones it asked for */
+struct folder_fetch_cmd {
+	const char *tag;
+	unsigned int first, count;
+};
+
 enum import_chunk_state {
 	/* nothing in it (or all of it is handled) */
 	IMPORT_CHUNK_DONE = 0,
 	/* its message list arrived */
 	IMPORT_CHUNK_LISTED,
+	/* the headers of messages without an identity are asked for (on the
+	   connection of the time: after a reconnect, asked for again) */
+	IMPORT_CHUNK_HASHING,
 	/* every message has its identity */
 	IMPORT_CHUNK_HASHED,
 	/* what to copy is decided and counted */
@@ -145,6 +163,8 @@ struct import_chunk {
 	/* sequences the date filter's SEARCH returned */
 	ARRAY_TYPE(uint32_t) matches;
 	const char *search_tag, *meta_tag;
+	/* IMPORT_CHUNK_HASHING: the header fetches' tags */
+	ARRAY_TYPE(const_string) header_tags;
 	/* the sequences its list asks for: a FETCH or SEARCH reply about
 	   another one is not ours (unsolicited) and is not kept */
 	uint32_t first_seq, last_seq;
@@ -168,6 +188,32 @@ struct folder_import_ctx {
 	   and whether the first chunk's list went out right behind it */
 	char *primed_tag;
 	bool primed_list_early;
+	/* the local mailbox is open (and the saver set up) */
+	bool local_opened;
+	/* the first EXAMINE was answered; after a reconnect the place in the
+	   folder is to be found again */
+	bool started, restart_needed;
+	/* advanced ahead of its turn (folder_import_advance() tried it), and
+	   that failed: the run's error it set (code NONE: the connection's,
+	   which the connection keeps), taken up when the folder runs */
+	bool advanced, advance_failed;
+	/* advanced up to its first chunk decided (and its bodies asked for,
+	   if they were few enough) */
+	bool advance_decided;
+	/* then: the bodies its first chunk wants */
+	unsigned int ahead_count;
+	uoff_t ahead_bytes;
+	/* advanced, and its every message asked for (or none wanted): the
+	   folder after it may be advanced too */
+	bool advanced_all;
+	struct import_remote_error advance_error;
+	/* the round of body commands (in the current chunk's pool): the
+	   messages asked for, the commands, and whether they are sent and
+	   not yet waited for (sent ahead), with the bytes they ask for */
+	ARRAY(struct import_msg *) round_asked;
+	ARRAY(struct folder_fetch_cmd) round_cmds;
+	bool round_sent;
+	uoff_t round_bytes;
 	/* Gmail without labels: what this folder copies is remembered here,
 	   so that All Mail leaves it out (even in a dry run) */
 	struct dedup_index *gmail_index;
@@ -346,6 +392,12 @@ int folder_import_check_reply(struct folder_import_ctx *ctx, const char *what,
 /* Fetch and save the chunk's bodies until each is saved or given up.
    Returns 0, or -1 on error. */
 int folder_import_fetch_bodies(struct folder_import_ctx *ctx);
+/* Ask for the chunk's bodies without waiting for them (the folder is
+   advanced): its next folder_import_fetch_bodies() takes them. Returns
+   FALSE if nothing is wanted or they would be more than max_bytes (then
+   nothing is sent). */
+bool folder_import_send_bodies_ahead(struct folder_import_ctx *ctx,
+				     uoff_t max_bytes);
 
 /* folder-list.c */
 /* Ask for the next chunk's list. FALSE if there is nothing more to list. */
@@ -354,8 +406,10 @@ bool folder_import_send_list(struct folder_import_ctx *ctx);
 int folder_import_receive_list(struct folder_import_ctx *ctx);
 /* The first pass of the decision; TRUE if headers are to be hashed */
 bool folder_import_classify(struct folder_import_ctx *ctx);
-/* Fetch the headers of the messages without an identity */
-int folder_import_fetch_headers(struct folder_import_ctx *ctx);
+/* Ask for the headers of the messages without an identity */
+void folder_import_send_headers(struct folder_import_ctx *ctx);
+/* Wait for them (the chunk's identities are then complete) */
+int folder_import_receive_headers(struct folder_import_ctx *ctx);
 /* The second pass: duplicates, what to copy, counted */
 void folder_import_decide(struct folder_import_ctx *ctx);
 /* Give duplicates in the destination the flags a crash left missing */
@@ -376,6 +430,8 @@ bool folder_import_can_list_early(struct folder_import_ctx *ctx);
 int folder_import_restart(struct folder_import_ctx *ctx);
 
 /* folder-import.c */
+/* Is the folder in its last chunk: every message listed */
+bool folder_import_in_last_chunk(struct folder_import_ctx *ctx);
 /* Set up the context of the folder entry (result: its counts) */
 void folder_import_ctx_init(struct folder_import_ctx *ctx,
 			    struct import_run_ctx *run,

@@ -46,23 +46,32 @@ static int folder_import_chunk_done(struct folder_import_ctx *ctx)
 /* Copy the folder's messages from ctx->next_first on, chunk by chunk. The
    state of the current chunk says where to go on, also after the
    connection was lost and made again. */
-static int folder_import_chunk_step(struct folder_import_ctx *ctx);
+static int folder_import_chunk_step(struct folder_import_ctx *ctx,
+				    bool ahead);
 
-static int folder_import_chunks(struct folder_import_ctx *ctx)
+/* Returns 0 when the folder is done, -1 on error; ahead: 2 when the
+   current chunk is decided or waits for the server */
+static int folder_import_chunks(struct folder_import_ctx *ctx, bool ahead)
 {
 	int ret;
 
 	/* a data stack frame per step: nothing of a chunk's stays behind it
 	   (what outlives it is in the chunk's pool) */
 	do T_BEGIN {
-		ret = folder_import_chunk_step(ctx);
-	} T_END; while (ret > 0);
+		ret = folder_import_chunk_step(ctx, ahead);
+	} T_END; while (ret == 1);
 	return ret;
 }
 
-/* One chunk listed, or one chunk decided and copied. Returns 1 to go on,
-   0 when the folder is done, -1 on error. */
-static int folder_import_chunk_step(struct folder_import_ctx *ctx)
+bool folder_import_in_last_chunk(struct folder_import_ctx *ctx)
+{
+	return ctx->next->meta_tag == NULL && ctx->next_first > ctx->exists;
+}
+
+/* One chunk listed, or one chunk decided and copied (ahead: only
+   decided). Returns 1 to go on, 0 when the folder is done, -1 on error,
+   ahead: 2 when it stops (decided, or it would wait for the server). */
+static int folder_import_chunk_step(struct folder_import_ctx *ctx, bool ahead)
 {
 	struct import_chunk *current = ctx->current;
 
@@ -85,8 +94,20 @@ static int folder_import_chunk_step(struct folder_import_ctx *ctx)
 		return 1;
 	}
 	if (current->state == IMPORT_CHUNK_LISTED) {
-		if (folder_import_classify(ctx) &&
-		    folder_import_fetch_headers(ctx) < 0)
+		if (folder_import_classify(ctx)) {
+			folder_import_send_headers(ctx);
+			current->state = IMPORT_CHUNK_HASHING;
+		} else {
+			current->state = IMPORT_CHUNK_HASHED;
+		}
+	}
+	if (current->state == IMPORT_CHUNK_HASHING) {
+		/* ahead: not waiting for the server (the next round looks
+		   again) */
+		if (ahead && (imap_source_flush(folder_import_src(ctx)) < 0 ||
+			      !imap_source_has_input(folder_import_src(ctx))))
+			return 2;
+		if (folder_import_receive_headers(ctx) < 0)
 			return -1;
 		current->state = IMPORT_CHUNK_HASHED;
 	}
@@ -96,6 +117,8 @@ static int folder_import_chunk_step(struct folder_import_ctx *ctx)
 			return -1;
 		current->state = IMPORT_CHUNK_DECIDED;
 	}
+	if (ahead)
+		return 2;
 	if (!ctx->run->set->dry_run &&
 	    folder_import_fetch_bodies(ctx) < 0)
 		return -1;
@@ -117,8 +140,9 @@ static int folder_import_open_local(struct folder_import_ctx *ctx)
 	enum mail_error error;
 	const char *errstr;
 
-	if (ctx->count_only)
+	if (ctx->count_only || ctx->local_opened)
 		return 0;
+	ctx->local_opened = TRUE;
 	ns = mail_namespace_find(run->user->namespaces, ctx->result->dest_name);
 	ctx->box = mailbox_alloc(ns->list, ctx->result->dest_name, 0);
 	if (!run->set->dry_run && mailbox_create(ctx->box, NULL, FALSE) < 0) {
@@ -220,34 +244,55 @@ static int folder_import_setup_index(struct folder_import_ctx *ctx)
 	return 0;
 }
 
+/* Where the folder stands at the source: its first EXAMINE answered, or
+   after a reconnect its place found again; the destination's identities
+   read when there is mail to look at (a re-run over unchanged folders
+   reads none). Returns 0 or -1. */
+static int folder_import_position(struct folder_import_ctx *ctx)
+{
+	bool list_early;
+
+	if (!ctx->started) {
+		/* the list asks for the identities: the index is set up
+		   before it is sent */
+		list_early = ctx->primed_tag != NULL ?
+			ctx->primed_list_early :
+			folder_import_can_list_early(ctx);
+		if (list_early && folder_import_setup_index(ctx) < 0)
+			return -1;
+		if (folder_import_start(ctx, list_early) < 0)
+			return -1;
+		ctx->started = TRUE;
+	} else if (ctx->restart_needed) {
+		if (folder_import_restart(ctx) < 0)
+			return -1;
+		ctx->restart_needed = FALSE;
+	}
+	if (ctx->next_first <= ctx->exists &&
+	    folder_import_setup_index(ctx) < 0)
+		return -1;
+	return 0;
+}
+
 static int folder_import_run(struct folder_import_ctx *ctx)
 {
-	bool started = FALSE, list_early;
 	int ret;
 
 	if (folder_import_open_local(ctx) < 0)
 		return -1;
 	for (;;) {
-		if (!started) {
-			/* the list asks for the identities: the index is
-			   set up before it is sent */
-			list_early = ctx->primed_tag != NULL ?
-				ctx->primed_list_early :
-				folder_import_can_list_early(ctx);
-			if (list_early && folder_import_setup_index(ctx) < 0)
-				return -1;
-			ret = folder_import_start(ctx, list_early);
-			started = ret == 0;
+		if (ctx->advance_failed) {
+			/* what went wrong ahead of its turn: as if now */
+			ctx->advance_failed = FALSE;
+			if (ctx->advance_error.code != IMPORT_REMOTE_ERROR_NONE)
+				ctx->run->error = ctx->advance_error;
+			ret = -1;
 		} else {
-			ret = folder_import_restart(ctx);
+			ret = folder_import_position(ctx);
+			if (ret == 0)
+				ret = folder_import_chunks(ctx, FALSE);
+			i_assert(ret <= 0);
 		}
-		/* the destination's identities only when there is mail to
-		   look at: a re-run over unchanged folders reads none */
-		if (ret == 0 && ctx->next_first <= ctx->exists &&
-		    folder_import_setup_index(ctx) < 0)
-			return -1;
-		if (ret == 0)
-			ret = folder_import_chunks(ctx);
 		if (ret == 0) {
 			folder_import_checkpoint_finish(ctx);
 			return 0;
@@ -256,6 +301,7 @@ static int folder_import_run(struct folder_import_ctx *ctx)
 		if (folder_import_connection_lost(ctx) < 0 ||
 		    !import_run_ctx_reconnect(ctx->run))
 			return -1;
+		ctx->restart_needed = ctx->started;
 	}
 }
 
@@ -433,6 +479,137 @@ void folder_import_primed_free(struct folder_import_ctx **_ctx)
 	struct folder_import_ctx *ctx = *_ctx;
 
 	*_ctx = NULL;
+	/* (advanced: nothing of it was saved) */
+	if (ctx->saver != NULL)
+		message_saver_deinit(&ctx->saver);
 	folder_import_ctx_free(ctx);
 	i_free(ctx);
+}
+
+/* Can the folder be advanced: its decision depends on nothing the
+   folders before it still do (its own duplicate index, not the account's
+   or Gmail's), its first list went out with its EXAMINE, and it is
+   neither a dry run's nor paced */
+static bool folder_import_can_advance(struct folder_import_ctx *ctx)
+{
+	struct import_run_ctx *run = ctx->run;
+
+	return ctx->primed_tag != NULL && ctx->primed_list_early &&
+		!run->set->dry_run && !ctx->count_only && !ctx->want_labels &&
+		ctx->gmail_index == NULL && run->pace_msecs == 0 &&
+		(ctx->index == NULL || ctx->own_index) &&
+		ctx->entry->action == FOLDER_PLAN_COPY &&
+		run->error.code == IMPORT_REMOTE_ERROR_NONE;
+}
+
+/* Returns 1 when the first chunk is decided or waits for the server, 0
+   when the folder has nothing to list, -1 on error */
+static int folder_import_advance_run(struct folder_import_ctx *ctx)
+{
+	int ret;
+
+	if (folder_import_open_local(ctx) < 0 ||
+	    folder_import_position(ctx) < 0)
+		return -1;
+	ret = folder_import_chunks(ctx, TRUE);
+	return ret < 0 ? -1 : (ret == 0 ? 0 : 1);
+}
+
+/* The bodies the decided chunk wants: how many, how many bytes */
+static void folder_import_wanted(struct folder_import_ctx *ctx,
+				 unsigned int *count_r, uoff_t *bytes_r)
+{
+	const struct import_msg *msg;
+
+	*count_r = 0;
+	*bytes_r = 0;
+	array_foreach(&ctx->current->msgs, msg) {
+		if (msg->action == IMPORT_MSG_IMPORT &&
+		    msg->state == IMPORT_MSG_STATE_WANTED) {
+			(*count_r)++;
+			*bytes_r += msg->size;
+		}
+	}
+}
+
+/* Up to its first chunk decided, without waiting for the server. Returns
+   FALSE if not (yet) decided. */
+static bool folder_import_advance_decide(struct folder_import_ctx *ctx)
+{
+	struct import_run_ctx *run = ctx->run;
+	int ret;
+
+	if (ctx->advance_decided)
+		return TRUE;
+	if (ctx->advance_failed ||
+	    (!ctx->advanced && !folder_import_can_advance(ctx)))
+		return FALSE;
+	/* its answers not there yet: waiting for them would keep every
+	   connection waiting (looked at again at the next wait) */
+	if (!imap_source_has_input(folder_import_src(ctx)))
+		return FALSE;
+	ctx->advanced = TRUE;
+	T_BEGIN {
+		ret = folder_import_advance_run(ctx);
+	} T_END;
+	if (ret < 0) {
+		/* not the run's failure yet: the folder's, when it runs */
+		ctx->advance_failed = TRUE;
+		ctx->advance_error = run->error;
+		i_zero(&run->error);
+		return FALSE;
+	}
+	if (ret > 0 && ctx->current->state != IMPORT_CHUNK_DECIDED) {
+		/* its headers are on their way */
+		return FALSE;
+	}
+	ctx->advance_decided = TRUE;
+	if (ret > 0) {
+		folder_import_wanted(ctx, &ctx->ahead_count,
+				     &ctx->ahead_bytes);
+	}
+	/* nothing to list, or nothing of it to fetch */
+	ctx->advanced_all = ret == 0 ||
+		(ctx->ahead_count == 0 && folder_import_in_last_chunk(ctx));
+	return TRUE;
+}
+
+void folder_import_advance(struct folder_import_ctx *ctx, uoff_t *max_bytes)
+{
+	struct import_run_ctx *run = ctx->run;
+
+	if (!folder_import_advance_decide(ctx))
+		return;
+	if (!ctx->round_sent && ctx->ahead_count > 0 &&
+	    ctx->ahead_bytes <= *max_bytes) T_BEGIN {
+		if (folder_import_send_bodies_ahead(ctx, *max_bytes)) {
+			e_debug(run->event, "Folder %s: %u bodies "
+				"(%"PRIuUOFF_T" bytes) asked for ahead",
+				str_sanitize(ctx->entry->display_name, 128),
+				array_count(&ctx->round_asked),
+				ctx->round_bytes);
+			ctx->advanced_all = folder_import_in_last_chunk(ctx);
+		}
+	} T_END;
+	if (ctx->round_sent)
+		*max_bytes -= I_MIN(ctx->round_bytes, *max_bytes);
+}
+
+uoff_t folder_import_ahead_allowance(struct folder_import_ctx *ctx)
+{
+	if (!ctx->advance_decided) {
+		/* not listed yet: as if it were small (its first round
+		   says) */
+		return FOLDER_IMPORT_AHEAD_MAX_BYTES;
+	}
+	if (!ctx->advanced_all)
+		return 0;
+	return FOLDER_IMPORT_AHEAD_MAX_BYTES -
+		I_MIN(ctx->round_sent ? ctx->round_bytes : 0,
+		      FOLDER_IMPORT_AHEAD_MAX_BYTES);
+}
+
+const char *folder_import_dest_name(struct folder_import_ctx *ctx)
+{
+	return ctx->result->dest_name;
 }

@@ -29,6 +29,20 @@ folder_import_prime(struct import_run_ctx *run,
 		    struct import_run_folder *result);
 /* Copy a folder opened ahead, as folder_import() does, and free it */
 int folder_import_primed(struct folder_import_ctx **ctx);
+/* Advance a folder opened ahead, with run->src its connection, as far as
+   the answers that are there allow, never waiting for the server: its
+   EXAMINE and list taken, the destination's identities read, its first
+   chunk decided. Then, if its bodies are at most *max_bytes, they are
+   asked for (the bytes taken off *max_bytes). Nothing is saved before it
+   runs; a failure is kept for when it runs. */
+void folder_import_advance(struct folder_import_ctx *ctx, uoff_t *max_bytes);
+/* How many bytes of bodies the folders after this one may ask for ahead
+   when it runs: FOLDER_IMPORT_AHEAD_MAX_BYTES less its own asked for, 0
+   if it has more to ask for than one round (a big folder: the others'
+   bodies would wait long unread), all of it while it is not listed */
+uoff_t folder_import_ahead_allowance(struct folder_import_ctx *ctx);
+/* The destination folder (NULL if nothing is copied) */
+const char *folder_import_dest_name(struct folder_import_ctx *ctx);
 /* Free a folder opened ahead that is not to run (the run ended) */
 void folder_import_primed_free(struct folder_import_ctx **ctx);
 

@@ -77,17 +77,17 @@ bool folder_import_send_list(struct folder_import_ctx *ctx)
 
 /* Send UID FETCH BODY.PEEK[HEADER] for the chunk's messages without an
    identity, FOLDER_IMPORT_BODY_CMD_UIDS a command, all at once. */
-static void
-folder_import_send_header_fetches(struct folder_import_ctx *ctx,
-				  ARRAY_TYPE(const_string) *tags)
+void folder_import_send_headers(struct folder_import_ctx *ctx)
 {
 	struct imap_source *src = folder_import_src(ctx);
+	struct import_chunk *chunk = ctx->current;
 	const struct import_msg *msg;
 	string_t *uids = t_str_new(1024);
 	unsigned int n = 0;
 	const char *tag;
 
-	array_foreach(&ctx->current->msgs, msg) {
+	array_clear(&chunk->header_tags);
+	array_foreach(&chunk->msgs, msg) {
 		if (msg->key != NULL || msg->action != IMPORT_MSG_UNDECIDED ||
 		    msg->state == IMPORT_MSG_STATE_FAILED)
 			continue;
@@ -95,29 +95,28 @@ folder_import_send_header_fetches(struct folder_import_ctx *ctx,
 			str_append_c(uids, ',');
 		str_printfa(uids, "%u", msg->uid);
 		if (++n == FOLDER_IMPORT_BODY_CMD_UIDS) {
-			tag = imap_source_send(src, t_strdup_printf(
-				"UID FETCH %s (BODY.PEEK[HEADER])", str_c(uids)));
-			array_push_back(tags, &tag);
+			tag = p_strdup(chunk->pool, imap_source_send(src,
+				t_strdup_printf("UID FETCH %s (BODY.PEEK[HEADER])",
+						str_c(uids))));
+			array_push_back(&chunk->header_tags, &tag);
 			str_truncate(uids, 0);
 			n = 0;
 		}
 	}
 	if (n > 0) {
-		tag = imap_source_send(src, t_strdup_printf(
-			"UID FETCH %s (BODY.PEEK[HEADER])", str_c(uids)));
-		array_push_back(tags, &tag);
+		tag = p_strdup(chunk->pool, imap_source_send(src,
+			t_strdup_printf("UID FETCH %s (BODY.PEEK[HEADER])",
+					str_c(uids))));
+		array_push_back(&chunk->header_tags, &tag);
 	}
 }
 
-int folder_import_fetch_headers(struct folder_import_ctx *ctx)
+int folder_import_receive_headers(struct folder_import_ctx *ctx)
 {
 	struct imap_source_reply reply;
-	ARRAY_TYPE(const_string) tags;
 	const char *tag;
 
-	t_array_init(&tags, 8);
-	folder_import_send_header_fetches(ctx, &tags);
-	array_foreach_elem(&tags, tag) {
+	array_foreach_elem(&ctx->current->header_tags, tag) {
 		if (imap_source_wait(folder_import_src(ctx), tag,
 				     folder_import_untagged,
 				     folder_import_literal, ctx, &reply) < 0)
@@ -126,6 +125,7 @@ int folder_import_fetch_headers(struct folder_import_ctx *ctx)
 					      &reply) < 0)
 			return -1;
 	}
+	array_clear(&ctx->current->header_tags);
 	return 0;
 }
 

@@ -38,6 +38,7 @@ void import_chunk_reset(struct import_chunk *chunk, unsigned int count)
 	hash_table_create(&chunk->keyword_sets, chunk->pool, 0,
 			  import_keyword_set_hash, import_keyword_set_cmp);
 	p_array_init(&chunk->matches, chunk->pool, 16);
+	p_array_init(&chunk->header_tags, chunk->pool, 4);
 	chunk->state = IMPORT_CHUNK_DONE;
 	chunk->search_tag = NULL;
 	chunk->meta_tag = NULL;

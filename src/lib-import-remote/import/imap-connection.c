@@ -17,6 +17,7 @@
 #include "imap-source-private.h"
 
 #include <netdb.h>
+#include <poll.h>
 
 void imap_source_set_error(struct imap_source *src,
 			   enum import_remote_error_code code,
@@ -192,6 +193,13 @@ int imap_source_wait_io(struct imap_source *src, bool for_output)
 	   time): a cancel, a signal or the run's deadline is seen */
 	if (!imap_source_tick(src))
 		return -1;
+	if (src->set.wait_callback != NULL &&
+	    src->phase == IMAP_SOURCE_PHASE_READY) {
+		src->set.wait_callback(src->set.wait_context);
+		/* what it did may have let the answer arrive */
+		if (!for_output && imap_source_has_input(src))
+			return 0;
+	}
 	io_loop_set_current(src->ioloop);
 	src->wait_done = FALSE;
 	src->wait_timed_out = FALSE;
@@ -265,6 +273,21 @@ int imap_source_flush(struct imap_source *src)
 		return -1;
 	}
 	return 0;
+}
+
+bool imap_source_has_input(struct imap_source *src)
+{
+	struct pollfd pfd;
+
+	if (src->input == NULL || src->fd == -1)
+		return FALSE;
+	if (i_stream_get_data_size(src->input) > 0 ||
+	    i_stream_get_data_size(src->plain_input) > 0)
+		return TRUE;
+	i_zero(&pfd);
+	pfd.fd = src->fd;
+	pfd.events = POLLIN;
+	return poll(&pfd, 1, 0) > 0;
 }
 
 int imap_source_read_more(struct imap_source *src)

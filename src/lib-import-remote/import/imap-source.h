@@ -40,6 +40,9 @@ enum imap_source_capability {
    Returning FALSE stops the wait: the session fails without an error of
    its own (the caller knows why, e.g. the import was cancelled). */
 typedef bool imap_source_tick_callback_t(void *context);
+/* A logged-in session is about to wait for the server: the caller may do
+   other work meanwhile (it must not wait on this session) */
+typedef void imap_source_wait_callback_t(void *context);
 
 struct imap_source_settings {
 	const char *host;
@@ -61,6 +64,8 @@ struct imap_source_settings {
 	unsigned int cmd_timeout_msecs;
 	imap_source_tick_callback_t *tick_callback;
 	void *tick_context;
+	imap_source_wait_callback_t *wait_callback;
+	void *wait_context;
 };
 
 /* An untagged reply. Return -1 to abort: the session is then unusable
@@ -101,6 +106,9 @@ const char *imap_source_send(struct imap_source *src, const char *cmd);
 /* Send what is queued without waiting for a reply. Returns 0 or -1 (the
    session failed, error set). */
 int imap_source_flush(struct imap_source *src);
+/* TRUE if the server has sent something not read yet (it is there now:
+   reading it would not wait for the server) */
+bool imap_source_has_input(struct imap_source *src);
 /* Read replies until the tagged reply for tag arrives. Untagged replies go
    to untagged_callback (may be NULL), literals to literal_callback (may be
    NULL). Returns 0 when a tagged reply arrived (it may be NO/BAD), -1 if

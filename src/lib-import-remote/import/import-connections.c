@@ -26,6 +26,13 @@ struct import_connections {
 	ARRAY(struct import_primed_folder) primed;
 	/* the server refused a connection: none more is opened */
 	bool refused;
+	/* the current folder's destination, and how many bytes of bodies
+	   the folders opened ahead may ask for (0 until the current folder's
+	   last round) */
+	const char *current_dest;
+	uoff_t ahead_bytes;
+	/* folders are being advanced (not again from within) */
+	bool advancing;
 };
 
 struct import_connections *
@@ -38,6 +45,8 @@ import_connections_init(struct import_run_ctx *ctx, unsigned int max)
 	conns->max = I_MAX(max, 1);
 	i_array_init(&conns->idle, 4);
 	i_array_init(&conns->primed, 4);
+	if (conns->max > 1)
+		ctx->conns = conns;
 	return conns;
 }
 
@@ -59,6 +68,8 @@ void import_connections_deinit(struct import_connections **_conns)
 	struct imap_source *src;
 
 	*_conns = NULL;
+	if (conns->ctx->conns == conns)
+		conns->ctx->conns = NULL;
 	import_connections_drop_primed(conns);
 	array_foreach_elem(&conns->idle, src)
 		imap_source_deinit(&src);
@@ -135,6 +146,73 @@ bool import_connections_prime(struct import_connections *conns,
 	return TRUE;
 }
 
+/* Does a folder opened ahead before the n-th copy into its destination
+   folder (whose identities it would read before they have all been
+   saved) */
+static bool
+import_connections_dest_shared(struct import_connections *conns,
+			       unsigned int n, const char *dest_name)
+{
+	const struct import_primed_folder *primed;
+	const char *name;
+	unsigned int i;
+
+	if (dest_name == NULL)
+		return FALSE;
+	for (i = 0; i < n; i++) {
+		primed = array_idx(&conns->primed, i);
+		name = folder_import_dest_name(primed->folder);
+		if (name != NULL && strcmp(name, dest_name) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static void import_connections_advance_all(struct import_connections *conns)
+{
+	struct import_run_ctx *ctx = conns->ctx;
+	struct import_primed_folder *primed;
+	struct imap_source *run_src;
+	const char *dest;
+	uoff_t max_bytes = conns->ahead_bytes;
+	unsigned int i, count;
+
+	if (conns->advancing)
+		return;
+	conns->advancing = TRUE;
+	primed = array_get_modifiable(&conns->primed, &count);
+	for (i = 0; i < count; i++) {
+		dest = folder_import_dest_name(primed[i].folder);
+		if (primed[i].src == NULL ||
+		    (dest != NULL && conns->current_dest != NULL &&
+		     strcmp(dest, conns->current_dest) == 0) ||
+		    import_connections_dest_shared(conns, i, dest))
+			break;
+		/* the folder's commands go out on its own connection */
+		run_src = ctx->src;
+		ctx->src = primed[i].src;
+		folder_import_advance(primed[i].folder, &max_bytes);
+		(void)imap_source_flush(ctx->src);
+		primed[i].src = ctx->src;
+		ctx->src = run_src;
+	}
+	conns->advancing = FALSE;
+}
+
+void import_connections_advance(struct import_connections *conns,
+				const char *current_dest, uoff_t max_bytes)
+{
+	conns->current_dest = current_dest;
+	conns->ahead_bytes = max_bytes;
+	import_connections_advance_all(conns);
+}
+
+void import_connections_advance_waiting(struct import_connections *conns)
+{
+	if (array_count(&conns->primed) > 0)
+		import_connections_advance_all(conns);
+}
+
 bool import_connections_is_primed(struct import_connections *conns,
 				  unsigned int idx)
 {
@@ -168,6 +246,10 @@ import_connections_take(struct import_connections *conns, unsigned int idx)
 		primed = array_front_modifiable(&conns->primed);
 	}
 	folder = primed->folder;
+	/* while it runs, the folders after it may ask for their bodies only
+	   when all of its own are asked for (else from its last round on) */
+	conns->current_dest = folder_import_dest_name(folder);
+	conns->ahead_bytes = folder_import_ahead_allowance(folder);
 	if (ctx->src != NULL)
 		array_push_back(&conns->idle, &ctx->src);
 	ctx->src = primed->src;

@@ -43,6 +43,20 @@ bool import_connections_prime(struct import_connections *conns,
 			      unsigned int idx,
 			      const struct folder_plan_entry *entry,
 			      struct import_run_folder *result);
+/* The current folder (copying into current_dest) is in its last round:
+   the folders opened ahead are advanced in their order
+   (folder_import_advance()), each on its own connection, so that their
+   first bodies come behind the current folder's without a round trip, at
+   most max_bytes of them in all. One that copies into the same
+   destination folder as the current one or one before it, and those after
+   it, are not. Until the next folder is taken, the run's waits advance
+   them further the same way. */
+void import_connections_advance(struct import_connections *conns,
+				const char *current_dest, uoff_t max_bytes);
+/* The run is about to wait for the source: the folders opened ahead whose
+   answers are there are advanced (their bodies asked for only as
+   import_connections_advance() allowed) */
+void import_connections_advance_waiting(struct import_connections *conns);
 /* TRUE if the folder idx is opened ahead already */
 bool import_connections_is_primed(struct import_connections *conns,
 				  unsigned int idx);

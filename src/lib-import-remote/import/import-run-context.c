@@ -14,6 +14,7 @@
 #include "outbound-guard.h"
 #include "imap-source.h"
 #include "import-tempfiles.h"
+#include "import-connections.h"
 #include "import-run-context.h"
 
 /* While waiting (throttled, pacing) the session hears from us this often,
@@ -36,6 +37,16 @@ static void import_run_ctx_sig_die(const siginfo_t *si,
 static bool import_run_ctx_tick(void *context)
 {
 	return import_run_ctx_progress(context, FALSE);
+}
+
+/* While the run waits for the source: the folders opened ahead take the
+   answers that are there */
+static void import_run_ctx_wait(void *context)
+{
+	struct import_run_ctx *ctx = context;
+
+	if (ctx->conns != NULL)
+		import_connections_advance_waiting(ctx->conns);
 }
 
 void import_run_ctx_init(struct import_run_ctx *ctx, pool_t pool,
@@ -72,6 +83,8 @@ void import_run_ctx_init(struct import_run_ctx *ctx, pool_t pool,
 	ctx->src_set.cmd_timeout_msecs = set->cmd_timeout_msecs;
 	ctx->src_set.tick_callback = import_run_ctx_tick;
 	ctx->src_set.tick_context = ctx;
+	ctx->src_set.wait_callback = import_run_ctx_wait;
+	ctx->src_set.wait_context = ctx;
 
 	import_run_killed_signo = 0;
 	lib_signals_set_handler(SIGINT, LIBSIG_FLAG_RESTART,

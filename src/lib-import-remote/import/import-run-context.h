@@ -17,6 +17,7 @@ struct dedup_index;
 struct import_checkpoint;
 struct folder_plan_labels;
 struct import_tempfiles;
+struct import_connections;
 struct folder_plan_entry;
 struct import_run_folder;
 
@@ -72,6 +73,9 @@ struct import_run_ctx {
 	/* breaks after which a cut message had got further than before
 	   (resumed from there): mail moving on too */
 	unsigned int resumed_further;
+	/* --connections K > 1: the connections beyond the first and the
+	   folders opened ahead on them (import-connections.h), else NULL */
+	struct import_connections *conns;
 	/* [THROTTLED] in an OK reply: wait this long between body fetches */
 	unsigned int pace_msecs;
 
