@@ -282,7 +282,8 @@ bool imap_source_has_input(struct imap_source *src)
 	if (src->input == NULL || src->fd == -1)
 		return FALSE;
 	if (i_stream_get_data_size(src->input) > 0 ||
-	    i_stream_get_data_size(src->plain_input) > 0)
+	    (src->plain_input != NULL &&
+	     i_stream_get_data_size(src->plain_input) > 0))
 		return TRUE;
 	i_zero(&pfd);
 	pfd.fd = src->fd;
