@@ -448,6 +448,53 @@ int imap_source_tcp_connect(struct imap_source *src)
 	return -1;
 }
 
+int imap_source_tcp_connect_start(struct imap_source *src,
+				  const struct ip_addr *ip)
+{
+	const char *kind;
+
+	if (src->set.guard != NULL &&
+	    !outbound_guard_allows(src->set.guard, ip, &kind)) {
+		imap_source_set_error(src, IMPORT_REMOTE_ERROR_SOURCE_NOT_ALLOWED,
+			t_strdup_printf("%s is %s, not a public Internet "
+					"address, and not in "
+					"import_remote_allowed_networks",
+					net_ip2addr(ip), kind));
+		src->failed = TRUE;
+		return -1;
+	}
+	src->fd = net_connect_ip(ip, src->set.port, NULL);
+	if (src->fd == -1) {
+		imap_source_set_error(src, IMPORT_REMOTE_ERROR_HOST_UNREACHABLE,
+			t_strdup_printf("connect(%s, %u) failed: %m",
+					net_ip2addr(ip), src->set.port));
+		src->failed = TRUE;
+		return -1;
+	}
+	src->ip = *ip;
+	return 0;
+}
+
+int imap_source_tcp_connect_finish(struct imap_source *src)
+{
+	int err;
+
+	if (imap_source_wait_io(src, TRUE) < 0)
+		return -1;
+	err = net_geterror(src->fd);
+	if (err != 0) {
+		imap_source_set_error(src, imap_source_errno_is_cut(err) ?
+			IMPORT_REMOTE_ERROR_CONNECTION_LOST :
+			IMPORT_REMOTE_ERROR_HOST_UNREACHABLE,
+			t_strdup_printf("connect(%s, %u) failed: %s",
+					net_ip2addr(&src->ip), src->set.port,
+					strerror(err)));
+		i_close_fd(&src->fd);
+		return -1;
+	}
+	return 0;
+}
+
 static int imap_source_ssl_handshaked(const char **error_r, void *context)
 {
 	struct imap_source *src = context;
@@ -495,6 +542,29 @@ int imap_source_ssl_start(struct imap_source *src)
 	}
 	imap_parser_set_streams(src->parser, src->input, NULL);
 	return 0;
+}
+
+int imap_source_ssl_finish(struct imap_source *src)
+{
+	ssize_t ret;
+
+	while (!ssl_iostream_is_handshaked(src->ssl_io)) {
+		ret = i_stream_read(src->input);
+		if (ret == -1) {
+			imap_source_set_io_error(src, "TLS handshake failed");
+			return -1;
+		}
+		/* (what the handshake has to say, e.g. the client's
+		   Finished) */
+		if (o_stream_flush(src->output) < 0) {
+			imap_source_set_io_error(src, "TLS handshake failed");
+			return -1;
+		}
+		if (ret == 0 && !ssl_iostream_is_handshaked(src->ssl_io) &&
+		    imap_source_wait_io(src, FALSE) < 0)
+			return -1;
+	}
+	return imap_source_flush(src);
 }
 
 

@@ -85,6 +85,10 @@ struct imap_source {
 	const char *cert_error;
 	struct import_remote_error error;
 	bool failed, disconnected, logging_out;
+	/* the login sent ahead (imap_source_login_start()) */
+	const char *login_tag;
+	/* the LOGOUT sent (imap_source_logout_start()) */
+	const char *logout_tag;
 	/* a new connection may fix what failed */
 	bool retryable;
 };
@@ -102,8 +106,16 @@ void imap_source_set_retryable_error(struct imap_source *src,
 const char *imap_source_addr(struct imap_source *src);
 /* Resolve and connect (each address in turn). Returns 0 or -1 (error set). */
 int imap_source_tcp_connect(struct imap_source *src);
+/* Connect to ip (if the guard allows it) without waiting, then wait for
+   it. Return 0 or -1 with the error set. */
+int imap_source_tcp_connect_start(struct imap_source *src,
+				  const struct ip_addr *ip);
+int imap_source_tcp_connect_finish(struct imap_source *src);
 /* Wrap the connection in TLS and start the handshake. */
 int imap_source_ssl_start(struct imap_source *src);
+/* Wait until the TLS handshake that imap_source_ssl_start() began is done
+   (and the client's last handshake message sent). Returns 0 or -1. */
+int imap_source_ssl_finish(struct imap_source *src);
 /* Wait until the socket is ready (or the phase's timeout hits: error set,
    -1). */
 int imap_source_wait_io(struct imap_source *src, bool for_output);
@@ -152,5 +164,11 @@ bool imap_source_str_needs_literal(const char *value);
 /* imap-login.c */
 int imap_source_read_greeting(struct imap_source *src);
 int imap_source_login(struct imap_source *src);
+/* The same in two steps, so that several sessions log in together:
+   start sends the login without waiting when it is one line (AUTHENTICATE
+   PLAIN with SASL-IR: returns 1), else returns 0; finish waits for it (or
+   logs in the usual way). Return -1 with the error set. */
+int imap_source_login_start(struct imap_source *src);
+int imap_source_login_finish(struct imap_source *src);
 
 #endif

@@ -28,14 +28,10 @@ const char *imap_source_get_ns_prefix(struct imap_source *src)
 	return src->ns_prefix;
 }
 
-int imap_source_connect(const struct imap_source_settings *set,
-			struct event *event_parent,
-			struct imap_source **src_r,
-			struct import_remote_error *error_r)
+static struct imap_source *
+imap_source_alloc(const struct imap_source_settings *set,
+		  struct event *event_parent)
 {
-	const struct imap_parser_params parser_params = {
-		.list_count_limit = IMAP_SOURCE_MAX_LISTS_PER_LINE,
-	};
 	struct imap_source *src;
 	struct ioloop *prev_ioloop;
 	pool_t pool;
@@ -61,19 +57,52 @@ int imap_source_connect(const struct imap_source_settings *set,
 	prev_ioloop = current_ioloop;
 	src->ioloop = io_loop_create();
 	io_loop_set_current(prev_ioloop);
-	*src_r = src;
-
 	src->phase = IMAP_SOURCE_PHASE_CONNECTING;
-	if (imap_source_tcp_connect(src) < 0) {
-		*error_r = src->error;
-		return -1;
-	}
+	return src;
+}
+
+/* The connection is made: its streams */
+static void imap_source_streams_create(struct imap_source *src)
+{
+	const struct imap_parser_params parser_params = {
+		.list_count_limit = IMAP_SOURCE_MAX_LISTS_PER_LINE,
+	};
+
 	src->input = i_stream_create_fd(src->fd, IMAP_SOURCE_MAX_LINE_LENGTH);
 	src->output = o_stream_create_fd(src->fd, SIZE_MAX);
 	o_stream_set_no_error_handling(src->output, TRUE);
 	src->parser = imap_parser_create(src->input, NULL,
 					 IMAP_SOURCE_MAX_LINE_LENGTH, &parser_params);
 	src->phase = IMAP_SOURCE_PHASE_GREETING;
+}
+
+static void imap_source_logged_in(struct imap_source *src)
+{
+	if (src->set.no_namespace) {
+		e_debug(src->event, "Logged in as %s",
+			str_sanitize(src->set.username, 255));
+		return;
+	}
+	e_debug(src->event, "Logged in as %s (namespace prefix '%s', "
+		"separator '%c')", str_sanitize(src->set.username, 255),
+		str_sanitize(src->ns_prefix, 255),
+		(unsigned char)src->ns_sep < 0x20 ? '?' : src->ns_sep);
+}
+
+int imap_source_connect(const struct imap_source_settings *set,
+			struct event *event_parent,
+			struct imap_source **src_r,
+			struct import_remote_error *error_r)
+{
+	struct imap_source *src;
+
+	src = imap_source_alloc(set, event_parent);
+	*src_r = src;
+	if (imap_source_tcp_connect(src) < 0) {
+		*error_r = src->error;
+		return -1;
+	}
+	imap_source_streams_create(src);
 	if (set->ssl == IMPORT_REMOTE_SSL_IMAPS &&
 	    imap_source_ssl_start(src) < 0) {
 		*error_r = src->error;
@@ -84,11 +113,88 @@ int imap_source_connect(const struct imap_source_settings *set,
 		*error_r = src->error;
 		return -1;
 	}
-	e_debug(src->event, "Logged in as %s (namespace prefix '%s', "
-		"separator '%c')", str_sanitize(set->username, 255),
-		str_sanitize(src->ns_prefix, 255),
-		(unsigned char)src->ns_sep < 0x20 ? '?' : src->ns_sep);
+	imap_source_logged_in(src);
 	return 0;
+}
+
+unsigned int
+imap_source_connect_many(const struct imap_source_settings *set,
+			 struct event *event_parent,
+			 const struct ip_addr *ip, unsigned int count,
+			 struct imap_source **srcs_r,
+			 struct import_remote_error *errors_r)
+{
+	struct imap_source *src;
+	unsigned int i, connected = 0;
+
+	/* every connect sent at once, then each one waited for */
+	for (i = 0; i < count; i++) {
+		srcs_r[i] = imap_source_alloc(set, event_parent);
+		i_zero(&errors_r[i]);
+		(void)imap_source_tcp_connect_start(srcs_r[i], ip);
+	}
+	for (i = 0; i < count; i++) {
+		src = srcs_r[i];
+		if (src->failed || imap_source_tcp_connect_finish(src) < 0) {
+			src->failed = TRUE;
+			continue;
+		}
+		imap_source_streams_create(src);
+		/* the ClientHello out at once */
+		if (set->ssl == IMPORT_REMOTE_SSL_IMAPS &&
+		    (imap_source_ssl_start(src) < 0 ||
+		     imap_source_flush(src) < 0))
+			src->failed = TRUE;
+	}
+	/* each TLS handshake finished (the servers answered together), then
+	   each greeting and login */
+	for (i = 0; i < count; i++) {
+		src = srcs_r[i];
+		if (!src->failed && set->ssl == IMPORT_REMOTE_SSL_IMAPS &&
+		    imap_source_ssl_finish(src) < 0)
+			src->failed = TRUE;
+	}
+	for (i = 0; i < count; i++) {
+		src = srcs_r[i];
+		if (!src->failed && (imap_source_read_greeting(src) < 0 ||
+				     imap_source_login_start(src) < 0))
+			src->failed = TRUE;
+	}
+	for (i = 0; i < count; i++) {
+		src = srcs_r[i];
+		if (src->failed || imap_source_login_finish(src) < 0) {
+			src->failed = TRUE;
+			errors_r[i] = src->error;
+			if (errors_r[i].code == IMPORT_REMOTE_ERROR_NONE) {
+				errors_r[i].code =
+					IMPORT_REMOTE_ERROR_CONNECTION_LOST;
+				errors_r[i].detail = "connection failed";
+			}
+			errors_r[i].detail = t_strdup(errors_r[i].detail);
+			imap_source_deinit(&srcs_r[i]);
+			continue;
+		}
+		imap_source_logged_in(src);
+		connected++;
+	}
+	return connected;
+}
+
+const struct ip_addr *imap_source_get_ip(struct imap_source *src)
+{
+	return &src->ip;
+}
+
+void imap_source_logout_start(struct imap_source *src)
+{
+	if (src->phase != IMAP_SOURCE_PHASE_READY || src->disconnected ||
+	    src->failed || src->logout_tag != NULL)
+		return;
+	/* polite LOGOUT */
+	src->logging_out = TRUE;
+	src->logout_tag = p_strdup(src->pool,
+				   imap_source_send(src, "LOGOUT"));
+	(void)imap_source_flush(src);
 }
 
 void imap_source_deinit(struct imap_source **_src)
@@ -98,11 +204,11 @@ void imap_source_deinit(struct imap_source **_src)
 	struct ioloop *prev_ioloop;
 
 	*_src = NULL;
-	if (src->phase == IMAP_SOURCE_PHASE_READY && !src->disconnected &&
-	    !src->failed) {
-		/* polite LOGOUT; a failure here changes nothing */
-		src->logging_out = TRUE;
-		(void)imap_source_cmd(src, "LOGOUT", NULL, NULL, &reply);
+	imap_source_logout_start(src);
+	if (src->logout_tag != NULL && !src->disconnected && !src->failed) {
+		/* a failure here changes nothing */
+		(void)imap_source_wait(src, src->logout_tag, NULL, NULL, NULL,
+				       &reply);
 	}
 	imap_source_commands_free(src);
 	imap_source_connection_close(src);

@@ -58,6 +58,9 @@ struct imap_source_settings {
 	const struct ssl_iostream_settings *ssl_set;
 	/* accept any certificate */
 	bool tls_insecure;
+	/* not asked for the personal namespace (a session beside a first
+	   one, which knows it) */
+	bool no_namespace;
 	unsigned int connect_timeout_msecs;
 	/* a reply that is due and does not come for this long: the server
 	   is taken for gone */
@@ -91,6 +94,22 @@ int imap_source_connect(const struct imap_source_settings *set,
 			struct event *event_parent,
 			struct imap_source **src_r,
 			struct import_remote_error *error_r);
+/* Connect count sessions to ip (the address a first session of the same
+   settings reached) as imap_source_connect() does, but with the waits for
+   the server taken together: they cost about one session's round trips and
+   a login each. Returns how many are logged in: srcs_r[i] is NULL for one
+   that failed, with errors_r[i] (its detail on the data stack). */
+unsigned int
+imap_source_connect_many(const struct imap_source_settings *set,
+			 struct event *event_parent,
+			 const struct ip_addr *ip, unsigned int count,
+			 struct imap_source **srcs_r,
+			 struct import_remote_error *errors_r);
+/* The address the session is connected to */
+const struct ip_addr *imap_source_get_ip(struct imap_source *src);
+/* Send LOGOUT (if still connected) without waiting: imap_source_deinit()
+   then waits for its answer. Several sessions end in one round trip. */
+void imap_source_logout_start(struct imap_source *src);
 /* Say LOGOUT (if still connected) and free everything. */
 void imap_source_deinit(struct imap_source **src);
 

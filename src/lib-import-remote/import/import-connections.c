@@ -67,9 +67,18 @@ void import_connections_deinit(struct import_connections **_conns)
 	struct import_connections *conns = *_conns;
 	struct imap_source *src;
 
+	struct import_primed_folder *primed;
+
 	*_conns = NULL;
 	if (conns->ctx->conns == conns)
 		conns->ctx->conns = NULL;
+	/* every LOGOUT sent before any is waited for */
+	array_foreach_modifiable(&conns->primed, primed) {
+		if (primed->src != NULL)
+			imap_source_logout_start(primed->src);
+	}
+	array_foreach_elem(&conns->idle, src)
+		imap_source_logout_start(src);
 	import_connections_drop_primed(conns);
 	array_foreach_elem(&conns->idle, src)
 		imap_source_deinit(&src);
@@ -84,37 +93,44 @@ unsigned int import_connections_count(struct import_connections *conns)
 		array_count(&conns->idle) + array_count(&conns->primed);
 }
 
-/* One more connection, unless the server refused one before */
-static struct imap_source *
-import_connections_open(struct import_connections *conns)
+void import_connections_reserve(struct import_connections *conns,
+				unsigned int count)
 {
 	struct import_run_ctx *ctx = conns->ctx;
 	struct import_remote_error error;
-	struct imap_source *src;
-	unsigned int count;
+	struct imap_source **srcs;
+	unsigned int i, open_count, wanted, made;
 
-	count = import_connections_count(conns);
-	if (conns->refused || count >= conns->max || ctx->src == NULL)
-		return NULL;
-	if (import_run_ctx_connect_extra(ctx, &src, &error) == 0) {
-		e_debug(ctx->event, "Connection %u of %u to the source "
-			"opened", count + 1, conns->max);
-		return src;
+	open_count = import_connections_count(conns);
+	if (conns->refused || ctx->src == NULL ||
+	    count <= array_count(&conns->idle) || open_count >= conns->max)
+		return;
+	wanted = I_MIN(count - array_count(&conns->idle),
+		       conns->max - open_count);
+	srcs = t_new(struct imap_source *, wanted);
+	made = import_run_ctx_connect_extra(ctx, wanted, srcs, &error);
+	for (i = 0; i < wanted; i++) {
+		if (srcs[i] != NULL)
+			array_push_back(&conns->idle, &srcs[i]);
 	}
+	e_debug(ctx->event, "Connections to the source opened: %u more, "
+		"%u of %u", made, open_count + made, conns->max);
+	if (made == wanted)
+		return;
 	/* too many connections, [LIMIT], a BYE greeting, a connect refused:
 	   what the run has is enough to go on with */
 	conns->refused = TRUE;
 	e_info(event_create_passthrough(ctx->event)->
 	       set_name("import_remote_connections_refused")->
-	       add_int("connections", count)->
+	       add_int("connections", open_count + made)->
 	       add_int("connections_wanted", conns->max)->event(),
 	       "The source refused connection %u of %u (%s): going on with "
-	       "%u", count + 1, conns->max, error.detail, count);
+	       "%u", open_count + made + 1, conns->max, error.detail,
+	       open_count + made);
 	if (ctx->set->connections_callback != NULL) {
-		ctx->set->connections_callback(count,
+		ctx->set->connections_callback(open_count + made,
 			ctx->set->connections_context);
 	}
-	return NULL;
 }
 
 bool import_connections_prime(struct import_connections *conns,
@@ -126,13 +142,12 @@ bool import_connections_prime(struct import_connections *conns,
 	struct import_primed_folder *primed;
 	struct imap_source *src, *run_src;
 
-	if (array_count(&conns->idle) > 0) {
-		src = array_idx_elem(&conns->idle,
-				     array_count(&conns->idle) - 1);
-		array_pop_back(&conns->idle);
-	} else if ((src = import_connections_open(conns)) == NULL) {
+	if (array_count(&conns->idle) == 0)
+		import_connections_reserve(conns, 1);
+	if (array_count(&conns->idle) == 0)
 		return FALSE;
-	}
+	src = array_idx_elem(&conns->idle, array_count(&conns->idle) - 1);
+	array_pop_back(&conns->idle);
 	/* the folder's commands go out on its own connection */
 	run_src = ctx->src;
 	ctx->src = src;

@@ -30,6 +30,10 @@ import_connections_init(struct import_run_ctx *ctx, unsigned int max);
 /* Close every connection but ctx->src, free the folders opened ahead */
 void import_connections_deinit(struct import_connections **conns);
 
+/* Have connections free for count folders to be opened ahead (never more
+   than K open in all): the missing ones are opened together */
+void import_connections_reserve(struct import_connections *conns,
+				unsigned int count);
 /* The folder idx of the plan is next: if it was opened ahead, ctx->src
    becomes its connection (the one it replaces is free for the next) and
    the folder is returned, to be run with folder_import_primed(). NULL if

@@ -432,31 +432,37 @@ int import_run_ctx_connect(struct import_run_ctx *ctx)
 	return import_run_ctx_reconnect(ctx) ? 0 : -1;
 }
 
-int import_run_ctx_connect_extra(struct import_run_ctx *ctx,
-				 struct imap_source **src_r,
-				 struct import_remote_error *error_r)
+unsigned int
+import_run_ctx_connect_extra(struct import_run_ctx *ctx, unsigned int count,
+			     struct imap_source **srcs_r,
+			     struct import_remote_error *error_r)
 {
-	struct imap_source *main_src = ctx->src;
-	unsigned int timeout_msecs = ctx->src_set.connect_timeout_msecs;
-	int ret;
+	struct imap_source_settings set = ctx->src_set;
+	struct import_remote_error *errors;
+	unsigned int i, connected;
 
 	i_zero(error_r);
-	ctx->src = NULL;
+	if (ctx->src == NULL || count == 0)
+		return 0;
+	if (import_run_ctx_oauth2_token(ctx, FALSE, error_r) < 0) {
+		error_r->detail = p_strdup(ctx->pool, error_r->detail);
+		return 0;
+	}
 	/* a server that leaves an extra connection without a greeting (it
 	   serves a few at a time) holds the run up no longer than this */
-	ctx->src_set.connect_timeout_msecs =
-		I_MIN(timeout_msecs, IMPORT_RUN_EXTRA_CONNECT_TIMEOUT_MSECS);
-	ret = import_run_ctx_connect_once(ctx, error_r);
-	ctx->src_set.connect_timeout_msecs = timeout_msecs;
-	*src_r = ctx->src;
-	ctx->src = main_src;
-	if (ret < 0) {
-		error_r->detail = p_strdup(ctx->pool, error_r->detail);
-		if (*src_r != NULL)
-			imap_source_deinit(src_r);
-		return -1;
+	set.connect_timeout_msecs = I_MIN(set.connect_timeout_msecs,
+		IMPORT_RUN_EXTRA_CONNECT_TIMEOUT_MSECS);
+	set.no_namespace = TRUE;
+	errors = t_new(struct import_remote_error, count);
+	connected = imap_source_connect_many(&set, ctx->event,
+		imap_source_get_ip(ctx->src), count, srcs_r, errors);
+	for (i = 0; i < count; i++) {
+		if (srcs_r[i] == NULL && error_r->code == IMPORT_REMOTE_ERROR_NONE) {
+			error_r->code = errors[i].code;
+			error_r->detail = p_strdup(ctx->pool, errors[i].detail);
+		}
 	}
-	return 0;
+	return connected;
 }
 
 struct event *import_run_ctx_event(struct import_run_ctx *ctx)

@@ -161,7 +161,7 @@ static void import_run_open_ahead(struct import_run *run, unsigned int pos,
 	const struct folder_plan_entry *entries;
 	struct import_run_folder *folders;
 	const uint32_t *order;
-	unsigned int count;
+	unsigned int count, n, wanted;
 	uint32_t i;
 
 	if (run->connections <= 1)
@@ -171,6 +171,15 @@ static void import_run_open_ahead(struct import_run *run, unsigned int pos,
 	order = array_get(&run->order, &count);
 	if (*ahead_pos <= pos)
 		*ahead_pos = pos + 1;
+	/* the connections they need, opened together */
+	wanted = 0;
+	for (n = *ahead_pos; n < count && wanted + 1 < run->connections; n++) {
+		i = order[n];
+		if (folders[i].selected &&
+		    !import_run_folder_unchanged(ctx, &entries[i]))
+			wanted++;
+	}
+	import_connections_reserve(run->conns, wanted);
 	for (; *ahead_pos < count; (*ahead_pos)++) {
 		i = order[*ahead_pos];
 		if (!folders[i].selected ||
