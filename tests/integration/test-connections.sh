@@ -12,7 +12,7 @@
 # and one whose source refuses more gives the leases back.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 50
+plan 52
 script_timeout 400
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
@@ -94,7 +94,9 @@ check_contains "import_remote_connections = 0: refused, naming the setting" "$OU
 rm -f "$RAW"/*
 
 # --- K = 4: every message once, over 4 connections ---
+DOVEADM_OPTS=(-D)
 import sd k4 --port "$SRC_IMAPS_PORT" --connections 4
+DOVEADM_OPTS=()
 n=$(sessions k4)
 check_eq "K=4: exit code 0" 0 "$(rc k4)"
 check "K=4: every message there once, flags and dates right" verify sd k4-v --map "Sent Items=Sent"
@@ -103,6 +105,12 @@ check_eq "K=4: 4 connections logged in at the source" 4 "$n"
 check_eq "K=4: each of them opened folders" 4 "$(examined k4 "$n")"
 ex=$(cat "$OUT"/k4.s* | grep -ciE '^[0-9.]+ [^ ]+ EXAMINE ')
 check_eq "K=4: each folder opened once ($folders)" "$folders" "$ex"
+# folders opened ahead are decided and have their bodies asked for while
+# the folder before them runs (the debug log says which)
+ahead=$(grep -c 'bodies ([0-9]* bytes) asked for ahead' "$OUT/k4.err")
+check "K=4: folders had their bodies asked for ahead ($ahead)" test "$ahead" -ge 3
+check_eq "K=4: the extra connections opened together" 1 \
+	"$(grep -c 'Connections to the source opened: 3 more, 4 of 4' "$OUT/k4.err")"
 
 # --- a re-run: nothing new, no second connection ---
 import sd k4again --port "$SRC_IMAPS_PORT" --connections 4
