@@ -465,35 +465,3 @@ int imap_source_login(struct imap_source *src)
 		return -1;
 	return imap_source_login_auth(src);
 }
-
-int imap_source_login_start(struct imap_source *src)
-{
-	if (imap_source_login_prepare(src) < 0)
-		return -1;
-	/* only AUTHENTICATE PLAIN with its initial response is one line
-	   that needs no answer before the next command */
-	if (import_remote_auth_mech_is_oauth2(src->set.auth_mech) ||
-	    src->set.auth_mech == IMPORT_REMOTE_AUTH_LOGIN ||
-	    !imap_source_has_capability(src, IMAP_SOURCE_CAP_AUTH_PLAIN) ||
-	    !imap_source_has_capability(src, IMAP_SOURCE_CAP_SASL_IR))
-		return 0;
-	src->login_tag = p_strdup(src->pool, imap_source_send_plain_ir(src));
-	return imap_source_flush(src) < 0 ? -1 : 1;
-}
-
-int imap_source_login_finish(struct imap_source *src)
-{
-	struct imap_source_reply reply;
-	const char *tag = src->login_tag;
-
-	src->login_tag = NULL;
-	if (tag == NULL) {
-		/* (login_start() could not send it ahead) */
-		return imap_source_login_auth(src);
-	}
-	if (imap_source_wait(src, tag, NULL, NULL, NULL, &reply) < 0)
-		return -1;
-	if (reply.state != IMAP_SOURCE_REPLY_OK)
-		return imap_source_login_failed(src, &reply);
-	return imap_source_login_done(src);
-}

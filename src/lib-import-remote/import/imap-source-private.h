@@ -85,8 +85,6 @@ struct imap_source {
 	const char *cert_error;
 	struct import_remote_error error;
 	bool failed, disconnected, logging_out;
-	/* the login sent ahead (imap_source_login_start()) */
-	const char *login_tag;
 	/* the LOGOUT sent (imap_source_logout_start()) */
 	const char *logout_tag;
 	/* a new connection may fix what failed */
@@ -164,11 +162,6 @@ bool imap_source_str_needs_literal(const char *value);
 /* imap-login.c */
 int imap_source_read_greeting(struct imap_source *src);
 int imap_source_login(struct imap_source *src);
-/* The same in two steps, so that several sessions log in together:
-   start sends the login without waiting when it is one line (AUTHENTICATE
-   PLAIN with SASL-IR: returns 1), else returns 0; finish waits for it (or
-   logs in the usual way). Return -1 with the error set. */
-int imap_source_login_start(struct imap_source *src);
-int imap_source_login_finish(struct imap_source *src);
+
 
 #endif

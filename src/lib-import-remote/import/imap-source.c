@@ -154,15 +154,13 @@ imap_source_connect_many(const struct imap_source_settings *set,
 		    imap_source_ssl_finish(src) < 0)
 			src->failed = TRUE;
 	}
+	/* the logins one after another: a server counts a session only once
+	   it is logged in, and logins at the same moment would all pass a
+	   limit on connections per account */
 	for (i = 0; i < count; i++) {
 		src = srcs_r[i];
-		if (!src->failed && (imap_source_read_greeting(src) < 0 ||
-				     imap_source_login_start(src) < 0))
-			src->failed = TRUE;
-	}
-	for (i = 0; i < count; i++) {
-		src = srcs_r[i];
-		if (src->failed || imap_source_login_finish(src) < 0) {
+		if (src->failed || imap_source_read_greeting(src) < 0 ||
+		    imap_source_login(src) < 0) {
 			src->failed = TRUE;
 			errors_r[i] = src->error;
 			if (errors_r[i].code == IMPORT_REMOTE_ERROR_NONE) {

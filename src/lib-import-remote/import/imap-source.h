@@ -95,9 +95,9 @@ int imap_source_connect(const struct imap_source_settings *set,
 			struct imap_source **src_r,
 			struct import_remote_error *error_r);
 /* Connect count sessions to ip (the address a first session of the same
-   settings reached) as imap_source_connect() does, but with the waits for
-   the server taken together: they cost about one session's round trips and
-   a login each. Returns how many are logged in: srcs_r[i] is NULL for one
+   settings reached) as imap_source_connect() does, but with the connects
+   and TLS handshakes done together: they cost about one session's round
+   trips and a login each (the logins one after another). Returns how many are logged in: srcs_r[i] is NULL for one
    that failed, with errors_r[i] (its detail on the data stack). */
 unsigned int
 imap_source_connect_many(const struct imap_source_settings *set,
