@@ -553,10 +553,20 @@ static bool folder_import_advance_decide(struct folder_import_ctx *ctx)
 		ret = folder_import_advance_run(ctx);
 	} T_END;
 	if (ret < 0) {
-		/* not the run's failure yet: the folder's, when it runs */
 		ctx->advance_failed = TRUE;
-		ctx->advance_error = run->error;
-		i_zero(&run->error);
+		switch (run->error.code) {
+		case IMPORT_REMOTE_ERROR_CANCELLED:
+		case IMPORT_REMOTE_ERROR_INTERRUPTED:
+		case IMPORT_REMOTE_ERROR_RUN_TIMEOUT:
+			/* the run's end, seen while waiting here */
+			break;
+		default:
+			/* not the run's failure yet: the folder's, when it
+			   runs */
+			ctx->advance_error = run->error;
+			i_zero(&run->error);
+			break;
+		}
 		return FALSE;
 	}
 	if (ret > 0 && ctx->current->state != IMPORT_CHUNK_DECIDED) {
