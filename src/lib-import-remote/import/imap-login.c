@@ -82,41 +82,13 @@ static int imap_source_login_failed(struct imap_source *src,
 	return -1;
 }
 
-/* AUTHENTICATE PLAIN with its initial response (SASL-IR), sent without
-   waiting. Returns its tag. */
-static const char *imap_source_send_plain_ir(struct imap_source *src)
-{
-	string_t *plain, *cmd;
-	const char *tag;
-
-	plain = t_str_new(128);
-	str_append_c(plain, '\0');
-	str_append(plain, src->set.username);
-	str_append_c(plain, '\0');
-	str_append(plain, src->set.password);
-	cmd = t_str_new(MAX_BASE64_ENCODED_SIZE(str_len(plain)) + 8);
-	str_append(cmd, "PLAIN ");
-	base64_encode(str_data(plain), str_len(plain), cmd);
-	safe_memset(str_c_modifiable(plain), 0, str_len(plain));
-	tag = imap_source_send_secret(src, "AUTHENTICATE", cmd);
-	return tag;
-}
-
 static int imap_source_authenticate_plain(struct imap_source *src)
 {
 	struct imap_source_reply reply;
-	string_t *plain, *b64;
+	string_t *plain, *b64, *cmd;
 	const char *tag, *reply_tag;
 	int ret;
 
-	if (imap_source_has_capability(src, IMAP_SOURCE_CAP_SASL_IR)) {
-		tag = imap_source_send_plain_ir(src);
-		if (imap_source_wait(src, tag, NULL, NULL, NULL, &reply) < 0)
-			return -1;
-		if (reply.state != IMAP_SOURCE_REPLY_OK)
-			return imap_source_login_failed(src, &reply);
-		return 0;
-	}
 	/* SASL PLAIN: authzid NUL authcid NUL password, base64'd so that any
 	   password byte is safe to send */
 	plain = t_str_new(128);
@@ -128,23 +100,30 @@ static int imap_source_authenticate_plain(struct imap_source *src)
 	base64_encode(str_data(plain), str_len(plain), b64);
 	safe_memset(str_c_modifiable(plain), 0, str_len(plain));
 
-	tag = imap_source_send(src, "AUTHENTICATE PLAIN");
-	if (imap_source_flush(src) < 0) {
-		safe_memset(str_c_modifiable(b64), 0, str_len(b64));
-		return -1;
-	}
-	ret = imap_source_read_line(src, NULL, NULL, NULL,
-				    &reply_tag, &reply);
-	while (ret == 0) {
+	if (imap_source_has_capability(src, IMAP_SOURCE_CAP_SASL_IR)) {
+		cmd = t_str_new(128);
+		str_append(cmd, "PLAIN ");
+		str_append_str(cmd, b64);
+		tag = imap_source_send_secret(src, "AUTHENTICATE", cmd);
+	} else {
+		tag = imap_source_send(src, "AUTHENTICATE PLAIN");
+		if (imap_source_flush(src) < 0)
+			return -1;
 		ret = imap_source_read_line(src, NULL, NULL, NULL,
 					    &reply_tag, &reply);
+		while (ret == 0) {
+			ret = imap_source_read_line(src, NULL, NULL, NULL,
+						    &reply_tag, &reply);
+		}
+		if (ret < 0)
+			return -1;
+		if (strcmp(reply_tag, "+") != 0) {
+			safe_memset(str_c_modifiable(b64), 0, str_len(b64));
+			return imap_source_login_failed(src, &reply);
+		}
+		o_stream_nsend(src->output, str_data(b64), str_len(b64));
+		o_stream_nsend(src->output, "\r\n", 2);
 	}
-	if (ret < 0 || strcmp(reply_tag, "+") != 0) {
-		safe_memset(str_c_modifiable(b64), 0, str_len(b64));
-		return ret < 0 ? -1 : imap_source_login_failed(src, &reply);
-	}
-	o_stream_nsend(src->output, str_data(b64), str_len(b64));
-	o_stream_nsend(src->output, "\r\n", 2);
 	safe_memset(str_c_modifiable(b64), 0, str_len(b64));
 
 	if (imap_source_wait(src, tag, NULL, NULL, NULL, &reply) < 0)
@@ -375,9 +354,7 @@ imap_source_namespace_callback(const struct imap_reply *reply, void *context)
 	return 0;
 }
 
-/* What comes before the login: the capabilities, STARTTLS, and whether
-   the server lets us log in at all. Returns 0 or -1. */
-static int imap_source_login_prepare(struct imap_source *src)
+int imap_source_login(struct imap_source *src)
 {
 	struct imap_source_reply reply;
 
@@ -404,36 +381,6 @@ static int imap_source_login_prepare(struct imap_source *src)
 		return -1;
 	}
 	src->caps_told = FALSE;
-	return 0;
-}
-
-/* Logged in: the capabilities it may have changed, the namespace */
-static int imap_source_login_done(struct imap_source *src)
-{
-	struct imap_source_reply reply;
-
-	src->phase = IMAP_SOURCE_PHASE_READY;
-	/* capabilities may change with the login; most servers say them in
-	   its reply (a round trip saved on each connection) */
-	if (!src->caps_told) {
-		src->caps = 0;
-		if (imap_source_cmd(src, "CAPABILITY", NULL, NULL,
-				    &reply) < 0)
-			return -1;
-	}
-	if (!src->set.no_namespace &&
-	    imap_source_has_capability(src, IMAP_SOURCE_CAP_NAMESPACE)) {
-		if (imap_source_cmd(src, "NAMESPACE",
-				    imap_source_namespace_callback, src,
-				    &reply) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* Log in (after imap_source_login_prepare()) */
-static int imap_source_login_auth(struct imap_source *src)
-{
 	if (import_remote_auth_mech_is_oauth2(src->set.auth_mech)) {
 		enum oauth2_sasl_mech mech;
 
@@ -456,12 +403,23 @@ static int imap_source_login_auth(struct imap_source *src)
 		if (imap_source_login_cmd(src) < 0)
 			return -1;
 	}
-	return imap_source_login_done(src);
+	src->phase = IMAP_SOURCE_PHASE_READY;
+
+	/* capabilities may change with the login; most servers say them in
+	   its reply (a round trip saved on each connection) */
+	if (!src->caps_told) {
+		src->caps = 0;
+		if (imap_source_cmd(src, "CAPABILITY", NULL, NULL,
+				    &reply) < 0)
+			return -1;
+	}
+	if (!src->set.no_namespace &&
+	    imap_source_has_capability(src, IMAP_SOURCE_CAP_NAMESPACE)) {
+		if (imap_source_cmd(src, "NAMESPACE",
+				    imap_source_namespace_callback, src,
+				    &reply) < 0)
+			return -1;
+	}
+	return 0;
 }
 
-int imap_source_login(struct imap_source *src)
-{
-	if (imap_source_login_prepare(src) < 0)
-		return -1;
-	return imap_source_login_auth(src);
-}
