@@ -1,18 +1,20 @@
 #!/bin/bash
 # Several connections per import (--connections K): folders are opened
-# ahead on connections of their own while the current folder's bodies come
-# over another. Counted at the source (Dovecot's rawlog: one file a session
-# that logged in; a proxy's report where the connections are cut). Every
-# import is checked message by message (flags and dates too): K=4 brings
-# every message once and a re-run nothing (and opens no second connection);
-# a source that allows 2 connections per user makes the import go on with
-# 2 (said once in the log); connections cut mid-import lose and double
-# nothing; the quota stops a K=4 import cleanly and a re-run with room
-# finishes it; a queued job asking for 4 under a host cap of 2 opens 2,
-# and one whose source refuses more gives the leases back.
+# ahead on connections of their own, decided and their bodies asked for
+# while the current folder's bodies come over another; the extra
+# connections are opened together. Counted at the source (Dovecot's rawlog:
+# one file a session that logged in; a proxy's report where the
+# connections are cut). Every import is checked message by message (flags
+# and dates too): K=4 brings every message once and a re-run nothing (and
+# opens no second connection); a source that allows 2 connections per user
+# makes the import go on with 2 (said once in the log); connections cut
+# mid-import, or at random places, lose and double nothing; the quota stops
+# a K=4 import cleanly and a re-run with room finishes it; a queued job
+# asking for 4 under a host cap of 2 opens 2, and one whose source refuses
+# more gives the leases back.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 52
+plan 56
 script_timeout 400
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
@@ -200,6 +202,23 @@ check "cut: every message there once, byte for byte" verify sd cut-v --map "Sent
 check_eq "cut: every message counted once" "$(dest_messages sd)" "$(field cut imported)"
 check "cut: reconnected ($(field cut reconnects))" test "$(field cut reconnects)" -ge 1
 check "cut: the others went on (more than 2 sessions: $n)" test "$n" -gt 2
+
+# --- cuts at random places, six of them, on any of the connections:
+# folders opened ahead are cut while their answers wait, while they are
+# decided and while their bodies come ahead of their turn ---
+"$TOOLS/faultproxy" --target "127.0.0.1:$SRC_IMAPS_PORT" --cut-random 20k 400k \
+	--cuts 6 --seed 11 --report "$OUT/rnd.proxy" --timeout 300 > "$OUT/rnd.port" &
+ppid=$!
+ir_kill_on_exit "$ppid"
+ir_dest_reset_user sd
+import sd rnd --port "$(port_of "$OUT/rnd.port")" --connections 4 --reconnects 20
+kill -TERM "$ppid"; wait "$ppid" 2>/dev/null
+n=$(sessions rnd)
+cuts=$(python3 -c 'import json,sys;print(len(json.load(open(sys.argv[1]))["cuts"]))' "$OUT/rnd.proxy" 2>/dev/null)
+check_eq "random cuts: the proxy cut 6 times" 6 "$cuts"
+check_eq "random cuts: exit code 0" 0 "$(rc rnd)"
+check "random cuts: every message there once, byte for byte" verify sd rnd-v --map "Sent Items=Sent"
+check_eq "random cuts: every message counted once" "$(dest_messages sd)" "$(field rnd imported)"
 
 # --- a server that serves one connection at a time (fakeimapd): the
 # extra connection gets no greeting; given up after 10 s (not the 60 s of
