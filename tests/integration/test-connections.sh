@@ -14,7 +14,7 @@
 # more gives the leases back.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 56
+plan 59
 script_timeout 400
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
@@ -186,16 +186,28 @@ check_eq "job under a cap of 2: it asked for 4 and held 2" "4 2" \
 check "job under a cap of 2: every message once" verify md jcap-v --map "Sent Items=Sent"
 DOVEADM_OPTS=()
 
+# cut_import NAME IMPORT-OPTIONS -- PROXY-OPTIONS: a K=4 import of sd from
+# scratch through a faultproxy; the sessions it had in $n, the proxy's cuts
+# in $cuts
+cut_import() {
+	local name=$1 opts=() ppid
+	shift
+	while [ "$1" != -- ]; do opts+=("$1"); shift; done
+	shift
+	"$TOOLS/faultproxy" --target "127.0.0.1:$SRC_IMAPS_PORT" "$@" \
+		--report "$OUT/$name.proxy" --timeout 300 > "$OUT/$name.port" &
+	ppid=$!
+	ir_kill_on_exit "$ppid"
+	ir_dest_reset_user sd
+	import sd "$name" --port "$(port_of "$OUT/$name.port")" --connections 4 "${opts[@]}"
+	kill -TERM "$ppid"; wait "$ppid" 2>/dev/null
+	n=$(sessions "$name")
+	cuts=$(python3 -c 'import json,sys;print(len(json.load(open(sys.argv[1]))["cuts"]))' \
+		"$OUT/$name.proxy" 2>/dev/null)
+}
+
 # --- connections cut mid-import: the first two, each after 300 kB ---
-"$TOOLS/faultproxy" --target "127.0.0.1:$SRC_IMAPS_PORT" --cut-every 300k --cuts 2 \
-	--report "$OUT/cut.proxy" --timeout 300 > "$OUT/cut.port" &
-ppid=$!
-ir_kill_on_exit "$ppid"
-ir_dest_reset_user sd
-import sd cut --port "$(port_of "$OUT/cut.port")" --connections 4
-kill -TERM "$ppid"; wait "$ppid" 2>/dev/null
-n=$(sessions cut)
-cuts=$(python3 -c 'import json,sys;print(len(json.load(open(sys.argv[1]))["cuts"]))' "$OUT/cut.proxy" 2>/dev/null)
+cut_import cut -- --cut-every 300k --cuts 2
 check_eq "cut: the proxy cut 2 connections" 2 "$cuts"
 check_eq "cut: exit code 0" 0 "$(rc cut)"
 check "cut: every message there once, byte for byte" verify sd cut-v --map "Sent Items=Sent"
@@ -206,15 +218,7 @@ check "cut: the others went on (more than 2 sessions: $n)" test "$n" -gt 2
 # --- cuts at random places, six of them, on any of the connections:
 # folders opened ahead are cut while their answers wait, while they are
 # decided and while their bodies come ahead of their turn ---
-"$TOOLS/faultproxy" --target "127.0.0.1:$SRC_IMAPS_PORT" --cut-random 20k 400k \
-	--cuts 6 --seed 11 --report "$OUT/rnd.proxy" --timeout 300 > "$OUT/rnd.port" &
-ppid=$!
-ir_kill_on_exit "$ppid"
-ir_dest_reset_user sd
-import sd rnd --port "$(port_of "$OUT/rnd.port")" --connections 4 --reconnects 20
-kill -TERM "$ppid"; wait "$ppid" 2>/dev/null
-n=$(sessions rnd)
-cuts=$(python3 -c 'import json,sys;print(len(json.load(open(sys.argv[1]))["cuts"]))' "$OUT/rnd.proxy" 2>/dev/null)
+cut_import rnd --reconnects 20 -- --cut-random 20k 400k --cuts 6 --seed 11
 check_eq "random cuts: the proxy cut 6 times" 6 "$cuts"
 check_eq "random cuts: exit code 0" 0 "$(rc rnd)"
 check "random cuts: every message there once, byte for byte" verify sd rnd-v --map "Sent Items=Sent"
@@ -268,3 +272,21 @@ else
 		"$(tail -5 "$OUT/quota2.err")" "$(doveadm -c "$DEST_CONF" quota get -u sdq 2>&1)"
 fi
 check "quota raised: every message there once" verify sdq quota2-v --map "Sent Items=Sent"
+
+# --- two source folders that land in one (Sent and Sent Items both go to
+# Sent): the second is not decided ahead, before the first one's mail is
+# saved there; K=4 stores what K=1 does ---
+SRCADM=(doveadm -c "$SRC_CONF")
+"${SRCADM[@]}" mailbox create -u srcuser Sent
+"${SRCADM[@]}" copy -u srcuser Sent mailbox "Sent Items" all
+src_sent=$("${SRCADM[@]}" -f flow mailbox status -u srcuser messages "Sent Items" | sed 's/.*messages=//')
+ir_dest_reset_user sd
+ir_dest_reset_user md
+import sd merged4 --port "$SRC_IMAPS_PORT" --connections 4
+import md merged1 --port "$SRC_IMAPS_PORT" --connections 1
+sent4=$(doveadm -c "$DEST_CONF" -f flow mailbox status -u sd messages Sent | sed 's/.*messages=//')
+sent1=$(doveadm -c "$DEST_CONF" -f flow mailbox status -u md messages Sent | sed 's/.*messages=//')
+check_eq "merged folders: exit codes 0" "0 0" "$(rc merged4) $(rc merged1)"
+check "merged folders: K=1 stored the copies once ($sent1, source $src_sent)" \
+	test "${sent1:-0}" -gt 0 -a "${sent1:-0}" -le "${src_sent:-0}"
+check_eq "merged folders: K=4 stores what K=1 does in Sent" "$sent1" "$sent4"

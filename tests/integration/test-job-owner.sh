@@ -73,6 +73,12 @@ wait_for() {
 	return 1
 }
 job_is() { [ "$(sql "select status from import_remote_jobs where id=?" "$1")" = "$2" ]; }
+# store_readable: no process holds the store's write lock (within 0.3 s)
+store_readable() {
+	python3 -c 'import sqlite3,sys
+sqlite3.connect(sys.argv[1], timeout=0.3).execute("select count(*) from import_remote_jobs").fetchone()' \
+		"$JOBS/jobs.db" 2>/dev/null
+}
 # source_imap_pid: the source server's imap process (one client at a time)
 source_imap_pid() {
 	ps -o pid=,comm= --ppid "$(cat "$IR_WORK/src/run/master.pid")" | awk '$2=="imap"{print $1}' | head -1
@@ -136,7 +142,15 @@ source_sent_past "$imap_pid" $((corpus_bytes / 3))
 kill -STOP "$imap_pid"
 sleep 1
 first=$(worker_pid "$job")
-kill -STOP "$first"
+# ... and not in the middle of a write to the store either (its
+# heartbeat goes on while it waits): frozen holding the SQLite write lock,
+# it would hold up every other worker and this test's queries
+for i in $(seq 1 20); do
+	kill -STOP "$first"
+	store_readable && break
+	kill -CONT "$first"
+	sleep 0.2
+done
 kill -CONT "$imap_pid"
 check "frozen: the worker stopped in the middle of the import" job_is "$job" running
 # the other worker takes it over and completes it meanwhile

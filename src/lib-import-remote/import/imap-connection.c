@@ -193,13 +193,10 @@ int imap_source_wait_io(struct imap_source *src, bool for_output)
 	   time): a cancel, a signal or the run's deadline is seen */
 	if (!imap_source_tick(src))
 		return -1;
+	/* (what arrives meanwhile makes the fd ready at once below) */
 	if (src->set.wait_callback != NULL &&
-	    src->phase == IMAP_SOURCE_PHASE_READY) {
+	    src->phase == IMAP_SOURCE_PHASE_READY)
 		src->set.wait_callback(src->set.wait_context);
-		/* what it did may have let the answer arrive */
-		if (!for_output && imap_source_has_input(src))
-			return 0;
-	}
 	io_loop_set_current(src->ioloop);
 	src->wait_done = FALSE;
 	src->wait_timed_out = FALSE;

@@ -65,9 +65,8 @@ void import_connections_drop_primed(struct import_connections *conns)
 void import_connections_deinit(struct import_connections **_conns)
 {
 	struct import_connections *conns = *_conns;
-	struct imap_source *src;
-
 	struct import_primed_folder *primed;
+	struct imap_source *src;
 
 	*_conns = NULL;
 	if (conns->ctx->conns == conns)
@@ -241,12 +240,17 @@ bool import_connections_is_primed(struct import_connections *conns,
 }
 
 struct folder_import_ctx *
-import_connections_take(struct import_connections *conns, unsigned int idx)
+import_connections_take(struct import_connections *conns, unsigned int idx,
+			const char *dest_name)
 {
 	struct import_run_ctx *ctx = conns->ctx;
 	struct import_primed_folder *primed;
 	struct folder_import_ctx *folder;
 
+	/* while it runs, the folders opened ahead may ask for their bodies
+	   only from its last round on (or at once, see below) */
+	conns->current_dest = dest_name;
+	conns->ahead_bytes = 0;
 	if (array_count(&conns->primed) == 0)
 		return NULL;
 	if (!import_connections_is_primed(conns, idx))
@@ -261,9 +265,7 @@ import_connections_take(struct import_connections *conns, unsigned int idx)
 		primed = array_front_modifiable(&conns->primed);
 	}
 	folder = primed->folder;
-	/* while it runs, the folders after it may ask for their bodies only
-	   when all of its own are asked for (else from its last round on) */
-	conns->current_dest = folder_import_dest_name(folder);
+	/* ... at once when all of its own are asked for already */
 	conns->ahead_bytes = folder_import_ahead_allowance(folder);
 	if (ctx->src != NULL)
 		array_push_back(&conns->idle, &ctx->src);

@@ -34,12 +34,13 @@ void import_connections_deinit(struct import_connections **conns);
    than K open in all): the missing ones are opened together */
 void import_connections_reserve(struct import_connections *conns,
 				unsigned int count);
-/* The folder idx of the plan is next: if it was opened ahead, ctx->src
-   becomes its connection (the one it replaces is free for the next) and
-   the folder is returned, to be run with folder_import_primed(). NULL if
-   it was not opened ahead. */
+/* The folder idx of the plan (copying into dest_name, NULL if nowhere)
+   is next: if it was opened ahead, ctx->src becomes its connection (the
+   one it replaces is free for the next) and the folder is returned, to be
+   run with folder_import_primed(). NULL if it was not opened ahead. */
 struct folder_import_ctx *
-import_connections_take(struct import_connections *conns, unsigned int idx);
+import_connections_take(struct import_connections *conns, unsigned int idx,
+			const char *dest_name);
 /* Open the folder idx ahead on a free connection (one is opened if fewer
    than K are). Returns FALSE if no connection is free (the caller stops
    looking further ahead). */

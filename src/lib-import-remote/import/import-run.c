@@ -224,7 +224,8 @@ static int import_run_pass(struct import_run *run)
 		}
 		/* its own connection if it was opened ahead; the next ones
 		   are opened ahead before its bodies take the link */
-		primed = import_connections_take(run->conns, i);
+		primed = import_connections_take(run->conns, i,
+						 folders[i].dest_name);
 		import_run_open_ahead(run, pos, &ahead_pos);
 		ret = primed != NULL ? folder_import_primed(&primed) :
 			folder_import(ctx, &entries[i], &folders[i]);
