@@ -10,6 +10,8 @@
 /* Shared by the files of one folder's import, one concern each, each
    calling only the ones listed after it (data flows one way):
    folder-retry.c         the end-of-run retry of messages given up
+   folder-advance.c       a folder opened ahead, advanced while the run
+                          waits: decided, its bodies asked for
    folder-import.c        the per-folder flow: open, examine, chunks,
                           commit, checkpoint, again after a reconnect
    folder-position.c      where to start, and go on after a reconnect
@@ -432,6 +434,18 @@ int folder_import_restart(struct folder_import_ctx *ctx);
 /* folder-import.c */
 /* Is the folder in its last chunk: every message listed */
 bool folder_import_in_last_chunk(struct folder_import_ctx *ctx);
+/* Open (create, subscribe) the local mailbox and set up the saver, once.
+   Returns 0 or -1 (the run's error set). */
+int folder_import_open_local(struct folder_import_ctx *ctx);
+/* Where the folder stands at the source: its first EXAMINE answered, or
+   after a reconnect its place found again; the destination's identities
+   read when there is mail to look at (a re-run over unchanged folders
+   reads none). Returns 0 or -1. */
+int folder_import_position(struct folder_import_ctx *ctx);
+/* The chunks from where the folder stands: 0 when the folder is done, -1
+   on error; ahead (folder-advance.c): 2 when the current chunk is decided
+   or waits for the server */
+int folder_import_chunks(struct folder_import_ctx *ctx, bool ahead);
 /* Set up the context of the folder entry (result: its counts) */
 void folder_import_ctx_init(struct folder_import_ctx *ctx,
 			    struct import_run_ctx *run,

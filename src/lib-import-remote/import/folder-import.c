@@ -49,9 +49,7 @@ static int folder_import_chunk_done(struct folder_import_ctx *ctx)
 static int folder_import_chunk_step(struct folder_import_ctx *ctx,
 				    bool ahead);
 
-/* Returns 0 when the folder is done, -1 on error; ahead: 2 when the
-   current chunk is decided or waits for the server */
-static int folder_import_chunks(struct folder_import_ctx *ctx, bool ahead)
+int folder_import_chunks(struct folder_import_ctx *ctx, bool ahead)
 {
 	int ret;
 
@@ -133,7 +131,7 @@ static int folder_import_chunk_step(struct folder_import_ctx *ctx, bool ahead)
 	return 1;
 }
 
-static int folder_import_open_local(struct folder_import_ctx *ctx)
+int folder_import_open_local(struct folder_import_ctx *ctx)
 {
 	struct import_run_ctx *run = ctx->run;
 	struct mail_namespace *ns;
@@ -244,11 +242,7 @@ static int folder_import_setup_index(struct folder_import_ctx *ctx)
 	return 0;
 }
 
-/* Where the folder stands at the source: its first EXAMINE answered, or
-   after a reconnect its place found again; the destination's identities
-   read when there is mail to look at (a re-run over unchanged folders
-   reads none). Returns 0 or -1. */
-static int folder_import_position(struct folder_import_ctx *ctx)
+int folder_import_position(struct folder_import_ctx *ctx)
 {
 	bool list_early;
 
@@ -484,139 +478,6 @@ void folder_import_primed_free(struct folder_import_ctx **_ctx)
 		message_saver_deinit(&ctx->saver);
 	folder_import_ctx_free(ctx);
 	i_free(ctx);
-}
-
-/* Can the folder be advanced: its decision depends on nothing the
-   folders before it still do (its own duplicate index, not the account's
-   or Gmail's), its first list went out with its EXAMINE, and it is
-   neither a dry run's nor paced */
-static bool folder_import_can_advance(struct folder_import_ctx *ctx)
-{
-	struct import_run_ctx *run = ctx->run;
-
-	return ctx->primed_tag != NULL && ctx->primed_list_early &&
-		!run->set->dry_run && !ctx->count_only && !ctx->want_labels &&
-		ctx->gmail_index == NULL && run->pace_msecs == 0 &&
-		(ctx->index == NULL || ctx->own_index) &&
-		ctx->entry->action == FOLDER_PLAN_COPY &&
-		run->error.code == IMPORT_REMOTE_ERROR_NONE;
-}
-
-/* Returns 1 when the first chunk is decided or waits for the server, 0
-   when the folder has nothing to list, -1 on error */
-static int folder_import_advance_run(struct folder_import_ctx *ctx)
-{
-	int ret;
-
-	if (folder_import_open_local(ctx) < 0 ||
-	    folder_import_position(ctx) < 0)
-		return -1;
-	ret = folder_import_chunks(ctx, TRUE);
-	return ret < 0 ? -1 : (ret == 0 ? 0 : 1);
-}
-
-/* The bodies the decided chunk wants: how many, how many bytes */
-static void folder_import_wanted(struct folder_import_ctx *ctx,
-				 unsigned int *count_r, uoff_t *bytes_r)
-{
-	const struct import_msg *msg;
-
-	*count_r = 0;
-	*bytes_r = 0;
-	array_foreach(&ctx->current->msgs, msg) {
-		if (msg->action == IMPORT_MSG_IMPORT &&
-		    msg->state == IMPORT_MSG_STATE_WANTED) {
-			(*count_r)++;
-			*bytes_r += msg->size;
-		}
-	}
-}
-
-/* Up to its first chunk decided, without waiting for the server. Returns
-   FALSE if not (yet) decided. */
-static bool folder_import_advance_decide(struct folder_import_ctx *ctx)
-{
-	struct import_run_ctx *run = ctx->run;
-	int ret;
-
-	if (ctx->advance_decided)
-		return TRUE;
-	if (ctx->advance_failed ||
-	    (!ctx->advanced && !folder_import_can_advance(ctx)))
-		return FALSE;
-	/* its answers not there yet: waiting for them would keep every
-	   connection waiting (looked at again at the next wait) */
-	if (!imap_source_has_input(folder_import_src(ctx)))
-		return FALSE;
-	ctx->advanced = TRUE;
-	T_BEGIN {
-		ret = folder_import_advance_run(ctx);
-	} T_END;
-	if (ret < 0) {
-		ctx->advance_failed = TRUE;
-		switch (run->error.code) {
-		case IMPORT_REMOTE_ERROR_CANCELLED:
-		case IMPORT_REMOTE_ERROR_INTERRUPTED:
-		case IMPORT_REMOTE_ERROR_RUN_TIMEOUT:
-			/* the run's end, seen while waiting here */
-			break;
-		default:
-			/* not the run's failure yet: the folder's, when it
-			   runs */
-			ctx->advance_error = run->error;
-			i_zero(&run->error);
-			break;
-		}
-		return FALSE;
-	}
-	if (ret > 0 && ctx->current->state != IMPORT_CHUNK_DECIDED) {
-		/* its headers are on their way */
-		return FALSE;
-	}
-	ctx->advance_decided = TRUE;
-	if (ret > 0) {
-		folder_import_wanted(ctx, &ctx->ahead_count,
-				     &ctx->ahead_bytes);
-	}
-	/* nothing to list, or nothing of it to fetch */
-	ctx->advanced_all = ret == 0 ||
-		(ctx->ahead_count == 0 && folder_import_in_last_chunk(ctx));
-	return TRUE;
-}
-
-void folder_import_advance(struct folder_import_ctx *ctx, uoff_t *max_bytes)
-{
-	struct import_run_ctx *run = ctx->run;
-
-	if (!folder_import_advance_decide(ctx))
-		return;
-	if (!ctx->round_sent && ctx->ahead_count > 0 &&
-	    ctx->ahead_bytes <= *max_bytes) T_BEGIN {
-		if (folder_import_send_bodies_ahead(ctx, *max_bytes)) {
-			e_debug(run->event, "Folder %s: %u bodies "
-				"(%"PRIuUOFF_T" bytes) asked for ahead",
-				str_sanitize(ctx->entry->display_name, 128),
-				array_count(&ctx->round_asked),
-				ctx->round_bytes);
-			ctx->advanced_all = folder_import_in_last_chunk(ctx);
-		}
-	} T_END;
-	if (ctx->round_sent)
-		*max_bytes -= I_MIN(ctx->round_bytes, *max_bytes);
-}
-
-uoff_t folder_import_ahead_allowance(struct folder_import_ctx *ctx)
-{
-	if (!ctx->advance_decided) {
-		/* not listed yet: as if it were small (its first round
-		   says) */
-		return FOLDER_IMPORT_AHEAD_MAX_BYTES;
-	}
-	if (!ctx->advanced_all)
-		return 0;
-	return FOLDER_IMPORT_AHEAD_MAX_BYTES -
-		I_MIN(ctx->round_sent ? ctx->round_bytes : 0,
-		      FOLDER_IMPORT_AHEAD_MAX_BYTES);
 }
 
 const char *folder_import_dest_name(struct folder_import_ctx *ctx)
