@@ -233,6 +233,16 @@ check_eq "batch: its 3 jobs completed" 3 \
 check_eq "batch: one token request for its 3 mailboxes (the app's token shared)" 1 \
 	$(($(ir_oauth2_stat token) - before))
 
+# two_workers STORE NAME: two one-shot workers of the store started at once,
+# until both end (their logs $OUT/NAME1.log and NAME2.log)
+two_workers() {
+	local w1
+	"$WORKER" -c "$DEST_CONF" -s "$1" -K "$KEY" -1 > "$OUT/${2}1.log" 2>&1 &
+	w1=$!
+	"$WORKER" -c "$DEST_CONF" -s "$1" -K "$KEY" -1 > "$OUT/${2}2.log" 2>&1
+	wait "$w1"
+}
+
 # --- the same batch through two workers at once: one token request for
 #     both (the first asks, the other waits for its token in the store) ---
 for u in sd md sdq; do ir_dest_reset_user "$u"; done
@@ -242,10 +252,7 @@ doveadm -c "$DEST_CONF" "${JOPTS[@]}" import-remote batch create --csv "$IR_WORK
 batch=$(flow_field "$OUT/batch2.out" batch)
 forget_app_tokens
 before=$(ir_oauth2_stat token)
-"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/b2worker1.log" 2>&1 &
-w1=$!
-"$WORKER" -c "$DEST_CONF" -s "$STORE" -K "$KEY" -1 > "$OUT/b2worker2.log" 2>&1
-wait "$w1"
+two_workers "$STORE" b2worker
 check_eq "two workers: the batch's 3 jobs completed" 3 \
 	"$(sqlite_value "$JOBS/jobs.db" "select count(*) from import_remote_jobs where batch_id = ${batch:-0} and status = 'completed'")"
 check "two workers: both ran jobs of the batch" test \
@@ -268,10 +275,7 @@ if ir_pgsql_start "$pgdir"; then
 	check_eq "PostgreSQL store: the batch is created" 0 "$?"
 	batch=$(flow_field "$OUT/pbatch.out" batch)
 	before=$(ir_oauth2_stat token)
-	"$WORKER" -c "$DEST_CONF" -s "$PSTORE" -K "$KEY" -1 > "$OUT/pworker1.log" 2>&1 &
-	w1=$!
-	"$WORKER" -c "$DEST_CONF" -s "$PSTORE" -K "$KEY" -1 > "$OUT/pworker2.log" 2>&1
-	wait "$w1"
+	two_workers "$PSTORE" pworker
 	check_eq "PostgreSQL store, two workers: the batch's 3 jobs completed" 3 \
 		"$(pg "select count(*) from import_remote_jobs where batch_id = ${batch:-0} and status = 'completed'")"
 	check "PostgreSQL store, two workers: both ran jobs of the batch" test \

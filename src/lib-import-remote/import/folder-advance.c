@@ -43,23 +43,6 @@ static int folder_import_advance_run(struct folder_import_ctx *ctx)
 	return ret < 0 ? -1 : (ret == 0 ? 0 : 1);
 }
 
-/* The bodies the decided chunk wants: how many, how many bytes */
-static void folder_import_wanted(struct folder_import_ctx *ctx,
-				 unsigned int *count_r, uoff_t *bytes_r)
-{
-	const struct import_msg *msg;
-
-	*count_r = 0;
-	*bytes_r = 0;
-	array_foreach(&ctx->current->msgs, msg) {
-		if (msg->action == IMPORT_MSG_IMPORT &&
-		    msg->state == IMPORT_MSG_STATE_WANTED) {
-			(*count_r)++;
-			*bytes_r += msg->size;
-		}
-	}
-}
-
 /* Up to its first chunk decided, without waiting for the server. Returns
    FALSE if not (yet) decided. */
 static bool folder_import_advance_decide(struct folder_import_ctx *ctx)
@@ -102,13 +85,10 @@ static bool folder_import_advance_decide(struct folder_import_ctx *ctx)
 		return FALSE;
 	}
 	ctx->advance_decided = TRUE;
-	if (ret > 0) {
-		folder_import_wanted(ctx, &ctx->ahead_count,
-				     &ctx->ahead_bytes);
-	}
 	/* nothing to list, or nothing of it to fetch */
 	ctx->advanced_all = ret == 0 ||
-		(ctx->ahead_count == 0 && folder_import_in_last_chunk(ctx));
+		(folder_import_round_build(ctx) == 0 &&
+		 folder_import_in_last_chunk(ctx));
 	return TRUE;
 }
 
@@ -118,16 +98,17 @@ void folder_import_advance(struct folder_import_ctx *ctx, uoff_t *max_bytes)
 
 	if (!folder_import_advance_decide(ctx))
 		return;
-	if (!ctx->round_sent && ctx->ahead_count > 0 &&
-	    ctx->ahead_bytes <= *max_bytes) T_BEGIN {
-		if (folder_import_send_bodies_ahead(ctx, *max_bytes)) {
-			e_debug(run->event, "Folder %s: %u bodies "
-				"(%"PRIuUOFF_T" bytes) asked for ahead",
-				str_sanitize(ctx->entry->display_name, 128),
-				array_count(&ctx->round_asked),
-				ctx->round_bytes);
-			ctx->advanced_all = folder_import_in_last_chunk(ctx);
-		}
+	/* its round (built when it was decided), within what may be asked
+	   for ahead, and not while the server asks for a slower pace */
+	if (!ctx->round_sent && array_is_created(&ctx->round_asked) &&
+	    array_count(&ctx->round_asked) > 0 &&
+	    ctx->round_bytes <= *max_bytes && run->pace_msecs == 0) T_BEGIN {
+		folder_import_round_send_ahead(ctx);
+		e_debug(run->event, "Folder %s: %u bodies "
+			"(%"PRIuUOFF_T" bytes) asked for ahead",
+			str_sanitize(ctx->entry->display_name, 128),
+			array_count(&ctx->round_asked), ctx->round_bytes);
+		ctx->advanced_all = folder_import_in_last_chunk(ctx);
 	} T_END;
 	if (ctx->round_sent)
 		*max_bytes -= I_MIN(ctx->round_bytes, *max_bytes);

@@ -104,10 +104,9 @@ folder_import_wait_body_cmd(struct folder_import_ctx *ctx,
 	return 0;
 }
 
-/* The round's messages: every body still wanted, grouped into commands
-   (in the chunk's pool: a round sent ahead outlives the data stack frame
-   it was sent in). Returns how many messages it asks for. */
-static unsigned int folder_import_round_build(struct folder_import_ctx *ctx)
+/* (in the chunk's pool: a round sent ahead outlives the data stack frame
+   it was sent in) */
+unsigned int folder_import_round_build(struct folder_import_ctx *ctx)
 {
 	struct import_chunk *chunk = ctx->current;
 	struct folder_fetch_cmd *cmd = NULL;
@@ -189,17 +188,12 @@ static void folder_import_round_send(struct folder_import_ctx *ctx)
 		folder_import_round_send_cmd(ctx, cmd);
 }
 
-bool folder_import_send_bodies_ahead(struct folder_import_ctx *ctx,
-				     uoff_t max_bytes)
+void folder_import_round_send_ahead(struct folder_import_ctx *ctx)
 {
-	i_assert(!ctx->round_sent);
+	i_assert(!ctx->round_sent && array_count(&ctx->round_asked) > 0);
 
-	if (folder_import_round_build(ctx) == 0 ||
-	    ctx->run->pace_msecs > 0 || ctx->round_bytes > max_bytes)
-		return FALSE;
 	folder_import_round_send(ctx);
 	ctx->round_sent = TRUE;
-	return TRUE;
 }
 
 /* One round: ask for every body still wanted (unless that was done

@@ -202,9 +202,6 @@ struct folder_import_ctx {
 	/* advanced up to its first chunk decided (and its bodies asked for,
 	   if they were few enough) */
 	bool advance_decided;
-	/* then: the bodies its first chunk wants */
-	unsigned int ahead_count;
-	uoff_t ahead_bytes;
 	/* advanced, and its every message asked for (or none wanted): the
 	   folder after it may be advanced too */
 	bool advanced_all;
@@ -394,12 +391,13 @@ int folder_import_check_reply(struct folder_import_ctx *ctx, const char *what,
 /* Fetch and save the chunk's bodies until each is saved or given up.
    Returns 0, or -1 on error. */
 int folder_import_fetch_bodies(struct folder_import_ctx *ctx);
-/* Ask for the chunk's bodies without waiting for them (the folder is
-   advanced): its next folder_import_fetch_bodies() takes them. Returns
-   FALSE if nothing is wanted or they would be more than max_bytes (then
-   nothing is sent). */
-bool folder_import_send_bodies_ahead(struct folder_import_ctx *ctx,
-				     uoff_t max_bytes);
+/* The chunk's next round: every body still wanted, grouped into commands
+   (round_asked, round_cmds, round_bytes). Returns how many messages it
+   asks for. */
+unsigned int folder_import_round_build(struct folder_import_ctx *ctx);
+/* Send the round just built without waiting for it (the folder is
+   advanced): its next folder_import_fetch_bodies() takes the bodies */
+void folder_import_round_send_ahead(struct folder_import_ctx *ctx);
 
 /* folder-list.c */
 /* Ask for the next chunk's list. FALSE if there is nothing more to list. */

@@ -75,16 +75,28 @@ bool folder_import_send_list(struct folder_import_ctx *ctx)
 	return TRUE;
 }
 
+/* One header fetch for the UIDs, its tag kept with the chunk's */
+static void folder_import_send_header_cmd(struct folder_import_ctx *ctx,
+					  string_t *uids)
+{
+	struct import_chunk *chunk = ctx->current;
+	const char *tag;
+
+	tag = p_strdup(chunk->pool, imap_source_send(folder_import_src(ctx),
+		t_strdup_printf("UID FETCH %s (BODY.PEEK[HEADER])",
+				str_c(uids))));
+	array_push_back(&chunk->header_tags, &tag);
+	str_truncate(uids, 0);
+}
+
 /* Send UID FETCH BODY.PEEK[HEADER] for the chunk's messages without an
    identity, FOLDER_IMPORT_BODY_CMD_UIDS a command, all at once. */
 void folder_import_send_headers(struct folder_import_ctx *ctx)
 {
-	struct imap_source *src = folder_import_src(ctx);
 	struct import_chunk *chunk = ctx->current;
 	const struct import_msg *msg;
 	string_t *uids = t_str_new(1024);
 	unsigned int n = 0;
-	const char *tag;
 
 	array_clear(&chunk->header_tags);
 	array_foreach(&chunk->msgs, msg) {
@@ -95,20 +107,12 @@ void folder_import_send_headers(struct folder_import_ctx *ctx)
 			str_append_c(uids, ',');
 		str_printfa(uids, "%u", msg->uid);
 		if (++n == FOLDER_IMPORT_BODY_CMD_UIDS) {
-			tag = p_strdup(chunk->pool, imap_source_send(src,
-				t_strdup_printf("UID FETCH %s (BODY.PEEK[HEADER])",
-						str_c(uids))));
-			array_push_back(&chunk->header_tags, &tag);
-			str_truncate(uids, 0);
+			folder_import_send_header_cmd(ctx, uids);
 			n = 0;
 		}
 	}
-	if (n > 0) {
-		tag = p_strdup(chunk->pool, imap_source_send(src,
-			t_strdup_printf("UID FETCH %s (BODY.PEEK[HEADER])",
-					str_c(uids))));
-		array_push_back(&chunk->header_tags, &tag);
-	}
+	if (n > 0)
+		folder_import_send_header_cmd(ctx, uids);
 }
 
 int folder_import_receive_headers(struct folder_import_ctx *ctx)

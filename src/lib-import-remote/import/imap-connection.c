@@ -328,17 +328,15 @@ int imap_source_read_more(struct imap_source *src)
 	}
 }
 
-static int imap_source_connect_ip(struct imap_source *src,
-				  const struct ip_addr *ip, const char **error_r)
+/* Wait for the connect to ip that src->fd started. Returns 0, -1 with
+   error_r (another address may be tried), -2 with the session's error
+   set. */
+static int imap_source_connect_ip_finish(struct imap_source *src,
+					 const struct ip_addr *ip,
+					 const char **error_r)
 {
 	int err;
 
-	src->fd = net_connect_ip(ip, src->set.port, NULL);
-	if (src->fd == -1) {
-		*error_r = t_strdup_printf("connect(%s, %u) failed: %m",
-					   net_ip2addr(ip), src->set.port);
-		return -1;
-	}
 	if (imap_source_wait_io(src, TRUE) < 0) {
 		/* timed out: error already set */
 		return -2;
@@ -366,6 +364,29 @@ static int imap_source_connect_ip(struct imap_source *src,
 	}
 	src->ip = *ip;
 	return 0;
+}
+
+/* Start connecting to ip, without waiting. Returns 0, or -1 with
+   error_r. */
+static int imap_source_connect_ip_start(struct imap_source *src,
+					const struct ip_addr *ip,
+					const char **error_r)
+{
+	src->fd = net_connect_ip(ip, src->set.port, NULL);
+	if (src->fd == -1) {
+		*error_r = t_strdup_printf("connect(%s, %u) failed: %m",
+					   net_ip2addr(ip), src->set.port);
+		return -1;
+	}
+	return 0;
+}
+
+static int imap_source_connect_ip(struct imap_source *src,
+				  const struct ip_addr *ip, const char **error_r)
+{
+	if (imap_source_connect_ip_start(src, ip, error_r) < 0)
+		return -1;
+	return imap_source_connect_ip_finish(src, ip, error_r);
 }
 
 /* Keep the addresses the guard allows. If it allows none, fail with the
@@ -448,48 +469,36 @@ int imap_source_tcp_connect(struct imap_source *src)
 int imap_source_tcp_connect_start(struct imap_source *src,
 				  const struct ip_addr *ip)
 {
-	const char *kind;
+	struct ip_addr allowed = *ip;
+	unsigned int count = 1;
+	const char *error;
 
-	if (src->set.guard != NULL &&
-	    !outbound_guard_allows(src->set.guard, ip, &kind)) {
-		imap_source_set_error(src, IMPORT_REMOTE_ERROR_SOURCE_NOT_ALLOWED,
-			t_strdup_printf("%s is %s, not a public Internet "
-					"address, and not in "
-					"import_remote_allowed_networks",
-					net_ip2addr(ip), kind));
-		src->failed = TRUE;
-		return -1;
-	}
-	src->fd = net_connect_ip(ip, src->set.port, NULL);
-	if (src->fd == -1) {
-		imap_source_set_error(src, IMPORT_REMOTE_ERROR_HOST_UNREACHABLE,
-			t_strdup_printf("connect(%s, %u) failed: %m",
-					net_ip2addr(ip), src->set.port));
-		src->failed = TRUE;
-		return -1;
-	}
 	src->ip = *ip;
+	if (src->set.guard != NULL &&
+	    imap_source_guard_ips(src, &allowed, &count) < 0) {
+		src->failed = TRUE;
+		return -1;
+	}
+	if (imap_source_connect_ip_start(src, ip, &error) < 0) {
+		imap_source_set_error(src, IMPORT_REMOTE_ERROR_HOST_UNREACHABLE,
+				      error);
+		src->failed = TRUE;
+		return -1;
+	}
 	return 0;
 }
 
 int imap_source_tcp_connect_finish(struct imap_source *src)
 {
-	int err;
+	const char *error;
+	int ret;
 
-	if (imap_source_wait_io(src, TRUE) < 0)
-		return -1;
-	err = net_geterror(src->fd);
-	if (err != 0) {
-		imap_source_set_error(src, imap_source_errno_is_cut(err) ?
-			IMPORT_REMOTE_ERROR_CONNECTION_LOST :
-			IMPORT_REMOTE_ERROR_HOST_UNREACHABLE,
-			t_strdup_printf("connect(%s, %u) failed: %s",
-					net_ip2addr(&src->ip), src->set.port,
-					strerror(err)));
-		i_close_fd(&src->fd);
-		return -1;
+	ret = imap_source_connect_ip_finish(src, &src->ip, &error);
+	if (ret == -1) {
+		imap_source_set_error(src, IMPORT_REMOTE_ERROR_HOST_UNREACHABLE,
+				      error);
 	}
-	return 0;
+	return ret < 0 ? -1 : 0;
 }
 
 static int imap_source_ssl_handshaked(const char **error_r, void *context)

@@ -160,9 +160,9 @@ bool import_connections_prime(struct import_connections *conns,
 	return TRUE;
 }
 
-/* Does a folder opened ahead before the n-th copy into its destination
-   folder (whose identities it would read before they have all been
-   saved) */
+/* Does the current folder, or a folder opened ahead before the n-th, copy
+   into its destination folder (whose identities it would read before they
+   have all been saved) */
 static bool
 import_connections_dest_shared(struct import_connections *conns,
 			       unsigned int n, const char *dest_name)
@@ -173,6 +173,9 @@ import_connections_dest_shared(struct import_connections *conns,
 
 	if (dest_name == NULL)
 		return FALSE;
+	if (conns->current_dest != NULL &&
+	    strcmp(conns->current_dest, dest_name) == 0)
+		return TRUE;
 	for (i = 0; i < n; i++) {
 		primed = array_idx(&conns->primed, i);
 		name = folder_import_dest_name(primed->folder);
@@ -187,7 +190,6 @@ static void import_connections_advance_all(struct import_connections *conns)
 	struct import_run_ctx *ctx = conns->ctx;
 	struct import_primed_folder *primed;
 	struct imap_source *run_src;
-	const char *dest;
 	uoff_t max_bytes = conns->ahead_bytes;
 	unsigned int i, count;
 
@@ -196,11 +198,9 @@ static void import_connections_advance_all(struct import_connections *conns)
 	conns->advancing = TRUE;
 	primed = array_get_modifiable(&conns->primed, &count);
 	for (i = 0; i < count; i++) {
-		dest = folder_import_dest_name(primed[i].folder);
 		if (primed[i].src == NULL ||
-		    (dest != NULL && conns->current_dest != NULL &&
-		     strcmp(dest, conns->current_dest) == 0) ||
-		    import_connections_dest_shared(conns, i, dest))
+		    import_connections_dest_shared(conns, i,
+			folder_import_dest_name(primed[i].folder)))
 			break;
 		/* the folder's commands go out on its own connection */
 		run_src = ctx->src;
