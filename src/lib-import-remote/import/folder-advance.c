@@ -114,16 +114,11 @@ void folder_import_advance(struct folder_import_ctx *ctx, uoff_t *max_bytes)
 		*max_bytes -= I_MIN(ctx->round_bytes, *max_bytes);
 }
 
-uoff_t folder_import_ahead_allowance(struct folder_import_ctx *ctx)
+uoff_t folder_import_ahead_to_come(struct folder_import_ctx *ctx)
 {
-	if (!ctx->advance_decided) {
-		/* not listed yet: as if it were small (its first round
-		   says) */
-		return FOLDER_IMPORT_AHEAD_MAX_BYTES;
-	}
-	if (!ctx->advanced_all)
+	if (!ctx->advance_decided)
 		return 0;
-	return FOLDER_IMPORT_AHEAD_MAX_BYTES -
-		I_MIN(ctx->round_sent ? ctx->round_bytes : 0,
-		      FOLDER_IMPORT_AHEAD_MAX_BYTES);
+	if (!ctx->advanced_all)
+		return UOFF_T_MAX;
+	return ctx->round_sent ? ctx->round_bytes : 0;
 }

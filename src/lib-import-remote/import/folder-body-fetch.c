@@ -239,9 +239,8 @@ static int folder_import_fetch_round(struct folder_import_ctx *ctx)
 		   would keep theirs waiting unread) */
 		(void)imap_source_flush(folder_import_src(ctx));
 		import_connections_advance(run->conns, ctx->result->dest_name,
-			!folder_import_in_last_chunk(ctx) ? 0 :
-			FOLDER_IMPORT_AHEAD_MAX_BYTES -
-			I_MIN(ctx->round_bytes, FOLDER_IMPORT_AHEAD_MAX_BYTES));
+			!folder_import_in_last_chunk(ctx) ? UOFF_T_MAX :
+			ctx->round_bytes);
 	}
 	array_foreach_modifiable(&ctx->round_cmds, cmd) {
 		if (cmd->tag != NULL &&

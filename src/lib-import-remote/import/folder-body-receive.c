@@ -71,6 +71,8 @@ folder_import_receive_body(struct folder_import_ctx *ctx, struct import_msg *msg
 	bool skip = FALSE;
 
 	msg->sent = TRUE;
+	/* (counted as its reading starts) */
+	ctx->run->body_bytes_read += lit->size;
 	what = t_strdup_printf("message UID %u in %s", msg->uid,
 			       ctx->entry->display_name);
 	if (ctx->resume_msg == msg &&

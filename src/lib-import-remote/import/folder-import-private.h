@@ -47,14 +47,6 @@
 #define FOLDER_IMPORT_LITERAL_SLACK (64*1024)
 #define FOLDER_IMPORT_MAX_HEADER_SIZE (8*1024*1024)
 
-/* Folders opened ahead on connections of their own are also decided and
-   have their first bodies asked for ahead (folder_import_advance()), while
-   the folder before them is in its last round: their bodies then come
-   while that round's are read, without a round trip of their own. At most
-   this many bytes of bodies are asked for ahead of the one being read: a
-   connection whose answers wait longer unread may be cut by its server. */
-#define FOLDER_IMPORT_AHEAD_MAX_BYTES (16*1024*1024)
-
 #define IMPORT_MAIL_FLAGS_MASK \
 	(MAIL_ANSWERED | MAIL_FLAGGED | MAIL_DELETED | MAIL_SEEN | MAIL_DRAFT)
 

@@ -11,6 +11,15 @@ struct folder_plan_entry;
 struct import_run_folder;
 struct folder_import_ctx;
 
+/* Folders opened ahead on connections of their own are also decided and
+   have their first bodies asked for ahead (folder_import_advance()), once
+   the folder before them is in its last round and has at most this many
+   bytes of it still to come: their bodies then come while that round's
+   are read, without a round trip of their own. At most this many bytes of
+   bodies are asked for ahead of those being read: a connection whose
+   answers wait longer unread may be cut by its server. */
+#define FOLDER_IMPORT_AHEAD_MAX_BYTES (16*1024*1024)
+
 /* Copy one folder of the plan (within run->since/before). Returns 0, or -1
    with the run's error set (or the session's, see
    import_run_ctx_source_failed()). */
@@ -36,11 +45,12 @@ int folder_import_primed(struct folder_import_ctx **ctx);
    asked for (the bytes taken off *max_bytes). Nothing is saved before it
    runs; a failure is kept for when it runs. */
 void folder_import_advance(struct folder_import_ctx *ctx, uoff_t *max_bytes);
-/* How many bytes of bodies the folders after this one may ask for ahead
-   when it runs: FOLDER_IMPORT_AHEAD_MAX_BYTES less its own asked for, 0
-   if it has more to ask for than one round (a big folder: the others'
-   bodies would wait long unread), all of it while it is not listed */
-uoff_t folder_import_ahead_allowance(struct folder_import_ctx *ctx);
+/* When a folder opened ahead is taken to run: the bytes of its bodies
+   asked for ahead (still to come), 0 while it is not listed (as if it
+   were small: its first round says), UOFF_T_MAX if it has more to ask for
+   than that round (a big folder: the others' bodies would wait long
+   unread) */
+uoff_t folder_import_ahead_to_come(struct folder_import_ctx *ctx);
 /* The destination folder (NULL if nothing is copied) */
 const char *folder_import_dest_name(struct folder_import_ctx *ctx);
 /* Free a folder opened ahead that is not to run (the run ended) */

@@ -17,7 +17,6 @@
 #include "imap-source-private.h"
 
 #include <netdb.h>
-#include <poll.h>
 
 void imap_source_set_error(struct imap_source *src,
 			   enum import_remote_error_code code,
@@ -195,7 +194,8 @@ int imap_source_wait_io(struct imap_source *src, bool for_output)
 		return -1;
 	/* (what arrives meanwhile makes the fd ready at once below) */
 	if (src->set.wait_callback != NULL &&
-	    src->phase == IMAP_SOURCE_PHASE_READY)
+	    (src->phase == IMAP_SOURCE_PHASE_READY ||
+	     src->set.wait_while_connecting))
 		src->set.wait_callback(src->set.wait_context);
 	io_loop_set_current(src->ioloop);
 	src->wait_done = FALSE;
@@ -274,18 +274,15 @@ int imap_source_flush(struct imap_source *src)
 
 bool imap_source_has_input(struct imap_source *src)
 {
-	struct pollfd pfd;
-
 	if (src->input == NULL || src->fd == -1)
 		return FALSE;
-	if (i_stream_get_data_size(src->input) > 0 ||
-	    (src->plain_input != NULL &&
-	     i_stream_get_data_size(src->plain_input) > 0))
+	if (i_stream_get_data_size(src->input) > 0)
 		return TRUE;
-	i_zero(&pfd);
-	pfd.fd = src->fd;
-	pfd.events = POLLIN;
-	return poll(&pfd, 1, 0) > 0;
+	/* a read that does not wait (the fd is non-blocking): poll() alone
+	   would miss what TLS has already taken from the socket (an output
+	   flush reads it into the TLS layer). An error or the end counts:
+	   whoever reads next sees it. */
+	return i_stream_read(src->input) != 0;
 }
 
 int imap_source_read_more(struct imap_source *src)

@@ -12,6 +12,7 @@
 #include "istream.h"
 #include "ostream.h"
 #include "safe-memset.h"
+#include "str-sanitize.h"
 #include "oauth2-sasl.h"
 #include "imap-source-private.h"
 
@@ -413,13 +414,28 @@ int imap_source_login(struct imap_source *src)
 				    &reply) < 0)
 			return -1;
 	}
-	if (!src->set.no_namespace &&
-	    imap_source_has_capability(src, IMAP_SOURCE_CAP_NAMESPACE)) {
-		if (imap_source_cmd(src, "NAMESPACE",
-				    imap_source_namespace_callback, src,
-				    &reply) < 0)
-			return -1;
-	}
+	return 0;
+}
+
+const char *imap_source_namespace_send(struct imap_source *src)
+{
+	if (!imap_source_has_capability(src, IMAP_SOURCE_CAP_NAMESPACE))
+		return NULL;
+	return imap_source_send(src, "NAMESPACE");
+}
+
+int imap_source_namespace_wait(struct imap_source *src, const char *tag)
+{
+	struct imap_source_reply reply;
+
+	/* (a NO leaves the default: no prefix) */
+	if (tag != NULL &&
+	    imap_source_wait(src, tag, imap_source_namespace_callback, NULL,
+			     src, &reply) < 0)
+		return -1;
+	e_debug(src->event, "Namespace prefix '%s', separator '%c'",
+		str_sanitize(src->ns_prefix, 255),
+		(unsigned char)src->ns_sep < 0x20 ? '?' : src->ns_sep);
 	return 0;
 }
 

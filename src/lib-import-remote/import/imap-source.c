@@ -78,15 +78,8 @@ static void imap_source_streams_create(struct imap_source *src)
 
 static void imap_source_logged_in(struct imap_source *src)
 {
-	if (src->set.no_namespace) {
-		e_debug(src->event, "Logged in as %s",
-			str_sanitize(src->set.username, 255));
-		return;
-	}
-	e_debug(src->event, "Logged in as %s (namespace prefix '%s', "
-		"separator '%c')", str_sanitize(src->set.username, 255),
-		str_sanitize(src->ns_prefix, 255),
-		(unsigned char)src->ns_sep < 0x20 ? '?' : src->ns_sep);
+	e_debug(src->event, "Logged in as %s",
+		str_sanitize(src->set.username, 255));
 }
 
 int imap_source_connect(const struct imap_source_settings *set,

@@ -58,17 +58,17 @@ struct imap_source_settings {
 	const struct ssl_iostream_settings *ssl_set;
 	/* accept any certificate */
 	bool tls_insecure;
-	/* not asked for the personal namespace (a session beside a first
-	   one, which knows it) */
-	bool no_namespace;
 	unsigned int connect_timeout_msecs;
 	/* a reply that is due and does not come for this long: the server
 	   is taken for gone */
 	unsigned int cmd_timeout_msecs;
 	imap_source_tick_callback_t *tick_callback;
 	void *tick_context;
+	/* called before each wait of a session logged in (with
+	   wait_while_connecting, also of one connecting and logging in) */
 	imap_source_wait_callback_t *wait_callback;
 	void *wait_context;
+	bool wait_while_connecting;
 };
 
 /* An untagged reply. Return -1 to abort: the session is then unusable
@@ -115,7 +115,12 @@ void imap_source_deinit(struct imap_source **src);
 
 bool imap_source_has_capability(struct imap_source *src,
 				enum imap_source_capability cap);
-/* Personal namespace prefix (e.g. "INBOX.") */
+/* Ask for the personal namespace (if the server has NAMESPACE): the tag to
+   wait for with imap_source_namespace_wait() (NULL: nothing asked), so
+   that it can go out with the next command */
+const char *imap_source_namespace_send(struct imap_source *src);
+int imap_source_namespace_wait(struct imap_source *src, const char *tag);
+/* Personal namespace prefix (e.g. "INBOX."; "" unless asked for) */
 const char *imap_source_get_ns_prefix(struct imap_source *src);
 
 /* Queue a command (without tag and CRLF). It is sent with the next

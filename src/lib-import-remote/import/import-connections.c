@@ -26,11 +26,17 @@ struct import_connections {
 	ARRAY(struct import_primed_folder) primed;
 	/* the server refused a connection: none more is opened */
 	bool refused;
-	/* the current folder's destination, and how many bytes of bodies
-	   the folders opened ahead may ask for (0 until the current folder's
-	   last round) */
+	/* the current folder's destination, and the bytes of its last
+	   round's bodies still to come when ctx->body_bytes_read was
+	   ahead_read_base (UOFF_T_MAX until its last round): the folders
+	   opened ahead may ask for theirs as it nears its end */
 	const char *current_dest;
-	uoff_t ahead_bytes;
+	uoff_t ahead_to_come, ahead_read_base;
+	/* the folder about to run, opened on the run's connection
+	   (starting_src) while the connections for the next ones are opened:
+	   advanced meanwhile like them */
+	struct folder_import_ctx *starting;
+	struct imap_source *starting_src;
 	/* folders are being advanced (not again from within) */
 	bool advancing;
 };
@@ -185,46 +191,95 @@ import_connections_dest_shared(struct import_connections *conns,
 	return FALSE;
 }
 
-static void import_connections_advance_all(struct import_connections *conns)
+static void
+import_connections_set_to_come(struct import_connections *conns,
+			       const char *current_dest, uoff_t to_come)
+{
+	conns->current_dest = current_dest;
+	conns->ahead_to_come = to_come;
+	conns->ahead_read_base = conns->ctx->body_bytes_read;
+}
+
+/* How many bytes of bodies the folders opened ahead may ask for now: what
+   the current folder's round has still to come leaves of
+   FOLDER_IMPORT_AHEAD_MAX_BYTES */
+static uoff_t import_connections_ahead_room(struct import_connections *conns)
+{
+	uoff_t to_come = conns->ahead_to_come, read;
+
+	if (to_come == UOFF_T_MAX)
+		return 0;
+	read = conns->ctx->body_bytes_read - conns->ahead_read_base;
+	to_come -= I_MIN(read, to_come);
+	return FOLDER_IMPORT_AHEAD_MAX_BYTES -
+		I_MIN(to_come, FOLDER_IMPORT_AHEAD_MAX_BYTES);
+}
+
+/* Advance a folder with its commands on its own connection *src (ctx->src
+   may be another one meanwhile: one a folder is being opened ahead on) */
+static void
+import_connections_advance_on(struct import_connections *conns,
+			      struct folder_import_ctx *folder,
+			      struct imap_source **src, uoff_t *max_bytes)
 {
 	struct import_run_ctx *ctx = conns->ctx;
+	struct imap_source *run_src = ctx->src;
+
+	ctx->src = *src;
+	folder_import_advance(folder, max_bytes);
+	(void)imap_source_flush(ctx->src);
+	*src = ctx->src;
+	ctx->src = run_src;
+}
+
+static void import_connections_advance_all(struct import_connections *conns)
+{
 	struct import_primed_folder *primed;
-	struct imap_source *run_src;
-	uoff_t max_bytes = conns->ahead_bytes;
+	uoff_t max_bytes = import_connections_ahead_room(conns);
 	unsigned int i, count;
 
 	if (conns->advancing)
 		return;
 	conns->advancing = TRUE;
+	if (conns->starting != NULL) {
+		import_connections_advance_on(conns, conns->starting,
+					      &conns->starting_src, &max_bytes);
+	}
 	primed = array_get_modifiable(&conns->primed, &count);
 	for (i = 0; i < count; i++) {
 		if (primed[i].src == NULL ||
 		    import_connections_dest_shared(conns, i,
 			folder_import_dest_name(primed[i].folder)))
 			break;
-		/* the folder's commands go out on its own connection */
-		run_src = ctx->src;
-		ctx->src = primed[i].src;
-		folder_import_advance(primed[i].folder, &max_bytes);
-		(void)imap_source_flush(ctx->src);
-		primed[i].src = ctx->src;
-		ctx->src = run_src;
+		import_connections_advance_on(conns, primed[i].folder,
+					      &primed[i].src, &max_bytes);
 	}
 	conns->advancing = FALSE;
 }
 
 void import_connections_advance(struct import_connections *conns,
-				const char *current_dest, uoff_t max_bytes)
+				const char *current_dest, uoff_t to_come)
 {
-	conns->current_dest = current_dest;
-	conns->ahead_bytes = max_bytes;
+	import_connections_set_to_come(conns, current_dest, to_come);
 	import_connections_advance_all(conns);
 }
 
 void import_connections_advance_waiting(struct import_connections *conns)
 {
-	if (array_count(&conns->primed) > 0)
+	if (array_count(&conns->primed) > 0 || conns->starting != NULL)
 		import_connections_advance_all(conns);
+}
+
+void import_connections_set_starting(struct import_connections *conns,
+				     struct folder_import_ctx *folder)
+{
+	conns->starting = folder;
+	conns->starting_src = conns->ctx->src;
+	if (folder != NULL) {
+		import_connections_set_to_come(conns,
+			folder_import_dest_name(folder),
+			folder_import_ahead_to_come(folder));
+	}
 }
 
 bool import_connections_is_primed(struct import_connections *conns,
@@ -249,8 +304,7 @@ import_connections_take(struct import_connections *conns, unsigned int idx,
 
 	/* while it runs, the folders opened ahead may ask for their bodies
 	   only from its last round on (or at once, see below) */
-	conns->current_dest = dest_name;
-	conns->ahead_bytes = 0;
+	import_connections_set_to_come(conns, dest_name, UOFF_T_MAX);
 	if (array_count(&conns->primed) == 0)
 		return NULL;
 	if (!import_connections_is_primed(conns, idx))
@@ -266,7 +320,8 @@ import_connections_take(struct import_connections *conns, unsigned int idx,
 	}
 	folder = primed->folder;
 	/* ... at once when all of its own are asked for already */
-	conns->ahead_bytes = folder_import_ahead_allowance(folder);
+	import_connections_set_to_come(conns, dest_name,
+				       folder_import_ahead_to_come(folder));
 	if (ctx->src != NULL)
 		array_push_back(&conns->idle, &ctx->src);
 	ctx->src = primed->src;

@@ -48,16 +48,23 @@ bool import_connections_prime(struct import_connections *conns,
 			      unsigned int idx,
 			      const struct folder_plan_entry *entry,
 			      struct import_run_folder *result);
-/* The current folder (copying into current_dest) is in its last round:
-   the folders opened ahead are advanced in their order
+/* The current folder (copying into current_dest) is in its last round,
+   with to_come bytes of bodies asked for (UOFF_T_MAX: not its last
+   round): the folders opened ahead are advanced in their order
    (folder_import_advance()), each on its own connection, so that their
    first bodies come behind the current folder's without a round trip, at
-   most max_bytes of them in all. One that copies into the same
+   most FOLDER_IMPORT_AHEAD_MAX_BYTES less what it has still to come. One that copies into the same
    destination folder as the current one or one before it, and those after
    it, are not. Until the next folder is taken, the run's waits advance
    them further the same way. */
 void import_connections_advance(struct import_connections *conns,
-				const char *current_dest, uoff_t max_bytes);
+				const char *current_dest, uoff_t to_come);
+/* folder (not NULL) is the next to run, opened on the run's own
+   connection (folder_import_prime()) while the connections for the
+   folders after it are opened: their waits advance it as they do the
+   folders opened ahead. NULL once it runs. */
+void import_connections_set_starting(struct import_connections *conns,
+				     struct folder_import_ctx *folder);
 /* The run is about to wait for the source: the folders opened ahead whose
    answers are there are advanced (their bodies asked for only as
    import_connections_advance() allowed) */

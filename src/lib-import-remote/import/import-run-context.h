@@ -76,6 +76,10 @@ struct import_run_ctx {
 	/* --connections K > 1: the connections beyond the first and the
 	   folders opened ahead on them (import-connections.h), else NULL */
 	struct import_connections *conns;
+	/* bytes of bodies received so far: how near the current folder's
+	   round is to its end (import-connections.c lets the next folders'
+	   bodies be asked for as it nears it) */
+	uoff_t body_bytes_read;
 	/* [THROTTLED] in an OK reply: wait this long between body fetches */
 	unsigned int pace_msecs;
 

@@ -122,7 +122,7 @@ static int import_run_list_remote(struct import_run *run)
 {
 	struct imap_source *src = run->ctx.src;
 	struct imap_source_reply reply;
-	const char *list_tag, *lsub_tag = NULL;
+	const char *ns_tag, *list_tag, *lsub_tag = NULL;
 
 	if (!array_is_created(&run->remote_folders)) {
 		p_array_init(&run->remote_folders, run->ctx.pool, 32);
@@ -131,6 +131,9 @@ static int import_run_list_remote(struct import_run *run)
 	}
 	array_clear(&run->remote_folders);
 	hash_table_clear(run->remote_index, TRUE);
+	/* the plan drops the personal namespace's prefix: asked for
+	   together with the list */
+	ns_tag = imap_source_namespace_send(src);
 	if (imap_source_has_capability(src, IMAP_SOURCE_CAP_LIST_EXTENDED)) {
 		/* with LIST-STATUS (RFC 5819) every folder's counts come
 		   with the list: no STATUS command per folder */
@@ -147,7 +150,8 @@ static int import_run_list_remote(struct import_run *run)
 			"XLIST \"\" \"*\"" : "LIST \"\" \"*\"");
 		lsub_tag = imap_source_send(src, "LSUB \"\" \"*\"");
 	}
-	if (imap_source_wait(src, list_tag, import_run_list_callback, NULL,
+	if (imap_source_namespace_wait(src, ns_tag) < 0 ||
+	    imap_source_wait(src, list_tag, import_run_list_callback, NULL,
 			     run, &reply) < 0)
 		return -1;
 	if (reply.state != IMAP_SOURCE_REPLY_OK) {
