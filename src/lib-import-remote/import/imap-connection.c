@@ -194,8 +194,7 @@ int imap_source_wait_io(struct imap_source *src, bool for_output)
 		return -1;
 	/* (what arrives meanwhile makes the fd ready at once below) */
 	if (src->set.wait_callback != NULL &&
-	    (src->phase == IMAP_SOURCE_PHASE_READY ||
-	     src->set.wait_while_connecting))
+	    src->phase == IMAP_SOURCE_PHASE_READY)
 		src->set.wait_callback(src->set.wait_context);
 	io_loop_set_current(src->ioloop);
 	src->wait_done = FALSE;

@@ -64,11 +64,8 @@ struct imap_source_settings {
 	unsigned int cmd_timeout_msecs;
 	imap_source_tick_callback_t *tick_callback;
 	void *tick_context;
-	/* called before each wait of a session logged in (with
-	   wait_while_connecting, also of one connecting and logging in) */
 	imap_source_wait_callback_t *wait_callback;
 	void *wait_context;
-	bool wait_while_connecting;
 };
 
 /* An untagged reply. Return -1 to abort: the session is then unusable

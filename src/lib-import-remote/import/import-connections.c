@@ -32,11 +32,6 @@ struct import_connections {
 	   opened ahead may ask for theirs as it nears its end */
 	const char *current_dest;
 	uoff_t ahead_to_come, ahead_read_base;
-	/* the folder about to run, opened on the run's connection
-	   (starting_src) while the connections for the next ones are opened:
-	   advanced meanwhile like them */
-	struct folder_import_ctx *starting;
-	struct imap_source *starting_src;
 	/* folders are being advanced (not again from within) */
 	bool advancing;
 };
@@ -241,10 +236,6 @@ static void import_connections_advance_all(struct import_connections *conns)
 	if (conns->advancing)
 		return;
 	conns->advancing = TRUE;
-	if (conns->starting != NULL) {
-		import_connections_advance_on(conns, conns->starting,
-					      &conns->starting_src, &max_bytes);
-	}
 	primed = array_get_modifiable(&conns->primed, &count);
 	for (i = 0; i < count; i++) {
 		if (primed[i].src == NULL ||
@@ -266,20 +257,8 @@ void import_connections_advance(struct import_connections *conns,
 
 void import_connections_advance_waiting(struct import_connections *conns)
 {
-	if (array_count(&conns->primed) > 0 || conns->starting != NULL)
+	if (array_count(&conns->primed) > 0)
 		import_connections_advance_all(conns);
-}
-
-void import_connections_set_starting(struct import_connections *conns,
-				     struct folder_import_ctx *folder)
-{
-	conns->starting = folder;
-	conns->starting_src = conns->ctx->src;
-	if (folder != NULL) {
-		import_connections_set_to_come(conns,
-			folder_import_dest_name(folder),
-			folder_import_ahead_to_come(folder));
-	}
 }
 
 bool import_connections_is_primed(struct import_connections *conns,

@@ -59,12 +59,6 @@ bool import_connections_prime(struct import_connections *conns,
    them further the same way. */
 void import_connections_advance(struct import_connections *conns,
 				const char *current_dest, uoff_t to_come);
-/* folder (not NULL) is the next to run, opened on the run's own
-   connection (folder_import_prime()) while the connections for the
-   folders after it are opened: their waits advance it as they do the
-   folders opened ahead. NULL once it runs. */
-void import_connections_set_starting(struct import_connections *conns,
-				     struct folder_import_ctx *folder);
 /* The run is about to wait for the source: the folders opened ahead whose
    answers are there are advanced (their bodies asked for only as
    import_connections_advance() allowed) */

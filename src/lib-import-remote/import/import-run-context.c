@@ -452,9 +452,6 @@ import_run_ctx_connect_extra(struct import_run_ctx *ctx, unsigned int count,
 	   serves a few at a time) holds the run up no longer than this */
 	set.connect_timeout_msecs = I_MIN(set.connect_timeout_msecs,
 		IMPORT_RUN_EXTRA_CONNECT_TIMEOUT_MSECS);
-	/* the run's folders go on meanwhile (the one about to run: its
-	   answers are taken and its bodies asked for) */
-	set.wait_while_connecting = TRUE;
 	errors = t_new(struct import_remote_error, count);
 	connected = imap_source_connect_many(&set, ctx->event,
 		imap_source_get_ip(ctx->src), count, srcs_r, errors);

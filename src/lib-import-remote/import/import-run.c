@@ -228,15 +228,15 @@ static int import_run_pass(struct import_run *run)
 						 folders[i].dest_name);
 		if (primed == NULL && run->connections > 1 &&
 		    ctx->src != NULL) {
-			/* opened first on the run's connection: it goes on
-			   while the others connect and log in */
+			/* opened on the run's connection first: its list
+			   comes while the others connect and log in (its
+			   bodies only after, not to hold their handshakes up
+			   behind them) */
 			primed = folder_import_prime(ctx, &entries[i],
 						     &folders[i]);
 			(void)imap_source_flush(ctx->src);
-			import_connections_set_starting(run->conns, primed);
 		}
 		import_run_open_ahead(run, pos, &ahead_pos);
-		import_connections_set_starting(run->conns, NULL);
 		ret = primed != NULL ? folder_import_primed(&primed) :
 			folder_import(ctx, &entries[i], &folders[i]);
 		if (ret < 0) {
