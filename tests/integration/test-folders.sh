@@ -8,7 +8,7 @@
 # that skip unchanged folders.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 36
+plan 39
 
 "$TOOLS/mkcorpus" -n 300 -s 17 --layout exchange -o "$IR_WORK/corpus" >/dev/null ||
 	{ fail "mkcorpus"; exit 1; }
@@ -151,4 +151,16 @@ for u in sd md; do
 done
 check_contains "sd: Work.2024 is a name sdbox takes" "$OUT/refused-sd.boxes" "Work.2024"
 check_contains "md: dbox-Mails is a name Maildir takes" "$OUT/refused-md.boxes" "dbox-Mails"
+
+# --- a personal namespace with a prefix (INBOX., as Courier and Cyrus
+# have it): the folders land without it (the server's NAMESPACE says it,
+# asked for together with the folder list) ---
+ir_stop_instance "$IR_WORK/src"
+IR_SOURCE_NS_PREFIX=INBOX. ir_source_start "$IR_WORK/corpus/Maildir" .
+import mdq prefix --port "$SRC_IMAPS_PORT"
+mailboxes mdq prefix
+check_eq "INBOX. prefix: exit code 0" 0 "$(rc prefix)"
+check "INBOX. prefix: every message in its folder, the prefix dropped" \
+	verify mdq prefix-v "${EX_MAP[@]}"
+check_not_contains "INBOX. prefix: no folder under INBOX" "$OUT/prefix.boxes" "INBOX/"
 exit 0

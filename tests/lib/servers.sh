@@ -279,7 +279,8 @@ ir_special_use_conf() {
 # ir_source_start MAILDIR [SEP] [EXTRA_USERS...]: srcuser gets a copy of MAILDIR.
 # $IR_SOURCE_SPECIAL_USE (lines "NAME=\\Use", NAME with SEP) replaces the
 # default special-use mailboxes ("Sent Items", Drafts, Trash, Junk); set and
-# empty: none at all.
+# empty: none at all. $IR_SOURCE_NS_PREFIX: the personal namespace's
+# prefix (e.g. "INBOX." as Courier and Cyrus have it; default none).
 ir_source_start() {
 	local maildir=$1 sep=${2:-.} w=$IR_WORK/src
 	shift 2 || shift $#
@@ -295,7 +296,7 @@ ir_source_start() {
 namespace inbox {
   inbox = yes
   separator = $sep
-  prefix =
+  prefix = ${IR_SOURCE_NS_PREFIX-}
 CONF
 		ir_special_use_conf "${IR_SOURCE_SPECIAL_USE-"Sent Items=\\Sent
 Drafts=\\Drafts
