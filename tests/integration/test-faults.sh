@@ -8,7 +8,7 @@
 # (imapverify) against what fakeimapd served.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 169
+plan 172
 ir_dest_start
 echo fakepass > "$IR_WORK/fake.pw"
 
@@ -35,6 +35,13 @@ check_eq "pipelining: exit code 0" 0 "$(cat "$OUT/pipe.rc")"
 check_eq "pipelining: no sequence command behind an unanswered UID FETCH" 0 "$(report pipe ambiguous)"
 check "pipelining: every message imported, byte for byte" fake_verify pipe
 check_not_contains "pipelining: server had nothing to complain about" "$OUT/pipe.err" "complained"
+
+# --- NAMESPACE goes out with LIST; a server that answers the LIST first
+# (RFC 3501 5.5 allows it) loses none of the folder list ---
+fake order reply-order
+check_eq "answers out of order: the server did answer LIST first" 1 "$(report order reordered)"
+check_eq "answers out of order: exit code 0" 0 "$(cat "$OUT/order.rc")"
+check "answers out of order: every message imported, byte for byte" fake_verify order
 
 # --- capabilities: asked for after the login only if its reply didn't say them ---
 commands() { python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['commands'].get(sys.argv[2], 0))" "$OUT/$1.report" "$2"; }

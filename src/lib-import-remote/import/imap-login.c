@@ -341,20 +341,6 @@ static int imap_source_login_cmd(struct imap_source *src)
 	return 0;
 }
 
-static int
-imap_source_namespace_callback(const struct imap_reply *reply, void *context)
-{
-	struct imap_source *src = context;
-
-	if (reply->type != IMAP_REPLY_NAMESPACE ||
-	    !reply->namespace_.have_personal)
-		return 0;
-	src->ns_prefix = p_strdup(src->pool, reply->namespace_.prefix);
-	if (reply->namespace_.separator != '\0')
-		src->ns_sep = reply->namespace_.separator;
-	return 0;
-}
-
 int imap_source_login(struct imap_source *src)
 {
 	struct imap_source_reply reply;
@@ -424,14 +410,17 @@ const char *imap_source_namespace_send(struct imap_source *src)
 	return imap_source_send(src, "NAMESPACE");
 }
 
-int imap_source_namespace_wait(struct imap_source *src, const char *tag)
+int imap_source_namespace_wait(struct imap_source *src, const char *tag,
+			       imap_source_untagged_callback_t *untagged_callback,
+			       void *context)
 {
 	struct imap_source_reply reply;
 
-	/* (a NO leaves the default: no prefix) */
+	/* (the NAMESPACE reply is the session's own business; a NO leaves
+	   the default: no prefix) */
 	if (tag != NULL &&
-	    imap_source_wait(src, tag, imap_source_namespace_callback, NULL,
-			     src, &reply) < 0)
+	    imap_source_wait(src, tag, untagged_callback, NULL, context,
+			     &reply) < 0)
 		return -1;
 	e_debug(src->event, "Namespace prefix '%s', separator '%c'",
 		str_sanitize(src->ns_prefix, 255),

@@ -83,6 +83,15 @@ static int imap_source_handle_untagged(struct imap_source *src,
 		imap_source_set_capabilities(src, reply->capabilities);
 		return 0;
 	}
+	if (reply->type == IMAP_REPLY_NAMESPACE) {
+		if (reply->namespace_.have_personal) {
+			src->ns_prefix = p_strdup(src->pool,
+						  reply->namespace_.prefix);
+			if (reply->namespace_.separator != '\0')
+				src->ns_sep = reply->namespace_.separator;
+		}
+		return 0;
+	}
 	if (reply->type != IMAP_REPLY_RESP)
 		return 0;
 	if (strcmp(reply->resp.state, "BYE") == 0 && !src->logging_out) {

@@ -114,9 +114,13 @@ bool imap_source_has_capability(struct imap_source *src,
 				enum imap_source_capability cap);
 /* Ask for the personal namespace (if the server has NAMESPACE): the tag to
    wait for with imap_source_namespace_wait() (NULL: nothing asked), so
-   that it can go out with the next command */
+   that it can go out with the next command. Other untagged replies that
+   come meanwhile go to untagged_callback (a server may answer commands
+   sent together in another order). */
 const char *imap_source_namespace_send(struct imap_source *src);
-int imap_source_namespace_wait(struct imap_source *src, const char *tag);
+int imap_source_namespace_wait(struct imap_source *src, const char *tag,
+			       imap_source_untagged_callback_t *untagged_callback,
+			       void *context);
 /* Personal namespace prefix (e.g. "INBOX."; "" unless asked for) */
 const char *imap_source_get_ns_prefix(struct imap_source *src);
 

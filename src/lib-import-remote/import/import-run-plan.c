@@ -150,7 +150,8 @@ static int import_run_list_remote(struct import_run *run)
 			"XLIST \"\" \"*\"" : "LIST \"\" \"*\"");
 		lsub_tag = imap_source_send(src, "LSUB \"\" \"*\"");
 	}
-	if (imap_source_namespace_wait(src, ns_tag) < 0 ||
+	if (imap_source_namespace_wait(src, ns_tag, import_run_list_callback,
+				       run) < 0 ||
 	    imap_source_wait(src, list_tag, import_run_list_callback, NULL,
 			     run, &reply) < 0)
 		return -1;
