@@ -210,26 +210,11 @@ static uoff_t import_connections_ahead_room(struct import_connections *conns)
 		I_MIN(to_come, FOLDER_IMPORT_AHEAD_MAX_BYTES);
 }
 
-/* Advance a folder with its commands on its own connection *src (ctx->src
-   may be another one meanwhile: one a folder is being opened ahead on) */
-static void
-import_connections_advance_on(struct import_connections *conns,
-			      struct folder_import_ctx *folder,
-			      struct imap_source **src, uoff_t *max_bytes)
-{
-	struct import_run_ctx *ctx = conns->ctx;
-	struct imap_source *run_src = ctx->src;
-
-	ctx->src = *src;
-	folder_import_advance(folder, max_bytes);
-	(void)imap_source_flush(ctx->src);
-	*src = ctx->src;
-	ctx->src = run_src;
-}
-
 static void import_connections_advance_all(struct import_connections *conns)
 {
+	struct import_run_ctx *ctx = conns->ctx;
 	struct import_primed_folder *primed;
+	struct imap_source *run_src;
 	uoff_t max_bytes = import_connections_ahead_room(conns);
 	unsigned int i, count;
 
@@ -242,8 +227,13 @@ static void import_connections_advance_all(struct import_connections *conns)
 		    import_connections_dest_shared(conns, i,
 			folder_import_dest_name(primed[i].folder)))
 			break;
-		import_connections_advance_on(conns, primed[i].folder,
-					      &primed[i].src, &max_bytes);
+		/* the folder's commands go out on its own connection */
+		run_src = ctx->src;
+		ctx->src = primed[i].src;
+		folder_import_advance(primed[i].folder, &max_bytes);
+		(void)imap_source_flush(ctx->src);
+		primed[i].src = ctx->src;
+		ctx->src = run_src;
 	}
 	conns->advancing = FALSE;
 }

@@ -53,9 +53,9 @@ bool import_connections_prime(struct import_connections *conns,
    round): the folders opened ahead are advanced in their order
    (folder_import_advance()), each on its own connection, so that their
    first bodies come behind the current folder's without a round trip, at
-   most FOLDER_IMPORT_AHEAD_MAX_BYTES less what it has still to come. One that copies into the same
-   destination folder as the current one or one before it, and those after
-   it, are not. Until the next folder is taken, the run's waits advance
+   most FOLDER_IMPORT_AHEAD_MAX_BYTES less what it has still to come. One
+   that copies into the same destination folder as the current one or one
+   before it, and those after it, are not. Until the next folder is taken, the run's waits advance
    them further the same way. */
 void import_connections_advance(struct import_connections *conns,
 				const char *current_dest, uoff_t to_come);
