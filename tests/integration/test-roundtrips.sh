@@ -8,10 +8,12 @@
 # mail found there already, nothing doubled); flags changed and messages
 # expunged on the source open nothing (a re-run copies new mail only); a
 # folder whose newest messages were expunged before the first run is not
-# opened again either (the checkpoint reaches UIDNEXT - 1).
+# opened again either (the checkpoint reaches UIDNEXT - 1). A connection
+# cut in the middle of the bodies: the new session asks again for them
+# together with its EXAMINE, not a round trip or two after it.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 33
+plan 36
 
 "$TOOLS/mkcorpus" -n 300 -s 23 --layout wide -o "$IR_WORK/corpus" >/dev/null ||
 	{ fail "mkcorpus"; exit 1; }
@@ -61,6 +63,44 @@ check "first run: every message there once" verify sd first-v --map "Sent Items=
 check_eq "first run: every selectable folder opened once" "$selectable" "$(count first EXAMINE)"
 check_eq "first run: every folder's STATUS with the LIST (LIST-STATUS), no STATUS command" "1 0" \
 	"$(grep -c '^LIST .*RETURN (.*STATUS (MESSAGES UIDNEXT UIDVALIDITY))' "$OUT/first.cmds") $(count first STATUS)"
+
+# --- a reconnect asks again for the bodies it lost with its EXAMINE (and
+# the probe of its place, a sequence command, before them), not a round
+# trip or two after its answers: a 50 ms link cut once in the middle of
+# the bodies; the session after the cut, as the source received it ---
+"$TOOLS/faultproxy" --target "127.0.0.1:$SRC_IMAPS_PORT" --cut-after 1500k \
+	--rst --delay 25 --report "$OUT/cut.proxy" > "$OUT/cut.pport" &
+cut_pid=$!
+ir_kill_on_exit "$cut_pid"
+ir_dest_reset_user md
+rm -f "$RAW"/*
+import md cut --port "$(port_of "$OUT/cut.pport")"
+kill "$cut_pid"; wait "$cut_pid" 2>/dev/null
+check_eq "cut: exit code 0, reconnected once" "0 1" "$(rc cut) $(field cut reconnects)"
+check "cut: every message there once" verify md cut-v --map "Sent Items=Sent"
+# the reconnected session: the ms from its EXAMINE to its first body
+# fetch, and the commands between them
+python3 - "$RAW" > "$OUT/cut.burst" <<'PY'
+import glob, os, re, sys
+sessions = []
+for path in glob.glob(os.path.join(sys.argv[1], "*.in")):
+    lines = [l.rstrip("\r\n").split(" ", 2) for l in open(path, errors="replace")]
+    lines = [(float(l[0]), l[2]) for l in lines if len(l) == 3 and re.match(r"^[0-9.]+$", l[0])]
+    if lines:
+        sessions.append(lines)
+sessions.sort()
+if len(sessions) < 2:
+    sys.exit("one session only")
+cmds = sessions[1]
+exam = next(i for i, (t, c) in enumerate(cmds) if c.upper().startswith("EXAMINE "))
+body = next(i for i, (t, c) in enumerate(cmds) if "BODY.PEEK[]" in c.upper())
+print("%d %s" % ((cmds[body][0] - cmds[exam][0]) * 1000,
+                 " ".join(c.split(" ")[0] for t, c in cmds[exam:body + 1])))
+PY
+check_eq "cut: the reconnected session asks for its bodies with its EXAMINE, the probe between (not a round trip after)" \
+	"True EXAMINE FETCH UID" \
+	"$(read -r ms words < "$OUT/cut.burst"; python3 -c "print($ms < 25)") $(cut -d' ' -f2- "$OUT/cut.burst")"
+rm -f "$RAW"/*
 
 import sd second --port "$SRC_IMAPS_PORT"
 session second

@@ -248,9 +248,10 @@ int folder_import_connection_lost(struct folder_import_ctx *ctx)
 		}
 		folder_import_pending_keep(ctx);
 	}
-	/* header fetches asked for on it: asked for again */
+	/* header fetches asked for on it: asked for again; bodies too */
 	if (ctx->current->state == IMPORT_CHUNK_HASHING)
 		ctx->current->state = IMPORT_CHUNK_LISTED;
+	ctx->round_sent = FALSE;
 	/* what a broken connection sent proves nothing about a message:
 	   a digest taken from it is forgotten */
 	array_foreach_modifiable(&ctx->current->msgs, m)

@@ -221,8 +221,10 @@ struct folder_import_ctx {
 	/* UID FETCH n:* (UID) is looking for min_seq above this UID */
 	bool finding_first;
 	uint32_t find_above_uid;
-	/* from FETCH n (UID), when finding the place again */
+	/* from FETCH n (UID), when finding the place again (its tag while it
+	   is not waited for) */
 	uint32_t probe_seq, probe_uid;
+	const char *probe_tag;
 	/* checkpoint: everything up to this UID is already there */
 	uint32_t done_uid;
 
@@ -231,8 +233,10 @@ struct folder_import_ctx {
 	uint64_t next_first;
 	uint32_t listed_uid, listed_seq;
 	/* after a reconnect: lists drop what is not above this UID (it was
-	   listed before) */
+	   listed before); where the next list starts is found only once the
+	   bodies sent with the EXAMINE are answered */
 	uint32_t list_floor_uid;
+	bool place_unknown;
 	/* the server listed fewer messages than its EXISTS said */
 	bool list_cut;
 	/* a message failed (or was given up): the checkpoint moves no
@@ -420,6 +424,9 @@ bool folder_import_can_list_early(struct folder_import_ctx *ctx);
 /* After a reconnect: EXAMINE again and find the place after the last
    message listed */
 int folder_import_restart(struct folder_import_ctx *ctx);
+/* After a reconnect whose probe did not find the place: find it (no UID
+   command may be on its way). Returns 0 or -1. */
+int folder_import_find_place(struct folder_import_ctx *ctx);
 
 /* folder-import.c */
 /* Is the folder in its last chunk: every message listed */

@@ -74,6 +74,8 @@ static int folder_import_chunk_step(struct folder_import_ctx *ctx, bool ahead)
 	struct import_chunk *current = ctx->current;
 
 	if (current->state == IMPORT_CHUNK_DONE) {
+		if (folder_import_find_place(ctx) < 0)
+			return -1;
 		if (ctx->next->meta_tag == NULL &&
 		    !folder_import_send_list(ctx))
 			return 0;

@@ -93,31 +93,74 @@ static int folder_import_resume(struct folder_import_ctx *ctx,
 	return folder_import_first_after(ctx, last_uid, first_r);
 }
 
-/* After a reconnect: the sequence of the first message above uid (which
-   was at seq before). Messages expunged meanwhile shift sequences; a
-   FETCH of the old place tells whether any did. */
-static int folder_import_seq_after(struct folder_import_ctx *ctx,
-				   uint32_t uid, uint32_t seq,
-				   uint64_t *seq_r)
+/* After a reconnect: where the next list starts, once the current chunk's
+   bodies asked for with the EXAMINE are answered (no UID command may be on
+   its way: a search returns sequences). The probe, FETCH n (UID) of the
+   old place of the last message listed, went out before them; messages
+   expunged meanwhile shift sequences, and its answer (or a body's reply
+   for that sequence: the same fact, in whatever order a server runs
+   them) tells whether any did. */
+int folder_import_find_place(struct folder_import_ctx *ctx)
 {
-	struct imap_source *src = folder_import_src(ctx);
 	struct imap_source_reply reply;
+	uint32_t seq = ctx->probe_seq;
+	uint64_t first;
 
-	if (seq != 0 && seq <= ctx->exists) {
-		ctx->probe_seq = seq;
-		ctx->probe_uid = 0;
-		if (imap_source_cmd(src, t_strdup_printf("FETCH %u (UID)", seq),
-				    folder_import_untagged, ctx, &reply) < 0)
+	if (!ctx->place_unknown)
+		return 0;
+	if (ctx->probe_tag != NULL) {
+		if (imap_source_wait(folder_import_src(ctx), ctx->probe_tag,
+				     folder_import_untagged, NULL, ctx,
+				     &reply) < 0)
 			return -1;
-		ctx->probe_seq = 0;
-		if (ctx->probe_uid == uid) {
-			*seq_r = (uint64_t)seq + 1;
-			return 0;
-		}
+		ctx->probe_tag = NULL;
 	}
-	/* "UID n:*" always matches the highest UID: the list floor drops
-	   it if it was listed */
-	return folder_import_first_after(ctx, uid, seq_r);
+	ctx->probe_seq = 0;
+	if (seq != 0 && seq <= ctx->exists &&
+	    ctx->probe_uid == ctx->list_floor_uid)
+		first = (uint64_t)seq + 1;
+	else if (folder_import_first_after(ctx, ctx->list_floor_uid,
+					     &first) < 0) {
+		/* "UID n:*" always matches the highest UID: the list floor
+		   drops it if it was listed */
+		return -1;
+	}
+	ctx->place_unknown = FALSE;
+	ctx->next_first = first;
+	return 0;
+}
+
+/* After a reconnect: send the probe (see above) for the old place seq of
+   the last message listed, if it may still be there */
+static void folder_import_send_probe(struct folder_import_ctx *ctx,
+				     uint32_t seq, uint32_t exists)
+{
+	ctx->probe_tag = NULL;
+	ctx->probe_seq = 0;
+	ctx->probe_uid = 0;
+	if (seq == 0 || seq > exists)
+		return;
+	ctx->probe_seq = seq;
+	ctx->probe_tag = p_strdup(ctx->run->pool,
+		imap_source_send(folder_import_src(ctx),
+				 t_strdup_printf("FETCH %u (UID)", seq)));
+}
+
+/* After a reconnect: the current chunk's bodies, asked for by UID, need
+   nothing EXAMINE or the probe answer: they go out with them, a round
+   trip or two less per reconnect. None of them is saved before the
+   EXAMINE's UIDVALIDITY is checked (its answer comes first), and a new
+   connection with no folder selected answers them with an error if the
+   EXAMINE fails. */
+static void folder_import_restart_send_round(struct folder_import_ctx *ctx)
+{
+	struct import_run_ctx *run = ctx->run;
+
+	if (ctx->current->state != IMPORT_CHUNK_DECIDED || run->set->dry_run ||
+	    run->pace_msecs > 0 || ctx->count_only)
+		return;
+	if (folder_import_round_build(ctx) > 0)
+		folder_import_round_send_ahead(ctx);
 }
 
 /* Queue the EXAMINE; returns its tag */
@@ -315,11 +358,24 @@ int folder_import_restart(struct folder_import_ctx *ctx)
 	struct import_progress *progress = ctx->run->progress;
 	uint32_t old_uidvalidity = ctx->uidvalidity;
 	uint32_t old_exists = ctx->exists, floor_uid, floor_seq;
-	uint64_t seq;
+	const char *tag;
 
 	if (ctx->retrying)
 		return folder_import_retry_select(ctx);
-	if (folder_import_select(ctx) < 0)
+	if (ctx->listed_uid >= ctx->done_uid) {
+		floor_uid = ctx->listed_uid;
+		floor_seq = ctx->listed_seq;
+	} else {
+		floor_uid = ctx->done_uid;
+		floor_seq = 0;
+	}
+	ctx->place_unknown = FALSE;
+	tag = folder_import_send_select(ctx);
+	/* (sequences before the UID commands, never behind them) */
+	folder_import_send_probe(ctx, floor_uid == 0 ? 0 : floor_seq,
+				 old_exists);
+	folder_import_restart_send_round(ctx);
+	if (folder_import_select_reply(ctx, tag) < 0)
 		return -1;
 	if (folder_import_uidvalidity_changed(ctx, old_uidvalidity))
 		return -1;
@@ -330,20 +386,13 @@ int folder_import_restart(struct folder_import_ctx *ctx)
 	}
 	/* the list on its way was lost with the connection */
 	import_chunk_reset(ctx->next, 1);
-	if (ctx->listed_uid >= ctx->done_uid) {
-		floor_uid = ctx->listed_uid;
-		floor_seq = ctx->listed_seq;
-	} else {
-		floor_uid = ctx->done_uid;
-		floor_seq = 0;
-	}
 	ctx->list_floor_uid = floor_uid;
 	if (floor_uid == 0) {
 		ctx->next_first = 1;
 		return 0;
 	}
-	if (folder_import_seq_after(ctx, floor_uid, floor_seq, &seq) < 0)
-		return -1;
-	ctx->next_first = seq;
-	return 0;
+	ctx->place_unknown = TRUE;
+	ctx->next_first = 1;
+	/* now, unless bodies went out with the EXAMINE */
+	return ctx->round_sent ? 0 : folder_import_find_place(ctx);
 }

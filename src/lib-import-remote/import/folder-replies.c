@@ -218,7 +218,8 @@ folder_import_untagged(const struct imap_reply *reply, void *context)
 		}
 		break;
 	case IMAP_REPLY_FETCH:
-		if (reply->num == ctx->probe_seq && reply->fetch.uid != 0)
+		if (reply->num == ctx->probe_seq && reply->fetch.uid != 0 &&
+		    ctx->probe_uid == 0)
 			ctx->probe_uid = reply->fetch.uid;
 		folder_import_handle_fetch(ctx, reply->num, &reply->fetch);
 		break;
