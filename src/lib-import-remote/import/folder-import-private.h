@@ -424,8 +424,9 @@ bool folder_import_can_list_early(struct folder_import_ctx *ctx);
 /* After a reconnect: EXAMINE again and find the place after the last
    message listed */
 int folder_import_restart(struct folder_import_ctx *ctx);
-/* After a reconnect whose probe did not find the place: find it (no UID
-   command may be on its way). Returns 0 or -1. */
+/* After a reconnect, once no UID command is on its way: where the next
+   list starts, from the probe's answer or else a search (nothing to do if
+   it is known). Returns 0 or -1. */
 int folder_import_find_place(struct folder_import_ctx *ctx);
 
 /* folder-import.c */

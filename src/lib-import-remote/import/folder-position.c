@@ -117,13 +117,14 @@ int folder_import_find_place(struct folder_import_ctx *ctx)
 	}
 	ctx->probe_seq = 0;
 	if (seq != 0 && seq <= ctx->exists &&
-	    ctx->probe_uid == ctx->list_floor_uid)
+	    ctx->probe_uid == ctx->list_floor_uid) {
 		first = (uint64_t)seq + 1;
-	else if (folder_import_first_after(ctx, ctx->list_floor_uid,
-					     &first) < 0) {
+	} else {
 		/* "UID n:*" always matches the highest UID: the list floor
 		   drops it if it was listed */
-		return -1;
+		if (folder_import_first_after(ctx, ctx->list_floor_uid,
+					      &first) < 0)
+			return -1;
 	}
 	ctx->place_unknown = FALSE;
 	ctx->next_first = first;

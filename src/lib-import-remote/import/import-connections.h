@@ -55,8 +55,8 @@ bool import_connections_prime(struct import_connections *conns,
    first bodies come behind the current folder's without a round trip, at
    most FOLDER_IMPORT_AHEAD_MAX_BYTES less what it has still to come. One
    that copies into the same destination folder as the current one or one
-   before it, and those after it, are not. Until the next folder is taken, the run's waits advance
-   them further the same way. */
+   before it, and those after it, are not. Until the next folder is taken,
+   the run's waits advance them further the same way. */
 void import_connections_advance(struct import_connections *conns,
 				const char *current_dest, uoff_t to_come);
 /* The run is about to wait for the source: the folders opened ahead whose
