@@ -10,10 +10,12 @@
 # folder whose newest messages were expunged before the first run is not
 # opened again either (the checkpoint reaches UIDNEXT - 1). A connection
 # cut in the middle of the bodies: the new session asks again for them
-# together with its EXAMINE, not a round trip or two after it.
+# together with its EXAMINE, not a round trip or two after it. Mail
+# without a Message-ID into an empty folder: no header fetch (the body
+# gives its identity), a byte-identical copy still imported once.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 36
+plan 43
 
 "$TOOLS/mkcorpus" -n 300 -s 23 --layout wide -o "$IR_WORK/corpus" >/dev/null ||
 	{ fail "mkcorpus"; exit 1; }
@@ -61,6 +63,8 @@ session first
 check_eq "first run: exit code 0" 0 "$(rc first)"
 check "first run: every message there once" verify sd first-v --map "Sent Items=Sent"
 check_eq "first run: every selectable folder opened once" "$selectable" "$(count first EXAMINE)"
+check_eq "first run: no header fetched (its 3 messages without a Message-ID are known by their bodies)" \
+	0 "$(grep -ci 'BODY.PEEK\[HEADER\]' "$OUT/first.cmds")"
 check_eq "first run: every folder's STATUS with the LIST (LIST-STATUS), no STATUS command" "1 0" \
 	"$(grep -c '^LIST .*RETURN (.*STATUS (MESSAGES UIDNEXT UIDVALIDITY))' "$OUT/first.cmds") $(count first STATUS)"
 
@@ -156,6 +160,37 @@ check_eq "--mirror: unchanged re-run opens none" 0 "$(count mirror2 EXAMINE)"
 import sd dated --port "$SRC_IMAPS_PORT" --since 2000-01-01
 session dated
 check_eq "--since: folders opened (no checkpoint to judge by)" "$selectable" "$(count dated EXAMINE)"
+
+# --- mail without a Message-ID: into an empty destination folder its
+# identity comes from its body (no header fetch, a round trip less); a
+# byte-identical copy in the same folder is still imported once. Into a
+# folder with mail, its header is fetched first, as a copy is not. ---
+nomsgid() { printf 'From: n@example.org\nSubject: %s\n\nbody of %s\n' "$1" "$1"; }
+"${SRCADM[@]}" mailbox create -u srcuser NoId
+for m in a a b; do nomsgid "$m" | "${SRCADM[@]}" save -u srcuser -m NoId; done
+printf 'From: n@example.org\nSubject: c\nMessage-ID: <c@example.org>\n\nc\n' |
+	"${SRCADM[@]}" save -u srcuser -m NoId
+ir_dest_reset_user md
+import md noid1 --port "$SRC_IMAPS_PORT"
+session noid1
+noid_subjects() {
+	doveadm -c "$DEST_CONF" -f tab fetch -u md hdr.subject mailbox NoId 2>/dev/null |
+		tail -n +2 | sort | tr '\n' ' ' | sed 's/ $//'
+}
+check_eq "no Message-ID, empty destination: exit code 0" 0 "$(rc noid1)"
+check_eq "no Message-ID, empty destination: no header fetched" \
+	0 "$(grep -ci 'BODY.PEEK\[HEADER\]' "$OUT/noid1.cmds")"
+check_eq "no Message-ID, empty destination: the byte-identical copy imported once" \
+	"a b c" "$(noid_subjects)"
+for m in a d; do nomsgid "$m" | "${SRCADM[@]}" save -u srcuser -m NoId; done
+import md noid2 --port "$SRC_IMAPS_PORT"
+session noid2
+check_eq "no Message-ID, folder with mail: exit code 0, one imported" "0 1" \
+	"$(rc noid2) $(field noid2 imported)"
+check "no Message-ID, folder with mail: the new ones' headers fetched" \
+	grep -qi 'BODY.PEEK\[HEADER\]' "$OUT/noid2.cmds"
+check_eq "no Message-ID, folder with mail: the copy of one there not imported again" \
+	"a b c d" "$(noid_subjects)"
 
 # --- the first list behind the EXAMINE (fakeimapd: one INBOX of 20) ---
 report_field() {

@@ -202,33 +202,40 @@ unsigned int dedup_index_count(struct dedup_index *index)
 	return index->count;
 }
 
+int dedup_key_header_hash_input(struct istream *input, uoff_t header_size,
+				uoff_t size, const char **key_r)
+{
+	struct sha1_ctxt ctx;
+	unsigned char hash[SHA1_RESULTLEN];
+	const unsigned char *data;
+	size_t n;
+	uoff_t left = header_size;
+
+	sha1_init(&ctx);
+	while (left > 0 && i_stream_read_more(input, &data, &n) > 0) {
+		if (n > left)
+			n = left;
+		dedup_header_hash_more(&ctx, data, n);
+		i_stream_skip(input, n);
+		left -= n;
+	}
+	if (input->stream_errno != 0)
+		return -1;
+	sha1_result(&ctx, hash);
+	*key_r = dedup_key_header_hash(hash, size);
+	return 0;
+}
+
 static int dedup_mail_header_hash(struct mail *mail, uoff_t vsize,
 				  const char **key_r)
 {
 	struct message_size hdr_size;
 	struct istream *input;
-	struct sha1_ctxt ctx;
-	unsigned char hash[SHA1_RESULTLEN];
-	const unsigned char *data;
-	size_t size;
-	uoff_t left;
 
 	if (mail_get_hdr_stream(mail, &hdr_size, &input) < 0)
 		return -1;
-	sha1_init(&ctx);
-	left = hdr_size.physical_size;
-	while (left > 0 && i_stream_read_more(input, &data, &size) > 0) {
-		if (size > left)
-			size = left;
-		dedup_header_hash_more(&ctx, data, size);
-		i_stream_skip(input, size);
-		left -= size;
-	}
-	if (input->stream_errno != 0)
-		return -1;
-	sha1_result(&ctx, hash);
-	*key_r = dedup_key_header_hash(hash, vsize);
-	return 0;
+	return dedup_key_header_hash_input(input, hdr_size.physical_size,
+					   vsize, key_r);
 }
 
 int dedup_index_add_mailbox(struct dedup_index *index, struct mailbox *box,

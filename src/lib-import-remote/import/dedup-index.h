@@ -34,6 +34,11 @@ const char *dedup_key_header_hash(const unsigned char hash[SHA1_RESULTLEN],
 /* Hash a header block incrementally; CRs are skipped. */
 void dedup_header_hash_more(struct sha1_ctxt *ctx, const void *data,
 			    size_t size);
+/* The header hash key of the first header_size bytes of input (the
+   header block, its empty line included), for a message of size bytes.
+   Returns -1 if input failed. */
+int dedup_key_header_hash_input(struct istream *input, uoff_t header_size,
+				uoff_t size, const char **key_r);
 
 /* Returns FALSE if the key was already there. */
 bool dedup_index_add(struct dedup_index *index, const char *key);

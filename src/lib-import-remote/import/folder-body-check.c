@@ -11,7 +11,9 @@
 #include "ostream.h"
 #include "iostream-temp.h"
 #include "mail-user.h"
+#include "message-size.h"
 #include "message-saver.h"
+#include "dedup-index.h"
 #include "folder-plan.h"
 #include "folder-import-private.h"
 
@@ -138,6 +140,61 @@ static bool folder_import_compare(struct folder_import_ctx *ctx,
 	return FALSE;
 }
 
+/* A message without a Message-ID, in a folder whose identities come
+   from the bodies (keys_from_bodies): its header hash, from the body in
+   hand. Returns 1 if it is new (its key kept: saved again after a roll
+   back, it is not looked up again), 0 if it is a copy of one saved
+   before, -1 if the body can't be read. */
+static int folder_import_key_from_body(struct folder_import_ctx *ctx,
+				       struct import_msg *msg,
+				       struct istream *input)
+{
+	struct message_size hdr_size;
+	const char *key;
+	bool has_nuls;
+
+	if (message_get_header_size(input, &hdr_size, &has_nuls) < 0)
+		key = NULL;
+	else {
+		i_stream_seek(input, 0);
+		if (dedup_key_header_hash_input(input, hdr_size.physical_size,
+						msg->size, &key) < 0)
+			key = NULL;
+	}
+	if (key == NULL) {
+		import_run_ctx_set_error(ctx->run, IMPORT_REMOTE_ERROR_DEST_ERROR,
+			t_strdup_printf("Reading the temporary copy of message "
+					"UID %u failed: %s", msg->uid,
+					i_stream_get_error(input)));
+		return -1;
+	}
+	i_stream_seek(input, 0);
+	if (!dedup_index_add(ctx->index, key))
+		return 0;
+	msg->key = p_strdup(ctx->current->pool, key);
+	return 1;
+}
+
+/* A body fetched for its header hash turned out a copy of a message saved
+   before: counted as a duplicate, as if the header fetch had said so */
+static void folder_import_body_duplicate(struct folder_import_ctx *ctx,
+					 struct import_msg *msg)
+{
+	struct import_progress *progress = ctx->run->progress;
+
+	msg->action = IMPORT_MSG_DUPLICATE;
+	ctx->result->to_copy--;
+	ctx->result->bytes_to_copy -= I_MIN(msg->size,
+					    ctx->result->bytes_to_copy);
+	progress->bytes_total -= I_MIN(msg->size, progress->bytes_total);
+	progress->skipped_duplicates++;
+	ctx->result->skipped++;
+	progress->msgs_done++;
+	e_debug(ctx->run->event, "Message UID %u in %s: its header is that of "
+		"a message saved before: a duplicate", msg->uid,
+		ctx->entry->display_name);
+}
+
 /* The message's FETCH reply is complete (whole: it is the message asked
    for, and parsed): save it, drop it, or fetch it again. Returns 0, or -1
    to stop. */
@@ -193,6 +250,17 @@ int folder_import_pending_done(struct folder_import_ctx *ctx, bool whole)
 		ret = folder_import_compare_later(ctx, msg, input);
 		i_stream_unref(&input);
 		return ret;
+	}
+
+	if (msg->key == NULL && ctx->keys_from_bodies) {
+		ret = folder_import_key_from_body(ctx, msg, input);
+		if (ret <= 0) {
+			if (ret == 0)
+				folder_import_body_duplicate(ctx, msg);
+			i_stream_unref(&input);
+			return ret;
+		}
+		ret = 0;
 	}
 
 	i_zero(&mail);

@@ -177,6 +177,12 @@ struct folder_import_ctx {
 	/* index_chosen: which index is known (own_index: an empty one of
 	   its own); index_ready: it holds the destination's identities */
 	bool own_index, index_chosen, index_ready;
+	/* its own index was empty when it was set up (nothing in the
+	   destination folder): a message without a Message-ID is not asked
+	   for its header, its body is; the header hash is taken from the body
+	   when it is saved (a copy of one saved before is not), which saves
+	   the header fetch's round trip */
+	bool keys_from_bodies;
 	/* opened ahead on a connection of its own (folder_import_prime()):
 	   the tag of the EXAMINE sent (NULL once its answer is waited for),
 	   and whether the first chunk's list went out right behind it */

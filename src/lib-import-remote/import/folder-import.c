@@ -216,6 +216,16 @@ static void folder_import_choose_index(struct folder_import_ctx *ctx)
 	ctx->own_index = TRUE;
 }
 
+/* Where the identities of messages without a Message-ID come from: a
+   header fetch, or (a destination folder still empty, its own index, all
+   of its bodies to be fetched anyway) the bodies themselves */
+static void folder_import_choose_keys(struct folder_import_ctx *ctx)
+{
+	ctx->keys_from_bodies = ctx->own_index && ctx->gmail_index == NULL &&
+		dedup_index_count(ctx->index) == 0 &&
+		!ctx->run->set->dry_run && !ctx->count_only;
+}
+
 static int folder_import_setup_index(struct folder_import_ctx *ctx)
 {
 	struct import_run_ctx *run = ctx->run;
@@ -228,8 +238,10 @@ static int folder_import_setup_index(struct folder_import_ctx *ctx)
 	folder_import_choose_index(ctx);
 	/* the destination's identities are read when the folder runs, not
 	   when it was opened ahead */
-	if (!ctx->own_index || ctx->box == NULL)
+	if (!ctx->own_index || ctx->box == NULL) {
+		folder_import_choose_keys(ctx);
 		return 0;
+	}
 	i_gettimeofday(&start);
 	if (dedup_index_add_mailbox(ctx->index, ctx->box, TRUE, &error) < 0) {
 		import_run_ctx_set_error(ctx->run, IMPORT_REMOTE_ERROR_DEST_ERROR,
@@ -241,6 +253,7 @@ static int folder_import_setup_index(struct folder_import_ctx *ctx)
 		"%u messages in %lld ms", ctx->result->dest_name,
 		dedup_index_count(ctx->index),
 		timeval_diff_usecs(&end, &start) / 1000);
+	folder_import_choose_keys(ctx);
 	return 0;
 }
 

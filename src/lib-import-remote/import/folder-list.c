@@ -161,7 +161,7 @@ bool folder_import_classify(struct folder_import_ctx *ctx)
 			msg->action = IMPORT_MSG_DUPLICATE;
 		} else if (!folder_import_want_keys(ctx))
 			msg->action = IMPORT_MSG_IMPORT;
-		else if (msg->key == NULL)
+		else if (msg->key == NULL && !ctx->keys_from_bodies)
 			need_hash = TRUE;
 	}
 	return need_hash;
@@ -187,8 +187,9 @@ void folder_import_decide(struct folder_import_ctx *ctx)
 		}
 		if (msg->action == IMPORT_MSG_UNDECIDED) {
 			if (msg->key == NULL) {
-				/* the server sent no header: nothing to
-				   compare with, so copy it */
+				/* the server sent no header (nothing to
+				   compare with, so copy it), or it is taken
+				   from the body */
 				msg->action = IMPORT_MSG_IMPORT;
 			} else if (ctx->index == NULL ||
 				   dedup_index_add(ctx->index, msg->key))
