@@ -260,7 +260,6 @@ int folder_import_pending_done(struct folder_import_ctx *ctx, bool whole)
 			i_stream_unref(&input);
 			return ret;
 		}
-		ret = 0;
 	}
 
 	i_zero(&mail);

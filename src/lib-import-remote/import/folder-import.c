@@ -238,21 +238,20 @@ static int folder_import_setup_index(struct folder_import_ctx *ctx)
 	folder_import_choose_index(ctx);
 	/* the destination's identities are read when the folder runs, not
 	   when it was opened ahead */
-	if (!ctx->own_index || ctx->box == NULL) {
-		folder_import_choose_keys(ctx);
-		return 0;
+	if (ctx->own_index && ctx->box != NULL) {
+		i_gettimeofday(&start);
+		if (dedup_index_add_mailbox(ctx->index, ctx->box, TRUE,
+					    &error) < 0) {
+			import_run_ctx_set_error(ctx->run,
+				IMPORT_REMOTE_ERROR_DEST_ERROR, error);
+			return -1;
+		}
+		i_gettimeofday(&end);
+		e_debug(run->event, "Duplicate index of %s: "
+			"%u messages in %lld ms", ctx->result->dest_name,
+			dedup_index_count(ctx->index),
+			timeval_diff_usecs(&end, &start) / 1000);
 	}
-	i_gettimeofday(&start);
-	if (dedup_index_add_mailbox(ctx->index, ctx->box, TRUE, &error) < 0) {
-		import_run_ctx_set_error(ctx->run, IMPORT_REMOTE_ERROR_DEST_ERROR,
-					 error);
-		return -1;
-	}
-	i_gettimeofday(&end);
-	e_debug(run->event, "Duplicate index of %s: "
-		"%u messages in %lld ms", ctx->result->dest_name,
-		dedup_index_count(ctx->index),
-		timeval_diff_usecs(&end, &start) / 1000);
 	folder_import_choose_keys(ctx);
 	return 0;
 }
