@@ -14,7 +14,7 @@
 # more gives the leases back.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 60
+plan 65
 script_timeout 400
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
@@ -226,6 +226,21 @@ check "cut: every message there once, byte for byte" verify sd cut-v --map "Sent
 check_eq "cut: every message counted once" "$(dest_messages sd)" "$(field cut imported)"
 check "cut: reconnected ($(field cut reconnects))" test "$(field cut reconnects)" -ge 1
 check "cut: the others went on (more than 2 sessions: $n)" test "$n" -gt 2
+
+# --- a long link (100 ms round trip): the extra connections are opened
+# while the first folder runs; its bodies do not wait for their logins ---
+DOVEADM_OPTS=(-D)
+cut_import slow -- --delay 50
+DOVEADM_OPTS=()
+check_eq "long link: exit code 0" 0 "$(rc slow)"
+check "long link: every message there once, byte for byte" verify sd slow-v --map "Sent Items=Sent"
+check_eq "long link: 4 connections logged in at the source" 4 "$n"
+first_bodies=$(grep -nm1 -E 'C: [^ ]+ UID FETCH [0-9,:]+ \(BODY\.PEEK\[\]\)' "$OUT/slow.err" | cut -d: -f1)
+opened=$(grep -n 'Connections to the source opened: 3 more, 4 of 4' "$OUT/slow.err" | cut -d: -f1)
+check "long link: the first bodies asked for (log line ${first_bodies:-none}) before the extra connections were all logged in (line ${opened:-none})" \
+	test "${first_bodies:-99999}" -lt "${opened:-0}"
+check "long link: folders were opened ahead on them" \
+	grep -q 'bodies ([0-9]* bytes) asked for ahead' "$OUT/slow.err"
 
 # --- cuts at random places, six of them, on any of the connections:
 # folders opened ahead are cut while their answers wait, while they are
