@@ -90,12 +90,13 @@ struct imap_source {
 	/* a new connection may fix what failed */
 	bool retryable;
 
-	/* opened without waiting (imap_source_open_start()): when it
-	   started, whether the greeting was read, the login's tag while its
-	   answer is due */
-	struct timeval open_started;
+	/* opened without waiting (imap_source_open_start()): since when
+	   the server's next answer is due (the connect, the TLS handshake
+	   and greeting, the login's), whether the greeting was read, the
+	   CAPABILITY's and the login's tags while their answers are due */
+	struct timeval open_step_started;
 	bool greeted;
-	const char *login_tag;
+	const char *caps_tag, *login_tag;
 };
 
 /* imap-connection.c */

@@ -120,7 +120,7 @@ imap_source_open_start(const struct imap_source_settings *set,
 	struct imap_source *src;
 
 	src = imap_source_alloc(set, event_parent);
-	i_gettimeofday(&src->open_started);
+	i_gettimeofday(&src->open_step_started);
 	/* (a failure is kept for imap_source_open_step() to return) */
 	(void)imap_source_tcp_connect_start(src, ip);
 	return src;
@@ -144,16 +144,18 @@ static bool imap_source_open_awaits(struct imap_source *src, bool *for_output_r)
 	*for_output_r = src->phase == IMAP_SOURCE_PHASE_CONNECTING;
 	if (src->failed || src->phase == IMAP_SOURCE_PHASE_READY)
 		return FALSE;
-	return src->phase != IMAP_SOURCE_PHASE_GREETING || !src->greeted;
+	return src->phase != IMAP_SOURCE_PHASE_GREETING || !src->greeted ||
+		src->caps_tag != NULL;
 }
 
-/* An opening that has not got further within the connect timeout */
+/* An opening whose answer has not come within the connect timeout since it
+   was due */
 static int imap_source_open_timed_out(struct imap_source *src)
 {
 	struct timeval now;
 
 	i_gettimeofday(&now);
-	if (timeval_diff_msecs(&now, &src->open_started) <
+	if (timeval_diff_msecs(&now, &src->open_step_started) <
 	    (long long)src->set.connect_timeout_msecs)
 		return 0;
 	src->disconnected = TRUE;
@@ -189,6 +191,7 @@ static int imap_source_open_continue(struct imap_source *src, bool may_login)
 		    (imap_source_ssl_start(src) < 0 ||
 		     imap_source_flush(src) < 0))
 			return -1;
+		i_gettimeofday(&src->open_step_started);
 		return 0;
 	}
 	if (src->phase == IMAP_SOURCE_PHASE_GREETING && !src->greeted) {
@@ -203,6 +206,25 @@ static int imap_source_open_continue(struct imap_source *src, bool may_login)
 		if (imap_source_read_greeting(src) < 0)
 			return -1;
 		src->greeted = TRUE;
+		if (src->caps == 0) {
+			/* not in the greeting (Gmail, Exchange): asked for
+			   at once, not in the login's turn */
+			src->caps_tag = p_strdup(src->pool,
+				imap_source_send(src, "CAPABILITY"));
+			i_gettimeofday(&src->open_step_started);
+			return imap_source_flush(src);
+		}
+	}
+	if (src->caps_tag != NULL) {
+		struct imap_source_reply reply;
+
+		if (!imap_source_has_input(src))
+			return imap_source_open_timed_out(src);
+		/* (a NO leaves them unknown: the login asks again) */
+		if (imap_source_wait(src, src->caps_tag, NULL, NULL, NULL,
+				     &reply) < 0)
+			return -1;
+		src->caps_tag = NULL;
 	}
 	if (src->phase == IMAP_SOURCE_PHASE_GREETING) {
 		if (!may_login)
@@ -214,6 +236,7 @@ static int imap_source_open_continue(struct imap_source *src, bool may_login)
 			return 1;
 		}
 		src->login_tag = imap_source_login_send(src);
+		i_gettimeofday(&src->open_step_started);
 		return imap_source_flush(src);
 	}
 	i_assert(src->phase == IMAP_SOURCE_PHASE_LOGIN &&
