@@ -14,7 +14,7 @@
 # more gives the leases back.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 60
+plan 74
 script_timeout 400
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
@@ -226,6 +226,59 @@ check "cut: every message there once, byte for byte" verify sd cut-v --map "Sent
 check_eq "cut: every message counted once" "$(dest_messages sd)" "$(field cut imported)"
 check "cut: reconnected ($(field cut reconnects))" test "$(field cut reconnects)" -ge 1
 check "cut: the others went on (more than 2 sessions: $n)" test "$n" -gt 2
+
+# --- a long link (100 ms round trip): the extra connections are opened
+# while the first folder runs; its bodies do not wait for their logins ---
+DOVEADM_OPTS=(-D)
+cut_import slow -- --delay 50
+DOVEADM_OPTS=()
+check_eq "long link: exit code 0" 0 "$(rc slow)"
+check "long link: every message there once, byte for byte" verify sd slow-v --map "Sent Items=Sent"
+check_eq "long link: 4 connections logged in at the source" 4 "$n"
+first_bodies=$(grep -nm1 -E 'C: [^ ]+ UID FETCH [0-9,:]+ \(BODY\.PEEK\[\]\)' "$OUT/slow.err" | cut -d: -f1)
+opened=$(grep -n 'Connections to the source opened: 3 more, 4 of 4' "$OUT/slow.err" | cut -d: -f1)
+check "long link: the first bodies asked for (log line ${first_bodies:-none}) before the extra connections were all logged in (line ${opened:-none})" \
+	test "${first_bodies:-99999}" -lt "${opened:-0}"
+check "long link: folders were opened ahead on them" \
+	grep -q 'bodies ([0-9]* bytes) asked for ahead' "$OUT/slow.err"
+
+# --- a link of 800 ms round trip and --timeout 2: each answer an opening
+# connection waits for comes within 2 s, though its login (the last of
+# three, one after another) is sent more than 2 s after its connect ---
+cut_import slowlogin --timeout 2 -- --delay 400
+check_eq "slow logins: exit code 0" 0 "$(rc slowlogin)"
+check "slow logins: every message there once" verify sd slowlogin-v --map "Sent Items=Sent"
+check_eq "slow logins: 4 connections logged in at the source" 4 "$n"
+check_not_contains "slow logins: none taken for refused" "$OUT/slowlogin.err" "refused connection"
+
+# --- a greeting without capabilities (Gmail, Exchange), over plain IMAP
+# and a 100 ms round trip: the extra connections ask for them as soon as
+# they are greeted, and log in without holding the run up ---
+"$TOOLS/faultproxy" --target "127.0.0.1:$SRC_IMAP_PORT" --delay 50 \
+	--greeting-without-caps --report "$OUT/nocaps.proxy" --timeout 300 \
+	> "$OUT/nocaps.port" &
+ppid=$!
+ir_kill_on_exit "$ppid"
+ir_dest_reset_user sd
+DOVEADM_OPTS=(-D)
+import sd nocaps --port "$(port_of "$OUT/nocaps.port")" --ssl none --connections 4
+DOVEADM_OPTS=()
+kill -TERM "$ppid"; wait "$ppid" 2>/dev/null
+n=$(sessions nocaps)
+check_eq "greeting without capabilities: exit code 0" 0 "$(rc nocaps)"
+check "greeting without capabilities: every message there once" verify sd nocaps-v --map "Sent Items=Sent"
+check_eq "greeting without capabilities: 4 connections logged in at the source" 4 "$n"
+# (the import's debug log, after the first connection's login): the three
+# extra ones ask together, then log in one after another; in each one's
+# login turn it would be CAPABILITY, AUTHENTICATE, CAPABILITY, ...
+seq=$(sed -n '/Logged in as/,$p' "$OUT/nocaps.err" |
+	sed -nE 's/.* C: [^ ]+ (CAPABILITY|AUTHENTICATE).*/\1/p' | tr '\n' ' ')
+check_eq "greeting without capabilities: the extra connections asked for them together, then logged in" \
+	"CAPABILITY CAPABILITY CAPABILITY AUTHENTICATE AUTHENTICATE AUTHENTICATE " "$seq"
+first_bodies=$(grep -nm1 -E 'C: [^ ]+ UID FETCH [0-9,:]+ \(BODY\.PEEK\[\]\)' "$OUT/nocaps.err" | cut -d: -f1)
+opened=$(grep -n 'Connections to the source opened: 3 more, 4 of 4' "$OUT/nocaps.err" | cut -d: -f1)
+check "greeting without capabilities: the first bodies asked for (log line ${first_bodies:-none}) before the extra connections were all logged in (line ${opened:-none})" \
+	test "${first_bodies:-99999}" -lt "${opened:-0}"
 
 # --- cuts at random places, six of them, on any of the connections:
 # folders opened ahead are cut while their answers wait, while they are

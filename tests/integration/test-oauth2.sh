@@ -7,7 +7,7 @@
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
 . "$TESTS_DIR/lib/oauth2.sh"
-plan 43
+plan 48
 
 ir_oauth2_setup 12 21
 SRC_LOG=$IR_WORK/src/log
@@ -50,6 +50,23 @@ check_contains "xoauth2: the source logged in with XOAUTH2" "$SRC_LOG/dovecot-in
 	"method=XOAUTH2"
 check_not_contains "xoauth2: not with OAUTHBEARER" "$SRC_LOG/dovecot-info.log" \
 	"method=OAUTHBEARER"
+
+# --- four connections: the extra ones log in with the same token (before
+# the first folder's mail is asked for: a token renewed meanwhile would
+# leave them the old one) ---
+: > "$SRC_LOG/dovecot-info.log"
+trun k4 sd --access-token-file "$IR_WORK/token" --connections 4
+check_eq "oauthbearer, 4 connections: exit code 0" 0 "$(rc k4)"
+verify sd k4 --map "Sent Items=Sent"
+check_eq "oauthbearer, 4 connections: every message arrived intact" 0 "$?"
+check_contains "oauthbearer, 4 connections: all opened" "$OUT/k4.err" \
+	"Connections to the source opened: 3 more, 4 of 4"
+check_eq "oauthbearer, 4 connections: 4 logins with OAUTHBEARER at the source" 4 \
+	"$(grep 'method=OAUTHBEARER' "$SRC_LOG/dovecot-info.log" | grep -vcE 'Aborted|failed|Disconnected')"
+first_bodies=$(grep -nm1 -E 'C: [^ ]+ UID FETCH [0-9,:]+ \(BODY\.PEEK\[\]\)' "$OUT/k4.err" | cut -d: -f1)
+opened=$(grep -n 'Connections to the source opened: 3 more, 4 of 4' "$OUT/k4.err" | cut -d: -f1)
+check "oauthbearer, 4 connections: logged in (log line ${opened:-none}) before the first bodies were asked for (line ${first_bodies:-none})" \
+	test "${opened:-99999}" -lt "${first_bodies:-0}"
 
 # --- rejected tokens: each exchange ended properly, the reason named ---
 ir_oauth2_admin revoke "$TOKEN"

@@ -185,6 +185,7 @@ int imap_source_wait_io(struct imap_source *src, bool for_output)
 	unsigned int msecs = imap_source_current_timeout(src);
 	struct ioloop *prev_ioloop = current_ioloop;
 	struct timeout *to_tick;
+	bool watch;
 
 	i_assert(src->io == NULL && src->to == NULL);
 
@@ -206,7 +207,13 @@ int imap_source_wait_io(struct imap_source *src, bool for_output)
 		src->io = io_add_istream(src->input, imap_source_wait_ready, src);
 	src->to = timeout_add(msecs, imap_source_wait_timeout, src);
 	to_tick = timeout_add(IMAP_SOURCE_TICK_MSECS, imap_source_wait_tick, src);
+	watch = src->set.wait_watch_callback != NULL && !for_output &&
+		src->phase == IMAP_SOURCE_PHASE_READY;
+	if (watch)
+		src->set.wait_watch_callback(TRUE, src->set.wait_context);
 	io_loop_run(src->ioloop);
+	if (watch)
+		src->set.wait_watch_callback(FALSE, src->set.wait_context);
 	io_remove(&src->io);
 	timeout_remove(&src->to);
 	timeout_remove(&to_tick);

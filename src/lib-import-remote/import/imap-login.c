@@ -83,15 +83,12 @@ static int imap_source_login_failed(struct imap_source *src,
 	return -1;
 }
 
-static int imap_source_authenticate_plain(struct imap_source *src)
+/* SASL PLAIN's message: authzid NUL authcid NUL password, base64'd so that
+   any password byte is safe to send (the caller wipes it) */
+static string_t *imap_source_plain_message(struct imap_source *src)
 {
-	struct imap_source_reply reply;
-	string_t *plain, *b64, *cmd;
-	const char *tag, *reply_tag;
-	int ret;
+	string_t *plain, *b64;
 
-	/* SASL PLAIN: authzid NUL authcid NUL password, base64'd so that any
-	   password byte is safe to send */
 	plain = t_str_new(128);
 	str_append_c(plain, '\0');
 	str_append(plain, src->set.username);
@@ -100,13 +97,34 @@ static int imap_source_authenticate_plain(struct imap_source *src)
 	b64 = t_str_new(MAX_BASE64_ENCODED_SIZE(str_len(plain)) + 1);
 	base64_encode(str_data(plain), str_len(plain), b64);
 	safe_memset(str_c_modifiable(plain), 0, str_len(plain));
+	return b64;
+}
 
-	if (imap_source_has_capability(src, IMAP_SOURCE_CAP_SASL_IR)) {
-		cmd = t_str_new(128);
-		str_append(cmd, "PLAIN ");
-		str_append_str(cmd, b64);
-		tag = imap_source_send_secret(src, "AUTHENTICATE", cmd);
-	} else {
+/* AUTHENTICATE PLAIN with the message in the command (SASL-IR) */
+static const char *imap_source_plain_send_ir(struct imap_source *src)
+{
+	string_t *b64, *cmd;
+	const char *tag;
+
+	b64 = imap_source_plain_message(src);
+	cmd = t_str_new(128);
+	str_append(cmd, "PLAIN ");
+	str_append_str(cmd, b64);
+	safe_memset(str_c_modifiable(b64), 0, str_len(b64));
+	tag = imap_source_send_secret(src, "AUTHENTICATE", cmd);
+	return tag;
+}
+
+static int imap_source_authenticate_plain(struct imap_source *src)
+{
+	struct imap_source_reply reply;
+	string_t *b64;
+	const char *tag, *reply_tag;
+	int ret;
+
+	if (imap_source_has_capability(src, IMAP_SOURCE_CAP_SASL_IR))
+		tag = imap_source_plain_send_ir(src);
+	else {
 		tag = imap_source_send(src, "AUTHENTICATE PLAIN");
 		if (imap_source_flush(src) < 0)
 			return -1;
@@ -118,14 +136,13 @@ static int imap_source_authenticate_plain(struct imap_source *src)
 		}
 		if (ret < 0)
 			return -1;
-		if (strcmp(reply_tag, "+") != 0) {
-			safe_memset(str_c_modifiable(b64), 0, str_len(b64));
+		if (strcmp(reply_tag, "+") != 0)
 			return imap_source_login_failed(src, &reply);
-		}
+		b64 = imap_source_plain_message(src);
 		o_stream_nsend(src->output, str_data(b64), str_len(b64));
 		o_stream_nsend(src->output, "\r\n", 2);
+		safe_memset(str_c_modifiable(b64), 0, str_len(b64));
 	}
-	safe_memset(str_c_modifiable(b64), 0, str_len(b64));
 
 	if (imap_source_wait(src, tag, NULL, NULL, NULL, &reply) < 0)
 		return -1;
@@ -341,6 +358,8 @@ static int imap_source_login_cmd(struct imap_source *src)
 	return 0;
 }
 
+static int imap_source_login_end(struct imap_source *src);
+
 int imap_source_login(struct imap_source *src)
 {
 	struct imap_source_reply reply;
@@ -390,8 +409,15 @@ int imap_source_login(struct imap_source *src)
 		if (imap_source_login_cmd(src) < 0)
 			return -1;
 	}
-	src->phase = IMAP_SOURCE_PHASE_READY;
+	return imap_source_login_end(src);
+}
 
+/* Logged in: the capabilities it has now */
+static int imap_source_login_end(struct imap_source *src)
+{
+	struct imap_source_reply reply;
+
+	src->phase = IMAP_SOURCE_PHASE_READY;
 	/* capabilities may change with the login; most servers say them in
 	   its reply (a round trip saved on each connection) */
 	if (!src->caps_told) {
@@ -401,6 +427,38 @@ int imap_source_login(struct imap_source *src)
 			return -1;
 	}
 	return 0;
+}
+
+bool imap_source_login_is_one_command(struct imap_source *src)
+{
+	/* as imap_source_login() chooses AUTHENTICATE PLAIN, and with the
+	   message in the command */
+	return src->caps != 0 && src->set.ssl != IMPORT_REMOTE_SSL_STARTTLS &&
+		!imap_source_has_capability(src, IMAP_SOURCE_CAP_LOGINDISABLED) &&
+		!import_remote_auth_mech_is_oauth2(src->set.auth_mech) &&
+		src->set.auth_mech != IMPORT_REMOTE_AUTH_LOGIN &&
+		imap_source_has_capability(src, IMAP_SOURCE_CAP_AUTH_PLAIN) &&
+		imap_source_has_capability(src, IMAP_SOURCE_CAP_SASL_IR);
+}
+
+const char *imap_source_login_send(struct imap_source *src)
+{
+	i_assert(imap_source_login_is_one_command(src));
+
+	src->phase = IMAP_SOURCE_PHASE_LOGIN;
+	src->caps_told = FALSE;
+	return p_strdup(src->pool, imap_source_plain_send_ir(src));
+}
+
+int imap_source_login_finish(struct imap_source *src, const char *tag)
+{
+	struct imap_source_reply reply;
+
+	if (imap_source_wait(src, tag, NULL, NULL, NULL, &reply) < 0)
+		return -1;
+	if (reply.state != IMAP_SOURCE_REPLY_OK)
+		return imap_source_login_failed(src, &reply);
+	return imap_source_login_end(src);
 }
 
 const char *imap_source_namespace_send(struct imap_source *src)

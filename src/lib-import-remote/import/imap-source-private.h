@@ -89,6 +89,14 @@ struct imap_source {
 	const char *logout_tag;
 	/* a new connection may fix what failed */
 	bool retryable;
+
+	/* opened without waiting (imap_source_open_start()): since when
+	   the server's next answer is due (the connect, the TLS handshake
+	   and greeting, the login's), whether the greeting was read, the
+	   CAPABILITY's and the login's tags while their answers are due */
+	struct timeval open_step_started;
+	bool greeted;
+	const char *caps_tag, *login_tag;
 };
 
 /* imap-connection.c */
@@ -162,6 +170,13 @@ bool imap_source_str_needs_literal(const char *value);
 /* imap-login.c */
 int imap_source_read_greeting(struct imap_source *src);
 int imap_source_login(struct imap_source *src);
+/* Can the login go out as one command without waiting for anything first
+   (capabilities known, no STARTTLS, AUTHENTICATE PLAIN with SASL-IR): then
+   imap_source_login_send() sends it and imap_source_login_finish() waits
+   for its tag's answer, as imap_source_login() would */
+bool imap_source_login_is_one_command(struct imap_source *src);
+const char *imap_source_login_send(struct imap_source *src);
+int imap_source_login_finish(struct imap_source *src, const char *tag);
 
 
 #endif

@@ -8,10 +8,13 @@
 #include "time-util.h"
 #include "istream.h"
 #include "ostream.h"
+#include "iostream-ssl.h"
 #include "str-sanitize.h"
 #include "imap-parser.h"
 #include "import-remote-event.h"
 #include "imap-source-private.h"
+
+#include <poll.h>
 
 const struct import_remote_error *imap_source_get_error(struct imap_source *src)
 {
@@ -110,65 +113,209 @@ int imap_source_connect(const struct imap_source_settings *set,
 	return 0;
 }
 
-unsigned int
-imap_source_connect_many(const struct imap_source_settings *set,
-			 struct event *event_parent,
-			 const struct ip_addr *ip, unsigned int count,
-			 struct imap_source **srcs_r,
-			 struct import_remote_error *errors_r)
+struct imap_source *
+imap_source_open_start(const struct imap_source_settings *set,
+		       struct event *event_parent, const struct ip_addr *ip)
 {
 	struct imap_source *src;
-	unsigned int i, connected = 0;
 
-	/* every connect sent at once, then each one waited for */
-	for (i = 0; i < count; i++) {
-		srcs_r[i] = imap_source_alloc(set, event_parent);
-		i_zero(&errors_r[i]);
-		(void)imap_source_tcp_connect_start(srcs_r[i], ip);
-	}
-	for (i = 0; i < count; i++) {
-		src = srcs_r[i];
-		if (src->failed || imap_source_tcp_connect_finish(src) < 0) {
-			src->failed = TRUE;
-			continue;
-		}
+	src = imap_source_alloc(set, event_parent);
+	i_gettimeofday(&src->open_step_started);
+	/* (a failure is kept for imap_source_open_step() to return) */
+	(void)imap_source_tcp_connect_start(src, ip);
+	return src;
+}
+
+static bool imap_source_fd_ready(struct imap_source *src, bool for_output)
+{
+	struct pollfd pfd;
+
+	i_zero(&pfd);
+	pfd.fd = src->fd;
+	pfd.events = for_output ? POLLOUT : POLLIN;
+	/* (an error or a hangup counts: the step that follows sees it) */
+	return poll(&pfd, 1, 0) > 0;
+}
+
+/* Does the opening wait for the server (not for its turn to log in), and
+   for what */
+static bool imap_source_open_awaits(struct imap_source *src, bool *for_output_r)
+{
+	*for_output_r = src->phase == IMAP_SOURCE_PHASE_CONNECTING;
+	if (src->failed || src->phase == IMAP_SOURCE_PHASE_READY)
+		return FALSE;
+	return src->phase != IMAP_SOURCE_PHASE_GREETING || !src->greeted ||
+		src->caps_tag != NULL;
+}
+
+/* An opening whose answer has not come within the connect timeout since it
+   was due */
+static int imap_source_open_timed_out(struct imap_source *src)
+{
+	struct timeval now;
+
+	i_gettimeofday(&now);
+	if (timeval_diff_msecs(&now, &src->open_step_started) <
+	    (long long)src->set.connect_timeout_msecs)
+		return 0;
+	src->disconnected = TRUE;
+	imap_source_set_error(src, IMPORT_REMOTE_ERROR_CONNECT_TIMEOUT,
+		src->phase == IMAP_SOURCE_PHASE_CONNECTING ?
+		t_strdup_printf("connect(%s) timed out after %u seconds",
+				imap_source_addr(src),
+				src->set.connect_timeout_msecs/1000) :
+		src->phase == IMAP_SOURCE_PHASE_LOGIN ?
+		t_strdup_printf("%s: login timed out after %u seconds",
+				imap_source_addr(src),
+				src->set.connect_timeout_msecs/1000) :
+		t_strdup_printf("%s: "IMPORT_REMOTE_DETAIL_NO_GREETING
+				" in %u seconds", imap_source_addr(src),
+				src->set.connect_timeout_msecs/1000));
+	return -1;
+}
+
+static int imap_source_open_continue(struct imap_source *src, bool may_login)
+{
+	bool for_output;
+
+	if (imap_source_open_awaits(src, &for_output) &&
+	    !imap_source_fd_ready(src, for_output) &&
+	    (src->input == NULL || i_stream_get_data_size(src->input) == 0))
+		return imap_source_open_timed_out(src);
+	if (src->phase == IMAP_SOURCE_PHASE_CONNECTING) {
+		if (imap_source_tcp_connect_finish(src) < 0)
+			return -1;
 		imap_source_streams_create(src);
 		/* the ClientHello out at once */
-		if (set->ssl == IMPORT_REMOTE_SSL_IMAPS &&
+		if (src->set.ssl == IMPORT_REMOTE_SSL_IMAPS &&
 		    (imap_source_ssl_start(src) < 0 ||
 		     imap_source_flush(src) < 0))
-			src->failed = TRUE;
+			return -1;
+		i_gettimeofday(&src->open_step_started);
+		return 0;
 	}
-	/* each TLS handshake finished (the servers answered together), then
-	   each greeting and login */
-	for (i = 0; i < count; i++) {
-		src = srcs_r[i];
-		if (!src->failed && set->ssl == IMPORT_REMOTE_SSL_IMAPS &&
-		    imap_source_ssl_finish(src) < 0)
-			src->failed = TRUE;
-	}
-	/* the logins one after another: a server counts a session only once
-	   it is logged in, and logins at the same moment would all pass a
-	   limit on connections per account */
-	for (i = 0; i < count; i++) {
-		src = srcs_r[i];
-		if (src->failed || imap_source_read_greeting(src) < 0 ||
-		    imap_source_login(src) < 0) {
-			src->failed = TRUE;
-			errors_r[i] = src->error;
-			if (errors_r[i].code == IMPORT_REMOTE_ERROR_NONE) {
-				errors_r[i].code =
-					IMPORT_REMOTE_ERROR_CONNECTION_LOST;
-				errors_r[i].detail = "connection failed";
-			}
-			errors_r[i].detail = t_strdup(errors_r[i].detail);
-			imap_source_deinit(&srcs_r[i]);
-			continue;
+	if (src->phase == IMAP_SOURCE_PHASE_GREETING && !src->greeted) {
+		if (src->ssl_io != NULL &&
+		    !ssl_iostream_is_handshaked(src->ssl_io)) {
+			if (imap_source_ssl_finish(src) < 0)
+				return -1;
 		}
-		imap_source_logged_in(src);
-		connected++;
+		/* (the greeting may have come with the handshake's end) */
+		if (!imap_source_has_input(src))
+			return imap_source_open_timed_out(src);
+		if (imap_source_read_greeting(src) < 0)
+			return -1;
+		src->greeted = TRUE;
+		if (src->caps == 0) {
+			/* not in the greeting (Gmail, Exchange): asked for
+			   at once, not in the login's turn */
+			src->caps_tag = p_strdup(src->pool,
+				imap_source_send(src, "CAPABILITY"));
+			i_gettimeofday(&src->open_step_started);
+			return imap_source_flush(src);
+		}
 	}
-	return connected;
+	if (src->caps_tag != NULL) {
+		struct imap_source_reply reply;
+
+		if (!imap_source_has_input(src))
+			return imap_source_open_timed_out(src);
+		/* (a NO leaves them unknown: the login asks again) */
+		if (imap_source_wait(src, src->caps_tag, NULL, NULL, NULL,
+				     &reply) < 0)
+			return -1;
+		src->caps_tag = NULL;
+	}
+	if (src->phase == IMAP_SOURCE_PHASE_GREETING) {
+		if (!may_login)
+			return 0;
+		if (!imap_source_login_is_one_command(src)) {
+			/* a login of several steps: done here, waiting */
+			if (imap_source_login(src) < 0)
+				return -1;
+			return 1;
+		}
+		src->login_tag = imap_source_login_send(src);
+		i_gettimeofday(&src->open_step_started);
+		return imap_source_flush(src);
+	}
+	i_assert(src->phase == IMAP_SOURCE_PHASE_LOGIN &&
+		 src->login_tag != NULL);
+	if (!imap_source_has_input(src))
+		return imap_source_open_timed_out(src);
+	if (imap_source_login_finish(src, src->login_tag) < 0)
+		return -1;
+	return 1;
+}
+
+int imap_source_open_step(struct imap_source *src, bool may_login)
+{
+	int ret;
+
+	if (src->failed)
+		return -1;
+	if (src->phase == IMAP_SOURCE_PHASE_READY)
+		return 1;
+	ret = imap_source_open_continue(src, may_login);
+	if (ret < 0) {
+		src->failed = TRUE;
+		if (src->error.code == IMPORT_REMOTE_ERROR_NONE) {
+			imap_source_set_error(src,
+				IMPORT_REMOTE_ERROR_CONNECTION_LOST,
+				"connection failed");
+		}
+		return -1;
+	}
+	if (ret > 0)
+		imap_source_logged_in(src);
+	return ret;
+}
+
+static void imap_source_open_wake(void *context ATTR_UNUSED)
+{
+	io_loop_stop(current_ioloop);
+}
+
+struct io *imap_source_open_io(struct imap_source *src)
+{
+	bool for_output;
+
+	if (!imap_source_open_awaits(src, &for_output) || src->fd == -1)
+		return NULL;
+	if (!for_output && src->input != NULL)
+		return io_add_istream(src->input, imap_source_open_wake, NULL);
+	return io_add(src->fd, for_output ? IO_WRITE : IO_READ,
+		      imap_source_open_wake, NULL);
+}
+
+int imap_source_open_wait(struct imap_source *const *srcs, unsigned int count)
+{
+	struct ioloop *ioloop;
+	ARRAY(struct io *) ios;
+	struct timeout *to;
+	struct io *io;
+	unsigned int i;
+
+	/* (the tick: a cancel or the run's end is seen meanwhile) */
+	for (i = 0; i < count; i++) {
+		if (!imap_source_tick(srcs[i]))
+			return -1;
+	}
+	ioloop = io_loop_create();
+	t_array_init(&ios, count);
+	for (i = 0; i < count; i++) {
+		io = imap_source_open_io(srcs[i]);
+		if (io != NULL)
+			array_push_back(&ios, &io);
+	}
+	/* at least once a second: the ticks, and each one's timeout */
+	to = timeout_add(IMAP_SOURCE_TICK_MSECS, imap_source_open_wake, NULL);
+	io_loop_run(ioloop);
+	timeout_remove(&to);
+	array_foreach_elem(&ios, io)
+		io_remove(&io);
+	io_loop_destroy(&ioloop);
+	return 0;
 }
 
 const struct ip_addr *imap_source_get_ip(struct imap_source *src)

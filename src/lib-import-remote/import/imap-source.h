@@ -15,6 +15,7 @@
 struct ssl_iostream_settings;
 struct outbound_guard;
 struct imap_source;
+struct io;
 
 enum imap_source_capability {
 	IMAP_SOURCE_CAP_IMAP4REV1	= 0x0001,
@@ -43,6 +44,11 @@ typedef bool imap_source_tick_callback_t(void *context);
 /* A logged-in session is about to wait for the server: the caller may do
    other work meanwhile (it must not wait on this session) */
 typedef void imap_source_wait_callback_t(void *context);
+/* A logged-in session waits for the server to send more (watch), and no
+   longer (!watch): the caller may add ios to the current ioloop meanwhile,
+   whose callbacks stop it (io_loop_stop(current_ioloop)) to have the
+   session's wait end early (its wait callback is then called again) */
+typedef void imap_source_wait_watch_callback_t(bool watch, void *context);
 
 struct imap_source_settings {
 	const char *host;
@@ -65,6 +71,7 @@ struct imap_source_settings {
 	imap_source_tick_callback_t *tick_callback;
 	void *tick_context;
 	imap_source_wait_callback_t *wait_callback;
+	imap_source_wait_watch_callback_t *wait_watch_callback;
 	void *wait_context;
 };
 
@@ -91,17 +98,31 @@ int imap_source_connect(const struct imap_source_settings *set,
 			struct event *event_parent,
 			struct imap_source **src_r,
 			struct import_remote_error *error_r);
-/* Connect count sessions to ip (the address a first session of the same
-   settings reached) as imap_source_connect() does, but with the connects
-   and TLS handshakes done together: they cost about one session's round
-   trips and a login each (the logins one after another). Returns how many are logged in: srcs_r[i] is NULL for one
-   that failed, with errors_r[i] (its detail on the data stack). */
-unsigned int
-imap_source_connect_many(const struct imap_source_settings *set,
-			 struct event *event_parent,
-			 const struct ip_addr *ip, unsigned int count,
-			 struct imap_source **srcs_r,
-			 struct import_remote_error *errors_r);
+/* Open a session to ip (the address a first session of the same settings
+   reached) without waiting: its connect is started, then
+   imap_source_open_step() takes it further whenever the caller can, so
+   that several sessions' connects and TLS handshakes go together while
+   the caller does other work. */
+struct imap_source *
+imap_source_open_start(const struct imap_source_settings *set,
+		       struct event *event_parent, const struct ip_addr *ip);
+/* Take the session being opened as far as it goes without waiting for the
+   server. It logs in only if may_login (the caller lets one log in at a
+   time: a server counts a session only once it is logged in, and logins
+   at the same moment would all pass a limit on sessions per account); a
+   login of more than one command (STARTTLS, OAuth2, no SASL-IR) is done
+   then, waiting. Returns 1 once logged in, 0 while not yet, -1 if it
+   failed (its error set; one that does not get on within the connect
+   timeout fails too). */
+int imap_source_open_step(struct imap_source *src, bool may_login);
+/* An io in the current ioloop on what the session being opened waits for
+   from the server (NULL if it waits for nothing but its turn to log in):
+   when it comes, the io stops the current ioloop. A caller waiting for
+   something else wakes up then. */
+struct io *imap_source_open_io(struct imap_source *src);
+/* Wait until any of the sessions being opened has news, or a second has
+   passed. Returns 0, or -1 if the tick callback stopped it. */
+int imap_source_open_wait(struct imap_source *const *srcs, unsigned int count);
 /* The address the session is connected to */
 const struct ip_addr *imap_source_get_ip(struct imap_source *src);
 /* Send LOGOUT (if still connected) without waiting: imap_source_deinit()

@@ -5,6 +5,7 @@
 
 #include "lib.h"
 #include "array.h"
+#include "ioloop.h"
 #include "imap-source.h"
 #include "import-run-context.h"
 #include "folder-import.h"
@@ -22,6 +23,19 @@ struct import_connections {
 	unsigned int max;
 	/* connections open and holding nothing (ctx->src not among them) */
 	ARRAY(struct imap_source *) idle;
+	/* connections being opened, in the order they log in (one at a
+	   time): the run goes on meanwhile, its waits take them further;
+	   open_base were open when they were started, open_made of them are
+	   logged in so far, open_error is the first failure's */
+	ARRAY(struct imap_source *) opening;
+	unsigned int open_base, open_wanted, open_made;
+	struct import_remote_error open_error;
+	/* ios on what the connections being opened wait for, while the run
+	   waits for something else */
+	ARRAY(struct io *) open_ios;
+	/* a connection opened: the run may open folders ahead on it */
+	void (*opened_callback)(void *context);
+	void *opened_context;
 	/* the folders opened ahead, in the order they run */
 	ARRAY(struct import_primed_folder) primed;
 	/* the server refused a connection: none more is opened */
@@ -36,6 +50,9 @@ struct import_connections {
 	bool advancing;
 };
 
+static void
+import_connections_open_step(struct import_connections *conns, bool wait);
+
 struct import_connections *
 import_connections_init(struct import_run_ctx *ctx, unsigned int max)
 {
@@ -45,6 +62,8 @@ import_connections_init(struct import_run_ctx *ctx, unsigned int max)
 	conns->ctx = ctx;
 	conns->max = I_MAX(max, 1);
 	i_array_init(&conns->idle, 4);
+	i_array_init(&conns->opening, 4);
+	i_array_init(&conns->open_ios, 4);
 	i_array_init(&conns->primed, 4);
 	if (conns->max > 1)
 		ctx->conns = conns;
@@ -72,6 +91,14 @@ void import_connections_deinit(struct import_connections **_conns)
 	*_conns = NULL;
 	if (conns->ctx->conns == conns)
 		conns->ctx->conns = NULL;
+	/* a run that ends well lets those being opened log in, to log out
+	   with the others (not a connection dropped without a login) */
+	import_connections_watch(conns, FALSE);
+	if (conns->ctx->error.code == IMPORT_REMOTE_ERROR_NONE)
+		import_connections_open_step(conns, TRUE);
+	array_foreach_elem(&conns->opening, src)
+		imap_source_deinit(&src);
+	array_clear(&conns->opening);
 	/* every LOGOUT sent before any is waited for */
 	array_foreach_modifiable(&conns->primed, primed) {
 		if (primed->src != NULL)
@@ -83,6 +110,8 @@ void import_connections_deinit(struct import_connections **_conns)
 	array_foreach_elem(&conns->idle, src)
 		imap_source_deinit(&src);
 	array_free(&conns->idle);
+	array_free(&conns->opening);
+	array_free(&conns->open_ios);
 	array_free(&conns->primed);
 	i_free(conns);
 }
@@ -90,17 +119,130 @@ void import_connections_deinit(struct import_connections **_conns)
 unsigned int import_connections_count(struct import_connections *conns)
 {
 	return (conns->ctx->src != NULL ? 1 : 0) +
-		array_count(&conns->idle) + array_count(&conns->primed);
+		array_count(&conns->idle) + array_count(&conns->primed) +
+		array_count(&conns->opening);
+}
+
+/* Every connection that was being opened is logged in or failed */
+static void import_connections_opened(struct import_connections *conns)
+{
+	struct import_run_ctx *ctx = conns->ctx;
+	unsigned int open_count = conns->open_base + conns->open_made;
+
+	e_debug(ctx->event, "Connections to the source opened: %u more, "
+		"%u of %u", conns->open_made, open_count, conns->max);
+	if (conns->open_made == conns->open_wanted)
+		return;
+	/* too many connections, [LIMIT], a BYE greeting, a connect refused:
+	   what the run has is enough to go on with */
+	conns->refused = TRUE;
+	e_info(event_create_passthrough(ctx->event)->
+	       set_name("import_remote_connections_refused")->
+	       add_int("connections", open_count)->
+	       add_int("connections_wanted", conns->max)->event(),
+	       "The source refused connection %u of %u (%s): going on with "
+	       "%u", open_count + 1, conns->max, conns->open_error.detail,
+	       open_count);
+	if (ctx->set->connections_callback != NULL) {
+		ctx->set->connections_callback(open_count,
+			ctx->set->connections_context);
+	}
+}
+
+/* Take the connections being opened as far as they go (with wait: until
+   each is logged in or failed); those logged in become free */
+static void
+import_connections_open_step(struct import_connections *conns, bool wait)
+{
+	struct imap_source **srcs, *src;
+	unsigned int i, count;
+	bool made = FALSE;
+	int ret;
+
+	while (array_count(&conns->opening) > 0) {
+		srcs = array_get_modifiable(&conns->opening, &count);
+		for (i = 0; i < count; ) {
+			/* the first one still being opened may log in */
+			ret = imap_source_open_step(srcs[i], i == 0);
+			if (ret == 0) {
+				i++;
+				continue;
+			}
+			src = srcs[i];
+			array_delete(&conns->opening, i, 1);
+			srcs = array_get_modifiable(&conns->opening, &count);
+			if (ret > 0) {
+				array_push_back(&conns->idle, &src);
+				conns->open_made++;
+				made = TRUE;
+				continue;
+			}
+			if (conns->open_error.code == IMPORT_REMOTE_ERROR_NONE) {
+				conns->open_error = *imap_source_get_error(src);
+				conns->open_error.detail = p_strdup(
+					conns->ctx->pool,
+					conns->open_error.detail);
+			}
+			imap_source_deinit(&src);
+		}
+		if (array_count(&conns->opening) == 0) {
+			import_connections_opened(conns);
+			break;
+		}
+		if (!wait)
+			break;
+		srcs = array_get_modifiable(&conns->opening, &count);
+		if (imap_source_open_wait(srcs, count) < 0) {
+			/* stopped (a cancel, the run's end): the run has its
+			   error */
+			array_foreach_elem(&conns->opening, src)
+				imap_source_deinit(&src);
+			array_clear(&conns->opening);
+			break;
+		}
+	}
+	if (made && !wait && conns->opened_callback != NULL)
+		conns->opened_callback(conns->opened_context);
+}
+
+void import_connections_watch(struct import_connections *conns, bool watch)
+{
+	struct imap_source *src;
+	struct io *io;
+
+	array_foreach_elem(&conns->open_ios, io)
+		io_remove(&io);
+	array_clear(&conns->open_ios);
+	if (!watch)
+		return;
+	array_foreach_elem(&conns->opening, src) {
+		io = imap_source_open_io(src);
+		if (io != NULL)
+			array_push_back(&conns->open_ios, &io);
+	}
+}
+
+void import_connections_set_opened_callback(struct import_connections *conns,
+					    void (*callback)(void *context),
+					    void *context)
+{
+	conns->opened_callback = callback;
+	conns->opened_context = context;
 }
 
 void import_connections_reserve(struct import_connections *conns,
 				unsigned int count)
 {
 	struct import_run_ctx *ctx = conns->ctx;
-	struct import_remote_error error;
 	struct imap_source **srcs;
-	unsigned int i, open_count, wanted, made;
+	unsigned int i, open_count, wanted;
 
+	if (array_count(&conns->opening) > 0) {
+		/* (also at each folder's start: a run that seldom waits for
+		   the source, on a fast link, has them too) */
+		import_connections_open_step(conns, FALSE);
+		return;
+	}
 	open_count = import_connections_count(conns);
 	if (conns->refused || ctx->src == NULL ||
 	    count <= array_count(&conns->idle) || open_count >= conns->max)
@@ -108,29 +250,22 @@ void import_connections_reserve(struct import_connections *conns,
 	wanted = I_MIN(count - array_count(&conns->idle),
 		       conns->max - open_count);
 	srcs = t_new(struct imap_source *, wanted);
-	made = import_run_ctx_connect_extra(ctx, wanted, srcs, &error);
-	for (i = 0; i < wanted; i++) {
-		if (srcs[i] != NULL)
-			array_push_back(&conns->idle, &srcs[i]);
-	}
-	e_debug(ctx->event, "Connections to the source opened: %u more, "
-		"%u of %u", made, open_count + made, conns->max);
-	if (made == wanted)
+	i_zero(&conns->open_error);
+	conns->open_base = open_count;
+	conns->open_wanted = wanted;
+	conns->open_made = 0;
+	if (!import_run_ctx_open_extra(ctx, wanted, srcs, &conns->open_error)) {
+		import_connections_opened(conns);
 		return;
-	/* too many connections, [LIMIT], a BYE greeting, a connect refused:
-	   what the run has is enough to go on with */
-	conns->refused = TRUE;
-	e_info(event_create_passthrough(ctx->event)->
-	       set_name("import_remote_connections_refused")->
-	       add_int("connections", open_count + made)->
-	       add_int("connections_wanted", conns->max)->event(),
-	       "The source refused connection %u of %u (%s): going on with "
-	       "%u", open_count + made + 1, conns->max, error.detail,
-	       open_count + made);
-	if (ctx->set->connections_callback != NULL) {
-		ctx->set->connections_callback(open_count + made,
-			ctx->set->connections_context);
 	}
+	for (i = 0; i < wanted; i++)
+		array_push_back(&conns->opening, &srcs[i]);
+	/* their connects and TLS handshakes together, then their logins one
+	   after another (a server's limit on sessions per account counts
+	   them right), while the run goes on. An OAuth2 token may be
+	   renewed meanwhile: they log in with this one now. */
+	import_connections_open_step(conns,
+		import_remote_auth_mech_is_oauth2(ctx->set->auth_mech));
 }
 
 bool import_connections_prime(struct import_connections *conns,
@@ -247,6 +382,13 @@ void import_connections_advance(struct import_connections *conns,
 
 void import_connections_advance_waiting(struct import_connections *conns)
 {
+	if (conns->advancing)
+		return;
+	if (array_count(&conns->opening) > 0) {
+		conns->advancing = TRUE;
+		import_connections_open_step(conns, FALSE);
+		conns->advancing = FALSE;
+	}
 	if (array_count(&conns->primed) > 0)
 		import_connections_advance_all(conns);
 }

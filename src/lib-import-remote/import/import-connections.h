@@ -31,7 +31,10 @@ import_connections_init(struct import_run_ctx *ctx, unsigned int max);
 void import_connections_deinit(struct import_connections **conns);
 
 /* Have connections free for count folders to be opened ahead (never more
-   than K open in all): the missing ones are opened together */
+   than K open in all): the missing ones are opened together, while the
+   run goes on (its waits take them further, see
+   import_connections_advance_waiting()); each one logged in is free for a
+   folder then (the opened callback is called) */
 void import_connections_reserve(struct import_connections *conns,
 				unsigned int count);
 /* The folder idx of the plan (copying into dest_name, NULL if nowhere)
@@ -59,10 +62,19 @@ bool import_connections_prime(struct import_connections *conns,
    the run's waits advance them further the same way. */
 void import_connections_advance(struct import_connections *conns,
 				const char *current_dest, uoff_t to_come);
-/* The run is about to wait for the source: the folders opened ahead whose
-   answers are there are advanced (their bodies asked for only as
+/* The run is about to wait for the source: the connections being opened
+   are taken further, and the folders opened ahead whose answers are there
+   are advanced (their bodies asked for only as
    import_connections_advance() allowed) */
 void import_connections_advance_waiting(struct import_connections *conns);
+/* While the run waits (watch) and no longer (!watch): what the
+   connections being opened wait for wakes it up too */
+void import_connections_watch(struct import_connections *conns, bool watch);
+/* Called when connections being opened are logged in (free for folders to
+   be opened ahead on), while the run waits */
+void import_connections_set_opened_callback(struct import_connections *conns,
+					    void (*callback)(void *context),
+					    void *context);
 /* TRUE if the folder idx is opened ahead already */
 bool import_connections_is_primed(struct import_connections *conns,
 				  unsigned int idx);

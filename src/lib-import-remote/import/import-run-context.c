@@ -49,6 +49,14 @@ static void import_run_ctx_wait(void *context)
 		import_connections_advance_waiting(ctx->conns);
 }
 
+static void import_run_ctx_wait_watch(bool watch, void *context)
+{
+	struct import_run_ctx *ctx = context;
+
+	if (ctx->conns != NULL)
+		import_connections_watch(ctx->conns, watch);
+}
+
 void import_run_ctx_init(struct import_run_ctx *ctx, pool_t pool,
 			 struct mail_user *user,
 			 const struct import_remote_settings *set,
@@ -84,6 +92,7 @@ void import_run_ctx_init(struct import_run_ctx *ctx, pool_t pool,
 	ctx->src_set.tick_callback = import_run_ctx_tick;
 	ctx->src_set.tick_context = ctx;
 	ctx->src_set.wait_callback = import_run_ctx_wait;
+	ctx->src_set.wait_watch_callback = import_run_ctx_wait_watch;
 	ctx->src_set.wait_context = ctx;
 
 	import_run_killed_signo = 0;
@@ -432,36 +441,28 @@ int import_run_ctx_connect(struct import_run_ctx *ctx)
 	return import_run_ctx_reconnect(ctx) ? 0 : -1;
 }
 
-unsigned int
-import_run_ctx_connect_extra(struct import_run_ctx *ctx, unsigned int count,
-			     struct imap_source **srcs_r,
-			     struct import_remote_error *error_r)
+bool import_run_ctx_open_extra(struct import_run_ctx *ctx, unsigned int count,
+			       struct imap_source **srcs_r,
+			       struct import_remote_error *error_r)
 {
 	struct imap_source_settings set = ctx->src_set;
-	struct import_remote_error *errors;
-	unsigned int i, connected;
+	unsigned int i;
 
 	i_zero(error_r);
-	if (ctx->src == NULL || count == 0)
-		return 0;
+	i_assert(ctx->src != NULL);
 	if (import_run_ctx_oauth2_token(ctx, FALSE, error_r) < 0) {
 		error_r->detail = p_strdup(ctx->pool, error_r->detail);
-		return 0;
+		return FALSE;
 	}
 	/* a server that leaves an extra connection without a greeting (it
-	   serves a few at a time) holds the run up no longer than this */
+	   serves a few at a time) holds it up no longer than this */
 	set.connect_timeout_msecs = I_MIN(set.connect_timeout_msecs,
 		IMPORT_RUN_EXTRA_CONNECT_TIMEOUT_MSECS);
-	errors = t_new(struct import_remote_error, count);
-	connected = imap_source_connect_many(&set, ctx->event,
-		imap_source_get_ip(ctx->src), count, srcs_r, errors);
 	for (i = 0; i < count; i++) {
-		if (srcs_r[i] == NULL && error_r->code == IMPORT_REMOTE_ERROR_NONE) {
-			error_r->code = errors[i].code;
-			error_r->detail = p_strdup(ctx->pool, errors[i].detail);
-		}
+		srcs_r[i] = imap_source_open_start(&set, ctx->event,
+			imap_source_get_ip(ctx->src));
 	}
-	return connected;
+	return TRUE;
 }
 
 struct event *import_run_ctx_event(struct import_run_ctx *ctx)

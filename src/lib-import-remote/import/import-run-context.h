@@ -148,15 +148,14 @@ bool import_run_ctx_reconnect(struct import_run_ctx *ctx);
 
 /* The connect and login timeout of a connection beyond the first, at most */
 #define IMPORT_RUN_EXTRA_CONNECT_TIMEOUT_MSECS (10*1000)
-/* count more connections to the source, to the address ctx->src reached,
-   logged in like it, all at once (no retry: a server that refuses one is
-   not asked again; each has at most IMPORT_RUN_EXTRA_CONNECT_TIMEOUT_MSECS).
-   Returns how many are made (srcs_r[i] NULL for one that failed), and
-   error_r the first failure's (the run's error is not set). */
-unsigned int
-import_run_ctx_connect_extra(struct import_run_ctx *ctx, unsigned int count,
-			     struct imap_source **srcs_r,
-			     struct import_remote_error *error_r);
+/* Start opening count more connections to the source, to the address
+   ctx->src reached, to be logged in like it (imap_source_open_start(); no
+   retry: a server that refuses one is not asked again; each has at most
+   IMPORT_RUN_EXTRA_CONNECT_TIMEOUT_MSECS). Returns FALSE with error_r if
+   none can be (the run's error is not set). */
+bool import_run_ctx_open_extra(struct import_run_ctx *ctx, unsigned int count,
+			       struct imap_source **srcs_r,
+			       struct import_remote_error *error_r);
 
 /* Set the progress's elapsed time */
 void import_run_ctx_update_elapsed(struct import_run_ctx *ctx);

@@ -25,6 +25,12 @@ struct import_run {
 	   own; K of them */
 	struct import_connections *conns;
 	unsigned int connections;
+	/* the pass's folder (its position in the order) and where the look
+	   for folders to open ahead stopped; the folder runs (connections
+	   opened meanwhile take the next ones); folders are being opened
+	   ahead (not again from within) */
+	unsigned int pass_pos, ahead_pos;
+	bool folder_running, opening_ahead;
 };
 
 /* What the source has: its folders, the plan, the counts. Can be done

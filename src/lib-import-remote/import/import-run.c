@@ -154,8 +154,8 @@ import_run_folder_skip(struct import_run *run,
 /* --connections: the folders after the one at pos (of the order) that
    will be opened, opened ahead on connections of their own, as many as
    there are connections for (*ahead_pos: where the last look stopped) */
-static void import_run_open_ahead(struct import_run *run, unsigned int pos,
-				  unsigned int *ahead_pos)
+static void import_run_open_ahead_at(struct import_run *run, unsigned int pos,
+				     unsigned int *ahead_pos)
 {
 	struct import_run_ctx *ctx = &run->ctx;
 	const struct folder_plan_entry *entries;
@@ -191,6 +191,25 @@ static void import_run_open_ahead(struct import_run *run, unsigned int pos,
 	}
 }
 
+static void import_run_open_ahead(struct import_run *run)
+{
+	if (run->opening_ahead)
+		return;
+	run->opening_ahead = TRUE;
+	import_run_open_ahead_at(run, run->pass_pos, &run->ahead_pos);
+	run->opening_ahead = FALSE;
+}
+
+/* A connection was opened while the folder at run->pass_pos runs: the
+   next folders are opened ahead on it */
+static void import_run_connection_opened(void *context)
+{
+	struct import_run *run = context;
+
+	if (run->folder_running)
+		import_run_open_ahead(run);
+}
+
 /* One pass over every selected folder */
 static int import_run_pass(struct import_run *run)
 {
@@ -199,7 +218,7 @@ static int import_run_pass(struct import_run *run)
 	struct import_run_folder *folders;
 	struct folder_import_ctx *primed;
 	const uint32_t *order;
-	unsigned int pos, count, ahead_pos = 0;
+	unsigned int pos, count;
 	uint32_t i;
 	int ret;
 
@@ -207,6 +226,7 @@ static int import_run_pass(struct import_run *run)
 	folders = array_front_modifiable(&ctx->result->folders);
 	order = array_get(&run->order, &count);
 	ctx->progress->folders_done = 0;
+	run->ahead_pos = 0;
 	for (pos = 0; pos < count; pos++) {
 		i = order[pos];
 		if (!folders[i].selected)
@@ -228,17 +248,18 @@ static int import_run_pass(struct import_run *run)
 						 folders[i].dest_name);
 		if (primed == NULL && run->connections > 1 &&
 		    ctx->src != NULL) {
-			/* opened on the run's connection first: its list
-			   comes while the others connect and log in (its
-			   bodies only after, not to hold their handshakes up
-			   behind them) */
+			/* opened on the run's connection first: its mail
+			   comes while the others connect and log in */
 			primed = folder_import_prime(ctx, &entries[i],
 						     &folders[i]);
 			(void)imap_source_flush(ctx->src);
 		}
-		import_run_open_ahead(run, pos, &ahead_pos);
+		run->pass_pos = pos;
+		import_run_open_ahead(run);
+		run->folder_running = TRUE;
 		ret = primed != NULL ? folder_import_primed(&primed) :
 			folder_import(ctx, &entries[i], &folders[i]);
+		run->folder_running = FALSE;
 		if (ret < 0) {
 			/* the session is unusable after an error */
 			import_run_ctx_source_failed(ctx);
@@ -437,6 +458,8 @@ int import_run(struct mail_user *user,
 				break;
 		}
 		run.conns = import_connections_init(ctx, run.connections);
+		import_connections_set_opened_callback(run.conns,
+			import_run_connection_opened, &run);
 		if (ret == 0 && import_run_copy_all(&run) < 0)
 			ret = -1;
 		if (run.connections > 1) {
