@@ -126,13 +126,13 @@ imap_source_open_start(const struct imap_source_settings *set,
 	return src;
 }
 
-static bool imap_source_fd_ready(struct imap_source *src, bool for_output)
+static bool imap_source_fd_writable(struct imap_source *src)
 {
 	struct pollfd pfd;
 
 	i_zero(&pfd);
 	pfd.fd = src->fd;
-	pfd.events = for_output ? POLLOUT : POLLIN;
+	pfd.events = POLLOUT;
 	/* (an error or a hangup counts: the step that follows sees it) */
 	return poll(&pfd, 1, 0) > 0;
 }
@@ -178,9 +178,12 @@ static int imap_source_open_continue(struct imap_source *src, bool may_login)
 {
 	bool for_output;
 
+	/* (an answer may be in the TLS layer already, read from the socket
+	   with the one before it: poll() does not see it there, a read
+	   does) */
 	if (imap_source_open_awaits(src, &for_output) &&
-	    !imap_source_fd_ready(src, for_output) &&
-	    (src->input == NULL || i_stream_get_data_size(src->input) == 0))
+	    !(for_output ? imap_source_fd_writable(src) :
+	      imap_source_has_input(src)))
 		return imap_source_open_timed_out(src);
 	if (src->phase == IMAP_SOURCE_PHASE_CONNECTING) {
 		if (imap_source_tcp_connect_finish(src) < 0)
@@ -269,6 +272,11 @@ int imap_source_open_step(struct imap_source *src, bool may_login)
 	if (ret > 0)
 		imap_source_logged_in(src);
 	return ret;
+}
+
+bool imap_source_open_is_logging_in(struct imap_source *src)
+{
+	return !src->failed && src->phase == IMAP_SOURCE_PHASE_LOGIN;
 }
 
 static void imap_source_open_wake(void *context ATTR_UNUSED)

@@ -115,6 +115,8 @@ imap_source_open_start(const struct imap_source_settings *set,
    failed (its error set; one that does not get on within the connect
    timeout fails too). */
 int imap_source_open_step(struct imap_source *src, bool may_login);
+/* Has the session being opened sent its login, and waits for the answer */
+bool imap_source_open_is_logging_in(struct imap_source *src);
 /* An io in the current ioloop on what the session being opened waits for
    from the server (NULL if it waits for nothing but its turn to log in):
    when it comes, the io stops the current ioloop. A caller waiting for

@@ -23,8 +23,8 @@ struct import_connections {
 	unsigned int max;
 	/* connections open and holding nothing (ctx->src not among them) */
 	ARRAY(struct imap_source *) idle;
-	/* connections being opened, in the order they log in (one at a
-	   time): the run goes on meanwhile, its waits take them further;
+	/* connections being opened (they log in one at a time, in the
+	   order they are greeted): the run goes on meanwhile, its waits take them further;
 	   open_base were open when they were started, open_made of them are
 	   logged in so far, open_error is the first failure's */
 	ARRAY(struct imap_source *) opening;
@@ -156,18 +156,31 @@ import_connections_open_step(struct import_connections *conns, bool wait)
 {
 	struct imap_source **srcs, *src;
 	unsigned int i, count;
-	bool made = FALSE;
+	bool made = FALSE, logging_in, was_logging_in;
 	int ret;
 
 	while (array_count(&conns->opening) > 0) {
+		logging_in = FALSE;
+		array_foreach_elem(&conns->opening, src) {
+			if (imap_source_open_is_logging_in(src))
+				logging_in = TRUE;
+		}
 		srcs = array_get_modifiable(&conns->opening, &count);
 		for (i = 0; i < count; ) {
-			/* the first one still being opened may log in */
-			ret = imap_source_open_step(srcs[i], i == 0);
+			/* one logs in at a time: the first one greeted (one
+			   whose greeting is late holds none of the others
+			   up) */
+			was_logging_in = imap_source_open_is_logging_in(srcs[i]);
+			ret = imap_source_open_step(srcs[i], !logging_in);
 			if (ret == 0) {
+				if (imap_source_open_is_logging_in(srcs[i]))
+					logging_in = TRUE;
 				i++;
 				continue;
 			}
+			/* (logged in or failed: its login is not in flight) */
+			if (was_logging_in)
+				logging_in = FALSE;
 			src = srcs[i];
 			array_delete(&conns->opening, i, 1);
 			srcs = array_get_modifiable(&conns->opening, &count);
