@@ -48,6 +48,14 @@
    stays up, rather than dying and being restarted in a loop */
 #define WORKER_STORE_RETRY_MSECS (60 * 1000)
 #define WORKER_STORE_RELOG_COUNT 10
+/* Dovecot breaks a mailbox index log's lock file (made while the log is
+   created or rotated; it holds no pid) once it is this old: a run taken
+   over from a worker killed meanwhile waits on it, without a heartbeat
+   (Dovecot sleeps), until then */
+#define WORKER_DOVECOT_STALE_LOCK_SECS (3 * 60)
+/* ... so a takeover time above half of it keeps that run's claim: taken
+   over t after the kill, it waits at most 180 - t < t */
+#define WORKER_SAFE_TAKEOVER_SECS (WORKER_DOVECOT_STALE_LOCK_SECS / 2)
 
 static struct mail_storage_service_ctx *storage_service;
 static struct job_store *store;
@@ -350,14 +358,17 @@ int main(int argc, char *argv[])
 						WORKER_SERVICE_NAME,
 						&worker_set, &error) < 0)
 		i_fatal("import-remote: Reading the settings failed: %s", error);
-	if (takeover_secs * 1000ULL <= IMPORT_REMOTE_MAX_THROTTLE_DELAY_MSECS) {
+	if (takeover_secs <= WORKER_SAFE_TAKEOVER_SECS) {
 		/* safe, but its jobs may be taken over needlessly */
 		e_warning(worker_event, "-t %u is not longer than the longest "
-			  "wait of an import without a heartbeat (a throttling "
-			  "back-off, %u s): such a job is taken over, and its "
-			  "first worker stops without committing more",
-			  takeover_secs,
-			  IMPORT_REMOTE_MAX_THROTTLE_DELAY_MSECS / 1000);
+			  "wait of an import without a heartbeat (%u s: a lock "
+			  "a killed worker left in a mailbox's index holds the "
+			  "next run of its job until Dovecot breaks it, %u s "
+			  "after it was made): such a job is taken over, its "
+			  "worker stops without committing more, and three "
+			  "takeovers in a row fail it",
+			  takeover_secs, WORKER_SAFE_TAKEOVER_SECS,
+			  WORKER_DOVECOT_STALE_LOCK_SECS);
 	}
 	store_set = *worker_set;
 	if (store_uri != NULL)
