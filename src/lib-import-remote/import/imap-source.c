@@ -180,7 +180,7 @@ static int imap_source_open_continue(struct imap_source *src, bool may_login)
 
 	/* (an answer may be in the TLS layer already, read from the socket
 	   with the one before it: poll() does not see it there, a read
-	   does) */
+	   does). Past this, what the opening waits for is there. */
 	if (imap_source_open_awaits(src, &for_output) &&
 	    !(for_output ? imap_source_fd_writable(src) :
 	      imap_source_has_input(src)))
@@ -221,8 +221,6 @@ static int imap_source_open_continue(struct imap_source *src, bool may_login)
 	if (src->caps_tag != NULL) {
 		struct imap_source_reply reply;
 
-		if (!imap_source_has_input(src))
-			return imap_source_open_timed_out(src);
 		/* (a NO leaves them unknown: the login asks again) */
 		if (imap_source_wait(src, src->caps_tag, NULL, NULL, NULL,
 				     &reply) < 0)
@@ -244,8 +242,6 @@ static int imap_source_open_continue(struct imap_source *src, bool may_login)
 	}
 	i_assert(src->phase == IMAP_SOURCE_PHASE_LOGIN &&
 		 src->login_tag != NULL);
-	if (!imap_source_has_input(src))
-		return imap_source_open_timed_out(src);
 	if (imap_source_login_finish(src, src->login_tag) < 0)
 		return -1;
 	return 1;

@@ -24,8 +24,8 @@ struct import_connections {
 	/* connections open and holding nothing (ctx->src not among them) */
 	ARRAY(struct imap_source *) idle;
 	/* connections being opened (they log in one at a time, in the
-	   order they are greeted): the run goes on meanwhile, its waits take them further;
-	   open_base were open when they were started, open_made of them are
+	   order they are greeted): the run goes on meanwhile, its waits
+	   take them further; open_base were open when they were started, open_made of them are
 	   logged in so far, open_error is the first failure's */
 	ARRAY(struct imap_source *) opening;
 	unsigned int open_base, open_wanted, open_made;
@@ -149,6 +149,19 @@ static void import_connections_opened(struct import_connections *conns)
 	}
 }
 
+/* Has one of the connections being opened sent its login (one at a
+   time: a server's limit on sessions per account counts them right) */
+static bool import_connections_login_in_flight(struct import_connections *conns)
+{
+	struct imap_source *src;
+
+	array_foreach_elem(&conns->opening, src) {
+		if (imap_source_open_is_logging_in(src))
+			return TRUE;
+	}
+	return FALSE;
+}
+
 /* Take the connections being opened as far as they go (with wait: until
    each is logged in or failed); those logged in become free */
 static void
@@ -156,31 +169,20 @@ import_connections_open_step(struct import_connections *conns, bool wait)
 {
 	struct imap_source **srcs, *src;
 	unsigned int i, count;
-	bool made = FALSE, logging_in, was_logging_in;
+	bool made = FALSE;
 	int ret;
 
 	while (array_count(&conns->opening) > 0) {
-		logging_in = FALSE;
-		array_foreach_elem(&conns->opening, src) {
-			if (imap_source_open_is_logging_in(src))
-				logging_in = TRUE;
-		}
 		srcs = array_get_modifiable(&conns->opening, &count);
 		for (i = 0; i < count; ) {
-			/* one logs in at a time: the first one greeted (one
-			   whose greeting is late holds none of the others
-			   up) */
-			was_logging_in = imap_source_open_is_logging_in(srcs[i]);
-			ret = imap_source_open_step(srcs[i], !logging_in);
+			/* the first one greeted logs in (one whose greeting
+			   is late holds none of the others up) */
+			ret = imap_source_open_step(srcs[i],
+				!import_connections_login_in_flight(conns));
 			if (ret == 0) {
-				if (imap_source_open_is_logging_in(srcs[i]))
-					logging_in = TRUE;
 				i++;
 				continue;
 			}
-			/* (logged in or failed: its login is not in flight) */
-			if (was_logging_in)
-				logging_in = FALSE;
 			src = srcs[i];
 			array_delete(&conns->opening, i, 1);
 			srcs = array_get_modifiable(&conns->opening, &count);
