@@ -273,14 +273,14 @@ kills=0
 batch_done() { [ "$(sql "select count(*) from import_remote_jobs where batch_id=? and status in ('queued','preparing','running')" "$batch")" = 0 ]; }
 while [ $kills -lt "$SOAK_KILLS" ] && ! batch_done; do
 	# one of the worker processes that run a job right now, of a job
-	# never taken over before: a third lost claim fails a job on purpose
-	# (worker_crashed, test-job-retry), at the end of the batch the few
-	# jobs left would get every kill, and on a loaded machine a stalled
-	# heartbeat costs a claim too
+	# never killed before: a third lost claim fails a job on purpose
+	# (worker_crashed, test-job-retry), and at the end of the batch the
+	# few jobs left would get every kill; the next kill comes soon (50 to
+	# 200 ms), before the jobs still unkilled have all completed
 	# (none now: another look soon, or the batch ends with few kills)
 	if soak_kill_one; then
 		kills=$((kills + 1))
-		sleep "0.$((RANDOM % 5 + 1))"
+		sleep "$(printf '0.%02d' $((RANDOM % 16 + 5)))"
 	else
 		sleep 0.1
 	fi
