@@ -147,8 +147,11 @@ watch_pid=$!
 timeout -k 5 "$IR_STEP_TIMEOUT" script -qfec "stty cols 40 rows 24; exec doveadm -c '$DEST_CONF' $(printf '%q ' "${DOVEADM_OPTS[@]}") \
 	import-remote watch -u sd $job2 >'$OUT/watch2tty.out'" /dev/null > "$OUT/watch2.tty" 2>&1 </dev/null &
 watchtty_pid=$!
-# the worker starts once watch has shown the job waiting
-for i in $(seq 1 100); do grep -qF "job $job2 queued" "$OUT/watch2.err" && break; sleep 0.1; done
+# the worker starts once both watches have shown the job waiting
+for i in $(seq 1 300); do
+	grep -qF "job $job2 queued" "$OUT/watch2.err" && grep -qaF "job $job2 queued" "$OUT/watch2.tty" && break
+	sleep 0.1
+done
 worker failing
 wait_bounded "$watch_pid" "watch of job $job2"
 check_eq "watch: exits with the failed job's exit code (77)" 77 "$?"
@@ -491,7 +494,7 @@ DOVEADM_OPTS=()
 ir_dest_reset_user sd
 start sd svc1 --password-file "$SRC_PASSWORD_FILE"
 check_eq "service: start exits 0" 0 "$(rc svc1)"
-for i in $(seq 1 100); do
+for i in $(seq 1 300); do
 	status sd "$(field svc1 job)" > "$OUT/st7.out"
 	[ "$(field st7 status)" = completed ] && break
 	sleep 0.2
