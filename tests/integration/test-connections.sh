@@ -1,6 +1,7 @@
 #!/bin/bash
 # Several connections per import (--connections K): folders are opened
-# ahead on connections of their own, decided and their bodies asked for
+# ahead on connections of their own (or, all of them busy, behind a folder
+# whose bodies are all asked for), decided and their bodies asked for
 # while the current folder's bodies come over another; the extra
 # connections are opened together. Counted at the source (Dovecot's rawlog:
 # one file a session that logged in; a proxy's report where the
@@ -14,7 +15,7 @@
 # more gives the leases back.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 74
+plan 75
 script_timeout 400
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
@@ -235,6 +236,13 @@ check_eq "long link: each folder opened once ($folders)" "$folders" "$ex"
 # the folder before them runs (the debug log says which)
 ahead=$(grep -c 'bodies ([0-9]* bytes) asked for ahead' "$OUT/slow.err")
 check "long link: folders had their bodies asked for ahead ($ahead)" test "$ahead" -ge 3
+# with every connection holding a folder, the next ones are opened behind
+# a folder whose bodies are all asked for, on its connection (their
+# answers come while its bodies are read); "each folder opened once" above
+# says none of them had to be opened again
+behind=$(grep -c 'opened behind the folder before it' "$OUT/slow.err")
+check "long link: folders opened behind another on its connection ($behind)" \
+	test "$behind" -ge 1
 # ... also those whose mail without a Message-ID had its headers fetched
 # first: that answer is taken ahead too, also when TLS read it from the
 # socket already (poll() does not see it there)
@@ -289,7 +297,9 @@ check "greeting without capabilities: the first bodies asked for (log line ${fir
 # --- cuts at random places, six of them, on any of the connections:
 # folders opened ahead are cut while their answers wait, while they are
 # decided and while their bodies come ahead of their turn ---
-cut_import rnd --reconnects 20 -- --cut-random 20k 400k --cuts 6 --seed 11
+# (each of the first 6 connections cut after 10 to 60 kB: past its login,
+# before the lightest of them is done)
+cut_import rnd --reconnects 20 -- --cut-random 10k 60k --cuts 6 --seed 11
 check_eq "random cuts: the proxy cut 6 times" 6 "$cuts"
 check_eq "random cuts: exit code 0" 0 "$(rc rnd)"
 check "random cuts: every message there once, byte for byte" verify sd rnd-v --map "Sent Items=Sent"

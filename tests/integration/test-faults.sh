@@ -3,12 +3,13 @@
 # strict pipelining checks, connections cut or closed in the middle of a
 # message, a stalled server, garbage instead of IMAP, a stream that loses
 # its sync, bytes that differ from what the server said, throttling in
-# both of Gmail's forms, a message the server won't send. The destination
+# both of Gmail's forms (also with a folder opened behind the throttled
+# one on its connection), a message the server won't send. The destination
 # is a real Dovecot; after each import it is checked message by message
 # (imapverify) against what fakeimapd served.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 172
+plan 177
 ir_dest_start
 echo fakepass > "$IR_WORK/fake.pw"
 
@@ -241,6 +242,25 @@ check_eq "[THROTTLED]: exit code 75" 75 "$(cat "$OUT/throttled.rc")"
 check_eq "[THROTTLED]: error throttled" throttled "$(flow_field "$OUT/throttled.out" error)"
 check_contains "[THROTTLED]: title" "$OUT/throttled.err" "Source server is throttling"
 check_contains "[THROTTLED]: hint" "$OUT/throttled.out" "2.5 GB a day"
+
+# --connections 2: a folder opened behind another on its connection
+# (behind its bodies), and that folder throttled: it asks again only after
+# the one behind is dropped (its answers read) and it is EXAMINEd again;
+# else its UIDs would be the other folder's (each folder's messages are
+# its own)
+FAKE_OPTS=(--mail-folders 6 --threads --max-conns 20 --throttle-times 2)
+DOVEADM_OPTS=(-D)
+fake behind throttled --connections 2
+DOVEADM_OPTS=()
+FAKE_OPTS=()
+check_eq "[THROTTLED], --connections 2: exit code 0" 0 "$(cat "$OUT/behind.rc")"
+check_eq "[THROTTLED], --connections 2: the server throttled twice, on 2 connections" \
+	"2 2" "$(report behind throttled) $(report behind connections)"
+check "[THROTTLED], --connections 2: folders were opened behind another ($(grep -c 'opened behind' "$OUT/behind.err"))" \
+	test "$(grep -c 'opened behind' "$OUT/behind.err")" -ge 1
+check "[THROTTLED], --connections 2: the throttled folder EXAMINEd again, the one behind it dropped ($(grep -c 'EXAMINEd again' "$OUT/behind.err"))" \
+	test "$(grep -c 'EXAMINEd again' "$OUT/behind.err")" -ge 1
+check "[THROTTLED], --connections 2: every message in its folder, byte for byte" fake_verify behind
 
 # waits of 1, 2, 4 and 8 s against a 6 s idle timeout: kept alive
 FAKE_OPTS=(--throttle-times 4 --idle-timeout 6 --max-conns 2)

@@ -114,6 +114,30 @@ void folder_import_advance(struct folder_import_ctx *ctx, uoff_t *max_bytes)
 		*max_bytes -= I_MIN(ctx->round_bytes, *max_bytes);
 }
 
+bool folder_import_all_asked(struct folder_import_ctx *ctx)
+{
+	return ctx->advance_decided && ctx->advanced_all &&
+		!ctx->advance_failed;
+}
+
+void folder_import_primed_drain(struct folder_import_ctx *ctx)
+{
+	struct imap_source_reply reply;
+
+	/* (a failure is the connection's: whoever waits next sees it) */
+	if (ctx->primed_tag != NULL &&
+	    imap_source_wait(folder_import_src(ctx), ctx->primed_tag,
+			     NULL, NULL, NULL, &reply) < 0)
+		return;
+	i_free(ctx->primed_tag);
+	if (ctx->next->meta_tag != NULL) {
+		(void)imap_source_wait(folder_import_src(ctx),
+				       ctx->next->meta_tag, NULL, NULL, NULL,
+				       &reply);
+		ctx->next->meta_tag = NULL;
+	}
+}
+
 uoff_t folder_import_ahead_to_come(struct folder_import_ctx *ctx)
 {
 	if (!ctx->advance_decided)

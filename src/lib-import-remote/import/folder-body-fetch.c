@@ -214,7 +214,13 @@ static int folder_import_fetch_round(struct folder_import_ctx *ctx)
 	} else {
 		if (folder_import_round_build(ctx) == 0)
 			return 0;
-		if (!paced)
+		/* (the folder EXAMINEd again sends the round with it) */
+		if (folder_import_own_connection(ctx) < 0)
+			return -1;
+		if (ctx->round_sent) {
+			ctx->round_sent = FALSE;
+			paced = FALSE;
+		} else if (!paced)
 			folder_import_round_send(ctx);
 	}
 	asked_msgs = array_front(&ctx->round_asked);

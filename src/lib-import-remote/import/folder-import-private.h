@@ -220,6 +220,10 @@ struct folder_import_ctx {
 	bool want_labels;
 
 	uint32_t exists, uidvalidity, uidnext;
+	/* an EXAMINE was sent and not answered (exists, uidvalidity and
+	   uidnext wait for its answer): what they were before it */
+	bool select_pending;
+	uint32_t prev_exists, prev_uidvalidity;
 	/* from SEARCH RETURN (MIN), or UID FETCH n:* (UID) without ESEARCH:
 	   first sequence after a UID */
 	uint32_t min_seq;
@@ -430,6 +434,12 @@ bool folder_import_can_list_early(struct folder_import_ctx *ctx);
 /* After a reconnect: EXAMINE again and find the place after the last
    message listed */
 int folder_import_restart(struct folder_import_ctx *ctx);
+/* Before the folder sends more on its connection once it had asked for
+   everything (a round for what did not come or after [THROTTLED], the list
+   of messages that arrived meanwhile): a folder opened behind it there
+   (import_connections_prime()) is dropped, its answers read, and this one
+   EXAMINEd again. Returns -1 on error. */
+int folder_import_own_connection(struct folder_import_ctx *ctx);
 /* After a reconnect, once no UID command is on its way: where the next
    list starts, from the probe's answer or else a search (nothing to do if
    it is known). Returns 0 or -1. */

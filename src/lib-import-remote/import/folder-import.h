@@ -51,6 +51,15 @@ void folder_import_advance(struct folder_import_ctx *ctx, uoff_t *max_bytes);
    than that round (a big folder: the others' bodies would wait long
    unread) */
 uoff_t folder_import_ahead_to_come(struct folder_import_ctx *ctx);
+/* Has the folder opened ahead asked for everything it is to ask for (its
+   first chunk decided, the folder's last, and every body it wants asked
+   for): another folder may be opened behind it on its connection */
+bool folder_import_all_asked(struct folder_import_ctx *ctx);
+/* Read and throw away the answers to what a folder opened ahead sent (its
+   EXAMINE and list), with run->src its connection: it is dropped before
+   it was advanced, and what comes behind on that connection is another
+   folder's */
+void folder_import_primed_drain(struct folder_import_ctx *ctx);
 /* The destination folder (NULL if nothing is copied) */
 const char *folder_import_dest_name(struct folder_import_ctx *ctx);
 /* Free a folder opened ahead that is not to run (the run ended) */

@@ -6,8 +6,10 @@
 
 #include "lib.h"
 #include "str.h"
+#include "str-sanitize.h"
 #include "import-checkpoint.h"
 #include "folder-plan.h"
+#include "import-connections.h"
 #include "folder-import-private.h"
 
 /* The sequence of the first message above uid, if ESEARCH can't say:
@@ -170,6 +172,11 @@ static const char *folder_import_send_select(struct folder_import_ctx *ctx)
 	struct imap_source *src = folder_import_src(ctx);
 	string_t *cmd;
 
+	if (!ctx->select_pending) {
+		ctx->prev_exists = ctx->exists;
+		ctx->prev_uidvalidity = ctx->uidvalidity;
+		ctx->select_pending = TRUE;
+	}
 	ctx->exists = ctx->uidnext = ctx->uidvalidity = 0;
 	cmd = t_str_new(128);
 	str_append(cmd, "EXAMINE ");
@@ -187,6 +194,7 @@ static int folder_import_select_reply(struct folder_import_ctx *ctx,
 			     folder_import_untagged, NULL, ctx, &reply) < 0 ||
 	    folder_import_check_reply(ctx, "Selecting", &reply) < 0)
 		return -1;
+	ctx->select_pending = FALSE;
 	if (ctx->uidvalidity == 0) {
 		/* EXAMINE without UIDVALIDITY: STATUS's */
 		ctx->uidvalidity = ctx->entry->remote->status_uidvalidity;
@@ -258,7 +266,8 @@ folder_import_uidvalidity_changed(struct folder_import_ctx *ctx,
    chunk holds the messages to try again) */
 static int folder_import_retry_select(struct folder_import_ctx *ctx)
 {
-	uint32_t old_uidvalidity = ctx->uidvalidity;
+	uint32_t old_uidvalidity = ctx->select_pending ?
+		ctx->prev_uidvalidity : ctx->uidvalidity;
 
 	if (folder_import_select(ctx) < 0)
 		return -1;
@@ -352,13 +361,32 @@ int folder_import_start(struct folder_import_ctx *ctx, bool list_early)
 	return 0;
 }
 
+int folder_import_own_connection(struct folder_import_ctx *ctx)
+{
+	struct import_run_ctx *run = ctx->run;
+
+	if (run->conns == NULL ||
+	    !import_connections_drop_behind(run->conns, run->src))
+		return 0;
+	/* another folder was selected behind it: as after a reconnect */
+	e_debug(run->event, "Folder %s: more to ask for, the folder opened "
+		"behind it dropped: EXAMINEd again",
+		str_sanitize(ctx->entry->display_name, 128));
+	return folder_import_restart(ctx);
+}
+
 /* After a reconnect: EXAMINE again and find the place after the last
    message listed (the current chunk's messages are asked for by UID). */
 int folder_import_restart(struct folder_import_ctx *ctx)
 {
 	struct import_progress *progress = ctx->run->progress;
-	uint32_t old_uidvalidity = ctx->uidvalidity;
-	uint32_t old_exists = ctx->exists, floor_uid, floor_seq;
+	/* (an EXAMINE again that the connection lost before its answer
+	   tells nothing) */
+	uint32_t old_uidvalidity = ctx->select_pending ?
+		ctx->prev_uidvalidity : ctx->uidvalidity;
+	uint32_t old_exists = ctx->select_pending ?
+		ctx->prev_exists : ctx->exists;
+	uint32_t floor_uid, floor_seq;
 	const char *tag;
 
 	if (ctx->retrying)

@@ -6,6 +6,7 @@
 #include "lib.h"
 #include "array.h"
 #include "ioloop.h"
+#include "str-sanitize.h"
 #include "imap-source.h"
 #include "import-run-context.h"
 #include "folder-import.h"
@@ -14,7 +15,12 @@
 struct import_primed_folder {
 	unsigned int idx;
 	struct folder_import_ctx *folder;
+	/* its connection: its own, or (behind) that of the folder before it
+	   there (the run's current folder, or one opened ahead before it),
+	   whose answers come first: it is not advanced before that folder
+	   is done */
 	struct imap_source *src;
+	bool behind;
 };
 
 struct import_connections {
@@ -38,6 +44,9 @@ struct import_connections {
 	void *opened_context;
 	/* the folders opened ahead, in the order they run */
 	ARRAY(struct import_primed_folder) primed;
+	/* the current folder has asked for everything it is to ask for (its
+	   last round sent): a folder may be opened behind it */
+	bool current_all_asked;
 	/* the server refused a connection: none more is opened */
 	bool refused;
 	/* the current folder's destination, and the bytes of its last
@@ -76,10 +85,62 @@ void import_connections_drop_primed(struct import_connections *conns)
 
 	array_foreach_modifiable(&conns->primed, primed) {
 		folder_import_primed_free(&primed->folder);
-		if (primed->src != NULL)
+		if (primed->src != NULL && !primed->behind)
 			imap_source_deinit(&primed->src);
 	}
 	array_clear(&conns->primed);
+}
+
+/* Drop the folder opened behind another on src (with drain: its answers
+   read first, what follows on src is another's). Returns TRUE if there
+   was one. */
+static bool
+import_connections_drop_behind_on(struct import_connections *conns,
+				  struct imap_source *src, bool drain)
+{
+	struct import_run_ctx *ctx = conns->ctx;
+	struct import_primed_folder *primed;
+	struct imap_source *run_src;
+	unsigned int i, count;
+
+	primed = array_get_modifiable(&conns->primed, &count);
+	for (i = 0; i < count; i++) {
+		if (primed[i].behind && primed[i].src == src)
+			break;
+	}
+	if (i == count)
+		return FALSE;
+	if (drain) {
+		run_src = ctx->src;
+		ctx->src = src;
+		folder_import_primed_drain(primed[i].folder);
+		ctx->src = run_src;
+		/* (folders may have been opened ahead meanwhile) */
+		primed = array_get_modifiable(&conns->primed, &count);
+	}
+	folder_import_primed_free(&primed[i].folder);
+	array_delete(&conns->primed, i, 1);
+	return TRUE;
+}
+
+bool import_connections_drop_behind(struct import_connections *conns,
+				    struct imap_source *src)
+{
+	if (src == conns->ctx->src) {
+		/* it sends more: nothing more goes behind it meanwhile */
+		conns->current_all_asked = FALSE;
+	}
+	return import_connections_drop_behind_on(conns, src, TRUE);
+}
+
+void import_connections_src_lost(struct import_connections *conns,
+				 struct imap_source *src)
+{
+	/* what went out behind on it is lost with it; the current folder
+	   asks again on the new one */
+	if (src == conns->ctx->src)
+		conns->current_all_asked = FALSE;
+	(void)import_connections_drop_behind_on(conns, src, FALSE);
 }
 
 void import_connections_deinit(struct import_connections **_conns)
@@ -101,7 +162,7 @@ void import_connections_deinit(struct import_connections **_conns)
 	array_clear(&conns->opening);
 	/* every LOGOUT sent before any is waited for */
 	array_foreach_modifiable(&conns->primed, primed) {
-		if (primed->src != NULL)
+		if (primed->src != NULL && !primed->behind)
 			imap_source_logout_start(primed->src);
 	}
 	array_foreach_elem(&conns->idle, src)
@@ -118,9 +179,16 @@ void import_connections_deinit(struct import_connections **_conns)
 
 unsigned int import_connections_count(struct import_connections *conns)
 {
-	return (conns->ctx->src != NULL ? 1 : 0) +
-		array_count(&conns->idle) + array_count(&conns->primed) +
-		array_count(&conns->opening);
+	const struct import_primed_folder *primed;
+	unsigned int count;
+
+	count = (conns->ctx->src != NULL ? 1 : 0) +
+		array_count(&conns->idle) + array_count(&conns->opening);
+	array_foreach(&conns->primed, primed) {
+		if (!primed->behind)
+			count++;
+	}
+	return count;
 }
 
 /* Every connection that was being opened is logged in or failed */
@@ -283,6 +351,42 @@ void import_connections_reserve(struct import_connections *conns,
 		import_remote_auth_mech_is_oauth2(ctx->set->auth_mech));
 }
 
+static bool
+import_connections_has_behind(struct import_connections *conns,
+			      struct imap_source *src)
+{
+	const struct import_primed_folder *primed;
+
+	array_foreach(&conns->primed, primed) {
+		if (primed->behind && primed->src == src)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* A connection whose folder has asked for everything it is to ask for,
+   with no folder behind it yet (the one whose folder runs soonest): a
+   folder opened behind it there has its answers come while that
+   folder's bodies are read, a round trip less than on a connection that
+   comes free only when that folder is done */
+static struct imap_source *
+import_connections_behind_slot(struct import_connections *conns)
+{
+	struct import_run_ctx *ctx = conns->ctx;
+	const struct import_primed_folder *primed;
+
+	if (ctx->src != NULL && conns->current_all_asked &&
+	    !import_connections_has_behind(conns, ctx->src))
+		return ctx->src;
+	array_foreach(&conns->primed, primed) {
+		if (!primed->behind && primed->src != NULL &&
+		    folder_import_all_asked(primed->folder) &&
+		    !import_connections_has_behind(conns, primed->src))
+			return primed->src;
+	}
+	return NULL;
+}
+
 bool import_connections_prime(struct import_connections *conns,
 			      unsigned int idx,
 			      const struct folder_plan_entry *entry,
@@ -291,13 +395,26 @@ bool import_connections_prime(struct import_connections *conns,
 	struct import_run_ctx *ctx = conns->ctx;
 	struct import_primed_folder *primed;
 	struct imap_source *src, *run_src;
+	bool behind = FALSE;
 
 	if (array_count(&conns->idle) == 0)
 		import_connections_reserve(conns, 1);
-	if (array_count(&conns->idle) == 0)
+	if (array_count(&conns->idle) > 0) {
+		src = array_idx_elem(&conns->idle,
+				     array_count(&conns->idle) - 1);
+		array_pop_back(&conns->idle);
+	} else if (array_count(&conns->opening) > 0) {
+		/* a connection of its own is coming */
 		return FALSE;
-	src = array_idx_elem(&conns->idle, array_count(&conns->idle) - 1);
-	array_pop_back(&conns->idle);
+	} else {
+		src = import_connections_behind_slot(conns);
+		if (src == NULL)
+			return FALSE;
+		behind = TRUE;
+		e_debug(ctx->event, "Folder %s: opened behind the folder "
+			"before it on its connection",
+			str_sanitize(entry->display_name, 128));
+	}
 	/* the folder's commands go out on its own connection */
 	run_src = ctx->src;
 	ctx->src = src;
@@ -307,6 +424,7 @@ bool import_connections_prime(struct import_connections *conns,
 	/* (a failure shows when the folder runs: it reconnects then) */
 	(void)imap_source_flush(src);
 	primed->src = ctx->src;
+	primed->behind = behind;
 	ctx->src = run_src;
 	return TRUE;
 }
@@ -367,16 +485,22 @@ static void import_connections_advance_all(struct import_connections *conns)
 	struct imap_source *run_src;
 	uoff_t max_bytes = import_connections_ahead_room(conns);
 	unsigned int i, count;
+	bool all_asked, slot = FALSE;
 
 	if (conns->advancing)
 		return;
 	conns->advancing = TRUE;
 	primed = array_get_modifiable(&conns->primed, &count);
 	for (i = 0; i < count; i++) {
+		if (primed[i].behind) {
+			/* its answers come after another folder's */
+			continue;
+		}
 		if (primed[i].src == NULL ||
 		    import_connections_dest_shared(conns, i,
 			folder_import_dest_name(primed[i].folder)))
 			break;
+		all_asked = folder_import_all_asked(primed[i].folder);
 		/* the folder's commands go out on its own connection */
 		run_src = ctx->src;
 		ctx->src = primed[i].src;
@@ -384,15 +508,26 @@ static void import_connections_advance_all(struct import_connections *conns)
 		(void)imap_source_flush(ctx->src);
 		primed[i].src = ctx->src;
 		ctx->src = run_src;
+		if (!all_asked && folder_import_all_asked(primed[i].folder))
+			slot = TRUE;
 	}
 	conns->advancing = FALSE;
+	/* a folder may be opened behind it */
+	if (slot && conns->opened_callback != NULL)
+		conns->opened_callback(conns->opened_context);
 }
 
 void import_connections_advance(struct import_connections *conns,
 				const char *current_dest, uoff_t to_come)
 {
+	bool slot = !conns->current_all_asked && to_come != UOFF_T_MAX;
+
 	import_connections_set_to_come(conns, current_dest, to_come);
+	conns->current_all_asked = to_come != UOFF_T_MAX;
 	import_connections_advance_all(conns);
+	/* a folder may be opened behind it */
+	if (slot && conns->opened_callback != NULL)
+		conns->opened_callback(conns->opened_context);
 }
 
 void import_connections_advance_waiting(struct import_connections *conns)
@@ -427,28 +562,69 @@ import_connections_take(struct import_connections *conns, unsigned int idx,
 	struct import_run_ctx *ctx = conns->ctx;
 	struct import_primed_folder *primed;
 	struct folder_import_ctx *folder;
+	struct imap_source *src;
+	bool src_kept = FALSE;
 
 	/* while it runs, the folders opened ahead may ask for their bodies
 	   only from its last round on (or at once, see below) */
 	import_connections_set_to_come(conns, dest_name, UOFF_T_MAX);
-	if (array_count(&conns->primed) == 0)
+	conns->current_all_asked = FALSE;
+	if (!import_connections_is_primed(conns, idx)) {
+		/* it runs on the run's connection: a folder opened behind the
+		   one that ran there is dropped, its answers read */
+		(void)import_connections_drop_behind_on(conns, ctx->src, TRUE);
 		return NULL;
-	if (!import_connections_is_primed(conns, idx))
-		return NULL;
-	/* folders are opened ahead in the order they run: one before it
-	   that was not run after all is dropped */
-	primed = array_front_modifiable(&conns->primed);
-	while (primed->idx != idx) {
-		folder_import_primed_free(&primed->folder);
-		imap_source_deinit(&primed->src);
-		array_pop_front(&conns->primed);
-		primed = array_front_modifiable(&conns->primed);
 	}
+	/* folders are opened ahead in the order they run: one before it
+	   that was not run after all is dropped, with the one opened behind
+	   it on its connection */
+	while (array_count(&conns->primed) > 0) {
+		primed = array_front_modifiable(&conns->primed);
+		if (primed->idx == idx)
+			break;
+		if (primed->behind) {
+			/* behind the folder that ran (its answers read: the
+			   connection goes on), or behind one dropped */
+			if (primed->src == ctx->src) {
+				(void)import_connections_drop_behind_on(conns,
+					ctx->src, TRUE);
+			} else {
+				folder_import_primed_free(&primed->folder);
+				array_pop_front(&conns->primed);
+			}
+			continue;
+		}
+		src = primed->src;
+		folder_import_primed_free(&primed->folder);
+		array_pop_front(&conns->primed);
+		(void)import_connections_drop_behind_on(conns, src, FALSE);
+		if (src != NULL)
+			imap_source_deinit(&src);
+	}
+	if (array_count(&conns->primed) > 0)
+		primed = array_front_modifiable(&conns->primed);
+	if (array_count(&conns->primed) == 0 || primed->idx != idx) {
+		/* it was opened behind one of those */
+		(void)import_connections_drop_behind_on(conns, ctx->src, TRUE);
+		return NULL;
+	}
+	/* the folder that ran is done: one opened behind it has its
+	   connection to itself now */
+	array_foreach_modifiable(&conns->primed, primed) {
+		if (primed->behind && ctx->src != NULL &&
+		    primed->src == ctx->src) {
+			primed->behind = FALSE;
+			src_kept = TRUE;
+		}
+	}
+	primed = array_front_modifiable(&conns->primed);
+	i_assert(!primed->behind);
 	folder = primed->folder;
 	/* ... at once when all of its own are asked for already */
 	import_connections_set_to_come(conns, dest_name,
 				       folder_import_ahead_to_come(folder));
-	if (ctx->src != NULL)
+	conns->current_all_asked = folder_import_all_asked(folder);
+	if (ctx->src != NULL && !src_kept)
 		array_push_back(&conns->idle, &ctx->src);
 	ctx->src = primed->src;
 	array_pop_front(&conns->primed);

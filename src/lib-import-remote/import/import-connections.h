@@ -24,6 +24,7 @@ struct folder_plan_entry;
 struct import_run_folder;
 struct folder_import_ctx;
 struct import_connections;
+struct imap_source;
 
 struct import_connections *
 import_connections_init(struct import_run_ctx *ctx, unsigned int max);
@@ -81,6 +82,16 @@ bool import_connections_is_primed(struct import_connections *conns,
 /* The run (or its pass) ended early: the folders opened ahead are
    dropped with their connections */
 void import_connections_drop_primed(struct import_connections *conns);
+/* The run's current folder is to send more on src (its connection): a
+   folder opened behind it there is dropped, its answers read and thrown
+   away first. Returns TRUE if there was one (the current folder is then
+   to EXAMINE its folder again). */
+bool import_connections_drop_behind(struct import_connections *conns,
+				    struct imap_source *src);
+/* src is closed (a reconnect, a failure): a folder opened behind another
+   on it is dropped */
+void import_connections_src_lost(struct import_connections *conns,
+				 struct imap_source *src);
 /* Connections open now (ctx->src included) */
 unsigned int import_connections_count(struct import_connections *conns);
 

@@ -345,8 +345,11 @@ import_run_ctx_retry(struct import_run_ctx *ctx,
 			  delay_msecs == 0 ? "" :
 			  import_progress_format_wait(delay_msecs),
 			  ctx->reconnects_in_row, ctx->set->reconnects);
-		if (ctx->src != NULL)
+		if (ctx->src != NULL) {
+			if (ctx->conns != NULL)
+				import_connections_src_lost(ctx->conns, ctx->src);
 			imap_source_deinit(&ctx->src);
+		}
 		if (delay_msecs > 0 &&
 		    import_run_ctx_sleep(ctx, delay_msecs, FALSE,
 					 NULL, NULL, NULL) < 0)
