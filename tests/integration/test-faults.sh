@@ -9,7 +9,7 @@
 # (imapverify) against what fakeimapd served.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 177
+plan 178
 ir_dest_start
 echo fakepass > "$IR_WORK/fake.pw"
 
@@ -245,9 +245,9 @@ check_contains "[THROTTLED]: hint" "$OUT/throttled.out" "2.5 GB a day"
 
 # --connections 2: a folder opened behind another on its connection
 # (behind its bodies), and that folder throttled: it asks again only after
-# the one behind is dropped (its answers read) and it is EXAMINEd again;
-# else its UIDs would be the other folder's (each folder's messages are
-# its own)
+# the one behind is dropped (its answers read; it is sent again once the
+# folder has asked) and it is EXAMINEd again; else its UIDs would be the
+# other folder's (each folder's messages are its own)
 FAKE_OPTS=(--mail-folders 6 --threads --max-conns 20 --throttle-times 2)
 DOVEADM_OPTS=(-D)
 fake behind throttled --connections 2
@@ -260,6 +260,8 @@ check "[THROTTLED], --connections 2: folders were opened behind another ($(grep 
 	test "$(grep -c 'opened behind' "$OUT/behind.err")" -ge 1
 check "[THROTTLED], --connections 2: the throttled folder EXAMINEd again, the one behind it dropped ($(grep -c 'EXAMINEd again' "$OUT/behind.err"))" \
 	test "$(grep -c 'EXAMINEd again' "$OUT/behind.err")" -ge 1
+check "[THROTTLED], --connections 2: ... the one dropped sent again behind it ($(grep -c 'sent again behind the current folder' "$OUT/behind.err"))" \
+	test "$(grep -c 'sent again behind the current folder' "$OUT/behind.err")" -ge 1
 check "[THROTTLED], --connections 2: every message in its folder, byte for byte" fake_verify behind
 
 # waits of 1, 2, 4 and 8 s against a 6 s idle timeout: kept alive

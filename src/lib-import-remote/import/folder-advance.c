@@ -138,6 +138,21 @@ void folder_import_primed_drain(struct folder_import_ctx *ctx)
 	}
 }
 
+void folder_import_primed_reset(struct folder_import_ctx *ctx)
+{
+	i_free(ctx->primed_tag);
+	import_chunk_reset(ctx->next, 1);
+	ctx->select_pending = FALSE;
+	ctx->exists = ctx->uidvalidity = ctx->uidnext = 0;
+}
+
+void folder_import_primed_resend(struct folder_import_ctx *ctx)
+{
+	T_BEGIN {
+		folder_import_prime_start(ctx);
+	} T_END;
+}
+
 uoff_t folder_import_ahead_to_come(struct folder_import_ctx *ctx)
 {
 	if (!ctx->advance_decided)

@@ -499,6 +499,11 @@ void folder_import_primed_free(struct folder_import_ctx **_ctx)
 	i_free(ctx);
 }
 
+const char *folder_import_display_name(struct folder_import_ctx *ctx)
+{
+	return ctx->entry->display_name;
+}
+
 const char *folder_import_dest_name(struct folder_import_ctx *ctx)
 {
 	return ctx->result->dest_name;

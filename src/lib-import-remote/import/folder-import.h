@@ -60,8 +60,16 @@ bool folder_import_all_asked(struct folder_import_ctx *ctx);
    it was advanced, and what comes behind on that connection is another
    folder's */
 void folder_import_primed_drain(struct folder_import_ctx *ctx);
+/* Forget what a folder opened ahead (and not advanced) sent: its answers
+   were read and thrown away (folder_import_primed_drain()), or lost with
+   its connection */
+void folder_import_primed_reset(struct folder_import_ctx *ctx);
+/* Send its EXAMINE and list again, on run->src */
+void folder_import_primed_resend(struct folder_import_ctx *ctx);
 /* The destination folder (NULL if nothing is copied) */
 const char *folder_import_dest_name(struct folder_import_ctx *ctx);
+/* The folder's name for people (the source's, UTF-8) */
+const char *folder_import_display_name(struct folder_import_ctx *ctx);
 /* Free a folder opened ahead that is not to run (the run ended) */
 void folder_import_primed_free(struct folder_import_ctx **ctx);
 

@@ -18,7 +18,10 @@ struct import_primed_folder {
 	/* its connection: its own, or (behind) that of the folder before it
 	   there (the run's current folder, or one opened ahead before it),
 	   whose answers come first: it is not advanced before that folder
-	   is done */
+	   is done. Behind with none: what it sent is gone (the connection was
+	   lost, or given to a folder that was not opened ahead); it is sent
+	   again behind the current folder (so that it keeps its place, and
+	   the folder after it is not left without a connection in turn). */
 	struct imap_source *src;
 	bool behind;
 };
@@ -96,13 +99,16 @@ void import_connections_drop_primed(struct import_connections *conns)
    was one. */
 static bool
 import_connections_drop_behind_on(struct import_connections *conns,
-				  struct imap_source *src, bool drain)
+				  struct imap_source *src, bool drain,
+				  const char *why)
 {
 	struct import_run_ctx *ctx = conns->ctx;
 	struct import_primed_folder *primed;
 	struct imap_source *run_src;
 	unsigned int i, count;
 
+	if (src == NULL)
+		return FALSE;
 	primed = array_get_modifiable(&conns->primed, &count);
 	for (i = 0; i < count; i++) {
 		if (primed[i].behind && primed[i].src == src)
@@ -110,6 +116,12 @@ import_connections_drop_behind_on(struct import_connections *conns,
 	}
 	if (i == count)
 		return FALSE;
+	e_debug(ctx->event, "Folder %s: opened behind another, to be sent "
+		"again (%s)",
+		str_sanitize(folder_import_display_name(primed[i].folder), 128),
+		why);
+	/* (no longer on src: nothing more goes behind it meanwhile) */
+	primed[i].src = NULL;
 	if (drain) {
 		run_src = ctx->src;
 		ctx->src = src;
@@ -118,8 +130,7 @@ import_connections_drop_behind_on(struct import_connections *conns,
 		/* (folders may have been opened ahead meanwhile) */
 		primed = array_get_modifiable(&conns->primed, &count);
 	}
-	folder_import_primed_free(&primed[i].folder);
-	array_delete(&conns->primed, i, 1);
+	folder_import_primed_reset(primed[i].folder);
 	return TRUE;
 }
 
@@ -130,7 +141,8 @@ bool import_connections_drop_behind(struct import_connections *conns,
 		/* it sends more: nothing more goes behind it meanwhile */
 		conns->current_all_asked = FALSE;
 	}
-	return import_connections_drop_behind_on(conns, src, TRUE);
+	return import_connections_drop_behind_on(conns, src, TRUE,
+		"the folder before it asks for more");
 }
 
 void import_connections_src_lost(struct import_connections *conns,
@@ -140,7 +152,8 @@ void import_connections_src_lost(struct import_connections *conns,
 	   asks again on the new one */
 	if (src == conns->ctx->src)
 		conns->current_all_asked = FALSE;
-	(void)import_connections_drop_behind_on(conns, src, FALSE);
+	(void)import_connections_drop_behind_on(conns, src, FALSE,
+		"the connection was lost");
 }
 
 void import_connections_deinit(struct import_connections **_conns)
@@ -517,6 +530,30 @@ static void import_connections_advance_all(struct import_connections *conns)
 		conns->opened_callback(conns->opened_context);
 }
 
+/* A folder whose answers were lost or thrown away is sent again behind
+   the current folder, once it has asked for everything */
+static void import_connections_resend(struct import_connections *conns)
+{
+	struct import_run_ctx *ctx = conns->ctx;
+	struct import_primed_folder *primed;
+
+	if (ctx->src == NULL || !conns->current_all_asked ||
+	    import_connections_has_behind(conns, ctx->src))
+		return;
+	array_foreach_modifiable(&conns->primed, primed) {
+		if (primed->behind && primed->src == NULL) {
+			e_debug(ctx->event, "Folder %s: sent again behind "
+				"the current folder", str_sanitize(
+				folder_import_display_name(primed->folder),
+				128));
+			folder_import_primed_resend(primed->folder);
+			(void)imap_source_flush(ctx->src);
+			primed->src = ctx->src;
+			return;
+		}
+	}
+}
+
 void import_connections_advance(struct import_connections *conns,
 				const char *current_dest, uoff_t to_come)
 {
@@ -524,6 +561,7 @@ void import_connections_advance(struct import_connections *conns,
 
 	import_connections_set_to_come(conns, current_dest, to_come);
 	conns->current_all_asked = to_come != UOFF_T_MAX;
+	import_connections_resend(conns);
 	import_connections_advance_all(conns);
 	/* a folder may be opened behind it */
 	if (slot && conns->opened_callback != NULL)
@@ -555,6 +593,58 @@ bool import_connections_is_primed(struct import_connections *conns,
 	return FALSE;
 }
 
+/* The next folder was not opened ahead: it runs on the run's connection.
+   A folder opened behind the one that ran there keeps it if a connection
+   is free for the next one, else it is to be sent again (its answers
+   read). */
+static void import_connections_take_unprimed(struct import_connections *conns)
+{
+	struct import_run_ctx *ctx = conns->ctx;
+	struct import_primed_folder *primed;
+
+	if (ctx->src == NULL || array_count(&conns->idle) == 0) {
+		(void)import_connections_drop_behind_on(conns, ctx->src, TRUE,
+			"the next folder needs the connection");
+		return;
+	}
+	array_foreach_modifiable(&conns->primed, primed) {
+		if (primed->behind && primed->src == ctx->src) {
+			primed->behind = FALSE;
+			ctx->src = array_idx_elem(&conns->idle,
+				array_count(&conns->idle) - 1);
+			array_pop_back(&conns->idle);
+			return;
+		}
+	}
+}
+
+/* The first folder opened ahead is not run after all: dropped, with its
+   connection (and the folder behind it there, to be sent again), or if
+   it is behind the folder that ran, its answers read */
+static void import_connections_drop_front(struct import_connections *conns)
+{
+	struct import_run_ctx *ctx = conns->ctx;
+	struct import_primed_folder *primed;
+	struct imap_source *src;
+	bool behind;
+
+	primed = array_front_modifiable(&conns->primed);
+	src = primed->src;
+	behind = primed->behind;
+	if (behind && src != NULL && src == ctx->src) {
+		(void)import_connections_drop_behind_on(conns, src, TRUE,
+			"not run after all");
+		primed = array_front_modifiable(&conns->primed);
+	}
+	folder_import_primed_free(&primed->folder);
+	array_pop_front(&conns->primed);
+	if (behind || src == NULL)
+		return;
+	(void)import_connections_drop_behind_on(conns, src, FALSE,
+		"the folder before it was not run after all");
+	imap_source_deinit(&src);
+}
+
 struct folder_import_ctx *
 import_connections_take(struct import_connections *conns, unsigned int idx,
 			const char *dest_name)
@@ -562,7 +652,6 @@ import_connections_take(struct import_connections *conns, unsigned int idx,
 	struct import_run_ctx *ctx = conns->ctx;
 	struct import_primed_folder *primed;
 	struct folder_import_ctx *folder;
-	struct imap_source *src;
 	bool src_kept = FALSE;
 
 	/* while it runs, the folders opened ahead may ask for their bodies
@@ -570,42 +659,22 @@ import_connections_take(struct import_connections *conns, unsigned int idx,
 	import_connections_set_to_come(conns, dest_name, UOFF_T_MAX);
 	conns->current_all_asked = FALSE;
 	if (!import_connections_is_primed(conns, idx)) {
-		/* it runs on the run's connection: a folder opened behind the
-		   one that ran there is dropped, its answers read */
-		(void)import_connections_drop_behind_on(conns, ctx->src, TRUE);
+		import_connections_take_unprimed(conns);
 		return NULL;
 	}
 	/* folders are opened ahead in the order they run: one before it
-	   that was not run after all is dropped, with the one opened behind
-	   it on its connection */
-	while (array_count(&conns->primed) > 0) {
+	   that was not run after all is dropped */
+	for (;;) {
 		primed = array_front_modifiable(&conns->primed);
 		if (primed->idx == idx)
 			break;
-		if (primed->behind) {
-			/* behind the folder that ran (its answers read: the
-			   connection goes on), or behind one dropped */
-			if (primed->src == ctx->src) {
-				(void)import_connections_drop_behind_on(conns,
-					ctx->src, TRUE);
-			} else {
-				folder_import_primed_free(&primed->folder);
-				array_pop_front(&conns->primed);
-			}
-			continue;
-		}
-		src = primed->src;
+		import_connections_drop_front(conns);
+	}
+	if (primed->behind && primed->src == NULL) {
+		/* what it sent is gone: it runs as one not opened ahead */
 		folder_import_primed_free(&primed->folder);
 		array_pop_front(&conns->primed);
-		(void)import_connections_drop_behind_on(conns, src, FALSE);
-		if (src != NULL)
-			imap_source_deinit(&src);
-	}
-	if (array_count(&conns->primed) > 0)
-		primed = array_front_modifiable(&conns->primed);
-	if (array_count(&conns->primed) == 0 || primed->idx != idx) {
-		/* it was opened behind one of those */
-		(void)import_connections_drop_behind_on(conns, ctx->src, TRUE);
+		import_connections_take_unprimed(conns);
 		return NULL;
 	}
 	/* the folder that ran is done: one opened behind it has its
