@@ -124,17 +124,16 @@ void folder_import_primed_drain(struct folder_import_ctx *ctx)
 {
 	struct imap_source_reply reply;
 
-	/* (a failure is the connection's: whoever waits next sees it) */
-	if (ctx->primed_tag != NULL &&
-	    imap_source_wait(folder_import_src(ctx), ctx->primed_tag,
-			     NULL, NULL, NULL, &reply) < 0)
-		return;
-	i_free(ctx->primed_tag);
+	/* (a failure is the connection's: whoever waits next sees it; a
+	   failed connection is not read again) */
+	if (ctx->primed_tag != NULL) {
+		(void)imap_source_wait(folder_import_src(ctx), ctx->primed_tag,
+				       NULL, NULL, NULL, &reply);
+	}
 	if (ctx->next->meta_tag != NULL) {
 		(void)imap_source_wait(folder_import_src(ctx),
 				       ctx->next->meta_tag, NULL, NULL, NULL,
 				       &reply);
-		ctx->next->meta_tag = NULL;
 	}
 }
 
@@ -146,7 +145,7 @@ void folder_import_primed_reset(struct folder_import_ctx *ctx)
 	ctx->exists = ctx->uidvalidity = ctx->uidnext = 0;
 }
 
-void folder_import_primed_resend(struct folder_import_ctx *ctx)
+void folder_import_primed_send(struct folder_import_ctx *ctx)
 {
 	T_BEGIN {
 		folder_import_prime_start(ctx);

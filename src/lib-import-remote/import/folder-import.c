@@ -470,9 +470,7 @@ folder_import_prime(struct import_run_ctx *run,
 	ctx = i_new(struct folder_import_ctx, 1);
 	folder_import_ctx_init(ctx, run, entry, result);
 	folder_import_choose_index(ctx);
-	T_BEGIN {
-		folder_import_prime_start(ctx);
-	} T_END;
+	folder_import_primed_send(ctx);
 	return ctx;
 }
 

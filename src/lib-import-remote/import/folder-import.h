@@ -58,14 +58,15 @@ bool folder_import_all_asked(struct folder_import_ctx *ctx);
 /* Read and throw away the answers to what a folder opened ahead sent (its
    EXAMINE and list), with run->src its connection: it is dropped before
    it was advanced, and what comes behind on that connection is another
-   folder's */
+   folder's. folder_import_primed_reset() then forgets what it sent. */
 void folder_import_primed_drain(struct folder_import_ctx *ctx);
 /* Forget what a folder opened ahead (and not advanced) sent: its answers
    were read and thrown away (folder_import_primed_drain()), or lost with
    its connection */
 void folder_import_primed_reset(struct folder_import_ctx *ctx);
-/* Send its EXAMINE and list again, on run->src */
-void folder_import_primed_resend(struct folder_import_ctx *ctx);
+/* Send a folder's EXAMINE and list ahead (again, after a reset), on
+   run->src */
+void folder_import_primed_send(struct folder_import_ctx *ctx);
 /* The destination folder (NULL if nothing is copied) */
 const char *folder_import_dest_name(struct folder_import_ctx *ctx);
 /* The folder's name for people (the source's, UTF-8) */

@@ -34,8 +34,9 @@ struct import_connections {
 	ARRAY(struct imap_source *) idle;
 	/* connections being opened (they log in one at a time, in the
 	   order they are greeted): the run goes on meanwhile, its waits
-	   take them further; open_base were open when they were started, open_made of them are
-	   logged in so far, open_error is the first failure's */
+	   take them further; open_base were open when they were started,
+	   open_made of them are logged in so far, open_error is the first
+	   failure's */
 	ARRAY(struct imap_source *) opening;
 	unsigned int open_base, open_wanted, open_made;
 	struct import_remote_error open_error;
@@ -94,6 +95,22 @@ void import_connections_drop_primed(struct import_connections *conns)
 	array_clear(&conns->primed);
 }
 
+/* The folder opened behind another on src (at most one), or NULL */
+static struct import_primed_folder *
+import_connections_behind_on(struct import_connections *conns,
+			     struct imap_source *src)
+{
+	struct import_primed_folder *primed;
+
+	if (src == NULL)
+		return NULL;
+	array_foreach_modifiable(&conns->primed, primed) {
+		if (primed->behind && primed->src == src)
+			return primed;
+	}
+	return NULL;
+}
+
 /* Drop the folder opened behind another on src (with drain: its answers
    read first, what follows on src is another's). Returns TRUE if there
    was one. */
@@ -104,33 +121,27 @@ import_connections_drop_behind_on(struct import_connections *conns,
 {
 	struct import_run_ctx *ctx = conns->ctx;
 	struct import_primed_folder *primed;
+	struct folder_import_ctx *folder;
 	struct imap_source *run_src;
-	unsigned int i, count;
 
-	if (src == NULL)
+	primed = import_connections_behind_on(conns, src);
+	if (primed == NULL)
 		return FALSE;
-	primed = array_get_modifiable(&conns->primed, &count);
-	for (i = 0; i < count; i++) {
-		if (primed[i].behind && primed[i].src == src)
-			break;
-	}
-	if (i == count)
-		return FALSE;
+	folder = primed->folder;
 	e_debug(ctx->event, "Folder %s: opened behind another, to be sent "
 		"again (%s)",
-		str_sanitize(folder_import_display_name(primed[i].folder), 128),
-		why);
-	/* (no longer on src: nothing more goes behind it meanwhile) */
-	primed[i].src = NULL;
+		str_sanitize(folder_import_display_name(folder), 128), why);
+	/* (no longer on src: nothing more goes behind it meanwhile; the
+	   entry is not looked at again, folders may be opened ahead while
+	   the drain waits) */
+	primed->src = NULL;
 	if (drain) {
 		run_src = ctx->src;
 		ctx->src = src;
-		folder_import_primed_drain(primed[i].folder);
+		folder_import_primed_drain(folder);
 		ctx->src = run_src;
-		/* (folders may have been opened ahead meanwhile) */
-		primed = array_get_modifiable(&conns->primed, &count);
 	}
-	folder_import_primed_reset(primed[i].folder);
+	folder_import_primed_reset(folder);
 	return TRUE;
 }
 
@@ -364,37 +375,31 @@ void import_connections_reserve(struct import_connections *conns,
 		import_remote_auth_mech_is_oauth2(ctx->set->auth_mech));
 }
 
-static bool
-import_connections_has_behind(struct import_connections *conns,
-			      struct imap_source *src)
-{
-	const struct import_primed_folder *primed;
-
-	array_foreach(&conns->primed, primed) {
-		if (primed->behind && primed->src == src)
-			return TRUE;
-	}
-	return FALSE;
-}
-
 /* A connection whose folder has asked for everything it is to ask for,
    with no folder behind it yet (the one whose folder runs soonest): a
    folder opened behind it there has its answers come while that
    folder's bodies are read, a round trip less than on a connection that
    comes free only when that folder is done */
+static bool
+import_connections_current_has_slot(struct import_connections *conns)
+{
+	struct imap_source *src = conns->ctx->src;
+
+	return src != NULL && conns->current_all_asked &&
+		import_connections_behind_on(conns, src) == NULL;
+}
+
 static struct imap_source *
 import_connections_behind_slot(struct import_connections *conns)
 {
-	struct import_run_ctx *ctx = conns->ctx;
 	const struct import_primed_folder *primed;
 
-	if (ctx->src != NULL && conns->current_all_asked &&
-	    !import_connections_has_behind(conns, ctx->src))
-		return ctx->src;
+	if (import_connections_current_has_slot(conns))
+		return conns->ctx->src;
 	array_foreach(&conns->primed, primed) {
 		if (!primed->behind && primed->src != NULL &&
 		    folder_import_all_asked(primed->folder) &&
-		    !import_connections_has_behind(conns, primed->src))
+		    import_connections_behind_on(conns, primed->src) == NULL)
 			return primed->src;
 	}
 	return NULL;
@@ -537,8 +542,7 @@ static void import_connections_resend(struct import_connections *conns)
 	struct import_run_ctx *ctx = conns->ctx;
 	struct import_primed_folder *primed;
 
-	if (ctx->src == NULL || !conns->current_all_asked ||
-	    import_connections_has_behind(conns, ctx->src))
+	if (!import_connections_current_has_slot(conns))
 		return;
 	array_foreach_modifiable(&conns->primed, primed) {
 		if (primed->behind && primed->src == NULL) {
@@ -546,7 +550,7 @@ static void import_connections_resend(struct import_connections *conns)
 				"the current folder", str_sanitize(
 				folder_import_display_name(primed->folder),
 				128));
-			folder_import_primed_resend(primed->folder);
+			folder_import_primed_send(primed->folder);
 			(void)imap_source_flush(ctx->src);
 			primed->src = ctx->src;
 			return;
@@ -602,20 +606,17 @@ static void import_connections_take_unprimed(struct import_connections *conns)
 	struct import_run_ctx *ctx = conns->ctx;
 	struct import_primed_folder *primed;
 
-	if (ctx->src == NULL || array_count(&conns->idle) == 0) {
+	if (array_count(&conns->idle) == 0) {
 		(void)import_connections_drop_behind_on(conns, ctx->src, TRUE,
 			"the next folder needs the connection");
 		return;
 	}
-	array_foreach_modifiable(&conns->primed, primed) {
-		if (primed->behind && primed->src == ctx->src) {
-			primed->behind = FALSE;
-			ctx->src = array_idx_elem(&conns->idle,
-				array_count(&conns->idle) - 1);
-			array_pop_back(&conns->idle);
-			return;
-		}
-	}
+	primed = import_connections_behind_on(conns, ctx->src);
+	if (primed == NULL)
+		return;
+	primed->behind = FALSE;
+	ctx->src = array_idx_elem(&conns->idle, array_count(&conns->idle) - 1);
+	array_pop_back(&conns->idle);
 }
 
 /* The first folder opened ahead is not run after all: dropped, with its
@@ -650,9 +651,8 @@ import_connections_take(struct import_connections *conns, unsigned int idx,
 			const char *dest_name)
 {
 	struct import_run_ctx *ctx = conns->ctx;
-	struct import_primed_folder *primed;
+	struct import_primed_folder *primed, *behind;
 	struct folder_import_ctx *folder;
-	bool src_kept = FALSE;
 
 	/* while it runs, the folders opened ahead may ask for their bodies
 	   only from its last round on (or at once, see below) */
@@ -679,21 +679,16 @@ import_connections_take(struct import_connections *conns, unsigned int idx,
 	}
 	/* the folder that ran is done: one opened behind it has its
 	   connection to itself now */
-	array_foreach_modifiable(&conns->primed, primed) {
-		if (primed->behind && ctx->src != NULL &&
-		    primed->src == ctx->src) {
-			primed->behind = FALSE;
-			src_kept = TRUE;
-		}
-	}
-	primed = array_front_modifiable(&conns->primed);
+	behind = import_connections_behind_on(conns, ctx->src);
+	if (behind != NULL)
+		behind->behind = FALSE;
 	i_assert(!primed->behind);
 	folder = primed->folder;
 	/* ... at once when all of its own are asked for already */
 	import_connections_set_to_come(conns, dest_name,
 				       folder_import_ahead_to_come(folder));
 	conns->current_all_asked = folder_import_all_asked(folder);
-	if (ctx->src != NULL && !src_kept)
+	if (ctx->src != NULL && behind == NULL)
 		array_push_back(&conns->idle, &ctx->src);
 	ctx->src = primed->src;
 	array_pop_front(&conns->primed);
