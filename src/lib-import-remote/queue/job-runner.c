@@ -710,6 +710,7 @@ static void job_runner_oauth2_rotated(const char *refresh_token, void *context)
 {
 	struct job_runner_ctx *ctx = context;
 	const char *secret, *ciphertext, *error;
+	struct ioloop *prev_ioloop;
 	int ret;
 
 	ctx->import_set->oauth2_refresh_token =
@@ -717,8 +718,14 @@ static void job_runner_oauth2_rotated(const char *refresh_token, void *context)
 	secret = import_remote_settings_export_secret(ctx->import_set);
 	ciphertext = job_secret_encrypt(ctx->key, ctx->job, secret);
 	safe_memset((char *)secret, 0, strlen(secret));
+	/* called inside the import's ioloops: as job_runner_store_failed() */
+	i_assert(!ctx->busy);
+	ctx->busy = TRUE;
+	prev_ioloop = job_runner_store_enter(ctx);
 	ret = job_store_update_secret(ctx->store, ctx->job, ciphertext,
 				      &error);
+	job_runner_store_leave(prev_ioloop);
+	ctx->busy = FALSE;
 	if (ret < 0) {
 		e_error(ctx->event, "Job %llu: storing "
 			"its rotated OAuth2 refresh token failed: %s",
@@ -736,9 +743,18 @@ static void job_runner_oauth2_rotated(const char *refresh_token, void *context)
 static void job_runner_connections_refused(unsigned int n, void *context)
 {
 	struct job_runner_ctx *ctx = context;
+	struct ioloop *prev_ioloop;
 
+	/* called inside the import's own ioloops: the store is used from
+	   the runner's, with the heartbeat held (as every store call of a
+	   run: on PostgreSQL lib-sql runs an ioloop of its own meanwhile) */
+	i_assert(!ctx->busy);
+	ctx->busy = TRUE;
+	prev_ioloop = job_runner_store_enter(ctx);
 	job_leases_give_back(ctx->store, ctx->job, n, ctx->event,
 			     &ctx->claim_lost);
+	job_runner_store_leave(prev_ioloop);
+	ctx->busy = FALSE;
 }
 
 /* for status and report: what this run skipped. The runner's own use of
@@ -844,12 +860,15 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 		ctx.key = key;
 		set.oauth2_rotated_callback = job_runner_oauth2_rotated;
 		set.oauth2_rotated_context = &ctx;
-		/* as many connections as it asks for, within its leases */
+		/* as many connections as it asks for, within its leases (the
+		   heartbeat held: it would follow lib-sql's ioloop) */
+		ctx.busy = TRUE;
 		set.connections = job_leases_connections(store, job,
 			set.connections != 0 ? set.connections :
 			I_MAX(job->connections,
 			      ctx.set->import_remote_connections),
 			takeover_secs, ctx.event, &ctx.claim_lost);
+		ctx.busy = FALSE;
 		set.connections_callback = job_runner_connections_refused;
 		set.connections_context = &ctx;
 		ctx.import_set = &set;
