@@ -240,9 +240,10 @@ static void test_job_store_caps(void)
 		.hosts = hosts, .hosts_count = N_ELEMENTS(hosts),
 	};
 	unsigned long long j1, j2, j3, j4, j5, j6, g1, g2, g3, k1, k2, k3;
+	unsigned long long f1, f2, f3;
 	pool_t pool = pool_alloconly_create("test caps", 4096);
 	struct job_store *store;
-	struct job job, k1job;
+	struct job job, k1job, f1job;
 	const char *error, *text;
 	unsigned int leases;
 
@@ -296,10 +297,10 @@ static void test_job_store_caps(void)
 
 	/* a job asking for K connections gets what its caps leave free */
 	k1 = create_caps_job(store, "k1", "k.example", "x", 5);
-	k2 = create_caps_job(store, "k2", "k.example", "y", 1);
-	k3 = create_caps_job(store, "k3", "k.example", "z", 1);
 	test_assert(caps_claim(store, pool, 60, &k1job) == k1);
 	test_assert(k1job.connections == 5 && k1job.leases == 2);
+	k2 = create_caps_job(store, "k2", "k.example", "y", 1);
+	k3 = create_caps_job(store, "k3", "k.example", "z", 1);
 	test_assert(caps_claim(store, pool, 60, &job) == k2);
 	test_assert(job.leases == 1);
 	test_assert(caps_claim(store, pool, 60, &job) == 0);
@@ -321,12 +322,39 @@ static void test_job_store_caps(void)
 	test_assert(job_store_add_leases(store, &job, 1, 60, &leases,
 					 &error) == 0);
 
+	caps_end(store, pool, k1); caps_end(store, pool, k2);
+	caps_end(store, pool, k3);
+
+	/* jobs that wait for the host are left a connection each: three
+	   asking for 4 (the host's cap 3) run at once, one each */
+	f1 = create_caps_job(store, "f1", "f.example", "x", 4);
+	f2 = create_caps_job(store, "f2", "f.example", "y", 4);
+	f3 = create_caps_job(store, "f3", "f.example", "z", 4);
+	test_assert(caps_claim(store, pool, 60, &f1job) == f1);
+	test_assert(f1job.leases == 1);
+	test_assert(caps_claim(store, pool, 60, &job) == f2);
+	test_assert(job.leases == 1);
+	test_assert(caps_claim(store, pool, 60, &job) == f3);
+	test_assert(job.leases == 1);
+	/* once one is done and none waits, the others may take more */
+	caps_end(store, pool, f3);
+	test_assert(job_store_add_leases(store, &f1job, 3, 60, &leases,
+					 &error) == 1);
+	test_assert(leases == 2);
+	caps_end(store, pool, f1); caps_end(store, pool, f2);
+	/* the same for an account (its cap 2): a second job of it waits
+	   for one, the first gets one */
+	f1 = create_caps_job(store, "f1", "f.example", "x", 2);
+	f2 = create_caps_job(store, "f2", "f.example", "X", 1);
+	test_assert(caps_claim(store, pool, 60, &job) == f1);
+	test_assert(job.leases == 1);
+	test_assert(caps_claim(store, pool, 60, &job) == f2);
+	caps_end(store, pool, f1); caps_end(store, pool, f2);
+
 	caps_end(store, pool, j1); caps_end(store, pool, j2);
 	caps_end(store, pool, j3); caps_end(store, pool, j5);
 	caps_end(store, pool, j6); caps_end(store, pool, g1);
 	caps_end(store, pool, g2); caps_end(store, pool, g3);
-	caps_end(store, pool, k1); caps_end(store, pool, k2);
-	caps_end(store, pool, k3);
 	/* without caps a job gets all it asks for */
 	job_store_set_caps(store, NULL);
 	k1 = create_caps_job(store, "k1", "k.example", "x", 5);

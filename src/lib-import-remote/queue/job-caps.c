@@ -139,9 +139,36 @@ void job_caps_append_claim_where(struct job_store *store, const char *alias,
 	job_caps_append_cap(store->caps, alias, TRUE, query, params);
 }
 
-/* "HOSTCAP - USED, ACCOUNTCAP - USED": the connections free for the job of
-   alias at its host and its account (less its own leases too, with
-   own_leases: a job asking for more) */
+/* The other jobs of alias's host (or account) that are queued and due,
+   in no batch or an active one: each is left one connection */
+static void
+job_caps_append_waiting(const char *alias, bool account, string_t *query,
+			ARRAY_TYPE(store_param) *params)
+{
+	struct store_param param = STORE_NUM(ioloop_time);
+
+	str_printfa(query, "(SELECT COUNT(*) FROM import_remote_jobs q "
+		"WHERE q.status = 'queued' AND q.retry_at <= ? "
+		"AND q.id <> %s.id "
+		"AND LOWER(q.source_host) = LOWER(%s.source_host) "
+		"AND (q.batch_id = 0 OR q.batch_id IN (SELECT b.id FROM "
+		"import_remote_batches b WHERE b.state = 'active'))",
+		alias, alias);
+	array_push_back(params, &param);
+	if (account) {
+		str_printfa(query, " AND LOWER(q.source_user) = "
+			    "LOWER(%s.source_user)", alias);
+	}
+	str_append_c(query, ')');
+}
+
+/* "HOSTCAP - USED - WAITING, ACCOUNTCAP - USED - WAITING": the connections
+   free for the job of alias at its host and its account (less its own
+   leases too, with own_leases: a job asking for more). A connection
+   beyond its first is taken only where no job that waits for the host
+   (or account) would want it: a batch against one host runs as many jobs
+   as the cap allows, one connection each, and a job alone gets all it
+   asks for. */
 static void
 job_caps_append_free(struct job_store *store, const char *alias,
 		     bool own_leases, time_t live_since, string_t *query,
@@ -152,10 +179,14 @@ job_caps_append_free(struct job_store *store, const char *alias,
 	job_caps_append_cap(store->caps, alias, FALSE, query, params);
 	str_append(query, minus);
 	job_caps_append_used(alias, FALSE, live_since, query, params);
+	str_append(query, " - ");
+	job_caps_append_waiting(alias, FALSE, query, params);
 	str_append(query, ", ");
 	job_caps_append_cap(store->caps, alias, TRUE, query, params);
 	str_append(query, minus);
 	job_caps_append_used(alias, TRUE, live_since, query, params);
+	str_append(query, " - ");
+	job_caps_append_waiting(alias, TRUE, query, params);
 }
 
 void job_caps_add_claim_leases(struct job_store *store,
