@@ -123,7 +123,7 @@ struct import_remote_settings {
 #define IMPORT_REMOTE_DEFAULT_RECONNECTS 10
 /* connections to the source of one import: the default of
    import_remote_connections (--connections), and the most allowed */
-#define IMPORT_REMOTE_DEFAULT_CONNECTIONS 1
+#define IMPORT_REMOTE_DEFAULT_CONNECTIONS 4
 #define IMPORT_REMOTE_MAX_CONNECTIONS 16
 /* the longest wait of an import: a [THROTTLED] back-off, a pause between
    paced downloads, a reconnect's back-off. Every wait runs an ioloop and

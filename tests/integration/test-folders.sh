@@ -117,9 +117,10 @@ check_contains "plan: flow rows name their counts" "$OUT/one.out" \
 # --- names Dovecot refuses: skipped with a warning, the run goes on ---
 # sd is sdbox (refuses dbox-Mails), md Maildir++ with '/' as the separator
 # (refuses a '.' in a name); both refuse "..", ".", "~root" and "INBOX/.."
+# (the plan's connection and the run's 4 at once)
 refused_start() {
 	"$TOOLS/fakeimapd" --scenario refused-names --count 3 --body-lines 5 \
-		--max-conns 2 --timeout 120 --report "$OUT/$1.report" \
+		--threads --max-conns 5 --timeout 120 --report "$OUT/$1.report" \
 		>"$OUT/$1.port" 2>"$OUT/$1.fakeerr" &
 	fake_pid=$!
 	ir_kill_on_exit "$fake_pid"

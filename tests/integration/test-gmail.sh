@@ -125,7 +125,8 @@ check "--mirror --dedup account: every message once in the account" \
 VERIFY_DEDUP=folder
 
 # --- Gmail itself: X-GM-EXT-1 and X-GM-LABELS (the same corpus) ---
-"$TOOLS/fakeimapd" --scenario gmail --corpus "$IR_WORK/corpus" --max-conns 4 \
+# (the plan's connection, then two runs of 4 at once, the default)
+"$TOOLS/fakeimapd" --scenario gmail --corpus "$IR_WORK/corpus" --threads --max-conns 9 \
 	--timeout 120 --report "$OUT/fake.report" >"$OUT/fake.port" 2>"$OUT/fake.err" &
 fake_pid=$!
 ir_kill_on_exit "$fake_pid"

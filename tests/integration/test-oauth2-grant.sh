@@ -75,7 +75,8 @@ RT=$(ir_oauth2_refresh srcuser importer); RTS+=("$RT")
 rot_before=$(ir_oauth2_stat rotated)
 before=$(requests)
 proxy rot --cut-after 400k
-PORT=$pport grant rotate sd "$RT"
+# (one connection: the proxy cuts the first, which then carries 400 kB)
+PORT=$pport grant rotate sd "$RT" --connections 1
 proxy_end
 check_eq "expiring token: the link was cut once" 1 "$(cuts rot)"
 check_eq "expiring token: exit code 0" 0 "$(rc rotate)"
@@ -158,7 +159,8 @@ ir_oauth2_config rotate=0 access_ttl=3600 claimed_ttl=3600
 RT=$(ir_oauth2_refresh srcuser importer); RTS+=("$RT")
 before=$(requests)
 proxy stall --pause-after 400k
-PORT=$pport grant early sd "$RT" --stall-timeout 3 &
+# (one connection: the proxy stalls the first, which then carries 400 kB)
+PORT=$pport grant early sd "$RT" --stall-timeout 3 --connections 1 &
 gpid=$!
 ir_kill_on_exit "$gpid"
 for i in $(seq 1 100); do

@@ -75,15 +75,19 @@ check "cut mid-body (close): every message there once, byte for byte" verify sd 
 # each connection cut after 1-2 MB: more than the corpus's biggest message
 # (550 kB) and what comes before it, so that the message a new connection
 # starts with is never the one it breaks on again (three breaks on one
-# message fail it on purpose: FOLDER_IMPORT_MAX_LOSSES)
-through five --cuts 5 --cut-random 1M 2M --rst --seed 7
+# message fail it on purpose: FOLDER_IMPORT_MAX_LOSSES). One connection
+# (the default is 4, each carrying less): each of its 5 cuts comes, and
+# each is one reconnect (cuts over several connections: test-connections)
+through five --cuts 5 --cut-random 1M 2M --rst --seed 7 -- --connections 1
 check_eq "5 cuts at random offsets: the link cut 5 times" 5 "$(cuts five)"
 check_eq "5 cuts at random offsets: exit code 0" 0 "$(rc five)"
 check_eq "5 cuts at random offsets: reconnected 5 times" 5 "$(field five reconnects)"
 check "5 cuts at random offsets: every message there once, byte for byte" verify sd five-v --map "Sent Items=Sent"
 check_eq "5 cuts at random offsets: nothing failed" 0 "$(field five failed)"
 
-through every3 --cut-every 3M
+# one connection (the default is 4): it carries the whole corpus, so a cut
+# every 3 MB comes at least 3 times
+through every3 --cut-every 3M -- --connections 1
 check_eq "a cut every 3 MB: the link cut at least 3 times" True "$(python3 -c "print($(cuts every3) >= 3)")"
 check_eq "a cut every 3 MB: exit code 0 (the import finishes)" 0 "$(rc every3)"
 check "a cut every 3 MB: every message there once, byte for byte" verify sd every3-v --map "Sent Items=Sent"

@@ -78,7 +78,8 @@ cut_pid=$!
 ir_kill_on_exit "$cut_pid"
 ir_dest_reset_user md
 rm -f "$RAW"/*
-import md cut --port "$(port_of "$OUT/cut.pport")"
+# (one connection: the second session is the reconnected one)
+import md cut --port "$(port_of "$OUT/cut.pport")" --connections 1
 kill "$cut_pid"; wait "$cut_pid" 2>/dev/null
 check_eq "cut: exit code 0, reconnected once" "0 1" "$(rc cut) $(field cut reconnects)"
 check "cut: every message there once" verify md cut-v --map "Sent Items=Sent"
