@@ -101,26 +101,36 @@ job_caps_append_cap(const struct job_caps *caps, const char *alias,
 		caps->per_account : caps->per_host));
 }
 
-/* The connections that the other live jobs of alias's host (or account)
-   hold */
+/* (SELECT what FROM the other jobs of alias's host, or account, WHERE
+   where): where has one parameter, value */
 static void
-job_caps_append_used(const char *alias, bool account, time_t live_since,
-		     string_t *query, ARRAY_TYPE(store_param) *params)
+job_caps_append_others(const char *alias, bool account, const char *what,
+		       const char *where, time_t value, string_t *query,
+		       ARRAY_TYPE(store_param) *params)
 {
-	struct store_param param = STORE_NUM(live_since);
+	struct store_param param = STORE_NUM(value);
 
-	str_printfa(query, "(SELECT COALESCE(SUM(c.leases), 0) "
-		"FROM import_remote_jobs c "
-		"WHERE c.status IN ('preparing', 'running') "
-		"AND c.updated >= ? AND c.id <> %s.id "
+	str_printfa(query, "(SELECT %s FROM import_remote_jobs c "
+		"WHERE %s AND c.id <> %s.id "
 		"AND LOWER(c.source_host) = LOWER(%s.source_host)",
-		alias, alias);
+		what, where, alias, alias);
 	array_push_back(params, &param);
 	if (account) {
 		str_printfa(query, " AND LOWER(c.source_user) = "
 			    "LOWER(%s.source_user)", alias);
 	}
 	str_append_c(query, ')');
+}
+
+/* The connections that the other live jobs of alias's host (or account)
+   hold */
+static void
+job_caps_append_used(const char *alias, bool account, time_t live_since,
+		     string_t *query, ARRAY_TYPE(store_param) *params)
+{
+	job_caps_append_others(alias, account, "COALESCE(SUM(c.leases), 0)",
+		"c.status IN ('preparing', 'running') AND c.updated >= ?",
+		live_since, query, params);
 }
 
 void job_caps_append_claim_where(struct job_store *store, const char *alias,
@@ -145,21 +155,11 @@ static void
 job_caps_append_waiting(const char *alias, bool account, string_t *query,
 			ARRAY_TYPE(store_param) *params)
 {
-	struct store_param param = STORE_NUM(ioloop_time);
-
-	str_printfa(query, "(SELECT COUNT(*) FROM import_remote_jobs q "
-		"WHERE q.status = 'queued' AND q.retry_at <= ? "
-		"AND q.id <> %s.id "
-		"AND LOWER(q.source_host) = LOWER(%s.source_host) "
-		"AND (q.batch_id = 0 OR q.batch_id IN (SELECT b.id FROM "
+	job_caps_append_others(alias, account, "COUNT(*)",
+		"c.status = 'queued' AND c.retry_at <= ? "
+		"AND (c.batch_id = 0 OR c.batch_id IN (SELECT b.id FROM "
 		"import_remote_batches b WHERE b.state = 'active'))",
-		alias, alias);
-	array_push_back(params, &param);
-	if (account) {
-		str_printfa(query, " AND LOWER(q.source_user) = "
-			    "LOWER(%s.source_user)", alias);
-	}
-	str_append_c(query, ')');
+		ioloop_time, query, params);
 }
 
 /* "HOSTCAP - USED - WAITING, ACCOUNTCAP - USED - WAITING": the connections
