@@ -87,7 +87,11 @@ read -r peak conns < <(fleet_peak)
 echo "# the source saw $conns connections, at most $peak at once"
 check "caps: never more than 2 connections to the account at once (peak $peak)" test "${peak:-99}" -le 2
 check "caps: 2 at once (the cap is used, the workers were not idle)" test "${peak:-0}" -eq 2
-check "caps: one connection per job ($conns for $USERS jobs)" test "${conns:-0}" -eq "$USERS"
+# each job asks for the default 4; one with jobs waiting behind it takes
+# one (the caps shared fairly); the last one, which none waits for, may
+# find a second free
+check "caps: one connection per job, the last one's 1 or 2 ($conns for $USERS jobs)" \
+	test "${conns:-0}" -ge "$USERS" -a "${conns:-0}" -le "$((USERS + 1))"
 bad=0
 for i in $(seq -f '%03g' 1 "$USERS"); do
 	VERIFY_DEDUP=folder verify "f$i" "verify-f$i" --map "Sent Items=Sent" || bad=$((bad + 1))
@@ -96,5 +100,7 @@ check_eq "every mailbox imported exactly once" 0 "$bad"
 # the leases ended with their jobs
 adm import-remote jobs --status queued,preparing,running > "$OUT/after.out" 2>&1
 check_not_contains "jobs: nothing waits any more" "$OUT/after.out" "waiting for"
-n=$(sqlite_value "$JOBS/jobs.db" "SELECT COUNT(*) FROM import_remote_jobs WHERE status = 'completed' AND leases = 1 AND connections = 1")
-check_eq "store: each job held one lease" "$USERS" "$n"
+n=$(sqlite_value "$JOBS/jobs.db" "SELECT COUNT(*) FROM import_remote_jobs WHERE status = 'completed' AND leases = 1 AND id < (SELECT MAX(id) FROM import_remote_jobs)")
+last=$(sqlite_value "$JOBS/jobs.db" "SELECT leases FROM import_remote_jobs WHERE id = (SELECT MAX(id) FROM import_remote_jobs)")
+check_eq "store: each job others waited for held one lease, the last one 1 or 2" \
+	"$((USERS - 1)) yes" "$n $( [ "${last:-0}" -ge 1 ] && [ "${last:-0}" -le 2 ] && echo yes)"

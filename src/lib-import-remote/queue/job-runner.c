@@ -60,6 +60,10 @@ struct job_runner_ctx {
 	/* in the runner's own use of the store or the user's storage: a
 	   heartbeat firing meanwhile (in a nested ioloop) waits */
 	bool busy;
+	/* the shared OAuth2 app token's store call held the heartbeat
+	   (job_runner_store_guard()), from this ioloop */
+	bool guard_entered;
+	struct ioloop *guard_prev_ioloop;
 	/* a commit was refused because the store could not be written: the
 	   run ended "cancelled", but that is a failure to retry */
 	bool commit_store_failed;
@@ -757,6 +761,25 @@ static void job_runner_connections_refused(unsigned int n, void *context)
 	ctx->busy = FALSE;
 }
 
+/* The shared OAuth2 app token's store calls, from inside the run: as
+   job_runner_store_failed() (not nested in the runner's own) */
+static void job_runner_store_guard(bool enter, void *context)
+{
+	struct job_runner_ctx *ctx = context;
+
+	if (enter) {
+		ctx->guard_entered = !ctx->busy;
+		if (ctx->guard_entered) {
+			ctx->busy = TRUE;
+			ctx->guard_prev_ioloop = job_runner_store_enter(ctx);
+		}
+	} else if (ctx->guard_entered) {
+		job_runner_store_leave(ctx->guard_prev_ioloop);
+		ctx->busy = FALSE;
+		ctx->guard_entered = FALSE;
+	}
+}
+
 /* for status and report: what this run skipped. The runner's own use of
    the store: no heartbeat in the middle of it */
 static void job_runner_store_failed(struct job_runner_ctx *ctx,
@@ -890,11 +913,12 @@ int job_runner_run(struct mail_user *user, struct job_store *store,
 		} else {
 			/* the app's token (client credentials) shared with
 			   the store's other workers */
-			oauth2_app_token_store_use(store, key);
+			oauth2_app_token_store_use(store, key,
+				job_runner_store_guard, &ctx);
 			(void)import_run(user, &set, job_runner_progress,
 					 job_runner_may_commit, &ctx, pool,
 					 &result);
-			oauth2_app_token_store_use(NULL, NULL);
+			oauth2_app_token_store_use(NULL, NULL, NULL, NULL);
 			/* the result is the job's from here on */
 			ctx.progress = NULL;
 			ctx.run_progress = result.progress;

@@ -13,11 +13,21 @@
 struct oauth2_app_token_store {
 	struct job_store *store;
 	unsigned char key[SECRET_BOX_KEY_LEN];
+	void (*guard)(bool enter, void *context);
+	void *guard_context;
 };
 
 static struct oauth2_app_token_store app_token_store;
 
 /* The row's name: the cache key holds the token URL, client and scope */
+/* Around each use of the store (the job runner's: its heartbeat held) */
+static void oauth2_app_token_guard(struct oauth2_app_token_store *ts,
+				   bool enter)
+{
+	if (ts->guard != NULL)
+		ts->guard(enter, ts->guard_context);
+}
+
 static const char *oauth2_app_token_name(const char *cache_key)
 {
 	unsigned char digest[SHA256_RESULTLEN];
@@ -60,7 +70,9 @@ oauth2_app_token_get(struct event *event, const char *cache_key, time_t now,
 		"SELECT secret, expires FROM import_remote_oauth2_app_tokens "
 		"WHERE name = ? AND expires > ? AND secret != ''",
 		STORE_STR(name), STORE_NUM(now));
+	oauth2_app_token_guard(ts, TRUE);
 	ret = store_query(&stmt, oauth2_app_token_read_row, &ctx, &error);
+	oauth2_app_token_guard(ts, FALSE);
 	if (ret < 0) {
 		e_error(event, "Reading the shared OAuth2 app token "
 			"failed: %s", error);
@@ -97,6 +109,7 @@ oauth2_app_token_claim(struct event *event, const char *cache_key,
 		"SELECT ?, '', 0, 0 WHERE NOT EXISTS (SELECT 1 FROM "
 		"import_remote_oauth2_app_tokens WHERE name = ?)",
 		STORE_STR(name), STORE_STR(name));
+	oauth2_app_token_guard(ts, TRUE);
 	(void)store_update(ts->store, stmt, &error);
 	/* ours to fetch unless another worker fetches now */
 	stmt = store_stmt(ts->store,
@@ -105,6 +118,7 @@ oauth2_app_token_claim(struct event *event, const char *cache_key,
 		STORE_NUM(now + OAUTH2_APP_TOKEN_FETCH_SECS), STORE_STR(name),
 		STORE_NUM(now));
 	ret = store_update(ts->store, stmt, &error);
+	oauth2_app_token_guard(ts, FALSE);
 	if (ret < 0) {
 		e_error(event, "Marking the shared OAuth2 app token "
 			"failed: %s", error);
@@ -129,10 +143,12 @@ oauth2_app_token_put(struct event *event, const char *cache_key,
 		"SET secret = ?, expires = ?, fetching_until = 0 "
 		"WHERE name = ?",
 		STORE_STR(secret), STORE_NUM(expires), STORE_STR(name));
+	oauth2_app_token_guard(ts, TRUE);
 	if (store_update(ts->store, stmt, &error) < 0) {
 		e_error(event, "Keeping the shared OAuth2 app token "
 			"failed: %s", error);
 	}
+	oauth2_app_token_guard(ts, FALSE);
 }
 
 static void
@@ -147,10 +163,12 @@ oauth2_app_token_release(struct event *event, const char *cache_key,
 		"UPDATE import_remote_oauth2_app_tokens "
 		"SET secret = '', expires = 0, fetching_until = 0 "
 		"WHERE name = ?", STORE_STR(name));
+	oauth2_app_token_guard(ts, TRUE);
 	if (store_update(ts->store, stmt, &error) < 0) {
 		e_error(event, "Dropping the shared OAuth2 app token "
 			"failed: %s", error);
 	}
+	oauth2_app_token_guard(ts, FALSE);
 }
 
 static const struct oauth2_token_shared oauth2_app_token_shared = {
@@ -162,10 +180,14 @@ static const struct oauth2_token_shared oauth2_app_token_shared = {
 };
 
 void oauth2_app_token_store_use(struct job_store *store,
-				const unsigned char key[SECRET_BOX_KEY_LEN])
+				const unsigned char key[SECRET_BOX_KEY_LEN],
+				void (*guard)(bool enter, void *context),
+				void *guard_context)
 {
 	safe_memset(app_token_store.key, 0, sizeof(app_token_store.key));
 	app_token_store.store = store;
+	app_token_store.guard = guard;
+	app_token_store.guard_context = guard_context;
 	if (store == NULL) {
 		oauth2_token_cache_set_shared(NULL);
 		return;

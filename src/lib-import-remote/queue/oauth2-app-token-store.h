@@ -18,8 +18,12 @@ struct job_store;
    endpoint itself */
 #define OAUTH2_APP_TOKEN_FETCH_SECS 20
 
-/* oauth2-token-cache.c consults this store from now on (NULL: none) */
+/* oauth2-token-cache.c consults this store from now on (NULL: none);
+   guard (if not NULL) is called with enter TRUE before each use of the
+   store and FALSE after it */
 void oauth2_app_token_store_use(struct job_store *store,
-				const unsigned char key[SECRET_BOX_KEY_LEN]);
+				const unsigned char key[SECRET_BOX_KEY_LEN],
+				void (*guard)(bool enter, void *context),
+				void *guard_context);
 
 #endif
