@@ -200,6 +200,20 @@ caps_claim(struct job_store *store, pool_t pool, unsigned int stale_secs,
 	return ret <= 0 ? 0 : job_r->id;
 }
 
+/* A claim allowing slots live jobs in the store */
+static unsigned long long
+caps_claim_slots(struct job_store *store, pool_t pool, unsigned int slots,
+		 struct job *job_r)
+{
+	const char *error;
+	int ret;
+
+	ret = job_store_claim(store, pool, "wc", 60, slots, ioloop_time,
+			      job_r, &error);
+	test_assert(ret >= 0);
+	return ret <= 0 ? 0 : job_r->id;
+}
+
 static void caps_end(struct job_store *store, pool_t pool,
 		     unsigned long long id)
 {
@@ -355,6 +369,20 @@ static void test_job_store_caps(void)
 	caps_end(store, pool, j3); caps_end(store, pool, j5);
 	caps_end(store, pool, j6); caps_end(store, pool, g1);
 	caps_end(store, pool, g2); caps_end(store, pool, g3);
+	/* the jobs waiting beyond the slots get none left to them: with 2
+	   slots (no other job live), the first of three takes 2 (1 left
+	   for the one that can run after it), the second the host's last,
+	   the third waits */
+	f1 = create_caps_job(store, "f1", "f.example", "x", 4);
+	f2 = create_caps_job(store, "f2", "f.example", "y", 4);
+	f3 = create_caps_job(store, "f3", "f.example", "z", 4);
+	test_assert(caps_claim_slots(store, pool, 2, &job) == f1);
+	test_assert(job.leases == 2);
+	test_assert(caps_claim_slots(store, pool, 2, &job) == f2);
+	test_assert(job.leases == 1);
+	test_assert(caps_claim_slots(store, pool, 2, &job) == 0);
+	caps_end(store, pool, f1); caps_end(store, pool, f2);
+	caps_end(store, pool, f3);
 	/* without caps a job gets all it asks for */
 	job_store_set_caps(store, NULL);
 	k1 = create_caps_job(store, "k1", "k.example", "x", 5);

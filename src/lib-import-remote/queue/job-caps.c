@@ -150,25 +150,44 @@ void job_caps_append_claim_where(struct job_store *store, const char *alias,
 }
 
 /* The other jobs of alias's host (or account) that are queued and due,
-   in no batch or an active one: each is left one connection */
+   in no batch or an active one, as many as the slots left free for
+   others can run: each is left one connection */
 static void
-job_caps_append_waiting(const char *alias, bool account, string_t *query,
+job_caps_append_waiting(struct job_store *store, const char *alias,
+			bool account, time_t live_since, string_t *query,
 			ARRAY_TYPE(store_param) *params)
 {
+	struct store_param param;
+
+	if (store->claim_slots > 0) {
+		str_printfa(query, "%s(", store->pgsql ? "LEAST" : "MIN");
+	}
 	job_caps_append_others(alias, account, "COUNT(*)",
 		"c.status = 'queued' AND c.retry_at <= ? "
 		"AND (c.batch_id = 0 OR c.batch_id IN (SELECT b.id FROM "
 		"import_remote_batches b WHERE b.state = 'active'))",
 		ioloop_time, query, params);
+	if (store->claim_slots == 0)
+		return;
+	/* the slots: the job's own, and the other live jobs' (any host) */
+	str_printfa(query, ", %s(0, ? - 1 - (SELECT COUNT(*) FROM "
+		"import_remote_jobs s WHERE s.status IN ('preparing', "
+		"'running') AND s.updated >= ? AND s.id <> %s.id)))",
+		store->pgsql ? "GREATEST" : "MAX", alias);
+	param = (struct store_param)STORE_NUM(store->claim_slots);
+	array_push_back(params, &param);
+	param = (struct store_param)STORE_NUM(live_since);
+	array_push_back(params, &param);
 }
 
 /* "HOSTCAP - USED - WAITING, ACCOUNTCAP - USED - WAITING": the connections
    free for the job of alias at its host and its account (less its own
    leases too, with own_leases: a job asking for more). A connection
    beyond its first is taken only where no job that waits for the host
-   (or account) would want it: a batch against one host runs as many jobs
-   as the cap allows, one connection each, and a job alone gets all it
-   asks for. */
+   (or account), and has a slot to run in, would want it: a batch against
+   one host runs as many jobs as the cap and the slots allow, one
+   connection each, what the slots leave of the cap goes to the jobs
+   running, and a job alone gets all it asks for. */
 static void
 job_caps_append_free(struct job_store *store, const char *alias,
 		     bool own_leases, time_t live_since, string_t *query,
@@ -180,13 +199,15 @@ job_caps_append_free(struct job_store *store, const char *alias,
 	str_append(query, minus);
 	job_caps_append_used(alias, FALSE, live_since, query, params);
 	str_append(query, " - ");
-	job_caps_append_waiting(alias, FALSE, query, params);
+	job_caps_append_waiting(store, alias, FALSE, live_since, query,
+				params);
 	str_append(query, ", ");
 	job_caps_append_cap(store->caps, alias, TRUE, query, params);
 	str_append(query, minus);
 	job_caps_append_used(alias, TRUE, live_since, query, params);
 	str_append(query, " - ");
-	job_caps_append_waiting(alias, TRUE, query, params);
+	job_caps_append_waiting(store, alias, TRUE, live_since, query,
+				params);
 }
 
 void job_caps_add_claim_leases(struct job_store *store,

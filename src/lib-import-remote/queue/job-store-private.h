@@ -36,6 +36,10 @@ struct job_store {
 	   none */
 	pool_t caps_pool;
 	const struct job_caps *caps;
+	/* the live jobs the last claim allowed in the store (its slots; 0:
+	   none claimed yet): the jobs that wait beyond them get no
+	   connection left to them (job-caps.c) */
+	unsigned int claim_slots;
 };
 
 /* Run a statement selecting JOB_COLUMNS. Returns the number of rows, or

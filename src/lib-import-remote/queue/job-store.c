@@ -757,6 +757,7 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 	claim = t_strdup_printf("%s/%s", worker, guid_128_to_string(guid));
 
 	i_assert(slots > 0);
+	store->claim_slots = slots;
 	trans = store_transaction_begin(store);
 	/* SQLite runs one writer at a time; PostgreSQL's READ COMMITTED would
 	   let two claims each see the other's job as not yet live (a user's
