@@ -200,6 +200,16 @@ caps_claim(struct job_store *store, pool_t pool, unsigned int stale_secs,
 	return ret <= 0 ? 0 : job_r->id;
 }
 
+/* Three jobs of f.example, of three accounts, each asking for 4 */
+static void
+caps_create_three(struct job_store *store, unsigned long long *f1_r,
+		  unsigned long long *f2_r, unsigned long long *f3_r)
+{
+	*f1_r = create_caps_job(store, "f1", "f.example", "x", 4);
+	*f2_r = create_caps_job(store, "f2", "f.example", "y", 4);
+	*f3_r = create_caps_job(store, "f3", "f.example", "z", 4);
+}
+
 /* A claim allowing slots live jobs in the store */
 static unsigned long long
 caps_claim_slots(struct job_store *store, pool_t pool, unsigned int slots,
@@ -341,13 +351,15 @@ static void test_job_store_caps(void)
 
 	/* jobs that wait for the host are left a connection each: three
 	   asking for 4 (the host's cap 3) run at once, one each */
-	f1 = create_caps_job(store, "f1", "f.example", "x", 4);
-	f2 = create_caps_job(store, "f2", "f.example", "y", 4);
-	f3 = create_caps_job(store, "f3", "f.example", "z", 4);
+	caps_create_three(store, &f1, &f2, &f3);
 	test_assert(caps_claim(store, pool, 60, &f1job) == f1);
 	test_assert(f1job.leases == 1);
 	test_assert(caps_claim(store, pool, 60, &job) == f2);
 	test_assert(job.leases == 1);
+	/* asking for more while f3 waits: nothing */
+	test_assert(job_store_add_leases(store, &f1job, 3, 60, &leases,
+					 &error) == 1);
+	test_assert(leases == 1);
 	test_assert(caps_claim(store, pool, 60, &job) == f3);
 	test_assert(job.leases == 1);
 	/* once one is done and none waits, the others may take more */
@@ -364,6 +376,14 @@ static void test_job_store_caps(void)
 	test_assert(job.leases == 1);
 	test_assert(caps_claim(store, pool, 60, &job) == f2);
 	caps_end(store, pool, f1); caps_end(store, pool, f2);
+	/* a job of another account that waits takes nothing from the
+	   account's cap: only from the host's (3 - 1) */
+	f1 = create_caps_job(store, "f1", "f.example", "x", 2);
+	f2 = create_caps_job(store, "f2", "f.example", "y", 1);
+	test_assert(caps_claim(store, pool, 60, &job) == f1);
+	test_assert(job.leases == 2);
+	test_assert(caps_claim(store, pool, 60, &job) == f2);
+	caps_end(store, pool, f1); caps_end(store, pool, f2);
 
 	caps_end(store, pool, j1); caps_end(store, pool, j2);
 	caps_end(store, pool, j3); caps_end(store, pool, j5);
@@ -373,9 +393,7 @@ static void test_job_store_caps(void)
 	   slots (no other job live), the first of three takes 2 (1 left
 	   for the one that can run after it), the second the host's last,
 	   the third waits */
-	f1 = create_caps_job(store, "f1", "f.example", "x", 4);
-	f2 = create_caps_job(store, "f2", "f.example", "y", 4);
-	f3 = create_caps_job(store, "f3", "f.example", "z", 4);
+	caps_create_three(store, &f1, &f2, &f3);
 	test_assert(caps_claim_slots(store, pool, 2, &job) == f1);
 	test_assert(job.leases == 2);
 	test_assert(caps_claim_slots(store, pool, 2, &job) == f2);
