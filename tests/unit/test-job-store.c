@@ -240,6 +240,23 @@ static void caps_end(struct job_store *store, pool_t pool,
 	test_assert(job_store_update(store, &job, &error) == 1);
 }
 
+/* A job of account x asking for 2 while one of other_account waits
+   behind it: the first gets leases, the second runs too */
+static void
+caps_two_waiting(struct job_store *store, pool_t pool,
+		 const char *other_account, unsigned int leases)
+{
+	unsigned long long f1, f2;
+	struct job job;
+
+	f1 = create_caps_job(store, "f1", "f.example", "x", 2);
+	f2 = create_caps_job(store, "f2", "f.example", other_account, 1);
+	test_assert(caps_claim(store, pool, 60, &job) == f1);
+	test_assert(job.leases == leases);
+	test_assert(caps_claim(store, pool, 60, &job) == f2);
+	caps_end(store, pool, f1); caps_end(store, pool, f2);
+}
+
 static const char *
 caps_waiting(struct job_store *store, pool_t pool, unsigned long long id)
 {
@@ -370,20 +387,10 @@ static void test_job_store_caps(void)
 	caps_end(store, pool, f1); caps_end(store, pool, f2);
 	/* the same for an account (its cap 2): a second job of it waits
 	   for one, the first gets one */
-	f1 = create_caps_job(store, "f1", "f.example", "x", 2);
-	f2 = create_caps_job(store, "f2", "f.example", "X", 1);
-	test_assert(caps_claim(store, pool, 60, &job) == f1);
-	test_assert(job.leases == 1);
-	test_assert(caps_claim(store, pool, 60, &job) == f2);
-	caps_end(store, pool, f1); caps_end(store, pool, f2);
+	caps_two_waiting(store, pool, "X", 1);
 	/* a job of another account that waits takes nothing from the
 	   account's cap: only from the host's (3 - 1) */
-	f1 = create_caps_job(store, "f1", "f.example", "x", 2);
-	f2 = create_caps_job(store, "f2", "f.example", "y", 1);
-	test_assert(caps_claim(store, pool, 60, &job) == f1);
-	test_assert(job.leases == 2);
-	test_assert(caps_claim(store, pool, 60, &job) == f2);
-	caps_end(store, pool, f1); caps_end(store, pool, f2);
+	caps_two_waiting(store, pool, "y", 2);
 
 	caps_end(store, pool, j1); caps_end(store, pool, j2);
 	caps_end(store, pool, j3); caps_end(store, pool, j5);

@@ -163,9 +163,8 @@ job_caps_append_waiting(struct job_store *store, const char *alias,
 		str_printfa(query, "%s(", store->pgsql ? "LEAST" : "MIN");
 	}
 	job_caps_append_others(alias, account, "COUNT(*)",
-		"c.status = 'queued' AND c.retry_at <= ? "
-		"AND (c.batch_id = 0 OR c.batch_id IN (SELECT b.id FROM "
-		"import_remote_batches b WHERE b.state = 'active'))",
+		"c.status = 'queued' AND c.retry_at <= ? AND "
+		JOB_STORE_SQL_BATCH_RUNS("c"),
 		ioloop_time, query, params);
 	if (store->claim_slots == 0)
 		return;

@@ -60,7 +60,7 @@ struct job_runner_ctx {
 	/* in the runner's own use of the store or the user's storage: a
 	   heartbeat firing meanwhile (in a nested ioloop) waits */
 	bool busy;
-	/* the shared OAuth2 app token's store call held the heartbeat
+	/* a store call from inside the run holds the heartbeat
 	   (job_runner_store_guard()), from this ioloop */
 	bool guard_entered;
 	struct ioloop *guard_prev_ioloop;
@@ -707,6 +707,28 @@ static void job_runner_finish(struct job_runner_ctx *ctx,
 	}
 }
 
+/* Around a store call from inside the run (the import's own ioloops: a
+   rotated refresh token, connections given back, the shared OAuth2 app
+   token): the store is used from the runner's ioloop, with the heartbeat
+   held (on PostgreSQL lib-sql runs an ioloop of its own meanwhile), as
+   job_runner_store_failed() does; not again inside the runner's own use */
+static void job_runner_store_guard(bool enter, void *context)
+{
+	struct job_runner_ctx *ctx = context;
+
+	if (enter) {
+		ctx->guard_entered = !ctx->busy;
+		if (ctx->guard_entered) {
+			ctx->busy = TRUE;
+			ctx->guard_prev_ioloop = job_runner_store_enter(ctx);
+		}
+	} else if (ctx->guard_entered) {
+		job_runner_store_leave(ctx->guard_prev_ioloop);
+		ctx->busy = FALSE;
+		ctx->guard_entered = FALSE;
+	}
+}
+
 /* The token endpoint rotated the job's refresh token: the old one is
    spent, so the job keeps the new one (encrypted, bound to the job as
    before) for its next run or a retry. */
@@ -714,7 +736,6 @@ static void job_runner_oauth2_rotated(const char *refresh_token, void *context)
 {
 	struct job_runner_ctx *ctx = context;
 	const char *secret, *ciphertext, *error;
-	struct ioloop *prev_ioloop;
 	int ret;
 
 	ctx->import_set->oauth2_refresh_token =
@@ -722,14 +743,10 @@ static void job_runner_oauth2_rotated(const char *refresh_token, void *context)
 	secret = import_remote_settings_export_secret(ctx->import_set);
 	ciphertext = job_secret_encrypt(ctx->key, ctx->job, secret);
 	safe_memset((char *)secret, 0, strlen(secret));
-	/* called inside the import's ioloops: as job_runner_store_failed() */
-	i_assert(!ctx->busy);
-	ctx->busy = TRUE;
-	prev_ioloop = job_runner_store_enter(ctx);
+	job_runner_store_guard(TRUE, ctx);
 	ret = job_store_update_secret(ctx->store, ctx->job, ciphertext,
 				      &error);
-	job_runner_store_leave(prev_ioloop);
-	ctx->busy = FALSE;
+	job_runner_store_guard(FALSE, ctx);
 	if (ret < 0) {
 		e_error(ctx->event, "Job %llu: storing "
 			"its rotated OAuth2 refresh token failed: %s",
@@ -747,37 +764,11 @@ static void job_runner_oauth2_rotated(const char *refresh_token, void *context)
 static void job_runner_connections_refused(unsigned int n, void *context)
 {
 	struct job_runner_ctx *ctx = context;
-	struct ioloop *prev_ioloop;
 
-	/* called inside the import's own ioloops: the store is used from
-	   the runner's, with the heartbeat held (as every store call of a
-	   run: on PostgreSQL lib-sql runs an ioloop of its own meanwhile) */
-	i_assert(!ctx->busy);
-	ctx->busy = TRUE;
-	prev_ioloop = job_runner_store_enter(ctx);
+	job_runner_store_guard(TRUE, ctx);
 	job_leases_give_back(ctx->store, ctx->job, n, ctx->event,
 			     &ctx->claim_lost);
-	job_runner_store_leave(prev_ioloop);
-	ctx->busy = FALSE;
-}
-
-/* The shared OAuth2 app token's store calls, from inside the run: as
-   job_runner_store_failed() (not nested in the runner's own) */
-static void job_runner_store_guard(bool enter, void *context)
-{
-	struct job_runner_ctx *ctx = context;
-
-	if (enter) {
-		ctx->guard_entered = !ctx->busy;
-		if (ctx->guard_entered) {
-			ctx->busy = TRUE;
-			ctx->guard_prev_ioloop = job_runner_store_enter(ctx);
-		}
-	} else if (ctx->guard_entered) {
-		job_runner_store_leave(ctx->guard_prev_ioloop);
-		ctx->busy = FALSE;
-		ctx->guard_entered = FALSE;
-	}
+	job_runner_store_guard(FALSE, ctx);
 }
 
 /* for status and report: what this run skipped. The runner's own use of

@@ -42,6 +42,12 @@ struct job_store {
 	unsigned int claim_slots;
 };
 
+/* SQL: the job of alias may run as far as its batch goes (none, or an
+   active one: a paused or cancelled batch's jobs wait) */
+#define JOB_STORE_SQL_BATCH_RUNS(alias) \
+	"(" alias ".batch_id = 0 OR " alias ".batch_id IN (SELECT b.id " \
+	"FROM import_remote_batches b WHERE b.state = 'active'))"
+
 /* Run a statement selecting JOB_COLUMNS. Returns the number of rows, or
    -1. */
 int job_store_query_jobs(struct sql_statement *stmt, pool_t pool,

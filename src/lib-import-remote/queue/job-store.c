@@ -805,8 +805,7 @@ int job_store_claim(struct job_store *store, pool_t pool, const char *worker,
 		"  WHERE s.status IN ('preparing', 'running')"
 		"  AND s.updated >= ?) < ?"
 		/* a paused or cancelled batch's jobs wait */
-		" AND (j.batch_id = 0 OR j.batch_id IN (SELECT b.id FROM"
-		"  import_remote_batches b WHERE b.state = 'active'))");
+		" AND " JOB_STORE_SQL_BATCH_RUNS("j"));
 	/* a job whose host (or account) has no connection free waits, and
 	   the next one in the queue is looked at: no host holds up the
 	   others */
