@@ -9,7 +9,7 @@
 # (imapverify) against what fakeimapd served.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 178
+plan 182
 ir_dest_start
 echo fakepass > "$IR_WORK/fake.pw"
 
@@ -43,6 +43,19 @@ fake order reply-order
 check_eq "answers out of order: the server did answer LIST first" 1 "$(report order reordered)"
 check_eq "answers out of order: exit code 0" 0 "$(cat "$OUT/order.rc")"
 check "answers out of order: every message imported, byte for byte" fake_verify order
+
+# --- a small folder's bodies, asked for with its list, answered in the
+# middle of that list (a server may run both at once): those that came
+# before the list's end are thrown away and asked for again ---
+FAKE_OPTS=(--status-uidvalidity 42)
+DOVEADM_OPTS=(-D)
+fake inlist bodies-in-list
+DOVEADM_OPTS=() FAKE_OPTS=()
+check_eq "bodies in the list: the server sent them in its middle" 1 "$(report inlist interleaved)"
+check_eq "bodies in the list: exit code 0" 0 "$(cat "$OUT/inlist.rc")"
+check "bodies in the list: every message imported, byte for byte" fake_verify inlist
+check_eq "bodies in the list: those before the list's end asked for again (a second body fetch)" 2 \
+	"$(grep -cE 'C: [^ ]+ UID FETCH .*BODY\.PEEK\[\]' "$OUT/inlist.err")"
 
 # --- capabilities: asked for after the login only if its reply didn't say them ---
 commands() { python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['commands'].get(sys.argv[2], 0))" "$OUT/$1.report" "$2"; }

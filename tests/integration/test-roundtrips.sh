@@ -10,12 +10,13 @@
 # folder whose newest messages were expunged before the first run is not
 # opened again either (the checkpoint reaches UIDNEXT - 1). A connection
 # cut in the middle of the bodies: the new session asks again for them
-# together with its EXAMINE, not a round trip or two after it. Mail
+# together with its EXAMINE, not a round trip or two after it. A first
+# run asks for a small folder's bodies right behind its list. Mail
 # without a Message-ID into an empty folder: no header fetch (the body
 # gives its identity), a byte-identical copy still imported once.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 43
+plan 44
 
 "$TOOLS/mkcorpus" -n 300 -s 23 --layout wide -o "$IR_WORK/corpus" >/dev/null ||
 	{ fail "mkcorpus"; exit 1; }
@@ -67,6 +68,16 @@ check_eq "first run: no header fetched (its 3 messages without a Message-ID are 
 	0 "$(grep -ci 'BODY.PEEK\[HEADER\]' "$OUT/first.cmds")"
 check_eq "first run: every folder's STATUS with the LIST (LIST-STATUS), no STATUS command" "1 0" \
 	"$(grep -c '^LIST .*RETURN (.*STATUS (MESSAGES UIDNEXT UIDVALIDITY))' "$OUT/first.cmds") $(count first STATUS)"
+# a small folder copied for the first time has its bodies asked for right
+# behind its EXAMINE and list (UID FETCH 1:UIDNEXT-1), not a round trip
+# after the list: every non-empty folder so, and no other body fetch
+nonempty=$(python3 -c 'import json,sys
+print(sum(1 for v in json.load(open(sys.argv[1]))["folders"].values() if v))' "$MANIFEST")
+with_list=$(awk 'prev2 ~ /^EXAMINE / && prev1 ~ /^FETCH 1:[0-9]+ / &&
+		 $0 ~ /^UID FETCH 1:[0-9]+ \(BODY\.PEEK\[\]\)$/ { n++ }
+		 { prev2 = prev1; prev1 = $0 } END { print n + 0 }' "$OUT/first.cmds")
+check_eq "first run: each non-empty folder's bodies asked for with its list, and no more body fetches" \
+	"$nonempty $nonempty" "$with_list $(grep -ci 'BODY.PEEK\[\])' "$OUT/first.cmds")"
 
 # --- a reconnect asks again for the bodies it lost with its EXAMINE (and
 # the probe of its place, a sequence command, before them), not a round

@@ -85,10 +85,17 @@ static bool folder_import_advance_decide(struct folder_import_ctx *ctx)
 		return FALSE;
 	}
 	ctx->advance_decided = TRUE;
-	/* nothing to list, or nothing of it to fetch */
+	/* nothing to list, or nothing of it to fetch (or its bodies were
+	   asked for with the list) */
 	ctx->advanced_all = ret == 0 ||
-		(folder_import_round_build(ctx) == 0 &&
+		((folder_import_round_build(ctx) == 0 || ctx->round_sent) &&
 		 folder_import_in_last_chunk(ctx));
+	if (ctx->round_sent) {
+		e_debug(run->event, "Folder %s: %u bodies "
+			"(%"PRIuUOFF_T" bytes) asked for ahead, with its list",
+			str_sanitize(ctx->entry->display_name, 128),
+			array_count(&ctx->round_asked), ctx->round_bytes);
+	}
 	return TRUE;
 }
 
@@ -128,13 +135,16 @@ void folder_import_primed_drain(struct folder_import_ctx *ctx)
 	   failed connection is not read again) */
 	if (ctx->primed_tag != NULL) {
 		(void)imap_source_wait(folder_import_src(ctx), ctx->primed_tag,
-				       NULL, NULL, NULL, &reply);
+				       NULL, folder_import_literal, ctx,
+				       &reply);
 	}
 	if (ctx->next->meta_tag != NULL) {
 		(void)imap_source_wait(folder_import_src(ctx),
-				       ctx->next->meta_tag, NULL, NULL, NULL,
-				       &reply);
+				       ctx->next->meta_tag, NULL,
+				       folder_import_literal, ctx, &reply);
 	}
+	folder_import_drain_early_bodies(ctx, ctx->current);
+	folder_import_drain_early_bodies(ctx, ctx->next);
 }
 
 void folder_import_primed_reset(struct folder_import_ctx *ctx)

@@ -319,6 +319,8 @@ int folder_import_connection_lost(struct folder_import_ctx *ctx)
 	if (ctx->current->state == IMPORT_CHUNK_HASHING)
 		ctx->current->state = IMPORT_CHUNK_LISTED;
 	ctx->round_sent = FALSE;
+	ctx->current->bodies_tag = NULL;
+	ctx->current->list_tag = NULL;
 	/* what a broken connection sent proves nothing about a message:
 	   a digest taken from it is forgotten */
 	array_foreach_modifiable(&ctx->current->msgs, m)

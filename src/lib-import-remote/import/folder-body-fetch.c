@@ -8,6 +8,7 @@
 #include "lib.h"
 #include "array.h"
 #include "str.h"
+#include "str-sanitize.h"
 #include "mail-user.h"
 #include "folder-plan.h"
 #include "import-connections.h"
@@ -85,6 +86,11 @@ folder_import_wait_body_cmd(struct folder_import_ctx *ctx,
 		ctx->throttled = t_strdup(reply.text);
 		return 0;
 	}
+	if (cmd->early) {
+		/* a server that would not send them so: what did not come is
+		   asked for by UID in the next round */
+		return 0;
+	}
 	if (reply.state != IMAP_SOURCE_REPLY_NO)
 		return folder_import_check_reply(ctx, "Fetching messages", &reply);
 	/* NO: some message of it can't be sent. Asked for alone, that is
@@ -116,6 +122,7 @@ unsigned int folder_import_round_build(struct folder_import_ctx *ctx)
 
 	per_cmd = ctx->run->pace_msecs > 0 ? FOLDER_IMPORT_PACED_CMD_UIDS :
 		FOLDER_IMPORT_BODY_CMD_UIDS;
+	ctx->round_early = FALSE;
 	p_array_init(&ctx->round_asked, chunk->pool, 64);
 	p_array_init(&ctx->round_cmds, chunk->pool, 8);
 	ctx->round_bytes = 0;
@@ -137,6 +144,22 @@ unsigned int folder_import_round_build(struct folder_import_ctx *ctx)
 		cmd->count++;
 		ctx->round_bytes += msg->size;
 		prev_alone = alone;
+	}
+	if (chunk->bodies_tag != NULL) {
+		if (array_count(&ctx->round_asked) == 0) {
+			folder_import_drain_early_bodies(ctx, chunk);
+			return 0;
+		}
+		/* asked for already, with the list: one command for all */
+		array_clear(&ctx->round_cmds);
+		cmd = array_append_space(&ctx->round_cmds);
+		cmd->count = array_count(&ctx->round_asked);
+		cmd->tag = chunk->bodies_tag;
+		cmd->early = TRUE;
+		chunk->bodies_tag = NULL;
+		ctx->round_sent = TRUE;
+		ctx->round_early = TRUE;
+		return cmd->count;
 	}
 	if (array_count(&ctx->round_asked) == 0)
 		return 0;
@@ -196,6 +219,74 @@ void folder_import_round_send_ahead(struct folder_import_ctx *ctx)
 	ctx->round_sent = TRUE;
 }
 
+void folder_import_send_early_bodies(struct folder_import_ctx *ctx)
+{
+	struct import_run_ctx *run = ctx->run;
+	const struct remote_folder *remote = ctx->entry->remote;
+	struct import_chunk *chunk = ctx->next;
+
+	/* the whole folder in this list; what is decided depends on nothing
+	   but the folder itself (its own duplicate index, no labels); no
+	   dry run, no pace */
+	if (chunk->meta_tag == NULL || chunk->first_seq != 1 ||
+	    chunk->last_seq < ctx->result->msgs ||
+	    ctx->result->msgs > FOLDER_IMPORT_EARLY_MAX_MSGS ||
+	    remote->status_uidnext <= 1 || ctx->retrying ||
+	    run->set->dry_run || run->pace_msecs > 0 || ctx->count_only ||
+	    ctx->want_labels || ctx->gmail_index != NULL ||
+	    (ctx->index != NULL && !ctx->own_index) ||
+	    ctx->entry->action != FOLDER_PLAN_COPY)
+		return;
+	/* mail there already (a re-run without a checkpoint) may be all
+	   of it: its bodies are not fetched to be thrown away */
+	if (!folder_import_dest_empty(ctx))
+		return;
+	/* (UIDs below STATUS's UIDNEXT: mail that comes later is not among
+	   them; it is listed, and asked for, on its own) */
+	chunk->bodies_tag = p_strdup(chunk->pool,
+		imap_source_send(folder_import_src(ctx), t_strdup_printf(
+			"UID FETCH 1:%u (BODY.PEEK[])",
+			remote->status_uidnext - 1)));
+	e_debug(run->event, "Folder %s: %severy body asked for with its list",
+		str_sanitize(ctx->entry->display_name, 128),
+		ctx->primed_list_early ? "opened ahead, " : "");
+}
+
+/* The list's tagged reply left on its way (its every message came) */
+static void folder_import_list_tag_read(struct folder_import_ctx *ctx,
+					struct import_chunk *chunk)
+{
+	struct imap_source_reply reply;
+	const char *tag = chunk->list_tag;
+
+	if (tag == NULL)
+		return;
+	chunk->list_tag = NULL;
+	/* (a failure is the connection's: whoever waits next sees it) */
+	(void)imap_source_wait(folder_import_src(ctx), tag,
+			       folder_import_untagged, folder_import_literal,
+			       ctx, &reply);
+}
+
+void folder_import_drain_early_bodies(struct folder_import_ctx *ctx,
+				      struct import_chunk *chunk)
+{
+	struct imap_source_reply reply;
+	const char *tag = chunk->bodies_tag;
+	bool early = ctx->round_early;
+
+	if (tag == NULL)
+		return;
+	chunk->bodies_tag = NULL;
+	/* (a failure is the connection's: whoever waits next sees it) */
+	ctx->round_early = TRUE;
+	(void)imap_source_wait(folder_import_src(ctx), tag,
+			       folder_import_untagged, folder_import_literal,
+			       ctx, &reply);
+	folder_import_list_tag_read(ctx, chunk);
+	ctx->round_early = early;
+}
+
 /* One round: ask for every body still wanted (unless that was done
    ahead) and wait for them. Returns 1 if something was asked for, 0 if
    nothing is wanted, -1 on error. */
@@ -214,8 +305,9 @@ static int folder_import_fetch_round(struct folder_import_ctx *ctx)
 	} else {
 		if (folder_import_round_build(ctx) == 0)
 			return 0;
-		/* (the folder EXAMINEd again sends the round with it) */
-		if (folder_import_own_connection(ctx) < 0)
+		/* (the folder EXAMINEd again sends the round with it; the
+		   bodies asked for with the list need nothing sent) */
+		if (!ctx->round_sent && folder_import_own_connection(ctx) < 0)
 			return -1;
 		if (ctx->round_sent) {
 			ctx->round_sent = FALSE;
@@ -253,6 +345,7 @@ static int folder_import_fetch_round(struct folder_import_ctx *ctx)
 		    folder_import_wait_body_cmd(ctx, cmd, asked_msgs) < 0)
 			return -1;
 	}
+	folder_import_list_tag_read(ctx, ctx->current);
 
 	/* what was asked for and did not come */
 	count = array_count(&ctx->round_asked);
@@ -266,6 +359,9 @@ static int folder_import_fetch_round(struct folder_import_ctx *ctx)
 				msg->refused));
 		} else if (ctx->throttled != NULL) {
 			/* asked for again after the wait */
+		} else if (ctx->round_early) {
+			/* asked for by UID in the next round, with the
+			   others */
 		} else if (!msg->asked_alone) {
 			msg->alone = TRUE;
 		} else {

@@ -29,6 +29,14 @@
    server that says [THROTTLED], fewer, one command at a time. */
 #define FOLDER_IMPORT_BODY_CMD_UIDS 500
 #define FOLDER_IMPORT_PACED_CMD_UIDS 50
+/* A folder of at most this many messages (STATUS), copied for the first
+   time, has its bodies asked for with its list, not a round trip after
+   it: many small folders then cost the link no round trip each */
+#define FOLDER_IMPORT_EARLY_MAX_MSGS 100
+/* What is read and thrown away of a body asked for with the list that is
+   no longer wanted, when its message's size is not known (the list was
+   thrown away too): a bigger one ends the connection */
+#define FOLDER_IMPORT_EARLY_DISCARD_MAX (64*1024*1024)
 /* A message that was being sent each time the connection broke, this many
    times in a row without a byte more of it arriving than before (the
    breaks are tied to it: the same place every time), is given up: one
@@ -127,6 +135,8 @@ struct import_msg {
 struct folder_fetch_cmd {
 	const char *tag;
 	unsigned int first, count;
+	/* the bodies asked for with the list (import_chunk.bodies_tag) */
+	bool early;
 };
 
 enum import_chunk_state {
@@ -157,6 +167,14 @@ struct import_chunk {
 	/* sequences the date filter's SEARCH returned */
 	ARRAY_TYPE(uint32_t) matches;
 	const char *search_tag, *meta_tag;
+	/* a small folder's first run: every body asked for right behind its
+	   list (UID FETCH 1:<STATUS UIDNEXT-1>), before anything is decided;
+	   its answers are the chunk's first round (or read and thrown away):
+	   nothing else may be waited for on the connection before them */
+	const char *bodies_tag;
+	/* with bodies_tag: the list's tagged reply, not waited for (every
+	   message came before it), read after the bodies */
+	const char *list_tag;
 	/* IMPORT_CHUNK_HASHING: the header fetches' tags */
 	ARRAY_TYPE(const_string) header_tags;
 	/* the sequences its list asks for: a FETCH or SEARCH reply about
@@ -210,6 +228,9 @@ struct folder_import_ctx {
 	ARRAY(struct import_msg *) round_asked;
 	ARRAY(struct folder_fetch_cmd) round_cmds;
 	bool round_sent;
+	/* the round is the bodies asked for with the list: a body not
+	   wanted after all is read and thrown away */
+	bool round_early;
 	uoff_t round_bytes;
 	/* Gmail without labels: what this folder copies is remembered here,
 	   so that All Mail leaves it out (even in a dry run) */
@@ -404,6 +425,13 @@ unsigned int folder_import_round_build(struct folder_import_ctx *ctx);
 /* Send the round just built without waiting for it (the folder is
    advanced): its next folder_import_fetch_bodies() takes the bodies */
 void folder_import_round_send_ahead(struct folder_import_ctx *ctx);
+/* Ask for every body of the folder behind its first list (next chunk),
+   if it is small and copied for the first time */
+void folder_import_send_early_bodies(struct folder_import_ctx *ctx);
+/* The chunk's bodies asked for with the list, if any, read and thrown
+   away: nothing of them is wanted (or the list was not kept) */
+void folder_import_drain_early_bodies(struct folder_import_ctx *ctx,
+				      struct import_chunk *chunk);
 
 /* folder-list.c */
 /* Ask for the next chunk's list. FALSE if there is nothing more to list. */
@@ -451,6 +479,9 @@ bool folder_import_in_last_chunk(struct folder_import_ctx *ctx);
 /* Open (create, subscribe) the local mailbox and set up the saver, once.
    Returns 0 or -1 (the run's error set). */
 int folder_import_open_local(struct folder_import_ctx *ctx);
+/* Does the local mailbox hold no mail (or not exist yet)? FALSE if that
+   can't be told. */
+bool folder_import_dest_empty(struct folder_import_ctx *ctx);
 /* Where the folder stands at the source: its first EXAMINE answered, or
    after a reconnect its place found again; the destination's identities
    read when there is mail to look at (a re-run over unchanged folders

@@ -86,6 +86,11 @@ static int folder_import_chunk_step(struct folder_import_ctx *ctx, bool ahead)
 			return 0;
 		if (folder_import_receive_list(ctx) < 0)
 			return -1;
+		if (ctx->current->bodies_tag != NULL) {
+			/* its bodies were asked for with it: a list by
+			   sequence goes out only after them (see below) */
+			return 1;
+		}
 		/* ask for the next chunk's list ahead of this chunk's UID
 		   commands, so it is there when they are done. Never behind
 		   them: a command using sequence numbers pipelined after UID
@@ -100,6 +105,9 @@ static int folder_import_chunk_step(struct folder_import_ctx *ctx, bool ahead)
 	}
 	if (current->state == IMPORT_CHUNK_LISTED) {
 		if (folder_import_classify(ctx)) {
+			/* (the bodies asked for with the list come first:
+			   none of them is decided yet) */
+			folder_import_drain_early_bodies(ctx, current);
 			folder_import_send_headers(ctx);
 			current->state = IMPORT_CHUNK_HASHING;
 		} else {
@@ -188,6 +196,33 @@ int folder_import_open_local(struct folder_import_ctx *ctx)
 			run->commit_callback, run->context);
 	}
 	return 0;
+}
+
+bool folder_import_dest_empty(struct folder_import_ctx *ctx)
+{
+	struct mail_namespace *ns;
+	struct mailbox *box;
+	struct mailbox_status status;
+	enum mail_error error;
+	bool empty;
+
+	if (ctx->result->dest_name == NULL)
+		return FALSE;
+	if (ctx->box != NULL) {
+		return mailbox_get_status(ctx->box, STATUS_MESSAGES,
+					  &status) == 0 && status.messages == 0;
+	}
+	ns = mail_namespace_find(ctx->run->user->namespaces,
+				 ctx->result->dest_name);
+	box = mailbox_alloc(ns->list, ctx->result->dest_name, 0);
+	if (mailbox_get_status(box, STATUS_MESSAGES, &status) == 0)
+		empty = status.messages == 0;
+	else {
+		(void)mailbox_get_last_internal_error(box, &error);
+		empty = error == MAIL_ERROR_NOTFOUND;
+	}
+	mailbox_free(&box);
+	return empty;
 }
 
 /* Which duplicate index the folder uses (its own one still empty): what
@@ -383,6 +418,11 @@ int folder_import_ctx_run(struct folder_import_ctx *ctx)
 	if (ret < 0) {
 		/* the first cause is the real one */
 		import_run_ctx_source_failed(run);
+	} else {
+		/* (bodies asked for with a list are never left for the
+		   next folder on the connection to read) */
+		folder_import_drain_early_bodies(ctx, ctx->current);
+		folder_import_drain_early_bodies(ctx, ctx->next);
 	}
 	folder_import_pending_drop(ctx);
 	folder_import_resume_drop(ctx);

@@ -329,6 +329,17 @@ static void folder_import_list_ended(struct folder_import_ctx *ctx,
 	ctx->next_first = (uint64_t)exists + 1;
 }
 
+/* Every message the list asked for is listed (each once, in order):
+   what comes next may be the bodies asked for with it (Dovecot answers
+   the list's tag after them) */
+static bool folder_import_list_complete(void *context)
+{
+	struct folder_import_ctx *ctx = context;
+
+	return array_count(&ctx->next->msgs) >=
+		ctx->next->last_seq - ctx->next->first_seq + 1;
+}
+
 /* Wait for the next chunk's list and make it the current chunk */
 int folder_import_receive_list(struct folder_import_ctx *ctx)
 {
@@ -336,16 +347,38 @@ int folder_import_receive_list(struct folder_import_ctx *ctx)
 	struct imap_source_reply reply;
 	struct import_chunk *tmp;
 	const struct import_msg *last;
+	int ret;
 
 	if (ctx->next->search_tag != NULL &&
 	    (imap_source_wait(src, ctx->next->search_tag,
 			      folder_import_untagged, NULL, ctx, &reply) < 0 ||
 	     folder_import_check_reply(ctx, "Searching by date", &reply) < 0))
 		return -1;
-	if (imap_source_wait(src, ctx->next->meta_tag,
-			     folder_import_untagged, NULL, ctx, &reply) < 0 ||
-	    folder_import_check_reply(ctx, "Fetching message list", &reply) < 0)
-		return -1;
+	if (ctx->next->bodies_tag == NULL) {
+		if (imap_source_wait(src, ctx->next->meta_tag,
+				     folder_import_untagged, NULL, ctx,
+				     &reply) < 0 ||
+		    folder_import_check_reply(ctx, "Fetching message list",
+					      &reply) < 0)
+			return -1;
+	} else {
+		/* bodies asked for with the list that come before its last
+		   message (a server may run both at once) are thrown away:
+		   asked for again */
+		ctx->round_early = TRUE;
+		ret = imap_source_wait_until(src, ctx->next->meta_tag,
+					     folder_import_untagged,
+					     folder_import_literal,
+					     folder_import_list_complete, ctx,
+					     &reply);
+		ctx->round_early = FALSE;
+		if (ret < 0 ||
+		    (ret > 0 && folder_import_check_reply(ctx,
+				"Fetching message list", &reply) < 0))
+			return -1;
+		if (ret == 0)
+			ctx->next->list_tag = ctx->next->meta_tag;
+	}
 	tmp = ctx->current; ctx->current = ctx->next; ctx->next = tmp;
 	ctx->next->search_tag = NULL;
 	ctx->next->meta_tag = NULL;

@@ -190,8 +190,13 @@ static int folder_import_select_reply(struct folder_import_ctx *ctx,
 {
 	struct imap_source_reply reply;
 
+	/* (bodies asked for with the first list may come before a
+	   server's answer to the EXAMINE: thrown away, nothing of the folder
+	   is listed yet) */
 	if (imap_source_wait(folder_import_src(ctx), tag,
-			     folder_import_untagged, NULL, ctx, &reply) < 0 ||
+			     folder_import_untagged,
+			     ctx->next->bodies_tag == NULL ? NULL :
+			     folder_import_literal, ctx, &reply) < 0 ||
 	    folder_import_check_reply(ctx, "Selecting", &reply) < 0)
 		return -1;
 	ctx->select_pending = FALSE;
@@ -239,8 +244,9 @@ static int folder_import_drop_early_list(struct folder_import_ctx *ctx)
 
 	/* (a NO or BAD for sequences no longer there is fine) */
 	if (imap_source_wait(folder_import_src(ctx), ctx->next->meta_tag,
-			     NULL, NULL, NULL, &reply) < 0)
+			     NULL, folder_import_literal, ctx, &reply) < 0)
 		return -1;
+	folder_import_drain_early_bodies(ctx, ctx->next);
 	import_chunk_reset(ctx->next, 1);
 	return 0;
 }
@@ -290,7 +296,8 @@ folder_import_send_start(struct folder_import_ctx *ctx, bool list_early)
 		/* listed as if EXAMINE had said what STATUS did */
 		ctx->exists = ctx->result->msgs;
 		ctx->next_first = 1;
-		(void)folder_import_send_list(ctx);
+		if (folder_import_send_list(ctx))
+			folder_import_send_early_bodies(ctx);
 		ctx->exists = 0;
 	}
 	return tag;

@@ -275,6 +275,24 @@ folder_import_hash_header(struct folder_import_ctx *ctx, struct import_msg *msg,
 	return 1;
 }
 
+/* A body asked for with the list that is not wanted after all (a
+   duplicate, a message over the quota, or a list thrown away): read and
+   thrown away, as big as its message may be */
+static int
+folder_import_discard_early(struct folder_import_ctx *ctx,
+			    const struct import_msg *msg, uoff_t size)
+{
+	uoff_t max = msg != NULL ? folder_import_literal_max(msg->size) :
+		FOLDER_IMPORT_EARLY_DISCARD_MAX;
+
+	if (size > max) {
+		return imap_source_skip_literal(folder_import_src(ctx),
+						size) < 0 ? -1 : 1;
+	}
+	return imap_source_read_literal(folder_import_src(ctx), size, NULL,
+					NULL, NULL) < 0 ? -1 : 1;
+}
+
 int
 folder_import_literal(const struct imap_reply_fetch_literal *lit, void *context)
 {
@@ -302,6 +320,10 @@ folder_import_literal(const struct imap_reply_fetch_literal *lit, void *context)
 	    (body && (msg->state != IMPORT_MSG_STATE_WANTED ||
 		      msg->action != IMPORT_MSG_IMPORT)) ||
 	    (!body && msg->key != NULL)) {
+		if (body && ctx->pending_msg == NULL &&
+		    (ctx->round_early || ctx->current->bodies_tag != NULL ||
+		     ctx->next->bodies_tag != NULL))
+			return folder_import_discard_early(ctx, msg, lit->size);
 		/* not asked for (or twice): throw it away (a big one
 		   ends the connection) */
 		return imap_source_skip_literal(folder_import_src(ctx),

@@ -42,6 +42,8 @@ void import_chunk_reset(struct import_chunk *chunk, unsigned int count)
 	chunk->state = IMPORT_CHUNK_DONE;
 	chunk->search_tag = NULL;
 	chunk->meta_tag = NULL;
+	chunk->bodies_tag = NULL;
+	chunk->list_tag = NULL;
 	chunk->first_seq = chunk->last_seq = 0;
 	chunk->listed_max_seq = 0;
 }

@@ -186,6 +186,17 @@ int imap_source_wait(struct imap_source *src, const char *tag,
 		     imap_source_literal_callback_t *literal_callback,
 		     void *context, struct imap_source_reply *reply_r)
 {
+	return imap_source_wait_until(src, tag, untagged_callback,
+				      literal_callback, NULL, context,
+				      reply_r) < 0 ? -1 : 0;
+}
+
+int imap_source_wait_until(struct imap_source *src, const char *tag,
+			   imap_source_untagged_callback_t *untagged_callback,
+			   imap_source_literal_callback_t *literal_callback,
+			   bool (*stop)(void *context), void *context,
+			   struct imap_source_reply *reply_r)
+{
 	struct imap_source_command *command;
 	unsigned int idx;
 	int ret;
@@ -197,6 +208,8 @@ int imap_source_wait(struct imap_source *src, const char *tag,
 	if (imap_source_flush(src) < 0)
 		return -1;
 	while (!command->replied) {
+		if (stop != NULL && stop(context))
+			return 0;
 		/* a line's data stack is freed with it: a server may send
 		   any number of untagged replies before the tagged one */
 		T_BEGIN {
@@ -209,7 +222,7 @@ int imap_source_wait(struct imap_source *src, const char *tag,
 		command = imap_source_command_find(src, tag, &idx);
 	}
 	imap_source_command_finish(src, idx, reply_r);
-	return 0;
+	return 1;
 }
 
 int imap_source_wait_continue(struct imap_source *src, const char *tag,

@@ -165,6 +165,15 @@ int imap_source_wait(struct imap_source *src, const char *tag,
 		     imap_source_untagged_callback_t *untagged_callback,
 		     imap_source_literal_callback_t *literal_callback,
 		     void *context, struct imap_source_reply *reply_r);
+/* As imap_source_wait(), but stop(context) is asked before each reply is
+   read: when it says so, the wait ends early, returning 0 with the command
+   still on its way (wait for it later) and reply_r untouched. Returns 1
+   when its tagged reply arrived first, -1 as imap_source_wait(). */
+int imap_source_wait_until(struct imap_source *src, const char *tag,
+			   imap_source_untagged_callback_t *untagged_callback,
+			   imap_source_literal_callback_t *literal_callback,
+			   bool (*stop)(void *context), void *context,
+			   struct imap_source_reply *reply_r);
 /* imap_source_send() + imap_source_wait() */
 int imap_source_cmd(struct imap_source *src, const char *cmd,
 		    imap_source_untagged_callback_t *untagged_callback,
