@@ -127,6 +127,16 @@ bool folder_import_all_asked(struct folder_import_ctx *ctx)
 		!ctx->advance_failed;
 }
 
+bool folder_import_all_sent(struct folder_import_ctx *ctx)
+{
+	/* opened ahead, not looked at yet, every body asked for with its
+	   list */
+	if (!ctx->advanced && ctx->primed_tag != NULL &&
+	    ctx->next->bodies_tag != NULL)
+		return TRUE;
+	return folder_import_all_asked(ctx);
+}
+
 void folder_import_primed_drain(struct folder_import_ctx *ctx)
 {
 	struct imap_source_reply reply;

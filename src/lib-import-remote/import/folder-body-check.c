@@ -320,7 +320,6 @@ int folder_import_connection_lost(struct folder_import_ctx *ctx)
 		ctx->current->state = IMPORT_CHUNK_LISTED;
 	ctx->round_sent = FALSE;
 	ctx->current->bodies_tag = NULL;
-	ctx->current->list_tag = NULL;
 	/* what a broken connection sent proves nothing about a message:
 	   a digest taken from it is forgotten */
 	array_foreach_modifiable(&ctx->current->msgs, m)

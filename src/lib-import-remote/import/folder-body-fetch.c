@@ -252,22 +252,6 @@ void folder_import_send_early_bodies(struct folder_import_ctx *ctx)
 		ctx->primed_list_early ? "opened ahead, " : "");
 }
 
-/* The list's tagged reply left on its way (its every message came) */
-static void folder_import_list_tag_read(struct folder_import_ctx *ctx,
-					struct import_chunk *chunk)
-{
-	struct imap_source_reply reply;
-	const char *tag = chunk->list_tag;
-
-	if (tag == NULL)
-		return;
-	chunk->list_tag = NULL;
-	/* (a failure is the connection's: whoever waits next sees it) */
-	(void)imap_source_wait(folder_import_src(ctx), tag,
-			       folder_import_untagged, folder_import_literal,
-			       ctx, &reply);
-}
-
 void folder_import_drain_early_bodies(struct folder_import_ctx *ctx,
 				      struct import_chunk *chunk)
 {
@@ -283,7 +267,6 @@ void folder_import_drain_early_bodies(struct folder_import_ctx *ctx,
 	(void)imap_source_wait(folder_import_src(ctx), tag,
 			       folder_import_untagged, folder_import_literal,
 			       ctx, &reply);
-	folder_import_list_tag_read(ctx, chunk);
 	ctx->round_early = early;
 }
 
@@ -345,7 +328,6 @@ static int folder_import_fetch_round(struct folder_import_ctx *ctx)
 		    folder_import_wait_body_cmd(ctx, cmd, asked_msgs) < 0)
 			return -1;
 	}
-	folder_import_list_tag_read(ctx, ctx->current);
 
 	/* what was asked for and did not come */
 	count = array_count(&ctx->round_asked);

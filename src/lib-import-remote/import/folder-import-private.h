@@ -172,9 +172,6 @@ struct import_chunk {
 	   its answers are the chunk's first round (or read and thrown away):
 	   nothing else may be waited for on the connection before them */
 	const char *bodies_tag;
-	/* with bodies_tag: the list's tagged reply, not waited for (every
-	   message came before it), read after the bodies */
-	const char *list_tag;
 	/* IMPORT_CHUNK_HASHING: the header fetches' tags */
 	ARRAY_TYPE(const_string) header_tags;
 	/* the sequences its list asks for: a FETCH or SEARCH reply about

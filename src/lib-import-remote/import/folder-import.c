@@ -106,8 +106,11 @@ static int folder_import_chunk_step(struct folder_import_ctx *ctx, bool ahead)
 	if (current->state == IMPORT_CHUNK_LISTED) {
 		if (folder_import_classify(ctx)) {
 			/* (the bodies asked for with the list come first:
-			   none of them is decided yet) */
+			   none of them is decided yet; a folder opened behind
+			   it is dropped, it is EXAMINEd again) */
 			folder_import_drain_early_bodies(ctx, current);
+			if (folder_import_own_connection(ctx) < 0)
+				return -1;
 			folder_import_send_headers(ctx);
 			current->state = IMPORT_CHUNK_HASHING;
 		} else {

@@ -55,6 +55,9 @@ uoff_t folder_import_ahead_to_come(struct folder_import_ctx *ctx);
    first chunk decided, the folder's last, and every body it wants asked
    for): another folder may be opened behind it on its connection */
 bool folder_import_all_asked(struct folder_import_ctx *ctx);
+/* The same, or the folder opened ahead and not looked at yet has every
+   body asked for with its list */
+bool folder_import_all_sent(struct folder_import_ctx *ctx);
 /* Read and throw away the answers to what a folder opened ahead sent (its
    EXAMINE and list), with run->src its connection: it is dropped before
    it was advanced, and what comes behind on that connection is another

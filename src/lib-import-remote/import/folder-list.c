@@ -376,8 +376,12 @@ int folder_import_receive_list(struct folder_import_ctx *ctx)
 		    (ret > 0 && folder_import_check_reply(ctx,
 				"Fetching message list", &reply) < 0))
 			return -1;
-		if (ret == 0)
-			ctx->next->list_tag = ctx->next->meta_tag;
+		if (ret == 0) {
+			/* (its tagged reply may come after the bodies, or
+			   after what other folders sent behind them: it is
+			   not waited for) */
+			imap_source_forget(src, ctx->next->meta_tag);
+		}
 	}
 	tmp = ctx->current; ctx->current = ctx->next; ctx->next = tmp;
 	ctx->next->search_tag = NULL;

@@ -43,7 +43,6 @@ void import_chunk_reset(struct import_chunk *chunk, unsigned int count)
 	chunk->search_tag = NULL;
 	chunk->meta_tag = NULL;
 	chunk->bodies_tag = NULL;
-	chunk->list_tag = NULL;
 	chunk->first_seq = chunk->last_seq = 0;
 	chunk->listed_max_seq = 0;
 }

@@ -153,6 +153,11 @@ imap_source_command_replied(struct imap_source *src, const char *reply_tag,
 				str_sanitize(reply_tag, 20)));
 		return -1;
 	}
+	if (command->forgotten) {
+		imap_source_command_free(command);
+		array_delete(&src->commands, idx, 1);
+		return 0;
+	}
 	command->replied = TRUE;
 	command->state = reply->state;
 	command->resp_code = i_strdup(reply->resp_code);
@@ -223,6 +228,21 @@ int imap_source_wait_until(struct imap_source *src, const char *tag,
 	}
 	imap_source_command_finish(src, idx, reply_r);
 	return 1;
+}
+
+void imap_source_forget(struct imap_source *src, const char *tag)
+{
+	struct imap_source_command *command;
+	unsigned int idx;
+
+	command = imap_source_command_find(src, tag, &idx);
+	i_assert(command != NULL);
+	if (!command->replied) {
+		command->forgotten = TRUE;
+		return;
+	}
+	imap_source_command_free(command);
+	array_delete(&src->commands, idx, 1);
 }
 
 int imap_source_wait_continue(struct imap_source *src, const char *tag,

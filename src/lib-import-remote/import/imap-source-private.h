@@ -31,6 +31,8 @@
 struct imap_source_command {
 	char *tag;
 	bool replied;
+	/* nobody waits for its reply: dropped when it comes */
+	bool forgotten;
 	enum imap_source_reply_state state;
 	char *resp_code, *text;
 };

@@ -174,6 +174,9 @@ int imap_source_wait_until(struct imap_source *src, const char *tag,
 			   imap_source_literal_callback_t *literal_callback,
 			   bool (*stop)(void *context), void *context,
 			   struct imap_source_reply *reply_r);
+/* Nobody will wait for tag's reply: it is read and dropped when it comes
+   (whatever it says) */
+void imap_source_forget(struct imap_source *src, const char *tag);
 /* imap_source_send() + imap_source_wait() */
 int imap_source_cmd(struct imap_source *src, const char *cmd,
 		    imap_source_untagged_callback_t *untagged_callback,

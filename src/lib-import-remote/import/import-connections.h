@@ -13,12 +13,14 @@
 
    When every connection holds a folder (none free, none being opened), the
    next folder is opened behind one that has asked for everything it is to
-   ask for (the current folder, or one opened ahead), on its connection:
-   its answers come after that folder's bodies, and it is advanced only
-   once that folder is done. If that folder must send more after all (a
-   round for what did not come, a [THROTTLED] wait), the one behind it is
-   dropped first (its answers read and thrown away) and that folder is
-   EXAMINEd again: no command of one folder runs in another's.
+   ask for (the current folder, or one opened ahead; a small one whose
+   bodies went out with its list as soon as it is opened), on its
+   connection: its answers come after that folder's bodies, and it is
+   advanced only once that folder is done. If that folder must send more
+   after all (a header fetch, a round for what did not come, a [THROTTLED]
+   wait), the one behind it is dropped first (its answers read and thrown
+   away) and that folder is EXAMINEd again: no command of one folder runs
+   in another's.
 
    The connections are opened when a folder is to be opened ahead, never
    more than K (a queued job's runner makes K at most its leases). A server
