@@ -256,18 +256,16 @@ void folder_import_drain_early_bodies(struct folder_import_ctx *ctx,
 				      struct import_chunk *chunk)
 {
 	struct imap_source_reply reply;
-	const char *tag = chunk->bodies_tag;
-	bool early = ctx->round_early;
 
-	if (tag == NULL)
+	if (chunk->bodies_tag == NULL)
 		return;
-	chunk->bodies_tag = NULL;
-	/* (a failure is the connection's: whoever waits next sees it) */
-	ctx->round_early = TRUE;
-	(void)imap_source_wait(folder_import_src(ctx), tag,
+	/* (while bodies_tag is set, folder_import_literal() throws away
+	   what is not wanted; a failure is the connection's: whoever waits
+	   next sees it) */
+	(void)imap_source_wait(folder_import_src(ctx), chunk->bodies_tag,
 			       folder_import_untagged, folder_import_literal,
 			       ctx, &reply);
-	ctx->round_early = early;
+	chunk->bodies_tag = NULL;
 }
 
 /* One round: ask for every body still wanted (unless that was done

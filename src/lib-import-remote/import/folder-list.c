@@ -347,6 +347,7 @@ int folder_import_receive_list(struct folder_import_ctx *ctx)
 	struct imap_source_reply reply;
 	struct import_chunk *tmp;
 	const struct import_msg *last;
+	bool early;
 	int ret;
 
 	if (ctx->next->search_tag != NULL &&
@@ -354,34 +355,23 @@ int folder_import_receive_list(struct folder_import_ctx *ctx)
 			      folder_import_untagged, NULL, ctx, &reply) < 0 ||
 	     folder_import_check_reply(ctx, "Searching by date", &reply) < 0))
 		return -1;
-	if (ctx->next->bodies_tag == NULL) {
-		if (imap_source_wait(src, ctx->next->meta_tag,
-				     folder_import_untagged, NULL, ctx,
-				     &reply) < 0 ||
-		    folder_import_check_reply(ctx, "Fetching message list",
-					      &reply) < 0)
-			return -1;
-	} else {
-		/* bodies asked for with the list that come before its last
-		   message (a server may run both at once) are thrown away:
-		   asked for again */
-		ctx->round_early = TRUE;
-		ret = imap_source_wait_until(src, ctx->next->meta_tag,
-					     folder_import_untagged,
-					     folder_import_literal,
-					     folder_import_list_complete, ctx,
-					     &reply);
-		ctx->round_early = FALSE;
-		if (ret < 0 ||
-		    (ret > 0 && folder_import_check_reply(ctx,
-				"Fetching message list", &reply) < 0))
-			return -1;
-		if (ret == 0) {
-			/* (its tagged reply may come after the bodies, or
-			   after what other folders sent behind them: it is
-			   not waited for) */
-			imap_source_forget(src, ctx->next->meta_tag);
-		}
+	/* with bodies asked for behind it: read up to its last message;
+	   bodies that come before that (a server may run both at once) are
+	   thrown away, asked for again */
+	early = ctx->next->bodies_tag != NULL;
+	ret = imap_source_wait_until(src, ctx->next->meta_tag,
+				     folder_import_untagged,
+				     early ? folder_import_literal : NULL,
+				     early ? folder_import_list_complete : NULL,
+				     ctx, &reply);
+	if (ret < 0 ||
+	    (ret > 0 && folder_import_check_reply(ctx, "Fetching message list",
+						  &reply) < 0))
+		return -1;
+	if (ret == 0) {
+		/* (its tagged reply may come after the bodies, or after what
+		   other folders sent behind them: it is not waited for) */
+		imap_source_forget(src, ctx->next->meta_tag);
 	}
 	tmp = ctx->current; ctx->current = ctx->next; ctx->next = tmp;
 	ctx->next->search_tag = NULL;
