@@ -15,7 +15,7 @@
 # more gives the leases back.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 75
+plan 76
 script_timeout 400
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
@@ -239,6 +239,13 @@ check_eq "long link: each folder opened once ($folders)" "$folders" "$ex"
 # their list when they are opened (the debug log says which)
 ahead=$(grep -cE 'bodies \([0-9]* bytes\) asked for ahead$|opened ahead, every body asked for with its list' "$OUT/slow.err")
 check "long link: folders had their bodies asked for ahead ($ahead)" test "$ahead" -ge 3
+# ... and what came for them while the run waited for another connection
+# was read into their connections' buffers meanwhile (their servers went
+# on sending, not stopped by a full socket)
+read_ahead=$(sed -nE 's/.*: ([0-9]+) bytes read ahead on its connection while the run waited for another$/\1/p' \
+	"$OUT/slow.err" | awk '{ s += $1 } END { print s + 0 }')
+check "long link: answers of folders opened ahead read ahead while the run waited ($read_ahead bytes)" \
+	test "$read_ahead" -gt 0
 # with every connection holding a folder, the next ones are opened behind
 # a folder whose bodies are all asked for, on its connection (their
 # answers come while its bodies are read); "each folder opened once" above

@@ -207,13 +207,12 @@ int imap_source_wait_io(struct imap_source *src, bool for_output)
 		src->io = io_add_istream(src->input, imap_source_wait_ready, src);
 	src->to = timeout_add(msecs, imap_source_wait_timeout, src);
 	to_tick = timeout_add(IMAP_SOURCE_TICK_MSECS, imap_source_wait_tick, src);
-	watch = src->set.wait_watch_callback != NULL && !for_output &&
-		src->phase == IMAP_SOURCE_PHASE_READY;
+	watch = src->set.wait_watch_callback != NULL && !for_output;
 	if (watch)
-		src->set.wait_watch_callback(TRUE, src->set.wait_context);
+		src->set.wait_watch_callback(src, TRUE, src->set.wait_context);
 	io_loop_run(src->ioloop);
 	if (watch)
-		src->set.wait_watch_callback(FALSE, src->set.wait_context);
+		src->set.wait_watch_callback(src, FALSE, src->set.wait_context);
 	io_remove(&src->io);
 	timeout_remove(&src->to);
 	timeout_remove(&to_tick);

@@ -66,6 +66,10 @@ struct imap_source {
 	   INBOX"), NULL if nothing in particular */
 	const char *reading;
 	struct io *io;
+	/* imap_source_read_ahead_start(), and the bytes it read since
+	   imap_source_read_ahead_count() */
+	struct io *read_ahead_io;
+	uoff_t read_ahead_bytes;
 	struct timeout *to;
 	/* when the current wait times out (ioloop time, msecs) */
 	struct timeval wait_deadline;

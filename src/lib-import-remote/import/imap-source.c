@@ -327,6 +327,48 @@ const struct ip_addr *imap_source_get_ip(struct imap_source *src)
 	return &src->ip;
 }
 
+bool imap_source_is_ready(struct imap_source *src)
+{
+	return src->phase == IMAP_SOURCE_PHASE_READY && !src->failed &&
+		!src->disconnected;
+}
+
+static void imap_source_read_ahead(struct imap_source *src)
+{
+	ssize_t ret;
+
+	ret = i_stream_read(src->input);
+	if (ret > 0)
+		src->read_ahead_bytes += ret;
+	/* full (-2), the end or an error (-1): nothing more to do until
+	   src is read (the end or error is seen then) */
+	if (ret < 0)
+		io_remove(&src->read_ahead_io);
+}
+
+void imap_source_read_ahead_start(struct imap_source *src)
+{
+	if (src->read_ahead_io != NULL ||
+	    !imap_source_is_ready(src) || src->input == NULL ||
+	    src->input->eof || src->input->stream_errno != 0)
+		return;
+	src->read_ahead_io = io_add_istream(src->input,
+					    imap_source_read_ahead, src);
+}
+
+void imap_source_read_ahead_stop(struct imap_source *src)
+{
+	io_remove(&src->read_ahead_io);
+}
+
+uoff_t imap_source_read_ahead_count(struct imap_source *src)
+{
+	uoff_t count = src->read_ahead_bytes;
+
+	src->read_ahead_bytes = 0;
+	return count;
+}
+
 void imap_source_logout_start(struct imap_source *src)
 {
 	if (src->phase != IMAP_SOURCE_PHASE_READY || src->disconnected ||
@@ -346,6 +388,7 @@ void imap_source_deinit(struct imap_source **_src)
 	struct ioloop *prev_ioloop;
 
 	*_src = NULL;
+	io_remove(&src->read_ahead_io);
 	imap_source_logout_start(src);
 	if (src->logout_tag != NULL && !src->disconnected && !src->failed) {
 		/* a failure here changes nothing */

@@ -44,11 +44,14 @@ typedef bool imap_source_tick_callback_t(void *context);
 /* A logged-in session is about to wait for the server: the caller may do
    other work meanwhile (it must not wait on this session) */
 typedef void imap_source_wait_callback_t(void *context);
-/* A logged-in session waits for the server to send more (watch), and no
-   longer (!watch): the caller may add ios to the current ioloop meanwhile,
-   whose callbacks stop it (io_loop_stop(current_ioloop)) to have the
-   session's wait end early (its wait callback is then called again) */
-typedef void imap_source_wait_watch_callback_t(bool watch, void *context);
+/* The session src waits for the server to send more (watch), and no
+   longer (!watch): the caller may add ios to the current ioloop meanwhile
+   (none on src). If src is logged in (imap_source_is_ready()), their
+   callbacks may stop it (io_loop_stop(current_ioloop)) to have its wait
+   end early (its wait callback is then called again); while it is being
+   connected, they must not (it would only wait again). */
+typedef void imap_source_wait_watch_callback_t(struct imap_source *src,
+					       bool watch, void *context);
 
 struct imap_source_settings {
 	const char *host;
@@ -127,6 +130,19 @@ struct io *imap_source_open_io(struct imap_source *src);
 int imap_source_open_wait(struct imap_source *const *srcs, unsigned int count);
 /* The address the session is connected to */
 const struct ip_addr *imap_source_get_ip(struct imap_source *src);
+/* Is the session logged in (and not failed) */
+bool imap_source_is_ready(struct imap_source *src);
+/* While the caller waits for another session (in its ioloop): what the
+   server sends src is read into src's input buffer, as far as it holds
+   (IMAP_SOURCE_MAX_LINE_LENGTH), to be parsed when src is read. A server
+   sending what was asked of it goes on meanwhile, rather than stop on a
+   full socket (a link left idle while another session reconnects). A
+   failure is seen by whoever reads src next. Stopped by
+   imap_source_read_ahead_stop() (before that ioloop runs no more). */
+void imap_source_read_ahead_start(struct imap_source *src);
+void imap_source_read_ahead_stop(struct imap_source *src);
+/* The bytes read ahead since the last call (for the debug log) */
+uoff_t imap_source_read_ahead_count(struct imap_source *src);
 /* Send LOGOUT (if still connected) without waiting: imap_source_deinit()
    then waits for its answer. Several sessions end in one round trip. */
 void imap_source_logout_start(struct imap_source *src);

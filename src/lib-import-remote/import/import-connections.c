@@ -15,10 +15,12 @@
 /* At most this many folders are opened behind another on one connection
    (each one's answers, bodies of a small folder among them, wait there
    until the folders before it are done). Measured (bench/run-wan, 104
-   folders, 50 ms): 3 makes the first run 3.5 s against 3.7 s with 1, but
-   a cut connection then loses more folders to send again, and cuts every
-   2-8 MB cost 1.7x the uncut time against 1.46x. */
-#define IMPORT_CONNECTIONS_MAX_BEHIND 1
+   folders, 50 ms, three corpora): 1.24-1.31x the link floor with 2,
+   1.28-1.33x with 1, 1.23-1.28x with 3; with every connection cut after
+   2-8 MB, 2 was as good as 3 and better than 1 (what is lost with a cut
+   is sent again at once, and the other connections are read ahead
+   meanwhile: imap_source_read_ahead_start()). */
+#define IMPORT_CONNECTIONS_MAX_BEHIND 2
 
 struct import_primed_folder {
 	unsigned int idx;
@@ -73,6 +75,10 @@ struct import_connections {
 
 static void
 import_connections_open_step(struct import_connections *conns, bool wait);
+static void
+import_connections_set_to_come(struct import_connections *conns,
+			       const char *current_dest, uoff_t to_come);
+static void import_connections_advance_all(struct import_connections *conns);
 
 struct import_connections *
 import_connections_init(struct import_run_ctx *ctx, unsigned int max)
@@ -182,6 +188,13 @@ void import_connections_src_lost(struct import_connections *conns,
 		conns->current_all_asked = FALSE;
 	(void)import_connections_drop_behind_on(conns, src, FALSE,
 		"the connection was lost");
+	if (src != conns->ctx->src)
+		return;
+	/* nothing comes for the current folder until its connection is
+	   open again (a few round trips): the folders opened ahead ask for
+	   their bodies now, to be read ahead meanwhile */
+	import_connections_set_to_come(conns, conns->current_dest, 0);
+	import_connections_advance_all(conns);
 }
 
 void import_connections_deinit(struct import_connections **_conns)
@@ -195,13 +208,17 @@ void import_connections_deinit(struct import_connections **_conns)
 		conns->ctx->conns = NULL;
 	/* a run that ends well lets those being opened log in, to log out
 	   with the others (not a connection dropped without a login) */
-	import_connections_watch(conns, FALSE);
+	import_connections_watch(conns, NULL, FALSE);
 	if (conns->ctx->error.code == IMPORT_REMOTE_ERROR_NONE)
 		import_connections_open_step(conns, TRUE);
 	array_foreach_elem(&conns->opening, src)
 		imap_source_deinit(&src);
 	array_clear(&conns->opening);
-	/* every LOGOUT sent before any is waited for */
+	/* every LOGOUT sent before any is waited for, the run's own
+	   connection's too (it is waited for when the run is freed): the
+	   run's end costs one round trip, not two */
+	if (conns->ctx->src != NULL)
+		imap_source_logout_start(conns->ctx->src);
 	array_foreach_modifiable(&conns->primed, primed) {
 		if (primed->src != NULL && !primed->behind)
 			imap_source_logout_start(primed->src);
@@ -329,15 +346,30 @@ import_connections_open_step(struct import_connections *conns, bool wait)
 		conns->opened_callback(conns->opened_context);
 }
 
-void import_connections_watch(struct import_connections *conns, bool watch)
+void import_connections_watch(struct import_connections *conns,
+			      struct imap_source *waiting, bool watch)
 {
+	struct import_primed_folder *primed;
 	struct imap_source *src;
 	struct io *io;
 
 	array_foreach_elem(&conns->open_ios, io)
 		io_remove(&io);
 	array_clear(&conns->open_ios);
-	if (!watch)
+	array_foreach_modifiable(&conns->primed, primed) {
+		if (primed->src == NULL || primed->src == waiting)
+			continue;
+		if (!watch)
+			imap_source_read_ahead_stop(primed->src);
+		else if (!primed->behind) {
+			/* (a folder behind another shares its connection) */
+			imap_source_read_ahead_start(primed->src);
+		}
+	}
+	/* the connections being opened wake the run's wait up, to be taken
+	   further; not a wait for a connection being opened (it would only
+	   wait again, at once) */
+	if (!watch || !imap_source_is_ready(waiting))
 		return;
 	array_foreach_elem(&conns->opening, src) {
 		io = imap_source_open_io(src);
@@ -731,6 +763,13 @@ import_connections_take(struct import_connections *conns, unsigned int idx,
 		behind->behind = FALSE;
 	i_assert(!primed->behind);
 	folder = primed->folder;
+	if (primed->src != NULL) {
+		e_debug(ctx->event, "Folder %s: %"PRIuUOFF_T" bytes read "
+			"ahead on its connection while the run waited for "
+			"another", str_sanitize(
+			folder_import_display_name(folder), 128),
+			imap_source_read_ahead_count(primed->src));
+	}
 	/* ... at once when all of its own are asked for already */
 	import_connections_set_to_come(conns, dest_name,
 				       folder_import_ahead_to_come(folder));

@@ -39,7 +39,8 @@ struct imap_source;
 
 struct import_connections *
 import_connections_init(struct import_run_ctx *ctx, unsigned int max);
-/* Close every connection but ctx->src, free the folders opened ahead */
+/* Close every connection but ctx->src (its LOGOUT is sent with theirs,
+   waited for when it is freed), free the folders opened ahead */
 void import_connections_deinit(struct import_connections **conns);
 
 /* Have connections free for count folders to be opened ahead (never more
@@ -79,9 +80,14 @@ void import_connections_advance(struct import_connections *conns,
    are advanced (their bodies asked for only as
    import_connections_advance() allowed) */
 void import_connections_advance_waiting(struct import_connections *conns);
-/* While the run waits (watch) and no longer (!watch): what the
-   connections being opened wait for wakes it up too */
-void import_connections_watch(struct import_connections *conns, bool watch);
+/* While the run waits for waiting (watch) and no longer (!watch): what
+   the connections being opened wait for wakes it up too (if waiting is
+   logged in), and what comes for the folders opened ahead is read into
+   their connections' buffers (imap_source_read_ahead_start()), so that
+   their servers go on sending (e.g. while the run's connection is opened
+   again after a cut) */
+void import_connections_watch(struct import_connections *conns,
+			      struct imap_source *waiting, bool watch);
 /* Called when connections being opened are logged in (free for folders to
    be opened ahead on), while the run waits */
 void import_connections_set_opened_callback(struct import_connections *conns,

@@ -49,12 +49,13 @@ static void import_run_ctx_wait(void *context)
 		import_connections_advance_waiting(ctx->conns);
 }
 
-static void import_run_ctx_wait_watch(bool watch, void *context)
+static void import_run_ctx_wait_watch(struct imap_source *src, bool watch,
+				      void *context)
 {
 	struct import_run_ctx *ctx = context;
 
 	if (ctx->conns != NULL)
-		import_connections_watch(ctx->conns, watch);
+		import_connections_watch(ctx->conns, src, watch);
 }
 
 void import_run_ctx_init(struct import_run_ctx *ctx, pool_t pool,
