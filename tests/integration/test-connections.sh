@@ -15,7 +15,7 @@
 # more gives the leases back.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 76
+plan 79
 script_timeout 400
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
@@ -253,17 +253,29 @@ check "long link: answers of folders opened ahead read ahead while the run waite
 behind=$(grep -c 'opened behind the folder before it' "$OUT/slow.err")
 check "long link: folders opened behind another on its connection ($behind)" \
 	test "$behind" -ge 1
-# ... also those whose mail without a Message-ID had its headers fetched
-# first: that answer is taken ahead too, also when TLS read it from the
-# socket already (poll() does not see it there)
+
+# --- the long link with a connection for every folder (16, the most):
+# each folder opened ahead on one of its own, none behind another (there,
+# it is not looked at before the folder ahead of it is done). Those with
+# mail without a Message-ID (its identity hashed from its header) are
+# decided ahead of their turn too, from the answers that are there, also
+# when TLS or the read ahead took them from the socket already (poll()
+# does not see them there) ---
+DOVEADM_OPTS=(-D)
+cut_import slow16 --connections 16 -- --delay 50
+DOVEADM_OPTS=()
+check_eq "long link, 16 connections: exit code 0" 0 "$(rc slow16)"
+check "long link, 16 connections: every message there once, byte for byte" verify sd slow16-v --map "Sent Items=Sent"
+check_eq "long link, 16 connections: no folder opened behind another" 0 \
+	"$(grep -c 'opened behind the folder before it' "$OUT/slow16.err")"
 hashed=$(python3 -c 'import json,sys
 m=json.load(open(sys.argv[1]))["folders"]
 print("\n".join(k for k, v in m.items()
                 if any("no-msgid" in x["tags"] for x in v)))' "$MANIFEST" |
 	while IFS= read -r f; do
-		grep -c "Folder $f: [0-9]* bodies ([0-9]* bytes) asked for ahead" "$OUT/slow.err"
+		grep -c "Folder $f: [0-9]* bodies ([0-9]* bytes) asked for ahead" "$OUT/slow16.err"
 	done | grep -c '^[1-9]')
-check "long link: folders with headers to fetch first were advanced too ($hashed)" \
+check "long link, 16 connections: folders with mail without a Message-ID decided ahead ($hashed)" \
 	test "$hashed" -ge 1
 
 # --- a link of 800 ms round trip and --timeout 2: each answer an opening

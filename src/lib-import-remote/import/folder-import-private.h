@@ -469,6 +469,9 @@ int folder_import_own_connection(struct folder_import_ctx *ctx);
    list starts, from the probe's answer or else a search (nothing to do if
    it is known). Returns 0 or -1. */
 int folder_import_find_place(struct folder_import_ctx *ctx);
+/* The same, as far as the probe's answer tells (sends nothing: the place
+   may still be unknown after it). Returns 0 or -1. */
+int folder_import_read_probe(struct folder_import_ctx *ctx);
 
 /* folder-import.c */
 /* Is the folder in its last chunk: every message listed */

@@ -74,9 +74,13 @@ static int folder_import_chunk_step(struct folder_import_ctx *ctx, bool ahead)
 	struct import_chunk *current = ctx->current;
 
 	if (current->state == IMPORT_CHUNK_DONE) {
-		/* (messages that came meanwhile: listed on its own) */
+		/* (messages that came meanwhile: listed on its own; after a
+		   reconnect, once the probe's answer says whether any did:
+		   folders sent behind it are not dropped for nothing) */
+		if (folder_import_read_probe(ctx) < 0)
+			return -1;
 		if (ctx->next->meta_tag == NULL &&
-		    ctx->next_first <= ctx->exists &&
+		    (ctx->place_unknown || ctx->next_first <= ctx->exists) &&
 		    folder_import_own_connection(ctx) < 0)
 			return -1;
 		if (folder_import_find_place(ctx) < 0)

@@ -102,13 +102,12 @@ static int folder_import_resume(struct folder_import_ctx *ctx,
    expunged meanwhile shift sequences, and its answer (or a body's reply
    for that sequence: the same fact, in whatever order a server runs
    them) tells whether any did. */
-int folder_import_find_place(struct folder_import_ctx *ctx)
+int folder_import_read_probe(struct folder_import_ctx *ctx)
 {
 	struct imap_source_reply reply;
 	uint32_t seq = ctx->probe_seq;
-	uint64_t first;
 
-	if (!ctx->place_unknown)
+	if (!ctx->place_unknown || seq == 0)
 		return 0;
 	if (ctx->probe_tag != NULL) {
 		if (imap_source_wait(folder_import_src(ctx), ctx->probe_tag,
@@ -118,16 +117,25 @@ int folder_import_find_place(struct folder_import_ctx *ctx)
 		ctx->probe_tag = NULL;
 	}
 	ctx->probe_seq = 0;
-	if (seq != 0 && seq <= ctx->exists &&
-	    ctx->probe_uid == ctx->list_floor_uid) {
-		first = (uint64_t)seq + 1;
-	} else {
-		/* "UID n:*" always matches the highest UID: the list floor
-		   drops it if it was listed */
-		if (folder_import_first_after(ctx, ctx->list_floor_uid,
-					      &first) < 0)
-			return -1;
+	if (seq <= ctx->exists && ctx->probe_uid == ctx->list_floor_uid) {
+		ctx->place_unknown = FALSE;
+		ctx->next_first = (uint64_t)seq + 1;
 	}
+	return 0;
+}
+
+int folder_import_find_place(struct folder_import_ctx *ctx)
+{
+	uint64_t first;
+
+	if (folder_import_read_probe(ctx) < 0)
+		return -1;
+	if (!ctx->place_unknown)
+		return 0;
+	/* "UID n:*" always matches the highest UID: the list floor drops it
+	   if it was listed */
+	if (folder_import_first_after(ctx, ctx->list_floor_uid, &first) < 0)
+		return -1;
 	ctx->place_unknown = FALSE;
 	ctx->next_first = first;
 	return 0;
@@ -162,8 +170,18 @@ static void folder_import_restart_send_round(struct folder_import_ctx *ctx)
 	if (ctx->current->state != IMPORT_CHUNK_DECIDED || run->set->dry_run ||
 	    run->pace_msecs > 0 || ctx->count_only)
 		return;
-	if (folder_import_round_build(ctx) > 0)
-		folder_import_round_send_ahead(ctx);
+	if (folder_import_round_build(ctx) == 0)
+		return;
+	folder_import_round_send_ahead(ctx);
+	/* its last round (every message was listed before the connection
+	   was lost): the folders that were behind it there go out behind
+	   it again at once, not once it is done (dropped again if it must
+	   ask for more after all, e.g. mail that came meanwhile) */
+	if (run->conns != NULL) {
+		import_connections_advance(run->conns, ctx->result->dest_name,
+			!folder_import_in_last_chunk(ctx) ? UOFF_T_MAX :
+			ctx->round_bytes);
+	}
 }
 
 /* Queue the EXAMINE; returns its tag */
