@@ -15,7 +15,7 @@
 # more gives the leases back.
 set -u
 . "$(dirname "$0")/../lib/integration.sh"
-plan 79
+plan 81
 script_timeout 400
 WORKER=${IR_BUILDDIR:-$TESTS_DIR/..}/src/import-remote-worker
 
@@ -322,11 +322,20 @@ check "greeting without capabilities: the first bodies asked for (log line ${fir
 # (each connection cut after 10 to 60 kB, past its login, until 6 are:
 # a connection may carry less in all, small folders come whole behind
 # others)
+DOVEADM_OPTS=(-D)
 cut_import rnd --reconnects 20 -- --cut-random 10k 60k --max-cuts 6 --seed 11
+DOVEADM_OPTS=()
 check_eq "random cuts: the proxy cut 6 times" 6 "$cuts"
 check_eq "random cuts: exit code 0" 0 "$(rc rnd)"
 check "random cuts: every message there once, byte for byte" verify sd rnd-v --map "Sent Items=Sent"
 check_eq "random cuts: every message counted once" "$(dest_messages sd)" "$(field rnd imported)"
+# folders that were behind the current one on a cut connection go out
+# behind it again with its EXAMINE, and stay there: the probe's answer
+# says it has listed all there is (no mail comes meanwhile)
+check "random cuts: folders lost with a cut connection sent again behind the current one ($(grep -c 'sent again behind the current folder' "$OUT/rnd.err"))" \
+	grep -q 'sent again behind the current folder' "$OUT/rnd.err"
+check_eq "random cuts: none of them dropped again for nothing" 0 \
+	"$(grep -c 'to be sent again (the folder before it asks for more)' "$OUT/rnd.err")"
 
 # --- a server that serves one connection at a time (fakeimapd): the
 # extra connection gets no greeting; given up after 10 s (not the 60 s of
