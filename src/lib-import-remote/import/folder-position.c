@@ -163,7 +163,8 @@ static void folder_import_send_probe(struct folder_import_ctx *ctx,
    EXAMINE's UIDVALIDITY is checked (its answer comes first), and a new
    connection with no folder selected answers them with an error if the
    EXAMINE fails. */
-static void folder_import_restart_send_round(struct folder_import_ctx *ctx)
+static void folder_import_restart_send_round(struct folder_import_ctx *ctx,
+					     bool last_round)
 {
 	struct import_run_ctx *run = ctx->run;
 
@@ -179,8 +180,7 @@ static void folder_import_restart_send_round(struct folder_import_ctx *ctx)
 	   ask for more after all, e.g. mail that came meanwhile) */
 	if (run->conns != NULL) {
 		import_connections_advance(run->conns, ctx->result->dest_name,
-			!folder_import_in_last_chunk(ctx) ? UOFF_T_MAX :
-			ctx->round_bytes);
+			!last_round ? UOFF_T_MAX : ctx->round_bytes);
 	}
 }
 
@@ -411,6 +411,11 @@ int folder_import_restart(struct folder_import_ctx *ctx)
 		ctx->prev_uidvalidity : ctx->uidvalidity;
 	uint32_t old_exists = ctx->select_pending ?
 		ctx->prev_exists : ctx->exists;
+	/* every message was listed before the connection was lost (its
+	   place known, nothing listed after it): this chunk's round is the
+	   folder's last (unless mail came meanwhile; the probe tells) */
+	bool last_round = ctx->next->meta_tag == NULL &&
+		!ctx->place_unknown && ctx->next_first > old_exists;
 	uint32_t floor_uid, floor_seq;
 	const char *tag;
 
@@ -428,7 +433,7 @@ int folder_import_restart(struct folder_import_ctx *ctx)
 	/* (sequences before the UID commands, never behind them) */
 	folder_import_send_probe(ctx, floor_uid == 0 ? 0 : floor_seq,
 				 old_exists);
-	folder_import_restart_send_round(ctx);
+	folder_import_restart_send_round(ctx, last_round);
 	if (folder_import_select_reply(ctx, tag) < 0)
 		return -1;
 	if (folder_import_uidvalidity_changed(ctx, old_uidvalidity))

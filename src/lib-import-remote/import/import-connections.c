@@ -71,6 +71,9 @@ struct import_connections {
 	uoff_t ahead_to_come, ahead_read_base;
 	/* folders are being advanced (not again from within) */
 	bool advancing;
+	/* the connections being opened are taken further (not again from
+	   within: a login that waits calls the run's wait callback) */
+	bool stepping;
 };
 
 static void
@@ -177,6 +180,12 @@ bool import_connections_drop_behind(struct import_connections *conns,
 	}
 	return import_connections_drop_behind_on(conns, src, TRUE,
 		"the folder before it asks for more");
+}
+
+bool import_connections_has_behind(struct import_connections *conns,
+				   struct imap_source *src)
+{
+	return import_connections_behind_on(conns, src) != NULL;
 }
 
 void import_connections_src_lost(struct import_connections *conns,
@@ -298,6 +307,9 @@ import_connections_open_step(struct import_connections *conns, bool wait)
 	bool made = FALSE;
 	int ret;
 
+	if (conns->stepping)
+		return;
+	conns->stepping = TRUE;
 	while (array_count(&conns->opening) > 0) {
 		srcs = array_get_modifiable(&conns->opening, &count);
 		for (i = 0; i < count; ) {
@@ -342,6 +354,7 @@ import_connections_open_step(struct import_connections *conns, bool wait)
 			break;
 		}
 	}
+	conns->stepping = FALSE;
 	if (made && !wait && conns->opened_callback != NULL)
 		conns->opened_callback(conns->opened_context);
 }
@@ -367,9 +380,10 @@ void import_connections_watch(struct import_connections *conns,
 		}
 	}
 	/* the connections being opened wake the run's wait up, to be taken
-	   further; not a wait for a connection being opened (it would only
-	   wait again, at once) */
-	if (!watch || !imap_source_is_ready(waiting))
+	   further; not a wait for a connection being opened, nor one while
+	   folders are advanced (it would only wait again, at once: they are
+	   taken further only outside of that) */
+	if (!watch || conns->advancing || !imap_source_is_ready(waiting))
 		return;
 	array_foreach_elem(&conns->opening, src) {
 		io = imap_source_open_io(src);

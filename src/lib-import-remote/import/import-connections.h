@@ -105,6 +105,10 @@ void import_connections_drop_primed(struct import_connections *conns);
    to EXAMINE its folder again). */
 bool import_connections_drop_behind(struct import_connections *conns,
 				    struct imap_source *src);
+/* Is a folder opened behind another on src (its EXAMINE may have been
+   answered: what src says now is that folder's) */
+bool import_connections_has_behind(struct import_connections *conns,
+				   struct imap_source *src);
 /* src is closed (a reconnect, a failure): a folder opened behind another
    on it is dropped */
 void import_connections_src_lost(struct import_connections *conns,

@@ -239,8 +239,12 @@ int import_run_ctx_sleep(struct import_run_ctx *ctx, unsigned int msecs,
 		idle_msecs += slice;
 		if (!import_run_ctx_progress(ctx, FALSE))
 			return -1;
+		/* (not while folders wait behind the current one on its
+		   connection: the answers read would be theirs) */
 		if (keepalive && ctx->src != NULL &&
-		    idle_msecs >= IMPORT_RUN_KEEPALIVE_MSECS) {
+		    idle_msecs >= IMPORT_RUN_KEEPALIVE_MSECS &&
+		    (ctx->conns == NULL ||
+		     !import_connections_has_behind(ctx->conns, ctx->src))) {
 			idle_msecs = 0;
 			tag = imap_source_send(ctx->src, "NOOP");
 			if (imap_source_wait(ctx->src, tag, untagged_callback,
