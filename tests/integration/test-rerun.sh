@@ -167,7 +167,7 @@ prev=0
 for round in $(seq 1 20); do
 	doveadm -c "$DEST_CONF" import-remote run -u sd --host 127.0.0.1 \
 		--port "$SRC_IMAPS_PORT" --user srcuser --password-file "$SRC_PASSWORD_FILE" \
-		--fetch-chunk 200 --quiet >/dev/null 2>&1 </dev/null &
+		--fetch-chunk 200 --quiet >/dev/null 2>"$OUT/kill$round.err" </dev/null &
 	pid=$!
 	for i in $(seq 1 600); do
 		n=$(dest_messages sd)
@@ -190,7 +190,11 @@ for round in $(seq 1 20); do
 		prev=0
 		continue
 	fi
-	[ "$krc" = 137 ] || break
+	if [ "$krc" != 137 ]; then
+		# (why a run ended on its own, for the check's log)
+		sed "s/^/# round $round: /" "$OUT/kill$round.err"
+		break
+	fi
 	prev=${n:-0}
 	[ "${#kills[@]}" -ge 5 ] && break
 done
