@@ -371,8 +371,7 @@ uoff_t imap_source_read_ahead_count(struct imap_source *src)
 
 void imap_source_logout_start(struct imap_source *src)
 {
-	if (src->phase != IMAP_SOURCE_PHASE_READY || src->disconnected ||
-	    src->failed || src->logout_tag != NULL)
+	if (!imap_source_is_ready(src) || src->logout_tag != NULL)
 		return;
 	/* polite LOGOUT */
 	src->logging_out = TRUE;

@@ -191,17 +191,15 @@ bool import_connections_has_behind(struct import_connections *conns,
 void import_connections_src_lost(struct import_connections *conns,
 				 struct imap_source *src)
 {
-	/* what went out behind on it is lost with it; the current folder
-	   asks again on the new one */
-	if (src == conns->ctx->src)
-		conns->current_all_asked = FALSE;
+	/* what went out behind on it is lost with it */
 	(void)import_connections_drop_behind_on(conns, src, FALSE,
 		"the connection was lost");
 	if (src != conns->ctx->src)
 		return;
-	/* nothing comes for the current folder until its connection is
-	   open again (a few round trips): the folders opened ahead ask for
-	   their bodies now, to be read ahead meanwhile */
+	/* the current folder asks again on the new one; nothing comes for
+	   it until that is open (a few round trips): the folders opened
+	   ahead ask for their bodies now, to be read ahead meanwhile */
+	conns->current_all_asked = FALSE;
 	import_connections_set_to_come(conns, conns->current_dest, 0);
 	import_connections_advance_all(conns);
 }
